@@ -1,0 +1,59 @@
+#pragma once
+// Reading JSON configuration with errors that name the path and what was
+// expected: `nodes[2].count: expected a positive integer, got "ten"`.
+// Shared by scenario files (sim/) and live node configs (net/).
+#include "actors/node_roles.hpp"
+#include "protocols/common/types.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace peerlab::cfg {
+
+using nlohmann::json;
+
+/// Short rendering of a JSON value for error messages.
+std::string show(const json& v);
+
+[[noreturn]] void fail(const std::string& path, const std::string& expected, const json& got);
+[[noreturn]] void fail_msg(const std::string& path, const std::string& message);
+
+std::string child(const std::string& path, const std::string& key);
+std::string index(const std::string& path, std::size_t i);
+
+/// Rejects keys that are not in `allowed` (typos must not be silently ignored).
+void only_keys(const json& obj, const std::string& path, const std::set<std::string>& allowed);
+void require_object(const json& v, const std::string& path);
+void require_array(const json& v, const std::string& path);
+
+std::string get_string(const json& v, const std::string& path);
+std::uint64_t get_positive(const json& v, const std::string& path); // integer > 0
+std::uint64_t get_count(const json& v, const std::string& path);    // integer >= 0
+double get_number(const json& v, const std::string& path);
+double get_probability(const json& v, const std::string& path); // in [0, 1]
+bool get_bool(const json& v, const std::string& path);
+/// "250ms", "10s", "2m", "1.5h", "2d", "800us", or a number of seconds.
+time_us get_duration(const json& v, const std::string& path);
+/// "64KiB", "1MiB", "2GB", "100", or a number of bytes.
+std::uint64_t get_size(const json& v, const std::string& path);
+/// "10Mbit/s", "1Gbit/s", "500kbit/s", "20MB/s" -> bytes per second; 0 = unlimited.
+double get_rate(const json& v, const std::string& path);
+
+/// Optional member access: returns nullptr when absent.
+const json* member(const json& obj, const std::string& key);
+
+// Parsing of plain strings (shared with the CLI).
+std::optional<time_us> parse_duration(const std::string& s);
+std::optional<std::uint64_t> parse_size(const std::string& s);
+std::optional<double> parse_rate(const std::string& s);
+
+/// Formats microseconds as a short human string ("1.25s", "3m20s").
+std::string format_duration(time_us t);
+std::string format_bytes(double b);
+
+} // namespace peerlab::cfg

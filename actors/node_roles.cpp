@@ -1,0 +1,117 @@
+#include "actors/node_roles.hpp"
+
+#include "actors/config/json_fields.hpp"
+#include "protocols/common/limits.hpp"
+#include "protocols/filexfer/filexfer.hpp"
+
+#include <functional>
+#include <map>
+
+namespace peerlab {
+
+namespace {
+
+using nlohmann::json;
+using factory = std::function<std::shared_ptr<role>(const json& params, const std::string& path,
+                                                    const std::string& adversary)>;
+
+std::shared_ptr<role> provider_role(const json& p, const std::string& path,
+                                    const std::string& adversary) {
+  cfg::only_keys(p, path, {"role", "chunk_size"});
+  filexfer::provider_config c;
+  if (auto* v = cfg::member(p, "chunk_size")) {
+    c.chunk_bytes = cfg::get_size(*v, cfg::child(path, "chunk_size"));
+    if (c.chunk_bytes == 0 || c.chunk_bytes > limits::max_chunk_bytes)
+      cfg::fail(cfg::child(path, "chunk_size"), "a size between 1 B and 1MiB", *v);
+  }
+  if (!adversary.empty()) {
+    auto s = filexfer::strategy_from_name(adversary);
+    if (!s)
+      cfg::fail_msg(path, "role provider does not know adversary \"" + adversary + "\"");
+    c.strategy = *s;
+  }
+  return filexfer::make_provider(c);
+}
+
+std::shared_ptr<role> downloader_role(const json& p, const std::string& path, const std::string&) {
+  cfg::only_keys(p, path, {"role", "chunk_size", "window", "windows_in_flight", "request_timeout",
+                           "attempts_per_provider", "max_attempts"});
+  filexfer::downloader_config c;
+  if (auto* v = cfg::member(p, "chunk_size")) {
+    c.chunk_bytes = cfg::get_size(*v, cfg::child(path, "chunk_size"));
+    if (c.chunk_bytes == 0 || c.chunk_bytes > limits::max_chunk_bytes)
+      cfg::fail(cfg::child(path, "chunk_size"), "a size between 1 B and 1MiB", *v);
+  }
+  if (auto* v = cfg::member(p, "window"))
+    c.window_bytes = cfg::get_size(*v, cfg::child(path, "window"));
+  if (auto* v = cfg::member(p, "windows_in_flight"))
+    c.windows_in_flight = cfg::get_positive(*v, cfg::child(path, "windows_in_flight"));
+  if (auto* v = cfg::member(p, "request_timeout"))
+    c.request_timeout = cfg::get_duration(*v, cfg::child(path, "request_timeout"));
+  if (auto* v = cfg::member(p, "attempts_per_provider"))
+    c.attempts_per_provider = cfg::get_positive(*v, cfg::child(path, "attempts_per_provider"));
+  if (auto* v = cfg::member(p, "max_attempts"))
+    c.max_attempts = cfg::get_positive(*v, cfg::child(path, "max_attempts"));
+  if (c.window_bytes < c.chunk_bytes)
+    cfg::fail_msg(path, "window must be at least chunk_size");
+  return filexfer::make_downloader(c);
+}
+
+// One line per role. Adding a protocol role means adding it here.
+const std::map<std::string, factory>& registry() {
+  static const std::map<std::string, factory> r = {
+    {"provider", provider_role},
+    {"downloader", downloader_role},
+  };
+  return r;
+}
+
+} // namespace
+
+std::vector<std::string> known_roles() {
+  std::vector<std::string> out;
+  for (auto& [k, _] : registry())
+    out.push_back(k);
+  return out;
+}
+
+std::vector<std::string> known_adversaries() {
+  return {"corrupt_content", "truncate_content", "silent"};
+}
+
+std::vector<std::shared_ptr<role>> make_roles(const json& spec, const std::string& path,
+                                              const std::string& adversary) {
+  cfg::require_array(spec, path);
+  if (spec.empty())
+    cfg::fail(path, "at least one role", spec);
+  std::vector<std::shared_ptr<role>> out;
+  std::set<port_t> used;
+  for (std::size_t i = 0; i < spec.size(); ++i) {
+    auto p = cfg::index(path, i);
+    const json& item = spec[i];
+    std::string name;
+    json params = json::object();
+    if (item.is_string()) {
+      name = item.get<std::string>();
+    } else if (item.is_object() && cfg::member(item, "role")) {
+      name = cfg::get_string(item["role"], cfg::child(p, "role"));
+      params = item;
+    } else {
+      cfg::fail(p, "a role name or an object with \"role\"", item);
+    }
+    auto it = registry().find(name);
+    if (it == registry().end()) {
+      std::string list;
+      for (auto& k : known_roles())
+        list += (list.empty() ? "" : ", ") + k;
+      cfg::fail(p, "one of the roles " + list, item);
+    }
+    auto r = it->second(params, p, adversary);
+    if (!used.insert(r->port()).second)
+      cfg::fail_msg(p, "two roles of one node use the same port (" + std::string(port_name(r->port())) + ")");
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+} // namespace peerlab

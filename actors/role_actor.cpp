@@ -1,0 +1,69 @@
+#include "actors/role_actor.hpp"
+
+namespace peerlab {
+
+namespace {
+
+context make_context(role_actor_state& st) {
+  return context{st.rt->now(), st.self_id, st.rt->random(st.self_id), st.rt->store(st.self_id),
+                 st.rt->content(st.self_id)};
+}
+
+void apply(role_actor_state& st) {
+  auto& fx = st.fx;
+  for (auto& f : fx.frames)
+    st.rt->send(st.self_id, f.to, std::move(f.data));
+  for (auto& t : fx.timers)
+    st.rt->after(st.self_id, st.logic->port(), t.delay, t.token);
+  for (auto& m : fx.metrics)
+    st.rt->metric(st.self_id, m);
+  for (auto& e : fx.events)
+    st.rt->emit(st.self_id, st.logic->port(), std::move(e));
+  fx.clear();
+}
+
+} // namespace
+
+caf::behavior role_actor(role_actor_t* self, runtime* rt, peer_id id,
+                         std::shared_ptr<role> logic) {
+  auto& st = self->state;
+  st.rt = rt;
+  st.self_id = id;
+  st.logic = std::move(logic);
+  return {
+    [self](start_atom) {
+      auto& s = self->state;
+      auto ctx = make_context(s);
+      s.logic->start(ctx, s.fx);
+      apply(s);
+    },
+    [self](frame_atom, peer_id from, const bytes& data) {
+      auto& s = self->state;
+      auto ctx = make_context(s);
+      s.logic->frame(ctx, from, byte_view{data.data(), data.size()}, s.fx);
+      apply(s);
+    },
+    [self](timer_atom, std::uint64_t token) {
+      auto& s = self->state;
+      auto ctx = make_context(s);
+      s.logic->timer(ctx, token, s.fx);
+      apply(s);
+    },
+    [self](command_atom, std::uint64_t cmd_id, const std::string& verb,
+           const std::vector<std::string>& args) {
+      auto& s = self->state;
+      auto ctx = make_context(s);
+      s.logic->command(ctx, command{cmd_id, verb, args}, s.fx);
+      apply(s);
+    },
+    [self](leave_atom) {
+      auto& s = self->state;
+      auto ctx = make_context(s);
+      s.logic->stop(ctx, s.fx);
+      apply(s);
+      self->quit();
+    },
+  };
+}
+
+} // namespace peerlab

@@ -1,0 +1,34 @@
+#pragma once
+// Every bound of the project in one place. Input past a bound is rejected with
+// an error and counted; nothing already stored is dropped to make room.
+#include <cstddef>
+#include <cstdint>
+
+namespace peerlab::limits {
+
+/// Largest frame a node accepts from the network (live and simulated).
+constexpr std::size_t max_frame_bytes = 4u << 20;
+/// Largest chunk of file content in one frame.
+constexpr std::size_t max_chunk_bytes = 1u << 20;
+/// Default chunk size for file content.
+constexpr std::size_t default_chunk_bytes = 64u << 10;
+/// Longest file name carried in metadata.
+constexpr std::size_t max_file_name = 255;
+/// Longest error message carried in a frame.
+constexpr std::size_t max_error_text = 512;
+/// Concurrent downloads one downloader runs; further requests are refused.
+constexpr std::size_t max_active_downloads = 256;
+/// Concurrent content streams one provider serves; further requests get "busy".
+constexpr std::size_t max_active_uploads = 1024;
+/// Providers remembered per download.
+constexpr std::size_t max_providers_per_download = 64;
+/// Largest file a simulated or live node will download.
+constexpr std::uint64_t max_file_bytes = 64ull << 30;
+/// Outbound bytes queued for one live connection before new frames are refused.
+constexpr std::size_t max_conn_queue_bytes = 64u << 20;
+/// Events the simulator may hold in its queue before the run stops with an error.
+constexpr std::size_t max_sim_events = 200'000'000;
+/// Command arguments (verbs and values) accepted by a role.
+constexpr std::size_t max_command_args = 64;
+
+} // namespace peerlab::limits

@@ -1,0 +1,116 @@
+#pragma once
+// The sans-I/O interface every protocol role implements. A role never reads a
+// clock, touches a socket or a global RNG: time, randomness and storage come in
+// through `context`, and what it wants done goes out through `effects`, which the
+// actor applies through the runtime seam (actors/runtime/runtime.hpp).
+#include "protocols/common/rng.hpp"
+#include "protocols/common/store.hpp"
+#include "protocols/common/types.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace peerlab {
+
+/// Everything a role may read about the world while handling one input.
+struct context {
+  time_us now = 0;
+  peer_id self = 0;
+  rng& random;          // the node's own seeded generator
+  kv_store& store;      // rows that survive a crash of the node
+  content_store& content; // file bytes (synthetic in the simulator, disk in live mode)
+};
+
+/// A local command (from the workload, the CLI or the HTTP API). `id` lets the
+/// issuer match the reply event.
+struct command {
+  std::uint64_t id = 0;
+  std::string verb;
+  std::vector<std::string> args;
+};
+
+/// A structured event for traces, checkers and command replies. Fields are
+/// kept as strings and numbers so that every consumer can print them.
+struct event {
+  std::string kind;           // e.g. "download_done"
+  std::uint64_t command_id = 0; // non-zero if this answers a command
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::vector<std::pair<std::string, double>> values;
+
+  const std::string* field(std::string_view k) const {
+    for (auto& [key, v] : fields)
+      if (key == k)
+        return &v;
+    return nullptr;
+  }
+  double value(std::string_view k, double fallback = 0) const {
+    for (auto& [key, v] : values)
+      if (key == k)
+        return v;
+    return fallback;
+  }
+};
+
+/// What a role wants done. The actor owns one buffer and reuses it.
+class effects {
+public:
+  struct frame_out {
+    peer_id to;
+    bytes data;
+  };
+  struct timer_req {
+    time_us delay;
+    std::uint64_t token;
+  };
+  struct metric_sample {
+    const char* name; // static string; aggregated by name
+    double value;
+    bool is_counter;
+  };
+
+  void send(peer_id to, bytes frame) { frames.push_back({to, std::move(frame)}); }
+  void after(time_us delay, std::uint64_t token) { timers.push_back({delay, token}); }
+  void count(const char* name, double delta = 1) { metrics.push_back({name, delta, true}); }
+  void observe(const char* name, double value) { metrics.push_back({name, value, false}); }
+  void emit(event e) { events.push_back(std::move(e)); }
+
+  bool empty() const {
+    return frames.empty() && timers.empty() && metrics.empty() && events.empty();
+  }
+  void clear() {
+    frames.clear();
+    timers.clear();
+    metrics.clear();
+    events.clear();
+  }
+
+  std::vector<frame_out> frames;
+  std::vector<timer_req> timers;
+  std::vector<metric_sample> metrics;
+  std::vector<event> events;
+};
+
+/// One role of a node. The first byte of every frame names the port, and the
+/// runtime hands a frame to the role registered for that port.
+class role {
+public:
+  virtual ~role() = default;
+  virtual port_t port() const = 0;
+  virtual const char* name() const = 0;
+  /// The node came up (first start or restart after a crash or leave).
+  virtual void start(context&, effects&) {}
+  /// A frame arrived. It may be truncated, corrupted, duplicated or hostile.
+  virtual void frame(context&, peer_id from, byte_view data, effects&) = 0;
+  /// A timer set with effects::after fired. Timers cannot be cancelled:
+  /// roles ignore tokens they no longer care about.
+  virtual void timer(context&, std::uint64_t, effects&) {}
+  virtual void command(context&, const command&, effects&) {}
+  /// Graceful leave: the role may send goodbyes before the node goes away.
+  virtual void stop(context&, effects&) {}
+  /// Name of a message type for traces: frame byte 1, by convention.
+  virtual const char* message_name(std::uint8_t) const { return "?"; }
+};
+
+} // namespace peerlab

@@ -1,0 +1,88 @@
+#include "protocols/common/sha256.hpp"
+
+#include <openssl/evp.h>
+
+#include <stdexcept>
+
+namespace peerlab {
+
+struct sha256::impl {
+  EVP_MD_CTX* ctx = nullptr;
+  impl() : ctx(EVP_MD_CTX_new()) {
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1)
+      throw std::runtime_error("sha256: EVP init failed");
+  }
+  ~impl() { EVP_MD_CTX_free(ctx); }
+};
+
+sha256::sha256() : impl_(std::make_unique<impl>()) {}
+sha256::~sha256() = default;
+sha256::sha256(sha256&&) noexcept = default;
+sha256& sha256::operator=(sha256&&) noexcept = default;
+
+void sha256::update(byte_view data) {
+  if (!data.empty())
+    EVP_DigestUpdate(impl_->ctx, data.data(), data.size());
+}
+
+digest sha256::finish() {
+  digest d{};
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(impl_->ctx, d.data(), &n);
+  EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr);
+  return d;
+}
+
+digest sha256::of(byte_view data) {
+  digest d{};
+  unsigned int n = 0;
+  EVP_Digest(data.data(), data.size(), d.data(), &n, EVP_sha256(), nullptr);
+  return d;
+}
+
+std::string to_hex(byte_view b) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  s.resize(b.size() * 2);
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    s[2 * i] = digits[b[i] >> 4];
+    s[2 * i + 1] = digits[b[i] & 15];
+  }
+  return s;
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<bytes> bytes_from_hex(std::string_view hex) {
+  if (hex.size() >= 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
+    hex.remove_prefix(2);
+  if (hex.size() % 2 != 0)
+    return std::nullopt;
+  bytes out(hex.size() / 2);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0)
+      return std::nullopt;
+    out[i] = static_cast<std::uint8_t>(hi * 16 + lo);
+  }
+  return out;
+}
+
+std::optional<digest> digest_from_hex(std::string_view hex) {
+  auto b = bytes_from_hex(hex);
+  if (!b || b->size() != 32)
+    return std::nullopt;
+  digest d{};
+  std::copy(b->begin(), b->end(), d.begin());
+  return d;
+}
+
+} // namespace peerlab

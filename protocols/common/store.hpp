@@ -1,0 +1,56 @@
+#pragma once
+// Storage a role may use. Both survive a crash of the node: only the role's
+// in-memory state is lost.
+#include "protocols/common/sha256.hpp"
+#include "protocols/common/types.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace peerlab {
+
+/// Ordered key-value rows grouped in tables. The simulator keeps them in memory
+/// per node; a live node keeps them in its SQLite file.
+class kv_store {
+public:
+  virtual ~kv_store() = default;
+  virtual void put(std::string_view table, std::string_view key, std::string_view value) = 0;
+  virtual std::optional<std::string> get(std::string_view table, std::string_view key) const = 0;
+  virtual void erase(std::string_view table, std::string_view key) = 0;
+  /// Visits rows in key order.
+  virtual void scan(std::string_view table,
+                    const std::function<void(std::string_view key, std::string_view value)>&) const = 0;
+};
+
+/// What a provider knows about a file it offers.
+struct file_info {
+  digest hash{};
+  std::string name;
+  std::uint64_t size = 0;
+  std::uint64_t price = 0;
+};
+
+/// File bytes. Providers read from it; downloaders write into a sink and
+/// commit only after verifying the hash.
+class content_store {
+public:
+  virtual ~content_store() = default;
+  virtual std::optional<file_info> stat(const digest& hash) const = 0;
+  /// Reads up to `len` bytes at `offset`. Returns false on I/O error.
+  virtual bool read(const digest& hash, std::uint64_t offset, std::size_t len, bytes& out) = 0;
+
+  /// Starts receiving a file; returns a handle (0 on failure).
+  virtual std::uint64_t open_sink(const digest& hash, std::string_view name, std::uint64_t size) = 0;
+  virtual bool write(std::uint64_t sink, std::uint64_t offset, byte_view data) = 0;
+  /// Reads back bytes already written (to hash data that arrived out of order).
+  virtual bool read_sink(std::uint64_t sink, std::uint64_t offset, std::size_t len, bytes& out) = 0;
+  /// Makes a verified file visible (live: rename into the download folder).
+  virtual bool commit_sink(std::uint64_t sink) = 0;
+  /// Throws away a sink (failed or corrupt download).
+  virtual void discard_sink(std::uint64_t sink) = 0;
+};
+
+} // namespace peerlab

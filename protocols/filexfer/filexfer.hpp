@@ -1,0 +1,55 @@
+#pragma once
+// File transfer of seed 000 (paid file market), without payment: metadata by
+// SHA-256 file hash, then content streamed in chunks under a request id.
+// Wire format and policy choices: docs/protocols/filexfer.md.
+#include "protocols/common/role.hpp"
+#include "protocols/common/sha256.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace peerlab::filexfer {
+
+/// How a provider misbehaves (scenario: groups[].adversary).
+enum class provider_strategy : std::uint8_t {
+  honest,
+  corrupt_content, // flips bytes in every chunk it serves
+  truncate_content, // claims the stream is complete after half the file
+  silent,           // answers metadata, never sends content
+};
+
+struct provider_config {
+  std::size_t chunk_bytes = 64 * 1024;
+  provider_strategy strategy = provider_strategy::honest;
+};
+
+struct downloader_config {
+  std::size_t chunk_bytes = 64 * 1024;     // asked of the provider
+  std::size_t window_bytes = 1024 * 1024;  // bytes requested per content request
+  std::size_t windows_in_flight = 4;       // pipelined content requests
+  time_us request_timeout = 5 * us_per_s;  // no progress for this long: attempt fails
+  std::size_t attempts_per_provider = 2;   // timeouts tolerated per provider
+  std::size_t max_attempts = 8;            // whole download gives up after this many
+};
+
+/// Server side: answers metadata and content requests from its content store.
+/// Runs on ports::file_provider.
+class provider;
+
+/// Client side: runs downloads requested by the "download" command
+/// (args: hex hash, then one decimal peer id per provider). Verifies SHA-256
+/// before reporting success; retries other providers on timeout or failure.
+/// Runs on ports::file_downloader. Events: download_started, download_done,
+/// download_failed, corrupt_detected.
+class downloader;
+
+} // namespace peerlab::filexfer
+
+namespace peerlab::filexfer {
+std::shared_ptr<role> make_provider(const provider_config& cfg);
+std::shared_ptr<role> make_downloader(const downloader_config& cfg);
+std::optional<provider_strategy> strategy_from_name(std::string_view name);
+} // namespace peerlab::filexfer
