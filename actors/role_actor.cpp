@@ -6,7 +6,7 @@ namespace {
 
 context make_context(role_actor_state& st) {
   return context{st.rt->now(), st.self_id, st.rt->random(st.self_id), st.rt->store(st.self_id),
-                 st.rt->content(st.self_id)};
+                 st.rt->content(st.self_id), st.rt->self_address(st.self_id)};
 }
 
 void apply(role_actor_state& st) {
@@ -17,6 +17,8 @@ void apply(role_actor_state& st) {
     st.rt->after(st.self_id, st.logic->port(), t.delay, t.token);
   for (auto& m : fx.metrics)
     st.rt->metric(st.self_id, m);
+  for (auto& [peer, addr] : fx.addresses)
+    st.rt->learn_address(peer, addr);
   for (auto& e : fx.events)
     st.rt->emit(st.self_id, st.logic->port(), std::move(e));
   fx.clear();

@@ -34,6 +34,9 @@ public:
   /// Tells the transport how to reach a peer it may not know yet (live mode:
   /// "host:port"; the simulator ignores it).
   virtual void learn_address(peer_id, const std::string&) {}
+
+  /// How other nodes reach `self` (live: "host:port"; empty in the simulator).
+  virtual std::string_view self_address(peer_id) const { return {}; }
 };
 
 } // namespace peerlab

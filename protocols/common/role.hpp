@@ -21,6 +21,7 @@ struct context {
   rng& random;          // the node's own seeded generator
   kv_store& store;      // rows that survive a crash of the node
   content_store& content; // file bytes (synthetic in the simulator, disk in live mode)
+  std::string_view address; // how others reach this node ("host:port" live, empty in the simulator)
 };
 
 /// A local command (from the workload, the CLI or the HTTP API). `id` lets the
@@ -75,21 +76,27 @@ public:
   void count(const char* name, double delta = 1) { metrics.push_back({name, delta, true}); }
   void observe(const char* name, double value) { metrics.push_back({name, value, false}); }
   void emit(event e) { events.push_back(std::move(e)); }
+  /// Tells the transport how to reach a peer (live: "host:port"); for roles
+  /// that discover peers (DHT contacts). The simulator ignores it.
+  void learn_address(peer_id p, std::string addr) { addresses.push_back({p, std::move(addr)}); }
 
   bool empty() const {
-    return frames.empty() && timers.empty() && metrics.empty() && events.empty();
+    return frames.empty() && timers.empty() && metrics.empty() && events.empty() &&
+           addresses.empty();
   }
   void clear() {
     frames.clear();
     timers.clear();
     metrics.clear();
     events.clear();
+    addresses.clear();
   }
 
   std::vector<frame_out> frames;
   std::vector<timer_req> timers;
   std::vector<metric_sample> metrics;
   std::vector<event> events;
+  std::vector<std::pair<peer_id, std::string>> addresses;
 };
 
 /// One role of a node. The first byte of every frame names the port, and the
