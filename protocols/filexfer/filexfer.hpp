@@ -21,6 +21,19 @@ enum class provider_strategy : std::uint8_t {
   silent,           // answers metadata, never sends content
 };
 
+/// Bounds of this protocol (the project-wide ones are in protocols/common/limits.hpp).
+namespace bounds {
+/// Largest byte range one CONTENT_REQ may ask for.
+constexpr std::size_t max_request_bytes = 16u << 20;
+/// Content requests one download keeps in flight (caps windows_in_flight).
+constexpr std::size_t max_windows_in_flight = 64;
+/// Bytes a provider sends per turn before yielding (a zero-delay timer), so a
+/// large request cannot monopolise the node or build one huge effects batch.
+constexpr std::size_t provider_turn_bytes = 1u << 20;
+/// Bytes read back from a sink per step when hashing data that arrived out of order.
+constexpr std::size_t hash_readback_bytes = 1u << 20;
+} // namespace bounds
+
 struct provider_config {
   std::size_t chunk_bytes = 64 * 1024;
   provider_strategy strategy = provider_strategy::honest;

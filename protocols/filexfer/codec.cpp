@@ -1,0 +1,231 @@
+#include "protocols/filexfer/codec.hpp"
+
+#include "protocols/common/limits.hpp"
+#include "protocols/common/wire.hpp"
+#include "protocols/filexfer/filexfer.hpp"
+
+namespace peerlab::filexfer {
+
+namespace {
+
+void header(wire::writer& w, msg_type t) {
+  w.u8(port_of(t));
+  w.u8(static_cast<std::uint8_t>(t));
+}
+
+std::string_view clip(std::string_view text) {
+  return text.substr(0, std::min(text.size(), limits::max_error_text));
+}
+
+bool valid_code(std::uint8_t c) {
+  return c >= static_cast<std::uint8_t>(error_code::not_provider) &&
+         c <= static_cast<std::uint8_t>(error_code::bad_range);
+}
+
+void put(wire::writer& w, const meta_req& m) {
+  header(w, msg_type::meta_req);
+  w.u64(m.req_id);
+  w.fixed(m.hash);
+}
+void put(wire::writer& w, const meta_ok& m) {
+  header(w, msg_type::meta_ok);
+  w.u64(m.req_id);
+  w.str16(m.name);
+  w.u64(m.price);
+  w.u64(m.size);
+}
+void put(wire::writer& w, const meta_err& m) {
+  header(w, msg_type::meta_err);
+  w.u64(m.req_id);
+  w.u8(static_cast<std::uint8_t>(m.code));
+  w.str16(clip(m.text));
+}
+void put(wire::writer& w, const content_req& m) {
+  header(w, msg_type::content_req);
+  w.u64(m.req_id);
+  w.fixed(m.hash);
+  w.u64(m.offset);
+  w.u32(m.length);
+  w.u32(m.chunk);
+}
+void put(wire::writer& w, const content_chunk& m) {
+  w.buffer() = encode_chunk(m.req_id, m.offset, m.ref, m.data);
+}
+void put(wire::writer& w, const content_end& m) {
+  header(w, msg_type::content_end);
+  w.u64(m.req_id);
+  w.u64(m.bytes_sent);
+}
+void put(wire::writer& w, const content_err& m) {
+  header(w, msg_type::content_err);
+  w.u64(m.req_id);
+  w.u8(static_cast<std::uint8_t>(m.code));
+  w.str16(clip(m.text));
+}
+
+// Each parser returns an error text naming the field, or "" on success.
+using reader = wire::reader;
+
+std::string parse(reader& r, meta_req& m) {
+  if (!r.u64(m.req_id))
+    return "req_id truncated";
+  if (!r.fixed(m.hash))
+    return "hash truncated";
+  return "";
+}
+
+std::string parse(reader& r, meta_ok& m) {
+  if (!r.u64(m.req_id))
+    return "req_id truncated";
+  if (!r.str16(m.name, limits::max_file_name))
+    return "name truncated or longer than " + std::to_string(limits::max_file_name) + " bytes";
+  if (!r.u64(m.price))
+    return "price truncated";
+  if (!r.u64(m.size))
+    return "size truncated";
+  return "";
+}
+
+template <class Err>
+std::string parse_error(reader& r, Err& m) {
+  std::uint8_t code = 0;
+  if (!r.u64(m.req_id))
+    return "req_id truncated";
+  if (!r.u8(code))
+    return "code truncated";
+  if (!valid_code(code))
+    return "unknown error code " + std::to_string(code);
+  m.code = static_cast<error_code>(code);
+  if (!r.str16(m.text, limits::max_error_text))
+    return "text truncated or longer than " + std::to_string(limits::max_error_text) + " bytes";
+  return "";
+}
+std::string parse(reader& r, meta_err& m) { return parse_error(r, m); }
+std::string parse(reader& r, content_err& m) { return parse_error(r, m); }
+
+std::string parse(reader& r, content_req& m) {
+  if (!r.u64(m.req_id))
+    return "req_id truncated";
+  if (!r.fixed(m.hash))
+    return "hash truncated";
+  if (!r.u64(m.offset))
+    return "offset truncated";
+  if (!r.u32(m.length))
+    return "length truncated";
+  if (!r.u32(m.chunk))
+    return "chunk truncated";
+  if (m.length == 0 || m.length > bounds::max_request_bytes)
+    return "length " + std::to_string(m.length) + " outside 1.." +
+           std::to_string(bounds::max_request_bytes);
+  if (m.chunk == 0 || m.chunk > limits::max_chunk_bytes)
+    return "chunk " + std::to_string(m.chunk) + " outside 1.." +
+           std::to_string(limits::max_chunk_bytes);
+  if (m.offset > UINT64_MAX - m.length)
+    return "offset + length overflows";
+  return "";
+}
+
+std::string parse(reader& r, content_chunk& m) {
+  if (!r.u64(m.req_id))
+    return "req_id truncated";
+  if (!r.u64(m.offset))
+    return "offset truncated";
+  if (!r.fixed(m.ref))
+    return "payment_ref truncated";
+  auto data = r.rest();
+  if (data.empty())
+    return "no data";
+  if (data.size() > limits::max_chunk_bytes)
+    return "data longer than " + std::to_string(limits::max_chunk_bytes) + " bytes";
+  if (m.offset > UINT64_MAX - data.size())
+    return "offset + size overflows";
+  m.data.assign(data.begin(), data.end());
+  return "";
+}
+
+std::string parse(reader& r, content_end& m) {
+  if (!r.u64(m.req_id))
+    return "req_id truncated";
+  if (!r.u64(m.bytes_sent))
+    return "bytes_sent truncated";
+  return "";
+}
+
+template <class M>
+decode_result decode_as(reader& r, const char* name) {
+  M m;
+  std::string err = parse(r, m);
+  if (err.empty() && !r.at_end())
+    err = std::to_string(r.remaining()) + " trailing bytes";
+  if (!err.empty())
+    return {message{}, std::string(name) + ": " + err};
+  return {message{std::move(m)}, ""};
+}
+
+} // namespace
+
+port_t port_of(msg_type t) {
+  return t == msg_type::meta_req || t == msg_type::content_req ? ports::file_provider
+                                                               : ports::file_downloader;
+}
+
+const char* message_name(std::uint8_t type) {
+  switch (static_cast<msg_type>(type)) {
+    case msg_type::meta_req: return "META_REQ";
+    case msg_type::meta_ok: return "META_OK";
+    case msg_type::meta_err: return "META_ERR";
+    case msg_type::content_req: return "CONTENT_REQ";
+    case msg_type::content_chunk: return "CONTENT_CHUNK";
+    case msg_type::content_end: return "CONTENT_END";
+    case msg_type::content_err: return "CONTENT_ERR";
+  }
+  return "?";
+}
+
+bytes encode(const message& m) {
+  bytes out;
+  wire::writer w(out);
+  std::visit([&](const auto& v) { put(w, v); }, m);
+  return out;
+}
+
+bytes encode_chunk(std::uint64_t req_id, std::uint64_t offset, const payment_ref& ref,
+                   byte_view data) {
+  bytes out;
+  out.reserve(2 + 8 + 8 + ref.size() + data.size());
+  wire::writer w(out);
+  header(w, msg_type::content_chunk);
+  w.u64(req_id);
+  w.u64(offset);
+  w.fixed(ref);
+  w.raw(data);
+  return out;
+}
+
+decode_result decode(byte_view frame) {
+  if (frame.size() > limits::max_frame_bytes)
+    return {message{}, "frame of " + std::to_string(frame.size()) + " bytes exceeds " +
+                         std::to_string(limits::max_frame_bytes)};
+  reader r(frame);
+  std::uint8_t port = 0, type = 0;
+  if (!r.u8(port) || !r.u8(type))
+    return {message{}, "frame shorter than its 2-byte header"};
+  const char* name = message_name(type);
+  if (name[0] == '?')
+    return {message{}, "unknown message type " + std::to_string(type)};
+  if (port != port_of(static_cast<msg_type>(type)))
+    return {message{}, std::string(name) + ": sent to port " + std::to_string(port) +
+                         ", expected " + std::to_string(port_of(static_cast<msg_type>(type)))};
+  switch (static_cast<msg_type>(type)) {
+    case msg_type::meta_req: return decode_as<meta_req>(r, name);
+    case msg_type::meta_ok: return decode_as<meta_ok>(r, name);
+    case msg_type::meta_err: return decode_as<meta_err>(r, name);
+    case msg_type::content_req: return decode_as<content_req>(r, name);
+    case msg_type::content_chunk: return decode_as<content_chunk>(r, name);
+    case msg_type::content_end: return decode_as<content_end>(r, name);
+    case msg_type::content_err: return decode_as<content_err>(r, name);
+  }
+  return {message{}, "unknown message type " + std::to_string(type)};
+}
+
+} // namespace peerlab::filexfer

@@ -1,0 +1,430 @@
+#include "protocols/filexfer/downloader.hpp"
+
+#include "protocols/common/limits.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace peerlab::filexfer {
+
+namespace {
+
+constexpr std::uint64_t key_bits = 40;
+constexpr std::uint64_t attempt_bits = 24;
+constexpr std::uint64_t key_mask = (1ull << key_bits) - 1;
+constexpr std::uint64_t attempt_mask = (1ull << attempt_bits) - 1;
+
+// Echo of a user-supplied argument in an error message, kept short.
+std::string quoted(std::string_view s) {
+  constexpr std::size_t max = 80;
+  std::string out = "\"";
+  out.append(s.substr(0, max));
+  out.append(s.size() > max ? "...\"" : "\"");
+  return out;
+}
+
+std::optional<peer_id> parse_peer(std::string_view s) {
+  peer_id v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc{} || end != s.data() + s.size())
+    return std::nullopt;
+  return v;
+}
+
+const char* code_name(error_code c) {
+  switch (c) {
+    case error_code::not_provider: return "not a provider";
+    case error_code::internal: return "internal error";
+    case error_code::busy: return "busy";
+    case error_code::bad_range: return "bad range";
+  }
+  return "?";
+}
+
+} // namespace
+
+downloader::downloader(downloader_config cfg) : cfg_(cfg) {
+  // Clamp to the protocol bounds so a config can never produce an invalid frame.
+  cfg_.chunk_bytes = std::clamp<std::size_t>(cfg_.chunk_bytes, 1, limits::max_chunk_bytes);
+  cfg_.window_bytes =
+    std::clamp<std::size_t>(cfg_.window_bytes, cfg_.chunk_bytes, bounds::max_request_bytes);
+  cfg_.windows_in_flight =
+    std::clamp<std::size_t>(cfg_.windows_in_flight, 1, bounds::max_windows_in_flight);
+  cfg_.request_timeout = std::max<time_us>(cfg_.request_timeout, 1);
+  cfg_.attempts_per_provider = std::max<std::size_t>(cfg_.attempts_per_provider, 1);
+  cfg_.max_attempts = std::clamp<std::size_t>(cfg_.max_attempts, 1, attempt_mask);
+}
+
+void downloader::start(context& ctx, effects&) {
+  // A restart loses every download (sinks stay behind in the store, unused).
+  // Fresh random id bases make replies and timers from before the crash stale.
+  downloads_.clear();
+  routes_.clear();
+  next_req_id_ = ctx.random.next() | 1;
+  next_key_ = (ctx.random.next() & (key_mask >> 1)) + 1;
+}
+
+std::uint64_t downloader::new_req_id(download& d) {
+  std::uint64_t id = next_req_id_++;
+  if (id == 0)
+    id = next_req_id_++;
+  routes_[id] = d.key;
+  return id;
+}
+
+std::uint64_t downloader::token(const download& d) const {
+  return (d.key << attempt_bits) | (d.attempts & attempt_mask);
+}
+
+// ---- commands -------------------------------------------------------------
+
+void downloader::command(context& ctx, const peerlab::command& cmd, effects& fx) {
+  if (cmd.verb != "download") {
+    fx.emit(event{"command_failed", cmd.id,
+                  {{"verb", cmd.verb.substr(0, 80)},
+                   {"reason", "the downloader knows only the verb \"download\""}},
+                  {}});
+    return;
+  }
+  start_download(ctx, cmd, fx);
+}
+
+void downloader::start_download(context& ctx, const peerlab::command& cmd, effects& fx) {
+  auto refuse = [&](std::string reason) {
+    std::string hash = cmd.args.empty() ? "" : cmd.args[0].substr(0, 80);
+    fx.emit(event{"download_failed", cmd.id, {{"hash", hash}, {"reason", std::move(reason)}},
+                  {{"attempts", 0}, {"duration_us", 0}}});
+  };
+  const auto& a = cmd.args;
+  if (a.size() < 2)
+    return refuse("download needs a 64-hex SHA-256 and at least one provider peer id");
+  if (a.size() > limits::max_command_args)
+    return refuse("too many arguments (at most " + std::to_string(limits::max_command_args) + ")");
+  auto hash = digest_from_hex(a[0]);
+  if (!hash)
+    return refuse("args[0] is not a 64-hex SHA-256: " + quoted(a[0]));
+  std::vector<peer_id> providers;
+  for (std::size_t i = 1; i < a.size(); ++i) {
+    auto p = parse_peer(a[i]);
+    if (!p)
+      return refuse("args[" + std::to_string(i) + "] is not a decimal peer id: " + quoted(a[i]));
+    if (std::find(providers.begin(), providers.end(), *p) == providers.end())
+      providers.push_back(*p); // a repeated provider would only repeat its failure
+  }
+  if (providers.size() > limits::max_providers_per_download)
+    return refuse("too many providers (at most " +
+                  std::to_string(limits::max_providers_per_download) + ")");
+  if (downloads_.size() >= limits::max_active_downloads)
+    return refuse("too many active downloads (at most " +
+                  std::to_string(limits::max_active_downloads) + ")");
+  for (auto& [_, d] : downloads_)
+    if (d.hash == *hash)
+      return refuse("this file is already being downloaded");
+
+  std::uint64_t key = next_key_++ & key_mask;
+  auto it = downloads_.try_emplace(key).first;
+  download& d = it->second;
+  d.key = key;
+  d.command_id = cmd.id;
+  d.hash = *hash;
+  d.providers = std::move(providers);
+  d.started = ctx.now;
+  fx.count("filexfer.downloads_started");
+  fx.emit(event{"download_started", cmd.id, {{"hash", to_hex(d.hash)}},
+                {{"providers", static_cast<double>(d.providers.size())}}});
+  begin_attempt(ctx, it, fx);
+}
+
+// ---- attempts -------------------------------------------------------------
+
+void downloader::begin_attempt(context& ctx, dl_iter it, effects& fx) {
+  download& d = it->second;
+  if (d.attempts >= cfg_.max_attempts)
+    return fail(ctx, it,
+                "gave up after " + std::to_string(d.attempts) + " attempts; last: " + d.last_error,
+                fx);
+  ++d.attempts;
+  ++d.idle_tries;
+  d.progressed = false;
+  d.last_progress = ctx.now;
+  fx.after(cfg_.request_timeout, token(d));
+  if (!d.have_meta) {
+    if (d.meta_req_id != 0)
+      routes_.erase(d.meta_req_id);
+    d.meta_req_id = new_req_id(d);
+    fx.send(d.provider(), encode(meta_req{d.meta_req_id, d.hash}));
+    return;
+  }
+  // Re-request: forget the windows in flight and ask again for every gap.
+  for (auto& [req_id, _] : d.windows)
+    routes_.erase(req_id);
+  d.windows.clear();
+  d.cursor = 0;
+  fill_windows(it, fx);
+}
+
+void downloader::forget_provider_state(context& ctx, download& d) {
+  if (d.meta_req_id != 0)
+    routes_.erase(d.meta_req_id);
+  for (auto& [req_id, _] : d.windows)
+    routes_.erase(req_id);
+  if (d.sink != 0)
+    ctx.content.discard_sink(d.sink);
+  d.meta_req_id = 0;
+  d.have_meta = false;
+  d.name.clear();
+  d.size = 0;
+  d.sink = 0;
+  d.received.clear();
+  d.cursor = 0;
+  d.windows.clear();
+  d.hasher.finish(); // resets it
+  d.hashed = 0;
+  d.ref = {};
+}
+
+void downloader::next_provider(context& ctx, dl_iter it, std::string reason, effects& fx) {
+  download& d = it->second;
+  d.last_error = "provider " + std::to_string(d.provider()) + ": " + std::move(reason);
+  // Nothing from a failed provider is trusted: start the next one from a clean slate.
+  forget_provider_state(ctx, d);
+  ++d.provider_index;
+  d.idle_tries = 0;
+  if (d.provider_index >= d.providers.size())
+    return fail(ctx, it,
+                "all " + std::to_string(d.providers.size()) + " providers failed; last: " +
+                  d.last_error,
+                fx);
+  fx.count("filexfer.provider_switches");
+  begin_attempt(ctx, it, fx);
+}
+
+void downloader::fill_windows(dl_iter it, effects& fx) {
+  download& d = it->second;
+  while (d.windows.size() < cfg_.windows_in_flight) {
+    std::uint64_t b = d.received.first_gap_from(d.cursor);
+    if (b >= d.size)
+      return;
+    // A window never spans bytes already received (after a re-request).
+    std::uint64_t e = std::min({b + cfg_.window_bytes, d.size, d.received.next_start_after(b)});
+    std::uint64_t req_id = new_req_id(d);
+    d.windows[req_id] = window{b, e};
+    d.cursor = e;
+    auto len = static_cast<std::uint32_t>(e - b);
+    auto chunk = static_cast<std::uint32_t>(std::min<std::uint64_t>(cfg_.chunk_bytes, len));
+    fx.send(d.provider(), encode(content_req{req_id, d.hash, b, len, chunk}));
+  }
+}
+
+void downloader::fail(context& ctx, dl_iter it, const std::string& reason, effects& fx) {
+  download& d = it->second;
+  forget_provider_state(ctx, d);
+  fx.count("filexfer.downloads_failed");
+  fx.emit(event{"download_failed", d.command_id, {{"hash", to_hex(d.hash)}, {"reason", reason}},
+                {{"attempts", static_cast<double>(d.attempts)},
+                 {"duration_us", static_cast<double>(ctx.now - d.started)}}});
+  downloads_.erase(it);
+}
+
+void downloader::finish(context& ctx, dl_iter it, effects& fx) {
+  download& d = it->second;
+  if (d.hasher.finish() != d.hash) {
+    ++d.corrupt_found;
+    fx.count("corrupt_detected");
+    fx.emit(event{"corrupt_detected", d.command_id,
+                  {{"hash", to_hex(d.hash)}, {"provider", std::to_string(d.provider())}},
+                  {}});
+    return next_provider(ctx, it, "content did not hash to the requested SHA-256", fx);
+  }
+  if (!ctx.content.commit_sink(d.sink))
+    return fail(ctx, it, "verified file could not be committed to the store", fx);
+  d.sink = 0; // committed: not to be discarded
+  for (auto& [req_id, _] : d.windows)
+    routes_.erase(req_id);
+  time_us took = ctx.now - d.started;
+  fx.count("filexfer.downloads_done");
+  fx.observe("filexfer.download_duration_us", static_cast<double>(took));
+  fx.emit(event{"download_done", d.command_id,
+                {{"hash", to_hex(d.hash)},
+                 {"provider", std::to_string(d.provider())},
+                 {"name", d.name},
+                 {"payment_ref", to_hex(byte_view{d.ref.data(), d.ref.size()})}},
+                {{"bytes", static_cast<double>(d.size)},
+                 {"duration_us", static_cast<double>(took)},
+                 {"attempts", static_cast<double>(d.attempts)},
+                 {"corrupt_detected", static_cast<double>(d.corrupt_found)}}});
+  downloads_.erase(it);
+}
+
+// ---- timers ---------------------------------------------------------------
+
+void downloader::timer(context& ctx, std::uint64_t tok, effects& fx) {
+  auto it = downloads_.find(tok >> attempt_bits);
+  if (it == downloads_.end() || token(it->second) != tok)
+    return; // that download or attempt is over
+  download& d = it->second;
+  time_us idle = ctx.now - d.last_progress;
+  if (idle < cfg_.request_timeout) {
+    fx.after(cfg_.request_timeout - idle, tok); // progress since: wait the rest
+    return;
+  }
+  fx.count("filexfer.timeouts");
+  d.last_error = "provider " + std::to_string(d.provider()) + ": no progress for " +
+                 std::to_string(idle) + " us";
+  if (d.progressed)
+    d.idle_tries = 0; // a slow or lossy provider that still delivers keeps its turn
+  if (d.idle_tries < cfg_.attempts_per_provider) {
+    fx.count("filexfer.retries");
+    return begin_attempt(ctx, it, fx);
+  }
+  next_provider(ctx, it, "no progress for " + std::to_string(idle) + " us", fx);
+}
+
+// ---- frames ---------------------------------------------------------------
+
+downloader::dl_iter downloader::route(peer_id from, std::uint64_t req_id, effects& fx) {
+  auto r = routes_.find(req_id);
+  if (r == routes_.end()) {
+    fx.count("filexfer.stale_frames"); // finished window, old attempt, or never ours
+    return downloads_.end();
+  }
+  auto it = downloads_.find(r->second);
+  if (it == downloads_.end() || it->second.provider() != from) {
+    fx.count("filexfer.wrong_sender");
+    return downloads_.end();
+  }
+  return it;
+}
+
+void downloader::frame(context& ctx, peer_id from, byte_view data, effects& fx) {
+  auto dec = decode(data);
+  if (!dec.ok()) {
+    fx.count("frames_rejected");
+    return;
+  }
+  std::visit(
+    [&](auto& m) {
+      using M = std::decay_t<decltype(m)>;
+      if constexpr (std::is_same_v<M, meta_req> || std::is_same_v<M, content_req>) {
+        fx.count("frames_rejected"); // requests never come to this port (decode checks)
+      } else {
+        auto it = route(from, m.req_id, fx);
+        if (it == downloads_.end())
+          return;
+        if constexpr (std::is_same_v<M, meta_ok>) {
+          on_meta_ok(ctx, it, m, fx);
+        } else if constexpr (std::is_same_v<M, meta_err>) {
+          next_provider(ctx, it, std::string("META_ERR ") + code_name(m.code) + ": " + m.text, fx);
+        } else if constexpr (std::is_same_v<M, content_chunk>) {
+          on_chunk(ctx, it, m, fx);
+        } else if constexpr (std::is_same_v<M, content_end>) {
+          on_end(ctx, it, m, fx);
+        } else if constexpr (std::is_same_v<M, content_err>) {
+          next_provider(ctx, it, std::string("CONTENT_ERR ") + code_name(m.code) + ": " + m.text,
+                        fx);
+        }
+      }
+    },
+    dec.msg);
+}
+
+void downloader::progress(context& ctx, download& d) {
+  d.last_progress = ctx.now;
+  d.progressed = true;
+}
+
+void downloader::on_meta_ok(context& ctx, dl_iter it, const meta_ok& m, effects& fx) {
+  download& d = it->second;
+  if (m.req_id != d.meta_req_id)
+    return; // a reply to an earlier META_REQ of this download: already handled
+  routes_.erase(d.meta_req_id);
+  d.meta_req_id = 0;
+  if (m.size > limits::max_file_bytes)
+    return next_provider(ctx, it,
+                         "metadata size " + std::to_string(m.size) + " exceeds the limit", fx);
+  d.sink = ctx.content.open_sink(d.hash, m.name, m.size);
+  if (d.sink == 0)
+    return fail(ctx, it, "could not open a sink in the content store", fx);
+  d.have_meta = true;
+  d.name = m.name;
+  d.size = m.size;
+  progress(ctx, d);
+  if (d.size == 0)
+    return finish(ctx, it, fx);
+  fill_windows(it, fx);
+}
+
+void downloader::on_chunk(context& ctx, dl_iter it, const content_chunk& c, effects& fx) {
+  download& d = it->second;
+  auto w = d.windows.find(c.req_id);
+  if (w == d.windows.end())
+    return; // the metadata request id: not a content request
+  std::uint64_t b = c.offset, e = c.offset + c.data.size();
+  if (b < w->second.begin || e > w->second.end) {
+    fx.count("filexfer.chunks_out_of_window");
+    return;
+  }
+  d.ref = c.ref;
+  // Write only bytes not yet received: what was hashed must stay what is stored.
+  std::uint64_t fresh = 0;
+  for (auto [gb, ge] : d.received.missing(b, e)) {
+    byte_view piece{c.data.data() + (gb - b), static_cast<std::size_t>(ge - gb)};
+    if (!ctx.content.write(d.sink, gb, piece))
+      return fail(ctx, it, "write to the sink failed", fx);
+    d.received.add(gb, ge);
+    fresh += ge - gb;
+    if (gb == d.hashed) { // in order: hash straight from the frame
+      d.hasher.update(piece);
+      d.hashed = ge;
+    }
+  }
+  if (fresh == 0) {
+    fx.count("filexfer.duplicate_chunks");
+    return;
+  }
+  fx.count("filexfer.bytes_received", static_cast<double>(fresh));
+  progress(ctx, d);
+  if (!advance_hash(ctx, d))
+    return fail(ctx, it, "reading back the sink failed", fx);
+  if (d.received.covers(w->second.begin, w->second.end)) {
+    routes_.erase(w->first);
+    d.windows.erase(w);
+  }
+  if (d.received.covers(0, d.size))
+    return finish(ctx, it, fx);
+  fill_windows(it, fx);
+}
+
+bool downloader::advance_hash(context& ctx, download& d) {
+  // Data that arrived ahead of the prefix is read back once the gap before it fills.
+  bytes buf;
+  for (std::uint64_t run_end = d.received.end_of_run(d.hashed); d.hashed < run_end;) {
+    auto n = static_cast<std::size_t>(
+      std::min<std::uint64_t>(run_end - d.hashed, bounds::hash_readback_bytes));
+    buf.clear();
+    if (!ctx.content.read_sink(d.sink, d.hashed, n, buf) || buf.size() != n)
+      return false;
+    d.hasher.update(buf);
+    d.hashed += n;
+  }
+  return true;
+}
+
+void downloader::on_end(context& ctx, dl_iter it, const content_end& m, effects& fx) {
+  download& d = it->second;
+  auto w = d.windows.find(m.req_id);
+  if (w == d.windows.end())
+    return;
+  std::uint64_t asked = w->second.end - w->second.begin;
+  if (m.bytes_sent < asked) {
+    fx.count("filexfer.truncated");
+    return next_provider(ctx, it,
+                         "stream ended after " + std::to_string(m.bytes_sent) + " of " +
+                           std::to_string(asked) + " bytes",
+                         fx);
+  }
+  // Claims complete but bytes are missing: lost or still on the way. The
+  // request timeout re-requests what never arrives.
+}
+
+} // namespace peerlab::filexfer

@@ -1,0 +1,167 @@
+#include "protocols/filexfer/provider.hpp"
+
+#include "protocols/common/limits.hpp"
+
+#include <algorithm>
+
+namespace peerlab::filexfer {
+
+provider::provider(provider_config cfg) : cfg_(cfg) {
+  // A chunk of 0 bytes would never finish a stream.
+  cfg_.chunk_bytes = std::clamp<std::size_t>(cfg_.chunk_bytes, 1, limits::max_chunk_bytes);
+}
+
+void provider::start(context& ctx, effects&) {
+  // A restart loses every stream; downloaders time out and re-request.
+  uploads_.clear();
+  ready_.clear();
+  turn_token_ = 0;
+  token_base_ = ctx.random.next();
+}
+
+void provider::frame(context& ctx, peer_id from, byte_view data, effects& fx) {
+  auto d = decode(data);
+  if (!d.ok()) {
+    fx.count("frames_rejected");
+    return;
+  }
+  if (auto* m = std::get_if<meta_req>(&d.msg))
+    on_meta(ctx, from, *m, fx);
+  else if (auto* c = std::get_if<content_req>(&d.msg))
+    on_content(ctx, from, *c, fx);
+  else
+    fx.count("frames_rejected"); // a reply type can never arrive on this port (decode checks)
+}
+
+void provider::on_meta(context& ctx, peer_id from, const meta_req& m, effects& fx) {
+  fx.count("filexfer.meta_requests");
+  auto info = ctx.content.stat(m.hash);
+  if (!info) {
+    fx.send(from, encode(meta_err{m.req_id, error_code::not_provider, "not a provider for this file"}));
+    return;
+  }
+  if (info->name.size() > limits::max_file_name) {
+    fx.send(from, encode(meta_err{m.req_id, error_code::internal, "file name too long to send"}));
+    return;
+  }
+  fx.send(from, encode(meta_ok{m.req_id, info->name, info->price, info->size}));
+}
+
+void provider::on_content(context& ctx, peer_id from, const content_req& r, effects& fx) {
+  fx.count("filexfer.content_requests");
+  upload_key key{from, r.req_id};
+  if (uploads_.count(key)) {
+    fx.count("filexfer.duplicate_requests"); // the network duplicated it; already serving
+    return;
+  }
+  auto info = ctx.content.stat(r.hash);
+  if (!info) {
+    fx.send(from, encode(content_err{r.req_id, error_code::not_provider, "not a provider for this file"}));
+    return;
+  }
+  if (r.offset > info->size || info->size - r.offset < r.length) {
+    fx.send(from, encode(content_err{r.req_id, error_code::bad_range,
+                                     "range ends past the file size " + std::to_string(info->size)}));
+    return;
+  }
+  if (uploads_.size() >= limits::max_active_uploads) {
+    fx.count("filexfer.busy");
+    fx.send(from, encode(content_err{r.req_id, error_code::busy, "too many active uploads"}));
+    return;
+  }
+  if (cfg_.strategy == provider_strategy::silent) {
+    fx.count("filexfer.requests_ignored");
+    return;
+  }
+  upload u;
+  u.hash = r.hash;
+  u.next = r.offset;
+  u.end = r.offset + r.length;
+  if (cfg_.strategy == provider_strategy::truncate_content)
+    u.end = std::clamp(info->size / 2, r.offset, u.end); // pretend the file ends halfway
+  u.chunk = static_cast<std::uint32_t>(std::min<std::size_t>(r.chunk, cfg_.chunk_bytes));
+  // The payment reference is per request and comes from the node's own rng.
+  for (std::size_t i = 0; i < u.ref.size(); i += 8) {
+    std::uint64_t v = ctx.random.next();
+    std::copy_n(reinterpret_cast<const std::uint8_t*>(&v), 8, u.ref.begin() + i);
+  }
+  uploads_.emplace(key, u);
+  ready_.push_back(key);
+  schedule_turn(fx);
+}
+
+void provider::schedule_turn(effects& fx) {
+  if (turn_token_ != 0)
+    return; // one turn pending is enough
+  turn_token_ = ++token_base_;
+  if (turn_token_ == 0)
+    turn_token_ = ++token_base_;
+  fx.after(0, turn_token_);
+}
+
+void provider::timer(context& ctx, std::uint64_t token, effects& fx) {
+  if (token == 0 || token != turn_token_)
+    return; // stale (from before a restart)
+  turn_token_ = 0;
+  take_turn(ctx, fx);
+  if (!ready_.empty())
+    schedule_turn(fx);
+}
+
+void provider::take_turn(context& ctx, effects& fx) {
+  std::size_t budget = bounds::provider_turn_bytes;
+  while (!ready_.empty() && budget > 0) {
+    upload_key key = ready_.front();
+    ready_.pop_front();
+    auto it = uploads_.find(key);
+    if (it == uploads_.end())
+      continue;
+    std::uint64_t before = it->second.sent;
+    bool more = send_chunk(ctx, key, it->second, fx);
+    budget -= std::min<std::size_t>(budget, std::max<std::uint64_t>(1, it->second.sent - before));
+    if (more)
+      ready_.push_back(key);
+    else
+      uploads_.erase(it);
+  }
+}
+
+bool provider::send_chunk(context& ctx, const upload_key& key, upload& u, effects& fx) {
+  auto [to, req_id] = key;
+  if (u.next >= u.end) {
+    fx.send(to, encode(content_end{req_id, u.sent}));
+    return false;
+  }
+  std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(u.chunk, u.end - u.next));
+  buf_.clear();
+  if (!ctx.content.read(u.hash, u.next, len, buf_) || buf_.size() != len) {
+    fx.count("filexfer.read_errors");
+    fx.send(to, encode(content_err{req_id, error_code::internal, "cannot read the file"}));
+    return false;
+  }
+  if (cfg_.strategy == provider_strategy::corrupt_content)
+    corrupt(ctx, buf_);
+  fx.send(to, encode_chunk(req_id, u.next, u.ref, buf_));
+  fx.count("filexfer.bytes_sent", static_cast<double>(len));
+  u.next += len;
+  u.sent += len;
+  if (u.next < u.end)
+    return true;
+  fx.send(to, encode(content_end{req_id, u.sent}));
+  return false;
+}
+
+void provider::corrupt(context& ctx, bytes& data) {
+  // 1 to 3 flips at distinct rng-chosen places; XOR with a non-zero value
+  // always changes the byte, and distinct places cannot undo each other.
+  std::uint64_t used[3] = {};
+  std::uint64_t flips = 1 + ctx.random.below(3);
+  for (std::uint64_t i = 0; i < flips; ++i) {
+    used[i] = ctx.random.below(data.size());
+    if (std::find(used, used + i, used[i]) != used + i)
+      continue;
+    data[used[i]] ^= static_cast<std::uint8_t>(1 + ctx.random.below(255));
+  }
+}
+
+} // namespace peerlab::filexfer
