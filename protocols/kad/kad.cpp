@@ -1,0 +1,39 @@
+#include "protocols/kad/kad.hpp"
+
+#include "protocols/kad/node.hpp"
+
+#include <stdexcept>
+
+namespace peerlab::kad {
+
+std::optional<std::string> validate(const config& c) {
+  if (c.k == 0 || c.k > limits::max_k)
+    return "k must be 1.." + std::to_string(limits::max_k);
+  if (c.alpha == 0 || c.alpha > limits::max_alpha)
+    return "alpha must be 1.." + std::to_string(limits::max_alpha);
+  if (c.request_timeout <= 0)
+    return std::string("request_timeout must be positive");
+  if (c.query_timeout <= 0)
+    return std::string("query_timeout must be positive");
+  if (c.provider_ttl <= 0)
+    return std::string("provider_ttl must be positive");
+  if (c.republish_interval <= 0)
+    return std::string("republish_interval must be positive");
+  if (c.refresh_interval <= 0)
+    return std::string("refresh_interval must be positive");
+  if (c.replacement_cache > limits::max_replacement_cache)
+    return "replacement_cache must be at most " + std::to_string(limits::max_replacement_cache);
+  if (c.max_providers_per_key == 0 || c.max_providers_per_key > limits::max_providers_per_message)
+    return "max_providers_per_key must be 1.." + std::to_string(limits::max_providers_per_message);
+  if (c.max_records_total == 0 || c.max_records_total > limits::max_store_records)
+    return "max_records_total must be 1.." + std::to_string(limits::max_store_records);
+  if (c.max_records_per_peer == 0 || c.max_records_per_peer > c.max_records_total)
+    return std::string("max_records_per_peer must be 1..max_records_total");
+  if (c.max_refresh_cpl < 0 || c.max_refresh_cpl >= id_bits)
+    return std::string("max_refresh_cpl must be 0..255");
+  return std::nullopt;
+}
+
+std::shared_ptr<role> make_kad_role(const config& c) { return std::make_shared<node>(c); }
+
+} // namespace peerlab::kad

@@ -1,0 +1,71 @@
+#pragma once
+// Kademlia DHT node with provider records (peer discovery of seed 000: file
+// providers and HTTP proxy providers). Public API: configuration, limits, key
+// helpers and the role factory. Wire format, policies and parameters:
+// docs/protocols/kad.md.
+#include "protocols/common/role.hpp"
+#include "protocols/kad/ids.hpp"
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace peerlab::kad {
+
+/// Hard bounds of the protocol (codec and tables). Configuration values are
+/// checked against them by validate().
+namespace limits {
+/// Contacts in one NODES message or in the "closer" list of PROVIDERS.
+constexpr std::size_t max_contacts_per_message = 32;
+/// Providers in one PROVIDERS message.
+constexpr std::size_t max_providers_per_message = 64;
+/// Longest contact address ("host:port").
+constexpr std::size_t max_address_bytes = 255;
+/// Longest error text in an ERR message.
+constexpr std::size_t max_error_text = 256;
+/// Largest bucket size k and parallelism alpha a configuration may ask for.
+constexpr std::size_t max_k = max_contacts_per_message;
+constexpr std::size_t max_alpha = 32;
+/// Requests a node may have outstanding at once; further requests fail at once.
+constexpr std::size_t max_pending_requests = 4096;
+/// Lookups (including puts, refreshes and republishes) running at once.
+constexpr std::size_t max_active_queries = 256;
+/// A lookup keeps at most this many candidates per k (the farthest are dropped).
+constexpr std::size_t lookup_candidates_per_k = 8;
+/// Keys this node itself provides (and republishes).
+constexpr std::size_t max_provided_keys = 4096;
+/// Largest requested provider count of find_providers.
+constexpr std::size_t max_wanted_providers = 4096;
+/// Upper bounds for the record-store configuration.
+constexpr std::size_t max_store_records = 1u << 22;
+constexpr std::size_t max_replacement_cache = 64;
+/// Entries of the verified-id cache (peer id -> SHA-256) before it is cleared.
+constexpr std::size_t id_cache_entries = 8192;
+} // namespace limits
+
+struct config {
+  std::size_t k = 20;                           // bucket size and replication factor
+  std::size_t alpha = 3;                        // parallel requests per lookup
+  time_us request_timeout = 10 * us_per_s;      // per request
+  time_us query_timeout = 60 * us_per_s;        // whole lookup (and the store phase of a put)
+  time_us provider_ttl = 48ll * 3600 * us_per_s; // expiry of a stored provider record
+  time_us republish_interval = 22ll * 3600 * us_per_s; // provider re-announces its keys
+  time_us refresh_interval = 10ll * 60 * us_per_s;     // stale-bucket refresh period
+  std::size_t replacement_cache = 10;           // per bucket
+  std::size_t max_providers_per_key = 20;       // records one node stores per key
+  std::size_t max_records_per_peer = 1024;      // records one node stores for one providing peer
+  std::size_t max_records_total = 65536;        // records one node stores in all
+  int max_refresh_cpl = 15;                     // buckets refreshed: common prefix 0..this
+};
+
+/// Returns an error naming the first bad field, or nullopt if `c` is usable.
+std::optional<std::string> validate(const config& c);
+
+/// The role (port ports::kad). Throws std::invalid_argument if validate() fails.
+/// Commands: bootstrap [peer[@address]...], provide KEY, stop_providing KEY,
+/// find_providers KEY [count], find_node ID. KEY and ID are 64 hex digits or
+/// the alias "http_proxy_providers".
+std::shared_ptr<role> make_kad_role(const config& c = {});
+
+} // namespace peerlab::kad
