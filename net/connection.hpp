@@ -1,0 +1,203 @@
+#pragma once
+// One peer connection: hello exchange, then length-prefixed frames both ways,
+// with a bounded outbound queue. Templated on the byte stream so that a TLS
+// stream (boost::asio::ssl::stream<tcp::socket>) can replace the plain socket
+// without touching the framing, the routing or any actor. Lives on the io
+// thread only; the owner is called back from there.
+#include "net/framing.hpp"
+#include "net/handshake.hpp"
+#include "net/net_limits.hpp"
+#include "protocols/common/limits.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace peerlab::net {
+
+class connection_base;
+
+/// What a connection reports to whoever routes frames (io thread only).
+class connection_owner {
+public:
+  virtual ~connection_owner() = default;
+  virtual void on_hello(connection_base&, const hello&) = 0;
+  virtual void on_frame(connection_base&, bytes&& frame) = 0;
+  /// Called once, when the connection is gone for any reason.
+  virtual void on_closed(connection_base&, const std::string& why) = 0;
+  /// A frame was refused because the outbound queue is full.
+  virtual void on_queue_full(connection_base&, std::size_t frame_bytes) = 0;
+};
+
+/// The stream-independent face of a connection, as the router sees it.
+class connection_base {
+public:
+  virtual ~connection_base() = default;
+  /// Sends our hello and starts reading.
+  virtual void start(const hello& mine) = 0;
+  /// Queues a frame; false if the outbound queue bound refused it.
+  virtual bool send(bytes&& frame) = 0;
+  virtual void close(const std::string& why) = 0;
+  virtual std::size_t queued_bytes() const = 0;
+
+  bool outgoing = false;    // we dialed it
+  std::string dialed;       // the address we dialed (outgoing only)
+  std::string remote;       // the remote endpoint, for log lines
+  peer_id peer = 0;         // known once the hello arrived
+  bool ready = false;       // hello received
+  std::uint64_t serial = 0; // creation order, for stable choices and logs
+};
+
+template <class Stream>
+class stream_connection final : public connection_base,
+                                public std::enable_shared_from_this<stream_connection<Stream>> {
+public:
+  stream_connection(Stream stream, connection_owner& owner)
+    : stream_(std::move(stream)), owner_(owner), hello_timer_(stream_.get_executor()),
+      decoder_(peerlab::limits::max_frame_bytes, live_limits::read_staging_bytes) {}
+
+  void start(const hello& mine) override {
+    enqueue(encode_hello(mine));
+    hello_timer_.expires_after(std::chrono::microseconds(live_limits::handshake_timeout));
+    hello_timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec && !self->ready)
+        self->close("no hello within the handshake timeout");
+    });
+    do_read();
+  }
+
+  bool send(bytes&& frame) override {
+    if (closed_)
+      return false;
+    if (queued_ + frame_header_bytes + frame.size() > peerlab::limits::max_conn_queue_bytes) {
+      owner_.on_queue_full(*this, frame.size());
+      return false;
+    }
+    enqueue(std::move(frame));
+    return true;
+  }
+
+  void close(const std::string& why) override {
+    if (closed_)
+      return;
+    closed_ = true;
+    auto keep = this->shared_from_this(); // the owner may drop its reference below
+    boost::system::error_code ec;
+    hello_timer_.cancel();
+    stream_.lowest_layer().shutdown(Stream::lowest_layer_type::shutdown_both, ec);
+    stream_.lowest_layer().close(ec);
+    // Queued frames are freed with the connection: a write may still hold them.
+    owner_.on_closed(*this, why);
+  }
+
+  std::size_t queued_bytes() const override { return queued_; }
+
+private:
+  struct out_frame {
+    std::array<std::uint8_t, frame_header_bytes> header;
+    bytes body;
+  };
+
+  void enqueue(bytes&& frame) {
+    queued_ += frame_header_bytes + frame.size();
+    out_.push_back({frame_header(frame.size()), std::move(frame)});
+    if (!writing_)
+      do_write();
+  }
+
+  void do_read() {
+    auto buf = decoder_.read_buffer();
+    stream_.async_read_some(
+      boost::asio::buffer(buf.data(), buf.size()),
+      [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+        self->on_read(ec, n);
+      });
+  }
+
+  void on_read(const boost::system::error_code& ec, std::size_t n) {
+    if (closed_)
+      return;
+    if (ec) {
+      close(ec == boost::asio::error::eof ? "closed by peer" : ec.message());
+      return;
+    }
+    if (!decoder_.commit(n)) {
+      close(decoder_.error());
+      return;
+    }
+    while (decoder_.has_frame() && !closed_) {
+      bytes f = decoder_.take();
+      if (!ready) {
+        auto h = decode_hello(byte_view{f.data(), f.size()});
+        if (auto* err = std::get_if<std::string>(&h)) {
+          close("bad hello: " + *err);
+          return;
+        }
+        ready = true;
+        peer = std::get<hello>(h).id;
+        hello_timer_.cancel();
+        owner_.on_hello(*this, std::get<hello>(h));
+        continue;
+      }
+      owner_.on_frame(*this, std::move(f));
+    }
+    if (!closed_)
+      do_read();
+  }
+
+  void do_write() {
+    buffers_.clear();
+    std::size_t frames = 0;
+    for (auto& f : out_) {
+      if (frames == live_limits::max_frames_per_write)
+        break;
+      buffers_.push_back(boost::asio::buffer(f.header));
+      if (!f.body.empty())
+        buffers_.push_back(boost::asio::buffer(f.body));
+      ++frames;
+    }
+    in_flight_ = frames;
+    writing_ = true;
+    boost::asio::async_write(
+      stream_, buffers_,
+      [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+        self->on_written(ec);
+      });
+  }
+
+  void on_written(const boost::system::error_code& ec) {
+    writing_ = false;
+    if (closed_)
+      return;
+    if (ec) {
+      close("write failed: " + ec.message());
+      return;
+    }
+    for (std::size_t i = 0; i < in_flight_; ++i) {
+      queued_ -= frame_header_bytes + out_.front().body.size();
+      out_.pop_front();
+    }
+    in_flight_ = 0;
+    if (!out_.empty())
+      do_write();
+  }
+
+  Stream stream_;
+  connection_owner& owner_;
+  boost::asio::steady_timer hello_timer_;
+  frame_decoder decoder_;
+  std::deque<out_frame> out_; // frames keep their address while queued (deque)
+  std::vector<boost::asio::const_buffer> buffers_;
+  std::size_t queued_ = 0;
+  std::size_t in_flight_ = 0;
+  bool writing_ = false;
+  bool closed_ = false;
+};
+
+} // namespace peerlab::net

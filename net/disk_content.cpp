@@ -1,0 +1,340 @@
+#include "net/disk_content.hpp"
+
+#include "protocols/common/limits.hpp"
+#include "protocols/common/sha256.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace peerlab::net {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+// Reads until `len` bytes or end of file; returns the count, or -1 on error.
+long long pread_full(int fd, std::uint8_t* p, std::size_t len, std::uint64_t off) {
+  std::size_t done = 0;
+  while (done < len) {
+    auto n = ::pread(fd, p + done, len - done, static_cast<off_t>(off + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    if (n == 0)
+      break;
+    done += static_cast<std::size_t>(n);
+  }
+  return static_cast<long long>(done);
+}
+
+bool pwrite_full(int fd, const std::uint8_t* p, std::size_t len, std::uint64_t off) {
+  std::size_t done = 0;
+  while (done < len) {
+    auto n = ::pwrite(fd, p + done, len - done, static_cast<off_t>(off + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool same_content(const fs::path& file, const digest& hash, std::uint64_t size) {
+  try {
+    std::uint64_t n = 0;
+    return disk_content::hash_file(file, &n) == hash && n == size;
+  } catch (const store_error&) {
+    return false;
+  }
+}
+
+// "name.ext" -> "name-1a2b3c4d.ext": a second choice when the name is taken.
+std::string with_hash_suffix(const std::string& name, const digest& hash) {
+  auto tag = to_hex(hash).substr(0, 8);
+  auto dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0)
+    return name + "-" + tag;
+  return name.substr(0, dot) + "-" + tag + name.substr(dot);
+}
+
+} // namespace
+
+disk_content::disk_content(fs::path data_dir, log_fn log)
+  : data_dir_(std::move(data_dir)), downloads_(data_dir_ / "downloads"),
+    partial_(downloads_ / ".partial"), log_(std::move(log)) {
+  std::error_code ec;
+  fs::create_directories(partial_, ec);
+  if (ec)
+    throw store_error("cannot create " + partial_.string() + ": " + ec.message());
+}
+
+disk_content::~disk_content() {
+  for (auto& [_, s] : served_)
+    ::close(s.fd);
+  for (auto& [_, s] : sinks_)
+    ::close(s.fd); // partial files stay for inspection; a new sink truncates them
+}
+
+void disk_content::report(const std::string& msg) const {
+  if (log_)
+    log_(msg);
+  else
+    std::fprintf(stderr, "%s\n", msg.c_str());
+}
+
+digest disk_content::hash_file(const fs::path& file, std::uint64_t* size) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw store_error("cannot open " + file.string() + ": " + errno_text());
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw store_error(file.string() + " is not a regular file");
+  }
+  sha256 h;
+  bytes buf(1 << 20);
+  std::uint64_t total = 0;
+  for (;;) {
+    auto n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      auto why = errno_text();
+      ::close(fd);
+      throw store_error("cannot read " + file.string() + ": " + why);
+    }
+    if (n == 0)
+      break;
+    h.update(byte_view{buf.data(), static_cast<std::size_t>(n)});
+    total += static_cast<std::uint64_t>(n);
+  }
+  ::close(fd);
+  if (size)
+    *size = total;
+  return h.finish();
+}
+
+std::string disk_content::sanitise_name(std::string_view name, const digest& hash) {
+  auto slash = name.find_last_of("/\\");
+  if (slash != std::string_view::npos)
+    name = name.substr(slash + 1);
+  std::string out;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-' || c == '+' || c == ' ';
+    out.push_back(ok ? c : '_');
+  }
+  auto first = out.find_first_not_of(". ");
+  out = first == std::string::npos ? std::string{} : out.substr(first);
+  while (!out.empty() && (out.back() == ' ' || out.back() == '.'))
+    out.pop_back();
+  if (out.size() > 200)
+    out.resize(200);
+  return out.empty() ? to_hex(hash) : out;
+}
+
+void disk_content::serve_locked(const file_info& info, const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    report("content: cannot open " + path.string() + " for serving: " + errno_text());
+    return;
+  }
+  auto it = served_.find(info.hash);
+  if (it != served_.end()) {
+    ::close(it->second.fd);
+    served_.erase(it);
+  }
+  served_.emplace(info.hash, served{info, path, fd});
+}
+
+file_info disk_content::provide(const provide_spec& spec) {
+  std::uint64_t size = 0;
+  digest h = hash_file(spec.path, &size);
+  file_info info;
+  info.hash = h;
+  info.name = sanitise_name(spec.name.empty() ? spec.path.filename().string() : spec.name, h);
+  info.size = size;
+  info.price = spec.price;
+  std::lock_guard lock(mu_);
+  serve_locked(info, spec.path);
+  if (!served_.count(h))
+    throw store_error("cannot serve " + spec.path.string());
+  return info;
+}
+
+std::optional<file_info> disk_content::stat(const digest& hash) const {
+  std::lock_guard lock(mu_);
+  auto it = served_.find(hash);
+  if (it == served_.end())
+    return std::nullopt;
+  return it->second.info;
+}
+
+bool disk_content::read(const digest& hash, std::uint64_t offset, std::size_t len, bytes& out) {
+  std::lock_guard lock(mu_);
+  auto it = served_.find(hash);
+  if (it == served_.end() || len > peerlab::limits::max_frame_bytes)
+    return false;
+  auto& s = it->second;
+  if (offset >= s.info.size) {
+    out.clear();
+    return offset == s.info.size;
+  }
+  len = static_cast<std::size_t>(std::min<std::uint64_t>(len, s.info.size - offset));
+  out.resize(len);
+  auto n = pread_full(s.fd, out.data(), len, offset);
+  if (n < 0) {
+    report("content: cannot read " + s.path.string() + ": " + errno_text());
+    out.clear();
+    return false;
+  }
+  out.resize(static_cast<std::size_t>(n)); // shorter if the file shrank since hashing
+  return true;
+}
+
+std::uint64_t disk_content::open_sink(const digest& hash, std::string_view name,
+                                      std::uint64_t size) {
+  std::lock_guard lock(mu_);
+  auto hex = to_hex(hash);
+  if (size > peerlab::limits::max_file_bytes) {
+    report("content: refusing download " + hex + ": " + std::to_string(size) +
+           " bytes exceeds the bound of " + std::to_string(peerlab::limits::max_file_bytes));
+    return 0;
+  }
+  if (sinks_.size() >= peerlab::limits::max_active_downloads) {
+    report("content: refusing download " + hex + ": too many open downloads");
+    return 0;
+  }
+  for (auto& [_, s] : sinks_)
+    if (s.hash == hash) {
+      report("content: refusing download " + hex + ": already being downloaded");
+      return 0;
+    }
+  sink s;
+  s.hash = hash;
+  s.name = sanitise_name(name, hash);
+  s.size = size;
+  s.part = partial_ / (hex + ".part");
+  s.fd = ::open(s.part.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (s.fd < 0) {
+    report("content: cannot create " + s.part.string() + ": " + errno_text());
+    return 0;
+  }
+  if (::ftruncate(s.fd, static_cast<off_t>(size)) != 0) {
+    report("content: cannot size " + s.part.string() + ": " + errno_text());
+    ::close(s.fd);
+    ::unlink(s.part.c_str());
+    return 0;
+  }
+  auto id = next_sink_++;
+  sinks_.emplace(id, std::move(s));
+  return id;
+}
+
+bool disk_content::write(std::uint64_t id, std::uint64_t offset, byte_view data) {
+  std::lock_guard lock(mu_);
+  auto it = sinks_.find(id);
+  if (it == sinks_.end())
+    return false;
+  auto& s = it->second;
+  if (offset > s.size || data.size() > s.size - offset) {
+    report("content: write past the end of " + s.part.string());
+    return false;
+  }
+  if (!pwrite_full(s.fd, data.data(), data.size(), offset)) {
+    report("content: cannot write " + s.part.string() + ": " + errno_text());
+    return false;
+  }
+  return true;
+}
+
+bool disk_content::read_sink(std::uint64_t id, std::uint64_t offset, std::size_t len, bytes& out) {
+  std::lock_guard lock(mu_);
+  auto it = sinks_.find(id);
+  if (it == sinks_.end())
+    return false;
+  auto& s = it->second;
+  if (offset > s.size || len > s.size - offset)
+    return false;
+  out.resize(len);
+  auto n = pread_full(s.fd, out.data(), len, offset);
+  if (n != static_cast<long long>(len)) {
+    report("content: cannot read back " + s.part.string() + ": " + errno_text());
+    out.clear();
+    return false;
+  }
+  return true;
+}
+
+bool disk_content::place(sink& s, fs::path& final_path) {
+  // link() never replaces an existing name, so a file that is already there
+  // is kept; it is accepted only if it holds exactly these bytes.
+  for (auto& candidate : {s.name, with_hash_suffix(s.name, s.hash)}) {
+    auto target = downloads_ / candidate;
+    if (::link(s.part.c_str(), target.c_str()) == 0) {
+      ::unlink(s.part.c_str());
+      final_path = target;
+      return true;
+    }
+    if (errno != EEXIST) {
+      report("content: cannot move " + s.part.string() + " to " + target.string() + ": " +
+             errno_text());
+      return false;
+    }
+    if (same_content(target, s.hash, s.size)) {
+      ::unlink(s.part.c_str());
+      final_path = target;
+      return true;
+    }
+  }
+  report("content: not saving " + to_hex(s.hash) + ": " + (downloads_ / s.name).string() +
+         " and its alternative name hold other files");
+  return false;
+}
+
+bool disk_content::commit_sink(std::uint64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = sinks_.find(id);
+  if (it == sinks_.end())
+    return false;
+  sink s = std::move(it->second);
+  sinks_.erase(it);
+  ::close(s.fd);
+  fs::path final_path;
+  if (!place(s, final_path)) {
+    ::unlink(s.part.c_str());
+    return false;
+  }
+  committed_[s.hash] = final_path;
+  // A finished download is served like a provided file.
+  serve_locked(file_info{s.hash, s.name, s.size, 0}, final_path);
+  return true;
+}
+
+void disk_content::discard_sink(std::uint64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = sinks_.find(id);
+  if (it == sinks_.end())
+    return;
+  ::close(it->second.fd);
+  ::unlink(it->second.part.c_str());
+  sinks_.erase(it);
+}
+
+std::optional<fs::path> disk_content::committed_path(const digest& hash) const {
+  std::lock_guard lock(mu_);
+  auto it = committed_.find(hash);
+  if (it == committed_.end())
+    return std::nullopt;
+  return it->second;
+}
+
+} // namespace peerlab::net

@@ -1,0 +1,85 @@
+#pragma once
+// content_store of a live node on real folders. Provided files are hashed
+// (streaming SHA-256) when the node starts and served by hash. Downloads are
+// written into data_dir/downloads/.partial/<hex>.part with positional writes
+// and, once verified by the downloader, moved to data_dir/downloads/<name>.
+// Every error is logged and returned as failure; nothing here throws after
+// construction except provide().
+#include "net/sqlite_store.hpp" // store_error, log_fn
+#include "protocols/common/store.hpp"
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace peerlab::net {
+
+struct provide_spec {
+  std::filesystem::path path;
+  std::string name; // empty: the file's base name
+  std::uint64_t price = 0;
+};
+
+class disk_content final : public content_store {
+public:
+  /// Creates data_dir/downloads/.partial if needed. Throws store_error.
+  explicit disk_content(std::filesystem::path data_dir, log_fn log = {});
+  ~disk_content() override;
+  disk_content(const disk_content&) = delete;
+  disk_content& operator=(const disk_content&) = delete;
+
+  /// Hashes the file and serves it under its hash. Throws store_error naming
+  /// the file if it cannot be read.
+  file_info provide(const provide_spec& spec);
+
+  std::optional<file_info> stat(const digest& hash) const override;
+  bool read(const digest& hash, std::uint64_t offset, std::size_t len, bytes& out) override;
+
+  std::uint64_t open_sink(const digest& hash, std::string_view name, std::uint64_t size) override;
+  bool write(std::uint64_t sink, std::uint64_t offset, byte_view data) override;
+  bool read_sink(std::uint64_t sink, std::uint64_t offset, std::size_t len, bytes& out) override;
+  bool commit_sink(std::uint64_t sink) override;
+  void discard_sink(std::uint64_t sink) override;
+
+  const std::filesystem::path& downloads_dir() const { return downloads_; }
+  /// Where the file with this hash was committed, if it was.
+  std::optional<std::filesystem::path> committed_path(const digest& hash) const;
+
+  /// A safe file name: base name only, no leading dots, only [A-Za-z0-9._+- ]
+  /// (others become '_'), at most 200 bytes; the hash in hex if nothing is left.
+  static std::string sanitise_name(std::string_view name, const digest& hash);
+  /// Streaming SHA-256 of a file. Throws store_error.
+  static digest hash_file(const std::filesystem::path& file, std::uint64_t* size = nullptr);
+
+private:
+  struct served {
+    file_info info;
+    std::filesystem::path path;
+    int fd = -1;
+  };
+  struct sink {
+    digest hash{};
+    std::string name; // already sanitised
+    std::uint64_t size = 0;
+    std::filesystem::path part;
+    int fd = -1;
+  };
+
+  void report(const std::string& msg) const;
+  bool place(sink& s, std::filesystem::path& final_path); // link into downloads/, no overwrite
+  void serve_locked(const file_info& info, const std::filesystem::path& path);
+
+  std::filesystem::path data_dir_;
+  std::filesystem::path downloads_;
+  std::filesystem::path partial_;
+  log_fn log_;
+  mutable std::mutex mu_;
+  std::map<digest, served> served_;
+  std::map<std::uint64_t, sink> sinks_;
+  std::map<digest, std::filesystem::path> committed_;
+  std::uint64_t next_sink_ = 1;
+};
+
+} // namespace peerlab::net

@@ -1,0 +1,612 @@
+#include "net/live_runtime.hpp"
+
+#include "actors/role_actor.hpp"
+#include "net/address.hpp"
+#include "net/connection.hpp"
+#include "net/net_limits.hpp"
+#include "protocols/common/limits.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+namespace peerlab::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using plain_connection = stream_connection<tcp::socket>;
+
+namespace {
+bool power_of_two(std::uint64_t n) { return n != 0 && (n & (n - 1)) == 0; }
+} // namespace
+
+class live_runtime::impl final : public connection_owner {
+public:
+  impl(live_runtime& rt, live_options o) : rt_(rt), opts_(std::move(o)) {}
+
+  // -- shared by all threads ------------------------------------------------
+
+  void log(const std::string& line) {
+    if (opts_.on_log) {
+      opts_.on_log(line);
+      return;
+    }
+    std::lock_guard lock(log_mu_);
+    std::fprintf(stderr, "[%s] %s\n", opts_.name.c_str(), line.c_str());
+  }
+
+  void count(const std::string& name, double delta = 1) {
+    std::lock_guard lock(counters_mu_);
+    counters_[name] += delta;
+  }
+
+  // -- start and stop (caller's thread) -------------------------------------
+
+  void start() {
+    std::string err;
+    auto addr = parse_address(opts_.listen, err);
+    if (!addr)
+      throw std::runtime_error("listen address \"" + opts_.listen + "\": " + err);
+    try {
+      tcp::endpoint ep(asio::ip::make_address(addr->host), addr->port);
+      acceptor_.open(ep.protocol());
+      acceptor_.set_option(tcp::acceptor::reuse_address(true));
+      acceptor_.bind(ep);
+      acceptor_.listen();
+      auto local = acceptor_.local_endpoint();
+      rt_.bound_ = to_string(address{local.address().to_string(), local.port()});
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error("cannot listen on " + opts_.listen + ": " + e.code().message());
+    }
+    mine_ = hello{rt_.id_, rt_.bound_};
+    for (auto& p : opts_.peers)
+      configured_.push_back(configured_peer{p, live_limits::peer_retry_min, false, false,
+                                            std::make_shared<asio::steady_timer>(io_)});
+
+    cfg_ = std::make_unique<caf::actor_system_config>();
+    cfg_->set("scheduler.policy", caf::atom("sharing"));
+    cfg_->set("scheduler.max-threads", std::size_t{1}); // one node's roles never race
+    sys_ = std::make_unique<caf::actor_system>(*cfg_);
+    for (auto& r : opts_.roles) {
+      auto a = sys_->spawn(role_actor, static_cast<runtime*>(&rt_), rt_.id_, r);
+      by_port_[r->port()] = a;
+      actors_.push_back(a);
+    }
+    for (auto& a : actors_)
+      caf::anon_send(a, start_atom::value);
+
+    work_.emplace(io_.get_executor());
+    io_thread_ = std::thread([this] { run_io(); });
+    asio::post(io_, [this] {
+      do_accept();
+      for (std::size_t i = 0; i < configured_.size(); ++i)
+        dial(configured_[i].address);
+    });
+    running_ = true;
+    log("listening on " + rt_.bound_ + " as peer " + std::to_string(rt_.id_));
+  }
+
+  void stop() {
+    if (!running_)
+      return;
+    running_ = false;
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::microseconds(live_limits::shutdown_grace);
+    // 1. The roles' stop: they may send goodbyes, then quit.
+    std::vector<caf::actor> alive;
+    {
+      caf::scoped_actor self{*sys_};
+      for (auto& a : actors_) {
+        self->monitor(a);
+        caf::anon_send(a, leave_atom::value);
+      }
+      std::size_t left = actors_.size();
+      bool late = false;
+      while (left > 0 && !late) {
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+        self->receive([&](caf::down_msg&) { --left; },
+                      caf::after(std::max(wait, std::chrono::milliseconds(0))) >>
+                        [&] { late = true; });
+      }
+    }
+    // 2. A short grace for the outbound queues (goodbyes, last chunks).
+    while (std::chrono::steady_clock::now() < deadline && outbound_bytes() > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // 3. Stop the io thread: nothing will reach the actors any more.
+    asio::post(io_, [this] { close_everything(); });
+    work_.reset();
+    io_thread_.join();
+    // 4. Exit the actors that did not quit, 5. destroy the system.
+    for (auto& a : actors_)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    by_port_ = {};
+    actors_.clear();
+    sys_.reset();
+    cfg_.reset();
+    // 6. The connection tables go with this object, after the system.
+  }
+
+  // -- called from actor threads ----------------------------------------------
+
+  void post_frame(peer_id to, bytes&& frame) {
+    frames_out_.fetch_add(1, std::memory_order_relaxed);
+    bytes_out_.fetch_add(frame.size(), std::memory_order_relaxed);
+    if (frame.size() > peerlab::limits::max_frame_bytes) {
+      count("net.frames_dropped_oversize");
+      log("dropped an outgoing frame of " + std::to_string(frame.size()) +
+          " bytes: larger than the frame bound of " +
+          std::to_string(peerlab::limits::max_frame_bytes));
+      return;
+    }
+    if (to == rt_.id_) { // to ourselves: no socket needed
+      deliver(to, std::move(frame));
+      return;
+    }
+    asio::post(io_, [this, to, f = std::move(frame)]() mutable { route_out(to, std::move(f)); });
+  }
+
+  void arm_timer(port_t port, time_us delay, std::uint64_t token) {
+    if (!by_port_[port])
+      return;
+    if (pending_timers_.load(std::memory_order_relaxed) >= live_limits::max_pending_timers) {
+      count("net.timers_dropped");
+      log("dropped a timer of port " + std::string(port_name(port)) + ": " +
+          std::to_string(live_limits::max_pending_timers) + " timers already pending");
+      return;
+    }
+    pending_timers_.fetch_add(1, std::memory_order_relaxed);
+    // Distinct I/O objects may be used from any thread; the handler runs on the io thread.
+    auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::microseconds(std::max<time_us>(delay, 0)));
+    t->async_wait([this, t, port, token](const boost::system::error_code& ec) {
+      pending_timers_.fetch_sub(1, std::memory_order_relaxed);
+      if (!ec)
+        caf::anon_send(by_port_[port], timer_atom::value, token);
+    });
+  }
+
+  void learn(peer_id peer, const std::string& addr) {
+    asio::post(io_, [this, peer, addr] { remember(peer, addr); });
+  }
+
+  bool command(port_t port, const peerlab::command& cmd) {
+    if (!running_ || !by_port_[port])
+      return false;
+    caf::anon_send(by_port_[port], command_atom::value, cmd.id, cmd.verb, cmd.args);
+    return true;
+  }
+
+  void metric(const effects::metric_sample& m) {
+    std::lock_guard lock(counters_mu_);
+    if (m.is_counter)
+      counters_[m.name] += m.value;
+    else
+      counters_[m.name] = m.value;
+  }
+
+  void emit(port_t port, event&& e) {
+    if (opts_.on_event)
+      opts_.on_event(port, e);
+  }
+
+  std::map<std::string, double> counters() const {
+    std::lock_guard lock(counters_mu_);
+    auto out = counters_;
+    out["net.frames_out"] = static_cast<double>(frames_out_.load());
+    out["net.bytes_out"] = static_cast<double>(bytes_out_.load());
+    out["net.frames_in"] = static_cast<double>(frames_in_.load());
+    out["net.bytes_in"] = static_cast<double>(bytes_in_.load());
+    return out;
+  }
+
+  live_options& options() { return opts_; }
+
+  time_us now() const {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                 t0_)
+      .count();
+  }
+
+private:
+  struct configured_peer {
+    std::string address;
+    time_us backoff;
+    bool connected;
+    bool is_self;
+    std::shared_ptr<asio::steady_timer> retry;
+  };
+  struct pending_frames {
+    std::deque<bytes> frames;
+    std::size_t size = 0;
+  };
+
+  void run_io() {
+    for (;;) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& e) {
+        log(std::string("io thread: unexpected error: ") + e.what());
+      }
+    }
+  }
+
+  std::size_t outbound_bytes() {
+    std::promise<std::size_t> p;
+    auto f = p.get_future();
+    asio::post(io_, [this, &p] {
+      std::size_t q = pending_total_;
+      for (auto& [_, c] : conns_)
+        q += c->queued_bytes();
+      p.set_value(q);
+    });
+    return f.get();
+  }
+
+  // -- io thread ---------------------------------------------------------------
+
+  void deliver(peer_id from, bytes&& frame) {
+    if (frame.empty()) {
+      count("net.frames_dropped_empty");
+      return;
+    }
+    auto& a = by_port_[frame[0]];
+    if (!a) {
+      auto n = ++unknown_port_drops_;
+      count("net.frames_dropped_unknown_port");
+      if (power_of_two(n))
+        log("dropped a frame for port " + std::to_string(frame[0]) + " from peer " +
+            std::to_string(from) + ": no role on that port (" + std::to_string(n) + " so far)");
+      return;
+    }
+    caf::anon_send(a, frame_atom::value, from, std::move(frame));
+  }
+
+  void do_accept() {
+    acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket s) {
+      if (stopping_)
+        return;
+      if (ec) {
+        log("accept failed: " + ec.message());
+      } else if (conns_.size() >= live_limits::max_connections) {
+        count("net.connections_refused");
+        log("refused a connection: " + std::to_string(live_limits::max_connections) +
+            " connections already open");
+      } else {
+        auto c = add_connection(std::move(s), false, {});
+        c->start(mine_);
+      }
+      do_accept();
+    });
+  }
+
+  std::shared_ptr<connection_base> add_connection(tcp::socket s, bool outgoing,
+                                                  const std::string& dialed) {
+    boost::system::error_code ec;
+    s.set_option(tcp::no_delay(true), ec);
+    auto remote = s.remote_endpoint(ec);
+    auto c = std::make_shared<plain_connection>(std::move(s), *this);
+    c->outgoing = outgoing;
+    c->dialed = dialed;
+    c->remote = ec ? std::string("?") : to_string(address{remote.address().to_string(), remote.port()});
+    c->serial = ++serial_;
+    conns_[c->serial] = c;
+    return c;
+  }
+
+  configured_peer* configured(const std::string& addr) {
+    for (auto& p : configured_)
+      if (p.address == addr)
+        return &p;
+    return nullptr;
+  }
+
+  void dial(const std::string& addr) {
+    if (stopping_ || dialing_.count(addr))
+      return;
+    std::string err;
+    auto a = parse_address(addr, err);
+    if (!a) {
+      log("cannot dial \"" + addr + "\": " + err);
+      return;
+    }
+    dialing_.insert(addr);
+    auto sock = std::make_shared<tcp::socket>(io_);
+    tcp::endpoint ep(asio::ip::make_address(a->host), a->port);
+    sock->async_connect(ep, [this, sock, addr](const boost::system::error_code& ec) {
+      if (stopping_)
+        return;
+      if (ec) {
+        dialing_.erase(addr);
+        dial_failed(addr, ec.message());
+        return;
+      }
+      if (conns_.size() >= live_limits::max_connections) {
+        dialing_.erase(addr);
+        dial_failed(addr, "too many open connections");
+        return;
+      }
+      auto c = add_connection(std::move(*sock), true, addr);
+      c->start(mine_);
+    });
+  }
+
+  void dial_failed(const std::string& addr, const std::string& why) {
+    count("net.dial_failures");
+    cooloff_[addr] = now() + live_limits::redial_cooloff;
+    drop_pending_for(addr, 0, "cannot connect to " + addr + ": " + why);
+    if (auto* p = configured(addr); p && !p->is_self) {
+      if (p->backoff == live_limits::peer_retry_min || p->backoff >= live_limits::peer_retry_max)
+        log("cannot connect to " + addr + " (" + why + "), retrying");
+      schedule_redial(*p);
+    }
+  }
+
+  void schedule_redial(configured_peer& p) {
+    p.retry->expires_after(std::chrono::microseconds(p.backoff));
+    p.backoff = std::min(p.backoff * 2, live_limits::peer_retry_max);
+    auto addr = p.address;
+    p.retry->async_wait([this, addr](const boost::system::error_code& ec) {
+      if (!ec && !stopping_)
+        dial(addr);
+    });
+  }
+
+  // Frames waiting for a dial to `addr` are dropped unless they are for `keep`.
+  void drop_pending_for(const std::string& addr, peer_id keep, const std::string& why) {
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      auto k = known_.find(it->first);
+      if (it->first != keep && k != known_.end() && k->second == addr) {
+        count("net.frames_unreachable", static_cast<double>(it->second.frames.size()));
+        log(why + ": dropped " + std::to_string(it->second.frames.size()) +
+            " frame(s) for peer " + std::to_string(it->first));
+        pending_total_ -= it->second.size;
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  void remember(peer_id peer, const std::string& addr) {
+    if (peer == rt_.id_ || addr.empty())
+      return;
+    auto it = known_.find(peer);
+    if (it != known_.end()) {
+      it->second = addr;
+      return;
+    }
+    if (known_.size() >= live_limits::max_known_addresses) {
+      count("net.addresses_dropped");
+      return;
+    }
+    known_.emplace(peer, addr);
+  }
+
+  connection_base* pick(peer_id p) {
+    auto it = links_.find(p);
+    if (it == links_.end() || it->second.empty())
+      return nullptr;
+    // Both ends choose the same TCP connection when there are two: the one
+    // dialed by the node with the smaller id.
+    bool prefer_outgoing = rt_.id_ < p;
+    for (auto& c : it->second)
+      if (c->outgoing == prefer_outgoing)
+        return c.get();
+    return it->second.front().get();
+  }
+
+  void route_out(peer_id to, bytes&& f) {
+    if (auto* c = pick(to)) {
+      c->send(std::move(f));
+      return;
+    }
+    auto k = known_.find(to);
+    if (k == known_.end()) {
+      auto n = ++unroutable_;
+      count("net.frames_unroutable");
+      if (power_of_two(n))
+        log("dropped a frame for peer " + std::to_string(to) + ": no address known (" +
+            std::to_string(n) + " so far)");
+      return;
+    }
+    auto cool = cooloff_.find(k->second);
+    if (cool != cooloff_.end() && cool->second > now() && !dialing_.count(k->second)) {
+      count("net.frames_unreachable");
+      return;
+    }
+    if (pending_total_ + f.size() > peerlab::limits::max_conn_queue_bytes) {
+      queue_full(to, f.size());
+      return;
+    }
+    pending_total_ += f.size();
+    auto& p = pending_[to];
+    p.size += f.size();
+    p.frames.push_back(std::move(f));
+    dial(k->second);
+  }
+
+  void queue_full(peer_id to, std::size_t n) {
+    auto k = ++queue_full_drops_;
+    count("net.frames_dropped_queue_full");
+    if (power_of_two(k))
+      log("outbound queue to peer " + std::to_string(to) + " is full (" +
+          std::to_string(peerlab::limits::max_conn_queue_bytes) + " bytes): dropped a frame of " +
+          std::to_string(n) + " bytes (" + std::to_string(k) + " dropped so far)");
+  }
+
+  // -- connection_owner (io thread) ----------------------------------------
+
+  void on_hello(connection_base& c, const hello& h) override {
+    if (c.outgoing)
+      dialing_.erase(c.dialed);
+    if (h.id == rt_.id_) {
+      if (auto* p = configured(c.dialed))
+        p->is_self = true;
+      log("connection to " + (c.outgoing ? c.dialed : c.remote) + " reached this node itself");
+      c.close("connected to itself");
+      return;
+    }
+    std::string addr = c.outgoing ? c.dialed : h.listen;
+    remember(h.id, addr);
+    auto self = conns_.at(c.serial);
+    links_[h.id].push_back(self);
+    if (c.outgoing) {
+      if (auto* p = configured(c.dialed)) {
+        p->connected = true;
+        p->backoff = live_limits::peer_retry_min;
+      }
+      cooloff_.erase(c.dialed);
+    }
+    log("connected to peer " + std::to_string(h.id) + " at " + (addr.empty() ? c.remote : addr) +
+        (c.outgoing ? " (dialed)" : " (accepted)"));
+    auto p = pending_.find(h.id);
+    if (p != pending_.end()) {
+      auto* route = pick(h.id);
+      for (auto& f : p->second.frames)
+        route->send(std::move(f));
+      pending_total_ -= p->second.size;
+      pending_.erase(p);
+    }
+    if (c.outgoing)
+      drop_pending_for(c.dialed, h.id, c.dialed + " is now peer " + std::to_string(h.id));
+    if (opts_.on_peer)
+      opts_.on_peer(h.id, addr);
+  }
+
+  void on_frame(connection_base& c, bytes&& frame) override {
+    frames_in_.fetch_add(1, std::memory_order_relaxed);
+    bytes_in_.fetch_add(frame.size(), std::memory_order_relaxed);
+    deliver(c.peer, std::move(frame));
+  }
+
+  void on_closed(connection_base& c, const std::string& why) override {
+    auto keep = conns_[c.serial]; // alive until this function returns
+    conns_.erase(c.serial);
+    if (stopping_)
+      return;
+    count("net.connections_closed");
+    if (c.ready) {
+      auto it = links_.find(c.peer);
+      if (it != links_.end()) {
+        std::erase_if(it->second, [&](auto& p) { return p.get() == &c; });
+        if (it->second.empty())
+          links_.erase(it);
+      }
+      log("connection to peer " + std::to_string(c.peer) + " closed: " + why);
+    } else if (c.outgoing) {
+      dialing_.erase(c.dialed);
+      dial_failed(c.dialed, why);
+      return;
+    } else {
+      log("connection from " + c.remote + " closed before its hello: " + why);
+    }
+    if (c.outgoing) {
+      if (auto* p = configured(c.dialed); p && !p->is_self) {
+        p->connected = false;
+        schedule_redial(*p);
+      }
+    }
+  }
+
+  void on_queue_full(connection_base& c, std::size_t n) override { queue_full(c.peer, n); }
+
+  void close_everything() {
+    stopping_ = true;
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    for (auto& p : configured_)
+      p.retry->cancel();
+    auto all = conns_;
+    for (auto& [_, c] : all)
+      c->close("node stopping");
+    links_.clear();
+    pending_.clear();
+    pending_total_ = 0;
+  }
+
+  live_runtime& rt_;
+  live_options opts_;
+  std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+  std::mutex log_mu_;
+  mutable std::mutex counters_mu_;
+  std::map<std::string, double> counters_;
+  std::atomic<std::uint64_t> frames_out_{0}, bytes_out_{0}, frames_in_{0}, bytes_in_{0};
+  std::atomic<std::size_t> pending_timers_{0};
+  bool running_ = false;
+
+  // Asio (declared before the CAF system so that it is destroyed after it).
+  asio::io_context io_{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  tcp::acceptor acceptor_{io_};
+  std::thread io_thread_;
+
+  // CAF; by_port_ is written before the io thread starts and read-only after.
+  std::unique_ptr<caf::actor_system_config> cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  std::array<caf::actor, 256> by_port_{};
+  std::vector<caf::actor> actors_;
+
+  // io thread only
+  hello mine_;
+  bool stopping_ = false;
+  std::uint64_t serial_ = 0;
+  std::map<std::uint64_t, std::shared_ptr<connection_base>> conns_;
+  std::map<peer_id, std::vector<std::shared_ptr<connection_base>>> links_;
+  std::map<peer_id, std::string> known_;
+  std::set<std::string> dialing_;
+  std::map<std::string, time_us> cooloff_;
+  std::map<peer_id, pending_frames> pending_;
+  std::size_t pending_total_ = 0;
+  std::vector<configured_peer> configured_;
+  std::uint64_t unroutable_ = 0, queue_full_drops_ = 0;
+  std::atomic<std::uint64_t> unknown_port_drops_{0}; // also counted for frames to ourselves
+};
+
+// -- live_runtime -------------------------------------------------------------
+
+live_runtime::live_runtime(live_options opts) {
+  if (!opts.store || !opts.content)
+    throw std::invalid_argument("live_runtime needs a kv_store and a content_store");
+  id_ = peer_id_from_name(opts.name);
+  rng_.reseed(opts.seed != 0 ? opts.seed : derive_seed(id_, 0x6c697665 /* "live" */));
+  impl_ = std::make_unique<impl>(*this, std::move(opts));
+}
+
+live_runtime::~live_runtime() { stop(); }
+
+void live_runtime::start() { impl_->start(); }
+void live_runtime::stop() { impl_->stop(); }
+bool live_runtime::command(port_t port, const peerlab::command& cmd) {
+  return impl_->command(port, cmd);
+}
+std::map<std::string, double> live_runtime::counters() const { return impl_->counters(); }
+
+time_us live_runtime::now() const { return impl_->now(); }
+void live_runtime::send(peer_id, peer_id to, bytes frame) { impl_->post_frame(to, std::move(frame)); }
+void live_runtime::after(peer_id, port_t port, time_us delay, std::uint64_t token) {
+  impl_->arm_timer(port, delay, token);
+}
+rng& live_runtime::random(peer_id) { return rng_; }
+kv_store& live_runtime::store(peer_id) { return *impl_->options().store; }
+content_store& live_runtime::content(peer_id) { return *impl_->options().content; }
+void live_runtime::metric(peer_id, const effects::metric_sample& m) { impl_->metric(m); }
+void live_runtime::emit(peer_id, port_t port, event&& e) { impl_->emit(port, std::move(e)); }
+void live_runtime::learn_address(peer_id peer, const std::string& address) {
+  impl_->learn(peer, address);
+}
+
+} // namespace peerlab::net

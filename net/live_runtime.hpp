@@ -1,0 +1,85 @@
+#pragma once
+// The live implementation of the runtime seam for ONE node: its own CAF
+// actor_system (sharing scheduler, one worker, so the roles of a node never
+// run at the same time), an Asio io_context on its own thread, a TCP acceptor
+// on the configured address, outgoing connections on demand. Frames from the
+// network go to the role registered for their port (frame byte 0).
+//
+// Threads: role actors call send/after/metric/emit from the CAF worker; the io
+// thread owns every socket and connection table; the two meet through
+// boost::asio::post (CAF -> Asio) and caf::anon_send (Asio -> CAF).
+#include "actors/runtime/runtime.hpp"
+#include "protocols/common/rng.hpp"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace peerlab::net {
+
+struct live_options {
+  std::string name;                 // peer id = first 8 bytes of SHA-256(name)
+  std::string listen = "127.0.0.1:0"; // explicit bind address; port 0 = any free port
+  std::vector<std::string> peers;   // addresses dialed at start (and redialed when lost)
+  std::uint64_t seed = 0;           // the node's rng; 0 = derived from the peer id
+  std::vector<std::shared_ptr<role>> roles;
+  std::unique_ptr<kv_store> store;
+  std::unique_ptr<content_store> content;
+
+  /// A role event (called on the CAF worker thread).
+  std::function<void(port_t, const event&)> on_event;
+  /// A peer finished its hello (io thread). `address` is the address we
+  /// dialed, or the listen address the peer announced if it dialed us.
+  std::function<void(peer_id, const std::string& address)> on_peer;
+  /// Log lines (any thread). Default: stderr.
+  std::function<void(const std::string&)> on_log;
+};
+
+class live_runtime final : public runtime {
+public:
+  explicit live_runtime(live_options opts);
+  ~live_runtime() override; // stops if still running
+  live_runtime(const live_runtime&) = delete;
+  live_runtime& operator=(const live_runtime&) = delete;
+
+  /// Binds the listen address, spawns the roles and starts them, dials the
+  /// configured peers. Throws std::runtime_error with a clear message if the
+  /// address cannot be bound.
+  void start();
+  /// Graceful stop: the roles' stop (goodbyes), a short grace period for
+  /// outbound queues, then: stop the io thread, exit the actors, destroy the
+  /// actor system, free the connection tables. Idempotent.
+  void stop();
+
+  /// Sends a local command to the role on `port` (false if there is none).
+  bool command(port_t port, const peerlab::command& cmd);
+
+  peer_id id() const { return id_; }
+  /// The bound address ("127.0.0.1:43121"), valid after start().
+  const std::string& listen_address() const { return bound_; }
+  /// Role metrics and transport counters, by name.
+  std::map<std::string, double> counters() const;
+
+  // -- runtime seam -------------------------------------------------------
+  time_us now() const override;
+  void send(peer_id from, peer_id to, bytes frame) override;
+  void after(peer_id self, port_t port, time_us delay, std::uint64_t token) override;
+  rng& random(peer_id self) override;
+  kv_store& store(peer_id self) override;
+  content_store& content(peer_id self) override;
+  void metric(peer_id self, const effects::metric_sample& m) override;
+  void emit(peer_id self, port_t port, event&& e) override;
+  void learn_address(peer_id peer, const std::string& address) override;
+  std::string_view self_address(peer_id) const override { return bound_; }
+
+private:
+  class impl; // Asio and CAF state, kept out of this header
+  std::unique_ptr<impl> impl_;
+  peer_id id_ = 0;
+  std::string bound_;
+  rng rng_;
+};
+
+} // namespace peerlab::net

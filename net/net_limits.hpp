@@ -1,0 +1,31 @@
+#pragma once
+// Bounds of the live transport (the frame and queue bounds shared with the
+// simulator are in protocols/common/limits.hpp).
+#include "protocols/common/types.hpp"
+
+#include <cstddef>
+
+namespace peerlab::net::live_limits {
+
+/// A peer must send its hello within this time after the TCP connect.
+constexpr time_us handshake_timeout = 5 * us_per_s;
+/// Open connections (incoming and outgoing); further accepts are closed at once.
+constexpr std::size_t max_connections = 1024;
+/// Peer addresses remembered (configured, learned, from hellos).
+constexpr std::size_t max_known_addresses = 65536;
+/// Timers armed at once by all roles of a node; past it a timer is dropped and counted.
+constexpr std::size_t max_pending_timers = 1u << 20;
+/// Reads of small frames land in a staging buffer of this size; larger frame
+/// bodies are read straight into the frame.
+constexpr std::size_t read_staging_bytes = 64 * 1024;
+/// Frames gathered into one write (two buffers each: prefix and body).
+constexpr std::size_t max_frames_per_write = 32;
+/// A dial that failed is not retried on demand before this much time passed.
+constexpr time_us redial_cooloff = 1 * us_per_s;
+/// Back-off for configured peers: first retry, doubling up to the maximum.
+constexpr time_us peer_retry_min = 100 * us_per_ms;
+constexpr time_us peer_retry_max = 5 * us_per_s;
+/// On shutdown, time given to the roles' goodbyes and to the outbound queues.
+constexpr time_us shutdown_grace = 2 * us_per_s;
+
+} // namespace peerlab::net::live_limits

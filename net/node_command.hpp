@@ -1,0 +1,15 @@
+#pragma once
+// `peerlab node --config FILE`: runs one live node until it is told to stop
+// (SIGINT/SIGTERM), until run_for has passed, or, with exit_when_done, until
+// every configured download has ended. Prints one JSON line per event on
+// stdout; log lines go to stderr. See docs/live.md.
+//
+// Exit codes: 0 fine, 1 a configured download failed or the node could not
+// start (address in use...), 2 bad command line or config.
+
+namespace peerlab::net {
+
+/// argv[0] is "node"; then `--config FILE`. Returns the process exit code.
+int node_command(int argc, char** argv);
+
+} // namespace peerlab::net

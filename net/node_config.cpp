@@ -1,0 +1,169 @@
+#include "net/node_config.hpp"
+
+#include "actors/config/json_fields.hpp"
+#include "net/address.hpp"
+#include "protocols/common/limits.hpp"
+
+#include <fstream>
+#include <sstream>
+
+namespace peerlab::net {
+
+namespace {
+
+using nlohmann::json;
+
+std::string get_address(const json& v, const std::string& path) {
+  auto text = cfg::get_string(v, path);
+  std::string err;
+  auto a = parse_address(text, err);
+  if (!a)
+    cfg::fail(path, "\"host:port\" with an IP address (" + err + ")", v);
+  return to_string(*a);
+}
+
+std::vector<std::string> get_addresses(const json& v, const std::string& path, bool need_port) {
+  cfg::require_array(v, path);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    auto p = cfg::index(path, i);
+    auto a = get_address(v[i], p);
+    if (need_port && a.ends_with(":0"))
+      cfg::fail(p, "a peer address with a port other than 0", v[i]);
+    out.push_back(a);
+  }
+  return out;
+}
+
+std::filesystem::path resolve(const std::filesystem::path& base, const std::string& p) {
+  std::filesystem::path path(p);
+  return path.is_absolute() ? path : base / path;
+}
+
+provide_spec get_provide(const json& v, const std::string& path,
+                         const std::filesystem::path& base) {
+  provide_spec s;
+  if (v.is_string()) {
+    s.path = resolve(base, v.get<std::string>());
+  } else if (v.is_object()) {
+    cfg::only_keys(v, path, {"path", "name", "price"});
+    auto* p = cfg::member(v, "path");
+    if (!p)
+      cfg::fail_msg(path, "missing \"path\"");
+    s.path = resolve(base, cfg::get_string(*p, cfg::child(path, "path")));
+    if (auto* n = cfg::member(v, "name"))
+      s.name = cfg::get_string(*n, cfg::child(path, "name"));
+    if (auto* pr = cfg::member(v, "price"))
+      s.price = cfg::get_count(*pr, cfg::child(path, "price"));
+  } else {
+    cfg::fail(path, "a file path or an object {\"path\", \"name\", \"price\"}", v);
+  }
+  if (s.path.empty())
+    cfg::fail(path, "a non-empty file path", v);
+  return s;
+}
+
+download_spec get_download(const json& v, const std::string& path) {
+  cfg::only_keys(v, path, {"hash", "providers"});
+  download_spec d;
+  auto* h = cfg::member(v, "hash");
+  if (!h)
+    cfg::fail_msg(path, "missing \"hash\"");
+  auto hp = cfg::child(path, "hash");
+  auto hash = digest_from_hex(cfg::get_string(*h, hp));
+  if (!hash)
+    cfg::fail(hp, "a SHA-256 as 64 hex digits", *h);
+  d.hash = *hash;
+  auto* p = cfg::member(v, "providers");
+  if (!p)
+    cfg::fail_msg(path, "missing \"providers\"");
+  auto pp = cfg::child(path, "providers");
+  d.providers = get_addresses(*p, pp, true);
+  if (d.providers.empty())
+    cfg::fail(pp, "at least one provider address", *p);
+  if (d.providers.size() > limits::max_providers_per_download)
+    cfg::fail(pp, "at most " + std::to_string(limits::max_providers_per_download) + " providers",
+              *p);
+  return d;
+}
+
+} // namespace
+
+node_config parse_node_config(const json& j, const std::filesystem::path& base) {
+  cfg::only_keys(j, "", {"name", "listen", "peers", "data_dir", "roles", "adversary", "provide",
+                         "seed", "downloads", "exit_when_done", "run_for", "provider_wait"});
+  node_config c;
+  auto required = [&](const char* key) -> const json& {
+    auto* v = cfg::member(j, key);
+    if (!v)
+      cfg::fail_msg(key, "missing (required)");
+    return *v;
+  };
+  c.name = cfg::get_string(required("name"), "name");
+  if (c.name.empty())
+    cfg::fail("name", "a non-empty string", j["name"]);
+  if (auto* v = cfg::member(j, "listen"))
+    c.listen = get_address(*v, "listen");
+  if (auto* v = cfg::member(j, "peers"))
+    c.peers = get_addresses(*v, "peers", true);
+  auto dd = cfg::get_string(required("data_dir"), "data_dir");
+  if (dd.empty())
+    cfg::fail("data_dir", "a non-empty folder path", j["data_dir"]);
+  c.data_dir = resolve(base, dd);
+  std::string adversary;
+  if (auto* v = cfg::member(j, "adversary"))
+    adversary = cfg::get_string(*v, "adversary");
+  c.roles = make_roles(required("roles"), "roles", adversary);
+  if (auto* v = cfg::member(j, "provide")) {
+    cfg::require_array(*v, "provide");
+    for (std::size_t i = 0; i < v->size(); ++i)
+      c.provide.push_back(get_provide((*v)[i], cfg::index("provide", i), base));
+  }
+  if (auto* v = cfg::member(j, "seed"))
+    c.seed = cfg::get_count(*v, "seed");
+  if (auto* v = cfg::member(j, "downloads")) {
+    cfg::require_array(*v, "downloads");
+    for (std::size_t i = 0; i < v->size(); ++i)
+      c.downloads.push_back(get_download((*v)[i], cfg::index("downloads", i)));
+    bool has_downloader = false;
+    for (auto& r : c.roles)
+      has_downloader |= r->port() == ports::file_downloader;
+    if (!c.downloads.empty() && !has_downloader)
+      cfg::fail_msg("downloads", "needs the \"downloader\" role in roles");
+  }
+  if (auto* v = cfg::member(j, "exit_when_done"))
+    c.exit_when_done = cfg::get_bool(*v, "exit_when_done");
+  if (c.exit_when_done && c.downloads.empty())
+    cfg::fail_msg("exit_when_done", "needs at least one entry in downloads");
+  if (auto* v = cfg::member(j, "run_for")) {
+    c.run_for = cfg::get_duration(*v, "run_for");
+    if (*c.run_for <= 0)
+      cfg::fail("run_for", "a positive duration", *v);
+  }
+  if (auto* v = cfg::member(j, "provider_wait")) {
+    c.provider_wait = cfg::get_duration(*v, "provider_wait");
+    if (c.provider_wait <= 0)
+      cfg::fail("provider_wait", "a positive duration", *v);
+  }
+  return c;
+}
+
+node_config load_node_config(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in)
+    throw config_error(file.string() + ": cannot be read");
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw config_error(file.string() + ": not valid JSON: " + e.what());
+  }
+  try {
+    auto base = file.parent_path();
+    return parse_node_config(j, base.empty() ? std::filesystem::path(".") : base);
+  } catch (const config_error& e) {
+    throw config_error(file.string() + ": " + e.what());
+  }
+}
+
+} // namespace peerlab::net

@@ -1,0 +1,47 @@
+#pragma once
+// The JSON configuration of one live node (`peerlab node --config FILE`).
+// Reference and example: docs/live.md. Errors name the JSON path and what was
+// expected; unknown keys are rejected.
+#include "actors/node_roles.hpp" // config_error
+#include "net/disk_content.hpp"  // provide_spec
+#include "protocols/common/role.hpp"
+#include "protocols/common/sha256.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace peerlab::net {
+
+struct download_spec {
+  digest hash{};
+  std::vector<std::string> providers; // normalised "host:port"
+};
+
+struct node_config {
+  std::string name;
+  std::string listen = "127.0.0.1:0";
+  std::vector<std::string> peers; // normalised "host:port"
+  std::filesystem::path data_dir;
+  std::vector<std::shared_ptr<role>> roles;
+  std::vector<provide_spec> provide;
+  std::uint64_t seed = 0; // 0: derived from the peer id
+  std::vector<download_spec> downloads;
+  bool exit_when_done = false;
+  std::optional<time_us> run_for;
+  time_us provider_wait = 10 * us_per_s;
+};
+
+/// Relative paths (data_dir, provide) are taken relative to `base_dir`.
+/// Throws config_error.
+node_config parse_node_config(const nlohmann::json& j, const std::filesystem::path& base_dir);
+
+/// Reads and parses a config file; paths are relative to the file's folder.
+/// Throws config_error (the message starts with the file name).
+node_config load_node_config(const std::filesystem::path& file);
+
+} // namespace peerlab::net
