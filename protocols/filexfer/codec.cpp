@@ -132,11 +132,20 @@ std::string parse(reader& r, content_chunk& m) {
     return "offset truncated";
   if (!r.fixed(m.ref))
     return "payment_ref truncated";
-  auto data = r.rest();
-  if (data.empty())
+  std::uint32_t n = 0;
+  if (!r.u32(n))
+    return "data length truncated";
+  if (n == 0)
     return "no data";
-  if (data.size() > limits::max_chunk_bytes)
+  if (n > limits::max_chunk_bytes)
     return "data longer than " + std::to_string(limits::max_chunk_bytes) + " bytes";
+  // The length makes a cut frame detectable: without it a truncated chunk
+  // would decode as a valid shorter one.
+  if (r.remaining() < n)
+    return "data truncated";
+  if (r.remaining() > n)
+    return std::to_string(r.remaining() - n) + " trailing bytes";
+  auto data = r.rest();
   if (m.offset > UINT64_MAX - data.size())
     return "offset + size overflows";
   m.data.assign(data.begin(), data.end());
@@ -192,13 +201,13 @@ bytes encode(const message& m) {
 bytes encode_chunk(std::uint64_t req_id, std::uint64_t offset, const payment_ref& ref,
                    byte_view data) {
   bytes out;
-  out.reserve(2 + 8 + 8 + ref.size() + data.size());
+  out.reserve(2 + 8 + 8 + ref.size() + 4 + data.size());
   wire::writer w(out);
   header(w, msg_type::content_chunk);
   w.u64(req_id);
   w.u64(offset);
   w.fixed(ref);
-  w.raw(data);
+  w.blob32(data);
   return out;
 }
 

@@ -68,7 +68,7 @@ struct content_chunk {
   std::uint64_t req_id = 0;
   std::uint64_t offset = 0;
   payment_ref ref{};
-  bytes data; // rest of the frame
+  bytes data; // u32 length, then the bytes, which must end the frame
   bool operator==(const content_chunk&) const = default;
 };
 

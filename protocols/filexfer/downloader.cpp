@@ -348,7 +348,9 @@ void downloader::on_meta_ok(context& ctx, dl_iter it, const meta_ok& m, effects&
   d.have_meta = true;
   d.name = m.name;
   d.size = m.size;
-  progress(ctx, d);
+  // Restarts the idle clock, but is not "progress" that renews a provider's
+  // tries: a provider that only ever answers metadata must run out of them.
+  d.last_progress = ctx.now;
   if (d.size == 0)
     return finish(ctx, it, fx);
   fill_windows(it, fx);

@@ -46,7 +46,7 @@ private:
     std::size_t corrupt_found = 0;
     time_us started = 0;
     time_us last_progress = 0;
-    bool progressed = false; // the current attempt received something new
+    bool progressed = false; // the current attempt received new content bytes
     std::string last_error;
 
     // State of the current provider; cleared when moving to the next one.
