@@ -1,11 +1,53 @@
 // peerlab: run, check, sweep and validate scenarios; start live nodes.
+#include "apps/peerlab/commands.hpp"
+#if __has_include("net/node_command.hpp")
+#include "net/node_command.hpp"
+#define PEERLAB_HAS_NODE 1
+#endif
+
 #include <cstdio>
+#include <cstring>
 #include <string>
 
+namespace {
+
+void usage() {
+  std::fprintf(stderr,
+               "usage:\n"
+               "  peerlab run SCENARIO [--seed N] [--out results.db] [--engine actors|direct] [--quiet]\n"
+               "  peerlab check SCENARIO [--seed N] [--engine actors|direct] [--against actors|direct]\n"
+               "  peerlab sweep SCENARIO --seeds A..B [--out results.db] [--engine actors|direct]\n"
+               "  peerlab validate SCENARIO...\n"
+               "  peerlab node --config node.json\n"
+               "exit codes: 0 ok, 1 a checker failed or runs differ, 2 bad usage or input\n");
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: peerlab run|check|validate|node ...\n");
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage();
+    return argc < 2 ? 2 : 0;
+  }
+  std::string cmd = argv[1];
+  try {
+    if (cmd == "run")
+      return peerlab::app::run_command(argc - 1, argv + 1);
+    if (cmd == "check")
+      return peerlab::app::check_command(argc - 1, argv + 1);
+    if (cmd == "sweep")
+      return peerlab::app::sweep_command(argc - 1, argv + 1);
+    if (cmd == "validate")
+      return peerlab::app::validate_command(argc - 1, argv + 1);
+#ifdef PEERLAB_HAS_NODE
+    if (cmd == "node")
+      return peerlab::net::node_command(argc - 1, argv + 1);
+#endif
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "peerlab %s: %s\n", cmd.c_str(), e.what());
     return 2;
   }
+  std::fprintf(stderr, "peerlab: unknown command \"%s\"\n", cmd.c_str());
+  usage();
   return 2;
 }

@@ -1,0 +1,11 @@
+#pragma once
+// The peerlab subcommands. Each returns the process exit code:
+// 0 success, 1 a checker failed or runs differ, 2 bad usage or bad input.
+namespace peerlab::app {
+
+int run_command(int argc, char** argv);
+int check_command(int argc, char** argv);
+int sweep_command(int argc, char** argv);
+int validate_command(int argc, char** argv);
+
+} // namespace peerlab::app

@@ -1,0 +1,364 @@
+// run, check, sweep, validate: the simulator side of the CLI.
+#include "apps/peerlab/commands.hpp"
+
+#include "actors/config/json_fields.hpp"
+#include "actors/node_roles.hpp"
+#include "sim/checkers.hpp"
+#include "sim/results.hpp"
+#include "sim/simulator.hpp"
+#include "sim/summary.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace peerlab::app {
+
+namespace {
+
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options; // --name value
+  std::vector<std::string> flags;             // --name
+
+  bool flag(const std::string& f) const {
+    for (auto& x : flags)
+      if (x == f)
+        return true;
+    return false;
+  }
+  const std::string* opt(const std::string& k) const {
+    auto it = options.find(k);
+    return it == options.end() ? nullptr : &it->second;
+  }
+};
+
+args parse_args(int argc, char** argv, const std::vector<std::string>& with_value,
+                const std::vector<std::string>& plain) {
+  args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) == 0) {
+      auto name = s.substr(2);
+      bool takes = false, known = false;
+      for (auto& w : with_value)
+        if (w == name)
+          takes = known = true;
+      for (auto& p : plain)
+        if (p == name)
+          known = true;
+      if (!known)
+        throw usage_error("unknown option " + s);
+      if (takes) {
+        if (i + 1 >= argc)
+          throw usage_error("option " + s + " needs a value");
+        a.options[name] = argv[++i];
+      } else {
+        a.flags.push_back(name);
+      }
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  return a;
+}
+
+std::uint64_t parse_seed(const std::string& s) {
+  try {
+    std::size_t used = 0;
+    if (s.empty() || s[0] == '-')
+      throw 0;
+    auto v = std::stoull(s, &used);
+    if (used != s.size())
+      throw 0;
+    return v;
+  } catch (...) {
+    throw usage_error("--seed: expected a non-negative integer, got \"" + s + "\"");
+  }
+}
+
+sim::engine parse_engine(const args& a, const char* key = "engine") {
+  auto* e = a.opt(key);
+  if (!e || *e == "actors")
+    return sim::engine::actors;
+  if (*e == "direct")
+    return sim::engine::direct;
+  throw usage_error(std::string("--") + key + ": expected actors or direct, got \"" + *e + "\"");
+}
+
+std::string git_commit() {
+#ifdef PEERLAB_SOURCE_DIR
+  std::string cmd = std::string("git -C '") + PEERLAB_SOURCE_DIR + "' rev-parse --short=12 HEAD 2>/dev/null";
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[64] = {0};
+    bool ok = std::fgets(buf, sizeof buf, p) != nullptr;
+    pclose(p);
+    if (ok) {
+      std::string s = buf;
+      while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
+        s.pop_back();
+      if (!s.empty())
+        return s;
+    }
+  }
+#endif
+  return "unknown";
+}
+
+sim::scenario load_or_fail(const std::string& path) {
+  try {
+    return sim::load_scenario(path);
+  } catch (const config_error& e) {
+    std::string msg = e.what();
+    if (msg.rfind(path, 0) != 0)
+      msg = path + ": " + msg;
+    throw config_error(msg);
+  }
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string repro_command(const std::string& path, std::uint64_t seed, sim::engine eng) {
+  return "peerlab run " + path + " --seed " + std::to_string(seed) +
+         (eng == sim::engine::direct ? " --engine direct" : "");
+}
+
+int wrap(const std::function<int()>& f) {
+  try {
+    return f();
+  } catch (const usage_error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  } catch (const config_error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
+}
+
+// Runs one seed; returns (passed, summary json).
+struct one_run {
+  bool passed = true;
+  nlohmann::json summary;
+  std::string fingerprint;
+  std::vector<sim::verdict> verdicts;
+};
+
+one_run run_once(const sim::scenario& s, const std::string& path, std::optional<std::uint64_t> seed,
+                 sim::engine eng, sim::results_db* db, bool print, bool progress) {
+  sim::sim_options o;
+  o.eng = eng;
+  o.progress = progress;
+  if (seed) {
+    o.has_seed_override = true;
+    o.seed_override = *seed;
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  sim::simulator sim(s, o);
+  if (print) {
+    auto params = s.resolved();
+    params["seed"] = sim.seed();
+    std::printf("peerlab run %s  seed %llu\nparameters %s\n", path.c_str(),
+                static_cast<unsigned long long>(sim.seed()), params.dump().c_str());
+    std::fflush(stdout);
+  }
+  sim.run();
+  double wall = seconds_since(t0);
+  one_run r;
+  r.verdicts = sim::evaluate_checkers(sim);
+  r.summary = sim::summarize(sim, wall);
+  r.fingerprint = sim.chain().hex();
+  for (auto& v : r.verdicts)
+    r.passed = r.passed && v.passed;
+  if (db) {
+    sim::run_info info{git_commit(), wall, r.summary, r.verdicts};
+    db->append(sim, info);
+  }
+  if (print) {
+    std::printf("%s", sim::render_summary(sim, r.summary, r.verdicts).c_str());
+    if (!r.passed)
+      std::printf("a checker failed; reproduce with:\n  %s\n", repro_command(path, sim.seed(), eng).c_str());
+  }
+  return r;
+}
+
+} // namespace
+
+int run_command(int argc, char** argv) {
+  return wrap([&] {
+    auto a = parse_args(argc, argv, {"seed", "out", "engine"}, {"quiet"});
+    if (a.positional.size() != 1)
+      throw usage_error("run needs exactly one scenario file");
+    auto& path = a.positional[0];
+    auto s = load_or_fail(path); // invalid scenario: error, nothing written
+    std::optional<std::uint64_t> seed;
+    if (auto* sd = a.opt("seed"))
+      seed = parse_seed(*sd);
+    auto eng = parse_engine(a);
+    std::unique_ptr<sim::results_db> db;
+    std::string out = a.opt("out") ? *a.opt("out") : "results.db";
+    try {
+      db = std::make_unique<sim::results_db>(out);
+    } catch (const std::runtime_error& e) {
+      throw usage_error(e.what());
+    }
+    auto r = run_once(s, path, seed, eng, db.get(), !a.flag("quiet"), true);
+    if (a.flag("quiet"))
+      std::printf("%s %s\n", r.passed ? "passed" : "FAILED", r.fingerprint.c_str());
+    else
+      std::printf("results appended to %s\n", out.c_str());
+    return r.passed ? 0 : 1;
+  });
+}
+
+int validate_command(int argc, char** argv) {
+  return wrap([&] {
+    auto a = parse_args(argc, argv, {}, {});
+    if (a.positional.empty())
+      throw usage_error("validate needs at least one scenario file");
+    int rc = 0;
+    for (auto& path : a.positional) {
+      try {
+        auto s = load_or_fail(path);
+        std::printf("ok  %s: \"%s\", %llu nodes in %zu groups, %s virtual, seed %llu\n", path.c_str(),
+                    s.name.c_str(), static_cast<unsigned long long>(s.node_count()), s.groups.size(),
+                    cfg::format_duration(s.duration).c_str(), static_cast<unsigned long long>(s.seed));
+      } catch (const config_error& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        rc = 2;
+      }
+    }
+    return rc;
+  });
+}
+
+int sweep_command(int argc, char** argv) {
+  return wrap([&] {
+    auto a = parse_args(argc, argv, {"seeds", "out", "engine"}, {});
+    if (a.positional.size() != 1)
+      throw usage_error("sweep needs exactly one scenario file");
+    auto* seeds = a.opt("seeds");
+    if (!seeds)
+      throw usage_error("sweep needs --seeds A..B");
+    auto dots = seeds->find("..");
+    if (dots == std::string::npos)
+      throw usage_error("--seeds: expected A..B, got \"" + *seeds + "\"");
+    auto lo = parse_seed(seeds->substr(0, dots)), hi = parse_seed(seeds->substr(dots + 2));
+    if (hi < lo || hi - lo > 100000)
+      throw usage_error("--seeds: expected A..B with A <= B and at most 100000 seeds");
+    auto& path = a.positional[0];
+    auto s = load_or_fail(path);
+    auto eng = parse_engine(a);
+    std::string out = a.opt("out") ? *a.opt("out") : "results.db";
+    std::unique_ptr<sim::results_db> db;
+    try {
+      db = std::make_unique<sim::results_db>(out);
+    } catch (const std::runtime_error& e) {
+      throw usage_error(e.what());
+    }
+    std::printf("%-8s %-18s %-7s %10s %10s %10s %10s %12s\n", "seed", "fingerprint", "checks", "completed",
+                "failed", "median_s", "p99_s", "events");
+    int failures = 0;
+    for (auto seed = lo; seed <= hi; ++seed) {
+      auto r = run_once(s, path, seed, eng, db.get(), false, false);
+      auto& d = r.summary["downloads"];
+      std::printf("%-8llu %-18s %-7s %10llu %10llu %10.3f %10.3f %12llu\n",
+                  static_cast<unsigned long long>(seed), r.fingerprint.c_str(), r.passed ? "ok" : "FAIL",
+                  static_cast<unsigned long long>(d["completed"].get<std::uint64_t>()),
+                  static_cast<unsigned long long>(d["failed"].get<std::uint64_t>()),
+                  d["time_median_s"].get<double>(), d["time_p99_s"].get<double>(),
+                  static_cast<unsigned long long>(r.summary["events"].get<std::uint64_t>()));
+      std::fflush(stdout);
+      if (!r.passed) {
+        ++failures;
+        std::printf("         reproduce with: %s\n", repro_command(path, seed, eng).c_str());
+      }
+    }
+    std::printf("%llu runs appended to %s; %d with failing checkers\n",
+                static_cast<unsigned long long>(hi - lo + 1), out.c_str(), failures);
+    return failures ? 1 : 0;
+  });
+}
+
+int check_command(int argc, char** argv) {
+  return wrap([&] {
+    auto a = parse_args(argc, argv, {"seed", "engine", "against"}, {});
+    if (a.positional.size() != 1)
+      throw usage_error("check needs exactly one scenario file");
+    auto& path = a.positional[0];
+    auto s = load_or_fail(path);
+    auto first = parse_engine(a);
+    auto second = a.opt("against") ? parse_engine(a, "against") : first;
+    auto run_traced = [&](sim::engine eng) {
+      sim::sim_options o;
+      o.eng = eng;
+      o.record_trace = true;
+      if (auto* sd = a.opt("seed")) {
+        o.has_seed_override = true;
+        o.seed_override = parse_seed(*sd);
+      }
+      auto sim = std::make_unique<sim::simulator>(s, o);
+      sim->run();
+      return sim;
+    };
+    auto r1 = run_traced(first);
+    auto r2 = run_traced(second);
+    auto& t1 = r1->chain().trace();
+    auto& t2 = r2->chain().trace();
+    auto seed = r1->seed();
+    if (r1->chain().value() == r2->chain().value() && r1->chain().events() == r2->chain().events()) {
+      std::printf("deterministic: two runs of %s (seed %llu%s) gave fingerprint %s over %llu events\n",
+                  path.c_str(), static_cast<unsigned long long>(seed),
+                  first != second ? ", actors engine against direct engine" : "", r1->chain().hex().c_str(),
+                  static_cast<unsigned long long>(r1->chain().events()));
+      return 0;
+    }
+    // Name message types through the roles the scenario uses.
+    std::map<port_t, std::shared_ptr<role>> by_port;
+    for (auto& g : s.groups)
+      for (auto& r : make_roles(g.roles, "groups", g.adversary))
+        by_port.emplace(r->port(), r);
+    auto describe = [&](const sim::trace_entry& e) {
+      std::string msg;
+      if (e.kind == sim::event_kind::deliver) {
+        auto it = by_port.find(e.port);
+        msg = std::string(" port ") + port_name(e.port) + " message " +
+              (it != by_port.end() ? it->second->message_name(e.msg) : std::to_string(e.msg)) +
+              " from node " + std::to_string(e.detail);
+      } else if (e.kind == sim::event_kind::timer) {
+        msg = std::string(" port ") + port_name(e.port) + " token " + std::to_string(e.detail);
+      }
+      return "virtual " + cfg::format_duration(e.time) + " (" + std::to_string(e.time) + " us) node " +
+             std::to_string(e.node) + " " + sim::kind_name(e.kind) + msg;
+    };
+    std::size_t n = std::min(t1.size(), t2.size());
+    std::size_t i = 0;
+    while (i < n && t1[i].chain == t2[i].chain)
+      ++i;
+    std::printf("NOT deterministic: %s seed %llu\n  run 1: fingerprint %s, %llu events\n  run 2: fingerprint %s, "
+                "%llu events\n",
+                path.c_str(), static_cast<unsigned long long>(seed), r1->chain().hex().c_str(),
+                static_cast<unsigned long long>(r1->chain().events()), r2->chain().hex().c_str(),
+                static_cast<unsigned long long>(r2->chain().events()));
+    if (i < n) {
+      std::printf("first differing event: index %zu\n  run 1: %s\n  run 2: %s\n", i, describe(t1[i]).c_str(),
+                  describe(t2[i]).c_str());
+    } else {
+      std::printf("one run has more events; the first extra event is index %zu: %s\n", i,
+                  describe(t1.size() > n ? t1[i] : t2[i]).c_str());
+    }
+    return 1;
+  });
+}
+
+} // namespace peerlab::app

@@ -1,0 +1,131 @@
+#include "sim/distribution.hpp"
+
+#include "actors/config/json_fields.hpp"
+
+#include <cmath>
+
+namespace peerlab::sim {
+
+using nlohmann::json;
+
+const char* distribution_names() {
+  return "constant, uniform, normal, lognormal, exponential, pareto, weibull";
+}
+
+double distribution::sample(rng& r) const {
+  double v = 0;
+  switch (k) {
+    case kind::constant: v = a; break;
+    case kind::uniform: v = r.uniform(a, b); break;
+    case kind::normal: v = r.normal(a, b); break;
+    case kind::lognormal: v = r.lognormal(a, b); break;
+    case kind::exponential: v = r.exponential(a); break;
+    case kind::pareto: v = r.pareto(a, b); break;
+    case kind::weibull: v = r.weibull(b, a); break;
+  }
+  v += offset;
+  return v < 0 ? 0 : v;
+}
+
+double distribution::mean() const {
+  switch (k) {
+    case kind::constant: return a + offset;
+    case kind::uniform: return (a + b) / 2 + offset;
+    case kind::normal: return a + offset;
+    case kind::lognormal: return a * std::exp(b * b / 2) + offset;
+    case kind::exponential: return a + offset;
+    case kind::pareto: return (b > 1 ? a * b / (b - 1) : INFINITY) + offset;
+    case kind::weibull: return a * std::tgamma(1 + 1 / b) + offset;
+  }
+  return 0;
+}
+
+std::string distribution::describe(bool durations) const {
+  auto f = [&](double x) {
+    return durations ? cfg::format_duration(static_cast<time_us>(x)) : std::to_string(x);
+  };
+  std::string s;
+  switch (k) {
+    case kind::constant: s = "constant(" + f(a) + ")"; break;
+    case kind::uniform: s = "uniform(" + f(a) + ", " + f(b) + ")"; break;
+    case kind::normal: s = "normal(mean " + f(a) + ", sd " + f(b) + ")"; break;
+    case kind::lognormal: s = "lognormal(median " + f(a) + ", sigma " + std::to_string(b) + ")"; break;
+    case kind::exponential: s = "exponential(mean " + f(a) + ")"; break;
+    case kind::pareto: s = "pareto(min " + f(a) + ", shape " + std::to_string(b) + ")"; break;
+    case kind::weibull: s = "weibull(scale " + f(a) + ", shape " + std::to_string(b) + ")"; break;
+  }
+  if (offset > 0)
+    s += " + " + f(offset);
+  return s;
+}
+
+distribution parse_duration_dist(const json& v, const std::string& path) {
+  distribution d;
+  if (v.is_string() || v.is_number()) { // shorthand: a constant duration
+    d.a = static_cast<double>(cfg::get_duration(v, path));
+    return d;
+  }
+  cfg::require_object(v, path);
+  auto* name = cfg::member(v, "dist");
+  if (!name)
+    cfg::fail_msg(path, std::string("missing \"dist\" (one of ") + distribution_names() + ")");
+  std::string n = cfg::get_string(*name, cfg::child(path, "dist"));
+  auto dur = [&](const char* key) -> double {
+    auto* m = cfg::member(v, key);
+    if (!m)
+      cfg::fail_msg(path, "distribution " + n + " needs \"" + key + "\"");
+    return static_cast<double>(cfg::get_duration(*m, cfg::child(path, key)));
+  };
+  auto num = [&](const char* key) -> double {
+    auto* m = cfg::member(v, key);
+    if (!m)
+      cfg::fail_msg(path, "distribution " + n + " needs \"" + key + "\"");
+    double x = cfg::get_number(*m, cfg::child(path, key));
+    if (x <= 0)
+      cfg::fail(cfg::child(path, key), "a positive number", *m);
+    return x;
+  };
+  if (n == "constant") {
+    cfg::only_keys(v, path, {"dist", "value"});
+    d.k = distribution::kind::constant;
+    d.a = dur("value");
+  } else if (n == "uniform") {
+    cfg::only_keys(v, path, {"dist", "min", "max"});
+    d.k = distribution::kind::uniform;
+    d.a = dur("min");
+    d.b = dur("max");
+    if (d.b < d.a)
+      cfg::fail_msg(cfg::child(path, "max"), "must not be below min");
+  } else if (n == "normal") {
+    cfg::only_keys(v, path, {"dist", "mean", "stddev"});
+    d.k = distribution::kind::normal;
+    d.a = dur("mean");
+    d.b = dur("stddev");
+  } else if (n == "lognormal") {
+    cfg::only_keys(v, path, {"dist", "median", "sigma"});
+    d.k = distribution::kind::lognormal;
+    d.a = dur("median");
+    d.b = num("sigma");
+  } else if (n == "exponential") {
+    cfg::only_keys(v, path, {"dist", "mean", "min"});
+    d.k = distribution::kind::exponential;
+    d.a = dur("mean");
+    if (cfg::member(v, "min"))
+      d.offset = dur("min");
+  } else if (n == "pareto") {
+    cfg::only_keys(v, path, {"dist", "min", "shape"});
+    d.k = distribution::kind::pareto;
+    d.a = dur("min");
+    d.b = num("shape");
+  } else if (n == "weibull") {
+    cfg::only_keys(v, path, {"dist", "scale", "shape"});
+    d.k = distribution::kind::weibull;
+    d.a = dur("scale");
+    d.b = num("shape");
+  } else {
+    cfg::fail(cfg::child(path, "dist"), std::string("one of ") + distribution_names(), *name);
+  }
+  return d;
+}
+
+} // namespace peerlab::sim

@@ -1,0 +1,601 @@
+#include "sim/simulator.hpp"
+
+#include "actors/config/json_fields.hpp"
+#include "actors/node_roles.hpp"
+#include "protocols/common/limits.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+#include <unistd.h>
+
+namespace peerlab::sim {
+
+namespace {
+
+// Seed streams: each source of randomness has its own, so adding a fault
+// source does not perturb the others.
+enum stream : std::uint64_t {
+  s_network = 1,
+  s_churn = 2,
+  s_workload = 3,
+  s_placement = 4,
+  s_files = 5,
+  s_node = 100,
+};
+
+std::int64_t wall_ns() {
+  // Wall clock only for the progress line; it never reaches the run.
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+time_us transmit_time(std::uint64_t bytes, double bps) {
+  return static_cast<time_us>(static_cast<double>(bytes) * 1e6 / bps);
+}
+
+} // namespace
+
+simulator::simulator(const scenario& s, sim_options opts)
+  : spec_(s),
+    opts_(std::move(opts)),
+    seed_(opts_.has_seed_override ? opts_.seed_override : s.seed),
+    end_(s.duration),
+    net_rng_(derive_seed(seed_, s_network)),
+    churn_rng_(derive_seed(seed_, s_churn)),
+    workload_rng_(derive_seed(seed_, s_workload)),
+    stats_(s.groups.size(), seed_) {
+  // Nodes, numbered group after group.
+  for (std::uint32_t g = 0; g < spec_.groups.size(); ++g) {
+    group_first_.push_back(static_cast<std::uint32_t>(node_group_.size()));
+    for (std::uint64_t i = 0; i < spec_.groups[g].count; ++i)
+      node_group_.push_back(g);
+  }
+  group_first_.push_back(static_cast<std::uint32_t>(node_group_.size()));
+  nodes_.resize(node_group_.size());
+  for (std::uint32_t n = 0; n < nodes_.size(); ++n)
+    nodes_[n].content = std::make_unique<synthetic_content>(&catalog_, &sinks_, n);
+  rng placement(derive_seed(seed_, s_placement));
+  net_ = std::make_unique<network_model>(spec_, node_group_, placement);
+
+  sinks_.on_commit = [this](std::uint32_t node, const digest& h, bool intact) {
+    if (!intact)
+      ++stats_.downloads.corrupt_accepted;
+    else
+      ++stats_.downloads.verified_commits[{node, to_hex(h)}];
+  };
+
+  if (opts_.eng == engine::actors) {
+    caf_cfg_ = std::make_unique<caf::actor_system_config>();
+    caf_cfg_->set("scheduler.policy", caf::atom("testing"));
+    caf_sys_ = std::make_unique<caf::actor_system>(*caf_cfg_);
+    sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(caf_sys_->scheduler());
+  }
+  fp_.record_trace(opts_.record_trace);
+
+  // Churn: which spec applies to each group.
+  churn_of_group_.assign(spec_.groups.size(), -1);
+  for (std::size_t i = 0; i < spec_.churn.size(); ++i) {
+    for (std::uint32_t g = 0; g < spec_.groups.size(); ++g)
+      if (spec_.groups[g].name == spec_.churn[i].group)
+        churn_of_group_[g] = static_cast<std::int32_t>(i);
+  }
+
+  // Every node comes up at its group's start (plus spread).
+  for (std::uint32_t n = 0; n < nodes_.size(); ++n) {
+    auto& g = spec_.groups[node_group_[n]];
+    time_us t = g.start;
+    if (g.start_spread > 0)
+      t += static_cast<time_us>(placement.below(static_cast<std::uint64_t>(g.start_spread)));
+    push({t, 0, 0, n, 0, 0, event_kind::node_up, 0});
+  }
+  setup_workload();
+  if (spec_.metrics_interval > 0)
+    schedule_control(spec_.metrics_interval, 0, sample_metrics, 0);
+}
+
+simulator::~simulator() {
+  // The test scheduler cannot finish an actor system whose actors are alive:
+  // exit every actor and drain before the system is destroyed.
+  if (caf_sys_) {
+    for (auto& n : nodes_)
+      for (auto& r : n.roles)
+        if (r.actor)
+          caf::anon_send_exit(r.actor, caf::exit_reason::user_shutdown);
+    sched_->run();
+    for (auto& n : nodes_)
+      n.roles.clear();
+    caf_sys_.reset();
+  }
+}
+
+void simulator::push(sim_event e) {
+  e.seq = seq_++;
+  if (queue_.size() >= limits::max_sim_events)
+    throw std::runtime_error("simulator: more than " + std::to_string(limits::max_sim_events) +
+                             " pending events (runaway scenario?)");
+  queue_.push(e);
+}
+
+std::uint32_t simulator::store_frame(bytes&& b) {
+  if (!free_frames_.empty()) {
+    auto slot = free_frames_.back();
+    free_frames_.pop_back();
+    frames_[slot] = std::move(b);
+    return slot;
+  }
+  frames_.push_back(std::move(b));
+  return static_cast<std::uint32_t>(frames_.size() - 1);
+}
+
+void simulator::schedule_control(time_us t, std::uint32_t node, std::uint64_t action,
+                                 std::uint32_t arg) {
+  push({t, 0, action, node, arg, 0, event_kind::control, 0});
+}
+
+// -- workload ---------------------------------------------------------------
+
+void simulator::setup_workload() {
+  rng files(derive_seed(seed_, s_files));
+  std::map<std::string, std::uint32_t> group_index;
+  for (std::uint32_t g = 0; g < spec_.groups.size(); ++g)
+    group_index[spec_.groups[g].name] = g;
+
+  for (std::uint32_t si = 0; si < spec_.file_sets.size(); ++si) {
+    auto& fs = spec_.file_sets[si];
+    std::vector<std::uint32_t> eligible;
+    for (auto& gname : fs.providers) {
+      auto g = group_index[gname];
+      for (auto n = group_first_[g]; n < group_first_[g + 1]; ++n)
+        eligible.push_back(n);
+    }
+    for (std::uint64_t i = 0; i < fs.count; ++i) {
+      auto idx = catalog_.add(fs.name + "-" + std::to_string(i) + ".bin", fs.size, fs.price,
+                              files.next(), si);
+      std::vector<std::uint32_t> holders = eligible;
+      if (fs.replicas > 0 && fs.replicas < holders.size()) {
+        // Partial Fisher-Yates: the first `replicas` entries are a random choice.
+        for (std::size_t k = 0; k < fs.replicas; ++k)
+          std::swap(holders[k], holders[k + files.below(holders.size() - k)]);
+        holders.resize(fs.replicas);
+        std::sort(holders.begin(), holders.end());
+      }
+      for (auto h : holders)
+        nodes_[h].content->hold(idx);
+      catalog_.at(idx).holders = std::move(holders);
+    }
+  }
+
+  downloads_issued_.resize(spec_.downloads.size());
+  for (std::uint32_t di = 0; di < spec_.downloads.size(); ++di) {
+    auto& d = spec_.downloads[di];
+    auto g = group_index[d.group];
+    downloads_issued_[di].assign(group_first_[g + 1] - group_first_[g], 0);
+    for (auto n = group_first_[g]; n < group_first_[g + 1]; ++n) {
+      time_us t = d.start + static_cast<time_us>(d.interval.sample(workload_rng_));
+      if (t <= d.stop)
+        schedule_control(t, n, download_due, di);
+    }
+  }
+
+  for (auto& c : spec_.commands) {
+    auto g = group_index[c.group];
+    for (auto n = group_first_[g]; n < group_first_[g + 1]; ++n) {
+      auto id = seq_; // the event's own sequence number keys its payload
+      commands_[id] = {c.role, command{next_command_id_++, c.verb, c.args}};
+      push({c.at, 0, 0, n, 0, 0, event_kind::command, 0});
+    }
+  }
+}
+
+void simulator::download_tick(std::uint32_t node, std::uint32_t di) {
+  auto& d = spec_.downloads[di];
+  auto g = node_group_[node];
+  auto& issued = downloads_issued_[di][node - group_first_[g]];
+  // Pick a file of the set that this node does not hold.
+  std::vector<std::uint32_t> candidates;
+  for (std::uint32_t f = 0; f < catalog_.size(); ++f)
+    if (spec_.file_sets[catalog_.at(f).set].name == d.files && !nodes_[node].content->holds(f))
+      candidates.push_back(f);
+  if (nodes_[node].online && !candidates.empty()) {
+    auto f = candidates[workload_rng_.below(candidates.size())];
+    auto& file = catalog_.at(f);
+    std::vector<std::uint32_t> providers;
+    for (auto h : file.holders)
+      if (h != node)
+        providers.push_back(h);
+    for (std::size_t k = providers.size(); k > 1; --k) // shuffle: spread the load
+      std::swap(providers[k - 1], providers[workload_rng_.below(k)]);
+    if (providers.size() > limits::max_providers_per_download)
+      providers.resize(limits::max_providers_per_download);
+    command cmd{next_command_id_++, "download", {to_hex(file.hash)}};
+    for (auto p : providers)
+      cmd.args.push_back(std::to_string(p));
+    auto id = seq_;
+    commands_[id] = {"downloader", std::move(cmd)};
+    push({now_, 0, 0, node, 0, 0, event_kind::command, 0});
+    ++issued;
+  } else if (!nodes_[node].online) {
+    ++stats_.commands_skipped_offline;
+  }
+  time_us next = now_ + static_cast<time_us>(d.interval.sample(workload_rng_));
+  if (issued < d.max_per_node && next <= d.stop)
+    schedule_control(next, node, download_due, di);
+}
+
+// -- the seam -----------------------------------------------------------------
+
+void simulator::send(peer_id from, peer_id to, bytes frame) {
+  auto& net = stats_.net;
+  ++net.sent;
+  net.sent_bytes += frame.size();
+  if (to >= nodes_.size()) {
+    ++net.unknown_peer;
+    return;
+  }
+  auto src = static_cast<std::uint32_t>(from), dst = static_cast<std::uint32_t>(to);
+  auto& sn = nodes_[src];
+  // Upload link: frames leave one after another at the node's upload rate.
+  time_us depart = now_;
+  double up = net_->up_bps(node_group_[src]);
+  if (up > 0) {
+    time_us start = std::max(now_, sn.up_busy);
+    sn.up_busy = start + transmit_time(frame.size() + spec_.frame_overhead, up);
+    depart = sn.up_busy;
+  }
+  auto gs = node_group_[src], gd = node_group_[dst];
+  if (net_->partitioned(gs, gd, now_)) {
+    ++net.lost_partition;
+    return;
+  }
+  auto& f = net_->faults(gs, gd);
+  if (net_rng_.chance(f.loss)) {
+    ++net.lost;
+    return;
+  }
+  if (net_rng_.chance(f.duplicate)) {
+    ++net.duplicated;
+    transmit(src, dst, frame, depart, f);
+  }
+  transmit(src, dst, std::move(frame), depart, f);
+}
+
+void simulator::transmit(std::uint32_t from, std::uint32_t to, bytes frame, time_us depart,
+                         const fault_rates& f) {
+  auto& net = stats_.net;
+  if (!frame.empty() && net_rng_.chance(f.truncate)) {
+    frame.resize(net_rng_.below(frame.size())); // cut at a random byte
+    ++net.truncated;
+  }
+  if (!frame.empty() && net_rng_.chance(f.corrupt)) {
+    auto bit = net_rng_.below(frame.size() * 8);
+    frame[bit / 8] ^= static_cast<std::uint8_t>(1u << (bit % 8));
+    ++net.corrupted;
+  }
+  time_us arrive = depart + net_->latency(from, to, net_rng_);
+  bool reordered = net_rng_.chance(f.reorder);
+  if (reordered) {
+    arrive += static_cast<time_us>(net_rng_.below(static_cast<std::uint64_t>(f.reorder_delay) + 1));
+    ++net.reordered;
+  } else if (spec_.fifo_links) {
+    // Like a TCP connection: a frame never overtakes an earlier one on its link.
+    auto& last = link_clock_[(static_cast<std::uint64_t>(from) << 32) | to];
+    arrive = std::max(arrive, last);
+    last = arrive;
+  }
+  auto slot = store_frame(std::move(frame));
+  bool limited_down = net_->down_bps(node_group_[to]) > 0;
+  push({arrive, 0, from, to, slot, 0, limited_down ? event_kind::arrive : event_kind::deliver, 0});
+}
+
+void simulator::after(peer_id self, port_t port, time_us delay, std::uint64_t token) {
+  auto n = static_cast<std::uint32_t>(self);
+  push({now_ + std::max<time_us>(delay, 0), 0, token, n, 0, nodes_[n].incarnation,
+        event_kind::timer, port});
+}
+
+void simulator::metric(peer_id self, const effects::metric_sample& m) {
+  stats_.metric(node_group_[self], m);
+}
+
+void simulator::emit(peer_id self, port_t, event&& e) {
+  auto n = static_cast<std::uint32_t>(self);
+  stats_.on_event(n, now_, e);
+  if (opts_.on_event)
+    opts_.on_event(n, now_, e);
+  if (spec_.record_events) {
+    if (recorded_.size() >= 10'000'000) {
+      events_truncated_ = true;
+      return;
+    }
+    nlohmann::json d;
+    for (auto& [k, v] : e.fields)
+      d[k] = v;
+    for (auto& [k, v] : e.values)
+      d[k] = v;
+    recorded_.push_back({now_, n, e.kind, d.dump()});
+  }
+}
+
+// -- running roles ------------------------------------------------------------
+
+simulator::hosted_role* simulator::find_role(std::uint32_t node, port_t port) {
+  for (auto& r : nodes_[node].roles)
+    if (r.port == port)
+      return &r;
+  return nullptr;
+}
+
+simulator::hosted_role* simulator::find_role(std::uint32_t node, const std::string& name) {
+  for (auto& r : nodes_[node].roles)
+    if (name == r.logic->name())
+      return &r;
+  return nullptr;
+}
+
+void simulator::apply_direct(std::uint32_t node, port_t port, effects& fx) {
+  // The same steps as the actor shell (actors/role_actor.cpp), without CAF.
+  for (auto& f : fx.frames)
+    send(node, f.to, std::move(f.data));
+  for (auto& t : fx.timers)
+    after(node, port, t.delay, t.token);
+  for (auto& m : fx.metrics)
+    metric(node, m);
+  for (auto& e : fx.events)
+    emit(node, port, std::move(e));
+  fx.clear();
+}
+
+void simulator::drain() {
+  if (sched_)
+    sched_->run();
+}
+
+void simulator::node_up(std::uint32_t n) {
+  auto& node = nodes_[n];
+  if (node.online)
+    return;
+  auto g = node_group_[n];
+  auto& gs = spec_.groups[g];
+  node.online = true;
+  ++node.incarnation;
+  ++stats_.node_starts;
+  // A fresh generator per incarnation: a restarted node does not replay its past.
+  node.random.reseed(derive_seed(seed_, s_node + node.incarnation, n));
+  auto roles = make_roles(gs.roles, "groups." + gs.name + ".roles", gs.adversary);
+  node.roles.clear();
+  for (auto& r : roles) {
+    hosted_role h{r->port(), r, caf::actor{}};
+    if (caf_sys_)
+      h.actor = caf_sys_->spawn(role_actor, static_cast<runtime*>(this), static_cast<peer_id>(n), r);
+    node.roles.push_back(std::move(h));
+  }
+  for (auto& h : node.roles) {
+    if (caf_sys_) {
+      caf::anon_send(h.actor, start_atom::value);
+      drain();
+    } else {
+      context ctx{now_, n, node.random, node.store, *node.content, {}};
+      h.logic->start(ctx, direct_fx_);
+      apply_direct(n, h.port, direct_fx_);
+    }
+  }
+  if (churn_of_group_[g] >= 0) {
+    auto& cs = spec_.churn[static_cast<std::size_t>(churn_of_group_[g])];
+    schedule_control(now_ + static_cast<time_us>(cs.session.sample(churn_rng_)), n, churn_leave, 0);
+  }
+}
+
+void simulator::node_down(std::uint32_t n, bool crash) {
+  auto& node = nodes_[n];
+  if (!node.online)
+    return;
+  if (crash) {
+    ++stats_.crashes;
+    if (caf_sys_) {
+      for (auto& h : node.roles)
+        caf::anon_send_exit(h.actor, caf::exit_reason::kill);
+      drain();
+    }
+  } else {
+    ++stats_.leaves;
+    for (auto& h : node.roles) {
+      if (caf_sys_) {
+        caf::anon_send(h.actor, leave_atom::value);
+        drain();
+      } else {
+        context ctx{now_, n, node.random, node.store, *node.content, {}};
+        h.logic->stop(ctx, direct_fx_);
+        apply_direct(n, h.port, direct_fx_);
+      }
+    }
+  }
+  node.roles.clear();
+  node.content->drop_sinks();
+  node.online = false;
+  ++node.incarnation; // pending timers of the old incarnation are now stale
+  stats_.on_node_down(n);
+}
+
+void simulator::deliver(sim_event& e) {
+  auto& node = nodes_[e.node];
+  bytes frame = std::move(frames_[e.slot]);
+  free_frames_.push_back(e.slot);
+  if (!node.online) {
+    ++stats_.net.lost_offline;
+    return;
+  }
+  port_t port = frame.empty() ? 0 : frame[0];
+  fp_.extend(e.t, event_kind::deliver, e.node, port, e.a, frame);
+  hosted_role* r = frame.empty() ? nullptr : find_role(e.node, port);
+  if (!r) {
+    ++stats_.net.rejected_routing;
+    return;
+  }
+  ++stats_.net.delivered;
+  stats_.net.delivered_bytes += frame.size();
+  if (caf_sys_) {
+    caf::anon_send(r->actor, frame_atom::value, static_cast<peer_id>(e.a), std::move(frame));
+    drain();
+  } else {
+    context ctx{now_, e.node, node.random, node.store, *node.content, {}};
+    r->logic->frame(ctx, e.a, frame, direct_fx_);
+    apply_direct(e.node, port, direct_fx_);
+  }
+}
+
+void simulator::process(sim_event& e) {
+  switch (e.kind) {
+    case event_kind::deliver:
+      deliver(e);
+      break;
+    case event_kind::arrive: {
+      // Download link: frames are received one after another at its rate.
+      auto& node = nodes_[e.node];
+      double down = net_->down_bps(node_group_[e.node]);
+      time_us start = std::max(now_, node.down_busy);
+      node.down_busy = start + transmit_time(frames_[e.slot].size() + spec_.frame_overhead, down);
+      sim_event d = e;
+      d.t = node.down_busy;
+      d.kind = event_kind::deliver;
+      push(d);
+      break;
+    }
+    case event_kind::timer: {
+      auto& node = nodes_[e.node];
+      if (!node.online || node.incarnation != e.incarnation)
+        break; // the role that set it is gone
+      auto* r = find_role(e.node, e.port);
+      if (!r)
+        break;
+      fp_.extend(e.t, event_kind::timer, e.node, e.port, e.a, {});
+      if (caf_sys_) {
+        caf::anon_send(r->actor, timer_atom::value, e.a);
+        drain();
+      } else {
+        context ctx{now_, e.node, node.random, node.store, *node.content, {}};
+        r->logic->timer(ctx, e.a, direct_fx_);
+        apply_direct(e.node, e.port, direct_fx_);
+      }
+      break;
+    }
+    case event_kind::command: {
+      auto it = commands_.find(e.seq);
+      if (it == commands_.end())
+        break;
+      auto pc = std::move(it->second);
+      commands_.erase(it);
+      auto& node = nodes_[e.node];
+      auto* r = node.online ? find_role(e.node, pc.role) : nullptr;
+      if (!r) {
+        ++stats_.commands_skipped_offline;
+        break;
+      }
+      fp_.extend(e.t, event_kind::command, e.node, r->port, pc.cmd.id, {});
+      if (caf_sys_) {
+        caf::anon_send(r->actor, command_atom::value, pc.cmd.id, pc.cmd.verb, pc.cmd.args);
+        drain();
+      } else {
+        context ctx{now_, e.node, node.random, node.store, *node.content, {}};
+        r->logic->command(ctx, pc.cmd, direct_fx_);
+        apply_direct(e.node, r->port, direct_fx_);
+      }
+      break;
+    }
+    case event_kind::node_up:
+      fp_.extend(e.t, event_kind::node_up, e.node, 0, 0, {});
+      node_up(e.node);
+      break;
+    case event_kind::node_down:
+      break; // departures are control events (churn_leave)
+    case event_kind::control:
+      switch (e.a) {
+        case sample_metrics:
+          take_metric_sample();
+          if (now_ + spec_.metrics_interval <= end_)
+            schedule_control(now_ + spec_.metrics_interval, 0, sample_metrics, 0);
+          break;
+        case download_due:
+          fp_.extend(e.t, event_kind::control, e.node, 0, e.a, {});
+          download_tick(e.node, e.slot);
+          break;
+        case churn_leave: {
+          if (!nodes_[e.node].online)
+            break;
+          auto& cs = spec_.churn[static_cast<std::size_t>(churn_of_group_[node_group_[e.node]])];
+          bool crash = churn_rng_.chance(cs.crash);
+          fp_.extend(e.t, event_kind::node_down, e.node, crash ? 1 : 0, 0, {});
+          node_down(e.node, crash);
+          if (cs.restart)
+            push({now_ + static_cast<time_us>(cs.downtime.sample(churn_rng_)), 0, 0, e.node, 0, 0,
+                  event_kind::node_up, 0});
+          break;
+        }
+      }
+      break;
+  }
+}
+
+void simulator::take_metric_sample() {
+  for (auto& [name, per_group] : stats_.counters())
+    for (std::uint32_t g = 0; g < per_group.size(); ++g)
+      series_.push_back({now_, g, name, per_group[g]});
+  // Network and node counts as series too, attributed to group "*" (index = groups).
+  auto G = static_cast<std::uint32_t>(spec_.groups.size());
+  std::vector<double> online(G, 0);
+  for (std::uint32_t n = 0; n < nodes_.size(); ++n)
+    if (nodes_[n].online)
+      online[node_group_[n]] += 1;
+  for (std::uint32_t g = 0; g < G; ++g)
+    series_.push_back({now_, g, "nodes_online", online[g]});
+  series_.push_back({now_, G, "frames_delivered", static_cast<double>(stats_.net.delivered)});
+  series_.push_back({now_, G, "frames_lost", static_cast<double>(stats_.net.lost)});
+  series_.push_back({now_, G, "downloads_completed", static_cast<double>(stats_.downloads.completed)});
+  series_.push_back({now_, G, "downloads_failed", static_cast<double>(stats_.downloads.failed)});
+}
+
+void simulator::show_progress(bool final) {
+  auto ns = wall_ns();
+  double wall = static_cast<double>(ns - wall_start_ns_) / 1e9;
+  double rate = wall > 0 ? static_cast<double>(fp_.events()) / wall : 0;
+  double done = end_ > 0 ? static_cast<double>(now_) / static_cast<double>(end_) : 1;
+  double eta = done > 0 ? wall / done - wall : 0;
+  std::fprintf(stderr, "\r[peerlab] virtual %s / %s  %llu events  %.0f events/s  ETA %.0fs   %s",
+               cfg::format_duration(now_).c_str(), cfg::format_duration(end_).c_str(),
+               static_cast<unsigned long long>(fp_.events()), rate, final ? 0.0 : eta,
+               final ? "\n" : "");
+  std::fflush(stderr);
+}
+
+void simulator::run() {
+  wall_start_ns_ = wall_last_ns_ = wall_ns();
+  bool show = opts_.progress && isatty(2);
+  std::uint64_t steps = 0;
+  bool shown = false;
+  while (!queue_.empty()) {
+    sim_event e = queue_.top();
+    if (e.t > end_)
+      break;
+    queue_.pop();
+    now_ = e.t;
+    process(e);
+    ++stats_.events;
+    if (show && (++steps & 0xffff) == 0) {
+      auto ns = wall_ns();
+      if (ns - wall_last_ns_ > 1'000'000'000) {
+        wall_last_ns_ = ns;
+        show_progress(false);
+        shown = true;
+      }
+    }
+  }
+  now_ = end_;
+  take_metric_sample();
+  if (shown)
+    show_progress(true);
+}
+
+} // namespace peerlab::sim

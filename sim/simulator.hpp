@@ -1,0 +1,178 @@
+#pragma once
+// The deterministic simulator: implements the runtime seam for every
+// simulated node, owns the one event queue ordered by (virtual time, sequence)
+// for frame deliveries, timers, commands and churn, and runs the role actors
+// on CAF's deterministic test scheduler.
+//
+// Two engines run the same roles: `actors` (the real CAF actor shells, the
+// path live nodes use) and `direct` (calls the roles without CAF, as a plain
+// event loop). Both give the same fingerprint; the benchmark compares them.
+#include "actors/role_actor.hpp"
+#include "actors/runtime/runtime.hpp"
+#include "sim/fingerprint.hpp"
+#include "sim/memory_store.hpp"
+#include "sim/network_model.hpp"
+#include "sim/run_stats.hpp"
+#include "sim/scenario.hpp"
+#include "sim/synthetic_content.hpp"
+
+#include <caf/scheduler/test_coordinator.hpp>
+
+#include <functional>
+#include <unordered_map>
+#include <memory>
+#include <queue>
+#include <string>
+#include <vector>
+
+namespace peerlab::sim {
+
+enum class engine { actors, direct };
+
+struct sim_options {
+  engine eng = engine::actors;
+  bool record_trace = false;   // keep every chain step (peerlab check)
+  bool progress = false;       // progress line on stderr
+  std::uint64_t seed_override = 0;
+  bool has_seed_override = false;
+  /// Optional observer of role events (tests, the events table).
+  std::function<void(std::uint32_t node, time_us, const event&)> on_event;
+};
+
+class simulator final : public runtime {
+public:
+  simulator(const scenario& s, sim_options opts);
+  ~simulator() override;
+  simulator(const simulator&) = delete;
+  simulator& operator=(const simulator&) = delete;
+
+  /// Runs until the scenario's duration or until no event is left.
+  void run();
+
+  std::uint64_t seed() const { return seed_; }
+  const fingerprint& chain() const { return fp_; }
+  const run_stats& stats() const { return stats_; }
+  const scenario& spec() const { return spec_; }
+  const file_catalog& catalog() const { return catalog_; }
+  std::size_t node_count() const { return nodes_.size(); }
+  std::uint32_t group_of(std::uint32_t node) const { return node_group_[node]; }
+  bool online(std::uint32_t node) const { return nodes_[node].online; }
+  time_us end_time() const { return end_; }
+  /// Per-group metric snapshots taken every metrics.interval: (time, group, name, value).
+  struct metric_row {
+    time_us t;
+    std::uint32_t group;
+    std::string name;
+    double value;
+  };
+  const std::vector<metric_row>& metric_series() const { return series_; }
+  /// Role events, when the scenario records them (bounded).
+  struct event_row {
+    time_us t;
+    std::uint32_t node;
+    std::string kind;
+    std::string detail; // JSON of fields and values
+  };
+  const std::vector<event_row>& recorded_events() const { return recorded_; }
+  bool events_truncated() const { return events_truncated_; }
+
+  // -- runtime seam --------------------------------------------------------
+  time_us now() const override { return now_; }
+  void send(peer_id from, peer_id to, bytes frame) override;
+  void after(peer_id self, port_t port, time_us delay, std::uint64_t token) override;
+  rng& random(peer_id self) override { return nodes_[self].random; }
+  kv_store& store(peer_id self) override { return nodes_[self].store; }
+  content_store& content(peer_id self) override { return *nodes_[self].content; }
+  void metric(peer_id self, const effects::metric_sample& m) override;
+  void emit(peer_id self, port_t port, event&& e) override;
+
+private:
+  struct sim_event {
+    time_us t;
+    std::uint64_t seq;
+    std::uint64_t a;       // deliver/arrive: from node; timer: token; control: action
+    std::uint32_t node;
+    std::uint32_t slot;    // frame or command slot
+    std::uint32_t incarnation;
+    event_kind kind;
+    std::uint8_t port;
+  };
+  struct later {
+    bool operator()(const sim_event& x, const sim_event& y) const {
+      return x.t != y.t ? x.t > y.t : x.seq > y.seq;
+    }
+  };
+  struct hosted_role {
+    port_t port;
+    std::shared_ptr<role> logic; // direct engine
+    caf::actor actor;            // actors engine
+  };
+  struct node_state {
+    bool online = false;
+    std::uint32_t incarnation = 0;
+    time_us up_busy = 0, down_busy = 0;
+    rng random;
+    memory_store store;
+    std::unique_ptr<synthetic_content> content;
+    std::vector<hosted_role> roles;
+  };
+  struct pending_command {
+    std::string role;
+    command cmd;
+  };
+  enum control_action : std::uint64_t { sample_metrics = 1, download_due = 2, churn_leave = 3 };
+
+  void push(sim_event e);
+  std::uint32_t store_frame(bytes&& b);
+  void transmit(std::uint32_t from, std::uint32_t to, bytes frame, time_us depart,
+                const fault_rates& f);
+  void process(sim_event& e);
+  void deliver(sim_event& e);
+  void node_up(std::uint32_t n);
+  void node_down(std::uint32_t n, bool crash);
+  void apply_direct(std::uint32_t node, port_t port, effects& fx);
+  hosted_role* find_role(std::uint32_t node, port_t port);
+  hosted_role* find_role(std::uint32_t node, const std::string& name);
+  void setup_workload();
+  void download_tick(std::uint32_t node, std::uint32_t spec);
+  void schedule_control(time_us t, std::uint32_t node, std::uint64_t action, std::uint32_t arg);
+  void take_metric_sample();
+  void drain();
+  void show_progress(bool final);
+
+  scenario spec_;
+  sim_options opts_;
+  std::uint64_t seed_;
+  time_us now_ = 0;
+  time_us end_ = 0;
+  std::uint64_t seq_ = 0;
+  std::priority_queue<sim_event, std::vector<sim_event>, later> queue_;
+  std::vector<bytes> frames_;
+  std::vector<std::uint32_t> free_frames_;
+  std::map<std::uint64_t, pending_command> commands_;
+  std::vector<node_state> nodes_;
+  std::vector<std::uint32_t> node_group_;
+  std::vector<std::uint32_t> group_first_; // first node index of each group
+  std::unique_ptr<network_model> net_;
+  rng net_rng_, churn_rng_, workload_rng_;
+  std::unordered_map<std::uint64_t, time_us> link_clock_; // FIFO links: last arrival per (from,to)
+  std::vector<std::int32_t> churn_of_group_; // churn spec index per group or -1
+  std::vector<std::vector<std::uint32_t>> downloads_issued_; // [spec][node - first]
+  file_catalog catalog_;
+  sink_budget sinks_;
+  fingerprint fp_;
+  run_stats stats_;
+  std::vector<metric_row> series_;
+  std::vector<event_row> recorded_;
+  bool events_truncated_ = false;
+  effects direct_fx_;
+  std::uint64_t next_command_id_ = 1;
+  // CAF (actors engine only).
+  std::unique_ptr<caf::actor_system_config> caf_cfg_;
+  std::unique_ptr<caf::actor_system> caf_sys_;
+  caf::scheduler::test_coordinator* sched_ = nullptr;
+  // Progress display.
+  std::int64_t wall_start_ns_ = 0, wall_last_ns_ = 0;
+};
+
+} // namespace peerlab::sim

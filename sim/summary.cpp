@@ -1,0 +1,126 @@
+#include "sim/summary.hpp"
+
+#include "actors/config/json_fields.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+namespace peerlab::sim {
+
+using nlohmann::json;
+
+json summarize(const simulator& sim, double wall_seconds) {
+  auto& s = sim.stats();
+  auto& d = s.downloads;
+  json j;
+  j["seed"] = sim.seed();
+  j["fingerprint"] = sim.chain().hex();
+  j["events"] = sim.chain().events();
+  j["nodes"] = sim.node_count();
+  j["virtual_seconds"] = static_cast<double>(sim.end_time()) / 1e6;
+  j["wall_seconds"] = wall_seconds;
+  j["events_per_second"] = wall_seconds > 0 ? static_cast<double>(s.events) / wall_seconds : 0;
+  j["frames"] = {{"sent", s.net.sent},
+                 {"delivered", s.net.delivered},
+                 {"lost", s.net.lost},
+                 {"lost_partition", s.net.lost_partition},
+                 {"lost_offline", s.net.lost_offline},
+                 {"truncated", s.net.truncated},
+                 {"corrupted", s.net.corrupted},
+                 {"duplicated", s.net.duplicated},
+                 {"reordered", s.net.reordered},
+                 {"rejected_routing", s.net.rejected_routing},
+                 {"rejected_by_roles", s.counter("frames_rejected")},
+                 {"delivered_bytes", s.net.delivered_bytes}};
+  j["downloads"] = {{"started", d.started},
+                    {"completed", d.completed},
+                    {"failed", d.failed},
+                    {"interrupted", d.interrupted},
+                    {"bytes", d.bytes},
+                    {"time_median_s", d.duration_us.quantile(0.5) / 1e6},
+                    {"time_p99_s", d.duration_us.quantile(0.99) / 1e6},
+                    {"corrupt_detected", d.corrupt_detected},
+                    {"corrupt_accepted", d.corrupt_accepted},
+                    {"failure_reasons", d.failure_reasons}};
+  j["churn"] = {{"starts", s.node_starts}, {"crashes", s.crashes}, {"leaves", s.leaves}};
+  json counters = json::object();
+  for (auto& [name, per_group] : s.counters()) {
+    double t = 0;
+    for (double v : per_group)
+      t += v;
+    counters[name] = t;
+  }
+  j["counters"] = counters;
+  json obs = json::object();
+  for (auto& [name, smp] : s.observations())
+    obs[name] = {{"count", smp.count()},
+                 {"p50", smp.quantile(0.5)},
+                 {"p90", smp.quantile(0.9)},
+                 {"p99", smp.quantile(0.99)}};
+  j["observations"] = obs;
+  return j;
+}
+
+std::string render_summary(const simulator& sim, const json& j, const std::vector<verdict>& verdicts) {
+  std::ostringstream o;
+  char buf[512];
+  auto& f = j["frames"];
+  auto& d = j["downloads"];
+  o << "scenario   " << sim.spec().name << "  (" << j["nodes"].get<std::uint64_t>() << " nodes, seed "
+    << j["seed"].get<std::uint64_t>() << ")\n";
+  std::snprintf(buf, sizeof buf, "virtual    %s in %.2f s wall  (%.0f events/s, %llu events)\n",
+                cfg::format_duration(sim.end_time()).c_str(), j["wall_seconds"].get<double>(),
+                j["events_per_second"].get<double>(),
+                static_cast<unsigned long long>(j["events"].get<std::uint64_t>()));
+  o << buf;
+  if (d["started"].get<std::uint64_t>() > 0 || d["failed"].get<std::uint64_t>() > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "downloads  %llu started, %llu completed, %llu failed, %llu interrupted by churn\n"
+                  "           %s received; time median %.2f s, p99 %.2f s\n"
+                  "           corrupt deliveries detected %llu, corrupt files accepted %llu\n",
+                  static_cast<unsigned long long>(d["started"].get<std::uint64_t>()),
+                  static_cast<unsigned long long>(d["completed"].get<std::uint64_t>()),
+                  static_cast<unsigned long long>(d["failed"].get<std::uint64_t>()),
+                  static_cast<unsigned long long>(d["interrupted"].get<std::uint64_t>()),
+                  cfg::format_bytes(static_cast<double>(d["bytes"].get<std::uint64_t>())).c_str(),
+                  d["time_median_s"].get<double>(), d["time_p99_s"].get<double>(),
+                  static_cast<unsigned long long>(d["corrupt_detected"].get<std::uint64_t>()),
+                  static_cast<unsigned long long>(d["corrupt_accepted"].get<std::uint64_t>()));
+    o << buf;
+    for (auto& [reason, n] : d["failure_reasons"].items())
+      o << "           failed: " << reason << " x" << n.get<std::uint64_t>() << "\n";
+  }
+  std::snprintf(buf, sizeof buf,
+                "frames     %llu sent, %llu delivered, %llu lost (+%llu partition, +%llu to offline nodes)\n"
+                "           %llu truncated, %llu corrupted, %llu duplicated, %llu reordered; "
+                "rejected: %llu by routing, %.0f by role codecs\n",
+                static_cast<unsigned long long>(f["sent"].get<std::uint64_t>()),
+                static_cast<unsigned long long>(f["delivered"].get<std::uint64_t>()),
+                static_cast<unsigned long long>(f["lost"].get<std::uint64_t>()),
+                static_cast<unsigned long long>(f["lost_partition"].get<std::uint64_t>()),
+                static_cast<unsigned long long>(f["lost_offline"].get<std::uint64_t>()),
+                static_cast<unsigned long long>(f["truncated"].get<std::uint64_t>()),
+                static_cast<unsigned long long>(f["corrupted"].get<std::uint64_t>()),
+                static_cast<unsigned long long>(f["duplicated"].get<std::uint64_t>()),
+                static_cast<unsigned long long>(f["reordered"].get<std::uint64_t>()),
+                static_cast<unsigned long long>(f["rejected_routing"].get<std::uint64_t>()),
+                f["rejected_by_roles"].get<double>());
+  o << buf;
+  auto& ch = j["churn"];
+  if (ch["crashes"].get<std::uint64_t>() + ch["leaves"].get<std::uint64_t>() > 0)
+    o << "churn      " << ch["starts"].get<std::uint64_t>() << " node starts, "
+      << ch["crashes"].get<std::uint64_t>() << " crashes, " << ch["leaves"].get<std::uint64_t>()
+      << " graceful leaves\n";
+  for (auto& [name, v] : j["observations"].items()) {
+    std::snprintf(buf, sizeof buf, "observed   %-28s n=%llu p50=%.4g p90=%.4g p99=%.4g\n", name.c_str(),
+                  static_cast<unsigned long long>(v["count"].get<std::uint64_t>()), v["p50"].get<double>(),
+                  v["p90"].get<double>(), v["p99"].get<double>());
+    o << buf;
+  }
+  for (auto& v : verdicts)
+    o << (v.passed ? "check ok   " : "CHECK FAIL ") << v.check << ": " << v.detail << "\n";
+  o << "fingerprint " << j["fingerprint"].get<std::string>() << "\n";
+  return o.str();
+}
+
+} // namespace peerlab::sim
