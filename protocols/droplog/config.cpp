@@ -1,0 +1,49 @@
+#include "protocols/droplog/config.hpp"
+
+#include "protocols/droplog/packet.hpp"
+
+namespace peerlab::droplog {
+
+std::string validate(const session_config& c) {
+  auto n = [](auto v) { return std::to_string(v); };
+  if (c.local == c.remote)
+    return "local and remote ids are both " + n(c.local);
+  if (c.shared_key.size() < limits::min_key_bytes || c.shared_key.size() > limits::max_key_bytes)
+    return "shared_key must have " + n(limits::min_key_bytes) + ".." + n(limits::max_key_bytes) +
+           " bytes, has " + n(c.shared_key.size());
+  if (c.fragment_bytes == 0 || c.fragment_bytes > limits::max_fragment_bytes)
+    return "fragment_bytes must be 1.." + n(limits::max_fragment_bytes);
+  if (c.ack_ranges == 0 || c.ack_ranges > limits::max_ack_ranges)
+    return "ack_ranges must be 1.." + n(limits::max_ack_ranges);
+  if (c.nacks_per_packet == 0 || c.nacks_per_packet > limits::max_nacks)
+    return "nacks_per_packet must be 1.." + n(limits::max_nacks);
+  const std::uint64_t worst_control =
+      control_fixed_bytes + 2 * 16 * c.ack_ranges + 8 * c.nacks_per_packet + tag_bytes;
+  const std::uint64_t smallest = header_bytes + worst_control + frame_size(c.fragment_bytes);
+  if (c.min_packet_bytes < smallest)
+    return "min_packet_bytes " + n(c.min_packet_bytes) + " cannot hold one fragment of " +
+           n(c.fragment_bytes) + " bytes with a full control block (needs " + n(smallest) + ")";
+  if (c.max_packet_bytes < c.min_packet_bytes || c.max_packet_bytes > limits::max_packet_bytes)
+    return "max_packet_bytes must be min_packet_bytes.." + n(limits::max_packet_bytes);
+  if (c.initial_packet_bytes < c.min_packet_bytes || c.initial_packet_bytes > c.max_packet_bytes)
+    return "initial_packet_bytes must lie between min_packet_bytes and max_packet_bytes";
+  if (!(c.size_decrease_factor > 0 && c.size_decrease_factor < 1))
+    return "size_decrease_factor must be in (0, 1)";
+  if (c.fixed_timeout <= 0 || c.initial_rtt <= 0 || c.granularity <= 0 || c.max_ack_delay < 0)
+    return "timeouts must be positive";
+  if (c.min_rto <= 0 || c.max_rto < c.min_rto)
+    return "need 0 < min_rto <= max_rto";
+  if (c.packet_threshold == 0 || c.time_threshold < 1)
+    return "packet_threshold must be >= 1 and time_threshold >= 1";
+  if (c.window_entries == 0 || c.max_outbox_entries == 0 || c.max_outbox_bytes == 0)
+    return "window and outbox bounds must be positive";
+  if (c.max_inflight_packets == 0 || c.max_inflight_bytes == 0 || c.max_packets_per_poll == 0)
+    return "in-flight bounds and max_packets_per_poll must be positive";
+  if (c.max_tracked_packets <= c.max_inflight_packets)
+    return "max_tracked_packets must exceed max_inflight_packets";
+  if (c.max_seen_ranges == 0)
+    return "max_seen_ranges must be positive";
+  return {};
+}
+
+} // namespace peerlab::droplog

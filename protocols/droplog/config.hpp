@@ -1,0 +1,89 @@
+#pragma once
+// Parameters and bounds of the file-drop message log (seed 003, layer 1).
+// Wire format and policy choices: docs/protocols/droplog.md.
+#include "protocols/common/types.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace peerlab::droplog {
+
+/// "No deadline" for wake-up times.
+constexpr time_us never = std::numeric_limits<time_us>::max();
+
+/// Hard bounds of the codec: a decoder rejects anything past them whatever the
+/// configuration says.
+namespace limits {
+/// Largest packet (file) a session writes or accepts.
+constexpr std::uint64_t max_packet_bytes = 1ull << 30;
+/// Largest application message (it is fragmented into log entries).
+constexpr std::uint64_t max_message_bytes = 4ull << 30;
+/// Largest fragment payload (one log entry).
+constexpr std::uint32_t max_fragment_bytes = 64u << 20;
+/// Fragments one message may be cut into.
+constexpr std::uint32_t max_fragments_per_message = 1u << 20;
+/// Messages framed in one packet.
+constexpr std::uint32_t max_messages_per_packet = 1u << 20;
+/// Ranges in each ack list and NACKed ids per packet (u8 counts on the wire).
+constexpr std::size_t max_ack_ranges = 64;
+constexpr std::size_t max_nacks = 64;
+/// Shared key length bounds.
+constexpr std::size_t min_key_bytes = 16;
+constexpr std::size_t max_key_bytes = 1024;
+} // namespace limits
+
+/// How retransmission timeouts are computed.
+enum class timeout_mode : std::uint8_t {
+  adaptive, // RFC 6298 / RFC 9002: srtt, rttvar, backoff, packet/time thresholds
+  fixed,    // the original Python design: one constant timeout, no backoff
+};
+
+struct session_config {
+  peer_id local = 0;  // this side's id (sender id of what it writes)
+  peer_id remote = 0; // the other side's id
+  std::string shared_key; // at least limits::min_key_bytes bytes
+  bool encrypt = false;   // AES-256-GCM per message; both sides must agree
+  bool compress = false;  // zlib per fragment when it shrinks the fragment
+
+  // Packet sizing (bytes of a whole file). AIMD between min and max.
+  std::uint64_t min_packet_bytes = 1u << 20;   // seed: below 1 MB overhead dominates
+  std::uint64_t max_packet_bytes = 500u << 20; // seed: 500 MB was the mirror's sweet spot
+  std::uint64_t initial_packet_bytes = 8u << 20;
+  bool adaptive_packet_size = true; // false: always max_packet_bytes (original)
+  double size_decrease_factor = 0.5;      // on a truncated/damaged packet, once per RTT
+  std::uint64_t size_increase_bytes = 1u << 20; // per intact acknowledged full-size packet
+  /// Fragment payload size; must fit into a min-size packet with a full control block.
+  std::uint32_t fragment_bytes = (1u << 20) - 4096;
+
+  // Loss recovery.
+  timeout_mode timeouts = timeout_mode::adaptive;
+  time_us fixed_timeout = 5 * us_per_s; // timeout_mode::fixed (original RETRANSMISSION_TIMEOUT)
+  time_us initial_rtt = 1 * us_per_s;   // before the first sample (file drops are slow)
+  time_us min_rto = 10 * us_per_ms;     // floor of the timeout
+  time_us max_rto = 600 * us_per_s;     // ceiling after backoff
+  time_us granularity = 1 * us_per_ms;  // RFC 9002 kGranularity
+  time_us max_ack_delay = 100 * us_per_ms; // receiver sends an ack-only packet after this
+  std::uint32_t packet_threshold = 3;   // RFC 9002 kPacketThreshold
+  double time_threshold = 9.0 / 8.0;    // RFC 9002 kTimeThreshold
+  std::uint32_t nack_repeat = 3;        // each NACK rides in this many packets
+
+  // Bounds of this session.
+  std::uint64_t max_outbox_bytes = 1ull << 30; // unacknowledged fragment bytes
+  std::size_t max_outbox_entries = 1u << 16;
+  std::uint64_t max_inflight_bytes = 1ull << 30; // bytes of unacknowledged packets
+  std::size_t max_inflight_packets = 1024;
+  std::size_t max_packets_per_poll = 64;
+  /// Receive window in log entries above the cumulative ack; both sides must agree.
+  std::uint64_t window_entries = 4096;
+  std::size_t max_seen_ranges = 256;     // replay window of received packet ids
+  std::size_t max_tracked_packets = 4096; // housekeeping records per direction
+  std::size_t ack_ranges = 16;           // ranges per ack list written (<= limits)
+  std::size_t nacks_per_packet = 16;     // NACK ids written per packet (<= limits)
+};
+
+/// Returns an empty string if the configuration is usable, else what is wrong.
+std::string validate(const session_config& cfg);
+
+} // namespace peerlab::droplog

@@ -1,0 +1,290 @@
+#include "protocols/droplog/packet.hpp"
+
+#include "protocols/common/wire.hpp"
+#include "protocols/droplog/compress.hpp"
+
+#include <cstring>
+
+namespace peerlab::droplog {
+
+namespace {
+
+byte_view view(const tag& t) { return {t.data(), t.size()}; }
+
+void put_ranges(wire::writer& w, const std::vector<id_range>& rs) {
+  w.u8(static_cast<std::uint8_t>(rs.size()));
+  for (auto& r : rs) {
+    w.u64(r.first);
+    w.u64(r.last);
+  }
+}
+
+bool get_ranges(wire::reader& r, std::vector<id_range>& out, std::size_t max) {
+  std::uint8_t n = 0;
+  if (!r.u8(n) || n > max)
+    return false;
+  for (std::uint8_t i = 0; i < n; ++i) {
+    id_range x;
+    if (!r.u64(x.first) || !r.u64(x.last) || x.last < x.first)
+      return false;
+    out.push_back(x);
+  }
+  return true;
+}
+
+std::size_t control_body_size(const control_block& c) {
+  return control_fixed_bytes + 16 * (c.message_ranges.size() + c.packet_ranges.size()) + 8 * c.nacks.size();
+}
+
+bytes control_bytes(const control_block& c) {
+  bytes out;
+  out.reserve(control_body_size(c)); // also spares GCC 12 a false -Wstringop-overflow
+  wire::writer w(out);
+  w.u64(c.cumulative_ack);
+  w.u64(c.ack_of_ack);
+  w.u64(c.largest_packet);
+  w.u64(c.ack_delay_us);
+  put_ranges(w, c.message_ranges);
+  put_ranges(w, c.packet_ranges);
+  w.u8(static_cast<std::uint8_t>(c.nacks.size()));
+  for (auto id : c.nacks)
+    w.u64(id);
+  return out;
+}
+
+bool parse_control(byte_view b, control_block& c) {
+  wire::reader r(b);
+  if (!r.u64(c.cumulative_ack) || !r.u64(c.ack_of_ack) || !r.u64(c.largest_packet) ||
+      !r.u64(c.ack_delay_us))
+    return false;
+  if (!get_ranges(r, c.message_ranges, limits::max_ack_ranges) ||
+      !get_ranges(r, c.packet_ranges, limits::max_ack_ranges))
+    return false;
+  std::uint8_t n = 0;
+  if (!r.u8(n) || n > limits::max_nacks)
+    return false;
+  c.nacks.resize(n);
+  for (auto& id : c.nacks)
+    if (!r.u64(id))
+      return false;
+  return r.at_end();
+}
+
+constexpr std::size_t max_control_bytes =
+    control_fixed_bytes + 2 * limits::max_ack_ranges * 16 + limits::max_nacks * 8;
+
+} // namespace
+
+std::size_t control_size(const control_block& c) { return control_body_size(c) + tag_bytes; }
+
+bytes encode_packet(std::uint8_t flags, peer_id sender, peer_id recipient, std::uint64_t packet_id,
+                    const control_block& control, const std::vector<const message_frame*>& messages,
+                    const direction_keys& keys) {
+  flags &= packet_flags::encrypted;
+  if (!messages.empty())
+    flags |= packet_flags::ack_eliciting;
+  const bool encrypt = flags & packet_flags::encrypted;
+  bytes ctl = control_bytes(control);
+  std::uint64_t total = header_bytes + ctl.size() + tag_bytes;
+  for (auto* m : messages)
+    total += frame_size(m->payload.size());
+
+  bytes out;
+  out.reserve(total);
+  wire::writer w(out);
+  w.u32(packet_magic);
+  w.u8(packet_version);
+  w.u8(flags);
+  w.u16(0);
+  w.u64(sender);
+  w.u64(recipient);
+  w.u64(packet_id);
+  w.u64(total);
+  w.u32(static_cast<std::uint32_t>(ctl.size()));
+  w.u32(static_cast<std::uint32_t>(messages.size()));
+  const tag htag = keys.header.compute({byte_view{out.data(), header_field_bytes}});
+  w.fixed(htag);
+  w.raw(ctl);
+  w.fixed(keys.header.compute({view(htag), ctl}));
+
+  std::uint32_t index = 0;
+  for (auto* m : messages) {
+    std::uint8_t fh[frame_header_bytes];
+    std::uint32_t len = static_cast<std::uint32_t>(m->payload.size());
+    std::memcpy(fh, &m->seq, 8);
+    std::memcpy(fh + 8, &m->fragment_index, 4);
+    std::memcpy(fh + 12, &m->fragment_count, 4);
+    std::memcpy(fh + 16, &len, 4);
+    fh[20] = m->flags;
+    std::uint8_t idx[4];
+    std::memcpy(idx, &index, 4);
+    w.raw({fh, frame_header_bytes});
+    tag t{};
+    if (encrypt) {
+      bytes aad;
+      aad.reserve(tag_bytes + 4 + frame_header_bytes);
+      aad.insert(aad.end(), htag.begin(), htag.end());
+      aad.insert(aad.end(), idx, idx + 4);
+      aad.insert(aad.end(), fh, fh + frame_header_bytes);
+      std::size_t at = out.size();
+      out.resize(at + len);
+      gcm_seal(keys.cipher, packet_id, index, aad, m->payload, out.data() + at, t);
+    } else {
+      w.raw(m->payload);
+      t = keys.message.compute({view(htag), {idx, 4}, {fh, frame_header_bytes}, m->payload});
+    }
+    w.fixed(t);
+    ++index;
+  }
+  return out;
+}
+
+std::optional<route> peek_route(byte_view data) {
+  wire::reader r(data);
+  std::uint32_t magic = 0;
+  std::uint8_t ver = 0, flags = 0;
+  std::uint16_t reserved = 0;
+  route out;
+  if (!r.u32(magic) || magic != packet_magic || !r.u8(ver) || !r.u8(flags) || !r.u16(reserved) ||
+      !r.u64(out.sender) || !r.u64(out.recipient) || !r.u64(out.packet_id))
+    return std::nullopt;
+  return out;
+}
+
+const char* to_string(packet_error e) {
+  switch (e) {
+    case packet_error::none: return "none";
+    case packet_error::too_short: return "too_short";
+    case packet_error::bad_magic: return "bad_magic";
+    case packet_error::bad_version: return "bad_version";
+    case packet_error::bad_flags: return "bad_flags";
+    case packet_error::bad_header_tag: return "bad_header_tag";
+    case packet_error::oversize: return "oversize";
+    case packet_error::too_long: return "too_long";
+    case packet_error::bad_control_length: return "bad_control_length";
+  }
+  return "?";
+}
+
+decode_result decode_packet(byte_view data, const direction_keys& keys, const decode_limits& lim) {
+  decode_result res;
+  auto fail = [&](packet_error e, std::string detail) {
+    res.error = e;
+    res.detail = std::move(detail);
+    return std::move(res);
+  };
+  if (data.size() < header_bytes)
+    return fail(packet_error::too_short, "packet of " + std::to_string(data.size()) + " bytes");
+  wire::reader r(data);
+  std::uint32_t magic = 0;
+  std::uint8_t ver = 0;
+  std::uint16_t reserved = 0;
+  auto& h = res.packet.header;
+  r.u32(magic);
+  r.u8(ver);
+  r.u8(h.flags);
+  r.u16(reserved);
+  r.u64(h.sender);
+  r.u64(h.recipient);
+  r.u64(h.packet_id);
+  r.u64(h.total_length);
+  r.u32(h.control_length);
+  r.u32(h.message_count);
+  if (magic != packet_magic)
+    return fail(packet_error::bad_magic, "not a droplog packet");
+  if (ver != packet_version)
+    return fail(packet_error::bad_version, "version " + std::to_string(ver));
+  tag htag{};
+  r.fixed(htag);
+  const tag want = keys.header.compute({data.first(header_field_bytes)});
+  if (!tags_equal(want, htag.data()))
+    return fail(packet_error::bad_header_tag, "header tag mismatch");
+  // From here on the header is authentic: only truncation or bit rot in the
+  // tail can go wrong, and the packet id may be NACKed.
+  if ((h.flags & ~packet_flags::known) || reserved != 0)
+    return fail(packet_error::bad_flags, "unknown flags");
+  if (h.total_length > lim.max_packet_bytes)
+    return fail(packet_error::oversize, "declared " + std::to_string(h.total_length) + " bytes");
+  if (data.size() > h.total_length)
+    return fail(packet_error::too_long, "more bytes than declared");
+  if (h.control_length < control_fixed_bytes || h.control_length > max_control_bytes ||
+      h.message_count > limits::max_messages_per_packet ||
+      ((h.flags & packet_flags::ack_eliciting) != 0) != (h.message_count > 0))
+    return fail(packet_error::bad_control_length, "inconsistent header fields");
+
+  auto& p = res.packet;
+  const bool truncated = data.size() < h.total_length;
+  auto stop = [&](tail_state s, std::string why) {
+    p.tail = truncated ? tail_state::truncated : s;
+    p.tail_detail = std::move(why);
+    return std::move(res);
+  };
+  if (r.remaining() < h.control_length + tag_bytes)
+    return stop(tail_state::damaged, "control block cut");
+  byte_view ctl = data.subspan(header_bytes, h.control_length);
+  const std::uint8_t* ctag = data.data() + header_bytes + h.control_length;
+  if (!tags_equal(keys.header.compute({{htag.data(), htag.size()}, ctl}), ctag))
+    return stop(tail_state::damaged, "control tag mismatch");
+  control_block c;
+  if (!parse_control(ctl, c))
+    return stop(tail_state::damaged, "control block malformed");
+  p.control = std::move(c);
+
+  const bool encrypt = h.flags & packet_flags::encrypted;
+  std::size_t pos = header_bytes + h.control_length + tag_bytes;
+  for (std::uint32_t index = 0; index < h.message_count; ++index) {
+    const std::string where = "message " + std::to_string(index);
+    if (data.size() - pos < frame_header_bytes)
+      return stop(tail_state::damaged, where + " header cut");
+    const std::uint8_t* fh = data.data() + pos;
+    message_frame m;
+    std::uint32_t len = 0;
+    std::memcpy(&m.seq, fh, 8);
+    std::memcpy(&m.fragment_index, fh + 8, 4);
+    std::memcpy(&m.fragment_count, fh + 12, 4);
+    std::memcpy(&len, fh + 16, 4);
+    m.flags = fh[20];
+    if (len > lim.max_fragment_bytes + 64u)
+      return stop(tail_state::damaged, where + " length " + std::to_string(len));
+    if (data.size() - pos - frame_header_bytes < std::size_t{len} + tag_bytes)
+      return stop(tail_state::damaged, where + " cut");
+    byte_view body = data.subspan(pos + frame_header_bytes, len);
+    const std::uint8_t* mtag = body.data() + len;
+    std::uint8_t idx[4];
+    std::memcpy(idx, &index, 4);
+    if (encrypt) {
+      bytes aad(htag.begin(), htag.end());
+      aad.insert(aad.end(), idx, idx + 4);
+      aad.insert(aad.end(), fh, fh + frame_header_bytes);
+      m.payload.resize(len);
+      if (!gcm_open(keys.cipher, h.packet_id, index, aad, body, mtag, m.payload.data()))
+        return stop(tail_state::damaged, where + " authentication failed");
+    } else {
+      tag t = keys.message.compute({{htag.data(), htag.size()}, {idx, 4}, {fh, frame_header_bytes}, body});
+      if (!tags_equal(t, mtag))
+        return stop(tail_state::damaged, where + " tag mismatch");
+      m.payload.assign(body.begin(), body.end());
+    }
+    if ((m.flags & ~message_flags::compressed) || m.fragment_count == 0 ||
+        m.fragment_count > limits::max_fragments_per_message || m.fragment_index >= m.fragment_count)
+      return stop(tail_state::damaged, where + " bad fragment fields");
+    if (m.flags & message_flags::compressed) {
+      auto plain = decompress_fragment(m.payload, lim.max_fragment_bytes);
+      if (!plain)
+        return stop(tail_state::damaged, where + " does not decompress");
+      m.payload = std::move(*plain);
+      m.flags = 0;
+    } else if (m.payload.size() > lim.max_fragment_bytes) {
+      return stop(tail_state::damaged, where + " fragment too large");
+    }
+    p.messages.push_back(std::move(m));
+    pos += frame_size(len);
+  }
+  if (pos != data.size())
+    return stop(tail_state::damaged, "trailing bytes");
+  if (truncated)
+    return stop(tail_state::truncated, "fewer bytes than declared");
+  return res;
+}
+
+} // namespace peerlab::droplog

@@ -1,0 +1,47 @@
+#include "protocols/droplog/rtt.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace peerlab::droplog {
+
+rtt_estimator::rtt_estimator(const session_config& cfg)
+    : cfg_(cfg), srtt_(cfg.initial_rtt), rttvar_(cfg.initial_rtt / 2) {}
+
+void rtt_estimator::sample(time_us latest, time_us ack_delay) {
+  if (latest <= 0)
+    latest = 1;
+  latest_ = latest;
+  if (samples_ == 0) {
+    min_rtt_ = latest;
+    srtt_ = latest;
+    rttvar_ = latest / 2;
+    ++samples_;
+    return;
+  }
+  min_rtt_ = std::min(min_rtt_, latest);
+  // RFC 9002 5.3: subtract the peer's ack delay unless that would go below min_rtt.
+  time_us adjusted = latest;
+  if (ack_delay > 0 && latest >= min_rtt_ + ack_delay)
+    adjusted = latest - ack_delay;
+  rttvar_ = (3 * rttvar_ + std::llabs(srtt_ - adjusted)) / 4;
+  srtt_ = (7 * srtt_ + adjusted) / 8;
+  ++samples_;
+}
+
+time_us rtt_estimator::timeout() const {
+  if (cfg_.timeouts == timeout_mode::fixed)
+    return cfg_.fixed_timeout;
+  time_us base = srtt_ + std::max(4 * rttvar_, cfg_.granularity) + cfg_.max_ack_delay;
+  base = std::clamp(base, cfg_.min_rto, cfg_.max_rto);
+  for (unsigned i = 0; i < backoff_ && base < cfg_.max_rto; ++i)
+    base *= 2;
+  return std::min(base, cfg_.max_rto);
+}
+
+time_us rtt_estimator::loss_delay() const {
+  auto d = static_cast<time_us>(cfg_.time_threshold * static_cast<double>(std::max(srtt_, latest_)));
+  return std::max(d, cfg_.granularity);
+}
+
+} // namespace peerlab::droplog

@@ -1,0 +1,40 @@
+#pragma once
+// Round-trip estimate and retransmission timeout (RFC 6298 / RFC 9002 section 5
+// and 6.2): srtt, rttvar, min_rtt, and a timeout that doubles on each
+// consecutive expiry. In fixed mode the timeout is one constant, as in the
+// original Python design (RETRANSMISSION_TIMEOUT = 5 s).
+#include "protocols/droplog/config.hpp"
+
+namespace peerlab::droplog {
+
+class rtt_estimator {
+public:
+  explicit rtt_estimator(const session_config& cfg);
+
+  /// One sample: time from sending a packet to receiving its first ack, and
+  /// the delay the peer reports between receiving it and writing the ack.
+  void sample(time_us latest, time_us ack_delay);
+
+  /// Timeout for the oldest outstanding packet, including backoff.
+  time_us timeout() const;
+  /// Loss delay of RFC 9002 time threshold: 9/8 x max(srtt, latest).
+  time_us loss_delay() const;
+  void on_timeout() { if (backoff_ < 30) ++backoff_; }
+  void on_progress() { backoff_ = 0; }
+
+  bool has_sample() const { return samples_ > 0; }
+  time_us srtt() const { return srtt_; }
+  time_us rttvar() const { return rttvar_; }
+  time_us min_rtt() const { return min_rtt_; }
+  time_us latest() const { return latest_; }
+  unsigned backoff() const { return backoff_; }
+  std::uint64_t samples() const { return samples_; }
+
+private:
+  session_config cfg_; // a copy, so sessions stay movable
+  time_us srtt_, rttvar_, min_rtt_ = 0, latest_ = 0;
+  std::uint64_t samples_ = 0;
+  unsigned backoff_ = 0;
+};
+
+} // namespace peerlab::droplog

@@ -1,0 +1,98 @@
+#pragma once
+// Sending half of a session: the outbox of log entries, packets in flight,
+// acknowledgement processing, loss detection (RFC 9002 packet and time
+// thresholds, NACKs, retransmission timeout with backoff), packet sizing and
+// housekeeping of our own packet files.
+#include "protocols/droplog/events.hpp"
+#include "protocols/droplog/packet.hpp"
+#include "protocols/droplog/packet_sizer.hpp"
+#include "protocols/droplog/rtt.hpp"
+#include "protocols/droplog/state_store.hpp"
+
+#include <limits>
+#include <map>
+#include <set>
+#include <vector>
+
+namespace peerlab::droplog {
+
+class sender {
+public:
+  sender(const session_config& cfg, state_store& store, session_stats& stats);
+
+  /// Restores from persisted state: every stored entry is sent again.
+  void restore(const persisted_meta& meta, std::map<std::uint64_t, message_frame> entries);
+
+  /// Appends a message to the log; returns its id (seq of its first fragment).
+  std::optional<std::uint64_t> submit(byte_view message, std::string* why);
+
+  /// Acks and NACKs from the peer (about what we sent).
+  void on_control(time_us now, const control_block& c, std::vector<session_event>& events);
+  /// Loss timers that expired by `now`.
+  void on_timers(time_us now, std::vector<session_event>& events);
+
+  /// Whether an entry may be sent now (window and in-flight bounds allow it).
+  bool can_send() const;
+  /// Oldest sendable entries whose frames fit into `budget` bytes (at least one).
+  std::vector<const message_frame*> take_batch(std::uint64_t budget);
+  std::uint64_t allocate_packet_id();
+  void on_sent(std::uint64_t id, time_us now, std::uint64_t size,
+               const std::vector<const message_frame*>& frames);
+
+  /// Earliest time a loss timer fires (`never` if none).
+  time_us next_timer() const;
+  std::vector<deletable_packet> take_deletable();
+
+  std::uint64_t peer_cumulative_ack() const { return peer_cum_ack_; }
+  std::uint64_t next_seq() const { return next_seq_; }
+  std::uint64_t packet_ids_reserved() const { return reserved_; }
+  std::uint64_t outbox_entries() const { return outbox_.size(); }
+  std::uint64_t outbox_bytes() const { return outbox_bytes_; }
+  std::uint64_t bytes_in_flight() const { return bytes_in_flight_; }
+  const rtt_estimator& rtt() const { return rtt_; }
+  const packet_sizer& sizer() const { return sizer_; }
+  bool meta_dirty() const { return meta_dirty_; }
+  void meta_saved() { meta_dirty_ = false; }
+
+private:
+  struct tx_entry {
+    message_frame frame;
+    std::uint32_t in_flight = 0; // packets in flight that carry it
+    std::uint32_t times_sent = 0;
+  };
+  struct sent_packet {
+    time_us sent_at = 0;
+    std::uint64_t size = 0;
+    std::vector<std::uint64_t> seqs;
+    bool in_flight = false; // ack-eliciting and neither acked nor declared lost
+    bool acked = false;
+  };
+
+  void ack_entry(std::uint64_t seq);
+  void ack_packet(std::uint64_t id, sent_packet& p);
+  void leave_flight(sent_packet& p, bool requeue);
+  void declare_lost(std::uint64_t id, sent_packet& p);
+  void detect_losses(time_us now, std::vector<session_event>& events);
+  void retire_packets();
+  void add_entry(message_frame f);
+
+  session_config cfg_;
+  state_store& store_;
+  session_stats& stats_;
+  rtt_estimator rtt_;
+  packet_sizer sizer_;
+
+  std::uint64_t next_seq_ = 0;
+  std::uint64_t next_packet_id_ = 1, reserved_ = 1;
+  std::map<std::uint64_t, tx_entry> outbox_;
+  std::uint64_t outbox_bytes_ = 0;
+  std::set<std::uint64_t> send_queue_; // entries not in any packet in flight
+  std::map<std::uint64_t, sent_packet> sent_;
+  std::uint64_t bytes_in_flight_ = 0, packets_in_flight_ = 0;
+  std::uint64_t largest_acked_ = 0;
+  std::uint64_t peer_cum_ack_ = 0;
+  std::vector<deletable_packet> deletable_;
+  bool meta_dirty_ = false;
+};
+
+} // namespace peerlab::droplog
