@@ -3,6 +3,7 @@
 #include "actors/config/json_fields.hpp"
 #include "protocols/common/limits.hpp"
 #include "protocols/filexfer/filexfer.hpp"
+#include "protocols/traffic/traffic.hpp"
 
 #include <functional>
 #include <map>
@@ -57,11 +58,32 @@ std::shared_ptr<role> downloader_role(const json& p, const std::string& path, co
   return filexfer::make_downloader(c);
 }
 
+std::shared_ptr<role> traffic_role(const json& p, const std::string& path, const std::string&) {
+  cfg::only_keys(p, path, {"role", "peers", "in_flight", "size", "ttl"});
+  traffic::config c;
+  auto* peers = cfg::member(p, "peers");
+  if (!peers)
+    cfg::fail_msg(path, "role traffic needs \"peers\" (how many node ids to send to)");
+  c.peers = cfg::get_positive(*peers, cfg::child(path, "peers"));
+  if (auto* v = cfg::member(p, "in_flight"))
+    c.in_flight = static_cast<std::uint32_t>(cfg::get_count(*v, cfg::child(path, "in_flight")));
+  if (auto* v = cfg::member(p, "size")) {
+    auto sz = cfg::get_size(*v, cfg::child(path, "size"));
+    if (sz < 6 || sz > limits::max_frame_bytes)
+      cfg::fail(cfg::child(path, "size"), "a size between 6 B and 4MiB", *v);
+    c.size = static_cast<std::uint32_t>(sz);
+  }
+  if (auto* v = cfg::member(p, "ttl"))
+    c.ttl = static_cast<std::uint32_t>(cfg::get_count(*v, cfg::child(path, "ttl")));
+  return traffic::make_traffic(c);
+}
+
 // One line per role. Adding a protocol role means adding it here.
 const std::map<std::string, factory>& registry() {
   static const std::map<std::string, factory> r = {
     {"provider", provider_role},
     {"downloader", downloader_role},
+    {"traffic", traffic_role},
   };
   return r;
 }

@@ -33,16 +33,17 @@ caf::behavior role_actor(role_actor_t* self, runtime* rt, peer_id id,
   st.self_id = id;
   st.logic = std::move(logic);
   return {
-    [self](start_atom) {
-      auto& s = self->state;
-      auto ctx = make_context(s);
-      s.logic->start(ctx, s.fx);
-      apply(s);
-    },
+    // The hot path first: CAF tries handlers in order.
     [self](frame_atom, peer_id from, const bytes& data) {
       auto& s = self->state;
       auto ctx = make_context(s);
       s.logic->frame(ctx, from, byte_view{data.data(), data.size()}, s.fx);
+      apply(s);
+    },
+    [self](start_atom) {
+      auto& s = self->state;
+      auto ctx = make_context(s);
+      s.logic->start(ctx, s.fx);
       apply(s);
     },
     [self](timer_atom, std::uint64_t token) {
