@@ -26,6 +26,7 @@ void node::start(context& ctx, effects& fx) {
   provided_.clear();
   republish_serials_.clear();
   unpublished_.clear();
+  bootstrap_seeds_.clear();
   ctx.store.scan("kad_provided", [&](std::string_view hex, std::string_view) {
     if (auto key = digest_from_hex(hex); key && provided_.size() < limits::max_provided_keys) {
       provided_[*key] = 0;
@@ -232,6 +233,13 @@ void node::timer(context& ctx, std::uint64_t token, effects& fx) {
       if (id != (epoch_ & timers::id_mask))
         return;
       records_.expire(ctx.now);
+      if (table_->size() == 0 && !bootstrap_seeds_.empty()) {
+        // Isolated (the bootstrap failed, or every contact left): try again.
+        fx.count("kad.rebootstraps");
+        query* q = start_query(ctx, query_kind::bootstrap, table_->self(), bootstrap_seeds_, fx);
+        if (q)
+          drive(ctx, *q, fx);
+      }
       refresh_buckets(ctx, fx);
       publish_after_restart(fx);
       fx.after(cfg_.refresh_interval, timers::token(timers::refresh, epoch_));

@@ -101,6 +101,7 @@ private:
   std::map<kad_id, std::uint64_t> provided_;          // key -> current republish serial
   std::map<std::uint64_t, kad_id> republish_serials_; // serial -> key (timers in flight)
   std::set<kad_id> unpublished_;                      // reloaded after a restart
+  std::vector<contact> bootstrap_seeds_;              // last bootstrap peers, for retries
   std::unordered_map<peer_id, kad_id> id_cache_;      // lookups only, never iterated
   std::uint64_t next_request_ = 0;
   std::uint64_t next_query_ = 1;

@@ -64,6 +64,8 @@ void node::command(context& ctx, const peerlab::command& c, effects& fx) {
         continue;
       seeds.push_back(contact{*peer, id_of(*peer), address});
     }
+    if (!seeds.empty())
+      bootstrap_seeds_ = seeds;
     query* q = start_query(ctx, query_kind::bootstrap, table_->self(), seeds, fx);
     if (!q)
       return reject(c, "too many queries running", fx);

@@ -59,6 +59,16 @@ std::size_t provider_store::expire(time_us now) {
   return n;
 }
 
+std::size_t provider_store::count(const kad_id& key, time_us now) const {
+  auto it = records_.find(key);
+  if (it == records_.end())
+    return 0;
+  std::size_t n = 0;
+  for (auto& [p, r] : it->second)
+    n += r.expires > now ? 1 : 0;
+  return n;
+}
+
 std::size_t provider_store::count_for_peer(peer_id p) const {
   auto it = per_peer_.find(p);
   return it == per_peer_.end() ? 0 : it->second;

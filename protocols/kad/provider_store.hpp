@@ -33,6 +33,8 @@ public:
   /// Drops every record that expired at or before `now`; returns how many.
   std::size_t expire(time_us now);
 
+  /// Unexpired providers of `key` at `now` (does not drop anything).
+  std::size_t count(const kad_id& key, time_us now) const;
   std::size_t size() const { return by_expiry_.size(); }
   std::size_t keys() const { return records_.size(); }
   std::size_t count_for_peer(peer_id p) const;
