@@ -1,15 +1,31 @@
 #include "protocols/kad/ids.hpp"
 
+#include "protocols/common/stable_hash.hpp"
+
+#include <array>
 #include <bit>
 #include <string_view>
 
 namespace peerlab::kad {
 
 kad_id id_of(peer_id p) {
+  // Memo of a pure function (every received contact is checked against it):
+  // a direct-mapped cache per thread, so no state is shared between threads
+  // and results never depend on what was cached.
+  struct slot {
+    peer_id peer;
+    bool used;
+    kad_id id;
+  };
+  static thread_local std::array<slot, 4096> cache{};
+  slot& s = cache[mix64(p) & (cache.size() - 1)];
+  if (s.used && s.peer == p)
+    return s.id;
   std::uint8_t le[8];
   for (int i = 0; i < 8; ++i)
     le[i] = static_cast<std::uint8_t>(p >> (8 * i));
-  return sha256::of(byte_view{le, 8});
+  s = slot{p, true, sha256::of(byte_view{le, 8})};
+  return s.id;
 }
 
 kad_id distance(const kad_id& a, const kad_id& b) {

@@ -40,8 +40,6 @@ constexpr std::size_t max_wanted_providers = 4096;
 /// Upper bounds for the record-store configuration.
 constexpr std::size_t max_store_records = 1u << 22;
 constexpr std::size_t max_replacement_cache = 64;
-/// Entries of the verified-id cache (peer id -> SHA-256) before it is cleared.
-constexpr std::size_t id_cache_entries = 8192;
 } // namespace limits
 
 struct config {

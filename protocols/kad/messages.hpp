@@ -67,7 +67,7 @@ decoded decode(byte_view frame);
 
 /// Semantic checks of a decoded message that came from transport peer `from`:
 /// the sender's id is id_of(from) and every contact's id is id_of(its peer).
-/// `id_ok(peer, id)` answers whether id == id_of(peer) (lets callers cache).
+/// `id_ok(peer, id)` answers whether id == id_of(peer).
 /// Returns an empty string if valid, else what was wrong.
 template <class IdCheck>
 std::string check_ids(const message& m, peer_id from, IdCheck&& id_ok) {

@@ -36,16 +36,6 @@ void node::start(context& ctx, effects& fx) {
   fx.after(cfg_.refresh_interval, timers::token(timers::refresh, epoch_));
 }
 
-bool node::id_ok(peer_id p, const kad_id& id) {
-  auto it = id_cache_.find(p);
-  if (it == id_cache_.end()) {
-    if (id_cache_.size() >= limits::id_cache_entries)
-      id_cache_.clear();
-    it = id_cache_.emplace(p, id_of(p)).first;
-  }
-  return it->second == id;
-}
-
 message node::header(context& ctx, msg_type t, std::uint64_t request_id) const {
   message m;
   m.type = t;
@@ -65,7 +55,7 @@ void node::frame(context& ctx, peer_id from, byte_view data, effects& fx) {
     return;
   }
   const message& m = d.msg;
-  if (auto e = check_ids(m, from, [this](peer_id p, const kad_id& id) { return id_ok(p, id); });
+  if (auto e = check_ids(m, from, [](peer_id p, const kad_id& id) { return id_of(p) == id; });
       !e.empty()) {
     fx.count("frames_rejected");
     fx.count("kad.bad_ids");

@@ -11,7 +11,6 @@
 #include <map>
 #include <memory>
 #include <set>
-#include <unordered_map>
 
 namespace peerlab::kad {
 
@@ -73,7 +72,6 @@ private:
   void request_failed(context&, std::uint64_t request_id, effects&);
   bool send_request(context&, const contact& to, message m, std::uint64_t query_id, effects&);
   message header(context&, msg_type t, std::uint64_t request_id) const;
-  bool id_ok(peer_id p, const kad_id& id);
 
   // node_queries.cpp: lookups, puts, refresh and their reports
   query* start_query(context&, query_kind kind, const kad_id& target,
@@ -102,7 +100,6 @@ private:
   std::map<std::uint64_t, kad_id> republish_serials_; // serial -> key (timers in flight)
   std::set<kad_id> unpublished_;                      // reloaded after a restart
   std::vector<contact> bootstrap_seeds_;              // last bootstrap peers, for retries
-  std::unordered_map<peer_id, kad_id> id_cache_;      // lookups only, never iterated
   std::uint64_t next_request_ = 0;
   std::uint64_t next_query_ = 1;
   std::uint64_t next_serial_ = 1;

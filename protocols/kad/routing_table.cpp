@@ -19,7 +19,7 @@ routing_table::observe_result routing_table::observe(const contact& c, time_us n
   int cpl = common_prefix_len(self_, c.id);
   if (cpl >= id_bits)
     return {outcome::ignored_self, std::nullopt};
-  bucket& b = buckets_[static_cast<std::size_t>(cpl)];
+  bucket& b = grow_to(cpl);
   if (auto it = find_peer(b.entries, c.peer); it != b.entries.end()) {
     // Seen again: becomes the most recently seen; an answered ping ends here.
     entry e{c, now};
@@ -52,7 +52,7 @@ routing_table::observe_result routing_table::observe(const contact& c, time_us n
 
 bool routing_table::failed(peer_id p, const kad_id& id) {
   int cpl = common_prefix_len(self_, id);
-  if (cpl >= id_bits)
+  if (cpl >= static_cast<int>(buckets_.size()))
     return false;
   bucket& b = buckets_[static_cast<std::size_t>(cpl)];
   if (b.pinging == p)
@@ -103,15 +103,25 @@ std::vector<contact> routing_table::closest(const kad_id& target, std::size_t n,
 }
 
 bool routing_table::contains(peer_id p, const kad_id& id) const {
-  int cpl = common_prefix_len(self_, id);
-  if (cpl >= id_bits)
-    return false;
-  auto& e = buckets_[static_cast<std::size_t>(cpl)].entries;
+  auto& e = at(common_prefix_len(self_, id)).entries;
   return std::any_of(e.begin(), e.end(), [&](const entry& x) { return x.c.peer == p; });
 }
 
+const routing_table::bucket& routing_table::at(int cpl) const {
+  static const bucket empty;
+  return cpl >= 0 && cpl < static_cast<int>(buckets_.size())
+             ? buckets_[static_cast<std::size_t>(cpl)]
+             : empty;
+}
+
+routing_table::bucket& routing_table::grow_to(int cpl) {
+  if (cpl >= static_cast<int>(buckets_.size()))
+    buckets_.resize(static_cast<std::size_t>(cpl) + 1);
+  return buckets_[static_cast<std::size_t>(cpl)];
+}
+
 int routing_table::max_cpl() const {
-  for (int i = id_bits - 1; i >= 0; --i)
+  for (int i = static_cast<int>(buckets_.size()) - 1; i >= 0; --i)
     if (!buckets_[static_cast<std::size_t>(i)].entries.empty())
       return i;
   return -1;
@@ -120,7 +130,7 @@ int routing_table::max_cpl() const {
 void routing_table::touch(const kad_id& target, time_us now) {
   int cpl = common_prefix_len(self_, target);
   if (cpl < id_bits)
-    buckets_[static_cast<std::size_t>(cpl)].last_refreshed = now;
+    grow_to(cpl).last_refreshed = now;
 }
 
 std::vector<contact> routing_table::all() const {

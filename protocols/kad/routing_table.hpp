@@ -7,7 +7,6 @@
 // by new ones (the Kademlia paper's policy).
 #include "protocols/kad/contact.hpp"
 
-#include <array>
 #include <optional>
 #include <vector>
 
@@ -53,7 +52,8 @@ public:
   std::size_t size() const { return size_; }
   const kad_id& self() const { return self_; }
   std::size_t k() const { return k_; }
-  const bucket& at(int cpl) const { return buckets_[static_cast<std::size_t>(cpl)]; }
+  /// Bucket `cpl` (0..255); buckets deeper than any contact are empty.
+  const bucket& at(int cpl) const;
   /// Highest common prefix length of any entry, -1 if the table is empty.
   int max_cpl() const;
   /// Records a lookup for `target` (marks its bucket refreshed).
@@ -66,7 +66,10 @@ private:
   std::size_t k_;
   std::size_t cache_;
   std::size_t size_ = 0;
-  std::array<bucket, id_bits> buckets_;
+  // Only buckets up to the deepest one used exist (about log2(n) + a few in a
+  // network of n nodes): a node costs ~20 buckets, not 256.
+  std::vector<bucket> buckets_;
+  bucket& grow_to(int cpl);
 };
 
 } // namespace peerlab::kad
