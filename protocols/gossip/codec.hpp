@@ -42,6 +42,8 @@ constexpr std::size_t max_cached_bytes = 256u << 20;
 constexpr std::size_t max_pending_iwant = 1u << 16;
 /// Scores kept for disconnected peers (so a reconnect does not wash a bad score).
 constexpr std::size_t max_retained_scores = 8192;
+/// (topic, peer) backoff entries; a subscribed topic's are always within it.
+constexpr std::size_t max_backoffs = max_topics * max_peers;
 /// Longest backoff accepted from a PRUNE.
 constexpr std::uint32_t max_backoff_s = 3600;
 } // namespace limits

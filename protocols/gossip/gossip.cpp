@@ -352,8 +352,12 @@ std::vector<peer_id> gossip_role::pick(context& ctx, std::vector<peer_id> from,
 }
 
 void gossip_role::set_backoff(peer_id p, const std::string& topic, time_us until) {
-  auto& b = backoff_[{topic, p}];
-  b = std::max(b, until);
+  auto key = std::make_pair(topic, p);
+  auto it = backoff_.find(key);
+  if (it != backoff_.end())
+    it->second = std::max(it->second, until);
+  else if (backoff_.size() < limits::max_backoffs)
+    backoff_.emplace(std::move(key), until);
 }
 
 void gossip_role::send_graft(context& ctx, peer_id p, const std::string& topic, effects& fx) {

@@ -160,9 +160,9 @@ void gossip_role::on_graft(context& ctx, peer_id from, const graft_msg& m, effec
   if (cfg_.flood)
     return;
   if (!subscribed(m.topic)) {
-    // Tell it we are not in this topic, so it drops us from its mesh.
-    fx.send(from, encode(prune_msg{m.topic, static_cast<std::uint32_t>(cfg_.prune_backoff / us_per_s)}));
-    fx.count("gossip.prune");
+    // Tell it we are not in this topic, so it drops us from its mesh. We keep
+    // the backoff too: if we join soon, our GRAFT must not hit its backoff.
+    send_prune(ctx, from, m.topic, cfg_.prune_backoff, fx);
     return;
   }
   auto& mesh = mesh_[m.topic];
@@ -184,7 +184,7 @@ void gossip_role::on_graft(context& ctx, peer_id from, const graft_msg& m, effec
 }
 
 void gossip_role::on_prune(context& ctx, peer_id from, const prune_msg& m, effects&) {
-  if (cfg_.flood || !subscribed(m.topic))
+  if (cfg_.flood)
     return;
   if (auto it = mesh_.find(m.topic); it != mesh_.end() && it->second.erase(from))
     scores_.pruned(from, m.topic);

@@ -265,3 +265,65 @@ TEST_CASE("gossip a mesh peer that never forwards gets pruned for its delivery d
   for (auto& id : ids)
     CHECK(h.reached(id) == 60);
 }
+
+TEST_CASE("gossip no GRAFT crosses a PRUNE backoff in a network with churn", "[gossip][network][backoff]") {
+  gossip::config cfg;
+  cfg.d = 4; // small meshes: many refused GRAFTs and oversize prunes
+  cfg.d_lo = 3;
+  cfg.d_hi = 5;
+  cfg.d_score = 2;
+  harness h(60, cfg, 9);
+  h.keep_log = true;
+  h.random_graph(8);
+  h.subscribe_all(topic);
+  // Every 2 s a node leaves the topic and rejoins 3 s later (10 s backoff).
+  rng churn(77);
+  for (time_us t = 5 * us_per_s; t < 120 * us_per_s; t += 2 * us_per_s) {
+    const auto n = static_cast<std::size_t>(churn.below(h.size()));
+    h.schedule(t, [&h, n] { h.command(n, "unsubscribe", {topic}); });
+    h.schedule(t + 3 * us_per_s, [&h, n] { h.command(n, "subscribe", {topic}); });
+  }
+  h.run_until(140 * us_per_s);
+
+  struct prune_seen {
+    time_us at;
+    peer_id from, to;
+    time_us backoff;
+  };
+  std::vector<prune_seen> prunes;
+  std::map<std::pair<peer_id, peer_id>, std::vector<time_us>> grafts; // (from, to) -> times
+  for (auto& [f, data] : h.log) {
+    gossip::frame_body b;
+    std::string err;
+    REQUIRE(gossip::decode(data, gossip::limits::max_message_bytes, b, err));
+    if (auto* p = std::get_if<gossip::prune_msg>(&b))
+      prunes.push_back({f.at, f.from, f.to, time_us{p->backoff_s} * us_per_s});
+    else if (std::get_if<gossip::graft_msg>(&b))
+      grafts[{f.from, f.to}].push_back(f.at);
+  }
+  std::size_t unsub_prunes = 0, regrafts_after_backoff = 0;
+  for (auto& p : prunes) {
+    unsub_prunes += p.backoff == 10 * us_per_s;
+    const time_us arrive = p.at + h.latency(p.from, p.to);
+    // The pruner does not graft the pruned peer during the backoff...
+    for (auto t : grafts[{p.from, p.to}])
+      REQUIRE_FALSE((t > p.at && t < p.at + p.backoff));
+    // ...and the pruned peer does not graft the pruner once it knows.
+    for (auto t : grafts[{p.to, p.from}]) {
+      INFO("PRUNE " << p.from << "->" << p.to << " at " << p.at << " GRAFT back at " << t);
+      REQUIRE_FALSE((t >= arrive && t < arrive + p.backoff));
+      regrafts_after_backoff += t >= arrive + p.backoff;
+    }
+  }
+  INFO(prunes.size() << " prunes, " << unsub_prunes << " from unsubscribing");
+  CHECK(prunes.size() >= 100);
+  CHECK(unsub_prunes >= 50);
+  CHECK(regrafts_after_backoff >= 10);
+  CHECK(h.total("gossip.graft_in_backoff") == 0);
+  // And the meshes are whole again at the end.
+  h.run_for(500 * us_per_ms);
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    CHECK(h.role(i).mesh(topic).size() >= 3);
+    CHECK(h.role(i).mesh(topic).size() <= 5);
+  }
+}
