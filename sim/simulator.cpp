@@ -195,10 +195,11 @@ void simulator::download_tick(std::uint32_t node, std::uint32_t di) {
   auto& d = spec_.downloads[di];
   auto g = node_group_[node];
   auto& issued = downloads_issued_[di][node - group_first_[g]];
-  // Pick a file of the set that this node does not hold.
+  // Pick a file of the set that this node neither holds nor is downloading.
   std::vector<std::uint32_t> candidates;
   for (std::uint32_t f = 0; f < catalog_.size(); ++f)
-    if (spec_.file_sets[catalog_.at(f).set].name == d.files && !nodes_[node].content->holds(f))
+    if (spec_.file_sets[catalog_.at(f).set].name == d.files && !nodes_[node].content->holds(f) &&
+        !stats_.downloads.open.count({node, to_hex(catalog_.at(f).hash)}))
       candidates.push_back(f);
   if (nodes_[node].online && !candidates.empty()) {
     auto f = candidates[workload_rng_.below(candidates.size())];

@@ -174,12 +174,12 @@ std::optional<std::uint64_t> parse_size(const std::string& s) {
 }
 
 std::optional<double> parse_rate(const std::string& s) {
+  if (s == "unlimited")
+    return 0.0;
   double n = 0;
   std::string u;
   if (!split_number(s, n, u) || n < 0)
     return std::nullopt;
-  if (u == "unlimited")
-    return 0.0;
   static const std::pair<const char*, double> units[] = {
     {"bit/s", 1.0 / 8},   {"kbit/s", 1e3 / 8},  {"Kbit/s", 1e3 / 8}, {"Mbit/s", 1e6 / 8},
     {"Gbit/s", 1e9 / 8},  {"B/s", 1},           {"KB/s", 1e3},       {"kB/s", 1e3},

@@ -1,0 +1,109 @@
+#include "sim_helpers.hpp"
+
+#include "actors/node_roles.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace peerlab;
+
+namespace {
+
+std::string error_of(const nlohmann::json& j) {
+  try {
+    sim::parse_scenario(j.dump(), "test");
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+} // namespace
+
+TEST_CASE("scenario errors name the JSON path and what was expected", "[sim][scenario]") {
+  auto base = test::small_transfer();
+
+  auto j = base;
+  j["groups"][2]["count"] = "ten";
+  CHECK(error_of(j) == "groups[2].count: expected a positive integer, got \"ten\"");
+
+  j = base;
+  j["groups"][0]["count"] = 0;
+  CHECK(error_of(j) == "groups[0].count: expected a positive integer, got 0");
+
+  j = base;
+  j["duration"] = "soon";
+  CHECK(error_of(j) == "duration: expected a duration like \"250ms\", \"10s\", \"2h\", got \"soon\"");
+
+  j = base;
+  j["network"]["faults"]["loss"] = 1.5;
+  CHECK(error_of(j) == "network.faults.loss: expected a probability between 0 and 1, got 1.5");
+
+  j = base;
+  j["network"]["latency"] = {{"model", "gaussian"}};
+  CHECK(error_of(j).rfind("network.latency.model: expected one of constant, uniform", 0) == 0);
+
+  j = base;
+  j["groups"][0]["roles"] = {"teleporter"};
+  CHECK(error_of(j).rfind("groups[0].roles[0]: expected one of the roles", 0) == 0);
+
+  j = base;
+  j["groups"][0]["adversary"] = "evil";
+  CHECK(error_of(j).rfind("groups[0].adversary: expected one of corrupt_content", 0) == 0);
+
+  j = base;
+  j["workload"][1]["files"] = "nope";
+  CHECK(error_of(j) == "workload[1].files: expected the name of an earlier files entry, got \"nope\"");
+
+  j = base;
+  j["groups"][0]["colour"] = "red";
+  CHECK(error_of(j).rfind("groups[0].colour: unknown field", 0) == 0);
+
+  j = base;
+  j["checkers"][2].erase("min");
+  CHECK(error_of(j) == "checkers[2]: download_success needs \"min\" (a share between 0 and 1)");
+
+  j = base;
+  j["network"]["partitions"] = {{{"between", {"seeders", "ghosts"}}}};
+  CHECK(error_of(j) == "network.partitions[0].between[1]: expected the name of a group, got \"ghosts\"");
+
+  j = base;
+  j["churn"] = {{{"group", "leechers"}, {"session", {{"dist", "weibull"}, {"scale", "10m"}}}}};
+  CHECK(error_of(j) == "churn[0].session: distribution weibull needs \"shape\"");
+
+  j = base;
+  j["groups"][1]["name"] = "seeders";
+  CHECK(error_of(j) == "groups[1].name: duplicate group name \"seeders\"");
+
+  CHECK(error_of(nlohmann::json::array()) == "(top level): expected an object, got []");
+  j = base;
+  j.erase("groups");
+  CHECK(error_of(j) == "groups: missing (required)");
+}
+
+TEST_CASE("invalid JSON text is reported with the origin", "[sim][scenario]") {
+  try {
+    sim::parse_scenario("{\"name\": ", "broken.json");
+    FAIL("no error");
+  } catch (const config_error& e) {
+    CHECK(std::string(e.what()).rfind("broken.json: not valid JSON", 0) == 0);
+  }
+}
+
+TEST_CASE("durations, sizes and rates parse with units", "[sim][scenario]") {
+  auto j = test::small_transfer();
+  j["duration"] = "1.5h";
+  j["network"]["bandwidth"] = {{"up", "1Gbit/s"}, {"down", "unlimited"}};
+  j["workload"][0]["size"] = "2MiB";
+  auto s = test::parse(j);
+  CHECK(s.duration == 5'400'000'000LL);
+  CHECK(s.default_up_bps == 125e6);
+  CHECK(s.default_down_bps == 0);
+  CHECK(s.file_sets[0].size == 2u * 1024 * 1024);
+}
+
+TEST_CASE("every scenario shipped in scenarios/ validates", "[sim][scenario]") {
+  for (auto* name : {"quickstart.json", "churn.json"}) {
+    INFO(name);
+    CHECK_NOTHROW(sim::load_scenario(std::string(PEERLAB_SOURCE_DIR) + "/scenarios/" + name));
+  }
+}
