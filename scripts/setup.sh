@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what is missing (Debian 12 packages only) and builds peerlab.
+# Usage: scripts/setup.sh [build-dir] [build-type]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${1:-build}
+BUILD_TYPE=${2:-Release}
+
+PACKAGES=(
+  g++ cmake ninja-build pkg-config git
+  libcaf-dev libboost-dev libsqlite3-dev libssl-dev zlib1g-dev
+  nlohmann-json3-dev libbenchmark-dev catch2
+  sqlite3 openssl curl
+  python3 python3-pandas python3-matplotlib python3-nbformat python3-nbconvert
+  python3-ipykernel jupyter-nbconvert jupyter-client
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "[setup] installing: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+JOBS=$(nproc 2>/dev/null || echo 2)
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
+cmake --build "$BUILD_DIR" -j "$JOBS"
