@@ -38,9 +38,10 @@ std::size_t holders(network& net, const kad_id& key) {
   return n;
 }
 
-// Runs a command and waits for its answer (which must come).
-const event& ask(network& net, peer_id id, std::string verb, std::vector<std::string> args,
-                 time_us limit = 2 * minute) {
+// Runs a command and waits for its answer (which must come). Returns a copy:
+// later events may grow the node's event list.
+event ask(network& net, peer_id id, std::string verb, std::vector<std::string> args,
+          time_us limit = 2 * minute) {
   auto cmd = net.command(id, std::move(verb), std::move(args));
   auto* e = net.run_until_reply(id, cmd, net.now() + limit);
   REQUIRE(e);

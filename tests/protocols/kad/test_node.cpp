@@ -287,3 +287,30 @@ TEST_CASE("an isolated node answers every command at once", "[kad][node]") {
   auto g2 = net.command(X, "find_providers", {to_hex(id_of(4))});
   CHECK(*net.reply(X, g2)->field("providers") == "1");
 }
+
+TEST_CASE("configurations outside the limits are refused with the field named", "[kad][node]") {
+  CHECK_FALSE(validate(config{}));
+  auto error_of = [](auto change) {
+    config c;
+    change(c);
+    auto e = validate(c);
+    REQUIRE(e);
+    return *e;
+  };
+  CHECK(error_of([](config& c) { c.k = 0; }).find("k must be") == 0);
+  CHECK(error_of([](config& c) { c.k = 33; }).find("k must be") == 0);
+  CHECK(error_of([](config& c) { c.alpha = 0; }).find("alpha must be") == 0);
+  CHECK(error_of([](config& c) { c.request_timeout = 0; }).find("request_timeout") == 0);
+  CHECK(error_of([](config& c) { c.provider_ttl = -1; }).find("provider_ttl") == 0);
+  CHECK(error_of([](config& c) { c.max_providers_per_key = 65; })
+            .find("max_providers_per_key") == 0);
+  CHECK(error_of([](config& c) { c.max_records_per_peer = c.max_records_total + 1; })
+            .find("max_records_per_peer") == 0);
+  CHECK(error_of([](config& c) { c.max_refresh_cpl = 256; }).find("max_refresh_cpl") == 0);
+  config bad;
+  bad.alpha = 100;
+  CHECK_THROWS_WITH(make_kad_role(bad), Catch::Contains("kad config: alpha must be"));
+  auto r = make_kad_role();
+  CHECK(r->port() == ports::kad);
+  CHECK(std::string(r->message_name(9)) == "PROVIDERS");
+}
