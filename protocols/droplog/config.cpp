@@ -33,8 +33,10 @@ std::string validate(const session_config& c) {
     return "timeouts must be positive";
   if (c.min_rto <= 0 || c.max_rto < c.min_rto)
     return "need 0 < min_rto <= max_rto";
-  if (c.packet_threshold == 0 || c.time_threshold < 1)
-    return "packet_threshold must be >= 1 and time_threshold >= 1";
+  if (c.packet_threshold == 0 || c.time_threshold < 1 || c.max_packet_threshold < c.packet_threshold)
+    return "need 1 <= packet_threshold <= max_packet_threshold and time_threshold >= 1";
+  if (c.nack_interval <= 0 || c.batch_delay < 0)
+    return "nack_interval must be positive and batch_delay not negative";
   if (c.window_entries == 0 || c.max_outbox_entries == 0 || c.max_outbox_bytes == 0)
     return "window and outbox bounds must be positive";
   if (c.max_inflight_packets == 0 || c.max_inflight_bytes == 0 || c.max_packets_per_poll == 0)

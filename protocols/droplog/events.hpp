@@ -50,7 +50,7 @@ struct session_stats {
   std::uint64_t packets_rejected = 0, packets_duplicate = 0;
   std::uint64_t packets_truncated = 0, packets_damaged = 0;
   std::uint64_t nacks_sent = 0, nacks_received = 0;
-  std::uint64_t packets_lost = 0, timeouts = 0, rtt_samples = 0;
+  std::uint64_t packets_lost = 0, spurious_losses = 0, timeouts = 0, rtt_samples = 0;
   std::uint64_t entries_duplicate = 0, window_drops = 0;
 };
 

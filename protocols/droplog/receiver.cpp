@@ -1,6 +1,7 @@
 #include "protocols/droplog/receiver.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace peerlab::droplog {
@@ -97,6 +98,18 @@ void receiver::drain(std::vector<delivered_message>& out, std::vector<session_ev
   }
 }
 
+std::uint32_t receiver::copies(bool nack) const {
+  if (!cfg_.adaptive_repeat)
+    return nack ? std::max<std::uint32_t>(1, cfg_.nack_repeat) : 1;
+  // Smallest k with 1 - rate^k >= 0.99, assuming the channel back to the
+  // peer damages files about as often as the one towards us.
+  constexpr double target_miss = 0.01;
+  std::uint32_t k = 1;
+  if (damage_rate_ > target_miss)
+    k = static_cast<std::uint32_t>(std::ceil(std::log(target_miss) / std::log(std::min(damage_rate_, 0.999))));
+  return std::clamp<std::uint32_t>(k, 1, std::max<std::uint32_t>(1, cfg_.nack_repeat));
+}
+
 void receiver::schedule_ack(time_us at) {
   if (!ack_pending_ || at < ack_at_)
     ack_at_ = at;
@@ -104,6 +117,7 @@ void receiver::schedule_ack(time_us at) {
 }
 
 void receiver::on_intact(std::uint64_t id, time_us now, bool ack_eliciting, std::uint64_t seq_end) {
+  damage_rate_ += (0.0 - damage_rate_) / 16;
   seen_.insert(id);
   meta_dirty_ = true;
   if (id >= largest_at_id_) {
@@ -129,11 +143,12 @@ void receiver::on_duplicate(std::uint64_t id, time_us now, bool ack_eliciting) {
 }
 
 void receiver::on_incomplete(std::uint64_t id, time_us now, bool ack_eliciting) {
+  damage_rate_ += (1.0 - damage_rate_) / 16;
   deletable_.push_back({folder_side::incoming, id});
   if (!ack_eliciting || nacked_.contains(id) || seen_.contains(id))
     return; // never NACK a packet that carries no messages (no NACK of a NACK)
   nacked_.insert(id);
-  nacks_.push_back({id, std::max<std::uint32_t>(1, cfg_.nack_repeat)});
+  nacks_.push_back({id, copies(true)});
   while (nacks_.size() > limits::max_nacks * 4)
     nacks_.pop_front();
   if (!fresh_nack_)
@@ -168,6 +183,8 @@ time_us receiver::ack_deadline() const {
     t = fresh_nack_at_; // NACK at once: faster than the sender's timeout
   if (ack_pending_)
     t = std::min(t, ack_at_);
+  if (!nacks_.empty() || ack_copies_left_ > 0)
+    t = std::min(t, repeat_at_);
   return t;
 }
 
@@ -197,13 +214,20 @@ control_block receiver::build_control(time_us now, std::uint64_t ack_of_ack) con
   return c;
 }
 
-void receiver::on_control_sent(const control_block& c) {
+void receiver::on_control_sent(const control_block& c, time_us now) {
+  if (ack_pending_)
+    ack_copies_left_ = copies(false) - 1; // a new ack: owe its repeats
+  else if (ack_copies_left_ > 0)
+    --ack_copies_left_;
   ack_pending_ = false;
   fresh_nack_ = false;
   // build_control took the first c.nacks.size() pending NACKs.
   for (std::size_t i = 0; i < c.nacks.size() && i < nacks_.size(); ++i)
     --nacks_[i].remaining;
   std::erase_if(nacks_, [](const pending_nack& n) { return n.remaining == 0; });
+  // Repeats ride in later packets; when none are written, ack-only packets
+  // carry them at nack_interval: at most nack_repeat per NACK, never NACKed.
+  repeat_at_ = nacks_.empty() && ack_copies_left_ == 0 ? never : now + cfg_.nack_interval;
 }
 
 std::vector<deletable_packet> receiver::take_deletable() {

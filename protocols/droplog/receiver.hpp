@@ -34,7 +34,7 @@ public:
   /// When an ack-only packet should be written (`never` if none is needed).
   time_us ack_deadline() const;
   control_block build_control(time_us now, std::uint64_t ack_of_ack) const;
-  void on_control_sent(const control_block& c);
+  void on_control_sent(const control_block& c, time_us now);
 
   std::vector<deletable_packet> take_deletable();
   std::uint64_t next_expected() const { return next_expected_; }
@@ -48,6 +48,7 @@ private:
   void drain(std::vector<delivered_message>& out, std::vector<session_event>& events);
   void drop_partial();
   void schedule_ack(time_us at);
+  std::uint32_t copies(bool nack) const;
   void release_tracked();
 
   session_config cfg_;
@@ -71,6 +72,9 @@ private:
   };
   std::deque<pending_nack> nacks_;
   bool fresh_nack_ = false;
+  std::uint32_t ack_copies_left_ = 0; // repeats still owed for the latest ack
+  double damage_rate_ = 0;           // EWMA share of incoming files truncated or damaged
+  time_us repeat_at_ = never; // next ack-only packet repeating pending NACKs
   time_us fresh_nack_at_ = 0;
 
   std::uint64_t peer_ack_of_ack_ = 0;

@@ -39,8 +39,9 @@ time_us rtt_estimator::timeout() const {
   return std::min(base, cfg_.max_rto);
 }
 
-time_us rtt_estimator::loss_delay() const {
-  auto d = static_cast<time_us>(cfg_.time_threshold * static_cast<double>(std::max(srtt_, latest_)));
+time_us rtt_estimator::loss_delay(unsigned reorder_steps) const {
+  const double factor = 1 + (cfg_.time_threshold - 1) * (1 + reorder_steps);
+  auto d = static_cast<time_us>(factor * static_cast<double>(std::max(srtt_, latest_)));
   return std::max(d, cfg_.granularity);
 }
 

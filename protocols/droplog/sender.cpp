@@ -12,7 +12,8 @@ constexpr std::uint64_t packet_id_block = 1024; // ids reserved per meta write
 } // namespace
 
 sender::sender(const session_config& cfg, state_store& store, session_stats& stats)
-    : cfg_(cfg), store_(store), stats_(stats), rtt_(cfg), sizer_(cfg) {}
+    : cfg_(cfg), store_(store), stats_(stats), rtt_(cfg), sizer_(cfg),
+      packet_threshold_(cfg.packet_threshold) {}
 
 void sender::restore(const persisted_meta& meta, std::map<std::uint64_t, message_frame> entries) {
   next_seq_ = meta.next_seq;
@@ -115,9 +116,21 @@ void sender::ack_packet(std::uint64_t, sent_packet& p) {
     ack_entry(seq);
 }
 
-void sender::declare_lost(std::uint64_t, sent_packet& p) {
+void sender::declare_lost(sent_packet& p, loss_reason why) {
   leave_flight(p, true);
+  p.lost = why;
+  p.lost_at_largest = largest_acked_;
   ++stats_.packets_lost;
+}
+
+void sender::on_spurious_loss(std::uint64_t id, const sent_packet& p) {
+  // The packet arrived after all: the channel reorders more than we assumed.
+  ++stats_.spurious_losses;
+  if (p.lost == loss_reason::packet_threshold && p.lost_at_largest >= id)
+    packet_threshold_ = std::min<std::uint64_t>(
+        cfg_.max_packet_threshold, std::max(packet_threshold_, p.lost_at_largest - id + 1));
+  else if (p.lost == loss_reason::time_threshold && reorder_steps_ < cfg_.max_reorder_steps)
+    ++reorder_steps_;
 }
 
 void sender::on_control(time_us now, const control_block& c, std::vector<session_event>& events) {
@@ -145,9 +158,20 @@ void sender::on_control(time_us now, const control_block& c, std::vector<session
       auto& p = it->second;
       if (p.acked)
         continue;
-      if (it->first == c.largest_packet && p.in_flight) {
-        // Packet ids are never reused, so the sample is unambiguous (no Karn's rule needed).
-        rtt_.sample(now - p.sent_at, static_cast<time_us>(std::min<std::uint64_t>(c.ack_delay_us, 1ull << 40)));
+      if (p.lost != loss_reason::none && p.lost != loss_reason::nack) {
+        on_spurious_loss(it->first, p);
+        sizer_.on_intact(p.size);
+      }
+      if (p.in_flight) {
+        // Packet ids are never reused, so every sample is unambiguous (no
+        // Karn's rule needed). Sampling every newly acked packet, not only the
+        // largest, matters here: files are reordered so much that the largest
+        // id received is biased towards the fastest deliveries. The peer's
+        // hold time is known only for the largest; for the others it stays in
+        // the sample (at most about max_ack_delay, an overestimate).
+        const bool largest = it->first == c.largest_packet;
+        rtt_.sample(now - p.sent_at,
+                    largest ? static_cast<time_us>(std::min<std::uint64_t>(c.ack_delay_us, 1ull << 40)) : 0);
         ++stats_.rtt_samples;
       }
       ack_packet(it->first, p);
@@ -165,7 +189,7 @@ void sender::on_control(time_us now, const control_block& c, std::vector<session
       continue; // already handled: NACKs are repeated on purpose
     ++stats_.nacks_received;
     sizer_.on_truncated(it->second.sent_at, now);
-    declare_lost(id, it->second);
+    declare_lost(it->second, loss_reason::nack);
     events.push_back({event_kind::nack_received, id, "peer could not read the whole packet"});
   }
   if (cfg_.timeouts == timeout_mode::adaptive)
@@ -174,14 +198,17 @@ void sender::on_control(time_us now, const control_block& c, std::vector<session
 }
 
 void sender::detect_losses(time_us now, std::vector<session_event>& events) {
-  const time_us delay = rtt_.loss_delay();
+  const time_us delay = rtt_.loss_delay(reorder_steps_);
   std::uint64_t lost = 0;
   for (auto it = sent_.begin(); it != sent_.end() && it->first < largest_acked_; ++it) {
     auto& p = it->second;
     if (!p.in_flight)
       continue;
-    if (largest_acked_ >= it->first + cfg_.packet_threshold || p.sent_at + delay <= now) {
-      declare_lost(it->first, p);
+    if (largest_acked_ >= it->first + packet_threshold_) {
+      declare_lost(p, loss_reason::packet_threshold);
+      ++lost;
+    } else if (p.sent_at + delay <= now) {
+      declare_lost(p, loss_reason::time_threshold);
       ++lost;
     }
   }
@@ -199,7 +226,7 @@ void sender::on_timers(time_us now, std::vector<session_event>& events) {
   for (auto& [id, p] : sent_) {
     if (p.in_flight && p.sent_at + timeout <= now) {
       expired = true;
-      declare_lost(id, p);
+      declare_lost(p, loss_reason::timeout);
       ++lost;
     }
   }
@@ -215,7 +242,7 @@ void sender::on_timers(time_us now, std::vector<session_event>& events) {
 time_us sender::next_timer() const {
   time_us t = never;
   const time_us timeout = rtt_.timeout();
-  const time_us delay = rtt_.loss_delay();
+  const time_us delay = rtt_.loss_delay(reorder_steps_);
   const bool adaptive = cfg_.timeouts == timeout_mode::adaptive;
   for (auto& [id, p] : sent_) {
     if (!p.in_flight)
@@ -264,6 +291,14 @@ bool sender::can_send() const {
   if (packets_in_flight_ >= cfg_.max_inflight_packets || bytes_in_flight_ >= cfg_.max_inflight_bytes)
     return false;
   return sent_.size() < cfg_.max_tracked_packets;
+}
+
+std::uint64_t sender::sendable_bytes(std::uint64_t limit) const {
+  std::uint64_t sum = 0;
+  const std::uint64_t window_end = peer_cum_ack_ + cfg_.window_entries;
+  for (auto it = send_queue_.begin(); it != send_queue_.end() && *it < window_end && sum < limit; ++it)
+    sum += frame_size(outbox_.at(*it).frame.payload.size());
+  return sum;
 }
 
 std::vector<const message_frame*> sender::take_batch(std::uint64_t budget) {

@@ -33,6 +33,8 @@ public:
 
   /// Whether an entry may be sent now (window and in-flight bounds allow it).
   bool can_send() const;
+  /// Frame bytes of sendable entries, counted up to `limit`.
+  std::uint64_t sendable_bytes(std::uint64_t limit) const;
   /// Oldest sendable entries whose frames fit into `budget` bytes (at least one).
   std::vector<const message_frame*> take_batch(std::uint64_t budget);
   std::uint64_t allocate_packet_id();
@@ -51,10 +53,13 @@ public:
   std::uint64_t bytes_in_flight() const { return bytes_in_flight_; }
   const rtt_estimator& rtt() const { return rtt_; }
   const packet_sizer& sizer() const { return sizer_; }
+  std::uint64_t packet_threshold() const { return packet_threshold_; }
+  unsigned reorder_steps() const { return reorder_steps_; }
   bool meta_dirty() const { return meta_dirty_; }
   void meta_saved() { meta_dirty_ = false; }
 
 private:
+  enum class loss_reason : std::uint8_t { none, nack, packet_threshold, time_threshold, timeout };
   struct tx_entry {
     message_frame frame;
     std::uint32_t in_flight = 0; // packets in flight that carry it
@@ -66,12 +71,15 @@ private:
     std::vector<std::uint64_t> seqs;
     bool in_flight = false; // ack-eliciting and neither acked nor declared lost
     bool acked = false;
+    loss_reason lost = loss_reason::none;
+    std::uint64_t lost_at_largest = 0; // largest acked id when declared lost
   };
 
   void ack_entry(std::uint64_t seq);
   void ack_packet(std::uint64_t id, sent_packet& p);
   void leave_flight(sent_packet& p, bool requeue);
-  void declare_lost(std::uint64_t id, sent_packet& p);
+  void declare_lost(sent_packet& p, loss_reason why);
+  void on_spurious_loss(std::uint64_t id, const sent_packet& p);
   void detect_losses(time_us now, std::vector<session_event>& events);
   void retire_packets();
   void add_entry(message_frame f);
@@ -90,6 +98,8 @@ private:
   std::map<std::uint64_t, sent_packet> sent_;
   std::uint64_t bytes_in_flight_ = 0, packets_in_flight_ = 0;
   std::uint64_t largest_acked_ = 0;
+  std::uint64_t packet_threshold_;
+  unsigned reorder_steps_ = 0;
   std::uint64_t peer_cum_ack_ = 0;
   std::vector<deletable_packet> deletable_;
   bool meta_dirty_ = false;

@@ -96,7 +96,7 @@ void session::write_packet(time_us now, const control_block& c,
   pkt.carries_messages = !frames.empty();
   pkt.data = encode_packet(cfg_.encrypt ? packet_flags::encrypted : 0, cfg_.local, cfg_.remote, id, c,
                            frames, tx_keys_);
-  rx_.on_control_sent(c);
+  rx_.on_control_sent(c, now);
   tx_.on_sent(id, now, pkt.data.size(), frames);
   ++stats_.packets_sent;
   ++(frames.empty() ? stats_.ack_packets_sent : stats_.data_packets_sent);
@@ -107,20 +107,35 @@ void session::write_packet(time_us now, const control_block& c,
 session::poll_result session::poll(time_us now) {
   poll_result res;
   tx_.on_timers(now, res.events);
+  bool holding = false;
   while (res.packets.size() < cfg_.max_packets_per_poll && tx_.can_send()) {
     control_block c = rx_.build_control(now, tx_.peer_cumulative_ack());
     const std::uint64_t fixed = header_bytes + control_size(c);
     const std::uint64_t target = tx_.sizer().target();
-    auto frames = tx_.take_batch(target > fixed ? target - fixed : 0);
+    const std::uint64_t budget = target > fixed ? target - fixed : 0;
+    if (cfg_.batch_delay > 0 && tx_.sendable_bytes(budget) < budget && rx_.ack_deadline() > now) {
+      // Not a full packet yet: wait a little for more entries (an ack that is
+      // due anyway takes the entries along at once).
+      if (batch_since_ == never)
+        batch_since_ = now;
+      if (now < batch_since_ + cfg_.batch_delay) {
+        holding = true;
+        break;
+      }
+    }
+    auto frames = tx_.take_batch(budget);
     if (frames.empty())
       break;
+    batch_since_ = never;
     write_packet(now, c, frames, res.packets);
   }
   if (res.packets.empty() && rx_.ack_deadline() <= now)
     write_packet(now, rx_.build_control(now, tx_.peer_cumulative_ack()), {}, res.packets);
   save_meta(); // packet ids must be reserved on disk before the files exist
   res.next_wake = std::min(rx_.ack_deadline(), tx_.next_timer());
-  if (tx_.can_send())
+  if (holding)
+    res.next_wake = std::min(res.next_wake, batch_since_ + cfg_.batch_delay);
+  else if (tx_.can_send())
     res.next_wake = now;
   return res;
 }

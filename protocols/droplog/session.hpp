@@ -73,6 +73,7 @@ private:
   direction_keys tx_keys_, rx_keys_;
   sender tx_;
   receiver rx_;
+  time_us batch_since_ = never; // when a not-yet-full packet started waiting
 };
 
 } // namespace peerlab::droplog
