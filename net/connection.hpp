@@ -127,10 +127,7 @@ private:
       close(ec == boost::asio::error::eof ? "closed by peer" : ec.message());
       return;
     }
-    if (!decoder_.commit(n)) {
-      close(decoder_.error());
-      return;
-    }
+    bool intact = decoder_.commit(n); // frames before a bad prefix still count
     while (decoder_.has_frame() && !closed_) {
       bytes f = decoder_.take();
       if (!ready) {
@@ -147,6 +144,8 @@ private:
       }
       owner_.on_frame(*this, std::move(f));
     }
+    if (!intact)
+      close(decoder_.error());
     if (!closed_)
       do_read();
   }

@@ -127,7 +127,11 @@ public:
     while (std::chrono::steady_clock::now() < deadline && outbound_bytes() > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     // 3. Stop the io thread: nothing will reach the actors any more.
-    asio::post(io_, [this] { close_everything(); });
+    // Pending role timers would keep run() busy: stop it once sockets are closed.
+    asio::post(io_, [this] {
+      close_everything();
+      io_.stop();
+    });
     work_.reset();
     io_thread_.join();
     // 4. Exit the actors that did not quit, 5. destroy the system.

@@ -1,0 +1,127 @@
+#include "net/node_command.hpp"
+#include "net/node_config.hpp"
+
+#include "temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+using namespace peerlab;
+using nlohmann::json;
+
+namespace {
+
+json good() {
+  return json::parse(R"({
+    "name": "alice",
+    "listen": "127.0.0.1:4100",
+    "peers": ["127.0.0.1:4101"],
+    "data_dir": "alice-data",
+    "roles": ["provider", {"role": "downloader", "chunk_size": "1MiB", "window": "4MiB"}],
+    "provide": ["files/a.bin", {"path": "/srv/b.bin", "name": "b", "price": 5}],
+    "seed": 42,
+    "downloads": [{"hash": "2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90",
+                   "providers": ["127.0.0.1:4101"]}],
+    "exit_when_done": true,
+    "run_for": "30s"
+  })");
+}
+
+std::string error_of(const json& j) {
+  try {
+    net::parse_node_config(j, "/base");
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+} // namespace
+
+TEST_CASE("node_config: a full config is read", "[net][config]") {
+  auto c = net::parse_node_config(good(), "/base");
+  REQUIRE(c.name == "alice");
+  REQUIRE(c.listen == "127.0.0.1:4100");
+  REQUIRE(c.peers == std::vector<std::string>{"127.0.0.1:4101"});
+  REQUIRE(c.data_dir == "/base/alice-data");
+  REQUIRE(c.roles.size() == 2);
+  REQUIRE(c.roles[0]->port() == ports::file_provider);
+  REQUIRE(c.roles[1]->port() == ports::file_downloader);
+  REQUIRE(c.provide.size() == 2);
+  REQUIRE(c.provide[0].path == "/base/files/a.bin");
+  REQUIRE(c.provide[1].path == "/srv/b.bin");
+  REQUIRE(c.provide[1].name == "b");
+  REQUIRE(c.provide[1].price == 5);
+  REQUIRE(c.seed == 42);
+  REQUIRE(c.downloads.size() == 1);
+  REQUIRE(to_hex(c.downloads[0].hash) ==
+          "2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90");
+  REQUIRE(c.exit_when_done);
+  REQUIRE(c.run_for == 30 * us_per_s);
+}
+
+TEST_CASE("node_config: defaults bind 127.0.0.1 on a free port", "[net][config]") {
+  auto c = net::parse_node_config(
+    json::parse(R"({"name": "n", "data_dir": "d", "roles": ["provider"]})"), "/b");
+  REQUIRE(c.listen == "127.0.0.1:0");
+  REQUIRE(c.peers.empty());
+  REQUIRE_FALSE(c.exit_when_done);
+  REQUIRE_FALSE(c.run_for);
+}
+
+TEST_CASE("node_config: errors name the JSON path and what was expected", "[net][config]") {
+  auto j = good();
+  j["colour"] = "red";
+  REQUIRE(error_of(j).rfind("colour: unknown field (allowed: ", 0) == 0);
+
+  j = good();
+  j["peers"][0] = "localhost:4101";
+  REQUIRE(error_of(j) == "peers[0]: expected \"host:port\" with an IP address (host must be an IP "
+                         "address such as 127.0.0.1 (names are not resolved)), got \"localhost:4101\"");
+
+  j = good();
+  j["downloads"][0]["hash"] = "abc";
+  REQUIRE(error_of(j) == "downloads[0].hash: expected a SHA-256 as 64 hex digits, got \"abc\"");
+
+  j = good();
+  j["downloads"][0]["providers"] = json::array();
+  REQUIRE(error_of(j) == "downloads[0].providers: expected at least one provider address, got []");
+
+  j = good();
+  j["roles"] = json::array({"provider"});
+  REQUIRE(error_of(j) == "downloads: needs the \"downloader\" role in roles");
+
+  j = good();
+  j["roles"][1]["chunk_size"] = "2MiB";
+  REQUIRE(error_of(j) == "roles[1].chunk_size: expected a size between 1 B and 1MiB, got \"2MiB\"");
+
+  j = good();
+  j.erase("name");
+  REQUIRE(error_of(j) == "name: missing (required)");
+
+  j = good();
+  j["provide"][1]["price"] = -1;
+  REQUIRE(error_of(j) == "provide[1].price: expected a non-negative integer, got -1");
+
+  j = good();
+  j["downloads"] = json::array();
+  REQUIRE(error_of(j) == "exit_when_done: needs at least one entry in downloads");
+}
+
+TEST_CASE("node_command: a bad config exits 2 before starting anything", "[net][config]") {
+  test::temp_dir dir("cfg");
+  auto file = dir.path() / "node.json";
+  std::ofstream(file) << R"({"name": "x", "data_dir": "d", "roles": ["provider"], "listen": 5})";
+  std::string f = file.string();
+  char a0[] = "node", a1[] = "--config";
+  char* argv[] = {a0, a1, f.data()};
+  REQUIRE(net::node_command(3, argv) == 2);
+  REQUIRE_FALSE(std::filesystem::exists(dir.path() / "d")); // nothing written
+
+  char* no_config[] = {a0};
+  REQUIRE(net::node_command(1, no_config) == 2);
+  char bogus[] = "--bogus";
+  char* bad_flag[] = {a0, bogus};
+  REQUIRE(net::node_command(2, bad_flag) == 2);
+}
