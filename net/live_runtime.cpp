@@ -88,6 +88,7 @@ public:
     for (auto& a : actors_)
       caf::anon_send(a, start_atom::value);
 
+    log("listening on " + rt_.bound_ + " as peer " + std::to_string(rt_.id_));
     work_.emplace(io_.get_executor());
     io_thread_ = std::thread([this] { run_io(); });
     asio::post(io_, [this] {
@@ -96,7 +97,6 @@ public:
         dial(configured_[i].address);
     });
     running_ = true;
-    log("listening on " + rt_.bound_ + " as peer " + std::to_string(rt_.id_));
   }
 
   void stop() {
