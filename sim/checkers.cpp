@@ -106,6 +106,14 @@ std::vector<verdict> evaluate_checkers(const simulator& sim) {
       out.push_back(download_success(sim, c));
     else if (c.check == "metric")
       out.push_back(metric_check(sim, c));
+    else
+      for (std::size_t i = 0; i < sim.driver_count(); ++i) {
+        verdict v{c.check, false, ""};
+        if (sim.driver(i).evaluate(sim.driver_api(i), c, v)) {
+          out.push_back(v);
+          break;
+        }
+      }
   }
   return out;
 }

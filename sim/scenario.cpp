@@ -3,6 +3,7 @@
 #include "actors/config/json_fields.hpp"
 #include "actors/node_roles.hpp"
 #include "protocols/common/limits.hpp"
+#include "sim/workload_driver.hpp"
 
 #include <fstream>
 #include <set>
@@ -357,7 +358,7 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
       c::require_object(w, p);
       auto* kind = c::member(w, "kind");
       if (!kind)
-        c::fail_msg(p, "missing \"kind\" (files, downloads or command)");
+        c::fail_msg(p, "missing \"kind\" (files, downloads, command, or a protocol workload)");
       auto k = c::get_string(*kind, c::child(p, "kind"));
       if (k == "files") {
         c::only_keys(w, p, {"kind", "name", "count", "size", "providers", "replicas", "price"});
@@ -436,8 +437,14 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
             cs.args.push_back(c::get_string((*a)[j], c::index(c::child(p, "args"), j)));
         }
         s.commands.push_back(cs);
+      } else if (auto d = driver_kinds().find(k); d != driver_kinds().end()) {
+        d->second.validate(w, p, s);
+        s.driver_items.push_back({k, w});
       } else {
-        c::fail(c::child(p, "kind"), "one of files, downloads, command", *kind);
+        std::string list = "files, downloads, command";
+        for (auto& [name, _] : driver_kinds())
+          list += ", " + name;
+        c::fail(c::child(p, "kind"), "one of " + list, *kind);
       }
     }
   }
@@ -448,16 +455,35 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
     for (std::size_t i = 0; i < ch->size(); ++i) {
       auto p = c::index("checkers", i);
       const json& cj = (*ch)[i];
-      c::only_keys(cj, p, {"check", "min", "max", "metric", "group", "grace"});
       checker_spec cs;
+      cs.raw = cj;
+      c::require_object(cj, p);
+      // Checkers owned by a protocol driver validate their own fields.
+      if (auto* k = c::member(cj, "check"); k && k->is_string()) {
+        bool owned = false;
+        for (auto& [kind, dk] : driver_kinds())
+          for (auto& name : dk.checkers)
+            owned = owned || name == k->get<std::string>();
+        if (owned) {
+          cs.check = k->get<std::string>();
+          s.checkers.push_back(cs);
+          continue;
+        }
+      }
+      c::only_keys(cj, p, {"check", "min", "max", "metric", "group", "grace"});
       auto* k = c::member(cj, "check");
       if (!k)
         c::fail_msg(p, std::string("missing \"check\" (one of ") + checker_names() + ")");
       cs.check = c::get_string(*k, c::child(p, "check"));
       static const std::set<std::string> known = {"no_corrupt_accepted", "downloads_end",
                                                   "download_success", "metric"};
-      if (!known.count(cs.check))
-        c::fail(c::child(p, "check"), std::string("one of ") + checker_names(), *k);
+      if (!known.count(cs.check)) {
+        std::string list = checker_names();
+        for (auto& [kind, dk] : driver_kinds())
+          for (auto& name : dk.checkers)
+            list += ", " + name;
+        c::fail(c::child(p, "check"), "one of " + list, *k);
+      }
       if (auto* m = c::member(cj, "min")) {
         cs.min = c::get_number(*m, c::child(p, "min"));
         cs.has_min = true;

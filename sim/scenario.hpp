@@ -93,6 +93,7 @@ struct command_spec {
 
 struct checker_spec {
   std::string check;
+  nlohmann::json raw; // the item as written (for checkers owned by drivers)
   double min = 0, max = 0;
   bool has_min = false, has_max = false;
   std::string metric;
@@ -118,6 +119,12 @@ struct scenario {
   std::vector<file_set_spec> file_sets;
   std::vector<download_spec> downloads;
   std::vector<command_spec> commands;
+  /// Workload items of protocol drivers (sim/workload_driver.hpp), in file order.
+  struct driver_item {
+    std::string kind;
+    nlohmann::json item;
+  };
+  std::vector<driver_item> driver_items;
   std::vector<checker_spec> checkers;
   time_us metrics_interval = 10 * us_per_s;
   bool record_events = false;

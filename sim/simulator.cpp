@@ -39,6 +39,52 @@ time_us transmit_time(std::uint64_t bytes, double bps) {
 
 } // namespace
 
+// The view of the simulator a protocol workload driver gets.
+class simulator::api_for_driver final : public sim_api {
+public:
+  api_for_driver(simulator& sim, std::uint32_t index) : sim_(sim), index_(index) {}
+  time_us now() const override { return sim_.now_; }
+  time_us end_time() const override { return sim_.end_; }
+  const scenario& spec() const override { return sim_.spec_; }
+  rng& workload_rng() override { return sim_.workload_rng_; }
+  std::size_t node_count() const override { return sim_.nodes_.size(); }
+  std::uint32_t group_of(std::uint32_t node) const override { return sim_.node_group_[node]; }
+  std::pair<std::uint32_t, std::uint32_t> group_nodes(const std::string& group) const override {
+    for (std::uint32_t g = 0; g < sim_.spec_.groups.size(); ++g)
+      if (sim_.spec_.groups[g].name == group)
+        return {sim_.group_first_[g], sim_.group_first_[g + 1]};
+    throw std::runtime_error("no group \"" + group + "\"");
+  }
+  bool online(std::uint32_t node) const override { return sim_.nodes_[node].online; }
+  std::uint64_t issue_command(std::uint32_t node, const std::string& role, const std::string& verb,
+                              std::vector<std::string> args) override {
+    if (!sim_.nodes_[node].online || !sim_.find_role(node, role))
+      return 0;
+    return sim_.queue_command(node, role, command{sim_.next_command_id_++, verb, std::move(args)});
+  }
+  void schedule(time_us t, std::uint32_t node, std::uint64_t arg) override {
+    sim_.driver_args_[sim_.seq_] = arg;
+    sim_.push({std::max(t, sim_.now_), 0, driver_tick, node, index_, 0, event_kind::control, 0});
+  }
+  void count(const char* name, double delta, std::uint32_t group) override {
+    sim_.stats_.metric(group, {name, delta, true});
+  }
+  void observe(const char* name, double value, std::uint32_t group) override {
+    sim_.stats_.metric(group, {name, value, false});
+  }
+
+private:
+  simulator& sim_;
+  std::uint32_t index_;
+};
+
+std::uint64_t simulator::queue_command(std::uint32_t node, const std::string& role, command cmd) {
+  auto id = cmd.id;
+  commands_[seq_] = {role, std::move(cmd)}; // keyed by the event's own sequence number
+  push({now_, 0, 0, node, 0, 0, event_kind::command, 0});
+  return id;
+}
+
 simulator::simulator(const scenario& s, sim_options opts)
   : spec_(s),
     opts_(std::move(opts)),
@@ -93,6 +139,13 @@ simulator::simulator(const scenario& s, sim_options opts)
     push({t, 0, 0, n, 0, 0, event_kind::node_up, 0});
   }
   setup_workload();
+  for (auto& item : spec_.driver_items) {
+    auto index = static_cast<std::uint32_t>(drivers_.size());
+    drivers_.push_back({driver_kinds().at(item.kind).make(item.item, spec_),
+                        std::make_unique<api_for_driver>(*this, index)});
+  }
+  for (auto& d : drivers_)
+    d.driver->start(*d.api);
   if (spec_.metrics_interval > 0)
     schedule_control(spec_.metrics_interval, 0, sample_metrics, 0);
 }
@@ -215,9 +268,7 @@ void simulator::download_tick(std::uint32_t node, std::uint32_t di) {
     command cmd{next_command_id_++, "download", {to_hex(file.hash)}};
     for (auto p : providers)
       cmd.args.push_back(std::to_string(p));
-    auto id = seq_;
-    commands_[id] = {"downloader", std::move(cmd)};
-    push({now_, 0, 0, node, 0, 0, event_kind::command, 0});
+    queue_command(node, "downloader", std::move(cmd));
     ++issued;
   } else if (!nodes_[node].online) {
     ++stats_.commands_skipped_offline;
@@ -305,6 +356,8 @@ void simulator::metric(peer_id self, const effects::metric_sample& m) {
 void simulator::emit(peer_id self, port_t, event&& e) {
   auto n = static_cast<std::uint32_t>(self);
   stats_.on_event(n, now_, e);
+  for (auto& d : drivers_)
+    d.driver->on_event(*d.api, n, e);
   if (opts_.on_event)
     opts_.on_event(n, now_, e);
   if (spec_.record_events) {
@@ -384,6 +437,8 @@ void simulator::node_up(std::uint32_t n) {
       apply_direct(n, h.port, direct_fx_);
     }
   }
+  for (auto& d : drivers_)
+    d.driver->on_node_up(*d.api, n);
   if (churn_of_group_[g] >= 0) {
     auto& cs = spec_.churn[static_cast<std::size_t>(churn_of_group_[g])];
     schedule_control(now_ + static_cast<time_us>(cs.session.sample(churn_rng_)), n, churn_leave, 0);
@@ -419,6 +474,8 @@ void simulator::node_down(std::uint32_t n, bool crash) {
   node.online = false;
   ++node.incarnation; // pending timers of the old incarnation are now stale
   stats_.on_node_down(n);
+  for (auto& d : drivers_)
+    d.driver->on_node_down(*d.api, n, crash);
 }
 
 void simulator::deliver(sim_event& e) {
@@ -523,6 +580,16 @@ void simulator::process(sim_event& e) {
           fp_.extend(e.t, event_kind::control, e.node, 0, e.a, {});
           download_tick(e.node, e.slot);
           break;
+        case driver_tick: {
+          auto it = driver_args_.find(e.seq);
+          std::uint64_t arg = it == driver_args_.end() ? 0 : it->second;
+          if (it != driver_args_.end())
+            driver_args_.erase(it);
+          fp_.extend(e.t, event_kind::control, e.node, 0, arg, {});
+          auto& d = drivers_[e.slot];
+          d.driver->tick(*d.api, e.node, arg);
+          break;
+        }
         case churn_leave: {
           if (!nodes_[e.node].online)
             break;

@@ -15,6 +15,7 @@
 #include "sim/run_stats.hpp"
 #include "sim/scenario.hpp"
 #include "sim/synthetic_content.hpp"
+#include "sim/workload_driver.hpp"
 
 #include <caf/scheduler/test_coordinator.hpp>
 
@@ -76,6 +77,11 @@ public:
   const std::vector<event_row>& recorded_events() const { return recorded_; }
   bool events_truncated() const { return events_truncated_; }
 
+  /// Protocol workload drivers and the api each one uses.
+  std::size_t driver_count() const { return drivers_.size(); }
+  const workload_driver& driver(std::size_t i) const { return *drivers_[i].driver; }
+  const sim_api& driver_api(std::size_t i) const { return *drivers_[i].api; }
+
   // -- runtime seam --------------------------------------------------------
   time_us now() const override { return now_; }
   void send(peer_id from, peer_id to, bytes frame) override;
@@ -120,7 +126,14 @@ private:
     std::string role;
     command cmd;
   };
-  enum control_action : std::uint64_t { sample_metrics = 1, download_due = 2, churn_leave = 3 };
+  enum control_action : std::uint64_t { sample_metrics = 1, download_due = 2, churn_leave = 3, driver_tick = 4 };
+  class api_for_driver;
+  friend class api_for_driver;
+  struct hosted_driver {
+    std::unique_ptr<workload_driver> driver;
+    std::unique_ptr<sim_api> api;
+  };
+  std::uint64_t queue_command(std::uint32_t node, const std::string& role, command cmd);
 
   void push(sim_event e);
   std::uint32_t store_frame(bytes&& b);
@@ -167,6 +180,8 @@ private:
   bool events_truncated_ = false;
   effects direct_fx_;
   std::uint64_t next_command_id_ = 1;
+  std::vector<hosted_driver> drivers_;
+  std::map<std::uint64_t, std::uint64_t> driver_args_; // tick argument by event sequence
   // CAF (actors engine only).
   std::unique_ptr<caf::actor_system_config> caf_cfg_;
   std::unique_ptr<caf::actor_system> caf_sys_;

@@ -58,6 +58,8 @@ json summarize(const simulator& sim, double wall_seconds) {
                  {"p90", smp.quantile(0.9)},
                  {"p99", smp.quantile(0.99)}};
   j["observations"] = obs;
+  for (std::size_t i = 0; i < sim.driver_count(); ++i)
+    sim.driver(i).summarize(sim.driver_api(i), j);
   return j;
 }
 

@@ -1,0 +1,77 @@
+#pragma once
+// Protocol-specific workloads and checkers plug into the simulator here, so
+// a protocol adds files instead of editing the simulator core.
+//
+// A scenario's workload item {"kind": "<kind>", ...} whose kind is not built in
+// is looked up in the driver registry (sim/drivers.cpp); the driver validates
+// its JSON at parse time and runs during the simulation: it schedules ticks,
+// issues commands to roles, observes role events, and evaluates the checkers
+// it owns ({"check": "<name>", ...}).
+#include "protocols/common/role.hpp"
+#include "sim/scenario.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace peerlab::sim {
+
+class simulator;
+struct verdict;
+
+/// What a driver may do with the simulator.
+class sim_api {
+public:
+  virtual ~sim_api() = default;
+  virtual time_us now() const = 0;
+  virtual time_us end_time() const = 0;
+  virtual const scenario& spec() const = 0;
+  /// The workload generator (its own seed stream, shared by drivers in event order).
+  virtual rng& workload_rng() = 0;
+  virtual std::size_t node_count() const = 0;
+  virtual std::uint32_t group_of(std::uint32_t node) const = 0;
+  /// Node index range [first, last) of a group; throws if unknown.
+  virtual std::pair<std::uint32_t, std::uint32_t> group_nodes(const std::string& group) const = 0;
+  virtual bool online(std::uint32_t node) const = 0;
+  /// Delivers a command to the role named `role` of `node` now (through the
+  /// event queue). Returns the command id (0 if the node is offline or has no such role).
+  virtual std::uint64_t issue_command(std::uint32_t node, const std::string& role, const std::string& verb,
+                                      std::vector<std::string> args) = 0;
+  /// Calls the driver's tick(node, arg) at virtual time t.
+  virtual void schedule(time_us t, std::uint32_t node, std::uint64_t arg) = 0;
+  /// Adds to the run's counters (summary, results file, metric checkers).
+  virtual void count(const char* name, double delta, std::uint32_t group) = 0;
+  virtual void observe(const char* name, double value, std::uint32_t group) = 0;
+};
+
+class workload_driver {
+public:
+  virtual ~workload_driver() = default;
+  /// Called once before the run: schedule the first ticks.
+  virtual void start(sim_api&) {}
+  virtual void tick(sim_api&, std::uint32_t node, std::uint64_t arg) = 0;
+  virtual void on_event(sim_api&, std::uint32_t /*node*/, const event&) {}
+  virtual void on_node_up(sim_api&, std::uint32_t /*node*/) {}
+  virtual void on_node_down(sim_api&, std::uint32_t /*node*/, bool /*crash*/) {}
+  /// Evaluates a checker this driver owns; returns false if it does not own it.
+  virtual bool evaluate(const sim_api&, const checker_spec&, verdict&) const { return false; }
+  /// Adds the driver's figures to the run summary (stored in the results file).
+  virtual void summarize(const sim_api&, nlohmann::json& /*summary*/) const {}
+};
+
+struct driver_kind {
+  /// Validates the workload item (throws config_error naming the path) and
+  /// returns a factory for the running driver.
+  std::function<void(const nlohmann::json& item, const std::string& path, const scenario& so_far)> validate;
+  std::function<std::unique_ptr<workload_driver>(const nlohmann::json& item, const scenario& s)> make;
+  /// Checker names this kind evaluates (so scenario validation accepts them).
+  std::vector<std::string> checkers;
+};
+
+/// All registered kinds (sim/drivers.cpp).
+const std::map<std::string, driver_kind>& driver_kinds();
+
+} // namespace peerlab::sim
