@@ -72,8 +72,8 @@ std::shared_ptr<role> traffic_role(const json& p, const std::string& path, const
     c.in_flight = static_cast<std::uint32_t>(cfg::get_count(*v, cfg::child(path, "in_flight")));
   if (auto* v = cfg::member(p, "size")) {
     auto sz = cfg::get_size(*v, cfg::child(path, "size"));
-    if (sz < 6 || sz > limits::max_frame_bytes)
-      cfg::fail(cfg::child(path, "size"), "a size between 6 B and 4MiB", *v);
+    if (sz < 10 || sz > limits::max_frame_bytes)
+      cfg::fail(cfg::child(path, "size"), "a size between 10 B and 4MiB", *v);
     c.size = static_cast<std::uint32_t>(sz);
   }
   if (auto* v = cfg::member(p, "ttl"))

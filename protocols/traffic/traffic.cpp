@@ -5,7 +5,7 @@
 namespace peerlab::traffic {
 
 constexpr std::uint8_t hop_type = 1;
-constexpr std::size_t header_size = 6;
+constexpr std::size_t header_size = 10;
 
 bytes encode_hop(std::uint32_t hops, std::uint32_t size) {
   bytes out;
@@ -14,14 +14,18 @@ bytes encode_hop(std::uint32_t hops, std::uint32_t size) {
   w.u8(ports::traffic);
   w.u8(hop_type);
   w.u32(hops);
-  out.resize(std::max<std::size_t>(size, header_size), 0);
+  auto total = static_cast<std::uint32_t>(std::max<std::size_t>(size, header_size));
+  w.u32(total); // the frame's own length, so a truncated frame is rejected
+  out.resize(total, 0);
   return out;
 }
 
 bool decode_hop(byte_view frame, std::uint32_t& hops) {
   wire::reader r(frame);
   std::uint8_t port = 0, type = 0;
-  return r.u8(port) && port == ports::traffic && r.u8(type) && type == hop_type && r.u32(hops);
+  std::uint32_t total = 0;
+  return r.u8(port) && port == ports::traffic && r.u8(type) && type == hop_type && r.u32(hops) &&
+         r.u32(total) && total == frame.size();
 }
 
 namespace {

@@ -1,0 +1,57 @@
+#include "protocols/traffic/traffic.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace peerlab;
+
+TEST_CASE("traffic frames round trip and every truncation is rejected", "[traffic]") {
+  auto f = traffic::encode_hop(7, 64);
+  REQUIRE(f.size() == 64);
+  std::uint32_t hops = 0;
+  REQUIRE(traffic::decode_hop(f, hops));
+  CHECK(hops == 7);
+  for (std::size_t cut = 0; cut < f.size(); ++cut) {
+    INFO(cut);
+    CHECK_FALSE(traffic::decode_hop(byte_view{f.data(), cut}, hops));
+  }
+  f[0] = ports::kad;
+  CHECK_FALSE(traffic::decode_hop(f, hops));
+}
+
+TEST_CASE("the traffic role forwards to another node and counts rejected frames", "[traffic]") {
+  struct null_kv final : kv_store {
+    void put(std::string_view, std::string_view, std::string_view) override {}
+    std::optional<std::string> get(std::string_view, std::string_view) const override { return {}; }
+    void erase(std::string_view, std::string_view) override {}
+    void scan(std::string_view, const std::function<void(std::string_view, std::string_view)>&) const override {}
+  } kv;
+  struct null_content final : content_store {
+    std::optional<file_info> stat(const digest&) const override { return {}; }
+    bool read(const digest&, std::uint64_t, std::size_t, bytes&) override { return false; }
+    std::uint64_t open_sink(const digest&, std::string_view, std::uint64_t) override { return 0; }
+    bool write(std::uint64_t, std::uint64_t, byte_view) override { return false; }
+    bool read_sink(std::uint64_t, std::uint64_t, std::size_t, bytes&) override { return false; }
+    bool commit_sink(std::uint64_t) override { return false; }
+    void discard_sink(std::uint64_t) override {}
+  } content;
+  rng r(3);
+  context ctx{0, 5, r, kv, content, {}};
+  auto role = traffic::make_traffic({10, 2, 32, 3});
+  effects fx;
+  role->start(ctx, fx);
+  REQUIRE(fx.frames.size() == 2);
+  for (auto& f : fx.frames)
+    CHECK((f.to != 5 && f.to < 10));
+  fx.clear();
+  role->frame(ctx, 1, traffic::encode_hop(1, 32), fx);
+  CHECK(fx.frames.size() == 1); // hop 2 < ttl 3: forwarded
+  fx.clear();
+  role->frame(ctx, 1, traffic::encode_hop(2, 32), fx);
+  CHECK(fx.frames.empty()); // ttl reached
+  fx.clear();
+  auto bad = traffic::encode_hop(1, 32);
+  bad.pop_back();
+  role->frame(ctx, 1, bad, fx);
+  REQUIRE(fx.metrics.size() == 1);
+  CHECK(std::string(fx.metrics[0].name) == "frames_rejected");
+}
