@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 using namespace peerlab;
 
 namespace {
@@ -102,8 +104,13 @@ TEST_CASE("durations, sizes and rates parse with units", "[sim][scenario]") {
 }
 
 TEST_CASE("every scenario shipped in scenarios/ validates", "[sim][scenario]") {
-  for (auto* name : {"quickstart.json", "churn.json"}) {
-    INFO(name);
-    CHECK_NOTHROW(sim::load_scenario(std::string(PEERLAB_SOURCE_DIR) + "/scenarios/" + name));
+  int n = 0;
+  for (auto& entry : std::filesystem::directory_iterator(std::string(PEERLAB_SOURCE_DIR) + "/scenarios")) {
+    if (entry.path().extension() != ".json")
+      continue;
+    INFO(entry.path().string());
+    CHECK_NOTHROW(sim::load_scenario(entry.path().string()));
+    ++n;
   }
+  CHECK(n >= 3);
 }
