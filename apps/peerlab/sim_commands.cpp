@@ -7,6 +7,7 @@
 #include "sim/results.hpp"
 #include "sim/simulator.hpp"
 #include "sim/summary.hpp"
+#include "sim/trace_diff.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -341,21 +342,15 @@ int check_command(int argc, char** argv) {
       return "virtual " + cfg::format_duration(e.time) + " (" + std::to_string(e.time) + " us) node " +
              std::to_string(e.node) + " " + sim::kind_name(e.kind) + msg;
     };
-    std::size_t n = std::min(t1.size(), t2.size());
-    std::size_t i = 0;
-    while (i < n && t1[i].chain == t2[i].chain)
-      ++i;
     std::printf("NOT deterministic: %s seed %llu\n  run 1: fingerprint %s, %llu events\n  run 2: fingerprint %s, "
                 "%llu events\n",
                 path.c_str(), static_cast<unsigned long long>(seed), r1->chain().hex().c_str(),
                 static_cast<unsigned long long>(r1->chain().events()), r2->chain().hex().c_str(),
                 static_cast<unsigned long long>(r2->chain().events()));
-    if (i < n) {
-      std::printf("first differing event: index %zu\n  run 1: %s\n  run 2: %s\n", i, describe(t1[i]).c_str(),
-                  describe(t2[i]).c_str());
-    } else {
-      std::printf("one run has more events; the first extra event is index %zu: %s\n", i,
-                  describe(t1.size() > n ? t1[i] : t2[i]).c_str());
+    if (auto d = sim::first_divergence(t1, t2)) {
+      std::printf("first differing event: index %zu\n  run 1: %s\n  run 2: %s\n", d->index,
+                  d->first ? describe(*d->first).c_str() : "(no more events)",
+                  d->second ? describe(*d->second).c_str() : "(no more events)");
     }
     return 1;
   });
