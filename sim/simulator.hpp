@@ -9,6 +9,7 @@
 // event loop). Both give the same fingerprint; the benchmark compares them.
 #include "actors/role_actor.hpp"
 #include "actors/runtime/runtime.hpp"
+#include "sim/event_queue.hpp"
 #include "sim/fingerprint.hpp"
 #include "sim/memory_store.hpp"
 #include "sim/network_model.hpp"
@@ -103,9 +104,9 @@ private:
     event_kind kind;
     std::uint8_t port;
   };
-  struct later {
+  struct earlier {
     bool operator()(const sim_event& x, const sim_event& y) const {
-      return x.t != y.t ? x.t > y.t : x.seq > y.seq;
+      return x.t != y.t ? x.t < y.t : x.seq < y.seq;
     }
   };
   struct hosted_role {
@@ -159,7 +160,7 @@ private:
   time_us now_ = 0;
   time_us end_ = 0;
   std::uint64_t seq_ = 0;
-  std::priority_queue<sim_event, std::vector<sim_event>, later> queue_;
+  quad_heap<sim_event, earlier> queue_; // ordered by (virtual time, sequence)
   std::vector<bytes> frames_;
   std::vector<std::uint32_t> free_frames_;
   std::map<std::uint64_t, pending_command> commands_;
