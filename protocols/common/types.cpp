@@ -12,6 +12,7 @@ const char* port_name(port_t p) {
     case ports::gossip: return "gossip";
     case ports::fileset: return "fileset";
     case ports::droplog: return "droplog";
+    case ports::payer: return "payer";
     case ports::test_echo: return "test_echo";
     case ports::traffic: return "traffic";
     default: return "unknown";
