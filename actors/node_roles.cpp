@@ -3,6 +3,7 @@
 #include "actors/config/json_fields.hpp"
 #include "protocols/common/limits.hpp"
 #include "protocols/filexfer/filexfer.hpp"
+#include "protocols/fileset/fileset.hpp"
 #include "protocols/gossip/gossip.hpp"
 #include "protocols/kad/kad.hpp"
 #include "protocols/traffic/traffic.hpp"
@@ -163,6 +164,58 @@ std::shared_ptr<role> gossip_role(const json& p, const std::string& path, const 
   return gossip::make_gossip(c);
 }
 
+// The file-set role owns a gossip role: its "gossip" object takes the keys of
+// the gossip role and is parsed by the same reader.
+std::shared_ptr<role> fileset_role(const json& p, const std::string& path,
+                                   const std::string& adversary) {
+  cfg::only_keys(p, path, {"role", "gossip", "topic", "inline_max", "max_file_bytes", "chunk_size",
+                           "max_fetches", "request_timeout", "retry_delay", "fetch_rounds",
+                           "sync_initial_delay", "sync_interval", "sync_peers", "manifest_quorum",
+                           "flood_interval"});
+  fileset::config c;
+  if (auto* g = cfg::member(p, "gossip")) {
+    cfg::require_object(*g, cfg::child(path, "gossip"));
+    auto inner = gossip_role(*g, cfg::child(path, "gossip"), "");
+    c.gossip = static_cast<gossip::gossip_role&>(*inner).cfg();
+  }
+  if (auto* v = cfg::member(p, "topic"))
+    c.topic = cfg::get_string(*v, cfg::child(path, "topic"));
+  auto size = [&](const char* key, auto& field) {
+    if (auto* v = cfg::member(p, key))
+      field = static_cast<std::remove_reference_t<decltype(field)>>(
+          std::min<std::uint64_t>(cfg::get_size(*v, cfg::child(path, key)), 1ull << 32));
+  };
+  auto count = [&](const char* key, std::size_t& field) {
+    if (auto* v = cfg::member(p, key))
+      field = cfg::get_count(*v, cfg::child(path, key));
+  };
+  auto duration = [&](const char* key, time_us& field) {
+    if (auto* v = cfg::member(p, key))
+      field = cfg::get_duration(*v, cfg::child(path, key));
+  };
+  size("inline_max", c.inline_max);
+  size("max_file_bytes", c.max_file_bytes);
+  size("chunk_size", c.chunk_bytes);
+  count("max_fetches", c.max_fetches);
+  duration("request_timeout", c.request_timeout);
+  duration("retry_delay", c.retry_delay);
+  count("fetch_rounds", c.fetch_rounds);
+  duration("sync_initial_delay", c.sync_initial_delay);
+  duration("sync_interval", c.sync_interval);
+  count("sync_peers", c.sync_peers);
+  count("manifest_quorum", c.manifest_quorum);
+  duration("flood_interval", c.flood_interval);
+  if (!adversary.empty()) {
+    auto s = fileset::strategy_from_name(adversary);
+    if (!s)
+      cfg::fail_msg(path, "role fileset does not know adversary \"" + adversary + "\"");
+    c.adversary = *s;
+  }
+  if (auto e = c.check(); !e.empty())
+    cfg::fail_msg(path, "role fileset: " + e);
+  return fileset::make_fileset(c);
+}
+
 // One line per role. Adding a protocol role means adding it here.
 const std::map<std::string, factory>& registry() {
   static const std::map<std::string, factory> r = {
@@ -171,6 +224,7 @@ const std::map<std::string, factory>& registry() {
     {"traffic", traffic_role},
     {"kad", kad_role},
     {"gossip", gossip_role},
+    {"fileset", fileset_role},
   };
   return r;
 }
@@ -185,7 +239,7 @@ std::vector<std::string> known_roles() {
 }
 
 std::vector<std::string> known_adversaries() {
-  return {"corrupt_content", "truncate_content", "silent"};
+  return {"corrupt_content", "truncate_content", "silent", "corrupt_proof", "drop_gossip", "flood_invalid"};
 }
 
 std::vector<std::shared_ptr<role>> make_roles(const json& spec, const std::string& path,
