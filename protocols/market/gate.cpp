@@ -1,0 +1,341 @@
+#include "protocols/market/gate.hpp"
+
+#include "protocols/market/tables.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <sstream>
+
+namespace peerlab::market {
+
+namespace {
+
+payment_ref random_ref(rng& r) {
+  payment_ref ref{};
+  for (std::size_t i = 0; i < ref.size(); i += 8) {
+    std::uint64_t v = r.next();
+    for (std::size_t k = 0; k < 8; ++k)
+      ref[i + k] = static_cast<std::uint8_t>(v >> (8 * k));
+  }
+  return ref;
+}
+
+std::optional<payment_ref> ref_from_hex(std::string_view h) {
+  auto b = bytes_from_hex(h);
+  if (!b || b->size() != 16)
+    return std::nullopt;
+  payment_ref r{};
+  std::copy(b->begin(), b->end(), r.begin());
+  return r;
+}
+
+} // namespace
+
+std::uint64_t due_for(std::uint64_t price, std::uint64_t size, std::uint64_t bytes) {
+  if (size == 0)
+    return price;
+  bytes = std::min(bytes, size);
+  return static_cast<std::uint64_t>(static_cast<unsigned __int128>(price) * bytes / size);
+}
+
+gate::gate(gate_config c) : cfg_(c) {}
+
+void gate::start(context&, effects&) {
+  peers_.clear(); // reloaded from the Credit rows on first contact
+}
+
+// ---- the Credit row: "<hash> <ref> size price billable billed paid last_sent bills_made n [ref bytes]*|..."
+
+gate::peer_state& gate::peer(context& ctx, peer_id p) {
+  auto it = peers_.find(p);
+  if (it != peers_.end())
+    return it->second;
+  peer_state& st = peers_[p];
+  if (auto text = ctx.store.get(tables::credit, peer_key(p))) {
+    std::istringstream in(*text);
+    std::string item;
+    while (std::getline(in, item, '|')) {
+      std::istringstream f(item);
+      std::string hash_hex, ref_hex_s;
+      purchase pu;
+      std::size_t n = 0;
+      if (!(f >> hash_hex >> ref_hex_s >> pu.size >> pu.price >> pu.billable >> pu.billed >> pu.paid >>
+            pu.last_sent >> pu.bills_made >> n))
+        continue;
+      auto h = digest_from_hex(hash_hex);
+      auto r = ref_from_hex(ref_hex_s);
+      if (!h || !r)
+        continue;
+      pu.ref = *r;
+      for (std::size_t i = 0; i < n; ++i) {
+        std::string bref;
+        bill b;
+        if (!(f >> bref >> b.bytes))
+          break;
+        if (auto br = ref_from_hex(bref)) {
+          b.ref = *br;
+          pu.outstanding.push_back(b);
+        }
+      }
+      st.open[*h] = std::move(pu);
+    }
+  }
+  if (auto why = ctx.store.get(tables::blacklist, peer_key(p))) {
+    st.blacklisted = true;
+    st.reason = *why;
+  }
+  return st;
+}
+
+void gate::persist(context& ctx, peer_id p, const peer_state& st) {
+  if (st.open.empty()) {
+    ctx.store.erase(tables::credit, peer_key(p));
+    return;
+  }
+  std::ostringstream o;
+  bool first = true;
+  for (auto& [h, pu] : st.open) {
+    if (!first)
+      o << '|';
+    first = false;
+    o << to_hex(h) << ' ' << ref_hex(pu.ref) << ' ' << pu.size << ' ' << pu.price << ' ' << pu.billable << ' '
+      << pu.billed << ' ' << pu.paid << ' ' << pu.last_sent << ' ' << pu.bills_made << ' '
+      << pu.outstanding.size();
+    for (auto& b : pu.outstanding)
+      o << ' ' << ref_hex(b.ref) << ' ' << b.bytes;
+  }
+  ctx.store.put(tables::credit, peer_key(p), o.str());
+}
+
+std::uint64_t gate::exposure(const peer_state& st) const {
+  std::uint64_t e = 0;
+  for (auto& [_, pu] : st.open)
+    e += pu.unpaid();
+  return e;
+}
+
+std::uint64_t gate::exposure(peer_id p) const {
+  auto it = peers_.find(p);
+  return it == peers_.end() ? 0 : exposure(it->second);
+}
+
+std::uint64_t gate::largest_open(const peer_state& st) const {
+  std::uint64_t m = 0;
+  for (auto& [_, pu] : st.open)
+    m = std::max(m, pu.size);
+  return m;
+}
+
+std::size_t gate::owing(const peer_state& st, const digest& except) const {
+  std::size_t n = 0;
+  for (auto& [h, pu] : st.open)
+    if (h != except && pu.unpaid() > 0)
+      ++n;
+  return n;
+}
+
+void gate::make_bill(context& ctx, peer_id p, const digest& hash, purchase& pu, std::uint64_t bytes,
+                     effects& fx) {
+  if (bytes == 0)
+    return;
+  std::uint64_t from = pu.billed, to = pu.billed + bytes;
+  std::uint64_t amount = due_for(pu.price, pu.size, to) - due_for(pu.price, pu.size, from);
+  pu.billed = to;
+  if (amount == 0) { // too few bytes to cost anything: nothing to pay
+    pu.paid += bytes;
+    return;
+  }
+  payment_ref ref = pu.bills_made == 0 ? pu.ref : random_ref(ctx.random);
+  ++pu.bills_made;
+  pu.outstanding.push_back({ref, bytes});
+  row r;
+  r.set("cat", "expected");
+  r.set("peer", std::to_string(p));
+  r.set("hash", to_hex(hash));
+  r.set("amount", amount);
+  r.set("from", from);
+  r.set("to", to);
+  r.set("status", "requested");
+  r.set_i("requested_at", ctx.now);
+  r.set_i("deadline", ctx.now + cfg_.payment_deadline);
+  r.set("policy", policy_name(cfg_.kind));
+  std::string key = ref_hex(ref);
+  save(ctx.store, tables::payments, "in:" + key, r);
+  ctx.store.put(tables::inbox, key, "");
+  auto due_ms = static_cast<std::uint32_t>(std::min<time_us>(cfg_.payment_deadline / 1000, UINT32_MAX));
+  fx.send(p, encode(payment_request{ref, hash, amount, ctx.self, from, to, due_ms}));
+  fx.count("market.bills");
+  fx.emit(event{"payment_requested",
+                0,
+                {{"peer", std::to_string(p)}, {"ref", key}, {"policy", policy_name(cfg_.kind)}},
+                {{"amount", static_cast<double>(amount)}, {"bytes", static_cast<double>(bytes)}}});
+}
+
+void gate::close_finished(context& ctx, peer_state& st) {
+  for (auto it = st.open.begin(); it != st.open.end();) {
+    auto& pu = it->second;
+    if (pu.billable >= pu.size && pu.paid >= pu.size && pu.outstanding.empty()) {
+      auto key = to_hex(it->first);
+      auto pf = load(ctx.store, tables::provided_files, key).value_or(row{});
+      pf.set("paid_sales", pf.u64("paid_sales") + 1);
+      save(ctx.store, tables::provided_files, key, pf);
+      it = st.open.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void gate::refresh(context& ctx, peer_id p, peer_state& st, effects& fx) {
+  if (auto why = ctx.store.get(tables::blacklist, peer_key(p))) {
+    st.blacklisted = true;
+    st.reason = *why;
+  }
+  for (auto& [h, pu] : st.open) {
+    for (auto b = pu.outstanding.begin(); b != pu.outstanding.end();) {
+      auto r = load(ctx.store, tables::payments, "in:" + ref_hex(b->ref));
+      std::string s = r ? r->str("status") : "failed";
+      if (s == "verified" || s == "late_paid") {
+        pu.paid += b->bytes;
+        b = pu.outstanding.erase(b);
+      } else if (s == "failed") {
+        b = pu.outstanding.erase(b); // stays unpaid; the verifier blacklisted the peer
+      } else {
+        ++b;
+      }
+    }
+    if (cfg_.kind != policy::prepay && pu.billable > pu.billed && ctx.now - pu.last_sent >= cfg_.idle_bill_after)
+      make_bill(ctx, p, h, pu, pu.billable - pu.billed, fx);
+  }
+  close_finished(ctx, st);
+  persist(ctx, p, st);
+}
+
+filexfer::payment_gate::admission gate::admit(context& ctx, peer_id p, const file_info& file, effects& fx) {
+  admission a;
+  if (auto why = ctx.store.get(tables::blacklist, peer_key(p))) {
+    fx.count("market.refused_blacklisted");
+    a.refused = true;
+    a.reason = "payment refused: " + *why;
+    return a;
+  }
+  if (file.price == 0) {
+    a.ref = random_ref(ctx.random);
+    return a;
+  }
+  auto& st = peer(ctx, p);
+  refresh(ctx, p, st, fx);
+  auto it = st.open.find(file.hash);
+  if (it == st.open.end()) {
+    if (st.open.size() >= bounds::max_open_purchases_per_peer) {
+      fx.count("market.refused_open_purchases");
+      a.refused = true;
+      a.reason = "payment refused: too many unpaid purchases";
+      return a;
+    }
+    purchase pu;
+    pu.ref = random_ref(ctx.random);
+    pu.size = file.size;
+    pu.price = file.price;
+    pu.last_sent = ctx.now;
+    it = st.open.emplace(file.hash, pu).first;
+    auto key = to_hex(file.hash);
+    auto pf = load(ctx.store, tables::provided_files, key).value_or(row{});
+    pf.set("name", file.name);
+    pf.set("size", file.size);
+    pf.set("price", file.price);
+    pf.set("sales", pf.u64("sales") + 1);
+    save(ctx.store, tables::provided_files, key, pf);
+    if (cfg_.kind == policy::prepay)
+      make_bill(ctx, p, file.hash, it->second, file.size, fx);
+    persist(ctx, p, st);
+  }
+  a.ref = it->second.ref;
+  return a;
+}
+
+filexfer::payment_gate::verdict gate::decide(const peer_state& st, const purchase& pu, std::uint64_t inc) const {
+  if (st.blacklisted)
+    return verdict::refuse;
+  switch (cfg_.kind) {
+    case policy::prepay:
+      return pu.billable + inc <= pu.paid ? verdict::send : verdict::hold;
+    case policy::pay_per_window:
+      return exposure(st) + inc <= cfg_.window_bytes ? verdict::send : verdict::hold;
+    case policy::pay_after: {
+      if (inc == 0 || pu.unpaid() > 0)
+        return verdict::send; // already one of the files this peer owes for
+      // pu owes nothing yet, so it is not among the files owing()
+      return owing(st, digest{}) < cfg_.max_open_purchases ? verdict::send : verdict::hold;
+    }
+  }
+  return verdict::hold;
+}
+
+filexfer::payment_gate::verdict gate::may_send(context& ctx, peer_id p, const file_info& file, std::uint64_t,
+                                               std::size_t len, effects& fx) {
+  if (file.price == 0)
+    return ctx.store.get(tables::blacklist, peer_key(p)) ? verdict::refuse : verdict::send;
+  auto& st = peer(ctx, p);
+  auto it = st.open.find(file.hash);
+  if (it == st.open.end())
+    return verdict::refuse; // not admitted (or closed): the provider must ask admit() first
+  auto inc = [&] { return std::min<std::uint64_t>(it->second.billable + len, it->second.size) - it->second.billable; };
+  auto v = decide(st, it->second, inc());
+  if (v != verdict::hold)
+    return v;
+  refresh(ctx, p, st, fx);
+  it = st.open.find(file.hash);
+  if (it == st.open.end())
+    return verdict::refuse;
+  v = decide(st, it->second, inc());
+  if (v == verdict::hold) {
+    // Whatever is unbilled is billed now, or a hold could wait for nothing.
+    if (cfg_.kind != policy::prepay) {
+      for (auto& [h, pu] : st.open)
+        if (pu.billable > pu.billed)
+          make_bill(ctx, p, h, pu, pu.billable - pu.billed, fx);
+      persist(ctx, p, st);
+    }
+    fx.count("market.holds");
+  } else if (v == verdict::refuse) {
+    fx.count("market.refused_blacklisted");
+  }
+  return v;
+}
+
+void gate::sent(context& ctx, peer_id p, const file_info& file, std::uint64_t, std::size_t len, effects& fx) {
+  if (file.price == 0)
+    return;
+  auto& st = peer(ctx, p);
+  auto it = st.open.find(file.hash);
+  if (it == st.open.end())
+    return;
+  auto& pu = it->second;
+  std::uint64_t inc = std::min<std::uint64_t>(pu.billable + len, pu.size) - pu.billable;
+  pu.billable += inc;
+  pu.last_sent = ctx.now;
+  if (inc > 0) {
+    fx.count("market.bytes_billable", static_cast<double>(inc));
+    fx.emit(event{"market_served",
+                  0,
+                  {{"peer", std::to_string(p)}, {"policy", policy_name(cfg_.kind)}},
+                  {{"bytes", static_cast<double>(inc)},
+                   {"exposure", static_cast<double>(exposure(st))},
+                   {"bound", static_cast<double>(cfg_.exposure_bound(largest_open(st)))}}});
+  }
+  bool bill_now = false;
+  if (cfg_.kind == policy::pay_per_window)
+    bill_now = pu.billable - pu.billed >= std::max<std::uint64_t>(cfg_.window_bytes / 2, 1) ||
+               (pu.billable == pu.size && pu.billed < pu.size);
+  else if (cfg_.kind == policy::pay_after)
+    bill_now = pu.billable == pu.size && pu.billed < pu.size;
+  if (bill_now)
+    make_bill(ctx, p, file.hash, pu, pu.billable - pu.billed, fx);
+  close_finished(ctx, st);
+  persist(ctx, p, st);
+  if (st.open.empty() && !st.blacklisted)
+    peers_.erase(p); // nothing owed: reloaded from the rows if it comes back
+}
+
+} // namespace peerlab::market
