@@ -34,19 +34,6 @@ long long pread_full(int fd, std::uint8_t* p, std::size_t len, std::uint64_t off
   return static_cast<long long>(done);
 }
 
-bool pwrite_full(int fd, const std::uint8_t* p, std::size_t len, std::uint64_t off) {
-  std::size_t done = 0;
-  while (done < len) {
-    auto n = ::pwrite(fd, p + done, len - done, static_cast<off_t>(off + done));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 bool same_content(const fs::path& file, const digest& hash, std::uint64_t size) {
   try {
     std::uint64_t n = 0;
@@ -79,8 +66,10 @@ disk_content::disk_content(fs::path data_dir, log_fn log)
 disk_content::~disk_content() {
   for (auto& [_, s] : served_)
     ::close(s.fd);
-  for (auto& [_, s] : sinks_)
+  for (auto& [_, s] : sinks_) {
+    writer_.forget(s.fd);
     ::close(s.fd); // partial files stay for inspection; a new sink truncates them
+  }
 }
 
 void disk_content::report(const std::string& msg) const {
@@ -249,8 +238,9 @@ bool disk_content::write(std::uint64_t id, std::uint64_t offset, byte_view data)
     report("content: write past the end of " + s.part.string());
     return false;
   }
-  if (!pwrite_full(s.fd, data.data(), data.size(), offset)) {
-    report("content: cannot write " + s.part.string() + ": " + errno_text());
+  std::string err;
+  if (!writer_.write(s.fd, offset, data, &err)) {
+    report("content: cannot write " + s.part.string() + ": " + err);
     return false;
   }
   return true;
@@ -264,6 +254,11 @@ bool disk_content::read_sink(std::uint64_t id, std::uint64_t offset, std::size_t
   auto& s = it->second;
   if (offset > s.size || len > s.size - offset)
     return false;
+  std::string err;
+  if (!writer_.flush(s.fd, &err)) {
+    report("content: cannot write " + s.part.string() + ": " + err);
+    return false;
+  }
   out.resize(len);
   auto n = pread_full(s.fd, out.data(), len, offset);
   if (n != static_cast<long long>(len)) {
@@ -307,7 +302,15 @@ bool disk_content::commit_sink(std::uint64_t id) {
     return false;
   sink s = std::move(it->second);
   sinks_.erase(it);
+  std::string err;
+  bool written = writer_.flush(s.fd, &err);
+  writer_.forget(s.fd);
   ::close(s.fd);
+  if (!written) {
+    report("content: cannot write " + s.part.string() + ": " + err);
+    ::unlink(s.part.c_str());
+    return false;
+  }
   fs::path final_path;
   if (!place(s, final_path)) {
     ::unlink(s.part.c_str());
@@ -324,6 +327,7 @@ void disk_content::discard_sink(std::uint64_t id) {
   auto it = sinks_.find(id);
   if (it == sinks_.end())
     return;
+  writer_.forget(it->second.fd);
   ::close(it->second.fd);
   ::unlink(it->second.part.c_str());
   sinks_.erase(it);

@@ -3,9 +3,12 @@
 // (streaming SHA-256) when the node starts and served by hash. Downloads are
 // written into data_dir/downloads/.partial/<hex>.part with positional writes
 // and, once verified by the downloader, moved to data_dir/downloads/<name>.
+// Sink writes are queued to a background writer (bounded); read_sink and
+// commit_sink wait for them, and a failed write fails the next call.
 // Every error is logged and returned as failure; nothing here throws after
 // construction except provide().
 #include "net/sqlite_store.hpp" // store_error, log_fn
+#include "net/write_behind.hpp"
 #include "protocols/common/store.hpp"
 
 #include <filesystem>
@@ -80,6 +83,7 @@ private:
   std::map<std::uint64_t, sink> sinks_;
   std::map<digest, std::filesystem::path> committed_;
   std::uint64_t next_sink_ = 1;
+  write_behind writer_; // sink writes leave the role's thread (see write_behind.hpp)
 };
 
 } // namespace peerlab::net

@@ -1,0 +1,104 @@
+#include "net/write_behind.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
+
+namespace peerlab::net {
+
+namespace {
+constexpr std::size_t max_spare_buffers = 8;
+}
+
+write_behind::write_behind(std::size_t max_pending_bytes) : max_pending_(max_pending_bytes) {}
+
+write_behind::~write_behind() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  work_.notify_all();
+  if (thread_.joinable())
+    thread_.join();
+}
+
+bool write_behind::failed(int fd, std::string* error) const {
+  auto it = errors_.find(fd);
+  if (it == errors_.end())
+    return false;
+  if (error)
+    *error = it->second;
+  return true;
+}
+
+bool write_behind::write(int fd, std::uint64_t offset, byte_view data, std::string* error) {
+  std::unique_lock lock(mu_);
+  if (failed(fd, error))
+    return false;
+  if (!thread_.joinable())
+    thread_ = std::thread([this] { run(); });
+  // One write larger than the bound still goes through, alone.
+  done_.wait(lock, [&] { return pending_bytes_ == 0 || pending_bytes_ + data.size() <= max_pending_; });
+  bytes buf;
+  if (!spare_.empty()) {
+    buf = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  lock.unlock();
+  buf.assign(data.begin(), data.end()); // copied outside the lock
+  lock.lock();
+  pending_bytes_ += buf.size();
+  ++pending_per_fd_[fd];
+  jobs_.push_back({fd, offset, std::move(buf)});
+  work_.notify_one();
+  return true;
+}
+
+bool write_behind::flush(int fd, std::string* error) {
+  std::unique_lock lock(mu_);
+  done_.wait(lock, [&] { return pending_per_fd_.find(fd) == pending_per_fd_.end(); });
+  return !failed(fd, error);
+}
+
+void write_behind::forget(int fd) {
+  std::unique_lock lock(mu_);
+  done_.wait(lock, [&] { return pending_per_fd_.find(fd) == pending_per_fd_.end(); });
+  errors_.erase(fd);
+}
+
+void write_behind::run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    work_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+    if (jobs_.empty())
+      return; // stopping, and everything is written
+    job j = std::move(jobs_.front());
+    jobs_.pop_front();
+    bool skip = errors_.count(j.fd) > 0; // that file is already broken
+    lock.unlock();
+    std::string err;
+    std::size_t done = 0;
+    while (!skip && done < j.data.size()) {
+      auto n = ::pwrite(j.fd, j.data.data() + done, j.data.size() - done,
+                        static_cast<off_t>(j.offset + done));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) {
+        err = n < 0 ? std::strerror(errno) : "no progress";
+        break;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    lock.lock();
+    if (!err.empty())
+      errors_.emplace(j.fd, "write at offset " + std::to_string(j.offset) + " failed: " + err);
+    pending_bytes_ -= j.data.size();
+    if (--pending_per_fd_[j.fd] == 0)
+      pending_per_fd_.erase(j.fd);
+    if (spare_.size() < max_spare_buffers)
+      spare_.push_back(std::move(j.data));
+    done_.notify_all();
+  }
+}
+
+} // namespace peerlab::net
