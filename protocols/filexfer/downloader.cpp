@@ -10,9 +10,10 @@ namespace peerlab::filexfer {
 namespace {
 
 constexpr std::uint64_t key_bits = 40;
-constexpr std::uint64_t attempt_bits = 24;
+constexpr std::uint64_t timer_bits = 24;
 constexpr std::uint64_t key_mask = (1ull << key_bits) - 1;
-constexpr std::uint64_t attempt_mask = (1ull << attempt_bits) - 1;
+constexpr std::uint64_t timer_mask = (1ull << timer_bits) - 1;
+constexpr unsigned max_backoff = 16; // 2^16 times any timeout is past every cap
 
 // Echo of a user-supplied argument in an error message, kept short.
 std::string quoted(std::string_view s) {
@@ -51,8 +52,18 @@ downloader::downloader(downloader_config cfg) : cfg_(cfg) {
   cfg_.windows_in_flight =
     std::clamp<std::size_t>(cfg_.windows_in_flight, 1, bounds::max_windows_in_flight);
   cfg_.request_timeout = std::max<time_us>(cfg_.request_timeout, 1);
+  cfg_.initial_timeout = std::clamp<time_us>(cfg_.initial_timeout, 1, cfg_.request_timeout);
+  cfg_.min_timeout = std::clamp<time_us>(cfg_.min_timeout, 1, cfg_.request_timeout);
+  cfg_.fast_retries = std::min(cfg_.fast_retries, bounds::max_fast_retries);
   cfg_.attempts_per_provider = std::max<std::size_t>(cfg_.attempts_per_provider, 1);
-  cfg_.max_attempts = std::clamp<std::size_t>(cfg_.max_attempts, 1, attempt_mask);
+  cfg_.max_attempts = std::clamp<std::size_t>(cfg_.max_attempts, 1, timer_mask);
+}
+
+std::size_t downloader::open_windows() const {
+  std::size_t n = 0;
+  for (auto& [_, d] : downloads_)
+    n += d.windows.size();
+  return n;
 }
 
 void downloader::start(context& ctx, effects&) {
@@ -73,7 +84,7 @@ std::uint64_t downloader::new_req_id(download& d) {
 }
 
 std::uint64_t downloader::token(const download& d) const {
-  return (d.key << attempt_bits) | (d.attempts & attempt_mask);
+  return (d.key << timer_bits) | (d.timer_gen & timer_mask);
 }
 
 // ---- commands -------------------------------------------------------------
@@ -147,20 +158,46 @@ void downloader::begin_attempt(context& ctx, dl_iter it, effects& fx) {
   ++d.idle_tries;
   d.progressed = false;
   d.last_progress = ctx.now;
-  fx.after(cfg_.request_timeout, token(d));
+  arm_timer(ctx, d, fx);
   if (!d.have_meta) {
     if (d.meta_req_id != 0)
       routes_.erase(d.meta_req_id);
     d.meta_req_id = new_req_id(d);
+    d.meta_sent_at = ctx.now;
     fx.send(d.provider(), encode(meta_req{d.meta_req_id, d.hash}));
     return;
   }
-  // Re-request: forget the windows in flight and ask again for every gap.
-  for (auto& [req_id, _] : d.windows)
-    routes_.erase(req_id);
-  d.windows.clear();
-  d.cursor = 0;
-  fill_windows(it, fx);
+  rerequest_gaps(ctx, d, fx);
+  fill_windows(ctx, d, fx);
+}
+
+void downloader::rerequest_gaps(context& ctx, download& d, effects& fx) {
+  // Windows that had already ended or been superseded by an earlier timeout
+  // gave everything they will give. The others are superseded: they still
+  // accept late chunks, but the gaps are asked again below, one request per
+  // gap piece, so the provider can drop a stream it may still be serving
+  // (it stops an upload whose unsent bytes a newer request covers).
+  for (auto w = d.windows.begin(); w != d.windows.end();) {
+    if (w->second.ended) {
+      routes_.erase(w->first);
+      w = d.windows.erase(w);
+      continue;
+    }
+    w->second.ended = true;
+    w->second.delegated = w->second.end;
+    ++w;
+  }
+  std::uint64_t limit = d.cursor;
+  for (std::uint64_t b = d.received.first_gap_from(0); b < limit;
+       b = d.received.first_gap_from(b)) {
+    if (d.windows.size() >= bounds::max_open_windows) {
+      d.cursor = b; // fill_windows asks for the rest once there is room
+      return;
+    }
+    std::uint64_t e = std::min({b + cfg_.window_bytes, limit, d.received.next_start_after(b)});
+    open_window(ctx, d, b, e, 0, true, fx);
+    b = e;
+  }
 }
 
 void downloader::forget_provider_state(context& ctx, download& d) {
@@ -177,10 +214,14 @@ void downloader::forget_provider_state(context& ctx, download& d) {
   d.sink = 0;
   d.received.clear();
   d.cursor = 0;
+  d.next_seq = 0;
   d.windows.clear();
   d.hasher.finish(); // resets it
   d.hashed = 0;
   d.ref = {};
+  d.srtt = d.rttvar = 0;
+  d.has_rtt = false;
+  d.backoff = 0;
 }
 
 void downloader::next_provider(context& ctx, dl_iter it, std::string reason, effects& fx) {
@@ -199,21 +240,58 @@ void downloader::next_provider(context& ctx, dl_iter it, std::string reason, eff
   begin_attempt(ctx, it, fx);
 }
 
-void downloader::fill_windows(dl_iter it, effects& fx) {
-  download& d = it->second;
-  while (d.windows.size() < cfg_.windows_in_flight) {
+void downloader::fill_windows(context& ctx, download& d, effects& fx) {
+  // Slots are taken by windows the provider is still streaming; re-requests
+  // of lost ranges ride on top, so a loss does not stall the pipeline.
+  std::size_t streaming = 0;
+  for (auto& [_, w] : d.windows)
+    streaming += w.counts && !w.ended;
+  while (streaming < cfg_.windows_in_flight && d.windows.size() < bounds::max_open_windows) {
     std::uint64_t b = d.received.first_gap_from(d.cursor);
     if (b >= d.size)
       return;
     // A window never spans bytes already received (after a re-request).
     std::uint64_t e = std::min({b + cfg_.window_bytes, d.size, d.received.next_start_after(b)});
-    std::uint64_t req_id = new_req_id(d);
-    d.windows[req_id] = window{b, e};
+    open_window(ctx, d, b, e, 0, true, fx);
     d.cursor = e;
-    auto len = static_cast<std::uint32_t>(e - b);
-    auto chunk = static_cast<std::uint32_t>(std::min<std::uint64_t>(cfg_.chunk_bytes, len));
-    fx.send(d.provider(), encode(content_req{req_id, d.hash, b, len, chunk}));
+    ++streaming;
   }
+}
+
+void downloader::open_window(context& ctx, download& d, std::uint64_t b, std::uint64_t e,
+                             std::uint8_t generation, bool counts, effects& fx) {
+  std::uint64_t req_id = new_req_id(d);
+  auto len = static_cast<std::uint32_t>(e - b);
+  auto chunk = static_cast<std::uint32_t>(std::min<std::uint64_t>(cfg_.chunk_bytes, len));
+  window w;
+  w.begin = w.delegated = w.high = b;
+  w.end = e;
+  w.sent_at = ctx.now;
+  w.seq = d.next_seq++;
+  w.chunk = chunk;
+  w.generation = generation;
+  w.counts = counts;
+  d.windows[req_id] = w;
+  fx.send(d.provider(), encode(content_req{req_id, d.hash, b, len, chunk}));
+}
+
+std::uint64_t downloader::rerequest_holes(context& ctx, download& d, std::uint64_t b,
+                                          std::uint64_t e, std::uint8_t generation,
+                                          effects& fx) {
+  std::size_t sent = 0;
+  for (std::uint64_t x = d.received.first_gap_from(b); x < e;
+       x = d.received.first_gap_from(x)) {
+    if (d.windows.size() >= bounds::max_open_windows)
+      return x; // no room: the timeout path asks for the rest
+    std::uint64_t hole_end = std::min(e, d.received.next_start_after(x));
+    if (sent + 1 == bounds::max_ranges_per_rerequest)
+      hole_end = d.received.missing_end(x, e); // the last request spans every hole left
+    open_window(ctx, d, x, hole_end, generation, false, fx);
+    ++sent;
+    fx.count("filexfer.rerequested_bytes", static_cast<double>(hole_end - x));
+    x = hole_end;
+  }
+  return e;
 }
 
 void downloader::fail(context& ctx, dl_iter it, const std::string& reason, effects& fx) {
@@ -258,16 +336,54 @@ void downloader::finish(context& ctx, dl_iter it, effects& fx) {
 
 // ---- timers ---------------------------------------------------------------
 
-void downloader::timer(context& ctx, std::uint64_t tok, effects& fx) {
-  auto it = downloads_.find(tok >> attempt_bits);
-  if (it == downloads_.end() || token(it->second) != tok)
-    return; // that download or attempt is over
-  download& d = it->second;
-  time_us idle = ctx.now - d.last_progress;
-  if (idle < cfg_.request_timeout) {
-    fx.after(cfg_.request_timeout - idle, tok); // progress since: wait the rest
+time_us downloader::timeout(const download& d) const {
+  // Before a round trip was measured: initial_timeout. Then the larger of
+  // 4 x srtt and srtt + 4 x rttvar (RFC 6298), at least min_timeout; doubled
+  // per timeout in a row without content; never above request_timeout.
+  time_us t = cfg_.initial_timeout;
+  if (d.has_rtt)
+    t = std::max({4 * d.srtt, d.srtt + 4 * d.rttvar, cfg_.min_timeout});
+  for (unsigned i = 0; i < d.backoff && t < cfg_.request_timeout; ++i)
+    t *= 2;
+  return std::min(t, cfg_.request_timeout);
+}
+
+void downloader::sample_rtt(download& d, time_us rtt) {
+  rtt = std::max<time_us>(rtt, 1);
+  if (!d.has_rtt) {
+    d.srtt = rtt;
+    d.rttvar = rtt / 2;
+    d.has_rtt = true;
     return;
   }
+  time_us err = d.srtt > rtt ? d.srtt - rtt : rtt - d.srtt;
+  d.rttvar = (3 * d.rttvar + err) / 4;
+  d.srtt = (7 * d.srtt + rtt) / 8;
+}
+
+void downloader::arm_timer(context& ctx, download& d, effects& fx) {
+  time_us due = d.last_progress + timeout(d);
+  if (d.timer_armed && d.timer_due <= due)
+    return; // the armed timer comes first and re-arms for the rest
+  // A new generation: the timer armed before (if any) becomes stale.
+  d.timer_gen = (d.timer_gen + 1) & timer_mask;
+  d.timer_due = due;
+  d.timer_armed = true;
+  fx.after(std::max<time_us>(due - ctx.now, 0), token(d));
+}
+
+void downloader::timer(context& ctx, std::uint64_t tok, effects& fx) {
+  auto it = downloads_.find(tok >> timer_bits);
+  if (it == downloads_.end() || !it->second.timer_armed || token(it->second) != tok)
+    return; // that download is over, or a newer timer replaced this one
+  download& d = it->second;
+  d.timer_armed = false;
+  time_us idle = ctx.now - d.last_progress;
+  if (idle < timeout(d)) {
+    arm_timer(ctx, d, fx); // progress since: wait the rest
+    return;
+  }
+  d.backoff = std::min(d.backoff + 1, max_backoff);
   fx.count("filexfer.timeouts");
   d.last_error = "provider " + std::to_string(d.provider()) + ": no progress for " +
                  std::to_string(idle) + " us";
@@ -331,6 +447,7 @@ void downloader::frame(context& ctx, peer_id from, byte_view data, effects& fx) 
 void downloader::progress(context& ctx, download& d) {
   d.last_progress = ctx.now;
   d.progressed = true;
+  d.backoff = 0;
 }
 
 void downloader::on_meta_ok(context& ctx, dl_iter it, const meta_ok& m, effects& fx) {
@@ -339,6 +456,7 @@ void downloader::on_meta_ok(context& ctx, dl_iter it, const meta_ok& m, effects&
     return; // a reply to an earlier META_REQ of this download: already handled
   routes_.erase(d.meta_req_id);
   d.meta_req_id = 0;
+  sample_rtt(d, ctx.now - d.meta_sent_at);
   if (m.size > limits::max_file_bytes)
     return next_provider(ctx, it,
                          "metadata size " + std::to_string(m.size) + " exceeds the limit", fx);
@@ -353,7 +471,8 @@ void downloader::on_meta_ok(context& ctx, dl_iter it, const meta_ok& m, effects&
   d.last_progress = ctx.now;
   if (d.size == 0)
     return finish(ctx, it, fx);
-  fill_windows(it, fx);
+  fill_windows(ctx, d, fx);
+  arm_timer(ctx, d, fx); // the measured round trip may call for an earlier timeout
 }
 
 void downloader::on_chunk(context& ctx, dl_iter it, const content_chunk& c, effects& fx) {
@@ -366,6 +485,13 @@ void downloader::on_chunk(context& ctx, dl_iter it, const content_chunk& c, effe
     fx.count("filexfer.chunks_out_of_window");
     return;
   }
+  if (!w->second.sampled) {
+    // Request to first chunk; every request has its own id, so the sample is
+    // never confused by a re-request (Karn's problem does not arise).
+    w->second.sampled = true;
+    sample_rtt(d, ctx.now - w->second.sent_at);
+  }
+  w->second.high = std::max(w->second.high, e);
   d.ref = c.ref;
   // Write only bytes not yet received: what was hashed must stay what is stored.
   std::uint64_t fresh = 0;
@@ -388,13 +514,66 @@ void downloader::on_chunk(context& ctx, dl_iter it, const content_chunk& c, effe
   progress(ctx, d);
   if (!advance_hash(ctx, d))
     return fail(ctx, it, "reading back the sink failed", fx);
-  if (d.received.covers(w->second.begin, w->second.end)) {
-    routes_.erase(w->first);
-    d.windows.erase(w);
-  }
   if (d.received.covers(0, d.size))
     return finish(ctx, it, fx);
-  fill_windows(it, fx);
+  detect_gap(ctx, d, w->second, fx);
+  detect_lost_requests(ctx, d, w->second, fx);
+  retire_covered(d); // this window, or an overlapping one the fresh bytes completed
+  fill_windows(ctx, d, fx);
+  arm_timer(ctx, d, fx);
+}
+
+void downloader::detect_gap(context& ctx, download& d, window& w, effects& fx) {
+  // A provider sends a window in order. Data `reorder_chunks` chunks beyond a
+  // hole means the hole was lost (on FIFO links) or is late (on a reordering
+  // network: then the re-request only costs bandwidth; the window still
+  // accepts the late chunk and whichever copy arrives first is kept).
+  if (w.ended || w.generation >= cfg_.fast_retries)
+    return;
+  std::uint64_t slack = std::uint64_t{bounds::reorder_chunks} * w.chunk;
+  if (w.high < w.begin + slack || w.high - slack <= w.delegated)
+    return;
+  std::uint64_t limit = w.high - slack;
+  if (!d.received.covers(limit - 1, limit))
+    limit = std::min(w.high, d.received.next_start_after(limit - 1)); // the whole hole
+  if (d.received.covers(w.delegated, limit)) {
+    w.delegated = limit;
+    return;
+  }
+  fx.count("filexfer.gap_rerequests");
+  w.delegated = rerequest_holes(ctx, d, w.delegated, limit,
+                                static_cast<std::uint8_t>(w.generation + 1), fx);
+}
+
+void downloader::detect_lost_requests(context& ctx, download& d, window& w, effects& fx) {
+  // A provider serves its uploads round-robin in the order the requests
+  // arrived, so an older window has been sent at least as many chunks as a
+  // newer one (or all of them). A newer window `reorder_chunks` chunks deep
+  // while an older one has seen nothing: the older request (or everything
+  // sent for it) was lost. Checked once per window.
+  std::uint64_t slack = std::uint64_t{bounds::reorder_chunks} * w.chunk;
+  if (w.overtook || w.high - w.begin < slack)
+    return;
+  w.overtook = true;
+  for (auto& [_, v] : d.windows) {
+    if (v.seq >= w.seq || v.sampled || v.ended || v.generation >= cfg_.fast_retries)
+      continue;
+    fx.count("filexfer.lost_request_rerequests");
+    v.ended = true; // superseded: late chunks are still taken
+    v.delegated = rerequest_holes(ctx, d, v.delegated, v.end,
+                                  static_cast<std::uint8_t>(v.generation + 1), fx);
+  }
+}
+
+void downloader::retire_covered(download& d) {
+  for (auto w = d.windows.begin(); w != d.windows.end();) {
+    if (d.received.covers(w->second.begin, w->second.end)) {
+      routes_.erase(w->first);
+      w = d.windows.erase(w);
+    } else {
+      ++w;
+    }
+  }
 }
 
 bool downloader::advance_hash(context& ctx, download& d) {
@@ -417,7 +596,8 @@ void downloader::on_end(context& ctx, dl_iter it, const content_end& m, effects&
   auto w = d.windows.find(m.req_id);
   if (w == d.windows.end())
     return;
-  std::uint64_t asked = w->second.end - w->second.begin;
+  window& win = w->second;
+  std::uint64_t asked = win.end - win.begin;
   if (m.bytes_sent < asked) {
     fx.count("filexfer.truncated");
     return next_provider(ctx, it,
@@ -425,8 +605,23 @@ void downloader::on_end(context& ctx, dl_iter it, const content_end& m, effects&
                            std::to_string(asked) + " bytes",
                          fx);
   }
-  // Claims complete but bytes are missing: lost or still on the way. The
-  // request timeout re-requests what never arrives.
+  bool was_streaming = !win.ended;
+  win.ended = true;
+  // The whole window was sent, yet bytes are missing: on FIFO links they were
+  // lost. Re-request exactly those ranges now (a bounded number of times per
+  // range; after that the timeout path takes over). On a reordering network
+  // they may still come: the window stays open for them until it is covered.
+  if (win.generation < cfg_.fast_retries && !d.received.covers(win.delegated, win.end)) {
+    fx.count("filexfer.end_rerequests");
+    win.delegated = rerequest_holes(ctx, d, win.delegated, win.end,
+                                    static_cast<std::uint8_t>(win.generation + 1), fx);
+  }
+  if (d.received.covers(win.begin, win.end)) {
+    routes_.erase(w->first);
+    d.windows.erase(w);
+  }
+  if (was_streaming)
+    fill_windows(ctx, d, fx); // its slot is free
 }
 
 } // namespace peerlab::filexfer

@@ -27,12 +27,26 @@ public:
   const char* message_name(std::uint8_t t) const override { return filexfer::message_name(t); }
 
   std::size_t active_downloads() const { return downloads_.size(); }
+  /// Content requests open over all downloads (each bounded by bounds::max_open_windows).
+  std::size_t open_windows() const;
   /// The configuration after clamping to the protocol bounds.
   const downloader_config& config() const { return cfg_; }
 
 private:
+  // One CONTENT_REQ. Windows of one download may overlap: a re-request of a
+  // lost range lies inside the window that lost it.
   struct window {
     std::uint64_t begin = 0, end = 0; // requested bytes [begin, end)
+    std::uint64_t high = 0;      // end of the furthest chunk received (gap detection)
+    std::uint64_t delegated = 0; // holes below this were re-requested by newer windows
+    time_us sent_at = 0;
+    std::uint64_t seq = 0;       // send order within the download
+    std::uint32_t chunk = 0;
+    std::uint8_t generation = 0; // fast re-requests between the original window and this one
+    bool counts = true;          // takes one of windows_in_flight slots until it ends
+    bool sampled = false;        // its first chunk gave an RTT sample
+    bool overtook = false;       // checked older windows for lost requests
+    bool ended = false;          // CONTENT_END arrived, or a timeout superseded it: only late chunks remain
   };
 
   struct download {
@@ -42,25 +56,36 @@ private:
     std::vector<peer_id> providers;
     std::size_t provider_index = 0;
     std::size_t idle_tries = 0; // consecutive attempts on this provider without progress
-    std::size_t attempts = 0;   // all attempts so far (low bits of timer tokens)
+    std::size_t attempts = 0;   // all attempts so far
     std::size_t corrupt_found = 0;
     time_us started = 0;
     time_us last_progress = 0;
     bool progressed = false; // the current attempt received new content bytes
     std::string last_error;
 
+    // The one live timer: its generation (low bits of the token) and when it fires.
+    std::uint64_t timer_gen = 0;
+    time_us timer_due = 0;
+    bool timer_armed = false;
+
     // State of the current provider; cleared when moving to the next one.
     std::uint64_t meta_req_id = 0; // 0 once metadata arrived
+    time_us meta_sent_at = 0;
     bool have_meta = false;
     std::string name;
     std::uint64_t size = 0;
     std::uint64_t sink = 0;
     range_set received;
-    std::uint64_t cursor = 0;                // windows start at or after this
-    std::map<std::uint64_t, window> windows; // in flight, by req_id
+    std::uint64_t cursor = 0;                // new windows start at or after this
+    std::uint64_t next_seq = 0;              // seq of the next window
+    std::map<std::uint64_t, window> windows; // open, by req_id
     sha256 hasher;
     std::uint64_t hashed = 0; // bytes [0, hashed) went into hasher
     payment_ref ref{};
+    // Round-trip estimate of this provider (RFC 6298 smoothing) and timeout backoff.
+    time_us srtt = 0, rttvar = 0;
+    bool has_rtt = false;
+    unsigned backoff = 0; // timeouts in a row without new content (doubles the timeout)
 
     peer_id provider() const { return providers[provider_index]; }
   };
@@ -70,7 +95,20 @@ private:
   void start_download(context&, const peerlab::command&, effects&);
   void begin_attempt(context&, dl_iter, effects&);
   void next_provider(context&, dl_iter, std::string reason, effects&);
-  void fill_windows(dl_iter, effects&);
+  void fill_windows(context&, download&, effects&);
+  /// Sends one CONTENT_REQ for [b, e) and opens its window.
+  void open_window(context&, download&, std::uint64_t b, std::uint64_t e, std::uint8_t generation,
+                   bool counts, effects&);
+  /// Re-requests the holes of [b, e) (at most max_ranges_per_rerequest requests;
+  /// the last one spans every hole left). Returns how far holes were handed over:
+  /// e, or less when the download has no room for more windows.
+  std::uint64_t rerequest_holes(context&, download&, std::uint64_t b, std::uint64_t e,
+                                std::uint8_t generation, effects&);
+  /// After a timeout: every window is superseded and each gap below the cursor asked again.
+  void rerequest_gaps(context&, download&, effects&);
+  void detect_gap(context&, download&, window&, effects&);
+  void detect_lost_requests(context&, download&, window&, effects&);
+  void retire_covered(download&);
   void forget_provider_state(context&, download&);
   void fail(context&, dl_iter, const std::string& reason, effects&);
   void finish(context&, dl_iter, effects&);
@@ -80,6 +118,11 @@ private:
   void on_chunk(context&, dl_iter, const content_chunk&, effects&);
   void on_end(context&, dl_iter, const content_end&, effects&);
   void progress(context&, download&);
+  void sample_rtt(download&, time_us rtt);
+  /// Current timeout: RTT-based, backed off, capped by request_timeout.
+  time_us timeout(const download&) const;
+  /// Makes sure a timer fires no later than last_progress + timeout().
+  void arm_timer(context&, download&, effects&);
 
   /// The download a reply belongs to, if it is current and from the right peer.
   dl_iter route(peer_id from, std::uint64_t req_id, effects&);

@@ -32,6 +32,17 @@ constexpr std::size_t max_windows_in_flight = 64;
 constexpr std::size_t provider_turn_bytes = 1u << 20;
 /// Bytes read back from a sink per step when hashing data that arrived out of order.
 constexpr std::size_t hash_readback_bytes = 1u << 20;
+/// Content requests one download may have open at once: pipelined windows,
+/// fast re-requests of lost ranges, and windows kept after a timeout for late chunks.
+constexpr std::size_t max_open_windows = 256;
+/// Re-requests one loss signal may send; further holes go into the last one.
+constexpr std::size_t max_ranges_per_rerequest = 8;
+/// Caps downloader_config::fast_retries.
+constexpr std::size_t max_fast_retries = 8;
+/// Gap detection: a hole counts as lost once data this many chunks beyond it
+/// arrived in the same window (FIFO links never reorder; a little slack absorbs
+/// networks that do).
+constexpr std::size_t reorder_chunks = 3;
 } // namespace bounds
 
 struct provider_config {
@@ -43,7 +54,10 @@ struct downloader_config {
   std::size_t chunk_bytes = 64 * 1024;     // asked of the provider
   std::size_t window_bytes = 1024 * 1024;  // bytes requested per content request
   std::size_t windows_in_flight = 4;       // pipelined content requests
-  time_us request_timeout = 5 * us_per_s;  // no progress for this long: attempt fails
+  time_us request_timeout = 5 * us_per_s;  // cap of the adaptive timeout below
+  time_us initial_timeout = 1 * us_per_s;  // timeout before any round trip was measured
+  time_us min_timeout = 200 * us_per_ms;   // floor of the RTT-based timeout
+  std::size_t fast_retries = 2;            // re-requests of a lost range before the timeout path
   std::size_t attempts_per_provider = 2;   // timeouts tolerated per provider
   std::size_t max_attempts = 8;            // whole download gives up after this many
 };

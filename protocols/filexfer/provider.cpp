@@ -73,6 +73,7 @@ void provider::on_content(context& ctx, peer_id from, const content_req& r, effe
     fx.count("filexfer.requests_ignored");
     return;
   }
+  supersede(from, r, fx);
   upload u;
   u.hash = r.hash;
   u.next = r.offset;
@@ -88,6 +89,44 @@ void provider::on_content(context& ctx, peer_id from, const content_req& r, effe
   uploads_.emplace(key, u);
   ready_.push_back(key);
   schedule_turn(fx);
+}
+
+void provider::supersede(peer_id from, const content_req& r, effects& fx) {
+  std::uint64_t b = r.offset, e = r.offset + r.length;
+  std::uint64_t saved = 0;
+  // Only this peer's uploads: the map is ordered by (peer, req_id).
+  for (auto it = uploads_.lower_bound({from, 0}); it != uploads_.end() && it->first.first == from;) {
+    upload& u = it->second;
+    if (u.hash != r.hash || e <= u.next || b >= u.end) {
+      ++it; // another file, or no overlap with what is left to send
+      continue;
+    }
+    if (b <= u.next && e >= u.end) { // covers the whole rest: the old upload stops
+      saved += u.end - u.next;
+      fx.count("filexfer.superseded_uploads");
+      it = uploads_.erase(it);
+      continue;
+    }
+    if (b <= u.next) { // covers the next bytes: skip them
+      saved += e - u.next;
+      u.next = e;
+      u.superseded = true;
+    } else if (e >= u.end) { // covers the tail: stop before it
+      saved += u.end - b;
+      u.end = b;
+      u.superseded = true;
+    } // strictly inside the rest: sent twice (a downloader never asks that)
+    ++it;
+  }
+  if (saved > 0)
+    fx.count("filexfer.superseded_bytes", static_cast<double>(saved));
+}
+
+void provider::end_upload(peer_id to, std::uint64_t req_id, const upload& u, effects& fx) {
+  // A superseded upload did not send all it was asked for; a CONTENT_END
+  // would read as truncation. Its downloader moved on to the newer request.
+  if (!u.superseded)
+    fx.send(to, encode(content_end{req_id, u.sent}));
 }
 
 void provider::schedule_turn(effects& fx) {
@@ -129,7 +168,7 @@ void provider::take_turn(context& ctx, effects& fx) {
 bool provider::send_chunk(context& ctx, const upload_key& key, upload& u, effects& fx) {
   auto [to, req_id] = key;
   if (u.next >= u.end) {
-    fx.send(to, encode(content_end{req_id, u.sent}));
+    end_upload(to, req_id, u, fx);
     return false;
   }
   std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(u.chunk, u.end - u.next));
@@ -147,7 +186,7 @@ bool provider::send_chunk(context& ctx, const upload_key& key, upload& u, effect
   u.sent += len;
   if (u.next < u.end)
     return true;
-  fx.send(to, encode(content_end{req_id, u.sent}));
+  end_upload(to, req_id, u, fx);
   return false;
 }
 

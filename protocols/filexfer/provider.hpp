@@ -36,10 +36,16 @@ private:
     std::uint64_t sent = 0;  // bytes sent so far (reported in CONTENT_END)
     std::uint32_t chunk = 0; // bytes per chunk
     payment_ref ref{};
+    bool superseded = false; // a newer request took over part of it: it ends without CONTENT_END
   };
 
   void on_meta(context&, peer_id from, const meta_req&, effects&);
   void on_content(context&, peer_id from, const content_req&, effects&);
+  /// A newer request from `from` for the same file takes over the unsent bytes
+  /// of older uploads it covers, so a re-request never makes them go out twice.
+  void supersede(peer_id from, const content_req&, effects&);
+  /// Sends CONTENT_END unless the upload was superseded.
+  void end_upload(peer_id to, std::uint64_t req_id, const upload&, effects&);
   void take_turn(context&, effects&);
   /// Sends the next chunk of `u`; false if the upload ended (done or failed).
   bool send_chunk(context&, const upload_key&, upload& u, effects&);

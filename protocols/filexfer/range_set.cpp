@@ -60,4 +60,17 @@ std::uint64_t range_set::next_start_after(std::uint64_t x) const {
   return it == ranges_.end() ? UINT64_MAX : it->first;
 }
 
+std::uint64_t range_set::missing_end(std::uint64_t b, std::uint64_t e) const {
+  if (b >= e)
+    return b;
+  // The range holding e - 1, if any, hides the tail; what precedes it is missing.
+  auto it = ranges_.upper_bound(e - 1);
+  if (it == ranges_.begin())
+    return e;
+  --it;
+  if (it->second < e)
+    return e; // e - 1 itself is missing
+  return it->first <= b ? b : it->first;
+}
+
 } // namespace peerlab::filexfer

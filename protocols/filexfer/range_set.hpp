@@ -23,6 +23,8 @@ public:
   std::uint64_t first_gap_from(std::uint64_t x) const;
   /// Start of the first range beginning after x, or UINT64_MAX.
   std::uint64_t next_start_after(std::uint64_t x) const;
+  /// One past the last byte of [b, e) not in the set, or b if the set covers [b, e).
+  std::uint64_t missing_end(std::uint64_t b, std::uint64_t e) const;
 
   std::uint64_t total() const { return total_; }
   std::size_t pieces() const { return ranges_.size(); }

@@ -260,7 +260,12 @@ TEST_CASE("filexfer chunks outside the requested window are rejected") {
   CHECK(w.counter("filexfer.chunks_out_of_window") == 1);
   event e = w.outcome();
   REQUIRE(e.kind == "download_done");
-  CHECK(w.counter("filexfer.retries") == 1); // the displaced bytes were asked for again
+  // The displaced bytes were asked for again as soon as three later chunks of
+  // the window arrived (gap detection), without waiting for a timeout.
+  CHECK(w.counter("filexfer.gap_rerequests") == 1);
+  CHECK(w.counter("filexfer.rerequested_bytes") == 16 << 10);
+  CHECK(w.counter("filexfer.retries") == 0);
+  CHECK(w.counter("filexfer.timeouts") == 0);
   w.require_verified_copy();
 }
 

@@ -191,8 +191,9 @@ TEST_CASE("filexfer provider answers busy past max_active_uploads") {
   digest hash = h.n.content.add_file("a", make_file(7, 4096));
   effects fx;
   auto c = h.n.ctx(0);
+  // One peer each: requests of one peer for the same bytes would supersede each other.
   for (std::uint64_t id = 1; id <= limits::max_active_uploads + 1; ++id)
-    h.n.logic->frame(c, 7, encode(content_req{id, hash, 0, 4096, 1024}), fx);
+    h.n.logic->frame(c, 1000 + id, encode(content_req{id, hash, 0, 4096, 1024}), fx);
   CHECK(h.p->active_uploads() == limits::max_active_uploads);
   REQUIRE(fx.frames.size() == 1);
   auto e = std::get<content_err>(decode(fx.frames[0].data).msg);
