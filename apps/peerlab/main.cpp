@@ -1,9 +1,6 @@
 // peerlab: run, check, sweep and validate scenarios; start live nodes.
 #include "apps/peerlab/commands.hpp"
-#if __has_include("net/node_command.hpp")
 #include "net/node_command.hpp"
-#define PEERLAB_HAS_NODE 1
-#endif
 
 #include <cstdio>
 #include <cstring>
@@ -39,10 +36,8 @@ int main(int argc, char** argv) {
       return peerlab::app::sweep_command(argc - 1, argv + 1);
     if (cmd == "validate")
       return peerlab::app::validate_command(argc - 1, argv + 1);
-#ifdef PEERLAB_HAS_NODE
     if (cmd == "node")
       return peerlab::net::node_command(argc - 1, argv + 1);
-#endif
   } catch (const std::exception& e) {
     std::fprintf(stderr, "peerlab %s: %s\n", cmd.c_str(), e.what());
     return 2;
