@@ -22,6 +22,7 @@ struct harness {
   std::vector<message> out; // decoded frames sent, in order
   std::vector<peer_id> to;
   std::size_t rejected = 0;
+  std::map<std::string, double> counters; // counter metrics, summed
   std::size_t turns = 0;
 
   explicit harness(provider_config cfg, std::uint64_t seed = 5) {
@@ -51,9 +52,12 @@ struct harness {
         out.push_back(d.msg);
         to.push_back(f.to);
       }
-      for (auto& m : fx.metrics)
+      for (auto& m : fx.metrics) {
         if (std::string(m.name) == "frames_rejected")
           rejected += static_cast<std::size_t>(m.value);
+        if (m.is_counter)
+          counters[m.name] += m.value;
+      }
       auto timers = fx.timers;
       fx.clear();
       if (timers.empty())
@@ -278,4 +282,113 @@ TEST_CASE("filexfer provider ignores turn timers from before a restart") {
   h.n.logic->timer(c, old_token, fx);
   CHECK(fx.frames.empty());
   CHECK(h.p->active_uploads() == 0);
+}
+
+namespace {
+
+// Bytes each request's chunks covered, as [begin, end) runs merged in order.
+std::vector<std::pair<std::uint64_t, std::uint64_t>> runs_of(const harness& h, std::uint64_t req_id) {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> runs;
+  for (auto& c : h.sent<content_chunk>()) {
+    if (c.req_id != req_id)
+      continue;
+    std::uint64_t e = c.offset + c.data.size();
+    if (!runs.empty() && runs.back().second == c.offset)
+      runs.back().second = e;
+    else
+      runs.emplace_back(c.offset, e);
+  }
+  return runs;
+}
+
+// A 3 MiB upload whose first turn (1 MiB) went out, then `newer` from `peer`.
+harness after_first_turn(const content_req& newer, peer_id peer, digest* hash_out = nullptr) {
+  harness h({});
+  digest hash = h.n.content.add_file("a", make_file(13, 3u << 20));
+  if (hash_out)
+    *hash_out = hash;
+  effects fx;
+  auto c = h.n.ctx(0);
+  h.n.logic->frame(c, 7, encode(content_req{1, hash, 0, 3u << 20, 64 << 10}), fx);
+  REQUIRE(fx.timers.size() == 1);
+  auto turn = fx.timers[0].token;
+  fx.clear();
+  h.n.logic->timer(c, turn, fx); // sends [0, 1 MiB), schedules the next turn
+  content_req r = newer;
+  r.hash = hash;
+  h.n.logic->frame(c, peer, encode(r), fx);
+  h.drain(fx);
+  return h;
+}
+
+} // namespace
+
+TEST_CASE("filexfer provider stops an upload whose unsent bytes a newer request covers") {
+  harness h({});
+  digest hash = h.n.content.add_file("a", make_file(14, 8000));
+  effects fx;
+  auto c = h.n.ctx(0);
+  h.n.logic->frame(c, 7, encode(content_req{1, hash, 0, 8000, 1000}), fx);
+  h.n.logic->frame(c, 7, encode(content_req{2, hash, 0, 8000, 1000}), fx);
+  h.drain(fx);
+  CHECK(runs_of(h, 1).empty());
+  CHECK(runs_of(h, 2) == std::vector<std::pair<std::uint64_t, std::uint64_t>>{{0, 8000}});
+  auto ends = h.sent<content_end>();
+  REQUIRE(ends.size() == 1); // the superseded upload ends silently
+  CHECK(ends[0].req_id == 2);
+  CHECK(ends[0].bytes_sent == 8000);
+  CHECK(h.counters["filexfer.superseded_uploads"] == 1);
+  CHECK(h.counters["filexfer.superseded_bytes"] == 8000);
+  CHECK(h.counters["filexfer.bytes_sent"] == 8000);
+  CHECK(h.p->active_uploads() == 0);
+}
+
+TEST_CASE("filexfer provider trims the tail or the head of an upload a newer request takes over") {
+  using runs = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+  const std::uint64_t mib = 1u << 20;
+  SECTION("tail") {
+    harness h = after_first_turn(content_req{2, {}, mib + mib / 2, 3 * mib / 2, 64 << 10}, 7);
+    CHECK(runs_of(h, 1) == runs{{0, mib + mib / 2}});
+    CHECK(runs_of(h, 2) == runs{{mib + mib / 2, 3 * mib}});
+    auto ends = h.sent<content_end>();
+    REQUIRE(ends.size() == 1);
+    CHECK(ends[0].req_id == 2);
+    CHECK(h.counters["filexfer.superseded_bytes"] == 3 * mib / 2);
+    CHECK(h.counters["filexfer.bytes_sent"] == 3 * mib); // every byte once
+  }
+  SECTION("head") {
+    harness h = after_first_turn(content_req{2, {}, mib, mib, 64 << 10}, 7);
+    CHECK(runs_of(h, 1) == runs{{0, mib}, {2 * mib, 3 * mib}});
+    CHECK(runs_of(h, 2) == runs{{mib, 2 * mib}});
+    auto ends = h.sent<content_end>();
+    REQUIRE(ends.size() == 1);
+    CHECK(ends[0].req_id == 2);
+    CHECK(h.counters["filexfer.bytes_sent"] == 3 * mib);
+  }
+  SECTION("bytes already sent are not taken over") {
+    harness h = after_first_turn(content_req{2, {}, 0, mib, 64 << 10}, 7);
+    CHECK(runs_of(h, 1) == runs{{0, 3 * mib}});
+    CHECK(runs_of(h, 2) == runs{{0, mib}});
+    CHECK(h.sent<content_end>().size() == 2);
+    CHECK(h.counters["filexfer.superseded_bytes"] == 0);
+  }
+  SECTION("another peer's request changes nothing") {
+    harness h = after_first_turn(content_req{2, {}, mib, 2 * mib, 64 << 10}, 8);
+    CHECK(runs_of(h, 1) == runs{{0, 3 * mib}});
+    CHECK(runs_of(h, 2) == runs{{mib, 3 * mib}});
+    CHECK(h.sent<content_end>().size() == 2);
+  }
+}
+
+TEST_CASE("filexfer provider keeps uploads of other files of the same peer") {
+  harness h({});
+  digest a = h.n.content.add_file("a", make_file(15, 4000));
+  digest b = h.n.content.add_file("b", make_file(16, 4000));
+  effects fx;
+  auto c = h.n.ctx(0);
+  h.n.logic->frame(c, 7, encode(content_req{1, a, 0, 4000, 1000}), fx);
+  h.n.logic->frame(c, 7, encode(content_req{2, b, 0, 4000, 1000}), fx);
+  h.drain(fx);
+  CHECK(h.sent<content_end>().size() == 2);
+  CHECK(h.counters["filexfer.bytes_sent"] == 8000);
 }

@@ -80,5 +80,13 @@ TEST_CASE("filexfer range_set agrees with a bitmap on random inserts") {
       x = y;
     }
     REQUIRE(s.missing(0, 300) == gaps);
+    for (int i = 0; i < 40; ++i) {
+      std::uint64_t b = r.below(300), e = b + r.below(300 - b + 1);
+      std::uint64_t expect = b; // one past the last byte of [b, e) not in the set
+      for (auto x = b; x < e; ++x)
+        if (!bits[x])
+          expect = x + 1;
+      REQUIRE(s.missing_end(b, e) == expect);
+    }
   }
 }
