@@ -1,11 +1,13 @@
 // The registry of protocol workload drivers. Adding one: a line here that
 // names its kind and points at its validate/make functions and checkers.
 #include "sim/workload_driver.hpp"
+#include "sim/drivers/drop_driver.hpp"
 
 namespace peerlab::sim {
 
 const std::map<std::string, driver_kind>& driver_kinds() {
   static const std::map<std::string, driver_kind> kinds = {
+    {"droplog", drop::droplog_driver_kind()},
   };
   return kinds;
 }

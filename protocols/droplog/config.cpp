@@ -33,6 +33,8 @@ std::string validate(const session_config& c) {
     return "timeouts must be positive";
   if (c.min_rto <= 0 || c.max_rto < c.min_rto)
     return "need 0 < min_rto <= max_rto";
+  if (c.max_backoff > 30)
+    return "max_backoff above 30 doublings";
   if (c.packet_threshold == 0 || c.time_threshold < 1 || c.max_packet_threshold < c.packet_threshold)
     return "need 1 <= packet_threshold <= max_packet_threshold and time_threshold >= 1";
   if (c.nack_interval <= 0 || c.batch_delay < 0)

@@ -63,6 +63,12 @@ struct session_config {
   time_us initial_rtt = 1 * us_per_s;   // before the first sample (file drops are slow)
   time_us min_rto = 10 * us_per_ms;     // floor of the timeout
   time_us max_rto = 600 * us_per_s;     // ceiling after backoff
+  /// Doublings of the timeout on consecutive expiries (RFC 6298 5.5 backs off
+  /// without limit). Packet ids are never reused, so late acks still give RTT
+  /// samples and the estimate follows a slower channel without backoff; and a
+  /// truncated file is damage, not congestion. Unlimited backoff only made
+  /// the tail wait minutes at 75 % truncation (docs, "Measured goodput").
+  std::uint32_t max_backoff = 2;
   time_us granularity = 1 * us_per_ms;  // RFC 9002 kGranularity
   time_us max_ack_delay = 100 * us_per_ms; // receiver sends an ack-only packet after this
   std::uint32_t packet_threshold = 3;   // RFC 9002 kPacketThreshold

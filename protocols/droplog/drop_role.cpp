@@ -1,0 +1,349 @@
+#include "protocols/droplog/drop_role.hpp"
+
+#include "protocols/common/sha256.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace peerlab::droplog {
+
+namespace {
+
+constexpr std::uint64_t forge_token = 1ull << 63; // wake-up tokens are times (< 2^63)
+constexpr std::size_t max_armed_timers = 64;
+
+std::optional<std::uint64_t> parse_u64(std::string_view s) {
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size())
+    return std::nullopt;
+  return v;
+}
+
+byte_view as_bytes(std::string_view s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
+
+std::string hex_digest(byte_view b) { return to_hex(sha256::of(b)); }
+
+bytes with_port(const bytes& file) {
+  bytes f;
+  f.reserve(file.size() + 1);
+  f.push_back(ports::droplog);
+  f.insert(f.end(), file.begin(), file.end());
+  return f;
+}
+
+const char* metric_of(event_kind k) {
+  switch (k) {
+    case event_kind::packet_rejected: return "droplog_packets_rejected";
+    case event_kind::packet_duplicate: return "droplog_packets_duplicate";
+    case event_kind::packet_truncated: return "droplog_packets_truncated";
+    case event_kind::packet_damaged: return "droplog_packets_damaged";
+    case event_kind::nack_received: return "droplog_nacks_received";
+    case event_kind::packets_lost: return "droplog_loss_events";
+    case event_kind::timeout: return "droplog_timeouts";
+    case event_kind::window_overflow: return "droplog_window_overflows";
+    case event_kind::protocol_error: return "droplog_protocol_errors";
+  }
+  return "droplog_other_events";
+}
+
+} // namespace
+
+std::string validate(const role_config& c) {
+  if (c.peers.empty())
+    return "needs at least one peer";
+  if (c.max_http_body > http::limits::max_body_bytes)
+    return "max_http_body above " + std::to_string(http::limits::max_body_bytes);
+  if (c.http_timeout <= 0 || c.forge_interval <= 0)
+    return "http_timeout and forge_interval must be positive";
+  if (c.max_pending_http == 0)
+    return "max_pending_http must be positive";
+  auto s = c.session;
+  s.local = 1;
+  s.remote = 2;
+  return validate(s);
+}
+
+drop_role::drop_role(role_config c) : cfg_(std::move(c)), pending_(cfg_.max_pending_http) {}
+
+void drop_role::start(context& ctx, effects& fx) {
+  timers_.clear();
+  if (cfg_.forge) {
+    fx.after(cfg_.forge_interval, forge_token);
+    return;
+  }
+  host_ = std::make_unique<host>(ctx.self, cfg_.peers, cfg_.session, &ctx.store);
+  pump(ctx, fx);
+}
+
+void drop_role::frame(context& ctx, peer_id, byte_view data, effects& fx) {
+  if (data.empty() || data[0] != ports::droplog) {
+    fx.count("frames_rejected");
+    return;
+  }
+  if (!host_) // the forger ignores what it gets
+    return;
+  auto in = host_->on_file(ctx.now, data.subspan(1));
+  fx.count("droplog_files_received");
+  fx.count("droplog_bytes_received", static_cast<double>(data.size() - 1));
+  if (in.unrouted) {
+    fx.count("droplog_packets_unrouted");
+    fx.emit({"droplog_rejected", 0, {{"detail", in.unrouted_reason}}, {}});
+  } else {
+    report(in.from, in.result.events, fx);
+    for (auto& m : in.result.delivered)
+      deliver(ctx, in.from, m, fx);
+  }
+  pump(ctx, fx);
+}
+
+void drop_role::report(peer_id from, const std::vector<session_event>& events, effects& fx) {
+  for (auto& e : events) {
+    fx.count(metric_of(e.kind));
+    if (e.kind == event_kind::packet_rejected)
+      fx.emit({"droplog_rejected", 0, {{"from", std::to_string(from)}, {"detail", e.detail}}, {}});
+  }
+}
+
+void drop_role::deliver(context& ctx, peer_id from, delivered_message& m, effects& fx) {
+  byte_view msg{m.data.data(), m.data.size()};
+  auto k = http::peek_kind(msg);
+  if (!k) {
+    ++metrics_.bad_messages;
+    fx.count("droplog_bad_messages");
+    fx.emit({"droplog_bad_message", 0, {{"from", std::to_string(from)}, {"detail", "unknown envelope kind"}}, {}});
+    return;
+  }
+  if (*k == http::kind::request)
+    return on_request(ctx, from, msg, fx);
+  if (*k == http::kind::response)
+    return on_response(ctx, msg, fx);
+  auto payload = msg.subspan(1);
+  fx.count("droplog_delivered");
+  fx.count("droplog_delivered_bytes", static_cast<double>(payload.size()));
+  fx.emit({"droplog_delivered",
+           0,
+           {{"from", std::to_string(from)},
+            {"msg_id", std::to_string(m.id)},
+            {"sha256", hex_digest(payload)},
+            {"head", to_hex(payload.first(std::min<std::size_t>(16, payload.size())))}},
+           {{"size", static_cast<double>(payload.size())}}});
+}
+
+void drop_role::on_request(context& ctx, peer_id from, byte_view msg, effects& fx) {
+  http::decode_error err;
+  auto q = http::decode_request(msg, cfg_.max_http_body, err);
+  if (!q) {
+    ++metrics_.bad_messages;
+    fx.count("droplog_bad_messages");
+    fx.emit({"droplog_bad_message", 0, {{"from", std::to_string(from)}, {"detail", err.what}}, {}});
+    return;
+  }
+  ++metrics_.requests;
+  metrics_.request_body_bytes += q->body.size();
+  http::response p;
+  if (cfg_.serve_http) {
+    p = http::simulated_upstream(*q, cfg_.max_http_body);
+  } else {
+    p.id = q->id;
+    p.status = 502;
+    p.reason = http::reason_phrase(502);
+    ++metrics_.upstream_errors;
+  }
+  metrics_.count_status(p.status);
+  metrics_.response_body_bytes += p.body.size();
+  auto bytes_out = http::encode(p);
+  std::string why;
+  auto* s = host_->find(from);
+  if (!s->submit({bytes_out.data(), bytes_out.size()}, &why)) {
+    fx.count("http_responses_dropped");
+    fx.emit({"droplog_refused", 0, {{"to", std::to_string(from)}, {"reason", why}}, {}});
+    return;
+  }
+  fx.count("http_served");
+  (void)ctx;
+  fx.emit({"http_served",
+           0,
+           {{"from", std::to_string(from)}, {"target", q->target}},
+           {{"status", static_cast<double>(p.status)}, {"size", static_cast<double>(p.body.size())}}});
+}
+
+void drop_role::on_response(context& ctx, byte_view msg, effects& fx) {
+  http::decode_error err;
+  auto p = http::decode_response(msg, cfg_.max_http_body, err);
+  if (!p) {
+    ++metrics_.bad_messages;
+    fx.count("droplog_bad_messages");
+    fx.emit({"droplog_bad_message", 0, {{"detail", err.what}}, {}});
+    return;
+  }
+  auto e = pending_.complete(p->id);
+  if (!e) {
+    ++metrics_.late_responses;
+    fx.count("http_late_responses");
+    return;
+  }
+  metrics_.count_status(p->status);
+  metrics_.response_body_bytes += p->body.size();
+  metrics_.add_latency(ctx.now - e->started);
+  fx.count("http_responses");
+  fx.observe("http_latency_s", static_cast<double>(ctx.now - e->started) / us_per_s);
+  fx.emit({"http_response",
+           e->tag,
+           {{"sha256", hex_digest({p->body.data(), p->body.size()})}},
+           {{"status", static_cast<double>(p->status)},
+            {"size", static_cast<double>(p->body.size())},
+            {"latency_us", static_cast<double>(ctx.now - e->started)}}});
+}
+
+void drop_role::refuse(const peerlab::command& c, std::string why, effects& fx) {
+  fx.emit({"droplog_refused", c.id, {{"verb", c.verb}, {"reason", std::move(why)}}, {}});
+}
+
+void drop_role::command(context& ctx, const peerlab::command& c, effects& fx) {
+  if (!host_)
+    return refuse(c, "this node forges packets and has no sessions", fx);
+  const bool send = c.verb == "send", http_call = c.verb == "http";
+  if (!send && !http_call)
+    return refuse(c, "unknown verb (send, http)", fx);
+  if ((send && c.args.size() != 2) || (http_call && c.args.size() != 4 && c.args.size() != 5))
+    return refuse(c, send ? "usage: send <peer> <payload>" : "usage: http <peer> <method> <target> <body> [timeout ms]", fx);
+  auto peer = parse_u64(c.args[0]);
+  session* s = peer ? host_->find(*peer) : nullptr;
+  if (!s)
+    return refuse(c, "no session with peer " + c.args[0], fx);
+  std::string why;
+  if (send) {
+    auto msg = http::encode_app_message(as_bytes(c.args[1]));
+    auto id = s->submit({msg.data(), msg.size()}, &why);
+    if (!id)
+      return refuse(c, why, fx);
+    fx.emit({"droplog_submitted", c.id, {{"to", c.args[0]}, {"msg_id", std::to_string(*id)}}, {}});
+  } else {
+    http::request q;
+    q.method = c.args[1];
+    q.target = c.args[2];
+    auto body = as_bytes(c.args[3]);
+    q.body.assign(body.begin(), body.end());
+    time_us timeout = cfg_.http_timeout;
+    if (c.args.size() == 5) {
+      auto ms = parse_u64(c.args[4]);
+      if (!ms || *ms == 0 || *ms > http::limits::max_timeout_ms)
+        return refuse(c, "timeout must be 1.." + std::to_string(http::limits::max_timeout_ms) + " ms", fx);
+      timeout = static_cast<time_us>(*ms) * us_per_ms;
+    }
+    q.timeout_ms = static_cast<std::uint32_t>(std::min<time_us>(timeout / us_per_ms, http::limits::max_timeout_ms));
+    if (auto e = http::check(q); !e.empty())
+      return refuse(c, e, fx);
+    if (q.body.size() > cfg_.max_http_body)
+      return refuse(c, "body above max_http_body", fx);
+    auto id = pending_.begin(ctx.random, ctx.now, timeout, c.id, q.body.size());
+    if (!id) {
+      ++metrics_.rejected;
+      return refuse(c, "too many requests waiting for a response", fx);
+    }
+    q.id = *id;
+    auto msg = http::encode(q);
+    if (!s->submit({msg.data(), msg.size()}, &why)) {
+      pending_.complete(*id);
+      ++metrics_.rejected;
+      return refuse(c, why, fx);
+    }
+    ++metrics_.requests;
+    metrics_.request_body_bytes += q.body.size();
+    fx.count("http_requests");
+  }
+  pump(ctx, fx);
+}
+
+void drop_role::timer(context& ctx, std::uint64_t token, effects& fx) {
+  if (token & forge_token) {
+    send_forgery(ctx, fx);
+    fx.after(cfg_.forge_interval, forge_token);
+    return;
+  }
+  timers_.erase(static_cast<time_us>(token));
+  if (host_)
+    pump(ctx, fx);
+}
+
+void drop_role::pump(context& ctx, effects& fx) {
+  for (auto& [id, e] : pending_.expire(ctx.now)) {
+    ++metrics_.gateway_timeouts;
+    metrics_.count_status(504);
+    metrics_.add_latency(ctx.now - e.started);
+    fx.count("http_gateway_timeouts");
+    fx.emit({"http_response",
+             e.tag,
+             {{"sha256", ""}},
+             {{"status", 504.0}, {"size", 0.0}, {"latency_us", static_cast<double>(ctx.now - e.started)}}});
+  }
+  auto r = host_->poll(ctx.now);
+  std::uint64_t bytes_out = 0, data_files = 0;
+  for (auto& f : r.files) {
+    bytes_out += f.packet.data.size();
+    data_files += f.packet.carries_messages;
+    fx.send(f.to, with_port(f.packet.data));
+  }
+  for (auto& [peer, e] : r.events)
+    fx.count(metric_of(e.kind));
+  if (!r.files.empty()) {
+    fx.count("droplog_files_sent", static_cast<double>(r.files.size()));
+    fx.count("droplog_bytes_sent", static_cast<double>(bytes_out));
+    fx.emit({"droplog_written",
+             0,
+             {},
+             {{"files", static_cast<double>(r.files.size())},
+              {"bytes", static_cast<double>(bytes_out)},
+              {"data_files", static_cast<double>(data_files)}}});
+  }
+  // No folders in the simulator: what could be deleted is only counted.
+  auto gone = host_->take_deletable();
+  if (!gone.empty())
+    fx.count("droplog_files_deletable", static_cast<double>(gone.size()));
+  arm(ctx, std::min(r.next_wake, pending_.next_deadline()), fx);
+}
+
+void drop_role::arm(context& ctx, time_us at, effects& fx) {
+  if (at == never)
+    return;
+  if (!timers_.empty() && *timers_.begin() <= at)
+    return; // an earlier wake-up is already set; it will re-arm
+  timers_.insert(at);
+  if (timers_.size() > max_armed_timers)
+    timers_.erase(std::prev(timers_.end()));
+  fx.after(std::max<time_us>(0, at - ctx.now), static_cast<std::uint64_t>(at));
+}
+
+void drop_role::send_forgery(context& ctx, effects& fx) {
+  // The forger does not know the shared key: it guesses one.
+  static const std::string wrong_key = "forged key, not the shared one!!";
+  for (auto victim : cfg_.peers) {
+    direction_keys keys(wrong_key, cfg_.impersonate, victim);
+    message_frame m;
+    m.seq = forged_ % 8; // inside the receive window
+    auto payload = http::encode_app_message(as_bytes("FORGED " + std::to_string(forged_)));
+    m.payload = payload;
+    control_block c;
+    c.cumulative_ack = 1u << 20; // would acknowledge everything, if it were believed
+    const int variant = static_cast<int>(forged_ % 3);
+    std::uint64_t id = variant == 1 ? 1 : 1 + ctx.random.below(1u << 16);
+    auto file = encode_packet(variant == 2 && cfg_.session.encrypt ? packet_flags::encrypted : 0,
+                              cfg_.impersonate, victim, id, c, {&m}, keys);
+    if (variant == 2) // routable header, random tag and body
+      for (std::size_t i = header_field_bytes; i < file.size(); ++i)
+        file[i] = static_cast<std::uint8_t>(ctx.random.next());
+    fx.send(victim, with_port(file));
+    fx.count("droplog_forged_sent");
+    fx.emit({"droplog_forged_sent", 0, {{"to", std::to_string(victim)}}, {{"variant", static_cast<double>(variant)}}});
+    ++forged_;
+  }
+}
+
+std::shared_ptr<role> make_drop_role(role_config c) {
+  if (auto e = validate(c); !e.empty())
+    throw std::invalid_argument("droplog role: " + e);
+  return std::make_shared<drop_role>(std::move(c));
+}
+
+} // namespace peerlab::droplog

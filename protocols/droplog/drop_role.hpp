@@ -1,0 +1,75 @@
+#pragma once
+// The droplog role (port ports::droplog): layer 1 and layer 2 of seed 003 as
+// a peerlab role, so the simulator runs them over its network model. Each
+// frame is one packet file (byte 0 the port, then the file bytes), so the
+// scenario's faults (truncation at a random byte, bit flips, loss,
+// duplication, latency per frame = per file) are the simulated drop channel.
+//
+// Commands:
+//   send <peer> <payload>                       app message; event droplog_submitted / droplog_refused
+//   http <peer> <method> <target> <body> [ms]   HTTP request; event http_response (504 on timeout)
+// Events: droplog_delivered {from, msg_id, size, sha256, head}, http_response
+// {status, size, sha256, latency_us}, http_served, droplog_written {files,
+// bytes, data_files}, droplog_rejected, droplog_forged_sent (adversary).
+// Docs: docs/protocols/droplog.md, "The simulated channel".
+#include "protocols/common/role.hpp"
+#include "protocols/droplog/host.hpp"
+#include "protocols/droplog/http_gateway.hpp"
+
+#include <memory>
+#include <set>
+
+namespace peerlab::droplog {
+
+struct role_config {
+  session_config session;     // local/remote are set per peer
+  std::vector<peer_id> peers; // node ids this node keeps a log with
+  bool serve_http = false;    // perform requests against the simulated upstream
+  std::uint64_t max_http_body = 16u << 20;
+  time_us http_timeout = 120 * us_per_s;
+  std::size_t max_pending_http = 1024;
+  /// Adversary "forge_packets": instead of talking, drop forged files into the
+  /// peers' folders claiming to come from `impersonate`.
+  bool forge = false;
+  peer_id impersonate = 0;
+  time_us forge_interval = 1 * us_per_s;
+};
+
+/// Returns an empty string if usable, else what is wrong.
+std::string validate(const role_config& c);
+
+class drop_role final : public role {
+public:
+  explicit drop_role(role_config c);
+  port_t port() const override { return ports::droplog; }
+  const char* name() const override { return "droplog"; }
+  void start(context&, effects&) override;
+  void frame(context&, peer_id from, byte_view data, effects&) override;
+  void timer(context&, std::uint64_t token, effects&) override;
+  void command(context&, const peerlab::command&, effects&) override;
+  const char* message_name(std::uint8_t) const override { return "packet"; }
+
+  const host* sessions() const { return host_.get(); }
+  const http::gateway_metrics& metrics() const { return metrics_; }
+
+private:
+  void pump(context&, effects&);
+  void deliver(context&, peer_id from, delivered_message& m, effects&);
+  void on_request(context&, peer_id from, byte_view msg, effects&);
+  void on_response(context&, byte_view msg, effects&);
+  void report(peer_id from, const std::vector<session_event>& events, effects&);
+  void send_forgery(context&, effects&);
+  void arm(context&, time_us at, effects&);
+  void refuse(const peerlab::command&, std::string why, effects&);
+
+  role_config cfg_;
+  std::unique_ptr<host> host_;
+  http::pending_table pending_;
+  http::gateway_metrics metrics_;
+  std::set<time_us> timers_; // wake-ups already set (timers cannot be cancelled)
+  std::uint64_t forged_ = 0;
+};
+
+std::shared_ptr<role> make_drop_role(role_config c);
+
+} // namespace peerlab::droplog
