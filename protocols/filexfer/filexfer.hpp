@@ -45,9 +45,14 @@ constexpr std::size_t max_fast_retries = 8;
 constexpr std::size_t reorder_chunks = 3;
 } // namespace bounds
 
+class payment_gate; // payment_gate.hpp
+
 struct provider_config {
   std::size_t chunk_bytes = 64 * 1024;
   provider_strategy strategy = provider_strategy::honest;
+  /// Null: content is free. Otherwise asked before each request and chunk
+  /// (the paid file market, protocols/market, plugs its policy in here).
+  std::shared_ptr<payment_gate> gate;
 };
 
 struct downloader_config {

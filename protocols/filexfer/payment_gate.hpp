@@ -36,6 +36,10 @@ public:
                     std::size_t len, effects&) = 0;
   /// How long a held upload waits before the provider asks again.
   virtual time_us recheck_interval() const = 0;
+  /// True while the gate has bookkeeping to do without a request to trigger
+  /// it; the provider then calls tick() every recheck_interval.
+  virtual bool wants_tick() const { return false; }
+  virtual void tick(context&, effects&) {}
 };
 
 } // namespace peerlab::filexfer

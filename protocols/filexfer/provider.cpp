@@ -1,8 +1,10 @@
 #include "protocols/filexfer/provider.hpp"
 
 #include "protocols/common/limits.hpp"
+#include "protocols/filexfer/payment_gate.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace peerlab::filexfer {
 
@@ -11,12 +13,16 @@ provider::provider(provider_config cfg) : cfg_(cfg) {
   cfg_.chunk_bytes = std::clamp<std::size_t>(cfg_.chunk_bytes, 1, limits::max_chunk_bytes);
 }
 
-void provider::start(context& ctx, effects&) {
+void provider::start(context& ctx, effects& fx) {
   // A restart loses every stream; downloaders time out and re-request.
   uploads_.clear();
   ready_.clear();
+  held_.clear();
   turn_token_ = 0;
+  recheck_token_ = 0;
   token_base_ = ctx.random.next();
+  if (cfg_.gate)
+    cfg_.gate->start(ctx, fx);
 }
 
 void provider::frame(context& ctx, peer_id from, byte_view data, effects& fx) {
@@ -73,6 +79,16 @@ void provider::on_content(context& ctx, peer_id from, const content_req& r, effe
     fx.count("filexfer.requests_ignored");
     return;
   }
+  std::optional<payment_gate::admission> paid;
+  if (cfg_.gate) {
+    paid = cfg_.gate->admit(ctx, from, *info, fx);
+    if (paid->refused) {
+      fx.send(from, encode(content_err{r.req_id, error_code::not_provider, paid->reason}));
+      return;
+    }
+    if (cfg_.gate->wants_tick())
+      schedule_recheck(fx);
+  }
   supersede(from, r, fx);
   upload u;
   u.hash = r.hash;
@@ -85,6 +101,10 @@ void provider::on_content(context& ctx, peer_id from, const content_req& r, effe
   for (std::size_t i = 0; i < u.ref.size(); i += 8) {
     std::uint64_t v = ctx.random.next();
     std::copy_n(reinterpret_cast<const std::uint8_t*>(&v), 8, u.ref.begin() + i);
+  }
+  if (paid) { // the purchase's reference instead
+    u.ref = paid->ref;
+    u.file = *info;
   }
   uploads_.emplace(key, u);
   ready_.push_back(key);
@@ -139,6 +159,8 @@ void provider::schedule_turn(effects& fx) {
 }
 
 void provider::timer(context& ctx, std::uint64_t token, effects& fx) {
+  if (token != 0 && token == recheck_token_)
+    return recheck(ctx, fx);
   if (token == 0 || token != turn_token_)
     return; // stale (from before a restart)
   turn_token_ = 0;
@@ -155,6 +177,12 @@ void provider::take_turn(context& ctx, effects& fx) {
     auto it = uploads_.find(key);
     if (it == uploads_.end())
       continue;
+    bool ended = false;
+    if (cfg_.gate && !gate_allows(ctx, key, it->second, ended, fx)) {
+      if (ended)
+        uploads_.erase(it);
+      continue;
+    }
     std::uint64_t before = it->second.sent;
     bool more = send_chunk(ctx, key, it->second, fx);
     budget -= std::min<std::size_t>(budget, std::max<std::uint64_t>(1, it->second.sent - before));
@@ -182,6 +210,8 @@ bool provider::send_chunk(context& ctx, const upload_key& key, upload& u, effect
     corrupt(ctx, buf_);
   fx.send(to, encode_chunk(req_id, u.next, u.ref, buf_));
   fx.count("filexfer.bytes_sent", static_cast<double>(len));
+  if (cfg_.gate)
+    cfg_.gate->sent(ctx, to, u.file, u.next, len, fx);
   u.next += len;
   u.sent += len;
   if (u.next < u.end)

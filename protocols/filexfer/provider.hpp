@@ -36,6 +36,7 @@ private:
     std::uint64_t sent = 0;  // bytes sent so far (reported in CONTENT_END)
     std::uint32_t chunk = 0; // bytes per chunk
     payment_ref ref{};
+    file_info file;          // what the payment gate is told about (empty without a gate)
     bool superseded = false; // a newer request took over part of it: it ends without CONTENT_END
   };
 
@@ -51,12 +52,20 @@ private:
   bool send_chunk(context&, const upload_key&, upload& u, effects&);
   void corrupt(context&, bytes& data);
   void schedule_turn(effects&);
+  // Payment (provider_payment.cpp): only with cfg_.gate.
+  /// Asks the gate whether the next chunk of `u` may go; false if it may not
+  /// now (the upload was parked in held_, or ended with CONTENT_ERR).
+  bool gate_allows(context&, const upload_key&, upload& u, bool& ended, effects&);
+  void schedule_recheck(effects&);
+  void recheck(context&, effects&);
 
   provider_config cfg_;
   std::map<upload_key, upload> uploads_;
   std::deque<upload_key> ready_; // round-robin order of uploads_
   std::uint64_t turn_token_ = 0; // token of the one pending turn timer, 0 if none
   std::uint64_t token_base_ = 0; // from the rng at start, so pre-crash timers are stale
+  std::deque<upload_key> held_;     // uploads waiting for payment (re-examined every recheck)
+  std::uint64_t recheck_token_ = 0; // token of the pending recheck timer, 0 if none
   bytes buf_;                    // reused read buffer
 };
 

@@ -211,6 +211,28 @@ void gate::refresh(context& ctx, peer_id p, peer_state& st, effects& fx) {
   persist(ctx, p, st);
 }
 
+void gate::tick(context& ctx, effects& fx) {
+  // A bounded number of peers per tick, round-robin, so the cost of a tick
+  // does not grow with the number of peers that owe something.
+  constexpr std::size_t per_tick = 64;
+  std::vector<peer_id> batch;
+  auto it = peers_.lower_bound(tick_cursor_);
+  while (batch.size() < per_tick && batch.size() < peers_.size()) {
+    if (it == peers_.end())
+      it = peers_.begin();
+    batch.push_back(it->first);
+    ++it;
+  }
+  tick_cursor_ = it == peers_.end() ? 0 : it->first;
+  for (auto p : batch) {
+    auto f = peers_.find(p);
+    refresh(ctx, p, f->second, fx);
+    // Peers that owe nothing, and blacklisted ones, leave memory; their rows stay.
+    if (f->second.open.empty() || f->second.blacklisted)
+      peers_.erase(f);
+  }
+}
+
 filexfer::payment_gate::admission gate::admit(context& ctx, peer_id p, const file_info& file, effects& fx) {
   admission a;
   if (auto why = ctx.store.get(tables::blacklist, peer_key(p))) {

@@ -35,6 +35,10 @@ public:
   void sent(context&, peer_id peer, const file_info& file, std::uint64_t offset, std::size_t len,
             effects&) override;
   time_us recheck_interval() const override { return cfg_.recheck; }
+  /// Peers in memory have open purchases: keep refreshing them so settled
+  /// bills close purchases and idle ones get billed.
+  bool wants_tick() const override { return !peers_.empty(); }
+  void tick(context&, effects&) override;
 
   /// Unpaid bytes of a peer as the gate last saw them (tests, benchmarks).
   std::uint64_t exposure(peer_id peer) const;
@@ -75,6 +79,7 @@ private:
 
   gate_config cfg_;
   std::map<peer_id, peer_state> peers_; // peers with open purchases (loaded lazily from Credit rows)
+  peer_id tick_cursor_ = 0;              // round-robin position of tick()
 };
 
 /// Amount owed for the first `bytes` of a file of `size` bytes priced `price`
