@@ -2,6 +2,8 @@
 
 #include "protocols/common/wire.hpp"
 
+#include <algorithm>
+
 namespace peerlab::fileset {
 
 namespace {
@@ -55,19 +57,33 @@ bool valid_set_id(std::string_view id) {
 
 // ---- gossip payloads --------------------------------------------------------
 
+namespace {
+
+// First 8 bytes of SHA-256 over the payload before it: catches a payload
+// damaged in transit (the simulator's bit flips). It authenticates nothing.
+void append_checksum(bytes& out) {
+  auto d = sha256::of(out);
+  out.insert(out.end(), d.begin(), d.begin() + payload_checksum_bytes);
+}
+
+} // namespace
+
 bytes encode(const file_msg& m) {
   bytes out;
+  out.reserve(m.set.size() + m.content.size() + 32);
   wire::writer w(out);
   w.u8(static_cast<std::uint8_t>(payload_kind::file));
   w.str16(m.set);
   w.u32(m.count);
   w.u32(m.index);
   w.blob32(m.content);
+  append_checksum(out);
   return out;
 }
 
 bytes encode(const announce_msg& m) {
   bytes out;
+  out.reserve(m.set.size() + 80);
   wire::writer w(out);
   w.u8(static_cast<std::uint8_t>(payload_kind::announce));
   w.str16(m.set);
@@ -76,11 +92,18 @@ bytes encode(const announce_msg& m) {
   w.u64(m.size);
   w.fixed(m.leaf);
   w.u64(m.origin);
+  append_checksum(out);
   return out;
 }
 
-bool decode_payload(byte_view in, std::size_t max_inline, std::uint64_t max_file, payload& out,
+bool decode_payload(byte_view whole, std::size_t max_inline, std::uint64_t max_file, payload& out,
                     std::string& error) {
+  if (whole.size() < 1 + payload_checksum_bytes)
+    return fail(error, whole.empty() ? "empty payload" : "payload shorter than its checksum");
+  byte_view in = whole.first(whole.size() - payload_checksum_bytes);
+  auto sum = sha256::of(in);
+  if (!std::equal(sum.begin(), sum.begin() + payload_checksum_bytes, whole.end() - payload_checksum_bytes))
+    return fail(error, "payload checksum mismatch (damaged in transit)");
   wire::reader r(in);
   std::uint8_t kind = 0;
   if (!r.u8(kind))

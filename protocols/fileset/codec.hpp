@@ -39,6 +39,9 @@ bool valid_set_id(std::string_view id);
 
 enum class payload_kind : std::uint8_t { file = 1, announce = 2 };
 
+/// Every payload ends with the first 8 bytes of SHA-256 of what precedes it.
+constexpr std::size_t payload_checksum_bytes = 8;
+
 /// A file replicated through the topic: the file-set message of the seed
 /// (set id, set count, index, content).
 struct file_msg {

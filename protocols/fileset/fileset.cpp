@@ -38,10 +38,10 @@ std::string config::check() const {
     return "gossip: " + e;
   if (!gossip::valid_topic(topic))
     return "topic must be 1..256 printable ASCII characters without spaces";
-  // An inline message: kind, set id, count, index, content length, content.
-  const std::size_t overhead = 1 + 2 + limits::max_set_id + 4 + 4 + 4;
+  // An inline message: kind, set id, count, index, content length, content, checksum.
+  const std::size_t overhead = 1 + 2 + limits::max_set_id + 4 + 4 + 4 + payload_checksum_bytes;
   if (inline_max == 0 || inline_max + overhead > gossip.max_message_bytes)
-    return "inline_max must be at least 1 B and leave 79 bytes of header within the gossip "
+    return "inline_max must be at least 1 B and leave 87 bytes of header within the gossip "
            "max_message_bytes (" + std::to_string(gossip.max_message_bytes) + ")";
   if (max_file_bytes < inline_max || max_file_bytes > limits::max_file_bytes)
     return "max_file_bytes must be between inline_max and 64 MiB";
@@ -349,11 +349,10 @@ void fileset_role::flood_invalid(context& ctx, effects& fx) {
   bytes msg;
   const std::string set = "flood-" + std::to_string(n);
   switch (n % 4) {
-    case 0: { // not a payload at all
+    case 0: { // not a payload at all (random bytes: the checksum fails)
       msg.resize(24);
       for (auto& b : msg)
         b = static_cast<std::uint8_t>(ctx.random.next());
-      msg[0] = 0x7f;
       break;
     }
     case 1: // index not below the count

@@ -14,6 +14,18 @@ digest d(std::uint8_t v) {
   return x;
 }
 
+bytes without_checksum(bytes b) {
+  b.resize(b.size() - payload_checksum_bytes);
+  return b;
+}
+
+bytes with_checksum(bytes b, const bytes& extra) {
+  b.insert(b.end(), extra.begin(), extra.end());
+  auto d = sha256::of(b);
+  b.insert(b.end(), d.begin(), d.begin() + payload_checksum_bytes);
+  return b;
+}
+
 template <class T>
 void check_sync_round_trip(const T& m) {
   auto b = encode(m);
@@ -62,9 +74,18 @@ TEST_CASE("fileset payloads: file and announce round trip, every truncation reje
       std::string e;
       CHECK_FALSE(decode_payload(byte_view{b.data(), n}, 1024, 64 << 20, q, e));
     }
-    b.push_back(0);
-    CHECK_FALSE(decode_payload(b, 1024, 64 << 20, p, err));
+    // A byte inside the checksummed part: trailing bytes, named as such.
+    auto longer = with_checksum(without_checksum(b), {0});
+    CHECK_FALSE(decode_payload(longer, 1024, 64 << 20, p, err));
     CHECK(err.find("trailing") != std::string::npos);
+    // Any single flipped bit is caught by the checksum or the field checks.
+    for (std::size_t bit = 0; bit < b.size() * 8; ++bit) {
+      auto c = b;
+      c[bit / 8] ^= static_cast<std::uint8_t>(1u << (bit % 8));
+      payload q;
+      std::string e;
+      CHECK_FALSE(decode_payload(c, 1024, 64 << 20, q, e));
+    }
   }
   payload p;
   std::string err;
@@ -88,8 +109,12 @@ TEST_CASE("fileset payloads: field errors are named") {
   fails(encode(file_msg{"bad id", 1, 0, {}}), 1024, 1 << 20, "set id must be");
   fails(encode(file_msg{"s", 1, 0, bytes(11)}), 10, 1 << 20, "inline bound");
   fails(encode(announce_msg{"s", 1, 0, 2000, d(1), 0}), 10, 1000, "file bound");
-  fails(bytes{9}, 10, 1000, "unknown payload kind");
+  fails(with_checksum({9}, {}), 10, 1000, "unknown payload kind");
+  fails(bytes{9}, 10, 1000, "shorter than its checksum");
   fails(bytes{}, 10, 1000, "empty payload");
+  auto damaged = encode(file_msg{"s", 1, 0, bytes{1, 2, 3}});
+  damaged[damaged.size() - 12] ^= 0x40; // a content byte
+  fails(damaged, 10, 1000, "checksum mismatch");
   // index 0 of a one-file set and an empty file are fine
   CHECK(decode_payload(encode(file_msg{"s", 1, 0, {}}), 10, 1000, p, err));
 }
