@@ -105,38 +105,46 @@ public:
     running_ = false;
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::microseconds(live_limits::shutdown_grace);
-    // 1. The roles' stop: they may send goodbyes, then quit.
-    std::vector<caf::actor> alive;
     {
       caf::scoped_actor self{*sys_};
+      std::size_t left = actors_.size();
+      auto await_down = [&](std::chrono::steady_clock::time_point until) {
+        bool late = false;
+        while (left > 0 && !late) {
+          auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
+          self->receive([&](caf::down_msg&) { --left; },
+                        caf::after(std::max(wait, std::chrono::milliseconds(0))) >>
+                          [&] { late = true; });
+        }
+      };
+      // 1. The roles' stop: they may send goodbyes, then quit.
       for (auto& a : actors_) {
         self->monitor(a);
         caf::anon_send(a, leave_atom::value);
       }
-      std::size_t left = actors_.size();
-      bool late = false;
-      while (left > 0 && !late) {
-        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-        self->receive([&](caf::down_msg&) { --left; },
-                      caf::after(std::max(wait, std::chrono::milliseconds(0))) >>
-                        [&] { late = true; });
+      await_down(deadline);
+      // 2. A short grace for the outbound queues (goodbyes, last chunks).
+      while (std::chrono::steady_clock::now() < deadline && outbound_bytes() > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      // 3. Stop the io thread: nothing reaches the actors any more. Pending
+      // role timers would keep run() busy, so it is stopped once sockets close.
+      asio::post(io_, [this] {
+        close_everything();
+        io_.stop();
+      });
+      work_.reset();
+      io_thread_.join();
+      // 4. Exit the actors that did not quit by themselves, and wait for them:
+      // they read by_port_ and this object until they are gone.
+      if (left > 0) {
+        log(std::to_string(left) + " role(s) did not stop within the grace period: exiting them");
+        for (auto& a : actors_)
+          caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+        await_down(std::chrono::steady_clock::now() + std::chrono::seconds(10));
       }
     }
-    // 2. A short grace for the outbound queues (goodbyes, last chunks).
-    while (std::chrono::steady_clock::now() < deadline && outbound_bytes() > 0)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    // 3. Stop the io thread: nothing will reach the actors any more.
-    // Pending role timers would keep run() busy: stop it once sockets are closed.
-    asio::post(io_, [this] {
-      close_everything();
-      io_.stop();
-    });
-    work_.reset();
-    io_thread_.join();
-    // 4. Exit the actors that did not quit, 5. destroy the system.
-    for (auto& a : actors_)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    // 5. Destroy the system (no handle may outlive it).
     by_port_ = {};
     actors_.clear();
     sys_.reset();
