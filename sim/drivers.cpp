@@ -1,6 +1,8 @@
 // The registry of protocol workload drivers. Adding one: a line here that
 // names its kind and points at its validate/make functions and checkers.
 #include "sim/workload_driver.hpp"
+
+#include "sim/drivers/dht_driver.hpp"
 #include "sim/drivers/fileset_driver.hpp"
 #include "sim/drivers/drop_driver.hpp"
 
@@ -8,6 +10,7 @@ namespace peerlab::sim {
 
 const std::map<std::string, driver_kind>& driver_kinds() {
   static const std::map<std::string, driver_kind> kinds = {
+    {"dht", dht::kind()},
     {"fileset", fileset_sim::fileset_driver_kind()},
     {"droplog", drop::droplog_driver_kind()},
   };

@@ -72,6 +72,13 @@ public:
   void observe(const char* name, double value, std::uint32_t group) override {
     sim_.stats_.metric(group, {name, value, false});
   }
+  const file_catalog& catalog() const override { return sim_.catalog_; }
+  const role* role_of(std::uint32_t node, const std::string& name) const override {
+    if (!sim_.nodes_[node].online)
+      return nullptr;
+    auto* r = sim_.find_role(node, name);
+    return r ? r->logic.get() : nullptr;
+  }
 
 private:
   simulator& sim_;

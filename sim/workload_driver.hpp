@@ -20,6 +20,7 @@
 namespace peerlab::sim {
 
 class simulator;
+class file_catalog;
 struct verdict;
 
 /// What a driver may do with the simulator.
@@ -45,6 +46,11 @@ public:
   /// Adds to the run's counters (summary, results file, metric checkers).
   virtual void count(const char* name, double delta, std::uint32_t group) = 0;
   virtual void observe(const char* name, double value, std::uint32_t group) = 0;
+  /// The files of the scenario's file sets and the nodes that first held them.
+  virtual const file_catalog& catalog() const = 0;
+  /// The role named `name` running on `node`, or nullptr (offline or no such
+  /// role). Read-only, between events: for drivers that sample role state.
+  virtual const role* role_of(std::uint32_t node, const std::string& name) const = 0;
 };
 
 class workload_driver {
