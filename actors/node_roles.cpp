@@ -1,6 +1,7 @@
 #include "actors/node_roles.hpp"
 
 #include "actors/config/json_fields.hpp"
+#include "actors/market_roles.hpp"
 #include "protocols/common/limits.hpp"
 #include "protocols/droplog/drop_role.hpp"
 #include "protocols/filexfer/filexfer.hpp"
@@ -23,25 +24,30 @@ using factory = std::function<std::shared_ptr<role>(const json& params, const st
 
 std::shared_ptr<role> provider_role(const json& p, const std::string& path,
                                     const std::string& adversary) {
-  cfg::only_keys(p, path, {"role", "chunk_size"});
+  cfg::only_keys(p, path, {"role", "chunk_size", "payment"});
   filexfer::provider_config c;
   if (auto* v = cfg::member(p, "chunk_size")) {
     c.chunk_bytes = cfg::get_size(*v, cfg::child(path, "chunk_size"));
     if (c.chunk_bytes == 0 || c.chunk_bytes > limits::max_chunk_bytes)
       cfg::fail(cfg::child(path, "chunk_size"), "a size between 1 B and 1MiB", *v);
   }
+  c.gate = market_roles::provider_gate(p, path, c.chunk_bytes);
   if (!adversary.empty()) {
     auto s = filexfer::strategy_from_name(adversary);
-    if (!s)
+    bool payer_cheat = false; // a cheating payer on this node: the provider stays honest
+    for (auto& n : market_roles::payer_adversaries())
+      payer_cheat = payer_cheat || n == adversary;
+    if (!s && !payer_cheat)
       cfg::fail_msg(path, "role provider does not know adversary \"" + adversary + "\"");
-    c.strategy = *s;
+    if (s)
+      c.strategy = *s;
   }
   return filexfer::make_provider(c);
 }
 
 std::shared_ptr<role> downloader_role(const json& p, const std::string& path, const std::string&) {
   cfg::only_keys(p, path, {"role", "chunk_size", "window", "windows_in_flight", "request_timeout",
-                           "attempts_per_provider", "max_attempts"});
+                           "initial_timeout", "min_timeout", "attempts_per_provider", "max_attempts"});
   filexfer::downloader_config c;
   if (auto* v = cfg::member(p, "chunk_size")) {
     c.chunk_bytes = cfg::get_size(*v, cfg::child(path, "chunk_size"));
@@ -54,6 +60,11 @@ std::shared_ptr<role> downloader_role(const json& p, const std::string& path, co
     c.windows_in_flight = cfg::get_positive(*v, cfg::child(path, "windows_in_flight"));
   if (auto* v = cfg::member(p, "request_timeout"))
     c.request_timeout = cfg::get_duration(*v, cfg::child(path, "request_timeout"));
+  // Floors of the adaptive timeout: a paid download waits for confirmations.
+  if (auto* v = cfg::member(p, "initial_timeout"))
+    c.initial_timeout = cfg::get_duration(*v, cfg::child(path, "initial_timeout"));
+  if (auto* v = cfg::member(p, "min_timeout"))
+    c.min_timeout = cfg::get_duration(*v, cfg::child(path, "min_timeout"));
   if (auto* v = cfg::member(p, "attempts_per_provider"))
     c.attempts_per_provider = cfg::get_positive(*v, cfg::child(path, "attempts_per_provider"));
   if (auto* v = cfg::member(p, "max_attempts"))
@@ -288,6 +299,9 @@ std::shared_ptr<role> droplog_role(const json& p, const std::string& path, const
 const std::map<std::string, factory>& registry() {
   static const std::map<std::string, factory> r = {
     {"provider", provider_role},
+    {"ledger", market_roles::ledger_role},
+    {"payment_verifier", market_roles::verifier_role},
+    {"payer", market_roles::payer_role},
     {"downloader", downloader_role},
     {"traffic", traffic_role},
     {"kad", kad_role},
@@ -308,7 +322,10 @@ std::vector<std::string> known_roles() {
 }
 
 std::vector<std::string> known_adversaries() {
-  return {"corrupt_content", "truncate_content", "silent", "forge_packets", "corrupt_proof", "drop_gossip", "flood_invalid"};
+  std::vector<std::string> out = {"corrupt_content", "truncate_content", "silent", "forge_packets", "corrupt_proof", "drop_gossip", "flood_invalid"};
+  for (auto& s : market_roles::payer_adversaries())
+    out.push_back(s);
+  return out;
 }
 
 std::vector<std::shared_ptr<role>> make_roles(const json& spec, const std::string& path,

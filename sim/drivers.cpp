@@ -3,6 +3,7 @@
 #include "sim/workload_driver.hpp"
 
 #include "sim/drivers/dht_driver.hpp"
+#include "sim/drivers/market_driver.hpp"
 #include "sim/drivers/fileset_driver.hpp"
 #include "sim/drivers/drop_driver.hpp"
 
@@ -11,6 +12,7 @@ namespace peerlab::sim {
 const std::map<std::string, driver_kind>& driver_kinds() {
   static const std::map<std::string, driver_kind> kinds = {
     {"dht", dht::kind()},
+    {"market", market_sim::market_driver_kind()},
     {"fileset", fileset_sim::fileset_driver_kind()},
     {"droplog", drop::droplog_driver_kind()},
   };

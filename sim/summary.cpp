@@ -119,6 +119,11 @@ std::string render_summary(const simulator& sim, const json& j, const std::vecto
                   v["p90"].get<double>(), v["p99"].get<double>());
     o << buf;
   }
+  // Drivers may add a table under their summary key as "text_lines".
+  for (auto& [key, part] : j.items())
+    if (part.is_object() && part.contains("text_lines") && part["text_lines"].is_array())
+      for (auto& line : part["text_lines"])
+        o << line.get<std::string>() << "\n";
   for (auto& v : verdicts)
     o << (v.passed ? "check ok   " : "CHECK FAIL ") << v.check << ": " << v.detail << "\n";
   o << "fingerprint " << j["fingerprint"].get<std::string>() << "\n";

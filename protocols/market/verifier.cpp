@@ -36,7 +36,7 @@ void verifier::start(context& ctx, effects& fx) {
   for (auto& k : refs)
     if (auto ref = ref_from_hex(k))
       if (auto text = ctx.store.get(tables::payments, in_key(*ref)))
-        track(ctx, *ref, *text);
+        track(ctx, *ref, *text, true);
   consume_inbox(ctx);
   if (!cfg_.ledger_address.empty())
     fx.learn_address(cfg_.ledger, cfg_.ledger_address);
@@ -44,7 +44,7 @@ void verifier::start(context& ctx, effects& fx) {
   fx.after(cfg_.poll_interval, poll_token_);
 }
 
-void verifier::track(context& ctx, const payment_ref& ref, const std::string& text) {
+void verifier::track(context& ctx, const payment_ref& ref, const std::string& text, bool restarted) {
   auto r = row::parse(text);
   auto status = r.str("status");
   if (status != "requested" && status != "notified") {
@@ -68,11 +68,15 @@ void verifier::track(context& ctx, const payment_ref& ref, const std::string& te
       slot.tx = *tx;
     slot.st = state::notified;
     slot.notified_at = r.i64("notified_at");
-    set_deadline(ref, slot, slot.notified_at + cfg_.confirm_deadline);
+    // After a restart a deadline that passed while the node was down gets
+    // one more look: a payment made meanwhile is not the peer's fault.
+    auto deadline = slot.notified_at + cfg_.confirm_deadline;
+    set_deadline(ref, slot, restarted ? std::max(deadline, ctx.now + 2 * cfg_.query_timeout) : deadline);
     schedule(ref, slot, ctx.now);
   } else {
-    set_deadline(ref, slot, r.i64("deadline"));
-    schedule(ref, slot, ctx.now + cfg_.request_resend);
+    auto deadline = r.i64("deadline");
+    set_deadline(ref, slot, restarted ? std::max(deadline, ctx.now + 2 * cfg_.request_resend) : deadline);
+    schedule(ref, slot, restarted ? ctx.now : ctx.now + cfg_.request_resend); // the gate just sent a new bill
   }
   ctx.store.put(tables::open, ref_hex(ref), "");
 }
@@ -89,7 +93,7 @@ void verifier::consume_inbox(context& ctx) {
     if (!ref || open_.count(*ref))
       continue;
     if (auto text = ctx.store.get(tables::payments, in_key(*ref)))
-      track(ctx, *ref, *text);
+      track(ctx, *ref, *text, false);
   }
 }
 
@@ -232,7 +236,7 @@ void verifier::on_notify(context& ctx, peer_id from, const payment_notify& n, ef
     r->set("status", "requested");
     r->set("late", "1");
     save(ctx.store, tables::payments, in_key(n.ref), *r);
-    track(ctx, n.ref, r->text());
+    track(ctx, n.ref, r->text(), false);
     it = open_.find(n.ref);
     if (it == open_.end())
       return;

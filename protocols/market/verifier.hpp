@@ -57,7 +57,8 @@ private:
 
   void poll(context&, effects&);
   void consume_inbox(context&);
-  void track(context&, const payment_ref&, const std::string& row_text);
+  /// Starts following a bill; `restarted`: found in the rows at start.
+  void track(context&, const payment_ref&, const std::string& row_text, bool restarted);
   void on_notify(context&, peer_id from, const payment_notify&, effects&);
   void on_status(context&, const ledger::tx_status_reply&, effects&);
   void on_balance(const ledger::balance_reply&);
