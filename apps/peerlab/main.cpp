@@ -1,6 +1,9 @@
 // peerlab: run, check, sweep and validate scenarios; start live nodes.
 #include "apps/peerlab/commands.hpp"
 #include "net/node_command.hpp"
+#include "net/set_command.hpp"
+#include "net/mirror_command.hpp"
+#include "net/drop_gateway_command.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -16,6 +19,9 @@ void usage() {
                "  peerlab sweep SCENARIO --seeds A..B [--out results.db] [--engine actors|direct]\n"
                "  peerlab validate SCENARIO...\n"
                "  peerlab node --config node.json\n"
+               "  peerlab set upload|get|list ...   (replicated file sets; peerlab set --help)\n"
+               "  peerlab mirror SRC DST [--truncate P] [--corrupt P] [--delay D] [--seed N] [--run-for D]\n"
+               "  peerlab drop-gateway --config gateway.json\n"
                "exit codes: 0 ok, 1 a checker failed or runs differ, 2 bad usage or input\n");
 }
 
@@ -38,6 +44,12 @@ int main(int argc, char** argv) {
       return peerlab::app::validate_command(argc - 1, argv + 1);
     if (cmd == "node")
       return peerlab::net::node_command(argc - 1, argv + 1);
+    if (cmd == "set")
+      return peerlab::net::set_command(argc - 1, argv + 1);
+    if (cmd == "mirror")
+      return peerlab::net::mirror_command(argc - 1, argv + 1);
+    if (cmd == "drop-gateway")
+      return peerlab::net::drop_gateway_command(argc - 1, argv + 1);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "peerlab %s: %s\n", cmd.c_str(), e.what());
     return 2;

@@ -1,0 +1,305 @@
+#include "net/drop_gateway.hpp"
+
+#include "net/sqlite_store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <random>
+
+namespace peerlab::net {
+
+namespace asio = boost::asio;
+namespace dh = droplog::http;
+using tcp = asio::ip::tcp;
+
+drop_gateway::drop_gateway(asio::io_context& io, drop_gateway_config cfg, log_fn log, kv_store* store)
+    : io_(io), cfg_(std::move(cfg)), log_(std::move(log)),
+      folder_(cfg_.out_dir, cfg_.in_dir, cfg_.session.local), peer_(cfg_.session.remote),
+      pending_(cfg_.max_connections), ids_(std::random_device{}() ^ (static_cast<std::uint64_t>(std::random_device{}()) << 32)),
+      acceptor_(io), pump_timer_(io), t0_(std::chrono::steady_clock::now()) {
+  store_ = store;
+  if (!store_ && cfg_.state_db) {
+    owned_store_ = std::make_unique<sqlite_store>(*cfg_.state_db, [this](const std::string& m) { log_(m); });
+    store_ = owned_store_.get();
+  }
+  host_ = std::make_unique<droplog::host>(cfg_.session.local, std::vector<peer_id>{peer_}, cfg_.session, store_);
+}
+
+drop_gateway::~drop_gateway() { stop(); }
+
+time_us drop_gateway::now() const {
+  return static_cast<time_us>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0_).count());
+}
+
+const droplog::session_stats& drop_gateway::log_stats() const { return host_->sessions().at(peer_)->stats(); }
+
+void drop_gateway::start() {
+  running_ = true;
+  if (cfg_.side == drop_gateway_config::side_t::a) {
+    tcp::endpoint ep(asio::ip::make_address(cfg_.listen.host), cfg_.listen.port);
+    acceptor_.open(ep.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    acceptor_.bind(ep); // throws if the port is taken
+    acceptor_.listen();
+    port_ = acceptor_.local_endpoint().port();
+    accept();
+  }
+  next_metrics_ = cfg_.metrics_interval > 0 ? cfg_.metrics_interval : std::numeric_limits<time_us>::max();
+  schedule_pump(0);
+}
+
+void drop_gateway::stop() {
+  if (!running_)
+    return;
+  running_ = false;
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  pump_timer_.cancel();
+  for (auto& [id, w] : clients_)
+    if (auto c = w.lock())
+      c->close();
+  clients_.clear();
+}
+
+// -- side a: HTTP clients --------------------------------------------------------
+
+void drop_gateway::accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
+    if (ec || !running_)
+      return;
+    if (clients_.size() >= cfg_.max_connections) {
+      ++metrics_.rejected; // too many open connections: refuse this one
+      boost::system::error_code ignored;
+      s.close(ignored);
+    } else {
+      auto id = next_conn_++;
+      auto c = std::make_shared<client_connection>(
+          std::move(s), id, cfg_.max_body,
+          [this](std::shared_ptr<client_connection> c, beast_request&& r) { on_client_request(std::move(c), std::move(r)); },
+          [this](std::uint64_t id) { clients_.erase(id); });
+      clients_[id] = c;
+      c->start();
+    }
+    accept();
+  });
+}
+
+void drop_gateway::on_client_request(std::shared_ptr<client_connection> c, beast_request&& r) {
+  ++metrics_.requests;
+  std::string why;
+  auto q = to_message(std::move(r), why);
+  auto refuse = [&](std::uint16_t status, const std::string& text) {
+    ++metrics_.rejected;
+    metrics_.count_status(status);
+    c->respond(error_response(0, status, text));
+  };
+  if (!q)
+    return refuse(400, "cannot carry this request: " + why);
+  q->timeout_ms = static_cast<std::uint32_t>(std::min<time_us>(cfg_.request_timeout / us_per_ms, dh::limits::max_timeout_ms));
+  auto id = pending_.begin(ids_, now(), cfg_.request_timeout, c->id(), q->body.size());
+  if (!id)
+    return refuse(503, "too many requests waiting for an answer");
+  q->id = *id;
+  auto body_bytes = q->body.size();
+  auto msg = dh::encode(*q);
+  q.reset();
+  std::string err;
+  if (!host_->find(peer_)->submit({msg.data(), msg.size()}, &err)) {
+    pending_.complete(*id);
+    return refuse(503, "the message log refused the request: " + err);
+  }
+  metrics_.request_body_bytes += body_bytes;
+  waiting_[*id] = c->id();
+  schedule_pump(0);
+}
+
+// -- messages from the log ---------------------------------------------------------
+
+void drop_gateway::on_message(peer_id from, droplog::delivered_message& m) {
+  byte_view msg{m.data.data(), m.data.size()};
+  auto k = dh::peek_kind(msg);
+  dh::decode_error err;
+  const bool side_a = cfg_.side == drop_gateway_config::side_t::a;
+  if (k == dh::kind::request && !side_a) {
+    auto q = dh::decode_request(msg, cfg_.max_body, err);
+    if (q) {
+      ++metrics_.requests;
+      metrics_.request_body_bytes += q->body.size();
+      return perform(std::move(*q));
+    }
+  } else if (k == dh::kind::response && side_a) {
+    auto p = dh::decode_response(msg, cfg_.max_body, err);
+    if (p) {
+      auto e = pending_.complete(p->id);
+      auto w = waiting_.find(p->id);
+      std::shared_ptr<client_connection> c;
+      if (w != waiting_.end()) {
+        if (auto it = clients_.find(w->second); it != clients_.end())
+          c = it->second.lock();
+        waiting_.erase(w);
+      }
+      if (!e || !c) {
+        ++metrics_.late_responses; // expired, or the client went away
+        return;
+      }
+      metrics_.count_status(p->status);
+      metrics_.response_body_bytes += p->body.size();
+      metrics_.add_latency(now() - e->started);
+      c->respond(std::move(*p));
+      return;
+    }
+  } else {
+    err.what = "unexpected message kind on side " + std::string(side_a ? "a" : "b");
+  }
+  ++metrics_.bad_messages;
+  log_("drop-gateway: ignored a message from " + hex16(from) + ": " + err.what);
+}
+
+void drop_gateway::perform(dh::request&& q) {
+  if (upstream_in_flight_ < cfg_.max_upstream_in_flight)
+    return start_upstream(std::move(q));
+  if (upstream_queue_.size() < cfg_.max_upstream_queue) {
+    upstream_queue_.push_back(std::move(q));
+    return;
+  }
+  send_response(error_response(q.id, 503, "too many requests waiting for the upstream server"));
+}
+
+void drop_gateway::start_upstream(dh::request&& q) {
+  ++upstream_in_flight_;
+  time_us t = cfg_.upstream_timeout;
+  if (q.timeout_ms > 0)
+    t = std::min<time_us>(t, static_cast<time_us>(q.timeout_ms) * us_per_ms);
+  auto call = std::make_shared<upstream_call>(io_, cfg_.upstream, std::chrono::microseconds(t), cfg_.max_body,
+                                              std::move(q), [this](dh::response&& p) {
+                                                --upstream_in_flight_;
+                                                if (!running_)
+                                                  return;
+                                                send_response(std::move(p));
+                                                if (!upstream_queue_.empty()) {
+                                                  auto next = std::move(upstream_queue_.front());
+                                                  upstream_queue_.pop_front();
+                                                  start_upstream(std::move(next));
+                                                }
+                                              });
+  call->start();
+}
+
+void drop_gateway::send_response(dh::response&& p) {
+  metrics_.count_status(p.status);
+  bool own_error = false;
+  for (auto& h : p.headers)
+    own_error = own_error || h.name == "X-Droplog-Gateway";
+  if (own_error && p.status == 502)
+    ++metrics_.upstream_errors;
+  if (own_error && p.status == 504)
+    ++metrics_.gateway_timeouts;
+  metrics_.response_body_bytes += p.body.size();
+  auto msg = dh::encode(p);
+  std::string err;
+  if (!host_->find(peer_)->submit({msg.data(), msg.size()}, &err))
+    log_("drop-gateway: the message log refused a response: " + err);
+  schedule_pump(0);
+}
+
+// -- the folder pump ---------------------------------------------------------------
+
+void drop_gateway::schedule_pump(time_us delay) {
+  if (!running_)
+    return;
+  time_us at = now() + std::max<time_us>(delay, 0);
+  if (pump_armed_ && pump_at_ <= at)
+    return;
+  pump_armed_ = true;
+  pump_at_ = at;
+  pump_timer_.expires_after(std::chrono::microseconds(std::max<time_us>(delay, 0)));
+  pump_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec == asio::error::operation_aborted)
+      return;
+    pump();
+  });
+}
+
+void drop_gateway::pump() {
+  pump_armed_ = false;
+  if (!running_)
+    return;
+  time_us t = now();
+  for (auto& f : folder_.scan()) {
+    auto in = host_->on_file(t, {f.data.data(), f.data.size()});
+    bool useless = in.unrouted;
+    for (auto& e : in.result.events)
+      useless = useless || e.kind == droplog::event_kind::packet_rejected;
+    if (useless) // forged, another pair's, or unreadable: nobody will ever need it
+      folder_.remove_incoming(f.name);
+    for (auto& m : in.result.delivered)
+      on_message(in.from, m);
+  }
+  for (auto& [id, e] : pending_.expire(t)) {
+    ++metrics_.gateway_timeouts;
+    metrics_.count_status(504);
+    metrics_.add_latency(t - e.started);
+    auto w = waiting_.find(id);
+    if (w == waiting_.end())
+      continue;
+    if (auto it = clients_.find(w->second); it != clients_.end())
+      if (auto c = it->second.lock())
+        c->respond(error_response(id, 504, "no answer through the file-drop channel within " +
+                                               std::to_string(cfg_.request_timeout / us_per_s) + " s"));
+    waiting_.erase(w);
+  }
+  t = now();
+  auto r = host_->poll(t);
+  for (auto& f : r.files) {
+    try {
+      folder_.write(f.to, f.packet.packet_id, {f.packet.data.data(), f.packet.data.size()});
+    } catch (const std::exception& e) {
+      log_(std::string("drop-gateway: ") + e.what()); // the log retransmits what was lost
+    }
+  }
+  for (auto& [peer, d] : host_->take_deletable()) {
+    if (d.side == droplog::folder_side::outgoing)
+      folder_.remove_outgoing(peer, d.packet_id);
+    else
+      folder_.remove_incoming(peer, d.packet_id);
+  }
+  if (t >= next_metrics_) {
+    log_(metrics_json());
+    next_metrics_ = t + cfg_.metrics_interval;
+  }
+  time_us next = std::min({r.next_wake, pending_.next_deadline(), t + cfg_.poll_interval});
+  schedule_pump(next - now());
+}
+
+std::string drop_gateway::metrics_json() const {
+  nlohmann::json j;
+  j["event"] = "drop_gateway_metrics";
+  j["side"] = cfg_.side == drop_gateway_config::side_t::a ? "a" : "b";
+  for (auto& [k, v] : metrics_.values())
+    j["http"][k] = v;
+  auto& s = log_stats();
+  auto* sess = host_->sessions().at(peer_).get();
+  double received = static_cast<double>(s.packets_received);
+  j["log"] = {{"messages_submitted", s.messages_submitted},
+              {"messages_delivered", s.messages_delivered},
+              {"files_sent", s.packets_sent},
+              {"bytes_sent", s.bytes_sent},
+              {"files_received", s.packets_received},
+              {"bytes_received", s.bytes_received},
+              {"files_truncated", s.packets_truncated},
+              {"files_damaged", s.packets_damaged},
+              {"files_rejected", s.packets_rejected},
+              {"files_duplicate", s.packets_duplicate},
+              {"truncation_rate", received > 0 ? static_cast<double>(s.packets_truncated + s.packets_damaged) / received : 0.0},
+              {"entries_retransmitted", s.entries_retransmitted},
+              {"timeouts", s.timeouts},
+              {"srtt_ms", static_cast<double>(sess->rtt().srtt()) / us_per_ms},
+              {"packet_target_bytes", sess->packet_size_target()},
+              {"outbox_entries", sess->outbox_entries()}};
+  auto& f = folder_.stats();
+  j["folder"] = {{"written", f.written}, {"read", f.read}, {"removed", f.removed}, {"ignored_names", f.ignored_names}};
+  return j.dump();
+}
+
+} // namespace peerlab::net

@@ -1,0 +1,88 @@
+#pragma once
+// One side of the HTTP-over-file-drop gateway (seed 003, layers 0-2 live).
+// Side a accepts HTTP/1.1 requests on a loopback address and carries each as
+// a message of the droplog; side b performs them against its upstream server
+// and sends the responses back. Between them only packet files in folders
+// (net/drop_folder.hpp), usually copied by a mirror that delays, truncates and
+// corrupts them. Runs on one Asio io_context thread: the folder pump, the
+// HTTP server and the upstream client never run concurrently.
+#include "net/drop_folder.hpp"
+#include "net/drop_gateway_config.hpp"
+#include "net/drop_http.hpp"
+#include "protocols/droplog/host.hpp"
+#include "protocols/droplog/http_gateway.hpp"
+
+#include <boost/asio.hpp>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+
+namespace peerlab {
+class kv_store;
+}
+
+namespace peerlab::net {
+
+class drop_gateway {
+public:
+  using log_fn = std::function<void(const std::string&)>;
+  /// Opens folders and the state database; throws std::runtime_error.
+  /// `store` overrides config.state_db (tests pass an in-memory store; may be null).
+  drop_gateway(boost::asio::io_context& io, drop_gateway_config cfg, log_fn log, kv_store* store = nullptr);
+  ~drop_gateway();
+  drop_gateway(const drop_gateway&) = delete;
+  drop_gateway& operator=(const drop_gateway&) = delete;
+
+  /// Binds the listener (side a; throws if the address is taken) and starts polling.
+  void start();
+  /// Stops listening and polling; pending clients get no answer.
+  void stop();
+  /// The bound HTTP port (side a).
+  std::uint16_t port() const { return port_; }
+
+  const droplog::http::gateway_metrics& metrics() const { return metrics_; }
+  const droplog::session_stats& log_stats() const;
+  const drop_folder& folder() const { return folder_; }
+  /// One JSON object with gateway, log and folder figures.
+  std::string metrics_json() const;
+
+private:
+  time_us now() const;
+  void accept();
+  void on_client_request(std::shared_ptr<client_connection> c, beast_request&& r);
+  void on_message(peer_id from, droplog::delivered_message& m);
+  void perform(droplog::http::request&& q);
+  void start_upstream(droplog::http::request&& q);
+  void send_response(droplog::http::response&& p);
+  void pump();
+  void schedule_pump(time_us delay);
+
+  boost::asio::io_context& io_;
+  drop_gateway_config cfg_;
+  log_fn log_;
+  std::unique_ptr<kv_store> owned_store_;
+  kv_store* store_ = nullptr;
+  drop_folder folder_;
+  std::unique_ptr<droplog::host> host_;
+  peer_id peer_;
+  droplog::http::pending_table pending_;
+  droplog::http::gateway_metrics metrics_;
+  rng ids_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer pump_timer_;
+  std::chrono::steady_clock::time_point t0_;
+  time_us pump_at_ = 0;
+  bool pump_armed_ = false, running_ = false;
+  time_us next_metrics_ = 0;
+  std::uint16_t port_ = 0;
+  std::uint64_t next_conn_ = 1;
+  std::map<std::uint64_t, std::weak_ptr<client_connection>> clients_; // side a: open connections
+  std::map<std::uint64_t, std::uint64_t> waiting_;                   // side a: request id -> connection
+  std::size_t upstream_in_flight_ = 0;
+  std::deque<droplog::http::request> upstream_queue_;
+};
+
+} // namespace peerlab::net

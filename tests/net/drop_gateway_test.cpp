@@ -1,0 +1,193 @@
+// Layer 2 live: the two gateway sides in one process on 127.0.0.1, a shared
+// drop folder between them, a tiny upstream HTTP server, and a Beast client.
+#include "actors/config/json_fields.hpp"
+#include "net/drop_gateway.hpp"
+#include "protocols/droplog/http_gateway.hpp"
+#include "sim/memory_store.hpp"
+#include "temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+using namespace peerlab;
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+/// Upstream: GET /size/<n> answers simulated_body; other methods echo the body.
+class upstream_server {
+public:
+  explicit upstream_server(asio::io_context& io) : acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    accept();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+private:
+  void accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
+      if (ec)
+        return;
+      auto sock = std::make_shared<tcp::socket>(std::move(s));
+      auto buf = std::make_shared<boost::beast::flat_buffer>();
+      auto req = std::make_shared<net::beast_request>();
+      bhttp::async_read(*sock, *buf, *req, [sock, buf, req](boost::system::error_code ec, std::size_t) {
+        if (ec)
+          return;
+        auto res = std::make_shared<net::beast_response>();
+        res->version(11);
+        std::string target(req->target());
+        if (req->method() == bhttp::verb::get && target.rfind("/size/", 0) == 0) {
+          res->result(200);
+          res->body() = droplog::http::simulated_body(target, std::stoull(target.substr(6)));
+        } else {
+          res->result(201);
+          res->set("X-Method", std::string(req->method_string()));
+          res->body() = req->body();
+        }
+        res->keep_alive(false);
+        res->prepare_payload();
+        bhttp::async_write(*sock, *res, [sock, res](boost::system::error_code, std::size_t) {
+          boost::system::error_code ignored;
+          sock->shutdown(tcp::socket::shutdown_both, ignored);
+        });
+      });
+      accept();
+    });
+  }
+  tcp::acceptor acceptor_;
+};
+
+net::drop_gateway_config side_config(bool a, const std::filesystem::path& dir, std::uint16_t upstream_port) {
+  nlohmann::json j = {{"side", a ? "a" : "b"},
+                      {"name", a ? "gw-a" : "gw-b"},
+                      {"peer", a ? "gw-b" : "gw-a"},
+                      {"key", "gateway test shared key, 32 byte"},
+                      {"out_dir", dir.string()},
+                      {"in_dir", dir.string()},
+                      {"poll_interval", "2ms"},
+                      {"request_timeout", "20s"},
+                      {"metrics_interval", "0s"},
+                      {"min_packet", "64KiB"},
+                      {"initial_packet", "256KiB"},
+                      {"max_packet", "4MiB"},
+                      {"fragment", "32KiB"},
+                      {"max_body", "8MiB"}};
+  if (!a)
+    j["upstream"] = "http://127.0.0.1:" + std::to_string(upstream_port);
+  return net::parse_drop_gateway_config(j, dir);
+}
+
+/// Gateways (and upstream) on an io thread; requests from the test thread.
+struct rig {
+  explicit rig(bool with_b = true, bool with_upstream = true, std::string request_timeout = "20s")
+      : dir("dropgw"), upstream(with_upstream ? std::make_unique<upstream_server>(io) : nullptr) {
+    auto ca = side_config(true, dir.path(), 0);
+    ca.request_timeout = *cfg::parse_duration(request_timeout);
+    // A port nobody listens on, for the upstream-down case.
+    std::uint16_t up = upstream ? upstream->port() : 1;
+    auto quiet = [](const std::string&) {};
+    a = std::make_unique<net::drop_gateway>(io, ca, quiet, &store_a);
+    if (with_b)
+      b = std::make_unique<net::drop_gateway>(io, side_config(false, dir.path(), up), quiet, &store_b);
+    a->start();
+    if (b)
+      b->start();
+    thread = std::thread([this] { io.run(); });
+  }
+  ~rig() {
+    asio::post(io, [this] {
+      a->stop();
+      if (b)
+        b->stop();
+      io.stop();
+    });
+    thread.join();
+  }
+  net::beast_response call(bhttp::verb method, const std::string& target, bytes body = {}) {
+    asio::io_context cio;
+    boost::beast::tcp_stream s(cio);
+    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), a->port()));
+    net::beast_request req(method, target, 11);
+    req.set(bhttp::field::host, "127.0.0.1");
+    req.set("X-Test", "binary-safe");
+    req.body() = std::move(body);
+    req.prepare_payload();
+    bhttp::write(s, req);
+    boost::beast::flat_buffer buf;
+    bhttp::response_parser<net::http_body> p;
+    p.body_limit(64u << 20);
+    bhttp::read(s, buf, p);
+    return p.release();
+  }
+
+  asio::io_context io;
+  test::temp_dir dir;
+  sim::memory_store store_a, store_b;
+  std::unique_ptr<upstream_server> upstream;
+  std::unique_ptr<net::drop_gateway> a, b;
+  std::thread thread;
+};
+
+} // namespace
+
+TEST_CASE("drop gateway carries a GET and a binary POST through the folder and back", "[net][drop]") {
+  rig r;
+  auto res = r.call(bhttp::verb::get, "/size/300000");
+  CHECK(res.result_int() == 200);
+  CHECK(res.body() == droplog::http::simulated_body("/size/300000", 300000));
+  bytes body(70000);
+  for (std::size_t i = 0; i < body.size(); ++i)
+    body[i] = static_cast<std::uint8_t>(i * 131 + 7); // every byte value, NULs included
+  auto echo = r.call(bhttp::verb::put, "/upload?x=1", body);
+  CHECK(echo.result_int() == 201);
+  CHECK(echo["X-Method"] == "PUT");
+  CHECK(echo.body() == body);
+  CHECK(r.a->metrics().status_2xx == 2);
+  CHECK(r.b->metrics().requests == 2);
+  CHECK(r.a->log_stats().messages_delivered == 2);
+}
+
+TEST_CASE("drop gateway answers 502 when the upstream server is down", "[net][drop]") {
+  rig r(true, false);
+  auto res = r.call(bhttp::verb::get, "/size/10");
+  CHECK(res.result_int() == 502);
+  CHECK(std::string(res.body().begin(), res.body().end()).find("upstream connect failed") != std::string::npos);
+}
+
+TEST_CASE("drop gateway answers 504 when no answer comes back in time", "[net][drop]") {
+  rig r(false, true, "300ms"); // no side b: nothing ever answers
+  auto res = r.call(bhttp::verb::get, "/size/10");
+  CHECK(res.result_int() == 504);
+  CHECK(r.a->metrics().gateway_timeouts == 1);
+}
+
+TEST_CASE("drop gateway refuses bodies above max_body with 413", "[net][drop]") {
+  rig r;
+  auto res = r.call(bhttp::verb::post, "/big", bytes((8u << 20) + 1, 1));
+  CHECK(res.result_int() == 413);
+}
+
+TEST_CASE("drop gateway config errors name the field", "[net][drop]") {
+  test::temp_dir d("dropcfg");
+  nlohmann::json j = {{"side", "a"}, {"name", "x"}, {"peer", "y"}, {"key", "0123456789abcdef0123"},
+                      {"out_dir", "o"}, {"in_dir", "i"}};
+  CHECK_NOTHROW(net::parse_drop_gateway_config(j, d.path()));
+  auto bad = j;
+  bad["listen"] = "0.0.0.0:80";
+  CHECK_THROWS_WITH(net::parse_drop_gateway_config(bad, d.path()), Catch::Contains("config.listen"));
+  bad = j;
+  bad["side"] = "c";
+  CHECK_THROWS_WITH(net::parse_drop_gateway_config(bad, d.path()), Catch::Contains("config.side"));
+  bad = j;
+  bad["key"] = "short";
+  CHECK_THROWS_WITH(net::parse_drop_gateway_config(bad, d.path()), Catch::Contains("key"));
+  bad = j;
+  bad["side"] = "b";
+  CHECK_THROWS_WITH(net::parse_drop_gateway_config(bad, d.path()), Catch::Contains("upstream"));
+  bad = j;
+  bad["colour"] = "blue";
+  CHECK_THROWS_WITH(net::parse_drop_gateway_config(bad, d.path()), Catch::Contains("colour"));
+}
