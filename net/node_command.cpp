@@ -1,6 +1,7 @@
 #include "net/node_command.hpp"
 
 #include "net/disk_content.hpp"
+#include "net/fileset_api.hpp"
 #include "net/live_runtime.hpp"
 #include "net/node_config.hpp"
 #include "net/sqlite_store.hpp"
@@ -133,6 +134,10 @@ public:
 
     live_runtime rt(std::move(o));
     rt_ = &rt;
+    if (cfg_.fileset_http) // the file-set REST API answers through the fileset role
+      fileset_ = std::make_unique<fileset_api>(
+          fileset_api_options{*cfg_.fileset_http},
+          [&rt](const command& c) { return rt.command(ports::fileset, c); }, log);
     try {
       rt.start();
     } catch (const std::exception& e) {
@@ -142,7 +147,21 @@ public:
     }
     out_.line({{"event", "listening"}, {"name", cfg_.name}, {"peer_id", std::to_string(rt.id())},
                {"address", rt.listen_address()}});
+    if (fileset_) {
+      try {
+        fileset_->start();
+      } catch (const std::exception& e) {
+        log(e.what());
+        rt.stop();
+        fileset_.reset();
+        rt_ = nullptr;
+        return 1;
+      }
+      out_.line({{"event", "fileset_http"}, {"address", fileset_->address()}});
+    }
     std::string reason = loop();
+    if (fileset_)
+      fileset_->stop();
     rt.stop();
     json counters = json::object();
     for (auto& [k, v] : rt.counters())
@@ -213,6 +232,8 @@ private:
   }
 
   void on_event(port_t port, const event& e) {
+    if (fileset_ && port == ports::fileset && fileset_->consume(e))
+      return; // an answer to the REST API (may carry a whole file): not printed
     json fields = json::object(), values = json::object();
     for (auto& [k, v] : e.fields)
       fields[k] = v;
@@ -235,6 +256,8 @@ private:
 
   void on_peer(peer_id id, const std::string& addr) {
     out_.line({{"event", "peer"}, {"peer_id", std::to_string(id)}, {"address", addr}});
+    if (fileset_ && rt_) // the fileset role gossips with every peer that said hello
+      rt_->command(ports::fileset, fileset_api::connect_command(id));
     std::lock_guard lock(mu_);
     if (!addr.empty())
       ids_[addr] = id;
@@ -244,6 +267,7 @@ private:
   node_config cfg_;
   printer& out_;
   live_runtime* rt_ = nullptr;
+  std::unique_ptr<fileset_api> fileset_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<tracked_download> downloads_;

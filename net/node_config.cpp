@@ -91,7 +91,8 @@ download_spec get_download(const json& v, const std::string& path) {
 
 node_config parse_node_config(const json& j, const std::filesystem::path& base) {
   cfg::only_keys(j, "", {"name", "listen", "peers", "data_dir", "roles", "adversary", "provide",
-                         "seed", "downloads", "exit_when_done", "run_for", "provider_wait"});
+                         "seed", "downloads", "exit_when_done", "run_for", "provider_wait",
+                         "fileset_http"});
   node_config c;
   auto required = [&](const char* key) -> const json& {
     auto* v = cfg::member(j, key);
@@ -144,6 +145,14 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
     c.provider_wait = cfg::get_duration(*v, "provider_wait");
     if (c.provider_wait <= 0)
       cfg::fail("provider_wait", "a positive duration", *v);
+  }
+  if (auto* v = cfg::member(j, "fileset_http")) {
+    c.fileset_http = get_address(*v, "fileset_http");
+    bool has_fileset = false;
+    for (auto& r : c.roles)
+      has_fileset |= r->port() == ports::fileset;
+    if (!has_fileset)
+      cfg::fail_msg("fileset_http", "needs the \"fileset\" role in roles");
   }
   return c;
 }

@@ -34,6 +34,8 @@ struct node_config {
   bool exit_when_done = false;
   std::optional<time_us> run_for;
   time_us provider_wait = 10 * us_per_s;
+  /// REST API of the fileset role (net/fileset_api.hpp): "ip:port" to serve on.
+  std::optional<std::string> fileset_http;
 };
 
 /// Relative paths (data_dir, provide) are taken relative to `base_dir`.

@@ -54,7 +54,7 @@ void fileset_role::cmd_put(context& ctx, const peerlab::command& cmd, effects& f
                 "file larger than max_file_bytes (" + std::to_string(cfg_.max_file_bytes) + " bytes)");
   auto content = bytes_from_hex(hex);
   if (!content)
-    return fail(fx, cmd, status::bad_request, "content is not an even number of hex digits");
+    return fail(fx, cmd, status::bad_request, "content is not hex (an even number of hex digits after an optional 0x)");
   const digest leaf = merkle::leaf_hash(*content);
   auto r = store_file(ctx, a[0], *count, *index, *content, leaf, "local", fx);
   switch (r) {

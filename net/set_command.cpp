@@ -1,0 +1,269 @@
+#include "net/set_command.hpp"
+
+#include "net/fileset_client.hpp"
+#include "protocols/fileset/codec.hpp"
+#include "protocols/merkle/merkle.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace peerlab::net {
+
+namespace {
+
+using namespace setclient;
+
+constexpr const char* usage =
+  "usage:\n"
+  "  peerlab set upload --node URL --set ID [--db FILE] [--raw | --json] FOLDER\n"
+  "  peerlab set get    --node URL --set ID --index I --out FILE [--db FILE] [--raw]\n"
+  "  peerlab set list   [--db FILE]\n"
+  "  URL: http://IP:PORT of a node's REST API. FILE default: $PEERLAB_SET_DB or ~/.peerlab/sets.db\n"
+  "exit codes: 0 ok, 1 failed (network, node error, verification), 2 bad usage\n";
+
+/// Largest file the client sends or accepts (the node has its own bound).
+constexpr std::uint64_t max_client_file = 64ull << 20;
+/// Files up to this size go through the seed's JSON route, larger ones raw.
+constexpr std::uint64_t json_upload_max = 256u << 10;
+constexpr time_us request_timeout = 60 * us_per_s;
+
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct options {
+  std::string node, set, out, folder;
+  std::optional<std::uint64_t> index;
+  std::filesystem::path db = default_db_path();
+  bool raw = false, json = false;
+};
+
+options parse(int argc, char** argv, const std::string& sub) {
+  options o;
+  auto value = [&](int& i, const char* name) -> std::string {
+    if (i + 1 >= argc)
+      throw usage_error(std::string(name) + " needs a value");
+    return argv[++i];
+  };
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--node")
+      o.node = value(i, "--node");
+    else if (a == "--set")
+      o.set = value(i, "--set");
+    else if (a == "--out")
+      o.out = value(i, "--out");
+    else if (a == "--db")
+      o.db = value(i, "--db");
+    else if (a == "--raw")
+      o.raw = true;
+    else if (a == "--json")
+      o.json = true;
+    else if (a == "--index") {
+      auto v = value(i, "--index");
+      std::size_t used = 0;
+      try {
+        if (v.empty() || v[0] == '-')
+          throw std::invalid_argument("neg");
+        o.index = std::stoull(v, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != v.size() || v.empty())
+        throw usage_error("--index must be a non-negative integer, not \"" + v + "\"");
+    } else if (!a.empty() && a[0] == '-')
+      throw usage_error("unknown option \"" + a + "\"");
+    else if (sub == "upload" && o.folder.empty())
+      o.folder = a;
+    else
+      throw usage_error("unexpected argument \"" + a + "\"");
+  }
+  if (o.raw && o.json)
+    throw usage_error("--raw and --json exclude each other");
+  if (sub != "list") {
+    if (o.node.empty())
+      throw usage_error("--node URL is required");
+    if (o.set.empty())
+      throw usage_error("--set ID is required");
+    if (!fileset::valid_set_id(o.set))
+      throw usage_error("--set must be 1..64 characters of [A-Za-z0-9._-]");
+  }
+  if (sub == "upload" && o.folder.empty())
+    throw usage_error("upload needs a FOLDER");
+  if (sub == "get" && (!o.index || o.out.empty()))
+    throw usage_error("get needs --index I and --out FILE");
+  return o;
+}
+
+node_url url_of(const std::string& text) {
+  std::string err;
+  auto u = parse_url(text, err);
+  if (!u)
+    throw usage_error("--node: " + err);
+  return *u;
+}
+
+std::string error_of(const http_reply& r) {
+  try {
+    auto j = nlohmann::json::parse(r.body);
+    if (j.is_object() && j.contains("error") && j["error"].is_string())
+      return j["error"].get<std::string>();
+  } catch (const std::exception&) {
+  }
+  return r.body.substr(0, 200);
+}
+
+bytes read_all(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  if (!f)
+    throw std::runtime_error(p.string() + ": cannot read");
+  return bytes(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int upload(const options& o) {
+  auto url = url_of(o.node);
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator(o.folder, ec))
+    if (e.is_regular_file())
+      files.push_back(e.path());
+  if (ec)
+    throw std::runtime_error(o.folder + ": cannot list: " + ec.message());
+  if (files.empty())
+    throw std::runtime_error(o.folder + ": no regular files to upload");
+  if (files.size() > fileset::limits::max_set_files)
+    throw std::runtime_error(o.folder + ": more than 65536 files");
+  std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.filename().string() < b.filename().string(); });
+
+  // The root is computed here, from the files, before anything is sent.
+  merkle::tree tree;
+  std::vector<digest> leaves;
+  for (auto& f : files) {
+    auto size = std::filesystem::file_size(f, ec);
+    if (ec || size > max_client_file)
+      throw std::runtime_error(f.string() + ": unreadable or larger than 64 MiB");
+    auto content = read_all(f);
+    leaves.push_back(merkle::leaf_hash(content));
+    tree.append_hash(leaves.back());
+  }
+  stored_set rec{o.set, files.size(), tree.root(), o.node,
+                 std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()};
+  set_db db(o.db);
+  if (auto old = db.get(o.set); old && (old->size != rec.size || old->root != rec.root))
+    throw std::runtime_error("set " + o.set + " is already recorded in " + o.db.string() +
+                             " with another content (root 0x" + to_hex(old->root) + "); use another set id");
+
+  const auto t0 = std::chrono::steady_clock::now();
+  std::uint64_t bytes_sent = 0;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    auto content = read_all(files[i]);
+    bytes_sent += content.size();
+    const bool raw = o.raw || (!o.json && content.size() > json_upload_max);
+    const std::string base = "/api/sets/" + o.set + "/";
+    http_reply r;
+    if (raw) {
+      r = http_request(url, "PUT", base + "raw/" + std::to_string(i) + "?setCount=" + std::to_string(files.size()),
+                       std::string(content.begin(), content.end()), "application/octet-stream", 1 << 20, request_timeout);
+    } else {
+      nlohmann::json body{{"content", "0x" + to_hex(byte_view{content.data(), content.size()})}, {"setCount", files.size()}};
+      r = http_request(url, "POST", base + "files/" + std::to_string(i), body.dump(), "application/json", 1 << 20,
+                       request_timeout);
+    }
+    if (r.status != 200)
+      throw std::runtime_error(files[i].filename().string() + " (index " + std::to_string(i) + "): node answered " +
+                               std::to_string(r.status) + ": " + error_of(r));
+    std::string hash;
+    try {
+      hash = nlohmann::json::parse(r.body).at("hash").get<std::string>();
+    } catch (const std::exception&) {
+    }
+    if (hash != to_hex(leaves[i]))
+      throw std::runtime_error(files[i].filename().string() + ": the node's hash \"" + hash +
+                               "\" differs from the local leaf hash " + to_hex(leaves[i]));
+  }
+  const double secs = seconds_since(t0);
+  db.put(rec);
+  std::printf("uploaded %zu files (%llu bytes) as set %s in %.3f s (%.1f MiB/s)\nroot 0x%s recorded in %s\n",
+              files.size(), static_cast<unsigned long long>(bytes_sent), o.set.c_str(), secs,
+              secs > 0 ? static_cast<double>(bytes_sent) / (1 << 20) / secs : 0.0, to_hex(rec.root).c_str(),
+              o.db.string().c_str());
+  return 0;
+}
+
+int get(const options& o) {
+  auto url = url_of(o.node);
+  set_db db(o.db);
+  auto rec = db.get(o.set);
+  if (!rec)
+    throw std::runtime_error("set " + o.set + " is not recorded in " + o.db.string() +
+                             " (only sets uploaded with `peerlab set upload` can be verified)");
+  const auto index = *o.index;
+  const std::string target = "/api/sets/" + o.set + (o.raw ? "/raw/" : "/files/") + std::to_string(index);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = http_request(url, "GET", target, "", "", o.raw ? max_client_file : 2 * max_client_file + (1 << 20),
+                        request_timeout);
+  if (r.status != 200)
+    throw std::runtime_error("node answered " + std::to_string(r.status) + ": " + error_of(r));
+  std::string err;
+  auto d = o.raw ? parse_raw_download(r, err) : parse_json_download(r.body, err);
+  if (!d)
+    throw std::runtime_error("bad answer: " + err);
+  if (auto why = verify_download(*d, index, *rec); !why.empty()) {
+    std::fprintf(stderr, "peerlab set get: verification failed: %s; %s was not written\n", why.c_str(), o.out.c_str());
+    return 1;
+  }
+  write_file_atomically(o.out, d->content);
+  const double secs = seconds_since(t0);
+  std::printf("verified index %llu of set %s (%zu bytes, proof of %zu hashes, root 0x%s) in %.3f s -> %s\n",
+              static_cast<unsigned long long>(index), o.set.c_str(), d->content.size(), d->proof.size(),
+              to_hex(rec->root).c_str(), secs, o.out.c_str());
+  return 0;
+}
+
+int list(const options& o) {
+  set_db db(o.db);
+  auto rows = db.list();
+  std::printf("%-24s %8s  %-66s  %s\n", "set", "files", "root", "uploaded to");
+  for (auto& s : rows)
+    std::printf("%-24s %8llu  0x%s  %s\n", s.id.c_str(), static_cast<unsigned long long>(s.size),
+                to_hex(s.root).c_str(), s.node.c_str());
+  return 0;
+}
+
+} // namespace
+
+int set_command(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::fputs(usage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string sub = argv[1];
+  try {
+    if (sub != "upload" && sub != "get" && sub != "list")
+      throw usage_error("unknown subcommand \"" + sub + "\"");
+    auto o = parse(argc, argv, sub);
+    if (sub == "upload")
+      return upload(o);
+    if (sub == "get")
+      return get(o);
+    return list(o);
+  } catch (const usage_error& e) {
+    std::fprintf(stderr, "peerlab set: %s\n%s", e.what(), usage);
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "peerlab set %s: %s\n", sub.c_str(), e.what());
+    return 1;
+  }
+}
+
+} // namespace peerlab::net
