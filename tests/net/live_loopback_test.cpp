@@ -12,7 +12,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <utility> // before Asio: boost 1.74's awaitable.hpp needs std::exchange
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
 #include <condition_variable>
+#include <thread>
 #include <fstream>
 #include <mutex>
 
@@ -191,4 +198,68 @@ TEST_CASE("live: a real file is downloaded by hash from disk to disk", "[net][li
   REQUIRE(got == data);
   d.stop();
   p.stop();
+}
+
+namespace {
+
+// A loopback port that nothing listens on right now (bound, then released).
+std::uint16_t free_port() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+// Polls a counter until it reaches `want` (bounded: a minute).
+bool counter_reaches(net::live_runtime& rt, const std::string& name, double want) {
+  for (int i = 0; i < 6000; ++i) {
+    if (rt.counters()[name] >= want)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("live: frames for a peer that cannot be reached are dropped and counted",
+          "[net][live]") {
+  test::temp_dir dir("live-dial");
+  event_log la;
+  net::live_runtime a(node("alice", dir.path() / "a", la, {std::make_shared<test::echo_role>()}));
+  a.start();
+  peer_id ghost = 12345;
+  a.learn_address(ghost, "127.0.0.1:" + std::to_string(free_port()));
+  a.send(a.id(), ghost, bytes{ports::test_echo, test::echo_role::ping});
+  a.send(a.id(), ghost, bytes{ports::test_echo, test::echo_role::ping});
+  REQUIRE(counter_reaches(a, "net.frames_unreachable", 2));
+  REQUIRE(a.counters()["net.dial_failures"] == 1); // one dial for both frames
+  a.send(a.id(), 999, bytes{ports::test_echo, 1}); // no address at all
+  REQUIRE(counter_reaches(a, "net.frames_unroutable", 1));
+  a.stop();
+}
+
+TEST_CASE("live: a configured peer that starts later is reached by retrying", "[net][live]") {
+  test::temp_dir dir("live-retry");
+  event_log la, lb;
+  auto port = free_port();
+  auto oa = node("alice", dir.path() / "a", la, {std::make_shared<test::echo_role>()});
+  oa.peers = {"127.0.0.1:" + std::to_string(port)};
+  std::atomic<int> hellos{0};
+  oa.on_peer = [&](peer_id, const std::string&) { ++hellos; };
+  net::live_runtime a(std::move(oa));
+  a.start();
+  REQUIRE(counter_reaches(a, "net.dial_failures", 1)); // bob is not there yet
+  auto ob = node("bob", dir.path() / "b", lb, {std::make_shared<test::echo_role>()});
+  ob.listen = "127.0.0.1:" + std::to_string(port);
+  net::live_runtime b(std::move(ob));
+  b.start();
+  for (int i = 0; i < 6000 && hellos == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(hellos == 1);
+  REQUIRE(a.command(ports::test_echo, command{1, "ping", {std::to_string(b.id()), "late"}}));
+  auto pong = la.wait_for("pong");
+  REQUIRE(pong);
+  REQUIRE(*pong->field("payload") == "late");
+  a.stop();
+  b.stop();
 }
