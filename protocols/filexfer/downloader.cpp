@@ -320,6 +320,7 @@ void downloader::finish(context& ctx, dl_iter it, effects& fx) {
   for (auto& [req_id, _] : d.windows)
     routes_.erase(req_id);
   time_us took = ctx.now - d.started;
+  record_history(ctx, d, took);
   fx.count("filexfer.downloads_done");
   fx.observe("filexfer.download_duration_us", static_cast<double>(took));
   fx.emit(event{"download_done", d.command_id,
@@ -332,6 +333,20 @@ void downloader::finish(context& ctx, dl_iter it, effects& fx) {
                  {"attempts", static_cast<double>(d.attempts)},
                  {"corrupt_detected", static_cast<double>(d.corrupt_found)}}});
   downloads_.erase(it);
+}
+
+void downloader::record_history(context& ctx, const download& d, time_us took) {
+  // The seed's DownloadFiles table (download history), one row per verified
+  // file, in the "k=v;k=v" row format of the paid file market (docs/protocols/market.md).
+  std::string name = d.name.substr(0, limits::max_file_name);
+  for (auto& c : name)
+    if (c == ';' || c == '=' || static_cast<unsigned char>(c) < 0x20)
+      c = ',';
+  ctx.store.put("DownloadFiles", to_hex(d.hash),
+                "duration_us=" + std::to_string(took) + ";finished_at=" + std::to_string(ctx.now) + ";name=" + name +
+                  ";payment_ref=" + to_hex(byte_view{d.ref.data(), d.ref.size()}) +
+                  ";price=" + std::to_string(d.price) + ";provider=" + std::to_string(d.provider()) +
+                  ";size=" + std::to_string(d.size));
 }
 
 // ---- timers ---------------------------------------------------------------
@@ -465,6 +480,7 @@ void downloader::on_meta_ok(context& ctx, dl_iter it, const meta_ok& m, effects&
     return fail(ctx, it, "could not open a sink in the content store", fx);
   d.have_meta = true;
   d.name = m.name;
+  d.price = m.price;
   d.size = m.size;
   // Restarts the idle clock, but is not "progress" that renews a provider's
   // tries: a provider that only ever answers metadata must run out of them.

@@ -74,6 +74,7 @@ private:
     bool have_meta = false;
     std::string name;
     std::uint64_t size = 0;
+    std::uint64_t price = 0; // from META_OK, for the download history
     std::uint64_t sink = 0;
     range_set received;
     std::uint64_t cursor = 0;                // new windows start at or after this
@@ -112,6 +113,8 @@ private:
   void forget_provider_state(context&, download&);
   void fail(context&, dl_iter, const std::string& reason, effects&);
   void finish(context&, dl_iter, effects&);
+  /// Writes the DownloadFiles row of a verified file.
+  void record_history(context&, const download&, time_us took);
   bool advance_hash(context&, download&);
 
   void on_meta_ok(context&, dl_iter, const meta_ok&, effects&);

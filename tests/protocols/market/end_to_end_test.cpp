@@ -96,6 +96,14 @@ TEST_CASE("every policy: an honest download completes, verifies and pays the pri
       w.net.run_for(120 * us_per_s);
       REQUIRE(w.count(20, "download_done") == 1);
       CHECK(w.net.at(20).content.committed.count(w.file) == 1);
+      // The download history row of the downloader.
+      auto hist = w.net.at(20).kv.get(tables::download_files, to_hex(w.file));
+      REQUIRE(hist);
+      auto h = row::parse(*hist);
+      CHECK(h.u64("provider") == provider_node);
+      CHECK(h.u64("price") == 100'000);
+      CHECK(h.u64("size") == file_bytes);
+      CHECK(h.str("name") == "song.bin");
       CHECK(w.balance(provider_node) == 100'000);
       CHECK(w.count(provider_node, "payment_failed") == 0);
       CHECK(w.count(20, "payment_recognised") == w.count(provider_node, "payment_verified"));
