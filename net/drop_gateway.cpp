@@ -56,10 +56,9 @@ void drop_gateway::stop() {
   boost::system::error_code ec;
   acceptor_.close(ec);
   pump_timer_.cancel();
-  for (auto& [id, w] : clients_)
-    if (auto c = w.lock())
-      c->close();
-  clients_.clear();
+  auto open = std::move(clients_);
+  for (auto& [id, c] : open)
+    c->close();
 }
 
 // -- side a: HTTP clients --------------------------------------------------------
@@ -136,7 +135,7 @@ void drop_gateway::on_message(peer_id from, droplog::delivered_message& m) {
       std::shared_ptr<client_connection> c;
       if (w != waiting_.end()) {
         if (auto it = clients_.find(w->second); it != clients_.end())
-          c = it->second.lock();
+          c = it->second;
         waiting_.erase(w);
       }
       if (!e || !c) {
@@ -244,7 +243,7 @@ void drop_gateway::pump() {
     if (w == waiting_.end())
       continue;
     if (auto it = clients_.find(w->second); it != clients_.end())
-      if (auto c = it->second.lock())
+      if (auto c = it->second)
         c->respond(error_response(id, 504, "no answer through the file-drop channel within " +
                                                std::to_string(cfg_.request_timeout / us_per_s) + " s"));
     waiting_.erase(w);

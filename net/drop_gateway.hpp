@@ -79,7 +79,7 @@ private:
   time_us next_metrics_ = 0;
   std::uint16_t port_ = 0;
   std::uint64_t next_conn_ = 1;
-  std::map<std::uint64_t, std::weak_ptr<client_connection>> clients_; // side a: open connections
+  std::map<std::uint64_t, std::shared_ptr<client_connection>> clients_; // side a: open connections (owned while they wait)
   std::map<std::uint64_t, std::uint64_t> waiting_;                   // side a: request id -> connection
   std::size_t upstream_in_flight_ = 0;
   std::deque<droplog::http::request> upstream_queue_;

@@ -1,5 +1,7 @@
 #include "net/drop_http.hpp"
 
+#include <array>
+
 namespace peerlab::net {
 
 namespace asio = boost::asio;
@@ -104,6 +106,7 @@ void client_connection::read() {
                              self->version_ = 11;
                              self->keep_alive_ = false;
                              self->waiting_ = true;
+                             self->drain_after_write_ = true;
                              self->respond(error_response(0, 413, "request body above the gateway's max_body"));
                              return;
                            }
@@ -133,7 +136,22 @@ void client_connection::respond(dh::response&& p) {
 void client_connection::finish(bool keep_alive) {
   if (keep_alive && !closed_)
     return read();
+  if (drain_after_write_ && !closed_)
+    return drain();
   close();
+}
+
+void client_connection::drain() {
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream_.expires_after(std::chrono::seconds(5));
+  auto buf = std::make_shared<std::array<char, 64 * 1024>>();
+  stream_.async_read_some(asio::buffer(*buf), [self = shared_from_this(), buf](beast::error_code ec, std::size_t n) {
+    self->drained_ += n;
+    if (ec || self->drained_ > self->max_body_ + (1u << 20))
+      return self->close();
+    self->drain();
+  });
 }
 
 void client_connection::close() {

@@ -53,6 +53,8 @@ public:
 private:
   void read();
   void finish(bool keep_alive);
+  void drain(); // lingering close: read what the client still sends, so it sees our answer
+
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
@@ -60,7 +62,8 @@ private:
   std::shared_ptr<beast_response> out_;
   std::uint64_t id_, max_body_;
   unsigned version_ = 11;
-  bool keep_alive_ = false, waiting_ = false, closed_ = false;
+  bool keep_alive_ = false, waiting_ = false, closed_ = false, drain_after_write_ = false;
+  std::uint64_t drained_ = 0;
   request_handler on_request_;
   closed_handler on_closed_;
 };
