@@ -66,10 +66,17 @@ disk_content::disk_content(fs::path data_dir, log_fn log)
 disk_content::~disk_content() {
   for (auto& [_, s] : served_)
     ::close(s.fd);
-  for (auto& [_, s] : sinks_) {
-    writer_.forget(s.fd);
-    ::close(s.fd); // partial files stay for inspection; a new sink truncates them
-  }
+  for (auto& [_, s] : sinks_)
+    close_sink(s); // partial files stay for inspection; a new sink truncates them
+}
+
+void disk_content::close_sink(sink& s) {
+  for (int fd : {s.direct_fd, s.fd})
+    if (fd >= 0) {
+      writer_.forget(fd);
+      ::close(fd);
+    }
+  s.fd = s.direct_fd = -1;
 }
 
 void disk_content::report(const std::string& msg) const {
@@ -223,6 +230,7 @@ std::uint64_t disk_content::open_sink(const digest& hash, std::string_view name,
     ::unlink(s.part.c_str());
     return 0;
   }
+  s.direct_fd = ::open(s.part.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
   auto id = next_sink_++;
   sinks_.emplace(id, std::move(s));
   return id;
@@ -238,8 +246,10 @@ bool disk_content::write(std::uint64_t id, std::uint64_t offset, byte_view data)
     report("content: write past the end of " + s.part.string());
     return false;
   }
+  bool aligned = offset % direct_io_alignment == 0 && data.size() % direct_io_alignment == 0;
+  int fd = aligned && s.direct_fd >= 0 ? s.direct_fd : s.fd;
   std::string err;
-  if (!writer_.write(s.fd, offset, data, &err)) {
+  if (!writer_.write(fd, offset, data, &err)) {
     report("content: cannot write " + s.part.string() + ": " + err);
     return false;
   }
@@ -255,7 +265,7 @@ bool disk_content::read_sink(std::uint64_t id, std::uint64_t offset, std::size_t
   if (offset > s.size || len > s.size - offset)
     return false;
   std::string err;
-  if (!writer_.flush(s.fd, &err)) {
+  if ((s.direct_fd >= 0 && !writer_.flush(s.direct_fd, &err)) || !writer_.flush(s.fd, &err)) {
     report("content: cannot write " + s.part.string() + ": " + err);
     return false;
   }
@@ -303,9 +313,8 @@ bool disk_content::commit_sink(std::uint64_t id) {
   sink s = std::move(it->second);
   sinks_.erase(it);
   std::string err;
-  bool written = writer_.flush(s.fd, &err);
-  writer_.forget(s.fd);
-  ::close(s.fd);
+  bool written = (s.direct_fd < 0 || writer_.flush(s.direct_fd, &err)) && writer_.flush(s.fd, &err);
+  close_sink(s);
   if (!written) {
     report("content: cannot write " + s.part.string() + ": " + err);
     ::unlink(s.part.c_str());
@@ -327,8 +336,7 @@ void disk_content::discard_sink(std::uint64_t id) {
   auto it = sinks_.find(id);
   if (it == sinks_.end())
     return;
-  writer_.forget(it->second.fd);
-  ::close(it->second.fd);
+  close_sink(it->second);
   ::unlink(it->second.part.c_str());
   sinks_.erase(it);
 }

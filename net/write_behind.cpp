@@ -1,7 +1,9 @@
 #include "net/write_behind.hpp"
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <new>
 #include <unistd.h>
 
 namespace peerlab::net {
@@ -31,6 +33,16 @@ bool write_behind::failed(int fd, std::string* error) const {
   return true;
 }
 
+write_behind::buffer write_behind::take_buffer(std::size_t n) {
+  for (std::size_t i = 0; i < spare_.size(); ++i)
+    if (spare_[i].capacity >= n) {
+      buffer b = std::move(spare_[i]);
+      spare_.erase(spare_.begin() + static_cast<std::ptrdiff_t>(i));
+      return b;
+    }
+  return {};
+}
+
 bool write_behind::write(int fd, std::uint64_t offset, byte_view data, std::string* error) {
   std::unique_lock lock(mu_);
   if (failed(fd, error))
@@ -39,15 +51,21 @@ bool write_behind::write(int fd, std::uint64_t offset, byte_view data, std::stri
     thread_ = std::thread([this] { run(); });
   // One write larger than the bound still goes through, alone.
   done_.wait(lock, [&] { return pending_bytes_ == 0 || pending_bytes_ + data.size() <= max_pending_; });
-  bytes buf;
-  if (!spare_.empty()) {
-    buf = std::move(spare_.back());
-    spare_.pop_back();
-  }
+  buffer buf = take_buffer(data.size());
   lock.unlock();
-  buf.assign(data.begin(), data.end()); // copied outside the lock
+  if (buf.capacity < data.size()) {
+    auto cap = (data.size() + direct_io_alignment - 1) / direct_io_alignment * direct_io_alignment;
+    void* p = std::aligned_alloc(direct_io_alignment, std::max(cap, direct_io_alignment));
+    if (!p)
+      throw std::bad_alloc();
+    buf.data.reset(static_cast<std::uint8_t*>(p));
+    buf.capacity = std::max(cap, direct_io_alignment);
+  }
+  if (!data.empty())
+    std::memcpy(buf.data.get(), data.data(), data.size()); // copied outside the lock
+  buf.size = data.size();
   lock.lock();
-  pending_bytes_ += buf.size();
+  pending_bytes_ += buf.size;
   ++pending_per_fd_[fd];
   jobs_.push_back({fd, offset, std::move(buf)});
   work_.notify_one();
@@ -78,8 +96,8 @@ void write_behind::run() {
     lock.unlock();
     std::string err;
     std::size_t done = 0;
-    while (!skip && done < j.data.size()) {
-      auto n = ::pwrite(j.fd, j.data.data() + done, j.data.size() - done,
+    while (!skip && done < j.buf.size) {
+      auto n = ::pwrite(j.fd, j.buf.data.get() + done, j.buf.size - done,
                         static_cast<off_t>(j.offset + done));
       if (n < 0 && errno == EINTR)
         continue;
@@ -92,11 +110,11 @@ void write_behind::run() {
     lock.lock();
     if (!err.empty())
       errors_.emplace(j.fd, "write at offset " + std::to_string(j.offset) + " failed: " + err);
-    pending_bytes_ -= j.data.size();
+    pending_bytes_ -= j.buf.size;
     if (--pending_per_fd_[j.fd] == 0)
       pending_per_fd_.erase(j.fd);
     if (spare_.size() < max_spare_buffers)
-      spare_.push_back(std::move(j.data));
+      spare_.push_back(std::move(j.buf));
     done_.notify_all();
   }
 }

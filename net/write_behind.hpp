@@ -1,21 +1,26 @@
 #pragma once
 // Positional file writes done by a background thread, so that a downloader's
-// actor hashes the next chunk while the kernel copies the last one into the
-// page cache (on this class of machine a fresh page-cache write costs as much
-// CPU as SHA-256 itself). Bounded: write() blocks while `max_pending_bytes`
-// are queued. Errors are sticky per file descriptor and reported by the next
-// write() or flush().
+// actor hashes the next chunk while the last one goes to the file. Buffers are
+// aligned to 4096 bytes so that the caller may pass an O_DIRECT descriptor for
+// aligned pieces (see disk_content: on this class of VM a fresh page-cache
+// write costs more CPU than SHA-256 itself). Bounded: write() blocks while
+// `max_pending_bytes` are queued. Errors are sticky per file descriptor and
+// reported by the next write() or flush(). Writes run in the order queued.
 #include "protocols/common/types.hpp"
 
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace peerlab::net {
+
+constexpr std::size_t direct_io_alignment = 4096;
 
 class write_behind {
 public:
@@ -27,20 +32,28 @@ public:
   /// Queues a copy of `data` for `fd` at `offset`. False if an earlier write
   /// to `fd` failed (`error` then says why).
   bool write(int fd, std::uint64_t offset, byte_view data, std::string* error = nullptr);
-  /// Waits until every queued write to `fd` is on its way to the disk (in the
-  /// page cache). False if any of them failed.
+  /// Waits until every queued write to `fd` is done. False if any failed.
   bool flush(int fd, std::string* error = nullptr);
   /// Waits for `fd`'s writes and forgets its error; call before closing `fd`.
   void forget(int fd);
 
 private:
+  struct free_deleter {
+    void operator()(std::uint8_t* p) const { std::free(p); }
+  };
+  struct buffer {
+    std::unique_ptr<std::uint8_t, free_deleter> data;
+    std::size_t capacity = 0;
+    std::size_t size = 0;
+  };
   struct job {
     int fd;
     std::uint64_t offset;
-    bytes data;
+    buffer buf;
   };
   void run();
   bool failed(int fd, std::string* error) const; // mu_ held
+  buffer take_buffer(std::size_t n);             // mu_ held
 
   const std::size_t max_pending_;
   std::mutex mu_;
@@ -49,7 +62,7 @@ private:
   std::size_t pending_bytes_ = 0;
   std::map<int, std::size_t> pending_per_fd_; // queued or in progress
   std::map<int, std::string> errors_;
-  std::vector<bytes> spare_; // recycled buffers: warm memory, no page faults
+  std::vector<buffer> spare_; // recycled: warm memory, no page faults
   bool stopping_ = false;
   std::thread thread_; // started on the first write
 };

@@ -173,3 +173,22 @@ TEST_CASE("disk_content: one sink per hash at a time", "[net][content]") {
   REQUIRE(c.open_sink(h, "a", 1) == 0);
   REQUIRE(log_lines.back().find("already being downloaded") != std::string::npos);
 }
+
+TEST_CASE("disk_content: aligned and ragged writes mix in one sink", "[net][content]") {
+  // Aligned pieces may take the O_DIRECT path, the ragged end the buffered one.
+  test::temp_dir dir("content");
+  net::disk_content c(dir.path(), capture());
+  auto data = pattern(3 * 65536 + 1000);
+  auto h = sha256::of(data);
+  auto s = c.open_sink(h, "mixed.bin", data.size());
+  REQUIRE(s != 0);
+  REQUIRE(c.write(s, 3 * 65536, byte_view{data.data() + 3 * 65536, 1000}));
+  REQUIRE(c.write(s, 65536, byte_view{data.data() + 65536, 2 * 65536}));
+  bytes back;
+  REQUIRE(c.read_sink(s, 3 * 65536 - 10, 20, back)); // across the two kinds of write
+  REQUIRE(back == bytes(data.begin() + 3 * 65536 - 10, data.begin() + 3 * 65536 + 10));
+  REQUIRE(c.write(s, 0, byte_view{data.data(), 65536}));
+  REQUIRE(c.write(s, 100, byte_view{data.data() + 100, 50})); // unaligned rewrite, same bytes
+  REQUIRE(c.commit_sink(s));
+  REQUIRE(read_file(dir.path() / "downloads" / "mixed.bin") == data);
+}
