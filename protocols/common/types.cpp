@@ -13,6 +13,7 @@ const char* port_name(port_t p) {
     case ports::fileset: return "fileset";
     case ports::droplog: return "droplog";
     case ports::payer: return "payer";
+    case ports::api: return "api";
     case ports::test_echo: return "test_echo";
     case ports::traffic: return "traffic";
     default: return "unknown";

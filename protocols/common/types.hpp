@@ -35,6 +35,7 @@ constexpr port_t gossip = 6;          // gossipsub (issue 5)
 constexpr port_t fileset = 7;         // file-set back-sync (issue 5)
 constexpr port_t droplog = 8;         // file-drop message log (issue 6)
 constexpr port_t payer = 9;           // payment requests and results to a paying node (issue 4)
+constexpr port_t api = 10;            // the local HTTP API's agent on a live node (issue 4)
 constexpr port_t test_echo = 249;     // transport tests only
 constexpr port_t traffic = 250;       // synthetic load (benchmarks, tests)
 } // namespace ports
