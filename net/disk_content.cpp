@@ -166,6 +166,45 @@ file_info disk_content::provide(const provide_spec& spec) {
   return info;
 }
 
+file_info disk_content::serve_hashed(const fs::path& path, file_info info) {
+  info.name = sanitise_name(info.name.empty() ? path.filename().string() : info.name, info.hash);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw store_error("cannot open " + path.string() + ": " + errno_text());
+  struct stat st {};
+  bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (!regular || static_cast<std::uint64_t>(st.st_size) != info.size) {
+    ::close(fd);
+    throw store_error(path.string() + (regular ? " changed size since it was hashed" : " is not a regular file"));
+  }
+  std::lock_guard lock(mu_);
+  if (auto it = served_.find(info.hash); it != served_.end()) {
+    ::close(it->second.fd);
+    served_.erase(it);
+  }
+  served_.emplace(info.hash, served{info, path, fd});
+  return info;
+}
+
+bool disk_content::unprovide(const digest& hash) {
+  std::lock_guard lock(mu_);
+  auto it = served_.find(hash);
+  if (it == served_.end())
+    return false;
+  ::close(it->second.fd);
+  served_.erase(it);
+  return true;
+}
+
+std::vector<disk_content::served_file> disk_content::served_files() const {
+  std::lock_guard lock(mu_);
+  std::vector<served_file> out;
+  out.reserve(served_.size());
+  for (auto& [_, s] : served_)
+    out.push_back({s.info, s.path});
+  return out;
+}
+
 std::optional<file_info> disk_content::stat(const digest& hash) const {
   std::lock_guard lock(mu_);
   auto it = served_.find(hash);

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace peerlab::net {
 
@@ -38,6 +39,18 @@ public:
   /// Hashes the file and serves it under its hash. Throws store_error naming
   /// the file if it cannot be read.
   file_info provide(const provide_spec& spec);
+  /// Serves a file hashed elsewhere (the HTTP API hashes off the node's
+  /// threads): `info.name` is sanitised like provide()'s. Throws store_error if
+  /// the file cannot be opened, is not a regular file or no longer has `info.size` bytes.
+  file_info serve_hashed(const std::filesystem::path& path, file_info info);
+  /// Stops serving a file (provided or downloaded); false if it was not served.
+  bool unprovide(const digest& hash);
+  struct served_file {
+    file_info info;
+    std::filesystem::path path;
+  };
+  /// Every file served, in hash order.
+  std::vector<served_file> served_files() const;
 
   std::optional<file_info> stat(const digest& hash) const override;
   bool read(const digest& hash, std::uint64_t offset, std::size_t len, bytes& out) override;

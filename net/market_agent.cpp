@@ -1,0 +1,274 @@
+#include "net/market_agent.hpp"
+
+#include "protocols/common/limits.hpp"
+#include "protocols/ledger/codec.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <sys/stat.h>
+
+namespace peerlab::net {
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+template <typename T>
+std::optional<T> parse_int(std::string_view s) {
+  T v{};
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size())
+    return std::nullopt;
+  return v;
+}
+
+// Row fields that hold amounts, sizes or times print as JSON numbers; ids
+// (peers, nonces, transactions) stay strings: they may not fit a double.
+bool numeric_field(std::string_view k) {
+  static const char* names[] = {"amount", "from", "to", "paying", "size", "price",
+                                "sales",  "paid_sales", "bytes"};
+  for (auto* n : names)
+    if (k == n)
+      return true;
+  return k.ends_with("_at") || k.ends_with("_us");
+}
+
+/// A "k=v;k=v" row of the market tables as a JSON object.
+json row_json(std::string_view text) {
+  json j = json::object();
+  while (!text.empty()) {
+    auto end = text.find(';');
+    auto item = text.substr(0, end);
+    auto eq = item.find('=');
+    if (eq != std::string_view::npos) {
+      std::string k(item.substr(0, eq));
+      auto v = item.substr(eq + 1);
+      auto n = parse_int<std::int64_t>(v);
+      if (numeric_field(k) && n && *n > -(1ll << 53) && *n < (1ll << 53))
+        j[k] = *n;
+      else
+        j[k] = std::string(v);
+    }
+    if (end == std::string_view::npos)
+      break;
+    text.remove_prefix(end + 1);
+  }
+  return j;
+}
+
+} // namespace
+
+std::optional<file_stamp> stamp_of(const fs::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    return std::nullopt;
+  return file_stamp{static_cast<std::uint64_t>(st.st_size),
+                    static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+market_agent::market_agent(market_agent_config cfg, disk_content& files)
+    : cfg_(std::move(cfg)), files_(files) {}
+
+const char* market_agent::message_name(std::uint8_t t) const { return ledger::message_name(t); }
+
+void market_agent::fail(const peerlab::command& c, unsigned status, std::string reason, effects& fx) {
+  fx.emit(event{"api_error", c.id, {{"verb", c.verb.substr(0, 80)}, {"reason", std::move(reason)}},
+                {{"status", static_cast<double>(status)}}});
+}
+
+void market_agent::start(context& ctx, effects& fx) {
+  balance_asks_.clear(); // answers to asks from before a restart are not awaited
+  next_req_ = ctx.random.next() >> 16;
+  if (cfg_.ledger != 0 && !cfg_.ledger_address.empty())
+    fx.learn_address(cfg_.ledger, cfg_.ledger_address);
+  restore(ctx, fx);
+}
+
+void market_agent::restore(context& ctx, effects& fx) {
+  std::vector<std::pair<std::string, json>> rows;
+  ctx.store.scan(provided_paths_table, [&](std::string_view k, std::string_view v) {
+    rows.emplace_back(std::string(k), json::parse(v, nullptr, false));
+  });
+  for (auto& [key, j] : rows) {
+    auto hash = digest_from_hex(key);
+    bool ok = hash && j.is_object() && j.contains("path") && j["path"].is_string() &&
+              j.contains("size") && j["size"].is_number_unsigned() && j.contains("mtime_ns") &&
+              j["mtime_ns"].is_number_integer();
+    std::string why = "the row is damaged";
+    if (ok) {
+      fs::path path = j["path"].get<std::string>();
+      auto st = stamp_of(path);
+      file_stamp want{j["size"].get<std::uint64_t>(), j["mtime_ns"].get<std::int64_t>()};
+      ok = st && *st == want;
+      why = !st ? "the file is gone" : "the file changed since it was hashed";
+      if (ok) {
+        try {
+          files_.serve_hashed(path, file_info{*hash, j.value("name", std::string()), want.size,
+                                              j.value("price", std::uint64_t{0})});
+        } catch (const std::exception& e) {
+          ok = false;
+          why = e.what();
+        }
+      }
+    }
+    if (ok) {
+      fx.emit(event{"api_provide_restored", 0, {{"hash", key}, {"path", j["path"].get<std::string>()}}, {}});
+      continue;
+    }
+    ctx.store.erase(provided_paths_table, key);
+    fx.emit(event{"api_provide_dropped", 0, {{"hash", key}, {"reason", why}}, {}});
+  }
+}
+
+void market_agent::command(context& ctx, const peerlab::command& c, effects& fx) {
+  if (c.args.size() > limits::max_command_args)
+    return fail(c, 400, "too many arguments", fx);
+  if (c.verb == "provide")
+    return provide(ctx, c, fx);
+  if (c.verb == "unprovide")
+    return unprovide(ctx, c, fx);
+  if (c.verb == "provided" || c.verb == "downloads" || c.verb == "payments")
+    return list(ctx, c, fx);
+  if (c.verb == "balance")
+    return balance(ctx, c, fx);
+  fail(c, 400, "the market agent knows provide, unprovide, provided, downloads, payments, balance", fx);
+}
+
+void market_agent::provide(context& ctx, const peerlab::command& c, effects& fx) {
+  if (c.args.size() != 6)
+    return fail(c, 400, "provide needs PATH NAME PRICE HASH SIZE MTIME_NS", fx);
+  fs::path path = c.args[0];
+  auto price = parse_int<std::uint64_t>(c.args[2]);
+  auto hash = digest_from_hex(c.args[3]);
+  auto size = parse_int<std::uint64_t>(c.args[4]);
+  auto mtime = parse_int<std::int64_t>(c.args[5]);
+  if (!path.is_absolute() || !price || !hash || !size || !mtime)
+    return fail(c, 400, "provide: bad arguments (absolute path, decimal price, 64-hex hash, size, mtime)", fx);
+  if (c.args[1].size() > limits::max_file_name)
+    return fail(c, 400, "provide: name longer than " + std::to_string(limits::max_file_name) + " bytes", fx);
+  auto st = stamp_of(path);
+  if (!st || *st != file_stamp{*size, *mtime})
+    return fail(c, 409, path.string() + " changed while it was hashed; provide it again", fx);
+  file_info info;
+  try {
+    info = files_.serve_hashed(path, file_info{*hash, c.args[1], *size, *price});
+  } catch (const std::exception& e) {
+    return fail(c, 409, e.what(), fx);
+  }
+  json row{{"path", path.string()}, {"name", info.name}, {"price", info.price},
+           {"size", info.size}, {"mtime_ns", *mtime}};
+  ctx.store.put(provided_paths_table, to_hex(info.hash), row.dump());
+  fx.emit(event{"api_provided", c.id, {{"hash", to_hex(info.hash)}, {"name", info.name}, {"path", path.string()}},
+                {{"size", static_cast<double>(info.size)}, {"price", static_cast<double>(info.price)}}});
+}
+
+void market_agent::unprovide(context& ctx, const peerlab::command& c, effects& fx) {
+  std::optional<digest> hash;
+  if (c.args.size() == 1)
+    hash = digest_from_hex(c.args[0]);
+  if (!hash)
+    return fail(c, 400, "unprovide needs a 64-hex SHA-256", fx);
+  if (!files_.unprovide(*hash))
+    return fail(c, 404, "this node does not provide " + to_hex(*hash), fx);
+  ctx.store.erase(provided_paths_table, to_hex(*hash));
+  fx.emit(event{"api_unprovided", c.id, {{"hash", to_hex(*hash)}}, {}});
+}
+
+void market_agent::list(context& ctx, const peerlab::command& c, effects& fx) {
+  if (!c.args.empty())
+    return fail(c, 400, c.verb + " takes no arguments", fx);
+  json out = json::array();
+  std::size_t total = 0;
+  auto keep = [&](json j) {
+    if (++total <= cfg_.max_list)
+      out.push_back(std::move(j));
+  };
+  if (c.verb == "provided") {
+    // What is served now, with the sales the payment gate counted.
+    const auto downloads = files_.downloads_dir().lexically_normal().string() + "/";
+    for (auto& f : files_.served_files()) {
+      auto key = to_hex(f.info.hash);
+      json j{{"hash", key}, {"name", f.info.name}, {"size", f.info.size}, {"price", f.info.price},
+             {"path", f.path.string()}};
+      if (ctx.store.get(provided_paths_table, key))
+        j["source"] = "api";
+      else if (f.path.lexically_normal().string().starts_with(downloads))
+        j["source"] = "download";
+      else
+        j["source"] = "config";
+      auto sold = ctx.store.get("ProvidedFiles", key);
+      auto r = row_json(sold ? *sold : std::string());
+      j["sales"] = r.value("sales", 0);
+      j["paid_sales"] = r.value("paid_sales", 0);
+      keep(std::move(j));
+    }
+  } else if (c.verb == "downloads") {
+    ctx.store.scan("DownloadFiles", [&](std::string_view k, std::string_view v) {
+      if (total >= cfg_.max_list) { ++total; return; }
+      auto j = row_json(v);
+      j["hash"] = std::string(k);
+      keep(std::move(j));
+    });
+  } else {
+    ctx.store.scan("Payments", [&](std::string_view k, std::string_view v) {
+      if (total >= cfg_.max_list) { ++total; return; }
+      auto j = row_json(v);
+      auto colon = k.find(':');
+      j["direction"] = std::string(k.substr(0, colon));
+      j["ref"] = colon == std::string_view::npos ? std::string(k) : std::string(k.substr(colon + 1));
+      keep(std::move(j));
+    });
+  }
+  fx.emit(event{"api_list", c.id, {{"table", c.verb}, {"json", out.dump()}},
+                {{"count", static_cast<double>(out.size())}, {"total", static_cast<double>(total)}}});
+}
+
+void market_agent::balance(context& ctx, const peerlab::command& c, effects& fx) {
+  peer_id account = ctx.self;
+  if (c.args.size() > 1)
+    return fail(c, 400, "balance takes at most one account", fx);
+  if (c.args.size() == 1) {
+    auto a = parse_int<std::uint64_t>(c.args[0]);
+    if (!a)
+      return fail(c, 400, "account must be a decimal node id, got \"" + c.args[0].substr(0, 40) + "\"", fx);
+    account = *a;
+  }
+  if (cfg_.ledger == 0)
+    return fail(c, 409, "no ledger configured (api.ledger_name or api.ledger)", fx);
+  if (balance_asks_.size() >= cfg_.max_balance_asks)
+    return fail(c, 503, "too many balance queries waiting for the ledger", fx);
+  auto req = next_req_++;
+  balance_asks_[req] = c.id;
+  fx.send(cfg_.ledger, ledger::encode(ledger::balance_req{req, ports::api, account}));
+  fx.after(cfg_.ledger_timeout, req);
+}
+
+void market_agent::frame(context&, peer_id from, byte_view data, effects& fx) {
+  auto d = ledger::decode(data);
+  auto* b = d.ok() ? std::get_if<ledger::balance_reply>(&d.msg) : nullptr;
+  if (!b || from != cfg_.ledger) {
+    fx.count("frames_rejected");
+    return;
+  }
+  auto it = balance_asks_.find(b->req_id);
+  if (it == balance_asks_.end())
+    return; // late: the ask timed out
+  fx.emit(event{"api_balance", it->second, {{"account", std::to_string(b->account)}},
+                {{"balance", static_cast<double>(b->balance)},
+                 {"pending_out", static_cast<double>(b->pending_out)},
+                 {"tip", static_cast<double>(b->tip)}}});
+  balance_asks_.erase(it);
+}
+
+void market_agent::timer(context&, std::uint64_t token, effects& fx) {
+  auto it = balance_asks_.find(token);
+  if (it == balance_asks_.end())
+    return;
+  peerlab::command c{it->second, "balance", {}};
+  balance_asks_.erase(it);
+  fail(c, 504, "the ledger did not answer within " + std::to_string(cfg_.ledger_timeout / us_per_ms) + " ms", fx);
+}
+
+} // namespace peerlab::net

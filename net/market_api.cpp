@@ -1,0 +1,718 @@
+#include "net/market_api.hpp"
+
+#include "net/address.hpp"
+#include "net/api_inputs.hpp"
+#include "net/http_api.hpp"
+#include "net/market_agent.hpp"
+#include "net/metadata_lookup.hpp"
+#include "protocols/common/limits.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fcntl.h>
+#include <map>
+#include <unistd.h>
+
+namespace peerlab::net {
+
+namespace {
+
+using nlohmann::json;
+using api_inputs::bad_input;
+namespace fs = std::filesystem;
+using clock = std::chrono::steady_clock;
+
+constexpr std::size_t max_hashing = 4;            // files hashed at once or waiting
+constexpr std::size_t max_tracked_downloads = 256; // API downloads remembered (finished ones go first)
+constexpr std::size_t max_known_peers = 4096;
+
+json parse_list(const event& e) {
+  auto* text = e.field("json");
+  auto j = text ? json::parse(*text, nullptr, false) : json();
+  return j.is_array() ? j : json::array();
+}
+
+http_api_answer answer(unsigned status, const json& body) {
+  return {status, body.dump(-1, ' ', false, json::error_handler_t::replace), {}};
+}
+
+std::string field(const event& e, const char* k) {
+  auto* v = e.field(k);
+  return v ? *v : std::string();
+}
+
+/// An answer to a command that failed in a role: api_error carries its status.
+std::optional<http_api_answer> role_refusal(const event& e) {
+  if (e.kind == "api_error")
+    return json_error(static_cast<unsigned>(e.value("status", 500)), field(e, "reason"));
+  if (e.kind == "command_failed")
+    return json_error(409, field(e, "reason"));
+  if (e.kind == "command_rejected") // kad
+    return json_error(409, field(e, "error"));
+  return std::nullopt;
+}
+
+} // namespace
+
+class market_api::impl {
+public:
+  impl(api_config cfg, market_api_node node, log_fn log)
+      : cfg_(std::move(cfg)), node_(std::move(node)), log_(std::move(log)),
+        server_(server_options(cfg_), [this](http_api_request r, http_api_server::respond_fn f) {
+          handle(std::move(r), std::move(f));
+        }, log_) {
+    if (!log_)
+      log_ = [](const std::string& m) { std::fprintf(stderr, "api: %s\n", m.c_str()); };
+  }
+
+  ~impl() { stop(); }
+
+  void start() { server_.start(); }
+
+  void stop() {
+    stopping_ = true;
+    server_.stop();
+    hash_pool_.join();
+  }
+
+  const std::string& address() const { return server_.address(); }
+
+  bool consume(port_t port, const event& e) {
+    if (e.command_id < market_api_first_command_id || e.command_id >= 2 * market_api_first_command_id)
+      return false;
+    server_.post([this, port, e] { on_event(port, e); });
+    return port == ports::api || e.kind == "lookup_done";
+  }
+
+  void peer_seen(peer_id id, const std::string& address) {
+    server_.post([this, id, address] {
+      if (known_.size() < max_known_peers || known_.count(id))
+        known_[id] = address;
+    });
+  }
+
+private:
+  using respond_fn = http_api_server::respond_fn;
+  using handler = void (impl::*)(const http_api_request&, const std::string& param, respond_fn&);
+  struct route {
+    const char* method;
+    const char* path; // a trailing '/' takes one more path element as the parameter
+    handler fn;
+  };
+  struct waiter {
+    std::function<bool(const event&)> on_event; // true: done
+    clock::time_point since;
+    bool long_lived = false; // a download: waits for its end however long it takes
+  };
+  struct tracked_download {
+    std::uint64_t command_id = 0;
+    std::string hash;
+    fs::path dest;
+    std::string status; // downloading, done, failed
+    std::string reason;
+    json providers = json::array();
+    std::uint64_t price = 0;
+    clock::time_point since;
+  };
+  struct lookup_result {
+    json providers = json::array();
+    json failed = json::array();
+  };
+
+  static http_api_options server_options(const api_config& c) {
+    http_api_options o;
+    o.listen = c.listen;
+    o.max_connections = c.max_connections;
+    o.max_body = c.max_body;
+    o.read_timeout = c.read_timeout;
+    o.reply_timeout = c.reply_timeout;
+    o.server_name = "peerlab-market-api";
+    return o;
+  }
+
+  bool runs(port_t p) const { return node_.ports.count(p) != 0; }
+
+  // -- commands and their events (io thread) ---------------------------------
+
+  bool submit(port_t port, std::string verb, std::vector<std::string> args,
+              std::function<bool(const event&)> on_event, bool long_lived = false) {
+    auto now = clock::now();
+    auto stale = std::chrono::microseconds(cfg_.reply_timeout) + std::chrono::seconds(60);
+    std::erase_if(waiting_, [&](auto& w) { return !w.second.long_lived && now - w.second.since > stale; });
+    auto id = next_id_++;
+    waiting_[id] = waiter{std::move(on_event), now, long_lived};
+    if (!node_.submit(port, peerlab::command{id, std::move(verb), std::move(args)})) {
+      waiting_.erase(id);
+      return false;
+    }
+    return true;
+  }
+
+  void on_event(port_t, const event& e) {
+    auto it = waiting_.find(e.command_id);
+    if (it == waiting_.end())
+      return;
+    bool done = true;
+    try {
+      done = it->second.on_event(e);
+    } catch (const std::exception& x) {
+      log_(std::string("answer to ") + e.kind + ": " + x.what());
+    }
+    if (done)
+      waiting_.erase(e.command_id);
+  }
+
+  /// Sends a command whose first answer completes the request.
+  void ask(port_t port, std::string verb, std::vector<std::string> args, respond_fn respond,
+           std::function<http_api_answer(const event&)> ok, const char* unavailable) {
+    auto r = std::make_shared<respond_fn>(std::move(respond));
+    bool sent = submit(port, std::move(verb), std::move(args), [r, ok = std::move(ok)](const event& e) {
+      if (auto refusal = role_refusal(e)) {
+        (*r)(*refusal);
+        return true;
+      }
+      (*r)(ok(e));
+      return true;
+    });
+    if (!sent)
+      (*r)(json_error(503, unavailable));
+  }
+
+  // -- routing -----------------------------------------------------------------
+
+  void handle(http_api_request req, respond_fn respond) {
+    static const route routes[] = {
+      {"GET", "/api/health", &impl::health},
+      {"POST", "/api/file/provide-file", &impl::provide_file},
+      {"POST", "/api/file/stop-providing/", &impl::stop_providing},
+      {"GET", "/api/file/get-provided-files", &impl::provided_files},
+      {"GET", "/api/file/get-providers/", &impl::get_providers},
+      {"POST", "/api/file/download-file", &impl::download_file},
+      {"GET", "/api/file/get-downloaded-files", &impl::downloaded_files},
+      {"GET", "/api/wallet/balance", &impl::balance},
+      {"GET", "/api/wallet/payments", &impl::payments},
+      {"POST", "/api/ledger/fund", &impl::fund},
+    };
+    std::string allowed;
+    for (auto& r : routes) {
+      std::string_view path = r.path, target = req.path;
+      std::string param;
+      if (path.ends_with('/')) {
+        if (!target.starts_with(path) || target.size() == path.size() ||
+            target.find('/', path.size()) != std::string_view::npos)
+          continue;
+        param = std::string(target.substr(path.size()));
+      } else if (target != path) {
+        continue;
+      }
+      if (req.method != r.method) {
+        allowed += (allowed.empty() ? "" : ", ") + std::string(r.method);
+        continue;
+      }
+      try {
+        (this->*r.fn)(req, param, respond);
+      } catch (const bad_input& e) {
+        respond(json_error(e.status, e.what()));
+      }
+      return;
+    }
+    if (!allowed.empty()) {
+      auto a = json_error(405, req.method + " is not allowed on " + req.path + " (allowed: " + allowed + ")");
+      a.headers.push_back({"Allow", allowed});
+      return respond(a);
+    }
+    respond(json_error(404, "no endpoint " + req.method + " " + req.path.substr(0, 200)));
+  }
+
+  static void no_body(const http_api_request& req) {
+    if (!req.body.empty())
+      throw bad_input(400, req.method + " " + req.path + " takes no body");
+  }
+
+  // -- endpoints -----------------------------------------------------------------
+
+  void health(const http_api_request& req, const std::string&, respond_fn& respond) {
+    no_body(req);
+    json roles = json::array();
+    for (auto p : node_.ports)
+      roles.push_back(port_name(p));
+    respond(answer(200, {{"success", true}, {"name", node_.name}, {"peer_id", std::to_string(node_.self)},
+                         {"address", node_.address ? node_.address() : ""}, {"roles", roles}}));
+  }
+
+  void provide_file(const http_api_request& req, const std::string&, respond_fn& respond) {
+    auto body = api_inputs::object_body(req.body, {"file_path", "path", "name", "price"});
+    if (body.contains("file_path") == body.contains("path"))
+      throw bad_input(400, "give the file as \"file_path\" (or \"path\")");
+    auto& pv = body.contains("file_path") ? body["file_path"] : body["path"];
+    auto path = api_inputs::text(pv, "file_path", 4096);
+    std::string name;
+    if (body.contains("name"))
+      name = api_inputs::text(body["name"], "name", limits::max_file_name);
+    std::uint64_t price = body.contains("price") ? api_inputs::amount(body["price"], "price", cfg_.max_price) : 0;
+    if (!runs(ports::file_provider))
+      throw bad_input(409, "this node runs no provider role");
+    auto real = api_inputs::file_to_provide(path, cfg_.provide_dirs);
+    if (hashing_ >= max_hashing)
+      throw bad_input(503, "already hashing " + std::to_string(max_hashing) + " files; try again later");
+    ++hashing_;
+    boost::asio::post(hash_pool_, [this, real, name, price, respond]() mutable {
+      hashed h = hash(real);
+      server_.post([this, real, name, price, respond, h]() mutable {
+        --hashing_;
+        if (!h.error.empty())
+          return respond(json_error(h.status, h.error));
+        serve(real, name, price, h, std::move(respond));
+      });
+    });
+  }
+
+  struct hashed {
+    digest hash{};
+    file_stamp stamp;
+    unsigned status = 0;
+    std::string error;
+  };
+
+  // Runs on the hash thread: streaming SHA-256, refused if the file changes meanwhile.
+  hashed hash(const fs::path& file) {
+    hashed h;
+    auto before = stamp_of(file);
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (!before || fd < 0) {
+      if (fd >= 0)
+        ::close(fd);
+      return {{}, {}, 404, "cannot open " + file.string()};
+    }
+    sha256 s;
+    bytes buf(1 << 20);
+    std::uint64_t total = 0;
+    for (;;) {
+      if (stopping_) {
+        ::close(fd);
+        return {{}, {}, 503, "the node is stopping"};
+      }
+      auto n = ::read(fd, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0) {
+        ::close(fd);
+        return {{}, {}, 500, "cannot read " + file.string()};
+      }
+      if (n == 0)
+        break;
+      s.update(byte_view{buf.data(), static_cast<std::size_t>(n)});
+      total += static_cast<std::uint64_t>(n);
+    }
+    ::close(fd);
+    auto after = stamp_of(file);
+    if (!after || *after != *before || total != before->size)
+      return {{}, {}, 409, file.string() + " changed while it was hashed; provide it again"};
+    h.hash = s.finish();
+    h.stamp = *before;
+    return h;
+  }
+
+  void serve(const fs::path& real, const std::string& name, std::uint64_t price, const hashed& h,
+             respond_fn respond) {
+    auto hex = to_hex(h.hash);
+    ask(ports::api, "provide",
+        {real.string(), name, std::to_string(price), hex, std::to_string(h.stamp.size),
+         std::to_string(h.stamp.mtime_ns)},
+        std::move(respond),
+        [this, hex](const event& e) {
+          if (runs(ports::kad)) // announce it in the DHT; the answer is printed, not awaited
+            submit(ports::kad, "provide", {hex}, [](const event&) { return true; });
+          return answer(201, {{"hash", hex}, {"name", field(e, "name")}, {"path", field(e, "path")},
+                              {"size", static_cast<std::uint64_t>(e.value("size"))},
+                              {"price", static_cast<std::uint64_t>(e.value("price"))}});
+        },
+        "the node's market agent is not running");
+  }
+
+  void stop_providing(const http_api_request& req, const std::string& param, respond_fn& respond) {
+    no_body(req);
+    auto hex = to_hex(api_inputs::hash_text(param, "the file hash"));
+    ask(ports::api, "unprovide", {hex}, respond,
+        [this, hex](const event&) {
+          if (runs(ports::kad))
+            submit(ports::kad, "stop_providing", {hex}, [](const event&) { return true; });
+          return answer(200, {{"hash", hex}, {"stopped", true}});
+        },
+        "the node's market agent is not running");
+  }
+
+  void list(const char* verb, const char* key, respond_fn& respond) {
+    ask(ports::api, verb, {}, respond,
+        [key](const event& e) {
+          return answer(200, {{key, parse_list(e)}, {"total", static_cast<std::uint64_t>(e.value("total"))}});
+        },
+        "the node's market agent is not running");
+  }
+
+  void provided_files(const http_api_request& req, const std::string&, respond_fn& respond) {
+    no_body(req);
+    list("provided", "files", respond);
+  }
+
+  void payments(const http_api_request& req, const std::string&, respond_fn& respond) {
+    no_body(req);
+    list("payments", "payments", respond);
+  }
+
+  void balance(const http_api_request& req, const std::string&, respond_fn& respond) {
+    no_body(req);
+    std::vector<std::string> args;
+    if (auto a = req.query.find("account"); a != req.query.end())
+      args.push_back(std::to_string(api_inputs::peer_text(a->second, "account")));
+    ask(ports::api, "balance", args, respond,
+        [](const event& e) {
+          return answer(200, {{"account", field(e, "account")},
+                              {"balance", static_cast<std::uint64_t>(e.value("balance"))},
+                              {"pending_out", static_cast<std::uint64_t>(e.value("pending_out"))},
+                              {"tip", static_cast<std::uint64_t>(e.value("tip"))}});
+        },
+        "the node's market agent is not running");
+  }
+
+  void fund(const http_api_request& req, const std::string&, respond_fn& respond) {
+    auto body = api_inputs::object_body(req.body, {"account", "name", "amount"});
+    if (body.contains("account") == body.contains("name"))
+      throw bad_input(400, "give the account to fund as \"account\" (decimal node id) or \"name\" (node name)");
+    peer_id account = body.contains("account")
+                        ? api_inputs::peer_text(body["account"], "account")
+                        : peer_id_from_name(api_inputs::text(body["name"], "name", 255));
+    if (!body.contains("amount"))
+      throw bad_input(400, "missing \"amount\"");
+    auto amount = api_inputs::amount(body["amount"], "amount", cfg_.max_fund);
+    if (amount == 0)
+      throw bad_input(400, "amount must be positive");
+    if (!runs(ports::ledger))
+      throw bad_input(404, "this node runs no ledger role");
+    ask(ports::ledger, "fund", {std::to_string(account), std::to_string(amount)}, respond,
+        [](const event& e) {
+          return answer(200, {{"tx", field(e, "tx")}, {"account", field(e, "account")},
+                              {"amount", static_cast<std::uint64_t>(e.value("amount"))}});
+        },
+        "the node's ledger is not running");
+  }
+
+  // -- lookups -------------------------------------------------------------------
+
+  void lookup(const digest& hash, std::vector<peer_id> only, std::function<void(lookup_result)> done,
+              respond_fn fail) {
+    auto hex = to_hex(hash);
+    auto ask_peers = [this, hex, done, fail](std::vector<peer_id> peers) {
+      std::vector<std::string> args{hex};
+      for (auto p : peers)
+        if (args.size() <= cfg_.max_lookup_peers)
+          args.push_back(std::to_string(p));
+      bool sent = submit(ports::file_downloader, "lookup", args, [this, done, fail](const event& e) {
+        if (auto refusal = role_refusal(e)) {
+          fail(*refusal);
+          return true;
+        }
+        if (e.kind != "lookup_done")
+          return false;
+        lookup_result r;
+        auto found = json::parse(field(e, "found"), nullptr, false);
+        auto failed = json::parse(field(e, "failed"), nullptr, false);
+        for (auto* list : {&found, &failed})
+          if (list->is_array())
+            for (auto& p : *list) {
+              auto id = std::strtoull(p.value("peer_id", std::string("0")).c_str(), nullptr, 10);
+              if (auto k = known_.find(id); k != known_.end())
+                p["address"] = k->second;
+            }
+        if (found.is_array())
+          r.providers = found;
+        if (failed.is_array())
+          r.failed = failed;
+        done(std::move(r));
+        return true;
+      });
+      if (!sent)
+        fail(json_error(503, "the node's metadata lookup is not running"));
+    };
+    if (!only.empty())
+      return ask_peers(std::move(only));
+    std::vector<peer_id> peers;
+    for (auto& [id, _] : known_)
+      peers.push_back(id);
+    if (!runs(ports::kad))
+      return ask_peers(std::move(peers));
+    // Providers from the DHT first, then every peer we know.
+    bool sent = submit(ports::kad, "find_providers", {hex}, [ask_peers, peers](const event& e) {
+      if (e.kind == "command_rejected") {
+        ask_peers(peers);
+        return true;
+      }
+      if (e.kind != "providers_found")
+        return false;
+      std::vector<peer_id> all;
+      std::string list = field(e, "providers");
+      for (std::size_t pos = 0; pos < list.size();) {
+        auto comma = list.find(',', pos);
+        if (comma == std::string::npos)
+          comma = list.size();
+        all.push_back(std::strtoull(list.substr(pos, comma - pos).c_str(), nullptr, 10));
+        pos = comma + 1;
+      }
+      for (auto p : peers)
+        if (std::find(all.begin(), all.end(), p) == all.end())
+          all.push_back(p);
+      ask_peers(std::move(all));
+      return true;
+    });
+    if (!sent)
+      ask_peers(std::move(peers));
+  }
+
+  void get_providers(const http_api_request& req, const std::string& param, respond_fn& respond) {
+    no_body(req);
+    auto h = api_inputs::hash_text(param, "the file hash");
+    auto hex = to_hex(h);
+    lookup(h, {}, [respond, hex](lookup_result r) {
+      if (r.providers.empty())
+        return respond(json_error(404, "no provider of " + hex + " answered (" +
+                                           std::to_string(r.failed.size()) + " peer(s) asked)"));
+      respond(answer(200, {{"hash", hex}, {"providers", r.providers}, {"failed", r.failed}}));
+    }, respond);
+  }
+
+  // -- downloads -----------------------------------------------------------------
+
+  void download_file(const http_api_request& req, const std::string&, respond_fn& respond) {
+    auto body = api_inputs::object_body(req.body, {"file_id", "hash", "dest_path", "path", "peer_id", "max_price"});
+    if (body.contains("file_id") == body.contains("hash"))
+      throw bad_input(400, "give the file as \"file_id\" (or \"hash\"): its SHA-256 in hex");
+    auto& hv = body.contains("file_id") ? body["file_id"] : body["hash"];
+    auto h = api_inputs::hash_text(api_inputs::text(hv, "file_id", 66), "file_id");
+    if (body.contains("dest_path") == body.contains("path"))
+      throw bad_input(400, "give the destination as \"dest_path\" (or \"path\")");
+    auto& dv = body.contains("dest_path") ? body["dest_path"] : body["path"];
+    auto dest_text = api_inputs::text(dv, "dest_path", 4096);
+    std::uint64_t max_price =
+      body.contains("max_price") ? api_inputs::amount(body["max_price"], "max_price", cfg_.max_price) : cfg_.max_price;
+    std::vector<peer_id> only;
+    if (body.contains("peer_id")) {
+      auto& pv = body["peer_id"];
+      if (pv.is_array()) {
+        if (pv.empty() || pv.size() > limits::max_providers_per_download)
+          throw bad_input(400, "peer_id must list 1 to " + std::to_string(limits::max_providers_per_download) + " peers");
+        for (std::size_t i = 0; i < pv.size(); ++i)
+          only.push_back(api_inputs::peer_text(pv[i], "peer_id[" + std::to_string(i) + "]"));
+      } else {
+        only.push_back(api_inputs::peer_text(pv, "peer_id"));
+      }
+    }
+    auto dest = api_inputs::new_file_inside(dest_text, cfg_.download_dir);
+    if (!runs(ports::file_downloader))
+      throw bad_input(409, "this node runs no downloader role");
+    auto hex = to_hex(h);
+    for (auto& [_, d] : downloads_) {
+      if (d.status == "downloading" && d.hash == hex)
+        throw bad_input(409, "this file is already being downloaded");
+      if (d.status == "downloading" && d.dest == dest)
+        throw bad_input(409, "another download goes to this dest_path");
+    }
+    lookup(h, std::move(only), [this, respond, hex, dest, max_price](lookup_result r) {
+      start_download(hex, dest, max_price, std::move(r), respond);
+    }, respond);
+  }
+
+  void start_download(const std::string& hex, const fs::path& dest, std::uint64_t max_price, lookup_result r,
+                      respond_fn respond) {
+    if (r.providers.empty())
+      return respond(json_error(404, "no provider of " + hex + " answered (" + std::to_string(r.failed.size()) +
+                                         " peer(s) asked)"));
+    // The cheapest first; equal prices by peer id.
+    std::vector<json> offers;
+    for (auto& p : r.providers)
+      if (p.value("price", std::uint64_t{0}) <= max_price)
+        offers.push_back(p);
+    if (offers.empty())
+      return respond(json_error(409, "every provider of " + hex + " asks more than max_price " +
+                                         std::to_string(max_price)));
+    std::stable_sort(offers.begin(), offers.end(), [](const json& a, const json& b) {
+      return a.value("price", std::uint64_t{0}) < b.value("price", std::uint64_t{0});
+    });
+    if (offers.size() > limits::max_providers_per_download)
+      offers.resize(limits::max_providers_per_download);
+    // Checked again: another request may have started meanwhile.
+    for (auto& [_, d] : downloads_)
+      if (d.status == "downloading" && (d.hash == hex || d.dest == dest))
+        return respond(json_error(409, "this file or dest_path is already being downloaded"));
+    std::error_code ec;
+    if (fs::symlink_status(dest, ec).type() != fs::file_type::not_found)
+      return respond(json_error(409, "dest_path " + dest.string() + " already exists"));
+    if (downloads_.size() >= max_tracked_downloads && !forget_finished_download())
+      return respond(json_error(503, "too many downloads running"));
+    std::vector<std::string> args{hex};
+    for (auto& o : offers)
+      args.push_back(o.value("peer_id", std::string("0")));
+    auto id = next_id_; // submit() takes this one
+    tracked_download d;
+    d.command_id = id;
+    d.hash = hex;
+    d.dest = dest;
+    d.status = "starting";
+    d.providers = json(offers);
+    d.price = offers.front().value("price", std::uint64_t{0});
+    d.since = clock::now();
+    downloads_[id] = d;
+    auto r2 = std::make_shared<respond_fn>(std::move(respond));
+    bool sent = submit(ports::file_downloader, "download", args, [this, id, r2](const event& e) {
+      return download_event(id, e, *r2);
+    }, true);
+    if (!sent) {
+      downloads_.erase(id);
+      (*r2)(json_error(503, "the node's downloader is not running"));
+    }
+  }
+
+  bool forget_finished_download() {
+    for (auto it = downloads_.begin(); it != downloads_.end(); ++it)
+      if (it->second.status != "downloading" && it->second.status != "starting") {
+        downloads_.erase(it);
+        return true;
+      }
+    return false;
+  }
+
+  static json download_json(const tracked_download& d) {
+    json j{{"hash", d.hash}, {"status", d.status}, {"dest_path", d.dest.string()}, {"providers", d.providers},
+           {"price", d.price}};
+    if (!d.reason.empty())
+      j["reason"] = d.reason;
+    return j;
+  }
+
+  // Every event of one download; true once it ended.
+  bool download_event(std::uint64_t id, const event& e, respond_fn& respond) {
+    auto it = downloads_.find(id);
+    if (it == downloads_.end())
+      return true;
+    auto& d = it->second;
+    const bool first = d.status == "starting";
+    if (e.kind == "download_started") {
+      d.status = "downloading";
+      respond(answer(202, download_json(d)));
+      return false;
+    }
+    if (e.kind == "download_done") {
+      place(d);
+      if (first)
+        respond(answer(200, download_json(d)));
+      return true;
+    }
+    if (e.kind == "download_failed" || e.kind == "command_failed") {
+      d.status = "failed";
+      d.reason = field(e, "reason");
+      if (first) { // refused at once: nothing started
+        respond(json_error(409, d.reason));
+        downloads_.erase(it);
+      }
+      return true;
+    }
+    return false; // corrupt_detected and the like: the download goes on
+  }
+
+  // The downloader saved the verified file under data_dir/downloads; the
+  // user asked for dest_path.
+  void place(tracked_download& d) {
+    auto committed = node_.files ? node_.files->committed_path(*digest_from_hex(d.hash)) : std::nullopt;
+    d.status = "failed";
+    if (!committed) {
+      d.reason = "the node did not keep the downloaded file";
+      return;
+    }
+    std::error_code ec;
+    if (fs::equivalent(*committed, d.dest, ec)) {
+      d.status = "done";
+      return;
+    }
+    fs::create_hard_link(*committed, d.dest, ec);
+    if (ec && ec != std::errc::file_exists) {
+      ec.clear();
+      fs::copy_file(*committed, d.dest, fs::copy_options::none, ec);
+    }
+    if (ec) {
+      d.reason = "verified and saved as " + committed->string() + ", but not at dest_path: " + ec.message();
+      return;
+    }
+    d.status = "done";
+  }
+
+  void downloaded_files(const http_api_request& req, const std::string&, respond_fn& respond) {
+    no_body(req);
+    ask(ports::api, "downloads", {}, respond,
+        [this](const event& e) {
+          // History rows (verified downloads) with what the API knows of its own requests.
+          std::map<std::string, json> by_hash;
+          for (auto& row : parse_list(e)) {
+            row["status"] = "done";
+            by_hash[row.value("hash", std::string())] = row;
+          }
+          for (auto& [_, d] : downloads_) { // the latest request for a hash wins
+            auto& j = by_hash[d.hash];
+            if (j.is_null())
+              j = json{{"hash", d.hash}};
+            j["status"] = d.status == "starting" ? "downloading" : d.status;
+            j["dest_path"] = d.dest.string();
+            if (!d.reason.empty())
+              j["reason"] = d.reason;
+          }
+          json out = json::array();
+          for (auto& [_, j] : by_hash)
+            out.push_back(j);
+          return answer(200, {{"downloads", out}, {"total", static_cast<std::uint64_t>(e.value("total"))}});
+        },
+        "the node's market agent is not running");
+  }
+
+  api_config cfg_;
+  market_api_node node_;
+  log_fn log_;
+  std::atomic<bool> stopping_{false};
+  // io thread only
+  std::map<std::uint64_t, waiter> waiting_;
+  std::map<std::uint64_t, tracked_download> downloads_; // by command id
+  std::map<peer_id, std::string> known_;
+  std::uint64_t next_id_ = market_api_first_command_id;
+  std::size_t hashing_ = 0;
+  boost::asio::thread_pool hash_pool_{1};
+  http_api_server server_; // last: stopped (and its handlers gone) before the rest goes
+};
+
+market_api::market_api(api_config cfg, market_api_node node, log_fn log)
+    : impl_(std::make_unique<impl>(std::move(cfg), std::move(node), std::move(log))) {}
+market_api::~market_api() = default;
+void market_api::start() { impl_->start(); }
+void market_api::stop() { impl_->stop(); }
+const std::string& market_api::address() const { return impl_->address(); }
+bool market_api::consume(port_t port, const event& e) { return impl_->consume(port, e); }
+void market_api::peer_seen(peer_id id, const std::string& address) { impl_->peer_seen(id, address); }
+
+void market_api::install_roles(const api_config& cfg, std::vector<std::shared_ptr<role>>& roles, disk_content& files,
+                               peer_id self) {
+  market_agent_config a;
+  a.ledger = cfg.ledger;
+  a.ledger_address = cfg.ledger_address;
+  a.ledger_timeout = cfg.ledger_timeout;
+  a.max_list = cfg.max_list;
+  if (a.ledger == 0)
+    for (auto& r : roles)
+      if (r->port() == ports::ledger)
+        a.ledger = self;
+  roles.push_back(std::make_shared<market_agent>(a, files));
+  install_metadata_lookup(roles, metadata_lookup_config{cfg.lookup_timeout, 64, cfg.max_lookup_peers});
+}
+
+} // namespace peerlab::net
