@@ -167,26 +167,49 @@ void downloader::begin_attempt(context& ctx, dl_iter it, effects& fx) {
     fx.send(d.provider(), encode(meta_req{d.meta_req_id, d.hash}));
     return;
   }
-  rerequest_gaps(ctx, d, fx);
+  rerequest_after_timeout(ctx, d, fx);
   fill_windows(ctx, d, fx);
 }
 
-void downloader::rerequest_gaps(context& ctx, download& d, effects& fx) {
-  // Windows that had already ended or been superseded by an earlier timeout
-  // gave everything they will give. The others are superseded: they still
-  // accept late chunks, but the gaps are asked again below, one request per
-  // gap piece, so the provider can drop a stream it may still be serving
-  // (it stops an upload whose unsent bytes a newer request covers).
+void downloader::rerequest_after_timeout(context& ctx, download& d, effects& fx) {
+  // Like a transport's retransmission timeout: ask again for the oldest
+  // outstanding data only (plus holes whose fast re-requests ran out, which
+  // nothing else would ask for). If the other windows were lost too (a
+  // restarted provider, lost requests), the answer to this one overtakes them
+  // and detect_stalled asks for them one round trip later; if the timeout was
+  // spurious (a slow, busy provider), they keep arriving and nothing else was
+  // asked twice. The re-request covers only missing ranges, and the provider
+  // drops what it may still have queued of them (it stops an upload whose
+  // unsent bytes a newer request covers).
+  window* oldest = nullptr;
   for (auto w = d.windows.begin(); w != d.windows.end();) {
-    if (w->second.ended) {
+    window& v = w->second;
+    if (v.ended && v.delegated >= v.end) { // only waited for late chunks
       routes_.erase(w->first);
       w = d.windows.erase(w);
       continue;
     }
-    w->second.ended = true;
-    w->second.delegated = w->second.end;
+    if (!v.ended && (oldest == nullptr || v.seq < oldest->seq))
+      oldest = &v;
     ++w;
   }
+  bool asked = false;
+  // Windows inserted below are newer and not ended: the loop skips them.
+  for (auto& [_, v] : d.windows) {
+    if (!v.ended || v.delegated >= v.end)
+      continue;
+    v.delegated = rerequest_holes(ctx, d, v.delegated, v.end, 0, false, fx);
+    asked = true;
+  }
+  if (oldest != nullptr) {
+    oldest->ended = true; // superseded; late chunks are still taken
+    oldest->delegated =
+      rerequest_holes(ctx, d, oldest->delegated, oldest->end, 0, oldest->counts, fx);
+    asked = true;
+  }
+  if (asked)
+    return;
+  // No window owns the missing bytes (not expected): ask for every gap below the cursor.
   std::uint64_t limit = d.cursor;
   for (std::uint64_t b = d.received.first_gap_from(0); b < limit;
        b = d.received.first_gap_from(b)) {
@@ -215,6 +238,7 @@ void downloader::forget_provider_state(context& ctx, download& d) {
   d.received.clear();
   d.cursor = 0;
   d.next_seq = 0;
+  d.arrivals = 0;
   d.windows.clear();
   d.hasher.finish(); // resets it
   d.hashed = 0;
@@ -222,6 +246,7 @@ void downloader::forget_provider_state(context& ctx, download& d) {
   d.srtt = d.rttvar = 0;
   d.has_rtt = false;
   d.backoff = 0;
+  d.timed_out_at = -1;
 }
 
 void downloader::next_provider(context& ctx, dl_iter it, std::string reason, effects& fx) {
@@ -267,6 +292,7 @@ void downloader::open_window(context& ctx, download& d, std::uint64_t b, std::ui
   w.begin = w.delegated = w.high = b;
   w.end = e;
   w.sent_at = ctx.now;
+  w.sent_mark = d.arrivals;
   w.seq = d.next_seq++;
   w.chunk = chunk;
   w.generation = generation;
@@ -276,7 +302,7 @@ void downloader::open_window(context& ctx, download& d, std::uint64_t b, std::ui
 }
 
 std::uint64_t downloader::rerequest_holes(context& ctx, download& d, std::uint64_t b,
-                                          std::uint64_t e, std::uint8_t generation,
+                                          std::uint64_t e, std::uint8_t generation, bool counts,
                                           effects& fx) {
   std::size_t sent = 0;
   for (std::uint64_t x = d.received.first_gap_from(b); x < e;
@@ -286,7 +312,7 @@ std::uint64_t downloader::rerequest_holes(context& ctx, download& d, std::uint64
     std::uint64_t hole_end = std::min(e, d.received.next_start_after(x));
     if (sent + 1 == bounds::max_ranges_per_rerequest)
       hole_end = d.received.missing_end(x, e); // the last request spans every hole left
-    open_window(ctx, d, x, hole_end, generation, false, fx);
+    open_window(ctx, d, x, hole_end, generation, counts && sent == 0, fx);
     ++sent;
     fx.count("filexfer.rerequested_bytes", static_cast<double>(hole_end - x));
     x = hole_end;
@@ -399,6 +425,7 @@ void downloader::timer(context& ctx, std::uint64_t tok, effects& fx) {
     return;
   }
   d.backoff = std::min(d.backoff + 1, max_backoff);
+  d.timed_out_at = ctx.now;
   fx.count("filexfer.timeouts");
   d.last_error = "provider " + std::to_string(d.provider()) + ": no progress for " +
                  std::to_string(idle) + " us";
@@ -460,7 +487,7 @@ void downloader::frame(context& ctx, peer_id from, byte_view data, effects& fx) 
 }
 
 void downloader::progress(context& ctx, download& d) {
-  d.last_progress = ctx.now;
+  d.last_progress = d.last_heard = ctx.now;
   d.progressed = true;
   d.backoff = 0;
 }
@@ -484,7 +511,7 @@ void downloader::on_meta_ok(context& ctx, dl_iter it, const meta_ok& m, effects&
   d.size = m.size;
   // Restarts the idle clock, but is not "progress" that renews a provider's
   // tries: a provider that only ever answers metadata must run out of them.
-  d.last_progress = ctx.now;
+  d.last_progress = d.last_heard = ctx.now;
   if (d.size == 0)
     return finish(ctx, it, fx);
   fill_windows(ctx, d, fx);
@@ -508,6 +535,13 @@ void downloader::on_chunk(context& ctx, dl_iter it, const content_chunk& c, effe
     sample_rtt(d, ctx.now - w->second.sent_at);
   }
   w->second.high = std::max(w->second.high, e);
+  w->second.arrival_mark = ++d.arrivals;
+  ++w->second.arrivals;
+  if (d.timed_out_at >= 0) {
+    if (w->second.sent_at < d.timed_out_at)
+      on_late_chunk(d, ctx.now - d.last_heard, fx);
+    d.timed_out_at = -1; // judged: by this chunk, sent before or after the timeout
+  }
   d.ref = c.ref;
   // Write only bytes not yet received: what was hashed must stay what is stored.
   std::uint64_t fresh = 0;
@@ -533,7 +567,7 @@ void downloader::on_chunk(context& ctx, dl_iter it, const content_chunk& c, effe
   if (d.received.covers(0, d.size))
     return finish(ctx, it, fx);
   detect_gap(ctx, d, w->second, fx);
-  detect_lost_requests(ctx, d, w->second, fx);
+  detect_stalled(ctx, d, w->second, fx);
   retire_covered(d); // this window, or an overlapping one the fresh bytes completed
   fill_windows(ctx, d, fx);
   arm_timer(ctx, d, fx);
@@ -558,27 +592,47 @@ void downloader::detect_gap(context& ctx, download& d, window& w, effects& fx) {
   }
   fx.count("filexfer.gap_rerequests");
   w.delegated = rerequest_holes(ctx, d, w.delegated, limit,
-                                static_cast<std::uint8_t>(w.generation + 1), fx);
+                                static_cast<std::uint8_t>(w.generation + 1), false, fx);
 }
 
-void downloader::detect_lost_requests(context& ctx, download& d, window& w, effects& fx) {
+void downloader::detect_stalled(context& ctx, download& d, window& w, effects& fx) {
   // A provider serves its uploads round-robin in the order the requests
-  // arrived, so an older window has been sent at least as many chunks as a
-  // newer one (or all of them). A newer window `reorder_chunks` chunks deep
-  // while an older one has seen nothing: the older request (or everything
-  // sent for it) was lost. Checked once per window.
-  std::uint64_t slack = std::uint64_t{bounds::reorder_chunks} * w.chunk;
-  if (w.overtook || w.high - w.begin < slack)
+  // arrived: once it has w's request, every round sends a chunk of each older
+  // upload that has bytes left before the next chunk of w. So when w has had
+  // `reorder_chunks` chunks (or all of its chunks, if fewer), an older window
+  // that received nothing since w was requested has stalled: its request, or
+  // the rest of its stream and its CONTENT_END, were lost. Its holes are asked
+  // again (the provider drops what it might still be sending of them).
+  // Checked once per window.
+  std::uint64_t len = w.end - w.begin;
+  std::uint64_t chunks = w.chunk == 0 ? 1 : (len + w.chunk - 1) / w.chunk;
+  if (w.overtook || w.arrivals < std::min<std::uint64_t>(bounds::reorder_chunks, chunks))
     return;
   w.overtook = true;
+  // Windows inserted below are newer than w: the loop skips them.
   for (auto& [_, v] : d.windows) {
-    if (v.seq >= w.seq || v.sampled || v.ended || v.generation >= cfg_.fast_retries)
+    if (v.seq >= w.seq || v.ended || v.arrival_mark > w.sent_mark ||
+        v.generation >= cfg_.fast_retries)
       continue;
-    fx.count("filexfer.lost_request_rerequests");
+    fx.count("filexfer.stall_rerequests");
     v.ended = true; // superseded: late chunks are still taken
     v.delegated = rerequest_holes(ctx, d, v.delegated, v.end,
-                                  static_cast<std::uint8_t>(v.generation + 1), fx);
+                                  static_cast<std::uint8_t>(v.generation + 1), false, fx);
   }
+}
+
+void downloader::on_late_chunk(download& d, time_us gap, effects& fx) {
+  // Data requested before the timeout came after it: the provider was slow,
+  // not silent (e.g. its upload link is queued up behind other downloads).
+  // Like Eifel (RFC 4015), adapt so that the next timeout waits at least
+  // twice the gap just seen, and give the attempt back.
+  fx.count("filexfer.spurious_timeouts");
+  time_us half = gap / 2;
+  d.srtt = std::max(d.srtt, half);
+  d.rttvar = std::max(d.rttvar, half / 2);
+  d.has_rtt = true;
+  if (d.attempts > 1)
+    --d.attempts;
 }
 
 void downloader::retire_covered(download& d) {
@@ -630,7 +684,7 @@ void downloader::on_end(context& ctx, dl_iter it, const content_end& m, effects&
   if (win.generation < cfg_.fast_retries && !d.received.covers(win.delegated, win.end)) {
     fx.count("filexfer.end_rerequests");
     win.delegated = rerequest_holes(ctx, d, win.delegated, win.end,
-                                    static_cast<std::uint8_t>(win.generation + 1), fx);
+                                    static_cast<std::uint8_t>(win.generation + 1), false, fx);
   }
   if (d.received.covers(win.begin, win.end)) {
     routes_.erase(w->first);

@@ -40,12 +40,17 @@ private:
     std::uint64_t high = 0;      // end of the furthest chunk received (gap detection)
     std::uint64_t delegated = 0; // holes below this were re-requested by newer windows
     time_us sent_at = 0;
+    // Order of events, counted in chunk arrivals of the download (virtual
+    // time may not advance between them): arrivals before it was sent, and
+    // the count when its own latest chunk arrived (0: none yet).
+    std::uint64_t sent_mark = 0, arrival_mark = 0;
+    std::uint32_t arrivals = 0; // chunks that arrived for it
     std::uint64_t seq = 0;       // send order within the download
     std::uint32_t chunk = 0;
     std::uint8_t generation = 0; // fast re-requests between the original window and this one
     bool counts = true;          // takes one of windows_in_flight slots until it ends
     bool sampled = false;        // its first chunk gave an RTT sample
-    bool overtook = false;       // checked older windows for lost requests
+    bool overtook = false;       // checked older windows for stalls
     bool ended = false;          // CONTENT_END arrived, or a timeout superseded it: only late chunks remain
   };
 
@@ -59,7 +64,8 @@ private:
     std::size_t attempts = 0;   // all attempts so far
     std::size_t corrupt_found = 0;
     time_us started = 0;
-    time_us last_progress = 0;
+    time_us last_progress = 0; // the idle clock: content, metadata or a new attempt
+    time_us last_heard = 0;    // latest content or metadata from the provider
     bool progressed = false; // the current attempt received new content bytes
     std::string last_error;
 
@@ -79,6 +85,7 @@ private:
     range_set received;
     std::uint64_t cursor = 0;                // new windows start at or after this
     std::uint64_t next_seq = 0;              // seq of the next window
+    std::uint64_t arrivals = 0;              // chunks arrived (window marks count these)
     std::map<std::uint64_t, window> windows; // open, by req_id
     sha256 hasher;
     std::uint64_t hashed = 0; // bytes [0, hashed) went into hasher
@@ -87,6 +94,7 @@ private:
     time_us srtt = 0, rttvar = 0;
     bool has_rtt = false;
     unsigned backoff = 0; // timeouts in a row without new content (doubles the timeout)
+    time_us timed_out_at = -1; // when the latest timeout fired; -1 once judged (or none)
 
     peer_id provider() const { return providers[provider_index]; }
   };
@@ -104,11 +112,14 @@ private:
   /// the last one spans every hole left). Returns how far holes were handed over:
   /// e, or less when the download has no room for more windows.
   std::uint64_t rerequest_holes(context&, download&, std::uint64_t b, std::uint64_t e,
-                                std::uint8_t generation, effects&);
-  /// After a timeout: every window is superseded and each gap below the cursor asked again.
-  void rerequest_gaps(context&, download&, effects&);
+                                std::uint8_t generation, bool counts, effects&);
+  /// After a timeout: asks again for the oldest window still streaming and for
+  /// holes whose fast re-requests ran out.
+  void rerequest_after_timeout(context&, download&, effects&);
   void detect_gap(context&, download&, window&, effects&);
-  void detect_lost_requests(context&, download&, window&, effects&);
+  void detect_stalled(context&, download&, window&, effects&);
+  /// A chunk requested before the last timeout arrived: that timeout was spurious.
+  void on_late_chunk(download&, time_us gap, effects&);
   void retire_covered(download&);
   void forget_provider_state(context&, download&);
   void fail(context&, dl_iter, const std::string& reason, effects&);

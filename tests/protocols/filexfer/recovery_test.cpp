@@ -92,7 +92,7 @@ TEST_CASE("filexfer with 1 % loss the median download stays within twice the RTT
     w.require_verified_copy();
     lossy += w.loop.frames_dropped > 0;
     fast += w.counter("filexfer.end_rerequests") + w.counter("filexfer.gap_rerequests") +
-            w.counter("filexfer.lost_request_rerequests");
+            w.counter("filexfer.stall_rerequests");
   }
   std::sort(durations.begin(), durations.end());
   CHECK(lossy > durations.size() / 2); // the median download did lose frames
@@ -201,7 +201,7 @@ TEST_CASE("filexfer a lost request is re-requested once a newer window overtakes
   w.download();
   time_us took = duration_of(w);
   w.require_verified_copy();
-  CHECK(w.counter("filexfer.lost_request_rerequests") == 1);
+  CHECK(w.counter("filexfer.stall_rerequests") == 1);
   CHECK(w.counter("filexfer.timeouts") == 0);
   auto again = std::count(tap.requests.begin(), tap.requests.end(), range{window_bytes, window_bytes});
   CHECK(again == 2); // the lost one and its re-request, nothing else twice
@@ -342,4 +342,63 @@ TEST_CASE("filexfer on a reordering network spurious re-requests never corrupt t
     rerequests += w.counter("filexfer.end_rerequests") + w.counter("filexfer.gap_rerequests");
   }
   CHECK(rerequests > 0); // reordering looked like loss, and was harmless
+}
+
+TEST_CASE("filexfer a window whose tail and CONTENT_END were lost is asked again once a newer window overtakes it") {
+  // Window 1's last chunk and its CONTENT_END are lost; windows 2..4 keep
+  // streaming. The first window requested after window 1 shows it stalled.
+  world w({provider_strategy::honest}, 700000, production_timeouts());
+  network_tap tap;
+  int dropped = 0;
+  tap.drop = [&](const message& m) {
+    if (dropped == 0 && is_chunk_at(m, 7 * chunk))
+      return ++dropped, true;
+    auto* e = std::get_if<content_end>(&m);
+    if (dropped == 1 && e)
+      return ++dropped, true; // sent right after window 1's last chunk
+    return false;
+  };
+  tap.attach(w.loop);
+  w.download();
+  time_us took = duration_of(w);
+  w.require_verified_copy();
+  CHECK(dropped == 2);
+  CHECK(w.counter("filexfer.stall_rerequests") == 1);
+  CHECK(w.counter("filexfer.timeouts") == 0);
+  CHECK(std::count(tap.requests.begin(), tap.requests.end(), range{7 * chunk, chunk}) == 1);
+  CHECK(w.counter("filexfer.rerequested_bytes") == chunk);
+  CHECK(took < 20 * us_per_ms);
+}
+
+TEST_CASE("filexfer a spurious timeout is recognised, gives its attempt back and lengthens the next") {
+  // No loss, 12 windows. The path of windows 5..8 stalls after their first
+  // chunk: the rest of them (and CONTENT_ENDs sent from 3 ms on) take 500 ms
+  // longer; for windows 9..12 it is 700 ms (ENDs from 400 ms on). The first
+  // chunks keep the measured RTT at 2 ms, so the 200 ms timeout fires while
+  // windows 5..8 are on their way: their late arrival shows it was spurious.
+  // The timeout then adapts to the gap and outlasts the 700 ms stall; without
+  // that a second timeout would fire.
+  auto cfg = production_timeouts();
+  world w({provider_strategy::honest}, 12 * window_bytes, cfg);
+  w.loop.extra_delay = [&](peer_id from, peer_id, const bytes& f) -> time_us {
+    if (from != 10)
+      return 0;
+    auto d = decode(f);
+    time_us stall = w.loop.now() < 400 * us_per_ms ? 500 * us_per_ms : 700 * us_per_ms;
+    if (std::holds_alternative<content_end>(d.msg))
+      return w.loop.now() < 3 * us_per_ms ? 0 : stall;
+    auto* c = std::get_if<content_chunk>(&d.msg);
+    if (!c || c->offset < 4 * window_bytes || c->offset % window_bytes == 0)
+      return 0;
+    return c->offset < 8 * window_bytes ? 500 * us_per_ms : 700 * us_per_ms;
+  };
+  w.download();
+  event e = w.outcome();
+  REQUIRE(e.kind == "download_done");
+  w.require_verified_copy();
+  CHECK(w.loop.frames_dropped == 0);
+  CHECK(w.counter("filexfer.timeouts") == 1);
+  CHECK(w.counter("filexfer.spurious_timeouts") == 1);
+  CHECK(e.value("attempts") == 1); // given back
+  CHECK(e.value("duration_us") > 1200 * us_per_ms);
 }

@@ -236,6 +236,8 @@ public:
               misrouted = 0;
   /// Optional hook that may rewrite or drop (return false) frames in transit.
   std::function<bool(peer_id from, peer_id to, bytes&)> tamper;
+  /// Optional extra delay for a frame (e.g. a path that stalls for a while).
+  std::function<time_us(peer_id from, peer_id to, const bytes&)> extra_delay;
 
 private:
   struct item {
@@ -273,6 +275,8 @@ private:
         time_us delay = net_.latency + (net_.jitter > 0 ? static_cast<time_us>(net_rng_.below(
                                                             static_cast<std::uint64_t>(net_.jitter)))
                                                         : 0);
+        if (extra_delay)
+          delay += extra_delay(n.id, f.to, f.data);
         push(item{now_ + delay, 0, false, f.to, n.id, f.data, 0});
       }
     }
