@@ -11,14 +11,15 @@ context make_context(role_actor_state& st) {
 
 void apply(role_actor_state& st) {
   auto& fx = st.fx;
+  // Addresses first: a frame may go to a peer the role has just learned of.
+  for (auto& [peer, addr] : fx.addresses)
+    st.rt->learn_address(peer, addr);
   for (auto& f : fx.frames)
     st.rt->send(st.self_id, f.to, std::move(f.data));
   for (auto& t : fx.timers)
     st.rt->after(st.self_id, st.logic->port(), t.delay, t.token);
   for (auto& m : fx.metrics)
     st.rt->metric(st.self_id, m);
-  for (auto& [peer, addr] : fx.addresses)
-    st.rt->learn_address(peer, addr);
   for (auto& e : fx.events)
     st.rt->emit(st.self_id, st.logic->port(), std::move(e));
   fx.clear();

@@ -5,9 +5,12 @@
 #include "net/live_runtime.hpp"
 #include "net/node_config.hpp"
 #include "net/sqlite_store.hpp"
+#include "protocols/common/limits.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -82,7 +85,15 @@ struct tracked_download {
   bool issued = false;
   bool ended = false;
   bool ok = false;
+  // Providers found through the DHT (spec.providers empty).
+  bool lookup_running = false;
+  time_us first_lookup = -1, next_lookup = 0;
 };
+
+// Kademlia commands of the session get ids far from the download ids.
+constexpr std::uint64_t first_kad_command = 1u << 20;
+// A DHT lookup that found no provider is repeated this long after it ended.
+constexpr time_us dht_retry = us_per_s;
 
 class session {
 public:
@@ -113,6 +124,7 @@ public:
         }
         out_.line({{"event", "providing"}, {"hash", to_hex(f.hash)}, {"name", f.name},
                    {"size", f.size}, {"price", f.price}});
+        provided_.push_back(f.hash);
       }
       o.content = std::move(content);
     } catch (const store_error& e) {
@@ -126,8 +138,13 @@ public:
       for (auto& p : d.providers)
         if (std::find(o.peers.begin(), o.peers.end(), p) == o.peers.end())
           o.peers.push_back(p);
+    for (auto& p : cfg_.kad_bootstrap) // dialed to learn their peer ids
+      if (std::find(o.peers.begin(), o.peers.end(), p) == o.peers.end())
+        o.peers.push_back(p);
     o.seed = cfg_.seed;
     o.roles = cfg_.roles;
+    for (auto& r : cfg_.roles)
+      has_kad_ |= r->port() == ports::kad;
     o.on_event = [this](port_t port, const event& e) { on_event(port, e); };
     o.on_peer = [this](peer_id id, const std::string& addr) { on_peer(id, addr); };
     o.on_log = log;
@@ -186,6 +203,7 @@ private:
       auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
                        std::chrono::steady_clock::now() - t0)
                        .count();
+      advance_dht(elapsed);
       issue_downloads(elapsed >= cfg_.provider_wait);
       if (cfg_.exit_when_done && all_ended())
         return "downloads ended";
@@ -205,7 +223,7 @@ private:
   // its hello, or after provider_wait with the ones that did.
   void issue_downloads(bool waited_enough) {
     for (auto& d : downloads_) {
-      if (d.issued || d.ended)
+      if (d.issued || d.ended || d.spec.providers.empty())
         continue;
       command c{d.command_id, "download", {to_hex(d.spec.hash)}};
       std::string missing;
@@ -231,6 +249,102 @@ private:
     }
   }
 
+  // Called with mu_ held. The DHT part of a node: join through the bootstrap
+  // nodes once they said hello, then announce provided files and find the
+  // providers of downloads given without providers (find_providers, then the
+  // downloader's "download" with the peers found: the composition the
+  // simulator's dht driver runs too).
+  void advance_dht(time_us elapsed) {
+    if (!has_kad_)
+      return;
+    if (dht_ == dht_state::idle) {
+      command c{next_kad_id_++, "bootstrap", {}};
+      std::string missing;
+      for (auto& a : cfg_.kad_bootstrap) {
+        auto it = ids_.find(a);
+        if (it != ids_.end())
+          c.args.push_back(std::to_string(it->second) + "@" + a);
+        else
+          missing += (missing.empty() ? "" : ", ") + a;
+      }
+      if (!missing.empty() && elapsed < cfg_.provider_wait)
+        return; // wait for the hellos of the bootstrap nodes
+      if (cfg_.kad_bootstrap.empty()) {
+        dht_ = dht_state::joined; // a first node: the others join through it
+      } else if (c.args.empty()) {
+        out_.error(cfg_.name, "kad: no bootstrap node reachable: " + missing);
+        dht_ = dht_state::joined; // lookups will find nothing and fail
+      } else {
+        bootstrap_id_ = c.id;
+        dht_ = dht_state::joining;
+        rt_->command(ports::kad, c);
+      }
+    }
+    if (dht_ != dht_state::joined)
+      return;
+    if (cfg_.dht_provide && !provides_issued_) {
+      provides_issued_ = true;
+      for (auto& h : provided_)
+        rt_->command(ports::kad, command{next_kad_id_++, "provide", {to_hex(h)}});
+    }
+    for (auto& [index, providers] : found_) {
+      auto& d = downloads_[index];
+      d.lookup_running = false;
+      command c{d.command_id, "download", {to_hex(d.spec.hash)}};
+      for (auto p : providers)
+        if (p != rt_->id() && c.args.size() <= limits::max_providers_per_download)
+          c.args.push_back(std::to_string(p));
+      if (c.args.size() > 1) {
+        d.issued = true;
+        rt_->command(ports::file_downloader, c);
+      } else if (elapsed - d.first_lookup >= cfg_.provider_wait) {
+        d.ended = true;
+        out_.line({{"event", "download_failed"}, {"role", "node"}, {"command_id", d.command_id},
+                   {"fields",
+                    {{"hash", to_hex(d.spec.hash)}, {"reason", "no provider found in the DHT"}}},
+                   {"values", json::object()}});
+      } else {
+        d.next_lookup = elapsed + dht_retry;
+      }
+    }
+    found_.clear();
+    for (std::size_t i = 0; i < downloads_.size(); ++i) {
+      auto& d = downloads_[i];
+      if (!d.spec.providers.empty() || d.issued || d.ended || d.lookup_running ||
+          elapsed < d.next_lookup)
+        continue;
+      if (d.first_lookup < 0)
+        d.first_lookup = elapsed;
+      d.lookup_running = true;
+      command c{next_kad_id_++, "find_providers", {to_hex(d.spec.hash)}};
+      lookups_[c.id] = i;
+      rt_->command(ports::kad, c);
+    }
+  }
+
+  // A kad event the session waits for (any thread).
+  void on_kad_event(const event& e) {
+    std::lock_guard lock(mu_);
+    if (e.kind == "bootstrap_done" && e.command_id == bootstrap_id_) {
+      dht_ = dht_state::joined;
+    } else if (auto it = lookups_.find(e.command_id);
+               it != lookups_.end() && (e.kind == "providers_found" || e.kind == "command_rejected")) {
+      std::vector<peer_id> providers;
+      if (const std::string* list = e.field("providers"))
+        for (std::size_t pos = 0; pos < list->size();) {
+          auto comma = std::min(list->find(',', pos), list->size());
+          peer_id p = 0;
+          auto [end, ec] = std::from_chars(list->data() + pos, list->data() + comma, p);
+          if (ec == std::errc() && end == list->data() + comma)
+            providers.push_back(p);
+          pos = comma + 1;
+        }
+      found_.push_back({it->second, std::move(providers)});
+      lookups_.erase(it);
+    }
+    cv_.notify_all();
+  }
+
   void on_event(port_t port, const event& e) {
     if (fileset_ && port == ports::fileset && fileset_->consume(e))
       return; // an answer to the REST API (may carry a whole file): not printed
@@ -241,6 +355,8 @@ private:
       values[k] = number(v);
     out_.line({{"event", e.kind}, {"role", port_name(port)}, {"t_us", rt_->now()},
                {"command_id", e.command_id}, {"fields", fields}, {"values", values}});
+    if (port == ports::kad && e.command_id != 0)
+      return on_kad_event(e);
     if (port != ports::file_downloader || e.command_id == 0)
       return;
     if (e.kind != "download_done" && e.kind != "download_failed")
@@ -272,6 +388,16 @@ private:
   std::condition_variable cv_;
   std::vector<tracked_download> downloads_;
   std::map<std::string, peer_id> ids_; // address -> peer id, from hellos
+  // Kademlia (net/node_config.hpp kad_bootstrap, dht_provide).
+  enum class dht_state { idle, joining, joined };
+  bool has_kad_ = false;
+  dht_state dht_ = dht_state::idle;
+  std::uint64_t next_kad_id_ = first_kad_command;
+  std::uint64_t bootstrap_id_ = 0;
+  bool provides_issued_ = false;
+  std::vector<digest> provided_;
+  std::map<std::uint64_t, std::size_t> lookups_; // find_providers command id -> download
+  std::vector<std::pair<std::size_t, std::vector<peer_id>>> found_; // lookups that ended
 };
 
 } // namespace

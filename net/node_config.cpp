@@ -76,7 +76,7 @@ download_spec get_download(const json& v, const std::string& path) {
   d.hash = *hash;
   auto* p = cfg::member(v, "providers");
   if (!p)
-    cfg::fail_msg(path, "missing \"providers\"");
+    return d; // no providers: the node finds them through the DHT (checked below)
   auto pp = cfg::child(path, "providers");
   d.providers = get_addresses(*p, pp, true);
   if (d.providers.empty())
@@ -92,7 +92,7 @@ download_spec get_download(const json& v, const std::string& path) {
 node_config parse_node_config(const json& j, const std::filesystem::path& base) {
   cfg::only_keys(j, "", {"name", "listen", "peers", "data_dir", "roles", "adversary", "provide",
                          "seed", "downloads", "exit_when_done", "run_for", "provider_wait",
-                         "fileset_http"});
+                         "fileset_http", "kad_bootstrap", "dht_provide"});
   node_config c;
   auto required = [&](const char* key) -> const json& {
     auto* v = cfg::member(j, key);
@@ -132,6 +132,25 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
     if (!c.downloads.empty() && !has_downloader)
       cfg::fail_msg("downloads", "needs the \"downloader\" role in roles");
   }
+  // Kademlia: bootstrap nodes, announcing provided files, downloads whose
+  // providers are found through the DHT. All need the kad role.
+  bool has_kad = false;
+  for (auto& r : c.roles)
+    has_kad |= r->port() == ports::kad;
+  if (auto* v = cfg::member(j, "kad_bootstrap")) {
+    c.kad_bootstrap = get_addresses(*v, "kad_bootstrap", true);
+    if (!has_kad)
+      cfg::fail_msg("kad_bootstrap", "needs the \"kad\" role in roles");
+  }
+  if (auto* v = cfg::member(j, "dht_provide")) {
+    c.dht_provide = cfg::get_bool(*v, "dht_provide");
+    if (c.dht_provide && !has_kad)
+      cfg::fail_msg("dht_provide", "needs the \"kad\" role in roles");
+  }
+  for (std::size_t i = 0; i < c.downloads.size(); ++i)
+    if (c.downloads[i].providers.empty() && !has_kad)
+      cfg::fail_msg(cfg::index("downloads", i),
+                    "missing \"providers\" (or the \"kad\" role in roles to find them in the DHT)");
   if (auto* v = cfg::member(j, "exit_when_done"))
     c.exit_when_done = cfg::get_bool(*v, "exit_when_done");
   if (c.exit_when_done && c.downloads.empty())

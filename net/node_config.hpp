@@ -19,7 +19,7 @@ namespace peerlab::net {
 
 struct download_spec {
   digest hash{};
-  std::vector<std::string> providers; // normalised "host:port"
+  std::vector<std::string> providers; // normalised "host:port"; empty: found through the DHT
 };
 
 struct node_config {
@@ -36,6 +36,11 @@ struct node_config {
   time_us provider_wait = 10 * us_per_s;
   /// REST API of the fileset role (net/fileset_api.hpp): "ip:port" to serve on.
   std::optional<std::string> fileset_http;
+  /// Kademlia (kad role): bootstrap nodes, dialed at start; their peer ids
+  /// come from the hello. Empty: this node is a first (bootstrap) node.
+  std::vector<std::string> kad_bootstrap;
+  /// Kademlia: announce every provided file (key = its SHA-256) once joined.
+  bool dht_provide = false;
 };
 
 /// Relative paths (data_dir, provide) are taken relative to `base_dir`.
