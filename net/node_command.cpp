@@ -1,8 +1,10 @@
 #include "net/node_command.hpp"
 
+#include "net/address.hpp"
 #include "net/disk_content.hpp"
 #include "net/fileset_api.hpp"
 #include "net/live_runtime.hpp"
+#include "net/market_api.hpp"
 #include "net/node_config.hpp"
 #include "net/sqlite_store.hpp"
 #include "protocols/common/limits.hpp"
@@ -19,6 +21,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 
 namespace peerlab::net {
@@ -126,6 +129,7 @@ public:
                    {"size", f.size}, {"price", f.price}});
         provided_.push_back(f.hash);
       }
+      files_ = content.get();
       o.content = std::move(content);
     } catch (const store_error& e) {
       log(e.what());
@@ -145,6 +149,11 @@ public:
     o.roles = cfg_.roles;
     for (auto& r : cfg_.roles)
       has_kad_ |= r->port() == ports::kad;
+    std::set<port_t> own_ports;
+    for (auto& r : o.roles)
+      own_ports.insert(r->port());
+    if (cfg_.api) // the HTTP API's roles: market agent, metadata lookups beside the downloader
+      market_api::install_roles(*cfg_.api, o.roles, *files_, peer_id_from_name(cfg_.name));
     o.on_event = [this](port_t port, const event& e) { on_event(port, e); };
     o.on_peer = [this](peer_id id, const std::string& addr) { on_peer(id, addr); };
     o.on_log = log;
@@ -155,6 +164,13 @@ public:
       fileset_ = std::make_unique<fileset_api>(
           fileset_api_options{*cfg_.fileset_http},
           [&rt](const command& c) { return rt.command(ports::fileset, c); }, log);
+    if (cfg_.api)
+      api_ = std::make_unique<market_api>(
+          *cfg_.api,
+          market_api_node{cfg_.name, rt.id(), own_ports,
+                          [&rt](port_t p, const command& c) { return rt.command(p, c); },
+                          [&rt] { return rt.listen_address(); }, files_},
+          log);
     try {
       rt.start();
     } catch (const std::exception& e) {
@@ -176,9 +192,23 @@ public:
       }
       out_.line({{"event", "fileset_http"}, {"address", fileset_->address()}});
     }
+    if (api_) {
+      try {
+        api_->start();
+      } catch (const std::exception& e) {
+        log(e.what());
+        rt.stop();
+        api_.reset();
+        rt_ = nullptr;
+        return 1;
+      }
+      out_.line({{"event", "api_listening"}, {"address", api_->address()}});
+    }
     std::string reason = loop();
     if (fileset_)
       fileset_->stop();
+    if (api_)
+      api_->stop();
     rt.stop();
     json counters = json::object();
     for (auto& [k, v] : rt.counters())
@@ -348,6 +378,8 @@ private:
   void on_event(port_t port, const event& e) {
     if (fileset_ && port == ports::fileset && fileset_->consume(e))
       return; // an answer to the REST API (may carry a whole file): not printed
+    if (api_ && api_->consume(port, e))
+      return; // an answer to the market API (JSON lists): not printed
     json fields = json::object(), values = json::object();
     for (auto& [k, v] : e.fields)
       fields[k] = v;
@@ -372,6 +404,8 @@ private:
 
   void on_peer(peer_id id, const std::string& addr) {
     out_.line({{"event", "peer"}, {"peer_id", std::to_string(id)}, {"address", addr}});
+    if (api_) // asked in metadata lookups
+      api_->peer_seen(id, addr);
     if (fileset_ && rt_) // the fileset role gossips with every peer that said hello
       rt_->command(ports::fileset, fileset_api::connect_command(id));
     std::lock_guard lock(mu_);
@@ -384,6 +418,8 @@ private:
   printer& out_;
   live_runtime* rt_ = nullptr;
   std::unique_ptr<fileset_api> fileset_;
+  std::unique_ptr<market_api> api_;
+  disk_content* files_ = nullptr; // the node's content store (owned by the runtime)
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<tracked_download> downloads_;

@@ -92,7 +92,7 @@ download_spec get_download(const json& v, const std::string& path) {
 node_config parse_node_config(const json& j, const std::filesystem::path& base) {
   cfg::only_keys(j, "", {"name", "listen", "peers", "data_dir", "roles", "adversary", "provide",
                          "seed", "downloads", "exit_when_done", "run_for", "provider_wait",
-                         "fileset_http", "kad_bootstrap", "dht_provide"});
+                         "fileset_http", "kad_bootstrap", "dht_provide", "api"});
   node_config c;
   auto required = [&](const char* key) -> const json& {
     auto* v = cfg::member(j, key);
@@ -165,6 +165,8 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
     if (c.provider_wait <= 0)
       cfg::fail("provider_wait", "a positive duration", *v);
   }
+  if (auto* v = cfg::member(j, "api"))
+    c.api = parse_api_config(*v, "api", base, c.data_dir);
   if (auto* v = cfg::member(j, "fileset_http")) {
     c.fileset_http = get_address(*v, "fileset_http");
     bool has_fileset = false;

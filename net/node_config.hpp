@@ -3,6 +3,7 @@
 // Reference and example: docs/live.md. Errors name the JSON path and what was
 // expected; unknown keys are rejected.
 #include "actors/node_roles.hpp" // config_error
+#include "net/api_config.hpp"
 #include "net/disk_content.hpp"  // provide_spec
 #include "protocols/common/role.hpp"
 #include "protocols/common/sha256.hpp"
@@ -36,6 +37,8 @@ struct node_config {
   time_us provider_wait = 10 * us_per_s;
   /// REST API of the fileset role (net/fileset_api.hpp): "ip:port" to serve on.
   std::optional<std::string> fileset_http;
+  /// Local HTTP API of the paid file market (net/market_api.hpp).
+  std::optional<api_config> api;
   /// Kademlia (kad role): bootstrap nodes, dialed at start; their peer ids
   /// come from the hello. Empty: this node is a first (bootstrap) node.
   std::vector<std::string> kad_bootstrap;
