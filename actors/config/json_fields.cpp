@@ -64,13 +64,14 @@ std::string get_string(const json& v, const std::string& path) {
 }
 
 std::uint64_t get_positive(const json& v, const std::string& path) {
-  if (!v.is_number_integer() || v.get<std::int64_t>() <= 0)
+  // Unsigned first: ids above 2^63 (half of all live peer ids) are valid.
+  if (!v.is_number_integer() || (v.is_number_unsigned() ? v.get<std::uint64_t>() == 0 : v.get<std::int64_t>() <= 0))
     fail(path, "a positive integer", v);
   return v.get<std::uint64_t>();
 }
 
 std::uint64_t get_count(const json& v, const std::string& path) {
-  if (!v.is_number_integer() || v.get<std::int64_t>() < 0)
+  if (!v.is_number_integer() || (!v.is_number_unsigned() && v.get<std::int64_t>() < 0))
     fail(path, "a non-negative integer", v);
   return v.get<std::uint64_t>();
 }
