@@ -4,13 +4,15 @@
 #include <algorithm>
 #include <cstring>
 #include <new>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace peerlab::net {
 
 namespace {
-constexpr std::size_t max_spare_buffers = 8;
-}
+constexpr std::size_t max_batch_jobs = 64;           // iovecs per pwritev
+constexpr std::size_t max_batch_bytes = 8u << 20;    // bytes per pwritev
+} // namespace
 
 write_behind::write_behind(std::size_t max_pending_bytes) : max_pending_(max_pending_bytes) {}
 
@@ -37,6 +39,7 @@ write_behind::buffer write_behind::take_buffer(std::size_t n) {
   for (std::size_t i = 0; i < spare_.size(); ++i)
     if (spare_[i].capacity >= n) {
       buffer b = std::move(spare_[i]);
+      spare_bytes_ -= b.capacity;
       spare_.erase(spare_.begin() + static_cast<std::ptrdiff_t>(i));
       return b;
     }
@@ -86,19 +89,35 @@ void write_behind::forget(int fd) {
 
 void write_behind::run() {
   std::unique_lock lock(mu_);
+  std::vector<job> batch;
+  std::vector<iovec> iov;
   for (;;) {
     work_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
     if (jobs_.empty())
       return; // stopping, and everything is written
-    job j = std::move(jobs_.front());
-    jobs_.pop_front();
-    bool skip = errors_.count(j.fd) > 0; // that file is already broken
+    // Contiguous writes to one file go out as one pwritev: with O_DIRECT each
+    // call is a device round trip, so small chunks would be latency-bound.
+    batch.clear();
+    std::size_t total = 0;
+    do {
+      batch.push_back(std::move(jobs_.front()));
+      jobs_.pop_front();
+      total += batch.back().buf.size;
+    } while (!jobs_.empty() && batch.size() < max_batch_jobs && total < max_batch_bytes &&
+             jobs_.front().fd == batch.back().fd &&
+             jobs_.front().offset == batch.back().offset + batch.back().buf.size);
+    const int fd = batch.front().fd;
+    const std::uint64_t offset = batch.front().offset;
+    bool skip = errors_.count(fd) > 0; // that file is already broken
     lock.unlock();
+    iov.clear();
+    for (auto& j : batch)
+      iov.push_back({j.buf.data.get(), j.buf.size});
     std::string err;
-    std::size_t done = 0;
-    while (!skip && done < j.buf.size) {
-      auto n = ::pwrite(j.fd, j.buf.data.get() + done, j.buf.size - done,
-                        static_cast<off_t>(j.offset + done));
+    std::size_t done = 0, first = 0; // bytes written, first iovec not fully written
+    while (!skip && done < total) {
+      auto n = ::pwritev(fd, iov.data() + first, static_cast<int>(iov.size() - first),
+                         static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0) {
@@ -106,15 +125,27 @@ void write_behind::run() {
         break;
       }
       done += static_cast<std::size_t>(n);
+      for (auto left = static_cast<std::size_t>(n); left > 0;) { // skip what was written
+        auto k = std::min(left, iov[first].iov_len);
+        iov[first].iov_base = static_cast<std::uint8_t*>(iov[first].iov_base) + k;
+        iov[first].iov_len -= k;
+        left -= k;
+        if (iov[first].iov_len == 0)
+          ++first;
+      }
     }
     lock.lock();
     if (!err.empty())
-      errors_.emplace(j.fd, "write at offset " + std::to_string(j.offset) + " failed: " + err);
-    pending_bytes_ -= j.buf.size;
-    if (--pending_per_fd_[j.fd] == 0)
-      pending_per_fd_.erase(j.fd);
-    if (spare_.size() < max_spare_buffers)
-      spare_.push_back(std::move(j.buf));
+      errors_.emplace(fd, "write at offset " + std::to_string(offset + done) + " failed: " + err);
+    for (auto& j : batch) {
+      pending_bytes_ -= j.buf.size;
+      if (--pending_per_fd_[j.fd] == 0)
+        pending_per_fd_.erase(j.fd);
+      if (spare_bytes_ + j.buf.capacity <= max_pending_) {
+        spare_bytes_ += j.buf.capacity;
+        spare_.push_back(std::move(j.buf));
+      }
+    }
     done_.notify_all();
   }
 }

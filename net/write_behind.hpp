@@ -5,7 +5,8 @@
 // aligned pieces (see disk_content: on this class of VM a fresh page-cache
 // write costs more CPU than SHA-256 itself). Bounded: write() blocks while
 // `max_pending_bytes` are queued. Errors are sticky per file descriptor and
-// reported by the next write() or flush(). Writes run in the order queued.
+// reported by the next write() or flush(). Writes run in the order queued;
+// contiguous writes to one descriptor are merged into one pwritev.
 #include "protocols/common/types.hpp"
 
 #include <condition_variable>
@@ -62,7 +63,8 @@ private:
   std::size_t pending_bytes_ = 0;
   std::map<int, std::size_t> pending_per_fd_; // queued or in progress
   std::map<int, std::string> errors_;
-  std::vector<buffer> spare_; // recycled: warm memory, no page faults
+  std::vector<buffer> spare_; // recycled (up to max_pending_ bytes): warm memory, no page faults
+  std::size_t spare_bytes_ = 0;
   bool stopping_ = false;
   std::thread thread_; // started on the first write
 };

@@ -51,3 +51,25 @@ TEST_CASE("write_behind: a failed write is reported and stays reported", "[net][
   REQUIRE(w.flush(ro));
   ::close(ro);
 }
+
+TEST_CASE("write_behind: many contiguous writes are merged and land exactly", "[net][content]") {
+  test::temp_dir dir("wb");
+  auto file = dir.path() / "f";
+  int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+  REQUIRE(fd >= 0);
+  bytes expected;
+  {
+    net::write_behind w;
+    for (int i = 0; i < 300; ++i) { // more than one merged batch (64 writes each)
+      bytes piece(1000 + i, static_cast<std::uint8_t>(i));
+      REQUIRE(w.write(fd, expected.size(), piece));
+      expected.insert(expected.end(), piece.begin(), piece.end());
+    }
+    REQUIRE(w.flush(fd));
+  }
+  bytes back(expected.size() + 10);
+  REQUIRE(::pread(fd, back.data(), back.size(), 0) == static_cast<ssize_t>(expected.size()));
+  back.resize(expected.size());
+  REQUIRE(back == expected);
+  ::close(fd);
+}
