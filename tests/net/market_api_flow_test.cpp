@@ -193,3 +193,45 @@ TEST_CASE("market api: files provided through the API are served again after a r
     dropped |= e.kind == "api_provide_dropped" && *e.field("hash") == edit;
   CHECK(dropped);
 }
+
+TEST_CASE("market api: with kad, providers are announced in the DHT and found by nodes that never met them") {
+  api_node boot("api-dht-boot", json::array({"kad"}));
+  api_node provider("api-dht-provider", json::array({"kad", "provider"}),
+                    json{{"provide_dirs", json::array({"shared"})}}, {boot.address()});
+  api_node downloader("api-dht-downloader", json::array({"kad", "downloader"}), json::object(), {boot.address()});
+  auto joined = [](api_node& n) {
+    for (auto& e : n.events())
+      if (e.kind == "bootstrap_done" && e.command_id == 1)
+        return e.value("success") == 1;
+    return false;
+  };
+  for (auto* n : {&provider, &downloader}) {
+    REQUIRE(n->command(ports::kad, command{1, "bootstrap", {std::to_string(boot.id()) + "@" + boot.address()}}));
+    REQUIRE(api_node::eventually([&] { return joined(*n); }));
+  }
+  auto content = pattern_bytes(70000, 11);
+  write_file(provider.shared() / "paper.pdf", content);
+  auto p = provider.post("/api/file/provide-file", {{"file_path", "paper.pdf"}});
+  REQUIRE(p.status == 201);
+  auto hash = p.body["hash"].get<std::string>();
+  // The API announced it: a put of this key acknowledged by the DHT.
+  REQUIRE(api_node::eventually([&] {
+    for (auto& e : provider.events())
+      if (e.kind == "put_done" && e.field("key") && *e.field("key") == hash)
+        return true;
+    return false;
+  }));
+  auto l = downloader.get("/api/file/get-providers/" + hash);
+  REQUIRE(l.status == 200);
+  REQUIRE(l.body["providers"].size() == 1);
+  CHECK(l.body["providers"][0]["peer_id"] == std::to_string(provider.id()));
+  CHECK(l.body["providers"][0]["name"] == "paper.pdf");
+  CHECK(l.body["providers"][0]["price"] == 0);
+  auto d = downloader.post("/api/file/download-file", {{"file_id", hash}, {"dest_path", "paper.pdf"}});
+  REQUIRE(d.status == 202);
+  REQUIRE(api_node::eventually([&] {
+    auto r = downloader.get("/api/file/get-downloaded-files");
+    return r.status == 200 && r.body["downloads"].size() == 1 && r.body["downloads"][0]["status"] == "done";
+  }));
+  CHECK(read_file(downloader.root() / "data" / "downloads" / "paper.pdf") == content);
+}

@@ -65,7 +65,7 @@ public:
     for (auto& r : o.roles)
       n.ports.insert(r->port());
     net::market_api::install_roles(cfg_, o.roles, *content_, n.self);
-    n.submit = [this](port_t p, const command& c) { return rt_->command(p, c); };
+    n.submit = [this](port_t p, const peerlab::command& c) { return rt_->command(p, c); };
     n.address = [this] { return rt_->listen_address(); };
     n.files = content_;
     o.on_event = [this](port_t p, const event& e) {
@@ -138,6 +138,9 @@ public:
         out["file/" + e.path().string()] = std::to_string(e.file_size());
     return out;
   }
+
+  /// A command to one of the node's roles (as the node's own session sends them).
+  bool command(port_t port, const peerlab::command& c) { return rt_->command(port, c); }
 
   std::vector<event> events() {
     std::lock_guard lock(mu_);
