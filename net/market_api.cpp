@@ -159,8 +159,9 @@ private:
     if (it == waiting_.end())
       return;
     bool done = true;
+    auto fn = it->second.on_event; // the call may add and sweep waiters
     try {
-      done = it->second.on_event(e);
+      done = fn(e);
     } catch (const std::exception& x) {
       log_(std::string("answer to ") + e.kind + ": " + x.what());
     }
@@ -219,6 +220,9 @@ private:
         (this->*r.fn)(req, param, respond);
       } catch (const bad_input& e) {
         respond(json_error(e.status, e.what()));
+      } catch (const std::exception& e) {
+        log_(req.method + " " + req.path + ": " + e.what());
+        respond(json_error(500, std::string("internal error: ") + e.what()));
       }
       return;
     }
@@ -444,7 +448,8 @@ private:
       return ask_peers(std::move(only));
     std::vector<peer_id> peers;
     for (auto& [id, _] : known_)
-      peers.push_back(id);
+      if (id != cfg_.ledger) // a ledger provides no files
+        peers.push_back(id);
     if (!runs(ports::kad))
       return ask_peers(std::move(peers));
     // Providers from the DHT first, then every peer we know.
