@@ -166,6 +166,7 @@ poll 20 lookup_ok || fail "get-providers never found the provider"
 [[ $(jget "$work/resp.json" '(j["providers"][0]["peer_id"], j["providers"][0]["price"], j["providers"][0]["size"])') == \
    "('$id_provider', $price, 3145733)" ]] || fail "get-providers: wrong metadata"
 
+t_download=$(date +%s.%N)
 [[ $(call POST "$D/api/file/download-file" "{\"file_id\": \"$hash\", \"dest_path\": \"films/movie.bin\"}") == 202 ]] ||
   fail "download-file"
 download_done() {
@@ -173,6 +174,7 @@ download_done() {
     [[ $(jget "$work/resp.json" '[d["status"] for d in j["downloads"] if d["hash"] == "'"$hash"'"]') == "['done']" ]]
 }
 poll 60 download_done || fail "the download did not finish"
+t_done=$(date +%s.%N)
 cmp "$work/provider-shared/movie.bin" "$work/downloader-dl/films/movie.bin" || fail "the downloaded file differs"
 
 payment_verified() {
@@ -181,6 +183,7 @@ payment_verified() {
        "[('verified', $price)]" ]]
 }
 poll 60 payment_verified || fail "the provider never recognised the payment"
+t_verified=$(date +%s.%N)
 
 balance_is() { # URL EXPECTED
   [[ $(call GET "$1/api/wallet/balance") == 200 ]] && [[ $(jget "$work/resp.json" 'j["balance"]') == "$2" ]]
@@ -267,4 +270,5 @@ for n in downloader provider ledger; do
 done
 pids=()
 ((SECONDS < deadline)) || fail "took longer than the script's bound"
-echo "live_market_api: OK (3145733 bytes for $price units, payment verified, balances moved, 31 malformed requests refused) in ${SECONDS}s"
+printf 'live_market_api: OK (3145733 bytes for %s units: downloaded in %.1f s, payment verified %.1f s after the download; balances moved; 31 malformed requests refused) in %ss\n' \
+  "$price" "$(python3 -c "print($t_done - $t_download)")" "$(python3 -c "print($t_verified - $t_done)")" "$SECONDS"
