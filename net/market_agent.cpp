@@ -28,7 +28,7 @@ std::optional<T> parse_int(std::string_view s) {
 // (peers, nonces, transactions) stay strings: they may not fit a double.
 bool numeric_field(std::string_view k) {
   static const char* names[] = {"amount", "from", "to", "paying", "size", "price",
-                                "sales",  "paid_sales", "bytes"};
+                                "sales",  "paid_sales", "bytes", "deadline"};
   for (auto* n : names)
     if (k == n)
       return true;
