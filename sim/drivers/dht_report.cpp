@@ -147,6 +147,41 @@ void driver::summarize(const sim_api&, nlohmann::json& summary) const {
   d["downloads"] = {{"issued", downloads_issued_}, {"without_providers", downloads_no_providers_}};
   d["open_lookups_at_end"] = open_.size();
   d["replication"] = repl;
+
+  // Printed by the run summary (sim/summary.cpp "text_lines").
+  nlohmann::json lines = nlohmann::json::array();
+  char buf[320];
+  auto line = [&](const char* what, const lookup_stats& s) {
+    if (s.issued == 0 && s.ended == 0)
+      return;
+    std::snprintf(buf, sizeof buf,
+                  "dht        %-22s %llu/%llu found (%.2f %%), %llu interrupted; hops p50 %.0f p90 %.0f; "
+                  "latency p50 %.0f ms p90 %.0f ms",
+                  what, static_cast<unsigned long long>(s.succeeded), static_cast<unsigned long long>(s.ended),
+                  share(s.succeeded, s.ended) * 100, static_cast<unsigned long long>(s.interrupted),
+                  s.hops.quantile(0.5), s.hops.quantile(0.9), s.latency_ms.quantile(0.5),
+                  s.latency_ms.quantile(0.9));
+    lines.push_back(buf);
+  };
+  line("find_providers", providers_);
+  line("  provider online", online_);
+  line("find_node", nodes_);
+  line("download lookups", download_lookups_);
+  std::snprintf(buf, sizeof buf, "dht        %llu puts done, %llu failed; %zu of %zu records stored",
+                static_cast<unsigned long long>(puts_done_), static_cast<unsigned long long>(puts_failed_),
+                announced_records_.size(), records_.size());
+  lines.push_back(buf);
+  if (!replication_.empty()) {
+    double lowest = replication_.front().mean;
+    for (auto& r : replication_)
+      lowest = std::min(lowest, r.mean);
+    std::snprintf(buf, sizeof buf,
+                  "dht        replication: holders among the k closest online nodes, mean %.2f at the end "
+                  "(lowest %.2f) over %zu samples",
+                  replication_.back().mean, lowest, replication_.size());
+    lines.push_back(buf);
+  }
+  d["text_lines"] = lines;
 }
 
 } // namespace peerlab::sim::dht
