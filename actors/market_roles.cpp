@@ -35,8 +35,11 @@ std::string ledger_address(const json& p, const std::string& path) {
 
 } // namespace
 
-std::shared_ptr<role> ledger_role(const json& p, const std::string& path, const std::string& adversary) {
-  cfg::only_keys(p, path, {"role", "block_interval", "confirmations", "supply", "max_block_txs", "replace_by_fee"});
+std::shared_ptr<role> ledger_role(const json& p, const std::string& path,
+                                  const std::string& adversary) {
+  cfg::only_keys(
+    p, path,
+    {"role", "block_interval", "confirmations", "supply", "max_block_txs", "replace_by_fee"});
   no_adversary("ledger", path, adversary);
   ledger::config c;
   if (auto* v = cfg::member(p, "block_interval"))
@@ -58,9 +61,11 @@ std::shared_ptr<role> ledger_role(const json& p, const std::string& path, const 
   return ledger::make_ledger(c);
 }
 
-std::shared_ptr<role> verifier_role(const json& p, const std::string& path, const std::string& adversary) {
-  cfg::only_keys(p, path, {"role", "ledger", "ledger_address", "poll_interval", "confirm_deadline",
-                           "unknown_grace", "query_timeout", "request_resend", "max_queries_per_poll"});
+std::shared_ptr<role> verifier_role(const json& p, const std::string& path,
+                                    const std::string& adversary) {
+  cfg::only_keys(p, path,
+                 {"role", "ledger", "ledger_address", "poll_interval", "confirm_deadline",
+                  "unknown_grace", "query_timeout", "request_resend", "max_queries_per_poll"});
   no_adversary("payment_verifier", path, adversary);
   market::verifier_config c;
   c.ledger = ledger_id(p, path, "payment_verifier");
@@ -81,8 +86,11 @@ std::shared_ptr<role> verifier_role(const json& p, const std::string& path, cons
   return market::make_verifier(c);
 }
 
-std::shared_ptr<role> payer_role(const json& p, const std::string& path, const std::string& adversary) {
-  cfg::only_keys(p, path, {"role", "ledger", "ledger_address", "fee", "late_delay", "resend_interval", "max_resends"});
+std::shared_ptr<role> payer_role(const json& p, const std::string& path,
+                                 const std::string& adversary) {
+  cfg::only_keys(
+    p, path,
+    {"role", "ledger", "ledger_address", "fee", "late_delay", "resend_interval", "max_resends"});
   market::payer_config c;
   c.ledger = ledger_id(p, path, "payer");
   c.ledger_address = ledger_address(p, path);
@@ -109,14 +117,16 @@ std::shared_ptr<role> payer_role(const json& p, const std::string& path, const s
   return market::make_payer(c);
 }
 
-std::shared_ptr<filexfer::payment_gate> provider_gate(const json& params, const std::string& provider_path,
-                                                      std::size_t chunk_bytes) {
+std::shared_ptr<filexfer::payment_gate>
+provider_gate(const json& params, const std::string& provider_path, std::size_t chunk_bytes) {
   auto* pay = cfg::member(params, "payment");
   if (!pay)
     return nullptr;
   auto path = cfg::child(provider_path, "payment");
   cfg::require_object(*pay, path);
-  cfg::only_keys(*pay, path, {"policy", "window", "max_open_purchases", "payment_deadline", "recheck", "idle_bill_after"});
+  cfg::only_keys(
+    *pay, path,
+    {"policy", "window", "max_open_purchases", "payment_deadline", "recheck", "idle_bill_after"});
   market::gate_config c;
   auto* pol = cfg::member(*pay, "policy");
   if (!pol)
@@ -130,7 +140,8 @@ std::shared_ptr<filexfer::payment_gate> provider_gate(const json& params, const 
       cfg::fail_msg(cfg::child(path, "window"), "only policy pay_per_window has a window");
     c.window_bytes = cfg::get_size(*v, cfg::child(path, "window"));
     if (c.window_bytes < chunk_bytes)
-      cfg::fail(cfg::child(path, "window"), "at least the chunk size (" + std::to_string(chunk_bytes) + " B)", *v);
+      cfg::fail(cfg::child(path, "window"),
+                "at least the chunk size (" + std::to_string(chunk_bytes) + " B)", *v);
   }
   if (c.kind == market::policy::pay_per_window && c.window_bytes < chunk_bytes)
     cfg::fail_msg(path, "the default window is smaller than chunk_size; set \"window\"");

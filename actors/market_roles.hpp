@@ -13,13 +13,17 @@
 
 namespace peerlab::market_roles {
 
-std::shared_ptr<role> ledger_role(const nlohmann::json& p, const std::string& path, const std::string& adversary);
-std::shared_ptr<role> verifier_role(const nlohmann::json& p, const std::string& path, const std::string& adversary);
-std::shared_ptr<role> payer_role(const nlohmann::json& p, const std::string& path, const std::string& adversary);
+std::shared_ptr<role> ledger_role(const nlohmann::json& p, const std::string& path,
+                                  const std::string& adversary);
+std::shared_ptr<role> verifier_role(const nlohmann::json& p, const std::string& path,
+                                    const std::string& adversary);
+std::shared_ptr<role> payer_role(const nlohmann::json& p, const std::string& path,
+                                 const std::string& adversary);
 
 /// The gate of a provider whose parameters hold {"payment": {...}}; nullptr
 /// if they do not. `chunk_bytes` is the provider's chunk size (a window must hold one).
-std::shared_ptr<filexfer::payment_gate> provider_gate(const nlohmann::json& provider_params, const std::string& path,
+std::shared_ptr<filexfer::payment_gate> provider_gate(const nlohmann::json& provider_params,
+                                                      const std::string& path,
                                                       std::size_t chunk_bytes);
 
 /// Names of the cheating payer strategies (adversaries of a node's payer).

@@ -46,8 +46,9 @@ std::shared_ptr<role> provider_role(const json& p, const std::string& path,
 }
 
 std::shared_ptr<role> downloader_role(const json& p, const std::string& path, const std::string&) {
-  cfg::only_keys(p, path, {"role", "chunk_size", "window", "windows_in_flight", "request_timeout",
-                           "initial_timeout", "min_timeout", "attempts_per_provider", "max_attempts"});
+  cfg::only_keys(p, path,
+                 {"role", "chunk_size", "window", "windows_in_flight", "request_timeout",
+                  "initial_timeout", "min_timeout", "attempts_per_provider", "max_attempts"});
   filexfer::downloader_config c;
   if (auto* v = cfg::member(p, "chunk_size")) {
     c.chunk_bytes = cfg::get_size(*v, cfg::child(path, "chunk_size"));
@@ -95,10 +96,11 @@ std::shared_ptr<role> traffic_role(const json& p, const std::string& path, const
 }
 
 std::shared_ptr<role> kad_role(const json& p, const std::string& path, const std::string&) {
-  cfg::only_keys(p, path, {"role", "k", "alpha", "request_timeout", "query_timeout",
-                           "provider_ttl", "republish_interval", "refresh_interval",
-                           "replacement_cache", "max_providers_per_key",
-                           "max_records_per_peer", "max_records_total", "max_refresh_cpl"});
+  cfg::only_keys(p, path,
+                 {"role", "k", "alpha", "request_timeout", "query_timeout", "provider_ttl",
+                  "republish_interval", "refresh_interval", "replacement_cache",
+                  "max_providers_per_key", "max_records_per_peer", "max_records_total",
+                  "max_refresh_cpl"});
   kad::config c;
   auto count = [&](const char* key, auto& field) {
     using T = std::remove_reference_t<decltype(field)>;
@@ -131,10 +133,10 @@ std::shared_ptr<role> kad_role(const json& p, const std::string& path, const std
 }
 
 std::shared_ptr<role> gossip_role(const json& p, const std::string& path, const std::string&) {
-  cfg::only_keys(p, path, {"role", "d", "d_lo", "d_hi", "d_lazy", "d_score", "gossip_factor",
-                           "heartbeat", "mcache_len", "mcache_gossip", "seen_ttl", "fanout_ttl",
-                           "prune_backoff", "max_message_bytes", "flood", "flood_publish", "scoring",
-                           "topics"});
+  cfg::only_keys(p, path,
+                 {"role", "d", "d_lo", "d_hi", "d_lazy", "d_score", "gossip_factor", "heartbeat",
+                  "mcache_len", "mcache_gossip", "seen_ttl", "fanout_ttl", "prune_backoff",
+                  "max_message_bytes", "flood", "flood_publish", "scoring", "topics"});
   gossip::config c;
   auto count = [&](const char* key, std::size_t& field) {
     if (auto* v = cfg::member(p, key))
@@ -180,10 +182,11 @@ std::shared_ptr<role> gossip_role(const json& p, const std::string& path, const 
 // the gossip role and is parsed by the same reader.
 std::shared_ptr<role> fileset_role(const json& p, const std::string& path,
                                    const std::string& adversary) {
-  cfg::only_keys(p, path, {"role", "gossip", "topic", "inline_max", "max_file_bytes", "chunk_size",
-                           "max_fetches", "request_timeout", "retry_delay", "fetch_rounds",
-                           "sync_initial_delay", "sync_interval", "sync_peers", "manifest_quorum",
-                           "flood_interval"});
+  cfg::only_keys(p, path,
+                 {"role", "gossip", "topic", "inline_max", "max_file_bytes", "chunk_size",
+                  "max_fetches", "request_timeout", "retry_delay", "fetch_rounds",
+                  "sync_initial_delay", "sync_interval", "sync_peers", "manifest_quorum",
+                  "flood_interval"});
   fileset::config c;
   if (auto* g = cfg::member(p, "gossip")) {
     cfg::require_object(*g, cfg::child(path, "gossip"));
@@ -195,7 +198,7 @@ std::shared_ptr<role> fileset_role(const json& p, const std::string& path,
   auto size = [&](const char* key, auto& field) {
     if (auto* v = cfg::member(p, key))
       field = static_cast<std::remove_reference_t<decltype(field)>>(
-          std::min<std::uint64_t>(cfg::get_size(*v, cfg::child(path, key)), 1ull << 32));
+        std::min<std::uint64_t>(cfg::get_size(*v, cfg::child(path, key)), 1ull << 32));
   };
   auto count = [&](const char* key, std::size_t& field) {
     if (auto* v = cfg::member(p, key))
@@ -228,12 +231,36 @@ std::shared_ptr<role> fileset_role(const json& p, const std::string& path,
   return fileset::make_fileset(c);
 }
 
-std::shared_ptr<role> droplog_role(const json& p, const std::string& path, const std::string& adversary) {
-  cfg::only_keys(p, path, {"role", "peers", "key", "encrypt", "compress", "timeouts", "fixed_timeout",
-                           "initial_rtt", "min_rto", "max_rto", "max_backoff", "max_ack_delay", "batch_delay", "min_packet",
-                           "max_packet", "initial_packet", "adaptive_packet_size", "fragment", "window",
-                           "nack_repeat", "adaptive_repeat", "serve_http", "max_http_body", "http_timeout",
-                           "max_pending_http", "impersonate", "forge_interval"});
+std::shared_ptr<role> droplog_role(const json& p, const std::string& path,
+                                   const std::string& adversary) {
+  cfg::only_keys(p, path,
+                 {"role",
+                  "peers",
+                  "key",
+                  "encrypt",
+                  "compress",
+                  "timeouts",
+                  "fixed_timeout",
+                  "initial_rtt",
+                  "min_rto",
+                  "max_rto",
+                  "max_backoff",
+                  "max_ack_delay",
+                  "batch_delay",
+                  "min_packet",
+                  "max_packet",
+                  "initial_packet",
+                  "adaptive_packet_size",
+                  "fragment",
+                  "window",
+                  "nack_repeat",
+                  "adaptive_repeat",
+                  "serve_http",
+                  "max_http_body",
+                  "http_timeout",
+                  "max_pending_http",
+                  "impersonate",
+                  "forge_interval"});
   droplog::role_config c;
   auto& s = c.session;
   auto* peers = cfg::member(p, "peers");
@@ -246,9 +273,18 @@ std::shared_ptr<role> droplog_role(const json& p, const std::string& path, const
   if (!key)
     cfg::fail_msg(path, "role droplog needs \"key\" (the shared key, 16 to 1024 bytes)");
   s.shared_key = cfg::get_string(*key, cfg::child(path, "key"));
-  auto flag = [&](const char* k, bool& f) { if (auto* v = cfg::member(p, k)) f = cfg::get_bool(*v, cfg::child(path, k)); };
-  auto duration = [&](const char* k, time_us& f) { if (auto* v = cfg::member(p, k)) f = cfg::get_duration(*v, cfg::child(path, k)); };
-  auto size = [&](const char* k, auto& f) { if (auto* v = cfg::member(p, k)) f = static_cast<std::remove_reference_t<decltype(f)>>(cfg::get_size(*v, cfg::child(path, k))); };
+  auto flag = [&](const char* k, bool& f) {
+    if (auto* v = cfg::member(p, k))
+      f = cfg::get_bool(*v, cfg::child(path, k));
+  };
+  auto duration = [&](const char* k, time_us& f) {
+    if (auto* v = cfg::member(p, k))
+      f = cfg::get_duration(*v, cfg::child(path, k));
+  };
+  auto size = [&](const char* k, auto& f) {
+    if (auto* v = cfg::member(p, k))
+      f = static_cast<std::remove_reference_t<decltype(f)>>(cfg::get_size(*v, cfg::child(path, k)));
+  };
   flag("encrypt", s.encrypt);
   flag("compress", s.compress);
   if (auto* v = cfg::member(p, "timeouts")) {
@@ -263,7 +299,8 @@ std::shared_ptr<role> droplog_role(const json& p, const std::string& path, const
   duration("max_rto", s.max_rto);
   duration("max_ack_delay", s.max_ack_delay);
   if (auto* v = cfg::member(p, "max_backoff"))
-    s.max_backoff = static_cast<std::uint32_t>(std::min<std::uint64_t>(cfg::get_count(*v, cfg::child(path, "max_backoff")), 31));
+    s.max_backoff = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(cfg::get_count(*v, cfg::child(path, "max_backoff")), 31));
   duration("batch_delay", s.batch_delay);
   size("min_packet", s.min_packet_bytes);
   size("max_packet", s.max_packet_bytes);
@@ -273,7 +310,8 @@ std::shared_ptr<role> droplog_role(const json& p, const std::string& path, const
   if (auto* v = cfg::member(p, "window"))
     s.window_entries = cfg::get_positive(*v, cfg::child(path, "window"));
   if (auto* v = cfg::member(p, "nack_repeat"))
-    s.nack_repeat = static_cast<std::uint32_t>(cfg::get_positive(*v, cfg::child(path, "nack_repeat")));
+    s.nack_repeat =
+      static_cast<std::uint32_t>(cfg::get_positive(*v, cfg::child(path, "nack_repeat")));
   flag("adaptive_repeat", s.adaptive_repeat);
   flag("serve_http", c.serve_http);
   size("max_http_body", c.max_http_body);
@@ -287,7 +325,8 @@ std::shared_ptr<role> droplog_role(const json& p, const std::string& path, const
     if (adversary != "forge_packets")
       cfg::fail_msg(path, "role droplog does not know adversary \"" + adversary + "\"");
     if (!cfg::member(p, "impersonate"))
-      cfg::fail_msg(path, "adversary forge_packets needs \"impersonate\" (the node id it claims to be)");
+      cfg::fail_msg(path,
+                    "adversary forge_packets needs \"impersonate\" (the node id it claims to be)");
     c.forge = true;
   }
   if (auto e = droplog::validate(c); !e.empty())
@@ -322,7 +361,9 @@ std::vector<std::string> known_roles() {
 }
 
 std::vector<std::string> known_adversaries() {
-  std::vector<std::string> out = {"corrupt_content", "truncate_content", "silent", "forge_packets", "corrupt_proof", "drop_gossip", "flood_invalid"};
+  std::vector<std::string> out = {"corrupt_content", "truncate_content", "silent",
+                                  "forge_packets",   "corrupt_proof",    "drop_gossip",
+                                  "flood_invalid"};
   for (auto& s : market_roles::payer_adversaries())
     out.push_back(s);
   return out;
@@ -357,7 +398,8 @@ std::vector<std::shared_ptr<role>> make_roles(const json& spec, const std::strin
     }
     auto r = it->second(params, p, adversary);
     if (!used.insert(r->port()).second)
-      cfg::fail_msg(p, "two roles of one node use the same port (" + std::string(port_name(r->port())) + ")");
+      cfg::fail_msg(p, "two roles of one node use the same port (" +
+                         std::string(port_name(r->port())) + ")");
     out.push_back(std::move(r));
   }
   return out;

@@ -5,8 +5,12 @@ namespace peerlab {
 namespace {
 
 context make_context(role_actor_state& st) {
-  return context{st.rt->now(), st.self_id, st.rt->random(st.self_id), st.rt->store(st.self_id),
-                 st.rt->content(st.self_id), st.rt->self_address(st.self_id)};
+  return context{st.rt->now(),
+                 st.self_id,
+                 st.rt->random(st.self_id),
+                 st.rt->store(st.self_id),
+                 st.rt->content(st.self_id),
+                 st.rt->self_address(st.self_id)};
 }
 
 void apply(role_actor_state& st) {
@@ -27,8 +31,7 @@ void apply(role_actor_state& st) {
 
 } // namespace
 
-caf::behavior role_actor(role_actor_t* self, runtime* rt, peer_id id,
-                         std::shared_ptr<role> logic) {
+caf::behavior role_actor(role_actor_t* self, runtime* rt, peer_id id, std::shared_ptr<role> logic) {
   auto& st = self->state;
   st.rt = rt;
   st.self_id = id;

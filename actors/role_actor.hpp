@@ -28,7 +28,6 @@ using role_actor_t = caf::stateful_actor<role_actor_state>;
 
 /// Spawned by a runtime for one role of one node. The role's start() runs on
 /// the first (start_atom) message, which the runtime sends right after spawn.
-caf::behavior role_actor(role_actor_t* self, runtime* rt, peer_id id,
-                         std::shared_ptr<role> logic);
+caf::behavior role_actor(role_actor_t* self, runtime* rt, peer_id id, std::shared_ptr<role> logic);
 
 } // namespace peerlab

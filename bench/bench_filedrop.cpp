@@ -58,7 +58,8 @@ struct folder_bench {
   /// Runs both sides until `n` messages arrived at b and a's outbox is empty.
   void drain(std::size_t n) {
     std::size_t got = 0;
-    for (int round = 0; round < 100000 && (got < n || host[0]->find(id_b)->outbox_entries() > 0); ++round) {
+    for (int round = 0; round < 100000 && (got < n || host[0]->find(id_b)->outbox_entries() > 0);
+         ++round) {
       now += 1000; // virtual 1 ms per round: the timers never fire, acks flow at once
       step(0);
       got += step(1);
@@ -85,7 +86,11 @@ void BM_filedrop_small_messages(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * batch * size));
 }
-BENCHMARK(BM_filedrop_small_messages)->Arg(1)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_filedrop_small_messages)
+  ->Arg(1)
+  ->Arg(1000)
+  ->Unit(benchmark::kMillisecond)
+  ->UseRealTime();
 
 void BM_filedrop_large_message(benchmark::State& state) {
   const auto size = static_cast<std::size_t>(state.range(0));

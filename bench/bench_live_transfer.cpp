@@ -45,9 +45,9 @@ struct source_file {
 
   explicit source_file(std::uint64_t file_size) {
     const char* base = std::getenv("PEERLAB_BENCH_DIR");
-    auto pattern = (fs::path(base ? base : fs::temp_directory_path().c_str()) /
-                    "peerlab-bench-live-XXXXXX")
-                     .string();
+    auto pattern =
+      (fs::path(base ? base : fs::temp_directory_path().c_str()) / "peerlab-bench-live-XXXXXX")
+        .string();
     if (!::mkdtemp(pattern.data()))
       throw std::runtime_error("mkdtemp failed: " + pattern);
     dir = pattern;
@@ -190,16 +190,17 @@ void BM_live_transfer(benchmark::State& state) {
   for (auto _ : state) {
     double cpu0 = process_cpu_seconds();
     auto threads0 = thread_cpu_seconds();
-    downloader.command(ports::file_downloader,
-                       command{++id, "download", {to_hex(src.hash), std::to_string(provider.id())}});
+    downloader.command(
+      ports::file_downloader,
+      command{++id, "download", {to_hex(src.hash), std::to_string(provider.id())}});
     event e = w.wait();
     cpu += process_cpu_seconds() - cpu0;
     for (auto& [tid, sec] : thread_cpu_seconds())
       per_thread[tid] += sec - (threads0.count(tid) ? threads0[tid] : 0.0);
     state.PauseTiming();
     if (e.kind != "download_done" || e.value("bytes") != static_cast<double>(src.size)) {
-      state.SkipWithError(("download failed: " + (e.field("reason") ? *e.field("reason") : e.kind))
-                            .c_str());
+      state.SkipWithError(
+        ("download failed: " + (e.field("reason") ? *e.field("reason") : e.kind)).c_str());
       break;
     }
     // The next round must write the file again, not find it already there.

@@ -41,8 +41,8 @@ void BM_merkle_build_1M(benchmark::State& state) {
     }
     benchmark::DoNotOptimize(t.root());
   }
-  state.counters["leaves_per_s"] =
-      benchmark::Counter(static_cast<double>(leaves) * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["leaves_per_s"] = benchmark::Counter(
+    static_cast<double>(leaves) * state.iterations(), benchmark::Counter::kIsRate);
 }
 
 void BM_merkle_root_1M(benchmark::State& state) {
@@ -51,7 +51,7 @@ void BM_merkle_root_1M(benchmark::State& state) {
   for (auto _ : state)
     benchmark::DoNotOptimize(t.root(leaves - r.below(1000)));
   state.counters["roots_per_s"] =
-      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+    benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 void BM_merkle_proof_generate_1M(benchmark::State& state) {
@@ -62,7 +62,7 @@ void BM_merkle_proof_generate_1M(benchmark::State& state) {
     benchmark::DoNotOptimize(p.data());
   }
   state.counters["proofs_per_s"] =
-      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+    benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 void BM_merkle_proof_verify_1M(benchmark::State& state) {
@@ -87,7 +87,7 @@ void BM_merkle_proof_verify_1M(benchmark::State& state) {
   if (bad != 0)
     state.SkipWithError("a valid proof failed to verify");
   state.counters["verifications_per_s"] =
-      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+    benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 void BM_merkle_proof_encode_decode(benchmark::State& state) {

@@ -8,7 +8,7 @@
 #include "protocols/market/codec.hpp"
 #include "protocols/market/tables.hpp"
 #include "protocols/market/verifier.hpp"
-#include "sim/memory_store.hpp"
+#include "protocols/common/memory_store.hpp"
 #include "sim/synthetic_content.hpp"
 
 #include <benchmark/benchmark.h>
@@ -37,7 +37,7 @@ tx_id tx_of(std::uint64_t i, std::uint8_t kind) {
 }
 
 struct setup {
-  sim::memory_store kv;
+  memory_store kv;
   sim::file_catalog catalog;
   sim::sink_budget budget;
   sim::synthetic_content content{&catalog, &budget, 0};
@@ -131,10 +131,11 @@ void BM_verifier_poll(benchmark::State& state) {
     queries += s.poll();
   state.counters["pending"] = static_cast<double>(s.v.open_count());
   state.counters["settled"] = static_cast<double>(settled);
-  state.counters["queries_per_poll"] = static_cast<double>(queries) / static_cast<double>(state.iterations());
-  state.counters["us_per_payment"] = benchmark::Counter(
-    static_cast<double>(state.iterations()) * static_cast<double>(pending),
-    benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["queries_per_poll"] =
+    static_cast<double>(queries) / static_cast<double>(state.iterations());
+  state.counters["us_per_payment"] =
+    benchmark::Counter(static_cast<double>(state.iterations()) * static_cast<double>(pending),
+                       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 } // namespace

@@ -19,15 +19,19 @@ namespace {
 
 using namespace peerlab;
 
-sim::scenario traffic_scenario(std::uint64_t nodes, std::uint32_t in_flight, const std::string& duration) {
+sim::scenario traffic_scenario(std::uint64_t nodes, std::uint32_t in_flight,
+                               const std::string& duration) {
   nlohmann::json s = {
     {"name", "bench-traffic"},
     {"seed", 1},
     {"duration", duration},
-    {"groups", {{{"name", "all"},
-                 {"count", nodes},
-                 {"roles", {{{"role", "traffic"}, {"peers", nodes}, {"in_flight", in_flight}, {"size", 64}}}}}}},
-    {"network", {{"latency", {{"model", "uniform"}, {"min", "5ms"}, {"max", "50ms"}}}, {"fifo_links", false}}},
+    {"groups",
+     {{{"name", "all"},
+       {"count", nodes},
+       {"roles",
+        {{{"role", "traffic"}, {"peers", nodes}, {"in_flight", in_flight}, {"size", 64}}}}}}},
+    {"network",
+     {{"latency", {{"model", "uniform"}, {"min", "5ms"}, {"max", "50ms"}}}, {"fifo_links", false}}},
     {"metrics", {{"interval", "1h"}}}};
   return sim::parse_scenario(s.dump(), "bench");
 }
@@ -46,8 +50,10 @@ void BM_frames(benchmark::State& state) {
     delivered += s.stats().net.delivered;
     benchmark::DoNotOptimize(s.chain().value());
   }
-  state.counters["frames_per_s"] = benchmark::Counter(static_cast<double>(delivered), benchmark::Counter::kIsRate);
-  state.counters["frames"] = static_cast<double>(delivered) / static_cast<double>(state.iterations());
+  state.counters["frames_per_s"] =
+    benchmark::Counter(static_cast<double>(delivered), benchmark::Counter::kIsRate);
+  state.counters["frames"] =
+    static_cast<double>(delivered) / static_cast<double>(state.iterations());
   state.SetLabel(eng == sim::engine::actors ? "actors" : "direct");
 }
 BENCHMARK(BM_frames)->Args({0, 10000})->Args({1, 10000})->Unit(benchmark::kMillisecond);

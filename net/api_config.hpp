@@ -33,13 +33,13 @@ struct api_config {
   peer_id ledger = 0;
   std::string ledger_address; // "ip:port", learned by the transport if set
   std::size_t max_connections = 32;
-  std::size_t max_body = 64 * 1024;        // request body bound
-  time_us read_timeout = 10 * us_per_s;    // reading one request
-  time_us reply_timeout = 30 * us_per_s;   // waiting for the roles' answer
-  time_us lookup_timeout = 2 * us_per_s;   // waiting for providers' metadata
-  time_us ledger_timeout = 5 * us_per_s;   // waiting for the ledger's balance
-  std::size_t max_list = 1000;             // rows per list answer
-  std::size_t max_lookup_peers = 64;       // peers asked for metadata per lookup
+  std::size_t max_body = 64 * 1024;      // request body bound
+  time_us read_timeout = 10 * us_per_s;  // reading one request
+  time_us reply_timeout = 30 * us_per_s; // waiting for the roles' answer
+  time_us lookup_timeout = 2 * us_per_s; // waiting for providers' metadata
+  time_us ledger_timeout = 5 * us_per_s; // waiting for the ledger's balance
+  std::size_t max_list = 1000;           // rows per list answer
+  std::size_t max_lookup_peers = 64;     // peers asked for metadata per lookup
 };
 
 /// Parses `j` (the value of "api"); relative folders are taken relative to

@@ -50,7 +50,8 @@ json object_body(const std::string& body, const std::vector<std::string>& allowe
 }
 
 digest hash_text(const std::string& text, const std::string& what) {
-  auto h = digest_from_hex(text.starts_with("0x") ? std::string_view(text).substr(2) : std::string_view(text));
+  auto h = digest_from_hex(text.starts_with("0x") ? std::string_view(text).substr(2)
+                                                  : std::string_view(text));
   if (!h)
     throw bad_input(400, what + " must be a SHA-256 as 64 hex digits, got " + quote_text(text));
   return *h;
@@ -61,9 +62,10 @@ std::uint64_t amount(const json& v, const std::string& field, std::uint64_t most
     throw bad_input(400, field + " must not be negative, got " + shown(v));
   if (v.is_number_float()) {
     double d = v.get<double>();
-    throw bad_input(400, field + (d < 0 ? " must not be negative" : " must be a whole number of at most " +
-                                                                     std::to_string(most)) +
-                             ", got " + shown(v));
+    throw bad_input(400, field +
+                           (d < 0 ? " must not be negative"
+                                  : " must be a whole number of at most " + std::to_string(most)) +
+                           ", got " + shown(v));
   }
   if (!v.is_number_integer())
     throw bad_input(400, field + " must be a non-negative integer, got " + shown(v));
@@ -125,21 +127,23 @@ fs::path file_to_provide(const std::string& path, const std::vector<fs::path>& r
     return false;
   };
   if (!allowed(p, false))
-    throw bad_input(403, "file_path " + quote_text(path) + " is outside the folders this node provides from");
+    throw bad_input(403, "file_path " + quote_text(path) +
+                           " is outside the folders this node provides from");
   std::error_code ec;
   auto real = fs::canonical(p, ec);
   if (ec)
     throw bad_input(404, "file_path " + quote_text(path) + ": " + ec.message());
   if (!allowed(real, true))
-    throw bad_input(403, "file_path " + quote_text(path) + " leads outside the folders this node provides from");
+    throw bad_input(403, "file_path " + quote_text(path) +
+                           " leads outside the folders this node provides from");
   if (!fs::is_regular_file(real, ec))
     throw bad_input(400, "file_path " + quote_text(path) + " is not a regular file");
   auto size = fs::file_size(real, ec);
   if (ec)
     throw bad_input(400, "file_path " + quote_text(path) + ": " + ec.message());
   if (size > limits::max_file_bytes)
-    throw bad_input(413, "file_path " + quote_text(path) + " is larger than " + std::to_string(limits::max_file_bytes) +
-                             " bytes");
+    throw bad_input(413, "file_path " + quote_text(path) + " is larger than " +
+                           std::to_string(limits::max_file_bytes) + " bytes");
   return real;
 }
 

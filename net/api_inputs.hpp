@@ -42,7 +42,8 @@ bool inside(const std::filesystem::path& p, const std::filesystem::path& root);
 /// An existing regular file inside one of `roots` (relative paths are taken
 /// relative to the first root). Checked before and after resolving symbolic
 /// links, so a link cannot lead outside. Returns the resolved path.
-std::filesystem::path file_to_provide(const std::string& path, const std::vector<std::filesystem::path>& roots);
+std::filesystem::path file_to_provide(const std::string& path,
+                                      const std::vector<std::filesystem::path>& roots);
 
 /// A path for a new file inside `root` (relative paths are relative to it):
 /// its folder must exist inside `root`, the name must be free. Returns it

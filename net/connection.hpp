@@ -59,8 +59,8 @@ class stream_connection final : public connection_base,
                                 public std::enable_shared_from_this<stream_connection<Stream>> {
 public:
   stream_connection(Stream stream, connection_owner& owner)
-    : stream_(std::move(stream)), owner_(owner), hello_timer_(stream_.get_executor()),
-      decoder_(peerlab::limits::max_frame_bytes, live_limits::read_staging_bytes) {}
+      : stream_(std::move(stream)), owner_(owner), hello_timer_(stream_.get_executor()),
+        decoder_(peerlab::limits::max_frame_bytes, live_limits::read_staging_bytes) {}
 
   void start(const hello& mine) override {
     enqueue(encode_hello(mine));

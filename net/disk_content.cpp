@@ -55,8 +55,8 @@ std::string with_hash_suffix(const std::string& name, const digest& hash) {
 } // namespace
 
 disk_content::disk_content(fs::path data_dir, log_fn log)
-  : data_dir_(std::move(data_dir)), downloads_(data_dir_ / "downloads"),
-    partial_(downloads_ / ".partial"), log_(std::move(log)) {
+    : data_dir_(std::move(data_dir)), downloads_(data_dir_ / "downloads"),
+      partial_(downloads_ / ".partial"), log_(std::move(log)) {
   std::error_code ec;
   fs::create_directories(partial_, ec);
   if (ec)
@@ -175,7 +175,8 @@ file_info disk_content::serve_hashed(const fs::path& path, file_info info) {
   bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
   if (!regular || static_cast<std::uint64_t>(st.st_size) != info.size) {
     ::close(fd);
-    throw store_error(path.string() + (regular ? " changed size since it was hashed" : " is not a regular file"));
+    throw store_error(path.string() +
+                      (regular ? " changed size since it was hashed" : " is not a regular file"));
   }
   std::lock_guard lock(mu_);
   if (auto it = served_.find(info.hash); it != served_.end()) {

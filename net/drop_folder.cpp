@@ -40,15 +40,17 @@ std::string hex16(std::uint64_t v) {
 }
 
 std::string drop_file_name(const drop_route& r) {
-  return hex16(r.sender) + "--" + hex16(r.recipient) + "--" + hex16(r.packet_id) + std::string(suffix);
+  return hex16(r.sender) + "--" + hex16(r.recipient) + "--" + hex16(r.packet_id) +
+         std::string(suffix);
 }
 
 std::optional<drop_route> parse_drop_file_name(std::string_view name) {
   // 16 + 2 + 16 + 2 + 16 + ".packet"
-  if (name.size() != 52 + suffix.size() || name.substr(52) != suffix || name.substr(16, 2) != "--" ||
-      name.substr(34, 2) != "--")
+  if (name.size() != 52 + suffix.size() || name.substr(52) != suffix ||
+      name.substr(16, 2) != "--" || name.substr(34, 2) != "--")
     return std::nullopt;
-  auto s = parse_hex16(name.substr(0, 16)), r = parse_hex16(name.substr(18, 16)), p = parse_hex16(name.substr(36, 16));
+  auto s = parse_hex16(name.substr(0, 16)), r = parse_hex16(name.substr(18, 16)),
+       p = parse_hex16(name.substr(36, 16));
   if (!s || !r || !p)
     return std::nullopt;
   return drop_route{*s, *r, *p};
@@ -60,12 +62,14 @@ void write_file_atomically(const fs::path& dir, const std::string& name, byte_vi
   fs::create_directories(dir, ec);
   if (ec)
     throw std::runtime_error("cannot create folder " + dir.string() + ": " + ec.message());
-  auto tmp = dir / ("." + name + "." + std::to_string(::getpid()) + "." + std::to_string(counter++) + ".tmp");
+  auto tmp = dir / ("." + name + "." + std::to_string(::getpid()) + "." +
+                    std::to_string(counter++) + ".tmp");
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out)
       throw std::runtime_error("cannot create " + tmp.string());
-    out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+    out.write(reinterpret_cast<const char*>(data.data()),
+              static_cast<std::streamsize>(data.size()));
     out.flush();
     if (!out) {
       out.close();
@@ -126,7 +130,8 @@ std::vector<drop_folder::incoming_file> drop_folder::scan() {
   std::size_t looked = 0;
   for (; !ec && it != end; it.increment(ec)) {
     if (++looked > lim_.max_scan_entries) {
-      complete = false; // bounded: the rest waits for later scans (files get deleted as they are done)
+      complete =
+        false; // bounded: the rest waits for later scans (files get deleted as they are done)
       break;
     }
     auto name = it->path().filename().string();
@@ -177,7 +182,8 @@ std::vector<drop_folder::incoming_file> drop_folder::scan() {
 
 bool drop_folder::remove_outgoing(peer_id recipient, std::uint64_t packet_id) {
   std::error_code ec;
-  bool gone = fs::remove(outgoing_dir(recipient) / drop_file_name({self_, recipient, packet_id}), ec);
+  bool gone =
+    fs::remove(outgoing_dir(recipient) / drop_file_name({self_, recipient, packet_id}), ec);
   stats_.removed += gone;
   return gone;
 }

@@ -39,16 +39,17 @@ std::string hex16(std::uint64_t v);
 /// Writes `data` to dir/name through a temporary name and a rename (atomic on
 /// POSIX within one file system). Creates `dir`. Throws std::runtime_error
 /// naming the path on failure.
-void write_file_atomically(const std::filesystem::path& dir, const std::string& name, byte_view data);
+void write_file_atomically(const std::filesystem::path& dir, const std::string& name,
+                           byte_view data);
 /// Reads a whole file (up to `max_bytes`); nullopt if it vanished, is larger, or cannot be read.
 std::optional<bytes> read_whole_file(const std::filesystem::path& file, std::uint64_t max_bytes);
 
 struct drop_folder_limits {
-  std::size_t max_scan_entries = 4096;    // directory entries looked at per scan
-  std::size_t max_files_per_scan = 256;   // new files handed out per scan
+  std::size_t max_scan_entries = 4096;       // directory entries looked at per scan
+  std::size_t max_files_per_scan = 256;      // new files handed out per scan
   std::uint64_t max_scan_bytes = 1ull << 30; // bytes read per scan (at least one file)
   std::uint64_t max_file_bytes = 1ull << 30; // larger files are skipped (and deleted)
-  std::size_t max_remembered = 1u << 16;  // names of files already handed out
+  std::size_t max_remembered = 1u << 16;     // names of files already handed out
 };
 
 class drop_folder {

@@ -12,27 +12,34 @@ namespace asio = boost::asio;
 namespace dh = droplog::http;
 using tcp = asio::ip::tcp;
 
-drop_gateway::drop_gateway(asio::io_context& io, drop_gateway_config cfg, log_fn log, kv_store* store)
+drop_gateway::drop_gateway(asio::io_context& io, drop_gateway_config cfg, log_fn log,
+                           kv_store* store)
     : io_(io), cfg_(std::move(cfg)), log_(std::move(log)),
       folder_(cfg_.out_dir, cfg_.in_dir, cfg_.session.local), peer_(cfg_.session.remote),
-      pending_(cfg_.max_connections), ids_(std::random_device{}() ^ (static_cast<std::uint64_t>(std::random_device{}()) << 32)),
+      pending_(cfg_.max_connections),
+      ids_(std::random_device{}() ^ (static_cast<std::uint64_t>(std::random_device{}()) << 32)),
       acceptor_(io), pump_timer_(io), t0_(std::chrono::steady_clock::now()) {
   store_ = store;
   if (!store_ && cfg_.state_db) {
-    owned_store_ = std::make_unique<sqlite_store>(*cfg_.state_db, [this](const std::string& m) { log_(m); });
+    owned_store_ =
+      std::make_unique<sqlite_store>(*cfg_.state_db, [this](const std::string& m) { log_(m); });
     store_ = owned_store_.get();
   }
-  host_ = std::make_unique<droplog::host>(cfg_.session.local, std::vector<peer_id>{peer_}, cfg_.session, store_);
+  host_ = std::make_unique<droplog::host>(cfg_.session.local, std::vector<peer_id>{peer_},
+                                          cfg_.session, store_);
 }
 
 drop_gateway::~drop_gateway() { stop(); }
 
 time_us drop_gateway::now() const {
   return static_cast<time_us>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0_).count());
+    std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0_)
+      .count());
 }
 
-const droplog::session_stats& drop_gateway::log_stats() const { return host_->sessions().at(peer_)->stats(); }
+const droplog::session_stats& drop_gateway::log_stats() const {
+  return host_->sessions().at(peer_)->stats();
+}
 
 void drop_gateway::start() {
   running_ = true;
@@ -45,7 +52,8 @@ void drop_gateway::start() {
     port_ = acceptor_.local_endpoint().port();
     accept();
   }
-  next_metrics_ = cfg_.metrics_interval > 0 ? cfg_.metrics_interval : std::numeric_limits<time_us>::max();
+  next_metrics_ =
+    cfg_.metrics_interval > 0 ? cfg_.metrics_interval : std::numeric_limits<time_us>::max();
   schedule_pump(0);
 }
 
@@ -74,9 +82,11 @@ void drop_gateway::accept() {
     } else {
       auto id = next_conn_++;
       auto c = std::make_shared<client_connection>(
-          std::move(s), id, cfg_.max_body,
-          [this](std::shared_ptr<client_connection> c, beast_request&& r) { on_client_request(std::move(c), std::move(r)); },
-          [this](std::uint64_t id) { clients_.erase(id); });
+        std::move(s), id, cfg_.max_body,
+        [this](std::shared_ptr<client_connection> c, beast_request&& r) {
+          on_client_request(std::move(c), std::move(r));
+        },
+        [this](std::uint64_t id) { clients_.erase(id); });
       clients_[id] = c;
       c->start();
     }
@@ -95,7 +105,8 @@ void drop_gateway::on_client_request(std::shared_ptr<client_connection> c, beast
   };
   if (!q)
     return refuse(400, "cannot carry this request: " + why);
-  q->timeout_ms = static_cast<std::uint32_t>(std::min<time_us>(cfg_.request_timeout / us_per_ms, dh::limits::max_timeout_ms));
+  q->timeout_ms = static_cast<std::uint32_t>(
+    std::min<time_us>(cfg_.request_timeout / us_per_ms, dh::limits::max_timeout_ms));
   auto id = pending_.begin(ids_, now(), cfg_.request_timeout, c->id(), q->body.size());
   if (!id)
     return refuse(503, "too many requests waiting for an answer");
@@ -170,18 +181,19 @@ void drop_gateway::start_upstream(dh::request&& q) {
   time_us t = cfg_.upstream_timeout;
   if (q.timeout_ms > 0)
     t = std::min<time_us>(t, static_cast<time_us>(q.timeout_ms) * us_per_ms);
-  auto call = std::make_shared<upstream_call>(io_, cfg_.upstream, std::chrono::microseconds(t), cfg_.max_body,
-                                              std::move(q), [this](dh::response&& p) {
-                                                --upstream_in_flight_;
-                                                if (!running_)
-                                                  return;
-                                                send_response(std::move(p));
-                                                if (!upstream_queue_.empty()) {
-                                                  auto next = std::move(upstream_queue_.front());
-                                                  upstream_queue_.pop_front();
-                                                  start_upstream(std::move(next));
-                                                }
-                                              });
+  auto call =
+    std::make_shared<upstream_call>(io_, cfg_.upstream, std::chrono::microseconds(t), cfg_.max_body,
+                                    std::move(q), [this](dh::response&& p) {
+                                      --upstream_in_flight_;
+                                      if (!running_)
+                                        return;
+                                      send_response(std::move(p));
+                                      if (!upstream_queue_.empty()) {
+                                        auto next = std::move(upstream_queue_.front());
+                                        upstream_queue_.pop_front();
+                                        start_upstream(std::move(next));
+                                      }
+                                    });
   call->start();
 }
 
@@ -244,8 +256,9 @@ void drop_gateway::pump() {
       continue;
     if (auto it = clients_.find(w->second); it != clients_.end())
       if (auto c = it->second)
-        c->respond(error_response(id, 504, "no answer through the file-drop channel within " +
-                                               std::to_string(cfg_.request_timeout / us_per_s) + " s"));
+        c->respond(error_response(id, 504,
+                                  "no answer through the file-drop channel within " +
+                                    std::to_string(cfg_.request_timeout / us_per_s) + " s"));
     waiting_.erase(w);
   }
   t = now();
@@ -280,24 +293,29 @@ std::string drop_gateway::metrics_json() const {
   auto& s = log_stats();
   auto* sess = host_->sessions().at(peer_).get();
   double received = static_cast<double>(s.packets_received);
-  j["log"] = {{"messages_submitted", s.messages_submitted},
-              {"messages_delivered", s.messages_delivered},
-              {"files_sent", s.packets_sent},
-              {"bytes_sent", s.bytes_sent},
-              {"files_received", s.packets_received},
-              {"bytes_received", s.bytes_received},
-              {"files_truncated", s.packets_truncated},
-              {"files_damaged", s.packets_damaged},
-              {"files_rejected", s.packets_rejected},
-              {"files_duplicate", s.packets_duplicate},
-              {"truncation_rate", received > 0 ? static_cast<double>(s.packets_truncated + s.packets_damaged) / received : 0.0},
-              {"entries_retransmitted", s.entries_retransmitted},
-              {"timeouts", s.timeouts},
-              {"srtt_ms", static_cast<double>(sess->rtt().srtt()) / us_per_ms},
-              {"packet_target_bytes", sess->packet_size_target()},
-              {"outbox_entries", sess->outbox_entries()}};
+  j["log"] = {
+    {"messages_submitted", s.messages_submitted},
+    {"messages_delivered", s.messages_delivered},
+    {"files_sent", s.packets_sent},
+    {"bytes_sent", s.bytes_sent},
+    {"files_received", s.packets_received},
+    {"bytes_received", s.bytes_received},
+    {"files_truncated", s.packets_truncated},
+    {"files_damaged", s.packets_damaged},
+    {"files_rejected", s.packets_rejected},
+    {"files_duplicate", s.packets_duplicate},
+    {"truncation_rate",
+     received > 0 ? static_cast<double>(s.packets_truncated + s.packets_damaged) / received : 0.0},
+    {"entries_retransmitted", s.entries_retransmitted},
+    {"timeouts", s.timeouts},
+    {"srtt_ms", static_cast<double>(sess->rtt().srtt()) / us_per_ms},
+    {"packet_target_bytes", sess->packet_size_target()},
+    {"outbox_entries", sess->outbox_entries()}};
   auto& f = folder_.stats();
-  j["folder"] = {{"written", f.written}, {"read", f.read}, {"removed", f.removed}, {"ignored_names", f.ignored_names}};
+  j["folder"] = {{"written", f.written},
+                 {"read", f.read},
+                 {"removed", f.removed},
+                 {"ignored_names", f.ignored_names}};
   return j.dump();
 }
 

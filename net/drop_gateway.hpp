@@ -31,7 +31,8 @@ public:
   using log_fn = std::function<void(const std::string&)>;
   /// Opens folders and the state database; throws std::runtime_error.
   /// `store` overrides config.state_db (tests pass an in-memory store; may be null).
-  drop_gateway(boost::asio::io_context& io, drop_gateway_config cfg, log_fn log, kv_store* store = nullptr);
+  drop_gateway(boost::asio::io_context& io, drop_gateway_config cfg, log_fn log,
+               kv_store* store = nullptr);
   ~drop_gateway();
   drop_gateway(const drop_gateway&) = delete;
   drop_gateway& operator=(const drop_gateway&) = delete;
@@ -79,8 +80,9 @@ private:
   time_us next_metrics_ = 0;
   std::uint16_t port_ = 0;
   std::uint64_t next_conn_ = 1;
-  std::map<std::uint64_t, std::shared_ptr<client_connection>> clients_; // side a: open connections (owned while they wait)
-  std::map<std::uint64_t, std::uint64_t> waiting_;                   // side a: request id -> connection
+  std::map<std::uint64_t, std::shared_ptr<client_connection>>
+    clients_; // side a: open connections (owned while they wait)
+  std::map<std::uint64_t, std::uint64_t> waiting_; // side a: request id -> connection
   std::size_t upstream_in_flight_ = 0;
   std::deque<droplog::http::request> upstream_queue_;
 };

@@ -48,7 +48,8 @@ int drop_gateway_command(int argc, char** argv) {
     return 1;
   }
   if (cfg.side == drop_gateway_config::side_t::a) {
-    std::printf("{\"event\":\"drop_gateway_listening\",\"port\":%u}\n", static_cast<unsigned>(gw->port()));
+    std::printf("{\"event\":\"drop_gateway_listening\",\"port\":%u}\n",
+                static_cast<unsigned>(gw->port()));
     std::fflush(stdout);
   }
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -34,11 +34,35 @@ bool is_loopback(const std::string& host) { return host.rfind("127.", 0) == 0 ||
 drop_gateway_config parse_drop_gateway_config(const json& j, const fs::path& base_dir) {
   cfg::require_object(j, "config");
   cfg::only_keys(j, "config",
-                 {"side", "name", "peer", "key", "key_file", "out_dir", "in_dir", "state_db", "listen",
-                  "upstream", "request_timeout", "upstream_timeout", "max_body", "max_connections",
-                  "max_upstream_in_flight", "poll_interval", "metrics_interval", "run_for", "encrypt",
-                  "compress", "timeouts", "min_packet", "max_packet", "initial_packet", "adaptive_packet_size",
-                  "fragment", "batch_delay", "max_ack_delay", "initial_rtt"});
+                 {"side",
+                  "name",
+                  "peer",
+                  "key",
+                  "key_file",
+                  "out_dir",
+                  "in_dir",
+                  "state_db",
+                  "listen",
+                  "upstream",
+                  "request_timeout",
+                  "upstream_timeout",
+                  "max_body",
+                  "max_connections",
+                  "max_upstream_in_flight",
+                  "poll_interval",
+                  "metrics_interval",
+                  "run_for",
+                  "encrypt",
+                  "compress",
+                  "timeouts",
+                  "min_packet",
+                  "max_packet",
+                  "initial_packet",
+                  "adaptive_packet_size",
+                  "fragment",
+                  "batch_delay",
+                  "max_ack_delay",
+                  "initial_rtt"});
   drop_gateway_config c;
   auto need = [&](const char* k) -> const json& {
     auto* v = cfg::member(j, k);
@@ -48,7 +72,8 @@ drop_gateway_config parse_drop_gateway_config(const json& j, const fs::path& bas
   };
   auto side = cfg::get_string(need("side"), "config.side");
   if (side != "a" && side != "b")
-    cfg::fail("config.side", "\"a\" (HTTP listener) or \"b\" (performs requests upstream)", need("side"));
+    cfg::fail("config.side", "\"a\" (HTTP listener) or \"b\" (performs requests upstream)",
+              need("side"));
   c.side = side == "a" ? drop_gateway_config::side_t::a : drop_gateway_config::side_t::b;
   c.name = cfg::get_string(need("name"), "config.name");
   c.peer = cfg::get_string(need("peer"), "config.peer");
@@ -82,7 +107,9 @@ drop_gateway_config parse_drop_gateway_config(const json& j, const fs::path& bas
     if (auto* v = cfg::member(j, "listen"))
       c.listen = read_address(*v, "config.listen", false);
     if (!is_loopback(c.listen.host))
-      cfg::fail_msg("config.listen", "the gateway is an unauthenticated proxy: bind a loopback address (127.x.x.x or ::1)");
+      cfg::fail_msg(
+        "config.listen",
+        "the gateway is an unauthenticated proxy: bind a loopback address (127.x.x.x or ::1)");
     if (cfg::member(j, "upstream"))
       cfg::fail_msg("config.upstream", "only side b performs requests upstream");
   } else {
@@ -108,7 +135,9 @@ drop_gateway_config parse_drop_gateway_config(const json& j, const fs::path& bas
   if (auto* v = cfg::member(j, "max_body")) {
     c.max_body = cfg::get_size(*v, "config.max_body");
     if (c.max_body > droplog::http::limits::max_body_bytes)
-      cfg::fail("config.max_body", "at most " + std::to_string(droplog::http::limits::max_body_bytes >> 20) + "MiB", *v);
+      cfg::fail("config.max_body",
+                "at most " + std::to_string(droplog::http::limits::max_body_bytes >> 20) + "MiB",
+                *v);
   }
   positive("max_connections", c.max_connections);
   positive("max_upstream_in_flight", c.max_upstream_in_flight);
@@ -130,7 +159,8 @@ drop_gateway_config parse_drop_gateway_config(const json& j, const fs::path& bas
   }
   auto size = [&](const char* k, auto& f) {
     if (auto* v = cfg::member(j, k))
-      f = static_cast<std::remove_reference_t<decltype(f)>>(cfg::get_size(*v, std::string("config.") + k));
+      f = static_cast<std::remove_reference_t<decltype(f)>>(
+        cfg::get_size(*v, std::string("config.") + k));
   };
   size("min_packet", s.min_packet_bytes);
   size("max_packet", s.max_packet_bytes);

@@ -16,11 +16,11 @@ namespace peerlab::net {
 struct drop_gateway_config {
   enum class side_t { a, b };
   side_t side = side_t::a;
-  std::string name, peer;            // node names; ids are SHA-256 prefixes (peer_id_from_name)
+  std::string name, peer;                // node names; ids are SHA-256 prefixes (peer_id_from_name)
   std::filesystem::path out_dir, in_dir; // write here (mirror source) / read here (mirror target)
   std::optional<std::filesystem::path> state_db; // SQLite rows: the log survives restarts
-  address listen{"127.0.0.1", 0};    // side a: HTTP clients connect here (loopback only)
-  address upstream;                  // side b: the HTTP server requests are performed against
+  address listen{"127.0.0.1", 0}; // side a: HTTP clients connect here (loopback only)
+  address upstream;               // side b: the HTTP server requests are performed against
   time_us request_timeout = 120 * us_per_s; // side a: 504 after this
   time_us upstream_timeout = 60 * us_per_s; // side b: 504 from b after this
   std::uint64_t max_body = 128u << 20;      // request and response bodies
@@ -35,7 +35,8 @@ struct drop_gateway_config {
 
 /// Relative paths are taken relative to `base_dir`. Throws config_error
 /// (actors/node_roles.hpp) naming the path and the problem.
-drop_gateway_config parse_drop_gateway_config(const nlohmann::json& j, const std::filesystem::path& base_dir);
+drop_gateway_config parse_drop_gateway_config(const nlohmann::json& j,
+                                              const std::filesystem::path& base_dir);
 drop_gateway_config load_drop_gateway_config(const std::filesystem::path& file);
 
 } // namespace peerlab::net

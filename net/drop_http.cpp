@@ -16,7 +16,8 @@ std::optional<dh::request> to_message(beast_request&& r, std::string& why) {
   for (auto& f : r)
     q.headers.push_back({std::string(f.name_string()), std::string(f.value())});
   dh::strip_hop_by_hop(q.headers);
-  std::erase_if(q.headers, [](const dh::header_field& h) { return beast::iequals(h.name, "host"); });
+  std::erase_if(q.headers,
+                [](const dh::header_field& h) { return beast::iequals(h.name, "host"); });
   q.body = std::move(r.body());
   if (auto e = dh::check(q); !e.empty()) {
     why = e;
@@ -65,8 +66,10 @@ dh::response to_message(beast_response&& r, std::uint64_t id) {
     p.reason = dh::reason_phrase(p.status);
   for (auto& f : r) {
     dh::header_field h{std::string(f.name_string()), std::string(f.value())};
-    if (dh::is_token(h.name) && dh::is_field_value(h.value) && h.name.size() <= dh::limits::max_header_name &&
-        h.value.size() <= dh::limits::max_header_value && p.headers.size() < dh::limits::max_headers)
+    if (dh::is_token(h.name) && dh::is_field_value(h.value) &&
+        h.name.size() <= dh::limits::max_header_name &&
+        h.value.size() <= dh::limits::max_header_value &&
+        p.headers.size() < dh::limits::max_headers)
       p.headers.push_back(std::move(h));
   }
   dh::strip_hop_by_hop(p.headers);
@@ -100,25 +103,25 @@ void client_connection::read() {
   parser_->header_limit(64 * 1024);
   parser_->body_limit(max_body_);
   stream_.expires_after(std::chrono::seconds(300)); // idle or slow clients
-  beast_http::async_read(stream_, buffer_, *parser_,
-                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                           if (ec == beast_http::error::body_limit) {
-                             self->version_ = 11;
-                             self->keep_alive_ = false;
-                             self->waiting_ = true;
-                             self->drain_after_write_ = true;
-                             self->respond(error_response(0, 413, "request body above the gateway's max_body"));
-                             return;
-                           }
-                           if (ec)
-                             return self->close();
-                           auto req = self->parser_->release();
-                           self->version_ = req.version();
-                           self->keep_alive_ = req.keep_alive();
-                           self->waiting_ = true;
-                           self->stream_.expires_never(); // the answer may take minutes
-                           self->on_request_(self, std::move(req));
-                         });
+  beast_http::async_read(
+    stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec == beast_http::error::body_limit) {
+        self->version_ = 11;
+        self->keep_alive_ = false;
+        self->waiting_ = true;
+        self->drain_after_write_ = true;
+        self->respond(error_response(0, 413, "request body above the gateway's max_body"));
+        return;
+      }
+      if (ec)
+        return self->close();
+      auto req = self->parser_->release();
+      self->version_ = req.version();
+      self->keep_alive_ = req.keep_alive();
+      self->waiting_ = true;
+      self->stream_.expires_never(); // the answer may take minutes
+      self->on_request_(self, std::move(req));
+    });
 }
 
 void client_connection::respond(dh::response&& p) {
@@ -127,10 +130,11 @@ void client_connection::respond(dh::response&& p) {
   waiting_ = false;
   out_ = std::make_shared<beast_response>(to_beast(std::move(p), version_, keep_alive_));
   stream_.expires_after(std::chrono::seconds(600));
-  beast_http::async_write(stream_, *out_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-    self->out_.reset();
-    self->finish(!ec && self->keep_alive_);
-  });
+  beast_http::async_write(stream_, *out_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            self->out_.reset();
+                            self->finish(!ec && self->keep_alive_);
+                          });
 }
 
 void client_connection::finish(bool keep_alive) {
@@ -146,12 +150,13 @@ void client_connection::drain() {
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   stream_.expires_after(std::chrono::seconds(5));
   auto buf = std::make_shared<std::array<char, 64 * 1024>>();
-  stream_.async_read_some(asio::buffer(*buf), [self = shared_from_this(), buf](beast::error_code ec, std::size_t n) {
-    self->drained_ += n;
-    if (ec || self->drained_ > self->max_body_ + (1u << 20))
-      return self->close();
-    self->drain();
-  });
+  stream_.async_read_some(asio::buffer(*buf),
+                          [self = shared_from_this(), buf](beast::error_code ec, std::size_t n) {
+                            self->drained_ += n;
+                            if (ec || self->drained_ > self->max_body_ + (1u << 20))
+                              return self->close();
+                            self->drain();
+                          });
 }
 
 void client_connection::close() {
@@ -167,8 +172,9 @@ void client_connection::close() {
 
 // -- side b: upstream call -------------------------------------------------------
 
-upstream_call::upstream_call(asio::io_context& io, address upstream, std::chrono::microseconds timeout,
-                             std::uint64_t max_body, dh::request&& q, done_handler done)
+upstream_call::upstream_call(asio::io_context& io, address upstream,
+                             std::chrono::microseconds timeout, std::uint64_t max_body,
+                             dh::request&& q, done_handler done)
     : resolver_(io), stream_(io), upstream_(std::move(upstream)), timeout_(timeout), id_(q.id),
       req_(to_beast(std::move(q), upstream_)), done_(std::move(done)) {
   parser_.header_limit(64 * 1024);
@@ -180,14 +186,15 @@ upstream_call::upstream_call(asio::io_context& io, address upstream, std::chrono
 void upstream_call::start() {
   stream_.expires_after(timeout_);
   resolver_.async_resolve(
-      upstream_.host, std::to_string(upstream_.port),
-      [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type results) {
+    upstream_.host, std::to_string(upstream_.port),
+    [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type results) {
+      if (ec)
+        return self->fail(ec, "resolve");
+      self->stream_.async_connect(results, [self](beast::error_code ec, const tcp::endpoint&) {
         if (ec)
-          return self->fail(ec, "resolve");
-        self->stream_.async_connect(results, [self](beast::error_code ec, const tcp::endpoint&) {
-          if (ec)
-            return self->fail(ec, "connect");
-          beast_http::async_write(self->stream_, self->req_, [self](beast::error_code ec, std::size_t) {
+          return self->fail(ec, "connect");
+        beast_http::async_write(
+          self->stream_, self->req_, [self](beast::error_code ec, std::size_t) {
             if (ec)
               return self->fail(ec, "write");
             beast_http::async_read(self->stream_, self->buffer_, self->parser_,
@@ -195,13 +202,14 @@ void upstream_call::start() {
                                      if (ec)
                                        return self->fail(ec, "read");
                                      beast::error_code ignored;
-                                     self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+                                     self->stream_.socket().shutdown(tcp::socket::shutdown_both,
+                                                                     ignored);
                                      auto done = std::move(self->done_);
                                      done(to_message(self->parser_.release(), self->id_));
                                    });
           });
-        });
       });
+    });
 }
 
 void upstream_call::fail(const beast::error_code& ec, const char* stage) {
@@ -209,7 +217,8 @@ void upstream_call::fail(const beast::error_code& ec, const char* stage) {
   if (!done)
     return;
   if (ec == beast::error::timeout)
-    return done(error_response(id_, 504, std::string("upstream did not answer in time (") + stage + ")"));
+    return done(
+      error_response(id_, 504, std::string("upstream did not answer in time (") + stage + ")"));
   if (ec == beast_http::error::body_limit)
     return done(error_response(id_, 502, "upstream response body above the gateway's max_body"));
   done(error_response(id_, 502, std::string("upstream ") + stage + " failed: " + ec.message()));

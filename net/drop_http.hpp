@@ -35,7 +35,8 @@ beast_request to_beast(droplog::http::request&& q, const address& upstream);
 /// An upstream response as a layer-2 message for request `id`.
 droplog::http::response to_message(beast_response&& r, std::uint64_t id);
 /// A short plain-text response made by a gateway itself (400, 413, 502, 503, 504).
-droplog::http::response error_response(std::uint64_t id, std::uint16_t status, const std::string& text);
+droplog::http::response error_response(std::uint64_t id, std::uint16_t status,
+                                       const std::string& text);
 
 /// Side a: one client connection. The gateway gets each request through
 /// `on_request` and answers later with respond(); one request at a time.
@@ -54,7 +55,6 @@ private:
   void read();
   void finish(bool keep_alive);
   void drain(); // lingering close: read what the client still sends, so it sees our answer
-
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;

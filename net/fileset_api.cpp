@@ -1,6 +1,7 @@
 #include "net/fileset_api.hpp"
 
 #include "net/address.hpp"
+#include "net/listener.hpp"
 #include "protocols/common/sha256.hpp"
 
 #include <utility> // before Asio: its awaitable.hpp uses std::exchange
@@ -112,27 +113,7 @@ public:
   }
 
   void start() {
-    std::string err;
-    auto a = parse_address(opts_.listen, err);
-    if (!a)
-      throw std::runtime_error("fileset http address \"" + opts_.listen + "\": " + err);
-    boost::system::error_code ec;
-    auto ip = asio::ip::make_address(a->host, ec);
-    if (ec)
-      throw std::runtime_error("fileset http address \"" + opts_.listen + "\": " + ec.message());
-    tcp::endpoint ep(ip, a->port);
-    acceptor_.emplace(ioc_);
-    acceptor_->open(ep.protocol(), ec);
-    if (!ec)
-      acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec)
-      acceptor_->bind(ep, ec);
-    if (!ec)
-      acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec)
-      throw std::runtime_error("fileset http: cannot listen on " + opts_.listen + ": " + ec.message());
-    auto local = acceptor_->local_endpoint();
-    bound_ = to_string(peerlab::net::address{local.address().to_string(), local.port()});
+    bound_ = open_listener(ioc_, acceptor_, opts_.listen, "fileset http");
     running_ = true;
     accept();
     thread_ = std::thread([this] { ioc_.run(); });
@@ -238,26 +219,30 @@ private:
     // The largest body of any route; narrowed once the route is known.
     parser_->body_limit(2 * api_.opts().max_file_bytes + 64 * 1024);
     stream_.expires_after(std::chrono::microseconds(api_.opts().idle_timeout));
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
     if (ec) {
       if (ec == http::error::body_limit) {
         keep_alive_ = false;
-        return respond(http::status::payload_too_large, error_json("request body larger than allowed"));
+        return respond(http::status::payload_too_large,
+                       error_json("request body larger than allowed"));
       }
       if (ec == http::error::header_limit) {
         keep_alive_ = false;
-        return respond(http::status::request_header_fields_too_large, error_json("request header larger than 16 KiB"));
+        return respond(http::status::request_header_fields_too_large,
+                       error_json("request header larger than 16 KiB"));
       }
       return close();
     }
     auto& req = parser_->get();
     version_ = req.version();
     keep_alive_ = req.keep_alive();
-    target_ = parse_target(req.method(), std::string_view(req.target().data(), req.target().size()));
+    target_ =
+      parse_target(req.method(), std::string_view(req.target().data(), req.target().size()));
     const std::uint64_t max_file = api_.opts().max_file_bytes;
     std::uint64_t limit = 4096;
     if (target_.r == route::json_put)
@@ -267,34 +252,40 @@ private:
     if (auto n = parser_->content_length(); n && *n > limit) {
       keep_alive_ = false; // the body is not read
       return respond(http::status::payload_too_large,
-                     error_json("request body of " + std::to_string(*n) + " bytes is larger than allowed (" +
-                                std::to_string(limit) + " bytes)"));
+                     error_json("request body of " + std::to_string(*n) +
+                                " bytes is larger than allowed (" + std::to_string(limit) +
+                                " bytes)"));
     }
     parser_->body_limit(limit);
     // curl sends "Expect: 100-continue" for bodies above 1 MiB and waits a
     // second for the go-ahead unless it gets one.
     auto expect = req.find(http::field::expect);
-    if (expect != req.end() && beast::iequals(expect->value(), "100-continue") && !parser_->is_done()) {
-      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, version_);
-      http::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code ec, std::size_t) {
-        if (ec)
-          return self->close();
-        self->read_body();
-      });
+    if (expect != req.end() && beast::iequals(expect->value(), "100-continue") &&
+        !parser_->is_done()) {
+      auto cont =
+        std::make_shared<http::response<http::empty_body>>(http::status::continue_, version_);
+      http::async_write(stream_, *cont,
+                        [self = shared_from_this(), cont](beast::error_code ec, std::size_t) {
+                          if (ec)
+                            return self->close();
+                          self->read_body();
+                        });
       return;
     }
     read_body();
   }
 
   void read_body() {
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
+    http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
   }
 
   void on_body(beast::error_code ec) {
     if (ec == http::error::body_limit) {
       keep_alive_ = false; // the rest of the body is not read
-      return respond(http::status::payload_too_large, error_json("request body larger than allowed"));
+      return respond(http::status::payload_too_large,
+                     error_json("request body larger than allowed"));
     }
     if (ec)
       return close();
@@ -306,60 +297,71 @@ private:
     if (target_.r == route::none) {
       if (target_.known_path)
         return respond(http::status::method_not_allowed,
-                       error_json(std::string(req.method_string()) + " is not allowed on " + std::string(req.target())));
+                       error_json(std::string(req.method_string()) + " is not allowed on " +
+                                  std::string(req.target())));
       return respond(http::status::not_found, error_json("no route " + std::string(req.target())));
     }
     peerlab::command c;
     switch (target_.r) {
-      case route::json_put: {
-        json body;
-        try {
-          body = json::parse(req.body());
-        } catch (const json::parse_error&) {
-          return respond(http::status::bad_request, error_json("body is not JSON"));
-        }
-        if (!body.is_object())
-          return respond(http::status::bad_request, error_json("body must be a JSON object {\"content\", \"setCount\"}"));
-        auto content = body.find("content");
-        auto count = body.find("setCount");
-        if (content == body.end() || !content->is_string())
-          return respond(http::status::bad_request, error_json("\"content\" must be a hex string (\"0x…\")"));
-        if (count == body.end() || !count->is_number_integer())
-          return respond(http::status::bad_request, error_json("\"setCount\" must be an integer"));
-        if (count->get<std::int64_t>() < 1)
-          return respond(http::status::bad_request, error_json("setCount must be an integer from 1 to 65536"));
-        c = {0, "put", {target_.set, target_.index, std::to_string(count->get<std::int64_t>()), content->get<std::string>()}};
-        break;
+    case route::json_put: {
+      json body;
+      try {
+        body = json::parse(req.body());
+      } catch (const json::parse_error&) {
+        return respond(http::status::bad_request, error_json("body is not JSON"));
       }
-      case route::raw_put: {
-        auto n = query_param(target_.query, "setCount");
-        if (!n) {
-          auto h = req.find("X-Set-Count");
-          if (h != req.end())
-            n = std::string(h->value());
-        }
-        if (!n)
-          return respond(http::status::bad_request, error_json("a raw upload needs ?setCount=N (or header X-Set-Count)"));
-        const auto& b = req.body();
-        c = {0, "put", {target_.set, target_.index, *n,
-                        to_hex(byte_view{reinterpret_cast<const std::uint8_t*>(b.data()), b.size()})}};
-        break;
+      if (!body.is_object())
+        return respond(http::status::bad_request,
+                       error_json("body must be a JSON object {\"content\", \"setCount\"}"));
+      auto content = body.find("content");
+      auto count = body.find("setCount");
+      if (content == body.end() || !content->is_string())
+        return respond(http::status::bad_request,
+                       error_json("\"content\" must be a hex string (\"0x…\")"));
+      if (count == body.end() || !count->is_number_integer())
+        return respond(http::status::bad_request, error_json("\"setCount\" must be an integer"));
+      if (count->get<std::int64_t>() < 1)
+        return respond(http::status::bad_request,
+                       error_json("setCount must be an integer from 1 to 65536"));
+      c = {0,
+           "put",
+           {target_.set, target_.index, std::to_string(count->get<std::int64_t>()),
+            content->get<std::string>()}};
+      break;
+    }
+    case route::raw_put: {
+      auto n = query_param(target_.query, "setCount");
+      if (!n) {
+        auto h = req.find("X-Set-Count");
+        if (h != req.end())
+          n = std::string(h->value());
       }
-      case route::json_get:
-      case route::raw_get:
-        c = {0, "get", {target_.set, target_.index}};
-        break;
-      case route::status:
-        c = {0, "status", {target_.set}};
-        break;
-      case route::none:
-        break;
+      if (!n)
+        return respond(http::status::bad_request,
+                       error_json("a raw upload needs ?setCount=N (or header X-Set-Count)"));
+      const auto& b = req.body();
+      c = {0,
+           "put",
+           {target_.set, target_.index, *n,
+            to_hex(byte_view{reinterpret_cast<const std::uint8_t*>(b.data()), b.size()})}};
+      break;
+    }
+    case route::json_get:
+    case route::raw_get:
+      c = {0, "get", {target_.set, target_.index}};
+      break;
+    case route::status:
+      c = {0, "status", {target_.set}};
+      break;
+    case route::none:
+      break;
     }
     req.body().clear();
     req.body().shrink_to_fit();
     waiting_ = api_.submit(shared_from_this(), std::move(c));
     if (waiting_ == 0)
-      return respond(http::status::service_unavailable, error_json("the node has no fileset role running"));
+      return respond(http::status::service_unavailable,
+                     error_json("the node has no fileset role running"));
     reply_timer_.expires_after(std::chrono::microseconds(api_.opts().reply_timeout));
     reply_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || self->waiting_ == 0)
@@ -409,11 +411,13 @@ private:
       if (target_.r == route::raw_get) {
         auto content = bytes_from_hex(field("content"));
         if (!content)
-          return respond(http::status::internal_server_error, error_json("the node returned bad content"));
+          return respond(http::status::internal_server_error,
+                         error_json("the node returned bad content"));
         std::string joined;
         for (auto& h : proof)
           joined += (joined.empty() ? "" : ",") + h.get<std::string>();
-        return respond(http::status::ok, std::string(content->begin(), content->end()), "application/octet-stream",
+        return respond(http::status::ok, std::string(content->begin(), content->end()),
+                       "application/octet-stream",
                        {{"X-Proof", joined},
                         {"X-Proof-Index", std::to_string(index)},
                         {"X-Tree-Size", std::to_string(size)},
@@ -439,11 +443,12 @@ private:
     res->body() = std::move(body);
     res->prepare_payload();
     stream_.expires_after(std::chrono::microseconds(api_.opts().idle_timeout));
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-      if (ec || !res->keep_alive())
-        return self->close();
-      self->read();
-    });
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (ec || !res->keep_alive())
+                          return self->close();
+                        self->read();
+                      });
   }
 
   impl& api_;

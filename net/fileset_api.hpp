@@ -5,7 +5,8 @@
 //   POST /api/sets/{set_id}/files/{index}  {"content": "0x…", "setCount": N}
 //        -> {"success": true, "hash": "…"}
 //   GET  /api/sets/{set_id}/files/{index}
-//        -> {"file": "0x…", "proof": {"proof": ["0x…", …], "index": i}, "treeSize": n, "root": "0x…"}
+//        -> {"file": "0x…", "proof": {"proof": ["0x…", …], "index": i}, "treeSize": n, "root":
+//        "0x…"}
 //   PUT  /api/sets/{set_id}/raw/{index}?setCount=N   (application/octet-stream body)
 //        -> {"success": true, "hash": "…"}
 //   GET  /api/sets/{set_id}/raw/{index}

@@ -53,7 +53,8 @@ set_db::set_db(const std::filesystem::path& file) : file_(file.string()) {
   std::error_code ec;
   if (file.has_parent_path())
     std::filesystem::create_directories(file.parent_path(), ec);
-  if (sqlite3_open_v2(file_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(file_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
@@ -61,10 +62,11 @@ set_db::set_db(const std::filesystem::path& file) : file_(file.string()) {
   }
   sqlite3_busy_timeout(db_, 5000);
   char* err = nullptr;
-  if (sqlite3_exec(db_,
-                   "CREATE TABLE IF NOT EXISTS sets(set_id TEXT PRIMARY KEY, size INTEGER NOT NULL, "
-                   "root TEXT NOT NULL, node TEXT NOT NULL, uploaded_at INTEGER NOT NULL)",
-                   nullptr, nullptr, &err) != SQLITE_OK) {
+  if (sqlite3_exec(
+        db_,
+        "CREATE TABLE IF NOT EXISTS sets(set_id TEXT PRIMARY KEY, size INTEGER NOT NULL, "
+        "root TEXT NOT NULL, node TEXT NOT NULL, uploaded_at INTEGER NOT NULL)",
+        nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "?";
     sqlite3_free(err);
     sqlite3_close(db_);
@@ -76,7 +78,8 @@ set_db::set_db(const std::filesystem::path& file) : file_(file.string()) {
 set_db::~set_db() { sqlite3_close(db_); }
 
 std::optional<stored_set> set_db::get(const std::string& id) const {
-  statement st(db_, file_, "SELECT set_id, size, root, node, uploaded_at FROM sets WHERE set_id = ?");
+  statement st(db_, file_,
+               "SELECT set_id, size, root, node, uploaded_at FROM sets WHERE set_id = ?");
   sqlite3_bind_text(st.s, 1, id.data(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
   int rc = sqlite3_step(st.s);
   check(rc, db_, file_, "read");
@@ -86,8 +89,9 @@ std::optional<stored_set> set_db::get(const std::string& id) const {
 }
 
 void set_db::put(const stored_set& s) {
-  statement st(db_, file_,
-               "INSERT OR REPLACE INTO sets(set_id, size, root, node, uploaded_at) VALUES(?, ?, ?, ?, ?)");
+  statement st(
+    db_, file_,
+    "INSERT OR REPLACE INTO sets(set_id, size, root, node, uploaded_at) VALUES(?, ?, ?, ?, ?)");
   auto root = to_hex(s.root);
   sqlite3_bind_text(st.s, 1, s.id.data(), static_cast<int>(s.id.size()), SQLITE_TRANSIENT);
   sqlite3_bind_int64(st.s, 2, static_cast<sqlite3_int64>(s.size));
@@ -98,7 +102,8 @@ void set_db::put(const stored_set& s) {
 }
 
 std::vector<stored_set> set_db::list() const {
-  statement st(db_, file_, "SELECT set_id, size, root, node, uploaded_at FROM sets ORDER BY set_id");
+  statement st(db_, file_,
+               "SELECT set_id, size, root, node, uploaded_at FROM sets ORDER BY set_id");
   std::vector<stored_set> out;
   for (int rc; (rc = sqlite3_step(st.s)) == SQLITE_ROW;)
     out.push_back(row_of(st.s));
@@ -161,8 +166,8 @@ std::optional<node_url> parse_url(const std::string& text, std::string& error) {
 }
 
 http_reply http_request(const node_url& url, const std::string& method, const std::string& target,
-                        const std::string& body, const std::string& content_type, std::size_t max_body,
-                        time_us timeout) {
+                        const std::string& body, const std::string& content_type,
+                        std::size_t max_body, time_us timeout) {
   asio::io_context ioc;
   beast::tcp_stream stream(ioc);
   beast::flat_buffer buffer;
@@ -194,7 +199,8 @@ http_reply http_request(const node_url& url, const std::string& method, const st
         return;
       }
       stage = "read";
-      http::async_read(stream, buffer, parser, [&](beast::error_code ec3, std::size_t) { result = ec3; });
+      http::async_read(stream, buffer, parser,
+                       [&](beast::error_code ec3, std::size_t) { result = ec3; });
     });
   });
   ioc.run();
@@ -235,7 +241,8 @@ std::optional<download> parse_json_download(const std::string& body, std::string
   if (!j.contains("proof") || !j["proof"].is_object())
     return bad("\"proof\" object");
   auto& p = j["proof"];
-  if (!p.contains("proof") || !p["proof"].is_array() || p["proof"].size() > merkle::max_proof_hashes)
+  if (!p.contains("proof") || !p["proof"].is_array() ||
+      p["proof"].size() > merkle::max_proof_hashes)
     return bad("\"proof.proof\" (array of at most 64 hashes)");
   if (!p.contains("index") || !p["index"].is_number_unsigned())
     return bad("\"proof.index\"");
@@ -306,14 +313,17 @@ std::string verify_download(const download& d, std::uint64_t index, const stored
     return "index " + std::to_string(index) + " is out of range: set " + set.id + " has " +
            std::to_string(set.size) + " files";
   if (d.index != index)
-    return "the node answered index " + std::to_string(d.index) + " for requested index " + std::to_string(index);
+    return "the node answered index " + std::to_string(d.index) + " for requested index " +
+           std::to_string(index);
   if (d.tree_size && *d.tree_size != set.size)
-    return "the node's tree size " + std::to_string(*d.tree_size) + " differs from the stored set size " +
-           std::to_string(set.size);
+    return "the node's tree size " + std::to_string(*d.tree_size) +
+           " differs from the stored set size " + std::to_string(set.size);
   // Verified with the client's own index, size and root, never the node's.
-  auto e = merkle::check_inclusion(merkle::leaf_hash(d.content), index, set.size, d.proof, set.root);
+  auto e =
+    merkle::check_inclusion(merkle::leaf_hash(d.content), index, set.size, d.proof, set.root);
   if (e != merkle::verify_error::none)
-    return std::string("the inclusion proof does not verify against the stored root (") + merkle::to_string(e) + ")";
+    return std::string("the inclusion proof does not verify against the stored root (") +
+           merkle::to_string(e) + ")";
   return {};
 }
 
@@ -324,7 +334,8 @@ void write_file_atomically(const std::filesystem::path& out, const bytes& conten
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f)
       throw std::runtime_error(out.string() + ": cannot write");
-    f.write(reinterpret_cast<const char*>(content.data()), static_cast<std::streamsize>(content.size()));
+    f.write(reinterpret_cast<const char*>(content.data()),
+            static_cast<std::streamsize>(content.size()));
     f.close();
     if (!f) {
       std::error_code ec;

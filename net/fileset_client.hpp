@@ -22,7 +22,7 @@ struct stored_set {
   std::string id;
   std::uint64_t size = 0;
   digest root{};
-  std::string node;          // where it was uploaded
+  std::string node;             // where it was uploaded
   std::int64_t uploaded_at = 0; // unix seconds
 };
 

@@ -19,7 +19,7 @@ void encode_frame(byte_view frame, bytes& out) {
 }
 
 frame_decoder::frame_decoder(std::size_t max_frame, std::size_t staging)
-  : max_(max_frame), staging_(std::max<std::size_t>(staging, 16)) {}
+    : max_(max_frame), staging_(std::max<std::size_t>(staging, 16)) {}
 
 bool frame_decoder::feed(byte_view data) {
   while (!data.empty()) {

@@ -1,6 +1,7 @@
 #include "net/http_api.hpp"
 
 #include "net/address.hpp"
+#include "net/listener.hpp"
 
 #include <utility> // before Asio: its awaitable.hpp uses std::exchange
 
@@ -35,7 +36,8 @@ std::map<std::string, std::string> parse_query(std::string_view q) {
     auto kv = q.substr(0, amp);
     auto eq = kv.find('=');
     if (!kv.empty())
-      out[std::string(kv.substr(0, eq))] = eq == std::string_view::npos ? "" : std::string(kv.substr(eq + 1));
+      out[std::string(kv.substr(0, eq))] =
+        eq == std::string_view::npos ? "" : std::string(kv.substr(eq + 1));
     if (amp == std::string_view::npos)
       break;
     q.remove_prefix(amp + 1);
@@ -56,27 +58,7 @@ public:
   }
 
   void start() {
-    std::string err;
-    auto a = parse_address(opts_.listen, err);
-    if (!a)
-      throw std::runtime_error("http api address \"" + opts_.listen + "\": " + err);
-    boost::system::error_code ec;
-    auto ip = asio::ip::make_address(a->host, ec);
-    if (ec)
-      throw std::runtime_error("http api address \"" + opts_.listen + "\": " + ec.message());
-    tcp::endpoint ep(ip, a->port);
-    acceptor_.emplace(ioc_);
-    acceptor_->open(ep.protocol(), ec);
-    if (!ec)
-      acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec)
-      acceptor_->bind(ep, ec);
-    if (!ec)
-      acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec)
-      throw std::runtime_error("http api: cannot listen on " + opts_.listen + ": " + ec.message());
-    auto local = acceptor_->local_endpoint();
-    bound_ = to_string(peerlab::net::address{local.address().to_string(), local.port()});
+    bound_ = open_listener(ioc_, acceptor_, opts_.listen, "http api");
     running_ = true;
     accept();
     thread_ = std::thread([this] { run(); });
@@ -150,7 +132,8 @@ public:
 
   void refuse() {
     keep_alive_ = false;
-    send(json_error(503, "too many connections (at most " + std::to_string(srv_.opts().max_connections) + ")"));
+    send(json_error(503, "too many connections (at most " +
+                           std::to_string(srv_.opts().max_connections) + ")"));
   }
 
   void close() {
@@ -166,18 +149,21 @@ private:
     parser_->header_limit(static_cast<std::uint32_t>(srv_.opts().max_header));
     parser_->body_limit(srv_.opts().max_body);
     stream_.expires_after(std::chrono::microseconds(srv_.opts().read_timeout));
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   bool limit_error(beast::error_code ec) {
     keep_alive_ = false; // what is left of the request is not read
     if (ec == http::error::body_limit) {
-      send(json_error(413, "request body larger than " + std::to_string(srv_.opts().max_body) + " bytes"));
+      send(json_error(413, "request body larger than " + std::to_string(srv_.opts().max_body) +
+                             " bytes"));
       return true;
     }
     if (ec == http::error::header_limit) {
-      send(json_error(431, "request header larger than " + std::to_string(srv_.opts().max_header) + " bytes"));
+      send(json_error(431, "request header larger than " + std::to_string(srv_.opts().max_header) +
+                             " bytes"));
       return true;
     }
     // Other parse errors of a request that arrived: 400. A client that went
@@ -201,25 +187,30 @@ private:
     keep_alive_ = req.keep_alive();
     if (auto n = parser_->content_length(); n && *n > srv_.opts().max_body) {
       keep_alive_ = false;
-      return send(json_error(413, "request body of " + std::to_string(*n) + " bytes is larger than " +
-                                      std::to_string(srv_.opts().max_body) + " bytes"));
+      return send(json_error(413, "request body of " + std::to_string(*n) +
+                                    " bytes is larger than " +
+                                    std::to_string(srv_.opts().max_body) + " bytes"));
     }
     auto expect = req.find(http::field::expect);
-    if (expect != req.end() && beast::iequals(expect->value(), "100-continue") && !parser_->is_done()) {
-      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, version_);
-      http::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code ec, std::size_t) {
-        if (ec)
-          return self->close();
-        self->read_body();
-      });
+    if (expect != req.end() && beast::iequals(expect->value(), "100-continue") &&
+        !parser_->is_done()) {
+      auto cont =
+        std::make_shared<http::response<http::empty_body>>(http::status::continue_, version_);
+      http::async_write(stream_, *cont,
+                        [self = shared_from_this(), cont](beast::error_code ec, std::size_t) {
+                          if (ec)
+                            return self->close();
+                          self->read_body();
+                        });
       return;
     }
     read_body();
   }
 
   void read_body() {
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
+    http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
   }
 
   void on_body(beast::error_code ec) {
@@ -246,7 +237,8 @@ private:
         return;
       self->waiting_ = 0;
       self->send(json_error(504, "the node did not answer within " +
-                                     std::to_string(self->srv_.opts().reply_timeout / us_per_ms) + " ms"));
+                                   std::to_string(self->srv_.opts().reply_timeout / us_per_ms) +
+                                   " ms"));
     });
     // The answer may come from any thread; it is handed back to the io thread.
     std::weak_ptr<session> weak = shared_from_this();
@@ -266,7 +258,8 @@ private:
   }
 
   void send(http_api_answer a) {
-    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(a.status), version_);
+    auto res = std::make_shared<http::response<http::string_body>>(
+      static_cast<http::status>(a.status), version_);
     res->set(http::field::server, srv_.opts().server_name);
     res->set(http::field::content_type, "application/json");
     res->set(http::field::cache_control, "no-store");
@@ -278,11 +271,12 @@ private:
       res->body().push_back('\n');
     res->prepare_payload();
     stream_.expires_after(std::chrono::microseconds(srv_.opts().read_timeout));
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-      if (ec || !res->keep_alive())
-        return self->close();
-      self->read();
-    });
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (ec || !res->keep_alive())
+                          return self->close();
+                        self->read();
+                      });
   }
 
   impl& srv_;

@@ -29,8 +29,8 @@ struct http_api_options {
 };
 
 struct http_api_request {
-  std::string method; // "GET", "POST", ... as sent
-  std::string path;   // target without the query
+  std::string method;                       // "GET", "POST", ... as sent
+  std::string path;                         // target without the query
   std::map<std::string, std::string> query; // raw values (no percent-decoding)
   std::string body;
 };

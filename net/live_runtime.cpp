@@ -103,8 +103,8 @@ public:
     if (!running_)
       return;
     running_ = false;
-    auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::microseconds(live_limits::shutdown_grace);
+    auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::microseconds(live_limits::shutdown_grace);
     {
       caf::scoped_actor self{*sys_};
       std::size_t left = actors_.size();
@@ -182,7 +182,8 @@ public:
     }
     pending_timers_.fetch_add(1, std::memory_order_relaxed);
     // Distinct I/O objects may be used from any thread; the handler runs on the io thread.
-    auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::microseconds(std::max<time_us>(delay, 0)));
+    auto t = std::make_shared<asio::steady_timer>(
+      io_, std::chrono::microseconds(std::max<time_us>(delay, 0)));
     t->async_wait([this, t, port, token](const boost::system::error_code& ec) {
       pending_timers_.fetch_sub(1, std::memory_order_relaxed);
       if (!ec)
@@ -313,7 +314,8 @@ private:
     auto c = std::make_shared<plain_connection>(std::move(s), *this);
     c->outgoing = outgoing;
     c->dialed = dialed;
-    c->remote = ec ? std::string("?") : to_string(address{remote.address().to_string(), remote.port()});
+    c->remote =
+      ec ? std::string("?") : to_string(address{remote.address().to_string(), remote.port()});
     c->serial = ++serial_;
     conns_[c->serial] = c;
     return c;
@@ -383,8 +385,8 @@ private:
       auto k = known_.find(it->first);
       if (it->first != keep && k != known_.end() && k->second == addr) {
         count("net.frames_unreachable", static_cast<double>(it->second.frames.size()));
-        log(why + ": dropped " + std::to_string(it->second.frames.size()) +
-            " frame(s) for peer " + std::to_string(it->first));
+        log(why + ": dropped " + std::to_string(it->second.frames.size()) + " frame(s) for peer " +
+            std::to_string(it->first));
         pending_total_ -= it->second.size;
         it = pending_.erase(it);
       } else {
@@ -608,7 +610,9 @@ bool live_runtime::command(port_t port, const peerlab::command& cmd) {
 std::map<std::string, double> live_runtime::counters() const { return impl_->counters(); }
 
 time_us live_runtime::now() const { return impl_->now(); }
-void live_runtime::send(peer_id, peer_id to, bytes frame) { impl_->post_frame(to, std::move(frame)); }
+void live_runtime::send(peer_id, peer_id to, bytes frame) {
+  impl_->post_frame(to, std::move(frame));
+}
 void live_runtime::after(peer_id, port_t port, time_us delay, std::uint64_t token) {
   impl_->arm_timer(port, delay, token);
 }

@@ -20,10 +20,10 @@
 namespace peerlab::net {
 
 struct live_options {
-  std::string name;                 // peer id = first 8 bytes of SHA-256(name)
+  std::string name;                   // peer id = first 8 bytes of SHA-256(name)
   std::string listen = "127.0.0.1:0"; // explicit bind address; port 0 = any free port
-  std::vector<std::string> peers;   // addresses dialed at start (and redialed when lost)
-  std::uint64_t seed = 0;           // the node's rng; 0 = derived from the peer id
+  std::vector<std::string> peers;     // addresses dialed at start (and redialed when lost)
+  std::uint64_t seed = 0;             // the node's rng; 0 = derived from the peer id
   std::vector<std::shared_ptr<role>> roles;
   std::unique_ptr<kv_store> store;
   std::unique_ptr<content_store> content;

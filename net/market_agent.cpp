@@ -27,8 +27,8 @@ std::optional<T> parse_int(std::string_view s) {
 // Row fields that hold amounts, sizes or times print as JSON numbers; ids
 // (peers, nonces, transactions) stay strings: they may not fit a double.
 bool numeric_field(std::string_view k) {
-  static const char* names[] = {"amount", "from", "to", "paying", "size", "price",
-                                "sales",  "paid_sales", "bytes", "deadline"};
+  static const char* names[] = {"amount", "from",  "to",         "paying", "size",
+                                "price",  "sales", "paid_sales", "bytes",  "deadline"};
   for (auto* n : names)
     if (k == n)
       return true;
@@ -65,7 +65,8 @@ std::optional<file_stamp> stamp_of(const fs::path& file) {
   if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
     return std::nullopt;
   return file_stamp{static_cast<std::uint64_t>(st.st_size),
-                    static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+                    static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
+                      st.st_mtim.tv_nsec};
 }
 
 market_agent::market_agent(market_agent_config cfg, disk_content& files)
@@ -73,8 +74,11 @@ market_agent::market_agent(market_agent_config cfg, disk_content& files)
 
 const char* market_agent::message_name(std::uint8_t t) const { return ledger::message_name(t); }
 
-void market_agent::fail(const peerlab::command& c, unsigned status, std::string reason, effects& fx) {
-  fx.emit(event{"api_error", c.id, {{"verb", c.verb.substr(0, 80)}, {"reason", std::move(reason)}},
+void market_agent::fail(const peerlab::command& c, unsigned status, std::string reason,
+                        effects& fx) {
+  fx.emit(event{"api_error",
+                c.id,
+                {{"verb", c.verb.substr(0, 80)}, {"reason", std::move(reason)}},
                 {{"status", static_cast<double>(status)}}});
 }
 
@@ -114,7 +118,8 @@ void market_agent::restore(context& ctx, effects& fx) {
       }
     }
     if (ok) {
-      fx.emit(event{"api_provide_restored", 0, {{"hash", key}, {"path", j["path"].get<std::string>()}}, {}});
+      fx.emit(event{
+        "api_provide_restored", 0, {{"hash", key}, {"path", j["path"].get<std::string>()}}, {}});
       continue;
     }
     ctx.store.erase(provided_paths_table, key);
@@ -133,7 +138,8 @@ void market_agent::command(context& ctx, const peerlab::command& c, effects& fx)
     return list(ctx, c, fx);
   if (c.verb == "balance")
     return balance(ctx, c, fx);
-  fail(c, 400, "the market agent knows provide, unprovide, provided, downloads, payments, balance", fx);
+  fail(c, 400, "the market agent knows provide, unprovide, provided, downloads, payments, balance",
+       fx);
 }
 
 void market_agent::provide(context& ctx, const peerlab::command& c, effects& fx) {
@@ -145,9 +151,12 @@ void market_agent::provide(context& ctx, const peerlab::command& c, effects& fx)
   auto size = parse_int<std::uint64_t>(c.args[4]);
   auto mtime = parse_int<std::int64_t>(c.args[5]);
   if (!path.is_absolute() || !price || !hash || !size || !mtime)
-    return fail(c, 400, "provide: bad arguments (absolute path, decimal price, 64-hex hash, size, mtime)", fx);
+    return fail(c, 400,
+                "provide: bad arguments (absolute path, decimal price, 64-hex hash, size, mtime)",
+                fx);
   if (c.args[1].size() > limits::max_file_name)
-    return fail(c, 400, "provide: name longer than " + std::to_string(limits::max_file_name) + " bytes", fx);
+    return fail(
+      c, 400, "provide: name longer than " + std::to_string(limits::max_file_name) + " bytes", fx);
   auto st = stamp_of(path);
   if (!st || *st != file_stamp{*size, *mtime})
     return fail(c, 409, path.string() + " changed while it was hashed; provide it again", fx);
@@ -157,11 +166,17 @@ void market_agent::provide(context& ctx, const peerlab::command& c, effects& fx)
   } catch (const std::exception& e) {
     return fail(c, 409, e.what(), fx);
   }
-  json row{{"path", path.string()}, {"name", info.name}, {"price", info.price},
-           {"size", info.size}, {"mtime_ns", *mtime}};
+  json row{{"path", path.string()},
+           {"name", info.name},
+           {"price", info.price},
+           {"size", info.size},
+           {"mtime_ns", *mtime}};
   ctx.store.put(provided_paths_table, to_hex(info.hash), row.dump());
-  fx.emit(event{"api_provided", c.id, {{"hash", to_hex(info.hash)}, {"name", info.name}, {"path", path.string()}},
-                {{"size", static_cast<double>(info.size)}, {"price", static_cast<double>(info.price)}}});
+  fx.emit(
+    event{"api_provided",
+          c.id,
+          {{"hash", to_hex(info.hash)}, {"name", info.name}, {"path", path.string()}},
+          {{"size", static_cast<double>(info.size)}, {"price", static_cast<double>(info.price)}}});
 }
 
 void market_agent::unprovide(context& ctx, const peerlab::command& c, effects& fx) {
@@ -190,7 +205,10 @@ void market_agent::list(context& ctx, const peerlab::command& c, effects& fx) {
     const auto downloads = files_.downloads_dir().lexically_normal().string() + "/";
     for (auto& f : files_.served_files()) {
       auto key = to_hex(f.info.hash);
-      json j{{"hash", key}, {"name", f.info.name}, {"size", f.info.size}, {"price", f.info.price},
+      json j{{"hash", key},
+             {"name", f.info.name},
+             {"size", f.info.size},
+             {"price", f.info.price},
              {"path", f.path.string()}};
       if (ctx.store.get(provided_paths_table, key))
         j["source"] = "api";
@@ -206,23 +224,33 @@ void market_agent::list(context& ctx, const peerlab::command& c, effects& fx) {
     }
   } else if (c.verb == "downloads") {
     ctx.store.scan("DownloadFiles", [&](std::string_view k, std::string_view v) {
-      if (total >= cfg_.max_list) { ++total; return; }
+      if (total >= cfg_.max_list) {
+        ++total;
+        return;
+      }
       auto j = row_json(v);
       j["hash"] = std::string(k);
       keep(std::move(j));
     });
   } else {
     ctx.store.scan("Payments", [&](std::string_view k, std::string_view v) {
-      if (total >= cfg_.max_list) { ++total; return; }
+      if (total >= cfg_.max_list) {
+        ++total;
+        return;
+      }
       auto j = row_json(v);
       auto colon = k.find(':');
       j["direction"] = std::string(k.substr(0, colon));
-      j["ref"] = colon == std::string_view::npos ? std::string(k) : std::string(k.substr(colon + 1));
+      j["ref"] =
+        colon == std::string_view::npos ? std::string(k) : std::string(k.substr(colon + 1));
       keep(std::move(j));
     });
   }
-  fx.emit(event{"api_list", c.id, {{"table", c.verb}, {"json", out.dump()}},
-                {{"count", static_cast<double>(out.size())}, {"total", static_cast<double>(total)}}});
+  fx.emit(
+    event{"api_list",
+          c.id,
+          {{"table", c.verb}, {"json", out.dump()}},
+          {{"count", static_cast<double>(out.size())}, {"total", static_cast<double>(total)}}});
 }
 
 void market_agent::balance(context& ctx, const peerlab::command& c, effects& fx) {
@@ -232,7 +260,8 @@ void market_agent::balance(context& ctx, const peerlab::command& c, effects& fx)
   if (c.args.size() == 1) {
     auto a = parse_int<std::uint64_t>(c.args[0]);
     if (!a)
-      return fail(c, 400, "account must be a decimal node id, got \"" + c.args[0].substr(0, 40) + "\"", fx);
+      return fail(c, 400,
+                  "account must be a decimal node id, got \"" + c.args[0].substr(0, 40) + "\"", fx);
     account = *a;
   }
   if (cfg_.ledger == 0)
@@ -255,7 +284,9 @@ void market_agent::frame(context&, peer_id from, byte_view data, effects& fx) {
   auto it = balance_asks_.find(b->req_id);
   if (it == balance_asks_.end())
     return; // late: the ask timed out
-  fx.emit(event{"api_balance", it->second, {{"account", std::to_string(b->account)}},
+  fx.emit(event{"api_balance",
+                it->second,
+                {{"account", std::to_string(b->account)}},
                 {{"balance", static_cast<double>(b->balance)},
                  {"pending_out", static_cast<double>(b->pending_out)},
                  {"tip", static_cast<double>(b->tip)}}});
@@ -268,7 +299,10 @@ void market_agent::timer(context&, std::uint64_t token, effects& fx) {
     return;
   peerlab::command c{it->second, "balance", {}};
   balance_asks_.erase(it);
-  fail(c, 504, "the ledger did not answer within " + std::to_string(cfg_.ledger_timeout / us_per_ms) + " ms", fx);
+  fail(c, 504,
+       "the ledger did not answer within " + std::to_string(cfg_.ledger_timeout / us_per_ms) +
+         " ms",
+       fx);
 }
 
 } // namespace peerlab::net

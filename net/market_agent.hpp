@@ -30,8 +30,8 @@
 namespace peerlab::net {
 
 struct market_agent_config {
-  peer_id ledger = 0;          // 0: no ledger known
-  std::string ledger_address;  // learned by the transport at start if set
+  peer_id ledger = 0;         // 0: no ledger known
+  std::string ledger_address; // learned by the transport at start if set
   time_us ledger_timeout = 5 * us_per_s;
   std::size_t max_list = 1000; // rows per api_list
   std::size_t max_balance_asks = 256;
@@ -74,7 +74,7 @@ private:
   market_agent_config cfg_;
   disk_content& files_;
   std::map<std::uint64_t, std::uint64_t> balance_asks_; // ledger req_id -> command id
-  std::uint64_t next_req_ = 1;                         // from the rng at start
+  std::uint64_t next_req_ = 1;                          // from the rng at start
 };
 
 } // namespace peerlab::net

@@ -23,13 +23,14 @@ namespace peerlab::net {
 
 namespace {
 
-using nlohmann::json;
 using api_inputs::bad_input;
+using nlohmann::json;
 namespace fs = std::filesystem;
 using clock = std::chrono::steady_clock;
 
-constexpr std::size_t max_hashing = 4;            // files hashed at once or waiting
-constexpr std::size_t max_tracked_downloads = 256; // API downloads remembered (finished ones go first)
+constexpr std::size_t max_hashing = 4; // files hashed at once or waiting
+constexpr std::size_t max_tracked_downloads =
+  256; // API downloads remembered (finished ones go first)
 constexpr std::size_t max_known_peers = 4096;
 
 json parse_list(const event& e) {
@@ -64,9 +65,12 @@ class market_api::impl {
 public:
   impl(api_config cfg, market_api_node node, log_fn log)
       : cfg_(std::move(cfg)), node_(std::move(node)), log_(std::move(log)),
-        server_(server_options(cfg_), [this](http_api_request r, http_api_server::respond_fn f) {
-          handle(std::move(r), std::move(f));
-        }, log_) {
+        server_(
+          server_options(cfg_),
+          [this](http_api_request r, http_api_server::respond_fn f) {
+            handle(std::move(r), std::move(f));
+          },
+          log_) {
     if (!log_)
       log_ = [](const std::string& m) { std::fprintf(stderr, "api: %s\n", m.c_str()); };
   }
@@ -84,7 +88,8 @@ public:
   const std::string& address() const { return server_.address(); }
 
   bool consume(port_t port, const event& e) {
-    if (e.command_id < market_api_first_command_id || e.command_id >= 2 * market_api_first_command_id)
+    if (e.command_id < market_api_first_command_id ||
+        e.command_id >= 2 * market_api_first_command_id)
       return false;
     server_.post([this, port, e] { on_event(port, e); });
     return port == ports::api || e.kind == "lookup_done";
@@ -144,7 +149,8 @@ private:
               std::function<bool(const event&)> on_event, bool long_lived = false) {
     auto now = clock::now();
     auto stale = std::chrono::microseconds(cfg_.reply_timeout) + std::chrono::seconds(60);
-    std::erase_if(waiting_, [&](auto& w) { return !w.second.long_lived && now - w.second.since > stale; });
+    std::erase_if(waiting_,
+                  [&](auto& w) { return !w.second.long_lived && now - w.second.since > stale; });
     auto id = next_id_++;
     waiting_[id] = waiter{std::move(on_event), now, long_lived};
     if (!node_.submit(port, peerlab::command{id, std::move(verb), std::move(args)})) {
@@ -173,14 +179,15 @@ private:
   void ask(port_t port, std::string verb, std::vector<std::string> args, respond_fn respond,
            std::function<http_api_answer(const event&)> ok, const char* unavailable) {
     auto r = std::make_shared<respond_fn>(std::move(respond));
-    bool sent = submit(port, std::move(verb), std::move(args), [r, ok = std::move(ok)](const event& e) {
-      if (auto refusal = role_refusal(e)) {
-        (*r)(*refusal);
+    bool sent =
+      submit(port, std::move(verb), std::move(args), [r, ok = std::move(ok)](const event& e) {
+        if (auto refusal = role_refusal(e)) {
+          (*r)(*refusal);
+          return true;
+        }
+        (*r)(ok(e));
         return true;
-      }
-      (*r)(ok(e));
-      return true;
-    });
+      });
     if (!sent)
       (*r)(json_error(503, unavailable));
   }
@@ -227,7 +234,8 @@ private:
       return;
     }
     if (!allowed.empty()) {
-      auto a = json_error(405, req.method + " is not allowed on " + req.path + " (allowed: " + allowed + ")");
+      auto a = json_error(405, req.method + " is not allowed on " + req.path +
+                                 " (allowed: " + allowed + ")");
       a.headers.push_back({"Allow", allowed});
       return respond(a);
     }
@@ -246,8 +254,11 @@ private:
     json roles = json::array();
     for (auto p : node_.ports)
       roles.push_back(port_name(p));
-    respond(answer(200, {{"success", true}, {"name", node_.name}, {"peer_id", std::to_string(node_.self)},
-                         {"address", node_.address ? node_.address() : ""}, {"roles", roles}}));
+    respond(answer(200, {{"success", true},
+                         {"name", node_.name},
+                         {"peer_id", std::to_string(node_.self)},
+                         {"address", node_.address ? node_.address() : ""},
+                         {"roles", roles}}));
   }
 
   void provide_file(const http_api_request& req, const std::string&, respond_fn& respond) {
@@ -259,12 +270,14 @@ private:
     std::string name;
     if (body.contains("name"))
       name = api_inputs::text(body["name"], "name", limits::max_file_name);
-    std::uint64_t price = body.contains("price") ? api_inputs::amount(body["price"], "price", cfg_.max_price) : 0;
+    std::uint64_t price =
+      body.contains("price") ? api_inputs::amount(body["price"], "price", cfg_.max_price) : 0;
     if (!runs(ports::file_provider))
       throw bad_input(409, "this node runs no provider role");
     auto real = api_inputs::file_to_provide(path, cfg_.provide_dirs);
     if (hashing_ >= max_hashing)
-      throw bad_input(503, "already hashing " + std::to_string(max_hashing) + " files; try again later");
+      throw bad_input(503,
+                      "already hashing " + std::to_string(max_hashing) + " files; try again later");
     ++hashing_;
     boost::asio::post(hash_pool_, [this, real, name, price, respond]() mutable {
       hashed h = hash(real);
@@ -326,38 +339,44 @@ private:
   void serve(const fs::path& real, const std::string& name, std::uint64_t price, const hashed& h,
              respond_fn respond) {
     auto hex = to_hex(h.hash);
-    ask(ports::api, "provide",
-        {real.string(), name, std::to_string(price), hex, std::to_string(h.stamp.size),
-         std::to_string(h.stamp.mtime_ns)},
-        std::move(respond),
-        [this, hex](const event& e) {
-          if (runs(ports::kad)) // announce it in the DHT; the answer is printed, not awaited
-            submit(ports::kad, "provide", {hex}, [](const event&) { return true; });
-          return answer(201, {{"hash", hex}, {"name", field(e, "name")}, {"path", field(e, "path")},
-                              {"size", static_cast<std::uint64_t>(e.value("size"))},
-                              {"price", static_cast<std::uint64_t>(e.value("price"))}});
-        },
-        "the node's market agent is not running");
+    ask(
+      ports::api, "provide",
+      {real.string(), name, std::to_string(price), hex, std::to_string(h.stamp.size),
+       std::to_string(h.stamp.mtime_ns)},
+      std::move(respond),
+      [this, hex](const event& e) {
+        if (runs(ports::kad)) // announce it in the DHT; the answer is printed, not awaited
+          submit(ports::kad, "provide", {hex}, [](const event&) { return true; });
+        return answer(201, {{"hash", hex},
+                            {"name", field(e, "name")},
+                            {"path", field(e, "path")},
+                            {"size", static_cast<std::uint64_t>(e.value("size"))},
+                            {"price", static_cast<std::uint64_t>(e.value("price"))}});
+      },
+      "the node's market agent is not running");
   }
 
   void stop_providing(const http_api_request& req, const std::string& param, respond_fn& respond) {
     no_body(req);
     auto hex = to_hex(api_inputs::hash_text(param, "the file hash"));
-    ask(ports::api, "unprovide", {hex}, respond,
-        [this, hex](const event&) {
-          if (runs(ports::kad))
-            submit(ports::kad, "stop_providing", {hex}, [](const event&) { return true; });
-          return answer(200, {{"hash", hex}, {"stopped", true}});
-        },
-        "the node's market agent is not running");
+    ask(
+      ports::api, "unprovide", {hex}, respond,
+      [this, hex](const event&) {
+        if (runs(ports::kad))
+          submit(ports::kad, "stop_providing", {hex}, [](const event&) { return true; });
+        return answer(200, {{"hash", hex}, {"stopped", true}});
+      },
+      "the node's market agent is not running");
   }
 
   void list(const char* verb, const char* key, respond_fn& respond) {
-    ask(ports::api, verb, {}, respond,
-        [key](const event& e) {
-          return answer(200, {{key, parse_list(e)}, {"total", static_cast<std::uint64_t>(e.value("total"))}});
-        },
-        "the node's market agent is not running");
+    ask(
+      ports::api, verb, {}, respond,
+      [key](const event& e) {
+        return answer(
+          200, {{key, parse_list(e)}, {"total", static_cast<std::uint64_t>(e.value("total"))}});
+      },
+      "the node's market agent is not running");
   }
 
   void provided_files(const http_api_request& req, const std::string&, respond_fn& respond) {
@@ -375,20 +394,22 @@ private:
     std::vector<std::string> args;
     if (auto a = req.query.find("account"); a != req.query.end())
       args.push_back(std::to_string(api_inputs::peer_text(a->second, "account")));
-    ask(ports::api, "balance", args, respond,
-        [](const event& e) {
-          return answer(200, {{"account", field(e, "account")},
-                              {"balance", static_cast<std::uint64_t>(e.value("balance"))},
-                              {"pending_out", static_cast<std::uint64_t>(e.value("pending_out"))},
-                              {"tip", static_cast<std::uint64_t>(e.value("tip"))}});
-        },
-        "the node's market agent is not running");
+    ask(
+      ports::api, "balance", args, respond,
+      [](const event& e) {
+        return answer(200, {{"account", field(e, "account")},
+                            {"balance", static_cast<std::uint64_t>(e.value("balance"))},
+                            {"pending_out", static_cast<std::uint64_t>(e.value("pending_out"))},
+                            {"tip", static_cast<std::uint64_t>(e.value("tip"))}});
+      },
+      "the node's market agent is not running");
   }
 
   void fund(const http_api_request& req, const std::string&, respond_fn& respond) {
     auto body = api_inputs::object_body(req.body, {"account", "name", "amount"});
     if (body.contains("account") == body.contains("name"))
-      throw bad_input(400, "give the account to fund as \"account\" (decimal node id) or \"name\" (node name)");
+      throw bad_input(
+        400, "give the account to fund as \"account\" (decimal node id) or \"name\" (node name)");
     peer_id account = body.contains("account")
                         ? api_inputs::peer_text(body["account"], "account")
                         : peer_id_from_name(api_inputs::text(body["name"], "name", 255));
@@ -399,48 +420,51 @@ private:
       throw bad_input(400, "amount must be positive");
     if (!runs(ports::ledger))
       throw bad_input(404, "this node runs no ledger role");
-    ask(ports::ledger, "fund", {std::to_string(account), std::to_string(amount)}, respond,
-        [](const event& e) {
-          return answer(200, {{"tx", field(e, "tx")}, {"account", field(e, "account")},
-                              {"amount", static_cast<std::uint64_t>(e.value("amount"))}});
-        },
-        "the node's ledger is not running");
+    ask(
+      ports::ledger, "fund", {std::to_string(account), std::to_string(amount)}, respond,
+      [](const event& e) {
+        return answer(200, {{"tx", field(e, "tx")},
+                            {"account", field(e, "account")},
+                            {"amount", static_cast<std::uint64_t>(e.value("amount"))}});
+      },
+      "the node's ledger is not running");
   }
 
   // -- lookups -------------------------------------------------------------------
 
-  void lookup(const digest& hash, std::vector<peer_id> only, std::function<void(lookup_result)> done,
-              respond_fn fail) {
+  void lookup(const digest& hash, std::vector<peer_id> only,
+              std::function<void(lookup_result)> done, respond_fn fail) {
     auto hex = to_hex(hash);
     auto ask_peers = [this, hex, done, fail](std::vector<peer_id> peers) {
       std::vector<std::string> args{hex};
       for (auto p : peers)
         if (args.size() <= cfg_.max_lookup_peers)
           args.push_back(std::to_string(p));
-      bool sent = submit(ports::file_downloader, "lookup", args, [this, done, fail](const event& e) {
-        if (auto refusal = role_refusal(e)) {
-          fail(*refusal);
+      bool sent =
+        submit(ports::file_downloader, "lookup", args, [this, done, fail](const event& e) {
+          if (auto refusal = role_refusal(e)) {
+            fail(*refusal);
+            return true;
+          }
+          if (e.kind != "lookup_done")
+            return false;
+          lookup_result r;
+          auto found = json::parse(field(e, "found"), nullptr, false);
+          auto failed = json::parse(field(e, "failed"), nullptr, false);
+          for (auto* list : {&found, &failed})
+            if (list->is_array())
+              for (auto& p : *list) {
+                auto id = std::strtoull(p.value("peer_id", std::string("0")).c_str(), nullptr, 10);
+                if (auto k = known_.find(id); k != known_.end())
+                  p["address"] = k->second;
+              }
+          if (found.is_array())
+            r.providers = found;
+          if (failed.is_array())
+            r.failed = failed;
+          done(std::move(r));
           return true;
-        }
-        if (e.kind != "lookup_done")
-          return false;
-        lookup_result r;
-        auto found = json::parse(field(e, "found"), nullptr, false);
-        auto failed = json::parse(field(e, "failed"), nullptr, false);
-        for (auto* list : {&found, &failed})
-          if (list->is_array())
-            for (auto& p : *list) {
-              auto id = std::strtoull(p.value("peer_id", std::string("0")).c_str(), nullptr, 10);
-              if (auto k = known_.find(id); k != known_.end())
-                p["address"] = k->second;
-            }
-        if (found.is_array())
-          r.providers = found;
-        if (failed.is_array())
-          r.failed = failed;
-        done(std::move(r));
-        return true;
-      });
+        });
       if (!sent)
         fail(json_error(503, "the node's metadata lookup is not running"));
     };
@@ -483,18 +507,22 @@ private:
     no_body(req);
     auto h = api_inputs::hash_text(param, "the file hash");
     auto hex = to_hex(h);
-    lookup(h, {}, [respond, hex](lookup_result r) {
-      if (r.providers.empty())
-        return respond(json_error(404, "no provider of " + hex + " answered (" +
+    lookup(
+      h, {},
+      [respond, hex](lookup_result r) {
+        if (r.providers.empty())
+          return respond(json_error(404, "no provider of " + hex + " answered (" +
                                            std::to_string(r.failed.size()) + " peer(s) asked)"));
-      respond(answer(200, {{"hash", hex}, {"providers", r.providers}, {"failed", r.failed}}));
-    }, respond);
+        respond(answer(200, {{"hash", hex}, {"providers", r.providers}, {"failed", r.failed}}));
+      },
+      respond);
   }
 
   // -- downloads -----------------------------------------------------------------
 
   void download_file(const http_api_request& req, const std::string&, respond_fn& respond) {
-    auto body = api_inputs::object_body(req.body, {"file_id", "hash", "dest_path", "path", "peer_id", "max_price"});
+    auto body = api_inputs::object_body(
+      req.body, {"file_id", "hash", "dest_path", "path", "peer_id", "max_price"});
     if (body.contains("file_id") == body.contains("hash"))
       throw bad_input(400, "give the file as \"file_id\" (or \"hash\"): its SHA-256 in hex");
     auto& hv = body.contains("file_id") ? body["file_id"] : body["hash"];
@@ -503,14 +531,16 @@ private:
       throw bad_input(400, "give the destination as \"dest_path\" (or \"path\")");
     auto& dv = body.contains("dest_path") ? body["dest_path"] : body["path"];
     auto dest_text = api_inputs::text(dv, "dest_path", 4096);
-    std::uint64_t max_price =
-      body.contains("max_price") ? api_inputs::amount(body["max_price"], "max_price", cfg_.max_price) : cfg_.max_price;
+    std::uint64_t max_price = body.contains("max_price")
+                                ? api_inputs::amount(body["max_price"], "max_price", cfg_.max_price)
+                                : cfg_.max_price;
     std::vector<peer_id> only;
     if (body.contains("peer_id")) {
       auto& pv = body["peer_id"];
       if (pv.is_array()) {
         if (pv.empty() || pv.size() > limits::max_providers_per_download)
-          throw bad_input(400, "peer_id must list 1 to " + std::to_string(limits::max_providers_per_download) + " peers");
+          throw bad_input(400, "peer_id must list 1 to " +
+                                 std::to_string(limits::max_providers_per_download) + " peers");
         for (std::size_t i = 0; i < pv.size(); ++i)
           only.push_back(api_inputs::peer_text(pv[i], "peer_id[" + std::to_string(i) + "]"));
       } else {
@@ -527,16 +557,19 @@ private:
       if (d.status == "downloading" && d.dest == dest)
         throw bad_input(409, "another download goes to this dest_path");
     }
-    lookup(h, std::move(only), [this, respond, hex, dest, max_price](lookup_result r) {
-      start_download(hex, dest, max_price, std::move(r), respond);
-    }, respond);
+    lookup(
+      h, std::move(only),
+      [this, respond, hex, dest, max_price](lookup_result r) {
+        start_download(hex, dest, max_price, std::move(r), respond);
+      },
+      respond);
   }
 
-  void start_download(const std::string& hex, const fs::path& dest, std::uint64_t max_price, lookup_result r,
-                      respond_fn respond) {
+  void start_download(const std::string& hex, const fs::path& dest, std::uint64_t max_price,
+                      lookup_result r, respond_fn respond) {
     if (r.providers.empty())
-      return respond(json_error(404, "no provider of " + hex + " answered (" + std::to_string(r.failed.size()) +
-                                         " peer(s) asked)"));
+      return respond(json_error(404, "no provider of " + hex + " answered (" +
+                                       std::to_string(r.failed.size()) + " peer(s) asked)"));
     // The cheapest first; equal prices by peer id.
     std::vector<json> offers;
     for (auto& p : r.providers)
@@ -544,7 +577,7 @@ private:
         offers.push_back(p);
     if (offers.empty())
       return respond(json_error(409, "every provider of " + hex + " asks more than max_price " +
-                                         std::to_string(max_price)));
+                                       std::to_string(max_price)));
     std::stable_sort(offers.begin(), offers.end(), [](const json& a, const json& b) {
       return a.value("price", std::uint64_t{0}) < b.value("price", std::uint64_t{0});
     });
@@ -573,9 +606,9 @@ private:
     d.since = clock::now();
     downloads_[id] = d;
     auto r2 = std::make_shared<respond_fn>(std::move(respond));
-    bool sent = submit(ports::file_downloader, "download", args, [this, id, r2](const event& e) {
-      return download_event(id, e, *r2);
-    }, true);
+    bool sent = submit(
+      ports::file_downloader, "download", args,
+      [this, id, r2](const event& e) { return download_event(id, e, *r2); }, true);
     if (!sent) {
       downloads_.erase(id);
       (*r2)(json_error(503, "the node's downloader is not running"));
@@ -592,7 +625,10 @@ private:
   }
 
   static json download_json(const tracked_download& d) {
-    json j{{"hash", d.hash}, {"status", d.status}, {"dest_path", d.dest.string()}, {"providers", d.providers},
+    json j{{"hash", d.hash},
+           {"status", d.status},
+           {"dest_path", d.dest.string()},
+           {"providers", d.providers},
            {"price", d.price}};
     if (!d.reason.empty())
       j["reason"] = d.reason;
@@ -632,7 +668,8 @@ private:
   // The downloader saved the verified file under data_dir/downloads; the
   // user asked for dest_path.
   void place(tracked_download& d) {
-    auto committed = node_.files ? node_.files->committed_path(*digest_from_hex(d.hash)) : std::nullopt;
+    auto committed =
+      node_.files ? node_.files->committed_path(*digest_from_hex(d.hash)) : std::nullopt;
     d.status = "failed";
     if (!committed) {
       d.reason = "the node did not keep the downloaded file";
@@ -649,7 +686,8 @@ private:
       fs::copy_file(*committed, d.dest, fs::copy_options::none, ec);
     }
     if (ec) {
-      d.reason = "verified and saved as " + committed->string() + ", but not at dest_path: " + ec.message();
+      d.reason =
+        "verified and saved as " + committed->string() + ", but not at dest_path: " + ec.message();
       return;
     }
     d.status = "done";
@@ -657,29 +695,31 @@ private:
 
   void downloaded_files(const http_api_request& req, const std::string&, respond_fn& respond) {
     no_body(req);
-    ask(ports::api, "downloads", {}, respond,
-        [this](const event& e) {
-          // History rows (verified downloads) with what the API knows of its own requests.
-          std::map<std::string, json> by_hash;
-          for (auto& row : parse_list(e)) {
-            row["status"] = "done";
-            by_hash[row.value("hash", std::string())] = row;
-          }
-          for (auto& [_, d] : downloads_) { // the latest request for a hash wins
-            auto& j = by_hash[d.hash];
-            if (j.is_null())
-              j = json{{"hash", d.hash}};
-            j["status"] = d.status == "starting" ? "downloading" : d.status;
-            j["dest_path"] = d.dest.string();
-            if (!d.reason.empty())
-              j["reason"] = d.reason;
-          }
-          json out = json::array();
-          for (auto& [_, j] : by_hash)
-            out.push_back(j);
-          return answer(200, {{"downloads", out}, {"total", static_cast<std::uint64_t>(e.value("total"))}});
-        },
-        "the node's market agent is not running");
+    ask(
+      ports::api, "downloads", {}, respond,
+      [this](const event& e) {
+        // History rows (verified downloads) with what the API knows of its own requests.
+        std::map<std::string, json> by_hash;
+        for (auto& row : parse_list(e)) {
+          row["status"] = "done";
+          by_hash[row.value("hash", std::string())] = row;
+        }
+        for (auto& [_, d] : downloads_) { // the latest request for a hash wins
+          auto& j = by_hash[d.hash];
+          if (j.is_null())
+            j = json{{"hash", d.hash}};
+          j["status"] = d.status == "starting" ? "downloading" : d.status;
+          j["dest_path"] = d.dest.string();
+          if (!d.reason.empty())
+            j["reason"] = d.reason;
+        }
+        json out = json::array();
+        for (auto& [_, j] : by_hash)
+          out.push_back(j);
+        return answer(
+          200, {{"downloads", out}, {"total", static_cast<std::uint64_t>(e.value("total"))}});
+      },
+      "the node's market agent is not running");
   }
 
   api_config cfg_;
@@ -703,10 +743,12 @@ void market_api::start() { impl_->start(); }
 void market_api::stop() { impl_->stop(); }
 const std::string& market_api::address() const { return impl_->address(); }
 bool market_api::consume(port_t port, const event& e) { return impl_->consume(port, e); }
-void market_api::peer_seen(peer_id id, const std::string& address) { impl_->peer_seen(id, address); }
+void market_api::peer_seen(peer_id id, const std::string& address) {
+  impl_->peer_seen(id, address);
+}
 
-void market_api::install_roles(const api_config& cfg, std::vector<std::shared_ptr<role>>& roles, disk_content& files,
-                               peer_id self) {
+void market_api::install_roles(const api_config& cfg, std::vector<std::shared_ptr<role>>& roles,
+                               disk_content& files, peer_id self) {
   market_agent_config a;
   a.ledger = cfg.ledger;
   a.ledger_address = cfg.ledger_address;
@@ -717,7 +759,8 @@ void market_api::install_roles(const api_config& cfg, std::vector<std::shared_pt
       if (r->port() == ports::ledger)
         a.ledger = self;
   roles.push_back(std::make_shared<market_agent>(a, files));
-  install_metadata_lookup(roles, metadata_lookup_config{cfg.lookup_timeout, 64, cfg.max_lookup_peers});
+  install_metadata_lookup(roles,
+                          metadata_lookup_config{cfg.lookup_timeout, 64, cfg.max_lookup_peers});
 }
 
 } // namespace peerlab::net

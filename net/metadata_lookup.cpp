@@ -22,7 +22,9 @@ std::optional<std::uint64_t> parse_u64(std::string_view s) {
 }
 
 void reject(const peerlab::command& c, std::string reason, effects& fx) {
-  fx.emit(event{"api_error", c.id, {{"verb", c.verb.substr(0, 80)}, {"reason", std::move(reason)}},
+  fx.emit(event{"api_error",
+                c.id,
+                {{"verb", c.verb.substr(0, 80)}, {"reason", std::move(reason)}},
                 {{"status", 400.0}}});
 }
 
@@ -49,8 +51,10 @@ void metadata_lookup::command(context& ctx, const peerlab::command& c, effects& 
   if (c.verb != "lookup") {
     if (inner_)
       return inner_->command(ctx, c, fx);
-    fx.emit(event{"command_failed", c.id,
-                  {{"verb", c.verb.substr(0, 80)}, {"reason", "this node runs no downloader"}}, {}});
+    fx.emit(event{"command_failed",
+                  c.id,
+                  {{"verb", c.verb.substr(0, 80)}, {"reason", "this node runs no downloader"}},
+                  {}});
     return;
   }
   if (c.args.empty() || c.args.size() > limits::max_command_args)
@@ -59,7 +63,9 @@ void metadata_lookup::command(context& ctx, const peerlab::command& c, effects& 
   if (!hash)
     return reject(c, "lookup: not a 64-hex SHA-256: \"" + c.args[0].substr(0, 80) + "\"", fx);
   if (lookups_.size() >= cfg_.max_lookups)
-    return fx.emit(event{"api_error", c.id, {{"verb", "lookup"}, {"reason", "too many lookups running"}},
+    return fx.emit(event{"api_error",
+                         c.id,
+                         {{"verb", "lookup"}, {"reason", "too many lookups running"}},
                          {{"status", 503.0}}});
   lookup l;
   l.command_id = c.id;
@@ -142,13 +148,16 @@ void metadata_lookup::finish(std::uint64_t token, effects& fx) {
     if (a == l.answers.end()) {
       failed.push_back({{"peer_id", std::to_string(p)}, {"error", "no answer"}});
     } else if (a->second.ok) {
-      found.push_back({{"peer_id", std::to_string(p)}, {"name", a->second.meta.name},
-                       {"size", a->second.meta.size}, {"price", a->second.meta.price}});
+      found.push_back({{"peer_id", std::to_string(p)},
+                       {"name", a->second.meta.name},
+                       {"size", a->second.meta.size},
+                       {"price", a->second.meta.price}});
     } else {
       failed.push_back({{"peer_id", std::to_string(p)}, {"error", a->second.error}});
     }
   }
-  fx.emit(event{"lookup_done", l.command_id,
+  fx.emit(event{"lookup_done",
+                l.command_id,
                 {{"hash", to_hex(l.hash)},
                  {"found", found.dump(-1, ' ', false, json::error_handler_t::replace)},
                  {"failed", failed.dump(-1, ' ', false, json::error_handler_t::replace)}},
@@ -159,7 +168,8 @@ void metadata_lookup::finish(std::uint64_t token, effects& fx) {
   lookups_.erase(it);
 }
 
-void install_metadata_lookup(std::vector<std::shared_ptr<role>>& roles, metadata_lookup_config cfg) {
+void install_metadata_lookup(std::vector<std::shared_ptr<role>>& roles,
+                             metadata_lookup_config cfg) {
   for (auto& r : roles)
     if (r->port() == ports::file_downloader) {
       r = std::make_shared<metadata_lookup>(cfg, r);

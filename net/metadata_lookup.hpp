@@ -66,7 +66,7 @@ private:
 
   metadata_lookup_config cfg_;
   std::shared_ptr<role> inner_;
-  std::map<std::uint64_t, lookup> lookups_;                                // by timer token
+  std::map<std::uint64_t, lookup> lookups_;                            // by timer token
   std::map<std::pair<peer_id, std::uint64_t>, std::uint64_t> pending_; // (peer, req_id) -> token
   std::uint64_t next_id_ = 1; // request ids and timer tokens, from the rng at start
 };

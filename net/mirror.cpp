@@ -34,7 +34,8 @@ mirror::mirror(mirror_options o) : o_(std::move(o)), rng_(derive_seed(o_.seed, 0
   std::error_code ec;
   fs::create_directories(o_.dst, ec);
   if (ec)
-    throw std::invalid_argument("mirror: cannot create DST " + o_.dst.string() + ": " + ec.message());
+    throw std::invalid_argument("mirror: cannot create DST " + o_.dst.string() + ": " +
+                                ec.message());
 }
 
 void mirror::step(time_us now) {
@@ -43,7 +44,8 @@ void mirror::step(time_us now) {
   bool complete = true;
   std::size_t looked = 0;
   std::error_code ec;
-  for (fs::directory_iterator sub(o_.src, ec), end; !ec && sub != end && complete; sub.increment(ec)) {
+  for (fs::directory_iterator sub(o_.src, ec), end; !ec && sub != end && complete;
+       sub.increment(ec)) {
     std::error_code sec;
     if (!sub->is_directory(sec))
       continue;
@@ -64,7 +66,9 @@ void mirror::step(time_us now) {
       auto rel = sub_name + "/" + name;
       present.insert(rel);
       if (!known_.count(rel) && known_.size() < o_.max_known) {
-        time_us d = o_.delay > 0 ? static_cast<time_us>(rng_.below(static_cast<std::uint64_t>(o_.delay) + 1)) : 0;
+        time_us d = o_.delay > 0
+                      ? static_cast<time_us>(rng_.below(static_cast<std::uint64_t>(o_.delay) + 1))
+                      : 0;
         known_.emplace(rel, known_file{now + d, false});
       }
     }
@@ -111,7 +115,8 @@ void mirror::copy(const std::string& rel) {
   }
   auto slash = rel.find('/');
   try {
-    write_file_atomically(o_.dst / rel.substr(0, slash), rel.substr(slash + 1), {data->data(), data->size()});
+    write_file_atomically(o_.dst / rel.substr(0, slash), rel.substr(slash + 1),
+                          {data->data(), data->size()});
     ++stats_.copied;
     stats_.bytes_out += data->size();
   } catch (const std::exception&) {

@@ -18,9 +18,9 @@ namespace peerlab::net {
 
 struct mirror_options {
   std::filesystem::path src, dst;
-  double truncate = 0;         // probability a copy is cut at a uniformly random byte
-  double corrupt = 0;          // probability that each byte of a copy gets one bit flipped
-  time_us delay = 0;           // each file is copied after uniform [0, delay]
+  double truncate = 0; // probability a copy is cut at a uniformly random byte
+  double corrupt = 0;  // probability that each byte of a copy gets one bit flipped
+  time_us delay = 0;   // each file is copied after uniform [0, delay]
   std::uint64_t seed = 1;
   std::size_t max_scan_entries = 65536; // directory entries looked at per step
   std::size_t max_known = 65536;        // files remembered (scheduled or copied)

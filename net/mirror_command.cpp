@@ -85,7 +85,8 @@ int mirror_command(int argc, char** argv) {
   auto t0 = std::chrono::steady_clock::now();
   auto now = [&] {
     return static_cast<time_us>(
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+        .count());
   };
   while (!mirror_stop && (run_for == 0 || now() < run_for)) {
     m.step(now());
@@ -94,9 +95,10 @@ int mirror_command(int argc, char** argv) {
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   auto& s = m.stats();
-  nlohmann::json j = {{"event", "mirror_stopped"},  {"copied", s.copied},   {"truncated", s.truncated},
-                      {"corrupted", s.corrupted},    {"bytes_in", s.bytes_in}, {"bytes_out", s.bytes_out},
-                      {"vanished", s.vanished},      {"errors", s.errors}};
+  nlohmann::json j = {{"event", "mirror_stopped"}, {"copied", s.copied},
+                      {"truncated", s.truncated},  {"corrupted", s.corrupted},
+                      {"bytes_in", s.bytes_in},    {"bytes_out", s.bytes_out},
+                      {"vanished", s.vanished},    {"errors", s.errors}};
   std::printf("%s\n", j.dump().c_str());
   std::fflush(stdout);
   return 0;

@@ -79,7 +79,8 @@ public:
   }
 
 private:
-  struct sigaction old_int_ {}, old_term_ {};
+  struct sigaction old_int_ {
+  }, old_term_{};
 };
 
 struct tracked_download {
@@ -125,8 +126,11 @@ public:
           log("provide[" + std::to_string(i) + "]: " + e.what());
           return 2;
         }
-        out_.line({{"event", "providing"}, {"hash", to_hex(f.hash)}, {"name", f.name},
-                   {"size", f.size}, {"price", f.price}});
+        out_.line({{"event", "providing"},
+                   {"hash", to_hex(f.hash)},
+                   {"name", f.name},
+                   {"size", f.size},
+                   {"price", f.price}});
         provided_.push_back(f.hash);
       }
       files_ = content.get();
@@ -162,15 +166,15 @@ public:
     rt_ = &rt;
     if (cfg_.fileset_http) // the file-set REST API answers through the fileset role
       fileset_ = std::make_unique<fileset_api>(
-          fileset_api_options{*cfg_.fileset_http},
-          [&rt](const command& c) { return rt.command(ports::fileset, c); }, log);
+        fileset_api_options{*cfg_.fileset_http},
+        [&rt](const command& c) { return rt.command(ports::fileset, c); }, log);
     if (cfg_.api)
       api_ = std::make_unique<market_api>(
-          *cfg_.api,
-          market_api_node{cfg_.name, rt.id(), own_ports,
-                          [&rt](port_t p, const command& c) { return rt.command(p, c); },
-                          [&rt] { return rt.listen_address(); }, files_},
-          log);
+        *cfg_.api,
+        market_api_node{cfg_.name, rt.id(), own_ports,
+                        [&rt](port_t p, const command& c) { return rt.command(p, c); },
+                        [&rt] { return rt.listen_address(); }, files_},
+        log);
     try {
       rt.start();
     } catch (const std::exception& e) {
@@ -178,7 +182,9 @@ public:
       rt_ = nullptr;
       return 1;
     }
-    out_.line({{"event", "listening"}, {"name", cfg_.name}, {"peer_id", std::to_string(rt.id())},
+    out_.line({{"event", "listening"},
+               {"name", cfg_.name},
+               {"peer_id", std::to_string(rt.id())},
                {"address", rt.listen_address()}});
     if (fileset_) {
       try {
@@ -230,9 +236,9 @@ private:
       cv_.wait_for(lock, std::chrono::milliseconds(50));
       if (stop_signal)
         return stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
-      auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
-                       std::chrono::steady_clock::now() - t0)
-                       .count();
+      auto elapsed =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
       advance_dht(elapsed);
       issue_downloads(elapsed >= cfg_.provider_wait);
       if (cfg_.exit_when_done && all_ended())
@@ -268,10 +274,13 @@ private:
         continue;
       if (c.args.size() == 1) {
         d.ended = true;
-        out_.line({{"event", "download_failed"}, {"role", "node"}, {"command_id", d.command_id},
-                   {"fields",
-                    {{"hash", to_hex(d.spec.hash)}, {"reason", "no provider reachable: " + missing}}},
-                   {"values", json::object()}});
+        out_.line(
+          {{"event", "download_failed"},
+           {"role", "node"},
+           {"command_id", d.command_id},
+           {"fields",
+            {{"hash", to_hex(d.spec.hash)}, {"reason", "no provider reachable: " + missing}}},
+           {"values", json::object()}});
         continue;
       }
       d.issued = true;
@@ -329,10 +338,12 @@ private:
         rt_->command(ports::file_downloader, c);
       } else if (elapsed - d.first_lookup >= cfg_.provider_wait) {
         d.ended = true;
-        out_.line({{"event", "download_failed"}, {"role", "node"}, {"command_id", d.command_id},
-                   {"fields",
-                    {{"hash", to_hex(d.spec.hash)}, {"reason", "no provider found in the DHT"}}},
-                   {"values", json::object()}});
+        out_.line(
+          {{"event", "download_failed"},
+           {"role", "node"},
+           {"command_id", d.command_id},
+           {"fields", {{"hash", to_hex(d.spec.hash)}, {"reason", "no provider found in the DHT"}}},
+           {"values", json::object()}});
       } else {
         d.next_lookup = elapsed + dht_retry;
       }
@@ -358,7 +369,8 @@ private:
     if (e.kind == "bootstrap_done" && e.command_id == bootstrap_id_) {
       dht_ = dht_state::joined;
     } else if (auto it = lookups_.find(e.command_id);
-               it != lookups_.end() && (e.kind == "providers_found" || e.kind == "command_rejected")) {
+               it != lookups_.end() &&
+               (e.kind == "providers_found" || e.kind == "command_rejected")) {
       std::vector<peer_id> providers;
       if (const std::string* list = e.field("providers"))
         for (std::size_t pos = 0; pos < list->size();) {
@@ -385,8 +397,12 @@ private:
       fields[k] = v;
     for (auto& [k, v] : e.values)
       values[k] = number(v);
-    out_.line({{"event", e.kind}, {"role", port_name(port)}, {"t_us", rt_->now()},
-               {"command_id", e.command_id}, {"fields", fields}, {"values", values}});
+    out_.line({{"event", e.kind},
+               {"role", port_name(port)},
+               {"t_us", rt_->now()},
+               {"command_id", e.command_id},
+               {"fields", fields},
+               {"values", values}});
     if (port == ports::kad && e.command_id != 0)
       return on_kad_event(e);
     if (port != ports::file_downloader || e.command_id == 0)

@@ -90,9 +90,10 @@ download_spec get_download(const json& v, const std::string& path) {
 } // namespace
 
 node_config parse_node_config(const json& j, const std::filesystem::path& base) {
-  cfg::only_keys(j, "", {"name", "listen", "peers", "data_dir", "roles", "adversary", "provide",
-                         "seed", "downloads", "exit_when_done", "run_for", "provider_wait",
-                         "fileset_http", "kad_bootstrap", "dht_provide", "api"});
+  cfg::only_keys(j, "",
+                 {"name", "listen", "peers", "data_dir", "roles", "adversary", "provide", "seed",
+                  "downloads", "exit_when_done", "run_for", "provider_wait", "fileset_http",
+                  "kad_bootstrap", "dht_provide", "api"});
   node_config c;
   auto required = [&](const char* key) -> const json& {
     auto* v = cfg::member(j, key);

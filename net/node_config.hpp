@@ -4,7 +4,7 @@
 // expected; unknown keys are rejected.
 #include "actors/node_roles.hpp" // config_error
 #include "net/api_config.hpp"
-#include "net/disk_content.hpp"  // provide_spec
+#include "net/disk_content.hpp" // provide_spec
 #include "protocols/common/role.hpp"
 #include "protocols/common/sha256.hpp"
 

@@ -24,7 +24,8 @@ constexpr const char* usage =
   "  peerlab set upload --node URL --set ID [--db FILE] [--raw | --json] FOLDER\n"
   "  peerlab set get    --node URL --set ID --index I --out FILE [--db FILE] [--raw]\n"
   "  peerlab set list   [--db FILE]\n"
-  "  URL: http://IP:PORT of a node's REST API. FILE default: $PEERLAB_SET_DB or ~/.peerlab/sets.db\n"
+  "  URL: http://IP:PORT of a node's REST API. FILE default: $PEERLAB_SET_DB or "
+  "~/.peerlab/sets.db\n"
   "exit codes: 0 ok, 1 failed (network, node error, verification), 2 bad usage\n";
 
 /// Largest file the client sends or accepts (the node has its own bound).
@@ -143,7 +144,8 @@ int upload(const options& o) {
     throw std::runtime_error(o.folder + ": no regular files to upload");
   if (files.size() > fileset::limits::max_set_files)
     throw std::runtime_error(o.folder + ": more than 65536 files");
-  std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.filename().string() < b.filename().string(); });
+  std::sort(files.begin(), files.end(),
+            [](auto& a, auto& b) { return a.filename().string() < b.filename().string(); });
 
   // The root is computed here, from the files, before anything is sent.
   merkle::tree tree;
@@ -157,11 +159,14 @@ int upload(const options& o) {
     tree.append_hash(leaves.back());
   }
   stored_set rec{o.set, files.size(), tree.root(), o.node,
-                 std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()};
+                 std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count()};
   set_db db(o.db);
   if (auto old = db.get(o.set); old && (old->size != rec.size || old->root != rec.root))
     throw std::runtime_error("set " + o.set + " is already recorded in " + o.db.string() +
-                             " with another content (root 0x" + to_hex(old->root) + "); use another set id");
+                             " with another content (root 0x" + to_hex(old->root) +
+                             "); use another set id");
 
   const auto t0 = std::chrono::steady_clock::now();
   std::uint64_t bytes_sent = 0;
@@ -172,16 +177,19 @@ int upload(const options& o) {
     const std::string base = "/api/sets/" + o.set + "/";
     http_reply r;
     if (raw) {
-      r = http_request(url, "PUT", base + "raw/" + std::to_string(i) + "?setCount=" + std::to_string(files.size()),
-                       std::string(content.begin(), content.end()), "application/octet-stream", 1 << 20, request_timeout);
+      r = http_request(
+        url, "PUT", base + "raw/" + std::to_string(i) + "?setCount=" + std::to_string(files.size()),
+        std::string(content.begin(), content.end()), "application/octet-stream", 1 << 20,
+        request_timeout);
     } else {
-      nlohmann::json body{{"content", "0x" + to_hex(byte_view{content.data(), content.size()})}, {"setCount", files.size()}};
-      r = http_request(url, "POST", base + "files/" + std::to_string(i), body.dump(), "application/json", 1 << 20,
-                       request_timeout);
+      nlohmann::json body{{"content", "0x" + to_hex(byte_view{content.data(), content.size()})},
+                          {"setCount", files.size()}};
+      r = http_request(url, "POST", base + "files/" + std::to_string(i), body.dump(),
+                       "application/json", 1 << 20, request_timeout);
     }
     if (r.status != 200)
-      throw std::runtime_error(files[i].filename().string() + " (index " + std::to_string(i) + "): node answered " +
-                               std::to_string(r.status) + ": " + error_of(r));
+      throw std::runtime_error(files[i].filename().string() + " (index " + std::to_string(i) +
+                               "): node answered " + std::to_string(r.status) + ": " + error_of(r));
     std::string hash;
     try {
       hash = nlohmann::json::parse(r.body).at("hash").get<std::string>();
@@ -193,10 +201,11 @@ int upload(const options& o) {
   }
   const double secs = seconds_since(t0);
   db.put(rec);
-  std::printf("uploaded %zu files (%llu bytes) as set %s in %.3f s (%.1f MiB/s)\nroot 0x%s recorded in %s\n",
-              files.size(), static_cast<unsigned long long>(bytes_sent), o.set.c_str(), secs,
-              secs > 0 ? static_cast<double>(bytes_sent) / (1 << 20) / secs : 0.0, to_hex(rec.root).c_str(),
-              o.db.string().c_str());
+  std::printf(
+    "uploaded %zu files (%llu bytes) as set %s in %.3f s (%.1f MiB/s)\nroot 0x%s recorded in %s\n",
+    files.size(), static_cast<unsigned long long>(bytes_sent), o.set.c_str(), secs,
+    secs > 0 ? static_cast<double>(bytes_sent) / (1 << 20) / secs : 0.0, to_hex(rec.root).c_str(),
+    o.db.string().c_str());
   return 0;
 }
 
@@ -208,10 +217,11 @@ int get(const options& o) {
     throw std::runtime_error("set " + o.set + " is not recorded in " + o.db.string() +
                              " (only sets uploaded with `peerlab set upload` can be verified)");
   const auto index = *o.index;
-  const std::string target = "/api/sets/" + o.set + (o.raw ? "/raw/" : "/files/") + std::to_string(index);
+  const std::string target =
+    "/api/sets/" + o.set + (o.raw ? "/raw/" : "/files/") + std::to_string(index);
   const auto t0 = std::chrono::steady_clock::now();
-  auto r = http_request(url, "GET", target, "", "", o.raw ? max_client_file : 2 * max_client_file + (1 << 20),
-                        request_timeout);
+  auto r = http_request(url, "GET", target, "", "",
+                        o.raw ? max_client_file : 2 * max_client_file + (1 << 20), request_timeout);
   if (r.status != 200)
     throw std::runtime_error("node answered " + std::to_string(r.status) + ": " + error_of(r));
   std::string err;
@@ -219,14 +229,16 @@ int get(const options& o) {
   if (!d)
     throw std::runtime_error("bad answer: " + err);
   if (auto why = verify_download(*d, index, *rec); !why.empty()) {
-    std::fprintf(stderr, "peerlab set get: verification failed: %s; %s was not written\n", why.c_str(), o.out.c_str());
+    std::fprintf(stderr, "peerlab set get: verification failed: %s; %s was not written\n",
+                 why.c_str(), o.out.c_str());
     return 1;
   }
   write_file_atomically(o.out, d->content);
   const double secs = seconds_since(t0);
-  std::printf("verified index %llu of set %s (%zu bytes, proof of %zu hashes, root 0x%s) in %.3f s -> %s\n",
-              static_cast<unsigned long long>(index), o.set.c_str(), d->content.size(), d->proof.size(),
-              to_hex(rec->root).c_str(), secs, o.out.c_str());
+  std::printf(
+    "verified index %llu of set %s (%zu bytes, proof of %zu hashes, root 0x%s) in %.3f s -> %s\n",
+    static_cast<unsigned long long>(index), o.set.c_str(), d->content.size(), d->proof.size(),
+    to_hex(rec->root).c_str(), secs, o.out.c_str());
   return 0;
 }
 

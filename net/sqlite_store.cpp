@@ -29,7 +29,7 @@ struct stmt_reset {
 } // namespace
 
 sqlite_store::sqlite_store(const std::filesystem::path& file, log_fn log)
-  : file_(file.string()), log_(std::move(log)) {
+    : file_(file.string()), log_(std::move(log)) {
   auto fail = [&](const std::string& why) {
     std::string msg = "cannot open the store " + file_ + ": " + why;
     if (db_)

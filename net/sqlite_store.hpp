@@ -33,8 +33,9 @@ public:
   void put(std::string_view table, std::string_view key, std::string_view value) override;
   std::optional<std::string> get(std::string_view table, std::string_view key) const override;
   void erase(std::string_view table, std::string_view key) override;
-  void scan(std::string_view table,
-            const std::function<void(std::string_view key, std::string_view value)>&) const override;
+  void
+  scan(std::string_view table,
+       const std::function<void(std::string_view key, std::string_view value)>&) const override;
 
   std::uint64_t errors() const;
 

@@ -10,8 +10,8 @@
 namespace peerlab::net {
 
 namespace {
-constexpr std::size_t max_batch_jobs = 64;           // iovecs per pwritev
-constexpr std::size_t max_batch_bytes = 8u << 20;    // bytes per pwritev
+constexpr std::size_t max_batch_jobs = 64;        // iovecs per pwritev
+constexpr std::size_t max_batch_bytes = 8u << 20; // bytes per pwritev
 } // namespace
 
 write_behind::write_behind(std::size_t max_pending_bytes) : max_pending_(max_pending_bytes) {}
@@ -53,7 +53,8 @@ bool write_behind::write(int fd, std::uint64_t offset, byte_view data, std::stri
   if (!thread_.joinable())
     thread_ = std::thread([this] { run(); });
   // One write larger than the bound still goes through, alone.
-  done_.wait(lock, [&] { return pending_bytes_ == 0 || pending_bytes_ + data.size() <= max_pending_; });
+  done_.wait(lock,
+             [&] { return pending_bytes_ == 0 || pending_bytes_ + data.size() <= max_pending_; });
   buffer buf = take_buffer(data.size());
   lock.unlock();
   if (buf.capacity < data.size()) {

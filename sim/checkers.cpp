@@ -20,9 +20,11 @@ verdict no_corrupt_accepted(const simulator& sim) {
   if (d.corrupt_accepted > 0 || d.done_without_commit > 0) {
     v.passed = false;
     v.detail = std::to_string(d.corrupt_accepted) + " corrupt file(s) committed, " +
-               std::to_string(d.done_without_commit) + " download(s) reported done without a verified file";
+               std::to_string(d.done_without_commit) +
+               " download(s) reported done without a verified file";
   } else {
-    v.detail = std::to_string(d.completed) + " completed downloads all verified by the simulator; " +
+    v.detail = std::to_string(d.completed) +
+               " completed downloads all verified by the simulator; " +
                std::to_string(d.corrupt_detected) + " corrupt deliveries detected by downloaders";
   }
   return v;
@@ -45,7 +47,8 @@ verdict downloads_end(const simulator& sim, const checker_spec& c) {
                cfg::format_duration(first) + ")";
   } else {
     v.detail = "every download started before the last " + cfg::format_duration(c.grace) +
-               " ended (" + std::to_string(d.interrupted) + " interrupted by their node going down)";
+               " ended (" + std::to_string(d.interrupted) +
+               " interrupted by their node going down)";
   }
   return v;
 }
@@ -70,13 +73,20 @@ double metric_value(const simulator& sim, const std::string& name, const std::st
   auto& s = sim.stats();
   // Built-in counters of the simulator itself.
   if (group.empty()) {
-    if (name == "frames_delivered") return static_cast<double>(s.net.delivered);
-    if (name == "frames_lost") return static_cast<double>(s.net.lost);
-    if (name == "frames_truncated") return static_cast<double>(s.net.truncated);
-    if (name == "frames_corrupted") return static_cast<double>(s.net.corrupted);
-    if (name == "downloads_completed") return static_cast<double>(s.downloads.completed);
-    if (name == "downloads_failed") return static_cast<double>(s.downloads.failed);
-    if (name == "corrupt_detected") return static_cast<double>(s.downloads.corrupt_detected);
+    if (name == "frames_delivered")
+      return static_cast<double>(s.net.delivered);
+    if (name == "frames_lost")
+      return static_cast<double>(s.net.lost);
+    if (name == "frames_truncated")
+      return static_cast<double>(s.net.truncated);
+    if (name == "frames_corrupted")
+      return static_cast<double>(s.net.corrupted);
+    if (name == "downloads_completed")
+      return static_cast<double>(s.downloads.completed);
+    if (name == "downloads_failed")
+      return static_cast<double>(s.downloads.failed);
+    if (name == "corrupt_detected")
+      return static_cast<double>(s.downloads.corrupt_detected);
   }
   return s.counter(name, g);
 }

@@ -15,13 +15,27 @@ const char* distribution_names() {
 double distribution::sample(rng& r) const {
   double v = 0;
   switch (k) {
-    case kind::constant: v = a; break;
-    case kind::uniform: v = r.uniform(a, b); break;
-    case kind::normal: v = r.normal(a, b); break;
-    case kind::lognormal: v = r.lognormal(a, b); break;
-    case kind::exponential: v = r.exponential(a); break;
-    case kind::pareto: v = r.pareto(a, b); break;
-    case kind::weibull: v = r.weibull(b, a); break;
+  case kind::constant:
+    v = a;
+    break;
+  case kind::uniform:
+    v = r.uniform(a, b);
+    break;
+  case kind::normal:
+    v = r.normal(a, b);
+    break;
+  case kind::lognormal:
+    v = r.lognormal(a, b);
+    break;
+  case kind::exponential:
+    v = r.exponential(a);
+    break;
+  case kind::pareto:
+    v = r.pareto(a, b);
+    break;
+  case kind::weibull:
+    v = r.weibull(b, a);
+    break;
   }
   v += offset;
   return v < 0 ? 0 : v;
@@ -29,13 +43,20 @@ double distribution::sample(rng& r) const {
 
 double distribution::mean() const {
   switch (k) {
-    case kind::constant: return a + offset;
-    case kind::uniform: return (a + b) / 2 + offset;
-    case kind::normal: return a + offset;
-    case kind::lognormal: return a * std::exp(b * b / 2) + offset;
-    case kind::exponential: return a + offset;
-    case kind::pareto: return (b > 1 ? a * b / (b - 1) : INFINITY) + offset;
-    case kind::weibull: return a * std::tgamma(1 + 1 / b) + offset;
+  case kind::constant:
+    return a + offset;
+  case kind::uniform:
+    return (a + b) / 2 + offset;
+  case kind::normal:
+    return a + offset;
+  case kind::lognormal:
+    return a * std::exp(b * b / 2) + offset;
+  case kind::exponential:
+    return a + offset;
+  case kind::pareto:
+    return (b > 1 ? a * b / (b - 1) : INFINITY) + offset;
+  case kind::weibull:
+    return a * std::tgamma(1 + 1 / b) + offset;
   }
   return 0;
 }
@@ -46,13 +67,27 @@ std::string distribution::describe(bool durations) const {
   };
   std::string s;
   switch (k) {
-    case kind::constant: s = "constant(" + f(a) + ")"; break;
-    case kind::uniform: s = "uniform(" + f(a) + ", " + f(b) + ")"; break;
-    case kind::normal: s = "normal(mean " + f(a) + ", sd " + f(b) + ")"; break;
-    case kind::lognormal: s = "lognormal(median " + f(a) + ", sigma " + std::to_string(b) + ")"; break;
-    case kind::exponential: s = "exponential(mean " + f(a) + ")"; break;
-    case kind::pareto: s = "pareto(min " + f(a) + ", shape " + std::to_string(b) + ")"; break;
-    case kind::weibull: s = "weibull(scale " + f(a) + ", shape " + std::to_string(b) + ")"; break;
+  case kind::constant:
+    s = "constant(" + f(a) + ")";
+    break;
+  case kind::uniform:
+    s = "uniform(" + f(a) + ", " + f(b) + ")";
+    break;
+  case kind::normal:
+    s = "normal(mean " + f(a) + ", sd " + f(b) + ")";
+    break;
+  case kind::lognormal:
+    s = "lognormal(median " + f(a) + ", sigma " + std::to_string(b) + ")";
+    break;
+  case kind::exponential:
+    s = "exponential(mean " + f(a) + ")";
+    break;
+  case kind::pareto:
+    s = "pareto(min " + f(a) + ", shape " + std::to_string(b) + ")";
+    break;
+  case kind::weibull:
+    s = "weibull(scale " + f(a) + ", shape " + std::to_string(b) + ")";
+    break;
   }
   if (offset > 0)
     s += " + " + f(offset);

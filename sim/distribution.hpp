@@ -14,7 +14,8 @@ namespace peerlab::sim {
 struct distribution {
   enum class kind { constant, uniform, normal, lognormal, exponential, pareto, weibull };
   kind k = kind::constant;
-  double a = 0; // constant: value; uniform: min; normal: mean; lognormal: median; exponential: mean; pareto: min; weibull: scale
+  double a = 0; // constant: value; uniform: min; normal: mean; lognormal: median; exponential:
+                // mean; pareto: min; weibull: scale
   double b = 0; // uniform: max; normal: stddev; lognormal: sigma; pareto: shape; weibull: shape
   double offset = 0; // added to every sample ("min" of exponential)
 

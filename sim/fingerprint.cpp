@@ -7,13 +7,20 @@ namespace peerlab::sim {
 
 const char* kind_name(event_kind k) {
   switch (k) {
-    case event_kind::deliver: return "deliver";
-    case event_kind::timer: return "timer";
-    case event_kind::command: return "command";
-    case event_kind::node_up: return "node_up";
-    case event_kind::node_down: return "node_down";
-    case event_kind::arrive: return "arrive";
-    case event_kind::control: return "control";
+  case event_kind::deliver:
+    return "deliver";
+  case event_kind::timer:
+    return "timer";
+  case event_kind::command:
+    return "command";
+  case event_kind::node_up:
+    return "node_up";
+  case event_kind::node_down:
+    return "node_down";
+  case event_kind::arrive:
+    return "arrive";
+  case event_kind::control:
+    return "control";
   }
   return "?";
 }

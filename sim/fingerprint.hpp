@@ -12,13 +12,13 @@
 namespace peerlab::sim {
 
 enum class event_kind : std::uint8_t {
-  deliver = 1,  // a frame reaches a node's role
-  timer = 2,    // a role's timer fires
-  command = 3,  // the workload issues a command
-  node_up = 4,  // a node starts or restarts
+  deliver = 1,   // a frame reaches a node's role
+  timer = 2,     // a role's timer fires
+  command = 3,   // the workload issues a command
+  node_up = 4,   // a node starts or restarts
   node_down = 5, // crash or graceful leave
-  arrive = 6,   // a frame reaches the receiver's download link (bandwidth model)
-  control = 7,  // simulator bookkeeping (metrics sampling, end of run)
+  arrive = 6,    // a frame reaches the receiver's download link (bandwidth model)
+  control = 7,   // simulator bookkeeping (metrics sampling, end of run)
 };
 
 const char* kind_name(event_kind k);
@@ -30,7 +30,7 @@ struct trace_entry {
   std::uint64_t node;
   event_kind kind;
   std::uint8_t port;
-  std::uint8_t msg; // frame byte 1 (message type) or 0
+  std::uint8_t msg;     // frame byte 1 (message type) or 0
   std::uint64_t detail; // from-node for deliveries, token for timers
 };
 

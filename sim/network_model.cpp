@@ -6,7 +6,7 @@ namespace peerlab::sim {
 
 network_model::network_model(const scenario& s, const std::vector<std::uint32_t>& node_group,
                              rng& placement)
-  : lat_(s.latency), groups_(s.groups.size()) {
+    : lat_(s.latency), groups_(s.groups.size()) {
   std::map<std::string, std::uint32_t> index;
   for (std::uint32_t g = 0; g < groups_; ++g)
     index[s.groups[g].name] = g;
@@ -62,11 +62,13 @@ time_us network_model::latency(std::uint32_t from, std::uint32_t to, rng& r) con
     return static_cast<time_us>(lat_.dist.sample(r));
   double dx = x_[from] - x_[to], dy = y_[from] - y_[to];
   double km = std::sqrt(dx * dx + dy * dy);
-  double us = km / lat_.km_per_ms * 1000.0 + access_us_[from] + access_us_[to] + lat_.jitter.sample(r);
+  double us =
+    km / lat_.km_per_ms * 1000.0 + access_us_[from] + access_us_[to] + lat_.jitter.sample(r);
   return static_cast<time_us>(us);
 }
 
-bool network_model::partitioned(std::uint32_t from_group, std::uint32_t to_group, time_us now) const {
+bool network_model::partitioned(std::uint32_t from_group, std::uint32_t to_group,
+                                time_us now) const {
   for (auto& p : partitions_)
     if (p.from == from_group && p.to == to_group && now >= p.start && now < p.until)
       return true;

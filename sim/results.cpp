@@ -60,7 +60,8 @@ struct stmt {
   sqlite3_stmt* s = nullptr;
   stmt(sqlite3* db, const char* sql) {
     if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK)
-      throw std::runtime_error(std::string("results: cannot prepare statement: ") + sqlite3_errmsg(db));
+      throw std::runtime_error(std::string("results: cannot prepare statement: ") +
+                               sqlite3_errmsg(db));
   }
   ~stmt() { sqlite3_finalize(s); }
   stmt& text(int i, const std::string& v) {
@@ -86,7 +87,8 @@ struct stmt {
 } // namespace
 
 results_db::results_db(const std::string& path) : path_(path) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
@@ -114,7 +116,8 @@ results_db::results_db(const std::string& path) : path_(path) {
   if (any && !ours) {
     sqlite3_close(db_);
     db_ = nullptr;
-    throw std::runtime_error(path + ": is a SQLite database but not a peerlab results file; refusing to modify it");
+    throw std::runtime_error(
+      path + ": is a SQLite database but not a peerlab results file; refusing to modify it");
   }
   exec("PRAGMA journal_mode=WAL");
   exec(schema);
@@ -169,26 +172,49 @@ std::int64_t results_db::append(const simulator& sim, const run_info& info) {
     };
     stmt m(db_, "INSERT INTO metrics VALUES(?,?,?,?,?)");
     for (auto& row : sim.metric_series())
-      m.i64(1, run_id).i64(2, row.t).text(3, group_name(row.group)).text(4, row.name).real(5, row.value).step(db_);
+      m.i64(1, run_id)
+        .i64(2, row.t)
+        .text(3, group_name(row.group))
+        .text(4, row.name)
+        .real(5, row.value)
+        .step(db_);
 
     stmt o(db_, "INSERT INTO observations VALUES(?,?,?,?,?,?,?,?)");
     for (auto& [name, s] : sim.stats().observations()) {
       double mean = s.count() ? s.sum() / static_cast<double>(s.count()) : 0;
-      o.i64(1, run_id).text(2, name).i64(3, static_cast<std::int64_t>(s.count())).real(4, mean)
-        .real(5, s.quantile(0.5)).real(6, s.quantile(0.9)).real(7, s.quantile(0.99)).real(8, s.quantile(1.0))
+      o.i64(1, run_id)
+        .text(2, name)
+        .i64(3, static_cast<std::int64_t>(s.count()))
+        .real(4, mean)
+        .real(5, s.quantile(0.5))
+        .real(6, s.quantile(0.9))
+        .real(7, s.quantile(0.99))
+        .real(8, s.quantile(1.0))
         .step(db_);
     }
 
     stmt e(db_, "INSERT INTO events VALUES(?,?,?,?,?,?)");
     for (auto& row : sim.recorded_events())
-      e.i64(1, run_id).i64(2, row.t).i64(3, row.node).text(4, group_name(sim.group_of(row.node)))
-        .text(5, row.kind).text(6, row.detail).step(db_);
+      e.i64(1, run_id)
+        .i64(2, row.t)
+        .i64(3, row.node)
+        .text(4, group_name(sim.group_of(row.node)))
+        .text(5, row.kind)
+        .text(6, row.detail)
+        .step(db_);
 
     stmt d(db_, "INSERT INTO filexfer_downloads VALUES(?,?,?,?,?,?,?,?,?)");
     for (auto& r : sim.stats().downloads.records)
-      d.i64(1, run_id).i64(2, r.end).i64(3, r.node).text(4, group_name(sim.group_of(r.node)))
-        .text(5, r.completed ? "completed" : "failed").real(6, r.duration_us).real(7, r.bytes)
-        .real(8, r.attempts).text(9, r.reason).step(db_);
+      d.i64(1, run_id)
+        .i64(2, r.end)
+        .i64(3, r.node)
+        .text(4, group_name(sim.group_of(r.node)))
+        .text(5, r.completed ? "completed" : "failed")
+        .real(6, r.duration_us)
+        .real(7, r.bytes)
+        .real(8, r.attempts)
+        .text(9, r.reason)
+        .step(db_);
     exec("COMMIT");
     return run_id;
   } catch (...) {

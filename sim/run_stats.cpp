@@ -33,7 +33,7 @@ double samples::quantile(double q) const {
 }
 
 run_stats::run_stats(std::size_t groups, std::uint64_t seed)
-  : groups_(groups), reservoir_rng_(derive_seed(seed, 9)) {}
+    : groups_(groups), reservoir_rng_(derive_seed(seed, 9)) {}
 
 void run_stats::metric(std::uint32_t group, const effects::metric_sample& m) {
   if (m.is_counter) {
@@ -94,8 +94,8 @@ void run_stats::on_event(std::uint32_t node, time_us now, const event& e) {
     d.bytes += static_cast<std::uint64_t>(e.value("bytes"));
     d.duration_us.add(e.value("duration_us"), reservoir_rng_);
     if (d.records.size() < 1'000'000)
-      d.records.push_back({now, node, true, e.value("duration_us"), e.value("bytes"),
-                           e.value("attempts"), {}});
+      d.records.push_back(
+        {now, node, true, e.value("duration_us"), e.value("bytes"), e.value("attempts"), {}});
     auto vc = d.verified_commits.find(key);
     if (vc == d.verified_commits.end() || vc->second == 0)
       ++d.done_without_commit;
@@ -117,7 +117,8 @@ void run_stats::on_event(std::uint32_t node, time_us now, const event& e) {
 
 void run_stats::on_node_down(std::uint32_t node) {
   auto& d = downloads;
-  for (auto it = d.open.lower_bound({node, std::string()}); it != d.open.end() && it->first.first == node;) {
+  for (auto it = d.open.lower_bound({node, std::string()});
+       it != d.open.end() && it->first.first == node;) {
     d.interrupted += it->second.size();
     it = d.open.erase(it);
   }

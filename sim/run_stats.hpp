@@ -57,8 +57,8 @@ struct download_record {
 struct download_outcomes {
   std::uint64_t started = 0, completed = 0, failed = 0, interrupted = 0;
   std::uint64_t bytes = 0;
-  std::uint64_t corrupt_detected = 0;  // reported by downloaders
-  std::uint64_t corrupt_accepted = 0;  // the simulator's own re-hash disagreed at commit
+  std::uint64_t corrupt_detected = 0;    // reported by downloaders
+  std::uint64_t corrupt_accepted = 0;    // the simulator's own re-hash disagreed at commit
   std::uint64_t done_without_commit = 0; // download_done with no verified commit before it
   samples duration_us;
   std::map<std::string, std::uint64_t> failure_reasons;

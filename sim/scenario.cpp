@@ -157,8 +157,9 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
   }
   scenario s;
   s.source_text = text;
-  c::only_keys(doc, "", {"name", "description", "seed", "duration", "groups", "network", "churn",
-                         "workload", "checkers", "metrics", "record_events"});
+  c::only_keys(doc, "",
+               {"name", "description", "seed", "duration", "groups", "network", "churn", "workload",
+                "checkers", "metrics", "record_events"});
   auto need = [&](const char* key) -> const json& {
     auto* m = c::member(doc, key);
     if (!m)
@@ -187,8 +188,9 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
   for (std::size_t i = 0; i < groups.size(); ++i) {
     auto p = c::index("groups", i);
     const json& g = groups[i];
-    c::only_keys(g, p, {"name", "count", "roles", "adversary", "bandwidth", "region", "start",
-                        "start_spread"});
+    c::only_keys(
+      g, p,
+      {"name", "count", "roles", "adversary", "bandwidth", "region", "start", "start_spread"});
     group_spec gs;
     auto* name = c::member(g, "name");
     if (!name)
@@ -204,7 +206,8 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
     gs.count = c::get_positive(*count, c::child(p, "count"));
     total += gs.count;
     if (total > max_nodes)
-      c::fail_msg(c::child(p, "count"), "the scenario exceeds " + std::to_string(max_nodes) + " nodes");
+      c::fail_msg(c::child(p, "count"),
+                  "the scenario exceeds " + std::to_string(max_nodes) + " nodes");
     auto* roles = c::member(g, "roles");
     if (!roles)
       c::fail_msg(p, "missing \"roles\"");
@@ -237,8 +240,9 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
   // Network.
   s.latency.dist.a = 20.0 * us_per_ms; // default: constant 20 ms
   if (auto* net = c::member(doc, "network")) {
-    c::only_keys(*net, "network", {"latency", "bandwidth", "overhead", "fifo_links", "faults",
-                                   "links", "partitions"});
+    c::only_keys(
+      *net, "network",
+      {"latency", "bandwidth", "overhead", "fifo_links", "faults", "links", "partitions"});
     if (auto* lat = c::member(*net, "latency"))
       parse_latency(*lat, "network.latency", s.latency);
     if (auto* bw = c::member(*net, "bandwidth"))

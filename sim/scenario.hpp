@@ -29,11 +29,11 @@ struct region {
 
 struct latency_model {
   bool geographic = false;
-  distribution dist;            // non-geographic: one-way latency per frame
-  std::vector<region> regions;  // geographic
-  double km_per_ms = 100;       // geographic: signal speed with route inflation
-  distribution access;          // geographic: per-node access delay (sampled once per node)
-  distribution jitter;          // geographic: added per frame
+  distribution dist;           // non-geographic: one-way latency per frame
+  std::vector<region> regions; // geographic
+  double km_per_ms = 100;      // geographic: signal speed with route inflation
+  distribution access;         // geographic: per-node access delay (sampled once per node)
+  distribution jitter;         // geographic: added per frame
 };
 
 struct link_rule {
@@ -50,11 +50,11 @@ struct partition {
 struct group_spec {
   std::string name;
   std::uint64_t count = 0;
-  nlohmann::json roles;       // validated by make_roles
-  std::string adversary;      // empty = honest
+  nlohmann::json roles;              // validated by make_roles
+  std::string adversary;             // empty = honest
   double up_bps = -1, down_bps = -1; // -1 = network default, 0 = unlimited
-  std::string region;         // geographic model; empty = random region
-  time_us start = 0;          // nodes come up at start + uniform(0, start_spread)
+  std::string region;                // geographic model; empty = random region
+  time_us start = 0;                 // nodes come up at start + uniform(0, start_spread)
   time_us start_spread = 0;
 };
 
@@ -86,7 +86,7 @@ struct download_spec {
 struct command_spec {
   std::string group; // every node of the group
   time_us at = 0;
-  std::string role;  // role name (port) that receives it
+  std::string role; // role name (port) that receives it
   std::string verb;
   std::vector<std::string> args;
 };
@@ -98,7 +98,8 @@ struct checker_spec {
   bool has_min = false, has_max = false;
   std::string metric;
   std::string group;
-  time_us grace = 60 * us_per_s; // downloads_end: downloads started this close to the end may stay open
+  time_us grace =
+    60 * us_per_s; // downloads_end: downloads started this close to the end may stay open
 };
 
 struct scenario {

@@ -93,14 +93,10 @@ std::uint64_t simulator::queue_command(std::uint32_t node, const std::string& ro
 }
 
 simulator::simulator(const scenario& s, sim_options opts)
-  : spec_(s),
-    opts_(std::move(opts)),
-    seed_(opts_.has_seed_override ? opts_.seed_override : s.seed),
-    end_(s.duration),
-    net_rng_(derive_seed(seed_, s_network)),
-    churn_rng_(derive_seed(seed_, s_churn)),
-    workload_rng_(derive_seed(seed_, s_workload)),
-    stats_(s.groups.size(), seed_) {
+    : spec_(s), opts_(std::move(opts)),
+      seed_(opts_.has_seed_override ? opts_.seed_override : s.seed), end_(s.duration),
+      net_rng_(derive_seed(seed_, s_network)), churn_rng_(derive_seed(seed_, s_churn)),
+      workload_rng_(derive_seed(seed_, s_workload)), stats_(s.groups.size(), seed_) {
   // Nodes, numbered group after group.
   for (std::uint32_t g = 0; g < spec_.groups.size(); ++g) {
     group_first_.push_back(static_cast<std::uint32_t>(node_group_.size()));
@@ -431,7 +427,8 @@ void simulator::node_up(std::uint32_t n) {
   for (auto& r : roles) {
     hosted_role h{r->port(), r, caf::actor{}};
     if (caf_sys_)
-      h.actor = caf_sys_->spawn(role_actor, static_cast<runtime*>(this), static_cast<peer_id>(n), r);
+      h.actor =
+        caf_sys_->spawn(role_actor, static_cast<runtime*>(this), static_cast<peer_id>(n), r);
     node.roles.push_back(std::move(h));
   }
   for (auto& h : node.roles) {
@@ -514,103 +511,103 @@ void simulator::deliver(sim_event& e) {
 
 void simulator::process(sim_event& e) {
   switch (e.kind) {
-    case event_kind::deliver:
-      deliver(e);
+  case event_kind::deliver:
+    deliver(e);
+    break;
+  case event_kind::arrive: {
+    // Download link: frames are received one after another at its rate.
+    auto& node = nodes_[e.node];
+    double down = net_->down_bps(node_group_[e.node]);
+    time_us start = std::max(now_, node.down_busy);
+    node.down_busy = start + transmit_time(frames_[e.slot].size() + spec_.frame_overhead, down);
+    sim_event d = e;
+    d.t = node.down_busy;
+    d.kind = event_kind::deliver;
+    push(d);
+    break;
+  }
+  case event_kind::timer: {
+    auto& node = nodes_[e.node];
+    if (!node.online || node.incarnation != e.incarnation)
+      break; // the role that set it is gone
+    auto* r = find_role(e.node, e.port);
+    if (!r)
       break;
-    case event_kind::arrive: {
-      // Download link: frames are received one after another at its rate.
-      auto& node = nodes_[e.node];
-      double down = net_->down_bps(node_group_[e.node]);
-      time_us start = std::max(now_, node.down_busy);
-      node.down_busy = start + transmit_time(frames_[e.slot].size() + spec_.frame_overhead, down);
-      sim_event d = e;
-      d.t = node.down_busy;
-      d.kind = event_kind::deliver;
-      push(d);
+    fp_.extend(e.t, event_kind::timer, e.node, e.port, e.a, {});
+    if (caf_sys_) {
+      caf::anon_send(r->actor, timer_atom::value, e.a);
+      drain();
+    } else {
+      context ctx{now_, e.node, node.random, node.store, *node.content, {}};
+      r->logic->timer(ctx, e.a, direct_fx_);
+      apply_direct(e.node, e.port, direct_fx_);
+    }
+    break;
+  }
+  case event_kind::command: {
+    auto it = commands_.find(e.seq);
+    if (it == commands_.end())
+      break;
+    auto pc = std::move(it->second);
+    commands_.erase(it);
+    auto& node = nodes_[e.node];
+    auto* r = node.online ? find_role(e.node, pc.role) : nullptr;
+    if (!r) {
+      ++stats_.commands_skipped_offline;
       break;
     }
-    case event_kind::timer: {
-      auto& node = nodes_[e.node];
-      if (!node.online || node.incarnation != e.incarnation)
-        break; // the role that set it is gone
-      auto* r = find_role(e.node, e.port);
-      if (!r)
-        break;
-      fp_.extend(e.t, event_kind::timer, e.node, e.port, e.a, {});
-      if (caf_sys_) {
-        caf::anon_send(r->actor, timer_atom::value, e.a);
-        drain();
-      } else {
-        context ctx{now_, e.node, node.random, node.store, *node.content, {}};
-        r->logic->timer(ctx, e.a, direct_fx_);
-        apply_direct(e.node, e.port, direct_fx_);
-      }
+    fp_.extend(e.t, event_kind::command, e.node, r->port, pc.cmd.id, {});
+    if (caf_sys_) {
+      caf::anon_send(r->actor, command_atom::value, pc.cmd.id, pc.cmd.verb, pc.cmd.args);
+      drain();
+    } else {
+      context ctx{now_, e.node, node.random, node.store, *node.content, {}};
+      r->logic->command(ctx, pc.cmd, direct_fx_);
+      apply_direct(e.node, r->port, direct_fx_);
+    }
+    break;
+  }
+  case event_kind::node_up:
+    fp_.extend(e.t, event_kind::node_up, e.node, 0, 0, {});
+    node_up(e.node);
+    break;
+  case event_kind::node_down:
+    break; // departures are control events (churn_leave)
+  case event_kind::control:
+    switch (e.a) {
+    case sample_metrics:
+      take_metric_sample();
+      if (now_ + spec_.metrics_interval <= end_)
+        schedule_control(now_ + spec_.metrics_interval, 0, sample_metrics, 0);
+      break;
+    case download_due:
+      fp_.extend(e.t, event_kind::control, e.node, 0, e.a, {});
+      download_tick(e.node, e.slot);
+      break;
+    case driver_tick: {
+      auto it = driver_args_.find(e.seq);
+      std::uint64_t arg = it == driver_args_.end() ? 0 : it->second;
+      if (it != driver_args_.end())
+        driver_args_.erase(it);
+      fp_.extend(e.t, event_kind::control, e.node, 0, arg, {});
+      auto& d = drivers_[e.slot];
+      d.driver->tick(*d.api, e.node, arg);
       break;
     }
-    case event_kind::command: {
-      auto it = commands_.find(e.seq);
-      if (it == commands_.end())
+    case churn_leave: {
+      if (!nodes_[e.node].online)
         break;
-      auto pc = std::move(it->second);
-      commands_.erase(it);
-      auto& node = nodes_[e.node];
-      auto* r = node.online ? find_role(e.node, pc.role) : nullptr;
-      if (!r) {
-        ++stats_.commands_skipped_offline;
-        break;
-      }
-      fp_.extend(e.t, event_kind::command, e.node, r->port, pc.cmd.id, {});
-      if (caf_sys_) {
-        caf::anon_send(r->actor, command_atom::value, pc.cmd.id, pc.cmd.verb, pc.cmd.args);
-        drain();
-      } else {
-        context ctx{now_, e.node, node.random, node.store, *node.content, {}};
-        r->logic->command(ctx, pc.cmd, direct_fx_);
-        apply_direct(e.node, r->port, direct_fx_);
-      }
+      auto& cs = spec_.churn[static_cast<std::size_t>(churn_of_group_[node_group_[e.node]])];
+      bool crash = churn_rng_.chance(cs.crash);
+      fp_.extend(e.t, event_kind::node_down, e.node, crash ? 1 : 0, 0, {});
+      node_down(e.node, crash);
+      if (cs.restart)
+        push({now_ + static_cast<time_us>(cs.downtime.sample(churn_rng_)), 0, 0, e.node, 0, 0,
+              event_kind::node_up, 0});
       break;
     }
-    case event_kind::node_up:
-      fp_.extend(e.t, event_kind::node_up, e.node, 0, 0, {});
-      node_up(e.node);
-      break;
-    case event_kind::node_down:
-      break; // departures are control events (churn_leave)
-    case event_kind::control:
-      switch (e.a) {
-        case sample_metrics:
-          take_metric_sample();
-          if (now_ + spec_.metrics_interval <= end_)
-            schedule_control(now_ + spec_.metrics_interval, 0, sample_metrics, 0);
-          break;
-        case download_due:
-          fp_.extend(e.t, event_kind::control, e.node, 0, e.a, {});
-          download_tick(e.node, e.slot);
-          break;
-        case driver_tick: {
-          auto it = driver_args_.find(e.seq);
-          std::uint64_t arg = it == driver_args_.end() ? 0 : it->second;
-          if (it != driver_args_.end())
-            driver_args_.erase(it);
-          fp_.extend(e.t, event_kind::control, e.node, 0, arg, {});
-          auto& d = drivers_[e.slot];
-          d.driver->tick(*d.api, e.node, arg);
-          break;
-        }
-        case churn_leave: {
-          if (!nodes_[e.node].online)
-            break;
-          auto& cs = spec_.churn[static_cast<std::size_t>(churn_of_group_[node_group_[e.node]])];
-          bool crash = churn_rng_.chance(cs.crash);
-          fp_.extend(e.t, event_kind::node_down, e.node, crash ? 1 : 0, 0, {});
-          node_down(e.node, crash);
-          if (cs.restart)
-            push({now_ + static_cast<time_us>(cs.downtime.sample(churn_rng_)), 0, 0, e.node, 0, 0,
-                  event_kind::node_up, 0});
-          break;
-        }
-      }
-      break;
+    }
+    break;
   }
 }
 
@@ -628,7 +625,8 @@ void simulator::take_metric_sample() {
     series_.push_back({now_, g, "nodes_online", online[g]});
   series_.push_back({now_, G, "frames_delivered", static_cast<double>(stats_.net.delivered)});
   series_.push_back({now_, G, "frames_lost", static_cast<double>(stats_.net.lost)});
-  series_.push_back({now_, G, "downloads_completed", static_cast<double>(stats_.downloads.completed)});
+  series_.push_back(
+    {now_, G, "downloads_completed", static_cast<double>(stats_.downloads.completed)});
   series_.push_back({now_, G, "downloads_failed", static_cast<double>(stats_.downloads.failed)});
 }
 

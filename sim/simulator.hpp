@@ -11,7 +11,7 @@
 #include "actors/runtime/runtime.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/fingerprint.hpp"
-#include "sim/memory_store.hpp"
+#include "protocols/common/memory_store.hpp"
 #include "sim/network_model.hpp"
 #include "sim/run_stats.hpp"
 #include "sim/scenario.hpp"
@@ -33,8 +33,8 @@ enum class engine { actors, direct };
 
 struct sim_options {
   engine eng = engine::actors;
-  bool record_trace = false;   // keep every chain step (peerlab check)
-  bool progress = false;       // progress line on stderr
+  bool record_trace = false; // keep every chain step (peerlab check)
+  bool progress = false;     // progress line on stderr
   std::uint64_t seed_override = 0;
   bool has_seed_override = false;
   /// Optional observer of role events (tests, the events table).
@@ -97,9 +97,9 @@ private:
   struct sim_event {
     time_us t;
     std::uint64_t seq;
-    std::uint64_t a;       // deliver/arrive: from node; timer: token; control: action
+    std::uint64_t a; // deliver/arrive: from node; timer: token; control: action
     std::uint32_t node;
-    std::uint32_t slot;    // frame or command slot
+    std::uint32_t slot; // frame or command slot
     std::uint32_t incarnation;
     event_kind kind;
     std::uint8_t port;
@@ -127,7 +127,12 @@ private:
     std::string role;
     command cmd;
   };
-  enum control_action : std::uint64_t { sample_metrics = 1, download_due = 2, churn_leave = 3, driver_tick = 4 };
+  enum control_action : std::uint64_t {
+    sample_metrics = 1,
+    download_due = 2,
+    churn_leave = 3,
+    driver_tick = 4
+  };
   class api_for_driver;
   friend class api_for_driver;
   struct hosted_driver {
@@ -170,7 +175,7 @@ private:
   std::unique_ptr<network_model> net_;
   rng net_rng_, churn_rng_, workload_rng_;
   std::unordered_map<std::uint64_t, time_us> link_clock_; // FIFO links: last arrival per (from,to)
-  std::vector<std::int32_t> churn_of_group_; // churn spec index per group or -1
+  std::vector<std::int32_t> churn_of_group_;              // churn spec index per group or -1
   std::vector<std::vector<std::uint32_t>> downloads_issued_; // [spec][node - first]
   file_catalog catalog_;
   sink_budget sinks_;

@@ -63,50 +63,53 @@ json summarize(const simulator& sim, double wall_seconds) {
   return j;
 }
 
-std::string render_summary(const simulator& sim, const json& j, const std::vector<verdict>& verdicts) {
+std::string render_summary(const simulator& sim, const json& j,
+                           const std::vector<verdict>& verdicts) {
   std::ostringstream o;
   char buf[512];
   auto& f = j["frames"];
   auto& d = j["downloads"];
-  o << "scenario   " << sim.spec().name << "  (" << j["nodes"].get<std::uint64_t>() << " nodes, seed "
-    << j["seed"].get<std::uint64_t>() << ")\n";
+  o << "scenario   " << sim.spec().name << "  (" << j["nodes"].get<std::uint64_t>()
+    << " nodes, seed " << j["seed"].get<std::uint64_t>() << ")\n";
   std::snprintf(buf, sizeof buf, "virtual    %s in %.2f s wall  (%.0f events/s, %llu events)\n",
                 cfg::format_duration(sim.end_time()).c_str(), j["wall_seconds"].get<double>(),
                 j["events_per_second"].get<double>(),
                 static_cast<unsigned long long>(j["events"].get<std::uint64_t>()));
   o << buf;
   if (d["started"].get<std::uint64_t>() > 0 || d["failed"].get<std::uint64_t>() > 0) {
-    std::snprintf(buf, sizeof buf,
-                  "downloads  %llu started, %llu completed, %llu failed, %llu interrupted by churn\n"
-                  "           %s received; time median %.2f s, p99 %.2f s\n"
-                  "           corrupt deliveries detected %llu, corrupt files accepted %llu\n",
-                  static_cast<unsigned long long>(d["started"].get<std::uint64_t>()),
-                  static_cast<unsigned long long>(d["completed"].get<std::uint64_t>()),
-                  static_cast<unsigned long long>(d["failed"].get<std::uint64_t>()),
-                  static_cast<unsigned long long>(d["interrupted"].get<std::uint64_t>()),
-                  cfg::format_bytes(static_cast<double>(d["bytes"].get<std::uint64_t>())).c_str(),
-                  d["time_median_s"].get<double>(), d["time_p99_s"].get<double>(),
-                  static_cast<unsigned long long>(d["corrupt_detected"].get<std::uint64_t>()),
-                  static_cast<unsigned long long>(d["corrupt_accepted"].get<std::uint64_t>()));
+    std::snprintf(
+      buf, sizeof buf,
+      "downloads  %llu started, %llu completed, %llu failed, %llu interrupted by churn\n"
+      "           %s received; time median %.2f s, p99 %.2f s\n"
+      "           corrupt deliveries detected %llu, corrupt files accepted %llu\n",
+      static_cast<unsigned long long>(d["started"].get<std::uint64_t>()),
+      static_cast<unsigned long long>(d["completed"].get<std::uint64_t>()),
+      static_cast<unsigned long long>(d["failed"].get<std::uint64_t>()),
+      static_cast<unsigned long long>(d["interrupted"].get<std::uint64_t>()),
+      cfg::format_bytes(static_cast<double>(d["bytes"].get<std::uint64_t>())).c_str(),
+      d["time_median_s"].get<double>(), d["time_p99_s"].get<double>(),
+      static_cast<unsigned long long>(d["corrupt_detected"].get<std::uint64_t>()),
+      static_cast<unsigned long long>(d["corrupt_accepted"].get<std::uint64_t>()));
     o << buf;
     for (auto& [reason, n] : d["failure_reasons"].items())
       o << "           failed: " << reason << " x" << n.get<std::uint64_t>() << "\n";
   }
-  std::snprintf(buf, sizeof buf,
-                "frames     %llu sent, %llu delivered, %llu lost (+%llu partition, +%llu to offline nodes)\n"
-                "           %llu truncated, %llu corrupted, %llu duplicated, %llu reordered; "
-                "rejected: %llu by routing, %.0f by role codecs\n",
-                static_cast<unsigned long long>(f["sent"].get<std::uint64_t>()),
-                static_cast<unsigned long long>(f["delivered"].get<std::uint64_t>()),
-                static_cast<unsigned long long>(f["lost"].get<std::uint64_t>()),
-                static_cast<unsigned long long>(f["lost_partition"].get<std::uint64_t>()),
-                static_cast<unsigned long long>(f["lost_offline"].get<std::uint64_t>()),
-                static_cast<unsigned long long>(f["truncated"].get<std::uint64_t>()),
-                static_cast<unsigned long long>(f["corrupted"].get<std::uint64_t>()),
-                static_cast<unsigned long long>(f["duplicated"].get<std::uint64_t>()),
-                static_cast<unsigned long long>(f["reordered"].get<std::uint64_t>()),
-                static_cast<unsigned long long>(f["rejected_routing"].get<std::uint64_t>()),
-                f["rejected_by_roles"].get<double>());
+  std::snprintf(
+    buf, sizeof buf,
+    "frames     %llu sent, %llu delivered, %llu lost (+%llu partition, +%llu to offline nodes)\n"
+    "           %llu truncated, %llu corrupted, %llu duplicated, %llu reordered; "
+    "rejected: %llu by routing, %.0f by role codecs\n",
+    static_cast<unsigned long long>(f["sent"].get<std::uint64_t>()),
+    static_cast<unsigned long long>(f["delivered"].get<std::uint64_t>()),
+    static_cast<unsigned long long>(f["lost"].get<std::uint64_t>()),
+    static_cast<unsigned long long>(f["lost_partition"].get<std::uint64_t>()),
+    static_cast<unsigned long long>(f["lost_offline"].get<std::uint64_t>()),
+    static_cast<unsigned long long>(f["truncated"].get<std::uint64_t>()),
+    static_cast<unsigned long long>(f["corrupted"].get<std::uint64_t>()),
+    static_cast<unsigned long long>(f["duplicated"].get<std::uint64_t>()),
+    static_cast<unsigned long long>(f["reordered"].get<std::uint64_t>()),
+    static_cast<unsigned long long>(f["rejected_routing"].get<std::uint64_t>()),
+    f["rejected_by_roles"].get<double>());
   o << buf;
   auto& ch = j["churn"];
   if (ch["crashes"].get<std::uint64_t>() + ch["leaves"].get<std::uint64_t>() > 0)
@@ -114,9 +117,9 @@ std::string render_summary(const simulator& sim, const json& j, const std::vecto
       << ch["crashes"].get<std::uint64_t>() << " crashes, " << ch["leaves"].get<std::uint64_t>()
       << " graceful leaves\n";
   for (auto& [name, v] : j["observations"].items()) {
-    std::snprintf(buf, sizeof buf, "observed   %-28s n=%llu p50=%.4g p90=%.4g p99=%.4g\n", name.c_str(),
-                  static_cast<unsigned long long>(v["count"].get<std::uint64_t>()), v["p50"].get<double>(),
-                  v["p90"].get<double>(), v["p99"].get<double>());
+    std::snprintf(buf, sizeof buf, "observed   %-28s n=%llu p50=%.4g p90=%.4g p99=%.4g\n",
+                  name.c_str(), static_cast<unsigned long long>(v["count"].get<std::uint64_t>()),
+                  v["p50"].get<double>(), v["p90"].get<double>(), v["p99"].get<double>());
     o << buf;
   }
   // Drivers may add a table under their summary key as "text_lines".

@@ -69,7 +69,8 @@ std::optional<file_info> synthetic_content::stat(const digest& hash) const {
   return file_info{f.hash, f.name, f.size, f.price};
 }
 
-bool synthetic_content::read(const digest& hash, std::uint64_t offset, std::size_t len, bytes& out) {
+bool synthetic_content::read(const digest& hash, std::uint64_t offset, std::size_t len,
+                             bytes& out) {
   auto idx = catalog_->find(hash);
   if (!idx || !holds(*idx))
     return false;
@@ -81,7 +82,8 @@ bool synthetic_content::read(const digest& hash, std::uint64_t offset, std::size
   return true;
 }
 
-std::uint64_t synthetic_content::open_sink(const digest& hash, std::string_view, std::uint64_t size) {
+std::uint64_t synthetic_content::open_sink(const digest& hash, std::string_view,
+                                           std::uint64_t size) {
   if (budget_->used_bytes + size > budget_->max_bytes)
     return 0;
   if (!sinks_)
@@ -105,11 +107,13 @@ bool synthetic_content::write(std::uint64_t id, std::uint64_t offset, byte_view 
   return true;
 }
 
-bool synthetic_content::read_sink(std::uint64_t id, std::uint64_t offset, std::size_t len, bytes& out) {
+bool synthetic_content::read_sink(std::uint64_t id, std::uint64_t offset, std::size_t len,
+                                  bytes& out) {
   if (!sinks_)
     return false;
   auto it = sinks_->find(id);
-  if (it == sinks_->end() || offset > it->second.data.size() || len > it->second.data.size() - offset)
+  if (it == sinks_->end() || offset > it->second.data.size() ||
+      len > it->second.data.size() - offset)
     return false;
   auto b = it->second.data.begin() + static_cast<std::ptrdiff_t>(offset);
   out.assign(b, b + static_cast<std::ptrdiff_t>(len));

@@ -52,7 +52,7 @@ struct sink_budget {
 class synthetic_content final : public content_store {
 public:
   synthetic_content(file_catalog* catalog, sink_budget* budget, std::uint32_t node)
-    : catalog_(catalog), budget_(budget), node_(node) {}
+      : catalog_(catalog), budget_(budget), node_(node) {}
   ~synthetic_content() override;
 
   void hold(std::uint32_t file);

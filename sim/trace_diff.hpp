@@ -9,9 +9,9 @@
 namespace peerlab::sim {
 
 struct divergence {
-  std::size_t index;                  // first differing event
-  std::optional<trace_entry> first;   // that event in run 1 (absent if run 1 ended)
-  std::optional<trace_entry> second;  // that event in run 2 (absent if run 2 ended)
+  std::size_t index;                 // first differing event
+  std::optional<trace_entry> first;  // that event in run 1 (absent if run 1 ended)
+  std::optional<trace_entry> second; // that event in run 2 (absent if run 2 ended)
 };
 
 /// nullopt when both traces are identical.

@@ -39,8 +39,8 @@ public:
   virtual bool online(std::uint32_t node) const = 0;
   /// Delivers a command to the role named `role` of `node` now (through the
   /// event queue). Returns the command id (0 if the node is offline or has no such role).
-  virtual std::uint64_t issue_command(std::uint32_t node, const std::string& role, const std::string& verb,
-                                      std::vector<std::string> args) = 0;
+  virtual std::uint64_t issue_command(std::uint32_t node, const std::string& role,
+                                      const std::string& verb, std::vector<std::string> args) = 0;
   /// Calls the driver's tick(node, arg) at virtual time t.
   virtual void schedule(time_us t, std::uint32_t node, std::uint64_t arg) = 0;
   /// Adds to the run's counters (summary, results file, metric checkers).
@@ -71,8 +71,10 @@ public:
 struct driver_kind {
   /// Validates the workload item (throws config_error naming the path) and
   /// returns a factory for the running driver.
-  std::function<void(const nlohmann::json& item, const std::string& path, const scenario& so_far)> validate;
-  std::function<std::unique_ptr<workload_driver>(const nlohmann::json& item, const scenario& s)> make;
+  std::function<void(const nlohmann::json& item, const std::string& path, const scenario& so_far)>
+    validate;
+  std::function<std::unique_ptr<workload_driver>(const nlohmann::json& item, const scenario& s)>
+    make;
   /// Checker names this kind evaluates (so scenario validation accepts them).
   std::vector<std::string> checkers;
 };

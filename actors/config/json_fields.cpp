@@ -65,7 +65,8 @@ std::string get_string(const json& v, const std::string& path) {
 
 std::uint64_t get_positive(const json& v, const std::string& path) {
   // Unsigned first: ids above 2^63 (half of all live peer ids) are valid.
-  if (!v.is_number_integer() || (v.is_number_unsigned() ? v.get<std::uint64_t>() == 0 : v.get<std::int64_t>() <= 0))
+  if (!v.is_number_integer() ||
+      (v.is_number_unsigned() ? v.get<std::uint64_t>() == 0 : v.get<std::int64_t>() <= 0))
     fail(path, "a positive integer", v);
   return v.get<std::uint64_t>();
 }
@@ -182,9 +183,9 @@ std::optional<double> parse_rate(const std::string& s) {
   if (!split_number(s, n, u) || n < 0)
     return std::nullopt;
   static const std::pair<const char*, double> units[] = {
-    {"bit/s", 1.0 / 8},   {"kbit/s", 1e3 / 8},  {"Kbit/s", 1e3 / 8}, {"Mbit/s", 1e6 / 8},
-    {"Gbit/s", 1e9 / 8},  {"B/s", 1},           {"KB/s", 1e3},       {"kB/s", 1e3},
-    {"MB/s", 1e6},        {"GB/s", 1e9},        {"KiB/s", 1024.0},   {"MiB/s", 1048576.0},
+    {"bit/s", 1.0 / 8},     {"kbit/s", 1e3 / 8}, {"Kbit/s", 1e3 / 8}, {"Mbit/s", 1e6 / 8},
+    {"Gbit/s", 1e9 / 8},    {"B/s", 1},          {"KB/s", 1e3},       {"kB/s", 1e3},
+    {"MB/s", 1e6},          {"GB/s", 1e9},       {"KiB/s", 1024.0},   {"MiB/s", 1048576.0},
     {"GiB/s", 1073741824.0}};
   for (auto& [name, mult] : units)
     if (u == name)

@@ -12,17 +12,18 @@
 namespace {
 
 void usage() {
-  std::fprintf(stderr,
-               "usage:\n"
-               "  peerlab run SCENARIO [--seed N] [--out results.db] [--engine actors|direct] [--quiet]\n"
-               "  peerlab check SCENARIO [--seed N] [--engine actors|direct] [--against actors|direct]\n"
-               "  peerlab sweep SCENARIO --seeds A..B [--out results.db] [--engine actors|direct]\n"
-               "  peerlab validate SCENARIO...\n"
-               "  peerlab node --config node.json\n"
-               "  peerlab set upload|get|list ...   (replicated file sets; peerlab set --help)\n"
-               "  peerlab mirror SRC DST [--truncate P] [--corrupt P] [--delay D] [--seed N] [--run-for D]\n"
-               "  peerlab drop-gateway --config gateway.json\n"
-               "exit codes: 0 ok, 1 a checker failed or runs differ, 2 bad usage or input\n");
+  std::fprintf(
+    stderr,
+    "usage:\n"
+    "  peerlab run SCENARIO [--seed N] [--out results.db] [--engine actors|direct] [--quiet]\n"
+    "  peerlab check SCENARIO [--seed N] [--engine actors|direct] [--against actors|direct]\n"
+    "  peerlab sweep SCENARIO --seeds A..B [--out results.db] [--engine actors|direct]\n"
+    "  peerlab validate SCENARIO...\n"
+    "  peerlab node --config node.json\n"
+    "  peerlab set upload|get|list ...   (replicated file sets; peerlab set --help)\n"
+    "  peerlab mirror SRC DST [--truncate P] [--corrupt P] [--delay D] [--seed N] [--run-for D]\n"
+    "  peerlab drop-gateway --config gateway.json\n"
+    "exit codes: 0 ok, 1 a checker failed or runs differ, 2 bad usage or input\n");
 }
 
 } // namespace

@@ -98,7 +98,8 @@ sim::engine parse_engine(const args& a, const char* key = "engine") {
 
 std::string git_commit() {
 #ifdef PEERLAB_SOURCE_DIR
-  std::string cmd = std::string("git -C '") + PEERLAB_SOURCE_DIR + "' rev-parse --short=12 HEAD 2>/dev/null";
+  std::string cmd =
+    std::string("git -C '") + PEERLAB_SOURCE_DIR + "' rev-parse --short=12 HEAD 2>/dev/null";
   if (FILE* p = popen(cmd.c_str(), "r")) {
     char buf[64] = {0};
     bool ok = std::fgets(buf, sizeof buf, p) != nullptr;
@@ -188,7 +189,8 @@ one_run run_once(const sim::scenario& s, const std::string& path, std::optional<
   if (print) {
     std::printf("%s", sim::render_summary(sim, r.summary, r.verdicts).c_str());
     if (!r.passed)
-      std::printf("a checker failed; reproduce with:\n  %s\n", repro_command(path, sim.seed(), eng).c_str());
+      std::printf("a checker failed; reproduce with:\n  %s\n",
+                  repro_command(path, sim.seed(), eng).c_str());
   }
   return r;
 }
@@ -231,9 +233,10 @@ int validate_command(int argc, char** argv) {
     for (auto& path : a.positional) {
       try {
         auto s = load_or_fail(path);
-        std::printf("ok  %s: \"%s\", %llu nodes in %zu groups, %s virtual, seed %llu\n", path.c_str(),
-                    s.name.c_str(), static_cast<unsigned long long>(s.node_count()), s.groups.size(),
-                    cfg::format_duration(s.duration).c_str(), static_cast<unsigned long long>(s.seed));
+        std::printf("ok  %s: \"%s\", %llu nodes in %zu groups, %s virtual, seed %llu\n",
+                    path.c_str(), s.name.c_str(), static_cast<unsigned long long>(s.node_count()),
+                    s.groups.size(), cfg::format_duration(s.duration).c_str(),
+                    static_cast<unsigned long long>(s.seed));
       } catch (const config_error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         rc = 2;
@@ -267,14 +270,15 @@ int sweep_command(int argc, char** argv) {
     } catch (const std::runtime_error& e) {
       throw usage_error(e.what());
     }
-    std::printf("%-8s %-18s %-7s %10s %10s %10s %10s %12s\n", "seed", "fingerprint", "checks", "completed",
-                "failed", "median_s", "p99_s", "events");
+    std::printf("%-8s %-18s %-7s %10s %10s %10s %10s %12s\n", "seed", "fingerprint", "checks",
+                "completed", "failed", "median_s", "p99_s", "events");
     int failures = 0;
     for (auto seed = lo; seed <= hi; ++seed) {
       auto r = run_once(s, path, seed, eng, db.get(), false, false);
       auto& d = r.summary["downloads"];
       std::printf("%-8llu %-18s %-7s %10llu %10llu %10.3f %10.3f %12llu\n",
-                  static_cast<unsigned long long>(seed), r.fingerprint.c_str(), r.passed ? "ok" : "FAIL",
+                  static_cast<unsigned long long>(seed), r.fingerprint.c_str(),
+                  r.passed ? "ok" : "FAIL",
                   static_cast<unsigned long long>(d["completed"].get<std::uint64_t>()),
                   static_cast<unsigned long long>(d["failed"].get<std::uint64_t>()),
                   d["time_median_s"].get<double>(), d["time_p99_s"].get<double>(),
@@ -317,11 +321,13 @@ int check_command(int argc, char** argv) {
     auto& t1 = r1->chain().trace();
     auto& t2 = r2->chain().trace();
     auto seed = r1->seed();
-    if (r1->chain().value() == r2->chain().value() && r1->chain().events() == r2->chain().events()) {
-      std::printf("deterministic: two runs of %s (seed %llu%s) gave fingerprint %s over %llu events\n",
-                  path.c_str(), static_cast<unsigned long long>(seed),
-                  first != second ? ", actors engine against direct engine" : "", r1->chain().hex().c_str(),
-                  static_cast<unsigned long long>(r1->chain().events()));
+    if (r1->chain().value() == r2->chain().value() &&
+        r1->chain().events() == r2->chain().events()) {
+      std::printf(
+        "deterministic: two runs of %s (seed %llu%s) gave fingerprint %s over %llu events\n",
+        path.c_str(), static_cast<unsigned long long>(seed),
+        first != second ? ", actors engine against direct engine" : "", r1->chain().hex().c_str(),
+        static_cast<unsigned long long>(r1->chain().events()));
       return 0;
     }
     // Name message types through the roles the scenario uses.
@@ -339,10 +345,11 @@ int check_command(int argc, char** argv) {
       } else if (e.kind == sim::event_kind::timer) {
         msg = std::string(" port ") + port_name(e.port) + " token " + std::to_string(e.detail);
       }
-      return "virtual " + cfg::format_duration(e.time) + " (" + std::to_string(e.time) + " us) node " +
-             std::to_string(e.node) + " " + sim::kind_name(e.kind) + msg;
+      return "virtual " + cfg::format_duration(e.time) + " (" + std::to_string(e.time) +
+             " us) node " + std::to_string(e.node) + " " + sim::kind_name(e.kind) + msg;
     };
-    std::printf("NOT deterministic: %s seed %llu\n  run 1: fingerprint %s, %llu events\n  run 2: fingerprint %s, "
+    std::printf("NOT deterministic: %s seed %llu\n  run 1: fingerprint %s, %llu events\n  run 2: "
+                "fingerprint %s, "
                 "%llu events\n",
                 path.c_str(), static_cast<unsigned long long>(seed), r1->chain().hex().c_str(),
                 static_cast<unsigned long long>(r1->chain().events()), r2->chain().hex().c_str(),

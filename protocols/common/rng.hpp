@@ -15,8 +15,7 @@ inline std::uint64_t splitmix64(std::uint64_t& state) {
 }
 
 /// Derives an independent seed for a sub-stream (a node, the network, churn).
-inline std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream,
-                                 std::uint64_t sub = 0) {
+inline std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub = 0) {
   std::uint64_t s = seed ^ (stream * 0xd1342543de82ef95ULL) ^ (sub * 0xa0761d6478bd642fULL);
   splitmix64(s);
   return splitmix64(s);
@@ -67,14 +66,10 @@ public:
     return mean + stddev * std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
   }
 
-  double lognormal(double median, double sigma) {
-    return median * std::exp(normal(0.0, sigma));
-  }
+  double lognormal(double median, double sigma) { return median * std::exp(normal(0.0, sigma)); }
 
   /// Pareto with scale x_m (minimum) and shape alpha.
-  double pareto(double xm, double alpha) {
-    return xm / std::pow(1.0 - uniform01(), 1.0 / alpha);
-  }
+  double pareto(double xm, double alpha) { return xm / std::pow(1.0 - uniform01(), 1.0 / alpha); }
 
   /// Weibull with shape k and scale lambda.
   double weibull(double k, double lambda) {

@@ -18,9 +18,9 @@ namespace peerlab {
 struct context {
   time_us now = 0;
   peer_id self = 0;
-  rng& random;          // the node's own seeded generator
-  kv_store& store;      // rows that survive a crash of the node
-  content_store& content; // file bytes (synthetic in the simulator, disk in live mode)
+  rng& random;              // the node's own seeded generator
+  kv_store& store;          // rows that survive a crash of the node
+  content_store& content;   // file bytes (synthetic in the simulator, disk in live mode)
   std::string_view address; // how others reach this node ("host:port" live, empty in the simulator)
 };
 
@@ -35,7 +35,7 @@ struct command {
 /// A structured event for traces, checkers and command replies. Fields are
 /// kept as strings and numbers so that every consumer can print them.
 struct event {
-  std::string kind;           // e.g. "download_done"
+  std::string kind;             // e.g. "download_done"
   std::uint64_t command_id = 0; // non-zero if this answers a command
   std::vector<std::pair<std::string, std::string>> fields;
   std::vector<std::pair<std::string, double>> values;

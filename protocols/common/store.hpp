@@ -21,8 +21,9 @@ public:
   virtual std::optional<std::string> get(std::string_view table, std::string_view key) const = 0;
   virtual void erase(std::string_view table, std::string_view key) = 0;
   /// Visits rows in key order.
-  virtual void scan(std::string_view table,
-                    const std::function<void(std::string_view key, std::string_view value)>&) const = 0;
+  virtual void
+  scan(std::string_view table,
+       const std::function<void(std::string_view key, std::string_view value)>&) const = 0;
 };
 
 /// What a provider knows about a file it offers.
@@ -43,7 +44,8 @@ public:
   virtual bool read(const digest& hash, std::uint64_t offset, std::size_t len, bytes& out) = 0;
 
   /// Starts receiving a file; returns a handle (0 on failure).
-  virtual std::uint64_t open_sink(const digest& hash, std::string_view name, std::uint64_t size) = 0;
+  virtual std::uint64_t open_sink(const digest& hash, std::string_view name,
+                                  std::uint64_t size) = 0;
   virtual bool write(std::uint64_t sink, std::uint64_t offset, byte_view data) = 0;
   /// Reads back bytes already written (to hash data that arrived out of order).
   virtual bool read_sink(std::uint64_t sink, std::uint64_t offset, std::size_t len, bytes& out) = 0;

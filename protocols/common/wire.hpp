@@ -20,7 +20,9 @@ public:
   void u64(std::uint64_t v) { put(&v, 8); }
   void raw(byte_view v) { out_.insert(out_.end(), v.begin(), v.end()); }
   template <std::size_t N>
-  void fixed(const std::array<std::uint8_t, N>& a) { raw(byte_view{a.data(), N}); }
+  void fixed(const std::array<std::uint8_t, N>& a) {
+    raw(byte_view{a.data(), N});
+  }
   /// u16 length then bytes; callers bound the length beforehand.
   void str16(std::string_view s) {
     u16(static_cast<std::uint16_t>(s.size()));
@@ -50,7 +52,9 @@ public:
   bool u32(std::uint32_t& v) { return get(&v, 4); }
   bool u64(std::uint64_t& v) { return get(&v, 8); }
   template <std::size_t N>
-  bool fixed(std::array<std::uint8_t, N>& a) { return get(a.data(), N); }
+  bool fixed(std::array<std::uint8_t, N>& a) {
+    return get(a.data(), N);
+  }
   bool str16(std::string& s, std::size_t max) {
     std::uint16_t n = 0;
     if (!u16(n) || n > max || remaining() < n)

@@ -30,7 +30,8 @@ std::optional<bytes> decompress_fragment(byte_view packed, std::size_t max_plain
     return std::nullopt;
   bytes out(n);
   uLongf got = n;
-  if (uncompress(out.data(), &got, packed.data() + 4, static_cast<uLong>(packed.size() - 4)) != Z_OK ||
+  if (uncompress(out.data(), &got, packed.data() + 4, static_cast<uLong>(packed.size() - 4)) !=
+        Z_OK ||
       got != n)
     return std::nullopt;
   return out;

@@ -18,7 +18,7 @@ std::string validate(const session_config& c) {
   if (c.nacks_per_packet == 0 || c.nacks_per_packet > limits::max_nacks)
     return "nacks_per_packet must be 1.." + n(limits::max_nacks);
   const std::uint64_t worst_control =
-      control_fixed_bytes + 2 * 16 * c.ack_ranges + 8 * c.nacks_per_packet + tag_bytes;
+    control_fixed_bytes + 2 * 16 * c.ack_ranges + 8 * c.nacks_per_packet + tag_bytes;
   const std::uint64_t smallest = header_bytes + worst_control + frame_size(c.fragment_bytes);
   if (c.min_packet_bytes < smallest)
     return "min_packet_bytes " + n(c.min_packet_bytes) + " cannot hold one fragment of " +
@@ -35,7 +35,8 @@ std::string validate(const session_config& c) {
     return "need 0 < min_rto <= max_rto";
   if (c.max_backoff > 30)
     return "max_backoff above 30 doublings";
-  if (c.packet_threshold == 0 || c.time_threshold < 1 || c.max_packet_threshold < c.packet_threshold)
+  if (c.packet_threshold == 0 || c.time_threshold < 1 ||
+      c.max_packet_threshold < c.packet_threshold)
     return "need 1 <= packet_threshold <= max_packet_threshold and time_threshold >= 1";
   if (c.nack_interval <= 0 || c.batch_delay < 0)
     return "nack_interval must be positive and batch_delay not negative";

@@ -41,8 +41,8 @@ enum class timeout_mode : std::uint8_t {
 };
 
 struct session_config {
-  peer_id local = 0;  // this side's id (sender id of what it writes)
-  peer_id remote = 0; // the other side's id
+  peer_id local = 0;      // this side's id (sender id of what it writes)
+  peer_id remote = 0;     // the other side's id
   std::string shared_key; // at least limits::min_key_bytes bytes
   bool encrypt = false;   // AES-256-GCM per message; both sides must agree
   bool compress = false;  // zlib per fragment when it shrinks the fragment
@@ -51,8 +51,8 @@ struct session_config {
   std::uint64_t min_packet_bytes = 1u << 20;   // seed: below 1 MB overhead dominates
   std::uint64_t max_packet_bytes = 500u << 20; // seed: 500 MB was the mirror's sweet spot
   std::uint64_t initial_packet_bytes = 8u << 20;
-  bool adaptive_packet_size = true; // false: always max_packet_bytes (original)
-  double size_decrease_factor = 0.5;      // on a truncated/damaged packet, once per RTT
+  bool adaptive_packet_size = true;             // false: always max_packet_bytes (original)
+  double size_decrease_factor = 0.5;            // on a truncated/damaged packet, once per RTT
   std::uint64_t size_increase_bytes = 1u << 20; // per intact acknowledged full-size packet
   /// Fragment payload size; must fit into a min-size packet with a full control block.
   std::uint32_t fragment_bytes = (1u << 20) - 4096;
@@ -69,10 +69,10 @@ struct session_config {
   /// truncated file is damage, not congestion. Unlimited backoff only made
   /// the tail wait minutes at 75 % truncation (docs, "Measured goodput").
   std::uint32_t max_backoff = 2;
-  time_us granularity = 1 * us_per_ms;  // RFC 9002 kGranularity
+  time_us granularity = 1 * us_per_ms;     // RFC 9002 kGranularity
   time_us max_ack_delay = 100 * us_per_ms; // receiver sends an ack-only packet after this
-  std::uint32_t packet_threshold = 3;   // RFC 9002 kPacketThreshold
-  double time_threshold = 9.0 / 8.0;    // RFC 9002 kTimeThreshold
+  std::uint32_t packet_threshold = 3;      // RFC 9002 kPacketThreshold
+  double time_threshold = 9.0 / 8.0;       // RFC 9002 kTimeThreshold
   /// Copies of each NACK (and, when adaptive, of each new ack): with
   /// adaptive_repeat the count is the smallest that reaches the peer with
   /// 99 % probability at the damage rate we observe on incoming files, capped
@@ -97,10 +97,10 @@ struct session_config {
   std::size_t max_packets_per_poll = 64;
   /// Receive window in log entries above the cumulative ack; both sides must agree.
   std::uint64_t window_entries = 4096;
-  std::size_t max_seen_ranges = 256;     // replay window of received packet ids
+  std::size_t max_seen_ranges = 256;      // replay window of received packet ids
   std::size_t max_tracked_packets = 4096; // housekeeping records per direction
-  std::size_t ack_ranges = 16;           // ranges per ack list written (<= limits)
-  std::size_t nacks_per_packet = 16;     // NACK ids written per packet (<= limits)
+  std::size_t ack_ranges = 16;            // ranges per ack list written (<= limits)
+  std::size_t nacks_per_packet = 16;      // NACK ids written per packet (<= limits)
 };
 
 /// Returns an empty string if the configuration is usable, else what is wrong.

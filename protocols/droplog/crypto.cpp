@@ -38,9 +38,8 @@ struct hmac_key::impl {
 hmac_key::hmac_key(const key256& key) : impl_(std::make_unique<impl>()) {
   impl_->ctx = EVP_MAC_CTX_new(hmac_algorithm());
   char digest_name[] = "SHA256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-      OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+                         OSSL_PARAM_construct_end()};
   if (!impl_->ctx || EVP_MAC_init(impl_->ctx, key.data(), key.size(), params) != 1)
     throw std::runtime_error("droplog: HMAC init failed");
 }
@@ -103,9 +102,10 @@ void gcm_seal(const key256& key, std::uint64_t packet_id, std::uint32_t index, b
   make_nonce(packet_id, index, nonce);
   int n = 0;
   bool ok = c.ctx && EVP_EncryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, key.data(), nonce) == 1;
-  ok = ok && (aad.empty() || EVP_EncryptUpdate(c.ctx, nullptr, &n, aad.data(), static_cast<int>(aad.size())) == 1);
-  ok = ok && (plain.empty() ||
-              EVP_EncryptUpdate(c.ctx, cipher_out, &n, plain.data(), static_cast<int>(plain.size())) == 1);
+  ok = ok && (aad.empty() ||
+              EVP_EncryptUpdate(c.ctx, nullptr, &n, aad.data(), static_cast<int>(aad.size())) == 1);
+  ok = ok && (plain.empty() || EVP_EncryptUpdate(c.ctx, cipher_out, &n, plain.data(),
+                                                 static_cast<int>(plain.size())) == 1);
   ok = ok && EVP_EncryptFinal_ex(c.ctx, cipher_out + plain.size(), &n) == 1;
   ok = ok && EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_GET_TAG, tag_bytes, tag_out.data()) == 1;
   if (!ok)
@@ -122,7 +122,8 @@ bool gcm_open(const key256& key, std::uint64_t packet_id, std::uint32_t index, b
   int n = 0;
   if (!c.ctx || EVP_DecryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, key.data(), nonce) != 1)
     return false;
-  if (!aad.empty() && EVP_DecryptUpdate(c.ctx, nullptr, &n, aad.data(), static_cast<int>(aad.size())) != 1)
+  if (!aad.empty() &&
+      EVP_DecryptUpdate(c.ctx, nullptr, &n, aad.data(), static_cast<int>(aad.size())) != 1)
     return false;
   if (!cipher.empty() &&
       EVP_DecryptUpdate(c.ctx, plain_out, &n, cipher.data(), static_cast<int>(cipher.size())) != 1)

@@ -20,7 +20,9 @@ std::optional<std::uint64_t> parse_u64(std::string_view s) {
   return v;
 }
 
-byte_view as_bytes(std::string_view s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
+byte_view as_bytes(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
 
 std::string hex_digest(byte_view b) { return to_hex(sha256::of(b)); }
 
@@ -34,15 +36,24 @@ bytes with_port(const bytes& file) {
 
 const char* metric_of(event_kind k) {
   switch (k) {
-    case event_kind::packet_rejected: return "droplog_packets_rejected";
-    case event_kind::packet_duplicate: return "droplog_packets_duplicate";
-    case event_kind::packet_truncated: return "droplog_packets_truncated";
-    case event_kind::packet_damaged: return "droplog_packets_damaged";
-    case event_kind::nack_received: return "droplog_nacks_received";
-    case event_kind::packets_lost: return "droplog_loss_events";
-    case event_kind::timeout: return "droplog_timeouts";
-    case event_kind::window_overflow: return "droplog_window_overflows";
-    case event_kind::protocol_error: return "droplog_protocol_errors";
+  case event_kind::packet_rejected:
+    return "droplog_packets_rejected";
+  case event_kind::packet_duplicate:
+    return "droplog_packets_duplicate";
+  case event_kind::packet_truncated:
+    return "droplog_packets_truncated";
+  case event_kind::packet_damaged:
+    return "droplog_packets_damaged";
+  case event_kind::nack_received:
+    return "droplog_nacks_received";
+  case event_kind::packets_lost:
+    return "droplog_loss_events";
+  case event_kind::timeout:
+    return "droplog_timeouts";
+  case event_kind::window_overflow:
+    return "droplog_window_overflows";
+  case event_kind::protocol_error:
+    return "droplog_protocol_errors";
   }
   return "droplog_other_events";
 }
@@ -111,7 +122,10 @@ void drop_role::deliver(context& ctx, peer_id from, delivered_message& m, effect
   if (!k) {
     ++metrics_.bad_messages;
     fx.count("droplog_bad_messages");
-    fx.emit({"droplog_bad_message", 0, {{"from", std::to_string(from)}, {"detail", "unknown envelope kind"}}, {}});
+    fx.emit({"droplog_bad_message",
+             0,
+             {{"from", std::to_string(from)}, {"detail", "unknown envelope kind"}},
+             {}});
     return;
   }
   if (*k == http::kind::request)
@@ -162,10 +176,11 @@ void drop_role::on_request(context& ctx, peer_id from, byte_view msg, effects& f
   }
   fx.count("http_served");
   (void)ctx;
-  fx.emit({"http_served",
-           0,
-           {{"from", std::to_string(from)}, {"target", q->target}},
-           {{"status", static_cast<double>(p.status)}, {"size", static_cast<double>(p.body.size())}}});
+  fx.emit(
+    {"http_served",
+     0,
+     {{"from", std::to_string(from)}, {"target", q->target}},
+     {{"status", static_cast<double>(p.status)}, {"size", static_cast<double>(p.body.size())}}});
 }
 
 void drop_role::on_response(context& ctx, byte_view msg, effects& fx) {
@@ -207,7 +222,10 @@ void drop_role::command(context& ctx, const peerlab::command& c, effects& fx) {
   if (!send && !http_call)
     return refuse(c, "unknown verb (send, http)", fx);
   if ((send && c.args.size() != 2) || (http_call && c.args.size() != 4 && c.args.size() != 5))
-    return refuse(c, send ? "usage: send <peer> <payload>" : "usage: http <peer> <method> <target> <body> [timeout ms]", fx);
+    return refuse(c,
+                  send ? "usage: send <peer> <payload>"
+                       : "usage: http <peer> <method> <target> <body> [timeout ms]",
+                  fx);
   auto peer = parse_u64(c.args[0]);
   session* s = peer ? host_->find(*peer) : nullptr;
   if (!s)
@@ -229,10 +247,12 @@ void drop_role::command(context& ctx, const peerlab::command& c, effects& fx) {
     if (c.args.size() == 5) {
       auto ms = parse_u64(c.args[4]);
       if (!ms || *ms == 0 || *ms > http::limits::max_timeout_ms)
-        return refuse(c, "timeout must be 1.." + std::to_string(http::limits::max_timeout_ms) + " ms", fx);
+        return refuse(
+          c, "timeout must be 1.." + std::to_string(http::limits::max_timeout_ms) + " ms", fx);
       timeout = static_cast<time_us>(*ms) * us_per_ms;
     }
-    q.timeout_ms = static_cast<std::uint32_t>(std::min<time_us>(timeout / us_per_ms, http::limits::max_timeout_ms));
+    q.timeout_ms = static_cast<std::uint32_t>(
+      std::min<time_us>(timeout / us_per_ms, http::limits::max_timeout_ms));
     if (auto e = http::check(q); !e.empty())
       return refuse(c, e, fx);
     if (q.body.size() > cfg_.max_http_body)
@@ -276,7 +296,9 @@ void drop_role::pump(context& ctx, effects& fx) {
     fx.emit({"http_response",
              e.tag,
              {{"sha256", ""}},
-             {{"status", 504.0}, {"size", 0.0}, {"latency_us", static_cast<double>(ctx.now - e.started)}}});
+             {{"status", 504.0},
+              {"size", 0.0},
+              {"latency_us", static_cast<double>(ctx.now - e.started)}}});
   }
   auto r = host_->poll(ctx.now);
   std::uint64_t bytes_out = 0, data_files = 0;
@@ -335,7 +357,10 @@ void drop_role::send_forgery(context& ctx, effects& fx) {
         file[i] = static_cast<std::uint8_t>(ctx.random.next());
     fx.send(victim, with_port(file));
     fx.count("droplog_forged_sent");
-    fx.emit({"droplog_forged_sent", 0, {{"to", std::to_string(victim)}}, {{"variant", static_cast<double>(variant)}}});
+    fx.emit({"droplog_forged_sent",
+             0,
+             {{"to", std::to_string(victim)}},
+             {{"variant", static_cast<double>(variant)}}});
     ++forged_;
   }
 }

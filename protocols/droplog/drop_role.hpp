@@ -6,8 +6,9 @@
 // duplication, latency per frame = per file) are the simulated drop channel.
 //
 // Commands:
-//   send <peer> <payload>                       app message; event droplog_submitted / droplog_refused
-//   http <peer> <method> <target> <body> [ms]   HTTP request; event http_response (504 on timeout)
+//   send <peer> <payload>                       app message; event droplog_submitted /
+//   droplog_refused http <peer> <method> <target> <body> [ms]   HTTP request; event http_response
+//   (504 on timeout)
 // Events: droplog_delivered {from, msg_id, size, sha256, head}, http_response
 // {status, size, sha256, latency_us}, http_served, droplog_written {files,
 // bytes, data_files}, droplog_rejected, droplog_forged_sent (adversary).

@@ -22,9 +22,9 @@ public:
   const std::map<peer_id, std::unique_ptr<session>>& sessions() const { return sessions_; }
 
   struct incoming {
-    peer_id from = 0;                  // 0 if the file could not be routed
-    session::receive_result result;    // empty if unrouted
-    bool unrouted = false;             // not a droplog header, not for us, or an unknown sender
+    peer_id from = 0;               // 0 if the file could not be routed
+    session::receive_result result; // empty if unrouted
+    bool unrouted = false;          // not a droplog header, not for us, or an unknown sender
     std::string unrouted_reason;
   };
   incoming on_file(time_us now, byte_view data);

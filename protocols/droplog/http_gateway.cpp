@@ -11,8 +11,8 @@ namespace peerlab::droplog::http {
 
 // -- pending_table --------------------------------------------------------------
 
-std::optional<std::uint64_t> pending_table::begin(rng& r, time_us now, time_us timeout, std::uint64_t tag,
-                                                  std::uint64_t request_bytes) {
+std::optional<std::uint64_t> pending_table::begin(rng& r, time_us now, time_us timeout,
+                                                  std::uint64_t tag, std::uint64_t request_bytes) {
   if (by_id_.size() >= max_)
     return std::nullopt;
   std::uint64_t id = 0;

@@ -47,14 +47,14 @@ private:
 /// Counters of one gateway side; printed by the live gateways and reported
 /// by the simulated role.
 struct gateway_metrics {
-  std::uint64_t requests = 0;          // accepted from clients (A) or performed upstream (B)
-  std::uint64_t responses = 0;         // answered (any status)
+  std::uint64_t requests = 0;  // accepted from clients (A) or performed upstream (B)
+  std::uint64_t responses = 0; // answered (any status)
   std::uint64_t status_2xx = 0, status_3xx = 0, status_4xx = 0, status_5xx = 0;
-  std::uint64_t gateway_timeouts = 0;  // 504 produced here
-  std::uint64_t upstream_errors = 0;   // 502 produced here
-  std::uint64_t rejected = 0;          // refused before sending (too large, table full)
-  std::uint64_t late_responses = 0;    // responses for unknown or expired ids
-  std::uint64_t bad_messages = 0;      // authenticated log messages that did not decode
+  std::uint64_t gateway_timeouts = 0; // 504 produced here
+  std::uint64_t upstream_errors = 0;  // 502 produced here
+  std::uint64_t rejected = 0;         // refused before sending (too large, table full)
+  std::uint64_t late_responses = 0;   // responses for unknown or expired ids
+  std::uint64_t bad_messages = 0;     // authenticated log messages that did not decode
   std::uint64_t request_body_bytes = 0, response_body_bytes = 0;
   std::uint64_t latency_samples = 0;
   double latency_sum_s = 0, latency_max_s = 0;

@@ -14,7 +14,8 @@ bool lower_equal(std::string_view a, std::string_view b) {
   if (a.size() != b.size())
     return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
       return false;
   return true;
 }
@@ -27,7 +28,8 @@ std::string check_headers(const std::vector<header_field>& hs) {
     if (h.name.empty() || h.name.size() > limits::max_header_name || !is_token(h.name))
       return "header " + std::to_string(i) + ": name is empty, too long or not a token";
     if (h.value.size() > limits::max_header_value || !is_field_value(h.value))
-      return "header " + std::to_string(i) + " (" + h.name + "): value too long or has control characters";
+      return "header " + std::to_string(i) + " (" + h.name +
+             "): value too long or has control characters";
   }
   return {};
 }
@@ -55,7 +57,8 @@ bool read_prefix(wire::reader& r, kind expected, std::uint64_t& id, decode_error
   if (!r.u8(k))
     return fail(err, "kind: missing");
   if (k != static_cast<std::uint8_t>(expected))
-    return fail(err, "kind: " + std::to_string(k) + " is not " + std::to_string(static_cast<int>(expected)));
+    return fail(err, "kind: " + std::to_string(k) + " is not " +
+                       std::to_string(static_cast<int>(expected)));
   if (!r.u8(v))
     return fail(err, "version: missing");
   if (v != format_version)
@@ -70,7 +73,8 @@ bool read_headers(wire::reader& r, std::vector<header_field>& hs, decode_error& 
   if (!r.u16(n))
     return fail(err, "header count: truncated");
   if (n > limits::max_headers)
-    return fail(err, "header count: " + std::to_string(n) + " above " + std::to_string(limits::max_headers));
+    return fail(err, "header count: " + std::to_string(n) + " above " +
+                       std::to_string(limits::max_headers));
   hs.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     auto at = "header " + std::to_string(i);
@@ -92,10 +96,10 @@ bool read_body(wire::reader& r, bytes& body, std::uint64_t max_body, decode_erro
     return fail(err, "body length: truncated");
   if (n > std::min(max_body, limits::max_body_bytes))
     return fail(err, "body length: " + std::to_string(n) + " above the bound " +
-                         std::to_string(std::min(max_body, limits::max_body_bytes)));
+                       std::to_string(std::min(max_body, limits::max_body_bytes)));
   if (r.remaining() != n)
-    return fail(err, "body: " + std::to_string(r.remaining()) + " bytes where " + std::to_string(n) +
-                         " are declared");
+    return fail(err, "body: " + std::to_string(r.remaining()) + " bytes where " +
+                       std::to_string(n) + " are declared");
   auto rest = r.rest();
   body.assign(rest.begin(), rest.end());
   return true;
@@ -126,9 +130,15 @@ bool is_origin_target(std::string_view s) {
 }
 
 bool is_hop_by_hop(std::string_view name) {
-  static constexpr std::string_view names[] = {"connection", "keep-alive", "proxy-connection",
-                                               "proxy-authenticate", "proxy-authorization", "te",
-                                               "trailer", "transfer-encoding", "upgrade",
+  static constexpr std::string_view names[] = {"connection",
+                                               "keep-alive",
+                                               "proxy-connection",
+                                               "proxy-authenticate",
+                                               "proxy-authorization",
+                                               "te",
+                                               "trailer",
+                                               "transfer-encoding",
+                                               "upgrade",
                                                "content-length"};
   for (auto n : names)
     if (lower_equal(name, n))
@@ -155,7 +165,8 @@ void strip_hop_by_hop(std::vector<header_field>& headers) {
   }
   std::erase_if(headers, [&](const header_field& h) {
     return is_hop_by_hop(h.name) ||
-           std::any_of(listed.begin(), listed.end(), [&](const std::string& l) { return lower_equal(l, h.name); });
+           std::any_of(listed.begin(), listed.end(),
+                       [&](const std::string& l) { return lower_equal(l, h.name); });
   });
 }
 
@@ -229,7 +240,8 @@ std::optional<kind> peek_kind(byte_view message) {
   return static_cast<kind>(message[0]);
 }
 
-std::optional<request> decode_request(byte_view message, std::uint64_t max_body, decode_error& err) {
+std::optional<request> decode_request(byte_view message, std::uint64_t max_body,
+                                      decode_error& err) {
   wire::reader r(message);
   request q;
   if (!read_prefix(r, kind::request, q.id, err))
@@ -247,7 +259,8 @@ std::optional<request> decode_request(byte_view message, std::uint64_t max_body,
   return q;
 }
 
-std::optional<response> decode_response(byte_view message, std::uint64_t max_body, decode_error& err) {
+std::optional<response> decode_response(byte_view message, std::uint64_t max_body,
+                                        decode_error& err) {
   wire::reader r(message);
   response p;
   if (!read_prefix(r, kind::response, p.id, err))
@@ -265,15 +278,24 @@ std::optional<response> decode_response(byte_view message, std::uint64_t max_bod
 
 const char* reason_phrase(std::uint16_t status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 413: return "Content Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "";
+  case 200:
+    return "OK";
+  case 400:
+    return "Bad Request";
+  case 404:
+    return "Not Found";
+  case 413:
+    return "Content Too Large";
+  case 500:
+    return "Internal Server Error";
+  case 502:
+    return "Bad Gateway";
+  case 503:
+    return "Service Unavailable";
+  case 504:
+    return "Gateway Timeout";
+  default:
+    return "";
   }
 }
 

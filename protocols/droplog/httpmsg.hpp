@@ -82,7 +82,8 @@ struct decode_error {
 };
 /// Strict decoders; `max_body` bounds the body (<= limits::max_body_bytes).
 std::optional<request> decode_request(byte_view message, std::uint64_t max_body, decode_error& err);
-std::optional<response> decode_response(byte_view message, std::uint64_t max_body, decode_error& err);
+std::optional<response> decode_response(byte_view message, std::uint64_t max_body,
+                                        decode_error& err);
 
 /// RFC 9110 token characters (methods, header names).
 bool is_token(std::string_view s);

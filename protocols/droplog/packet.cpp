@@ -33,7 +33,8 @@ bool get_ranges(wire::reader& r, std::vector<id_range>& out, std::size_t max) {
 }
 
 std::size_t control_body_size(const control_block& c) {
-  return control_fixed_bytes + 16 * (c.message_ranges.size() + c.packet_ranges.size()) + 8 * c.nacks.size();
+  return control_fixed_bytes + 16 * (c.message_ranges.size() + c.packet_ranges.size()) +
+         8 * c.nacks.size();
 }
 
 bytes control_bytes(const control_block& c) {
@@ -71,7 +72,7 @@ bool parse_control(byte_view b, control_block& c) {
 }
 
 constexpr std::size_t max_control_bytes =
-    control_fixed_bytes + 2 * limits::max_ack_ranges * 16 + limits::max_nacks * 8;
+  control_fixed_bytes + 2 * limits::max_ack_ranges * 16 + limits::max_nacks * 8;
 
 } // namespace
 
@@ -153,15 +154,24 @@ std::optional<route> peek_route(byte_view data) {
 
 const char* to_string(packet_error e) {
   switch (e) {
-    case packet_error::none: return "none";
-    case packet_error::too_short: return "too_short";
-    case packet_error::bad_magic: return "bad_magic";
-    case packet_error::bad_version: return "bad_version";
-    case packet_error::bad_flags: return "bad_flags";
-    case packet_error::bad_header_tag: return "bad_header_tag";
-    case packet_error::oversize: return "oversize";
-    case packet_error::too_long: return "too_long";
-    case packet_error::bad_control_length: return "bad_control_length";
+  case packet_error::none:
+    return "none";
+  case packet_error::too_short:
+    return "too_short";
+  case packet_error::bad_magic:
+    return "bad_magic";
+  case packet_error::bad_version:
+    return "bad_version";
+  case packet_error::bad_flags:
+    return "bad_flags";
+  case packet_error::bad_header_tag:
+    return "bad_header_tag";
+  case packet_error::oversize:
+    return "oversize";
+  case packet_error::too_long:
+    return "too_long";
+  case packet_error::bad_control_length:
+    return "bad_control_length";
   }
   return "?";
 }
@@ -260,13 +270,15 @@ decode_result decode_packet(byte_view data, const direction_keys& keys, const de
       if (!gcm_open(keys.cipher, h.packet_id, index, aad, body, mtag, m.payload.data()))
         return stop(tail_state::damaged, where + " authentication failed");
     } else {
-      tag t = keys.message.compute({{htag.data(), htag.size()}, {idx, 4}, {fh, frame_header_bytes}, body});
+      tag t = keys.message.compute(
+        {{htag.data(), htag.size()}, {idx, 4}, {fh, frame_header_bytes}, body});
       if (!tags_equal(t, mtag))
         return stop(tail_state::damaged, where + " tag mismatch");
       m.payload.assign(body.begin(), body.end());
     }
     if ((m.flags & ~message_flags::compressed) || m.fragment_count == 0 ||
-        m.fragment_count > limits::max_fragments_per_message || m.fragment_index >= m.fragment_count)
+        m.fragment_count > limits::max_fragments_per_message ||
+        m.fragment_index >= m.fragment_count)
       return stop(tail_state::damaged, where + " bad fragment fields");
     if (m.flags & message_flags::compressed) {
       auto plain = decompress_fragment(m.payload, lim.max_fragment_bytes);

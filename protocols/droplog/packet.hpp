@@ -54,10 +54,10 @@ struct packet_header {
 };
 
 struct control_block {
-  std::uint64_t cumulative_ack = 0; // every seq below this is received
-  std::uint64_t ack_of_ack = 0;     // the peer's cumulative ack this side has seen
-  std::uint64_t largest_packet = 0; // largest intact packet id received (0: none)
-  std::uint64_t ack_delay_us = 0;   // time since that packet arrived
+  std::uint64_t cumulative_ack = 0;     // every seq below this is received
+  std::uint64_t ack_of_ack = 0;         // the peer's cumulative ack this side has seen
+  std::uint64_t largest_packet = 0;     // largest intact packet id received (0: none)
+  std::uint64_t ack_delay_us = 0;       // time since that packet arrived
   std::vector<id_range> message_ranges; // received seqs above the cumulative ack
   std::vector<id_range> packet_ranges;  // intact packet ids received, highest first
   std::vector<std::uint64_t> nacks;     // truncated or damaged packet ids
@@ -96,7 +96,7 @@ std::optional<route> peek_route(byte_view data);
 /// Why a whole packet was rejected (nothing in it is used).
 enum class packet_error : std::uint8_t {
   none,
-  too_short,      // shorter than a header
+  too_short, // shorter than a header
   bad_magic,
   bad_version,
   bad_flags,

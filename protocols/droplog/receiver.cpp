@@ -62,17 +62,19 @@ void receiver::drop_partial() {
 }
 
 void receiver::drain(std::vector<delivered_message>& out, std::vector<session_event>& events) {
-  for (auto it = buffer_.find(next_expected_); it != buffer_.end(); it = buffer_.find(next_expected_)) {
+  for (auto it = buffer_.find(next_expected_); it != buffer_.end();
+       it = buffer_.find(next_expected_)) {
     const auto& f = it->second;
     const bool continues = partial_.empty()
-                               ? f.fragment_index == 0
-                               : f.fragment_index == partial_.size() &&
-                                     f.fragment_count == buffer_.at(partial_.front()).fragment_count;
+                             ? f.fragment_index == 0
+                             : f.fragment_index == partial_.size() &&
+                                 f.fragment_count == buffer_.at(partial_.front()).fragment_count;
     ++next_expected_;
     meta_dirty_ = true;
     if (!continues || partial_bytes_ + f.payload.size() > limits::max_message_bytes) {
       // Only an authenticated but broken sender gets here: drop what cannot form a message.
-      events.push_back({event_kind::protocol_error, f.seq, "fragment does not continue its message"});
+      events.push_back(
+        {event_kind::protocol_error, f.seq, "fragment does not continue its message"});
       drop_partial();
       if (f.fragment_index != 0) {
         store_.erase_entry(false, f.seq);
@@ -106,7 +108,8 @@ std::uint32_t receiver::copies(bool nack) const {
   constexpr double target_miss = 0.01;
   std::uint32_t k = 1;
   if (damage_rate_ > target_miss)
-    k = static_cast<std::uint32_t>(std::ceil(std::log(target_miss) / std::log(std::min(damage_rate_, 0.999))));
+    k = static_cast<std::uint32_t>(
+      std::ceil(std::log(target_miss) / std::log(std::min(damage_rate_, 0.999))));
   return std::clamp<std::uint32_t>(k, 1, std::max<std::uint32_t>(1, cfg_.nack_repeat));
 }
 

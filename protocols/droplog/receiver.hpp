@@ -73,8 +73,8 @@ private:
   std::deque<pending_nack> nacks_;
   bool fresh_nack_ = false;
   std::uint32_t ack_copies_left_ = 0; // repeats still owed for the latest ack
-  double damage_rate_ = 0;           // EWMA share of incoming files truncated or damaged
-  time_us repeat_at_ = never; // next ack-only packet repeating pending NACKs
+  double damage_rate_ = 0;            // EWMA share of incoming files truncated or damaged
+  time_us repeat_at_ = never;         // next ack-only packet repeating pending NACKs
   time_us fresh_nack_at_ = 0;
 
   std::uint64_t peer_ack_of_ack_ = 0;

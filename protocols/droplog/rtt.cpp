@@ -34,7 +34,8 @@ time_us rtt_estimator::timeout() const {
     return cfg_.fixed_timeout;
   time_us base = srtt_ + std::max(4 * rttvar_, cfg_.granularity) + cfg_.max_ack_delay;
   base = std::clamp(base, cfg_.min_rto, cfg_.max_rto);
-  for (unsigned i = 0; i < std::min<unsigned>(backoff_, cfg_.max_backoff) && base < cfg_.max_rto; ++i)
+  for (unsigned i = 0; i < std::min<unsigned>(backoff_, cfg_.max_backoff) && base < cfg_.max_rto;
+       ++i)
     base *= 2;
   return std::min(base, cfg_.max_rto);
 }

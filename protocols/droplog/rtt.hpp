@@ -20,7 +20,10 @@ public:
   /// Loss delay of the RFC 9002 time threshold, 9/8 x max(srtt, latest),
   /// widened by 1/8 per reordering step.
   time_us loss_delay(unsigned reorder_steps = 0) const;
-  void on_timeout() { if (backoff_ < 30) ++backoff_; }
+  void on_timeout() {
+    if (backoff_ < 30)
+      ++backoff_;
+  }
   void on_progress() { backoff_ = 0; }
 
   bool has_sample() const { return samples_ > 0; }

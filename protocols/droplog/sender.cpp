@@ -52,7 +52,8 @@ std::optional<std::uint64_t> sender::submit(byte_view message, std::string* why)
     f.seq = next_seq_++;
     f.fragment_index = static_cast<std::uint32_t>(i);
     f.fragment_count = static_cast<std::uint32_t>(count);
-    auto slice = message.subspan(i * frag, std::min<std::uint64_t>(frag, message.size() - i * frag));
+    auto slice =
+      message.subspan(i * frag, std::min<std::uint64_t>(frag, message.size() - i * frag));
     std::optional<bytes> packed;
     if (cfg_.compress)
       packed = compress_fragment(slice);
@@ -128,7 +129,7 @@ void sender::on_spurious_loss(std::uint64_t id, const sent_packet& p) {
   ++stats_.spurious_losses;
   if (p.lost == loss_reason::packet_threshold && p.lost_at_largest >= id)
     packet_threshold_ = std::min<std::uint64_t>(
-        cfg_.max_packet_threshold, std::max(packet_threshold_, p.lost_at_largest - id + 1));
+      cfg_.max_packet_threshold, std::max(packet_threshold_, p.lost_at_largest - id + 1));
   else if (p.lost == loss_reason::time_threshold && reorder_steps_ < cfg_.max_reorder_steps)
     ++reorder_steps_;
 }
@@ -170,8 +171,9 @@ void sender::on_control(time_us now, const control_block& c, std::vector<session
         // hold time is known only for the largest; for the others it stays in
         // the sample (at most about max_ack_delay, an overestimate).
         const bool largest = it->first == c.largest_packet;
-        rtt_.sample(now - p.sent_at,
-                    largest ? static_cast<time_us>(std::min<std::uint64_t>(c.ack_delay_us, 1ull << 40)) : 0);
+        rtt_.sample(
+          now - p.sent_at,
+          largest ? static_cast<time_us>(std::min<std::uint64_t>(c.ack_delay_us, 1ull << 40)) : 0);
         ++stats_.rtt_samples;
       }
       ack_packet(it->first, p);
@@ -288,7 +290,8 @@ bool sender::can_send() const {
     return false;
   if (*send_queue_.begin() >= peer_cum_ack_ + cfg_.window_entries)
     return false;
-  if (packets_in_flight_ >= cfg_.max_inflight_packets || bytes_in_flight_ >= cfg_.max_inflight_bytes)
+  if (packets_in_flight_ >= cfg_.max_inflight_packets ||
+      bytes_in_flight_ >= cfg_.max_inflight_bytes)
     return false;
   return sent_.size() < cfg_.max_tracked_packets;
 }
@@ -296,7 +299,8 @@ bool sender::can_send() const {
 std::uint64_t sender::sendable_bytes(std::uint64_t limit) const {
   std::uint64_t sum = 0;
   const std::uint64_t window_end = peer_cum_ack_ + cfg_.window_entries;
-  for (auto it = send_queue_.begin(); it != send_queue_.end() && *it < window_end && sum < limit; ++it)
+  for (auto it = send_queue_.begin(); it != send_queue_.end() && *it < window_end && sum < limit;
+       ++it)
     sum += frame_size(outbox_.at(*it).frame.payload.size());
   return sum;
 }

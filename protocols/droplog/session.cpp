@@ -23,7 +23,8 @@ session::session(session_config cfg, kv_store* store)
     tx_.restore(*loaded.meta, std::move(loaded.tx));
     rx_.restore(*loaded.meta, std::move(loaded.rx));
   } else if (!loaded.tx.empty() || !loaded.rx.empty()) {
-    throw std::runtime_error("droplog: stored entries in " + store_.table() + " without a meta row");
+    throw std::runtime_error("droplog: stored entries in " + store_.table() +
+                             " without a meta row");
   }
 }
 
@@ -46,7 +47,7 @@ session::receive_result session::on_packet(time_us now, byte_view data) {
     return reject(0, "oversize: " + std::to_string(data.size()) + " bytes");
   if (auto r = peek_route(data); r && (r->sender != cfg_.remote || r->recipient != cfg_.local))
     return reject(r->packet_id, "wrong_pair: addressed from " + std::to_string(r->sender) + " to " +
-                                    std::to_string(r->recipient));
+                                  std::to_string(r->recipient));
   auto dec = decode_packet(data, rx_keys_, {cfg_.max_packet_bytes, cfg_.fragment_bytes});
   if (dec.error != packet_error::none)
     return reject(0, std::string(to_string(dec.error)) + ": " + dec.detail);
@@ -80,7 +81,7 @@ session::receive_result session::on_packet(time_us now, byte_view data) {
     ++(cut ? stats_.packets_truncated : stats_.packets_damaged);
     res.events.push_back({cut ? event_kind::packet_truncated : event_kind::packet_damaged, id,
                           p.tail_detail + "; " + std::to_string(p.messages.size()) + " of " +
-                              std::to_string(p.header.message_count) + " messages used"});
+                            std::to_string(p.header.message_count) + " messages used"});
     rx_.on_incomplete(id, now, eliciting);
   }
   save_meta();
@@ -94,8 +95,8 @@ void session::write_packet(time_us now, const control_block& c,
   outgoing_packet pkt;
   pkt.packet_id = id;
   pkt.carries_messages = !frames.empty();
-  pkt.data = encode_packet(cfg_.encrypt ? packet_flags::encrypted : 0, cfg_.local, cfg_.remote, id, c,
-                           frames, tx_keys_);
+  pkt.data = encode_packet(cfg_.encrypt ? packet_flags::encrypted : 0, cfg_.local, cfg_.remote, id,
+                           c, frames, tx_keys_);
   rx_.on_control_sent(c, now);
   tx_.on_sent(id, now, pkt.data.size(), frames);
   ++stats_.packets_sent;

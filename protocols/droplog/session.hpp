@@ -45,7 +45,7 @@ public:
 
   struct poll_result {
     std::vector<outgoing_packet> packets; // write them in this order
-    time_us next_wake = never;           // call poll again by then
+    time_us next_wake = never;            // call poll again by then
     std::vector<session_event> events;
   };
   poll_result poll(time_us now);
@@ -64,7 +64,8 @@ public:
 
 private:
   void save_meta();
-  void write_packet(time_us now, const control_block& c, const std::vector<const message_frame*>& frames,
+  void write_packet(time_us now, const control_block& c,
+                    const std::vector<const message_frame*>& frames,
                     std::vector<outgoing_packet>& out);
 
   session_config cfg_;

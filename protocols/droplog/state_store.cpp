@@ -75,7 +75,8 @@ state_store::loaded state_store::load() const {
     return out;
   kv_->scan(table_, [&](std::string_view key, std::string_view value) {
     auto bad = [&](const char* what) {
-      throw std::runtime_error("droplog: stored row " + table_ + "/" + std::string(key) + ": " + what);
+      throw std::runtime_error("droplog: stored row " + table_ + "/" + std::string(key) + ": " +
+                               what);
     };
     wire::reader r(as_bytes(value));
     if (key == "meta") {

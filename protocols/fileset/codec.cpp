@@ -102,7 +102,8 @@ bool decode_payload(byte_view whole, std::size_t max_inline, std::uint64_t max_f
     return fail(error, whole.empty() ? "empty payload" : "payload shorter than its checksum");
   byte_view in = whole.first(whole.size() - payload_checksum_bytes);
   auto sum = sha256::of(in);
-  if (!std::equal(sum.begin(), sum.begin() + payload_checksum_bytes, whole.end() - payload_checksum_bytes))
+  if (!std::equal(sum.begin(), sum.begin() + payload_checksum_bytes,
+                  whole.end() - payload_checksum_bytes))
     return fail(error, "payload checksum mismatch (damaged in transit)");
   wire::reader r(in);
   std::uint8_t kind = 0;
@@ -142,13 +143,20 @@ bool decode_payload(byte_view whole, std::size_t max_inline, std::uint64_t max_f
 
 const char* sync_type_name(std::uint8_t type) {
   switch (type) {
-    case 0x20: return "LIST_REQ";
-    case 0x21: return "LIST_RESP";
-    case 0x22: return "MANIFEST_REQ";
-    case 0x23: return "MANIFEST_RESP";
-    case 0x24: return "FETCH_REQ";
-    case 0x25: return "FETCH_RESP";
-    default: return "?";
+  case 0x20:
+    return "LIST_REQ";
+  case 0x21:
+    return "LIST_RESP";
+  case 0x22:
+    return "MANIFEST_REQ";
+  case 0x23:
+    return "MANIFEST_RESP";
+  case 0x24:
+    return "FETCH_REQ";
+  case 0x25:
+    return "FETCH_RESP";
+  default:
+    return "?";
   }
 }
 
@@ -251,121 +259,121 @@ bool decode_sync(byte_view in, sync_frame& out, std::string& error) {
   };
   auto end = [&] { return r.at_end() || fail(error, "trailing bytes"); };
   switch (type) {
-    case 0x20: {
-      list_req m{req, {}};
-      if (!r.str16(m.after, limits::max_set_id))
-        return fail(error, "cursor truncated or longer than 64 bytes");
-      if (!m.after.empty() && !valid_set_id(m.after))
-        return fail(error, "cursor is not a set id");
-      if (!end())
+  case 0x20: {
+    list_req m{req, {}};
+    if (!r.str16(m.after, limits::max_set_id))
+      return fail(error, "cursor truncated or longer than 64 bytes");
+    if (!m.after.empty() && !valid_set_id(m.after))
+      return fail(error, "cursor is not a set id");
+    if (!end())
+      return false;
+    out = std::move(m);
+    return true;
+  }
+  case 0x21: {
+    list_resp m{req, {}, false};
+    std::uint16_t n = 0;
+    if (!r.u16(n))
+      return fail(error, "set count truncated");
+    if (n > limits::max_list_entries)
+      return fail(error, "more than 256 sets in one list");
+    for (std::uint16_t i = 0; i < n; ++i) {
+      set_summary s;
+      if (!read_set(r, s.set, error))
         return false;
-      out = std::move(m);
-      return true;
-    }
-    case 0x21: {
-      list_resp m{req, {}, false};
-      std::uint16_t n = 0;
-      if (!r.u16(n))
+      if (!r.u32(s.count))
         return fail(error, "set count truncated");
-      if (n > limits::max_list_entries)
-        return fail(error, "more than 256 sets in one list");
-      for (std::uint16_t i = 0; i < n; ++i) {
-        set_summary s;
-        if (!read_set(r, s.set, error))
-          return false;
-        if (!r.u32(s.count))
-          return fail(error, "set count truncated");
-        if (s.count == 0 || s.count > limits::max_set_files)
-          return fail(error, "set count must be 1..65536");
-        if (!r.fixed(s.root))
-          return fail(error, "root truncated");
-        if (!m.sets.empty() && !(m.sets.back().set < s.set))
-          return fail(error, "sets not in strictly increasing id order");
-        m.sets.push_back(std::move(s));
-      }
-      if (!flag(m.more, "more flag truncated") || !end())
-        return false;
-      out = std::move(m);
-      return true;
+      if (s.count == 0 || s.count > limits::max_set_files)
+        return fail(error, "set count must be 1..65536");
+      if (!r.fixed(s.root))
+        return fail(error, "root truncated");
+      if (!m.sets.empty() && !(m.sets.back().set < s.set))
+        return fail(error, "sets not in strictly increasing id order");
+      m.sets.push_back(std::move(s));
     }
-    case 0x22: {
-      manifest_req m{req, {}};
-      if (!read_set(r, m.set, error) || !end())
-        return false;
-      out = std::move(m);
-      return true;
+    if (!flag(m.more, "more flag truncated") || !end())
+      return false;
+    out = std::move(m);
+    return true;
+  }
+  case 0x22: {
+    manifest_req m{req, {}};
+    if (!read_set(r, m.set, error) || !end())
+      return false;
+    out = std::move(m);
+    return true;
+  }
+  case 0x23: {
+    manifest_resp m;
+    m.req = req;
+    if (!read_set(r, m.set, error) || !flag(m.found, "found flag truncated"))
+      return false;
+    if (m.found) {
+      if (!r.u32(m.count))
+        return fail(error, "set count truncated");
+      if (m.count == 0 || m.count > limits::max_set_files)
+        return fail(error, "set count must be 1..65536");
+      if (!r.fixed(m.root))
+        return fail(error, "root truncated");
+      if (r.remaining() != static_cast<std::size_t>(m.count) * 32)
+        return fail(error, "leaf hashes do not match the set count");
+      m.leaves.resize(m.count);
+      for (auto& l : m.leaves)
+        r.fixed(l);
     }
-    case 0x23: {
-      manifest_resp m;
-      m.req = req;
-      if (!read_set(r, m.set, error) || !flag(m.found, "found flag truncated"))
-        return false;
-      if (m.found) {
-        if (!r.u32(m.count))
-          return fail(error, "set count truncated");
-        if (m.count == 0 || m.count > limits::max_set_files)
-          return fail(error, "set count must be 1..65536");
-        if (!r.fixed(m.root))
-          return fail(error, "root truncated");
-        if (r.remaining() != static_cast<std::size_t>(m.count) * 32)
-          return fail(error, "leaf hashes do not match the set count");
-        m.leaves.resize(m.count);
-        for (auto& l : m.leaves)
-          r.fixed(l);
-      }
-      if (!end())
-        return false;
-      out = std::move(m);
-      return true;
+    if (!end())
+      return false;
+    out = std::move(m);
+    return true;
+  }
+  case 0x24: {
+    fetch_req m;
+    m.req = req;
+    if (!read_set(r, m.set, error))
+      return false;
+    if (!r.u32(m.index) || !r.u64(m.offset) || !r.u32(m.max_len))
+      return fail(error, "fetch fields truncated");
+    if (m.index >= limits::max_set_files)
+      return fail(error, "index above the set bound");
+    if (m.max_len == 0 || m.max_len > limits::max_chunk_bytes)
+      return fail(error, "chunk length must be 1 B..1 MiB");
+    if (m.offset > limits::max_file_bytes)
+      return fail(error, "offset above the file bound");
+    if (!end())
+      return false;
+    out = std::move(m);
+    return true;
+  }
+  case 0x25: {
+    fetch_resp m;
+    m.req = req;
+    if (!read_set(r, m.set, error))
+      return false;
+    if (!r.u32(m.index))
+      return fail(error, "index truncated");
+    if (m.index >= limits::max_set_files)
+      return fail(error, "index above the set bound");
+    if (!flag(m.found, "found flag truncated"))
+      return false;
+    if (m.found) {
+      byte_view data;
+      if (!r.u64(m.total) || !r.u64(m.offset))
+        return fail(error, "size or offset truncated");
+      if (m.total > limits::max_file_bytes)
+        return fail(error, "file size above the file bound");
+      if (!r.blob32(data, limits::max_chunk_bytes))
+        return fail(error, "chunk truncated or larger than 1 MiB");
+      if (m.offset > m.total || data.size() > m.total - m.offset)
+        return fail(error, "chunk extends past the file size");
+      m.data.assign(data.begin(), data.end());
     }
-    case 0x24: {
-      fetch_req m;
-      m.req = req;
-      if (!read_set(r, m.set, error))
-        return false;
-      if (!r.u32(m.index) || !r.u64(m.offset) || !r.u32(m.max_len))
-        return fail(error, "fetch fields truncated");
-      if (m.index >= limits::max_set_files)
-        return fail(error, "index above the set bound");
-      if (m.max_len == 0 || m.max_len > limits::max_chunk_bytes)
-        return fail(error, "chunk length must be 1 B..1 MiB");
-      if (m.offset > limits::max_file_bytes)
-        return fail(error, "offset above the file bound");
-      if (!end())
-        return false;
-      out = std::move(m);
-      return true;
-    }
-    case 0x25: {
-      fetch_resp m;
-      m.req = req;
-      if (!read_set(r, m.set, error))
-        return false;
-      if (!r.u32(m.index))
-        return fail(error, "index truncated");
-      if (m.index >= limits::max_set_files)
-        return fail(error, "index above the set bound");
-      if (!flag(m.found, "found flag truncated"))
-        return false;
-      if (m.found) {
-        byte_view data;
-        if (!r.u64(m.total) || !r.u64(m.offset))
-          return fail(error, "size or offset truncated");
-        if (m.total > limits::max_file_bytes)
-          return fail(error, "file size above the file bound");
-        if (!r.blob32(data, limits::max_chunk_bytes))
-          return fail(error, "chunk truncated or larger than 1 MiB");
-        if (m.offset > m.total || data.size() > m.total - m.offset)
-          return fail(error, "chunk extends past the file size");
-        m.data.assign(data.begin(), data.end());
-      }
-      if (!end())
-        return false;
-      out = std::move(m);
-      return true;
-    }
-    default:
-      return fail(error, "unknown fileset frame type");
+    if (!end())
+      return false;
+    out = std::move(m);
+    return true;
+  }
+  default:
+    return fail(error, "unknown fileset frame type");
   }
 }
 

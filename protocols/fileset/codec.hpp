@@ -19,17 +19,17 @@ namespace peerlab::fileset {
 
 /// Bounds of the wire format and of one node's tables.
 namespace limits {
-constexpr std::size_t max_set_id = 64;           // set id: 1..64 of [A-Za-z0-9._-]
-constexpr std::uint32_t max_set_files = 65536;    // files per set (manifest <= 2 MiB)
+constexpr std::size_t max_set_id = 64;                // set id: 1..64 of [A-Za-z0-9._-]
+constexpr std::uint32_t max_set_files = 65536;        // files per set (manifest <= 2 MiB)
 constexpr std::uint64_t max_file_bytes = 64ull << 20; // largest file any config may allow
-constexpr std::size_t max_sets = 4096;            // sets one node stores
-constexpr std::size_t max_list_entries = 256;     // sets per LIST response
-constexpr std::uint32_t max_chunk_bytes = 1u << 20; // file bytes per FETCH response
-constexpr std::size_t max_fetches = 64;           // file fetches one node runs at once
-constexpr std::size_t max_wanted = 1u << 17;      // files queued for fetching
-constexpr std::size_t max_requests = 1024;        // outstanding back-sync requests
-constexpr std::size_t max_syncing_sets = 256;     // sets being back-synced at once
-constexpr std::size_t max_bad_peers = 4096;       // peers caught serving bad data
+constexpr std::size_t max_sets = 4096;                // sets one node stores
+constexpr std::size_t max_list_entries = 256;         // sets per LIST response
+constexpr std::uint32_t max_chunk_bytes = 1u << 20;   // file bytes per FETCH response
+constexpr std::size_t max_fetches = 64;               // file fetches one node runs at once
+constexpr std::size_t max_wanted = 1u << 17;          // files queued for fetching
+constexpr std::size_t max_requests = 1024;            // outstanding back-sync requests
+constexpr std::size_t max_syncing_sets = 256;         // sets being back-synced at once
+constexpr std::size_t max_bad_peers = 4096;           // peers caught serving bad data
 } // namespace limits
 
 /// True if `id` is a usable set id (1..64 characters of [A-Za-z0-9._-]).
@@ -116,10 +116,10 @@ struct manifest_req {
 struct manifest_resp {
   std::uint32_t req = 0;
   std::string set;
-  bool found = false;           // false: unknown or incomplete here
-  std::uint32_t count = 0;      // when found
+  bool found = false;      // false: unknown or incomplete here
+  std::uint32_t count = 0; // when found
   digest root{};
-  std::vector<digest> leaves;   // count leaf hashes
+  std::vector<digest> leaves; // count leaf hashes
   bool operator==(const manifest_resp&) const = default;
 };
 
@@ -137,13 +137,14 @@ struct fetch_resp {
   std::string set;
   std::uint32_t index = 0;
   bool found = false;
-  std::uint64_t total = 0;  // file size, when found
+  std::uint64_t total = 0; // file size, when found
   std::uint64_t offset = 0;
   bytes data;
   bool operator==(const fetch_resp&) const = default;
 };
 
-using sync_frame = std::variant<list_req, list_resp, manifest_req, manifest_resp, fetch_req, fetch_resp>;
+using sync_frame =
+  std::variant<list_req, list_resp, manifest_req, manifest_resp, fetch_req, fetch_resp>;
 
 bytes encode(const list_req& m);
 bytes encode(const list_resp& m);

@@ -42,7 +42,8 @@ std::string config::check() const {
   const std::size_t overhead = 1 + 2 + limits::max_set_id + 4 + 4 + 4 + payload_checksum_bytes;
   if (inline_max == 0 || inline_max + overhead > gossip.max_message_bytes)
     return "inline_max must be at least 1 B and leave 87 bytes of header within the gossip "
-           "max_message_bytes (" + std::to_string(gossip.max_message_bytes) + ")";
+           "max_message_bytes (" +
+           std::to_string(gossip.max_message_bytes) + ")";
   if (max_file_bytes < inline_max || max_file_bytes > limits::max_file_bytes)
     return "max_file_bytes must be between inline_max and 64 MiB";
   if (chunk_bytes == 0 || chunk_bytes > limits::max_chunk_bytes)
@@ -164,21 +165,21 @@ void fileset_role::timer(context& ctx, std::uint64_t tok, effects& fx) {
   if (((tok & ~own_bit) >> 8) != epoch_)
     return; // a timer of an earlier life
   switch (tok & 0xff) {
-    case t_tick:
-      expire_requests(ctx, fx);
-      pump_fetches(ctx, fx);
-      fx.after(cfg_.tick, tok);
-      break;
-    case t_sync:
-      sync_round(ctx, fx);
-      fx.after(cfg_.sync_interval, tok);
-      break;
-    case t_flood:
-      flood_invalid(ctx, fx);
-      fx.after(cfg_.flood_interval, tok);
-      break;
-    default:
-      break;
+  case t_tick:
+    expire_requests(ctx, fx);
+    pump_fetches(ctx, fx);
+    fx.after(cfg_.tick, tok);
+    break;
+  case t_sync:
+    sync_round(ctx, fx);
+    fx.after(cfg_.sync_interval, tok);
+    break;
+  case t_flood:
+    flood_invalid(ctx, fx);
+    fx.after(cfg_.flood_interval, tok);
+    break;
+  default:
+    break;
   }
 }
 
@@ -187,9 +188,11 @@ void fileset_role::timer(context& ctx, std::uint64_t tok, effects& fx) {
 namespace {
 
 void fail_cmd(effects& fx, const peerlab::command& cmd, const char* status, std::string reason) {
-  fx.emit(event{"command_failed", cmd.id,
-                {{"verb", cmd.verb.substr(0, 80)}, {"reason", std::move(reason)}, {"status", status}},
-                {}});
+  fx.emit(
+    event{"command_failed",
+          cmd.id,
+          {{"verb", cmd.verb.substr(0, 80)}, {"reason", std::move(reason)}, {"status", status}},
+          {}});
 }
 
 std::optional<peer_id> parse_peer(const std::string& s) {
@@ -218,7 +221,8 @@ void fileset_role::command(context& ctx, const peerlab::command& cmd, effects& f
     for (auto& a : cmd.args) {
       auto p = parse_peer(a);
       if (!p)
-        return fail_cmd(fx, cmd, status::bad_request, "\"" + a.substr(0, 40) + "\" is not a decimal peer id");
+        return fail_cmd(fx, cmd, status::bad_request,
+                        "\"" + a.substr(0, 40) + "\" is not a decimal peer id");
       ids.push_back(*p);
     }
     for (auto p : ids) {
@@ -276,7 +280,7 @@ gossip::validation fileset_role::validate(const std::string& topic, byte_view da
   auto it = sets_.find(set);
   if (it == sets_.end())
     return sets_.size() >= limits::max_sets ? gossip::validation::ignore
-                                           : gossip::validation::accept;
+                                            : gossip::validation::accept;
   auto& s = it->second;
   if (s.count != count) {
     if (cur_fx_)
@@ -338,8 +342,10 @@ void fileset_role::publish_file(context& ctx, const std::string& set, std::uint3
     msg = encode(announce_msg{set, count, index, content.size(), leaf, ctx.self});
   std::string error;
   bool ok = false;
-  with_gossip(ctx, fx, false, [&] { ok = gossip_->publish(ctx, cfg_.topic, msg, fx, error).has_value(); });
-  fx.count(ok ? "fileset.published" : "fileset.publish_skipped"); // skipped: a re-post seen recently
+  with_gossip(ctx, fx, false,
+              [&] { ok = gossip_->publish(ctx, cfg_.topic, msg, fx, error).has_value(); });
+  fx.count(ok ? "fileset.published"
+              : "fileset.publish_skipped"); // skipped: a re-post seen recently
 }
 
 void fileset_role::flood_invalid(context& ctx, effects& fx) {
@@ -349,27 +355,27 @@ void fileset_role::flood_invalid(context& ctx, effects& fx) {
   bytes msg;
   const std::string set = "flood-" + std::to_string(n);
   switch (n % 4) {
-    case 0: { // not a payload at all (random bytes: the checksum fails)
-      msg.resize(24);
-      for (auto& b : msg)
-        b = static_cast<std::uint8_t>(ctx.random.next());
-      break;
+  case 0: { // not a payload at all (random bytes: the checksum fails)
+    msg.resize(24);
+    for (auto& b : msg)
+      b = static_cast<std::uint8_t>(ctx.random.next());
+    break;
+  }
+  case 1: // index not below the count
+    msg = encode(file_msg{set, 4, 4, bytes{1, 2, 3}});
+    break;
+  case 2: { // contradicts the count of a set the network has, if we know one
+    if (!sets_.empty()) {
+      auto& [id, s] = *sets_.begin();
+      msg = encode(file_msg{id, s.count + 1, 0, bytes(8, static_cast<std::uint8_t>(n))});
+    } else {
+      msg = encode(file_msg{set, 0, 0, bytes{}});
     }
-    case 1: // index not below the count
-      msg = encode(file_msg{set, 4, 4, bytes{1, 2, 3}});
-      break;
-    case 2: { // contradicts the count of a set the network has, if we know one
-      if (!sets_.empty()) {
-        auto& [id, s] = *sets_.begin();
-        msg = encode(file_msg{id, s.count + 1, 0, bytes(8, static_cast<std::uint8_t>(n))});
-      } else {
-        msg = encode(file_msg{set, 0, 0, bytes{}});
-      }
-      break;
-    }
-    default: // a small file announced instead of sent inline
-      msg = encode(announce_msg{set, 2, 0, 1, merkle::leaf_hash(bytes{1}), ctx.self});
-      break;
+    break;
+  }
+  default: // a small file announced instead of sent inline
+    msg = encode(announce_msg{set, 2, 0, 1, merkle::leaf_hash(bytes{1}), ctx.self});
+    break;
   }
   std::string error;
   bypass_validation_ = true;
@@ -397,7 +403,8 @@ std::optional<std::vector<digest>> split_proof(std::string_view text) {
   std::size_t pos = 0;
   for (;;) {
     auto comma = text.find(',', pos);
-    auto part = text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    auto part =
+      text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
     auto d = digest_from_hex(part);
     if (!d || out.size() >= merkle::max_proof_hashes)
       return std::nullopt;

@@ -39,20 +39,20 @@ enum class strategy {
 std::optional<strategy> strategy_from_name(const std::string& name);
 
 struct config {
-  gossip::config gossip;          // its topics get `topic` added
-  std::string topic = "file-set"; // the Go original's topic name
+  gossip::config gossip;              // its topics get `topic` added
+  std::string topic = "file-set";     // the Go original's topic name
   std::size_t inline_max = 64u << 10; // larger files are announced and fetched
   std::uint64_t max_file_bytes = 16ull << 20;
   std::uint32_t chunk_bytes = 256u << 10; // per FETCH
-  std::size_t max_fetches = 8;          // files fetched at once
-  time_us tick = 250 * us_per_ms;       // request timeouts and fetch pump
+  std::size_t max_fetches = 8;            // files fetched at once
+  time_us tick = 250 * us_per_ms;         // request timeouts and fetch pump
   time_us request_timeout = 5 * us_per_s;
-  time_us retry_delay = us_per_s;       // before asking the same candidates again
-  std::size_t fetch_rounds = 5;         // rounds over the candidates before giving up
+  time_us retry_delay = us_per_s; // before asking the same candidates again
+  std::size_t fetch_rounds = 5;   // rounds over the candidates before giving up
   time_us sync_initial_delay = us_per_s;
   time_us sync_interval = 10 * us_per_s;
-  std::size_t sync_peers = 2;           // peers asked for their set list per round
-  std::size_t manifest_quorum = 2;      // distinct peers that must list the same (count, root)
+  std::size_t sync_peers = 2;               // peers asked for their set list per round
+  std::size_t manifest_quorum = 2;          // distinct peers that must list the same (count, root)
   time_us flood_interval = 200 * us_per_ms; // flood_invalid adversary
   strategy adversary = strategy::honest;
 
@@ -141,11 +141,12 @@ private:
   void load(context& ctx, effects& fx);
   enum class put_result { stored, unchanged, conflict_index, conflict_count, sets_full };
   put_result store_file(context& ctx, const std::string& set, std::uint32_t count,
-                        std::uint32_t index, byte_view content, const digest& leaf,
-                        const char* via, effects& fx);
+                        std::uint32_t index, byte_view content, const digest& leaf, const char* via,
+                        effects& fx);
   void finish_set(context& ctx, const std::string& set, set_state& s, bool restored, effects& fx);
   void erase_file(context& ctx, const std::string& set, std::uint32_t index);
-  std::optional<std::string> read_file(context& ctx, const std::string& set, std::uint32_t index) const;
+  std::optional<std::string> read_file(context& ctx, const std::string& set,
+                                       std::uint32_t index) const;
   bool has_leaf(const set_state& s, std::uint32_t index, digest* leaf) const;
 
   // gossip glue (fileset.cpp)

@@ -25,9 +25,7 @@ std::string file_key_of(const std::string& set, std::uint32_t index) {
   return set + buf;
 }
 
-std::string_view as_sv(byte_view b) {
-  return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
+std::string_view as_sv(byte_view b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 
 std::string meta_value(std::uint32_t count, bool complete, const digest& root) {
   bytes out;
@@ -129,8 +127,11 @@ fileset_role::put_result fileset_role::store_file(context& ctx, const std::strin
     wanted_.erase(w);
   }
   fx.count("fileset.stored");
-  fx.emit(event{"fileset_stored", 0, {{"set", set}, {"via", via}},
-                {{"index", static_cast<double>(index)}, {"size", static_cast<double>(content.size())}}});
+  fx.emit(
+    event{"fileset_stored",
+          0,
+          {{"set", set}, {"via", via}},
+          {{"index", static_cast<double>(index)}, {"size", static_cast<double>(content.size())}}});
   if (s.leaves.size() == s.count)
     finish_set(ctx, set, s, false, fx);
   return put_result::stored;
@@ -153,7 +154,9 @@ void fileset_role::finish_set(context& ctx, const std::string& set, set_state& s
     syncing_.erase(st);
   }
   fx.count(restored ? "fileset.sets_restored" : "fileset.sets_completed");
-  fx.emit(event{"fileset_complete", 0, {{"set", set}, {"root", to_hex(s.root)}},
+  fx.emit(event{"fileset_complete",
+                0,
+                {{"set", set}, {"root", to_hex(s.root)}},
                 {{"count", static_cast<double>(s.count)}, {"restored", restored ? 1.0 : 0.0}}});
 }
 

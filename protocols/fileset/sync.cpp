@@ -41,7 +41,8 @@ void fileset_role::sync_round(context& ctx, effects& fx) {
   for (auto it = syncing_.begin(); it != syncing_.end();) {
     bool fetching = false;
     if (it->second.adopted)
-      for (auto w = wanted_.lower_bound({it->first, 0}); w != wanted_.end() && w->first.first == it->first; ++w)
+      for (auto w = wanted_.lower_bound({it->first, 0});
+           w != wanted_.end() && w->first.first == it->first; ++w)
         fetching = true;
     it = it->second.adopted && !fetching ? syncing_.erase(it) : std::next(it);
   }
@@ -77,17 +78,17 @@ void fileset_role::on_sync_frame(context& ctx, peer_id from, sync_frame& f, effe
   std::uint32_t req = 0;
   sync_type expected{};
   std::visit(
-      [&](auto& m) {
-        using T = std::decay_t<decltype(m)>;
-        req = m.req;
-        if constexpr (std::is_same_v<T, list_resp>)
-          expected = sync_type::list_req;
-        else if constexpr (std::is_same_v<T, manifest_resp>)
-          expected = sync_type::manifest_req;
-        else
-          expected = sync_type::fetch_req;
-      },
-      f);
+    [&](auto& m) {
+      using T = std::decay_t<decltype(m)>;
+      req = m.req;
+      if constexpr (std::is_same_v<T, list_resp>)
+        expected = sync_type::list_req;
+      else if constexpr (std::is_same_v<T, manifest_resp>)
+        expected = sync_type::manifest_req;
+      else
+        expected = sync_type::fetch_req;
+    },
+    f);
   auto it = requests_.find(req);
   if (it == requests_.end() || it->second.peer != from || it->second.kind != expected) {
     fx.count("fileset.unexpected_responses");
@@ -249,7 +250,8 @@ void fileset_role::on_manifest_resp(context& ctx, peer_id from, manifest_resp& m
     return maybe_ask_manifest(ctx, m.set, fx);
   }
   auto v = st.votes.find({m.count, m.root});
-  const std::size_t needed = std::min(cfg_.manifest_quorum, std::max<std::size_t>(1, good_peers().size()));
+  const std::size_t needed =
+    std::min(cfg_.manifest_quorum, std::max<std::size_t>(1, good_peers().size()));
   bool consistent = v != st.votes.end() && v->second.count(from) && v->second.size() >= needed;
   if (consistent) {
     merkle::tree t;
@@ -378,7 +380,7 @@ void fileset_role::request_chunk(context& ctx, const file_key& key, wanted& w, e
   std::uint32_t len = cfg_.chunk_bytes;
   if (w.size > 0)
     len = static_cast<std::uint32_t>(std::max<std::uint64_t>(
-        1, std::min<std::uint64_t>(len, w.size - std::min<std::uint64_t>(w.size, w.buffer.size()))));
+      1, std::min<std::uint64_t>(len, w.size - std::min<std::uint64_t>(w.size, w.buffer.size()))));
   fx.send(p, encode(fetch_req{req, key.first, key.second, w.buffer.size(), len}));
   fx.count("fileset.fetch_requests");
 }
@@ -431,7 +433,9 @@ void fileset_role::on_fetch_resp(context& ctx, peer_id from, fetch_resp& m,
   }
   if (merkle::leaf_hash(w.buffer) != w.leaf) {
     fx.count("fileset.corrupt_rejected");
-    fx.emit(event{"fileset_corrupt_rejected", 0, {{"set", pr.set}, {"peer", std::to_string(from)}},
+    fx.emit(event{"fileset_corrupt_rejected",
+                  0,
+                  {{"set", pr.set}, {"peer", std::to_string(from)}},
                   {{"index", static_cast<double>(pr.index)}}});
     return failed(true);
   }

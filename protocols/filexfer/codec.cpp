@@ -180,13 +180,20 @@ port_t port_of(msg_type t) {
 
 const char* message_name(std::uint8_t type) {
   switch (static_cast<msg_type>(type)) {
-    case msg_type::meta_req: return "META_REQ";
-    case msg_type::meta_ok: return "META_OK";
-    case msg_type::meta_err: return "META_ERR";
-    case msg_type::content_req: return "CONTENT_REQ";
-    case msg_type::content_chunk: return "CONTENT_CHUNK";
-    case msg_type::content_end: return "CONTENT_END";
-    case msg_type::content_err: return "CONTENT_ERR";
+  case msg_type::meta_req:
+    return "META_REQ";
+  case msg_type::meta_ok:
+    return "META_OK";
+  case msg_type::meta_err:
+    return "META_ERR";
+  case msg_type::content_req:
+    return "CONTENT_REQ";
+  case msg_type::content_chunk:
+    return "CONTENT_CHUNK";
+  case msg_type::content_end:
+    return "CONTENT_END";
+  case msg_type::content_err:
+    return "CONTENT_ERR";
   }
   return "?";
 }
@@ -226,13 +233,20 @@ decode_result decode(byte_view frame) {
     return {message{}, std::string(name) + ": sent to port " + std::to_string(port) +
                          ", expected " + std::to_string(port_of(static_cast<msg_type>(type)))};
   switch (static_cast<msg_type>(type)) {
-    case msg_type::meta_req: return decode_as<meta_req>(r, name);
-    case msg_type::meta_ok: return decode_as<meta_ok>(r, name);
-    case msg_type::meta_err: return decode_as<meta_err>(r, name);
-    case msg_type::content_req: return decode_as<content_req>(r, name);
-    case msg_type::content_chunk: return decode_as<content_chunk>(r, name);
-    case msg_type::content_end: return decode_as<content_end>(r, name);
-    case msg_type::content_err: return decode_as<content_err>(r, name);
+  case msg_type::meta_req:
+    return decode_as<meta_req>(r, name);
+  case msg_type::meta_ok:
+    return decode_as<meta_ok>(r, name);
+  case msg_type::meta_err:
+    return decode_as<meta_err>(r, name);
+  case msg_type::content_req:
+    return decode_as<content_req>(r, name);
+  case msg_type::content_chunk:
+    return decode_as<content_chunk>(r, name);
+  case msg_type::content_end:
+    return decode_as<content_end>(r, name);
+  case msg_type::content_err:
+    return decode_as<content_err>(r, name);
   }
   return {message{}, "unknown message type " + std::to_string(type)};
 }

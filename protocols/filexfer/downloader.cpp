@@ -34,10 +34,14 @@ std::optional<peer_id> parse_peer(std::string_view s) {
 
 const char* code_name(error_code c) {
   switch (c) {
-    case error_code::not_provider: return "not a provider";
-    case error_code::internal: return "internal error";
-    case error_code::busy: return "busy";
-    case error_code::bad_range: return "bad range";
+  case error_code::not_provider:
+    return "not a provider";
+  case error_code::internal:
+    return "internal error";
+  case error_code::busy:
+    return "busy";
+  case error_code::bad_range:
+    return "bad range";
   }
   return "?";
 }
@@ -91,7 +95,8 @@ std::uint64_t downloader::token(const download& d) const {
 
 void downloader::command(context& ctx, const peerlab::command& cmd, effects& fx) {
   if (cmd.verb != "download") {
-    fx.emit(event{"command_failed", cmd.id,
+    fx.emit(event{"command_failed",
+                  cmd.id,
                   {{"verb", cmd.verb.substr(0, 80)},
                    {"reason", "the downloader knows only the verb \"download\""}},
                   {}});
@@ -103,7 +108,9 @@ void downloader::command(context& ctx, const peerlab::command& cmd, effects& fx)
 void downloader::start_download(context& ctx, const peerlab::command& cmd, effects& fx) {
   auto refuse = [&](std::string reason) {
     std::string hash = cmd.args.empty() ? "" : cmd.args[0].substr(0, 80);
-    fx.emit(event{"download_failed", cmd.id, {{"hash", hash}, {"reason", std::move(reason)}},
+    fx.emit(event{"download_failed",
+                  cmd.id,
+                  {{"hash", hash}, {"reason", std::move(reason)}},
                   {{"attempts", 0}, {"duration_us", 0}}});
   };
   const auto& a = cmd.args;
@@ -141,7 +148,9 @@ void downloader::start_download(context& ctx, const peerlab::command& cmd, effec
   d.providers = std::move(providers);
   d.started = ctx.now;
   fx.count("filexfer.downloads_started");
-  fx.emit(event{"download_started", cmd.id, {{"hash", to_hex(d.hash)}},
+  fx.emit(event{"download_started",
+                cmd.id,
+                {{"hash", to_hex(d.hash)}},
                 {{"providers", static_cast<double>(d.providers.size())}}});
   begin_attempt(ctx, it, fx);
 }
@@ -257,10 +266,9 @@ void downloader::next_provider(context& ctx, dl_iter it, std::string reason, eff
   ++d.provider_index;
   d.idle_tries = 0;
   if (d.provider_index >= d.providers.size())
-    return fail(ctx, it,
-                "all " + std::to_string(d.providers.size()) + " providers failed; last: " +
-                  d.last_error,
-                fx);
+    return fail(
+      ctx, it,
+      "all " + std::to_string(d.providers.size()) + " providers failed; last: " + d.last_error, fx);
   fx.count("filexfer.provider_switches");
   begin_attempt(ctx, it, fx);
 }
@@ -305,8 +313,7 @@ std::uint64_t downloader::rerequest_holes(context& ctx, download& d, std::uint64
                                           std::uint64_t e, std::uint8_t generation, bool counts,
                                           effects& fx) {
   std::size_t sent = 0;
-  for (std::uint64_t x = d.received.first_gap_from(b); x < e;
-       x = d.received.first_gap_from(x)) {
+  for (std::uint64_t x = d.received.first_gap_from(b); x < e; x = d.received.first_gap_from(x)) {
     if (d.windows.size() >= bounds::max_open_windows)
       return x; // no room: the timeout path asks for the rest
     std::uint64_t hole_end = std::min(e, d.received.next_start_after(x));
@@ -324,7 +331,9 @@ void downloader::fail(context& ctx, dl_iter it, const std::string& reason, effec
   download& d = it->second;
   forget_provider_state(ctx, d);
   fx.count("filexfer.downloads_failed");
-  fx.emit(event{"download_failed", d.command_id, {{"hash", to_hex(d.hash)}, {"reason", reason}},
+  fx.emit(event{"download_failed",
+                d.command_id,
+                {{"hash", to_hex(d.hash)}, {"reason", reason}},
                 {{"attempts", static_cast<double>(d.attempts)},
                  {"duration_us", static_cast<double>(ctx.now - d.started)}}});
   downloads_.erase(it);
@@ -335,7 +344,8 @@ void downloader::finish(context& ctx, dl_iter it, effects& fx) {
   if (d.hasher.finish() != d.hash) {
     ++d.corrupt_found;
     fx.count("corrupt_detected");
-    fx.emit(event{"corrupt_detected", d.command_id,
+    fx.emit(event{"corrupt_detected",
+                  d.command_id,
                   {{"hash", to_hex(d.hash)}, {"provider", std::to_string(d.provider())}},
                   {}});
     return next_provider(ctx, it, "content did not hash to the requested SHA-256", fx);
@@ -349,7 +359,8 @@ void downloader::finish(context& ctx, dl_iter it, effects& fx) {
   record_history(ctx, d, took);
   fx.count("filexfer.downloads_done");
   fx.observe("filexfer.download_duration_us", static_cast<double>(took));
-  fx.emit(event{"download_done", d.command_id,
+  fx.emit(event{"download_done",
+                d.command_id,
                 {{"hash", to_hex(d.hash)},
                  {"provider", std::to_string(d.provider())},
                  {"name", d.name},
@@ -369,10 +380,11 @@ void downloader::record_history(context& ctx, const download& d, time_us took) {
     if (c == ';' || c == '=' || static_cast<unsigned char>(c) < 0x20)
       c = ',';
   ctx.store.put("DownloadFiles", to_hex(d.hash),
-                "duration_us=" + std::to_string(took) + ";finished_at=" + std::to_string(ctx.now) + ";name=" + name +
+                "duration_us=" + std::to_string(took) + ";finished_at=" + std::to_string(ctx.now) +
+                  ";name=" + name +
                   ";payment_ref=" + to_hex(byte_view{d.ref.data(), d.ref.size()}) +
-                  ";price=" + std::to_string(d.price) + ";provider=" + std::to_string(d.provider()) +
-                  ";size=" + std::to_string(d.size));
+                  ";price=" + std::to_string(d.price) +
+                  ";provider=" + std::to_string(d.provider()) + ";size=" + std::to_string(d.size));
 }
 
 // ---- timers ---------------------------------------------------------------
@@ -500,8 +512,8 @@ void downloader::on_meta_ok(context& ctx, dl_iter it, const meta_ok& m, effects&
   d.meta_req_id = 0;
   sample_rtt(d, ctx.now - d.meta_sent_at);
   if (m.size > limits::max_file_bytes)
-    return next_provider(ctx, it,
-                         "metadata size " + std::to_string(m.size) + " exceeds the limit", fx);
+    return next_provider(ctx, it, "metadata size " + std::to_string(m.size) + " exceeds the limit",
+                         fx);
   d.sink = ctx.content.open_sink(d.hash, m.name, m.size);
   if (d.sink == 0)
     return fail(ctx, it, "could not open a sink in the content store", fx);

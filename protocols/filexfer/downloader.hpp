@@ -37,21 +37,21 @@ private:
   // lost range lies inside the window that lost it.
   struct window {
     std::uint64_t begin = 0, end = 0; // requested bytes [begin, end)
-    std::uint64_t high = 0;      // end of the furthest chunk received (gap detection)
-    std::uint64_t delegated = 0; // holes below this were re-requested by newer windows
+    std::uint64_t high = 0;           // end of the furthest chunk received (gap detection)
+    std::uint64_t delegated = 0;      // holes below this were re-requested by newer windows
     time_us sent_at = 0;
     // Order of events, counted in chunk arrivals of the download (virtual
     // time may not advance between them): arrivals before it was sent, and
     // the count when its own latest chunk arrived (0: none yet).
     std::uint64_t sent_mark = 0, arrival_mark = 0;
     std::uint32_t arrivals = 0; // chunks that arrived for it
-    std::uint64_t seq = 0;       // send order within the download
+    std::uint64_t seq = 0;      // send order within the download
     std::uint32_t chunk = 0;
     std::uint8_t generation = 0; // fast re-requests between the original window and this one
     bool counts = true;          // takes one of windows_in_flight slots until it ends
     bool sampled = false;        // its first chunk gave an RTT sample
     bool overtook = false;       // checked older windows for stalls
-    bool ended = false;          // CONTENT_END arrived, or a timeout superseded it: only late chunks remain
+    bool ended = false; // CONTENT_END arrived, or a timeout superseded it: only late chunks remain
   };
 
   struct download {
@@ -66,7 +66,7 @@ private:
     time_us started = 0;
     time_us last_progress = 0; // the idle clock: content, metadata or a new attempt
     time_us last_heard = 0;    // latest content or metadata from the provider
-    bool progressed = false; // the current attempt received new content bytes
+    bool progressed = false;   // the current attempt received new content bytes
     std::string last_error;
 
     // The one live timer: its generation (low bits of the token) and when it fires.
@@ -93,7 +93,7 @@ private:
     // Round-trip estimate of this provider (RFC 6298 smoothing) and timeout backoff.
     time_us srtt = 0, rttvar = 0;
     bool has_rtt = false;
-    unsigned backoff = 0; // timeouts in a row without new content (doubles the timeout)
+    unsigned backoff = 0;      // timeouts in a row without new content (doubles the timeout)
     time_us timed_out_at = -1; // when the latest timeout fired; -1 once judged (or none)
 
     peer_id provider() const { return providers[provider_index]; }
@@ -144,7 +144,7 @@ private:
   std::uint64_t token(const download& d) const;
 
   downloader_config cfg_;
-  std::map<std::uint64_t, download> downloads_; // by key
+  std::map<std::uint64_t, download> downloads_;   // by key
   std::map<std::uint64_t, std::uint64_t> routes_; // req_id -> download key
   std::uint64_t next_req_id_ = 1;
   std::uint64_t next_key_ = 1;

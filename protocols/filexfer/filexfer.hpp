@@ -16,7 +16,7 @@ namespace peerlab::filexfer {
 /// How a provider misbehaves (scenario: groups[].adversary).
 enum class provider_strategy : std::uint8_t {
   honest,
-  corrupt_content, // flips bytes in every chunk it serves
+  corrupt_content,  // flips bytes in every chunk it serves
   truncate_content, // claims the stream is complete after half the file
   silent,           // answers metadata, never sends content
 };
@@ -56,15 +56,15 @@ struct provider_config {
 };
 
 struct downloader_config {
-  std::size_t chunk_bytes = 64 * 1024;     // asked of the provider
-  std::size_t window_bytes = 1024 * 1024;  // bytes requested per content request
-  std::size_t windows_in_flight = 4;       // pipelined content requests
-  time_us request_timeout = 5 * us_per_s;  // cap of the adaptive timeout below
-  time_us initial_timeout = 1 * us_per_s;  // timeout before any round trip was measured
-  time_us min_timeout = 200 * us_per_ms;   // floor of the RTT-based timeout
-  std::size_t fast_retries = 2;            // re-requests of a lost range before the timeout path
-  std::size_t attempts_per_provider = 2;   // timeouts tolerated per provider
-  std::size_t max_attempts = 8;            // whole download gives up after this many
+  std::size_t chunk_bytes = 64 * 1024;    // asked of the provider
+  std::size_t window_bytes = 1024 * 1024; // bytes requested per content request
+  std::size_t windows_in_flight = 4;      // pipelined content requests
+  time_us request_timeout = 5 * us_per_s; // cap of the adaptive timeout below
+  time_us initial_timeout = 1 * us_per_s; // timeout before any round trip was measured
+  time_us min_timeout = 200 * us_per_ms;  // floor of the RTT-based timeout
+  std::size_t fast_retries = 2;           // re-requests of a lost range before the timeout path
+  std::size_t attempts_per_provider = 2;  // timeouts tolerated per provider
+  std::size_t max_attempts = 8;           // whole download gives up after this many
 };
 
 /// Server side: answers metadata and content requests from its content store.

@@ -43,7 +43,8 @@ void provider::on_meta(context& ctx, peer_id from, const meta_req& m, effects& f
   fx.count("filexfer.meta_requests");
   auto info = ctx.content.stat(m.hash);
   if (!info) {
-    fx.send(from, encode(meta_err{m.req_id, error_code::not_provider, "not a provider for this file"}));
+    fx.send(from,
+            encode(meta_err{m.req_id, error_code::not_provider, "not a provider for this file"}));
     return;
   }
   if (info->name.size() > limits::max_file_name) {
@@ -62,12 +63,14 @@ void provider::on_content(context& ctx, peer_id from, const content_req& r, effe
   }
   auto info = ctx.content.stat(r.hash);
   if (!info) {
-    fx.send(from, encode(content_err{r.req_id, error_code::not_provider, "not a provider for this file"}));
+    fx.send(from, encode(content_err{r.req_id, error_code::not_provider,
+                                     "not a provider for this file"}));
     return;
   }
   if (r.offset > info->size || info->size - r.offset < r.length) {
-    fx.send(from, encode(content_err{r.req_id, error_code::bad_range,
-                                     "range ends past the file size " + std::to_string(info->size)}));
+    fx.send(from,
+            encode(content_err{r.req_id, error_code::bad_range,
+                               "range ends past the file size " + std::to_string(info->size)}));
     return;
   }
   if (uploads_.size() >= limits::max_active_uploads) {
@@ -115,7 +118,8 @@ void provider::supersede(peer_id from, const content_req& r, effects& fx) {
   std::uint64_t b = r.offset, e = r.offset + r.length;
   std::uint64_t saved = 0;
   // Only this peer's uploads: the map is ordered by (peer, req_id).
-  for (auto it = uploads_.lower_bound({from, 0}); it != uploads_.end() && it->first.first == from;) {
+  for (auto it = uploads_.lower_bound({from, 0});
+       it != uploads_.end() && it->first.first == from;) {
     upload& u = it->second;
     if (u.hash != r.hash || e <= u.next || b >= u.end) {
       ++it; // another file, or no overlap with what is left to send

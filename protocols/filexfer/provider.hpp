@@ -61,12 +61,12 @@ private:
 
   provider_config cfg_;
   std::map<upload_key, upload> uploads_;
-  std::deque<upload_key> ready_; // round-robin order of uploads_
-  std::uint64_t turn_token_ = 0; // token of the one pending turn timer, 0 if none
-  std::uint64_t token_base_ = 0; // from the rng at start, so pre-crash timers are stale
+  std::deque<upload_key> ready_;    // round-robin order of uploads_
+  std::uint64_t turn_token_ = 0;    // token of the one pending turn timer, 0 if none
+  std::uint64_t token_base_ = 0;    // from the rng at start, so pre-crash timers are stale
   std::deque<upload_key> held_;     // uploads waiting for payment (re-examined every recheck)
   std::uint64_t recheck_token_ = 0; // token of the pending recheck timer, 0 if none
-  bytes buf_;                    // reused read buffer
+  bytes buf_;                       // reused read buffer
 };
 
 } // namespace peerlab::filexfer

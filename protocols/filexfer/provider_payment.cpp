@@ -6,7 +6,8 @@
 
 namespace peerlab::filexfer {
 
-bool provider::gate_allows(context& ctx, const upload_key& key, upload& u, bool& ended, effects& fx) {
+bool provider::gate_allows(context& ctx, const upload_key& key, upload& u, bool& ended,
+                           effects& fx) {
   if (u.next >= u.end)
     return true; // only CONTENT_END is left
   auto len = static_cast<std::size_t>(std::min<std::uint64_t>(u.chunk, u.end - u.next));
@@ -14,18 +15,19 @@ bool provider::gate_allows(context& ctx, const upload_key& key, upload& u, bool&
   if (cfg_.gate->wants_tick())
     schedule_recheck(fx);
   switch (v) {
-    case payment_gate::verdict::send:
-      return true;
-    case payment_gate::verdict::hold:
-      fx.count("filexfer.uploads_held");
-      held_.push_back(key);
-      schedule_recheck(fx);
-      return false;
-    case payment_gate::verdict::refuse:
-      fx.send(key.first, encode(content_err{key.second, error_code::not_provider,
-                                            "payment refused: the peer's payments failed verification"}));
-      ended = true;
-      return false;
+  case payment_gate::verdict::send:
+    return true;
+  case payment_gate::verdict::hold:
+    fx.count("filexfer.uploads_held");
+    held_.push_back(key);
+    schedule_recheck(fx);
+    return false;
+  case payment_gate::verdict::refuse:
+    fx.send(key.first,
+            encode(content_err{key.second, error_code::not_provider,
+                               "payment refused: the peer's payments failed verification"}));
+    ended = true;
+    return false;
   }
   return true;
 }

@@ -27,12 +27,18 @@ std::string to_hex(const msg_id& id) { return peerlab::to_hex(byte_view{id.data(
 
 const char* type_name(std::uint8_t type) {
   switch (static_cast<msg_type>(type)) {
-    case msg_type::subscriptions: return "SUBSCRIPTIONS";
-    case msg_type::message: return "MESSAGE";
-    case msg_type::ihave: return "IHAVE";
-    case msg_type::iwant: return "IWANT";
-    case msg_type::graft: return "GRAFT";
-    case msg_type::prune: return "PRUNE";
+  case msg_type::subscriptions:
+    return "SUBSCRIPTIONS";
+  case msg_type::message:
+    return "MESSAGE";
+  case msg_type::ihave:
+    return "IHAVE";
+  case msg_type::iwant:
+    return "IWANT";
+  case msg_type::graft:
+    return "GRAFT";
+  case msg_type::prune:
+    return "PRUNE";
   }
   return "?";
 }
@@ -120,99 +126,99 @@ bool get_ids(wire::reader& r, std::vector<msg_id>& ids, std::string& error) {
   return true;
 }
 
-bool decode_body(wire::reader& r, std::uint8_t type, std::size_t max_message_bytes,
-                 frame_body& out, std::string& error) {
+bool decode_body(wire::reader& r, std::uint8_t type, std::size_t max_message_bytes, frame_body& out,
+                 std::string& error) {
   switch (static_cast<msg_type>(type)) {
-    case msg_type::subscriptions: {
-      subscriptions_msg m;
-      std::uint8_t n = 0;
-      if (!r.u8(n)) {
-        error = "subscription count truncated";
-        return false;
-      }
-      if (n > limits::max_subscriptions_per_frame) {
-        error = "more than 64 subscriptions in one frame";
-        return false;
-      }
-      m.subs.resize(n);
-      for (auto& s : m.subs) {
-        std::uint8_t flag = 0;
-        if (!r.u8(flag)) {
-          error = "subscription flag truncated";
-          return false;
-        }
-        if (flag > 1) {
-          error = "subscription flag must be 0 or 1";
-          return false;
-        }
-        s.subscribe = flag == 1;
-        if (!get_topic(r, s.topic, error))
-          return false;
-      }
-      out = std::move(m);
-      return true;
+  case msg_type::subscriptions: {
+    subscriptions_msg m;
+    std::uint8_t n = 0;
+    if (!r.u8(n)) {
+      error = "subscription count truncated";
+      return false;
     }
-    case msg_type::message: {
-      message_msg m;
-      if (!get_topic(r, m.topic, error))
-        return false;
-      if (!r.u8(m.hops)) {
-        error = "hop count truncated";
+    if (n > limits::max_subscriptions_per_frame) {
+      error = "more than 64 subscriptions in one frame";
+      return false;
+    }
+    m.subs.resize(n);
+    for (auto& s : m.subs) {
+      std::uint8_t flag = 0;
+      if (!r.u8(flag)) {
+        error = "subscription flag truncated";
         return false;
       }
-      byte_view data;
-      std::uint32_t declared = 0;
-      {
-        wire::reader peek = r;
-        if (peek.u32(declared) && declared > max_message_bytes) {
-          error = "message larger than the size bound";
-          return false;
-        }
-      }
-      if (!r.blob32(data, max_message_bytes)) {
-        error = "message data truncated";
+      if (flag > 1) {
+        error = "subscription flag must be 0 or 1";
         return false;
       }
-      m.data.assign(data.begin(), data.end());
-      out = std::move(m);
-      return true;
-    }
-    case msg_type::ihave: {
-      ihave_msg m;
-      if (!get_topic(r, m.topic, error) || !get_ids(r, m.ids, error))
+      s.subscribe = flag == 1;
+      if (!get_topic(r, s.topic, error))
         return false;
-      out = std::move(m);
-      return true;
     }
-    case msg_type::iwant: {
-      iwant_msg m;
-      if (!get_ids(r, m.ids, error))
-        return false;
-      out = std::move(m);
-      return true;
+    out = std::move(m);
+    return true;
+  }
+  case msg_type::message: {
+    message_msg m;
+    if (!get_topic(r, m.topic, error))
+      return false;
+    if (!r.u8(m.hops)) {
+      error = "hop count truncated";
+      return false;
     }
-    case msg_type::graft: {
-      graft_msg m;
-      if (!get_topic(r, m.topic, error))
-        return false;
-      out = std::move(m);
-      return true;
-    }
-    case msg_type::prune: {
-      prune_msg m;
-      if (!get_topic(r, m.topic, error))
-        return false;
-      if (!r.u32(m.backoff_s)) {
-        error = "backoff truncated";
+    byte_view data;
+    std::uint32_t declared = 0;
+    {
+      wire::reader peek = r;
+      if (peek.u32(declared) && declared > max_message_bytes) {
+        error = "message larger than the size bound";
         return false;
       }
-      if (m.backoff_s > limits::max_backoff_s) {
-        error = "backoff longer than one hour";
-        return false;
-      }
-      out = std::move(m);
-      return true;
     }
+    if (!r.blob32(data, max_message_bytes)) {
+      error = "message data truncated";
+      return false;
+    }
+    m.data.assign(data.begin(), data.end());
+    out = std::move(m);
+    return true;
+  }
+  case msg_type::ihave: {
+    ihave_msg m;
+    if (!get_topic(r, m.topic, error) || !get_ids(r, m.ids, error))
+      return false;
+    out = std::move(m);
+    return true;
+  }
+  case msg_type::iwant: {
+    iwant_msg m;
+    if (!get_ids(r, m.ids, error))
+      return false;
+    out = std::move(m);
+    return true;
+  }
+  case msg_type::graft: {
+    graft_msg m;
+    if (!get_topic(r, m.topic, error))
+      return false;
+    out = std::move(m);
+    return true;
+  }
+  case msg_type::prune: {
+    prune_msg m;
+    if (!get_topic(r, m.topic, error))
+      return false;
+    if (!r.u32(m.backoff_s)) {
+      error = "backoff truncated";
+      return false;
+    }
+    if (m.backoff_s > limits::max_backoff_s) {
+      error = "backoff longer than one hour";
+      return false;
+    }
+    out = std::move(m);
+    return true;
+  }
   }
   error = "unknown message type";
   return false;

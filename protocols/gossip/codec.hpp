@@ -100,7 +100,7 @@ struct prune_msg {
 };
 
 using frame_body =
-    std::variant<subscriptions_msg, message_msg, ihave_msg, iwant_msg, graft_msg, prune_msg>;
+  std::variant<subscriptions_msg, message_msg, ihave_msg, iwant_msg, graft_msg, prune_msg>;
 
 /// A topic is 1..max_topic_bytes of printable ASCII without spaces.
 bool valid_topic(std::string_view topic);

@@ -31,7 +31,8 @@ std::string config::check() const {
     return "at most 64 topics";
   for (auto& t : topics)
     if (!valid_topic(t))
-      return "topic \"" + t.substr(0, 64) + "\" is not 1..256 printable ASCII characters without spaces";
+      return "topic \"" + t.substr(0, 64) +
+             "\" is not 1..256 printable ASCII characters without spaces";
   const auto& s = score;
   if (!(s.graylist_threshold < s.publish_threshold && s.publish_threshold <= s.gossip_threshold &&
         s.gossip_threshold <= 0))
@@ -42,7 +43,8 @@ std::string config::check() const {
       return "score decays must be in (0, 1)";
   if (s.invalid_weight > 0 || s.mesh_deliveries_weight > 0 || s.mesh_failure_weight > 0 ||
       s.behaviour_weight > 0)
-    return "penalty weights (invalid, mesh deliveries, mesh failure, behaviour) must not be positive";
+    return "penalty weights (invalid, mesh deliveries, mesh failure, behaviour) must not be "
+           "positive";
   return {};
 }
 

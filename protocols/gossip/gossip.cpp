@@ -23,8 +23,10 @@ std::optional<peer_id> parse_peer(const std::string& s) {
 }
 
 void fail(effects& fx, const peerlab::command& cmd, std::string reason) {
-  fx.emit(event{"command_failed", cmd.id,
-                {{"verb", cmd.verb.substr(0, 80)}, {"reason", std::move(reason)}}, {}});
+  fx.emit(event{"command_failed",
+                cmd.id,
+                {{"verb", cmd.verb.substr(0, 80)}, {"reason", std::move(reason)}},
+                {}});
 }
 
 void done(effects& fx, const peerlab::command& cmd) {
@@ -34,9 +36,8 @@ void done(effects& fx, const peerlab::command& cmd) {
 } // namespace
 
 gossip_role::gossip_role(config cfg)
-    : cfg_(std::move(cfg)),
-      mcache_(cfg_.mcache_len, cfg_.mcache_gossip, limits::max_cached_messages,
-              limits::max_cached_bytes),
+    : cfg_(std::move(cfg)), mcache_(cfg_.mcache_len, cfg_.mcache_gossip,
+                                    limits::max_cached_messages, limits::max_cached_bytes),
       seen_(cfg_.seen_ttl, limits::max_seen), scores_(cfg_.score) {
   if (auto err = cfg_.check(); !err.empty())
     throw std::invalid_argument("gossip config: " + err);
@@ -128,8 +129,9 @@ void gossip_role::command(context& ctx, const peerlab::command& cmd, effects& fx
     if (a.size() != 2)
       return fail(fx, cmd, "publish needs a topic and a hex payload");
     if (a[1].size() > 2 + 2 * cfg_.max_message_bytes)
-      return fail(fx, cmd, "payload larger than max_message_bytes (" +
-                               std::to_string(cfg_.max_message_bytes) + " bytes)");
+      return fail(fx, cmd,
+                  "payload larger than max_message_bytes (" +
+                    std::to_string(cfg_.max_message_bytes) + " bytes)");
     auto data = bytes_from_hex(a[1]);
     if (!data)
       return fail(fx, cmd, "payload is not an even number of hex digits");
@@ -138,7 +140,9 @@ void gossip_role::command(context& ctx, const peerlab::command& cmd, effects& fx
     auto id = publish(ctx, a[0], *data, fx, err);
     if (!id)
       return fail(fx, cmd, err);
-    fx.emit(event{"gossip_published", cmd.id, {{"topic", a[0]}, {"msg_id", to_hex(*id)}},
+    fx.emit(event{"gossip_published",
+                  cmd.id,
+                  {{"topic", a[0]}, {"msg_id", to_hex(*id)}},
                   {{"size", static_cast<double>(data->size())},
                    {"peers", static_cast<double>(fx.frames.size() - frames_before)}}});
     return;
@@ -374,10 +378,11 @@ void gossip_role::send_prune(context& ctx, peer_id p, const std::string& topic, 
   fx.count("gossip.prune");
 }
 
-void gossip_role::deliver(const std::string& topic, const msg_id& id, byte_view data,
-                          peer_id from, bool local, std::uint8_t hops, effects& fx) {
+void gossip_role::deliver(const std::string& topic, const msg_id& id, byte_view data, peer_id from,
+                          bool local, std::uint8_t hops, effects& fx) {
   fx.count("gossip.delivered");
-  fx.emit(event{"gossip_delivered", 0,
+  fx.emit(event{"gossip_delivered",
+                0,
                 {{"topic", topic}, {"msg_id", to_hex(id)}, {"from", std::to_string(from)}},
                 {{"size", static_cast<double>(data.size())}, {"hops", static_cast<double>(hops)}}});
   if (on_delivery_)

@@ -21,11 +21,11 @@
 namespace peerlab::gossip {
 
 struct config {
-  std::size_t d = 6;      // target mesh degree
-  std::size_t d_lo = 4;   // graft when the mesh is smaller
-  std::size_t d_hi = 12;  // prune when the mesh is larger
-  std::size_t d_lazy = 6; // minimum peers that get IHAVE per heartbeat and topic
-  std::size_t d_score = 4; // peers kept by score when pruning an oversized mesh
+  std::size_t d = 6;           // target mesh degree
+  std::size_t d_lo = 4;        // graft when the mesh is smaller
+  std::size_t d_hi = 12;       // prune when the mesh is larger
+  std::size_t d_lazy = 6;      // minimum peers that get IHAVE per heartbeat and topic
+  std::size_t d_score = 4;     // peers kept by score when pruning an oversized mesh
   double gossip_factor = 0.25; // share of eligible peers that get IHAVE
   time_us heartbeat = us_per_s;
   time_us heartbeat_initial_delay = 100 * us_per_ms;
@@ -37,12 +37,12 @@ struct config {
   time_us unsubscribe_backoff = 10 * us_per_s;
   time_us iwant_followup = 3 * us_per_s; // an id asked for is not asked again before
   std::size_t max_message_bytes = 1u << 20;
-  std::size_t max_ihave_length = 5000;  // ids asked per peer and heartbeat
-  std::size_t max_ihave_messages = 10;  // IHAVE frames accepted per peer and heartbeat
+  std::size_t max_ihave_length = 5000;   // ids asked per peer and heartbeat
+  std::size_t max_ihave_messages = 10;   // IHAVE frames accepted per peer and heartbeat
   std::size_t gossip_retransmission = 3; // IWANT answers per message and peer
-  bool flood = false;         // flooding mode: forward to every subscribed peer, no mesh
-  bool flood_publish = false; // v1.1 flood publishing of own messages (go default off)
-  std::vector<std::string> topics; // subscribed at start
+  bool flood = false;                    // flooding mode: forward to every subscribed peer, no mesh
+  bool flood_publish = false;            // v1.1 flood publishing of own messages (go default off)
+  std::vector<std::string> topics;       // subscribed at start
   score_params score;
 
   /// Empty if the configuration is usable, else what is wrong.
@@ -56,15 +56,16 @@ enum class validation { accept, reject, ignore };
 struct delivery {
   std::string topic;
   msg_id id{};
-  byte_view data;          // valid during the callback only
-  peer_id from = 0;        // the peer it came from (self for own messages)
-  bool local = false;      // published by this node
-  std::uint8_t hops = 0;   // links travelled (0 for own messages)
+  byte_view data;        // valid during the callback only
+  peer_id from = 0;      // the peer it came from (self for own messages)
+  bool local = false;    // published by this node
+  std::uint8_t hops = 0; // links travelled (0 for own messages)
 };
 
 class gossip_role : public role {
 public:
-  using validator_fn = std::function<validation(const std::string& topic, byte_view data, peer_id from)>;
+  using validator_fn =
+    std::function<validation(const std::string& topic, byte_view data, peer_id from)>;
   using delivery_fn = std::function<void(const delivery&)>;
 
   explicit gossip_role(config cfg);
@@ -92,8 +93,8 @@ public:
   std::string subscribe(context& ctx, const std::string& topic, effects& fx);
   std::string unsubscribe(context& ctx, const std::string& topic, effects& fx);
   /// Publishes; on success returns the message id.
-  std::optional<msg_id> publish(context& ctx, const std::string& topic, byte_view data,
-                                effects& fx, std::string& error);
+  std::optional<msg_id> publish(context& ctx, const std::string& topic, byte_view data, effects& fx,
+                                std::string& error);
 
   // Inspection for tests and checkers.
   const config& cfg() const { return cfg_; }
@@ -128,10 +129,10 @@ private:
   void emit_gossip(context&, const std::string& topic, const std::set<peer_id>& exclude, effects&);
 
   // helpers
-  void deliver(const std::string& topic, const msg_id& id, byte_view data, peer_id from,
-               bool local, std::uint8_t hops, effects&);
-  void forward(const std::string& topic, const msg_id& id, const bytes& data,
-               std::uint8_t hops, peer_id from, effects&);
+  void deliver(const std::string& topic, const msg_id& id, byte_view data, peer_id from, bool local,
+               std::uint8_t hops, effects&);
+  void forward(const std::string& topic, const msg_id& id, const bytes& data, std::uint8_t hops,
+               peer_id from, effects&);
   void send_graft(context&, peer_id p, const std::string& topic, effects&);
   void send_prune(context&, peer_id p, const std::string& topic, time_us backoff, effects&);
   void set_backoff(peer_id p, const std::string& topic, time_us until);
@@ -150,12 +151,12 @@ private:
 
   std::uint64_t epoch_ = 0; // start() count; stale timers carry an older epoch
   std::map<peer_id, peer_state> peers_;
-  std::set<std::string> topics_;                       // our subscriptions
-  std::map<std::string, std::set<peer_id>> mesh_;      // per subscribed topic
-  std::map<std::string, std::set<peer_id>> fanout_;    // per topic published to, not joined
+  std::set<std::string> topics_;                    // our subscriptions
+  std::map<std::string, std::set<peer_id>> mesh_;   // per subscribed topic
+  std::map<std::string, std::set<peer_id>> fanout_; // per topic published to, not joined
   std::map<std::string, time_us> fanout_last_pub_;
   std::map<std::pair<std::string, peer_id>, time_us> backoff_; // no GRAFT before this time
-  std::map<msg_id, time_us> pending_iwant_;             // asked for, until when
+  std::map<msg_id, time_us> pending_iwant_;                    // asked for, until when
   message_cache mcache_;
   seen_cache seen_;
   peer_scores scores_;

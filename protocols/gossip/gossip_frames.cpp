@@ -25,25 +25,26 @@ void gossip_role::frame(context& ctx, peer_id from, byte_view data, effects& fx)
     return;
   }
   std::visit(
-      [&](auto& m) {
-        using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, subscriptions_msg>)
-          on_subscriptions(ctx, from, m, fx);
-        else if constexpr (std::is_same_v<T, message_msg>)
-          on_message(ctx, from, m, fx);
-        else if constexpr (std::is_same_v<T, ihave_msg>)
-          on_ihave(ctx, from, m, fx);
-        else if constexpr (std::is_same_v<T, iwant_msg>)
-          on_iwant(ctx, from, m, fx);
-        else if constexpr (std::is_same_v<T, graft_msg>)
-          on_graft(ctx, from, m, fx);
-        else
-          on_prune(ctx, from, m, fx);
-      },
-      body);
+    [&](auto& m) {
+      using T = std::decay_t<decltype(m)>;
+      if constexpr (std::is_same_v<T, subscriptions_msg>)
+        on_subscriptions(ctx, from, m, fx);
+      else if constexpr (std::is_same_v<T, message_msg>)
+        on_message(ctx, from, m, fx);
+      else if constexpr (std::is_same_v<T, ihave_msg>)
+        on_ihave(ctx, from, m, fx);
+      else if constexpr (std::is_same_v<T, iwant_msg>)
+        on_iwant(ctx, from, m, fx);
+      else if constexpr (std::is_same_v<T, graft_msg>)
+        on_graft(ctx, from, m, fx);
+      else
+        on_prune(ctx, from, m, fx);
+    },
+    body);
 }
 
-void gossip_role::on_subscriptions(context&, peer_id from, const subscriptions_msg& m, effects& fx) {
+void gossip_role::on_subscriptions(context&, peer_id from, const subscriptions_msg& m,
+                                   effects& fx) {
   auto& ps = peers_[from];
   for (auto& s : m.subs) {
     if (s.subscribe) {

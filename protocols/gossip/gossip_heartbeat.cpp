@@ -13,8 +13,8 @@ void gossip_role::heartbeat(context& ctx, effects& fx) {
     const bool gray = graylisted(p);
     if (gray && !ps.graylisted) {
       fx.count("gossip.graylisted");
-      fx.emit(event{"gossip_graylisted", 0, {{"peer", std::to_string(p)}},
-                    {{"score", scores_.score(p)}}});
+      fx.emit(event{
+        "gossip_graylisted", 0, {{"peer", std::to_string(p)}}, {{"score", scores_.score(p)}}});
     }
     ps.graylisted = gray;
     ps.ihaves_this_heartbeat = 0;
@@ -83,8 +83,8 @@ void gossip_role::maintain_fanout(context& ctx, effects& fx) {
     auto& f = it->second;
     for (auto p = f.begin(); p != f.end();)
       p = (!peer_subscribed(*p, topic) || scores_.score(*p) < cfg_.score.publish_threshold)
-              ? f.erase(p)
-              : std::next(p);
+            ? f.erase(p)
+            : std::next(p);
     if (f.size() < cfg_.d) {
       std::vector<peer_id> candidates;
       for (auto p : topic_peers(topic))
@@ -120,7 +120,7 @@ void gossip_role::emit_gossip(context& ctx, const std::string& topic,
     if (!exclude.count(p) && scores_.score(p) >= cfg_.score.gossip_threshold)
       candidates.push_back(p);
   const auto adaptive =
-      static_cast<std::size_t>(cfg_.gossip_factor * static_cast<double>(candidates.size()));
+    static_cast<std::size_t>(cfg_.gossip_factor * static_cast<double>(candidates.size()));
   const auto targets = pick(ctx, std::move(candidates), std::max(cfg_.d_lazy, adaptive));
   if (targets.empty())
     return;

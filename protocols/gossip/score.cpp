@@ -122,8 +122,8 @@ double peer_scores::deficit(const std::string& topic, const topic_stats& t) cons
   if (it == topic_traffic_.end() || it->second < p_.mesh_deliveries_min_topic)
     return 0;
   return t.mesh_deliveries < p_.mesh_deliveries_threshold
-             ? p_.mesh_deliveries_threshold - t.mesh_deliveries
-             : 0;
+           ? p_.mesh_deliveries_threshold - t.mesh_deliveries
+           : 0;
 }
 
 double peer_scores::score(peer_id p) const {

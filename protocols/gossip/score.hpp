@@ -15,30 +15,30 @@ struct score_params {
   bool enabled = true;
   double topic_weight = 1.0;
 
-  double time_in_mesh_weight = 0.01;   // P1, per second in mesh
-  double time_in_mesh_cap = 100;       // seconds
+  double time_in_mesh_weight = 0.01; // P1, per second in mesh
+  double time_in_mesh_cap = 100;     // seconds
 
   double first_deliveries_weight = 0.5; // P2
   double first_deliveries_decay = 0.9;
   double first_deliveries_cap = 10;
 
-  double mesh_deliveries_weight = -1;   // P3 (deficit squared)
+  double mesh_deliveries_weight = -1; // P3 (deficit squared)
   double mesh_deliveries_decay = 0.9;
   double mesh_deliveries_cap = 20;
   double mesh_deliveries_threshold = 1;
   /// P3 applies only when this node itself received at least this many
   /// (decayed) messages in the topic: no peer is blamed in a quiet topic.
   double mesh_deliveries_min_topic = 10;
-  time_us mesh_deliveries_window = 50 * 1000;    // duplicates this soon count
+  time_us mesh_deliveries_window = 50 * 1000; // duplicates this soon count
   time_us mesh_deliveries_activation = 5 * us_per_s;
 
-  double mesh_failure_weight = -1;      // P3b
+  double mesh_failure_weight = -1; // P3b
   double mesh_failure_decay = 0.9;
 
-  double invalid_weight = -20;          // P4 (count squared)
+  double invalid_weight = -20; // P4 (count squared)
   double invalid_decay = 0.99;
 
-  double behaviour_weight = -10;        // P7 (count squared)
+  double behaviour_weight = -10; // P7 (count squared)
   double behaviour_decay = 0.9;
 
   double decay_to_zero = 0.01;

@@ -43,18 +43,18 @@ constexpr std::size_t max_replacement_cache = 64;
 } // namespace limits
 
 struct config {
-  std::size_t k = 20;                           // bucket size and replication factor
-  std::size_t alpha = 3;                        // parallel requests per lookup
-  time_us request_timeout = 10 * us_per_s;      // per request
-  time_us query_timeout = 60 * us_per_s;        // whole lookup (and the store phase of a put)
+  std::size_t k = 20;                            // bucket size and replication factor
+  std::size_t alpha = 3;                         // parallel requests per lookup
+  time_us request_timeout = 10 * us_per_s;       // per request
+  time_us query_timeout = 60 * us_per_s;         // whole lookup (and the store phase of a put)
   time_us provider_ttl = 48ll * 3600 * us_per_s; // expiry of a stored provider record
   time_us republish_interval = 22ll * 3600 * us_per_s; // provider re-announces its keys
   time_us refresh_interval = 10ll * 60 * us_per_s;     // stale-bucket refresh period
-  std::size_t replacement_cache = 10;           // per bucket
-  std::size_t max_providers_per_key = 20;       // records one node stores per key
-  std::size_t max_records_per_peer = 1024;      // records one node stores for one providing peer
-  std::size_t max_records_total = 65536;        // records one node stores in all
-  int max_refresh_cpl = 15;                     // buckets refreshed: common prefix 0..this
+  std::size_t replacement_cache = 10;                  // per bucket
+  std::size_t max_providers_per_key = 20;              // records one node stores per key
+  std::size_t max_records_per_peer = 1024; // records one node stores for one providing peer
+  std::size_t max_records_total = 65536;   // records one node stores in all
+  int max_refresh_cpl = 15;                // buckets refreshed: common prefix 0..this
 };
 
 /// Returns an error naming the first bad field, or nullopt if `c` is usable.

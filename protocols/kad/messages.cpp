@@ -10,15 +10,24 @@ namespace peerlab::kad {
 
 const char* msg_name(std::uint8_t type) {
   switch (static_cast<msg_type>(type)) {
-    case msg_type::ping: return "PING";
-    case msg_type::pong: return "PONG";
-    case msg_type::find_node: return "FIND_NODE";
-    case msg_type::nodes: return "NODES";
-    case msg_type::add_provider: return "ADD_PROVIDER";
-    case msg_type::ack: return "ACK";
-    case msg_type::err: return "ERR";
-    case msg_type::get_providers: return "GET_PROVIDERS";
-    case msg_type::providers: return "PROVIDERS";
+  case msg_type::ping:
+    return "PING";
+  case msg_type::pong:
+    return "PONG";
+  case msg_type::find_node:
+    return "FIND_NODE";
+  case msg_type::nodes:
+    return "NODES";
+  case msg_type::add_provider:
+    return "ADD_PROVIDER";
+  case msg_type::ack:
+    return "ACK";
+  case msg_type::err:
+    return "ERR";
+  case msg_type::get_providers:
+    return "GET_PROVIDERS";
+  case msg_type::providers:
+    return "PROVIDERS";
   }
   return "?";
 }
@@ -112,29 +121,29 @@ bytes encode(const message& m) {
   put_id(w, m.sender_id);
   put_address(w, m.sender_address);
   switch (m.type) {
-    case msg_type::ping:
-    case msg_type::pong:
-    case msg_type::ack:
-      break;
-    case msg_type::find_node:
-    case msg_type::get_providers:
-      put_id(w, m.key);
-      break;
-    case msg_type::nodes:
-      put_list(w, m.closer, limits::max_contacts_per_message);
-      break;
-    case msg_type::add_provider:
-      put_id(w, m.key);
-      put_contact(w, m.provider);
-      break;
-    case msg_type::err:
-      w.u8(m.code);
-      w.str16(std::string_view(m.text).substr(0, limits::max_error_text));
-      break;
-    case msg_type::providers:
-      put_list(w, m.providers, limits::max_providers_per_message);
-      put_list(w, m.closer, limits::max_contacts_per_message);
-      break;
+  case msg_type::ping:
+  case msg_type::pong:
+  case msg_type::ack:
+    break;
+  case msg_type::find_node:
+  case msg_type::get_providers:
+    put_id(w, m.key);
+    break;
+  case msg_type::nodes:
+    put_list(w, m.closer, limits::max_contacts_per_message);
+    break;
+  case msg_type::add_provider:
+    put_id(w, m.key);
+    put_contact(w, m.provider);
+    break;
+  case msg_type::err:
+    w.u8(m.code);
+    w.str16(std::string_view(m.text).substr(0, limits::max_error_text));
+    break;
+  case msg_type::providers:
+    put_list(w, m.providers, limits::max_providers_per_message);
+    put_list(w, m.closer, limits::max_contacts_per_message);
+    break;
   }
   return out;
 }
@@ -166,37 +175,37 @@ decoded decode(byte_view frame) {
     return fail(e);
   std::string e;
   switch (m.type) {
-    case msg_type::ping:
-    case msg_type::pong:
-    case msg_type::ack:
-      break;
-    case msg_type::find_node:
-      e = get_id(r, m.key, "target");
-      break;
-    case msg_type::get_providers:
-      e = get_id(r, m.key, "key");
-      break;
-    case msg_type::nodes:
+  case msg_type::ping:
+  case msg_type::pong:
+  case msg_type::ack:
+    break;
+  case msg_type::find_node:
+    e = get_id(r, m.key, "target");
+    break;
+  case msg_type::get_providers:
+    e = get_id(r, m.key, "key");
+    break;
+  case msg_type::nodes:
+    e = get_list(r, m.closer, limits::max_contacts_per_message, "closer");
+    break;
+  case msg_type::add_provider:
+    e = get_id(r, m.key, "key");
+    if (e.empty())
+      e = get_contact(r, m.provider, "provider");
+    break;
+  case msg_type::err:
+    if (!r.u8(m.code))
+      e = "code: truncated";
+    else if (m.code < 1 || m.code > 5)
+      e = "code: unknown error code " + std::to_string(m.code);
+    else if (!r.str16(m.text, limits::max_error_text))
+      e = "text: truncated or longer than 256 bytes";
+    break;
+  case msg_type::providers:
+    e = get_list(r, m.providers, limits::max_providers_per_message, "providers");
+    if (e.empty())
       e = get_list(r, m.closer, limits::max_contacts_per_message, "closer");
-      break;
-    case msg_type::add_provider:
-      e = get_id(r, m.key, "key");
-      if (e.empty())
-        e = get_contact(r, m.provider, "provider");
-      break;
-    case msg_type::err:
-      if (!r.u8(m.code))
-        e = "code: truncated";
-      else if (m.code < 1 || m.code > 5)
-        e = "code: unknown error code " + std::to_string(m.code);
-      else if (!r.str16(m.text, limits::max_error_text))
-        e = "text: truncated or longer than 256 bytes";
-      break;
-    case msg_type::providers:
-      e = get_list(r, m.providers, limits::max_providers_per_message, "providers");
-      if (e.empty())
-        e = get_list(r, m.closer, limits::max_contacts_per_message, "closer");
-      break;
+    break;
   }
   if (!e.empty())
     return fail(e);

@@ -40,8 +40,8 @@ enum class err_code : std::uint8_t {
 struct message {
   msg_type type = msg_type::ping;
   std::uint64_t request_id = 0;
-  kad_id sender_id{};          // claimed id of the sender; must be id_of(transport sender)
-  std::string sender_address;  // how to reach the sender (may be empty)
+  kad_id sender_id{};         // claimed id of the sender; must be id_of(transport sender)
+  std::string sender_address; // how to reach the sender (may be empty)
   kad_id key{};
   contact provider;
   std::vector<contact> providers;

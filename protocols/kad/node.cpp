@@ -78,51 +78,51 @@ void node::frame(context& ctx, peer_id from, byte_view data, effects& fx) {
 
 void node::handle_request(context& ctx, peer_id from, const message& m, effects& fx) {
   switch (m.type) {
-    case msg_type::ping:
-      fx.send(from, encode(header(ctx, msg_type::pong, m.request_id)));
-      return;
-    case msg_type::find_node: {
-      message r = header(ctx, msg_type::nodes, m.request_id);
-      r.closer = table_->closest(m.key, cfg_.k, from);
+  case msg_type::ping:
+    fx.send(from, encode(header(ctx, msg_type::pong, m.request_id)));
+    return;
+  case msg_type::find_node: {
+    message r = header(ctx, msg_type::nodes, m.request_id);
+    r.closer = table_->closest(m.key, cfg_.k, from);
+    fx.send(from, encode(r));
+    return;
+  }
+  case msg_type::get_providers: {
+    message r = header(ctx, msg_type::providers, m.request_id);
+    r.providers = records_.get(m.key, ctx.now, limits::max_providers_per_message);
+    r.closer = table_->closest(m.key, cfg_.k, from);
+    fx.send(from, encode(r));
+    return;
+  }
+  case msg_type::add_provider: {
+    auto refuse = [&](err_code code, const char* text) {
+      message r = header(ctx, msg_type::err, m.request_id);
+      r.code = static_cast<std::uint8_t>(code);
+      r.text = text;
       fx.send(from, encode(r));
+      fx.count("kad.records_refused");
+    };
+    if (m.provider.peer != from)
+      return refuse(err_code::provider_not_sender, "provider must be the sender");
+    auto res = records_.add(m.key, m.provider, ctx.now + cfg_.provider_ttl, ctx.now);
+    switch (res) {
+    case provider_store::add_result::added:
+    case provider_store::add_result::refreshed:
+      fx.count(res == provider_store::add_result::added ? "kad.records_stored"
+                                                        : "kad.records_refreshed");
+      fx.send(from, encode(header(ctx, msg_type::ack, m.request_id)));
       return;
+    case provider_store::add_result::key_full:
+      return refuse(err_code::key_full, "too many providers for this key");
+    case provider_store::add_result::peer_full:
+      return refuse(err_code::peer_full, "too many records from this provider");
+    case provider_store::add_result::store_full:
+      return refuse(err_code::store_full, "record store full");
     }
-    case msg_type::get_providers: {
-      message r = header(ctx, msg_type::providers, m.request_id);
-      r.providers = records_.get(m.key, ctx.now, limits::max_providers_per_message);
-      r.closer = table_->closest(m.key, cfg_.k, from);
-      fx.send(from, encode(r));
-      return;
-    }
-    case msg_type::add_provider: {
-      auto refuse = [&](err_code code, const char* text) {
-        message r = header(ctx, msg_type::err, m.request_id);
-        r.code = static_cast<std::uint8_t>(code);
-        r.text = text;
-        fx.send(from, encode(r));
-        fx.count("kad.records_refused");
-      };
-      if (m.provider.peer != from)
-        return refuse(err_code::provider_not_sender, "provider must be the sender");
-      auto res = records_.add(m.key, m.provider, ctx.now + cfg_.provider_ttl, ctx.now);
-      switch (res) {
-        case provider_store::add_result::added:
-        case provider_store::add_result::refreshed:
-          fx.count(res == provider_store::add_result::added ? "kad.records_stored"
-                                                            : "kad.records_refreshed");
-          fx.send(from, encode(header(ctx, msg_type::ack, m.request_id)));
-          return;
-        case provider_store::add_result::key_full:
-          return refuse(err_code::key_full, "too many providers for this key");
-        case provider_store::add_result::peer_full:
-          return refuse(err_code::peer_full, "too many records from this provider");
-        case provider_store::add_result::store_full:
-          return refuse(err_code::store_full, "record store full");
-      }
-      return;
-    }
-    default:
-      return;
+    return;
+  }
+  default:
+    return;
   }
 }
 
@@ -131,13 +131,20 @@ void node::handle_response(context& ctx, peer_id from, const message& m, effects
   bool expected = false;
   if (it != pending_.end() && it->second.to.peer == from) {
     switch (it->second.type) {
-      case msg_type::ping: expected = m.type == msg_type::pong; break;
-      case msg_type::find_node: expected = m.type == msg_type::nodes; break;
-      case msg_type::get_providers: expected = m.type == msg_type::providers; break;
-      case msg_type::add_provider:
-        expected = m.type == msg_type::ack || m.type == msg_type::err;
-        break;
-      default: break;
+    case msg_type::ping:
+      expected = m.type == msg_type::pong;
+      break;
+    case msg_type::find_node:
+      expected = m.type == msg_type::nodes;
+      break;
+    case msg_type::get_providers:
+      expected = m.type == msg_type::providers;
+      break;
+    case msg_type::add_provider:
+      expected = m.type == msg_type::ack || m.type == msg_type::err;
+      break;
+    default:
+      break;
     }
   }
   if (!expected) {
@@ -195,47 +202,47 @@ void node::timer(context& ctx, std::uint64_t token, effects& fx) {
     return;
   std::uint64_t id = timers::id_of(token);
   switch (timers::kind_of(token)) {
-    case timers::request:
-      request_failed(ctx, id, fx);
-      return;
-    case timers::query:
-      if (auto q = queries_.find(id); q != queries_.end() && !q->second.storing) {
-        q->second.timed_out = true;
-        fx.count("kad.query_timeouts");
-        lookup_finished(ctx, q->second, fx);
-      }
-      return;
-    case timers::republish: {
-      auto s = republish_serials_.find(id);
-      if (s == republish_serials_.end())
-        return;
-      kad_id key = s->second;
-      republish_serials_.erase(s);
-      auto p = provided_.find(key);
-      if (p != provided_.end() && p->second == id) {
-        // No free query slot: try again soon rather than a whole interval later.
-        bool started = provide_key(ctx, key, 0, true, fx);
-        schedule_republish(key, started ? cfg_.republish_interval : cfg_.request_timeout, fx);
-      }
-      return;
+  case timers::request:
+    request_failed(ctx, id, fx);
+    return;
+  case timers::query:
+    if (auto q = queries_.find(id); q != queries_.end() && !q->second.storing) {
+      q->second.timed_out = true;
+      fx.count("kad.query_timeouts");
+      lookup_finished(ctx, q->second, fx);
     }
-    case timers::refresh:
-      if (id != (epoch_ & timers::id_mask))
-        return;
-      records_.expire(ctx.now);
-      if (table_->size() == 0 && !bootstrap_seeds_.empty()) {
-        // Isolated (the bootstrap failed, or every contact left): try again.
-        fx.count("kad.rebootstraps");
-        query* q = start_query(ctx, query_kind::bootstrap, table_->self(), bootstrap_seeds_, fx);
-        if (q)
-          drive(ctx, *q, fx);
-      }
-      refresh_buckets(ctx, fx);
-      publish_after_restart(fx);
-      fx.after(cfg_.refresh_interval, timers::token(timers::refresh, epoch_));
+    return;
+  case timers::republish: {
+    auto s = republish_serials_.find(id);
+    if (s == republish_serials_.end())
       return;
-    default:
+    kad_id key = s->second;
+    republish_serials_.erase(s);
+    auto p = provided_.find(key);
+    if (p != provided_.end() && p->second == id) {
+      // No free query slot: try again soon rather than a whole interval later.
+      bool started = provide_key(ctx, key, 0, true, fx);
+      schedule_republish(key, started ? cfg_.republish_interval : cfg_.request_timeout, fx);
+    }
+    return;
+  }
+  case timers::refresh:
+    if (id != (epoch_ & timers::id_mask))
       return;
+    records_.expire(ctx.now);
+    if (table_->size() == 0 && !bootstrap_seeds_.empty()) {
+      // Isolated (the bootstrap failed, or every contact left): try again.
+      fx.count("kad.rebootstraps");
+      query* q = start_query(ctx, query_kind::bootstrap, table_->self(), bootstrap_seeds_, fx);
+      if (q)
+        drive(ctx, *q, fx);
+    }
+    refresh_buckets(ctx, fx);
+    publish_after_restart(fx);
+    fx.after(cfg_.refresh_interval, timers::token(timers::refresh, epoch_));
+    return;
+  default:
+    return;
   }
 }
 

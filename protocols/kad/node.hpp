@@ -83,8 +83,7 @@ private:
   void store_phase(context&, query& q, effects&);
   void finish(context&, query& q, const char* end, effects&);
   void refresh_buckets(context&, effects&);
-  bool provide_key(context&, const kad_id& key, std::uint64_t command_id, bool republish,
-                   effects&);
+  bool provide_key(context&, const kad_id& key, std::uint64_t command_id, bool republish, effects&);
   void schedule_republish(const kad_id& key, time_us delay, effects&);
   void publish_after_restart(effects&);
 

@@ -33,14 +33,15 @@ void node::command(context& ctx, const peerlab::command& c, effects& fx) {
   if (!table_)
     return reject(c, "the node has not started", fx);
   if (c.args.size() > peerlab::limits::max_command_args)
-    return reject(c, "too many arguments (at most " +
-                         std::to_string(peerlab::limits::max_command_args) + ")",
-                  fx);
+    return reject(
+      c, "too many arguments (at most " + std::to_string(peerlab::limits::max_command_args) + ")",
+      fx);
   auto key_arg = [&](std::size_t min_args, std::size_t max_args) -> std::optional<kad_id> {
     if (c.args.size() < min_args || c.args.size() > max_args) {
-      reject(c, c.verb + " takes " + std::to_string(min_args) +
-                    (max_args > min_args ? " or " + std::to_string(max_args) : "") +
-                    " argument(s), got " + std::to_string(c.args.size()),
+      reject(c,
+             c.verb + " takes " + std::to_string(min_args) +
+               (max_args > min_args ? " or " + std::to_string(max_args) : "") +
+               " argument(s), got " + std::to_string(c.args.size()),
              fx);
       return std::nullopt;
     }
@@ -90,9 +91,9 @@ void node::command(context& ctx, const peerlab::command& c, effects& fx) {
     if (c.args.size() == 2) {
       auto n = parse_u64(c.args[1]);
       if (!n || *n > limits::max_wanted_providers)
-        return reject(c, "count must be 0 (all) to " +
-                             std::to_string(limits::max_wanted_providers) + ", got \"" +
-                             c.args[1] + "\"",
+        return reject(c,
+                      "count must be 0 (all) to " + std::to_string(limits::max_wanted_providers) +
+                        ", got \"" + c.args[1] + "\"",
                       fx);
       want = static_cast<std::size_t>(*n);
     }
@@ -112,9 +113,8 @@ void node::command(context& ctx, const peerlab::command& c, effects& fx) {
     if (!key)
       return;
     if (!provided_.count(*key) && provided_.size() >= limits::max_provided_keys)
-      return reject(c, "this node already provides " +
-                           std::to_string(limits::max_provided_keys) + " keys",
-                    fx);
+      return reject(
+        c, "this node already provides " + std::to_string(limits::max_provided_keys) + " keys", fx);
     ctx.store.put("kad_provided", to_hex(*key), "1");
     unpublished_.erase(*key);
     schedule_republish(*key, cfg_.republish_interval, fx);
@@ -145,7 +145,7 @@ void node::command(context& ctx, const peerlab::command& c, effects& fx) {
   }
   reject(c,
          "unknown command \"" + c.verb +
-             "\" (known: bootstrap, provide, stop_providing, find_providers, find_node)",
+           "\" (known: bootstrap, provide, stop_providing, find_providers, find_node)",
          fx);
 }
 

@@ -25,8 +25,7 @@ constexpr metric_names providers_metrics{"kad.get_providers.hops", "kad.get_prov
 constexpr metric_names put_metrics{"kad.put.hops", "kad.put.messages", "kad.put.latency_us",
                                    "kad.put.success"};
 constexpr metric_names maintenance_metrics{"kad.maintenance.hops", "kad.maintenance.messages",
-                                           "kad.maintenance.latency_us",
-                                           "kad.maintenance.success"};
+                                           "kad.maintenance.latency_us", "kad.maintenance.success"};
 
 void observe(effects& fx, const metric_names& n, double hops, double messages, double latency,
              bool success) {
@@ -73,7 +72,7 @@ void node::drive(context& ctx, query& q, effects& fx) {
   if (q.kind == query_kind::get_providers && q.want > 0 && q.found.size() >= q.want)
     return finish(ctx, q, "count_reached", fx);
   msg_type type =
-      q.kind == query_kind::get_providers ? msg_type::get_providers : msg_type::find_node;
+    q.kind == query_kind::get_providers ? msg_type::get_providers : msg_type::find_node;
   for (auto next = q.walk.next(); !next.empty(); next = q.walk.next())
     for (auto& c : next) {
       message m = header(ctx, type, 0);
@@ -148,70 +147,77 @@ void node::finish(context& ctx, query& q, const char* end, effects& fx) {
   double messages = static_cast<double>(q.messages);
   bool run_bootstrap_followups = false;
   switch (q.kind) {
-    case query_kind::find_node:
-    case query_kind::refresh:
-    case query_kind::bootstrap: {
-      std::vector<peer_id> closest;
-      for (auto* c : q.walk.closest_succeeded(cfg_.k))
-        closest.push_back(c->c.peer);
-      bool success = !q.timed_out && !closest.empty();
-      double hops = q.walk.hops();
-      if (q.kind == query_kind::find_node) {
-        observe(fx, lookup_metrics, hops, messages, duration, success);
-        e.kind = "lookup_done";
-        e.fields = {{"target", to_hex(q.target)}, {"closest", join_peers(closest)}, {"end", end}};
-        e.values = {{"hops", hops}, {"messages", messages}, {"duration_us", duration},
-                    {"count", double(closest.size())}, {"success", success ? 1.0 : 0.0}};
+  case query_kind::find_node:
+  case query_kind::refresh:
+  case query_kind::bootstrap: {
+    std::vector<peer_id> closest;
+    for (auto* c : q.walk.closest_succeeded(cfg_.k))
+      closest.push_back(c->c.peer);
+    bool success = !q.timed_out && !closest.empty();
+    double hops = q.walk.hops();
+    if (q.kind == query_kind::find_node) {
+      observe(fx, lookup_metrics, hops, messages, duration, success);
+      e.kind = "lookup_done";
+      e.fields = {{"target", to_hex(q.target)}, {"closest", join_peers(closest)}, {"end", end}};
+      e.values = {{"hops", hops},
+                  {"messages", messages},
+                  {"duration_us", duration},
+                  {"count", double(closest.size())},
+                  {"success", success ? 1.0 : 0.0}};
+      fx.emit(std::move(e));
+    } else {
+      observe(fx, maintenance_metrics, hops, messages, duration, success);
+      if (q.kind == query_kind::bootstrap) {
+        e.kind = "bootstrap_done";
+        bool ok = table_->size() > 0;
+        e.fields = {{"end", end}};
+        e.values = {{"count", double(table_->size())},
+                    {"hops", hops},
+                    {"messages", messages},
+                    {"duration_us", duration},
+                    {"success", ok ? 1.0 : 0.0}};
         fx.emit(std::move(e));
-      } else {
-        observe(fx, maintenance_metrics, hops, messages, duration, success);
-        if (q.kind == query_kind::bootstrap) {
-          e.kind = "bootstrap_done";
-          bool ok = table_->size() > 0;
-          e.fields = {{"end", end}};
-          e.values = {{"count", double(table_->size())}, {"hops", hops},
-                      {"messages", messages}, {"duration_us", duration},
-                      {"success", ok ? 1.0 : 0.0}};
-          fx.emit(std::move(e));
-          run_bootstrap_followups = true;
-        }
+        run_bootstrap_followups = true;
       }
-      break;
     }
-    case query_kind::get_providers: {
-      std::vector<peer_id> ps;
-      for (auto& p : q.found)
-        ps.push_back(p.peer);
-      for (auto& p : q.found)
-        if (!p.address.empty())
-          fx.learn_address(p.peer, p.address);
-      bool success = !ps.empty();
-      double hops = ps.empty() ? q.walk.hops() : q.found_hops;
-      observe(fx, providers_metrics, hops, messages, duration, success);
-      e.kind = "providers_found";
-      e.fields = {{"key", to_hex(q.target)}, {"providers", join_peers(ps)}, {"end", end}};
-      e.values = {{"hops", hops}, {"messages", messages}, {"duration_us", duration},
-                  {"count", double(ps.size())}, {"success", success ? 1.0 : 0.0}};
-      fx.emit(std::move(e));
-      break;
-    }
-    case query_kind::put: {
-      bool success = q.acks > 0;
-      observe(fx, put_metrics, q.lookup_hops, messages, duration, success);
-      fx.observe("kad.put.acks", double(q.acks));
-      e.kind = success ? "put_done" : "put_failed";
-      e.fields = {{"key", to_hex(q.target)}, {"republish", q.republish ? "1" : "0"}};
-      if (!success)
-        e.fields.push_back({"reason", std::string(end) == "no_peers"
-                                          ? "no peer answered the lookup"
-                                          : q.refusals > 0 ? "every peer refused the record"
-                                                           : "no peer acknowledged the record"});
-      e.values = {{"acks", double(q.acks)}, {"refusals", double(q.refusals)},
-                  {"hops", double(q.lookup_hops)}, {"messages", messages},
-                  {"duration_us", duration}, {"success", success ? 1.0 : 0.0}};
-      fx.emit(std::move(e));
-      break;
-    }
+    break;
+  }
+  case query_kind::get_providers: {
+    std::vector<peer_id> ps;
+    for (auto& p : q.found)
+      ps.push_back(p.peer);
+    for (auto& p : q.found)
+      if (!p.address.empty())
+        fx.learn_address(p.peer, p.address);
+    bool success = !ps.empty();
+    double hops = ps.empty() ? q.walk.hops() : q.found_hops;
+    observe(fx, providers_metrics, hops, messages, duration, success);
+    e.kind = "providers_found";
+    e.fields = {{"key", to_hex(q.target)}, {"providers", join_peers(ps)}, {"end", end}};
+    e.values = {{"hops", hops},
+                {"messages", messages},
+                {"duration_us", duration},
+                {"count", double(ps.size())},
+                {"success", success ? 1.0 : 0.0}};
+    fx.emit(std::move(e));
+    break;
+  }
+  case query_kind::put: {
+    bool success = q.acks > 0;
+    observe(fx, put_metrics, q.lookup_hops, messages, duration, success);
+    fx.observe("kad.put.acks", double(q.acks));
+    e.kind = success ? "put_done" : "put_failed";
+    e.fields = {{"key", to_hex(q.target)}, {"republish", q.republish ? "1" : "0"}};
+    if (!success)
+      e.fields.push_back({"reason", std::string(end) == "no_peers" ? "no peer answered the lookup"
+                                    : q.refusals > 0               ? "every peer refused the record"
+                                                     : "no peer acknowledged the record"});
+    e.values = {{"acks", double(q.acks)},        {"refusals", double(q.refusals)},
+                {"hops", double(q.lookup_hops)}, {"messages", messages},
+                {"duration_us", duration},       {"success", success ? 1.0 : 0.0}};
+    fx.emit(std::move(e));
+    break;
+  }
   }
   queries_.erase(q.id); // q is gone from here on
   if (run_bootstrap_followups) {
@@ -249,8 +255,8 @@ void node::refresh_buckets(context& ctx, effects& fx) {
       drive(ctx, *q, fx);
 }
 
-bool node::provide_key(context& ctx, const kad_id& key, std::uint64_t command_id,
-                       bool republish, effects& fx) {
+bool node::provide_key(context& ctx, const kad_id& key, std::uint64_t command_id, bool republish,
+                       effects& fx) {
   contact self{ctx.self, table_->self(),
                std::string(ctx.address.substr(0, limits::max_address_bytes))};
   records_.add(key, self, ctx.now + cfg_.provider_ttl, ctx.now);

@@ -110,8 +110,8 @@ bool routing_table::contains(peer_id p, const kad_id& id) const {
 const routing_table::bucket& routing_table::at(int cpl) const {
   static const bucket empty;
   return cpl >= 0 && cpl < static_cast<int>(buckets_.size())
-             ? buckets_[static_cast<std::size_t>(cpl)]
-             : empty;
+           ? buckets_[static_cast<std::size_t>(cpl)]
+           : empty;
 }
 
 routing_table::bucket& routing_table::grow_to(int cpl) {

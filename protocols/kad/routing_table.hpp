@@ -25,7 +25,7 @@ public:
     std::vector<entry> replacements; // back = most recently seen, at most the cache size
     std::optional<peer_id> pinging;  // least-recently-seen entry under liveness check
     time_us ping_started = 0;
-    time_us last_refreshed = never;  // last lookup for an id in this bucket
+    time_us last_refreshed = never; // last lookup for an id in this bucket
   };
 
   enum class outcome { added, updated, cached, ignored_self };

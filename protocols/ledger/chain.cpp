@@ -44,11 +44,16 @@ std::vector<std::uint64_t> numbers(std::string_view s) {
 
 const char* status_name(tx_status s) {
   switch (s) {
-    case tx_status::unknown: return "unknown";
-    case tx_status::pending: return "pending";
-    case tx_status::in_block: return "in_block";
-    case tx_status::confirmed: return "confirmed";
-    case tx_status::replaced: return "replaced";
+  case tx_status::unknown:
+    return "unknown";
+  case tx_status::pending:
+    return "pending";
+  case tx_status::in_block:
+    return "in_block";
+  case tx_status::confirmed:
+    return "confirmed";
+  case tx_status::replaced:
+    return "replaced";
   }
   return "?";
 }
@@ -95,7 +100,8 @@ submit_result chain::fund(account_id to, std::uint64_t amount) {
   auto& t = acct(treasury);
   if (t.balance < amount)
     return fail(error_code::overdraft, "the treasury holds only " + std::to_string(t.balance));
-  if (txs_.size() >= bounds::max_txs || (!accounts_.count(to) && accounts_.size() >= bounds::max_accounts))
+  if (txs_.size() >= bounds::max_txs ||
+      (!accounts_.count(to) && accounts_.size() >= bounds::max_accounts))
     return fail(error_code::full, "ledger tables are at their bound");
   std::uint64_t nonce = fund_nonce_++;
   tx_id id = make_tx_id(treasury, to, amount, 0, nonce);
@@ -128,7 +134,8 @@ submit_result chain::submit(account_id from, account_id to, std::uint64_t amount
   r.id = id;
   if (auto known = txs_.find(id); known != txs_.end()) {
     if (known->second.status == tx_status::replaced)
-      return fail(error_code::conflict, "this transaction was replaced by another with the same nonce");
+      return fail(error_code::conflict,
+                  "this transaction was replaced by another with the same nonce");
     r.ok = true; // a retransmission: same transaction, same answer
     r.duplicate = true;
     return r;
@@ -140,11 +147,13 @@ submit_result chain::submit(account_id from, account_id to, std::uint64_t amount
     holder = &h->second;
     old = &txs_.at(h->second);
     if (old->status != tx_status::pending)
-      return fail(error_code::double_spend,
-                  "nonce " + std::to_string(nonce) + " is already spent in block " + std::to_string(old->height));
+      return fail(error_code::double_spend, "nonce " + std::to_string(nonce) +
+                                              " is already spent in block " +
+                                              std::to_string(old->height));
     if (!cfg_.replace_by_fee || fee <= old->fee)
       return fail(error_code::conflict, "nonce " + std::to_string(nonce) +
-                                          " is held by a pending transaction with fee " + std::to_string(old->fee));
+                                          " is held by a pending transaction with fee " +
+                                          std::to_string(old->fee));
   }
   auto ai = accounts_.find(from);
   std::uint64_t balance = ai == accounts_.end() ? 0 : ai->second.balance;
@@ -153,10 +162,12 @@ submit_result chain::submit(account_id from, account_id to, std::uint64_t amount
     pending -= old->amount + old->fee; // the replaced one would no longer be pending
   if (pending > balance || balance - pending < cost)
     return fail(error_code::overdraft, "balance " + std::to_string(balance) + " minus pending " +
-                                         std::to_string(pending) + " cannot cover " + std::to_string(cost));
+                                         std::to_string(pending) + " cannot cover " +
+                                         std::to_string(cost));
   if (!old && mempool_.size() >= bounds::max_pending)
     return fail(error_code::full, "mempool full");
-  if (txs_.size() >= bounds::max_txs || (!accounts_.count(to) && accounts_.size() >= bounds::max_accounts))
+  if (txs_.size() >= bounds::max_txs ||
+      (!accounts_.count(to) && accounts_.size() >= bounds::max_accounts))
     return fail(error_code::full, "ledger tables are at their bound");
   if (old) {
     drop_pending(*holder, *old);
@@ -242,8 +253,8 @@ std::string chain::check_invariants() const {
   for (auto& [id, a] : accounts_) {
     total += a.balance;
     if (a.pending_out > a.balance)
-      return "account " + std::to_string(id) + " has pending spends " + std::to_string(a.pending_out) +
-             " above its balance " + std::to_string(a.balance);
+      return "account " + std::to_string(id) + " has pending spends " +
+             std::to_string(a.pending_out) + " above its balance " + std::to_string(a.balance);
   }
   if (total != cfg_.supply)
     return "sum of balances differs from the supply " + std::to_string(cfg_.supply);
@@ -254,8 +265,8 @@ std::string chain::check_invariants() const {
 
 void chain::save_meta(kv_store& s) const {
   s.put(t_meta, "state",
-        std::to_string(height_) + " " + std::to_string(next_seq_) + " " + std::to_string(fund_nonce_) +
-          " " + std::to_string(cfg_.supply));
+        std::to_string(height_) + " " + std::to_string(next_seq_) + " " +
+          std::to_string(fund_nonce_) + " " + std::to_string(cfg_.supply));
 }
 
 void chain::save_account(kv_store& s, account_id a) const {

@@ -87,7 +87,7 @@ private:
   std::map<account_id, account> accounts_;
   std::map<tx_id, tx_record> txs_;
   std::map<std::pair<account_id, std::uint64_t>, tx_id> nonce_holder_; // pending or in a block
-  std::map<std::uint64_t, tx_id> mempool_;                              // by arrival seq
+  std::map<std::uint64_t, tx_id> mempool_;                             // by arrival seq
 };
 
 } // namespace peerlab::ledger

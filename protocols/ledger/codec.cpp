@@ -80,69 +80,108 @@ void put(writer& w, const balance_reply& m) {
 bool valid_reply_port(port_t p) { return p != 0 && p != ports::ledger; }
 
 std::string parse(reader& r, transfer& m) {
-  if (!r.u64(m.req_id)) return "req_id truncated";
-  if (!r.u8(m.reply_port)) return "reply_port truncated";
-  if (!valid_reply_port(m.reply_port)) return "reply_port " + std::to_string(m.reply_port) + " is not a client port";
-  if (!r.u64(m.from)) return "from truncated";
-  if (!r.u64(m.to)) return "to truncated";
-  if (!r.u64(m.amount)) return "amount truncated";
-  if (!r.u64(m.fee)) return "fee truncated";
-  if (!r.u64(m.nonce)) return "nonce truncated";
+  if (!r.u64(m.req_id))
+    return "req_id truncated";
+  if (!r.u8(m.reply_port))
+    return "reply_port truncated";
+  if (!valid_reply_port(m.reply_port))
+    return "reply_port " + std::to_string(m.reply_port) + " is not a client port";
+  if (!r.u64(m.from))
+    return "from truncated";
+  if (!r.u64(m.to))
+    return "to truncated";
+  if (!r.u64(m.amount))
+    return "amount truncated";
+  if (!r.u64(m.fee))
+    return "fee truncated";
+  if (!r.u64(m.nonce))
+    return "nonce truncated";
   return "";
 }
 std::string parse(reader& r, tx_status_req& m) {
-  if (!r.u64(m.req_id)) return "req_id truncated";
-  if (!r.u8(m.reply_port)) return "reply_port truncated";
-  if (!valid_reply_port(m.reply_port)) return "reply_port " + std::to_string(m.reply_port) + " is not a client port";
-  if (!r.fixed(m.id)) return "tx_id truncated";
+  if (!r.u64(m.req_id))
+    return "req_id truncated";
+  if (!r.u8(m.reply_port))
+    return "reply_port truncated";
+  if (!valid_reply_port(m.reply_port))
+    return "reply_port " + std::to_string(m.reply_port) + " is not a client port";
+  if (!r.fixed(m.id))
+    return "tx_id truncated";
   return "";
 }
 std::string parse(reader& r, balance_req& m) {
-  if (!r.u64(m.req_id)) return "req_id truncated";
-  if (!r.u8(m.reply_port)) return "reply_port truncated";
-  if (!valid_reply_port(m.reply_port)) return "reply_port " + std::to_string(m.reply_port) + " is not a client port";
-  if (!r.u64(m.account)) return "account truncated";
+  if (!r.u64(m.req_id))
+    return "req_id truncated";
+  if (!r.u8(m.reply_port))
+    return "reply_port truncated";
+  if (!valid_reply_port(m.reply_port))
+    return "reply_port " + std::to_string(m.reply_port) + " is not a client port";
+  if (!r.u64(m.account))
+    return "account truncated";
   return "";
 }
 std::string parse(reader& r, transfer_ok& m) {
-  if (!r.u64(m.req_id)) return "req_id truncated";
-  if (!r.fixed(m.id)) return "tx_id truncated";
+  if (!r.u64(m.req_id))
+    return "req_id truncated";
+  if (!r.fixed(m.id))
+    return "tx_id truncated";
   return "";
 }
 std::string parse(reader& r, transfer_err& m) {
   std::uint8_t c = 0;
-  if (!r.u64(m.req_id)) return "req_id truncated";
-  if (!r.u8(c)) return "code truncated";
+  if (!r.u64(m.req_id))
+    return "req_id truncated";
+  if (!r.u8(c))
+    return "code truncated";
   if (c < 1 || c > static_cast<std::uint8_t>(error_code::full))
     return "unknown error code " + std::to_string(c);
   m.code = static_cast<error_code>(c);
-  if (!r.str16(m.text, max_text)) return "text truncated or longer than " + std::to_string(max_text);
+  if (!r.str16(m.text, max_text))
+    return "text truncated or longer than " + std::to_string(max_text);
   return "";
 }
 std::string parse(reader& r, tx_status_reply& m) {
   std::uint8_t s = 0;
-  if (!r.u64(m.req_id)) return "req_id truncated";
-  if (!r.fixed(m.id)) return "tx_id truncated";
-  if (!r.u8(s)) return "status truncated";
-  if (s > static_cast<std::uint8_t>(tx_status::replaced)) return "unknown status " + std::to_string(s);
+  if (!r.u64(m.req_id))
+    return "req_id truncated";
+  if (!r.fixed(m.id))
+    return "tx_id truncated";
+  if (!r.u8(s))
+    return "status truncated";
+  if (s > static_cast<std::uint8_t>(tx_status::replaced))
+    return "unknown status " + std::to_string(s);
   m.status = static_cast<tx_status>(s);
-  if (!r.u64(m.from)) return "from truncated";
-  if (!r.u64(m.to)) return "to truncated";
-  if (!r.u64(m.amount)) return "amount truncated";
-  if (!r.u64(m.fee)) return "fee truncated";
-  if (!r.u64(m.nonce)) return "nonce truncated";
-  if (!r.u64(m.height)) return "height truncated";
-  if (!r.u64(m.depth)) return "depth truncated";
-  if (!r.u64(m.tip)) return "tip truncated";
-  if (m.depth > m.tip) return "depth beyond the tip";
+  if (!r.u64(m.from))
+    return "from truncated";
+  if (!r.u64(m.to))
+    return "to truncated";
+  if (!r.u64(m.amount))
+    return "amount truncated";
+  if (!r.u64(m.fee))
+    return "fee truncated";
+  if (!r.u64(m.nonce))
+    return "nonce truncated";
+  if (!r.u64(m.height))
+    return "height truncated";
+  if (!r.u64(m.depth))
+    return "depth truncated";
+  if (!r.u64(m.tip))
+    return "tip truncated";
+  if (m.depth > m.tip)
+    return "depth beyond the tip";
   return "";
 }
 std::string parse(reader& r, balance_reply& m) {
-  if (!r.u64(m.req_id)) return "req_id truncated";
-  if (!r.u64(m.account)) return "account truncated";
-  if (!r.u64(m.balance)) return "balance truncated";
-  if (!r.u64(m.pending_out)) return "pending_out truncated";
-  if (!r.u64(m.tip)) return "tip truncated";
+  if (!r.u64(m.req_id))
+    return "req_id truncated";
+  if (!r.u64(m.account))
+    return "account truncated";
+  if (!r.u64(m.balance))
+    return "balance truncated";
+  if (!r.u64(m.pending_out))
+    return "pending_out truncated";
+  if (!r.u64(m.tip))
+    return "tip truncated";
   return "";
 }
 
@@ -163,25 +202,38 @@ decode_result decode_as(reader& r, port_t port, const char* name) {
 
 const char* error_name(error_code c) {
   switch (c) {
-    case error_code::overdraft: return "overdraft";
-    case error_code::double_spend: return "double spend";
-    case error_code::conflict: return "conflicting pending transaction";
-    case error_code::not_owner: return "not the owner of the paying account";
-    case error_code::bad_amount: return "bad amount";
-    case error_code::full: return "ledger full";
+  case error_code::overdraft:
+    return "overdraft";
+  case error_code::double_spend:
+    return "double spend";
+  case error_code::conflict:
+    return "conflicting pending transaction";
+  case error_code::not_owner:
+    return "not the owner of the paying account";
+  case error_code::bad_amount:
+    return "bad amount";
+  case error_code::full:
+    return "ledger full";
   }
   return "?";
 }
 
 const char* message_name(std::uint8_t type) {
   switch (static_cast<msg_type>(type)) {
-    case msg_type::transfer: return "TRANSFER";
-    case msg_type::tx_status_req: return "TX_STATUS_REQ";
-    case msg_type::balance_req: return "BALANCE_REQ";
-    case msg_type::transfer_ok: return "TRANSFER_OK";
-    case msg_type::transfer_err: return "TRANSFER_ERR";
-    case msg_type::tx_status: return "TX_STATUS";
-    case msg_type::balance: return "BALANCE";
+  case msg_type::transfer:
+    return "TRANSFER";
+  case msg_type::tx_status_req:
+    return "TX_STATUS_REQ";
+  case msg_type::balance_req:
+    return "BALANCE_REQ";
+  case msg_type::transfer_ok:
+    return "TRANSFER_OK";
+  case msg_type::transfer_err:
+    return "TRANSFER_ERR";
+  case msg_type::tx_status:
+    return "TX_STATUS";
+  case msg_type::balance:
+    return "BALANCE";
   }
   return "?";
 }
@@ -208,13 +260,20 @@ decode_result decode(byte_view frame) {
   if (is_request(type) != (port == ports::ledger))
     return {message{}, std::string(name) + ": wrong port " + std::to_string(port)};
   switch (static_cast<msg_type>(type)) {
-    case msg_type::transfer: return decode_as<transfer>(r, port, name);
-    case msg_type::tx_status_req: return decode_as<tx_status_req>(r, port, name);
-    case msg_type::balance_req: return decode_as<balance_req>(r, port, name);
-    case msg_type::transfer_ok: return decode_as<transfer_ok>(r, port, name);
-    case msg_type::transfer_err: return decode_as<transfer_err>(r, port, name);
-    case msg_type::tx_status: return decode_as<tx_status_reply>(r, port, name);
-    case msg_type::balance: return decode_as<balance_reply>(r, port, name);
+  case msg_type::transfer:
+    return decode_as<transfer>(r, port, name);
+  case msg_type::tx_status_req:
+    return decode_as<tx_status_req>(r, port, name);
+  case msg_type::balance_req:
+    return decode_as<balance_req>(r, port, name);
+  case msg_type::transfer_ok:
+    return decode_as<transfer_ok>(r, port, name);
+  case msg_type::transfer_err:
+    return decode_as<transfer_err>(r, port, name);
+  case msg_type::tx_status:
+    return decode_as<tx_status_reply>(r, port, name);
+  case msg_type::balance:
+    return decode_as<balance_reply>(r, port, name);
   }
   return {message{}, "unknown ledger message type " + std::to_string(type)};
 }

@@ -22,7 +22,7 @@ enum class msg_type : std::uint8_t {
 };
 
 enum class error_code : std::uint8_t {
-  overdraft = 1,   // balance minus pending spends cannot cover amount + fee
+  overdraft = 1,    // balance minus pending spends cannot cover amount + fee
   double_spend = 2, // the payer's nonce is already spent in a block
   conflict = 3,     // a pending transaction holds the nonce and this one may not replace it
   not_owner = 4,    // the sender of the request does not own the paying account

@@ -51,8 +51,8 @@ struct config {
 
 /// Bounds of the ledger (the project-wide ones are in protocols/common/limits.hpp).
 namespace bounds {
-constexpr std::size_t max_pending = 200'000;    // mempool
-constexpr std::size_t max_txs = 20'000'000;     // all transactions ever kept
+constexpr std::size_t max_pending = 200'000; // mempool
+constexpr std::size_t max_txs = 20'000'000;  // all transactions ever kept
 constexpr std::size_t max_accounts = 10'000'000;
 } // namespace bounds
 

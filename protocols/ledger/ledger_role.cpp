@@ -120,8 +120,11 @@ void ledger_role::on_transfer(context& ctx, peer_id from, const transfer& t, eff
   if (r.replaced_other) {
     fx.count("ledger.replacements");
     chain_.save_tx(ctx.store, r.replaced);
-    fx.emit(event{"ledger_tx_replaced", 0,
-                  {{"tx", hex(r.replaced)}, {"by", hex(r.id)}, {"from", std::to_string(t.from)},
+    fx.emit(event{"ledger_tx_replaced",
+                  0,
+                  {{"tx", hex(r.replaced)},
+                   {"by", hex(r.id)},
+                   {"from", std::to_string(t.from)},
                    {"nonce", std::to_string(t.nonce)}},
                   {}});
   }
@@ -130,7 +133,10 @@ void ledger_role::on_transfer(context& ctx, peer_id from, const transfer& t, eff
 
 void ledger_role::command(context& ctx, const peerlab::command& cmd, effects& fx) {
   auto fail = [&](std::string why) {
-    fx.emit(event{"command_failed", cmd.id, {{"verb", cmd.verb.substr(0, 80)}, {"reason", std::move(why)}}, {}});
+    fx.emit(event{"command_failed",
+                  cmd.id,
+                  {{"verb", cmd.verb.substr(0, 80)}, {"reason", std::move(why)}},
+                  {}});
   };
   if (cmd.verb == "fund") {
     if (cmd.args.size() != 2)
@@ -146,7 +152,9 @@ void ledger_role::command(context& ctx, const peerlab::command& cmd, effects& fx
     chain_.save_account(ctx.store, treasury);
     chain_.save_account(ctx.store, *a);
     chain_.save_meta(ctx.store);
-    fx.emit(event{"ledger_funded", cmd.id, {{"tx", hex(r.id)}, {"account", std::to_string(*a)}},
+    fx.emit(event{"ledger_funded",
+                  cmd.id,
+                  {{"tx", hex(r.id)}, {"account", std::to_string(*a)}},
                   {{"amount", static_cast<double>(*v)}}});
     return;
   }
@@ -157,7 +165,9 @@ void ledger_role::command(context& ctx, const peerlab::command& cmd, effects& fx
     if (!a)
       return fail("balance: account must be an unsigned decimal integer");
     auto b = chain_.balance(*a);
-    fx.emit(event{"ledger_balance", cmd.id, {},
+    fx.emit(event{"ledger_balance",
+                  cmd.id,
+                  {},
                   {{"account", static_cast<double>(*a)},
                    {"balance", static_cast<double>(b.balance)},
                    {"pending_out", static_cast<double>(b.pending_out)},

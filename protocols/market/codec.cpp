@@ -42,30 +42,46 @@ void put(writer& w, const payment_status& m) {
 }
 
 std::string parse(reader& r, payment_request& m) {
-  if (!r.fixed(m.ref)) return "ref truncated";
-  if (!r.fixed(m.hash)) return "hash truncated";
-  if (!r.u64(m.amount)) return "amount truncated";
-  if (!r.u64(m.recipient)) return "recipient truncated";
-  if (!r.u64(m.from)) return "from truncated";
-  if (!r.u64(m.to)) return "to truncated";
-  if (!r.u32(m.due_ms)) return "due_ms truncated";
-  if (m.amount == 0) return "amount is zero";
-  if (m.to <= m.from) return "empty byte range";
+  if (!r.fixed(m.ref))
+    return "ref truncated";
+  if (!r.fixed(m.hash))
+    return "hash truncated";
+  if (!r.u64(m.amount))
+    return "amount truncated";
+  if (!r.u64(m.recipient))
+    return "recipient truncated";
+  if (!r.u64(m.from))
+    return "from truncated";
+  if (!r.u64(m.to))
+    return "to truncated";
+  if (!r.u32(m.due_ms))
+    return "due_ms truncated";
+  if (m.amount == 0)
+    return "amount is zero";
+  if (m.to <= m.from)
+    return "empty byte range";
   return "";
 }
 std::string parse(reader& r, payment_notify& m) {
-  if (!r.fixed(m.ref)) return "ref truncated";
-  if (!r.fixed(m.tx)) return "tx_id truncated";
+  if (!r.fixed(m.ref))
+    return "ref truncated";
+  if (!r.fixed(m.tx))
+    return "tx_id truncated";
   return "";
 }
 std::string parse(reader& r, payment_status& m) {
   std::uint8_t s = 0;
-  if (!r.fixed(m.ref)) return "ref truncated";
-  if (!r.fixed(m.tx)) return "tx_id truncated";
-  if (!r.u8(s)) return "status truncated";
-  if (s < 1 || s > 3) return "unknown status " + std::to_string(s);
+  if (!r.fixed(m.ref))
+    return "ref truncated";
+  if (!r.fixed(m.tx))
+    return "tx_id truncated";
+  if (!r.u8(s))
+    return "status truncated";
+  if (s < 1 || s > 3)
+    return "unknown status " + std::to_string(s);
   m.status = static_cast<pay_status>(s);
-  if (!r.str16(m.reason, bounds::max_reason)) return "reason truncated or too long";
+  if (!r.str16(m.reason, bounds::max_reason))
+    return "reason truncated or too long";
   return "";
 }
 
@@ -84,18 +100,24 @@ decode_result decode_as(reader& r, const char* name) {
 
 const char* message_name(std::uint8_t t) {
   switch (static_cast<msg_type>(t)) {
-    case msg_type::payment_request: return "PAYMENT_REQUEST";
-    case msg_type::payment_notify: return "PAYMENT_NOTIFY";
-    case msg_type::payment_status: return "PAYMENT_STATUS";
+  case msg_type::payment_request:
+    return "PAYMENT_REQUEST";
+  case msg_type::payment_notify:
+    return "PAYMENT_NOTIFY";
+  case msg_type::payment_status:
+    return "PAYMENT_STATUS";
   }
   return "?";
 }
 
 const char* pay_status_name(pay_status s) {
   switch (s) {
-    case pay_status::received: return "received";
-    case pay_status::verified: return "verified";
-    case pay_status::failed: return "failed";
+  case pay_status::received:
+    return "received";
+  case pay_status::verified:
+    return "verified";
+  case pay_status::failed:
+    return "failed";
   }
   return "?";
 }
@@ -122,9 +144,12 @@ decode_result decode(byte_view frame) {
   if (port != port_of(static_cast<msg_type>(type)))
     return {message{}, std::string(name) + ": wrong port " + std::to_string(port)};
   switch (static_cast<msg_type>(type)) {
-    case msg_type::payment_request: return decode_as<payment_request>(r, name);
-    case msg_type::payment_notify: return decode_as<payment_notify>(r, name);
-    case msg_type::payment_status: return decode_as<payment_status>(r, name);
+  case msg_type::payment_request:
+    return decode_as<payment_request>(r, name);
+  case msg_type::payment_notify:
+    return decode_as<payment_notify>(r, name);
+  case msg_type::payment_status:
+    return decode_as<payment_status>(r, name);
   }
   return {message{}, "unknown payment message type"};
 }

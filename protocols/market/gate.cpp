@@ -44,7 +44,8 @@ void gate::start(context&, effects&) {
   peers_.clear(); // reloaded from the Credit rows on first contact
 }
 
-// ---- the Credit row: "<hash> <ref> size price billable billed paid last_sent bills_made n [ref bytes]*|..."
+// ---- the Credit row: "<hash> <ref> size price billable billed paid last_sent bills_made n [ref
+// bytes]*|..."
 
 gate::peer_state& gate::peer(context& ctx, peer_id p) {
   auto it = peers_.find(p);
@@ -59,8 +60,8 @@ gate::peer_state& gate::peer(context& ctx, peer_id p) {
       std::string hash_hex, ref_hex_s;
       purchase pu;
       std::size_t n = 0;
-      if (!(f >> hash_hex >> ref_hex_s >> pu.size >> pu.price >> pu.billable >> pu.billed >> pu.paid >>
-            pu.last_sent >> pu.bills_made >> n))
+      if (!(f >> hash_hex >> ref_hex_s >> pu.size >> pu.price >> pu.billable >> pu.billed >>
+            pu.paid >> pu.last_sent >> pu.bills_made >> n))
         continue;
       auto h = digest_from_hex(hash_hex);
       auto r = ref_from_hex(ref_hex_s);
@@ -98,9 +99,9 @@ void gate::persist(context& ctx, peer_id p, const peer_state& st) {
     if (!first)
       o << '|';
     first = false;
-    o << to_hex(h) << ' ' << ref_hex(pu.ref) << ' ' << pu.size << ' ' << pu.price << ' ' << pu.billable << ' '
-      << pu.billed << ' ' << pu.paid << ' ' << pu.last_sent << ' ' << pu.bills_made << ' '
-      << pu.outstanding.size();
+    o << to_hex(h) << ' ' << ref_hex(pu.ref) << ' ' << pu.size << ' ' << pu.price << ' '
+      << pu.billable << ' ' << pu.billed << ' ' << pu.paid << ' ' << pu.last_sent << ' '
+      << pu.bills_made << ' ' << pu.outstanding.size();
     for (auto& b : pu.outstanding)
       o << ' ' << ref_hex(b.ref) << ' ' << b.bytes;
   }
@@ -162,7 +163,8 @@ void gate::make_bill(context& ctx, peer_id p, const digest& hash, purchase& pu, 
   std::string key = ref_hex(ref);
   save(ctx.store, tables::payments, "in:" + key, r);
   ctx.store.put(tables::inbox, key, "");
-  auto due_ms = static_cast<std::uint32_t>(std::min<time_us>(cfg_.payment_deadline / 1000, UINT32_MAX));
+  auto due_ms =
+    static_cast<std::uint32_t>(std::min<time_us>(cfg_.payment_deadline / 1000, UINT32_MAX));
   fx.send(p, encode(payment_request{ref, hash, amount, ctx.self, from, to, due_ms}));
   fx.count("market.bills");
   fx.emit(event{"payment_requested",
@@ -204,7 +206,8 @@ void gate::refresh(context& ctx, peer_id p, peer_state& st, effects& fx) {
         ++b;
       }
     }
-    if (cfg_.kind != policy::prepay && pu.billable > pu.billed && ctx.now - pu.last_sent >= cfg_.idle_bill_after)
+    if (cfg_.kind != policy::prepay && pu.billable > pu.billed &&
+        ctx.now - pu.last_sent >= cfg_.idle_bill_after)
       make_bill(ctx, p, h, pu, pu.billable - pu.billed, fx);
   }
   close_finished(ctx, st);
@@ -233,7 +236,8 @@ void gate::tick(context& ctx, effects& fx) {
   }
 }
 
-filexfer::payment_gate::admission gate::admit(context& ctx, peer_id p, const file_info& file, effects& fx) {
+filexfer::payment_gate::admission gate::admit(context& ctx, peer_id p, const file_info& file,
+                                              effects& fx) {
   admission a;
   if (auto why = ctx.store.get(tables::blacklist, peer_key(p))) {
     fx.count("market.refused_blacklisted");
@@ -276,33 +280,37 @@ filexfer::payment_gate::admission gate::admit(context& ctx, peer_id p, const fil
   return a;
 }
 
-filexfer::payment_gate::verdict gate::decide(const peer_state& st, const purchase& pu, std::uint64_t inc) const {
+filexfer::payment_gate::verdict gate::decide(const peer_state& st, const purchase& pu,
+                                             std::uint64_t inc) const {
   if (st.blacklisted)
     return verdict::refuse;
   switch (cfg_.kind) {
-    case policy::prepay:
-      return pu.billable + inc <= pu.paid ? verdict::send : verdict::hold;
-    case policy::pay_per_window:
-      return exposure(st) + inc <= cfg_.window_bytes ? verdict::send : verdict::hold;
-    case policy::pay_after: {
-      if (inc == 0 || pu.unpaid() > 0)
-        return verdict::send; // already one of the files this peer owes for
-      // pu owes nothing yet, so it is not among the files owing()
-      return owing(st, digest{}) < cfg_.max_open_purchases ? verdict::send : verdict::hold;
-    }
+  case policy::prepay:
+    return pu.billable + inc <= pu.paid ? verdict::send : verdict::hold;
+  case policy::pay_per_window:
+    return exposure(st) + inc <= cfg_.window_bytes ? verdict::send : verdict::hold;
+  case policy::pay_after: {
+    if (inc == 0 || pu.unpaid() > 0)
+      return verdict::send; // already one of the files this peer owes for
+    // pu owes nothing yet, so it is not among the files owing()
+    return owing(st, digest{}) < cfg_.max_open_purchases ? verdict::send : verdict::hold;
+  }
   }
   return verdict::hold;
 }
 
-filexfer::payment_gate::verdict gate::may_send(context& ctx, peer_id p, const file_info& file, std::uint64_t,
-                                               std::size_t len, effects& fx) {
+filexfer::payment_gate::verdict gate::may_send(context& ctx, peer_id p, const file_info& file,
+                                               std::uint64_t, std::size_t len, effects& fx) {
   if (file.price == 0)
     return ctx.store.get(tables::blacklist, peer_key(p)) ? verdict::refuse : verdict::send;
   auto& st = peer(ctx, p);
   auto it = st.open.find(file.hash);
   if (it == st.open.end())
     return verdict::refuse; // not admitted (or closed): the provider must ask admit() first
-  auto inc = [&] { return std::min<std::uint64_t>(it->second.billable + len, it->second.size) - it->second.billable; };
+  auto inc = [&] {
+    return std::min<std::uint64_t>(it->second.billable + len, it->second.size) -
+           it->second.billable;
+  };
   auto v = decide(st, it->second, inc());
   if (v != verdict::hold)
     return v;
@@ -326,7 +334,8 @@ filexfer::payment_gate::verdict gate::may_send(context& ctx, peer_id p, const fi
   return v;
 }
 
-void gate::sent(context& ctx, peer_id p, const file_info& file, std::uint64_t, std::size_t len, effects& fx) {
+void gate::sent(context& ctx, peer_id p, const file_info& file, std::uint64_t, std::size_t len,
+                effects& fx) {
   if (file.price == 0)
     return;
   auto& st = peer(ctx, p);

@@ -78,8 +78,9 @@ private:
   verdict decide(const peer_state&, const purchase&, std::uint64_t inc) const;
 
   gate_config cfg_;
-  std::map<peer_id, peer_state> peers_; // peers with open purchases (loaded lazily from Credit rows)
-  peer_id tick_cursor_ = 0;              // round-robin position of tick()
+  std::map<peer_id, peer_state>
+    peers_;                 // peers with open purchases (loaded lazily from Credit rows)
+  peer_id tick_cursor_ = 0; // round-robin position of tick()
 };
 
 /// Amount owed for the first `bytes` of a file of `size` bytes priced `price`

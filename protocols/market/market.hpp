@@ -51,11 +51,11 @@ const std::vector<std::string>& cheating_strategies();
 
 struct gate_config {
   policy kind = policy::pay_after;
-  std::uint64_t window_bytes = 1u << 20;   // pay_per_window: unpaid bytes per peer
-  std::uint32_t max_open_purchases = 1;    // pay_after: files a peer may owe at once
+  std::uint64_t window_bytes = 1u << 20;    // pay_per_window: unpaid bytes per peer
+  std::uint32_t max_open_purchases = 1;     // pay_after: files a peer may owe at once
   time_us payment_deadline = 30 * us_per_s; // bill to payment notification
-  time_us recheck = 250 * us_per_ms;       // held uploads look at the payment rows this often
-  time_us idle_bill_after = 20 * us_per_s; // unbilled bytes of an idle purchase are billed then
+  time_us recheck = 250 * us_per_ms;        // held uploads look at the payment rows this often
+  time_us idle_bill_after = 20 * us_per_s;  // unbilled bytes of an idle purchase are billed then
   std::string check() const;
   /// Bytes a cheater can get unpaid from one provider (docs/protocols/market.md),
   /// given the largest file it has open.
@@ -64,12 +64,12 @@ struct gate_config {
 
 struct verifier_config {
   peer_id ledger = 0;
-  std::string ledger_address;              // live mode: "host:port" of the ledger node
+  std::string ledger_address; // live mode: "host:port" of the ledger node
   time_us poll_interval = 1 * us_per_s;
   time_us confirm_deadline = 60 * us_per_s; // notification to confirmation
-  time_us unknown_grace = 5 * us_per_s;    // a notified tx the ledger does not know is fake after this
-  time_us query_timeout = 5 * us_per_s;    // an unanswered status query is sent again after this
-  time_us request_resend = 3 * us_per_s;   // a bill not yet notified is sent again this often
+  time_us unknown_grace = 5 * us_per_s; // a notified tx the ledger does not know is fake after this
+  time_us query_timeout = 5 * us_per_s; // an unanswered status query is sent again after this
+  time_us request_resend = 3 * us_per_s; // a bill not yet notified is sent again this often
   std::size_t max_queries_per_poll = 1024;
   std::string check() const;
 };
@@ -79,18 +79,18 @@ struct payer_config {
   std::string ledger_address;
   std::uint64_t fee = 1;
   strategy cheat = strategy::honest;
-  time_us late_delay = 90 * us_per_s;      // pays_late: wait this long before paying
-  time_us resend_interval = 3 * us_per_s;  // unanswered TRANSFER / PAYMENT_NOTIFY go again
+  time_us late_delay = 90 * us_per_s;     // pays_late: wait this long before paying
+  time_us resend_interval = 3 * us_per_s; // unanswered TRANSFER / PAYMENT_NOTIFY go again
   std::uint32_t max_resends = 10;
   std::string check() const;
 };
 
 /// Bounds of the payment protocol.
 namespace bounds {
-constexpr std::size_t max_open_payments = 200'000; // verifier: bills not yet settled
+constexpr std::size_t max_open_payments = 200'000;  // verifier: bills not yet settled
 constexpr std::size_t max_payer_payments = 100'000; // payer: payments not yet settled
 constexpr std::size_t max_open_purchases_per_peer = 64;
-constexpr std::size_t max_reason = 200;             // reasons stored in rows and sent
+constexpr std::size_t max_reason = 200; // reasons stored in rows and sent
 } // namespace bounds
 
 std::shared_ptr<filexfer::payment_gate> make_gate(const gate_config&);

@@ -55,7 +55,9 @@ void payer::start(context& ctx, effects& fx) {
     p.late_at = r.i64("late_at");
     if (auto tx = digest_from_hex(r.str("tx")))
       p.tx = *tx;
-    p.st = s == "sent" ? state::notifying : s == "waiting" ? state::waiting_late : state::transferring;
+    p.st = s == "sent"      ? state::notifying
+           : s == "waiting" ? state::waiting_late
+                            : state::transferring;
     p.last_sent = 0; // due at the first tick
     payments_[*ref] = p;
   });
@@ -65,8 +67,8 @@ void payer::start(context& ctx, effects& fx) {
   fx.after(cfg_.resend_interval, tick_token_);
 }
 
-void payer::save_row(context& ctx, const payment_ref& ref, const payment& p, const std::string& status,
-                     const std::string& reason) {
+void payer::save_row(context& ctx, const payment_ref& ref, const payment& p,
+                     const std::string& status, const std::string& reason) {
   row r;
   r.set("cat", "made");
   r.set("provider", std::to_string(p.provider));
@@ -101,7 +103,9 @@ void payer::frame(context& ctx, peer_id from, byte_view data, effects& fx) {
     else if (auto* b = std::get_if<ledger::balance_reply>(&d.msg)) {
       auto w = wallet_asks_.find(b->req_id);
       if (w != wallet_asks_.end()) {
-        fx.emit(event{"wallet", w->second, {{"account", std::to_string(b->account)}},
+        fx.emit(event{"wallet",
+                      w->second,
+                      {{"account", std::to_string(b->account)}},
                       {{"balance", static_cast<double>(b->balance)},
                        {"pending_out", static_cast<double>(b->pending_out)},
                        {"tip", static_cast<double>(b->tip)}}});
@@ -150,40 +154,40 @@ void payer::on_request(context& ctx, peer_id from, const payment_request& r, eff
   p.nonce = nonce_of(r.ref, from);
   p.created = ctx.now;
   switch (cfg_.cheat) {
-    case strategy::never_pays:
-      fx.count("market.bills_ignored");
-      save_row(ctx, r.ref, p, "ignored");
-      return;
-    case strategy::underpays:
-      p.paying = std::max<std::uint64_t>(r.amount / 2, 1);
-      break;
-    case strategy::pays_late:
-      p.st = state::waiting_late;
-      p.late_at = ctx.now + cfg_.late_delay;
-      payments_[r.ref] = p;
-      save_row(ctx, r.ref, p, "waiting");
-      return;
-    case strategy::fake_tx_id:
-      for (std::size_t i = 0; i < p.tx.size(); i += 8) {
-        std::uint64_t v = ctx.random.next();
-        for (std::size_t k = 0; k < 8; ++k)
-          p.tx[i + k] = static_cast<std::uint8_t>(v >> (8 * k));
-      }
+  case strategy::never_pays:
+    fx.count("market.bills_ignored");
+    save_row(ctx, r.ref, p, "ignored");
+    return;
+  case strategy::underpays:
+    p.paying = std::max<std::uint64_t>(r.amount / 2, 1);
+    break;
+  case strategy::pays_late:
+    p.st = state::waiting_late;
+    p.late_at = ctx.now + cfg_.late_delay;
+    payments_[r.ref] = p;
+    save_row(ctx, r.ref, p, "waiting");
+    return;
+  case strategy::fake_tx_id:
+    for (std::size_t i = 0; i < p.tx.size(); i += 8) {
+      std::uint64_t v = ctx.random.next();
+      for (std::size_t k = 0; k < 8; ++k)
+        p.tx[i + k] = static_cast<std::uint8_t>(v >> (8 * k));
+    }
+    p.paying = 0;
+    payments_[r.ref] = p;
+    save_row(ctx, r.ref, p, "sent");
+    return send_notify(ctx, r.ref, payments_[r.ref], fx);
+  case strategy::reuses_tx_id:
+    if (first_tx_) {
+      p.tx = *first_tx_;
       p.paying = 0;
       payments_[r.ref] = p;
       save_row(ctx, r.ref, p, "sent");
       return send_notify(ctx, r.ref, payments_[r.ref], fx);
-    case strategy::reuses_tx_id:
-      if (first_tx_) {
-        p.tx = *first_tx_;
-        p.paying = 0;
-        payments_[r.ref] = p;
-        save_row(ctx, r.ref, p, "sent");
-        return send_notify(ctx, r.ref, payments_[r.ref], fx);
-      }
-      break;
-    default:
-      break;
+    }
+    break;
+  default:
+    break;
   }
   auto& slot = payments_[r.ref] = p;
   save_row(ctx, r.ref, slot, "paying");
@@ -195,7 +199,8 @@ void payer::send_transfer(context& ctx, const payment_ref& ref, payment& p, effe
   transfers_[id] = ref;
   p.st = state::transferring;
   p.last_sent = ctx.now;
-  fx.send(cfg_.ledger, ledger::encode(ledger::transfer{id, ports::payer, ctx.self, p.provider, p.paying, cfg_.fee, p.nonce}));
+  fx.send(cfg_.ledger, ledger::encode(ledger::transfer{id, ports::payer, ctx.self, p.provider,
+                                                       p.paying, cfg_.fee, p.nonce}));
   fx.count("market.transfers_sent");
 }
 
@@ -227,17 +232,20 @@ void payer::on_transfer_ok(context& ctx, const ledger::transfer_ok& ok, effects&
   if (cfg_.cheat == strategy::reuses_tx_id && !first_tx_)
     first_tx_ = ok.id;
   save_row(ctx, ref, p, "sent");
-  fx.emit(event{"payment_sent",
-                0,
-                {{"provider", std::to_string(p.provider)}, {"ref", ref_hex(ref)}, {"strategy", strategy_name(cfg_.cheat)}},
-                {{"amount", static_cast<double>(p.billed)}, {"paid", static_cast<double>(p.paying)}}});
+  fx.emit(
+    event{"payment_sent",
+          0,
+          {{"provider", std::to_string(p.provider)},
+           {"ref", ref_hex(ref)},
+           {"strategy", strategy_name(cfg_.cheat)}},
+          {{"amount", static_cast<double>(p.billed)}, {"paid", static_cast<double>(p.paying)}}});
   send_notify(ctx, ref, p, fx);
   if (cfg_.cheat == strategy::double_spends) {
     // Same nonce, back to itself, a higher fee: replaces the payment before a block takes it.
     auto id = ++req_seq_;
     conflicts_[id] = ref;
-    fx.send(cfg_.ledger,
-            ledger::encode(ledger::transfer{id, ports::payer, ctx.self, ctx.self, p.paying, cfg_.fee + 1, p.nonce}));
+    fx.send(cfg_.ledger, ledger::encode(ledger::transfer{id, ports::payer, ctx.self, ctx.self,
+                                                         p.paying, cfg_.fee + 1, p.nonce}));
     fx.count("market.double_spends_sent");
   }
 }
@@ -259,7 +267,9 @@ void payer::on_transfer_err(context& ctx, const ledger::transfer_err& err, effec
   fx.count("market.transfers_refused");
   std::string reason = std::string("ledger: ") + ledger::error_name(err.code) + ": " + err.text;
   save_row(ctx, ref, it->second, "failed", reason);
-  fx.emit(event{"payment_error", 0, {{"provider", std::to_string(it->second.provider)}, {"reason", reason}},
+  fx.emit(event{"payment_error",
+                0,
+                {{"provider", std::to_string(it->second.provider)}, {"reason", reason}},
                 {{"amount", static_cast<double>(it->second.billed)}}});
   settle(ref);
 }
@@ -285,7 +295,8 @@ void payer::on_status(context& ctx, peer_id from, const payment_status& s, effec
                  {"ref", ref_hex(s.ref)},
                  {"strategy", strategy_name(cfg_.cheat)},
                  {"reason", s.reason}},
-                {{"amount", static_cast<double>(p.billed)}, {"latency_us", static_cast<double>(ctx.now - p.created)}}});
+                {{"amount", static_cast<double>(p.billed)},
+                 {"latency_us", static_cast<double>(ctx.now - p.created)}}});
   settle(s.ref);
 }
 
@@ -295,36 +306,37 @@ void payer::timer(context& ctx, std::uint64_t token, effects& fx) {
   std::vector<payment_ref> gave_up;
   for (auto& [ref, p] : payments_) {
     switch (p.st) {
-      case state::waiting_late:
-        if (ctx.now >= p.late_at) {
-          save_row(ctx, ref, p, "paying");
-          send_transfer(ctx, ref, p, fx);
-        }
+    case state::waiting_late:
+      if (ctx.now >= p.late_at) {
+        save_row(ctx, ref, p, "paying");
+        send_transfer(ctx, ref, p, fx);
+      }
+      break;
+    case state::transferring:
+    case state::notifying:
+    case state::acked: {
+      // Acked payments wait for the verdict; asking again now and then
+      // recovers a lost PAYMENT_STATUS.
+      time_us wait = p.st == state::acked ? 4 * cfg_.resend_interval : cfg_.resend_interval;
+      if (ctx.now - p.last_sent < wait)
         break;
-      case state::transferring:
-      case state::notifying:
-      case state::acked: {
-        // Acked payments wait for the verdict; asking again now and then
-        // recovers a lost PAYMENT_STATUS.
-        time_us wait = p.st == state::acked ? 4 * cfg_.resend_interval : cfg_.resend_interval;
-        if (ctx.now - p.last_sent < wait)
-          break;
-        if (++p.resends > cfg_.max_resends) {
-          gave_up.push_back(ref);
-          break;
-        }
-        if (p.st == state::transferring)
-          send_transfer(ctx, ref, p, fx);
-        else
-          send_notify(ctx, ref, p, fx);
-        fx.count("market.resends");
+      if (++p.resends > cfg_.max_resends) {
+        gave_up.push_back(ref);
         break;
       }
+      if (p.st == state::transferring)
+        send_transfer(ctx, ref, p, fx);
+      else
+        send_notify(ctx, ref, p, fx);
+      fx.count("market.resends");
+      break;
+    }
     }
   }
   for (auto& ref : gave_up) {
     auto& p = payments_.at(ref);
-    save_row(ctx, ref, p, "failed", "no answer after " + std::to_string(cfg_.max_resends) + " resends");
+    save_row(ctx, ref, p, "failed",
+             "no answer after " + std::to_string(cfg_.max_resends) + " resends");
     fx.count("market.payments_abandoned");
     settle(ref);
   }
@@ -338,7 +350,10 @@ void payer::timer(context& ctx, std::uint64_t token, effects& fx) {
 
 void payer::command(context& ctx, const peerlab::command& cmd, effects& fx) {
   if (cmd.verb != "wallet") {
-    fx.emit(event{"command_failed", cmd.id, {{"verb", cmd.verb.substr(0, 80)}, {"reason", "the payer knows only \"wallet\""}}, {}});
+    fx.emit(event{"command_failed",
+                  cmd.id,
+                  {{"verb", cmd.verb.substr(0, 80)}, {"reason", "the payer knows only \"wallet\""}},
+                  {}});
     return;
   }
   auto id = ++req_seq_;

@@ -56,11 +56,11 @@ private:
   void settle(const payment_ref&);
 
   payer_config cfg_;
-  std::map<payment_ref, payment> payments_;          // not yet settled
-  std::map<std::uint64_t, payment_ref> transfers_;   // ledger request id -> payment
-  std::map<std::uint64_t, payment_ref> conflicts_;   // double_spends: the replacing transfer
+  std::map<payment_ref, payment> payments_;            // not yet settled
+  std::map<std::uint64_t, payment_ref> transfers_;     // ledger request id -> payment
+  std::map<std::uint64_t, payment_ref> conflicts_;     // double_spends: the replacing transfer
   std::map<std::uint64_t, std::uint64_t> wallet_asks_; // ledger request id -> command id
-  std::optional<tx_id> first_tx_;                    // reuses_tx_id: the one it keeps reporting
+  std::optional<tx_id> first_tx_;                      // reuses_tx_id: the one it keeps reporting
   std::uint64_t req_seq_ = 0;
   std::uint64_t tick_token_ = 0;
 };

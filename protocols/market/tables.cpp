@@ -68,7 +68,9 @@ std::optional<row> load(const kv_store& s, const char* table, std::string_view k
   return row::parse(*v);
 }
 
-void save(kv_store& s, const char* table, std::string_view key, const row& r) { s.put(table, key, r.text()); }
+void save(kv_store& s, const char* table, std::string_view key, const row& r) {
+  s.put(table, key, r.text());
+}
 
 std::string peer_key(peer_id p) {
   char buf[17];

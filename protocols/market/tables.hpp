@@ -4,17 +4,17 @@
 // follow the seed's "Data Storage": ProvidedFiles, DownloadFiles, Payments,
 // plus the bookkeeping the roles share:
 //
-// | table          | key            | written by          | what                                   |
+// | table          | key            | written by          | what |
 // |----------------|----------------|---------------------|----------------------------------------|
-// | Payments       | in:<ref>       | gate, then verifier | a bill: expected payment (provider)    |
-// | Payments       | out:<ref>      | payer               | a payment made (downloader)            |
-// | PaymentsInbox  | <ref>          | gate (verifier erases) | new bills the verifier has not seen |
-// | PaymentsOpen   | <ref>          | verifier            | bills not settled (rebuilt on restart) |
-// | UsedTx         | <tx id>        | verifier            | the reference a transaction paid       |
-// | Blacklist      | <peer>         | verifier            | peers refused, with the reason         |
-// | Credit         | <peer>         | gate                | a peer's open purchases (who owes what)|
-// | ProvidedFiles  | <hash>         | gate                | files sold: name, size, price, sales   |
-// | DownloadFiles  | <hash>         | downloader          | download history                       |
+// | Payments       | in:<ref>       | gate, then verifier | a bill: expected payment (provider) |
+// | Payments       | out:<ref>      | payer               | a payment made (downloader) | |
+// PaymentsInbox  | <ref>          | gate (verifier erases) | new bills the verifier has not seen |
+// | PaymentsOpen   | <ref>          | verifier            | bills not settled (rebuilt on restart)
+// | | UsedTx         | <tx id>        | verifier            | the reference a transaction paid | |
+// Blacklist      | <peer>         | verifier            | peers refused, with the reason         |
+// | Credit         | <peer>         | gate                | a peer's open purchases (who owes
+// what)| | ProvidedFiles  | <hash>         | gate                | files sold: name, size, price,
+// sales   | | DownloadFiles  | <hash>         | downloader          | download history |
 //
 // A row is text "k=v;k=v" (values never hold ';' or '='; free text is cleaned).
 #include "protocols/common/store.hpp"

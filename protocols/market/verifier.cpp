@@ -44,7 +44,8 @@ void verifier::start(context& ctx, effects& fx) {
   fx.after(cfg_.poll_interval, poll_token_);
 }
 
-void verifier::track(context& ctx, const payment_ref& ref, const std::string& text, bool restarted) {
+void verifier::track(context& ctx, const payment_ref& ref, const std::string& text,
+                     bool restarted) {
   auto r = row::parse(text);
   auto status = r.str("status");
   if (status != "requested" && status != "notified") {
@@ -71,12 +72,15 @@ void verifier::track(context& ctx, const payment_ref& ref, const std::string& te
     // After a restart a deadline that passed while the node was down gets
     // one more look: a payment made meanwhile is not the peer's fault.
     auto deadline = slot.notified_at + cfg_.confirm_deadline;
-    set_deadline(ref, slot, restarted ? std::max(deadline, ctx.now + 2 * cfg_.query_timeout) : deadline);
+    set_deadline(ref, slot,
+                 restarted ? std::max(deadline, ctx.now + 2 * cfg_.query_timeout) : deadline);
     schedule(ref, slot, ctx.now);
   } else {
     auto deadline = r.i64("deadline");
-    set_deadline(ref, slot, restarted ? std::max(deadline, ctx.now + 2 * cfg_.request_resend) : deadline);
-    schedule(ref, slot, restarted ? ctx.now : ctx.now + cfg_.request_resend); // the gate just sent a new bill
+    set_deadline(ref, slot,
+                 restarted ? std::max(deadline, ctx.now + 2 * cfg_.request_resend) : deadline);
+    schedule(ref, slot,
+             restarted ? ctx.now : ctx.now + cfg_.request_resend); // the gate just sent a new bill
   }
   ctx.store.put(tables::open, ref_hex(ref), "");
 }
@@ -152,14 +156,16 @@ void verifier::poll(context& ctx, effects& fx) {
     actions_.insert({ctx.now, ref});
   }
   std::size_t sent = 0;
-  while (!actions_.empty() && actions_.begin()->first <= ctx.now && sent < cfg_.max_queries_per_poll) {
+  while (!actions_.empty() && actions_.begin()->first <= ctx.now &&
+         sent < cfg_.max_queries_per_poll) {
     auto ref = actions_.begin()->second;
     auto& e = open_.at(ref);
     if (e.st == state::requested) {
       // The bill (or the payer's reply) may have been lost: send it again.
       auto due = std::max<time_us>(e.deadline - ctx.now, 0) / 1000;
-      fx.send(e.peer, encode(payment_request{ref, e.hash, e.amount, ctx.self, e.from, e.to,
-                                             static_cast<std::uint32_t>(std::min<time_us>(due, UINT32_MAX))}));
+      fx.send(e.peer, encode(payment_request{
+                        ref, e.hash, e.amount, ctx.self, e.from, e.to,
+                        static_cast<std::uint32_t>(std::min<time_us>(due, UINT32_MAX))}));
       fx.count("market.bills_resent");
       schedule(ref, e, ctx.now + cfg_.request_resend);
     } else {
@@ -206,8 +212,8 @@ void verifier::frame(context& ctx, peer_id from, byte_view data, effects& fx) {
   on_notify(ctx, from, *n, fx);
 }
 
-void verifier::reply(peer_id to, const payment_ref& ref, const tx_id& tx, pay_status s, const std::string& reason,
-                     effects& fx) {
+void verifier::reply(peer_id to, const payment_ref& ref, const tx_id& tx, pay_status s,
+                     const std::string& reason, effects& fx) {
   fx.send(to, encode(payment_status{ref, tx, s, reason.substr(0, bounds::max_reason)}));
 }
 
@@ -223,12 +229,15 @@ void verifier::on_notify(context& ctx, peer_id from, const payment_notify& n, ef
     }
     if (r->u64("peer") != from) {
       fx.count("market.notify_wrong_peer");
-      return reply(from, n.ref, n.tx, pay_status::failed, "the reference belongs to another peer", fx);
+      return reply(from, n.ref, n.tx, pay_status::failed, "the reference belongs to another peer",
+                   fx);
     }
     auto status = r->str("status");
-    bool late = status == "failed" && r->str("tx").empty() && r->str("reason").rfind("not paid", 0) == 0;
+    bool late =
+      status == "failed" && r->str("tx").empty() && r->str("reason").rfind("not paid", 0) == 0;
     if (!late) {
-      auto s = status == "verified" || status == "late_paid" ? pay_status::verified : pay_status::failed;
+      auto s =
+        status == "verified" || status == "late_paid" ? pay_status::verified : pay_status::failed;
       return reply(from, n.ref, n.tx, s, r->str("reason"), fx);
     }
     // Paid after the deadline failed it: verify anyway, so the books show the
@@ -244,19 +253,23 @@ void verifier::on_notify(context& ctx, peer_id from, const payment_notify& n, ef
   auto& e = it->second;
   if (e.peer != from) {
     fx.count("market.notify_wrong_peer");
-    return reply(from, n.ref, n.tx, pay_status::failed, "the reference belongs to another peer", fx);
+    return reply(from, n.ref, n.tx, pay_status::failed, "the reference belongs to another peer",
+                 fx);
   }
   if (e.st == state::notified) {
     if (e.tx == n.tx)
       return reply(from, n.ref, n.tx, pay_status::received, "", fx); // a retransmission
     fx.count("market.notify_second_tx");
-    return reply(from, n.ref, n.tx, pay_status::failed, "the reference was already notified with another transaction", fx);
+    return reply(from, n.ref, n.tx, pay_status::failed,
+                 "the reference was already notified with another transaction", fx);
   }
   auto tx_hex = to_hex(n.tx);
   if (auto used = ctx.store.get(tables::used_tx, tx_hex); used && *used != ref_hex(n.ref)) {
     fx.count("market.reused_tx_detected");
     e.tx = n.tx;
-    return fail(ctx, n.ref, "transaction " + tx_hex.substr(0, 16) + " already paid reference " + used->substr(0, 16), fx);
+    return fail(
+      ctx, n.ref,
+      "transaction " + tx_hex.substr(0, 16) + " already paid reference " + used->substr(0, 16), fx);
   }
   ctx.store.put(tables::used_tx, tx_hex, ref_hex(n.ref));
   e.st = state::notified;
@@ -292,21 +305,25 @@ void verifier::on_status(context& ctx, const ledger::tx_status_reply& s, effects
   auto& e = it->second;
   using ledger::tx_status;
   switch (s.status) {
-    case tx_status::unknown:
-      if (ctx.now - e.notified_at >= cfg_.unknown_grace)
-        return fail(ctx, ref, "the ledger knows no such transaction", fx);
-      return schedule(ref, e, ctx.now + cfg_.poll_interval);
-    case tx_status::replaced:
-      return fail(ctx, ref, "the transaction was replaced by a conflicting one (double spend)", fx);
-    default:
-      break;
+  case tx_status::unknown:
+    if (ctx.now - e.notified_at >= cfg_.unknown_grace)
+      return fail(ctx, ref, "the ledger knows no such transaction", fx);
+    return schedule(ref, e, ctx.now + cfg_.poll_interval);
+  case tx_status::replaced:
+    return fail(ctx, ref, "the transaction was replaced by a conflicting one (double spend)", fx);
+  default:
+    break;
   }
   if (s.to != ctx.self)
-    return fail(ctx, ref, "the transaction pays account " + std::to_string(s.to) + ", not this provider", fx);
+    return fail(ctx, ref,
+                "the transaction pays account " + std::to_string(s.to) + ", not this provider", fx);
   if (s.from != e.peer)
-    return fail(ctx, ref, "the transaction was paid by account " + std::to_string(s.from) + ", not by the peer", fx);
+    return fail(
+      ctx, ref,
+      "the transaction was paid by account " + std::to_string(s.from) + ", not by the peer", fx);
   if (s.amount < e.amount)
-    return fail(ctx, ref, "underpaid: " + std::to_string(s.amount) + " of " + std::to_string(e.amount), fx);
+    return fail(ctx, ref,
+                "underpaid: " + std::to_string(s.amount) + " of " + std::to_string(e.amount), fx);
   if (s.status == tx_status::pending)
     return schedule(ref, e, ctx.now + cfg_.poll_interval);
   if (s.status == tx_status::in_block) {
@@ -353,19 +370,23 @@ void verifier::fail(context& ctx, const payment_ref& ref, const std::string& rea
   save(ctx.store, tables::payments, in_key(ref), r);
   ctx.store.erase(tables::open, ref_hex(ref));
   fx.count("market.payments_failed");
-  fx.emit(event{"payment_failed",
-                0,
-                {{"peer", std::to_string(e.peer)}, {"ref", ref_hex(ref)}, {"reason", reason}},
-                {{"amount", static_cast<double>(e.amount)}, {"bytes", static_cast<double>(e.to - e.from)}}});
+  fx.emit(event{
+    "payment_failed",
+    0,
+    {{"peer", std::to_string(e.peer)}, {"ref", ref_hex(ref)}, {"reason", reason}},
+    {{"amount", static_cast<double>(e.amount)}, {"bytes", static_cast<double>(e.to - e.from)}}});
   auto bl = peer_key(e.peer);
   if (!ctx.store.get(tables::blacklist, bl)) {
     ctx.store.put(tables::blacklist, bl, clean(reason));
     fx.count("market.peers_blacklisted");
-    fx.emit(event{"peer_blacklisted", 0, {{"peer", std::to_string(e.peer)}, {"reason", reason}}, {}});
+    fx.emit(
+      event{"peer_blacklisted", 0, {{"peer", std::to_string(e.peer)}, {"reason", reason}}, {}});
   }
   reply(e.peer, ref, e.tx, pay_status::failed, reason, fx);
 }
 
-std::shared_ptr<role> make_verifier(const verifier_config& c) { return std::make_shared<verifier>(c); }
+std::shared_ptr<role> make_verifier(const verifier_config& c) {
+  return std::make_shared<verifier>(c);
+}
 
 } // namespace peerlab::market

@@ -46,8 +46,8 @@ private:
     digest hash{};
     std::uint64_t amount = 0, from = 0, to = 0;
     time_us requested_at = 0, notified_at = 0;
-    time_us deadline = 0;    // current deadline in deadlines_
-    time_us next_action = 0; // key in actions_ (0 = not there)
+    time_us deadline = 0;       // current deadline in deadlines_
+    time_us next_action = 0;    // key in actions_ (0 = not there)
     std::uint64_t wait_tip = 0; // key in tip_wait_ (0 = not there)
     state st = state::requested;
     tx_id tx{};
@@ -67,7 +67,8 @@ private:
   void set_deadline(const payment_ref&, entry&, time_us at);
   void succeed(context&, const payment_ref&, effects&);
   void fail(context&, const payment_ref&, const std::string& reason, effects&);
-  void reply(peer_id to, const payment_ref&, const tx_id&, pay_status, const std::string& reason, effects&);
+  void reply(peer_id to, const payment_ref&, const tx_id&, pay_status, const std::string& reason,
+             effects&);
   std::uint64_t next_req() { return ++req_seq_; }
 
   verifier_config cfg_;

@@ -96,8 +96,8 @@ void tree::reserve(std::uint64_t leaves) {
 
 const digest& tree::leaf(std::uint64_t index) const {
   if (index >= size())
-    throw std::out_of_range("merkle::tree::leaf: index " + std::to_string(index) +
-                            " >= size " + std::to_string(size()));
+    throw std::out_of_range("merkle::tree::leaf: index " + std::to_string(index) + " >= size " +
+                            std::to_string(size()));
   return levels_[0][index];
 }
 
@@ -130,9 +130,10 @@ digest tree::root(std::uint64_t tree_size) const {
 
 std::vector<digest> tree::inclusion_proof(std::uint64_t index, std::uint64_t tree_size) const {
   if (tree_size > size() || index >= tree_size)
-    throw std::out_of_range("merkle::tree::inclusion_proof: need index < tree size <= leaves, got index " +
-                            std::to_string(index) + ", tree size " + std::to_string(tree_size) +
-                            ", leaves " + std::to_string(size()));
+    throw std::out_of_range(
+      "merkle::tree::inclusion_proof: need index < tree size <= leaves, got index " +
+      std::to_string(index) + ", tree size " + std::to_string(tree_size) + ", leaves " +
+      std::to_string(size()));
   // Walks RFC 6962 PATH(m, D[lo:hi]) from the top, collecting siblings; only
   // the first step to the left can meet an incomplete right sibling, so the
   // whole walk costs O(log n) hashes.

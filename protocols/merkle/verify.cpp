@@ -4,10 +4,14 @@ namespace peerlab::merkle {
 
 const char* to_string(verify_error e) {
   switch (e) {
-    case verify_error::none: return "ok";
-    case verify_error::index_out_of_range: return "leaf index is not below the tree size";
-    case verify_error::proof_length: return "proof has the wrong number of hashes for this index and tree size";
-    case verify_error::root_mismatch: return "proof does not lead to the expected root";
+  case verify_error::none:
+    return "ok";
+  case verify_error::index_out_of_range:
+    return "leaf index is not below the tree size";
+  case verify_error::proof_length:
+    return "proof has the wrong number of hashes for this index and tree size";
+  case verify_error::root_mismatch:
+    return "proof does not lead to the expected root";
   }
   return "?";
 }

@@ -37,7 +37,8 @@ std::vector<peer_id> parse_peers(const std::string* list) {
 
 } // namespace
 
-driver::driver(spec s, const scenario& sc) : spec_(std::move(s)), samples_rng_(derive_seed(sc.seed, 0xd47)) {
+driver::driver(spec s, const scenario& sc)
+    : spec_(std::move(s)), samples_rng_(derive_seed(sc.seed, 0xd47)) {
   for (std::size_t i = 0; i < sc.checkers.size(); ++i) {
     auto& names = checker_names();
     if (std::find(names.begin(), names.end(), sc.checkers[i].check) != names.end())
@@ -96,7 +97,8 @@ void driver::start(sim_api& api) {
       rec.providers = std::move(providers);
       for (std::uint32_t pos = 0; pos < rec.providers.size(); ++pos) {
         provides_of_node_[rec.providers[pos]].push_back({idx, pos});
-        api.schedule(when(), rec.providers[pos], arg(act_provide, (std::uint64_t{idx} << 16) | pos));
+        api.schedule(when(), rec.providers[pos],
+                     arg(act_provide, (std::uint64_t{idx} << 16) | pos));
       }
       record_of_key_[key] = idx;
       records_.push_back(std::move(rec));
@@ -160,38 +162,38 @@ void driver::start(sim_api& api) {
 void driver::tick(sim_api& api, std::uint32_t node, std::uint64_t a) {
   auto payload = a & payload_mask;
   switch (static_cast<action>(a >> 56)) {
-    case act_bootstrap: {
-      if (!api.online(node))
-        return;
-      // Up to `peers` distinct bootstrap nodes other than this one.
-      std::vector<std::uint32_t> pool;
-      for (auto b = boot_.first; b < boot_.second; ++b)
-        if (b != node)
-          pool.push_back(b);
-      auto want = std::min<std::size_t>(spec_.bootstrap.peers, pool.size());
-      std::vector<std::string> args;
-      for (std::size_t i = 0; i < want; ++i) {
-        std::swap(pool[i], pool[i + api.workload_rng().below(pool.size() - i)]);
-        args.push_back(std::to_string(pool[i]));
-      }
-      if (api.issue_command(node, "kad", "bootstrap", std::move(args)) != 0) {
-        ++bootstraps_;
-        api.count("dht.bootstraps", 1, api.group_of(node));
-      }
+  case act_bootstrap: {
+    if (!api.online(node))
       return;
+    // Up to `peers` distinct bootstrap nodes other than this one.
+    std::vector<std::uint32_t> pool;
+    for (auto b = boot_.first; b < boot_.second; ++b)
+      if (b != node)
+        pool.push_back(b);
+    auto want = std::min<std::size_t>(spec_.bootstrap.peers, pool.size());
+    std::vector<std::string> args;
+    for (std::size_t i = 0; i < want; ++i) {
+      std::swap(pool[i], pool[i + api.workload_rng().below(pool.size() - i)]);
+      args.push_back(std::to_string(pool[i]));
     }
-    case act_provide:
-      return issue_provide(api, static_cast<std::uint32_t>(payload >> 16),
-                           static_cast<std::uint32_t>(payload & 0xffff));
-    case act_lookup:
-      return run_lookup(api, static_cast<std::uint32_t>(payload));
-    case act_download:
-      return run_download(api, node, static_cast<std::uint32_t>(payload));
-    case act_sample:
-      sample_replication(api);
-      if (api.now() + spec_.replication.interval <= api.end_time())
-        api.schedule(api.now() + spec_.replication.interval, 0, arg(act_sample, 0));
-      return;
+    if (api.issue_command(node, "kad", "bootstrap", std::move(args)) != 0) {
+      ++bootstraps_;
+      api.count("dht.bootstraps", 1, api.group_of(node));
+    }
+    return;
+  }
+  case act_provide:
+    return issue_provide(api, static_cast<std::uint32_t>(payload >> 16),
+                         static_cast<std::uint32_t>(payload & 0xffff));
+  case act_lookup:
+    return run_lookup(api, static_cast<std::uint32_t>(payload));
+  case act_download:
+    return run_download(api, node, static_cast<std::uint32_t>(payload));
+  case act_sample:
+    sample_replication(api);
+    if (api.now() + spec_.replication.interval <= api.end_time())
+      api.schedule(api.now() + spec_.replication.interval, 0, arg(act_sample, 0));
+    return;
   }
 }
 
@@ -239,8 +241,9 @@ void driver::run_lookup(sim_api& api, std::uint32_t stream) {
     if (auto id = api.issue_command(node, "kad", verb, std::move(args))) {
       open_[id] = {node, l.verb, purpose::lookup, item, 0, api.now()};
       ++st.issued;
-      api.count(l.verb == lookup_verb::find_node ? "dht.find_node.issued" : "dht.find_providers.issued", 1,
-                api.group_of(node));
+      api.count(l.verb == lookup_verb::find_node ? "dht.find_node.issued"
+                                                 : "dht.find_providers.issued",
+                1, api.group_of(node));
     }
   } else if (!announced_records_.empty() || l.verb == lookup_verb::find_node) {
     ++st.skipped_offline;
@@ -287,16 +290,17 @@ void driver::run_download(sim_api& api, std::uint32_t node, std::uint32_t di) {
 
 void driver::on_event(sim_api& api, std::uint32_t node, const event& e) {
   if (e.command_id != 0) {
-    if (auto it = open_.find(e.command_id); it != open_.end() && it->second.node == node &&
-                                            (e.kind == "providers_found" || e.kind == "lookup_done" ||
-                                             e.kind == "command_rejected")) {
+    if (auto it = open_.find(e.command_id);
+        it != open_.end() && it->second.node == node &&
+        (e.kind == "providers_found" || e.kind == "lookup_done" || e.kind == "command_rejected")) {
       auto ol = it->second;
       open_.erase(it);
       lookup_ended(api, node, ol, e);
       return;
     }
     if (e.kind == "download_done" || e.kind == "download_failed") {
-      if (auto it = downloads_.find(e.command_id); it != downloads_.end() && it->second.first == node) {
+      if (auto it = downloads_.find(e.command_id);
+          it != downloads_.end() && it->second.first == node) {
         busy_.erase(it->second);
         if (e.kind == "download_done")
           fetched_.insert(it->second);
@@ -355,8 +359,9 @@ void driver::lookup_ended(sim_api& api, std::uint32_t node, const open_lookup& o
   auto& st = download ? download_lookups_ : providers ? providers_ : nodes_;
   auto g = api.group_of(node);
   ++st.ended;
-  const char* prefix_ended = download ? "dht.download_lookup.ended"
-                                      : providers ? "dht.find_providers.ended" : "dht.find_node.ended";
+  const char* prefix_ended = download    ? "dht.download_lookup.ended"
+                             : providers ? "dht.find_providers.ended"
+                                         : "dht.find_node.ended";
   api.count(prefix_ended, 1, g);
   bool success = false;
   if (e.kind == "command_rejected") {
@@ -383,8 +388,9 @@ void driver::lookup_ended(sim_api& api, std::uint32_t node, const open_lookup& o
   }
   if (success) {
     ++st.succeeded;
-    api.count(download ? "dht.download_lookup.succeeded"
-                       : providers ? "dht.find_providers.succeeded" : "dht.find_node.succeeded",
+    api.count(download    ? "dht.download_lookup.succeeded"
+              : providers ? "dht.find_providers.succeeded"
+                          : "dht.find_node.succeeded",
               1, g);
   }
   if (providers && !download && record_online(records_[ol.item], ol.started)) {
@@ -449,8 +455,9 @@ void driver::on_node_down(sim_api& api, std::uint32_t node, bool) {
       continue;
     }
     auto& ol = it->second;
-    auto& st = ol.why == purpose::download ? download_lookups_
-               : ol.verb == lookup_verb::find_providers ? providers_ : nodes_;
+    auto& st = ol.why == purpose::download              ? download_lookups_
+               : ol.verb == lookup_verb::find_providers ? providers_
+                                                        : nodes_;
     ++st.interrupted;
     api.count("dht.lookups_interrupted", 1, api.group_of(node));
     if (ol.why == purpose::download)

@@ -61,15 +61,24 @@ public:
   std::uint64_t downloads_without_providers() const { return downloads_no_providers_; }
 
 private:
-  enum action : std::uint64_t { act_bootstrap = 1, act_provide, act_lookup, act_download, act_sample };
-  static std::uint64_t arg(action a, std::uint64_t payload) { return (std::uint64_t(a) << 56) | payload; }
+  enum action : std::uint64_t {
+    act_bootstrap = 1,
+    act_provide,
+    act_lookup,
+    act_download,
+    act_sample
+  };
+  static std::uint64_t arg(action a, std::uint64_t payload) {
+    return (std::uint64_t(a) << 56) | payload;
+  }
 
   struct record {
     kad::kad_id key{};
     std::string hex;
     std::vector<std::uint32_t> providers;
-    std::vector<time_us> announced; // per provider: first put_done of its current session, -1 if none
-    bool issued = false;            // some provide was issued (the key may be looked up)
+    std::vector<time_us>
+      announced;         // per provider: first put_done of its current session, -1 if none
+    bool issued = false; // some provide was issued (the key may be looked up)
   };
   enum class purpose : std::uint8_t { lookup, download };
   struct open_lookup {
@@ -94,28 +103,32 @@ private:
   const lookup_stats& stats_for(const std::string& verb) const;
 
   spec spec_;
-  std::vector<bool> kad_group_;          // per group
+  std::vector<bool> kad_group_;           // per group
   std::vector<std::uint32_t> node_first_; // first node of each group (+ end)
   std::pair<std::uint32_t, std::uint32_t> boot_{0, 0};
   std::vector<record> records_;
   std::map<kad::kad_id, std::uint32_t> record_of_key_;
-  std::map<std::uint32_t, std::vector<std::pair<std::uint32_t, std::uint32_t>>> provides_of_node_; // node -> (record, pos)
-  std::set<std::pair<std::uint32_t, std::uint32_t>> pending_provides_; // (node, record): issue when it is up
+  std::map<std::uint32_t, std::vector<std::pair<std::uint32_t, std::uint32_t>>>
+    provides_of_node_; // node -> (record, pos)
+  std::set<std::pair<std::uint32_t, std::uint32_t>>
+    pending_provides_;                           // (node, record): issue when it is up
   std::vector<std::uint32_t> announced_records_; // records with a provide issued, in order
-  std::map<std::uint64_t, open_lookup> open_;     // by command id
-  std::vector<std::uint64_t> lookups_run_;        // per lookup stream
+  std::map<std::uint64_t, open_lookup> open_;    // by command id
+  std::vector<std::uint64_t> lookups_run_;       // per lookup stream
   // Downloads through the DHT.
-  std::vector<std::vector<std::uint32_t>> files_of_spec_; // file indices per download spec
+  std::vector<std::vector<std::uint32_t>> files_of_spec_;      // file indices per download spec
   std::vector<std::vector<std::uint32_t>> downloads_per_node_; // [spec][node - first]
-  std::set<std::pair<std::uint32_t, std::uint32_t>> busy_;     // (node, file) looked up or downloading
-  std::set<std::pair<std::uint32_t, std::uint32_t>> fetched_;  // (node, file) downloaded here
-  std::map<std::uint64_t, std::pair<std::uint32_t, std::uint32_t>> downloads_; // command id -> (node, file)
+  std::set<std::pair<std::uint32_t, std::uint32_t>> busy_; // (node, file) looked up or downloading
+  std::set<std::pair<std::uint32_t, std::uint32_t>> fetched_; // (node, file) downloaded here
+  std::map<std::uint64_t, std::pair<std::uint32_t, std::uint32_t>>
+    downloads_; // command id -> (node, file)
   std::vector<kad::kad_id> ids_;
   std::vector<bool> have_id_;
   rng samples_rng_;
   lookup_stats providers_, nodes_, download_lookups_, online_;
   std::vector<replication_sample> replication_;
-  std::uint64_t puts_done_ = 0, puts_failed_ = 0, downloads_issued_ = 0, downloads_no_providers_ = 0;
+  std::uint64_t puts_done_ = 0, puts_failed_ = 0, downloads_issued_ = 0,
+                downloads_no_providers_ = 0;
   std::uint64_t bootstraps_ = 0;
 };
 

@@ -28,7 +28,8 @@ double quantile(std::vector<const samples*> sets, double q) {
   if (all.empty())
     return 0;
   std::sort(all.begin(), all.end());
-  auto rank = std::min(all.size() - 1, static_cast<std::size_t>(q * static_cast<double>(all.size())));
+  auto rank =
+    std::min(all.size() - 1, static_cast<std::size_t>(q * static_cast<double>(all.size())));
   return all[rank];
 }
 
@@ -62,7 +63,9 @@ bool driver::evaluate(const sim_api& api, const checker_spec& c, verdict& v) con
     return false;
   auto* verb_field = cfg::member(c.raw, "verb");
   std::string verb = verb_field && verb_field->is_string() ? verb_field->get<std::string>() : "";
-  auto min = [&] { return cfg::member(c.raw, "min") ? cfg::member(c.raw, "min")->get<double>() : 0.0; };
+  auto min = [&] {
+    return cfg::member(c.raw, "min") ? cfg::member(c.raw, "min")->get<double>() : 0.0;
+  };
   v.check = c.check;
   if (c.check == "dht_lookups_end") {
     time_us grace = 2 * 60 * us_per_s;
@@ -74,7 +77,8 @@ bool driver::evaluate(const sim_api& api, const checker_spec& c, verdict& v) con
       if (ol.started < api.end_time() - grace && stuck++ == 0)
         first = ol.started;
     std::uint64_t ended = providers_.ended + nodes_.ended + download_lookups_.ended;
-    std::uint64_t interrupted = providers_.interrupted + nodes_.interrupted + download_lookups_.interrupted;
+    std::uint64_t interrupted =
+      providers_.interrupted + nodes_.interrupted + download_lookups_.interrupted;
     v.passed = stuck == 0;
     v.detail = stuck ? std::to_string(stuck) + " lookup(s) never ended (the first started at " +
                          cfg::format_duration(first) + ")"
@@ -84,9 +88,10 @@ bool driver::evaluate(const sim_api& api, const checker_spec& c, verdict& v) con
   } else if (c.check == "dht_findable") {
     double s = share(online_.succeeded, online_.ended);
     v.passed = online_.ended > 0 && s >= min();
-    v.detail = std::to_string(online_.succeeded) + " of " + std::to_string(online_.ended) +
-               " find_providers lookups for records whose provider stayed online found a provider (" +
-               num(s * 100) + " %, required " + num(min() * 100) + " %)";
+    v.detail =
+      std::to_string(online_.succeeded) + " of " + std::to_string(online_.ended) +
+      " find_providers lookups for records whose provider stayed online found a provider (" +
+      num(s * 100) + " %, required " + num(min() * 100) + " %)";
   } else if (c.check == "dht_lookup_success") {
     std::uint64_t ok = 0, ended = 0;
     for (auto* s : {&providers_, &nodes_})
@@ -112,7 +117,8 @@ bool driver::evaluate(const sim_api& api, const checker_spec& c, verdict& v) con
     double h = quantile(sets, q);
     v.passed = n > 0 && h <= max;
     v.detail = "hops at quantile " + num(q) + " of " + std::to_string(n) + " " +
-               (verb.empty() ? std::string("lookups") : verb) + ": " + num(h) + " (max " + num(max) + ")";
+               (verb.empty() ? std::string("lookups") : verb) + ": " + num(h) + " (max " +
+               num(max) + ")";
   } else if (c.check == "dht_replication") {
     double lowest = 0;
     for (std::size_t i = 0; i < replication_.size(); ++i)
@@ -154,31 +160,34 @@ void driver::summarize(const sim_api&, nlohmann::json& summary) const {
   auto line = [&](const char* what, const lookup_stats& s) {
     if (s.issued == 0 && s.ended == 0)
       return;
-    std::snprintf(buf, sizeof buf,
-                  "dht        %-22s %llu/%llu found (%.2f %%), %llu interrupted; hops p50 %.0f p90 %.0f; "
-                  "latency p50 %.0f ms p90 %.0f ms",
-                  what, static_cast<unsigned long long>(s.succeeded), static_cast<unsigned long long>(s.ended),
-                  share(s.succeeded, s.ended) * 100, static_cast<unsigned long long>(s.interrupted),
-                  s.hops.quantile(0.5), s.hops.quantile(0.9), s.latency_ms.quantile(0.5),
-                  s.latency_ms.quantile(0.9));
+    std::snprintf(
+      buf, sizeof buf,
+      "dht        %-22s %llu/%llu found (%.2f %%), %llu interrupted; hops p50 %.0f p90 %.0f; "
+      "latency p50 %.0f ms p90 %.0f ms",
+      what, static_cast<unsigned long long>(s.succeeded), static_cast<unsigned long long>(s.ended),
+      share(s.succeeded, s.ended) * 100, static_cast<unsigned long long>(s.interrupted),
+      s.hops.quantile(0.5), s.hops.quantile(0.9), s.latency_ms.quantile(0.5),
+      s.latency_ms.quantile(0.9));
     lines.push_back(buf);
   };
   line("find_providers", providers_);
   line("  provider online", online_);
   line("find_node", nodes_);
   line("download lookups", download_lookups_);
-  std::snprintf(buf, sizeof buf, "dht        %llu puts done, %llu failed; %zu of %zu records stored",
-                static_cast<unsigned long long>(puts_done_), static_cast<unsigned long long>(puts_failed_),
-                announced_records_.size(), records_.size());
+  std::snprintf(
+    buf, sizeof buf, "dht        %llu puts done, %llu failed; %zu of %zu records stored",
+    static_cast<unsigned long long>(puts_done_), static_cast<unsigned long long>(puts_failed_),
+    announced_records_.size(), records_.size());
   lines.push_back(buf);
   if (!replication_.empty()) {
     double lowest = replication_.front().mean;
     for (auto& r : replication_)
       lowest = std::min(lowest, r.mean);
-    std::snprintf(buf, sizeof buf,
-                  "dht        replication: holders among the k closest online nodes, mean %.2f at the end "
-                  "(lowest %.2f) over %zu samples",
-                  replication_.back().mean, lowest, replication_.size());
+    std::snprintf(
+      buf, sizeof buf,
+      "dht        replication: holders among the k closest online nodes, mean %.2f at the end "
+      "(lowest %.2f) over %zu samples",
+      replication_.back().mean, lowest, replication_.size());
     lines.push_back(buf);
   }
   d["text_lines"] = lines;

@@ -87,7 +87,8 @@ lookup_spec parse_lookup(const json& w, const std::string& p, const scenario& s)
   l.group = kad_group(*g, c::child(p, "group"), s);
   auto* iv = c::member(w, "interval");
   if (!iv)
-    c::fail_msg(p, "missing \"interval\" (time between two lookups, e.g. {\"dist\": \"exponential\", \"mean\": \"1s\"})");
+    c::fail_msg(p, "missing \"interval\" (time between two lookups, e.g. {\"dist\": "
+                   "\"exponential\", \"mean\": \"1s\"})");
   l.interval = parse_duration_dist(*iv, c::child(p, "interval"));
   window(w, p, s, l.start, l.stop);
   if (auto* v = c::member(w, "count"))
@@ -173,7 +174,8 @@ spec parse_spec(const json& w, const std::string& p, const scenario& s) {
     auto* keys = c::member(*pv, "keys");
     auto* files = c::member(*pv, "files");
     if (!keys == !files)
-      c::fail_msg(pp, "give either \"keys\" (random keys, with \"group\") or \"files\" (a files entry)");
+      c::fail_msg(
+        pp, "give either \"keys\" (random keys, with \"group\") or \"files\" (a files entry)");
     if (keys) {
       pr.keys = c::get_positive(*keys, c::child(pp, "keys"));
       if (pr.keys > 1'000'000)
@@ -238,9 +240,8 @@ spec parse_spec(const json& w, const std::string& p, const scenario& s) {
 }
 
 const std::vector<std::string>& checker_names() {
-  static const std::vector<std::string> names = {"dht_lookups_end", "dht_findable",
-                                                 "dht_lookup_success", "dht_hops",
-                                                 "dht_replication"};
+  static const std::vector<std::string> names = {
+    "dht_lookups_end", "dht_findable", "dht_lookup_success", "dht_hops", "dht_replication"};
   return names;
 }
 
@@ -252,7 +253,8 @@ void validate_checker(const checker_spec& cs, const std::string& p) {
       c::fail_msg(p, cs.check + " needs \"min\"");
     double v = c::get_number(*m, c::child(p, "min"));
     if (v < lo || v > hi)
-      c::fail(c::child(p, "min"), "a number between " + std::to_string(lo) + " and " + std::to_string(hi), *m);
+      c::fail(c::child(p, "min"),
+              "a number between " + std::to_string(lo) + " and " + std::to_string(hi), *m);
   };
   auto verb = [&] {
     if (auto* v = c::member(j, "verb")) {

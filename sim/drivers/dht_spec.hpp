@@ -15,9 +15,9 @@
 namespace peerlab::sim::dht {
 
 struct bootstrap_spec {
-  std::string group;          // bootstrap nodes: peers are drawn from this group
-  std::uint64_t peers = 3;    // how many bootstrap peers each node is given
-  time_us delay = 0;          // after a node comes up (every start and restart)
+  std::string group;       // bootstrap nodes: peers are drawn from this group
+  std::uint64_t peers = 3; // how many bootstrap peers each node is given
+  time_us delay = 0;       // after a node comes up (every start and restart)
 };
 
 struct provide_spec {
@@ -31,20 +31,20 @@ enum class lookup_verb { find_providers, find_node };
 
 struct lookup_spec {
   lookup_verb verb = lookup_verb::find_providers;
-  std::string group;          // lookups run on random online nodes of this group
-  distribution interval;      // between two lookups of this stream (network-wide)
+  std::string group;     // lookups run on random online nodes of this group
+  distribution interval; // between two lookups of this stream (network-wide)
   time_us start = 0, stop = 0;
-  std::uint64_t count = 0;    // at most this many lookups (0 = no bound but stop)
-  std::uint64_t want = 1;     // find_providers count (0 = every provider the lookup meets)
+  std::uint64_t count = 0; // at most this many lookups (0 = no bound but stop)
+  std::uint64_t want = 1;  // find_providers count (0 = every provider the lookup meets)
 };
 
 struct download_spec_dht {
-  std::string group;          // downloaders (need roles kad and downloader)
-  std::string files;          // file set
-  distribution interval;      // per node, between two downloads
+  std::string group;     // downloaders (need roles kad and downloader)
+  std::string files;     // file set
+  distribution interval; // per node, between two downloads
   time_us start = 0, stop = 0;
   std::uint64_t max_per_node = 1;
-  std::uint64_t want = 0;     // find_providers count before downloading (0 = all)
+  std::uint64_t want = 0; // find_providers count before downloading (0 = all)
 };
 
 struct replication_spec {

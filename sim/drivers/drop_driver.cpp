@@ -33,9 +33,10 @@ constexpr std::uint64_t max_messages = 1'000'000;
 constexpr std::uint64_t max_message_size = 16u << 20;
 
 params parse(const json& item, const std::string& path, const scenario& s) {
-  cfg::only_keys(item, path, {"kind", "a", "b", "forger", "start", "messages", "interval", "min_size",
-                              "max_size", "large_share", "large_size", "http_calls", "http_interval",
-                              "http_body", "http_response"});
+  cfg::only_keys(item, path,
+                 {"kind", "a", "b", "forger", "start", "messages", "interval", "min_size",
+                  "max_size", "large_share", "large_size", "http_calls", "http_interval",
+                  "http_body", "http_response"});
   params p;
   auto group = [&](const char* k, std::string& out, bool required) {
     auto* v = cfg::member(item, k);
@@ -80,7 +81,8 @@ params parse(const json& item, const std::string& path, const scenario& s) {
   if (auto* v = cfg::member(item, "large_share"))
     p.large_share = cfg::get_probability(*v, cfg::child(path, "large_share"));
   if (p.min_size < 8 || p.min_size > p.max_size)
-    cfg::fail_msg(path, "need 8 <= min_size <= max_size (the first 8 bytes carry the message index)");
+    cfg::fail_msg(path,
+                  "need 8 <= min_size <= max_size (the first 8 bytes carry the message index)");
   if (p.large_size < 8)
     cfg::fail_msg(path, "large_size must be at least 8");
   if (p.interval <= 0 || p.http_interval <= 0)
@@ -103,7 +105,7 @@ double quantile(std::vector<double> v, double q) {
   if (v.empty())
     return 0;
   std::sort(v.begin(), v.end());
-  auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size()))) ;
+  auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
   return v[std::min(v.size() - 1, i == 0 ? 0 : i - 1)];
 }
 
@@ -122,7 +124,8 @@ public:
       auto& dr = dir_[d];
       for (std::uint64_t i = 0; i < p_.messages; ++i) {
         bool large = api.workload_rng().chance(p_.large_share);
-        auto size = large ? p_.large_size : p_.min_size + api.workload_rng().below(p_.max_size - p_.min_size + 1);
+        auto size = large ? p_.large_size
+                          : p_.min_size + api.workload_rng().below(p_.max_size - p_.min_size + 1);
         auto body = message_body(i, size, 0xd0 + d);
         dr.sizes.push_back(size);
         dr.sha.push_back(to_hex(sha256::of({body.data(), body.size()})));
@@ -144,7 +147,8 @@ public:
     if (idx != dr.next || dr.outstanding != 0 || idx >= p_.messages)
       return; // stale or already in progress
     auto body = message_body(idx, dr.sizes[idx], 0xd0 + kind);
-    auto cmd = api.issue_command(dr.from, "droplog", "send", {std::to_string(dr.to), as_string(body)});
+    auto cmd =
+      api.issue_command(dr.from, "droplog", "send", {std::to_string(dr.to), as_string(body)});
     if (cmd == 0) { // offline: try again later
       api.schedule(api.now() + p_.interval, dr.from, arg);
       return;
@@ -154,7 +158,8 @@ public:
   }
 
   void on_event(sim_api& api, std::uint32_t node, const event& e) override {
-    if (e.kind == "droplog_submitted" || (e.kind == "droplog_refused" && sends_.count(e.command_id)))
+    if (e.kind == "droplog_submitted" ||
+        (e.kind == "droplog_refused" && sends_.count(e.command_id)))
       return on_submit(api, e);
     if (e.kind == "droplog_refused" && calls_.count(e.command_id)) {
       auto& c = calls_[e.command_id];
@@ -197,7 +202,8 @@ public:
   void on_node_up(sim_api& api, std::uint32_t node) override {
     for (int d = 0; d < 2; ++d)
       if (dir_[d].from == node && dir_[d].outstanding == 0 && dir_[d].next < p_.messages)
-        api.schedule(std::max(api.now(), p_.start), node, (static_cast<std::uint64_t>(d) << 32) | dir_[d].next);
+        api.schedule(std::max(api.now(), p_.start), node,
+                     (static_cast<std::uint64_t>(d) << 32) | dir_[d].next);
   }
 
   bool evaluate(const sim_api& api, const checker_spec& c, verdict& v) const override {
@@ -210,18 +216,22 @@ public:
                  std::to_string(p_.messages) + " delivered; ";
       }
       v.passed = bad.empty() && order_violations_ == 0 && content_violations_ == 0;
-      v.detail = v.passed ? std::to_string(2 * p_.messages) + " messages delivered exactly once, in order, intact"
+      v.detail = v.passed ? std::to_string(2 * p_.messages) +
+                              " messages delivered exactly once, in order, intact"
                           : bad + std::to_string(order_violations_) + " order/duplicate and " +
-                                std::to_string(content_violations_) + " content violations" +
-                                (first_violation_.empty() ? "" : "; first: " + first_violation_);
+                              std::to_string(content_violations_) + " content violations" +
+                              (first_violation_.empty() ? "" : "; first: " + first_violation_);
       return true;
     }
     if (c.check == "droplog_no_forgery") {
       bool want_forgeries = !p_.forger.empty();
-      v.passed = content_violations_ == 0 && (!want_forgeries || (forged_sent_ > 0 && rejected_ > 0));
-      v.detail = std::to_string(content_violations_) + " messages with content that was never sent; " +
-                 std::to_string(forged_sent_) + " forged files sent, " + std::to_string(rejected_) +
-                 " files rejected by the two sides" + (first_violation_.empty() ? "" : "; first: " + first_violation_);
+      v.passed =
+        content_violations_ == 0 && (!want_forgeries || (forged_sent_ > 0 && rejected_ > 0));
+      v.detail = std::to_string(content_violations_) +
+                 " messages with content that was never sent; " + std::to_string(forged_sent_) +
+                 " forged files sent, " + std::to_string(rejected_) +
+                 " files rejected by the two sides" +
+                 (first_violation_.empty() ? "" : "; first: " + first_violation_);
       return true;
     }
     if (c.check == "droplog_http") {
@@ -231,12 +241,14 @@ public:
       std::uint64_t open = 0;
       for (auto& [id, call] : calls_)
         open += !call.done;
-      v.passed = http_issued_ == p_.http_calls && open == 0 && http_wrong_ == 0 && http_refused_ == 0 &&
-                 static_cast<double>(http_timeouts_) <= max_timeouts;
-      v.detail = std::to_string(http_ok_) + " of " + std::to_string(p_.http_calls) + " calls answered correctly, " +
-                 std::to_string(http_timeouts_) + " gateway timeouts (max " + std::to_string(static_cast<int>(max_timeouts)) +
-                 "), " + std::to_string(http_wrong_) + " wrong, " + std::to_string(open) + " unanswered, " +
-                 std::to_string(http_lost_to_crash_) + " lost with a crashed caller" +
+      v.passed = http_issued_ == p_.http_calls && open == 0 && http_wrong_ == 0 &&
+                 http_refused_ == 0 && static_cast<double>(http_timeouts_) <= max_timeouts;
+      v.detail = std::to_string(http_ok_) + " of " + std::to_string(p_.http_calls) +
+                 " calls answered correctly, " + std::to_string(http_timeouts_) +
+                 " gateway timeouts (max " + std::to_string(static_cast<int>(max_timeouts)) +
+                 "), " + std::to_string(http_wrong_) + " wrong, " + std::to_string(open) +
+                 " unanswered, " + std::to_string(http_lost_to_crash_) +
+                 " lost with a crashed caller" +
                  (first_http_problem_.empty() ? "" : "; first: " + first_http_problem_);
       (void)api;
       return true;
@@ -257,22 +269,22 @@ public:
       hl.push_back(static_cast<double>(l) / us_per_s);
     double useful = static_cast<double>(payload_bytes_ + http_payload_bytes_);
     summary["droplog"] = {
-        {"messages_delivered", dir_[0].delivered + dir_[1].delivered},
-        {"payload_bytes", payload_bytes_},
-        {"http_payload_bytes", http_payload_bytes_},
-        {"channel_bytes", channel_bytes_},
-        {"files", files_},
-        {"goodput", channel_bytes_ ? useful / static_cast<double>(channel_bytes_) : 0.0},
-        {"latency_mean_s", mean},
-        {"latency_p95_s", quantile(lat, 0.95)},
-        {"last_delivery_s", static_cast<double>(last_delivery_) / us_per_s},
-        {"http_ok", http_ok_},
-        {"http_timeouts", http_timeouts_},
-        {"http_latency_p50_s", quantile(hl, 0.5)},
-        {"http_latency_p95_s", quantile(hl, 0.95)},
-        {"files_rejected", rejected_},
-        {"forged_sent", forged_sent_},
-        {"violations", order_violations_ + content_violations_}};
+      {"messages_delivered", dir_[0].delivered + dir_[1].delivered},
+      {"payload_bytes", payload_bytes_},
+      {"http_payload_bytes", http_payload_bytes_},
+      {"channel_bytes", channel_bytes_},
+      {"files", files_},
+      {"goodput", channel_bytes_ ? useful / static_cast<double>(channel_bytes_) : 0.0},
+      {"latency_mean_s", mean},
+      {"latency_p95_s", quantile(lat, 0.95)},
+      {"last_delivery_s", static_cast<double>(last_delivery_) / us_per_s},
+      {"http_ok", http_ok_},
+      {"http_timeouts", http_timeouts_},
+      {"http_latency_p50_s", quantile(hl, 0.5)},
+      {"http_latency_p95_s", quantile(hl, 0.95)},
+      {"files_rejected", rejected_},
+      {"forged_sent", forged_sent_},
+      {"violations", order_violations_ + content_violations_}};
   }
 
 private:
@@ -326,8 +338,8 @@ private:
     dr.submitted_at[idx] = api.now();
     dr.next = idx + 1;
     if (dr.next < p_.messages)
-      api.schedule(std::max(api.now(), p_.start + static_cast<time_us>(dr.next) * p_.interval), dr.from,
-                   arg | dr.next);
+      api.schedule(std::max(api.now(), p_.start + static_cast<time_us>(dr.next) * p_.interval),
+                   dr.from, arg | dr.next);
   }
 
   void on_delivered(sim_api& api, std::uint32_t node, const event& e) {
@@ -337,11 +349,13 @@ private:
       if (dir_[k].to == node && std::to_string(dir_[k].from) == from)
         d = k;
     if (d < 0)
-      return violation(content_violations_, "node " + std::to_string(node) + " delivered a message claiming sender " + from);
+      return violation(content_violations_, "node " + std::to_string(node) +
+                                              " delivered a message claiming sender " + from);
     auto& dr = dir_[d];
     auto head = bytes_from_hex(field(e, "head"));
     if (!head || head->size() < 8)
-      return violation(content_violations_, "a message without an index (" + field(e, "head") + ")");
+      return violation(content_violations_,
+                       "a message without an index (" + field(e, "head") + ")");
     std::uint64_t idx = 0;
     for (int i = 0; i < 8; ++i)
       idx |= static_cast<std::uint64_t>((*head)[i]) << (8 * i);
@@ -349,7 +363,8 @@ private:
     if (idx >= p_.messages || field(e, "sha256") != dr.sha[idx])
       return violation(content_violations_, where + ": content differs from what was sent");
     if (idx != dr.delivered)
-      return violation(order_violations_, where + " delivered where " + std::to_string(dr.delivered) + " was expected");
+      return violation(order_violations_, where + " delivered where " +
+                                            std::to_string(dr.delivered) + " was expected");
     if (dr.submitted_at[idx] < 0)
       return violation(order_violations_, where + " delivered before it was submitted");
     ++dr.delivered;
@@ -364,23 +379,30 @@ private:
     if (idx == http_issued_) { // the next call is due regardless of answers
       http::request q;
       q.method = idx % 2 ? "POST" : "GET";
-      q.target = "/size/" + std::to_string(idx % 2 ? p_.http_body : p_.http_response) + "?call=" + std::to_string(idx);
+      q.target = "/size/" + std::to_string(idx % 2 ? p_.http_body : p_.http_response) +
+                 "?call=" + std::to_string(idx);
       if (idx % 2)
         q.body = message_body(idx, p_.http_body, 0x4770);
       auto expected = http::simulated_upstream(q, http::limits::max_body_bytes);
-      auto cmd = api.issue_command(node_a_, "droplog", "http",
-                                   {std::to_string(node_b_), q.method, q.target, as_string(q.body)});
+      auto cmd =
+        api.issue_command(node_a_, "droplog", "http",
+                          {std::to_string(node_b_), q.method, q.target, as_string(q.body)});
       if (cmd == 0) {
-        api.schedule(api.now() + p_.http_interval, node_a_, (static_cast<std::uint64_t>(http_call) << 32) | idx);
+        api.schedule(api.now() + p_.http_interval, node_a_,
+                     (static_cast<std::uint64_t>(http_call) << 32) | idx);
         return;
       }
-      calls_[cmd] = {idx, api.now(), expected.status,
+      calls_[cmd] = {idx,
+                     api.now(),
+                     expected.status,
                      to_hex(sha256::of({expected.body.data(), expected.body.size()})),
-                     q.body.size() + expected.body.size(), false};
+                     q.body.size() + expected.body.size(),
+                     false};
       ++http_issued_;
       if (http_issued_ < p_.http_calls)
-        api.schedule(std::max(api.now(), p_.start + static_cast<time_us>(http_issued_) * p_.http_interval), node_a_,
-                     (static_cast<std::uint64_t>(http_call) << 32) | http_issued_);
+        api.schedule(
+          std::max(api.now(), p_.start + static_cast<time_us>(http_issued_) * p_.http_interval),
+          node_a_, (static_cast<std::uint64_t>(http_call) << 32) | http_issued_);
     }
   }
 
@@ -398,7 +420,8 @@ private:
     }
     if (status != c.expected_status || field(e, "sha256") != c.expected_sha) {
       ++http_wrong_;
-      note_http("call " + std::to_string(c.index) + ": status " + std::to_string(status) + " or body differs");
+      note_http("call " + std::to_string(c.index) + ": status " + std::to_string(status) +
+                " or body differs");
       return;
     }
     ++http_ok_;
@@ -414,8 +437,8 @@ private:
   std::uint64_t payload_bytes_ = 0, http_payload_bytes_ = 0, channel_bytes_ = 0, files_ = 0;
   std::uint64_t order_violations_ = 0, content_violations_ = 0;
   std::uint64_t rejected_ = 0, forged_sent_ = 0;
-  std::uint64_t http_issued_ = 0, http_ok_ = 0, http_timeouts_ = 0, http_wrong_ = 0, http_refused_ = 0,
-                http_lost_to_crash_ = 0;
+  std::uint64_t http_issued_ = 0, http_ok_ = 0, http_timeouts_ = 0, http_wrong_ = 0,
+                http_refused_ = 0, http_lost_to_crash_ = 0;
   time_us last_delivery_ = 0;
   std::string first_violation_, first_http_problem_;
 };

@@ -14,7 +14,8 @@
 // of `http_body` bytes; b answers with the simulated upstream). Checkers:
 //   droplog_delivery    every message delivered exactly once, in order, intact, by the end
 //   droplog_no_forgery  no delivered content that was not sent; forged files were sent and rejected
-//   droplog_http        every call answered with the right status and body ("max_timeouts": 504s allowed)
+//   droplog_http        every call answered with the right status and body ("max_timeouts": 504s
+//   allowed)
 // Docs: docs/protocols/droplog.md, "The simulated channel".
 #include "sim/workload_driver.hpp"
 

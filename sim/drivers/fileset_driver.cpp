@@ -38,10 +38,10 @@ constexpr std::uint64_t max_total_files = 100'000;
 constexpr std::uint64_t max_degree = 256;
 
 params parse(const json& item, const std::string& path, const scenario& s) {
-  cfg::only_keys(item, path, {"kind", "groups", "publishers", "degree", "sets", "files_per_set",
-                              "file_size", "large_size", "large_share", "start", "set_interval",
-                              "file_interval", "settle", "client_fetches", "client_start",
-                              "client_interval"});
+  cfg::only_keys(item, path,
+                 {"kind", "groups", "publishers", "degree", "sets", "files_per_set", "file_size",
+                  "large_size", "large_share", "start", "set_interval", "file_interval", "settle",
+                  "client_fetches", "client_start", "client_interval"});
   params p;
   auto group_name = [&](const json& v, const std::string& at) {
     auto name = cfg::get_string(v, at);
@@ -52,7 +52,8 @@ params parse(const json& item, const std::string& path, const scenario& s) {
   };
   auto* g = cfg::member(item, "groups");
   if (!g)
-    cfg::fail_msg(path, "fileset workload needs \"groups\" (the groups whose nodes run the fileset role)");
+    cfg::fail_msg(
+      path, "fileset workload needs \"groups\" (the groups whose nodes run the fileset role)");
   cfg::require_array(*g, cfg::child(path, "groups"));
   if (g->empty())
     cfg::fail(cfg::child(path, "groups"), "at least one group", *g);
@@ -72,7 +73,8 @@ params parse(const json& item, const std::string& path, const scenario& s) {
     if (auto* v = cfg::member(item, k)) {
       f = cfg::get_count(*v, cfg::child(path, k));
       if (f < lo || f > hi)
-        cfg::fail(cfg::child(path, k), "an integer from " + std::to_string(lo) + " to " + std::to_string(hi), *v);
+        cfg::fail(cfg::child(path, k),
+                  "an integer from " + std::to_string(lo) + " to " + std::to_string(hi), *v);
     }
   };
   auto size = [&](const char* k, std::uint64_t& f) {
@@ -102,7 +104,9 @@ params parse(const json& item, const std::string& path, const scenario& s) {
   duration("set_interval", p.set_interval);
   duration("file_interval", p.file_interval);
   duration("settle", p.settle);
-  if (static_cast<double>(p.sets * p.files_per_set) * static_cast<double>(std::max(p.file_size, p.large_share > 0 ? p.large_size : 0)) > static_cast<double>(1ull << 30))
+  if (static_cast<double>(p.sets * p.files_per_set) *
+        static_cast<double>(std::max(p.file_size, p.large_share > 0 ? p.large_size : 0)) >
+      static_cast<double>(1ull << 30))
     cfg::fail_msg(path, "the published files would exceed 1 GiB of driver memory");
   count("client_fetches", p.client_fetches, 0, 10'000'000);
   duration("client_start", p.client_start);
@@ -167,7 +171,8 @@ public:
     }
     first_store_.assign(files_total_, std::vector<time_us>(n, -1));
     for (std::uint64_t s = 0; s < p_.sets; ++s)
-      api.schedule(p_.start + static_cast<time_us>(s) * p_.set_interval, 0, (k_publish << 56) | (s << 24));
+      api.schedule(p_.start + static_cast<time_us>(s) * p_.set_interval, 0,
+                   (k_publish << 56) | (s << 24));
     if (p_.client_fetches > 0)
       api.schedule(p_.client_start, 0, k_client << 56);
   }
@@ -299,7 +304,8 @@ private:
     auto node = online[api.workload_rng().below(online.size())];
     const auto count = std::to_string(ps.files.size());
     for (auto i = from_index; i < ps.files.size(); ++i) {
-      if (api.issue_command(node, "fileset", "put", {ps.id, std::to_string(i), count, hex_arg(ps.files[i])}) == 0)
+      if (api.issue_command(node, "fileset", "put",
+                            {ps.id, std::to_string(i), count, hex_arg(ps.files[i])}) == 0)
         break;
       ps.published_at[i] = api.now();
       if (p_.file_interval > 0 && i + 1 < ps.files.size()) {
@@ -366,7 +372,8 @@ private:
     api.count("fileset.client_verified", 1, group);
   }
 
-  std::set<std::uint32_t> checked_groups(const sim_api& api, const checker_spec& c, std::string& error) const {
+  std::set<std::uint32_t> checked_groups(const sim_api& api, const checker_spec& c,
+                                         std::string& error) const {
     std::set<std::uint32_t> out;
     std::vector<std::string> names = p_.groups;
     if (auto* g = cfg::member(c.raw, "groups")) {
@@ -406,20 +413,23 @@ private:
         continue;
       ++sets_checked;
       for (auto n : members_) {
-        if (!api.online(n) || !groups.count(api.group_of(n)) || up_since_[n] < 0 || up_since_[n] > cutoff)
+        if (!api.online(n) || !groups.count(api.group_of(n)) || up_since_[n] < 0 ||
+            up_since_[n] > cutoff)
           continue;
         ++pairs;
         auto it = roots_[n].find(ps.id);
         if (it != roots_[n].end() && it->second == ps.root) {
           ++ok;
         } else if (example.empty()) {
-          example = "node " + std::to_string(n) + (it == roots_[n].end() ? " has not completed " : " has another root for ") + ps.id;
+          example = "node " + std::to_string(n) +
+                    (it == roots_[n].end() ? " has not completed " : " has another root for ") +
+                    ps.id;
         }
       }
     }
     v.passed = sets_checked > 0 && pairs > 0 && ok == pairs;
-    v.detail = std::to_string(ok) + " of " + std::to_string(pairs) + " (node, set) pairs converged on " +
-               std::to_string(sets_checked) + " sets";
+    v.detail = std::to_string(ok) + " of " + std::to_string(pairs) +
+               " (node, set) pairs converged on " + std::to_string(sets_checked) + " sets";
     if (!example.empty())
       v.detail += "; e.g. " + example;
     if (sets_checked == 0)
@@ -434,9 +444,11 @@ private:
     const auto min_rejected = min_of("min_rejected"), min_verified = min_of("min_verified");
     v.passed = corrupt_accepted_ == 0 && verified_ + rejected_ > 0 && rejected_ >= min_rejected &&
                verified_ >= min_verified;
-    v.detail = std::to_string(corrupt_accepted_) + " corrupted files accepted; " + std::to_string(verified_) +
-               " verified, " + std::to_string(rejected_) + " rejected (wanted >= " + std::to_string(min_rejected) +
-               "), " + std::to_string(failed_) + " failed of " + std::to_string(fetches_issued_) + " fetches";
+    v.detail = std::to_string(corrupt_accepted_) + " corrupted files accepted; " +
+               std::to_string(verified_) + " verified, " + std::to_string(rejected_) +
+               " rejected (wanted >= " + std::to_string(min_rejected) + "), " +
+               std::to_string(failed_) + " failed of " + std::to_string(fetches_issued_) +
+               " fetches";
   }
 
   void propagation_check(const sim_api& api, const checker_spec& c, verdict& v) const {
@@ -451,7 +463,8 @@ private:
       }
     }
     const double p99 = percentile(f.reach_all, 0.99);
-    v.passed = f.files > 0 && f.reached_all == f.files && (max_p99 == 0 || p99 <= static_cast<double>(max_p99));
+    v.passed = f.files > 0 && f.reached_all == f.files &&
+               (max_p99 == 0 || p99 <= static_cast<double>(max_p99));
     v.detail = std::to_string(f.reached_all) + " of " + std::to_string(f.files) +
                " files reached every node online since their publication; p99 " +
                std::to_string(p99 / 1000.0) + " ms";
@@ -476,7 +489,8 @@ private:
           if (t < 0) {
             all = false;
             if (f.first_missing.empty())
-              f.first_missing = "node " + std::to_string(n) + " lacks " + ps.id + "/" + std::to_string(i);
+              f.first_missing =
+                "node " + std::to_string(n) + " lacks " + ps.id + "/" + std::to_string(i);
             continue;
           }
           const double d = static_cast<double>(t - t0);

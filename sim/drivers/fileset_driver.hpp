@@ -23,7 +23,8 @@
 //                                set published `settle` before the end, with the publisher's root
 //                                (optional "groups": [...] to restrict)
 //   fileset_no_corrupt_accepted  the client never accepted a file that differs from the published
-//                                one (optional "min_rejected", "min_verified": counts that must be reached)
+//                                one (optional "min_rejected", "min_verified": counts that must be
+//                                reached)
 //   fileset_propagation          every file reached every node online since before it was
 //                                published (optional "max_p99": a duration bounding the p99 time)
 // Figures (run summary, "fileset"): time until a file reached every node

@@ -124,8 +124,8 @@ public:
         if (prov < api.node_count())
           policy = group_policy_[api.group_of(prov)];
       }
-      rep_.download_ended(g, group_strategy_[g], policy, k == "download_done", e.value("duration_us"),
-                          api.now() >= api.end_time() - p_.grace,
+      rep_.download_ended(g, group_strategy_[g], policy, k == "download_done",
+                          e.value("duration_us"), api.now() >= api.end_time() - p_.grace,
                           e.field("reason") ? *e.field("reason") : "");
     } else if (k == "market_served") {
       auto peer = static_cast<std::uint32_t>(parse_u64(e.field("peer")));
@@ -136,14 +136,16 @@ public:
     } else if (k == "payment_verified" || k == "payment_late_paid") {
       auto peer = static_cast<std::uint32_t>(parse_u64(e.field("peer")));
       pair(node, peer, g).paid += static_cast<std::uint64_t>(e.value("bytes"));
-      if (peer < api.node_count() && group_strategy_[api.group_of(peer)] == "honest" && k == "payment_verified")
+      if (peer < api.node_count() && group_strategy_[api.group_of(peer)] == "honest" &&
+          k == "payment_verified")
         rep_.honest_settled(group_policy_[g], e.value("latency_us"), e.value("confirm_us"));
     } else if (k == "payment_failed") {
       auto peer = static_cast<std::uint32_t>(parse_u64(e.field("peer")));
       auto& a = pair(node, peer, g);
       ++a.failed;
       if (peer < api.node_count())
-        rep_.payment_failed(group_strategy_[api.group_of(peer)], e.field("reason") ? *e.field("reason") : "");
+        rep_.payment_failed(group_strategy_[api.group_of(peer)],
+                            e.field("reason") ? *e.field("reason") : "");
     } else if (k == "peer_blacklisted") {
       pair(node, static_cast<std::uint32_t>(parse_u64(e.field("peer"))), g).blacklisted = true;
     } else if (k == "payment_requested") {
@@ -154,18 +156,21 @@ public:
     } else if (k == "payment_recognised") {
       recognised_.insert({node, e.field("ref") ? *e.field("ref") : ""});
     } else if (k == "ledger_funded") {
-      transfer(ledger::treasury, parse_u64(e.field("account")), static_cast<std::uint64_t>(e.value("amount")), 0);
+      transfer(ledger::treasury, parse_u64(e.field("account")),
+               static_cast<std::uint64_t>(e.value("amount")), 0);
     } else if (k == "ledger_tx_included") {
       auto from = parse_u64(e.field("from"));
       if (!spent_.insert({from, parse_u64(e.field("nonce"))}).second)
-        violations_.push_back("nonce " + *e.field("nonce") + " of account " + *e.field("from") + " spent twice");
+        violations_.push_back("nonce " + *e.field("nonce") + " of account " + *e.field("from") +
+                              " spent twice");
       transfer(from, parse_u64(e.field("to")), static_cast<std::uint64_t>(e.value("amount")),
                static_cast<std::uint64_t>(e.value("fee")));
       ++txs_;
     } else if (k == "ledger_block") {
       ++blocks_;
       if (auto* inv = e.field("invariants"); inv && *inv != "ok")
-        violations_.push_back("block " + std::to_string(static_cast<std::uint64_t>(e.value("height"))) + ": " + *inv);
+        violations_.push_back(
+          "block " + std::to_string(static_cast<std::uint64_t>(e.value("height"))) + ": " + *inv);
     }
   }
 
@@ -176,7 +181,8 @@ public:
       std::uint64_t total = 0, missing = 0;
       std::string example;
       for (auto& [key, info] : sent_) {
-        if (info.first > api.end_time() - p_.grace || !api.online(key.first) || !api.online(info.second))
+        if (info.first > api.end_time() - p_.grace || !api.online(key.first) ||
+            !api.online(info.second))
           continue;
         ++total;
         if (!recognised_.count(key)) {
@@ -187,7 +193,8 @@ public:
       }
       v.passed = missing == 0 && total > 0;
       v.detail = std::to_string(total - missing) + " of " + std::to_string(total) +
-                 " honest payments recognised" + (example.empty() ? "" : "; first missing: " + example) +
+                 " honest payments recognised" +
+                 (example.empty() ? "" : "; first missing: " + example) +
                  (total == 0 ? " (no honest payment to check)" : "");
       return true;
     }
@@ -198,13 +205,15 @@ public:
         ++checked;
         if (a.max_exposure > a.bound && a.max_exposure - a.bound > worst_over) {
           worst_over = a.max_exposure - a.bound;
-          where = "provider " + std::to_string(key.first) + " peer " + std::to_string(key.second) + ": " +
-                  std::to_string(a.max_exposure) + " B unpaid, bound " + std::to_string(a.bound) + " B";
+          where = "provider " + std::to_string(key.first) + " peer " + std::to_string(key.second) +
+                  ": " + std::to_string(a.max_exposure) + " B unpaid, bound " +
+                  std::to_string(a.bound) + " B";
         }
       }
       v.passed = worst_over == 0 && checked > 0;
-      v.detail = worst_over == 0 ? std::to_string(checked) + " provider-peer pairs within their policy's bound"
-                                 : "over the bound: " + where;
+      v.detail = worst_over == 0
+                   ? std::to_string(checked) + " provider-peer pairs within their policy's bound"
+                   : "over the bound: " + where;
       return true;
     }
     if (c.check == "ledger_conservation") {
@@ -218,9 +227,11 @@ public:
       if (total != static_cast<__int128>(supply_))
         bad.push_back("balances do not sum to the supply");
       v.passed = bad.empty() && blocks_ > 0;
-      v.detail = bad.empty() ? std::to_string(txs_) + " transactions in " + std::to_string(blocks_) +
-                                 " blocks: no nonce spent twice, no negative balance, supply conserved"
-                             : bad.front() + (bad.size() > 1 ? " (+" + std::to_string(bad.size() - 1) + " more)" : "");
+      v.detail =
+        bad.empty()
+          ? std::to_string(txs_) + " transactions in " + std::to_string(blocks_) +
+              " blocks: no nonce spent twice, no negative balance, supply conserved"
+          : bad.front() + (bad.size() > 1 ? " (+" + std::to_string(bad.size() - 1) + " more)" : "");
       if (blocks_ == 0)
         v.detail = "no block was made";
       return true;
@@ -254,7 +265,8 @@ private:
   std::vector<bool> group_payer_;
   std::map<std::pair<std::uint32_t, std::string>, time_us> open_;
   std::map<std::pair<std::uint32_t, std::uint32_t>, pair_account> pairs_;
-  std::map<std::pair<std::uint32_t, std::string>, std::pair<time_us, std::uint32_t>> sent_; // -> (time, provider)
+  std::map<std::pair<std::uint32_t, std::string>, std::pair<time_us, std::uint32_t>>
+    sent_; // -> (time, provider)
   std::set<std::pair<std::uint32_t, std::string>> recognised_;
   std::map<std::uint64_t, __int128> replay_;
   std::set<std::pair<std::uint64_t, std::uint64_t>> spent_;
@@ -266,7 +278,9 @@ private:
 
 driver_kind market_driver_kind() {
   driver_kind k;
-  k.validate = [](const json& item, const std::string& path, const scenario& s) { parse(item, path, s); };
+  k.validate = [](const json& item, const std::string& path, const scenario& s) {
+    parse(item, path, s);
+  };
   k.make = [](const json& item, const scenario& s) -> std::unique_ptr<workload_driver> {
     return std::make_unique<driver>(parse(item, "workload", s), s);
   };

@@ -44,8 +44,9 @@ void tally::download_started(std::uint32_t g, const std::string& strategy) {
 
 void tally::download_interrupted(std::uint32_t g) { ++groups_[g].interrupted; }
 
-void tally::download_ended(std::uint32_t g, const std::string& strategy, const std::string& policy, bool done,
-                            double duration_us, bool near_end, const std::string& reason) {
+void tally::download_ended(std::uint32_t g, const std::string& strategy, const std::string& policy,
+                           bool done, double duration_us, bool near_end,
+                           const std::string& reason) {
   auto& t = groups_[g];
   t.strategy = strategy;
   if (done) {
@@ -76,9 +77,11 @@ void tally::payment_failed(const std::string& strategy, const std::string& reaso
     std::size_t j = i;
     while (j < reason.size() && std::isxdigit(static_cast<unsigned char>(reason[j])))
       ++j;
-    bool digits = j > i && (j - i >= 8 || std::all_of(reason.begin() + static_cast<std::ptrdiff_t>(i),
-                                                       reason.begin() + static_cast<std::ptrdiff_t>(j),
-                                                       [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }));
+    bool digits =
+      j > i && (j - i >= 8 ||
+                std::all_of(reason.begin() + static_cast<std::ptrdiff_t>(i),
+                            reason.begin() + static_cast<std::ptrdiff_t>(j),
+                            [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }));
     bool word_start = i == 0 || !std::isalnum(static_cast<unsigned char>(reason[i - 1]));
     bool word_end = j == reason.size() || !std::isalnum(static_cast<unsigned char>(reason[j]));
     if (digits && word_start && word_end) {
@@ -109,15 +112,16 @@ bool tally::check_honest_downloads(const checker_spec& c, verdict& v) const {
       why = t.reasons.begin()->first;
   }
   v.passed = done > 0 && failed <= max_failures;
-  v.detail = std::to_string(done) + " of " + std::to_string(started) + " honest downloads completed, " +
-             std::to_string(failed) + " failed (allowed " + std::to_string(max_failures) + "), " +
-             std::to_string(interrupted) + " interrupted by their node leaving" +
-             (why.empty() ? "" : "; a failure: " + why);
+  v.detail = std::to_string(done) + " of " + std::to_string(started) +
+             " honest downloads completed, " + std::to_string(failed) + " failed (allowed " +
+             std::to_string(max_failures) + "), " + std::to_string(interrupted) +
+             " interrupted by their node leaving" + (why.empty() ? "" : "; a failure: " + why);
   return true;
 }
 
-json tally::report_json(const sim_api& api, const std::map<std::pair<std::uint32_t, std::uint32_t>, pair_account>& pairs,
-                         const std::vector<std::string>& group_strategy, const json& summary) const {
+json tally::report_json(
+  const sim_api& api, const std::map<std::pair<std::uint32_t, std::uint32_t>, pair_account>& pairs,
+  const std::vector<std::string>& group_strategy, const json& summary) const {
   json out;
   // Per strategy x policy: what cheaters (and, for comparison, honest peers) got unpaid.
   struct cell {
@@ -144,8 +148,9 @@ json tally::report_json(const sim_api& api, const std::map<std::pair<std::uint32
   }
   json strategies = json::object();
   std::vector<std::string> lines;
-  lines.push_back("market     strategy       policy             peers  files  unpaid/peer (mean, max)      "
-                  "unpaid/provider max  worst pair  bound/pair  blacklisted pairs");
+  lines.push_back(
+    "market     strategy       policy             peers  files  unpaid/peer (mean, max)      "
+    "unpaid/provider max  worst pair  bound/pair  blacklisted pairs");
   char buf[400];
   for (auto& [key, c] : cells) {
     auto& [strategy, policy] = key;
@@ -154,7 +159,8 @@ json tally::report_json(const sim_api& api, const std::map<std::pair<std::uint32
       per_max = std::max(per_max, b);
     for (auto& [_, b] : c.unpaid_by_provider)
       prov_max = std::max(prov_max, b);
-    double per_mean = c.peers.empty() ? 0 : static_cast<double>(c.unpaid) / static_cast<double>(c.peers.size());
+    double per_mean =
+      c.peers.empty() ? 0 : static_cast<double>(c.unpaid) / static_cast<double>(c.peers.size());
     auto done = done_by_.count(key) ? done_by_.at(key) : 0;
     strategies[strategy][policy] = {{"peers", c.peers.size()},
                                     {"pairs", c.pairs},
@@ -167,12 +173,14 @@ json tally::report_json(const sim_api& api, const std::map<std::pair<std::uint32
                                     {"bound_pair", c.bound},
                                     {"blacklisted_pairs", c.blacklisted},
                                     {"bills", c.bills}};
-    std::snprintf(buf, sizeof buf, "           %-14s %-15s %8zu  %5llu  %12s %12s  %19s  %10s  %10s  %llu of %llu",
-                  strategy.c_str(), policy.c_str(), c.peers.size(), static_cast<unsigned long long>(done),
-                  kib(per_mean).c_str(), kib(static_cast<double>(per_max)).c_str(),
-                  kib(static_cast<double>(prov_max)).c_str(), kib(static_cast<double>(c.max_exposure)).c_str(),
-                  kib(static_cast<double>(c.bound)).c_str(), static_cast<unsigned long long>(c.blacklisted),
-                  static_cast<unsigned long long>(c.pairs));
+    std::snprintf(
+      buf, sizeof buf,
+      "           %-14s %-15s %8zu  %5llu  %12s %12s  %19s  %10s  %10s  %llu of %llu",
+      strategy.c_str(), policy.c_str(), c.peers.size(), static_cast<unsigned long long>(done),
+      kib(per_mean).c_str(), kib(static_cast<double>(per_max)).c_str(),
+      kib(static_cast<double>(prov_max)).c_str(), kib(static_cast<double>(c.max_exposure)).c_str(),
+      kib(static_cast<double>(c.bound)).c_str(), static_cast<unsigned long long>(c.blacklisted),
+      static_cast<unsigned long long>(c.pairs));
     lines.push_back(buf);
   }
   out["strategies"] = strategies;
@@ -186,29 +194,37 @@ json tally::report_json(const sim_api& api, const std::map<std::pair<std::uint32
       honest_bills[a.policy] += a.bills;
   json honest = json::object();
   double free_median = honest_duration_s_.count("free") ? median(honest_duration_s_.at("free")) : 0;
-  lines.push_back("market     honest downloads by provider policy: n, median s, mean s, extra median s vs free, "
-                  "bill->verified median s");
+  lines.push_back(
+    "market     honest downloads by provider policy: n, median s, mean s, extra median s vs free, "
+    "bill->verified median s");
   for (auto& [policy, d] : honest_duration_s_) {
     double med = median(d);
     double settle = settle_s_.count(policy) ? median(settle_s_.at(policy)) : 0;
-    honest[policy] = {{"downloads", d.size()},
-                      {"median_s", med},
-                      {"mean_s", mean(d)},
-                      {"extra_median_s_vs_free", free_median > 0 ? med - free_median : 0},
-                      {"settle_median_s", settle},
-                      {"bills_per_download", d.empty() ? 0.0 : static_cast<double>(honest_bills[policy]) / static_cast<double>(d.size())},
-                      {"confirm_median_s", confirm_s_.count(policy) ? median(confirm_s_.at(policy)) : 0}};
-    std::snprintf(buf, sizeof buf, "           %-15s n=%-5zu median %.2f  mean %.2f  extra %+.2f  settle %.2f  bills/download %.2f",
-                  policy.c_str(), d.size(), med, mean(d), free_median > 0 ? med - free_median : 0.0, settle,
-                  d.empty() ? 0.0 : static_cast<double>(honest_bills[policy]) / static_cast<double>(d.size()));
+    honest[policy] = {
+      {"downloads", d.size()},
+      {"median_s", med},
+      {"mean_s", mean(d)},
+      {"extra_median_s_vs_free", free_median > 0 ? med - free_median : 0},
+      {"settle_median_s", settle},
+      {"bills_per_download",
+       d.empty() ? 0.0 : static_cast<double>(honest_bills[policy]) / static_cast<double>(d.size())},
+      {"confirm_median_s", confirm_s_.count(policy) ? median(confirm_s_.at(policy)) : 0}};
+    std::snprintf(
+      buf, sizeof buf,
+      "           %-15s n=%-5zu median %.2f  mean %.2f  extra %+.2f  settle %.2f  bills/download "
+      "%.2f",
+      policy.c_str(), d.size(), med, mean(d), free_median > 0 ? med - free_median : 0.0, settle,
+      d.empty() ? 0.0 : static_cast<double>(honest_bills[policy]) / static_cast<double>(d.size()));
     lines.push_back(buf);
   }
   out["honest"] = honest;
-  double frames = counter(summary, "market.bills") + counter(summary, "market.bills_resent") +
-                  2 * counter(summary, "market.transfers_sent") + counter(summary, "market.notifications_sent") +
-                  counter(summary, "market.notifications") + counter(summary, "market.payments_verified") +
-                  counter(summary, "market.payments_failed") + counter(summary, "market.payments_late_paid") +
-                  2 * counter(summary, "market.status_queries") + 2 * counter(summary, "market.double_spends_sent");
+  double frames =
+    counter(summary, "market.bills") + counter(summary, "market.bills_resent") +
+    2 * counter(summary, "market.transfers_sent") + counter(summary, "market.notifications_sent") +
+    counter(summary, "market.notifications") + counter(summary, "market.payments_verified") +
+    counter(summary, "market.payments_failed") + counter(summary, "market.payments_late_paid") +
+    2 * counter(summary, "market.status_queries") +
+    2 * counter(summary, "market.double_spends_sent");
   double paid_downloads = 0;
   for (auto& [key, n] : done_by_)
     if (key.second != "free" && key.second != "none")
@@ -217,16 +233,18 @@ json tally::report_json(const sim_api& api, const std::map<std::pair<std::uint32
   // TRANSFER + TRANSFER_OK, PAYMENT_NOTIFY, PAYMENT_STATUS received and
   // verified, plus two per ledger status query of the verifier.
   double notified = counter(summary, "market.notifications");
-  double queries_per_payment = notified > 0 ? counter(summary, "market.status_queries") / notified : 0;
+  double queries_per_payment =
+    notified > 0 ? counter(summary, "market.status_queries") / notified : 0;
   out["status_queries_per_payment"] = queries_per_payment;
   out["frames_per_bill_honest"] = 6 + 2 * queries_per_payment;
   out["payment_frames"] = frames;
   out["payment_frames_per_paid_download"] = paid_downloads > 0 ? frames / paid_downloads : 0;
-  std::snprintf(buf, sizeof buf,
-                "market     payment protocol: %.0f frames (all peers), %.1f per completed paid download; "
-                "an honest bill costs %.1f frames (%.2f ledger status queries per payment)",
-                frames, paid_downloads > 0 ? frames / paid_downloads : 0.0, 6 + 2 * queries_per_payment,
-                queries_per_payment);
+  std::snprintf(
+    buf, sizeof buf,
+    "market     payment protocol: %.0f frames (all peers), %.1f per completed paid download; "
+    "an honest bill costs %.1f frames (%.2f ledger status queries per payment)",
+    frames, paid_downloads > 0 ? frames / paid_downloads : 0.0, 6 + 2 * queries_per_payment,
+    queries_per_payment);
   lines.push_back(buf);
   out["text_lines"] = lines;
   return out;

@@ -33,14 +33,16 @@ public:
 
   void download_started(std::uint32_t g, const std::string& strategy);
   void download_interrupted(std::uint32_t g);
-  void download_ended(std::uint32_t g, const std::string& strategy, const std::string& policy, bool done,
-                      double duration_us, bool near_end, const std::string& reason);
+  void download_ended(std::uint32_t g, const std::string& strategy, const std::string& policy,
+                      bool done, double duration_us, bool near_end, const std::string& reason);
   void honest_settled(const std::string& policy, double latency_us, double confirm_us);
   void payment_failed(const std::string& strategy, const std::string& reason);
 
   bool check_honest_downloads(const checker_spec&, verdict&) const;
-  nlohmann::json report_json(const sim_api&, const std::map<std::pair<std::uint32_t, std::uint32_t>, pair_account>&,
-                             const std::vector<std::string>& group_strategy, const nlohmann::json& summary) const;
+  nlohmann::json report_json(const sim_api&,
+                             const std::map<std::pair<std::uint32_t, std::uint32_t>, pair_account>&,
+                             const std::vector<std::string>& group_strategy,
+                             const nlohmann::json& summary) const;
 
 private:
   struct group_tally {
@@ -49,10 +51,11 @@ private:
     std::map<std::string, std::uint64_t> reasons;
   };
   std::vector<group_tally> groups_;
-  std::map<std::string, std::vector<double>> honest_duration_s_; // by provider policy
+  std::map<std::string, std::vector<double>> honest_duration_s_;         // by provider policy
   std::map<std::pair<std::string, std::string>, std::uint64_t> done_by_; // (strategy, policy)
-  std::map<std::string, std::vector<double>> settle_s_, confirm_s_;   // honest, by policy
-  std::map<std::string, std::map<std::string, std::uint64_t>> fail_reasons_; // strategy -> reason -> n
+  std::map<std::string, std::vector<double>> settle_s_, confirm_s_;      // honest, by policy
+  std::map<std::string, std::map<std::string, std::uint64_t>>
+    fail_reasons_; // strategy -> reason -> n
 };
 
 } // namespace peerlab::sim::market_sim

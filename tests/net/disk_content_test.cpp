@@ -90,7 +90,7 @@ TEST_CASE("disk_content: a sink written out of order commits into downloads", "[
   REQUIRE(read_file(final_path) == data);
   REQUIRE_FALSE(fs::exists(part));
   REQUIRE(c.committed_path(h) == final_path);
-  REQUIRE(c.stat(h)->size == data.size()); // a finished download is served too
+  REQUIRE(c.stat(h)->size == data.size());                 // a finished download is served too
   REQUIRE_FALSE(c.write(s, 0, byte_view{data.data(), 1})); // the handle is spent
 }
 

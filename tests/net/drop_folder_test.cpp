@@ -25,15 +25,20 @@ void write_raw(const fs::path& p, const std::string& s) {
 byte_view view(const bytes& b) { return {b.data(), b.size()}; }
 } // namespace
 
-TEST_CASE("drop folder file names carry sender recipient and packet id and parse strictly", "[net][drop]") {
+TEST_CASE("drop folder file names carry sender recipient and packet id and parse strictly",
+          "[net][drop]") {
   net::drop_route r{0x0123456789abcdefull, 42, 7};
   auto name = net::drop_file_name(r);
   CHECK(name == "0123456789abcdef--000000000000002a--0000000000000007.packet");
   CHECK(net::parse_drop_file_name(name) == r);
-  CHECK_FALSE(net::parse_drop_file_name("0123456789ABCDEF--000000000000002a--0000000000000007.packet"));
-  CHECK_FALSE(net::parse_drop_file_name("0123456789abcdef--000000000000002a--0000000000000007.pkt"));
-  CHECK_FALSE(net::parse_drop_file_name("0123456789abcdef-000000000000002a--0000000000000007.packet"));
-  CHECK_FALSE(net::parse_drop_file_name(".0123456789abcdef--000000000000002a--0000000000000007.packet.1.tmp"));
+  CHECK_FALSE(
+    net::parse_drop_file_name("0123456789ABCDEF--000000000000002a--0000000000000007.packet"));
+  CHECK_FALSE(
+    net::parse_drop_file_name("0123456789abcdef--000000000000002a--0000000000000007.pkt"));
+  CHECK_FALSE(
+    net::parse_drop_file_name("0123456789abcdef-000000000000002a--0000000000000007.packet"));
+  CHECK_FALSE(net::parse_drop_file_name(
+    ".0123456789abcdef--000000000000002a--0000000000000007.packet.1.tmp"));
   CHECK_FALSE(net::parse_drop_file_name(""));
 }
 
@@ -96,7 +101,8 @@ TEST_CASE("drop folder refuses and deletes files above the size bound", "[net][d
   CHECK_FALSE(fs::exists(b.incoming_dir() / net::drop_file_name({id_a, id_b, 1})));
 }
 
-TEST_CASE("mirror copies late, once, atomically, and truncates or flips bits as asked", "[net][drop]") {
+TEST_CASE("mirror copies late, once, atomically, and truncates or flips bits as asked",
+          "[net][drop]") {
   test::temp_dir t("mirror");
   auto src = t.path() / "src", dst = t.path() / "dst";
   for (int i = 0; i < 20; ++i)
@@ -158,7 +164,8 @@ struct exchange_result {
   std::size_t violations = 0;
   time_us finished = 0;
 };
-exchange_result exchange(folder_pair& p, std::size_t n, time_us deadline, time_us restart_b_at = -1) {
+exchange_result exchange(folder_pair& p, std::size_t n, time_us deadline,
+                         time_us restart_b_at = -1) {
   exchange_result r;
   std::size_t submitted[2] = {0, 0};
   for (time_us t = 0; t < deadline; t += 10 * us_per_ms) {
@@ -189,7 +196,8 @@ exchange_result exchange(folder_pair& p, std::size_t n, time_us deadline, time_u
 }
 } // namespace
 
-TEST_CASE("two droplog sides exchange messages through one shared folder and clean it up", "[net][drop]") {
+TEST_CASE("two droplog sides exchange messages through one shared folder and clean it up",
+          "[net][drop]") {
   test::temp_dir t("droppair");
   folder_pair p(t.path(), std::nullopt);
   auto r = exchange(p, 300, 60 * us_per_s);
@@ -204,7 +212,8 @@ TEST_CASE("two droplog sides exchange messages through one shared folder and cle
   CHECK(files_in(t.path()) <= 4);
 }
 
-TEST_CASE("two droplog sides exchange messages through a mirror that truncates half the files", "[net][drop]") {
+TEST_CASE("two droplog sides exchange messages through a mirror that truncates half the files",
+          "[net][drop]") {
   test::temp_dir t("dropmirror");
   net::mirror_options o;
   o.truncate = 0.5;
@@ -220,7 +229,8 @@ TEST_CASE("two droplog sides exchange messages through a mirror that truncates h
   CHECK(p.host(1).find(id_a)->stats().packets_truncated > 0);
 }
 
-TEST_CASE("a side restarted mid-transfer through folders loses nothing already acknowledged", "[net][drop]") {
+TEST_CASE("a side restarted mid-transfer through folders loses nothing already acknowledged",
+          "[net][drop]") {
   test::temp_dir t("droprestart");
   net::mirror_options o;
   o.truncate = 0.3;
@@ -243,7 +253,8 @@ TEST_CASE("a forged file dropped into the folder is rejected and deleted", "[net
   m.payload = body_of(0, 40, 0);
   droplog::control_block c;
   auto forged = droplog::encode_packet(0, id_a, id_b, 1, c, {&m}, wrong);
-  net::write_file_atomically(p.folder(1).incoming_dir(), net::drop_file_name({id_a, id_b, 1}), view(forged));
+  net::write_file_atomically(p.folder(1).incoming_dir(), net::drop_file_name({id_a, id_b, 1}),
+                             view(forged));
   auto got = p.step(1, 0);
   CHECK(got.empty());
   CHECK(p.host(1).find(id_a)->stats().packets_rejected == 1);

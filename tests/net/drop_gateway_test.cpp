@@ -3,7 +3,7 @@
 #include "actors/config/json_fields.hpp"
 #include "net/drop_gateway.hpp"
 #include "protocols/droplog/http_gateway.hpp"
-#include "sim/memory_store.hpp"
+#include "protocols/common/memory_store.hpp"
 #include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -20,7 +20,8 @@ namespace {
 /// Upstream: GET /size/<n> answers simulated_body; other methods echo the body.
 class upstream_server {
 public:
-  explicit upstream_server(asio::io_context& io) : acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+  explicit upstream_server(asio::io_context& io)
+      : acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     accept();
   }
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
@@ -33,48 +34,43 @@ private:
       auto sock = std::make_shared<tcp::socket>(std::move(s));
       auto buf = std::make_shared<boost::beast::flat_buffer>();
       auto req = std::make_shared<net::beast_request>();
-      bhttp::async_read(*sock, *buf, *req, [sock, buf, req](boost::system::error_code ec, std::size_t) {
-        if (ec)
-          return;
-        auto res = std::make_shared<net::beast_response>();
-        res->version(11);
-        std::string target(req->target());
-        if (req->method() == bhttp::verb::get && target.rfind("/size/", 0) == 0) {
-          res->result(200);
-          res->body() = droplog::http::simulated_body(target, std::stoull(target.substr(6)));
-        } else {
-          res->result(201);
-          res->set("X-Method", std::string(req->method_string()));
-          res->body() = req->body();
-        }
-        res->keep_alive(false);
-        res->prepare_payload();
-        bhttp::async_write(*sock, *res, [sock, res](boost::system::error_code, std::size_t) {
-          boost::system::error_code ignored;
-          sock->shutdown(tcp::socket::shutdown_both, ignored);
+      bhttp::async_read(
+        *sock, *buf, *req, [sock, buf, req](boost::system::error_code ec, std::size_t) {
+          if (ec)
+            return;
+          auto res = std::make_shared<net::beast_response>();
+          res->version(11);
+          std::string target(req->target());
+          if (req->method() == bhttp::verb::get && target.rfind("/size/", 0) == 0) {
+            res->result(200);
+            res->body() = droplog::http::simulated_body(target, std::stoull(target.substr(6)));
+          } else {
+            res->result(201);
+            res->set("X-Method", std::string(req->method_string()));
+            res->body() = req->body();
+          }
+          res->keep_alive(false);
+          res->prepare_payload();
+          bhttp::async_write(*sock, *res, [sock, res](boost::system::error_code, std::size_t) {
+            boost::system::error_code ignored;
+            sock->shutdown(tcp::socket::shutdown_both, ignored);
+          });
         });
-      });
       accept();
     });
   }
   tcp::acceptor acceptor_;
 };
 
-net::drop_gateway_config side_config(bool a, const std::filesystem::path& dir, std::uint16_t upstream_port) {
-  nlohmann::json j = {{"side", a ? "a" : "b"},
-                      {"name", a ? "gw-a" : "gw-b"},
-                      {"peer", a ? "gw-b" : "gw-a"},
-                      {"key", "gateway test shared key, 32 byte"},
-                      {"out_dir", dir.string()},
-                      {"in_dir", dir.string()},
-                      {"poll_interval", "2ms"},
-                      {"request_timeout", "20s"},
-                      {"metrics_interval", "0s"},
-                      {"min_packet", "64KiB"},
-                      {"initial_packet", "256KiB"},
-                      {"max_packet", "4MiB"},
-                      {"fragment", "32KiB"},
-                      {"max_body", "8MiB"}};
+net::drop_gateway_config side_config(bool a, const std::filesystem::path& dir,
+                                     std::uint16_t upstream_port) {
+  nlohmann::json j = {{"side", a ? "a" : "b"},       {"name", a ? "gw-a" : "gw-b"},
+                      {"peer", a ? "gw-b" : "gw-a"}, {"key", "gateway test shared key, 32 byte"},
+                      {"out_dir", dir.string()},     {"in_dir", dir.string()},
+                      {"poll_interval", "2ms"},      {"request_timeout", "20s"},
+                      {"metrics_interval", "0s"},    {"min_packet", "64KiB"},
+                      {"initial_packet", "256KiB"},  {"max_packet", "4MiB"},
+                      {"fragment", "32KiB"},         {"max_body", "8MiB"}};
   if (!a)
     j["upstream"] = "http://127.0.0.1:" + std::to_string(upstream_port);
   return net::parse_drop_gateway_config(j, dir);
@@ -91,7 +87,8 @@ struct rig {
     auto quiet = [](const std::string&) {};
     a = std::make_unique<net::drop_gateway>(io, ca, quiet, &store_a);
     if (with_b)
-      b = std::make_unique<net::drop_gateway>(io, side_config(false, dir.path(), up), quiet, &store_b);
+      b = std::make_unique<net::drop_gateway>(io, side_config(false, dir.path(), up), quiet,
+                                              &store_b);
     a->start();
     if (b)
       b->start();
@@ -126,7 +123,7 @@ struct rig {
 
   asio::io_context io;
   test::temp_dir dir;
-  sim::memory_store store_a, store_b;
+  memory_store store_a, store_b;
   std::unique_ptr<upstream_server> upstream;
   std::unique_ptr<net::drop_gateway> a, b;
   std::thread thread;
@@ -134,7 +131,8 @@ struct rig {
 
 } // namespace
 
-TEST_CASE("drop gateway carries a GET and a binary POST through the folder and back", "[net][drop]") {
+TEST_CASE("drop gateway carries a GET and a binary POST through the folder and back",
+          "[net][drop]") {
   rig r;
   auto res = r.call(bhttp::verb::get, "/size/300000");
   CHECK(res.result_int() == 200);
@@ -155,7 +153,8 @@ TEST_CASE("drop gateway answers 502 when the upstream server is down", "[net][dr
   rig r(true, false);
   auto res = r.call(bhttp::verb::get, "/size/10");
   CHECK(res.result_int() == 502);
-  CHECK(std::string(res.body().begin(), res.body().end()).find("upstream connect failed") != std::string::npos);
+  CHECK(std::string(res.body().begin(), res.body().end()).find("upstream connect failed") !=
+        std::string::npos);
 }
 
 TEST_CASE("drop gateway answers 504 when no answer comes back in time", "[net][drop]") {
@@ -173,12 +172,14 @@ TEST_CASE("drop gateway refuses bodies above max_body with 413", "[net][drop]") 
 
 TEST_CASE("drop gateway config errors name the field", "[net][drop]") {
   test::temp_dir d("dropcfg");
-  nlohmann::json j = {{"side", "a"}, {"name", "x"}, {"peer", "y"}, {"key", "0123456789abcdef0123"},
+  nlohmann::json j = {{"side", "a"},    {"name", "x"},
+                      {"peer", "y"},    {"key", "0123456789abcdef0123"},
                       {"out_dir", "o"}, {"in_dir", "i"}};
   CHECK_NOTHROW(net::parse_drop_gateway_config(j, d.path()));
   auto bad = j;
   bad["listen"] = "0.0.0.0:80";
-  CHECK_THROWS_WITH(net::parse_drop_gateway_config(bad, d.path()), Catch::Contains("config.listen"));
+  CHECK_THROWS_WITH(net::parse_drop_gateway_config(bad, d.path()),
+                    Catch::Contains("config.listen"));
   bad = j;
   bad["side"] = "c";
   CHECK_THROWS_WITH(net::parse_drop_gateway_config(bad, d.path()), Catch::Contains("config.side"));

@@ -7,7 +7,7 @@
 #include "net/mirror.hpp"
 #include "protocols/common/rng.hpp"
 #include "protocols/droplog/host.hpp"
-#include "sim/memory_store.hpp"
+#include "protocols/common/memory_store.hpp"
 #include "temp_dir.hpp"
 
 #include <memory>
@@ -104,11 +104,12 @@ public:
 private:
   void open(int s) {
     folder_[s] = std::make_unique<net::drop_folder>(out_[s], in_[s], id(s));
-    host_[s] = std::make_unique<droplog::host>(id(s), std::vector<peer_id>{id(1 - s)}, small_session(), &store_[s]);
+    host_[s] = std::make_unique<droplog::host>(id(s), std::vector<peer_id>{id(1 - s)},
+                                               small_session(), &store_[s]);
   }
 
   std::filesystem::path root_, out_[2], in_[2];
-  sim::memory_store store_[2];
+  memory_store store_[2];
   std::unique_ptr<net::drop_folder> folder_[2];
   std::unique_ptr<droplog::host> host_[2];
   std::unique_ptr<net::mirror> mirror_[2];

@@ -24,11 +24,11 @@ public:
       reply[1] = pong;
       fx.send(from, std::move(reply));
     } else if (data[1] == pong) {
-      fx.emit(event{"pong",
-                    0,
-                    {{"from", std::to_string(from)},
-                     {"payload", std::string(data.begin() + 2, data.end())}},
-                    {{"bytes", static_cast<double>(data.size())}}});
+      fx.emit(event{
+        "pong",
+        0,
+        {{"from", std::to_string(from)}, {"payload", std::string(data.begin() + 2, data.end())}},
+        {{"bytes", static_cast<double>(data.size())}}});
     } else {
       fx.count("frames_rejected");
     }

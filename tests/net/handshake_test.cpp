@@ -56,8 +56,8 @@ TEST_CASE("address: host:port parsing", "[net][address]") {
   auto v6 = net::parse_address("[::1]:80", err);
   REQUIRE(v6);
   REQUIRE(net::to_string(*v6) == "[::1]:80");
-  for (auto bad : {"127.0.0.1", "127.0.0.1:", ":80", "localhost:80", "1.2.3.4:65536",
-                   "1.2.3.4:8x", "[::1:80"}) {
+  for (auto bad : {"127.0.0.1", "127.0.0.1:", ":80", "localhost:80", "1.2.3.4:65536", "1.2.3.4:8x",
+                   "[::1:80"}) {
     INFO(bad);
     REQUIRE_FALSE(net::parse_address(bad, err));
     REQUIRE_FALSE(err.empty());

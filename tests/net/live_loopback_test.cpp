@@ -159,7 +159,8 @@ TEST_CASE("live: a real file is downloaded by hash from disk to disk", "[net][li
   auto source = dir.path() / "source.bin";
   {
     std::ofstream out(source, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+    out.write(reinterpret_cast<const char*>(data.data()),
+              static_cast<std::streamsize>(data.size()));
   }
   auto hash = sha256::of(data);
 
@@ -172,10 +173,11 @@ TEST_CASE("live: a real file is downloaded by hash from disk to disk", "[net][li
   net::live_runtime p(std::move(op));
   p.start();
 
-  auto od = node("downloader", dir.path() / "d", ld,
-                 make_roles(nlohmann::json::parse(
-                              R"([{"role": "downloader", "chunk_size": "256KiB", "window": "1MiB"}])"),
-                            "roles", ""));
+  auto od =
+    node("downloader", dir.path() / "d", ld,
+         make_roles(nlohmann::json::parse(
+                      R"([{"role": "downloader", "chunk_size": "256KiB", "window": "1MiB"}])"),
+                    "roles", ""));
   od.peers = {p.listen_address()};
   auto* downloader_content = static_cast<net::disk_content*>(od.content.get());
   net::live_runtime d(std::move(od));
@@ -221,8 +223,7 @@ bool counter_reaches(net::live_runtime& rt, const std::string& name, double want
 
 } // namespace
 
-TEST_CASE("live: frames for a peer that cannot be reached are dropped and counted",
-          "[net][live]") {
+TEST_CASE("live: frames for a peer that cannot be reached are dropped and counted", "[net][live]") {
   test::temp_dir dir("live-dial");
   event_log la;
   net::live_runtime a(node("alice", dir.path() / "a", la, {std::make_shared<test::echo_role>()}));

@@ -13,9 +13,13 @@ namespace {
 struct world {
   api_node ledger{"api-err-ledger", market_roles::ledger()};
   api_node provider{"api-err-provider", market_roles::provider(ledger.id(), ledger.address()),
-                    json{{"provide_dirs", json::array({"shared"})}, {"max_price", 1000000}, {"lookup_timeout", "500ms"}}};
-  api_node downloader{"api-err-downloader", market_roles::downloader(ledger.id(), ledger.address()),
-                      json{{"lookup_timeout", "500ms"}, {"max_price", 1000000}}, {provider.address()}};
+                    json{{"provide_dirs", json::array({"shared"})},
+                         {"max_price", 1000000},
+                         {"lookup_timeout", "500ms"}}};
+  api_node downloader{"api-err-downloader",
+                      market_roles::downloader(ledger.id(), ledger.address()),
+                      json{{"lookup_timeout", "500ms"}, {"max_price", 1000000}},
+                      {provider.address()}};
   std::string provided; // hash of a file the provider offers
 
   world() {
@@ -28,7 +32,8 @@ struct world {
     REQUIRE(r.status == 201);
     provided = r.body["hash"];
     write_file(downloader.root() / "data" / "downloads" / "taken.bin", "already here");
-    REQUIRE(api_node::eventually([&] { return downloader.get("/api/file/get-providers/" + provided).status == 200; }));
+    REQUIRE(api_node::eventually(
+      [&] { return downloader.get("/api/file/get-providers/" + provided).status == 200; }));
   }
 
   std::map<std::string, std::string> all() {
@@ -49,7 +54,9 @@ void expect_error(const api_reply& r, unsigned status, const std::string& words)
   CHECK(r.body["error"].get<std::string>().find(words) != std::string::npos);
 }
 
-std::string unknown_hash() { return to_hex(sha256::of(byte_view{reinterpret_cast<const std::uint8_t*>("nobody"), 6})); }
+std::string unknown_hash() {
+  return to_hex(sha256::of(byte_view{reinterpret_cast<const std::uint8_t*>("nobody"), 6}));
+}
 
 } // namespace
 
@@ -61,31 +68,45 @@ TEST_CASE("market api: malformed provide requests get clear errors and change no
   expect_error(p.call("POST", url, "{\"file_path\": "), 400, "not valid JSON");
   expect_error(p.call("POST", url, ""), 400, "not valid JSON");
   expect_error(p.call("POST", url, "[1, 2]"), 400, "must be a JSON object");
-  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"colour", "red"}}), 400, "unknown field \"colour\"");
+  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"colour", "red"}}), 400,
+               "unknown field \"colour\"");
   expect_error(p.post(url, json::object()), 400, "file_path");
   expect_error(p.post(url, {{"file_path", "spare.bin"}, {"path", "spare.bin"}}), 400, "file_path");
   expect_error(p.post(url, {{"file_path", 42}}), 400, "file_path must be a string");
   // Prices: non-negative integers up to max_price only.
-  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"price", -1}}), 400, "price must not be negative");
-  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"price", -0.5}}), 400, "price must not be negative");
+  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"price", -1}}), 400,
+               "price must not be negative");
+  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"price", -0.5}}), 400,
+               "price must not be negative");
   expect_error(p.post(url, {{"file_path", "spare.bin"}, {"price", 1.5}}), 400, "whole number");
-  expect_error(p.call("POST", url, R"({"file_path": "spare.bin", "price": 1e30})"), 400, "whole number");
-  expect_error(p.call("POST", url, R"({"file_path": "spare.bin", "price": 18446744073709551615})"), 400,
-               "price must be at most 1000000");
-  expect_error(p.call("POST", url, R"({"file_path": "spare.bin", "price": 99999999999999999999999})"), 400,
+  expect_error(p.call("POST", url, R"({"file_path": "spare.bin", "price": 1e30})"), 400,
                "whole number");
-  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"price", 1000001}}), 400, "price must be at most 1000000");
-  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"price", "10"}}), 400, "price must be a non-negative integer");
-  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"price", true}}), 400, "price must be a non-negative integer");
-  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"price", nullptr}}), 400, "price must be a non-negative integer");
-  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"name", ""}}), 400, "name must not be empty");
-  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"name", std::string(300, 'n')}}), 400, "name is longer");
-  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"name", "a\nb"}}), 400, "control character");
+  expect_error(p.call("POST", url, R"({"file_path": "spare.bin", "price": 18446744073709551615})"),
+               400, "price must be at most 1000000");
+  expect_error(
+    p.call("POST", url, R"({"file_path": "spare.bin", "price": 99999999999999999999999})"), 400,
+    "whole number");
+  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"price", 1000001}}), 400,
+               "price must be at most 1000000");
+  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"price", "10"}}), 400,
+               "price must be a non-negative integer");
+  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"price", true}}), 400,
+               "price must be a non-negative integer");
+  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"price", nullptr}}), 400,
+               "price must be a non-negative integer");
+  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"name", ""}}), 400,
+               "name must not be empty");
+  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"name", std::string(300, 'n')}}), 400,
+               "name is longer");
+  expect_error(p.post(url, {{"file_path", "spare.bin"}, {"name", "a\nb"}}), 400,
+               "control character");
   // Paths: inside the allowed folder, existing, regular files.
   expect_error(p.post(url, {{"file_path", "../outside.txt"}}), 403, "outside the folders");
-  expect_error(p.post(url, {{"file_path", (p.root() / "outside.txt").string()}}), 403, "outside the folders");
+  expect_error(p.post(url, {{"file_path", (p.root() / "outside.txt").string()}}), 403,
+               "outside the folders");
   expect_error(p.post(url, {{"file_path", "/etc/passwd"}}), 403, "outside the folders");
-  expect_error(p.post(url, {{"file_path", "folder/../../outside.txt"}}), 403, "outside the folders");
+  expect_error(p.post(url, {{"file_path", "folder/../../outside.txt"}}), 403,
+               "outside the folders");
   expect_error(p.post(url, {{"file_path", "link-out.txt"}}), 403, "leads outside");
   expect_error(p.post(url, {{"file_path", "missing.bin"}}), 404, "missing.bin");
   expect_error(p.post(url, {{"file_path", "folder"}}), 400, "not a regular file");
@@ -95,16 +116,19 @@ TEST_CASE("market api: malformed provide requests get clear errors and change no
   CHECK(w.all() == before);
 }
 
-TEST_CASE("market api: malformed stop, lookup, download, wallet and fund requests get clear errors and change nothing") {
+TEST_CASE("market api: malformed stop, lookup, download, wallet and fund requests get clear errors "
+          "and change nothing") {
   world w;
   auto before = w.all();
   auto& p = w.provider;
   auto& d = w.downloader;
   // Stop providing.
   expect_error(p.call("POST", "/api/file/stop-providing/xyz"), 400, "64 hex digits");
-  expect_error(p.call("POST", "/api/file/stop-providing/" + unknown_hash()), 404, "does not provide");
+  expect_error(p.call("POST", "/api/file/stop-providing/" + unknown_hash()), 404,
+               "does not provide");
   expect_error(p.call("GET", "/api/file/stop-providing/" + w.provided), 405, "not allowed");
-  expect_error(p.call("POST", "/api/file/stop-providing/" + w.provided, "{}"), 400, "takes no body");
+  expect_error(p.call("POST", "/api/file/stop-providing/" + w.provided, "{}"), 400,
+               "takes no body");
   // Lookups.
   expect_error(d.get("/api/file/get-providers/" + w.provided.substr(1)), 400, "64 hex digits");
   expect_error(d.get("/api/file/get-providers/" + unknown_hash()), 404, "no provider of");
@@ -116,21 +140,36 @@ TEST_CASE("market api: malformed stop, lookup, download, wallet and fund request
   expect_error(d.post(dl, {{"dest_path", "x.bin"}}), 400, "file_id");
   expect_error(d.post(dl, {{"file_id", "abc"}, {"dest_path", "x.bin"}}), 400, "64 hex digits");
   expect_error(d.post(dl, {{"file_id", w.provided}}), 400, "dest_path");
-  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "../escape.bin"}}), 403, "outside the download folder");
-  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "/tmp/escape.bin"}}), 403, "outside the download folder");
-  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "taken.bin"}}), 409, "already exists");
-  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "no/such/folder/x.bin"}}), 400, "folder does not exist");
-  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "sub/.."}}), 400, "does not name a file");
-  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", ""}}), 400, "dest_path must not be empty");
-  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "x.bin"}, {"max_price", -5}}), 400, "max_price must not be negative");
-  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "x.bin"}, {"max_price", 1e20}}), 400, "max_price");
-  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "x.bin"}, {"max_price", 2000000}}), 400,
-               "max_price must be at most 1000000");
-  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "x.bin"}, {"peer_id", 12}}), 400, "peer_id must be a decimal peer id");
-  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "x.bin"}, {"peer_id", json::array()}}), 400, "peer_id must list");
-  expect_error(d.post(dl, {{"file_id", unknown_hash()}, {"dest_path", "x.bin"}}), 404, "no provider of");
-  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "x.bin"}, {"max_price", 9}}), 409, "asks more than max_price");
-  expect_error(p.post(dl, {{"file_id", w.provided}, {"dest_path", "x.bin"}}), 409, "no downloader role");
+  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "../escape.bin"}}), 403,
+               "outside the download folder");
+  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "/tmp/escape.bin"}}), 403,
+               "outside the download folder");
+  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "taken.bin"}}), 409,
+               "already exists");
+  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "no/such/folder/x.bin"}}), 400,
+               "folder does not exist");
+  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "sub/.."}}), 400,
+               "does not name a file");
+  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", ""}}), 400,
+               "dest_path must not be empty");
+  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "x.bin"}, {"max_price", -5}}),
+               400, "max_price must not be negative");
+  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "x.bin"}, {"max_price", 1e20}}),
+               400, "max_price");
+  expect_error(
+    d.post(dl, {{"file_id", w.provided}, {"dest_path", "x.bin"}, {"max_price", 2000000}}), 400,
+    "max_price must be at most 1000000");
+  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "x.bin"}, {"peer_id", 12}}), 400,
+               "peer_id must be a decimal peer id");
+  expect_error(
+    d.post(dl, {{"file_id", w.provided}, {"dest_path", "x.bin"}, {"peer_id", json::array()}}), 400,
+    "peer_id must list");
+  expect_error(d.post(dl, {{"file_id", unknown_hash()}, {"dest_path", "x.bin"}}), 404,
+               "no provider of");
+  expect_error(d.post(dl, {{"file_id", w.provided}, {"dest_path", "x.bin"}, {"max_price", 9}}), 409,
+               "asks more than max_price");
+  expect_error(p.post(dl, {{"file_id", w.provided}, {"dest_path", "x.bin"}}), 409,
+               "no downloader role");
   // Wallet.
   expect_error(p.get("/api/wallet/balance"), 409, "no ledger configured");
   expect_error(d.get("/api/wallet/balance?account=abc"), 400, "account must be a decimal peer id");
@@ -142,37 +181,44 @@ TEST_CASE("market api: malformed stop, lookup, download, wallet and fund request
   expect_error(l.post(fund, {{"name", "x"}, {"amount", 0}}), 400, "amount must be positive");
   expect_error(l.post(fund, {{"name", "x"}, {"amount", -3}}), 400, "amount must not be negative");
   expect_error(l.post(fund, {{"name", "x"}, {"amount", 2.5}}), 400, "whole number");
-  expect_error(l.call("POST", fund, R"({"name": "x", "amount": 18446744073709551615})"), 400, "amount must be at most");
+  expect_error(l.call("POST", fund, R"({"name": "x", "amount": 18446744073709551615})"), 400,
+               "amount must be at most");
   expect_error(l.post(fund, {{"name", "x"}}), 400, "missing \"amount\"");
-  expect_error(l.post(fund, {{"account", "12x"}, {"amount", 1}}), 400, "account must be a decimal peer id");
+  expect_error(l.post(fund, {{"account", "12x"}, {"amount", 1}}), 400,
+               "account must be a decimal peer id");
   expect_error(l.post(fund, {{"account", "12"}, {"name", "x"}, {"amount", 1}}), 400, "\"account\"");
   expect_error(l.post(fund, {{"amount", 1}}), 400, "\"account\"");
   // Unknown endpoints and methods.
   expect_error(p.get("/api/nope"), 404, "no endpoint GET /api/nope");
   expect_error(p.get("/"), 404, "no endpoint");
-  expect_error(p.call("GET", "/api/file/provide-file"), 405, "GET is not allowed on /api/file/provide-file");
+  expect_error(p.call("GET", "/api/file/provide-file"), 405,
+               "GET is not allowed on /api/file/provide-file");
   expect_error(p.call("PUT", "/api/file/get-provided-files", "{}"), 405, "allowed: GET");
   CHECK(w.all() == before);
 }
 
-TEST_CASE("market api: oversized, malformed and header-heavy HTTP requests are refused and change nothing") {
+TEST_CASE("market api: oversized, malformed and header-heavy HTTP requests are refused and change "
+          "nothing") {
   world w;
   auto before = w.all();
   auto addr = w.provider.api_address();
   // A declared body over max_body (64 KiB): 413 before the body is read.
-  auto big = raw_exchange(addr, "POST /api/file/provide-file HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                                "Content-Length: 10000000\r\n\r\n{\"file_path\":");
+  auto big = raw_exchange(
+    addr, "POST /api/file/provide-file HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          "Content-Length: 10000000\r\n\r\n{\"file_path\":");
   CHECK(raw_status(big) == 413);
   CHECK(big.find("\"status\":413") != std::string::npos);
   // The same without a length (chunked): 413 once the limit is passed.
   std::string chunk(70000, ' ');
   char size[32];
   std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
-  auto chunked = raw_exchange(addr, "POST /api/file/provide-file HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                                        std::string(size) + chunk + "\r\n0\r\n\r\n");
+  auto chunked = raw_exchange(
+    addr, "POST /api/file/provide-file HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+            std::string(size) + chunk + "\r\n0\r\n\r\n");
   CHECK(raw_status(chunked) == 413);
   // A header over 8 KiB: 431.
-  auto fat = raw_exchange(addr, "GET /api/health HTTP/1.1\r\nHost: x\r\nX-Fat: " + std::string(9000, 'a') + "\r\n\r\n");
+  auto fat = raw_exchange(
+    addr, "GET /api/health HTTP/1.1\r\nHost: x\r\nX-Fat: " + std::string(9000, 'a') + "\r\n\r\n");
   CHECK(raw_status(fat) == 431);
   // Not HTTP: 400.
   auto junk = raw_exchange(addr, "HELLO THERE\r\n\r\n");

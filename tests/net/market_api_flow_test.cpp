@@ -16,11 +16,14 @@ constexpr std::uint64_t fee = 1; // the payer's default
 struct market {
   api_node ledger{"api-flow-ledger", market_roles::ledger()};
   api_node provider{"api-flow-provider", market_roles::provider(ledger.id(), ledger.address()),
-                    json{{"provide_dirs", json::array({"shared"})}, {"ledger", ledger.id()},
+                    json{{"provide_dirs", json::array({"shared"})},
+                         {"ledger", ledger.id()},
                          {"ledger_address", ledger.address()}}};
-  api_node downloader{"api-flow-downloader", market_roles::downloader(ledger.id(), ledger.address()),
-                      json{{"ledger_name", "api-flow-ledger"}, {"ledger_address", ledger.address()}},
-                      {provider.address()}};
+  api_node downloader{
+    "api-flow-downloader",
+    market_roles::downloader(ledger.id(), ledger.address()),
+    json{{"ledger_name", "api-flow-ledger"}, {"ledger_address", ledger.address()}},
+    {provider.address()}};
 
   std::uint64_t balance(api_node& at, peer_id account) {
     auto r = at.get("/api/wallet/balance?account=" + std::to_string(account));
@@ -40,11 +43,13 @@ json payment(api_node& n, const std::string& direction) {
 
 } // namespace
 
-TEST_CASE("market api: provide, look up, download to a path, pay, payment verified, balances moved") {
+TEST_CASE(
+  "market api: provide, look up, download to a path, pay, payment verified, balances moved") {
   market m;
   auto content = pattern_bytes(300 * 1024 + 17, 7);
   write_file(m.provider.shared() / "song.ogg", content);
-  auto hash = to_hex(sha256::of(byte_view{reinterpret_cast<const std::uint8_t*>(content.data()), content.size()}));
+  auto hash = to_hex(
+    sha256::of(byte_view{reinterpret_cast<const std::uint8_t*>(content.data()), content.size()}));
 
   // Fund the downloader on the ledger node, by name.
   auto f = m.ledger.post("/api/ledger/fund", {{"name", "api-flow-downloader"}, {"amount", 100000}});
@@ -55,7 +60,8 @@ TEST_CASE("market api: provide, look up, download to a path, pay, payment verifi
   REQUIRE(api_node::eventually([&] { return m.balance(m.ledger, m.downloader.id()) == 100000; }));
 
   // Provide from the allowed folder (relative to it).
-  auto p = m.provider.post("/api/file/provide-file", {{"file_path", "song.ogg"}, {"price", price}, {"name", "Song"}});
+  auto p = m.provider.post("/api/file/provide-file",
+                           {{"file_path", "song.ogg"}, {"price", price}, {"name", "Song"}});
   REQUIRE(p.status == 201);
   CHECK(p.body["hash"] == hash);
   CHECK(p.body["name"] == "Song");
@@ -69,7 +75,8 @@ TEST_CASE("market api: provide, look up, download to a path, pay, payment verifi
   CHECK(listed.body["files"][0]["sales"] == 0);
 
   // Look it up from the downloader: metadata from the provider it knows.
-  REQUIRE(api_node::eventually([&] { return m.downloader.get("/api/file/get-providers/" + hash).status == 200; }));
+  REQUIRE(api_node::eventually(
+    [&] { return m.downloader.get("/api/file/get-providers/" + hash).status == 200; }));
   auto l = m.downloader.get("/api/file/get-providers/" + hash);
   REQUIRE(l.body["providers"].size() == 1);
   auto offer = l.body["providers"][0];
@@ -81,14 +88,16 @@ TEST_CASE("market api: provide, look up, download to a path, pay, payment verifi
 
   // Download to a path inside the download folder (a new sub-folder of it).
   fs::create_directories(m.downloader.root() / "data" / "downloads" / "music");
-  auto d = m.downloader.post("/api/file/download-file", {{"file_id", hash}, {"dest_path", "music/song.ogg"}});
+  auto d = m.downloader.post("/api/file/download-file",
+                             {{"file_id", hash}, {"dest_path", "music/song.ogg"}});
   REQUIRE(d.status == 202);
   CHECK(d.body["status"] == "downloading");
   auto dest = m.downloader.root() / "data" / "downloads" / "music" / "song.ogg";
   CHECK(d.body["dest_path"] == dest.string());
   REQUIRE(api_node::eventually([&] {
     auto r = m.downloader.get("/api/file/get-downloaded-files");
-    return r.status == 200 && r.body["downloads"].size() == 1 && r.body["downloads"][0]["status"] == "done";
+    return r.status == 200 && r.body["downloads"].size() == 1 &&
+           r.body["downloads"][0]["status"] == "done";
   }));
   CHECK(read_file(dest) == content);
   auto history = m.downloader.get("/api/file/get-downloaded-files").body["downloads"][0];
@@ -149,20 +158,25 @@ TEST_CASE("market api: a download refused by every provider's price changes noth
   auto p = m.provider.post("/api/file/provide-file", {{"file_path", "a.bin"}, {"price", 500}});
   REQUIRE(p.status == 201);
   auto hash = p.body["hash"].get<std::string>();
-  REQUIRE(api_node::eventually([&] { return m.downloader.get("/api/file/get-providers/" + hash).status == 200; }));
+  REQUIRE(api_node::eventually(
+    [&] { return m.downloader.get("/api/file/get-providers/" + hash).status == 200; }));
   auto before = m.downloader.snapshot();
-  auto d = m.downloader.post("/api/file/download-file", {{"file_id", hash}, {"dest_path", "a.bin"}, {"max_price", 499}});
+  auto d = m.downloader.post("/api/file/download-file",
+                             {{"file_id", hash}, {"dest_path", "a.bin"}, {"max_price", 499}});
   CHECK(d.status == 409);
   CHECK(d.body["error"].get<std::string>().find("max_price") != std::string::npos);
   CHECK(m.downloader.snapshot() == before);
   // Naming the provider explicitly, at its price: it goes through.
-  auto ok = m.downloader.post("/api/file/download-file",
-                              {{"file_id", hash}, {"dest_path", "a.bin"}, {"max_price", 500},
-                               {"peer_id", std::to_string(m.provider.id())}});
+  auto ok =
+    m.downloader.post("/api/file/download-file", {{"file_id", hash},
+                                                  {"dest_path", "a.bin"},
+                                                  {"max_price", 500},
+                                                  {"peer_id", std::to_string(m.provider.id())}});
   CHECK(ok.status == 202);
 }
 
-TEST_CASE("market api: files provided through the API are served again after a restart, unless they changed") {
+TEST_CASE("market api: files provided through the API are served again after a restart, unless "
+          "they changed") {
   test::temp_dir dir("market-api-restart");
   auto shared = dir.path() / "shared";
   fs::create_directories(shared);
@@ -194,11 +208,13 @@ TEST_CASE("market api: files provided through the API are served again after a r
   CHECK(dropped);
 }
 
-TEST_CASE("market api: with kad, providers are announced in the DHT and found by nodes that never met them") {
+TEST_CASE("market api: with kad, providers are announced in the DHT and found by nodes that never "
+          "met them") {
   api_node boot("api-dht-boot", json::array({"kad"}));
   api_node provider("api-dht-provider", json::array({"kad", "provider"}),
                     json{{"provide_dirs", json::array({"shared"})}}, {boot.address()});
-  api_node downloader("api-dht-downloader", json::array({"kad", "downloader"}), json::object(), {boot.address()});
+  api_node downloader("api-dht-downloader", json::array({"kad", "downloader"}), json::object(),
+                      {boot.address()});
   auto joined = [](api_node& n) {
     for (auto& e : n.events())
       if (e.kind == "bootstrap_done" && e.command_id == 1)
@@ -206,7 +222,8 @@ TEST_CASE("market api: with kad, providers are announced in the DHT and found by
     return false;
   };
   for (auto* n : {&provider, &downloader}) {
-    REQUIRE(n->command(ports::kad, command{1, "bootstrap", {std::to_string(boot.id()) + "@" + boot.address()}}));
+    REQUIRE(n->command(
+      ports::kad, command{1, "bootstrap", {std::to_string(boot.id()) + "@" + boot.address()}}));
     REQUIRE(api_node::eventually([&] { return joined(*n); }));
   }
   auto content = pattern_bytes(70000, 11);
@@ -227,11 +244,13 @@ TEST_CASE("market api: with kad, providers are announced in the DHT and found by
   CHECK(l.body["providers"][0]["peer_id"] == std::to_string(provider.id()));
   CHECK(l.body["providers"][0]["name"] == "paper.pdf");
   CHECK(l.body["providers"][0]["price"] == 0);
-  auto d = downloader.post("/api/file/download-file", {{"file_id", hash}, {"dest_path", "paper.pdf"}});
+  auto d =
+    downloader.post("/api/file/download-file", {{"file_id", hash}, {"dest_path", "paper.pdf"}});
   REQUIRE(d.status == 202);
   REQUIRE(api_node::eventually([&] {
     auto r = downloader.get("/api/file/get-downloaded-files");
-    return r.status == 200 && r.body["downloads"].size() == 1 && r.body["downloads"][0]["status"] == "done";
+    return r.status == 200 && r.body["downloads"].size() == 1 &&
+           r.body["downloads"][0]["status"] == "done";
   }));
   CHECK(read_file(downloader.root() / "data" / "downloads" / "paper.pdf") == content);
 }

@@ -21,27 +21,31 @@ namespace {
 /// Answers "/echo" at once, "/later" from another thread, "/never" not at all.
 struct echo_server {
   explicit echo_server(http_api_options o)
-      : server(o, [this](http_api_request r, http_api_server::respond_fn respond) {
-          ++requests;
-          if (r.path == "/echo")
-            return respond({200, json{{"method", r.method}, {"body", r.body}, {"query", r.query}}.dump(), {}});
-          if (r.path == "/later") {
-            std::thread([respond] {
-              std::this_thread::sleep_for(std::chrono::milliseconds(50));
-              respond({201, R"({"late":true})", {}});
-              respond({500, R"({"twice":true})", {}}); // ignored
-            }).detach();
-            return;
-          }
-          // "/never": the server's reply timeout answers.
-        }, [](const std::string&) {}) {
+      : server(
+          o,
+          [this](http_api_request r, http_api_server::respond_fn respond) {
+            ++requests;
+            if (r.path == "/echo")
+              return respond(
+                {200, json{{"method", r.method}, {"body", r.body}, {"query", r.query}}.dump(), {}});
+            if (r.path == "/later") {
+              std::thread([respond] {
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                respond({201, R"({"late":true})", {}});
+                respond({500, R"({"twice":true})", {}}); // ignored
+              }).detach();
+              return;
+            }
+            // "/never": the server's reply timeout answers.
+          },
+          [](const std::string&) {}) {
     server.start();
     std::string err;
     url = *net::setclient::parse_url("http://" + server.address(), err);
   }
   net::setclient::http_reply call(const std::string& target, const std::string& body = "") {
-    return net::setclient::http_request(url, body.empty() ? "GET" : "POST", target, body, "application/json", 1 << 20,
-                                        10 * us_per_s);
+    return net::setclient::http_request(url, body.empty() ? "GET" : "POST", target, body,
+                                        "application/json", 1 << 20, 10 * us_per_s);
   }
   std::atomic<int> requests{0};
   http_api_server server;
@@ -50,13 +54,15 @@ struct echo_server {
 
 } // namespace
 
-TEST_CASE("market api server: answers now or from another thread, once, and 504 when the handler is silent") {
+TEST_CASE("market api server: answers now or from another thread, once, and 504 when the handler "
+          "is silent") {
   http_api_options o;
   o.reply_timeout = 300 * us_per_ms;
   echo_server s(o);
   auto e = s.call("/echo?x=1&y", "{\"a\":1}");
   CHECK(e.status == 200);
-  CHECK(json::parse(e.body) == json{{"method", "POST"}, {"body", "{\"a\":1}"}, {"query", {{"x", "1"}, {"y", ""}}}});
+  CHECK(json::parse(e.body) ==
+        json{{"method", "POST"}, {"body", "{\"a\":1}"}, {"query", {{"x", "1"}, {"y", ""}}}});
   CHECK(e.headers["content-type"] == "application/json");
   auto l = s.call("/later");
   CHECK(l.status == 201);
@@ -69,7 +75,8 @@ TEST_CASE("market api server: answers now or from another thread, once, and 504 
 
 TEST_CASE("market api server: keep-alive serves several requests on one connection") {
   echo_server s(http_api_options{});
-  std::string two = "GET /echo HTTP/1.1\r\nHost: x\r\n\r\nGET /echo?n=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  std::string two = "GET /echo HTTP/1.1\r\nHost: x\r\n\r\nGET /echo?n=2 HTTP/1.1\r\nHost: "
+                    "x\r\nConnection: close\r\n\r\n";
   auto out = raw_exchange(s.server.address(), two);
   std::size_t first = out.find("HTTP/1.1 200"), second = out.find("HTTP/1.1 200", first + 1);
   CHECK(first == 0);
@@ -77,7 +84,8 @@ TEST_CASE("market api server: keep-alive serves several requests on one connecti
   CHECK(out.find("\"n\":\"2\"") != std::string::npos);
 }
 
-TEST_CASE("market api server: connections over the bound get 503, idle ones are closed after the read timeout") {
+TEST_CASE("market api server: connections over the bound get 503, idle ones are closed after the "
+          "read timeout") {
   http_api_options o;
   o.max_connections = 2;
   o.read_timeout = 500 * us_per_ms;
@@ -85,22 +93,26 @@ TEST_CASE("market api server: connections over the bound get 503, idle ones are 
   namespace asio = boost::asio;
   asio::io_context ioc;
   auto colon = s.server.address().rfind(':');
-  asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"),
-                             static_cast<std::uint16_t>(std::stoi(s.server.address().substr(colon + 1))));
+  asio::ip::tcp::endpoint ep(
+    asio::ip::make_address("127.0.0.1"),
+    static_cast<std::uint16_t>(std::stoi(s.server.address().substr(colon + 1))));
   asio::ip::tcp::socket a(ioc), b(ioc);
   a.connect(ep);
   b.connect(ep);
-  REQUIRE(api_node::eventually([&] { return s.server.connections() == 2; }, std::chrono::milliseconds(2000)));
+  REQUIRE(api_node::eventually([&] { return s.server.connections() == 2; },
+                               std::chrono::milliseconds(2000)));
   auto third = raw_exchange(s.server.address(), "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(raw_status(third) == 503);
   CHECK(third.find("too many connections") != std::string::npos);
   // The two idle connections are closed by the read timeout; then requests go through.
-  REQUIRE(api_node::eventually([&] { return s.server.connections() == 0; }, std::chrono::milliseconds(5000)));
+  REQUIRE(api_node::eventually([&] { return s.server.connections() == 0; },
+                               std::chrono::milliseconds(5000)));
   CHECK(s.call("/echo").status == 200);
   CHECK(s.requests == 1);
 }
 
-TEST_CASE("market api config: loopback by default, other addresses only when asked for, folders resolved") {
+TEST_CASE(
+  "market api config: loopback by default, other addresses only when asked for, folders resolved") {
   fs::path base = "/srv/node";
   auto c = net::parse_api_config(json::object(), "api", base, base / "data");
   CHECK(c.listen == "127.0.0.1:0");
@@ -108,28 +120,37 @@ TEST_CASE("market api config: loopback by default, other addresses only when ask
   CHECK(c.provide_dirs.empty());
   CHECK_THROWS_WITH(net::parse_api_config(json{{"listen", "0.0.0.0:8080"}}, "api", base, base),
                     Catch::Contains("api.listen: expected a loopback address"));
-  CHECK(net::parse_api_config(json{{"listen", "0.0.0.0:8080"}, {"allow_remote", true}}, "api", base, base).listen ==
-        "0.0.0.0:8080");
-  CHECK(net::parse_api_config(json{{"listen", "[::1]:8080"}}, "api", base, base).listen == "[::1]:8080");
-  auto d = net::parse_api_config(json{{"provide_dirs", {"shared", "/abs/x/../y"}}, {"download_dir", "dl"},
-                                      {"ledger_name", "ledger"}, {"ledger_address", "127.0.0.1:4000"}},
+  CHECK(net::parse_api_config(json{{"listen", "0.0.0.0:8080"}, {"allow_remote", true}}, "api", base,
+                              base)
+          .listen == "0.0.0.0:8080");
+  CHECK(net::parse_api_config(json{{"listen", "[::1]:8080"}}, "api", base, base).listen ==
+        "[::1]:8080");
+  auto d = net::parse_api_config(json{{"provide_dirs", {"shared", "/abs/x/../y"}},
+                                      {"download_dir", "dl"},
+                                      {"ledger_name", "ledger"},
+                                      {"ledger_address", "127.0.0.1:4000"}},
                                  "api", base, base);
   CHECK(d.provide_dirs == std::vector<fs::path>{"/srv/node/shared", "/abs/y"});
   CHECK(d.download_dir == fs::path("/srv/node/dl"));
   CHECK(d.ledger == net::peer_id_from_name("ledger"));
   CHECK(d.ledger_address == "127.0.0.1:4000");
-  CHECK(net::parse_api_config(json{{"ledger", 18446744073709551615ull}}, "api", base, base).ledger ==
-        18446744073709551615ull); // half of all live ids are above 2^63
-  CHECK_THROWS_WITH(net::parse_api_config(json{{"ledger", 0}}, "api", base, base), Catch::Contains("api.ledger"));
-  CHECK_THROWS_WITH(net::parse_api_config(json{{"ledger", 5}, {"ledger_name", "l"}}, "api", base, base),
-                    Catch::Contains("not both"));
-  CHECK_THROWS_WITH(net::parse_api_config(json{{"ledger_address", "127.0.0.1:4000"}}, "api", base, base),
-                    Catch::Contains("needs \"ledger\""));
+  CHECK(
+    net::parse_api_config(json{{"ledger", 18446744073709551615ull}}, "api", base, base).ledger ==
+    18446744073709551615ull); // half of all live ids are above 2^63
+  CHECK_THROWS_WITH(net::parse_api_config(json{{"ledger", 0}}, "api", base, base),
+                    Catch::Contains("api.ledger"));
+  CHECK_THROWS_WITH(
+    net::parse_api_config(json{{"ledger", 5}, {"ledger_name", "l"}}, "api", base, base),
+    Catch::Contains("not both"));
+  CHECK_THROWS_WITH(
+    net::parse_api_config(json{{"ledger_address", "127.0.0.1:4000"}}, "api", base, base),
+    Catch::Contains("needs \"ledger\""));
   CHECK_THROWS_WITH(net::parse_api_config(json{{"max_price", -1}}, "api", base, base),
                     Catch::Contains("api.max_price"));
   CHECK_THROWS_WITH(net::parse_api_config(json{{"max_price", 1e300}}, "api", base, base),
                     Catch::Contains("api.max_price"));
-  CHECK_THROWS_WITH(net::parse_api_config(json{{"colour", 1}}, "api", base, base), Catch::Contains("colour"));
+  CHECK_THROWS_WITH(net::parse_api_config(json{{"colour", 1}}, "api", base, base),
+                    Catch::Contains("colour"));
   CHECK_THROWS_WITH(net::parse_api_config(json{{"max_body", "1GiB"}}, "api", base, base),
                     Catch::Contains("api.max_body"));
 }

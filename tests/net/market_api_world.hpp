@@ -41,7 +41,8 @@ public:
   /// (restart) by passing `reuse`.
   api_node(const std::string& name, const json& roles, json api = json::object(),
            std::vector<std::string> peers = {}, const fs::path* reuse = nullptr)
-      : dir_(reuse ? nullptr : std::make_unique<temp_dir>("market-api")), root_(reuse ? *reuse : dir_->path()) {
+      : dir_(reuse ? nullptr : std::make_unique<temp_dir>("market-api")),
+        root_(reuse ? *reuse : dir_->path()) {
     auto data = root_ / "data";
     fs::create_directories(data);
     fs::create_directories(root_ / "shared");
@@ -96,7 +97,8 @@ public:
     api_.reset();
   }
 
-  api_reply call(const std::string& method, const std::string& target, const std::string& body = "") {
+  api_reply call(const std::string& method, const std::string& target,
+                 const std::string& body = "") {
     auto r = net::setclient::http_request(url_, method, target, body, "application/json", 4 << 20,
                                           30 * us_per_s);
     api_reply out;
@@ -106,7 +108,9 @@ public:
     return out;
   }
   api_reply get(const std::string& target) { return call("GET", target); }
-  api_reply post(const std::string& target, const json& body) { return call("POST", target, body.dump()); }
+  api_reply post(const std::string& target, const json& body) {
+    return call("POST", target, body.dump());
+  }
 
   /// Polls `fn` (every 50 ms, at most `limit`) until it returns true.
   template <typename F>
@@ -124,8 +128,8 @@ public:
   /// refused request changed nothing.
   std::map<std::string, std::string> snapshot() const {
     std::map<std::string, std::string> out;
-    for (auto* t : {"ProvidedPaths", "ProvidedFiles", "DownloadFiles", "Payments", "PaymentsInbox", "Credit",
-                    "LedgerAccounts", "LedgerTxs", "kad_provided"})
+    for (auto* t : {"ProvidedPaths", "ProvidedFiles", "DownloadFiles", "Payments", "PaymentsInbox",
+                    "Credit", "LedgerAccounts", "LedgerTxs", "kad_provided"})
       store_->scan(t, [&](std::string_view k, std::string_view v) {
         out[std::string(t) + "/" + std::string(k)] = std::string(v);
       });
@@ -228,15 +232,24 @@ struct market_roles {
   static json ledger() {
     return json::array({{{"role", "ledger"}, {"block_interval", "100ms"}, {"confirmations", 1}}});
   }
-  static json provider(peer_id ledger, const std::string& ledger_address, const std::string& policy = "pay_after") {
-    return json::array({{{"role", "provider"}, {"chunk_size", "64KiB"}, {"payment", {{"policy", policy}}}},
-                        {{"role", "payment_verifier"}, {"ledger", ledger}, {"ledger_address", ledger_address},
-                         {"poll_interval", "100ms"}}});
+  static json provider(peer_id ledger, const std::string& ledger_address,
+                       const std::string& policy = "pay_after") {
+    return json::array(
+      {{{"role", "provider"}, {"chunk_size", "64KiB"}, {"payment", {{"policy", policy}}}},
+       {{"role", "payment_verifier"},
+        {"ledger", ledger},
+        {"ledger_address", ledger_address},
+        {"poll_interval", "100ms"}}});
   }
   static json downloader(peer_id ledger, const std::string& ledger_address) {
-    return json::array({{{"role", "downloader"}, {"chunk_size", "64KiB"}, {"request_timeout", "10s"},
-                         {"initial_timeout", "3s"}, {"min_timeout", "2s"}},
-                        {{"role", "payer"}, {"ledger", ledger}, {"ledger_address", ledger_address},
+    return json::array({{{"role", "downloader"},
+                         {"chunk_size", "64KiB"},
+                         {"request_timeout", "10s"},
+                         {"initial_timeout", "3s"},
+                         {"min_timeout", "2s"}},
+                        {{"role", "payer"},
+                         {"ledger", ledger},
+                         {"ledger_address", ledger_address},
                          {"resend_interval", "500ms"}}});
   }
 };

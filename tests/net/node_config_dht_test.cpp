@@ -49,8 +49,9 @@ TEST_CASE("node_config: DHT keys need the kad role and name their path", "[net][
   j["roles"] = {"downloader"};
   REQUIRE(error_of(j) == "kad_bootstrap: needs the \"kad\" role in roles");
   j.erase("kad_bootstrap");
-  REQUIRE(error_of(j) ==
-          "downloads[0]: missing \"providers\" (or the \"kad\" role in roles to find them in the DHT)");
+  REQUIRE(
+    error_of(j) ==
+    "downloads[0]: missing \"providers\" (or the \"kad\" role in roles to find them in the DHT)");
 
   j = dht_node();
   j["roles"] = {"provider"};
@@ -61,7 +62,9 @@ TEST_CASE("node_config: DHT keys need the kad role and name their path", "[net][
 
   j = dht_node();
   j["kad_bootstrap"] = {"127.0.0.1:0"};
-  REQUIRE(error_of(j) == "kad_bootstrap[0]: expected a peer address with a port other than 0, got \"127.0.0.1:0\"");
+  REQUIRE(
+    error_of(j) ==
+    "kad_bootstrap[0]: expected a peer address with a port other than 0, got \"127.0.0.1:0\"");
   j["kad_bootstrap"] = "127.0.0.1:4100";
   REQUIRE(error_of(j).rfind("kad_bootstrap: expected an array", 0) == 0);
 }

@@ -77,8 +77,9 @@ TEST_CASE("node_config: errors name the JSON path and what was expected", "[net]
 
   j = good();
   j["peers"][0] = "localhost:4101";
-  REQUIRE(error_of(j) == "peers[0]: expected \"host:port\" with an IP address (host must be an IP "
-                         "address such as 127.0.0.1 (names are not resolved)), got \"localhost:4101\"");
+  REQUIRE(error_of(j) ==
+          "peers[0]: expected \"host:port\" with an IP address (host must be an IP "
+          "address such as 127.0.0.1 (names are not resolved)), got \"localhost:4101\"");
 
   j = good();
   j["downloads"][0]["hash"] = "abc";

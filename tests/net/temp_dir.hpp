@@ -10,7 +10,8 @@ namespace peerlab::test {
 class temp_dir {
 public:
   explicit temp_dir(const std::string& tag) {
-    auto pattern = (std::filesystem::temp_directory_path() / ("peerlab-" + tag + "-XXXXXX")).string();
+    auto pattern =
+      (std::filesystem::temp_directory_path() / ("peerlab-" + tag + "-XXXXXX")).string();
     if (!::mkdtemp(pattern.data()))
       throw std::runtime_error("mkdtemp failed for " + pattern);
     path_ = pattern;

@@ -76,8 +76,14 @@ TEST_CASE("connection: frames and hellos run unchanged over TLS", "[net][connect
   ssl::stream<tcp::socket> ta(std::move(a), client_ctx), tb(std::move(b), server_ctx);
   int shaken = 0;
   boost::system::error_code ea, eb;
-  ta.async_handshake(ssl::stream_base::client, [&](auto ec) { ea = ec; ++shaken; });
-  tb.async_handshake(ssl::stream_base::server, [&](auto ec) { eb = ec; ++shaken; });
+  ta.async_handshake(ssl::stream_base::client, [&](auto ec) {
+    ea = ec;
+    ++shaken;
+  });
+  tb.async_handshake(ssl::stream_base::server, [&](auto ec) {
+    eb = ec;
+    ++shaken;
+  });
   run_until(io, [&] { return shaken == 2; });
   REQUIRE_FALSE(ea);
   REQUIRE_FALSE(eb);
@@ -96,7 +102,8 @@ TEST_CASE("connection: frames and hellos run unchanged over TLS", "[net][connect
   REQUIRE(ca->send(bytes(big)));
   REQUIRE(cb->send(bytes{250, 9}));
   run_until(io, [&] { return rb.frames.size() == 2 && ra.frames.size() == 1; });
-  INFO("closed: " << Catch::Detail::stringify(ra.closed) << " / " << Catch::Detail::stringify(rb.closed));
+  INFO("closed: " << Catch::Detail::stringify(ra.closed) << " / "
+                  << Catch::Detail::stringify(rb.closed));
   REQUIRE(ra.hellos.size() == 1);
   REQUIRE(ra.hellos[0].id == 2);
   REQUIRE(rb.hellos[0].id == 1);

@@ -35,7 +35,10 @@ TEST_CASE("write_behind: writes land in order, also past the queue bound", "[net
 TEST_CASE("write_behind: a failed write is reported and stays reported", "[net][content]") {
   test::temp_dir dir("wb");
   auto file = dir.path() / "f";
-  { int fd = ::open(file.c_str(), O_WRONLY | O_CREAT, 0644); ::close(fd); }
+  {
+    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT, 0644);
+    ::close(fd);
+  }
   int ro = ::open(file.c_str(), O_RDONLY); // writes to it fail with EBADF
   REQUIRE(ro >= 0);
   net::write_behind w;

@@ -4,7 +4,8 @@
 
 using namespace peerlab;
 
-TEST_CASE("churn: nodes crash, leave and restart, and interrupted downloads are counted", "[sim][churn]") {
+TEST_CASE("churn: nodes crash, leave and restart, and interrupted downloads are counted",
+          "[sim][churn]") {
   auto j = test::small_transfer(4, 20, false);
   j["churn"] = {{{"group", "leechers"},
                  {"session", {{"dist", "exponential"}, {"mean", "40s"}}},
@@ -23,9 +24,10 @@ TEST_CASE("churn with weibull and pareto sessions is deterministic", "[sim][chur
   for (auto* dist : {"weibull", "pareto"}) {
     INFO(dist);
     auto j = test::small_transfer(4, 10, false);
-    nlohmann::json session = std::string(dist) == "weibull"
-                               ? nlohmann::json{{"dist", "weibull"}, {"shape", 0.6}, {"scale", "60s"}}
-                               : nlohmann::json{{"dist", "pareto"}, {"shape", 1.5}, {"min", "20s"}};
+    nlohmann::json session =
+      std::string(dist) == "weibull"
+        ? nlohmann::json{{"dist", "weibull"}, {"shape", 0.6}, {"scale", "60s"}}
+        : nlohmann::json{{"dist", "pareto"}, {"shape", 1.5}, {"min", "20s"}};
     j["churn"] = {{{"group", "leechers"}, {"session", session}, {"crash", 1.0}}};
     auto a = test::run(j), b = test::run(j);
     CHECK(a.fingerprint == b.fingerprint);

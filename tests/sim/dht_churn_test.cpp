@@ -34,7 +34,8 @@ TEST_CASE("dht: every lookup ends while peers depart", "[sim][dht][churn]") {
   CHECK(test::dht_all_passed(r.verdicts));
 }
 
-TEST_CASE("dht: records whose provider stays online stay findable under churn", "[sim][dht][churn]") {
+TEST_CASE("dht: records whose provider stays online stay findable under churn",
+          "[sim][dht][churn]") {
   auto j = test::small_dht(300, 40, 0);
   j["duration"] = "40m";
   j["churn"] = {{{"group", "peers"},

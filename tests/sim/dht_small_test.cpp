@@ -22,7 +22,8 @@ TEST_CASE("dht: 100 nodes without churn give exact outcomes", "[sim][dht]") {
     CHECK(d.find_node().hops.quantile(1.0) <= 3);
     // Every sample after the provides: each of the 10 records is held by all
     // k = 20 closest nodes (100 nodes, exact lookups).
-    REQUIRE(d.replication().size() == 6); // at 4, 6, ..., 14 min (none at 2 min: nothing stored yet)
+    REQUIRE(d.replication().size() ==
+            6); // at 4, 6, ..., 14 min (none at 2 min: nothing stored yet)
     for (auto& rs : d.replication()) {
       CHECK(rs.records == 10);
       CHECK(rs.min == 20);
@@ -35,7 +36,8 @@ TEST_CASE("dht: 100 nodes without churn give exact outcomes", "[sim][dht]") {
   CHECK(r.summary["find_providers"]["success"] == 1.0);
 }
 
-TEST_CASE("dht: the same run twice and with the direct engine gives one fingerprint", "[sim][dht]") {
+TEST_CASE("dht: the same run twice and with the direct engine gives one fingerprint",
+          "[sim][dht]") {
   auto j = test::small_dht(60, 5, 20);
   auto a = test::run_dht(j), b = test::run_dht(j);
   auto c = test::run_dht(j, {}, sim::engine::direct);

@@ -53,9 +53,10 @@ struct dht_outcome {
 };
 
 /// Runs `j`; `inspect` sees the finished simulator and the dht driver.
-inline dht_outcome run_dht(const nlohmann::json& j,
-                           const std::function<void(const sim::simulator&, const sim::dht::driver&)>& inspect = {},
-                           sim::engine eng = sim::engine::actors) {
+inline dht_outcome
+run_dht(const nlohmann::json& j,
+        const std::function<void(const sim::simulator&, const sim::dht::driver&)>& inspect = {},
+        sim::engine eng = sim::engine::actors) {
   sim::sim_options o;
   o.eng = eng;
   sim::simulator s(sim::parse_scenario(j.dump(), "test"), o);

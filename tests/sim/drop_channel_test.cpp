@@ -22,7 +22,8 @@ const nlohmann::json& fixed_scenario() {
 }
 } // namespace
 
-TEST_CASE("drop channel scenario passes every checker under 75 percent truncation", "[sim][droplog]") {
+TEST_CASE("drop channel scenario passes every checker under 75 percent truncation",
+          "[sim][droplog]") {
   auto r = run_drop(adaptive_scenario());
   INFO(failures(r.verdicts));
   REQUIRE(r.verdicts.size() == 3);
@@ -39,7 +40,8 @@ TEST_CASE("drop channel scenario passes every checker under 75 percent truncatio
   CHECK(f["corrupted"].get<double>() > 0);
 }
 
-TEST_CASE("drop channel baseline with the original fixed 5 s timeout also delivers everything", "[sim][droplog]") {
+TEST_CASE("drop channel baseline with the original fixed 5 s timeout also delivers everything",
+          "[sim][droplog]") {
   auto r = run_drop(fixed_scenario());
   INFO(failures(r.verdicts));
   REQUIRE_FALSE(r.verdicts.empty());
@@ -48,7 +50,8 @@ TEST_CASE("drop channel baseline with the original fixed 5 s timeout also delive
   CHECK(r.summary["droplog"]["messages_delivered"].get<std::uint64_t>() == 600);
 }
 
-TEST_CASE("drop channel runs are deterministic and the actor shell adds no behaviour", "[sim][droplog]") {
+TEST_CASE("drop channel runs are deterministic and the actor shell adds no behaviour",
+          "[sim][droplog]") {
   auto a = run_drop(adaptive_scenario());
   auto b = run_drop(adaptive_scenario());
   auto c = run_drop(adaptive_scenario(), sim::engine::direct);
@@ -57,7 +60,8 @@ TEST_CASE("drop channel runs are deterministic and the actor shell adds no behav
   CHECK(a.summary["droplog"] == c.summary["droplog"]);
 }
 
-TEST_CASE("drop channel side b crashing and restarting mid-transfer loses nothing acknowledged", "[sim][droplog]") {
+TEST_CASE("drop channel side b crashing and restarting mid-transfer loses nothing acknowledged",
+          "[sim][droplog]") {
   auto j = adaptive_scenario();
   // b crashes every few seconds (state kept only in its kv_store) and comes back.
   j["churn"] = {{{"group", "side_b"},
@@ -72,7 +76,8 @@ TEST_CASE("drop channel side b crashing and restarting mid-transfer loses nothin
   CHECK(r.summary["droplog"]["messages_delivered"].get<std::uint64_t>() == 600);
 }
 
-TEST_CASE("drop channel side a crashing mid-transfer still delivers every message once", "[sim][droplog]") {
+TEST_CASE("drop channel side a crashing mid-transfer still delivers every message once",
+          "[sim][droplog]") {
   auto j = adaptive_scenario();
   j["churn"] = {{{"group", "side_a"},
                  {"session", {{"dist", "exponential"}, {"mean", "8s"}}},
@@ -120,7 +125,8 @@ TEST_CASE("drop channel scenario errors name the workload field", "[sim][droplog
 // rate, adaptive design against the original's fixed-timeout design, in the
 // same simulator. Run with: test_sim "[.figures]"
 TEST_CASE("drop channel figures goodput and latency by truncation rate", "[.figures]") {
-  std::printf("| design | truncate | goodput | msg latency mean s | p95 s | last delivery s | http p50 s | http p95 s | files | 504s |\n");
+  std::printf("| design | truncate | goodput | msg latency mean s | p95 s | last delivery s | http "
+              "p50 s | http p95 s | files | 504s |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   for (double t : {0.0, 0.10, 0.50, 0.75})
     for (int design = 0; design < 2; ++design) {
@@ -129,10 +135,12 @@ TEST_CASE("drop channel figures goodput and latency by truncation rate", "[.figu
       j["checkers"] = nlohmann::json::array();
       auto r = run_drop(j);
       auto& d = r.summary["droplog"];
-      std::printf("| %s | %.2f | %.3f | %.2f | %.2f | %.1f | %.2f | %.2f | %llu | %llu |\n", design ? "fixed5s" : "adaptive",
-                  t, d["goodput"].get<double>(), d["latency_mean_s"].get<double>(), d["latency_p95_s"].get<double>(),
+      std::printf("| %s | %.2f | %.3f | %.2f | %.2f | %.1f | %.2f | %.2f | %llu | %llu |\n",
+                  design ? "fixed5s" : "adaptive", t, d["goodput"].get<double>(),
+                  d["latency_mean_s"].get<double>(), d["latency_p95_s"].get<double>(),
                   d["last_delivery_s"].get<double>(), d["http_latency_p50_s"].get<double>(),
-                  d["http_latency_p95_s"].get<double>(), static_cast<unsigned long long>(d["files"].get<std::uint64_t>()),
+                  d["http_latency_p95_s"].get<double>(),
+                  static_cast<unsigned long long>(d["files"].get<std::uint64_t>()),
                   static_cast<unsigned long long>(d["http_timeouts"].get<std::uint64_t>()));
     }
 }

@@ -79,10 +79,12 @@ const sim::verdict& verdict_of(const result& r, const std::string& check) {
 
 } // namespace
 
-TEST_CASE("fileset sim: with a third of nodes serving corrupted files the client rejects them and never accepts one") {
-  auto j = fileset_scenario({group("corrupt", 15, "corrupt_content"), group("bad_proofs", 5, "corrupt_proof")},
-                            {{{"check", "fileset_converged"}},
-                             {{"check", "fileset_no_corrupt_accepted"}, {"min_rejected", 20}, {"min_verified", 50}}});
+TEST_CASE("fileset sim: with a third of nodes serving corrupted files the client rejects them and "
+          "never accepts one") {
+  auto j = fileset_scenario(
+    {group("corrupt", 15, "corrupt_content"), group("bad_proofs", 5, "corrupt_proof")},
+    {{{"check", "fileset_converged"}},
+     {{"check", "fileset_no_corrupt_accepted"}, {"min_rejected", 20}, {"min_verified", 50}}});
   auto r = run(j);
   for (auto& v : r.verdicts)
     INFO(v.check << ": " << v.detail);
@@ -92,9 +94,12 @@ TEST_CASE("fileset sim: with a third of nodes serving corrupted files the client
   CHECK(f["client_corrupt_accepted"] == 0);
   CHECK(f["client_fetches"] == 150);
   CHECK(f["client_rejected"].get<int>() >= 20);
-  CHECK(f["client_verified"].get<int>() + f["client_rejected"].get<int>() + f["client_failed"].get<int>() == 150);
+  CHECK(f["client_verified"].get<int>() + f["client_rejected"].get<int>() +
+          f["client_failed"].get<int>() ==
+        150);
   CHECK(f["files_published"] == 18);
-  // Rejections come from the adversaries only (groups 2 and 3): honest groups never fail verification.
+  // Rejections come from the adversaries only (groups 2 and 3): honest groups never fail
+  // verification.
   auto& rejected = r.counters["fileset.client_rejected"];
   REQUIRE(rejected.size() == 4);
   CHECK(rejected[0] == 0);
@@ -106,12 +111,14 @@ TEST_CASE("fileset sim: with a third of nodes serving corrupted files the client
   CHECK(verified[3] == 0);
 }
 
-TEST_CASE("fileset sim: late joiners and churning nodes back-sync, the run is deterministic and engines agree") {
+TEST_CASE("fileset sim: late joiners and churning nodes back-sync, the run is deterministic and "
+          "engines agree") {
   json late = group("late", 8);
   late["start"] = "40s";
   late["start_spread"] = "10s";
-  auto j = fileset_scenario({late, group("churners", 8)}, {{{"check", "fileset_converged"}},
-                                                           {{"check", "fileset_no_corrupt_accepted"}}});
+  auto j =
+    fileset_scenario({late, group("churners", 8)}, {{{"check", "fileset_converged"}},
+                                                    {{"check", "fileset_no_corrupt_accepted"}}});
   j["churn"] = {{{"group", "churners"},
                  {"session", {{"dist", "exponential"}, {"mean", "15s"}}},
                  {"downtime", {{"dist", "exponential"}, {"mean", "5s"}}},
@@ -131,9 +138,10 @@ TEST_CASE("fileset sim: late joiners and churning nodes back-sync, the run is de
 
 TEST_CASE("fileset sim: the checkers fail when a node never gets the sets or no file verifies") {
   // An isolated group is cut off from everyone for the whole run.
-  auto j = fileset_scenario({group("isolated", 2)}, {{{"check", "fileset_converged"}},
-                                                     {{"check", "fileset_propagation"}}});
-  j["network"]["partitions"] = {{{"between", {"isolated", "publishers"}}}, {{"between", {"isolated", "replicas"}}}};
+  auto j = fileset_scenario({group("isolated", 2)},
+                            {{{"check", "fileset_converged"}}, {{"check", "fileset_propagation"}}});
+  j["network"]["partitions"] = {{{"between", {"isolated", "publishers"}}},
+                                {{"between", {"isolated", "replicas"}}}};
   auto r = run(j);
   auto& conv = verdict_of(r, "fileset_converged");
   CHECK_FALSE(conv.passed);

@@ -12,10 +12,14 @@ using nlohmann::json;
 
 namespace {
 
-const char* strategies[] = {"never_pays", "underpays", "fake_tx_id", "reuses_tx_id", "double_spends", "pays_late"};
+const char* strategies[] = {"never_pays",   "underpays",     "fake_tx_id",
+                            "reuses_tx_id", "double_spends", "pays_late"};
 
 json downloader_roles() {
-  return json::array({{{"role", "downloader"}, {"window", "256KiB"}, {"initial_timeout", "8s"}, {"min_timeout", "8s"},
+  return json::array({{{"role", "downloader"},
+                       {"window", "256KiB"},
+                       {"initial_timeout", "8s"},
+                       {"min_timeout", "8s"},
                        {"request_timeout", "15s"}},
                       {{"role", "payer"}, {"ledger", 0}, {"late_delay", "40s"}}});
 }
@@ -30,7 +34,9 @@ json provider_roles(const std::string& policy) {
 
 json small_market(bool churn) {
   json groups = json::array();
-  groups.push_back({{"name", "ledger"}, {"count", 1}, {"roles", {{{"role", "ledger"}, {"block_interval", "1s"}}}}});
+  groups.push_back({{"name", "ledger"},
+                    {"count", 1},
+                    {"roles", {{{"role", "ledger"}, {"block_interval", "1s"}}}}});
   json holders = json::array();
   for (auto p : {"pay_after", "pay_per_window", "prepay"}) {
     groups.push_back({{"name", p}, {"count", 3}, {"roles", provider_roles(p)}});
@@ -38,16 +44,30 @@ json small_market(bool churn) {
   }
   groups.push_back({{"name", "honest"}, {"count", 24}, {"roles", downloader_roles()}});
   json workload = json::array();
-  workload.push_back({{"kind", "files"}, {"name", "f"}, {"count", 12}, {"size", "512KiB"}, {"price", 524288},
-                      {"providers", holders}, {"replicas", 4}});
-  workload.push_back({{"kind", "market"}, {"ledger", "ledger"}, {"fund", 1000000000}, {"grace", "60s"}});
-  workload.push_back({{"kind", "downloads"}, {"group", "honest"}, {"files", "f"},
-                      {"interval", {{"dist", "exponential"}, {"mean", "30s"}}}, {"start", "5s"}, {"stop", "2m"},
+  workload.push_back({{"kind", "files"},
+                      {"name", "f"},
+                      {"count", 12},
+                      {"size", "512KiB"},
+                      {"price", 524288},
+                      {"providers", holders},
+                      {"replicas", 4}});
+  workload.push_back(
+    {{"kind", "market"}, {"ledger", "ledger"}, {"fund", 1000000000}, {"grace", "60s"}});
+  workload.push_back({{"kind", "downloads"},
+                      {"group", "honest"},
+                      {"files", "f"},
+                      {"interval", {{"dist", "exponential"}, {"mean", "30s"}}},
+                      {"start", "5s"},
+                      {"stop", "2m"},
                       {"max_per_node", 3}});
   for (auto s : strategies) {
     groups.push_back({{"name", s}, {"count", 2}, {"adversary", s}, {"roles", downloader_roles()}});
-    workload.push_back({{"kind", "downloads"}, {"group", s}, {"files", "f"},
-                        {"interval", {{"dist", "exponential"}, {"mean", "20s"}}}, {"start", "5s"}, {"stop", "2m"},
+    workload.push_back({{"kind", "downloads"},
+                        {"group", s},
+                        {"files", "f"},
+                        {"interval", {{"dist", "exponential"}, {"mean", "20s"}}},
+                        {"start", "5s"},
+                        {"stop", "2m"},
                         {"max_per_node", 5}});
   }
   json j = {{"name", "small_market"},
@@ -66,10 +86,14 @@ json small_market(bool churn) {
               {{"check", "market_exposure_bound"}},
               {{"check", "ledger_conservation"}}}}};
   if (churn)
-    j["churn"] = {{{"group", "prepay"}, {"session", {{"dist", "exponential"}, {"mean", "90s"}}},
-                   {"downtime", {{"dist", "constant"}, {"value", "10s"}}}, {"crash", 1.0}},
-                  {{"group", "pay_per_window"}, {"session", {{"dist", "exponential"}, {"mean", "90s"}}},
-                   {"downtime", {{"dist", "constant"}, {"value", "10s"}}}, {"crash", 1.0}}};
+    j["churn"] = {{{"group", "prepay"},
+                   {"session", {{"dist", "exponential"}, {"mean", "90s"}}},
+                   {"downtime", {{"dist", "constant"}, {"value", "10s"}}},
+                   {"crash", 1.0}},
+                  {{"group", "pay_per_window"},
+                   {"session", {{"dist", "exponential"}, {"mean", "90s"}}},
+                   {"downtime", {{"dist", "constant"}, {"value", "10s"}}},
+                   {"crash", 1.0}}};
   return j;
 }
 
@@ -98,7 +122,8 @@ std::string failed(const std::vector<sim::verdict>& v) {
 
 } // namespace
 
-TEST_CASE("market: every policy and strategy, the market checkers pass and cheaters stay within their bounds") {
+TEST_CASE("market: every policy and strategy, the market checkers pass and cheaters stay within "
+          "their bounds") {
   auto r = run_market(small_market(false));
   INFO(failed(r.verdicts));
   REQUIRE(test::all_passed(r.verdicts));
@@ -108,7 +133,8 @@ TEST_CASE("market: every policy and strategy, the market checkers pass and cheat
     REQUIRE(st.contains(s));
     for (auto& [policy, cell] : st[s].items()) {
       INFO(policy);
-      CHECK(cell["max_exposure_pair"].get<std::uint64_t>() <= cell["bound_pair"].get<std::uint64_t>());
+      CHECK(cell["max_exposure_pair"].get<std::uint64_t>() <=
+            cell["bound_pair"].get<std::uint64_t>());
       if (policy == "prepay")
         CHECK(cell["unpaid_bytes"].get<std::uint64_t>() == 0);
       if (policy == "pay_per_window")
@@ -119,7 +145,9 @@ TEST_CASE("market: every policy and strategy, the market checkers pass and cheat
   CHECK(st["never_pays"]["pay_per_window"]["blacklisted_pairs"].get<std::uint64_t>() ==
         st["never_pays"]["pay_per_window"]["pairs"].get<std::uint64_t>());
   // Honest peers pay for every byte they were billed under prepay: nothing unpaid.
-  CHECK(r.summary["market"]["strategies"]["honest"]["prepay"]["unpaid_bytes"].get<std::uint64_t>() == 0);
+  CHECK(
+    r.summary["market"]["strategies"]["honest"]["prepay"]["unpaid_bytes"].get<std::uint64_t>() ==
+    0);
   CHECK(r.summary["market"]["honest"]["pay_per_window"]["bills_per_download"].get<double>() >= 2.0);
 }
 
@@ -132,8 +160,10 @@ TEST_CASE("market: crashing providers keep their books, and the bounds and check
   auto r = run_market(small_market(true), [&](sim::simulator& s) {
     auto [first, last] = std::pair<std::uint32_t, std::uint32_t>{1, 10}; // the provider groups
     for (auto n = first; n < last; ++n) {
-      s.store(n).scan(market::tables::credit, [&](std::string_view, std::string_view) { ++owing_rows; });
-      s.store(n).scan(market::tables::blacklist, [&](std::string_view, std::string_view) { ++blacklist_rows; });
+      s.store(n).scan(market::tables::credit,
+                      [&](std::string_view, std::string_view) { ++owing_rows; });
+      s.store(n).scan(market::tables::blacklist,
+                      [&](std::string_view, std::string_view) { ++blacklist_rows; });
     }
   });
   INFO(failed(r.verdicts));

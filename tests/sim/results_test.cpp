@@ -59,11 +59,13 @@ TEST_CASE("results: runs append and never replace earlier ones", "[sim][results]
   std::filesystem::remove(path);
 }
 
-TEST_CASE("results: a SQLite file of something else is refused and left untouched", "[sim][results]") {
+TEST_CASE("results: a SQLite file of something else is refused and left untouched",
+          "[sim][results]") {
   auto path = temp_path("foreign.db");
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
-  sqlite3_exec(db, "CREATE TABLE customers(id INTEGER); INSERT INTO customers VALUES(7);", nullptr, nullptr, nullptr);
+  sqlite3_exec(db, "CREATE TABLE customers(id INTEGER); INSERT INTO customers VALUES(7);", nullptr,
+               nullptr, nullptr);
   sqlite3_close(db);
   CHECK_THROWS_WITH(sim::results_db(path), Catch::Contains("not a peerlab results file"));
   CHECK(count(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'runs'") == 0);
@@ -73,7 +75,10 @@ TEST_CASE("results: a SQLite file of something else is refused and left untouche
 
 TEST_CASE("results: a file that is not a database is refused", "[sim][results]") {
   auto path = temp_path("text.db");
-  { std::ofstream(path) << "this is not sqlite, just some text that is long enough to have a header........."; }
+  {
+    std::ofstream(path)
+      << "this is not sqlite, just some text that is long enough to have a header.........";
+  }
   CHECK_THROWS(sim::results_db(path));
   std::filesystem::remove(path);
 }

@@ -34,7 +34,8 @@ TEST_CASE("scenario errors name the JSON path and what was expected", "[sim][sce
 
   j = base;
   j["duration"] = "soon";
-  CHECK(error_of(j) == "duration: expected a duration like \"250ms\", \"10s\", \"2h\", got \"soon\"");
+  CHECK(error_of(j) ==
+        "duration: expected a duration like \"250ms\", \"10s\", \"2h\", got \"soon\"");
 
   j = base;
   j["network"]["faults"]["loss"] = 1.5;
@@ -54,7 +55,8 @@ TEST_CASE("scenario errors name the JSON path and what was expected", "[sim][sce
 
   j = base;
   j["workload"][1]["files"] = "nope";
-  CHECK(error_of(j) == "workload[1].files: expected the name of an earlier files entry, got \"nope\"");
+  CHECK(error_of(j) ==
+        "workload[1].files: expected the name of an earlier files entry, got \"nope\"");
 
   j = base;
   j["groups"][0]["colour"] = "red";
@@ -66,7 +68,8 @@ TEST_CASE("scenario errors name the JSON path and what was expected", "[sim][sce
 
   j = base;
   j["network"]["partitions"] = {{{"between", {"seeders", "ghosts"}}}};
-  CHECK(error_of(j) == "network.partitions[0].between[1]: expected the name of a group, got \"ghosts\"");
+  CHECK(error_of(j) ==
+        "network.partitions[0].between[1]: expected the name of a group, got \"ghosts\"");
 
   j = base;
   j["churn"] = {{{"group", "leechers"}, {"session", {{"dist", "weibull"}, {"scale", "10m"}}}}};
@@ -105,7 +108,8 @@ TEST_CASE("durations, sizes and rates parse with units", "[sim][scenario]") {
 
 TEST_CASE("every scenario shipped in scenarios/ validates", "[sim][scenario]") {
   int n = 0;
-  for (auto& entry : std::filesystem::directory_iterator(std::string(PEERLAB_SOURCE_DIR) + "/scenarios")) {
+  for (auto& entry :
+       std::filesystem::directory_iterator(std::string(PEERLAB_SOURCE_DIR) + "/scenarios")) {
     if (entry.path().extension() != ".json")
       continue;
     INFO(entry.path().string());

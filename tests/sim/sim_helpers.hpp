@@ -14,12 +14,14 @@ inline nlohmann::json small_transfer(int providers = 4, int leechers = 12, bool 
   groups.push_back({{"name", "seeders"}, {"count", providers}, {"roles", {"provider"}}});
   nlohmann::json holders = {"seeders"};
   if (corrupting) {
-    groups.push_back({{"name", "bad"}, {"count", 1}, {"roles", {"provider"}}, {"adversary", "corrupt_content"}});
+    groups.push_back(
+      {{"name", "bad"}, {"count", 1}, {"roles", {"provider"}}, {"adversary", "corrupt_content"}});
     holders.push_back("bad");
   }
-  groups.push_back({{"name", "leechers"},
-                    {"count", leechers},
-                    {"roles", {{{"role", "downloader"}, {"window", "128KiB"}, {"request_timeout", "3s"}}}}});
+  groups.push_back(
+    {{"name", "leechers"},
+     {"count", leechers},
+     {"roles", {{{"role", "downloader"}, {"window", "128KiB"}, {"request_timeout", "3s"}}}}});
   return {{"name", "small"},
           {"seed", 5},
           {"duration", "5m"},
@@ -29,7 +31,12 @@ inline nlohmann::json small_transfer(int providers = 4, int leechers = 12, bool 
             {"bandwidth", {{"up", "20Mbit/s"}, {"down", "50Mbit/s"}}},
             {"faults", {{"loss", 0.01}, {"truncate", 0.01}, {"corrupt", 0.002}}}}},
           {"workload",
-           {{{"kind", "files"}, {"name", "f"}, {"count", 6}, {"size", "512KiB"}, {"providers", holders}, {"replicas", 3}},
+           {{{"kind", "files"},
+             {"name", "f"},
+             {"count", 6},
+             {"size", "512KiB"},
+             {"providers", holders},
+             {"replicas", 3}},
             {{"kind", "downloads"},
              {"group", "leechers"},
              {"files", "f"},
@@ -38,10 +45,14 @@ inline nlohmann::json small_transfer(int providers = 4, int leechers = 12, bool 
              {"stop", "3m"},
              {"max_per_node", 2}}}},
           {"checkers",
-           {{{"check", "no_corrupt_accepted"}}, {{"check", "downloads_end"}}, {{"check", "download_success"}, {"min", 0.9}}}}};
+           {{{"check", "no_corrupt_accepted"}},
+            {{"check", "downloads_end"}},
+            {{"check", "download_success"}, {"min", 0.9}}}}};
 }
 
-inline sim::scenario parse(const nlohmann::json& j) { return sim::parse_scenario(j.dump(), "test"); }
+inline sim::scenario parse(const nlohmann::json& j) {
+  return sim::parse_scenario(j.dump(), "test");
+}
 
 struct outcome {
   std::string fingerprint;
@@ -50,7 +61,8 @@ struct outcome {
   std::vector<sim::verdict> verdicts;
 };
 
-inline outcome run(const nlohmann::json& j, sim::engine eng = sim::engine::actors, std::uint64_t seed = 0) {
+inline outcome run(const nlohmann::json& j, sim::engine eng = sim::engine::actors,
+                   std::uint64_t seed = 0) {
   sim::sim_options o;
   o.eng = eng;
   if (seed) {

@@ -4,7 +4,8 @@
 
 using namespace peerlab;
 
-TEST_CASE("downloads complete under loss and truncation and a corrupting provider is detected", "[sim][filexfer]") {
+TEST_CASE("downloads complete under loss and truncation and a corrupting provider is detected",
+          "[sim][filexfer]") {
   auto r = test::run(test::small_transfer());
   auto& d = r.stats.downloads;
   CHECK(d.started >= 15);
@@ -17,7 +18,8 @@ TEST_CASE("downloads complete under loss and truncation and a corrupting provide
   CHECK(test::all_passed(r.verdicts));
 }
 
-TEST_CASE("every frame truncated: codecs reject them all and nothing is accepted", "[sim][faults]") {
+TEST_CASE("every frame truncated: codecs reject them all and nothing is accepted",
+          "[sim][faults]") {
   auto j = test::small_transfer();
   j["network"]["faults"] = {{"truncate", 1.0}};
   auto r = test::run(j);
@@ -25,7 +27,8 @@ TEST_CASE("every frame truncated: codecs reject them all and nothing is accepted
   CHECK(r.stats.downloads.completed == 0);
   CHECK(r.stats.downloads.corrupt_accepted == 0);
   // Every delivered frame was either empty (routing) or rejected by a codec.
-  CHECK(r.stats.net.rejected_routing + static_cast<std::uint64_t>(r.stats.counter("frames_rejected")) ==
+  CHECK(r.stats.net.rejected_routing +
+          static_cast<std::uint64_t>(r.stats.counter("frames_rejected")) ==
         r.stats.net.rejected_routing + r.stats.net.delivered);
 }
 
@@ -49,7 +52,8 @@ TEST_CASE("a failing checker is reported as failed", "[sim][checkers]") {
   CHECK(success_failed);
 }
 
-TEST_CASE("bandwidth: 64 MiB over a 10 Mbit/s upload takes about 54 virtual seconds", "[sim][network]") {
+TEST_CASE("bandwidth: 64 MiB over a 10 Mbit/s upload takes about 54 virtual seconds",
+          "[sim][network]") {
   nlohmann::json j = {
     {"name", "bw"},
     {"duration", "10m"},
@@ -59,7 +63,11 @@ TEST_CASE("bandwidth: 64 MiB over a 10 Mbit/s upload takes about 54 virtual seco
     {"network", {{"latency", {{"model", "constant"}, {"value", "10ms"}}}, {"overhead", 0}}},
     {"workload",
      {{{"kind", "files"}, {"name", "big"}, {"count", 1}, {"size", "64MiB"}, {"providers", {"src"}}},
-      {{"kind", "downloads"}, {"group", "dst"}, {"files", "big"}, {"interval", "1s"}, {"max_per_node", 1}}}}};
+      {{"kind", "downloads"},
+       {"group", "dst"},
+       {"files", "big"},
+       {"interval", "1s"},
+       {"max_per_node", 1}}}}};
   auto r = test::run(j);
   REQUIRE(r.stats.downloads.completed == 1);
   double secs = r.stats.downloads.duration_us.quantile(0.5) / 1e6;
@@ -89,7 +97,8 @@ TEST_CASE("a one-way partition drops only one direction", "[sim][network]") {
 
 TEST_CASE("a partition that heals lets later downloads complete", "[sim][network]") {
   auto j = test::small_transfer(4, 6, false);
-  j["network"]["partitions"] = {{{"between", {"seeders", "leechers"}}, {"from", "0s"}, {"until", "40s"}}};
+  j["network"]["partitions"] = {
+    {{"between", {"seeders", "leechers"}}, {"from", "0s"}, {"until", "40s"}}};
   auto r = test::run(j);
   CHECK(r.stats.net.lost_partition > 0);
   CHECK(r.stats.downloads.completed > 0);
@@ -99,8 +108,9 @@ TEST_CASE("geographic latency: distant regions make downloads slower", "[sim][ne
   auto geo = [](double far_km) {
     auto j = test::small_transfer(3, 6, false);
     j["network"]["latency"] = {{"model", "geographic"},
-                               {"regions", {{"near", {{"x_km", 0}, {"y_km", 0}, {"radius_km", 100}}},
-                                            {"far", {{"x_km", far_km}, {"y_km", 0}, {"radius_km", 100}}}}},
+                               {"regions",
+                                {{"near", {{"x_km", 0}, {"y_km", 0}, {"radius_km", 100}}},
+                                 {"far", {{"x_km", far_km}, {"y_km", 0}, {"radius_km", 100}}}}},
                                {"km_per_ms", 100},
                                {"access", "2ms"}};
     j["groups"][0]["region"] = "far";

@@ -40,8 +40,8 @@ public:
       side_[s] = std::make_unique<session>(cfg_[s], &kv_[s]);
       for (std::size_t i = 0; i < w_.messages; ++i) {
         bool large = work_rng_.chance(w_.large_share);
-        std::size_t size = large ? w_.large_size
-                                 : w_.min_size + work_rng_.below(w_.max_size - w_.min_size + 1);
+        std::size_t size =
+          large ? w_.large_size : w_.min_size + work_rng_.below(w_.max_size - w_.min_size + 1);
         pending_[s].push_back(message_body(i, size, 1000 + s));
       }
       push(0, s, event_type::submit, {});
@@ -83,7 +83,9 @@ public:
   std::uint64_t channel_bytes() const { return channel_bytes_; }
   std::uint64_t payload_bytes() const { return payload_bytes_; }
   double goodput() const {
-    return channel_bytes_ ? static_cast<double>(payload_bytes_) / static_cast<double>(channel_bytes_) : 0;
+    return channel_bytes_
+             ? static_cast<double>(payload_bytes_) / static_cast<double>(channel_bytes_)
+             : 0;
   }
   /// Submission-to-delivery latencies in microseconds, both directions.
   std::vector<time_us> latencies() const { return latencies_; }
@@ -140,7 +142,8 @@ private:
       std::size_t index = delivered_[s].size();
       auto fail = [&](const std::string& why) {
         if (violations_++ == 0)
-          first_violation_ = "side " + std::to_string(s) + " message " + std::to_string(index) + ": " + why;
+          first_violation_ =
+            "side " + std::to_string(s) + " message " + std::to_string(index) + ": " + why;
       };
       if (index >= pending_[from].size())
         fail("more messages than were sent");
@@ -183,15 +186,17 @@ private:
         // Geometric gaps between rotten bytes: one draw per flip, not per byte.
         const double lg = std::log1p(-ch_.bitrot_per_byte);
         bool any = false;
-        for (double pos = std::floor(std::log1p(-net_rng_.uniform01()) / lg); pos < static_cast<double>(f.size());
+        for (double pos = std::floor(std::log1p(-net_rng_.uniform01()) / lg);
+             pos < static_cast<double>(f.size());
              pos += 1 + std::floor(std::log1p(-net_rng_.uniform01()) / lg)) {
           f[static_cast<std::size_t>(pos)] ^= static_cast<std::uint8_t>(1u << net_rng_.below(8));
           any = true;
         }
         rotten_ += any;
       }
-      time_us delay = ch_.delay_min + static_cast<time_us>(net_rng_.below(
-                                          static_cast<std::uint64_t>(ch_.delay_max - ch_.delay_min + 1)));
+      time_us delay =
+        ch_.delay_min + static_cast<time_us>(net_rng_.below(
+                          static_cast<std::uint64_t>(ch_.delay_max - ch_.delay_min + 1)));
       push(now_ + delay, to, event_type::deliver, std::move(f));
     }
   }

@@ -37,8 +37,9 @@ void require_clean(channel_run& run) {
 
 } // namespace
 
-TEST_CASE("droplog channel 75 percent truncation and 1e-4 bit rot deliver every message exactly once",
-          "[droplog][channel]") {
+TEST_CASE(
+  "droplog channel 75 percent truncation and 1e-4 bit rot deliver every message exactly once",
+  "[droplog][channel]") {
   channel_params ch;
   ch.truncate = 0.75;
   ch.bitrot_per_byte = 1e-4;
@@ -60,7 +61,8 @@ TEST_CASE("droplog channel 75 percent truncation and 1e-4 bit rot deliver every 
   CHECK(a.truncation_rate() > 0.5);
 }
 
-TEST_CASE("droplog channel loss, duplication, reordering and encryption together", "[droplog][channel]") {
+TEST_CASE("droplog channel loss, duplication, reordering and encryption together",
+          "[droplog][channel]") {
   channel_params ch;
   ch.delay_min = 100 * us_per_ms;
   ch.delay_max = 3000 * us_per_ms; // heavy reordering
@@ -117,7 +119,8 @@ TEST_CASE("droplog channel a side restarted mid-transfer loses nothing acknowled
   require_clean(run);
 }
 
-TEST_CASE("droplog channel restart without a store would lose acknowledged state", "[droplog][channel][restart]") {
+TEST_CASE("droplog channel restart without a store would lose acknowledged state",
+          "[droplog][channel][restart]") {
   // The negative control: the same scenario with the receiver's store wiped
   // at restart re-delivers or misses messages, so the restart test can fail.
   memory_kv kv_b;
@@ -131,15 +134,17 @@ TEST_CASE("droplog channel restart without a store would lose acknowledged state
   auto p = a.poll(0);
   auto r = b->on_packet(1, view(p.packets.at(0).data));
   REQUIRE(r.delivered.size() == 10);
-  CHECK(kv_b.rows("droplog.0000000000000b0b.0000000000000a0a") == 1); // only meta: all delivered
+  CHECK(kv_b.count("droplog.0000000000000b0b.0000000000000a0a") == 1); // only meta: all delivered
   b = std::make_unique<session>(small_config(side_b, side_a), &kv_b);
   CHECK(b->on_packet(2, view(p.packets.at(0).data)).delivered.empty()); // persisted: no re-delivery
   memory_kv empty;
   b = std::make_unique<session>(small_config(side_b, side_a), &empty);
-  CHECK(b->on_packet(3, view(p.packets.at(0).data)).delivered.size() == 10); // state lost: duplicate
+  CHECK(b->on_packet(3, view(p.packets.at(0).data)).delivered.size() ==
+        10); // state lost: duplicate
 }
 
-TEST_CASE("droplog channel retransmission timeout follows the measured round trip", "[droplog][channel][rtt]") {
+TEST_CASE("droplog channel retransmission timeout follows the measured round trip",
+          "[droplog][channel][rtt]") {
   auto measure = [](time_us one_way) {
     channel_params ch;
     ch.delay_min = ch.delay_max = one_way;
@@ -158,8 +163,8 @@ TEST_CASE("droplog channel retransmission timeout follows the measured round tri
   CHECK(fast_srtt <= 260 * us_per_ms);
   CHECK(slow_srtt >= 8 * us_per_s);
   CHECK(slow_srtt <= 8100 * us_per_ms);
-  CHECK(fast_rto < 1 * us_per_s);   // well below the initial 1 s RTT's timeout
-  CHECK(slow_rto > 8 * us_per_s);   // above the 5 s constant the original used
+  CHECK(fast_rto < 1 * us_per_s); // well below the initial 1 s RTT's timeout
+  CHECK(slow_rto > 8 * us_per_s); // above the 5 s constant the original used
 }
 
 TEST_CASE("droplog rtt estimator follows RFC 6298 and backs off exponentially", "[droplog][rtt]") {
@@ -199,19 +204,19 @@ TEST_CASE("droplog figures goodput and latency by truncation rate", "[.figures][
     session_config (*make)(peer_id, peer_id);
   };
   const design designs[] = {
-      {"adaptive", [](peer_id l, peer_id r) { return adaptive(l, r); }},
-      {"adapt-fixsize",
-       [](peer_id l, peer_id r) {
-         auto c = adaptive(l, r);
-         c.adaptive_packet_size = false;
-         return c;
-       }},
-      {"fixed5s", [](peer_id l, peer_id r) { return baseline(l, r); }},
+    {"adaptive", [](peer_id l, peer_id r) { return adaptive(l, r); }},
+    {"adapt-fixsize",
+     [](peer_id l, peer_id r) {
+       auto c = adaptive(l, r);
+       c.adaptive_packet_size = false;
+       return c;
+     }},
+    {"fixed5s", [](peer_id l, peer_id r) { return baseline(l, r); }},
   };
   std::printf("\nchannel: delay U[0.5 s, 1.5 s], bit rot 1e-4/byte; 1000 messages each way, "
               "16..600 B (2 %% of 5000 B), one per 20 ms; batch_delay 200 ms\n");
-  std::printf("%-14s %8s %8s %10s %10s %9s %7s %7s %9s\n", "design", "truncate", "goodput", "lat_mean_s",
-              "lat_p95_s", "finish_s", "files", "retx", "chan_KiB");
+  std::printf("%-14s %8s %8s %10s %10s %9s %7s %7s %9s\n", "design", "truncate", "goodput",
+              "lat_mean_s", "lat_p95_s", "finish_s", "files", "retx", "chan_KiB");
   for (double trunc : {0.0, 0.10, 0.50, 0.75}) {
     for (auto& d : designs) {
       channel_params ch;
@@ -231,10 +236,12 @@ TEST_CASE("droplog figures goodput and latency by truncation rate", "[.figures][
         mean += static_cast<double>(l) / us_per_s;
       mean /= static_cast<double>(lat.size());
       double p95 = static_cast<double>(lat[lat.size() * 95 / 100]) / us_per_s;
-      auto retx = run.side(0).stats().entries_retransmitted + run.side(1).stats().entries_retransmitted;
-      std::printf("%-14s %8.2f %8.3f %10.2f %10.2f %9.1f %7llu %7llu %9.1f\n", d.name, trunc, run.goodput(),
-                  mean, p95, static_cast<double>(run.now()) / us_per_s,
-                  static_cast<unsigned long long>(run.files()), static_cast<unsigned long long>(retx),
+      auto retx =
+        run.side(0).stats().entries_retransmitted + run.side(1).stats().entries_retransmitted;
+      std::printf("%-14s %8.2f %8.3f %10.2f %10.2f %9.1f %7llu %7llu %9.1f\n", d.name, trunc,
+                  run.goodput(), mean, p95, static_cast<double>(run.now()) / us_per_s,
+                  static_cast<unsigned long long>(run.files()),
+                  static_cast<unsigned long long>(retx),
                   static_cast<double>(run.channel_bytes()) / 1024);
       CHECK(run.goodput() > 0);
     }

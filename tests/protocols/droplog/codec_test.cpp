@@ -49,7 +49,8 @@ const direction_keys& keys_ab() {
 }
 
 /// Byte offset where message `i` ends (so a prefix of that length holds it whole).
-std::size_t message_end(const control_block& c, const std::vector<message_frame>& ms, std::size_t i) {
+std::size_t message_end(const control_block& c, const std::vector<message_frame>& ms,
+                        std::size_t i) {
   std::size_t end = header_bytes + control_size(c);
   for (std::size_t k = 0; k <= i; ++k)
     end += frame_size(ms[k].payload.size());
@@ -62,7 +63,8 @@ TEST_CASE("droplog codec round-trips header, control block and messages", "[drop
   for (bool encrypt : {false, true}) {
     auto c = sample_control();
     auto ms = sample_messages();
-    bytes p = encode_packet(encrypt ? packet_flags::encrypted : 0, side_a, side_b, 77, c, ptrs(ms), keys_ab());
+    bytes p = encode_packet(encrypt ? packet_flags::encrypted : 0, side_a, side_b, 77, c, ptrs(ms),
+                            keys_ab());
     REQUIRE(p.size() == message_end(c, ms, ms.size() - 1));
     auto d = decode_packet(view(p), keys_ab(), {});
     REQUIRE(d.error == packet_error::none);
@@ -72,7 +74,8 @@ TEST_CASE("droplog codec round-trips header, control block and messages", "[drop
     CHECK(d.packet.header.packet_id == 77);
     CHECK(d.packet.header.total_length == p.size());
     CHECK(d.packet.header.message_count == 4);
-    CHECK(d.packet.header.flags == (packet_flags::ack_eliciting | (encrypt ? packet_flags::encrypted : 0)));
+    CHECK(d.packet.header.flags ==
+          (packet_flags::ack_eliciting | (encrypt ? packet_flags::encrypted : 0)));
     REQUIRE(d.packet.control);
     CHECK(*d.packet.control == c);
     CHECK(d.packet.messages == ms);
@@ -84,7 +87,8 @@ TEST_CASE("droplog codec round-trips header, control block and messages", "[drop
   }
 }
 
-TEST_CASE("droplog codec ack-only packet has no messages and is not ack-eliciting", "[droplog][codec]") {
+TEST_CASE("droplog codec ack-only packet has no messages and is not ack-eliciting",
+          "[droplog][codec]") {
   control_block c;
   c.cumulative_ack = 5;
   bytes p = encode_packet(0, side_a, side_b, 3, c, {}, keys_ab());
@@ -140,7 +144,8 @@ TEST_CASE("droplog codec truncation at every byte offset keeps exactly the whole
   for (bool encrypt : {false, true}) {
     auto c = sample_control();
     auto ms = sample_messages();
-    bytes p = encode_packet(encrypt ? packet_flags::encrypted : 0, side_a, side_b, 5, c, ptrs(ms), keys_ab());
+    bytes p = encode_packet(encrypt ? packet_flags::encrypted : 0, side_a, side_b, 5, c, ptrs(ms),
+                            keys_ab());
     for (std::size_t cut = 0; cut < p.size(); ++cut) {
       INFO("cut at " << cut << (encrypt ? " encrypted" : ""));
       auto d = decode_packet(byte_view{p.data(), cut}, keys_ab(), {});
@@ -191,7 +196,8 @@ TEST_CASE("droplog codec bit rot at every byte offset rejects the damaged part a
   }
 }
 
-TEST_CASE("droplog codec rejects wrong keys, reflected and malformed packets", "[droplog][codec][auth]") {
+TEST_CASE("droplog codec rejects wrong keys, reflected and malformed packets",
+          "[droplog][codec][auth]") {
   auto c = sample_control();
   auto ms = sample_messages();
   bytes p = encode_packet(0, side_a, side_b, 5, c, ptrs(ms), keys_ab());

@@ -1,6 +1,7 @@
 #pragma once
 // Shared pieces of the droplog tests: an in-memory kv_store, small test
 // configurations, and deterministic message contents.
+#include "protocols/common/memory_store.hpp"
 #include "protocols/common/rng.hpp"
 #include "protocols/common/store.hpp"
 #include "protocols/droplog/session.hpp"
@@ -13,37 +14,7 @@ namespace droplog_test {
 using namespace peerlab;
 using namespace peerlab::droplog;
 
-class memory_kv final : public kv_store {
-public:
-  void put(std::string_view t, std::string_view k, std::string_view v) override {
-    tables[std::string(t)][std::string(k)] = std::string(v);
-  }
-  std::optional<std::string> get(std::string_view t, std::string_view k) const override {
-    auto ti = tables.find(std::string(t));
-    if (ti == tables.end())
-      return std::nullopt;
-    auto r = ti->second.find(std::string(k));
-    return r == ti->second.end() ? std::nullopt : std::optional<std::string>(r->second);
-  }
-  void erase(std::string_view t, std::string_view k) override {
-    auto ti = tables.find(std::string(t));
-    if (ti != tables.end())
-      ti->second.erase(std::string(k));
-  }
-  void scan(std::string_view t,
-            const std::function<void(std::string_view, std::string_view)>& f) const override {
-    auto ti = tables.find(std::string(t));
-    if (ti == tables.end())
-      return;
-    for (auto& [k, v] : ti->second)
-      f(k, v);
-  }
-  std::size_t rows(const std::string& t) const {
-    auto ti = tables.find(t);
-    return ti == tables.end() ? 0 : ti->second.size();
-  }
-  std::map<std::string, std::map<std::string, std::string>> tables;
-};
+using memory_kv = peerlab::memory_store;
 
 inline constexpr peer_id side_a = 0x0a0a;
 inline constexpr peer_id side_b = 0x0b0b;

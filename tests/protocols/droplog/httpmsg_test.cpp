@@ -112,7 +112,8 @@ TEST_CASE("httpmsg strips hop-by-hop headers and those named by Connection", "[h
   CHECK(h[0].name == "Accept");
 }
 
-TEST_CASE("pending table times requests out in deadline order and ignores late answers", "[httpmsg]") {
+TEST_CASE("pending table times requests out in deadline order and ignores late answers",
+          "[httpmsg]") {
   http::pending_table t(2);
   rng r(1);
   auto a = t.begin(r, 0, 100, 7, 10);

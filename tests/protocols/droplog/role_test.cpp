@@ -61,7 +61,8 @@ struct world {
   }
   void run_until(time_us end) {
     while (true) {
-      auto it = std::min_element(queue.begin(), queue.end(), [](auto& x, auto& y) { return x.at < y.at; });
+      auto it =
+        std::min_element(queue.begin(), queue.end(), [](auto& x, auto& y) { return x.at < y.at; });
       if (it == queue.end() || it->at > end)
         break;
       auto ev = *it;
@@ -72,7 +73,8 @@ struct world {
       if (ev.timer)
         input(ev.to, [&](context& c, effects& fx) { roles[ev.to]->timer(c, ev.token, fx); });
       else
-        input(ev.to, [&](context& c, effects& fx) { roles[ev.to]->frame(c, ev.from, view(ev.data), fx); });
+        input(ev.to,
+              [&](context& c, effects& fx) { roles[ev.to]->frame(c, ev.from, view(ev.data), fx); });
     }
     now = end;
   }
@@ -126,7 +128,9 @@ TEST_CASE("droplog role delivers sent messages as events with their digest", "[r
   auto* d = w.find("droplog_delivered");
   REQUIRE(d);
   CHECK(*d->field("from") == "0");
-  CHECK(*d->field("sha256") == to_hex(sha256::of(view(bytes{'h', 'e', 'l', 'l', 'o', ',', ' ', 'f', 'i', 'l', 'e', ' ', 'd', 'r', 'o', 'p'}))));
+  CHECK(*d->field("sha256") ==
+        to_hex(sha256::of(view(
+          bytes{'h', 'e', 'l', 'l', 'o', ',', ' ', 'f', 'i', 'l', 'e', ' ', 'd', 'r', 'o', 'p'}))));
   CHECK(d->value("size") == 16);
 }
 

@@ -124,8 +124,8 @@ TEST_CASE("droplog session bit rot in a message keeps the intact prefix and reco
   auto p = a.poll(0);
   REQUIRE(p.packets.size() == 1);
   bytes rotten = p.packets[0].data;
-  const std::size_t third = header_bytes + control_size(control_block{}) + frame_size(sent[0].size()) +
-                            frame_size(sent[1].size()) + 30;
+  const std::size_t third = header_bytes + control_size(control_block{}) +
+                            frame_size(sent[0].size()) + frame_size(sent[1].size()) + 30;
   rotten[third] ^= 0x04;
   auto r = b.on_packet(1000, view(rotten));
   REQUIRE(r.delivered.size() == 2);
@@ -139,7 +139,8 @@ TEST_CASE("droplog session bit rot in a message keeps the intact prefix and reco
   require_delivered(all, sent);
 }
 
-TEST_CASE("droplog session corrupted header bytes reject the whole packet", "[droplog][session][corruption]") {
+TEST_CASE("droplog session corrupted header bytes reject the whole packet",
+          "[droplog][session][corruption]") {
   session a(small_config(side_a, side_b));
   submit_all(a, 3, 30);
   bytes p = a.poll(0).packets.at(0).data;
@@ -157,7 +158,8 @@ TEST_CASE("droplog session corrupted header bytes reject the whole packet", "[dr
   }
 }
 
-TEST_CASE("droplog session rejects wrong keys, spoofed senders and other pairs", "[droplog][session][auth]") {
+TEST_CASE("droplog session rejects wrong keys, spoofed senders and other pairs",
+          "[droplog][session][auth]") {
   session a(small_config(side_a, side_b));
   submit_all(a, 3, 30);
   bytes p = a.poll(0).packets.at(0).data;
@@ -224,7 +226,8 @@ TEST_CASE("droplog session ignores replayed and duplicate packets", "[droplog][s
   CHECK(b.stats().nacks_sent == 0);
 }
 
-TEST_CASE("droplog session reordered packets are delivered in log order", "[droplog][session][reorder]") {
+TEST_CASE("droplog session reordered packets are delivered in log order",
+          "[droplog][session][reorder]") {
   auto cfg = small_config(side_a, side_b);
   cfg.initial_packet_bytes = cfg.min_packet_bytes; // several packets
   session a(cfg), b(small_config(side_b, side_a));
@@ -251,7 +254,8 @@ TEST_CASE("droplog session reordered packets are delivered in log order", "[drop
   CHECK(a.poll(100).packets.empty());
 }
 
-TEST_CASE("droplog session NACKs a truncated packet once even if copies repeat", "[droplog][session][nack]") {
+TEST_CASE("droplog session NACKs a truncated packet once even if copies repeat",
+          "[droplog][session][nack]") {
   auto cfg = small_config(side_b, side_a);
   cfg.nack_repeat = 3;
   cfg.adaptive_repeat = false;
@@ -325,7 +329,8 @@ TEST_CASE("droplog session encrypted sessions interoperate and reject plaintext 
   CHECK(count_events(r.events, event_kind::packet_rejected) == 1);
 }
 
-TEST_CASE("droplog session compression shrinks what crosses the channel", "[droplog][session][compression]") {
+TEST_CASE("droplog session compression shrinks what crosses the channel",
+          "[droplog][session][compression]") {
   auto ca = small_config(side_a, side_b);
   ca.compress = true;
   ca.fragment_bytes = 512;
@@ -380,7 +385,8 @@ TEST_CASE("droplog session housekeeping names packets both sides are done with",
   CHECK(a.take_deletable().empty()); // reported once
 }
 
-TEST_CASE("droplog session bounds the outbox and refuses bad configurations", "[droplog][session][bounds]") {
+TEST_CASE("droplog session bounds the outbox and refuses bad configurations",
+          "[droplog][session][bounds]") {
   auto cfg = small_config(side_a, side_b);
   cfg.max_outbox_entries = 10;
   session a(cfg);
@@ -400,7 +406,8 @@ TEST_CASE("droplog session bounds the outbox and refuses bad configurations", "[
   CHECK_THROWS_WITH(session(bad), Catch::Contains("min_packet_bytes"));
 }
 
-TEST_CASE("droplog session several pairs share one store without crosstalk", "[droplog][session][pairs]") {
+TEST_CASE("droplog session several pairs share one store without crosstalk",
+          "[droplog][session][pairs]") {
   memory_kv kv;
   constexpr peer_id side_c = 0x0c0c;
   session ab(small_config(side_a, side_b), &kv), ac(small_config(side_a, side_c), &kv);
@@ -418,8 +425,9 @@ TEST_CASE("droplog session several pairs share one store without crosstalk", "[d
     REQUIRE(r);
     auto& target = r->recipient == side_b ? b : c;
     auto res = target.on_packet(1, view(f));
-    (r->recipient == side_b ? got_b : got_c).insert((r->recipient == side_b ? got_b : got_c).end(),
-                                                     res.delivered.begin(), res.delivered.end());
+    (r->recipient == side_b ? got_b : got_c)
+      .insert((r->recipient == side_b ? got_b : got_c).end(), res.delivered.begin(),
+              res.delivered.end());
     // Offered to the other pair's session, the same file is refused.
     auto& other = r->recipient == side_b ? c : b;
     CHECK(other.on_packet(1, view(f)).delivered.empty());

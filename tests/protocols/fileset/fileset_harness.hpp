@@ -4,6 +4,7 @@
 // link derived from the seed, frames as bytes, an optional drop rule, nodes
 // that start late, crash (rows kept) and restart, and commands whose replies
 // are collected by command id.
+#include "protocols/common/memory_store.hpp"
 #include "protocols/common/stable_hash.hpp"
 #include "protocols/fileset/fileset.hpp"
 
@@ -19,33 +20,7 @@ namespace fileset_test {
 using namespace peerlab;
 
 /// kv_store in memory: survives a crash of the role like a disk would.
-class memory_kv : public kv_store {
-public:
-  void put(std::string_view t, std::string_view k, std::string_view v) override {
-    rows[std::string(t)][std::string(k)] = std::string(v);
-  }
-  std::optional<std::string> get(std::string_view t, std::string_view k) const override {
-    auto it = rows.find(std::string(t));
-    if (it == rows.end())
-      return std::nullopt;
-    auto r = it->second.find(std::string(k));
-    if (r == it->second.end())
-      return std::nullopt;
-    return r->second;
-  }
-  void erase(std::string_view t, std::string_view k) override {
-    if (auto it = rows.find(std::string(t)); it != rows.end())
-      it->second.erase(std::string(k));
-  }
-  void scan(std::string_view t, const std::function<void(std::string_view, std::string_view)>& f) const override {
-    auto it = rows.find(std::string(t));
-    if (it == rows.end())
-      return;
-    for (auto& [k, v] : it->second)
-      f(k, v);
-  }
-  std::map<std::string, std::map<std::string, std::string>> rows;
-};
+using memory_kv = peerlab::memory_store;
 
 class no_content : public content_store {
 public:
@@ -141,10 +116,13 @@ public:
       if (!nd.up || (e.is_timer && e.incarnation != nd.incarnation))
         continue;
       if (e.is_timer) {
-        call(e.node, [&](fileset::fileset_role& r, context& c, effects& fx) { r.timer(c, e.token, fx); });
+        call(e.node,
+             [&](fileset::fileset_role& r, context& c, effects& fx) { r.timer(c, e.token, fx); });
       } else {
         bytes data = std::move(frames_[e.slot]);
-        call(e.node, [&](fileset::fileset_role& r, context& c, effects& fx) { r.frame(c, e.from, data, fx); });
+        call(e.node, [&](fileset::fileset_role& r, context& c, effects& fx) {
+          r.frame(c, e.from, data, fx);
+        });
       }
     }
     now_ = std::max(now_, t);

@@ -98,7 +98,8 @@ TEST_CASE("fileset payloads: file and announce round trip, every truncation reje
 TEST_CASE("fileset payloads: field errors are named") {
   payload p;
   std::string err;
-  auto fails = [&](const bytes& b, std::size_t inline_max, std::uint64_t max_file, const char* what) {
+  auto fails = [&](const bytes& b, std::size_t inline_max, std::uint64_t max_file,
+                   const char* what) {
     err.clear();
     CHECK_FALSE(decode_payload(b, inline_max, max_file, p, err));
     CHECK(err.find(what) != std::string::npos);
@@ -124,7 +125,8 @@ TEST_CASE("fileset sync frames round trip at their bounds, every truncation reje
   check_sync_round_trip(list_req{0xffffffff, std::string(64, 'z')});
   list_resp lr{7, {}, true};
   for (int i = 0; i < 256; ++i)
-    lr.sets.push_back({"set" + std::to_string(1000 + i), static_cast<std::uint32_t>(i + 1), d(static_cast<std::uint8_t>(i))});
+    lr.sets.push_back({"set" + std::to_string(1000 + i), static_cast<std::uint32_t>(i + 1),
+                       d(static_cast<std::uint8_t>(i))});
   check_sync_round_trip(lr);
   check_sync_round_trip(list_resp{8, {}, false});
   check_sync_round_trip(manifest_req{3, "abc"});

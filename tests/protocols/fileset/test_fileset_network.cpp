@@ -31,14 +31,15 @@ struct published {
   digest root{};
 };
 
-published publish(harness& h, std::size_t node, const std::string& set, std::vector<std::size_t> sizes,
-                   std::uint64_t seed) {
+published publish(harness& h, std::size_t node, const std::string& set,
+                  std::vector<std::size_t> sizes, std::uint64_t seed) {
   published p{set, {}, {}};
   merkle::tree t;
   for (std::size_t i = 0; i < sizes.size(); ++i) {
     p.files.push_back(file_bytes(seed * 1000 + i, sizes[i]));
     t.append(p.files.back());
-    auto e = h.command(node, "put", {set, std::to_string(i), std::to_string(sizes.size()), hex_of(p.files.back())});
+    auto e = h.command(
+      node, "put", {set, std::to_string(i), std::to_string(sizes.size()), hex_of(p.files.back())});
     REQUIRE(e.kind == "fileset_put");
   }
   p.root = t.root();
@@ -125,7 +126,8 @@ TEST_CASE("fileset network: files above inline_max are announced, fetched in chu
   CHECK(total(h, "fileset.bad_peers") == 0);
 }
 
-TEST_CASE("fileset back-sync: a node that joins after the set was published fetches it from peers") {
+TEST_CASE(
+  "fileset back-sync: a node that joins after the set was published fetches it from peers") {
   harness h(11, [](std::size_t) { return harness::fast_config(); });
   for (std::size_t i = 0; i < 10; ++i)
     h.start(i);
@@ -241,7 +243,8 @@ TEST_CASE("fileset back-sync: a manifest whose leaves do not rebuild the root is
   CHECK(h.counter(6, "fileset.manifests_adopted") == 1);
 }
 
-TEST_CASE("fileset adversaries: invalid-message flooders are pruned and graylisted, honest sets still spread") {
+TEST_CASE("fileset adversaries: invalid-message flooders are pruned and graylisted, honest sets "
+          "still spread") {
   auto cfg = [](std::size_t i) {
     auto c = harness::fast_config();
     if (i == 0 || i == 1)

@@ -81,17 +81,20 @@ TEST_CASE("fileset put: a one-file set and an empty file work") {
   CHECK(verifies(e, 0, 1, merkle::leaf_hash(bytes{})));
 }
 
-TEST_CASE("fileset put: re-posting the same file is idempotent, a different one is refused with 409") {
+TEST_CASE(
+  "fileset put: re-posting the same file is idempotent, a different one is refused with 409") {
   auto h = one_node();
   auto a = file_bytes(1, 20), b = file_bytes(2, 20);
   REQUIRE(field(h.command(0, "put", {"s", "0", "2", hex_of(a)}), "stored") == "new");
   CHECK(field(h.command(0, "put", {"s", "0", "2", hex_of(a)}), "stored") == "unchanged");
   // incomplete set: still refused (first file wins; replacing would let replicas diverge)
-  expect_error(h.command(0, "put", {"s", "0", "2", hex_of(b)}), "409", "already holds a different file");
+  expect_error(h.command(0, "put", {"s", "0", "2", hex_of(b)}), "409",
+               "already holds a different file");
   REQUIRE(h.command(0, "put", {"s", "1", "2", hex_of(b)}).kind == "fileset_put");
   REQUIRE(h.role(0).complete("s"));
   CHECK(field(h.command(0, "put", {"s", "1", "2", hex_of(b)}), "stored") == "unchanged");
-  expect_error(h.command(0, "put", {"s", "1", "2", hex_of(a)}), "409", "(complete) already holds a different file");
+  expect_error(h.command(0, "put", {"s", "1", "2", hex_of(a)}), "409",
+               "(complete) already holds a different file");
   expect_error(h.command(0, "put", {"s", "0", "3", hex_of(a)}), "409", "has 2 files, not 3");
   CHECK(h.role(0).stored("s") == 2);
 }
@@ -102,8 +105,10 @@ TEST_CASE("fileset commands: every malformed request gets a 4xx status and a rea
   expect_error(h.command(0, "put", {"bad id", "0", "2", "00"}), "400", "set id");
   expect_error(h.command(0, "put", {"s", "-1", "2", "00"}), "400", "not a non-negative integer");
   expect_error(h.command(0, "put", {"s", "x", "2", "00"}), "400", "not a non-negative integer");
-  expect_error(h.command(0, "put", {"s", "99999999999", "2", "00"}), "400", "not a non-negative integer");
-  expect_error(h.command(0, "put", {"s", "2", "2", "00"}), "400", "out of range for a set of 2 files");
+  expect_error(h.command(0, "put", {"s", "99999999999", "2", "00"}), "400",
+               "not a non-negative integer");
+  expect_error(h.command(0, "put", {"s", "2", "2", "00"}), "400",
+               "out of range for a set of 2 files");
   expect_error(h.command(0, "put", {"s", "0", "0", "00"}), "400", "setCount");
   expect_error(h.command(0, "put", {"s", "0", "65537", "00"}), "400", "setCount");
   expect_error(h.command(0, "put", {"s", "0", "2", "0xabc"}), "400", "hex");
@@ -152,7 +157,8 @@ TEST_CASE("fileset store: a crash keeps the files, the restart rebuilds trees an
   expect_error(h.command(0, "put", {"partial", "0", "3", "ff"}), "409", "different file");
 }
 
-TEST_CASE("fileset adversaries: corrupt_content and corrupt_proof answers fail client verification") {
+TEST_CASE(
+  "fileset adversaries: corrupt_content and corrupt_proof answers fail client verification") {
   for (auto adv : {fileset::strategy::corrupt_content, fileset::strategy::corrupt_proof}) {
     harness h(1, [adv](std::size_t) {
       auto c = harness::fast_config();

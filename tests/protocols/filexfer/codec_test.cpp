@@ -152,11 +152,16 @@ TEST_CASE("filexfer decode rejects oversized and out-of-range fields") {
   SECTION("content request length and chunk bounds") {
     CHECK_FALSE(decode(encode(content_req{1, {}, 0, 0, 1})).ok());
     CHECK_FALSE(decode(encode(content_req{1, {}, 0, 1, 0})).ok());
-    CHECK_FALSE(decode(encode(
-      content_req{1, {}, 0, static_cast<std::uint32_t>(bounds::max_request_bytes + 1), 1})).ok());
-    CHECK_FALSE(decode(encode(
-      content_req{1, {}, 0, 1, static_cast<std::uint32_t>(limits::max_chunk_bytes + 1)})).ok());
-    CHECK(decode(encode(content_req{1, {}, 0, static_cast<std::uint32_t>(bounds::max_request_bytes),
+    CHECK_FALSE(decode(encode(content_req{
+                         1, {}, 0, static_cast<std::uint32_t>(bounds::max_request_bytes + 1), 1}))
+                  .ok());
+    CHECK_FALSE(decode(encode(content_req{
+                         1, {}, 0, 1, static_cast<std::uint32_t>(limits::max_chunk_bytes + 1)}))
+                  .ok());
+    CHECK(decode(encode(content_req{1,
+                                    {},
+                                    0,
+                                    static_cast<std::uint32_t>(bounds::max_request_bytes),
                                     static_cast<std::uint32_t>(limits::max_chunk_bytes)}))
             .ok());
     CHECK(decode(encode(content_req{1, {}, UINT64_MAX - 10, 20, 1})).error ==

@@ -86,5 +86,4 @@ struct world {
   }
 };
 
-
 } // namespace fxtest

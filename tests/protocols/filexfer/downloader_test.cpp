@@ -123,8 +123,8 @@ TEST_CASE("filexfer all providers bad ends in download_failed") {
 TEST_CASE("filexfer download gives up after max_attempts") {
   auto cfg = small_config();
   cfg.max_attempts = 3;
-  world w({provider_strategy::silent, provider_strategy::silent, provider_strategy::silent},
-          100000, cfg);
+  world w({provider_strategy::silent, provider_strategy::silent, provider_strategy::silent}, 100000,
+          cfg);
   w.download();
   event e = w.outcome();
   REQUIRE(e.kind == "download_failed");
@@ -334,8 +334,8 @@ TEST_CASE("filexfer downloads are deterministic for a seed") {
     net.loss = 0.03;
     net.duplicate = 0.05;
     net.jitter = 3 * us_per_ms;
-    world w({provider_strategy::corrupt_content, provider_strategy::honest}, 500000,
-            small_config(), net, seed);
+    world w({provider_strategy::corrupt_content, provider_strategy::honest}, 500000, small_config(),
+            net, seed);
     w.download();
     std::string s;
     for (auto& t : w.loop.trace) {

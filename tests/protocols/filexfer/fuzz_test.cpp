@@ -28,35 +28,35 @@ std::vector<bytes> seeds_frames() {
 
 bytes mutate(rng& r, bytes f) {
   switch (r.below(6)) {
-    case 0: // flip a few bytes
-      for (std::uint64_t i = 0, n = 1 + r.below(4); i < n && !f.empty(); ++i)
-        f[r.below(f.size())] ^= static_cast<std::uint8_t>(1 + r.below(255));
-      break;
-    case 1: // cut
-      f.resize(r.below(f.size() + 1));
-      break;
-    case 2: // insert bytes
-      for (std::uint64_t i = 0, n = 1 + r.below(8); i < n; ++i)
-        f.insert(f.begin() + static_cast<std::ptrdiff_t>(r.below(f.size() + 1)),
-                 static_cast<std::uint8_t>(r.next()));
-      break;
-    case 3: // delete bytes
-      for (std::uint64_t i = 0, n = 1 + r.below(8); i < n && !f.empty(); ++i)
-        f.erase(f.begin() + static_cast<std::ptrdiff_t>(r.below(f.size())));
-      break;
-    case 4: // overwrite a length-bearing region with extreme values
-      for (std::size_t i = 2; i < f.size(); ++i)
-        if (r.chance(0.2))
-          f[i] = r.chance(0.5) ? 0xff : 0x00;
-      break;
-    default: // pure garbage with a plausible header
-      f.assign(r.below(80), 0);
-      for (auto& b : f)
-        b = static_cast<std::uint8_t>(r.next());
-      if (f.size() >= 2) {
-        f[0] = static_cast<std::uint8_t>(1 + r.below(2));
-        f[1] = static_cast<std::uint8_t>(1 + r.below(7));
-      }
+  case 0: // flip a few bytes
+    for (std::uint64_t i = 0, n = 1 + r.below(4); i < n && !f.empty(); ++i)
+      f[r.below(f.size())] ^= static_cast<std::uint8_t>(1 + r.below(255));
+    break;
+  case 1: // cut
+    f.resize(r.below(f.size() + 1));
+    break;
+  case 2: // insert bytes
+    for (std::uint64_t i = 0, n = 1 + r.below(8); i < n; ++i)
+      f.insert(f.begin() + static_cast<std::ptrdiff_t>(r.below(f.size() + 1)),
+               static_cast<std::uint8_t>(r.next()));
+    break;
+  case 3: // delete bytes
+    for (std::uint64_t i = 0, n = 1 + r.below(8); i < n && !f.empty(); ++i)
+      f.erase(f.begin() + static_cast<std::ptrdiff_t>(r.below(f.size())));
+    break;
+  case 4: // overwrite a length-bearing region with extreme values
+    for (std::size_t i = 2; i < f.size(); ++i)
+      if (r.chance(0.2))
+        f[i] = r.chance(0.5) ? 0xff : 0x00;
+    break;
+  default: // pure garbage with a plausible header
+    f.assign(r.below(80), 0);
+    for (auto& b : f)
+      b = static_cast<std::uint8_t>(r.next());
+    if (f.size() >= 2) {
+      f[0] = static_cast<std::uint8_t>(1 + r.below(2));
+      f[1] = static_cast<std::uint8_t>(1 + r.below(7));
+    }
   }
   return f;
 }

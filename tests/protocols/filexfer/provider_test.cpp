@@ -287,7 +287,8 @@ TEST_CASE("filexfer provider ignores turn timers from before a restart") {
 namespace {
 
 // Bytes each request's chunks covered, as [begin, end) runs merged in order.
-std::vector<std::pair<std::uint64_t, std::uint64_t>> runs_of(const harness& h, std::uint64_t req_id) {
+std::vector<std::pair<std::uint64_t, std::uint64_t>> runs_of(const harness& h,
+                                                             std::uint64_t req_id) {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> runs;
   for (auto& c : h.sent<content_chunk>()) {
     if (c.req_id != req_id)

@@ -15,8 +15,8 @@ TEST_CASE("filexfer range_set merges overlapping and touching ranges") {
   CHECK(s.add(10, 20) == 10);
   CHECK(s.add(30, 40) == 10);
   CHECK(s.pieces() == 2);
-  CHECK(s.add(15, 25) == 5);  // overlaps the first
-  CHECK(s.add(25, 30) == 5);  // touches both: one piece
+  CHECK(s.add(15, 25) == 5); // overlaps the first
+  CHECK(s.add(25, 30) == 5); // touches both: one piece
   CHECK(s.pieces() == 1);
   CHECK(s.total() == 30);
   CHECK(s.add(12, 38) == 0); // already there

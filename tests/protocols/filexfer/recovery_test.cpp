@@ -203,7 +203,8 @@ TEST_CASE("filexfer a lost request is re-requested once a newer window overtakes
   w.require_verified_copy();
   CHECK(w.counter("filexfer.stall_rerequests") == 1);
   CHECK(w.counter("filexfer.timeouts") == 0);
-  auto again = std::count(tap.requests.begin(), tap.requests.end(), range{window_bytes, window_bytes});
+  auto again =
+    std::count(tap.requests.begin(), tap.requests.end(), range{window_bytes, window_bytes});
   CHECK(again == 2); // the lost one and its re-request, nothing else twice
   CHECK(took < 20 * us_per_ms);
 }
@@ -344,7 +345,8 @@ TEST_CASE("filexfer on a reordering network spurious re-requests never corrupt t
   CHECK(rerequests > 0); // reordering looked like loss, and was harmless
 }
 
-TEST_CASE("filexfer a window whose tail and CONTENT_END were lost is asked again once a newer window overtakes it") {
+TEST_CASE("filexfer a window whose tail and CONTENT_END were lost is asked again once a newer "
+          "window overtakes it") {
   // Window 1's last chunk and its CONTENT_END are lost; windows 2..4 keep
   // streaming. The first window requested after window 1 shows it stalled.
   world w({provider_strategy::honest}, 700000, production_timeouts());
@@ -370,7 +372,8 @@ TEST_CASE("filexfer a window whose tail and CONTENT_END were lost is asked again
   CHECK(took < 20 * us_per_ms);
 }
 
-TEST_CASE("filexfer a spurious timeout is recognised, gives its attempt back and lengthens the next") {
+TEST_CASE(
+  "filexfer a spurious timeout is recognised, gives its attempt back and lengthens the next") {
   // No loss, 12 windows. The path of windows 5..8 stalls after their first
   // chunk: the rest of them (and CONTENT_ENDs sent from 3 ms on) take 500 ms
   // longer; for windows 9..12 it is 700 ms (ENDs from 400 ms on). The first

@@ -2,6 +2,7 @@
 // Test doubles for filexfer: in-memory stores and a tiny deterministic event
 // loop that carries frames and timers between roles, ordered by (time, seq),
 // with optional loss, duplication and latency jitter drawn from a seeded rng.
+#include "protocols/common/memory_store.hpp"
 #include "protocols/common/role.hpp"
 #include "protocols/common/sha256.hpp"
 
@@ -15,37 +16,7 @@ namespace fxtest {
 
 using namespace peerlab;
 
-class memory_kv final : public kv_store {
-public:
-  void put(std::string_view t, std::string_view k, std::string_view v) override {
-    rows_[std::string(t)][std::string(k)] = std::string(v);
-  }
-  std::optional<std::string> get(std::string_view t, std::string_view k) const override {
-    auto ti = rows_.find(std::string(t));
-    if (ti == rows_.end())
-      return std::nullopt;
-    auto ki = ti->second.find(std::string(k));
-    if (ki == ti->second.end())
-      return std::nullopt;
-    return ki->second;
-  }
-  void erase(std::string_view t, std::string_view k) override {
-    auto ti = rows_.find(std::string(t));
-    if (ti != rows_.end())
-      ti->second.erase(std::string(k));
-  }
-  void scan(std::string_view t,
-            const std::function<void(std::string_view, std::string_view)>& f) const override {
-    auto ti = rows_.find(std::string(t));
-    if (ti == rows_.end())
-      return;
-    for (auto& [k, v] : ti->second)
-      f(k, v);
-  }
-
-private:
-  std::map<std::string, std::map<std::string, std::string>> rows_;
-};
+using memory_kv = peerlab::memory_store;
 
 class memory_content final : public content_store {
 public:
@@ -70,8 +41,7 @@ public:
   }
   bool read(const digest& h, std::uint64_t off, std::size_t len, bytes& out) override {
     auto it = files.find(h);
-    if (it == files.end() || off > it->second.second.size() ||
-        it->second.second.size() - off < len)
+    if (it == files.end() || off > it->second.second.size() || it->second.second.size() - off < len)
       return false;
     auto& d = it->second.second;
     out.assign(d.begin() + static_cast<std::ptrdiff_t>(off),
@@ -112,9 +82,7 @@ public:
     sinks.erase(it);
     return true;
   }
-  void discard_sink(std::uint64_t s) override {
-    discarded += sinks.erase(s);
-  }
+  void discard_sink(std::uint64_t s) override { discarded += sinks.erase(s); }
 
   std::map<digest, std::pair<file_info, bytes>> files;
   std::map<std::uint64_t, sink> sinks; // open sinks
@@ -146,10 +114,10 @@ struct node {
 };
 
 struct net_model {
-  double loss = 0;       // chance a frame is dropped
-  double duplicate = 0;  // chance a frame is delivered twice
+  double loss = 0;      // chance a frame is dropped
+  double duplicate = 0; // chance a frame is delivered twice
   time_us latency = 1000;
-  time_us jitter = 0;    // uniform extra delay in [0, jitter): reorders frames
+  time_us jitter = 0; // uniform extra delay in [0, jitter): reorders frames
 };
 
 struct trace_event {
@@ -272,9 +240,11 @@ private:
       }
       int copies = net_rng_.chance(net_.duplicate) ? 2 : 1;
       for (int i = 0; i < copies; ++i) {
-        time_us delay = net_.latency + (net_.jitter > 0 ? static_cast<time_us>(net_rng_.below(
-                                                            static_cast<std::uint64_t>(net_.jitter)))
-                                                        : 0);
+        time_us delay =
+          net_.latency +
+          (net_.jitter > 0
+             ? static_cast<time_us>(net_rng_.below(static_cast<std::uint64_t>(net_.jitter)))
+             : 0);
         if (extra_delay)
           delay += extra_delay(n.id, f.to, f.data);
         push(item{now_ + delay, 0, false, f.to, n.id, f.data, 0});

@@ -25,9 +25,12 @@ using namespace peerlab;
 class null_kv : public kv_store {
 public:
   void put(std::string_view, std::string_view, std::string_view) override {}
-  std::optional<std::string> get(std::string_view, std::string_view) const override { return std::nullopt; }
+  std::optional<std::string> get(std::string_view, std::string_view) const override {
+    return std::nullopt;
+  }
   void erase(std::string_view, std::string_view) override {}
-  void scan(std::string_view, const std::function<void(std::string_view, std::string_view)>&) const override {}
+  void scan(std::string_view,
+            const std::function<void(std::string_view, std::string_view)>&) const override {}
 };
 
 class null_content : public content_store {
@@ -59,7 +62,7 @@ public:
     std::map<std::string, double> counters;
     std::map<std::string, double> observed; // last value of each observation
     std::vector<event> events;
-    std::map<std::string, int> deliveries;      // msg id hex -> times delivered
+    std::map<std::string, int> deliveries;         // msg id hex -> times delivered
     std::map<std::string, time_us> first_delivery; // msg id hex -> time
   };
 
@@ -78,7 +81,8 @@ public:
   }
 
   harness(std::size_t n, const gossip::config& cfg, std::uint64_t seed = 1)
-      : harness(n, [cfg](std::size_t) { return cfg; }, seed) {}
+      : harness(
+          n, [cfg](std::size_t) { return cfg; }, seed) {}
 
   std::size_t size() const { return nodes_.size(); }
   node& at(std::size_t i) { return *nodes_.at(i); }
@@ -158,9 +162,11 @@ public:
   std::string publish(std::size_t i, const std::string& topic, const bytes& data) {
     auto evs = command(i, "publish", {topic, to_hex(data)});
     if (evs.size() != 1 || evs[0].kind != "gossip_published")
-      throw std::runtime_error("publish failed: " +
-                               (evs.empty() ? std::string("no reply")
-                                            : evs[0].kind + " " + (evs[0].field("reason") ? *evs[0].field("reason") : "")));
+      throw std::runtime_error(
+        "publish failed: " +
+        (evs.empty()
+           ? std::string("no reply")
+           : evs[0].kind + " " + (evs[0].field("reason") ? *evs[0].field("reason") : "")));
     return *evs[0].field("msg_id");
   }
 
@@ -212,7 +218,8 @@ public:
   }
 
   time_us latency(std::size_t a, std::size_t b) const {
-    const std::uint64_t key[3] = {seed_, std::min<std::uint64_t>(a, b), std::max<std::uint64_t>(a, b)};
+    const std::uint64_t key[3] = {seed_, std::min<std::uint64_t>(a, b),
+                                  std::max<std::uint64_t>(a, b)};
     const auto h = stable_hash(key, sizeof key);
     return min_lat_ + static_cast<time_us>(h % static_cast<std::uint64_t>(max_lat_ - min_lat_ + 1));
   }
@@ -234,7 +241,8 @@ private:
   void apply(std::size_t i, effects& fx) {
     auto& nd = *nodes_[i];
     for (auto& f : fx.frames) {
-      sent_frame sf{now_, static_cast<peer_id>(i), f.to, f.data.size() > 1 ? f.data[1] : std::uint8_t{0}};
+      sent_frame sf{now_, static_cast<peer_id>(i), f.to,
+                    f.data.size() > 1 ? f.data[1] : std::uint8_t{0}};
       if (keep_log)
         log.emplace_back(sf, f.data);
       if (f.to >= size())

@@ -103,7 +103,8 @@ TEST_CASE("gossip codec rejects malformed fields with a reason", "[gossip][codec
   CHECK(error_of(encode(graft_msg{""})) == "topic empty or not printable ASCII");
   CHECK(error_of(encode(graft_msg{"a b"})) == "topic empty or not printable ASCII");
   CHECK(error_of(encode(graft_msg{"tab\t"})) == "topic empty or not printable ASCII");
-  CHECK(error_of(encode(graft_msg{std::string(257, 'x')})) == "topic truncated or longer than 256 bytes");
+  CHECK(error_of(encode(graft_msg{std::string(257, 'x')})) ==
+        "topic truncated or longer than 256 bytes");
 
   CHECK(error_of(encode(iwant_msg{})) == "id count must be 1..5000");
   CHECK(error_of(encode(ihave_msg{"t", {}})) == "id count must be 1..5000");

@@ -58,15 +58,16 @@ figures measure(bool flood) {
 
 } // namespace
 
-TEST_CASE("gossip propagation figures at 1000 nodes, mesh against flooding", "[.][figures][gossip]") {
+TEST_CASE("gossip propagation figures at 1000 nodes, mesh against flooding",
+          "[.][figures][gossip]") {
   auto mesh = measure(false);
   auto flood = measure(true);
-  WARN("gossipsub D=6: time to all median " << mesh.median_ms << " ms, p99 " << mesh.p99_ms
-       << " ms, max " << mesh.max_ms << " ms, duplicates per node per message "
-       << mesh.duplicates_per_node);
-  WARN("flooding:      time to all median " << flood.median_ms << " ms, p99 " << flood.p99_ms
-       << " ms, max " << flood.max_ms << " ms, duplicates per node per message "
-       << flood.duplicates_per_node);
+  WARN("gossipsub D=6: time to all median "
+       << mesh.median_ms << " ms, p99 " << mesh.p99_ms << " ms, max " << mesh.max_ms
+       << " ms, duplicates per node per message " << mesh.duplicates_per_node);
+  WARN("flooding:      time to all median "
+       << flood.median_ms << " ms, p99 " << flood.p99_ms << " ms, max " << flood.max_ms
+       << " ms, duplicates per node per message " << flood.duplicates_per_node);
   CHECK(mesh.incomplete == 0);
   CHECK(flood.incomplete == 0);
   CHECK(flood.duplicates_per_node > mesh.duplicates_per_node);

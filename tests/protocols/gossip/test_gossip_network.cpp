@@ -30,7 +30,8 @@ harness settled_network(gossip::config cfg, std::size_t n = 100, std::uint64_t s
 
 } // namespace
 
-TEST_CASE("gossip meshes of 100 nodes converge into D_lo..D_hi and are symmetric", "[gossip][network]") {
+TEST_CASE("gossip meshes of 100 nodes converge into D_lo..D_hi and are symmetric",
+          "[gossip][network]") {
   auto h = settled_network({});
   // Sample half a heartbeat after a heartbeat, when no GRAFT/PRUNE is in flight.
   h.run_for(500 * us_per_ms);
@@ -56,7 +57,8 @@ TEST_CASE("gossip meshes of 100 nodes converge into D_lo..D_hi and are symmetric
   CHECK(h.total("gossip.graft_in_backoff") == 0);
 }
 
-TEST_CASE("gossip a message published by one of 100 nodes reaches every node once", "[gossip][network]") {
+TEST_CASE("gossip a message published by one of 100 nodes reaches every node once",
+          "[gossip][network]") {
   auto h = settled_network({});
   int hook_calls = 0;
   bytes seen_data;
@@ -82,7 +84,8 @@ TEST_CASE("gossip a message published by one of 100 nodes reaches every node onc
         CHECK((i == 17 ? e.value("hops") == 0 : e.value("hops") >= 1));
 }
 
-TEST_CASE("gossip IHAVE and IWANT recover messages lost on every mesh link of a node", "[gossip][network]") {
+TEST_CASE("gossip IHAVE and IWANT recover messages lost on every mesh link of a node",
+          "[gossip][network]") {
   const std::size_t victim = 42;
   auto run = [&](gossip::config cfg) {
     auto h = settled_network(cfg);
@@ -122,7 +125,8 @@ TEST_CASE("gossip IHAVE and IWANT recover messages lost on every mesh link of a 
   CHECK(got0 == 0);
 }
 
-TEST_CASE("gossip flooding reaches every node with more duplicates than the mesh", "[gossip][network]") {
+TEST_CASE("gossip flooding reaches every node with more duplicates than the mesh",
+          "[gossip][network]") {
   auto run = [](bool flood) {
     gossip::config cfg;
     cfg.flood = flood;
@@ -151,7 +155,8 @@ TEST_CASE("gossip flooding reaches every node with more duplicates than the mesh
   CHECK(flood_dups > 1.5 * mesh_dups);
 }
 
-TEST_CASE("gossip a sender of invalid messages is pruned and graylisted by every neighbour", "[gossip][network][score]") {
+TEST_CASE("gossip a sender of invalid messages is pruned and graylisted by every neighbour",
+          "[gossip][network][score]") {
   const std::size_t bad = 7;
   auto cfg_of = [&](std::size_t i) {
     gossip::config c;
@@ -223,7 +228,8 @@ TEST_CASE("gossip a sender of invalid messages is pruned and graylisted by every
       CHECK(h.role(i).mesh(topic).size() >= 4);
 }
 
-TEST_CASE("gossip a mesh peer that never forwards gets pruned for its delivery deficit", "[gossip][network][score]") {
+TEST_CASE("gossip a mesh peer that never forwards gets pruned for its delivery deficit",
+          "[gossip][network][score]") {
   const std::size_t silent = 11;
   harness h(60, gossip::config{}, 5);
   h.random_graph(8);
@@ -257,7 +263,7 @@ TEST_CASE("gossip a mesh peer that never forwards gets pruned for its delivery d
     if (target != silent)
       honest_pruned += who.size();
   INFO("silent pruned by " << pruned_by[silent].size() << " of " << mesh_neighbours
-       << " neighbours, honest prunes " << honest_pruned);
+                           << " neighbours, honest prunes " << honest_pruned);
   CHECK(4 * pruned_by[silent].size() >= 3 * mesh_neighbours);
   // In a busy topic honest mesh peers keep delivering: no false positives.
   CHECK(honest_pruned == 0);
@@ -266,7 +272,8 @@ TEST_CASE("gossip a mesh peer that never forwards gets pruned for its delivery d
     CHECK(h.reached(id) == 60);
 }
 
-TEST_CASE("gossip no GRAFT crosses a PRUNE backoff in a network with churn", "[gossip][network][backoff]") {
+TEST_CASE("gossip no GRAFT crosses a PRUNE backoff in a network with churn",
+          "[gossip][network][backoff]") {
   gossip::config cfg;
   cfg.d = 4; // small meshes: many refused GRAFTs and oversize prunes
   cfg.d_lo = 3;

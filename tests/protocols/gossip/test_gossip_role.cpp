@@ -27,7 +27,8 @@ single_role with_peers(std::size_t n, config cfg = {}) {
 
 } // namespace
 
-TEST_CASE("gossip message ids are the first 20 bytes of SHA-256 over topic length, topic, data", "[gossip][role]") {
+TEST_CASE("gossip message ids are the first 20 bytes of SHA-256 over topic length, topic, data",
+          "[gossip][role]") {
   bytes in{0x03, 0x00, 'a', 'b', 'c', 'x', 'y'};
   auto d = sha256::of(in);
   auto id = message_id("abc", bytes{'x', 'y'});
@@ -65,12 +66,14 @@ TEST_CASE("gossip commands report errors with the reason", "[gossip][role]") {
   CHECK(reason("connect", {}) == "connect needs at least one peer id");
   CHECK(reason("connect", {"12x"}) == "\"12x\" is not a decimal peer id");
   CHECK(reason("connect", {"1"}) == "cannot connect to self");
-  CHECK(reason("subscribe", {"a b"}) == "topic must be 1..256 printable ASCII characters without spaces");
+  CHECK(reason("subscribe", {"a b"}) ==
+        "topic must be 1..256 printable ASCII characters without spaces");
   CHECK(reason("subscribe", {}) == "subscribe needs exactly one topic");
   CHECK(reason("publish", {"t"}) == "publish needs a topic and a hex payload");
   CHECK(reason("publish", {"t", "abc"}) == "payload is not an even number of hex digits");
   CHECK(reason("publish", {"t", "zz"}) == "payload is not an even number of hex digits");
-  CHECK(reason("launch", {}) == "gossip knows the verbs connect, disconnect, subscribe, unsubscribe, publish");
+  CHECK(reason("launch", {}) ==
+        "gossip knows the verbs connect, disconnect, subscribe, unsubscribe, publish");
 
   config small;
   small.max_message_bytes = 4;
@@ -86,7 +89,8 @@ TEST_CASE("gossip commands report errors with the reason", "[gossip][role]") {
   CHECK(r.sent_of<subscriptions_msg>().size() == 2); // hello to each
 }
 
-TEST_CASE("gossip an unknown peer's first frame connects it and gets our subscriptions", "[gossip][role]") {
+TEST_CASE("gossip an unknown peer's first frame connects it and gets our subscriptions",
+          "[gossip][role]") {
   single_role r;
   r.command("subscribe", {"t"});
   r.add_peer(9, {"t", "u"});
@@ -104,7 +108,8 @@ TEST_CASE("gossip an unknown peer's first frame connects it and gets our subscri
   CHECK_FALSE(r.role->peer_subscribed(9, "t"));
 }
 
-TEST_CASE("gossip subscribing grafts D peers and delivers, forwards and dedups messages", "[gossip][role]") {
+TEST_CASE("gossip subscribing grafts D peers and delivers, forwards and dedups messages",
+          "[gossip][role]") {
   auto r = with_peers(10);
   CHECK(r.sent_of<graft_msg>().size() == 6);
   auto mesh = r.role->mesh("t");
@@ -138,7 +143,8 @@ TEST_CASE("gossip subscribing grafts D peers and delivers, forwards and dedups m
   CHECK(r.fx.frames.empty());
 }
 
-TEST_CASE("gossip publishing delivers locally, pushes to the mesh and refuses re-publication", "[gossip][role]") {
+TEST_CASE("gossip publishing delivers locally, pushes to the mesh and refuses re-publication",
+          "[gossip][role]") {
   auto r = with_peers(8);
   auto mesh = r.role->mesh("t");
   int hook = 0;
@@ -165,7 +171,8 @@ TEST_CASE("gossip publishing delivers locally, pushes to the mesh and refuses re
         "duplicate: this message was already published or received");
 }
 
-TEST_CASE("gossip publishing outside the mesh uses a fanout that expires after fanout_ttl", "[gossip][role]") {
+TEST_CASE("gossip publishing outside the mesh uses a fanout that expires after fanout_ttl",
+          "[gossip][role]") {
   single_role r;
   for (peer_id p = 2; p < 12; ++p)
     r.add_peer(p, {"t"});
@@ -206,7 +213,8 @@ TEST_CASE("gossip publishing outside the mesh uses a fanout that expires after f
   CHECK(r.role->fanout("t").empty());
 }
 
-TEST_CASE("gossip answers IWANT from the message cache a bounded number of times", "[gossip][role]") {
+TEST_CASE("gossip answers IWANT from the message cache a bounded number of times",
+          "[gossip][role]") {
   auto r = with_peers(8);
   auto mesh = r.role->mesh("t");
   r.frame(mesh[0], message_msg{"t", 1, data_of(9)});
@@ -262,7 +270,8 @@ TEST_CASE("gossip IHAVE of unseen ids triggers one IWANT per follow-up period", 
   }
 }
 
-TEST_CASE("gossip a PRUNE backoff is respected before grafting the peer again", "[gossip][role][backoff]") {
+TEST_CASE("gossip a PRUNE backoff is respected before grafting the peer again",
+          "[gossip][role][backoff]") {
   single_role r;
   r.add_peer(2, {"t"});
   r.command("subscribe", {"t"});
@@ -306,7 +315,8 @@ TEST_CASE("gossip a GRAFT during backoff is refused and penalised", "[gossip][ro
   CHECK(r.role->mesh("t") == std::vector<peer_id>{2});
 }
 
-TEST_CASE("gossip invalid messages cost score, then mesh membership, then all frames", "[gossip][role][score]") {
+TEST_CASE("gossip invalid messages cost score, then mesh membership, then all frames",
+          "[gossip][role][score]") {
   auto r = with_peers(8);
   r.role->set_validator([](const std::string&, byte_view d, peer_id) {
     if (d[0] == 0xee)
@@ -366,7 +376,8 @@ TEST_CASE("gossip the seen cache forgets ids after seen_ttl, not before", "[goss
   CHECK(r.find_event("gossip_delivered")); // spec: dedup only within seen_ttl
 }
 
-TEST_CASE("gossip flooding mode forwards to every subscribed peer and ignores mesh control", "[gossip][role]") {
+TEST_CASE("gossip flooding mode forwards to every subscribed peer and ignores mesh control",
+          "[gossip][role]") {
   config c;
   c.flood = true;
   auto r = with_peers(9, c);
@@ -384,7 +395,8 @@ TEST_CASE("gossip flooding mode forwards to every subscribed peer and ignores me
   CHECK(r.sent_of<ihave_msg>().empty());
 }
 
-TEST_CASE("gossip graceful stop announces leaving and restart forgets everything", "[gossip][role]") {
+TEST_CASE("gossip graceful stop announces leaving and restart forgets everything",
+          "[gossip][role]") {
   auto r = with_peers(3);
   r.step([&](context& c, effects& fx) { r.role->stop(c, fx); });
   auto bye = r.sent_of<subscriptions_msg>();

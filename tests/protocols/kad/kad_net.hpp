@@ -7,6 +7,7 @@
 // and process, but nothing they send leaves). Frames sent to peer ids that are
 // not nodes are kept in `stray` so a test can play a hand-written peer.
 // Header-only so that a benchmark can reuse it.
+#include "protocols/common/memory_store.hpp"
 #include "protocols/common/rng.hpp"
 #include "protocols/common/stable_hash.hpp"
 #include "protocols/kad/node.hpp"
@@ -21,34 +22,7 @@
 
 namespace peerlab::kad::testnet {
 
-class mem_kv final : public kv_store {
-public:
-  void put(std::string_view t, std::string_view k, std::string_view v) override {
-    rows_[std::string(t)][std::string(k)] = std::string(v);
-  }
-  std::optional<std::string> get(std::string_view t, std::string_view k) const override {
-    auto a = rows_.find(std::string(t));
-    if (a == rows_.end())
-      return std::nullopt;
-    auto b = a->second.find(std::string(k));
-    if (b == a->second.end())
-      return std::nullopt;
-    return b->second;
-  }
-  void erase(std::string_view t, std::string_view k) override {
-    if (auto a = rows_.find(std::string(t)); a != rows_.end())
-      a->second.erase(std::string(k));
-  }
-  void scan(std::string_view t,
-            const std::function<void(std::string_view, std::string_view)>& f) const override {
-    if (auto a = rows_.find(std::string(t)); a != rows_.end())
-      for (auto& [k, v] : a->second)
-        f(k, v);
-  }
-
-private:
-  std::map<std::string, std::map<std::string, std::string>> rows_;
-};
+using mem_kv = peerlab::memory_store;
 
 /// The kad role never touches file content.
 class no_content final : public content_store {

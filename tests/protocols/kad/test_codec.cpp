@@ -147,12 +147,12 @@ TEST_CASE("ids of the wrong size are rejected", "[kad][codec]") {
     nodes.closer = contacts(1, 2);
     // body: count u8, then contact = peer u64, id length u8, ...
     CHECK(error_after_patch(encode(nodes), body_offset(nodes) + 1 + 8, bad)
-              .find("closer: id must be 32") == 0);
+            .find("closer: id must be 32") == 0);
 
     message add = base(msg_type::add_provider);
     add.provider = make_contact(5);
     CHECK(error_after_patch(encode(add), body_offset(add) + 33 + 8, bad)
-              .find("provider: id must be 32") == 0);
+            .find("provider: id must be 32") == 0);
   }
 }
 
@@ -162,17 +162,17 @@ TEST_CASE("lists longer than their bound are rejected", "[kad][codec]") {
   bytes f = encode(nodes);
   REQUIRE(decode(f).ok);
   CHECK(error_after_patch(f, body_offset(nodes), limits::max_contacts_per_message + 1)
-            .find("closer: 33 entries, at most 32") == 0);
+          .find("closer: 33 entries, at most 32") == 0);
 
   message pr = base(msg_type::providers);
   pr.providers = contacts(1, limits::max_providers_per_message);
   f = encode(pr);
   REQUIRE(decode(f).ok);
   CHECK(error_after_patch(f, body_offset(pr), limits::max_providers_per_message + 1)
-            .find("providers: 65 entries, at most 64") == 0);
+          .find("providers: 65 entries, at most 64") == 0);
   // A count claiming more entries than the bytes can hold fails before allocating.
   CHECK(error_after_patch(encode(base(msg_type::providers)), body_offset(pr), 64)
-            .find("providers: truncated") == 0);
+          .find("providers: truncated") == 0);
 
   // The encoder never writes more than the bound.
   nodes.closer = contacts(1, 40);

@@ -31,7 +31,7 @@ TEST_CASE("parse_key accepts exactly 64 hex digits", "[kad][ids]") {
 
 TEST_CASE("XOR distance, closer and common prefix length", "[kad][ids]") {
   kad_id zero{}, a{}, b{};
-  a[0] = 0x80; // differs in the first bit
+  a[0] = 0x80;  // differs in the first bit
   b[31] = 0x01; // differs in the last bit
   CHECK(common_prefix_len(zero, zero) == 256);
   CHECK(common_prefix_len(zero, a) == 0);

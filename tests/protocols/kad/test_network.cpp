@@ -67,8 +67,7 @@ double percentile(std::vector<double> v, double p) {
 
 } // namespace
 
-TEST_CASE("small network: exact outcomes of put, find_providers and find_node",
-          "[kad][net]") {
+TEST_CASE("small network: exact outcomes of put, find_providers and find_node", "[kad][net]") {
   network net;
   config c;
   settle(net, 20, c);
@@ -78,7 +77,7 @@ TEST_CASE("small network: exact outcomes of put, find_providers and find_node",
   CHECK(put.kind == "put_done");
   CHECK(put.value("acks") == 19); // k = 20 >= every other node
   CHECK(put.value("refusals") == 0);
-  CHECK(holders(net, key) == 20);  // 19 others and the provider itself
+  CHECK(holders(net, key) == 20); // 19 others and the provider itself
 
   const event& all = ask(net, 17, "find_providers", {to_hex(key)});
   CHECK(all.kind == "providers_found");
@@ -303,8 +302,7 @@ TEST_CASE("lookups end when peers departed before or during them", "[kad][net]")
   }
 }
 
-TEST_CASE("a lookup whose every contact is silent ends after its request timeouts",
-          "[kad][net]") {
+TEST_CASE("a lookup whose every contact is silent ends after its request timeouts", "[kad][net]") {
   network net(net_config{10 * us_per_ms, 0, 0, 1});
   config c;
   settle(net, 6, c);
@@ -334,8 +332,7 @@ TEST_CASE("a lookup whose every contact is silent ends after its request timeout
   CHECK(p.kind == "put_failed");
 }
 
-TEST_CASE("every lookup ends on a lossy network and isolated nodes bootstrap again",
-          "[kad][net]") {
+TEST_CASE("every lookup ends on a lossy network and isolated nodes bootstrap again", "[kad][net]") {
   network net(net_config{20 * us_per_ms, 30 * us_per_ms, 0.05, 3});
   config c;
   auto boots = grow(net, 50, c);
@@ -394,8 +391,8 @@ TEST_CASE("a provider that stays online republishes and stays findable for days"
     net.run_until(t0 + h * hour);
     INFO("after " << h << " h");
     CHECK(holders(net, key) >= 20);
-    const event& e = ask(net, 1 + static_cast<peer_id>(h / 10), "find_providers",
-                         {to_hex(key), "1"});
+    const event& e =
+      ask(net, 1 + static_cast<peer_id>(h / 10), "find_providers", {to_hex(key), "1"});
     CHECK(*e.field("providers") == "7");
   }
   // Republished at 22, 44, 66 and 88 h.

@@ -50,8 +50,7 @@ std::vector<peer_id> bucket_peers(int cpl, std::size_t n) {
 
 } // namespace
 
-TEST_CASE("node answers PING, FIND_NODE and GET_PROVIDERS echoing the request id",
-          "[kad][node]") {
+TEST_CASE("node answers PING, FIND_NODE and GET_PROVIDERS echoing the request id", "[kad][node]") {
   network net;
   net.add_node(X);
   for (peer_id p = 100; p < 130; ++p)
@@ -109,13 +108,12 @@ TEST_CASE("frames with ids of the wrong size or false ids are rejected and count
   CHECK(net.counter("frames_rejected") == 6);
   CHECK(net.counter("kad.malformed") == 3);
   CHECK(net.counter("kad.bad_ids") == 3);
-  CHECK(net.stray.empty());                         // nothing answered
-  CHECK(net.at(X).role->table()->size() == 0);      // nobody learned
+  CHECK(net.stray.empty());                    // nothing answered
+  CHECK(net.at(X).role->table()->size() == 0); // nobody learned
   CHECK(net.at(X).role->records().size() == 0);
 }
 
-TEST_CASE("a flood of fake provider records from one peer is bounded and counted",
-          "[kad][node]") {
+TEST_CASE("a flood of fake provider records from one peer is bounded and counted", "[kad][node]") {
   config c;
   c.max_records_per_peer = 50;
   network net;
@@ -203,8 +201,7 @@ TEST_CASE("answers nobody asked for are ignored and counted", "[kad][node]") {
   CHECK(net.stray.empty());
 }
 
-TEST_CASE("a full bucket keeps its LRS entry when it answers the liveness ping",
-          "[kad][node]") {
+TEST_CASE("a full bucket keeps its LRS entry when it answers the liveness ping", "[kad][node]") {
   config c;
   c.k = 2;
   network net;
@@ -302,10 +299,11 @@ TEST_CASE("configurations outside the limits are refused with the field named", 
   CHECK(error_of([](config& c) { c.alpha = 0; }).find("alpha must be") == 0);
   CHECK(error_of([](config& c) { c.request_timeout = 0; }).find("request_timeout") == 0);
   CHECK(error_of([](config& c) { c.provider_ttl = -1; }).find("provider_ttl") == 0);
-  CHECK(error_of([](config& c) { c.max_providers_per_key = 65; })
-            .find("max_providers_per_key") == 0);
-  CHECK(error_of([](config& c) { c.max_records_per_peer = c.max_records_total + 1; })
-            .find("max_records_per_peer") == 0);
+  CHECK(error_of([](config& c) { c.max_providers_per_key = 65; }).find("max_providers_per_key") ==
+        0);
+  CHECK(error_of([](config& c) {
+          c.max_records_per_peer = c.max_records_total + 1;
+        }).find("max_records_per_peer") == 0);
   CHECK(error_of([](config& c) { c.max_refresh_cpl = 256; }).find("max_refresh_cpl") == 0);
   config bad;
   bad.alpha = 100;

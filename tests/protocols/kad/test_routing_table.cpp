@@ -68,8 +68,7 @@ TEST_CASE("self is never stored and closest() matches brute force", "[kad][table
   }
 }
 
-TEST_CASE("a seen entry moves to most recently seen and its address is updated",
-          "[kad][table]") {
+TEST_CASE("a seen entry moves to most recently seen and its address is updated", "[kad][table]") {
   routing_table t(id_of(self_peer), 4, 2);
   auto c = in_bucket(0, 3);
   for (auto& x : c)

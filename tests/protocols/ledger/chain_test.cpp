@@ -151,7 +151,8 @@ TEST_CASE("chain: blocks hold at most max_block_txs, in arrival order") {
   CHECK(ch.tip() == 4);
 }
 
-TEST_CASE("chain: random transfers, double spends and replacements conserve value and spend each nonce once") {
+TEST_CASE("chain: random transfers, double spends and replacements conserve value and spend each "
+          "nonce once") {
   for (bool rbf : {true, false}) {
     chain ch(small_cfg(rbf));
     rng r(rbf ? 11 : 12);

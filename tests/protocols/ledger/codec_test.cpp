@@ -21,7 +21,8 @@ std::vector<message> samples() {
     balance_req{9, ports::payment, 11},
     transfer_ok{ports::payment, 7, some_id(2)},
     transfer_err{9, 7, error_code::overdraft, "balance 5 minus pending 0 cannot cover 10"},
-    tx_status_reply{ports::payment, 8, some_id(3), tx_status::confirmed, 11, 22, 1000, 3, 99, 4, 2, 5},
+    tx_status_reply{ports::payment, 8, some_id(3), tx_status::confirmed, 11, 22, 1000, 3, 99, 4, 2,
+                    5},
     balance_reply{9, 9, 11, 500, 10, 6},
   };
 }

@@ -37,7 +37,8 @@ struct world {
     lc.confirmations = 2;
     net.add(ledger_node, {ledger::make_ledger(lc)});
     build_provider(false);
-    file = net.at(provider_node).content.add_file("song.bin", mkt::make_file(9, file_bytes), 100'000);
+    file =
+      net.at(provider_node).content.add_file("song.bin", mkt::make_file(9, file_bytes), 100'000);
     net.start(ledger_node);
     net.start(provider_node);
   }
@@ -64,7 +65,8 @@ struct world {
     net.command(ledger_node, ports::ledger, command{1, "fund", {std::to_string(id), "10000000"}});
   }
   void download(peer_id id) {
-    net.command(id, ports::file_downloader, command{7, "download", {to_hex(file), std::to_string(provider_node)}});
+    net.command(id, ports::file_downloader,
+                command{7, "download", {to_hex(file), std::to_string(provider_node)}});
   }
   std::uint64_t balance(peer_id p) {
     auto* l = dynamic_cast<ledger::ledger_role*>(net.at(ledger_node).roles.at(ports::ledger).get());
@@ -79,7 +81,8 @@ struct world {
   double served_to(peer_id peer) {
     double b = 0;
     for (auto& s : net.events)
-      if (s.node == provider_node && s.e.kind == "market_served" && *s.e.field("peer") == std::to_string(peer))
+      if (s.node == provider_node && s.e.kind == "market_served" &&
+          *s.e.field("peer") == std::to_string(peer))
         b += s.e.value("bytes");
     return b;
   }
@@ -114,7 +117,8 @@ TEST_CASE("every policy: an honest download completes, verifies and pays the pri
         CHECK(bills == 1);
       // The purchase is closed: nothing owed, one paid sale on the books.
       CHECK_FALSE(w.net.at(provider_node).kv.get(tables::credit, peer_key(20)));
-      CHECK(load(w.net.at(provider_node).kv, tables::provided_files, to_hex(w.file))->u64("paid_sales") == 1);
+      CHECK(load(w.net.at(provider_node).kv, tables::provided_files, to_hex(w.file))
+              ->u64("paid_sales") == 1);
     }
   }
 }

@@ -274,5 +274,6 @@ TEST_CASE("a restarted gate still knows who owes what") {
   CHECK(b.serve(f, 256 * 1024, f.size) == 128 * 1024);
   // The bills are rows the verifier picks up: in Payments and in the inbox.
   CHECK(b.n.kv.count(tables::inbox) == b.bills.size());
-  CHECK(load(b.n.kv, tables::payments, "in:" + ref_hex(b.bills[1].ref))->str("status") == "requested");
+  CHECK(load(b.n.kv, tables::payments, "in:" + ref_hex(b.bills[1].ref))->str("status") ==
+        "requested");
 }

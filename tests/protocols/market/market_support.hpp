@@ -2,6 +2,7 @@
 // Test doubles for the market tests: in-memory stores and a small
 // deterministic network of nodes with several roles each (one per port),
 // frames and timers ordered by (time, seq), optional frame loss.
+#include "protocols/common/memory_store.hpp"
 #include "protocols/common/role.hpp"
 #include "protocols/common/sha256.hpp"
 
@@ -16,38 +17,7 @@ namespace mkt {
 
 using namespace peerlab;
 
-class memory_kv final : public kv_store {
-public:
-  void put(std::string_view t, std::string_view k, std::string_view v) override {
-    rows[std::string(t)][std::string(k)] = std::string(v);
-  }
-  std::optional<std::string> get(std::string_view t, std::string_view k) const override {
-    auto ti = rows.find(std::string(t));
-    if (ti == rows.end())
-      return std::nullopt;
-    auto ki = ti->second.find(std::string(k));
-    if (ki == ti->second.end())
-      return std::nullopt;
-    return ki->second;
-  }
-  void erase(std::string_view t, std::string_view k) override {
-    auto ti = rows.find(std::string(t));
-    if (ti != rows.end())
-      ti->second.erase(std::string(k));
-  }
-  void scan(std::string_view t, const std::function<void(std::string_view, std::string_view)>& f) const override {
-    auto ti = rows.find(std::string(t));
-    if (ti == rows.end())
-      return;
-    for (auto& [k, v] : ti->second)
-      f(k, v);
-  }
-  std::size_t count(const std::string& t) const {
-    auto ti = rows.find(t);
-    return ti == rows.end() ? 0 : ti->second.size();
-  }
-  std::map<std::string, std::map<std::string, std::string>> rows;
-};
+using memory_kv = peerlab::memory_store;
 
 class memory_content final : public content_store {
 public:
@@ -67,7 +37,8 @@ public:
     if (it == files.end() || off > it->second.second.size() || it->second.second.size() - off < len)
       return false;
     auto& d = it->second.second;
-    out.assign(d.begin() + static_cast<std::ptrdiff_t>(off), d.begin() + static_cast<std::ptrdiff_t>(off + len));
+    out.assign(d.begin() + static_cast<std::ptrdiff_t>(off),
+               d.begin() + static_cast<std::ptrdiff_t>(off + len));
     return true;
   }
   std::uint64_t open_sink(const digest& h, std::string_view, std::uint64_t size) override {
@@ -77,9 +48,11 @@ public:
   }
   bool write(std::uint64_t s, std::uint64_t off, byte_view data) override {
     auto it = sinks.find(s);
-    if (it == sinks.end() || off > it->second.second.size() || it->second.second.size() - off < data.size())
+    if (it == sinks.end() || off > it->second.second.size() ||
+        it->second.second.size() - off < data.size())
       return false;
-    std::copy(data.begin(), data.end(), it->second.second.begin() + static_cast<std::ptrdiff_t>(off));
+    std::copy(data.begin(), data.end(),
+              it->second.second.begin() + static_cast<std::ptrdiff_t>(off));
     return true;
   }
   bool read_sink(std::uint64_t s, std::uint64_t off, std::size_t len, bytes& out) override {
@@ -87,7 +60,8 @@ public:
     if (it == sinks.end() || off > it->second.second.size() || it->second.second.size() - off < len)
       return false;
     auto& d = it->second.second;
-    out.assign(d.begin() + static_cast<std::ptrdiff_t>(off), d.begin() + static_cast<std::ptrdiff_t>(off + len));
+    out.assign(d.begin() + static_cast<std::ptrdiff_t>(off),
+               d.begin() + static_cast<std::ptrdiff_t>(off + len));
     return true;
   }
   bool commit_sink(std::uint64_t s) override {
@@ -133,7 +107,8 @@ struct seen_event {
 
 class network {
 public:
-  explicit network(std::uint64_t seed = 1, time_us latency = 10 * us_per_ms) : net_rng_(seed), latency_(latency) {}
+  explicit network(std::uint64_t seed = 1, time_us latency = 10 * us_per_ms)
+      : net_rng_(seed), latency_(latency) {}
 
   node& add(peer_id id, std::vector<std::shared_ptr<role>> roles) {
     auto& n = nodes_[id];

@@ -48,7 +48,8 @@ struct market_net {
   void add_payer(peer_id id, strategy s, std::uint64_t funds = 1'000'000) {
     net.add(id, {make_payer(payer_cfg(s))});
     net.start(id);
-    net.command(ledger_node, ports::ledger, command{1, "fund", {std::to_string(id), std::to_string(funds)}});
+    net.command(ledger_node, ports::ledger,
+                command{1, "fund", {std::to_string(id), std::to_string(funds)}});
   }
   void start() {
     net.start(ledger_node);
@@ -56,7 +57,8 @@ struct market_net {
     net.act(provider_node, ports::file_provider, [&](context& c, effects& fx) { g->start(c, fx); });
   }
   /// Sells a whole file to `peer` (the gate bills it at the end under pay_after).
-  void sell(peer_id peer, std::uint8_t tag, std::uint64_t price = 1000, std::uint64_t size = 256 * 1024) {
+  void sell(peer_id peer, std::uint8_t tag, std::uint64_t price = 1000,
+            std::uint64_t size = 256 * 1024) {
     file_info f;
     f.hash[0] = tag;
     f.hash[1] = static_cast<std::uint8_t>(peer);
@@ -67,7 +69,8 @@ struct market_net {
       auto a = g->admit(c, peer, f, fx);
       REQUIRE_FALSE(a.refused);
       for (std::uint64_t off = 0; off < f.size; off += 64 * 1024) {
-        REQUIRE(g->may_send(c, peer, f, off, 64 * 1024, fx) == filexfer::payment_gate::verdict::send);
+        REQUIRE(g->may_send(c, peer, f, off, 64 * 1024, fx) ==
+                filexfer::payment_gate::verdict::send);
         g->sent(c, peer, f, off, 64 * 1024, fx);
       }
     });
@@ -79,14 +82,18 @@ struct market_net {
         out.push_back(s.e);
     return out;
   }
-  bool blacklisted(peer_id p) { return net.at(provider_node).kv.get(tables::blacklist, peer_key(p)).has_value(); }
+  bool blacklisted(peer_id p) {
+    return net.at(provider_node).kv.get(tables::blacklist, peer_key(p)).has_value();
+  }
   std::uint64_t balance(peer_id p) {
     auto* l = dynamic_cast<ledger::ledger_role*>(net.at(ledger_node).roles.at(ports::ledger).get());
     return l->state().balance(p).balance;
   }
 };
 
-std::string reason_of(const std::vector<event>& evs) { return evs.empty() ? "" : *evs[0].field("reason"); }
+std::string reason_of(const std::vector<event>& evs) {
+  return evs.empty() ? "" : *evs[0].field("reason");
+}
 
 } // namespace
 
@@ -110,7 +117,8 @@ TEST_CASE("an honest payer's payment is verified, recognised and moves the money
   CHECK(v->open_count() == 0);
 }
 
-TEST_CASE("cheating strategies fail verification with the reason of their cheat and are blacklisted") {
+TEST_CASE(
+  "cheating strategies fail verification with the reason of their cheat and are blacklisted") {
   struct expectation {
     strategy s;
     std::string reason;
@@ -184,14 +192,16 @@ TEST_CASE("reporting another peer's transaction fails: it was not paid by the no
   REQUIRE(tx);
   // The cheater claims the honest payer's transaction for its own bill, and
   // does so before the honest notification arrives.
-  auto cheater_bill = load(m.net.at(provider_node).kv, tables::payments, "in:" + [&] {
-    std::string ref;
-    m.net.at(provider_node).kv.scan(tables::payments, [&](std::string_view k, std::string_view v) {
-      if (row::parse(v).u64("peer") == 50)
-        ref = std::string(k.substr(3));
-    });
-    return ref;
-  }());
+  auto cheater_bill = load(
+    m.net.at(provider_node).kv, tables::payments, "in:" + [&] {
+      std::string ref;
+      m.net.at(provider_node)
+        .kv.scan(tables::payments, [&](std::string_view k, std::string_view v) {
+          if (row::parse(v).u64("peer") == 50)
+            ref = std::string(k.substr(3));
+        });
+      return ref;
+    }());
   REQUIRE(cheater_bill);
   std::string ref_text;
   m.net.at(provider_node).kv.scan(tables::payments, [&](std::string_view k, std::string_view v) {
@@ -220,11 +230,14 @@ TEST_CASE("notifications for unknown or foreign references change nothing") {
   m.net.run_for(100 * us_per_ms);
   CHECK(m.net.counter("market.notify_unknown_ref") == 1);
   std::string ref_text;
-  m.net.at(provider_node).kv.scan(tables::payments, [&](std::string_view k, std::string_view) { ref_text = std::string(k.substr(3)); });
+  m.net.at(provider_node).kv.scan(tables::payments, [&](std::string_view k, std::string_view) {
+    ref_text = std::string(k.substr(3));
+  });
   auto rb = bytes_from_hex(ref_text).value();
   payment_ref ref{};
   std::copy(rb.begin(), rb.end(), ref.begin());
-  m.net.deliver_now(20, provider_node, encode(payment_notify{ref, tx_id{}})); // peer 20 claims 21's bill
+  m.net.deliver_now(20, provider_node,
+                    encode(payment_notify{ref, tx_id{}})); // peer 20 claims 21's bill
   m.net.run_for(100 * us_per_ms);
   CHECK(m.net.counter("market.notify_wrong_peer") == 1);
   auto r = load(m.net.at(provider_node).kv, tables::payments, "in:" + ref_text);
@@ -272,5 +285,6 @@ TEST_CASE("a restarted provider still fails a peer that never paid") {
   m.net.restart(provider_node, {make_verifier(m.vc)});
   m.net.run_for(20 * us_per_s);
   CHECK(m.blacklisted(30));
-  CHECK(reason_of(m.provider_events("payment_failed", 30)) == "not paid within the payment deadline");
+  CHECK(reason_of(m.provider_events("payment_failed", 30)) ==
+        "not paid within the payment deadline");
 }

@@ -39,7 +39,8 @@ TEST_CASE("merkle proof codec round trips every proof of a 40-leaf tree", "[merk
   }
 }
 
-TEST_CASE("merkle proof codec rejects truncation at every offset and trailing bytes", "[merkle][codec]") {
+TEST_CASE("merkle proof codec rejects truncation at every offset and trailing bytes",
+          "[merkle][codec]") {
   auto t = make_tree(37);
   auto enc = encode(proof_of(t, 20, 37));
   REQUIRE(enc.size() == 17 + 32 * 6);

@@ -92,7 +92,8 @@ TEST_CASE("merkle roots of every prefix up to 64 match the recursive reference",
   }
 }
 
-TEST_CASE("merkle proofs for every index and size up to 64 match the reference and verify", "[merkle]") {
+TEST_CASE("merkle proofs for every index and size up to 64 match the reference and verify",
+          "[merkle]") {
   auto& f = fx();
   std::size_t checked = 0;
   for (std::uint64_t n = 1; n <= max_n; ++n) {
@@ -195,8 +196,10 @@ TEST_CASE("merkle a proof does not verify under another tree size", "[merkle]") 
     }
   }
   // Index past the size and the empty tree.
-  CHECK(check_inclusion(fx().t.leaf(0), 0, 0, {}, empty_root()) == verify_error::index_out_of_range);
-  CHECK(check_inclusion(fx().t.leaf(3), 3, 3, {}, fx().roots[3]) == verify_error::index_out_of_range);
+  CHECK(check_inclusion(fx().t.leaf(0), 0, 0, {}, empty_root()) ==
+        verify_error::index_out_of_range);
+  CHECK(check_inclusion(fx().t.leaf(3), 3, 3, {}, fx().roots[3]) ==
+        verify_error::index_out_of_range);
 }
 
 TEST_CASE("merkle tree rejects proofs and roots beyond its leaves", "[merkle]") {

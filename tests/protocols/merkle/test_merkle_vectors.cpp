@@ -61,13 +61,18 @@ TEST_CASE("merkle leaf hashes match the published level 0 node hashes", "[merkle
     CHECK(leaf_hash(in[i]) == hd(level0[i]));
   }
   // Level 1 and 2 node hashes, through node_hash of the level below.
-  CHECK(node_hash(t.leaf(0), t.leaf(1)) == hd("fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"));
-  CHECK(node_hash(t.leaf(2), t.leaf(3)) == hd("5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e"));
-  CHECK(node_hash(t.leaf(4), t.leaf(5)) == hd("0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a"));
-  CHECK(node_hash(t.leaf(6), t.leaf(7)) == hd("ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0"));
+  CHECK(node_hash(t.leaf(0), t.leaf(1)) ==
+        hd("fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"));
+  CHECK(node_hash(t.leaf(2), t.leaf(3)) ==
+        hd("5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e"));
+  CHECK(node_hash(t.leaf(4), t.leaf(5)) ==
+        hd("0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a"));
+  CHECK(node_hash(t.leaf(6), t.leaf(7)) ==
+        hd("ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0"));
 }
 
-TEST_CASE("merkle roots of every prefix of the vector leaves match the published roots", "[merkle][vectors]") {
+TEST_CASE("merkle roots of every prefix of the vector leaves match the published roots",
+          "[merkle][vectors]") {
   const char* roots[] = {
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
@@ -101,21 +106,25 @@ TEST_CASE("merkle inclusion proofs match the published proofs", "[merkle][vector
   // transparency-dev numbers leaves from 1 in this table; these are 0-based.
   const std::vector<vec> vectors = {
     {0, 1, {}},
-    {0, 8,
+    {0,
+     8,
      {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
       "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
       "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-    {5, 8,
+    {5,
+     8,
      {"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
       "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
       "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
     {2, 3, {"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"}},
-    {1, 5,
+    {1,
+     5,
      {"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
       "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
       "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
     // From the notes (protocols.md 3.2): (index 6, size 7).
-    {6, 7,
+    {6,
+     7,
      {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
       "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
   };

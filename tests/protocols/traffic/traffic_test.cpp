@@ -23,7 +23,8 @@ TEST_CASE("the traffic role forwards to another node and counts rejected frames"
     void put(std::string_view, std::string_view, std::string_view) override {}
     std::optional<std::string> get(std::string_view, std::string_view) const override { return {}; }
     void erase(std::string_view, std::string_view) override {}
-    void scan(std::string_view, const std::function<void(std::string_view, std::string_view)>&) const override {}
+    void scan(std::string_view,
+              const std::function<void(std::string_view, std::string_view)>&) const override {}
   } kv;
   struct null_content final : content_store {
     std::optional<file_info> stat(const digest&) const override { return {}; }

@@ -1,13 +1,14 @@
 #pragma once
-// kv_store kept in memory by the simulator. It belongs to the node, not to its
-// actors, so it survives a crash like a disk would.
+// kv_store kept in memory. The simulator gives one to every node (it belongs
+// to the node, not to its actors, so it survives a crash like a disk would);
+// protocol tests use it as their store.
 #include "protocols/common/store.hpp"
 
 #include <map>
 #include <memory>
 #include <string>
 
-namespace peerlab::sim {
+namespace peerlab {
 
 class memory_store final : public kv_store {
 public:
@@ -43,6 +44,14 @@ public:
       f(k, v);
   }
 
+  /// Rows in a table.
+  std::size_t count(std::string_view table) const {
+    if (!tables_)
+      return 0;
+    auto t = tables_->find(std::string(table));
+    return t == tables_->end() ? 0 : t->second.size();
+  }
+
 private:
   using table_map = std::map<std::string, std::map<std::string, std::string>>;
   // Allocated on first write: most simulated nodes never store anything.
@@ -54,4 +63,4 @@ private:
   std::unique_ptr<table_map> tables_;
 };
 
-} // namespace peerlab::sim
+} // namespace peerlab
