@@ -7,8 +7,8 @@ BUILD_DIR=${1:-build}
 BUILD_TYPE=${2:-Release}
 
 PACKAGES=(
-  g++ cmake ninja-build pkg-config git
-  libcaf-dev libboost-dev libsqlite3-dev libssl-dev zlib1g-dev
+  g++ cmake ninja-build pkg-config git ccache clang-format
+  libcaf-dev libboost-dev libsqlite3-dev libssl-dev zlib1g-dev libxxhash-dev
   nlohmann-json3-dev libbenchmark-dev catch2
   sqlite3 openssl curl
   python3 python3-pandas python3-matplotlib python3-nbformat python3-nbconvert
