@@ -4,7 +4,7 @@
 // file, downloads a file from any node and verifies its inclusion proof
 // against what it remembered — never against what the node says. A file
 // that fails verification is an error and is never written out.
-// The `peerlab set` subcommands (net/set_command.hpp) are a thin shell over this.
+// The `peerlab set` subcommands (apps/peerlab/set_command.hpp) are a thin shell over this.
 #include "protocols/common/sha256.hpp"
 
 #include <filesystem>

@@ -1,9 +1,9 @@
 // peerlab: run, check, sweep and validate scenarios; start live nodes.
 #include "apps/peerlab/commands.hpp"
-#include "net/node_command.hpp"
-#include "net/set_command.hpp"
-#include "net/mirror_command.hpp"
-#include "net/drop_gateway_command.hpp"
+#include "apps/peerlab/node_command.hpp"
+#include "apps/peerlab/set_command.hpp"
+#include "apps/peerlab/mirror_command.hpp"
+#include "apps/peerlab/drop_gateway_command.hpp"
 
 #include <cstdio>
 #include <cstring>

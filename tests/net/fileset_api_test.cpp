@@ -5,7 +5,7 @@
 #include "net/fileset_api.hpp"
 #include "net/fileset_client.hpp"
 #include "net/live_runtime.hpp"
-#include "net/set_command.hpp"
+#include "apps/peerlab/set_command.hpp"
 #include "net/sqlite_store.hpp"
 
 #include "actors/node_roles.hpp"

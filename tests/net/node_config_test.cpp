@@ -1,4 +1,4 @@
-#include "net/node_command.hpp"
+#include "apps/peerlab/node_command.hpp"
 #include "net/node_config.hpp"
 
 #include "temp_dir.hpp"

@@ -1,4 +1,4 @@
-#include "net/mirror_command.hpp"
+#include "apps/peerlab/mirror_command.hpp"
 
 #include "actors/config/json_fields.hpp"
 #include "net/mirror.hpp"

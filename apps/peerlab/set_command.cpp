@@ -1,4 +1,4 @@
-#include "net/set_command.hpp"
+#include "apps/peerlab/set_command.hpp"
 
 #include "net/fileset_client.hpp"
 #include "protocols/fileset/codec.hpp"

@@ -1,4 +1,4 @@
-#include "net/node_command.hpp"
+#include "apps/peerlab/node_command.hpp"
 
 #include "net/address.hpp"
 #include "net/disk_content.hpp"

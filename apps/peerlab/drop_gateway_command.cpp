@@ -1,4 +1,4 @@
-#include "net/drop_gateway_command.hpp"
+#include "apps/peerlab/drop_gateway_command.hpp"
 
 #include "actors/node_roles.hpp"
 #include "net/drop_gateway.hpp"
