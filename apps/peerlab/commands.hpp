@@ -1,6 +1,7 @@
 #pragma once
 // The peerlab subcommands. Each returns the process exit code:
-// 0 success, 1 a checker failed or runs differ, 2 bad usage or bad input.
+// 0 success, 1 a checker failed or runs differ, 2 bad usage or bad input,
+// 3 runtime failure (apps/peerlab/args.hpp exit_code).
 namespace peerlab::app {
 
 int run_command(int argc, char** argv);

@@ -1,37 +1,29 @@
 #include "apps/peerlab/drop_gateway_command.hpp"
 
+#include "apps/peerlab/args.hpp"
+
 #include "actors/node_roles.hpp"
 #include "net/drop_gateway.hpp"
 
 #include <boost/asio/signal_set.hpp>
 
 #include <cstdio>
-#include <cstring>
 #include <string>
 
 namespace peerlab::net {
 
-int drop_gateway_command(int argc, char** argv) {
-  std::string config;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--config") && i + 1 < argc) {
-      config = argv[++i];
-    } else {
-      std::fprintf(stderr, "usage: peerlab drop-gateway --config FILE\n");
-      return 2;
-    }
-  }
-  if (config.empty()) {
-    std::fprintf(stderr, "usage: peerlab drop-gateway --config FILE\n");
-    return 2;
-  }
-  drop_gateway_config cfg;
-  try {
-    cfg = load_drop_gateway_config(config);
-  } catch (const config_error& e) {
-    std::fprintf(stderr, "peerlab drop-gateway: %s\n", e.what());
-    return 2;
-  }
+namespace {
+
+const app::command_help drop_gateway_help{
+  "drop-gateway",
+  "--config FILE",
+  "Runs one side of the HTTP-over-file-drop gateway (docs/live.md).",
+  {{"config", "FILE", "the side's configuration (required)"}},
+  "Side a prints {\"event\":\"drop_gateway_listening\",\"port\":P}; metrics are JSON lines\n"
+  "on stdout, log lines on stderr. Stops on SIGINT/SIGTERM or after run_for."};
+
+int run_gateway(const std::string& config) {
+  drop_gateway_config cfg = load_drop_gateway_config(config); // config_error: exit 2
   boost::asio::io_context io;
   auto log = [](const std::string& line) {
     // Metrics are JSON objects (stdout); everything else is a log line (stderr).
@@ -45,7 +37,7 @@ int drop_gateway_command(int argc, char** argv) {
     gw->start();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "peerlab drop-gateway: cannot start: %s\n", e.what());
-    return 1;
+    return app::exit_code::runtime;
   }
   if (cfg.side == drop_gateway_config::side_t::a) {
     std::printf("{\"event\":\"drop_gateway_listening\",\"port\":%u}\n",
@@ -67,6 +59,16 @@ int drop_gateway_command(int argc, char** argv) {
   gw->stop();
   gw.reset();
   return 0;
+}
+
+} // namespace
+
+int drop_gateway_command(int argc, char** argv) {
+  return app::run_parsed(drop_gateway_help, argc, argv, [](const app::args& a) {
+    if (!a.positional().empty())
+      throw app::usage_error("unexpected argument \"" + a.positional()[0] + "\"");
+    return run_gateway(a.required("config"));
+  });
 }
 
 } // namespace peerlab::net

@@ -1,61 +1,100 @@
 // peerlab: run, check, sweep and validate scenarios; start live nodes.
+#include "apps/peerlab/args.hpp"
 #include "apps/peerlab/commands.hpp"
+#include "apps/peerlab/drop_gateway_command.hpp"
+#include "apps/peerlab/mirror_command.hpp"
 #include "apps/peerlab/node_command.hpp"
 #include "apps/peerlab/set_command.hpp"
-#include "apps/peerlab/mirror_command.hpp"
-#include "apps/peerlab/drop_gateway_command.hpp"
 
 #include <cstdio>
-#include <cstring>
 #include <string>
 
 namespace {
 
-void usage() {
-  std::fprintf(
-    stderr,
-    "usage:\n"
-    "  peerlab run SCENARIO [--seed N] [--out results.db] [--engine actors|direct] [--quiet]\n"
-    "  peerlab check SCENARIO [--seed N] [--engine actors|direct] [--against actors|direct]\n"
-    "  peerlab sweep SCENARIO --seeds A..B [--out results.db] [--engine actors|direct]\n"
-    "  peerlab validate SCENARIO...\n"
-    "  peerlab node --config node.json\n"
-    "  peerlab set upload|get|list ...   (replicated file sets; peerlab set --help)\n"
-    "  peerlab mirror SRC DST [--truncate P] [--corrupt P] [--delay D] [--seed N] [--run-for D]\n"
-    "  peerlab drop-gateway --config gateway.json\n"
-    "exit codes: 0 ok, 1 a checker failed or runs differ, 2 bad usage or input\n");
+using namespace peerlab;
+
+int help_command(int argc, char** argv);
+
+struct subcommand {
+  const char* name;
+  const char* summary;
+  int (*run)(int argc, char** argv); // argv[0] is the subcommand's name
+};
+
+// Every subcommand, in the order `peerlab help` lists them. Adding one is one line.
+const subcommand subcommands[] = {
+  {"run", "simulate a scenario once, append the run to a results file", app::run_command},
+  {"check", "run a scenario twice (or on both engines) and compare fingerprints",
+   app::check_command},
+  {"sweep", "simulate a scenario for a range of seeds", app::sweep_command},
+  {"validate", "check scenario files against the schema", app::validate_command},
+  {"node", "run one live node from a JSON config", net::node_command},
+  {"set", "upload, fetch with Merkle proofs, and list replicated file sets", net::set_command},
+  {"mirror", "copy a folder to another, injecting truncation, corruption and delay",
+   net::mirror_command},
+  {"drop-gateway", "one side of the HTTP-over-file-drop gateway", net::drop_gateway_command},
+  {"help", "print this list, or the usage of one subcommand", help_command},
+};
+
+const subcommand* find(const std::string& name) {
+  for (auto& c : subcommands)
+    if (name == c.name)
+      return &c;
+  return nullptr;
+}
+
+void overview(std::FILE* to) {
+  std::fputs("usage: peerlab SUBCOMMAND [options]\n"
+             "       peerlab help SUBCOMMAND | peerlab SUBCOMMAND --help\nsubcommands:\n",
+             to);
+  for (auto& c : subcommands)
+    std::fprintf(to, "  %-14s %s\n", c.name, c.summary);
+  std::fputs(app::exit_codes_text, to);
+}
+
+int help_command(int argc, char** argv) {
+  if (argc < 2) {
+    overview(stdout);
+    return app::exit_code::ok;
+  }
+  std::string name = argv[1];
+  auto* c = find(name);
+  if (!c || name == "help") {
+    if (name == "--help" || name == "-h" || name == "help") {
+      overview(stdout);
+      return app::exit_code::ok;
+    }
+    std::fprintf(stderr, "peerlab help: unknown subcommand \"%s\"\n", name.c_str());
+    overview(stderr);
+    return app::exit_code::usage;
+  }
+  std::string self = c->name, flag = "--help";
+  char* args[] = {self.data(), flag.data(), nullptr};
+  return c->run(2, args);
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    usage();
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) {
+    overview(stderr);
+    return app::exit_code::usage;
   }
-  std::string cmd = argv[1];
+  std::string name = argv[1];
+  if (name == "--help" || name == "-h") {
+    overview(stdout);
+    return app::exit_code::ok;
+  }
+  auto* c = find(name);
+  if (!c) {
+    std::fprintf(stderr, "peerlab: unknown subcommand \"%s\"\n", name.c_str());
+    overview(stderr);
+    return app::exit_code::usage;
+  }
   try {
-    if (cmd == "run")
-      return peerlab::app::run_command(argc - 1, argv + 1);
-    if (cmd == "check")
-      return peerlab::app::check_command(argc - 1, argv + 1);
-    if (cmd == "sweep")
-      return peerlab::app::sweep_command(argc - 1, argv + 1);
-    if (cmd == "validate")
-      return peerlab::app::validate_command(argc - 1, argv + 1);
-    if (cmd == "node")
-      return peerlab::net::node_command(argc - 1, argv + 1);
-    if (cmd == "set")
-      return peerlab::net::set_command(argc - 1, argv + 1);
-    if (cmd == "mirror")
-      return peerlab::net::mirror_command(argc - 1, argv + 1);
-    if (cmd == "drop-gateway")
-      return peerlab::net::drop_gateway_command(argc - 1, argv + 1);
+    return c->run(argc - 1, argv + 1);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "peerlab %s: %s\n", cmd.c_str(), e.what());
-    return 2;
+    std::fprintf(stderr, "peerlab %s: %s\n", c->name, e.what());
+    return app::exit_code::runtime;
   }
-  std::fprintf(stderr, "peerlab: unknown command \"%s\"\n", cmd.c_str());
-  usage();
-  return 2;
 }

@@ -1,5 +1,7 @@
 #include "apps/peerlab/mirror_command.hpp"
 
+#include "apps/peerlab/args.hpp"
+
 #include "actors/config/json_fields.hpp"
 #include "net/mirror.hpp"
 
@@ -18,66 +20,19 @@ namespace {
 volatile std::sig_atomic_t mirror_stop = 0;
 extern "C" void on_mirror_signal(int) { mirror_stop = 1; }
 
-int usage(const std::string& why) {
-  std::fprintf(stderr,
-               "peerlab mirror: %s\n"
-               "usage: peerlab mirror SRC DST [--truncate P] [--corrupt P] [--delay D] [--seed N]\n"
-               "                      [--run-for D] [--poll D]\n"
-               "  --truncate P  probability a copy is cut at a random byte (default 0)\n"
-               "  --corrupt P   probability per byte of one flipped bit (default 0)\n"
-               "  --delay D     each file is copied after a uniform delay in [0, D] (default 0)\n"
-               "  --poll D      how often SRC is scanned (default 10ms)\n",
-               why.c_str());
-  return 2;
-}
+const app::command_help mirror_help{
+  "mirror",
+  "SRC DST [options]",
+  "Copies every file that appears in folder SRC to folder DST, with faults.",
+  {{"truncate", "P", "probability a copy is cut at a random byte (default 0)"},
+   {"corrupt", "P", "probability per byte of one flipped bit (default 0)"},
+   {"delay", "D", "each file is copied after a uniform delay in [0, D] (default 0)"},
+   {"seed", "N", "seed of the fault generator (default 1)"},
+   {"run-for", "D", "stop after D (default: until SIGINT/SIGTERM)"},
+   {"poll", "D", "how often SRC is scanned (default 10ms)"}},
+  "Prints one JSON line with the counts when it stops."};
 
-bool number(const char* s, double& out) {
-  char* end = nullptr;
-  out = std::strtod(s, &end);
-  return end && *end == 0 && end != s;
-}
-
-} // namespace
-
-int mirror_command(int argc, char** argv) {
-  mirror_options o;
-  time_us run_for = 0, poll = 10 * us_per_ms;
-  std::vector<std::string> positional;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
-    if (a == "--truncate" || a == "--corrupt") {
-      auto* v = value();
-      double p = 0;
-      if (!v || !number(v, p))
-        return usage(a + " needs a probability");
-      (a == "--truncate" ? o.truncate : o.corrupt) = p;
-    } else if (a == "--delay" || a == "--run-for" || a == "--poll") {
-      auto* v = value();
-      auto d = v ? cfg::parse_duration(v) : std::nullopt;
-      if (!d)
-        return usage(a + " needs a duration such as 500ms or 2s");
-      (a == "--delay" ? o.delay : a == "--run-for" ? run_for : poll) = *d;
-    } else if (a == "--seed") {
-      auto* v = value();
-      double s = 0;
-      if (!v || !number(v, s) || s < 0)
-        return usage("--seed needs a non-negative integer");
-      o.seed = static_cast<std::uint64_t>(s);
-    } else if (!a.empty() && a[0] == '-') {
-      return usage("unknown option " + a);
-    } else {
-      positional.push_back(a);
-    }
-  }
-  if (positional.size() != 2)
-    return usage("needs SRC and DST");
-  o.src = positional[0];
-  o.dst = positional[1];
-  if (auto e = validate(o); !e.empty())
-    return usage(e);
-  if (poll <= 0)
-    return usage("--poll must be positive");
+int run_mirror(const mirror_options& o, time_us run_for, time_us poll) {
   mirror m(o);
   mirror_stop = 0;
   std::signal(SIGINT, on_mirror_signal);
@@ -102,6 +57,29 @@ int mirror_command(int argc, char** argv) {
   std::printf("%s\n", j.dump().c_str());
   std::fflush(stdout);
   return 0;
+}
+
+} // namespace
+
+int mirror_command(int argc, char** argv) {
+  return app::run_parsed(mirror_help, argc, argv, [](const app::args& a) {
+    if (a.positional().size() != 2)
+      throw app::usage_error("needs SRC and DST");
+    mirror_options o;
+    o.src = a.positional()[0];
+    o.dst = a.positional()[1];
+    o.truncate = a.probability("truncate").value_or(o.truncate);
+    o.corrupt = a.probability("corrupt").value_or(o.corrupt);
+    o.delay = a.duration("delay").value_or(o.delay);
+    o.seed = a.count("seed").value_or(o.seed);
+    const time_us run_for = a.duration("run-for").value_or(0);
+    const time_us poll = a.duration("poll").value_or(10 * us_per_ms);
+    if (auto e = validate(o); !e.empty())
+      throw app::usage_error(e);
+    if (poll <= 0)
+      throw app::usage_error("--poll must be positive");
+    return run_mirror(o, run_for, poll);
+  });
 }
 
 } // namespace peerlab::net

@@ -1,5 +1,7 @@
 #include "apps/peerlab/node_command.hpp"
 
+#include "apps/peerlab/args.hpp"
+
 #include "net/address.hpp"
 #include "net/disk_content.hpp"
 #include "net/fileset_api.hpp"
@@ -33,10 +35,13 @@ using nlohmann::json;
 volatile std::sig_atomic_t stop_signal = 0;
 extern "C" void on_stop_signal(int s) { stop_signal = s; }
 
-constexpr const char* usage =
-  "usage: peerlab node --config FILE\n"
-  "  Runs one live node as described by FILE (JSON; see docs/live.md).\n"
-  "  Prints one JSON line per event on stdout; stops on SIGINT/SIGTERM.\n";
+const app::command_help node_help{
+  "node",
+  "--config FILE",
+  "Runs one live node as described by FILE (JSON; see docs/live.md).",
+  {{"config", "FILE", "the node's configuration (required)"}},
+  "Prints one JSON line per event on stdout; stops on SIGINT/SIGTERM.\n"
+  "Exit 1 means a download failed."};
 
 // Numbers that are whole print without a fraction ("bytes": 1048576).
 json number(double v) {
@@ -180,7 +185,7 @@ public:
     } catch (const std::exception& e) {
       log(e.what());
       rt_ = nullptr;
-      return 1;
+      return app::exit_code::runtime; // cannot listen
     }
     out_.line({{"event", "listening"},
                {"name", cfg_.name},
@@ -194,7 +199,7 @@ public:
         rt.stop();
         fileset_.reset();
         rt_ = nullptr;
-        return 1;
+        return app::exit_code::runtime; // cannot listen
       }
       out_.line({{"event", "fileset_http"}, {"address", fileset_->address()}});
     }
@@ -206,7 +211,7 @@ public:
         rt.stop();
         api_.reset();
         rt_ = nullptr;
-        return 1;
+        return app::exit_code::runtime; // cannot listen
       }
       out_.line({{"event", "api_listening"}, {"address", api_->address()}});
     }
@@ -452,40 +457,22 @@ private:
   std::vector<std::pair<std::size_t, std::vector<peer_id>>> found_; // lookups that ended
 };
 
-} // namespace
-
-int node_command(int argc, char** argv) {
-  std::string config;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(usage, stdout);
-      return 0;
-    }
-    if (a == "--config" && i + 1 < argc) {
-      config = argv[++i];
-    } else if (a.rfind("--config=", 0) == 0) {
-      config = a.substr(9);
-    } else {
-      std::fprintf(stderr, "peerlab node: unexpected argument \"%s\"\n%s", a.c_str(), usage);
-      return 2;
-    }
-  }
-  if (config.empty()) {
-    std::fprintf(stderr, "peerlab node: --config FILE is required\n%s", usage);
-    return 2;
-  }
-  node_config cfg;
-  try {
-    cfg = load_node_config(config);
-  } catch (const config_error& e) {
-    std::fprintf(stderr, "peerlab node: %s\n", e.what());
-    return 2;
-  }
+int run_node(const std::string& config) {
+  node_config cfg = load_node_config(config); // config_error: exit 2, nothing started
   signal_scope signals;
   printer out;
   session s(std::move(cfg), out);
   return s.run();
+}
+
+} // namespace
+
+int node_command(int argc, char** argv) {
+  return app::run_parsed(node_help, argc, argv, [](const app::args& a) {
+    if (!a.positional().empty())
+      throw app::usage_error("unexpected argument \"" + a.positional()[0] + "\"");
+    return run_node(a.required("config"));
+  });
 }
 
 } // namespace peerlab::net

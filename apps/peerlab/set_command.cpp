@@ -1,5 +1,7 @@
 #include "apps/peerlab/set_command.hpp"
 
+#include "apps/peerlab/args.hpp"
+
 #include "net/fileset_client.hpp"
 #include "protocols/fileset/codec.hpp"
 #include "protocols/merkle/merkle.hpp"
@@ -19,14 +21,53 @@ namespace {
 
 using namespace setclient;
 
-constexpr const char* usage =
-  "usage:\n"
-  "  peerlab set upload --node URL --set ID [--db FILE] [--raw | --json] FOLDER\n"
-  "  peerlab set get    --node URL --set ID --index I --out FILE [--db FILE] [--raw]\n"
-  "  peerlab set list   [--db FILE]\n"
-  "  URL: http://IP:PORT of a node's REST API. FILE default: $PEERLAB_SET_DB or "
-  "~/.peerlab/sets.db\n"
-  "exit codes: 0 ok, 1 failed (network, node error, verification), 2 bad usage\n";
+const char* const url_note =
+  "URL: http://IP:PORT of a node's REST API. FILE (--db) default: $PEERLAB_SET_DB or\n"
+  "~/.peerlab/sets.db.";
+
+const app::command_help set_help{
+  "set",
+  "upload|get|list [options]",
+  "The client of replicated file sets: upload, fetch with Merkle proofs, list.",
+  {},
+  "subcommands (peerlab set SUBCOMMAND --help for each):\n"
+  "  upload  --node URL --set ID [--db FILE] [--raw | --json] FOLDER\n"
+  "  get     --node URL --set ID --index I --out FILE [--db FILE] [--raw]\n"
+  "  list    [--db FILE]\n" +
+    std::string(url_note) + "\nExit 1 means the node refused or a verification failed."};
+
+const app::option_help db_option{"db", "FILE", "the client's record of uploaded sets"};
+const app::option_help node_option{"node", "URL", "the node's REST API, http://IP:PORT (required)"};
+const app::option_help set_option{"set", "ID", "the set id, 1..64 of [A-Za-z0-9._-] (required)"};
+
+const app::command_help upload_help{
+  "set upload",
+  "--node URL --set ID [options] FOLDER",
+  "Uploads every regular file of FOLDER (sorted by name) and records the Merkle root.",
+  {node_option,
+   set_option,
+   db_option,
+   {"raw", "", "send every file as raw bytes (default: JSON up to 256 KiB)"},
+   {"json", "", "send every file as JSON, as the seed document does"}},
+  url_note};
+
+const app::command_help get_help{
+  "set get",
+  "--node URL --set ID --index I --out FILE [options]",
+  "Downloads one file with its proof and verifies it against the recorded root.",
+  {node_option,
+   set_option,
+   {"index", "I", "the file's index in the set (required)"},
+   {"out", "FILE", "where the verified file is written (required)"},
+   db_option,
+   {"raw", "", "use the raw route (proof in headers)"}},
+  std::string(url_note) + "\nA file that fails verification is never written (exit 1)."};
+
+const app::command_help list_help{"set list",
+                                  "[options]",
+                                  "Lists the sets recorded in the client's database.",
+                                  {db_option},
+                                  url_note};
 
 /// Largest file the client sends or accepts (the node has its own bound).
 constexpr std::uint64_t max_client_file = 64ull << 20;
@@ -34,9 +75,12 @@ constexpr std::uint64_t max_client_file = 64ull << 20;
 constexpr std::uint64_t json_upload_max = 256u << 10;
 constexpr time_us request_timeout = 60 * us_per_s;
 
-struct usage_error : std::runtime_error {
+/// The node refused, or what it sent does not verify: exit 1.
+struct set_failed : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+using app::usage_error;
 
 struct options {
   std::string node, set, out, folder;
@@ -45,60 +89,33 @@ struct options {
   bool raw = false, json = false;
 };
 
-options parse(int argc, char** argv, const std::string& sub) {
+options parse(const app::args& a, const std::string& sub) {
   options o;
-  auto value = [&](int& i, const char* name) -> std::string {
-    if (i + 1 >= argc)
-      throw usage_error(std::string(name) + " needs a value");
-    return argv[++i];
-  };
-  for (int i = 2; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--node")
-      o.node = value(i, "--node");
-    else if (a == "--set")
-      o.set = value(i, "--set");
-    else if (a == "--out")
-      o.out = value(i, "--out");
-    else if (a == "--db")
-      o.db = value(i, "--db");
-    else if (a == "--raw")
-      o.raw = true;
-    else if (a == "--json")
-      o.json = true;
-    else if (a == "--index") {
-      auto v = value(i, "--index");
-      std::size_t used = 0;
-      try {
-        if (v.empty() || v[0] == '-')
-          throw std::invalid_argument("neg");
-        o.index = std::stoull(v, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != v.size() || v.empty())
-        throw usage_error("--index must be a non-negative integer, not \"" + v + "\"");
-    } else if (!a.empty() && a[0] == '-')
-      throw usage_error("unknown option \"" + a + "\"");
-    else if (sub == "upload" && o.folder.empty())
-      o.folder = a;
-    else
-      throw usage_error("unexpected argument \"" + a + "\"");
-  }
+  if (auto db = a.value("db"))
+    o.db = *db;
+  o.raw = a.flag("raw");
+  o.json = a.flag("json");
   if (o.raw && o.json)
     throw usage_error("--raw and --json exclude each other");
-  if (sub != "list") {
-    if (o.node.empty())
-      throw usage_error("--node URL is required");
-    if (o.set.empty())
-      throw usage_error("--set ID is required");
-    if (!fileset::valid_set_id(o.set))
-      throw usage_error("--set must be 1..64 characters of [A-Za-z0-9._-]");
+  const std::size_t positional = sub == "upload" ? 1 : 0;
+  if (a.positional().size() > positional)
+    throw usage_error("unexpected argument \"" + a.positional()[positional] + "\"");
+  if (sub == "list")
+    return o;
+  o.node = a.required("node");
+  o.set = a.required("set");
+  if (!fileset::valid_set_id(o.set))
+    throw usage_error("--set must be 1..64 characters of [A-Za-z0-9._-]");
+  if (sub == "upload") {
+    if (a.positional().empty())
+      throw usage_error("upload needs a FOLDER");
+    o.folder = a.positional()[0];
+  } else {
+    o.index = a.count("index");
+    if (!o.index)
+      throw usage_error("option --index I is required");
+    o.out = a.required("out");
   }
-  if (sub == "upload" && o.folder.empty())
-    throw usage_error("upload needs a FOLDER");
-  if (sub == "get" && (!o.index || o.out.empty()))
-    throw usage_error("get needs --index I and --out FILE");
   return o;
 }
 
@@ -139,11 +156,11 @@ int upload(const options& o) {
     if (e.is_regular_file())
       files.push_back(e.path());
   if (ec)
-    throw std::runtime_error(o.folder + ": cannot list: " + ec.message());
+    throw usage_error(o.folder + ": cannot list: " + ec.message());
   if (files.empty())
-    throw std::runtime_error(o.folder + ": no regular files to upload");
+    throw usage_error(o.folder + ": no regular files to upload");
   if (files.size() > fileset::limits::max_set_files)
-    throw std::runtime_error(o.folder + ": more than 65536 files");
+    throw usage_error(o.folder + ": more than 65536 files");
   std::sort(files.begin(), files.end(),
             [](auto& a, auto& b) { return a.filename().string() < b.filename().string(); });
 
@@ -153,7 +170,7 @@ int upload(const options& o) {
   for (auto& f : files) {
     auto size = std::filesystem::file_size(f, ec);
     if (ec || size > max_client_file)
-      throw std::runtime_error(f.string() + ": unreadable or larger than 64 MiB");
+      throw usage_error(f.string() + ": unreadable or larger than 64 MiB");
     auto content = read_all(f);
     leaves.push_back(merkle::leaf_hash(content));
     tree.append_hash(leaves.back());
@@ -164,9 +181,9 @@ int upload(const options& o) {
                    .count()};
   set_db db(o.db);
   if (auto old = db.get(o.set); old && (old->size != rec.size || old->root != rec.root))
-    throw std::runtime_error("set " + o.set + " is already recorded in " + o.db.string() +
-                             " with another content (root 0x" + to_hex(old->root) +
-                             "); use another set id");
+    throw set_failed("set " + o.set + " is already recorded in " + o.db.string() +
+                     " with another content (root 0x" + to_hex(old->root) +
+                     "); use another set id");
 
   const auto t0 = std::chrono::steady_clock::now();
   std::uint64_t bytes_sent = 0;
@@ -188,16 +205,16 @@ int upload(const options& o) {
                        "application/json", 1 << 20, request_timeout);
     }
     if (r.status != 200)
-      throw std::runtime_error(files[i].filename().string() + " (index " + std::to_string(i) +
-                               "): node answered " + std::to_string(r.status) + ": " + error_of(r));
+      throw set_failed(files[i].filename().string() + " (index " + std::to_string(i) +
+                       "): node answered " + std::to_string(r.status) + ": " + error_of(r));
     std::string hash;
     try {
       hash = nlohmann::json::parse(r.body).at("hash").get<std::string>();
     } catch (const std::exception&) {
     }
     if (hash != to_hex(leaves[i]))
-      throw std::runtime_error(files[i].filename().string() + ": the node's hash \"" + hash +
-                               "\" differs from the local leaf hash " + to_hex(leaves[i]));
+      throw set_failed(files[i].filename().string() + ": the node's hash \"" + hash +
+                       "\" differs from the local leaf hash " + to_hex(leaves[i]));
   }
   const double secs = seconds_since(t0);
   db.put(rec);
@@ -214,8 +231,8 @@ int get(const options& o) {
   set_db db(o.db);
   auto rec = db.get(o.set);
   if (!rec)
-    throw std::runtime_error("set " + o.set + " is not recorded in " + o.db.string() +
-                             " (only sets uploaded with `peerlab set upload` can be verified)");
+    throw set_failed("set " + o.set + " is not recorded in " + o.db.string() +
+                     " (only sets uploaded with `peerlab set upload` can be verified)");
   const auto index = *o.index;
   const std::string target =
     "/api/sets/" + o.set + (o.raw ? "/raw/" : "/files/") + std::to_string(index);
@@ -223,11 +240,11 @@ int get(const options& o) {
   auto r = http_request(url, "GET", target, "", "",
                         o.raw ? max_client_file : 2 * max_client_file + (1 << 20), request_timeout);
   if (r.status != 200)
-    throw std::runtime_error("node answered " + std::to_string(r.status) + ": " + error_of(r));
+    throw set_failed("node answered " + std::to_string(r.status) + ": " + error_of(r));
   std::string err;
   auto d = o.raw ? parse_raw_download(r, err) : parse_json_download(r.body, err);
   if (!d)
-    throw std::runtime_error("bad answer: " + err);
+    throw set_failed("bad answer: " + err);
   if (auto why = verify_download(*d, index, *rec); !why.empty()) {
     std::fprintf(stderr, "peerlab set get: verification failed: %s; %s was not written\n",
                  why.c_str(), o.out.c_str());
@@ -255,27 +272,28 @@ int list(const options& o) {
 } // namespace
 
 int set_command(int argc, char** argv) {
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-    std::fputs(usage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
-  }
-  const std::string sub = argv[1];
-  try {
-    if (sub != "upload" && sub != "get" && sub != "list")
-      throw usage_error("unknown subcommand \"" + sub + "\"");
-    auto o = parse(argc, argv, sub);
-    if (sub == "upload")
-      return upload(o);
-    if (sub == "get")
-      return get(o);
-    return list(o);
-  } catch (const usage_error& e) {
-    std::fprintf(stderr, "peerlab set: %s\n%s", e.what(), usage);
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "peerlab set %s: %s\n", sub.c_str(), e.what());
-    return 1;
-  }
+  const std::string sub = argc >= 2 ? argv[1] : "";
+  const app::command_help* help = sub == "upload" ? &upload_help
+                                  : sub == "get"  ? &get_help
+                                  : sub == "list" ? &list_help
+                                                  : nullptr;
+  if (!help) // `peerlab set --help`, or no or an unknown subcommand
+    return app::run_parsed(set_help, argc, argv, [&](const app::args&) -> int {
+      throw usage_error(sub.empty() ? "needs a subcommand: upload, get or list"
+                                    : "unknown subcommand \"" + sub + "\"");
+    });
+  return app::run_parsed(
+    *help, argc, argv,
+    [&](const app::args& a) {
+      auto o = parse(a, sub);
+      try {
+        return sub == "upload" ? upload(o) : sub == "get" ? get(o) : list(o);
+      } catch (const set_failed& e) {
+        std::fprintf(stderr, "peerlab set %s: %s\n", sub.c_str(), e.what());
+        return app::exit_code::failed;
+      }
+    },
+    2);
 }
 
 } // namespace peerlab::net

@@ -10,8 +10,9 @@
 // returns and records (set id, size, root) in the SQLite file. get downloads
 // one file with its proof from any node and verifies it against the recorded
 // root, the requested index and the recorded size; a file that fails is an
-// error and is never written. Exit codes: 0 ok, 1 failed (network, node
-// error, verification), 2 bad usage. Docs: docs/protocols/fileset.md "Client".
+// error and is never written. Exit codes: 0 ok, 1 the node refused or a
+// verification failed, 2 bad usage, 3 network or I/O failure. Docs:
+// docs/protocols/fileset.md "Client".
 
 namespace peerlab::net {
 

@@ -1,6 +1,8 @@
 // run, check, sweep, validate: the simulator side of the CLI.
 #include "apps/peerlab/commands.hpp"
 
+#include "apps/peerlab/args.hpp"
+
 #include "actors/config/json_fields.hpp"
 #include "actors/node_roles.hpp"
 #include "sim/checkers.hpp"
@@ -22,73 +24,15 @@ namespace peerlab::app {
 
 namespace {
 
-struct usage_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-struct args {
-  std::vector<std::string> positional;
-  std::map<std::string, std::string> options; // --name value
-  std::vector<std::string> flags;             // --name
-
-  bool flag(const std::string& f) const {
-    for (auto& x : flags)
-      if (x == f)
-        return true;
-    return false;
-  }
-  const std::string* opt(const std::string& k) const {
-    auto it = options.find(k);
-    return it == options.end() ? nullptr : &it->second;
-  }
-};
-
-args parse_args(int argc, char** argv, const std::vector<std::string>& with_value,
-                const std::vector<std::string>& plain) {
-  args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string s = argv[i];
-    if (s.rfind("--", 0) == 0) {
-      auto name = s.substr(2);
-      bool takes = false, known = false;
-      for (auto& w : with_value)
-        if (w == name)
-          takes = known = true;
-      for (auto& p : plain)
-        if (p == name)
-          known = true;
-      if (!known)
-        throw usage_error("unknown option " + s);
-      if (takes) {
-        if (i + 1 >= argc)
-          throw usage_error("option " + s + " needs a value");
-        a.options[name] = argv[++i];
-      } else {
-        a.flags.push_back(name);
-      }
-    } else {
-      a.positional.push_back(s);
-    }
-  }
-  return a;
-}
-
-std::uint64_t parse_seed(const std::string& s) {
-  try {
-    std::size_t used = 0;
-    if (s.empty() || s[0] == '-')
-      throw 0;
-    auto v = std::stoull(s, &used);
-    if (used != s.size())
-      throw 0;
-    return v;
-  } catch (...) {
-    throw usage_error("--seed: expected a non-negative integer, got \"" + s + "\"");
-  }
+std::uint64_t parse_seed(const std::string& s, const char* option = "--seed") {
+  auto v = parse_count(s);
+  if (!v)
+    throw usage_error(std::string(option) + ": expected a non-negative integer, got \"" + s + "\"");
+  return *v;
 }
 
 sim::engine parse_engine(const args& a, const char* key = "engine") {
-  auto* e = a.opt(key);
+  auto e = a.value(key);
   if (!e || *e == "actors")
     return sim::engine::actors;
   if (*e == "direct")
@@ -134,18 +78,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 std::string repro_command(const std::string& path, std::uint64_t seed, sim::engine eng) {
   return "peerlab run " + path + " --seed " + std::to_string(seed) +
          (eng == sim::engine::direct ? " --engine direct" : "");
-}
-
-int wrap(const std::function<int()>& f) {
-  try {
-    return f();
-  } catch (const usage_error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
-  } catch (const config_error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
-  }
 }
 
 // Runs one seed; returns (passed, summary json).
@@ -195,21 +127,54 @@ one_run run_once(const sim::scenario& s, const std::string& path, std::optional<
   return r;
 }
 
+const command_help run_help{"run",
+                            "SCENARIO [options]",
+                            "Simulates SCENARIO once and appends the run to a results file.",
+                            {{"seed", "N", "the run seed (default: the scenario's seed)"},
+                             {"out", "FILE", "results file to append to (default results.db)"},
+                             {"engine", "E", "actors (default) or direct"},
+                             {"quiet", "", "print only \"passed|FAILED FINGERPRINT\""}},
+                            "A failing checker prints the command that reproduces the run."};
+
+const command_help check_help{
+  "check",
+  "SCENARIO [options]",
+  "Runs SCENARIO twice and compares fingerprints; shows the first differing event.",
+  {{"seed", "N", "the run seed (default: the scenario's seed)"},
+   {"engine", "E", "engine of the first run: actors (default) or direct"},
+   {"against", "E", "engine of the second run (default: the same as --engine)"}},
+  "Exit 1 means the two runs differ."};
+
+const command_help sweep_help{
+  "sweep",
+  "SCENARIO --seeds A..B [options]",
+  "Runs SCENARIO once per seed from A to B and appends every run to a results file.",
+  {{"seeds", "A..B", "the seeds, inclusive (at most 100000)"},
+   {"out", "FILE", "results file to append to (default results.db)"},
+   {"engine", "E", "actors (default) or direct"}},
+  "Exit 1 means a checker failed for at least one seed."};
+
+const command_help validate_help{
+  "validate",
+  "SCENARIO...",
+  "Checks scenario files against the schema; errors name the JSON path.",
+  {},
+  ""};
+
 } // namespace
 
 int run_command(int argc, char** argv) {
-  return wrap([&] {
-    auto a = parse_args(argc, argv, {"seed", "out", "engine"}, {"quiet"});
-    if (a.positional.size() != 1)
+  return run_parsed(run_help, argc, argv, [&](const args& a) {
+    if (a.positional().size() != 1)
       throw usage_error("run needs exactly one scenario file");
-    auto& path = a.positional[0];
+    auto& path = a.positional()[0];
     auto s = load_or_fail(path); // invalid scenario: error, nothing written
     std::optional<std::uint64_t> seed;
-    if (auto* sd = a.opt("seed"))
+    if (auto sd = a.value("seed"))
       seed = parse_seed(*sd);
     auto eng = parse_engine(a);
     std::unique_ptr<sim::results_db> db;
-    std::string out = a.opt("out") ? *a.opt("out") : "results.db";
+    std::string out = a.value_or("out", "results.db");
     try {
       db = std::make_unique<sim::results_db>(out);
     } catch (const std::runtime_error& e) {
@@ -225,12 +190,11 @@ int run_command(int argc, char** argv) {
 }
 
 int validate_command(int argc, char** argv) {
-  return wrap([&] {
-    auto a = parse_args(argc, argv, {}, {});
-    if (a.positional.empty())
+  return run_parsed(validate_help, argc, argv, [&](const args& a) {
+    if (a.positional().empty())
       throw usage_error("validate needs at least one scenario file");
     int rc = 0;
-    for (auto& path : a.positional) {
+    for (auto& path : a.positional()) {
       try {
         auto s = load_or_fail(path);
         std::printf("ok  %s: \"%s\", %llu nodes in %zu groups, %s virtual, seed %llu\n",
@@ -238,8 +202,8 @@ int validate_command(int argc, char** argv) {
                     s.groups.size(), cfg::format_duration(s.duration).c_str(),
                     static_cast<unsigned long long>(s.seed));
       } catch (const config_error& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        rc = 2;
+        std::fprintf(stderr, "peerlab validate: %s\n", e.what());
+        rc = exit_code::usage;
       }
     }
     return rc;
@@ -247,23 +211,23 @@ int validate_command(int argc, char** argv) {
 }
 
 int sweep_command(int argc, char** argv) {
-  return wrap([&] {
-    auto a = parse_args(argc, argv, {"seeds", "out", "engine"}, {});
-    if (a.positional.size() != 1)
+  return run_parsed(sweep_help, argc, argv, [&](const args& a) {
+    if (a.positional().size() != 1)
       throw usage_error("sweep needs exactly one scenario file");
-    auto* seeds = a.opt("seeds");
+    auto seeds = a.value("seeds");
     if (!seeds)
       throw usage_error("sweep needs --seeds A..B");
     auto dots = seeds->find("..");
     if (dots == std::string::npos)
       throw usage_error("--seeds: expected A..B, got \"" + *seeds + "\"");
-    auto lo = parse_seed(seeds->substr(0, dots)), hi = parse_seed(seeds->substr(dots + 2));
+    auto lo = parse_seed(seeds->substr(0, dots), "--seeds"),
+         hi = parse_seed(seeds->substr(dots + 2), "--seeds");
     if (hi < lo || hi - lo > 100000)
       throw usage_error("--seeds: expected A..B with A <= B and at most 100000 seeds");
-    auto& path = a.positional[0];
+    auto& path = a.positional()[0];
     auto s = load_or_fail(path);
     auto eng = parse_engine(a);
-    std::string out = a.opt("out") ? *a.opt("out") : "results.db";
+    std::string out = a.value_or("out", "results.db");
     std::unique_ptr<sim::results_db> db;
     try {
       db = std::make_unique<sim::results_db>(out);
@@ -296,19 +260,18 @@ int sweep_command(int argc, char** argv) {
 }
 
 int check_command(int argc, char** argv) {
-  return wrap([&] {
-    auto a = parse_args(argc, argv, {"seed", "engine", "against"}, {});
-    if (a.positional.size() != 1)
+  return run_parsed(check_help, argc, argv, [&](const args& a) {
+    if (a.positional().size() != 1)
       throw usage_error("check needs exactly one scenario file");
-    auto& path = a.positional[0];
+    auto& path = a.positional()[0];
     auto s = load_or_fail(path);
     auto first = parse_engine(a);
-    auto second = a.opt("against") ? parse_engine(a, "against") : first;
+    auto second = a.value("against") ? parse_engine(a, "against") : first;
     auto run_traced = [&](sim::engine eng) {
       sim::sim_options o;
       o.eng = eng;
       o.record_trace = true;
-      if (auto* sd = a.opt("seed")) {
+      if (auto sd = a.value("seed")) {
         o.has_seed_override = true;
         o.seed_override = parse_seed(*sd);
       }

@@ -64,5 +64,50 @@ sqlite3 "$work/other.db" "CREATE TABLE t(x); INSERT INTO t VALUES(1);"
 "$PEERLAB" run "$ROOT/scenarios/quickstart.json" --out "$work/other.db" >"$work/out" 2>&1; rc=$?
 [ $rc = 2 ] && grep -q "not a peerlab results file" "$work/out" && ok || bad "foreign db exit $rc"
 
+# help: `peerlab help`, `peerlab help CMD` and `CMD --help`/`-h` print the
+# usage and exit 0 for every subcommand `peerlab help` lists; an unknown
+# option exits 2 and names the option; docs/cli.md has a section for each.
+"$PEERLAB" help >"$work/help" 2>&1 && grep -q '^usage: peerlab' "$work/help" && ok || bad "peerlab help"
+"$PEERLAB" --help >/dev/null 2>&1 && ok || bad "peerlab --help"
+grep -q '3 runtime failure' "$work/help" && ok || bad "peerlab help lists no exit codes"
+subs=$(sed -n '/^subcommands:/,/^exit codes/p' "$work/help" | awk '/^  [a-z]/ {print $1}')
+[ "$(echo "$subs" | wc -w)" -ge 9 ] && ok || bad "peerlab help lists too few subcommands: $subs"
+for c in $subs "set upload" "set get" "set list"; do
+  for h in --help -h; do
+    # shellcheck disable=SC2086 # "set upload" is two words
+    "$PEERLAB" $c $h >"$work/out" 2>&1; rc=$?
+    [ $rc = 0 ] && grep -q "^usage: peerlab" "$work/out" && ok || bad "peerlab $c $h exit $rc"
+  done
+  # shellcheck disable=SC2086
+  "$PEERLAB" help $c >"$work/out" 2>&1; rc=$?
+  [ $rc = 0 ] && grep -q "^usage: peerlab" "$work/out" && ok || bad "peerlab help $c exit $rc"
+  # shellcheck disable=SC2086
+  "$PEERLAB" $c --no-such-option >"$work/out" 2>&1; rc=$?
+  [ $rc = 2 ] && grep -q -- "--no-such-option" "$work/out" && ok ||
+    { bad "peerlab $c --no-such-option exit $rc"; cat "$work/out"; }
+  grep -q "^## \`peerlab $c" "$ROOT/docs/cli.md" && ok || bad "docs/cli.md has no section for $c"
+done
+"$PEERLAB" help frobnicate >/dev/null 2>&1; rc=$?; [ $rc = 2 ] && ok || bad "help of an unknown command exit $rc"
+"$PEERLAB" >/dev/null 2>&1; rc=$?; [ $rc = 2 ] && ok || bad "no subcommand exit $rc"
+"$PEERLAB" run "$ROOT/scenarios/quickstart.json" --seed >"$work/out" 2>&1; rc=$?
+[ $rc = 2 ] && grep -q "option --seed needs a value" "$work/out" && ok || bad "missing value exit $rc"
+"$PEERLAB" mirror "$work" "$work/m" --delay soon >"$work/out" 2>&1; rc=$?
+[ $rc = 2 ] && grep -q 'delay: expected a duration' "$work/out" && ok || bad "bad duration exit $rc"
+
+# a runtime failure (the gateway's address is taken) exits 3.
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1]); time.sleep(20)' "$work/taken" &
+holder=$!
+for _ in $(seq 1 200); do [ -s "$work/taken" ] && break; sleep 0.05; done
+printf '{"side": "a", "name": "a", "peer": "b", "key": "%s", "out_dir": "%s", "in_dir": "%s",
+ "listen": "127.0.0.1:%s", "run_for": "1s"}\n' "$(printf '%032d' 0)" "$work/o" "$work/i" \
+  "$(cat "$work/taken")" >"$work/gw.json"
+"$PEERLAB" drop-gateway --config "$work/gw.json" >"$work/out" 2>&1; rc=$?
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+[ $rc = 3 ] && ok || { bad "drop-gateway on a taken port exit $rc"; cat "$work/out"; }
+
 echo "cli contract: $passed passed, $failed failed"
 [ $failed = 0 ]
