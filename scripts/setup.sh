@@ -7,7 +7,7 @@ BUILD_DIR=${1:-build}
 BUILD_TYPE=${2:-Release}
 
 PACKAGES=(
-  g++ cmake ninja-build pkg-config git ccache clang-format
+  g++ cmake ninja-build pkg-config git ccache clang-format universal-ctags
   libcaf-dev libboost-dev libsqlite3-dev libssl-dev zlib1g-dev libxxhash-dev
   nlohmann-json3-dev libbenchmark-dev catch2
   sqlite3 openssl curl
