@@ -6,6 +6,7 @@
 #include "sim/drivers/market_driver.hpp"
 #include "sim/drivers/fileset_driver.hpp"
 #include "sim/drivers/drop_driver.hpp"
+#include "sim/drivers/filexfer_driver.hpp"
 
 namespace peerlab::sim {
 
@@ -15,6 +16,7 @@ const std::map<std::string, driver_kind>& driver_kinds() {
     {"market", market_sim::market_driver_kind()},
     {"fileset", fileset_sim::fileset_driver_kind()},
     {"droplog", drop::droplog_driver_kind()},
+    {"downloads", filexfer_sim::filexfer_driver_kind()},
   };
   return kinds;
 }

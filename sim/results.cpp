@@ -1,5 +1,7 @@
 #include "sim/results.hpp"
 
+#include "sim/drivers/filexfer_driver.hpp"
+
 #include <sqlite3.h>
 
 #include <stdexcept>
@@ -204,7 +206,7 @@ std::int64_t results_db::append(const simulator& sim, const run_info& info) {
         .step(db_);
 
     stmt d(db_, "INSERT INTO filexfer_downloads VALUES(?,?,?,?,?,?,?,?,?)");
-    for (auto& r : sim.stats().downloads.records)
+    for (auto& r : filexfer_sim::outcomes_of(sim).records)
       d.i64(1, run_id)
         .i64(2, r.end)
         .i64(3, r.node)

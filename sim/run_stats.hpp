@@ -1,5 +1,5 @@
 #pragma once
-// What a run measured: network counters, metrics per group, download outcomes.
+// What a run measured: network counters and metrics per group.
 // Filled by the simulator while it runs; read by checkers, the summary and
 // the results file.
 #include "protocols/common/role.hpp"
@@ -44,36 +44,11 @@ private:
   mutable std::vector<double> sorted_copy_;
 };
 
-struct download_record {
-  time_us end;
-  std::uint32_t node;
-  bool completed;
-  double duration_us;
-  double bytes;
-  double attempts;
-  std::string reason; // failures only
-};
-
-struct download_outcomes {
-  std::uint64_t started = 0, completed = 0, failed = 0, interrupted = 0;
-  std::uint64_t bytes = 0;
-  std::uint64_t corrupt_detected = 0;    // reported by downloaders
-  std::uint64_t corrupt_accepted = 0;    // the simulator's own re-hash disagreed at commit
-  std::uint64_t done_without_commit = 0; // download_done with no verified commit before it
-  samples duration_us;
-  std::map<std::string, std::uint64_t> failure_reasons;
-  /// Open downloads per (node, hash hex) with their start time, for downloads_end.
-  std::map<std::pair<std::uint32_t, std::string>, std::vector<time_us>> open;
-  std::map<std::pair<std::uint32_t, std::string>, std::uint64_t> verified_commits;
-  std::vector<download_record> records; // bounded, for the results file
-};
-
 class run_stats {
 public:
   explicit run_stats(std::size_t groups, std::uint64_t seed);
 
   network_counters net;
-  download_outcomes downloads;
   std::uint64_t events = 0;
   std::uint64_t commands_skipped_offline = 0;
   std::uint64_t node_starts = 0, crashes = 0, leaves = 0;
@@ -84,9 +59,6 @@ public:
   double counter(const std::string& name, int group = -1) const;
   /// Observations per name (all groups together).
   const std::map<std::string, samples>& observations() const { return observed_; }
-
-  void on_event(std::uint32_t node, time_us now, const event& e);
-  void on_node_down(std::uint32_t node);
 
 private:
   std::size_t groups_;

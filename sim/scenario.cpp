@@ -14,8 +14,12 @@ namespace peerlab::sim {
 using nlohmann::json;
 namespace c = peerlab::cfg;
 
-const char* checker_names() {
-  return "no_corrupt_accepted, downloads_end, download_success, metric";
+std::string checker_names() {
+  std::string list = "metric";
+  for (auto& [kind, dk] : driver_kinds())
+    for (auto& name : dk.checkers)
+      list += ", " + name;
+  return list;
 }
 
 namespace {
@@ -394,32 +398,6 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
         if (auto* pc = c::member(w, "price"))
           fs.price = c::get_count(*pc, c::child(p, "price"));
         s.file_sets.push_back(fs);
-      } else if (k == "downloads") {
-        c::only_keys(w, p, {"kind", "group", "files", "interval", "start", "stop", "max_per_node"});
-        download_spec d;
-        auto* g = c::member(w, "group");
-        if (!g)
-          c::fail_msg(p, "missing \"group\"");
-        d.group = group_ref(*g, c::child(p, "group"), names);
-        auto* f = c::member(w, "files");
-        if (!f)
-          c::fail_msg(p, "missing \"files\" (the name of a files entry)");
-        d.files = c::get_string(*f, c::child(p, "files"));
-        if (!set_names.count(d.files))
-          c::fail(c::child(p, "files"), "the name of an earlier files entry", *f);
-        d.interval.a = 60.0 * us_per_s;
-        if (auto* iv = c::member(w, "interval"))
-          d.interval = parse_duration_dist(*iv, c::child(p, "interval"));
-        if (auto* st = c::member(w, "start"))
-          d.start = c::get_duration(*st, c::child(p, "start"));
-        d.stop = s.duration;
-        if (auto* sp = c::member(w, "stop"))
-          d.stop = c::get_duration(*sp, c::child(p, "stop"));
-        if (d.stop < d.start)
-          c::fail_msg(c::child(p, "stop"), "must not be before \"start\"");
-        if (auto* m = c::member(w, "max_per_node"))
-          d.max_per_node = c::get_positive(*m, c::child(p, "max_per_node"));
-        s.downloads.push_back(d);
       } else if (k == "command") {
         c::only_keys(w, p, {"kind", "group", "at", "role", "verb", "args"});
         command_spec cs;
@@ -445,7 +423,7 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
         d->second.validate(w, p, s);
         s.driver_items.push_back({k, w});
       } else {
-        std::string list = "files, downloads, command";
+        std::string list = "files, command";
         for (auto& [name, _] : driver_kinds())
           list += ", " + name;
         c::fail(c::child(p, "kind"), "one of " + list, *kind);
@@ -470,6 +448,10 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
             owned = owned || name == k->get<std::string>();
         if (owned) {
           cs.check = k->get<std::string>();
+          for (auto& [kind, dk] : driver_kinds())
+            for (auto& name : dk.checkers)
+              if (name == cs.check && dk.parse_checker)
+                dk.parse_checker(cs, p, s);
           s.checkers.push_back(cs);
           continue;
         }
@@ -477,16 +459,10 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
       c::only_keys(cj, p, {"check", "min", "max", "metric", "group", "grace"});
       auto* k = c::member(cj, "check");
       if (!k)
-        c::fail_msg(p, std::string("missing \"check\" (one of ") + checker_names() + ")");
+        c::fail_msg(p, "missing \"check\" (one of " + checker_names() + ")");
       cs.check = c::get_string(*k, c::child(p, "check"));
-      static const std::set<std::string> known = {"no_corrupt_accepted", "downloads_end",
-                                                  "download_success", "metric"};
-      if (!known.count(cs.check)) {
-        std::string list = checker_names();
-        for (auto& [kind, dk] : driver_kinds())
-          for (auto& name : dk.checkers)
-            list += ", " + name;
-        c::fail(c::child(p, "check"), "one of " + list, *k);
+      if (cs.check != "metric") {
+        c::fail(c::child(p, "check"), "one of " + checker_names(), *k);
       }
       if (auto* m = c::member(cj, "min")) {
         cs.min = c::get_number(*m, c::child(p, "min"));
@@ -504,8 +480,6 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
         cs.grace = c::get_duration(*gr, c::child(p, "grace"));
       if (cs.check == "metric" && (cs.metric.empty() || (!cs.has_min && !cs.has_max)))
         c::fail_msg(p, "a metric check needs \"metric\" and \"min\" and/or \"max\"");
-      if (cs.check == "download_success" && !cs.has_min)
-        c::fail_msg(p, "download_success needs \"min\" (a share between 0 and 1)");
       s.checkers.push_back(cs);
     }
   }

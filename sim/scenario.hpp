@@ -75,14 +75,6 @@ struct file_set_spec {
   std::uint64_t price = 0;
 };
 
-struct download_spec {
-  std::string group;
-  std::string files;
-  distribution interval;
-  time_us start = 0, stop = 0;
-  std::uint64_t max_per_node = 1;
-};
-
 struct command_spec {
   std::string group; // every node of the group
   time_us at = 0;
@@ -98,8 +90,7 @@ struct checker_spec {
   bool has_min = false, has_max = false;
   std::string metric;
   std::string group;
-  time_us grace =
-    60 * us_per_s; // downloads_end: downloads started this close to the end may stay open
+  time_us grace = 60 * us_per_s; // how close to the end an unfinished action is excused
 };
 
 struct scenario {
@@ -118,7 +109,6 @@ struct scenario {
   std::vector<partition> partitions;
   std::vector<churn_spec> churn;
   std::vector<file_set_spec> file_sets;
-  std::vector<download_spec> downloads;
   std::vector<command_spec> commands;
   /// Workload items of protocol drivers (sim/workload_driver.hpp), in file order.
   struct driver_item {
@@ -140,7 +130,7 @@ struct scenario {
 scenario parse_scenario(const std::string& text, const std::string& origin);
 scenario load_scenario(const std::string& path);
 
-/// The checks known to the simulator, for docs and errors.
-const char* checker_names();
+/// The checks known to the simulator and its drivers, for docs and errors.
+std::string checker_names();
 
 } // namespace peerlab::sim

@@ -47,6 +47,7 @@ public:
   time_us end_time() const override { return sim_.end_; }
   const scenario& spec() const override { return sim_.spec_; }
   rng& workload_rng() override { return sim_.workload_rng_; }
+  std::uint64_t run_seed() const override { return sim_.seed_; }
   std::size_t node_count() const override { return sim_.nodes_.size(); }
   std::uint32_t group_of(std::uint32_t node) const override { return sim_.node_group_[node]; }
   std::pair<std::uint32_t, std::uint32_t> group_nodes(const std::string& group) const override {
@@ -73,6 +74,9 @@ public:
     sim_.stats_.metric(group, {name, value, false});
   }
   const file_catalog& catalog() const override { return sim_.catalog_; }
+  bool holds(std::uint32_t node, std::uint32_t file) const override {
+    return sim_.nodes_[node].content->holds(file);
+  }
   const role* role_of(std::uint32_t node, const std::string& name) const override {
     if (!sim_.nodes_[node].online)
       return nullptr;
@@ -111,10 +115,8 @@ simulator::simulator(const scenario& s, sim_options opts)
   net_ = std::make_unique<network_model>(spec_, node_group_, placement);
 
   sinks_.on_commit = [this](std::uint32_t node, const digest& h, bool intact) {
-    if (!intact)
-      ++stats_.downloads.corrupt_accepted;
-    else
-      ++stats_.downloads.verified_commits[{node, to_hex(h)}];
+    for (auto& d : drivers_)
+      d.driver->on_commit(*d.api, node, h, intact);
   };
 
   if (opts_.eng == engine::actors) {
@@ -141,12 +143,9 @@ simulator::simulator(const scenario& s, sim_options opts)
       t += static_cast<time_us>(placement.below(static_cast<std::uint64_t>(g.start_spread)));
     push({t, 0, 0, n, 0, 0, event_kind::node_up, 0});
   }
-  setup_workload();
-  for (auto& item : spec_.driver_items) {
-    auto index = static_cast<std::uint32_t>(drivers_.size());
-    drivers_.push_back({driver_kinds().at(item.kind).make(item.item, spec_),
-                        std::make_unique<api_for_driver>(*this, index)});
-  }
+  place_files();
+  queue_scenario_commands();
+  make_drivers();
   for (auto& d : drivers_)
     d.driver->start(*d.api);
   if (spec_.metrics_interval > 0)
@@ -194,17 +193,13 @@ void simulator::schedule_control(time_us t, std::uint32_t node, std::uint64_t ac
 
 // -- workload ---------------------------------------------------------------
 
-void simulator::setup_workload() {
+void simulator::place_files() {
   rng files(derive_seed(seed_, s_files));
-  std::map<std::string, std::uint32_t> group_index;
-  for (std::uint32_t g = 0; g < spec_.groups.size(); ++g)
-    group_index[spec_.groups[g].name] = g;
-
   for (std::uint32_t si = 0; si < spec_.file_sets.size(); ++si) {
     auto& fs = spec_.file_sets[si];
     std::vector<std::uint32_t> eligible;
     for (auto& gname : fs.providers) {
-      auto g = group_index[gname];
+      auto g = static_cast<std::uint32_t>(spec_.find_group(gname) - spec_.groups.data());
       for (auto n = group_first_[g]; n < group_first_[g + 1]; ++n)
         eligible.push_back(n);
     }
@@ -224,21 +219,11 @@ void simulator::setup_workload() {
       catalog_.at(idx).holders = std::move(holders);
     }
   }
+}
 
-  downloads_issued_.resize(spec_.downloads.size());
-  for (std::uint32_t di = 0; di < spec_.downloads.size(); ++di) {
-    auto& d = spec_.downloads[di];
-    auto g = group_index[d.group];
-    downloads_issued_[di].assign(group_first_[g + 1] - group_first_[g], 0);
-    for (auto n = group_first_[g]; n < group_first_[g + 1]; ++n) {
-      time_us t = d.start + static_cast<time_us>(d.interval.sample(workload_rng_));
-      if (t <= d.stop)
-        schedule_control(t, n, download_due, di);
-    }
-  }
-
+void simulator::queue_scenario_commands() {
   for (auto& c : spec_.commands) {
-    auto g = group_index[c.group];
+    auto g = static_cast<std::uint32_t>(spec_.find_group(c.group) - spec_.groups.data());
     for (auto n = group_first_[g]; n < group_first_[g + 1]; ++n) {
       auto id = seq_; // the event's own sequence number keys its payload
       commands_[id] = {c.role, command{next_command_id_++, c.verb, c.args}};
@@ -247,38 +232,27 @@ void simulator::setup_workload() {
   }
 }
 
-void simulator::download_tick(std::uint32_t node, std::uint32_t di) {
-  auto& d = spec_.downloads[di];
-  auto g = node_group_[node];
-  auto& issued = downloads_issued_[di][node - group_first_[g]];
-  // Pick a file of the set that this node neither holds nor is downloading.
-  std::vector<std::uint32_t> candidates;
-  for (std::uint32_t f = 0; f < catalog_.size(); ++f)
-    if (spec_.file_sets[catalog_.at(f).set].name == d.files && !nodes_[node].content->holds(f) &&
-        !stats_.downloads.open.count({node, to_hex(catalog_.at(f).hash)}))
-      candidates.push_back(f);
-  if (nodes_[node].online && !candidates.empty()) {
-    auto f = candidates[workload_rng_.below(candidates.size())];
-    auto& file = catalog_.at(f);
-    std::vector<std::uint32_t> providers;
-    for (auto h : file.holders)
-      if (h != node)
-        providers.push_back(h);
-    for (std::size_t k = providers.size(); k > 1; --k) // shuffle: spread the load
-      std::swap(providers[k - 1], providers[workload_rng_.below(k)]);
-    if (providers.size() > limits::max_providers_per_download)
-      providers.resize(limits::max_providers_per_download);
-    command cmd{next_command_id_++, "download", {to_hex(file.hash)}};
-    for (auto p : providers)
-      cmd.args.push_back(std::to_string(p));
-    queue_command(node, "downloader", std::move(cmd));
-    ++issued;
-  } else if (!nodes_[node].online) {
-    ++stats_.commands_skipped_offline;
+void simulator::make_drivers() {
+  // Scenario-wide drivers come first, then one driver per item in file order.
+  auto add = [this](std::unique_ptr<workload_driver> d) {
+    auto index = static_cast<std::uint32_t>(drivers_.size());
+    drivers_.push_back({std::move(d), std::make_unique<api_for_driver>(*this, index)});
+  };
+  for (auto& [name, kind] : driver_kinds()) {
+    if (!kind.make_once)
+      continue;
+    bool used = false;
+    for (auto& item : spec_.driver_items)
+      used = used || item.kind == name;
+    for (auto& c : spec_.checkers)
+      for (auto& owned : kind.checkers)
+        used = used || c.check == owned;
+    if (used)
+      add(kind.make_once(spec_));
   }
-  time_us next = now_ + static_cast<time_us>(d.interval.sample(workload_rng_));
-  if (issued < d.max_per_node && next <= d.stop)
-    schedule_control(next, node, download_due, di);
+  for (auto& item : spec_.driver_items)
+    if (auto& kind = driver_kinds().at(item.kind); !kind.make_once)
+      add(kind.make(item.item, spec_));
 }
 
 // -- the seam -----------------------------------------------------------------
@@ -358,7 +332,6 @@ void simulator::metric(peer_id self, const effects::metric_sample& m) {
 
 void simulator::emit(peer_id self, port_t, event&& e) {
   auto n = static_cast<std::uint32_t>(self);
-  stats_.on_event(n, now_, e);
   for (auto& d : drivers_)
     d.driver->on_event(*d.api, n, e);
   if (opts_.on_event)
@@ -477,7 +450,6 @@ void simulator::node_down(std::uint32_t n, bool crash) {
   node.content->drop_sinks();
   node.online = false;
   ++node.incarnation; // pending timers of the old incarnation are now stale
-  stats_.on_node_down(n);
   for (auto& d : drivers_)
     d.driver->on_node_down(*d.api, n, crash);
 }
@@ -580,10 +552,6 @@ void simulator::process(sim_event& e) {
       if (now_ + spec_.metrics_interval <= end_)
         schedule_control(now_ + spec_.metrics_interval, 0, sample_metrics, 0);
       break;
-    case download_due:
-      fp_.extend(e.t, event_kind::control, e.node, 0, e.a, {});
-      download_tick(e.node, e.slot);
-      break;
     case driver_tick: {
       auto it = driver_args_.find(e.seq);
       std::uint64_t arg = it == driver_args_.end() ? 0 : it->second;
@@ -625,9 +593,9 @@ void simulator::take_metric_sample() {
     series_.push_back({now_, g, "nodes_online", online[g]});
   series_.push_back({now_, G, "frames_delivered", static_cast<double>(stats_.net.delivered)});
   series_.push_back({now_, G, "frames_lost", static_cast<double>(stats_.net.lost)});
-  series_.push_back(
-    {now_, G, "downloads_completed", static_cast<double>(stats_.downloads.completed)});
-  series_.push_back({now_, G, "downloads_failed", static_cast<double>(stats_.downloads.failed)});
+  for (auto& d : drivers_)
+    for (auto& [name, value] : d.driver->totals(*d.api))
+      series_.push_back({now_, G, name, value});
 }
 
 void simulator::show_progress(bool final) {

@@ -127,12 +127,7 @@ private:
     std::string role;
     command cmd;
   };
-  enum control_action : std::uint64_t {
-    sample_metrics = 1,
-    download_due = 2,
-    churn_leave = 3,
-    driver_tick = 4
-  };
+  enum control_action : std::uint64_t { sample_metrics = 1, churn_leave = 3, driver_tick = 4 };
   class api_for_driver;
   friend class api_for_driver;
   struct hosted_driver {
@@ -152,8 +147,9 @@ private:
   void apply_direct(std::uint32_t node, port_t port, effects& fx);
   hosted_role* find_role(std::uint32_t node, port_t port);
   hosted_role* find_role(std::uint32_t node, const std::string& name);
-  void setup_workload();
-  void download_tick(std::uint32_t node, std::uint32_t spec);
+  void place_files();
+  void queue_scenario_commands();
+  void make_drivers();
   void schedule_control(time_us t, std::uint32_t node, std::uint64_t action, std::uint32_t arg);
   void take_metric_sample();
   void drain();
@@ -176,7 +172,6 @@ private:
   rng net_rng_, churn_rng_, workload_rng_;
   std::unordered_map<std::uint64_t, time_us> link_clock_; // FIFO links: last arrival per (from,to)
   std::vector<std::int32_t> churn_of_group_;              // churn spec index per group or -1
-  std::vector<std::vector<std::uint32_t>> downloads_issued_; // [spec][node - first]
   file_catalog catalog_;
   sink_budget sinks_;
   fingerprint fp_;

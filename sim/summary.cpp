@@ -11,7 +11,6 @@ using nlohmann::json;
 
 json summarize(const simulator& sim, double wall_seconds) {
   auto& s = sim.stats();
-  auto& d = s.downloads;
   json j;
   j["seed"] = sim.seed();
   j["fingerprint"] = sim.chain().hex();
@@ -32,16 +31,6 @@ json summarize(const simulator& sim, double wall_seconds) {
                  {"rejected_routing", s.net.rejected_routing},
                  {"rejected_by_roles", s.counter("frames_rejected")},
                  {"delivered_bytes", s.net.delivered_bytes}};
-  j["downloads"] = {{"started", d.started},
-                    {"completed", d.completed},
-                    {"failed", d.failed},
-                    {"interrupted", d.interrupted},
-                    {"bytes", d.bytes},
-                    {"time_median_s", d.duration_us.quantile(0.5) / 1e6},
-                    {"time_p99_s", d.duration_us.quantile(0.99) / 1e6},
-                    {"corrupt_detected", d.corrupt_detected},
-                    {"corrupt_accepted", d.corrupt_accepted},
-                    {"failure_reasons", d.failure_reasons}};
   j["churn"] = {{"starts", s.node_starts}, {"crashes", s.crashes}, {"leaves", s.leaves}};
   json counters = json::object();
   for (auto& [name, per_group] : s.counters()) {
@@ -68,7 +57,6 @@ std::string render_summary(const simulator& sim, const json& j,
   std::ostringstream o;
   char buf[512];
   auto& f = j["frames"];
-  auto& d = j["downloads"];
   o << "scenario   " << sim.spec().name << "  (" << j["nodes"].get<std::uint64_t>()
     << " nodes, seed " << j["seed"].get<std::uint64_t>() << ")\n";
   std::snprintf(buf, sizeof buf, "virtual    %s in %.2f s wall  (%.0f events/s, %llu events)\n",
@@ -76,24 +64,6 @@ std::string render_summary(const simulator& sim, const json& j,
                 j["events_per_second"].get<double>(),
                 static_cast<unsigned long long>(j["events"].get<std::uint64_t>()));
   o << buf;
-  if (d["started"].get<std::uint64_t>() > 0 || d["failed"].get<std::uint64_t>() > 0) {
-    std::snprintf(
-      buf, sizeof buf,
-      "downloads  %llu started, %llu completed, %llu failed, %llu interrupted by churn\n"
-      "           %s received; time median %.2f s, p99 %.2f s\n"
-      "           corrupt deliveries detected %llu, corrupt files accepted %llu\n",
-      static_cast<unsigned long long>(d["started"].get<std::uint64_t>()),
-      static_cast<unsigned long long>(d["completed"].get<std::uint64_t>()),
-      static_cast<unsigned long long>(d["failed"].get<std::uint64_t>()),
-      static_cast<unsigned long long>(d["interrupted"].get<std::uint64_t>()),
-      cfg::format_bytes(static_cast<double>(d["bytes"].get<std::uint64_t>())).c_str(),
-      d["time_median_s"].get<double>(), d["time_p99_s"].get<double>(),
-      static_cast<unsigned long long>(d["corrupt_detected"].get<std::uint64_t>()),
-      static_cast<unsigned long long>(d["corrupt_accepted"].get<std::uint64_t>()));
-    o << buf;
-    for (auto& [reason, n] : d["failure_reasons"].items())
-      o << "           failed: " << reason << " x" << n.get<std::uint64_t>() << "\n";
-  }
   std::snprintf(
     buf, sizeof buf,
     "frames     %llu sent, %llu delivered, %llu lost (+%llu partition, +%llu to offline nodes)\n"

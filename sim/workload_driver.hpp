@@ -32,6 +32,8 @@ public:
   virtual const scenario& spec() const = 0;
   /// The workload generator (its own seed stream, shared by drivers in event order).
   virtual rng& workload_rng() = 0;
+  /// The run's seed (after any --seed override), for a driver's own streams.
+  virtual std::uint64_t run_seed() const = 0;
   virtual std::size_t node_count() const = 0;
   virtual std::uint32_t group_of(std::uint32_t node) const = 0;
   /// Node index range [first, last) of a group; throws if unknown.
@@ -48,6 +50,8 @@ public:
   virtual void observe(const char* name, double value, std::uint32_t group) = 0;
   /// The files of the scenario's file sets and the nodes that first held them.
   virtual const file_catalog& catalog() const = 0;
+  /// Whether `node`'s content store holds catalog file `file` (complete and verified).
+  virtual bool holds(std::uint32_t node, std::uint32_t file) const = 0;
   /// The role named `name` running on `node`, or nullptr (offline or no such
   /// role). Read-only, between events: for drivers that sample role state.
   virtual const role* role_of(std::uint32_t node, const std::string& name) const = 0;
@@ -62,10 +66,15 @@ public:
   virtual void on_event(sim_api&, std::uint32_t /*node*/, const event&) {}
   virtual void on_node_up(sim_api&, std::uint32_t /*node*/) {}
   virtual void on_node_down(sim_api&, std::uint32_t /*node*/, bool /*crash*/) {}
+  /// A node committed a downloaded file; `intact` is the simulator's own re-hash.
+  virtual void on_commit(sim_api&, std::uint32_t /*node*/, const digest&, bool /*intact*/) {}
   /// Evaluates a checker this driver owns; returns false if it does not own it.
   virtual bool evaluate(const sim_api&, const checker_spec&, verdict&) const { return false; }
   /// Adds the driver's figures to the run summary (stored in the results file).
   virtual void summarize(const sim_api&, nlohmann::json& /*summary*/) const {}
+  /// Run-wide figures by name: metric checkers without a group read them, and
+  /// every metrics sample records them under group "*".
+  virtual std::vector<std::pair<std::string, double>> totals(const sim_api&) const { return {}; }
 };
 
 struct driver_kind {
@@ -77,6 +86,13 @@ struct driver_kind {
     make;
   /// Checker names this kind evaluates (so scenario validation accepts them).
   std::vector<std::string> checkers;
+  /// Instead of `make`: one driver serves every item of this kind, and it also
+  /// runs when the scenario names one of its checkers without any item.
+  std::function<std::unique_ptr<workload_driver>(const scenario& s)> make_once;
+  /// Optional: validates a checker of this kind at parse time (throws
+  /// config_error naming the path) and fills the spec's common fields.
+  std::function<void(checker_spec& c, const std::string& path, const scenario& so_far)>
+    parse_checker;
 };
 
 /// All registered kinds (sim/drivers.cpp).

@@ -523,13 +523,15 @@ private:
 } // namespace
 
 driver_kind fileset_driver_kind() {
-  return {
-    [](const json& item, const std::string& path, const scenario& s) { parse(item, path, s); },
-    [](const json& item, const scenario& s) -> std::unique_ptr<workload_driver> {
-      return std::make_unique<driver>(parse(item, "workload", s));
-    },
-    {"fileset_converged", "fileset_no_corrupt_accepted", "fileset_propagation"},
+  driver_kind k;
+  k.validate = [](const json& item, const std::string& path, const scenario& s) {
+    parse(item, path, s);
   };
+  k.make = [](const json& item, const scenario& s) -> std::unique_ptr<workload_driver> {
+    return std::make_unique<driver>(parse(item, "workload", s));
+  };
+  k.checkers = {"fileset_converged", "fileset_no_corrupt_accepted", "fileset_propagation"};
+  return k;
 }
 
 } // namespace peerlab::sim::fileset_sim

@@ -10,7 +10,7 @@ TEST_CASE("same scenario and seed give the same fingerprint in two runs", "[sim]
   REQUIRE(a.events > 500);
   CHECK(a.fingerprint == b.fingerprint);
   CHECK(a.events == b.events);
-  CHECK(a.stats.downloads.completed == b.stats.downloads.completed);
+  CHECK(a.downloads.completed == b.downloads.completed);
 }
 
 TEST_CASE("a different seed gives a different fingerprint", "[sim][determinism]") {

@@ -3,6 +3,7 @@
 // that keeps the simulator so a test can read the driver's figures.
 #include "sim/checkers.hpp"
 #include "sim/drivers/dht_driver.hpp"
+#include "sim/drivers/filexfer_driver.hpp"
 #include "sim/simulator.hpp"
 
 #include <nlohmann/json.hpp>

@@ -92,6 +92,6 @@ TEST_CASE("results: events are recorded when the scenario asks", "[sim][results]
   sim::results_db db(path);
   db.append(s, {"test", 0.1, sim::summarize(s, 0.1), sim::evaluate_checkers(s)});
   CHECK(count(path, "SELECT COUNT(*) FROM events WHERE kind = 'download_done'") ==
-        static_cast<std::int64_t>(s.stats().downloads.completed));
+        static_cast<std::int64_t>(sim::filexfer_sim::outcomes_of(s).completed));
   std::filesystem::remove(path);
 }

@@ -66,6 +66,19 @@ TEST_CASE("scenario errors name the JSON path and what was expected", "[sim][sce
   j["checkers"][2].erase("min");
   CHECK(error_of(j) == "checkers[2]: download_success needs \"min\" (a share between 0 and 1)");
 
+  // The file-transfer checkers belong to the downloads driver, which validates them.
+  j = base;
+  j["checkers"][1]["metric"] = "frames_lost";
+  CHECK(error_of(j).rfind("checkers[1].metric: unknown field", 0) == 0);
+
+  j = base;
+  j["checkers"][1]["grace"] = "soon";
+  CHECK(error_of(j).rfind("checkers[1].grace: expected a duration", 0) == 0);
+
+  j = base;
+  j["checkers"][2]["min"] = 1.5;
+  CHECK(error_of(j).rfind("checkers[2].min: expected a probability", 0) == 0);
+
   j = base;
   j["network"]["partitions"] = {{{"between", {"seeders", "ghosts"}}}};
   CHECK(error_of(j) ==

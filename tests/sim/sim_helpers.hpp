@@ -1,6 +1,7 @@
 #pragma once
 // Small scenarios built in code for the simulator tests.
 #include "sim/checkers.hpp"
+#include "sim/drivers/filexfer_driver.hpp"
 #include "sim/simulator.hpp"
 
 #include <nlohmann/json.hpp>
@@ -58,6 +59,7 @@ struct outcome {
   std::string fingerprint;
   std::uint64_t events;
   sim::run_stats stats;
+  sim::download_outcomes downloads;
   std::vector<sim::verdict> verdicts;
 };
 
@@ -71,7 +73,8 @@ inline outcome run(const nlohmann::json& j, sim::engine eng = sim::engine::actor
   }
   sim::simulator s(parse(j), o);
   s.run();
-  return {s.chain().hex(), s.chain().events(), s.stats(), sim::evaluate_checkers(s)};
+  return {s.chain().hex(), s.chain().events(), s.stats(), sim::filexfer_sim::outcomes_of(s),
+          sim::evaluate_checkers(s)};
 }
 
 inline bool all_passed(const std::vector<sim::verdict>& v) {

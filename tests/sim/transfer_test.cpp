@@ -7,7 +7,7 @@ using namespace peerlab;
 TEST_CASE("downloads complete under loss and truncation and a corrupting provider is detected",
           "[sim][filexfer]") {
   auto r = test::run(test::small_transfer());
-  auto& d = r.stats.downloads;
+  auto& d = r.downloads;
   CHECK(d.started >= 15);
   CHECK(d.completed + d.failed == d.started);
   CHECK(d.completed >= d.started * 9 / 10);
@@ -24,8 +24,8 @@ TEST_CASE("every frame truncated: codecs reject them all and nothing is accepted
   j["network"]["faults"] = {{"truncate", 1.0}};
   auto r = test::run(j);
   CHECK(r.stats.net.truncated == r.stats.net.sent);
-  CHECK(r.stats.downloads.completed == 0);
-  CHECK(r.stats.downloads.corrupt_accepted == 0);
+  CHECK(r.downloads.completed == 0);
+  CHECK(r.downloads.corrupt_accepted == 0);
   // Every delivered frame was either empty (routing) or rejected by a codec.
   CHECK(r.stats.net.rejected_routing +
           static_cast<std::uint64_t>(r.stats.counter("frames_rejected")) ==
@@ -37,8 +37,8 @@ TEST_CASE("every frame corrupted: no corrupt file is ever accepted", "[sim][faul
   j["network"]["faults"] = {{"corrupt", 1.0}};
   auto r = test::run(j);
   CHECK(r.stats.net.corrupted > 0);
-  CHECK(r.stats.downloads.corrupt_accepted == 0);
-  CHECK(r.stats.downloads.done_without_commit == 0);
+  CHECK(r.downloads.corrupt_accepted == 0);
+  CHECK(r.downloads.done_without_commit == 0);
 }
 
 TEST_CASE("a failing checker is reported as failed", "[sim][checkers]") {
@@ -69,8 +69,8 @@ TEST_CASE("bandwidth: 64 MiB over a 10 Mbit/s upload takes about 54 virtual seco
        {"interval", "1s"},
        {"max_per_node", 1}}}}};
   auto r = test::run(j);
-  REQUIRE(r.stats.downloads.completed == 1);
-  double secs = r.stats.downloads.duration_us.quantile(0.5) / 1e6;
+  REQUIRE(r.downloads.completed == 1);
+  double secs = r.downloads.duration_us.quantile(0.5) / 1e6;
   // 64 MiB * 8 / 10 Mbit/s = 53.7 s of serialisation, plus request round trips.
   CHECK(secs > 53.5);
   CHECK(secs < 60.0);
@@ -81,8 +81,8 @@ TEST_CASE("a partition between providers and downloaders stops every transfer", 
   j["network"]["partitions"] = {{{"between", {"seeders", "leechers"}}, {"from", "0s"}}};
   auto r = test::run(j);
   CHECK(r.stats.net.lost_partition > 0);
-  CHECK(r.stats.downloads.completed == 0);
-  CHECK(r.stats.downloads.failed == r.stats.downloads.started);
+  CHECK(r.downloads.completed == 0);
+  CHECK(r.downloads.failed == r.downloads.started);
 }
 
 TEST_CASE("a one-way partition drops only one direction", "[sim][network]") {
@@ -91,7 +91,7 @@ TEST_CASE("a one-way partition drops only one direction", "[sim][network]") {
   j["network"]["partitions"] = {{{"between", {"seeders", "leechers"}}, {"direction", "a_to_b"}}};
   auto r = test::run(j);
   CHECK(r.stats.net.lost_partition > 0);
-  CHECK(r.stats.downloads.completed == 0);
+  CHECK(r.downloads.completed == 0);
   CHECK(r.stats.net.delivered > 0); // the requests were delivered
 }
 
@@ -101,7 +101,7 @@ TEST_CASE("a partition that heals lets later downloads complete", "[sim][network
     {{"between", {"seeders", "leechers"}}, {"from", "0s"}, {"until", "40s"}}};
   auto r = test::run(j);
   CHECK(r.stats.net.lost_partition > 0);
-  CHECK(r.stats.downloads.completed > 0);
+  CHECK(r.downloads.completed > 0);
 }
 
 TEST_CASE("geographic latency: distant regions make downloads slower", "[sim][network]") {
