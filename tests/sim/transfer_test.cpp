@@ -116,7 +116,7 @@ TEST_CASE("geographic latency: distant regions make downloads slower", "[sim][ne
     j["groups"][0]["region"] = "far";
     j["groups"][1]["region"] = "near";
     j["network"]["faults"] = nlohmann::json::object();
-    return test::run(j).stats.downloads.duration_us.quantile(0.5);
+    return test::run(j).downloads.duration_us.quantile(0.5);
   };
   CHECK(geo(15000) > geo(100) * 2);
 }
