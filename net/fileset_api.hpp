@@ -1,6 +1,6 @@
 #pragma once
 // The REST API of the seed document (002), served by a live node with
-// Boost.Beast and answered by the node's "fileset" role:
+// the one HTTP server (net/http_server.hpp) and answered by the node's "fileset" role:
 //
 //   POST /api/sets/{set_id}/files/{index}  {"content": "0x…", "setCount": N}
 //        -> {"success": true, "hash": "…"}

@@ -2,7 +2,7 @@
 
 #include "net/address.hpp"
 #include "net/api_inputs.hpp"
-#include "net/http_api.hpp"
+#include "net/http_server.hpp"
 #include "net/market_agent.hpp"
 #include "net/metadata_lookup.hpp"
 #include "protocols/common/limits.hpp"
@@ -39,7 +39,7 @@ json parse_list(const event& e) {
   return j.is_array() ? j : json::array();
 }
 
-http_api_answer answer(unsigned status, const json& body) {
+http_server_answer answer(unsigned status, const json& body) {
   return {status, body.dump(-1, ' ', false, json::error_handler_t::replace), {}};
 }
 
@@ -49,7 +49,7 @@ std::string field(const event& e, const char* k) {
 }
 
 /// An answer to a command that failed in a role: api_error carries its status.
-std::optional<http_api_answer> role_refusal(const event& e) {
+std::optional<http_server_answer> role_refusal(const event& e) {
   if (e.kind == "api_error")
     return json_error(static_cast<unsigned>(e.value("status", 500)), field(e, "reason"));
   if (e.kind == "command_failed")
@@ -65,12 +65,7 @@ class market_api::impl {
 public:
   impl(api_config cfg, market_api_node node, log_fn log)
       : cfg_(std::move(cfg)), node_(std::move(node)), log_(std::move(log)),
-        server_(
-          server_options(cfg_),
-          [this](http_api_request r, http_api_server::respond_fn f) {
-            handle(std::move(r), std::move(f));
-          },
-          log_) {
+        server_(server_options(cfg_), routes(), log_) {
     if (!log_)
       log_ = [](const std::string& m) { std::fprintf(stderr, "api: %s\n", m.c_str()); };
   }
@@ -103,13 +98,8 @@ public:
   }
 
 private:
-  using respond_fn = http_api_server::respond_fn;
-  using handler = void (impl::*)(const http_api_request&, const std::string& param, respond_fn&);
-  struct route {
-    const char* method;
-    const char* path; // a trailing '/' takes one more path element as the parameter
-    handler fn;
-  };
+  using respond_fn = http_server::respond_fn;
+  using handler = void (impl::*)(const http_server_request&, const std::string& param, respond_fn&);
   struct waiter {
     std::function<bool(const event&)> on_event; // true: done
     clock::time_point since;
@@ -130,8 +120,8 @@ private:
     json failed = json::array();
   };
 
-  static http_api_options server_options(const api_config& c) {
-    http_api_options o;
+  static http_server_options server_options(const api_config& c) {
+    http_server_options o;
     o.listen = c.listen;
     o.max_connections = c.max_connections;
     o.max_body = c.max_body;
@@ -177,7 +167,7 @@ private:
 
   /// Sends a command whose first answer completes the request.
   void ask(port_t port, std::string verb, std::vector<std::string> args, respond_fn respond,
-           std::function<http_api_answer(const event&)> ok, const char* unavailable) {
+           std::function<http_server_answer(const event&)> ok, const char* unavailable) {
     auto r = std::make_shared<respond_fn>(std::move(respond));
     bool sent =
       submit(port, std::move(verb), std::move(args), [r, ok = std::move(ok)](const event& e) {
@@ -194,62 +184,51 @@ private:
 
   // -- routing -----------------------------------------------------------------
 
-  void handle(http_api_request req, respond_fn respond) {
-    static const route routes[] = {
-      {"GET", "/api/health", &impl::health},
-      {"POST", "/api/file/provide-file", &impl::provide_file},
-      {"POST", "/api/file/stop-providing/", &impl::stop_providing},
-      {"GET", "/api/file/get-provided-files", &impl::provided_files},
-      {"GET", "/api/file/get-providers/", &impl::get_providers},
-      {"POST", "/api/file/download-file", &impl::download_file},
-      {"GET", "/api/file/get-downloaded-files", &impl::downloaded_files},
-      {"GET", "/api/wallet/balance", &impl::balance},
-      {"GET", "/api/wallet/payments", &impl::payments},
-      {"POST", "/api/ledger/fund", &impl::fund},
+  std::vector<http_server::route> routes() {
+    const std::pair<const char*, const char*> paths[] = {
+      {"GET", "/api/health"},
+      {"POST", "/api/file/provide-file"},
+      {"POST", "/api/file/stop-providing/{}"},
+      {"GET", "/api/file/get-provided-files"},
+      {"GET", "/api/file/get-providers/{}"},
+      {"POST", "/api/file/download-file"},
+      {"GET", "/api/file/get-downloaded-files"},
+      {"GET", "/api/wallet/balance"},
+      {"GET", "/api/wallet/payments"},
+      {"POST", "/api/ledger/fund"},
     };
-    std::string allowed;
-    for (auto& r : routes) {
-      std::string_view path = r.path, target = req.path;
-      std::string param;
-      if (path.ends_with('/')) {
-        if (!target.starts_with(path) || target.size() == path.size() ||
-            target.find('/', path.size()) != std::string_view::npos)
-          continue;
-        param = std::string(target.substr(path.size()));
-      } else if (target != path) {
-        continue;
-      }
-      if (req.method != r.method) {
-        allowed += (allowed.empty() ? "" : ", ") + std::string(r.method);
-        continue;
-      }
-      try {
-        (this->*r.fn)(req, param, respond);
-      } catch (const bad_input& e) {
-        respond(json_error(e.status, e.what()));
-      } catch (const std::exception& e) {
-        log_(req.method + " " + req.path + ": " + e.what());
-        respond(json_error(500, std::string("internal error: ") + e.what()));
-      }
-      return;
-    }
-    if (!allowed.empty()) {
-      auto a = json_error(405, req.method + " is not allowed on " + req.path +
-                                 " (allowed: " + allowed + ")");
-      a.headers.push_back({"Allow", allowed});
-      return respond(a);
-    }
-    respond(json_error(404, "no endpoint " + req.method + " " + req.path.substr(0, 200)));
+    const handler fns[] = {
+      &impl::health,        &impl::provide_file,  &impl::stop_providing,   &impl::provided_files,
+      &impl::get_providers, &impl::download_file, &impl::downloaded_files, &impl::balance,
+      &impl::payments,      &impl::fund};
+    std::vector<http_server::route> out;
+    for (std::size_t i = 0; i < std::size(paths); ++i)
+      out.push_back({paths[i].first, paths[i].second,
+                     [this, fn = fns[i]](http_server_request req, respond_fn respond) {
+                       call(fn, req, respond);
+                     }});
+    return out;
   }
 
-  static void no_body(const http_api_request& req) {
+  void call(handler fn, const http_server_request& req, respond_fn& respond) {
+    try {
+      (this->*fn)(req, req.params.empty() ? std::string() : req.params[0], respond);
+    } catch (const bad_input& e) {
+      respond(json_error(e.status, e.what()));
+    } catch (const std::exception& e) {
+      log_(req.method + " " + req.path + ": " + e.what());
+      respond(json_error(500, std::string("internal error: ") + e.what()));
+    }
+  }
+
+  static void no_body(const http_server_request& req) {
     if (!req.body.empty())
       throw bad_input(400, req.method + " " + req.path + " takes no body");
   }
 
   // -- endpoints -----------------------------------------------------------------
 
-  void health(const http_api_request& req, const std::string&, respond_fn& respond) {
+  void health(const http_server_request& req, const std::string&, respond_fn& respond) {
     no_body(req);
     json roles = json::array();
     for (auto p : node_.ports)
@@ -261,7 +240,7 @@ private:
                          {"roles", roles}}));
   }
 
-  void provide_file(const http_api_request& req, const std::string&, respond_fn& respond) {
+  void provide_file(const http_server_request& req, const std::string&, respond_fn& respond) {
     auto body = api_inputs::object_body(req.body, {"file_path", "path", "name", "price"});
     if (body.contains("file_path") == body.contains("path"))
       throw bad_input(400, "give the file as \"file_path\" (or \"path\")");
@@ -356,7 +335,8 @@ private:
       "the node's market agent is not running");
   }
 
-  void stop_providing(const http_api_request& req, const std::string& param, respond_fn& respond) {
+  void stop_providing(const http_server_request& req, const std::string& param,
+                      respond_fn& respond) {
     no_body(req);
     auto hex = to_hex(api_inputs::hash_text(param, "the file hash"));
     ask(
@@ -379,17 +359,17 @@ private:
       "the node's market agent is not running");
   }
 
-  void provided_files(const http_api_request& req, const std::string&, respond_fn& respond) {
+  void provided_files(const http_server_request& req, const std::string&, respond_fn& respond) {
     no_body(req);
     list("provided", "files", respond);
   }
 
-  void payments(const http_api_request& req, const std::string&, respond_fn& respond) {
+  void payments(const http_server_request& req, const std::string&, respond_fn& respond) {
     no_body(req);
     list("payments", "payments", respond);
   }
 
-  void balance(const http_api_request& req, const std::string&, respond_fn& respond) {
+  void balance(const http_server_request& req, const std::string&, respond_fn& respond) {
     no_body(req);
     std::vector<std::string> args;
     if (auto a = req.query.find("account"); a != req.query.end())
@@ -405,7 +385,7 @@ private:
       "the node's market agent is not running");
   }
 
-  void fund(const http_api_request& req, const std::string&, respond_fn& respond) {
+  void fund(const http_server_request& req, const std::string&, respond_fn& respond) {
     auto body = api_inputs::object_body(req.body, {"account", "name", "amount"});
     if (body.contains("account") == body.contains("name"))
       throw bad_input(
@@ -503,7 +483,8 @@ private:
       ask_peers(std::move(peers));
   }
 
-  void get_providers(const http_api_request& req, const std::string& param, respond_fn& respond) {
+  void get_providers(const http_server_request& req, const std::string& param,
+                     respond_fn& respond) {
     no_body(req);
     auto h = api_inputs::hash_text(param, "the file hash");
     auto hex = to_hex(h);
@@ -520,7 +501,7 @@ private:
 
   // -- downloads -----------------------------------------------------------------
 
-  void download_file(const http_api_request& req, const std::string&, respond_fn& respond) {
+  void download_file(const http_server_request& req, const std::string&, respond_fn& respond) {
     auto body = api_inputs::object_body(
       req.body, {"file_id", "hash", "dest_path", "path", "peer_id", "max_price"});
     if (body.contains("file_id") == body.contains("hash"))
@@ -693,7 +674,7 @@ private:
     d.status = "done";
   }
 
-  void downloaded_files(const http_api_request& req, const std::string&, respond_fn& respond) {
+  void downloaded_files(const http_server_request& req, const std::string&, respond_fn& respond) {
     no_body(req);
     ask(
       ports::api, "downloads", {}, respond,
@@ -733,7 +714,7 @@ private:
   std::uint64_t next_id_ = market_api_first_command_id;
   std::size_t hashing_ = 0;
   boost::asio::thread_pool hash_pool_{1};
-  http_api_server server_; // last: stopped (and its handlers gone) before the rest goes
+  http_server server_; // last: stopped (and its handlers gone) before the rest goes
 };
 
 market_api::market_api(api_config cfg, market_api_node node, log_fn log)

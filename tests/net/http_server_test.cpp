@@ -1,9 +1,9 @@
-// The bounded JSON server under the market API (net/http_api.hpp): answers
+// The one HTTP server of the local APIs (net/http_server.hpp): answers
 // from other threads, the reply timeout (504), the connection bound (503),
 // the read timeout, keep-alive, and the refusal of non-loopback addresses in
 // the API's config.
 #include "market_api_world.hpp"
-#include "net/http_api.hpp"
+#include "net/http_server.hpp"
 
 #include "actors/node_roles.hpp"
 
@@ -11,34 +11,36 @@
 
 using namespace peerlab;
 using namespace peerlab::test;
-using peerlab::net::http_api_answer;
-using peerlab::net::http_api_options;
-using peerlab::net::http_api_request;
-using peerlab::net::http_api_server;
+using peerlab::net::http_server;
+using peerlab::net::http_server_options;
+using peerlab::net::http_server_request;
+using http_api_options = peerlab::net::http_server_options;
 
 namespace {
 
 /// Answers "/echo" at once, "/later" from another thread, "/never" not at all.
 struct echo_server {
   explicit echo_server(http_api_options o)
-      : server(
-          o,
-          [this](http_api_request r, http_api_server::respond_fn respond) {
-            ++requests;
-            if (r.path == "/echo")
-              return respond(
-                {200, json{{"method", r.method}, {"body", r.body}, {"query", r.query}}.dump(), {}});
-            if (r.path == "/later") {
-              std::thread([respond] {
-                std::this_thread::sleep_for(std::chrono::milliseconds(50));
-                respond({201, R"({"late":true})", {}});
-                respond({500, R"({"twice":true})", {}}); // ignored
-              }).detach();
-              return;
-            }
-            // "/never": the server's reply timeout answers.
-          },
-          [](const std::string&) {}) {
+      : server(o,
+               {{"*", "*",
+                 [this](http_server_request r, http_server::respond_fn respond) {
+                   ++requests;
+                   if (r.path == "/echo")
+                     return respond(
+                       {200,
+                        json{{"method", r.method}, {"body", r.body}, {"query", r.query}}.dump(),
+                        {}});
+                   if (r.path == "/later") {
+                     std::thread([respond] {
+                       std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                       respond({201, R"({"late":true})", {}});
+                       respond({500, R"({"twice":true})", {}}); // ignored
+                     }).detach();
+                     return;
+                   }
+                   // "/never": the server's reply timeout answers.
+                 }}},
+               [](const std::string&) {}) {
     server.start();
     std::string err;
     url = *net::setclient::parse_url("http://" + server.address(), err);
@@ -48,7 +50,7 @@ struct echo_server {
                                         "application/json", 1 << 20, 10 * us_per_s);
   }
   std::atomic<int> requests{0};
-  http_api_server server;
+  http_server server;
   net::setclient::node_url url;
 };
 
@@ -109,6 +111,79 @@ TEST_CASE("market api server: connections over the bound get 503, idle ones are 
                                std::chrono::milliseconds(5000)));
   CHECK(s.call("/echo").status == 200);
   CHECK(s.requests == 1);
+}
+
+TEST_CASE("http server: the route table matches paths and methods; 404, 405 with Allow, params, "
+          "headers and a body limit per route") {
+  http_server server(
+    http_server_options{},
+    {{"GET", "/items/{}",
+      [](http_server_request r, http_server::respond_fn respond) {
+        respond({200, json{{"id", r.params.at(0)}, {"h", r.headers["x-thing"]}}.dump(), {}});
+      }},
+     {"PUT", "/items/{}/raw",
+      [](http_server_request r, http_server::respond_fn respond) {
+        respond({200, r.body, {}, "application/octet-stream"});
+      },
+      16}},
+    [](const std::string&) {});
+  server.start();
+  auto& a = server.address();
+  auto got = raw_exchange(a, "GET /items/42 HTTP/1.1\r\nHost: x\r\nX-Thing: yes\r\n"
+                             "Connection: close\r\n\r\n");
+  CHECK(raw_status(got) == 200);
+  CHECK(got.find(R"({"h":"yes","id":"42"})") != std::string::npos);
+  auto none = raw_exchange(a, "GET /items HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(raw_status(none) == 404);
+  CHECK(none.find("no endpoint GET /items") != std::string::npos);
+  CHECK(raw_status(raw_exchange(a, "GET /items/42/x HTTP/1.1\r\nHost: x\r\nConnection: "
+                                   "close\r\n\r\n")) == 404);
+  CHECK(raw_status(raw_exchange(a, "GET /items/ HTTP/1.1\r\nHost: x\r\nConnection: "
+                                   "close\r\n\r\n")) == 404);
+  auto wrong = raw_exchange(a, "DELETE /items/42 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(raw_status(wrong) == 405);
+  CHECK(wrong.find("Allow: GET") != std::string::npos);
+  auto raw = raw_exchange(a, "PUT /items/1/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                             "Connection: close\r\n\r\nhello");
+  CHECK(raw_status(raw) == 200);
+  CHECK(raw.find("Content-Type: application/octet-stream") != std::string::npos);
+  CHECK(raw.substr(raw.size() - 5) == "hello"); // not JSON: no newline added
+  auto big = raw_exchange(a, "PUT /items/1/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n"
+                             "\r\n0123456789abcdefg");
+  CHECK(raw_status(big) == 413);
+  CHECK(big.find("larger than allowed (16 bytes)") != std::string::npos);
+}
+
+TEST_CASE("http server: connections per client address are bounded; keep-alive connections close "
+          "after the idle timeout") {
+  http_api_options o;
+  o.max_connections = 8;
+  o.max_connections_per_client = 1;
+  o.idle_timeout = 300 * us_per_ms;
+  echo_server s(o);
+  namespace asio = boost::asio;
+  asio::io_context ioc;
+  auto colon = s.server.address().rfind(':');
+  asio::ip::tcp::endpoint ep(
+    asio::ip::make_address("127.0.0.1"),
+    static_cast<std::uint16_t>(std::stoi(s.server.address().substr(colon + 1))));
+  asio::ip::tcp::socket a(ioc);
+  a.connect(ep);
+  REQUIRE(api_node::eventually([&] { return s.server.connections() == 1; },
+                               std::chrono::milliseconds(2000)));
+  auto second = raw_exchange(s.server.address(), "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(raw_status(second) == 503);
+  CHECK(second.find("too many connections from this client") != std::string::npos);
+  a.close();
+  REQUIRE(api_node::eventually([&] { return s.server.connections() == 0; },
+                               std::chrono::milliseconds(2000)));
+  // One request, then the connection stays open and idle: closed after ~300 ms.
+  auto t0 = std::chrono::steady_clock::now();
+  auto kept = raw_exchange(s.server.address(), "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(raw_status(kept) == 200);
+  CHECK(waited >= std::chrono::milliseconds(250));
+  CHECK(waited < std::chrono::milliseconds(4000)); // not the 5 s limit of raw_exchange
 }
 
 TEST_CASE(

@@ -1,4 +1,4 @@
-#include "net/http_api.hpp"
+#include "net/http_server.hpp"
 
 #include "net/address.hpp"
 #include "net/listener.hpp"
@@ -22,9 +22,12 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-http_api_answer json_error(unsigned status, const std::string& message) {
+http_server_answer json_error(unsigned status, const std::string& message) {
   nlohmann::json j{{"error", message}, {"status", status}};
-  return {status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
+  return {status,
+          j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+          {},
+          "application/json"};
 }
 
 namespace {
@@ -45,20 +48,65 @@ std::map<std::string, std::string> parse_query(std::string_view q) {
   return out;
 }
 
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& ch : out)
+    if (ch >= 'A' && ch <= 'Z')
+      ch = static_cast<char>(ch - 'A' + 'a');
+  return out;
+}
+
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  while (!path.empty() && out.size() < 64) {
+    if (path.front() == '/')
+      path.remove_prefix(1);
+    auto slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos)
+      break;
+    path.remove_prefix(slash);
+  }
+  return out;
+}
+
+/// Whether `path` matches the route's pattern; the "{}" segments go to params.
+bool matches(const std::string& pattern, std::string_view path, std::vector<std::string>& params) {
+  if (pattern == "*")
+    return true;
+  auto want = segments(pattern), got = segments(path);
+  if (want.size() != got.size() || path.empty() || path.front() != '/')
+    return false;
+  params.clear();
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (want[i] == "{}") {
+      if (got[i].empty())
+        return false;
+      params.emplace_back(got[i]);
+    } else if (want[i] != got[i]) {
+      return false;
+    }
+  }
+  // "/a/" and "/a" differ: a trailing slash is an empty last segment.
+  return (pattern.back() == '/') == (path.back() == '/');
+}
+
 } // namespace
 
-class http_api_server::impl : public std::enable_shared_from_this<impl> {
+class http_server::impl : public std::enable_shared_from_this<impl> {
 public:
   class session;
 
-  impl(http_api_options o, handler_fn h, log_fn log)
-      : opts_(std::move(o)), handler_(std::move(h)), log_(std::move(log)) {
+  impl(http_server_options o, std::vector<route> routes, log_fn log)
+      : opts_(std::move(o)), routes_(std::move(routes)), log_(std::move(log)) {
+    if (opts_.max_connections_per_client == 0)
+      opts_.max_connections_per_client = opts_.max_connections;
     if (!log_)
-      log_ = [](const std::string& m) { std::fprintf(stderr, "http api: %s\n", m.c_str()); };
+      log_ = [](const std::string& m) { std::fprintf(stderr, "http server: %s\n", m.c_str()); };
   }
 
   void start() {
-    bound_ = open_listener(ioc_, acceptor_, opts_.listen, "http api");
+    bound_ = open_listener(ioc_, acceptor_, opts_.listen, opts_.server_name);
     running_ = true;
     accept();
     thread_ = std::thread([this] { run(); });
@@ -85,13 +133,31 @@ public:
 
   const std::string& address() const { return bound_; }
   std::size_t connections() const { return open_.load(); }
-  const http_api_options& opts() const { return opts_; }
+  const http_server_options& opts() const { return opts_; }
   asio::io_context& ioc() { return ioc_; }
   bool running() const { return running_; }
   void log(const std::string& m) { log_(m); }
-  void handle(http_api_request r, respond_fn f) { handler_(std::move(r), std::move(f)); }
+  /// The route for method and path (params filled), or null; `allowed` lists
+  /// the methods of the routes whose path matched.
+  const route* find(const std::string& method, std::string_view path,
+                    std::vector<std::string>& params, std::string& allowed) const {
+    for (auto& r : routes_) {
+      if (!matches(r.path, path, params))
+        continue;
+      if (r.method == method || r.method == "*")
+        return &r;
+      if (allowed.find(r.method) == std::string::npos)
+        allowed += (allowed.empty() ? "" : ", ") + r.method;
+    }
+    return nullptr;
+  }
   void closed(session* s) {
-    sessions_.erase(s);
+    auto it = sessions_.find(s);
+    if (it == sessions_.end())
+      return;
+    if (auto c = per_client_.find(it->second.client); c != per_client_.end() && --c->second == 0)
+      per_client_.erase(c);
+    sessions_.erase(it);
     open_.store(sessions_.size());
   }
 
@@ -111,29 +177,37 @@ private:
 
   // Declared before the io_context: handlers it still holds when it is
   // destroyed own sessions, whose destructors use these.
-  http_api_options opts_;
-  handler_fn handler_;
+  struct open_session {
+    std::weak_ptr<session> s;
+    std::string client; // remote address
+  };
+  http_server_options opts_;
+  std::vector<route> routes_;
   log_fn log_;
   std::string bound_;
   std::atomic<bool> running_{false};
   std::atomic<std::size_t> open_{0};
-  std::map<session*, std::weak_ptr<session>> sessions_; // io thread only
+  std::map<session*, open_session> sessions_;     // io thread only
+  std::map<std::string, std::size_t> per_client_; // open connections per client address
   asio::io_context ioc_{1};
   std::optional<tcp::acceptor> acceptor_;
   std::thread thread_;
 };
 
-class http_api_server::impl::session : public std::enable_shared_from_this<session> {
+class http_server::impl::session : public std::enable_shared_from_this<session> {
 public:
   session(impl& srv, tcp::socket s) : srv_(srv), stream_(std::move(s)), reply_timer_(srv.ioc()) {}
   ~session() { srv_.closed(this); }
 
   void run() { read(); }
 
-  void refuse() {
+  void refuse(bool per_client) {
     keep_alive_ = false;
-    send(json_error(503, "too many connections (at most " +
-                           std::to_string(srv_.opts().max_connections) + ")"));
+    send(per_client
+           ? json_error(503, "too many connections from this client (at most " +
+                               std::to_string(srv_.opts().max_connections_per_client) + ")")
+           : json_error(503, "too many connections (at most " +
+                               std::to_string(srv_.opts().max_connections) + ")"));
   }
 
   void close() {
@@ -145,6 +219,20 @@ public:
 
 private:
   void read() {
+    if (served_ == 0 || buffer_.size() > 0)
+      return read_header();
+    // Keep-alive: wait up to idle_timeout for the next request to start.
+    stream_.expires_after(std::chrono::microseconds(srv_.opts().idle_timeout));
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec)
+                                return self->close();
+                              self->buffer_.commit(n);
+                              self->read_header();
+                            });
+  }
+
+  void read_header() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(srv_.opts().max_header));
     parser_->body_limit(srv_.opts().max_body);
@@ -157,8 +245,8 @@ private:
   bool limit_error(beast::error_code ec) {
     keep_alive_ = false; // what is left of the request is not read
     if (ec == http::error::body_limit) {
-      send(json_error(413, "request body larger than " + std::to_string(srv_.opts().max_body) +
-                             " bytes"));
+      send(json_error(413, "request body larger than allowed (" + std::to_string(body_limit_) +
+                             " bytes)"));
       return true;
     }
     if (ec == http::error::header_limit) {
@@ -185,11 +273,17 @@ private:
     auto& req = parser_->get();
     version_ = req.version();
     keep_alive_ = req.keep_alive();
-    if (auto n = parser_->content_length(); n && *n > srv_.opts().max_body) {
+    std::string_view target(req.target().data(), req.target().size());
+    path_ = std::string(target.substr(0, target.find('?')));
+    allowed_.clear();
+    route_ = srv_.find(std::string(req.method_string()), path_, params_, allowed_);
+    body_limit_ = route_ && route_->max_body ? route_->max_body : srv_.opts().max_body;
+    parser_->body_limit(body_limit_);
+    if (auto n = parser_->content_length(); n && *n > body_limit_) {
       keep_alive_ = false;
       return send(json_error(413, "request body of " + std::to_string(*n) +
-                                    " bytes is larger than " +
-                                    std::to_string(srv_.opts().max_body) + " bytes"));
+                                    " bytes is larger than allowed (" +
+                                    std::to_string(body_limit_) + " bytes)"));
     }
     auto expect = req.find(http::field::expect);
     if (expect != req.end() && beast::iequals(expect->value(), "100-continue") &&
@@ -220,14 +314,28 @@ private:
       return;
     }
     stream_.expires_never();
+    ++served_;
     auto& req = parser_->get();
-    http_api_request r;
+    http_server_request r;
     r.method = std::string(req.method_string());
     std::string_view target(req.target().data(), req.target().size());
     auto q = target.find('?');
-    r.path = std::string(target.substr(0, q));
+    r.path = path_;
     if (q != std::string_view::npos)
       r.query = parse_query(target.substr(q + 1));
+    if (!route_) {
+      if (allowed_.empty())
+        return send(
+          json_error(404, "no endpoint " + r.method + " " + r.path.substr(0, 200) + " (no route)"));
+      auto a = json_error(405, r.method + " is not allowed on " + r.path.substr(0, 200) +
+                                 " (allowed: " + allowed_ + ")");
+      a.headers.push_back({"Allow", allowed_});
+      return send(std::move(a));
+    }
+    r.params = std::move(params_);
+    for (auto& f : req)
+      if (r.headers.size() < 64)
+        r.headers[lower({f.name_string().data(), f.name_string().size()})] = std::string(f.value());
     r.body = std::move(req.body());
     const auto serial = ++serial_;
     waiting_ = serial;
@@ -243,7 +351,7 @@ private:
     // The answer may come from any thread; it is handed back to the io thread.
     std::weak_ptr<session> weak = shared_from_this();
     auto srv = srv_.shared_from_this(); // the answer may come after the server stopped
-    srv_.handle(std::move(r), [weak, srv, serial](http_api_answer a) {
+    route_->handler(std::move(r), [weak, srv, serial](http_server_answer a) {
       if (!srv->running())
         return;
       asio::post(srv->ioc(), [weak, serial, a = std::move(a)]() mutable {
@@ -257,17 +365,18 @@ private:
     });
   }
 
-  void send(http_api_answer a) {
+  void send(http_server_answer a) {
     auto res = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(a.status), version_);
     res->set(http::field::server, srv_.opts().server_name);
-    res->set(http::field::content_type, "application/json");
+    res->set(http::field::content_type, a.content_type);
     res->set(http::field::cache_control, "no-store");
     for (auto& [k, v] : a.headers)
       res->set(k, v);
     res->keep_alive(keep_alive_);
     res->body() = std::move(a.body);
-    if (!res->body().empty() && res->body().back() != '\n')
+    const bool json = a.content_type == "application/json";
+    if (json && !res->body().empty() && res->body().back() != '\n')
       res->body().push_back('\n');
     res->prepare_payload();
     stream_.expires_after(std::chrono::microseconds(srv_.opts().read_timeout));
@@ -284,47 +393,56 @@ private:
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   asio::steady_timer reply_timer_;
+  const route* route_ = nullptr; // of the request being read
+  std::string path_, allowed_;
+  std::vector<std::string> params_;
+  std::size_t body_limit_ = 0;
+  std::uint64_t served_ = 0; // requests read in full
   unsigned version_ = 11;
   bool keep_alive_ = false;
   std::uint64_t serial_ = 0;  // requests read on this connection
   std::uint64_t waiting_ = 0; // the request whose answer is awaited, 0 if none
 };
 
-void http_api_server::impl::accept() {
+void http_server::impl::accept() {
   acceptor_->async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (running_ && ec != asio::error::operation_aborted)
         accept();
       return;
     }
+    boost::system::error_code ignored;
+    auto client = socket.remote_endpoint(ignored).address().to_string();
     auto s = std::make_shared<session>(*this, std::move(socket));
     const bool busy = sessions_.size() >= opts_.max_connections;
-    sessions_[s.get()] = s;
+    const bool client_busy = per_client_[client] >= opts_.max_connections_per_client;
+    sessions_[s.get()] = {s, client};
+    ++per_client_[client];
     open_.store(sessions_.size());
-    if (busy)
-      s->refuse();
+    if (busy || client_busy)
+      s->refuse(!busy);
     else
       s->run();
     accept();
   });
 }
 
-void http_api_server::impl::close_all() {
+void http_server::impl::close_all() {
   std::vector<std::shared_ptr<session>> open;
-  for (auto& [_, w] : sessions_)
-    if (auto s = w.lock())
+  for (auto& [_, o] : sessions_)
+    if (auto s = o.s.lock())
       open.push_back(s);
   for (auto& s : open)
     s->close();
 }
 
-http_api_server::http_api_server(http_api_options opts, handler_fn handler, log_fn log)
-    : impl_(std::make_shared<impl>(std::move(opts), std::move(handler), std::move(log))) {}
-http_api_server::~http_api_server() { stop(); }
-void http_api_server::start() { impl_->start(); }
-void http_api_server::stop() { impl_->stop(); }
-const std::string& http_api_server::address() const { return impl_->address(); }
-void http_api_server::post(std::function<void()> fn) { impl_->post(std::move(fn)); }
-std::size_t http_api_server::connections() const { return impl_->connections(); }
+http_server::http_server(http_server_options opts, std::vector<route> routes, log_fn log)
+    : impl_(std::make_shared<impl>(std::move(opts), std::move(routes), std::move(log))) {}
+http_server::~http_server() { stop(); }
+void http_server::start() { impl_->start(); }
+void http_server::stop() { impl_->stop(); }
+const std::string& http_server::address() const { return impl_->address(); }
+void http_server::post(std::function<void()> fn) { impl_->post(std::move(fn)); }
+std::size_t http_server::connections() const { return impl_->connections(); }
 
 } // namespace peerlab::net

@@ -1,0 +1,96 @@
+#pragma once
+// The one HTTP/1.1 server of the local APIs (market API, file-set REST API),
+// on Boost.Beast: one io thread, a route table, and every bound in one place
+// (http_server_options): connections in all and per client address, header
+// size, body size (per route), the time to read a request, the idle time
+// between keep-alive requests, and the time a handler has to answer.
+//
+// A handler runs on the io thread and answers later, from any thread,
+// through `respond` (exactly once; later calls are ignored). Errors the
+// server produces itself have the body {"error": "...", "status": N}:
+//   400 malformed HTTP, 404 no route, 405 method not allowed on the path
+//   (with Allow), 413 body over the route's limit, 431 header over max_header,
+//   503 too many connections, 504 the handler did not answer in time.
+// The answer to a request whose handler timed out is dropped.
+#include "protocols/common/types.hpp"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace peerlab::net {
+
+struct http_server_options {
+  std::string listen = "127.0.0.1:0";
+  std::size_t max_connections = 32;
+  /// Connections from one client address; 0: max_connections.
+  std::size_t max_connections_per_client = 0;
+  std::size_t max_body = 64 * 1024; // routes without their own limit
+  std::size_t max_header = 8 * 1024;
+  time_us read_timeout = 10 * us_per_s;  // one request's header and body, once it started
+  time_us idle_timeout = 30 * us_per_s;  // a connection waiting for its next request
+  time_us reply_timeout = 30 * us_per_s; // the handler's answer
+  std::string server_name = "peerlab";
+};
+
+struct http_server_request {
+  std::string method;                         // "GET", "POST", ... as sent
+  std::string path;                           // target without the query
+  std::map<std::string, std::string> query;   // raw values (no percent-decoding)
+  std::vector<std::string> params;            // path segments matched by "{}" in the route
+  std::map<std::string, std::string> headers; // names in lower case
+  std::string body;
+};
+
+struct http_server_answer {
+  unsigned status = 200;
+  std::string body; // JSON unless content_type says otherwise
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string content_type = "application/json";
+};
+
+/// {"error": message, "status": status} with that status.
+http_server_answer json_error(unsigned status, const std::string& message);
+
+class http_server {
+public:
+  using respond_fn = std::function<void(http_server_answer)>;
+  using handler_fn = std::function<void(http_server_request, respond_fn)>;
+  using log_fn = std::function<void(const std::string&)>;
+
+  /// One entry of the route table. `path` is matched segment by segment; a
+  /// segment "{}" matches any one non-empty segment (it lands in params), a
+  /// path "*" matches every path, a method "*" every method. The first route
+  /// whose path matches and whose method is the request's answers it.
+  struct route {
+    std::string method;
+    std::string path;
+    handler_fn handler;
+    std::size_t max_body = 0; // 0: options.max_body
+  };
+
+  http_server(http_server_options opts, std::vector<route> routes, log_fn log = {});
+  ~http_server(); // stops
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  /// Binds and serves on its own thread. Throws std::runtime_error naming the
+  /// address if it cannot bind.
+  void start();
+  /// Closes the listener and every connection, joins the thread. Idempotent.
+  void stop();
+  /// The bound "ip:port" (after start).
+  const std::string& address() const;
+  /// Runs `fn` on the io thread (where handlers run); dropped once stopped.
+  void post(std::function<void()> fn);
+  /// Connections open now (io thread or tests).
+  std::size_t connections() const;
+
+private:
+  class impl;
+  std::shared_ptr<impl> impl_;
+};
+
+} // namespace peerlab::net
