@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <optional>
@@ -137,6 +138,12 @@ public:
   asio::io_context& ioc() { return ioc_; }
   bool running() const { return running_; }
   void log(const std::string& m) { log_(m); }
+  std::size_t largest_body() const {
+    std::size_t n = opts_.max_body;
+    for (auto& r : routes_)
+      n = std::max(n, r.max_body);
+    return n;
+  }
   /// The route for method and path (params filled), or null; `allowed` lists
   /// the methods of the routes whose path matched.
   const route* find(const std::string& method, std::string_view path,
@@ -235,7 +242,10 @@ private:
   void read_header() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(srv_.opts().max_header));
-    parser_->body_limit(srv_.opts().max_body);
+    // The parser checks a declared length against this as the header
+    // completes: the largest limit of any route, narrowed once the route is known.
+    body_limit_ = srv_.largest_body();
+    parser_->body_limit(body_limit_);
     stream_.expires_after(std::chrono::microseconds(srv_.opts().read_timeout));
     http::async_read_header(
       stream_, buffer_, *parser_,
