@@ -119,10 +119,9 @@ bool tally::check_honest_downloads(const checker_spec& c, verdict& v) const {
   return true;
 }
 
-json tally::report_json(
-  const sim_api& api, const std::map<std::pair<std::uint32_t, std::uint32_t>, pair_account>& pairs,
-  const std::vector<std::string>& group_strategy, const json& summary) const {
-  json out;
+json tally::strategy_table(const sim_api& api, const account_map& pairs,
+                           const std::vector<std::string>& group_strategy,
+                           std::vector<std::string>& lines) const {
   // Per strategy x policy: what cheaters (and, for comparison, honest peers) got unpaid.
   struct cell {
     std::set<std::uint32_t> peers;
@@ -147,7 +146,6 @@ json tally::report_json(
     c.unpaid_by_provider[prov] += a.exposure();
   }
   json strategies = json::object();
-  std::vector<std::string> lines;
   lines.push_back(
     "market     strategy       policy             peers  files  unpaid/peer (mean, max)      "
     "unpaid/provider max  worst pair  bound/pair  blacklisted pairs");
@@ -183,11 +181,14 @@ json tally::report_json(
       static_cast<unsigned long long>(c.pairs));
     lines.push_back(buf);
   }
-  out["strategies"] = strategies;
-  out["failure_reasons"] = fail_reasons_;
+  return strategies;
+}
 
+json tally::honest_table(const sim_api& api, const account_map& pairs,
+                         const std::vector<std::string>& group_strategy,
+                         std::vector<std::string>& lines) const {
   // Honest overhead per policy: download time against free providers,
-  // bill-to-verified latency, and payment frames per paid download.
+  // bill-to-verified latency, and bills per download.
   std::map<std::string, std::uint64_t> honest_bills;
   for (auto& [key, a] : pairs)
     if (key.second < api.node_count() && group_strategy[api.group_of(key.second)] == "honest")
@@ -197,27 +198,33 @@ json tally::report_json(
   lines.push_back(
     "market     honest downloads by provider policy: n, median s, mean s, extra median s vs free, "
     "bill->verified median s");
+  char buf[400];
   for (auto& [policy, d] : honest_duration_s_) {
     double med = median(d);
     double settle = settle_s_.count(policy) ? median(settle_s_.at(policy)) : 0;
+    double bills_per =
+      d.empty() ? 0.0 : static_cast<double>(honest_bills[policy]) / static_cast<double>(d.size());
     honest[policy] = {
       {"downloads", d.size()},
       {"median_s", med},
       {"mean_s", mean(d)},
       {"extra_median_s_vs_free", free_median > 0 ? med - free_median : 0},
       {"settle_median_s", settle},
-      {"bills_per_download",
-       d.empty() ? 0.0 : static_cast<double>(honest_bills[policy]) / static_cast<double>(d.size())},
+      {"bills_per_download", bills_per},
       {"confirm_median_s", confirm_s_.count(policy) ? median(confirm_s_.at(policy)) : 0}};
     std::snprintf(
       buf, sizeof buf,
       "           %-15s n=%-5zu median %.2f  mean %.2f  extra %+.2f  settle %.2f  bills/download "
       "%.2f",
       policy.c_str(), d.size(), med, mean(d), free_median > 0 ? med - free_median : 0.0, settle,
-      d.empty() ? 0.0 : static_cast<double>(honest_bills[policy]) / static_cast<double>(d.size()));
+      bills_per);
     lines.push_back(buf);
   }
-  out["honest"] = honest;
+  return honest;
+}
+
+void tally::payment_overhead(const json& summary, json& out,
+                             std::vector<std::string>& lines) const {
   double frames =
     counter(summary, "market.bills") + counter(summary, "market.bills_resent") +
     2 * counter(summary, "market.transfers_sent") + counter(summary, "market.notifications_sent") +
@@ -239,6 +246,7 @@ json tally::report_json(
   out["frames_per_bill_honest"] = 6 + 2 * queries_per_payment;
   out["payment_frames"] = frames;
   out["payment_frames_per_paid_download"] = paid_downloads > 0 ? frames / paid_downloads : 0;
+  char buf[400];
   std::snprintf(
     buf, sizeof buf,
     "market     payment protocol: %.0f frames (all peers), %.1f per completed paid download; "
@@ -246,6 +254,16 @@ json tally::report_json(
     frames, paid_downloads > 0 ? frames / paid_downloads : 0.0, 6 + 2 * queries_per_payment,
     queries_per_payment);
   lines.push_back(buf);
+}
+
+json tally::report_json(const sim_api& api, const account_map& pairs,
+                        const std::vector<std::string>& group_strategy, const json& summary) const {
+  json out;
+  std::vector<std::string> lines;
+  out["strategies"] = strategy_table(api, pairs, group_strategy, lines);
+  out["failure_reasons"] = fail_reasons_;
+  out["honest"] = honest_table(api, pairs, group_strategy, lines);
+  payment_overhead(summary, out, lines);
   out["text_lines"] = lines;
   return out;
 }

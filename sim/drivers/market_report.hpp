@@ -27,6 +27,8 @@ struct pair_account {
   std::uint64_t exposure() const { return billable > paid ? billable - paid : 0; }
 };
 
+using account_map = std::map<std::pair<std::uint32_t, std::uint32_t>, pair_account>;
+
 class tally {
 public:
   explicit tally(const scenario& s) : groups_(s.groups.size()) {}
@@ -39,12 +41,19 @@ public:
   void payment_failed(const std::string& strategy, const std::string& reason);
 
   bool check_honest_downloads(const checker_spec&, verdict&) const;
-  nlohmann::json report_json(const sim_api&,
-                             const std::map<std::pair<std::uint32_t, std::uint32_t>, pair_account>&,
+  nlohmann::json report_json(const sim_api&, const account_map&,
                              const std::vector<std::string>& group_strategy,
                              const nlohmann::json& summary) const;
 
 private:
+  nlohmann::json strategy_table(const sim_api&, const account_map&,
+                                const std::vector<std::string>& group_strategy,
+                                std::vector<std::string>& lines) const;
+  nlohmann::json honest_table(const sim_api&, const account_map&,
+                              const std::vector<std::string>& group_strategy,
+                              std::vector<std::string>& lines) const;
+  void payment_overhead(const nlohmann::json& summary, nlohmann::json& out,
+                        std::vector<std::string>& lines) const;
   struct group_tally {
     std::uint64_t started = 0, done = 0, failed = 0, failed_near_end = 0, interrupted = 0;
     std::string strategy = "honest";
