@@ -1,5 +1,7 @@
 #include "sim/run_stats.hpp"
 
+#include "sim/seed_streams.hpp"
+
 #include <algorithm>
 
 namespace peerlab::sim {
@@ -33,7 +35,7 @@ double samples::quantile(double q) const {
 }
 
 run_stats::run_stats(std::size_t groups, std::uint64_t seed)
-    : groups_(groups), reservoir_rng_(derive_seed(seed, 9)) {}
+    : groups_(groups), reservoir_rng_(stream_seed(seed, seed_stream::samples)) {}
 
 void run_stats::metric(std::uint32_t group, const effects::metric_sample& m) {
   if (m.is_counter) {

@@ -3,6 +3,7 @@
 #include "actors/config/json_fields.hpp"
 #include "actors/node_roles.hpp"
 #include "protocols/common/limits.hpp"
+#include "sim/seed_streams.hpp"
 
 #include <caf/all.hpp>
 
@@ -14,17 +15,6 @@
 namespace peerlab::sim {
 
 namespace {
-
-// Seed streams: each source of randomness has its own, so adding a fault
-// source does not perturb the others.
-enum stream : std::uint64_t {
-  s_network = 1,
-  s_churn = 2,
-  s_workload = 3,
-  s_placement = 4,
-  s_files = 5,
-  s_node = 100,
-};
 
 std::int64_t wall_ns() {
   // Wall clock only for the progress line; it never reaches the run.
@@ -99,8 +89,9 @@ std::uint64_t simulator::queue_command(std::uint32_t node, const std::string& ro
 simulator::simulator(const scenario& s, sim_options opts)
     : spec_(s), opts_(std::move(opts)),
       seed_(opts_.has_seed_override ? opts_.seed_override : s.seed), end_(s.duration),
-      net_rng_(derive_seed(seed_, s_network)), churn_rng_(derive_seed(seed_, s_churn)),
-      workload_rng_(derive_seed(seed_, s_workload)), stats_(s.groups.size(), seed_) {
+      net_rng_(stream_seed(seed_, seed_stream::network)),
+      churn_rng_(stream_seed(seed_, seed_stream::churn)),
+      workload_rng_(stream_seed(seed_, seed_stream::workload)), stats_(s.groups.size(), seed_) {
   // Nodes, numbered group after group.
   for (std::uint32_t g = 0; g < spec_.groups.size(); ++g) {
     group_first_.push_back(static_cast<std::uint32_t>(node_group_.size()));
@@ -111,7 +102,7 @@ simulator::simulator(const scenario& s, sim_options opts)
   nodes_.resize(node_group_.size());
   for (std::uint32_t n = 0; n < nodes_.size(); ++n)
     nodes_[n].content = std::make_unique<synthetic_content>(&catalog_, &sinks_, n);
-  rng placement(derive_seed(seed_, s_placement));
+  auto placement = stream_rng(seed_, seed_stream::placement);
   net_ = std::make_unique<network_model>(spec_, node_group_, placement);
 
   sinks_.on_commit = [this](std::uint32_t node, const digest& h, bool intact) {
@@ -194,7 +185,7 @@ void simulator::schedule_control(time_us t, std::uint32_t node, std::uint64_t ac
 // -- workload ---------------------------------------------------------------
 
 void simulator::place_files() {
-  rng files(derive_seed(seed_, s_files));
+  auto files = stream_rng(seed_, seed_stream::files);
   for (std::uint32_t si = 0; si < spec_.file_sets.size(); ++si) {
     auto& fs = spec_.file_sets[si];
     std::vector<std::uint32_t> eligible;
@@ -394,7 +385,7 @@ void simulator::node_up(std::uint32_t n) {
   ++node.incarnation;
   ++stats_.node_starts;
   // A fresh generator per incarnation: a restarted node does not replay its past.
-  node.random.reseed(derive_seed(seed_, s_node + node.incarnation, n));
+  node.random.reseed(node_seed(seed_, n, node.incarnation));
   auto roles = make_roles(gs.roles, "groups." + gs.name + ".roles", gs.adversary);
   node.roles.clear();
   for (auto& r : roles) {

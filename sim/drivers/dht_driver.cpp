@@ -5,6 +5,7 @@
 #include "protocols/common/limits.hpp"
 #include "protocols/kad/node.hpp"
 #include "sim/synthetic_content.hpp"
+#include "sim/seed_streams.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -37,8 +38,7 @@ std::vector<peer_id> parse_peers(const std::string* list) {
 
 } // namespace
 
-driver::driver(spec s, const scenario& sc)
-    : spec_(std::move(s)), samples_rng_(derive_seed(sc.seed, 0xd47)) {
+driver::driver(spec s, const scenario& sc) : spec_(std::move(s)) {
   for (std::size_t i = 0; i < sc.checkers.size(); ++i) {
     auto& names = checker_names();
     if (std::find(names.begin(), names.end(), sc.checkers[i].check) != names.end())
@@ -81,6 +81,7 @@ std::uint32_t driver::random_online(sim_api& api, std::uint32_t first, std::uint
 // -- set-up -------------------------------------------------------------------
 
 void driver::start(sim_api& api) {
+  samples_rng_ = stream_rng(api.run_seed(), seed_stream::dht_samples);
   auto& r = api.workload_rng();
   boot_ = api.group_nodes(spec_.bootstrap.group);
   if (spec_.has_provide) {

@@ -4,6 +4,7 @@
 #include "protocols/common/sha256.hpp"
 #include "protocols/droplog/http_gateway.hpp"
 #include "sim/checkers.hpp"
+#include "sim/seed_streams.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -91,9 +92,9 @@ params parse(const json& item, const std::string& path, const scenario& s) {
 }
 
 /// Message i of a direction: its index in 8 bytes, then bytes of a seeded generator.
-bytes message_body(std::uint64_t index, std::uint64_t size, std::uint64_t salt) {
+bytes message_body(std::uint64_t index, std::uint64_t size, std::uint64_t stream) {
   bytes b(size);
-  rng r(derive_seed(salt, index));
+  rng r(derive_seed(stream, index));
   for (std::size_t i = 0; i < size; ++i)
     b[i] = static_cast<std::uint8_t>(i < 8 ? (index >> (8 * i)) : r.next());
   return b;
@@ -116,6 +117,9 @@ public:
   explicit driver(params p) : p_(std::move(p)) {}
 
   void start(sim_api& api) override {
+    // Message bytes: one stream per direction and one for HTTP bodies.
+    for (std::uint64_t k = 0; k < 3; ++k)
+      body_seed_[k] = stream_seed(api.run_seed(), seed_stream::message_bodies, k);
     node_a_ = api.group_nodes(p_.a).first;
     node_b_ = api.group_nodes(p_.b).first;
     dir_[0].from = node_a_, dir_[0].to = node_b_;
@@ -126,7 +130,7 @@ public:
         bool large = api.workload_rng().chance(p_.large_share);
         auto size = large ? p_.large_size
                           : p_.min_size + api.workload_rng().below(p_.max_size - p_.min_size + 1);
-        auto body = message_body(i, size, 0xd0 + d);
+        auto body = message_body(i, size, body_seed_[d]);
         dr.sizes.push_back(size);
         dr.sha.push_back(to_hex(sha256::of({body.data(), body.size()})));
       }
@@ -146,7 +150,7 @@ public:
     auto& dr = dir_[kind];
     if (idx != dr.next || dr.outstanding != 0 || idx >= p_.messages)
       return; // stale or already in progress
-    auto body = message_body(idx, dr.sizes[idx], 0xd0 + kind);
+    auto body = message_body(idx, dr.sizes[idx], body_seed_[kind]);
     auto cmd =
       api.issue_command(dr.from, "droplog", "send", {std::to_string(dr.to), as_string(body)});
     if (cmd == 0) { // offline: try again later
@@ -382,7 +386,7 @@ private:
       q.target = "/size/" + std::to_string(idx % 2 ? p_.http_body : p_.http_response) +
                  "?call=" + std::to_string(idx);
       if (idx % 2)
-        q.body = message_body(idx, p_.http_body, 0x4770);
+        q.body = message_body(idx, p_.http_body, body_seed_[http_call]);
       auto expected = http::simulated_upstream(q, http::limits::max_body_bytes);
       auto cmd =
         api.issue_command(node_a_, "droplog", "http",
@@ -430,6 +434,7 @@ private:
 
   params p_;
   std::uint32_t node_a_ = 0, node_b_ = 0;
+  std::uint64_t body_seed_[3] = {}; // message bytes: a->b, b->a, HTTP bodies
   direction dir_[2];
   std::map<std::uint64_t, std::pair<int, std::uint64_t>> sends_; // command id -> (direction, index)
   std::map<std::uint64_t, call> calls_;                          // command id -> HTTP call

@@ -7,6 +7,7 @@
 #include "sim/checkers.hpp"
 #include "sim/simulator.hpp"
 #include "sim/drivers/filexfer_report.hpp"
+#include "sim/seed_streams.hpp"
 #include "sim/synthetic_content.hpp"
 
 namespace peerlab::sim::filexfer_sim {
@@ -62,7 +63,7 @@ public:
   const download_outcomes& outcomes() const { return out_; }
 
   void start(sim_api& api) override {
-    reservoir_.reseed(derive_seed(api.run_seed(), 9));
+    reservoir_ = stream_rng(api.run_seed(), seed_stream::samples);
     issued_.resize(specs_.size());
     for (std::uint32_t di = 0; di < specs_.size(); ++di) {
       auto& d = specs_[di];
