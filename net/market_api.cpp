@@ -126,6 +126,7 @@ private:
     o.max_connections = c.max_connections;
     o.max_body = c.max_body;
     o.read_timeout = c.read_timeout;
+    o.idle_timeout = c.read_timeout; // as before the server was shared: one bound for both
     o.reply_timeout = c.reply_timeout;
     o.server_name = "peerlab-market-api";
     return o;
