@@ -114,6 +114,7 @@ public:
   }
 
   void stop() {
+    stopped_ = true;
     if (!running_.exchange(false))
       return;
     asio::post(ioc_, [this] {
@@ -127,8 +128,10 @@ public:
       thread_.join();
   }
 
+  // Work posted before start() waits for the io thread: a node learns peers
+  // while its transport starts, before its API server runs.
   void post(std::function<void()> fn) {
-    if (running_)
+    if (!stopped_)
       asio::post(ioc_, std::move(fn));
   }
 
@@ -193,6 +196,7 @@ private:
   log_fn log_;
   std::string bound_;
   std::atomic<bool> running_{false};
+  std::atomic<bool> stopped_{false};
   std::atomic<std::size_t> open_{0};
   std::map<session*, open_session> sessions_;     // io thread only
   std::map<std::string, std::size_t> per_client_; // open connections per client address

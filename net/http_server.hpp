@@ -83,7 +83,8 @@ public:
   void stop();
   /// The bound "ip:port" (after start).
   const std::string& address() const;
-  /// Runs `fn` on the io thread (where handlers run); dropped once stopped.
+  /// Runs `fn` on the io thread (where handlers run); before start() it waits
+  /// for the thread; dropped once stopped.
   void post(std::function<void()> fn);
   /// Connections open now (io thread or tests).
   std::size_t connections() const;

@@ -186,6 +186,19 @@ TEST_CASE("http server: connections per client address are bounded; keep-alive c
   CHECK(waited < std::chrono::milliseconds(4000)); // not the 5 s limit of raw_exchange
 }
 
+TEST_CASE("http server: work posted before start runs once it serves (hellos that arrive while a "
+          "node starts are not lost)") {
+  http_server server(http_server_options{}, {}, [](const std::string&) {});
+  std::atomic<int> ran{0};
+  server.post([&] { ++ran; });
+  CHECK(ran == 0);
+  server.start();
+  CHECK(api_node::eventually([&] { return ran == 1; }, std::chrono::milliseconds(5000)));
+  server.stop();
+  server.post([&] { ++ran; }); // dropped once stopped
+  CHECK(ran == 1);
+}
+
 TEST_CASE(
   "market api config: loopback by default, other addresses only when asked for, folders resolved") {
   fs::path base = "/srv/node";
