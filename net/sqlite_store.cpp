@@ -60,9 +60,18 @@ sqlite_store::sqlite_store(const std::filesystem::path& file, log_fn log)
   prepare("SELECT value FROM rows WHERE tbl = ?1 AND key = ?2", &get_);
   prepare("DELETE FROM rows WHERE tbl = ?1 AND key = ?2", &erase_);
   prepare("SELECT key, value FROM rows WHERE tbl = ?1 ORDER BY key", &scan_);
+  try {
+    tables_ = std::make_unique<sqlite_tables>(
+      db_, [this](const std::string& m, bool error) { report_text(m, error); });
+  } catch (const std::exception& e) {
+    for (auto* s : {put_, get_, erase_, scan_})
+      sqlite3_finalize(s);
+    fail(e.what());
+  }
 }
 
 sqlite_store::~sqlite_store() {
+  tables_.reset();
   for (auto* s : {put_, get_, erase_, scan_})
     sqlite3_finalize(s);
   sqlite3_close(db_);
@@ -75,6 +84,52 @@ void sqlite_store::report(const char* what) const {
     log_(msg);
   else
     std::fprintf(stderr, "%s\n", msg.c_str());
+}
+
+void sqlite_store::report_text(const std::string& msg, bool error) const {
+  if (error)
+    ++errors_;
+  std::string line = "store " + file_ + ": " + msg;
+  if (log_)
+    log_(line);
+  else
+    std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+void sqlite_store::declare(const table_schema& s) {
+  std::lock_guard lock(mu_);
+  tables_->declare(s);
+}
+
+bool sqlite_store::put(const table_schema& s, const row& r) {
+  std::lock_guard lock(mu_);
+  return tables_->put(s, r);
+}
+
+std::optional<row> sqlite_store::get(const table_schema& s, const key& k) const {
+  std::lock_guard lock(mu_);
+  return tables_->get(s, k);
+}
+
+void sqlite_store::erase(const table_schema& s, const key& k) {
+  std::lock_guard lock(mu_);
+  tables_->erase(s, k);
+}
+
+void sqlite_store::scan(const table_schema& s, const key& prefix,
+                        const std::function<void(const row&)>& f) const {
+  std::vector<row> rows;
+  {
+    std::lock_guard lock(mu_);
+    rows = tables_->scan(s, prefix);
+  }
+  for (auto& r : rows)
+    f(r);
+}
+
+std::size_t sqlite_store::count(const table_schema& s) const {
+  std::lock_guard lock(mu_);
+  return tables_->count(s);
 }
 
 void sqlite_store::put(std::string_view table, std::string_view key, std::string_view value) {

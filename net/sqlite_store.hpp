@@ -1,10 +1,13 @@
 #pragma once
-// kv_store of a live node: one SQLite file in the node's data_dir, table
-// rows(tbl, key, value), WAL journal. Rows survive restarts of the process.
+// Tables of a live node: one SQLite file in the node's data_dir, WAL journal.
+// Typed tables are real SQL tables (net/sqlite_tables.hpp); the generic string
+// rows live in rows(tbl, key, value). Rows survive restarts of the process.
+#include "net/sqlite_tables.hpp"
 #include "protocols/common/store.hpp"
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -28,6 +31,16 @@ public:
   sqlite_store(const sqlite_store&) = delete;
   sqlite_store& operator=(const sqlite_store&) = delete;
 
+  // Typed tables. declare() throws table_error on a schema conflict; bad rows
+  // read back are logged, counted in errors() and skipped.
+  void declare(const table_schema&) override;
+  bool put(const table_schema&, const row&) override;
+  std::optional<row> get(const table_schema&, const key&) const override;
+  void erase(const table_schema&, const key&) override;
+  void scan(const table_schema&, const key& prefix,
+            const std::function<void(const row&)>&) const override;
+  std::size_t count(const table_schema&) const override;
+
   // A failed statement is logged and counted (errors()); the seam has no
   // error channel for rows, and a role must keep running.
   void put(std::string_view table, std::string_view key, std::string_view value) override;
@@ -41,12 +54,14 @@ public:
 
 private:
   void report(const char* what) const;
+  void report_text(const std::string& msg, bool error) const;
 
   sqlite3* db_ = nullptr;
   sqlite3_stmt* put_ = nullptr;
   sqlite3_stmt* get_ = nullptr;
   sqlite3_stmt* erase_ = nullptr;
   sqlite3_stmt* scan_ = nullptr;
+  std::unique_ptr<sqlite_tables> tables_;
   std::string file_;
   log_fn log_;
   mutable std::mutex mu_; // roles of one node share the store

@@ -2,6 +2,7 @@
 // Storage a role may use. Both survive a crash of the node: only the role's
 // in-memory state is lost.
 #include "protocols/common/sha256.hpp"
+#include "protocols/common/table.hpp"
 #include "protocols/common/types.hpp"
 
 #include <cstdint>
@@ -12,11 +13,15 @@
 
 namespace peerlab {
 
-/// Ordered key-value rows grouped in tables. The simulator keeps them in memory
-/// per node; a live node keeps them in its SQLite file.
-class kv_store {
+/// A node's rows: typed tables (table_store), plus the generic string
+/// rows(tbl, key, value) that roles not yet moved to typed tables still use.
+/// The simulator keeps them in memory per node; a live node in its SQLite file.
+class kv_store : public table_store {
 public:
-  virtual ~kv_store() = default;
+  using table_store::erase;
+  using table_store::get;
+  using table_store::put;
+  using table_store::scan;
   virtual void put(std::string_view table, std::string_view key, std::string_view value) = 0;
   virtual std::optional<std::string> get(std::string_view table, std::string_view key) const = 0;
   virtual void erase(std::string_view table, std::string_view key) = 0;

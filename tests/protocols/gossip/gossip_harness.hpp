@@ -12,6 +12,8 @@
 #include <map>
 #include <memory>
 #include <queue>
+#include "protocols/common/memory_store.hpp"
+
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -22,16 +24,7 @@ namespace gossip_test {
 using namespace peerlab;
 
 /// Storage the gossip role never uses; present because context needs it.
-class null_kv : public kv_store {
-public:
-  void put(std::string_view, std::string_view, std::string_view) override {}
-  std::optional<std::string> get(std::string_view, std::string_view) const override {
-    return std::nullopt;
-  }
-  void erase(std::string_view, std::string_view) override {}
-  void scan(std::string_view,
-            const std::function<void(std::string_view, std::string_view)>&) const override {}
-};
+using null_kv = memory_store;
 
 class null_content : public content_store {
 public:

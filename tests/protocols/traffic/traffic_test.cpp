@@ -1,3 +1,4 @@
+#include "protocols/common/memory_store.hpp"
 #include "protocols/traffic/traffic.hpp"
 
 #include <catch2/catch.hpp>
@@ -19,13 +20,7 @@ TEST_CASE("traffic frames round trip and every truncation is rejected", "[traffi
 }
 
 TEST_CASE("the traffic role forwards to another node and counts rejected frames", "[traffic]") {
-  struct null_kv final : kv_store {
-    void put(std::string_view, std::string_view, std::string_view) override {}
-    std::optional<std::string> get(std::string_view, std::string_view) const override { return {}; }
-    void erase(std::string_view, std::string_view) override {}
-    void scan(std::string_view,
-              const std::function<void(std::string_view, std::string_view)>&) const override {}
-  } kv;
+  memory_store kv; // the traffic role stores nothing
   struct null_content final : content_store {
     std::optional<file_info> stat(const digest&) const override { return {}; }
     bool read(const digest&, std::uint64_t, std::size_t, bytes&) override { return false; }
