@@ -56,6 +56,11 @@ public:
   // -- start and stop (caller's thread) -------------------------------------
 
   void start() {
+    // Every role's tables exist (and older files are migrated) before a role
+    // runs; a conflicting file stops the node with the table's name.
+    for (auto& r : opts_.roles)
+      for (auto* t : r->tables())
+        opts_.store->declare(*t);
     std::string err;
     auto addr = parse_address(opts_.listen, err);
     if (!addr)

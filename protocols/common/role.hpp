@@ -116,6 +116,9 @@ public:
   virtual void command(context&, const command&, effects&) {}
   /// Graceful leave: the role may send goodbyes before the node goes away.
   virtual void stop(context&, effects&) {}
+  /// The tables this role keeps rows in. A live node creates (and migrates)
+  /// them when the node starts, so they exist before the first row.
+  virtual std::vector<const table_schema*> tables() const { return {}; }
   /// Name of a message type for traces: frame byte 1, by convention.
   virtual const char* message_name(std::uint8_t) const { return "?"; }
 };

@@ -2,11 +2,14 @@
 // bookkeeping (ids, timeouts, routing-table liveness).
 #include "protocols/kad/node.hpp"
 
+#include "protocols/kad/tables.hpp"
 #include "protocols/kad/timers.hpp"
 
 #include <stdexcept>
 
 namespace peerlab::kad {
+
+std::vector<const table_schema*> node::tables() const { return {&provided_keys_table()}; }
 
 node::node(const config& c)
     : cfg_(c), records_({c.max_providers_per_key, c.max_records_per_peer, c.max_records_total}) {
@@ -27,10 +30,11 @@ void node::start(context& ctx, effects& fx) {
   republish_serials_.clear();
   unpublished_.clear();
   bootstrap_seeds_.clear();
-  ctx.store.scan("kad_provided", [&](std::string_view hex, std::string_view) {
-    if (auto key = digest_from_hex(hex); key && provided_.size() < limits::max_provided_keys) {
-      provided_[*key] = 0;
-      unpublished_.insert(*key);
+  ctx.store.scan(provided_keys_table(), {}, [&](const row& r) {
+    if (provided_.size() < limits::max_provided_keys) {
+      auto key = r.hash(0);
+      provided_[key] = 0;
+      unpublished_.insert(key);
     }
   });
   fx.after(cfg_.refresh_interval, timers::token(timers::refresh, epoch_));

@@ -25,6 +25,7 @@ public:
   void timer(context&, std::uint64_t token, effects&) override;
   void command(context&, const peerlab::command&, effects&) override;
   const char* message_name(std::uint8_t t) const override { return msg_name(t); }
+  std::vector<const table_schema*> tables() const override;
 
   // Read-only views for tests, checkers and benchmarks.
   const config& settings() const { return cfg_; }

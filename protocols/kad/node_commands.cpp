@@ -1,6 +1,7 @@
 // Local commands: bootstrap, provide, stop_providing, find_providers,
 // find_node. Bad arguments get a "command_rejected" event naming the problem.
 #include "protocols/kad/node.hpp"
+#include "protocols/kad/tables.hpp"
 
 #include "protocols/common/limits.hpp"
 
@@ -115,7 +116,7 @@ void node::command(context& ctx, const peerlab::command& c, effects& fx) {
     if (!provided_.count(*key) && provided_.size() >= limits::max_provided_keys)
       return reject(
         c, "this node already provides " + std::to_string(limits::max_provided_keys) + " keys", fx);
-    ctx.store.put("kad_provided", to_hex(*key), "1");
+    ctx.store.put(provided_keys_table(), {cell_digest(*key)});
     unpublished_.erase(*key);
     schedule_republish(*key, cfg_.republish_interval, fx);
     provide_key(ctx, *key, c.id, false, fx);
@@ -132,7 +133,7 @@ void node::command(context& ctx, const peerlab::command& c, effects& fx) {
       was = true;
     }
     unpublished_.erase(*key);
-    ctx.store.erase("kad_provided", to_hex(*key));
+    ctx.store.erase(provided_keys_table(), {cell_digest(*key)});
     records_.remove(*key, ctx.self);
     // Records held by other peers stay until they expire (as in libp2p).
     event e;

@@ -10,6 +10,7 @@
 #include "net/live_runtime.hpp"
 #include "net/market_api.hpp"
 #include "net/sqlite_store.hpp"
+#include "protocols/kad/tables.hpp"
 
 #include "actors/node_roles.hpp"
 #include "temp_dir.hpp"
@@ -129,9 +130,13 @@ public:
   std::map<std::string, std::string> snapshot() const {
     std::map<std::string, std::string> out;
     for (auto* t : {"ProvidedPaths", "ProvidedFiles", "DownloadFiles", "Payments", "PaymentsInbox",
-                    "Credit", "LedgerAccounts", "LedgerTxs", "kad_provided"})
+                    "Credit", "LedgerAccounts", "LedgerTxs"})
       store_->scan(t, [&](std::string_view k, std::string_view v) {
         out[std::string(t) + "/" + std::string(k)] = std::string(v);
+      });
+    for (auto* t : {&kad::provided_keys_table()})
+      store_->scan(*t, {}, [&](const row& r) {
+        out[t->name + "/" + describe(key_of(*t, r))] = describe(r.cells);
       });
     for (auto& f : content_->served_files())
       out["served/" + to_hex(f.info.hash)] = f.path.string() + " " + std::to_string(f.info.price);
