@@ -49,6 +49,9 @@ public:
   void timer(context&, std::uint64_t token, effects&) override;
   void command(context&, const peerlab::command&, effects&) override;
   const char* message_name(std::uint8_t) const override { return "packet"; }
+  std::vector<const table_schema*> tables() const override {
+    return {&sessions_table(), &entries_table()};
+  }
 
   const host* sessions() const { return host_.get(); }
   const http::gateway_metrics& metrics() const { return metrics_; }

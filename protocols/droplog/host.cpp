@@ -5,7 +5,7 @@
 
 namespace peerlab::droplog {
 
-host::host(peer_id self, const std::vector<peer_id>& peers, session_config base, kv_store* store)
+host::host(peer_id self, const std::vector<peer_id>& peers, session_config base, table_store* store)
     : self_(self) {
   if (peers.empty())
     throw std::invalid_argument("droplog host: no peers");

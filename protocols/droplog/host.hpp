@@ -15,7 +15,7 @@ class host {
 public:
   /// `base` holds every parameter but local/remote, which the host sets per peer.
   /// `store` may be null. Throws like session's constructor.
-  host(peer_id self, const std::vector<peer_id>& peers, session_config base, kv_store* store);
+  host(peer_id self, const std::vector<peer_id>& peers, session_config base, table_store* store);
 
   peer_id self() const { return self_; }
   session* find(peer_id peer);

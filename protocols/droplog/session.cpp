@@ -13,7 +13,7 @@ session_config checked(session_config cfg) {
 }
 } // namespace
 
-session::session(session_config cfg, kv_store* store)
+session::session(session_config cfg, table_store* store)
     : cfg_(checked(std::move(cfg))), store_(store, cfg_.local, cfg_.remote),
       tx_keys_(cfg_.shared_key, cfg_.local, cfg_.remote),
       rx_keys_(cfg_.shared_key, cfg_.remote, cfg_.local), tx_(cfg_, store_, stats_),

@@ -28,7 +28,7 @@ public:
   /// Loads persisted state from `store` (may be null: nothing survives a restart).
   /// Throws std::invalid_argument for a bad configuration and
   /// std::runtime_error for malformed stored state.
-  explicit session(session_config cfg, kv_store* store = nullptr);
+  explicit session(session_config cfg, table_store* store = nullptr);
   session(const session&) = delete;
   session& operator=(const session&) = delete;
 

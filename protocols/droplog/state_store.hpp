@@ -1,12 +1,16 @@
 #pragma once
-// Write-through persistence of one session in a kv_store, so a restarted side
-// loses nothing it acknowledged or accepted for sending. Table
-// "droplog.<local hex>.<remote hex>", rows:
-//   "meta"            counters (next seq, packet ids reserved, next expected, ...)
-//   "tx.<seq hex16>"  an unacknowledged outbox entry
-//   "rx.<seq hex16>"  a received entry not yet delivered (out of order, or a
-//                     fragment of a message still being reassembled)
-#include "protocols/common/store.hpp"
+// Write-through persistence of one session in the node's tables, so a
+// restarted side loses nothing it acknowledged or accepted for sending
+// (docs/tables.md):
+//   DropLogSessions(local, remote, next_seq, packet_ids_reserved, next_expected,
+//                   peer_cumulative_ack, peer_ack_of_ack, seen BLOB)
+//     counters of the session; `seen` packs the replay window of received
+//     packet ids as (first, last) u64 big-endian pairs.
+//   DropLogEntries(local, remote, direction 'tx'/'rx', seq, fragment_index,
+//                  fragment_count, flags, payload BLOB)
+//     'tx': an unacknowledged outbox entry; 'rx': a received entry not yet
+//     delivered (out of order, or a fragment of a message being reassembled).
+#include "protocols/common/table.hpp"
 #include "protocols/droplog/packet.hpp"
 
 #include <map>
@@ -24,9 +28,12 @@ struct persisted_meta {
   std::vector<id_range> seen; // intact received packet ids (replay window)
 };
 
+const table_schema& sessions_table();
+const table_schema& entries_table();
+
 class state_store {
 public:
-  state_store(kv_store* kv, peer_id local, peer_id remote);
+  state_store(table_store* kv, peer_id local, peer_id remote);
   bool enabled() const { return kv_ != nullptr; }
 
   void put_meta(const persisted_meta& m);
@@ -37,13 +44,15 @@ public:
     std::optional<persisted_meta> meta;
     std::map<std::uint64_t, message_frame> tx, rx;
   };
-  /// Throws std::runtime_error naming the row if stored state is malformed.
+  /// Throws std::runtime_error naming the table and key if stored state is malformed.
   loaded load() const;
 
+  /// Names the session's rows in messages.
   const std::string& table() const { return table_; }
 
 private:
-  kv_store* kv_;
+  table_store* kv_;
+  peer_id local_, remote_;
   std::string table_;
 };
 

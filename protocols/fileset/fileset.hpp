@@ -89,6 +89,7 @@ public:
   void command(context& ctx, const peerlab::command& cmd, effects& fx) override;
   void stop(context& ctx, effects& fx) override;
   const char* message_name(std::uint8_t type) const override;
+  std::vector<const table_schema*> tables() const override;
 
   // Inspection for tests.
   const gossip::gossip_role& gossip() const { return *gossip_; }

@@ -1,77 +1,52 @@
-// Persistent storage of file sets in the node's kv_store (survives crashes):
-//   fileset.sets    set id              -> u32 count, u8 complete, [32-byte root]
-//   fileset.files   set id "/" index10  -> file content
-//   fileset.leaves  set id "/" index10  -> 32-byte leaf hash H(0x00 || content)
+// Persistent storage of file sets in the node's tables (survive crashes):
+// FileSets, FileSetFiles and FileSetLeaves (fileset/tables.hpp).
 // The Merkle tree of a completed set lives in memory and is rebuilt from the
 // stored leaf hashes at start (no file is re-read or re-hashed).
 #include "protocols/fileset/fileset.hpp"
 
-#include "protocols/common/wire.hpp"
+#include "protocols/fileset/tables.hpp"
 
-#include <cstdio>
 #include <cstring>
 
 namespace peerlab::fileset {
 
 namespace {
 
-constexpr const char* t_sets = "fileset.sets";
-constexpr const char* t_files = "fileset.files";
-constexpr const char* t_leaves = "fileset.leaves";
-
-std::string file_key_of(const std::string& set, std::uint32_t index) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "/%010u", index);
-  return set + buf;
-}
-
-std::string_view as_sv(byte_view b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
-
-std::string meta_value(std::uint32_t count, bool complete, const digest& root) {
-  bytes out;
-  wire::writer w(out);
-  w.u32(count);
-  w.u8(complete ? 1 : 0);
-  if (complete)
-    w.fixed(root);
-  return std::string(out.begin(), out.end());
+row set_row(const std::string& set, std::uint32_t count, bool complete, const digest& root) {
+  return row{set, std::int64_t{count}, std::int64_t{complete ? 1 : 0},
+             complete ? cell_digest(root) : cell(bytes{})};
 }
 
 } // namespace
 
+std::vector<const table_schema*> fileset_role::tables() const {
+  return {&sets_table(), &files_table(), &leaves_table()};
+}
+
 void fileset_role::load(context& ctx, effects& fx) {
   std::map<std::string, std::pair<bool, digest>> stored_roots;
-  ctx.store.scan(t_sets, [&](std::string_view key, std::string_view value) {
-    wire::reader r(byte_view{reinterpret_cast<const std::uint8_t*>(value.data()), value.size()});
-    std::uint32_t count = 0;
-    std::uint8_t complete = 0;
-    digest root{};
-    if (!r.u32(count) || !r.u8(complete) || (complete && !r.fixed(root)) || count == 0 ||
-        count > limits::max_set_files || !valid_set_id(key) || sets_.size() >= limits::max_sets) {
+  ctx.store.scan(sets_table(), {}, [&](const row& r) {
+    const auto& key = r.text(0);
+    auto count = r.integer(1);
+    bool complete = r.integer(2) != 0;
+    auto& root = r.blob(3);
+    if (count <= 0 || count > limits::max_set_files || (complete && root.size() != 32) ||
+        !valid_set_id(key) || sets_.size() >= limits::max_sets) {
       fx.count("fileset.bad_rows");
       return;
     }
-    sets_[std::string(key)].count = count;
-    stored_roots[std::string(key)] = {complete != 0, root};
+    sets_[key].count = static_cast<std::uint32_t>(count);
+    digest d{};
+    if (complete)
+      std::memcpy(d.data(), root.data(), d.size());
+    stored_roots[key] = {complete, d};
   });
-  ctx.store.scan(t_leaves, [&](std::string_view key, std::string_view value) {
-    auto slash = key.rfind('/');
-    if (slash == std::string_view::npos || value.size() != 32 || key.size() - slash != 11) {
-      fx.count("fileset.bad_rows");
+  ctx.store.scan(leaves_table(), {}, [&](const row& r) {
+    auto it = sets_.find(r.text(0));
+    auto index = r.integer(1);
+    if (it == sets_.end() || index < 0 || index >= it->second.count)
       return;
-    }
-    auto it = sets_.find(std::string(key.substr(0, slash)));
-    std::uint64_t index = 0;
-    bool digits = true;
-    for (char c : key.substr(slash + 1)) {
-      digits &= c >= '0' && c <= '9';
-      index = index * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    if (it == sets_.end() || !digits || index >= it->second.count)
-      return;
-    digest d;
-    std::memcpy(d.data(), value.data(), 32);
-    it->second.leaves[static_cast<std::uint32_t>(index)] = d;
+    it->second.leaves[static_cast<std::uint32_t>(index)] = r.hash(2);
   });
   for (auto& [id, s] : sets_) {
     if (s.leaves.size() != s.count)
@@ -109,7 +84,7 @@ fileset_role::put_result fileset_role::store_file(context& ctx, const std::strin
       return put_result::sets_full;
     it = sets_.emplace(set, set_state{}).first;
     it->second.count = count;
-    ctx.store.put(t_sets, set, meta_value(count, false, {}));
+    ctx.store.put(sets_table(), set_row(set, count, false, {}));
   }
   auto& s = it->second;
   if (s.count != count)
@@ -117,9 +92,9 @@ fileset_role::put_result fileset_role::store_file(context& ctx, const std::strin
   digest have{};
   if (has_leaf(s, index, &have))
     return have == leaf ? put_result::unchanged : put_result::conflict_index;
-  const auto key = file_key_of(set, index);
-  ctx.store.put(t_files, key, as_sv(content));
-  ctx.store.put(t_leaves, key, as_sv(byte_view{leaf.data(), leaf.size()}));
+  const std::int64_t i = index;
+  ctx.store.put(files_table(), {set, i, bytes(content.begin(), content.end())});
+  ctx.store.put(leaves_table(), {set, i, cell_digest(leaf)});
   s.leaves[index] = leaf;
   if (auto w = wanted_.find({set, index}); w != wanted_.end()) {
     if (w->second.active_req != 0)
@@ -147,7 +122,7 @@ void fileset_role::finish_set(context& ctx, const std::string& set, set_state& s
   s.complete = true;
   s.leaves.clear();
   if (!restored)
-    ctx.store.put(t_sets, set, meta_value(s.count, true, s.root));
+    ctx.store.put(sets_table(), set_row(set, s.count, true, s.root));
   if (auto st = syncing_.find(set); st != syncing_.end()) {
     if (st->second.adopted && st->second.root != s.root)
       fx.count("fileset.root_mismatch"); // cannot happen: every file was checked against its leaf
@@ -161,16 +136,20 @@ void fileset_role::finish_set(context& ctx, const std::string& set, set_state& s
 }
 
 void fileset_role::erase_file(context& ctx, const std::string& set, std::uint32_t index) {
-  const auto key = file_key_of(set, index);
-  ctx.store.erase(t_files, key);
-  ctx.store.erase(t_leaves, key);
+  const key k{set, std::int64_t{index}};
+  ctx.store.erase(files_table(), k);
+  ctx.store.erase(leaves_table(), k);
   if (auto it = sets_.find(set); it != sets_.end() && !it->second.complete)
     it->second.leaves.erase(index);
 }
 
 std::optional<std::string> fileset_role::read_file(context& ctx, const std::string& set,
                                                    std::uint32_t index) const {
-  return ctx.store.get(t_files, file_key_of(set, index));
+  auto r = ctx.store.get(files_table(), {set, std::int64_t{index}});
+  if (!r)
+    return std::nullopt;
+  auto& b = r->blob(2);
+  return std::string(b.begin(), b.end());
 }
 
 bool fileset_role::complete(const std::string& set) const {

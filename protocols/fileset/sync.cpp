@@ -4,6 +4,7 @@
 // it against its leaf hash before storing it. Large announced files use the
 // same FETCH path. Policies: docs/protocols/fileset.md "Back-sync".
 #include "protocols/fileset/fileset.hpp"
+#include "protocols/fileset/tables.hpp"
 
 #include <algorithm>
 
@@ -282,7 +283,7 @@ void fileset_role::on_manifest_resp(context& ctx, peer_id from, manifest_resp& m
     for (auto& [index, _] : std::map<std::uint32_t, digest>(local->second.leaves))
       erase_file(ctx, m.set, index);
     sets_.erase(local);
-    ctx.store.erase("fileset.sets", m.set);
+    ctx.store.erase(sets_table(), {m.set});
     fx.count("fileset.replaced_local");
   }
   std::vector<peer_id> holders = st.holders;

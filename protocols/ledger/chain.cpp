@@ -1,44 +1,14 @@
 #include "protocols/ledger/chain.hpp"
 
+#include "protocols/ledger/tables.hpp"
+
 #include <charconv>
-#include <cstdio>
-#include <sstream>
 
 namespace peerlab::ledger {
 
 namespace {
 
-constexpr const char* t_accounts = "LedgerAccounts";
-constexpr const char* t_txs = "LedgerTxs";
-constexpr const char* t_meta = "LedgerMeta";
-
 bool add_overflows(std::uint64_t a, std::uint64_t b) { return a > UINT64_MAX - b; }
-
-std::string account_key(account_id a) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(a));
-  return buf;
-}
-
-// Space-separated unsigned integers of a stored row.
-std::vector<std::uint64_t> numbers(std::string_view s) {
-  std::vector<std::uint64_t> out;
-  const char* p = s.data();
-  const char* end = s.data() + s.size();
-  while (p < end) {
-    while (p < end && *p == ' ')
-      ++p;
-    if (p == end)
-      break;
-    std::uint64_t v = 0;
-    auto [next, ec] = std::from_chars(p, end, v);
-    if (ec != std::errc{})
-      return {};
-    out.push_back(v);
-    p = next;
-  }
-  return out;
-}
 
 } // namespace
 
@@ -263,62 +233,52 @@ std::string chain::check_invariants() const {
 
 // ---- rows -----------------------------------------------------------------
 
-void chain::save_meta(kv_store& s) const {
-  s.put(t_meta, "state",
-        std::to_string(height_) + " " + std::to_string(next_seq_) + " " +
-          std::to_string(fund_nonce_) + " " + std::to_string(cfg_.supply));
+void chain::save_meta(table_store& s) const {
+  s.put(meta_table(), {std::string("state"), cell_u64(height_), cell_u64(next_seq_),
+                       cell_u64(fund_nonce_), cell_u64(cfg_.supply)});
 }
 
-void chain::save_account(kv_store& s, account_id a) const {
+void chain::save_account(table_store& s, account_id a) const {
   auto it = accounts_.find(a);
-  s.put(t_accounts, account_key(a), std::to_string(it == accounts_.end() ? 0 : it->second.balance));
+  s.put(accounts_table(), {cell_u64(a), cell_u64(it == accounts_.end() ? 0 : it->second.balance)});
 }
 
-void chain::save_tx(kv_store& s, const tx_id& id) const {
+void chain::save_tx(table_store& s, const tx_id& id) const {
   auto it = txs_.find(id);
   if (it == txs_.end())
     return;
   auto& r = it->second;
-  std::ostringstream o;
-  o << r.from << ' ' << r.to << ' ' << r.amount << ' ' << r.fee << ' ' << r.nonce << ' '
-    << static_cast<unsigned>(r.status) << ' ' << r.height << ' ' << r.seq;
-  s.put(t_txs, to_hex(id), o.str());
+  s.put(txs_table(), {cell_digest(id), cell_u64(r.from), cell_u64(r.to), cell_u64(r.amount),
+                      cell_u64(r.fee), cell_u64(r.nonce), std::string(status_name(r.status)),
+                      cell_u64(r.height), cell_u64(r.seq)});
 }
 
-void chain::load(const kv_store& s) {
-  auto meta = s.get(t_meta, "state");
-  if (!meta)
-    return; // a fresh ledger: genesis state from the config
-  auto m = numbers(*meta);
-  if (m.size() != 4 || m[3] != cfg_.supply)
-    return; // rows from another configuration: start afresh rather than mix
-  height_ = m[0];
-  next_seq_ = m[1];
-  fund_nonce_ = m[2];
+void chain::load(const table_store& s) {
+  auto meta = s.get(meta_table(), {std::string("state")});
+  if (!meta || meta->u64(4) != cfg_.supply)
+    return; // a fresh ledger, or rows from another configuration: start afresh rather than mix
+  height_ = meta->u64(1);
+  next_seq_ = meta->u64(2);
+  fund_nonce_ = meta->u64(3);
   accounts_.clear();
   txs_.clear();
   nonce_holder_.clear();
   mempool_.clear();
-  s.scan(t_accounts, [&](std::string_view k, std::string_view v) {
-    std::uint64_t a = 0;
-    auto [p, ec] = std::from_chars(k.data(), k.data() + k.size(), a, 16);
-    auto n = numbers(v);
-    if (ec == std::errc{} && p == k.data() + k.size() && n.size() == 1)
-      accounts_[a].balance = n[0];
-  });
-  s.scan(t_txs, [&](std::string_view k, std::string_view v) {
-    auto id = digest_from_hex(k);
-    auto n = numbers(v);
-    if (!id || n.size() != 8 || n[5] > static_cast<std::uint64_t>(tx_status::replaced))
+  s.scan(accounts_table(), {}, [&](const row& r) { accounts_[r.u64(0)].balance = r.u64(1); });
+  s.scan(txs_table(), {}, [&](const row& row) {
+    auto status = status_from_name(row.text(6));
+    if (!status)
       return;
-    tx_record r{n[0], n[1], n[2], n[3], n[4], static_cast<tx_status>(n[5]), n[6], n[7]};
-    txs_[*id] = r;
+    tx_record r{row.u64(1), row.u64(2), row.u64(3), row.u64(4),
+                row.u64(5), *status,    row.u64(7), row.u64(8)};
+    auto id = row.hash(0);
+    txs_[id] = r;
     if (r.status == tx_status::pending) {
-      mempool_[r.seq] = *id;
+      mempool_[r.seq] = id;
       accounts_[r.from].pending_out += r.amount + r.fee;
     }
     if (r.status != tx_status::replaced)
-      nonce_holder_[{r.from, r.nonce}] = *id;
+      nonce_holder_[{r.from, r.nonce}] = id;
   });
 }
 

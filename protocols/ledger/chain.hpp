@@ -65,12 +65,12 @@ public:
   /// pending spends above its balance. Empty if both hold; else what broke.
   std::string check_invariants() const;
 
-  /// Rows (kv_store tables LedgerAccounts, LedgerTxs, LedgerMeta): the state
-  /// survives a crash of the ledger node. save_* write what changed.
-  void load(const kv_store& s);
-  void save_meta(kv_store& s) const;
-  void save_account(kv_store& s, account_id a) const;
-  void save_tx(kv_store& s, const tx_id& id) const;
+  /// Rows (tables LedgerAccounts, LedgerTxs, LedgerMeta, ledger/tables.hpp):
+  /// the state survives a crash of the ledger node. save_* write what changed.
+  void load(const table_store& s);
+  void save_meta(table_store& s) const;
+  void save_account(table_store& s, account_id a) const;
+  void save_tx(table_store& s, const tx_id& id) const;
 
 private:
   struct account {

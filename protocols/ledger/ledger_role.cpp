@@ -1,9 +1,15 @@
 #include "protocols/ledger/ledger_role.hpp"
 
+#include "protocols/ledger/tables.hpp"
+
 #include <charconv>
 #include <set>
 
 namespace peerlab::ledger {
+
+std::vector<const table_schema*> ledger_role::tables() const {
+  return {&meta_table(), &accounts_table(), &txs_table()};
+}
 
 namespace {
 

@@ -19,6 +19,7 @@ public:
   void timer(context&, std::uint64_t token, effects&) override;
   void command(context&, const peerlab::command&, effects&) override;
   const char* message_name(std::uint8_t t) const override { return ledger::message_name(t); }
+  std::vector<const table_schema*> tables() const override;
 
   const chain& state() const { return chain_; }
 

@@ -11,6 +11,7 @@
 #include "net/market_api.hpp"
 #include "net/sqlite_store.hpp"
 #include "protocols/kad/tables.hpp"
+#include "protocols/ledger/tables.hpp"
 
 #include "actors/node_roles.hpp"
 #include "temp_dir.hpp"
@@ -129,12 +130,12 @@ public:
   /// refused request changed nothing.
   std::map<std::string, std::string> snapshot() const {
     std::map<std::string, std::string> out;
-    for (auto* t : {"ProvidedPaths", "ProvidedFiles", "DownloadFiles", "Payments", "PaymentsInbox",
-                    "Credit", "LedgerAccounts", "LedgerTxs"})
+    for (auto* t :
+         {"ProvidedPaths", "ProvidedFiles", "DownloadFiles", "Payments", "PaymentsInbox", "Credit"})
       store_->scan(t, [&](std::string_view k, std::string_view v) {
         out[std::string(t) + "/" + std::string(k)] = std::string(v);
       });
-    for (auto* t : {&kad::provided_keys_table()})
+    for (auto* t : {&kad::provided_keys_table(), &ledger::accounts_table(), &ledger::txs_table()})
       store_->scan(*t, {}, [&](const row& r) {
         out[t->name + "/" + describe(key_of(*t, r))] = describe(r.cells);
       });

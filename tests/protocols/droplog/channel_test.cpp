@@ -134,7 +134,8 @@ TEST_CASE("droplog channel restart without a store would lose acknowledged state
   auto p = a.poll(0);
   auto r = b->on_packet(1, view(p.packets.at(0).data));
   REQUIRE(r.delivered.size() == 10);
-  CHECK(kv_b.count("droplog.0000000000000b0b.0000000000000a0a") == 1); // only meta: all delivered
+  CHECK(kv_b.count(sessions_table()) == 1); // only meta: all delivered
+  CHECK(kv_b.count(entries_table()) == 0);
   b = std::make_unique<session>(small_config(side_b, side_a), &kv_b);
   CHECK(b->on_packet(2, view(p.packets.at(0).data)).delivered.empty()); // persisted: no re-delivery
   memory_kv empty;
@@ -246,4 +247,25 @@ TEST_CASE("droplog figures goodput and latency by truncation rate", "[.figures][
       CHECK(run.goodput() > 0);
     }
   }
+}
+
+TEST_CASE("droplog channel: malformed stored state is an error naming the table and key",
+          "[droplog][channel][restart]") {
+  memory_kv kv_b;
+  auto cfg = small_config(side_b, side_a);
+  // An entry whose fragment index is past its count.
+  kv_b.put(entries_table(), {cell_u64(side_b), cell_u64(side_a), std::string("rx"), std::int64_t{5},
+                             std::int64_t{3}, std::int64_t{2}, std::int64_t{0}, bytes{1, 2}});
+  CHECK_THROWS_WITH(session(cfg, &kv_b),
+                    Catch::Contains("table DropLogEntries, key (2827, 2570, 'rx', 5)"));
+  // Entries without the session's counters.
+  kv_b.put(entries_table(), {cell_u64(side_b), cell_u64(side_a), std::string("rx"), std::int64_t{5},
+                             std::int64_t{0}, std::int64_t{2}, std::int64_t{0}, bytes{1, 2}});
+  CHECK_THROWS_WITH(session(cfg, &kv_b), Catch::Contains("without a meta row"));
+  // A replay window cut in the middle of a range.
+  kv_b.put(sessions_table(), {cell_u64(side_b), cell_u64(side_a), std::int64_t{0}, std::int64_t{1},
+                              std::int64_t{0}, std::int64_t{0}, std::int64_t{0}, bytes(20)});
+  CHECK_THROWS_WITH(session(cfg, &kv_b),
+                    Catch::Contains("table DropLogSessions, key (2827, 2570): seen holds a "
+                                    "partial range"));
 }
