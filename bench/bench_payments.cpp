@@ -59,7 +59,7 @@ struct setup {
   setup(std::uint64_t pending, std::uint64_t settled) {
     // Settled payments: rows the verifier never needs to look at again.
     for (std::uint64_t i = 0; i < settled; ++i) {
-      row r;
+      market::row r;
       r.set("cat", "expected");
       r.set("peer", 100 + i % 1000);
       r.set("status", "verified");
@@ -69,7 +69,7 @@ struct setup {
     }
     // Pending payments: bills from the gate, each then notified by its payer.
     for (std::uint64_t i = 0; i < pending; ++i) {
-      row r;
+      market::row r;
       r.set("cat", "expected");
       r.set("peer", 100 + i % 1000);
       r.set("amount", 1000);

@@ -102,7 +102,7 @@ TEST_CASE("every policy: an honest download completes, verifies and pays the pri
       // The download history row of the downloader.
       auto hist = w.net.at(20).kv.get(tables::download_files, to_hex(w.file));
       REQUIRE(hist);
-      auto h = row::parse(*hist);
+      auto h = market::row::parse(*hist);
       CHECK(h.u64("provider") == provider_node);
       CHECK(h.u64("price") == 100'000);
       CHECK(h.u64("size") == file_bytes);

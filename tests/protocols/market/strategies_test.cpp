@@ -188,7 +188,7 @@ TEST_CASE("reporting another peer's transaction fails: it was not paid by the no
   REQUIRE(sent.size() == 1);
   auto honest_tx = m.net.at(20).kv.get(tables::payments, "out:" + *sent[0].field("ref"));
   REQUIRE(honest_tx);
-  auto tx = digest_from_hex(row::parse(*honest_tx).str("tx"));
+  auto tx = digest_from_hex(market::row::parse(*honest_tx).str("tx"));
   REQUIRE(tx);
   // The cheater claims the honest payer's transaction for its own bill, and
   // does so before the honest notification arrives.
@@ -197,7 +197,7 @@ TEST_CASE("reporting another peer's transaction fails: it was not paid by the no
       std::string ref;
       m.net.at(provider_node)
         .kv.scan(tables::payments, [&](std::string_view k, std::string_view v) {
-          if (row::parse(v).u64("peer") == 50)
+          if (market::row::parse(v).u64("peer") == 50)
             ref = std::string(k.substr(3));
         });
       return ref;
@@ -205,7 +205,7 @@ TEST_CASE("reporting another peer's transaction fails: it was not paid by the no
   REQUIRE(cheater_bill);
   std::string ref_text;
   m.net.at(provider_node).kv.scan(tables::payments, [&](std::string_view k, std::string_view v) {
-    if (row::parse(v).u64("peer") == 50)
+    if (market::row::parse(v).u64("peer") == 50)
       ref_text = std::string(k.substr(3));
   });
   auto ref_bytes = bytes_from_hex(ref_text).value();
