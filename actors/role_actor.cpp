@@ -36,6 +36,14 @@ caf::behavior role_actor(role_actor_t* self, runtime* rt, peer_id id, std::share
   st.rt = rt;
   st.self_id = id;
   st.logic = std::move(logic);
+  // CAF catches what a handler throws; hand it to the runtime so a failure
+  // inside an actor stops a simulation the same way as in the direct engine.
+  self->set_exception_handler([](caf::scheduled_actor* a, std::exception_ptr& e) -> caf::error {
+    auto& s = static_cast<role_actor_t*>(a)->state;
+    if (s.rt->failed(s.self_id, e))
+      return caf::sec::runtime_error;
+    return caf::scheduled_actor::default_exception_handler(a, e);
+  });
   return {
     // The hot path first: CAF tries handlers in order.
     [self](frame_atom, peer_id from, const bytes& data) {

@@ -1,8 +1,10 @@
 #include "sim/distribution.hpp"
 
 #include "actors/config/json_fields.hpp"
+#include "protocols/common/limits.hpp"
 
 #include <cmath>
+#include <cstdio>
 
 namespace peerlab::sim {
 
@@ -61,6 +63,45 @@ double distribution::mean() const {
   return 0;
 }
 
+double distribution::p999() const {
+  constexpr double z = 3.090232306167813; // standard normal quantile of 0.999
+  const double ln1000 = std::log(1000.0);
+  switch (k) {
+  case kind::constant:
+    return a + offset;
+  case kind::uniform:
+    return b + offset;
+  case kind::normal:
+    return a + z * b + offset;
+  case kind::lognormal:
+    return a * std::exp(z * b) + offset;
+  case kind::exponential:
+    return a * ln1000 + offset;
+  case kind::pareto:
+    return a * std::exp(ln1000 / b) + offset;
+  case kind::weibull:
+    return a * std::pow(ln1000, 1 / b) + offset;
+  }
+  return 0;
+}
+
+namespace {
+
+// Samples become virtual time: a distribution that puts more than one sample
+// in 1000 beyond the longest run (a Pareto with a tiny shape, a huge sigma)
+// describes no scenario peerlab can simulate, and its samples would overflow.
+void check_tail(const distribution& d, const std::string& path) {
+  double q = d.p999();
+  if (q <= static_cast<double>(limits::max_scenario_us))
+    return;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%.3g years", q / 1e6 / (365.0 * 86400));
+  cfg::fail_msg(path, d.describe(true) + " puts one sample in 1000 beyond " + buf +
+                        "; its 99.9th percentile must stay within 1000 years (the longest run)");
+}
+
+} // namespace
+
 std::string distribution::describe(bool durations) const {
   auto f = [&](double x) {
     return durations ? cfg::format_duration(static_cast<time_us>(x)) : std::to_string(x);
@@ -98,6 +139,7 @@ distribution parse_duration_dist(const json& v, const std::string& path) {
   distribution d;
   if (v.is_string() || v.is_number()) { // shorthand: a constant duration
     d.a = static_cast<double>(cfg::get_duration(v, path));
+    check_tail(d, path);
     return d;
   }
   cfg::require_object(v, path);
@@ -160,6 +202,7 @@ distribution parse_duration_dist(const json& v, const std::string& path) {
   } else {
     cfg::fail(cfg::child(path, "dist"), std::string("one of ") + distribution_names(), *name);
   }
+  check_tail(d, path);
   return d;
 }
 

@@ -21,6 +21,8 @@ struct distribution {
 
   double sample(rng& r) const;
   double mean() const;
+  /// The 99.9th percentile (before samples are clamped at 0).
+  double p999() const;
   std::string describe(bool durations) const;
 };
 

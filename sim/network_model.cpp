@@ -1,6 +1,10 @@
 #include "sim/network_model.hpp"
 
+#include "sim/sim_time.hpp"
+
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace peerlab::sim {
 
@@ -52,19 +56,20 @@ network_model::network_model(const scenario& s, const std::vector<std::uint32_t>
       double ang = 6.283185307179586 * placement.uniform01();
       x_[i] = static_cast<float>(r->x_km + rad * std::cos(ang));
       y_[i] = static_cast<float>(r->y_km + rad * std::sin(ang));
-      access_us_[i] = static_cast<std::int32_t>(lat_.access.sample(placement));
+      access_us_[i] = static_cast<std::int32_t>(std::min<time_us>(
+        delay_us(lat_.access.sample(placement)), std::numeric_limits<std::int32_t>::max()));
     }
   }
 }
 
 time_us network_model::latency(std::uint32_t from, std::uint32_t to, rng& r) const {
   if (!lat_.geographic)
-    return static_cast<time_us>(lat_.dist.sample(r));
+    return delay_us(lat_.dist.sample(r));
   double dx = x_[from] - x_[to], dy = y_[from] - y_[to];
   double km = std::sqrt(dx * dx + dy * dy);
   double us =
     km / lat_.km_per_ms * 1000.0 + access_us_[from] + access_us_[to] + lat_.jitter.sample(r);
-  return static_cast<time_us>(us);
+  return delay_us(us);
 }
 
 bool network_model::partitioned(std::uint32_t from_group, std::uint32_t to_group,

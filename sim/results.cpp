@@ -1,6 +1,7 @@
 #include "sim/results.hpp"
 
 #include "sim/drivers/filexfer_driver.hpp"
+#include "protocols/common/printable.hpp"
 
 #include <sqlite3.h>
 
@@ -12,7 +13,7 @@ namespace {
 
 const char* schema = R"sql(
 CREATE TABLE IF NOT EXISTS peerlab_meta(key TEXT PRIMARY KEY, value TEXT);
-INSERT OR IGNORE INTO peerlab_meta VALUES('schema_version', '1');
+INSERT OR IGNORE INTO peerlab_meta VALUES('schema_version', '2');
 CREATE TABLE IF NOT EXISTS runs(
   run_id INTEGER PRIMARY KEY AUTOINCREMENT,
   scenario_name TEXT NOT NULL,
@@ -26,7 +27,9 @@ CREATE TABLE IF NOT EXISTS runs(
   wall_seconds REAL NOT NULL,
   passed INTEGER NOT NULL,
   verdicts TEXT NOT NULL,
-  summary TEXT NOT NULL);
+  summary TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'ok',
+  status_message TEXT);
 CREATE TABLE IF NOT EXISTS metrics(
   run_id INTEGER NOT NULL REFERENCES runs(run_id),
   t_us INTEGER NOT NULL,
@@ -86,7 +89,39 @@ struct stmt {
   }
 };
 
+// Schema 1 had no status: add it, derived from `passed` (runtime failures
+// were not stored then). Earlier runs are kept as they are.
+const char* migrate_1_to_2 = R"sql(
+ALTER TABLE runs ADD COLUMN status TEXT NOT NULL DEFAULT 'ok';
+ALTER TABLE runs ADD COLUMN status_message TEXT;
+UPDATE runs SET status = 'checker_failed' WHERE passed = 0;
+UPDATE peerlab_meta SET value = '2' WHERE key = 'schema_version';
+)sql";
+
+bool has_column(sqlite3* db, const char* table, const char* column) {
+  sqlite3_stmt* s = nullptr;
+  std::string sql = std::string("PRAGMA table_info(") + table + ")";
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK)
+    return false;
+  bool found = false;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    auto* n = reinterpret_cast<const char*>(sqlite3_column_text(s, 1));
+    found = found || (n && std::string(n) == column);
+  }
+  sqlite3_finalize(s);
+  return found;
+}
+
 } // namespace
+
+std::string run_status(const run_info& info) {
+  if (!info.status.empty())
+    return info.status;
+  for (auto& v : info.verdicts)
+    if (!v.passed)
+      return "checker_failed";
+  return "ok";
+}
 
 results_db::results_db(const std::string& path) : path_(path) {
   if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
@@ -123,6 +158,16 @@ results_db::results_db(const std::string& path) : path_(path) {
   }
   exec("PRAGMA journal_mode=WAL");
   exec(schema);
+  if (!has_column(db_, "runs", "status")) {
+    exec("BEGIN IMMEDIATE");
+    try {
+      exec(migrate_1_to_2);
+      exec("COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
 }
 
 results_db::~results_db() {
@@ -142,30 +187,36 @@ void results_db::exec(const char* sql) {
 std::int64_t results_db::append(const simulator& sim, const run_info& info) {
   auto& spec = sim.spec();
   nlohmann::json verdicts = nlohmann::json::array();
-  bool passed = true;
-  for (auto& v : info.verdicts) {
+  auto status = run_status(info);
+  bool passed = status == "ok";
+  for (auto& v : info.verdicts)
     verdicts.push_back({{"check", v.check}, {"passed", v.passed}, {"detail", v.detail}});
-    passed = passed && v.passed;
-  }
+  // Text in these documents may come from peers: never let it stop the write.
+  auto dump = [](const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
   auto params = spec.resolved();
   params["seed"] = sim.seed();
   exec("BEGIN IMMEDIATE");
   try {
     stmt run(db_, "INSERT INTO runs(scenario_name, scenario_text, seed, git_commit, parameters, "
-                  "fingerprint, events, virtual_seconds, wall_seconds, passed, verdicts, summary) "
-                  "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+                  "fingerprint, events, virtual_seconds, wall_seconds, passed, verdicts, summary, "
+                  "status, status_message) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     run.text(1, spec.name)
       .text(2, spec.source_text)
       .i64(3, static_cast<std::int64_t>(sim.seed()))
       .text(4, info.git_commit)
-      .text(5, params.dump())
+      .text(5, dump(params))
       .text(6, sim.chain().hex())
       .i64(7, static_cast<std::int64_t>(sim.chain().events()))
-      .real(8, static_cast<double>(sim.end_time()) / 1e6)
+      .real(8, static_cast<double>(sim.now_time()) / 1e6)
       .real(9, info.wall_seconds)
       .i64(10, passed ? 1 : 0)
-      .text(11, verdicts.dump())
-      .text(12, info.summary.dump());
+      .text(11, dump(verdicts))
+      .text(12, dump(info.summary))
+      .text(13, status);
+    if (!info.message.empty())
+      run.text(14, printable(info.message));
     run.step(db_);
     auto run_id = sqlite3_last_insert_rowid(db_);
 

@@ -17,7 +17,15 @@ struct run_info {
   double wall_seconds = 0;
   nlohmann::json summary;
   std::vector<verdict> verdicts;
+  /// Empty: "ok" or "checker_failed" from the verdicts. "runtime_error" for a
+  /// run that stopped early (invariant, watchdog, a role threw), with `message`.
+  std::string status;
+  std::string message;
 };
+
+/// The status stored for a run: runtime_error if `info.status` says so,
+/// otherwise ok or checker_failed from the verdicts.
+std::string run_status(const run_info& info);
 
 class results_db {
 public:

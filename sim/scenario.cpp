@@ -1,6 +1,7 @@
 #include "sim/scenario.hpp"
 
 #include "actors/config/json_fields.hpp"
+#include "sim/scenario_bounds.hpp"
 #include "sim/scenario_sections.hpp"
 #include "sim/workload_driver.hpp"
 
@@ -63,6 +64,7 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
   s.duration = c::get_duration(need("duration"), "duration");
   if (s.duration <= 0)
     c::fail("duration", "a positive duration", need("duration"));
+  check_duration(need("duration"), s.duration, "duration");
 
   s.latency.dist.a = 20.0 * us_per_ms; // default: constant 20 ms
   // Sections in dependency order: later ones refer to groups (and file sets) by name.
@@ -80,6 +82,7 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
     sections::parse_metrics(*m, s);
   if (auto* r = c::member(doc, "record_events"))
     s.record_events = c::get_bool(*r, "record_events");
+  check_metric_rows(s);
   return s;
 }
 

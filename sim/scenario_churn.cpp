@@ -1,6 +1,7 @@
 #include "sim/scenario_sections.hpp"
 
 #include "actors/config/json_fields.hpp"
+#include "sim/scenario_bounds.hpp"
 
 namespace peerlab::sim::sections {
 
@@ -26,6 +27,7 @@ churn_spec parse_churn_item(const json& cj, const std::string& p, const scenario
     cs.crash = c::get_probability(*cr, c::child(p, "crash"));
   if (auto* r = c::member(cj, "restart"))
     cs.restart = c::get_bool(*r, c::child(p, "restart"));
+  check_churn_progress(cs, p);
   return cs;
 }
 

@@ -1,6 +1,7 @@
 #include "sim/scenario_sections.hpp"
 
 #include "actors/config/json_fields.hpp"
+#include "sim/scenario_bounds.hpp"
 
 namespace peerlab::sim::sections {
 
@@ -128,10 +129,14 @@ partition parse_partition(const json& pj, const std::string& p, const scenario& 
 
 void parse_bandwidth(const json& v, const std::string& path, double& up, double& down) {
   c::only_keys(v, path, {"up", "down"});
-  if (auto* m = c::member(v, "up"))
+  if (auto* m = c::member(v, "up")) {
     up = c::get_rate(*m, c::child(path, "up"));
-  if (auto* m = c::member(v, "down"))
+    check_rate(*m, up, c::child(path, "up"));
+  }
+  if (auto* m = c::member(v, "down")) {
     down = c::get_rate(*m, c::child(path, "down"));
+    check_rate(*m, down, c::child(path, "down"));
+  }
 }
 
 void parse_network(const json& net, scenario& s) {

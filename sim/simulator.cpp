@@ -2,12 +2,15 @@
 
 #include "actors/config/json_fields.hpp"
 #include "actors/node_roles.hpp"
+#include "protocols/common/invariant.hpp"
 #include "protocols/common/limits.hpp"
 #include "sim/seed_streams.hpp"
+#include "protocols/common/printable.hpp"
+#include "sim/sim_time.hpp"
+#include "sim/wall_clock.hpp"
 
 #include <caf/all.hpp>
 
-#include <chrono>
 #include <cstdio>
 #include <stdexcept>
 #include <unistd.h>
@@ -16,15 +19,8 @@ namespace peerlab::sim {
 
 namespace {
 
-std::int64_t wall_ns() {
-  // Wall clock only for the progress line; it never reaches the run.
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
-}
-
 time_us transmit_time(std::uint64_t bytes, double bps) {
-  return static_cast<time_us>(static_cast<double>(bytes) * 1e6 / bps);
+  return delay_us(static_cast<double>(bytes) * 1e6 / bps);
 }
 
 } // namespace
@@ -117,6 +113,11 @@ simulator::simulator(const scenario& s, sim_options opts)
     sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(caf_sys_->scheduler());
   }
   fp_.record_trace(opts_.record_trace);
+  watchdog_bound_ = opts_.max_events_per_instant;
+  if (watchdog_bound_ == 0)
+    watchdog_bound_ = std::max<std::uint64_t>(limits::max_events_per_instant,
+                                              limits::max_events_per_instant_per_node *
+                                                static_cast<std::uint64_t>(nodes_.size()));
 
   // Churn: which spec applies to each group.
   churn_of_group_.assign(spec_.groups.size(), -1);
@@ -131,7 +132,8 @@ simulator::simulator(const scenario& s, sim_options opts)
     auto& g = spec_.groups[node_group_[n]];
     time_us t = g.start;
     if (g.start_spread > 0)
-      t += static_cast<time_us>(placement.below(static_cast<std::uint64_t>(g.start_spread)));
+      t =
+        later(t, static_cast<time_us>(placement.below(static_cast<std::uint64_t>(g.start_spread))));
     push({t, 0, 0, n, 0, 0, event_kind::node_up, 0});
   }
   place_files();
@@ -160,9 +162,13 @@ simulator::~simulator() {
 
 void simulator::push(sim_event e) {
   e.seq = seq_++;
-  if (queue_.size() >= limits::max_sim_events)
-    throw std::runtime_error("simulator: more than " + std::to_string(limits::max_sim_events) +
-                             " pending events (runaway scenario?)");
+  PEERLAB_INVARIANT(e.t >= now_, "an event of kind " + std::string(kind_name(e.kind)) +
+                                   " for node " + std::to_string(e.node) + " at " +
+                                   std::to_string(e.t) + " us is scheduled before now (" +
+                                   std::to_string(now_) + " us)");
+  PEERLAB_INVARIANT(queue_.size() < limits::max_sim_events,
+                    "at most " + std::to_string(limits::max_sim_events) +
+                      " pending events (a runaway scenario)");
   queue_.push(e);
 }
 
@@ -263,7 +269,7 @@ void simulator::send(peer_id from, peer_id to, bytes frame) {
   double up = net_->up_bps(node_group_[src]);
   if (up > 0) {
     time_us start = std::max(now_, sn.up_busy);
-    sn.up_busy = start + transmit_time(frame.size() + spec_.frame_overhead, up);
+    sn.up_busy = later(start, transmit_time(frame.size() + spec_.frame_overhead, up));
     depart = sn.up_busy;
   }
   auto gs = node_group_[src], gd = node_group_[dst];
@@ -295,10 +301,12 @@ void simulator::transmit(std::uint32_t from, std::uint32_t to, bytes frame, time
     frame[bit / 8] ^= static_cast<std::uint8_t>(1u << (bit % 8));
     ++net.corrupted;
   }
-  time_us arrive = depart + net_->latency(from, to, net_rng_);
+  time_us arrive = later(depart, net_->latency(from, to, net_rng_));
   bool reordered = net_rng_.chance(f.reorder);
   if (reordered) {
-    arrive += static_cast<time_us>(net_rng_.below(static_cast<std::uint64_t>(f.reorder_delay) + 1));
+    arrive =
+      later(arrive,
+            static_cast<time_us>(net_rng_.below(static_cast<std::uint64_t>(f.reorder_delay) + 1)));
     ++net.reordered;
   } else if (spec_.fifo_links) {
     // Like a TCP connection: a frame never overtakes an earlier one on its link.
@@ -313,8 +321,7 @@ void simulator::transmit(std::uint32_t from, std::uint32_t to, bytes frame, time
 
 void simulator::after(peer_id self, port_t port, time_us delay, std::uint64_t token) {
   auto n = static_cast<std::uint32_t>(self);
-  push({now_ + std::max<time_us>(delay, 0), 0, token, n, 0, nodes_[n].incarnation,
-        event_kind::timer, port});
+  push({later(now_, delay), 0, token, n, 0, nodes_[n].incarnation, event_kind::timer, port});
 }
 
 void simulator::metric(peer_id self, const effects::metric_sample& m) {
@@ -323,6 +330,12 @@ void simulator::metric(peer_id self, const effects::metric_sample& m) {
 
 void simulator::emit(peer_id self, port_t, event&& e) {
   auto n = static_cast<std::uint32_t>(self);
+  // Fields may carry text a peer sent (error reasons, names): from here on
+  // they reach stats, drivers, the results file and the terminal, so they are
+  // made printable once, at this boundary.
+  for (auto& [k, v] : e.fields)
+    if (!is_printable(v))
+      v = printable(v);
   for (auto& d : drivers_)
     d.driver->on_event(*d.api, n, e);
   if (opts_.on_event)
@@ -337,7 +350,8 @@ void simulator::emit(peer_id self, port_t, event&& e) {
       d[k] = v;
     for (auto& [k, v] : e.values)
       d[k] = v;
-    recorded_.push_back({now_, n, e.kind, d.dump()});
+    recorded_.push_back(
+      {now_, n, e.kind, d.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
   }
 }
 
@@ -373,6 +387,14 @@ void simulator::apply_direct(std::uint32_t node, port_t port, effects& fx) {
 void simulator::drain() {
   if (sched_)
     sched_->run();
+  if (failure_)
+    std::rethrow_exception(std::exchange(failure_, nullptr));
+}
+
+bool simulator::failed(peer_id, const std::exception_ptr& error) {
+  if (!failure_)
+    failure_ = error; // the first failure stops the run when the actor returns
+  return true;
 }
 
 void simulator::node_up(std::uint32_t n) {
@@ -409,7 +431,7 @@ void simulator::node_up(std::uint32_t n) {
     d.driver->on_node_up(*d.api, n);
   if (churn_of_group_[g] >= 0) {
     auto& cs = spec_.churn[static_cast<std::size_t>(churn_of_group_[g])];
-    schedule_control(now_ + static_cast<time_us>(cs.session.sample(churn_rng_)), n, churn_leave, 0);
+    schedule_control(later(now_, delay_us(cs.session.sample(churn_rng_))), n, churn_leave, 0);
   }
 }
 
@@ -482,7 +504,8 @@ void simulator::process(sim_event& e) {
     auto& node = nodes_[e.node];
     double down = net_->down_bps(node_group_[e.node]);
     time_us start = std::max(now_, node.down_busy);
-    node.down_busy = start + transmit_time(frames_[e.slot].size() + spec_.frame_overhead, down);
+    node.down_busy =
+      later(start, transmit_time(frames_[e.slot].size() + spec_.frame_overhead, down));
     sim_event d = e;
     d.t = node.down_busy;
     d.kind = event_kind::deliver;
@@ -491,6 +514,10 @@ void simulator::process(sim_event& e) {
   }
   case event_kind::timer: {
     auto& node = nodes_[e.node];
+    PEERLAB_INVARIANT(e.incarnation <= node.incarnation,
+                      "a timer of node " + std::to_string(e.node) + " comes from incarnation " +
+                        std::to_string(e.incarnation) + ", after the current one (" +
+                        std::to_string(node.incarnation) + ")");
     if (!node.online || node.incarnation != e.incarnation)
       break; // the role that set it is gone
     auto* r = find_role(e.node, e.port);
@@ -540,8 +567,8 @@ void simulator::process(sim_event& e) {
     switch (e.a) {
     case sample_metrics:
       take_metric_sample();
-      if (now_ + spec_.metrics_interval <= end_)
-        schedule_control(now_ + spec_.metrics_interval, 0, sample_metrics, 0);
+      if (later(now_, spec_.metrics_interval) <= end_)
+        schedule_control(later(now_, spec_.metrics_interval), 0, sample_metrics, 0);
       break;
     case driver_tick: {
       auto it = driver_args_.find(e.seq);
@@ -561,7 +588,7 @@ void simulator::process(sim_event& e) {
       fp_.extend(e.t, event_kind::node_down, e.node, crash ? 1 : 0, 0, {});
       node_down(e.node, crash);
       if (cs.restart)
-        push({now_ + static_cast<time_us>(cs.downtime.sample(churn_rng_)), 0, 0, e.node, 0, 0,
+        push({later(now_, delay_us(cs.downtime.sample(churn_rng_))), 0, 0, e.node, 0, 0,
               event_kind::node_up, 0});
       break;
     }
@@ -571,6 +598,13 @@ void simulator::process(sim_event& e) {
 }
 
 void simulator::take_metric_sample() {
+  // Rows per sample: counters per group, nodes online per group, four network-wide.
+  auto rows = stats_.counters().size() * spec_.groups.size() + spec_.groups.size() + 4;
+  auto bound = opts_.max_metric_rows ? opts_.max_metric_rows : limits::max_metric_rows;
+  if (series_.size() + rows > bound) {
+    metrics_truncated_ = true; // keep what is stored, take no more samples
+    return;
+  }
   for (auto& [name, per_group] : stats_.counters())
     for (std::uint32_t g = 0; g < per_group.size(); ++g)
       series_.push_back({now_, g, name, per_group[g]});
@@ -590,7 +624,7 @@ void simulator::take_metric_sample() {
 }
 
 void simulator::show_progress(bool final) {
-  auto ns = wall_ns();
+  auto ns = wall_clock_ns();
   double wall = static_cast<double>(ns - wall_start_ns_) / 1e9;
   double rate = wall > 0 ? static_cast<double>(fp_.events()) / wall : 0;
   double done = end_ > 0 ? static_cast<double>(now_) / static_cast<double>(end_) : 1;
@@ -602,8 +636,33 @@ void simulator::show_progress(bool final) {
   std::fflush(stderr);
 }
 
+void simulator::watchdog(const sim_event& e) {
+  PEERLAB_INVARIANT(e.t >= now_, "virtual time never decreases: an event of kind " +
+                                   std::string(kind_name(e.kind)) + " for node " +
+                                   std::to_string(e.node) + " at " + std::to_string(e.t) +
+                                   " us comes after " + std::to_string(now_) + " us");
+  events_at_now_ = e.t == now_ ? events_at_now_ + 1 : 1;
+  if (events_at_now_ <= watchdog_bound_)
+    return;
+  std::string what = kind_name(e.kind);
+  if (e.kind == event_kind::control) {
+    static const char* actions[] = {"", "metrics sample", "download due", "churn leave",
+                                    "workload tick"};
+    what += " (" + std::string(e.a < 5 ? actions[e.a] : "?") + ")";
+  } else if (e.kind == event_kind::deliver || e.kind == event_kind::arrive) {
+    what += " (frame from node " + std::to_string(e.a) + ")";
+  } else if (e.kind == event_kind::timer) {
+    what += " (port " + std::string(port_name(e.port)) + ", token " + std::to_string(e.a) + ")";
+  }
+  throw watchdog_error("watchdog: more than " + std::to_string(watchdog_bound_) +
+                       " events at virtual time " + cfg::format_duration(e.t) + " (" +
+                       std::to_string(e.t) + " us) without time advancing (a livelock); the " +
+                       "last was a " + what + " event on node " + std::to_string(e.node) +
+                       " of group \"" + spec_.groups[node_group_[e.node]].name + "\"");
+}
+
 void simulator::run() {
-  wall_start_ns_ = wall_last_ns_ = wall_ns();
+  wall_start_ns_ = wall_last_ns_ = wall_clock_ns();
   bool show = opts_.progress && isatty(2);
   std::uint64_t steps = 0;
   bool shown = false;
@@ -612,11 +671,12 @@ void simulator::run() {
     if (e.t > end_)
       break;
     queue_.pop();
+    watchdog(e);
     now_ = e.t;
     process(e);
     ++stats_.events;
     if (show && (++steps & 0xffff) == 0) {
-      auto ns = wall_ns();
+      auto ns = wall_clock_ns();
       if (ns - wall_last_ns_ > 1'000'000'000) {
         wall_last_ns_ = ns;
         show_progress(false);

@@ -20,10 +20,12 @@
 
 #include <caf/scheduler/test_coordinator.hpp>
 
+#include <exception>
 #include <functional>
 #include <unordered_map>
 #include <memory>
 #include <queue>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -35,10 +37,21 @@ struct sim_options {
   engine eng = engine::actors;
   bool record_trace = false; // keep every chain step (peerlab check)
   bool progress = false;     // progress line on stderr
+  /// Watchdog: events processed at one virtual time before the run stops as
+  /// a livelock; 0 = the default (protocols/common/limits.hpp).
+  std::uint64_t max_events_per_instant = 0;
+  /// Rows of the metric series kept before sampling stops; 0 = the default.
+  std::size_t max_metric_rows = 0;
   std::uint64_t seed_override = 0;
   bool has_seed_override = false;
   /// Optional observer of role events (tests, the events table).
   std::function<void(std::uint32_t node, time_us, const event&)> on_event;
+};
+
+/// A run that cannot go on: the watchdog saw a livelock. Like an invariant
+/// violation it is a runtime failure (exit 3), not bad input.
+struct watchdog_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 class simulator final : public runtime {
@@ -48,7 +61,9 @@ public:
   simulator(const simulator&) = delete;
   simulator& operator=(const simulator&) = delete;
 
-  /// Runs until the scenario's duration or until no event is left.
+  /// Runs until the scenario's duration or until no event is left. Throws
+  /// invariant_violation, watchdog_error or what a role threw (a runtime
+  /// failure); the state reached so far stays readable.
   void run();
 
   std::uint64_t seed() const { return seed_; }
@@ -60,6 +75,10 @@ public:
   std::uint32_t group_of(std::uint32_t node) const { return node_group_[node]; }
   bool online(std::uint32_t node) const { return nodes_[node].online; }
   time_us end_time() const { return end_; }
+  /// Virtual time reached: the end, or the event a failed run stopped at.
+  time_us now_time() const { return now_; }
+  /// The watchdog's bound in effect for this run.
+  std::uint64_t max_events_per_instant() const { return watchdog_bound_; }
   /// Per-group metric snapshots taken every metrics.interval: (time, group, name, value).
   struct metric_row {
     time_us t;
@@ -77,6 +96,8 @@ public:
   };
   const std::vector<event_row>& recorded_events() const { return recorded_; }
   bool events_truncated() const { return events_truncated_; }
+  /// True if the metric series reached limits::max_metric_rows and sampling stopped.
+  bool metrics_truncated() const { return metrics_truncated_; }
 
   /// Protocol workload drivers and the api each one uses.
   std::size_t driver_count() const { return drivers_.size(); }
@@ -92,6 +113,7 @@ public:
   content_store& content(peer_id self) override { return *nodes_[self].content; }
   void metric(peer_id self, const effects::metric_sample& m) override;
   void emit(peer_id self, port_t port, event&& e) override;
+  bool failed(peer_id self, const std::exception_ptr& error) override;
 
 private:
   struct sim_event {
@@ -154,6 +176,7 @@ private:
   void take_metric_sample();
   void drain();
   void show_progress(bool final);
+  void watchdog(const sim_event& e);
 
   scenario spec_;
   sim_options opts_;
@@ -179,6 +202,10 @@ private:
   std::vector<metric_row> series_;
   std::vector<event_row> recorded_;
   bool events_truncated_ = false;
+  bool metrics_truncated_ = false;
+  std::exception_ptr failure_; // thrown inside an actor, rethrown by drain()
+  std::uint64_t watchdog_bound_ = 0;
+  std::uint64_t events_at_now_ = 0; // processed at the current virtual time
   effects direct_fx_;
   std::uint64_t next_command_id_ = 1;
   std::vector<hosted_driver> drivers_;

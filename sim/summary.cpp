@@ -32,6 +32,7 @@ json summarize(const simulator& sim, double wall_seconds) {
                  {"rejected_by_roles", s.counter("frames_rejected")},
                  {"delivered_bytes", s.net.delivered_bytes}};
   j["churn"] = {{"starts", s.node_starts}, {"crashes", s.crashes}, {"leaves", s.leaves}};
+  j["truncated"] = {{"metrics", sim.metrics_truncated()}, {"events", sim.events_truncated()}};
   json counters = json::object();
   for (auto& [name, per_group] : s.counters()) {
     double t = 0;

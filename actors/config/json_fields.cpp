@@ -236,8 +236,8 @@ std::string format_duration(time_us t) {
   else if (s < 7200)
     std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s / 60), static_cast<int>(s) % 60);
   else
-    std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s / 3600),
-                  (static_cast<int>(s) % 3600) / 60);
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(s / 3600),
+                  (static_cast<long long>(s) % 3600) / 60);
   return buf;
 }
 

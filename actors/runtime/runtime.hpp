@@ -5,6 +5,8 @@
 // sockets, the OS clock or a global RNG.
 #include "protocols/common/role.hpp"
 
+#include <exception>
+
 namespace peerlab {
 
 class runtime {
@@ -37,6 +39,11 @@ public:
 
   /// How other nodes reach `self` (live: "host:port"; empty in the simulator).
   virtual std::string_view self_address(peer_id) const { return {}; }
+
+  /// A role of `self` threw `error` while handling an input. Returns true if
+  /// the runtime takes over (the simulator stops the run and reports it);
+  /// false leaves CAF's default (print it, end the actor).
+  virtual bool failed(peer_id /*self*/, const std::exception_ptr& /*error*/) { return false; }
 };
 
 } // namespace peerlab

@@ -11,7 +11,8 @@ namespace peerlab::app {
 
 const char* const exit_codes_text =
   "exit codes: 0 ok, 1 a checker failed or runs differ, 2 bad input or usage,\n"
-  "            3 runtime failure (cannot bind, network or I/O error)\n";
+  "            3 runtime failure (cannot bind, network or I/O error; in a simulation an\n"
+  "              invariant violated, a livelock stopped by the watchdog, a role threw)\n";
 
 std::string usage_text(const command_help& c) {
   std::string s = "usage: peerlab " + c.name + (c.synopsis.empty() ? "" : " " + c.synopsis) +

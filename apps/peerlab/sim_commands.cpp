@@ -5,6 +5,7 @@
 
 #include "actors/config/json_fields.hpp"
 #include "actors/node_roles.hpp"
+#include "protocols/common/printable.hpp"
 #include "sim/checkers.hpp"
 #include "sim/results.hpp"
 #include "sim/simulator.hpp"
@@ -80,19 +81,41 @@ std::string repro_command(const std::string& path, std::uint64_t seed, sim::engi
          (eng == sim::engine::direct ? " --engine direct" : "");
 }
 
-// Runs one seed; returns (passed, summary json).
+// The livelock watchdog's bound (0 = the default).
+std::uint64_t watchdog_bound(const args& a) {
+  auto n = a.count("max-events-per-instant");
+  if (n && *n == 0)
+    throw usage_error("--max-events-per-instant: expected a positive integer, got \"0\"");
+  return n.value_or(0);
+}
+
+const option_help watchdog_option{"max-events-per-instant", "N",
+                                  "stop a run after N events at one virtual time (a livelock)"};
+
+std::string failure_line(const sim::simulator& sim, const std::string& what,
+                         const std::string& path, sim::engine eng) {
+  return "runtime failure at virtual " + cfg::format_duration(sim.now_time()) + " (" +
+         std::to_string(sim.now_time()) + " us): " + what + "\nreproduce with:\n  " +
+         repro_command(path, sim.seed(), eng);
+}
+
+// Runs one seed. A runtime failure (invariant, watchdog, a role threw) ends
+// the run where it happened; it is still appended to the results file.
 struct one_run {
   bool passed = true;
+  std::string failure; // non-empty: the runtime failure
   nlohmann::json summary;
   std::string fingerprint;
   std::vector<sim::verdict> verdicts;
 };
 
 one_run run_once(const sim::scenario& s, const std::string& path, std::optional<std::uint64_t> seed,
-                 sim::engine eng, sim::results_db* db, bool print, bool progress) {
+                 sim::engine eng, sim::results_db* db, bool print, bool progress,
+                 std::uint64_t max_events_per_instant) {
   sim::sim_options o;
   o.eng = eng;
   o.progress = progress;
+  o.max_events_per_instant = max_events_per_instant;
   if (seed) {
     o.has_seed_override = true;
     o.seed_override = *seed;
@@ -106,19 +129,33 @@ one_run run_once(const sim::scenario& s, const std::string& path, std::optional<
                 static_cast<unsigned long long>(sim.seed()), params.dump().c_str());
     std::fflush(stdout);
   }
-  sim.run();
-  double wall = seconds_since(t0);
   one_run r;
-  r.verdicts = sim::evaluate_checkers(sim);
+  try {
+    sim.run();
+  } catch (const config_error&) {
+    throw;
+  } catch (const std::exception& e) {
+    r.failure = printable(e.what());
+    r.passed = false;
+  }
+  double wall = seconds_since(t0);
+  if (r.failure.empty())
+    r.verdicts = sim::evaluate_checkers(sim);
   r.summary = sim::summarize(sim, wall);
   r.fingerprint = sim.chain().hex();
   for (auto& v : r.verdicts)
     r.passed = r.passed && v.passed;
   if (db) {
     sim::run_info info{git_commit(), wall, r.summary, r.verdicts};
+    if (!r.failure.empty()) {
+      info.status = "runtime_error";
+      info.message = r.failure;
+    }
     db->append(sim, info);
   }
-  if (print) {
+  if (!r.failure.empty()) {
+    std::fprintf(stderr, "peerlab run: %s\n", failure_line(sim, r.failure, path, eng).c_str());
+  } else if (print) {
     std::printf("%s", sim::render_summary(sim, r.summary, r.verdicts).c_str());
     if (!r.passed)
       std::printf("a checker failed; reproduce with:\n  %s\n",
@@ -133,8 +170,11 @@ const command_help run_help{"run",
                             {{"seed", "N", "the run seed (default: the scenario's seed)"},
                              {"out", "FILE", "results file to append to (default results.db)"},
                              {"engine", "E", "actors (default) or direct"},
-                             {"quiet", "", "print only \"passed|FAILED FINGERPRINT\""}},
-                            "A failing checker prints the command that reproduces the run."};
+                             {"quiet", "", "print only \"passed|FAILED FINGERPRINT\""},
+                             watchdog_option},
+                            "A failing checker prints the command that reproduces the run; so "
+                            "does a runtime failure,\nwhich is still appended with status "
+                            "runtime_error."};
 
 const command_help check_help{
   "check",
@@ -142,7 +182,8 @@ const command_help check_help{
   "Runs SCENARIO twice and compares fingerprints; shows the first differing event.",
   {{"seed", "N", "the run seed (default: the scenario's seed)"},
    {"engine", "E", "engine of the first run: actors (default) or direct"},
-   {"against", "E", "engine of the second run (default: the same as --engine)"}},
+   {"against", "E", "engine of the second run (default: the same as --engine)"},
+   watchdog_option},
   "Exit 1 means the two runs differ."};
 
 const command_help sweep_help{
@@ -151,8 +192,9 @@ const command_help sweep_help{
   "Runs SCENARIO once per seed from A to B and appends every run to a results file.",
   {{"seeds", "A..B", "the seeds, inclusive (at most 100000)"},
    {"out", "FILE", "results file to append to (default results.db)"},
-   {"engine", "E", "actors (default) or direct"}},
-  "Exit 1 means a checker failed for at least one seed."};
+   {"engine", "E", "actors (default) or direct"},
+   watchdog_option},
+  "Exit 1 means a checker failed for at least one seed, 3 that a run failed at runtime."};
 
 const command_help validate_help{
   "validate",
@@ -180,12 +222,15 @@ int run_command(int argc, char** argv) {
     } catch (const std::runtime_error& e) {
       throw usage_error(e.what());
     }
-    auto r = run_once(s, path, seed, eng, db.get(), !a.flag("quiet"), true);
+    auto r = run_once(s, path, seed, eng, db.get(), !a.flag("quiet"), true, watchdog_bound(a));
     if (a.flag("quiet"))
-      std::printf("%s %s\n", r.passed ? "passed" : "FAILED", r.fingerprint.c_str());
+      std::printf("%s %s\n", !r.failure.empty() ? "RUNTIME-ERROR" : r.passed ? "passed" : "FAILED",
+                  r.fingerprint.c_str());
     else
       std::printf("results appended to %s\n", out.c_str());
-    return r.passed ? 0 : 1;
+    if (!r.failure.empty())
+      return exit_code::runtime;
+    return r.passed ? exit_code::ok : exit_code::failed;
   });
 }
 
@@ -236,26 +281,30 @@ int sweep_command(int argc, char** argv) {
     }
     std::printf("%-8s %-18s %-7s %10s %10s %10s %10s %12s\n", "seed", "fingerprint", "checks",
                 "completed", "failed", "median_s", "p99_s", "events");
-    int failures = 0;
+    int failures = 0, runtime_failures = 0;
+    auto bound = watchdog_bound(a);
     for (auto seed = lo; seed <= hi; ++seed) {
-      auto r = run_once(s, path, seed, eng, db.get(), false, false);
+      auto r = run_once(s, path, seed, eng, db.get(), false, false, bound);
       auto& d = r.summary["downloads"];
       std::printf("%-8llu %-18s %-7s %10llu %10llu %10.3f %10.3f %12llu\n",
                   static_cast<unsigned long long>(seed), r.fingerprint.c_str(),
-                  r.passed ? "ok" : "FAIL",
+                  !r.failure.empty() ? "ERROR" : r.passed ? "ok" : "FAIL",
                   static_cast<unsigned long long>(d["completed"].get<std::uint64_t>()),
                   static_cast<unsigned long long>(d["failed"].get<std::uint64_t>()),
                   d["time_median_s"].get<double>(), d["time_p99_s"].get<double>(),
                   static_cast<unsigned long long>(r.summary["events"].get<std::uint64_t>()));
       std::fflush(stdout);
       if (!r.passed) {
-        ++failures;
+        ++(r.failure.empty() ? failures : runtime_failures);
         std::printf("         reproduce with: %s\n", repro_command(path, seed, eng).c_str());
       }
     }
-    std::printf("%llu runs appended to %s; %d with failing checkers\n",
-                static_cast<unsigned long long>(hi - lo + 1), out.c_str(), failures);
-    return failures ? 1 : 0;
+    std::printf("%llu runs appended to %s; %d with failing checkers, %d runtime failures\n",
+                static_cast<unsigned long long>(hi - lo + 1), out.c_str(), failures,
+                runtime_failures);
+    if (runtime_failures)
+      return exit_code::runtime;
+    return failures ? exit_code::failed : exit_code::ok;
   });
 }
 
@@ -271,16 +320,29 @@ int check_command(int argc, char** argv) {
       sim::sim_options o;
       o.eng = eng;
       o.record_trace = true;
+      o.max_events_per_instant = watchdog_bound(a);
       if (auto sd = a.value("seed")) {
         o.has_seed_override = true;
         o.seed_override = parse_seed(*sd);
       }
       auto sim = std::make_unique<sim::simulator>(s, o);
-      sim->run();
+      try {
+        sim->run();
+      } catch (const config_error&) {
+        throw;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "peerlab check: %s\n",
+                     failure_line(*sim, printable(e.what()), path, eng).c_str());
+        return std::unique_ptr<sim::simulator>();
+      }
       return sim;
     };
     auto r1 = run_traced(first);
+    if (!r1)
+      return exit_code::runtime;
     auto r2 = run_traced(second);
+    if (!r2)
+      return exit_code::runtime;
     auto& t1 = r1->chain().trace();
     auto& t2 = r2->chain().trace();
     auto seed = r1->seed();

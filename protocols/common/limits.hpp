@@ -30,5 +30,19 @@ constexpr std::size_t max_conn_queue_bytes = 64u << 20;
 constexpr std::size_t max_sim_events = 200'000'000;
 /// Command arguments (verbs and values) accepted by a role.
 constexpr std::size_t max_command_args = 64;
+/// Longest simulated run (1000 years, in µs). Any parsed duration is below
+/// 9e18 µs, so "now + a duration" stays below 2^63 and cannot overflow.
+constexpr std::int64_t max_scenario_us = 1000ll * 365 * 86400 * 1000000;
+/// Slowest simulated link (1 kbit/s): a largest frame still leaves in hours.
+constexpr double min_rate_bytes_per_s = 125;
+/// Rows of the metric series of one run; validation rejects intervals that
+/// need more, and the simulator stops sampling at this bound.
+constexpr std::size_t max_metric_rows = 10'000'000;
+/// Events the simulator processes at one virtual time before its watchdog
+/// stops the run as a livelock: this many, or 64 per node if that is more.
+constexpr std::uint64_t max_events_per_instant = 10'000'000;
+constexpr std::uint64_t max_events_per_instant_per_node = 64;
+/// Distinct failure reasons kept per run; further ones are counted as "other".
+constexpr std::size_t max_failure_reasons = 1000;
 
 } // namespace peerlab::limits

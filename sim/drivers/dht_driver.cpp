@@ -4,6 +4,7 @@
 
 #include "protocols/common/limits.hpp"
 #include "protocols/kad/node.hpp"
+#include "sim/sim_time.hpp"
 #include "sim/synthetic_content.hpp"
 #include "sim/seed_streams.hpp"
 
@@ -87,7 +88,7 @@ void driver::start(sim_api& api) {
   if (spec_.has_provide) {
     auto& pr = spec_.provide;
     auto when = [&] {
-      return pr.at + static_cast<time_us>(r.below(static_cast<std::uint64_t>(pr.spread) + 1));
+      return later(pr.at, static_cast<time_us>(r.below(static_cast<std::uint64_t>(pr.spread) + 1)));
     };
     auto add = [&](const kad::kad_id& key, std::vector<std::uint32_t> providers) {
       auto idx = static_cast<std::uint32_t>(records_.size());
@@ -134,7 +135,7 @@ void driver::start(sim_api& api) {
   lookups_run_.assign(spec_.lookups.size(), 0);
   for (std::uint32_t i = 0; i < spec_.lookups.size(); ++i) {
     auto& l = spec_.lookups[i];
-    time_us t = l.start + static_cast<time_us>(l.interval.sample(r));
+    time_us t = later(l.start, delay_us(l.interval.sample(r)));
     if (t <= l.stop)
       api.schedule(t, 0, arg(act_lookup, i));
   }
@@ -149,7 +150,7 @@ void driver::start(sim_api& api) {
     auto [first, last] = api.group_nodes(d.group);
     downloads_per_node_.emplace_back(last - first, 0);
     for (auto n = first; n < last; ++n) {
-      time_us t = d.start + static_cast<time_us>(d.interval.sample(r));
+      time_us t = later(d.start, delay_us(d.interval.sample(r)));
       if (t <= d.stop)
         api.schedule(t, n, arg(act_download, di));
     }
@@ -249,7 +250,7 @@ void driver::run_lookup(sim_api& api, std::uint32_t stream) {
   } else if (!announced_records_.empty() || l.verb == lookup_verb::find_node) {
     ++st.skipped_offline;
   }
-  time_us next = api.now() + static_cast<time_us>(l.interval.sample(r));
+  time_us next = later(api.now(), delay_us(l.interval.sample(r)));
   if ((l.count == 0 || lookups_run_[stream] < l.count) && next <= l.stop)
     api.schedule(next, 0, arg(act_lookup, stream));
 }
@@ -282,7 +283,7 @@ void driver::run_download(sim_api& api, std::uint32_t node, std::uint32_t di) {
   } else {
     ++download_lookups_.skipped_offline;
   }
-  time_us next = api.now() + static_cast<time_us>(d.interval.sample(r));
+  time_us next = later(api.now(), delay_us(d.interval.sample(r)));
   if (issued < d.max_per_node && next <= d.stop)
     api.schedule(next, node, arg(act_download, di));
 }

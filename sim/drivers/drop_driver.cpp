@@ -5,6 +5,7 @@
 #include "protocols/droplog/http_gateway.hpp"
 #include "sim/checkers.hpp"
 #include "sim/seed_streams.hpp"
+#include "sim/sim_time.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -342,8 +343,8 @@ private:
     dr.submitted_at[idx] = api.now();
     dr.next = idx + 1;
     if (dr.next < p_.messages)
-      api.schedule(std::max(api.now(), p_.start + static_cast<time_us>(dr.next) * p_.interval),
-                   dr.from, arg | dr.next);
+      api.schedule(std::max(api.now(), later(p_.start, times(dr.next, p_.interval))), dr.from,
+                   arg | dr.next);
   }
 
   void on_delivered(sim_api& api, std::uint32_t node, const event& e) {
@@ -404,9 +405,8 @@ private:
                      false};
       ++http_issued_;
       if (http_issued_ < p_.http_calls)
-        api.schedule(
-          std::max(api.now(), p_.start + static_cast<time_us>(http_issued_) * p_.http_interval),
-          node_a_, (static_cast<std::uint64_t>(http_call) << 32) | http_issued_);
+        api.schedule(std::max(api.now(), later(p_.start, times(http_issued_, p_.http_interval))),
+                     node_a_, (static_cast<std::uint64_t>(http_call) << 32) | http_issued_);
     }
   }
 

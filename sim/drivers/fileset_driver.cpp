@@ -4,6 +4,7 @@
 #include "protocols/fileset/fileset.hpp"
 #include "protocols/merkle/merkle.hpp"
 #include "sim/checkers.hpp"
+#include "sim/sim_time.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -171,8 +172,7 @@ public:
     }
     first_store_.assign(files_total_, std::vector<time_us>(n, -1));
     for (std::uint64_t s = 0; s < p_.sets; ++s)
-      api.schedule(p_.start + static_cast<time_us>(s) * p_.set_interval, 0,
-                   (k_publish << 56) | (s << 24));
+      api.schedule(later(p_.start, times(s, p_.set_interval)), 0, (k_publish << 56) | (s << 24));
     if (p_.client_fetches > 0)
       api.schedule(p_.client_start, 0, k_client << 56);
   }

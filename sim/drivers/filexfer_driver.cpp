@@ -5,6 +5,7 @@
 #include "actors/config/json_fields.hpp"
 #include "protocols/common/limits.hpp"
 #include "sim/checkers.hpp"
+#include "sim/sim_time.hpp"
 #include "sim/simulator.hpp"
 #include "sim/drivers/filexfer_report.hpp"
 #include "sim/seed_streams.hpp"
@@ -71,7 +72,7 @@ public:
       first_.push_back(first);
       issued_[di].assign(last - first, 0);
       for (auto n = first; n < last; ++n) {
-        time_us t = d.start + static_cast<time_us>(d.interval.sample(api.workload_rng()));
+        time_us t = later(d.start, delay_us(d.interval.sample(api.workload_rng())));
         if (t <= d.stop)
           api.schedule(t, n, di);
       }
@@ -83,7 +84,7 @@ public:
     auto& issued = issued_[di][node - first_[di]];
     if (api.online(node) && issue(api, node, d))
       ++issued;
-    time_us next = api.now() + static_cast<time_us>(d.interval.sample(api.workload_rng()));
+    time_us next = later(api.now(), delay_us(d.interval.sample(api.workload_rng())));
     if (issued < d.max_per_node && next <= d.stop)
       api.schedule(next, node, di);
   }
@@ -181,7 +182,11 @@ void driver::on_event(sim_api& api, std::uint32_t node, const event& e) {
     ++d.failed;
     const std::string* reason = e.field("reason");
     std::string why = reason ? *reason : "unknown";
-    ++d.failure_reasons[why];
+    // Peers choose the text: the map is bounded, further reasons count as "other".
+    if (d.failure_reasons.size() < limits::max_failure_reasons || d.failure_reasons.count(why))
+      ++d.failure_reasons[why];
+    else
+      ++d.failure_reasons["other"];
     if (d.records.size() < max_records)
       d.records.push_back(
         {api.now(), node, false, e.value("duration_us"), 0, e.value("attempts"), why});
