@@ -19,8 +19,8 @@ struct run_info {
   std::vector<verdict> verdicts;
   /// Empty: "ok" or "checker_failed" from the verdicts. "runtime_error" for a
   /// run that stopped early (invariant, watchdog, a role threw), with `message`.
-  std::string status;
-  std::string message;
+  std::string status{};
+  std::string message{};
 };
 
 /// The status stored for a run: runtime_error if `info.status` says so,

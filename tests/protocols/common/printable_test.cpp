@@ -1,6 +1,7 @@
 #include "protocols/common/printable.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <string>
 
@@ -30,13 +31,22 @@ TEST_CASE("printable escapes controls, backslashes and invalid UTF-8", "[common]
   CHECK(printable("\x80tail") == "\\x80tail");                    // lone continuation byte
 }
 
-TEST_CASE("printable output is always printable", "[common][printable]") {
-  // Every single byte and every pair of bytes.
-  for (int a = 0; a < 256; ++a)
-    for (int b = 0; b < 256; ++b) {
-      std::string s{static_cast<char>(a), static_cast<char>(b)};
-      auto out = printable(s);
-      CAPTURE(a, b, out);
-      REQUIRE(is_printable(out));
-    }
+TEST_CASE("printable output is valid UTF-8 without control characters", "[common][printable]") {
+  // Every pair of bytes, and each pair after a lead byte of a 3 and 4 byte sequence.
+  for (int lead : {-1, 0xe2, 0xf0})
+    for (int a = 0; a < 256; ++a)
+      for (int b = 0; b < 256; ++b) {
+        std::string s;
+        if (lead >= 0)
+          s += static_cast<char>(lead);
+        s += static_cast<char>(a);
+        s += static_cast<char>(b);
+        auto out = printable(s);
+        CAPTURE(lead, a, b, out);
+        for (unsigned char c : out)
+          REQUIRE((c >= 0x20 && c != 0x7f));
+        REQUIRE_NOTHROW(nlohmann::json(out).dump()); // strict UTF-8 check
+        if (is_printable(s))
+          REQUIRE(out == s);
+      }
 }
