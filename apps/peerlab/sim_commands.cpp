@@ -224,7 +224,10 @@ int run_command(int argc, char** argv) {
     }
     auto r = run_once(s, path, seed, eng, db.get(), !a.flag("quiet"), true, watchdog_bound(a));
     if (a.flag("quiet"))
-      std::printf("%s %s\n", !r.failure.empty() ? "RUNTIME-ERROR" : r.passed ? "passed" : "FAILED",
+      std::printf("%s %s\n",
+                  !r.failure.empty() ? "RUNTIME-ERROR"
+                  : r.passed         ? "passed"
+                                     : "FAILED",
                   r.fingerprint.c_str());
     else
       std::printf("results appended to %s\n", out.c_str());
@@ -288,7 +291,9 @@ int sweep_command(int argc, char** argv) {
       auto& d = r.summary["downloads"];
       std::printf("%-8llu %-18s %-7s %10llu %10llu %10.3f %10.3f %12llu\n",
                   static_cast<unsigned long long>(seed), r.fingerprint.c_str(),
-                  !r.failure.empty() ? "ERROR" : r.passed ? "ok" : "FAIL",
+                  !r.failure.empty() ? "ERROR"
+                  : r.passed         ? "ok"
+                                     : "FAIL",
                   static_cast<unsigned long long>(d["completed"].get<std::uint64_t>()),
                   static_cast<unsigned long long>(d["failed"].get<std::uint64_t>()),
                   d["time_median_s"].get<double>(), d["time_p99_s"].get<double>(),

@@ -19,7 +19,7 @@ for f in "$ROOT"/tests/sim/bad_scenarios/*.json; do
   expect=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["description"].split("expect error: ",1)[1])' "$f")
   "$PEERLAB" validate "$f" >"$work/out" 2>&1; rc=$?
   [ $rc = 2 ] && ok || bad "$(basename "$f"): validate exit $rc"
-  grep -qF "error: $f: $expect" "$work/out" && ok || { bad "$(basename "$f"): expected \"$expect\""; cat "$work/out"; }
+  grep -qF "$f: $expect" "$work/out" && ok || { bad "$(basename "$f"): expected \"$expect\""; cat "$work/out"; }
   "$PEERLAB" run "$f" --out "$work/never.db" >"$work/out" 2>&1; rc=$?
   [ $rc = 2 ] && ok || bad "$(basename "$f"): run exit $rc"
 done

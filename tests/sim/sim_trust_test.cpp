@@ -7,6 +7,7 @@
 #include "protocols/common/invariant.hpp"
 #include "protocols/common/limits.hpp"
 #include "protocols/common/printable.hpp"
+#include "sim/drivers/filexfer_driver.hpp"
 #include "sim/results.hpp"
 #include "sim/sim_time.hpp"
 #include "sim/summary.hpp"
@@ -67,7 +68,7 @@ void require_monotone_run(const sim::scenario& s, sim::engine eng) {
   CHECK(backwards == 0);
   CHECK(events > 0);
   CHECK(sim.now_time() == s.duration);
-  for (auto& r : sim.stats().downloads.records) {
+  for (auto& r : sim::filexfer_sim::outcomes_of(sim).records) {
     CHECK(r.end >= 0);
     CHECK(r.end <= s.duration);
     CHECK(r.duration_us >= 0);
@@ -242,7 +243,7 @@ TEST_CASE("peer text is escaped before stats, events and results", "[sim][trust]
   event bad{
     "download_failed", 0, {{"hash", "00"}, {"reason", "provider 2: \xff\xfe\x1b[2J\n"}}, {}};
   sim.emit(0, 0, std::move(bad));
-  auto& reasons = sim.stats().downloads.failure_reasons;
+  auto& reasons = sim::filexfer_sim::outcomes_of(sim).failure_reasons;
   CHECK(reasons.count("provider 2: \\xff\\xfe\\x1b[2J\\x0a") == 1);
   for (auto& [reason, n] : reasons)
     CHECK(safe_text(reason));
@@ -266,7 +267,7 @@ TEST_CASE("the number of distinct failure reasons is bounded", "[sim][trust]") {
   sim::simulator sim(s, {});
   for (std::size_t i = 0; i < limits::max_failure_reasons + 50; ++i)
     sim.emit(0, 0, event{"download_failed", 0, {{"reason", "r" + std::to_string(i)}}, {}});
-  auto& reasons = sim.stats().downloads.failure_reasons;
+  auto& reasons = sim::filexfer_sim::outcomes_of(sim).failure_reasons;
   CHECK(reasons.size() == limits::max_failure_reasons + 1);
   CHECK(reasons.at("other") == 50);
 }
