@@ -646,8 +646,7 @@ void simulator::watchdog(const sim_event& e) {
     return;
   std::string what = kind_name(e.kind);
   if (e.kind == event_kind::control) {
-    static const char* actions[] = {"", "metrics sample", "download due", "churn leave",
-                                    "workload tick"};
+    static const char* actions[] = {"", "metrics sample", "?", "churn leave", "workload tick"};
     what += " (" + std::string(e.a < 5 ? actions[e.a] : "?") + ")";
   } else if (e.kind == event_kind::deliver || e.kind == event_kind::arrive) {
     what += " (frame from node " + std::to_string(e.a) + ")";
