@@ -23,7 +23,7 @@ std::string temp_path(const char* name) {
   return p.string();
 }
 
-std::vector<std::string> column(const std::string& path, const char* sql) {
+std::vector<std::string> sql_column(const std::string& path, const char* sql) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
   sqlite3_stmt* st = nullptr;
@@ -71,13 +71,13 @@ TEST_CASE("runs store ok, checker_failed and runtime_error with its message", "[
     db.append(sim, bad);
     db.append(sim, broken);
   }
-  CHECK(column(path, "SELECT status FROM runs ORDER BY run_id") ==
+  CHECK(sql_column(path, "SELECT status FROM runs ORDER BY run_id") ==
         std::vector<std::string>{"ok", "checker_failed", "runtime_error"});
-  CHECK(column(path, "SELECT passed FROM runs ORDER BY run_id") ==
+  CHECK(sql_column(path, "SELECT passed FROM runs ORDER BY run_id") ==
         std::vector<std::string>{"1", "0", "0"});
-  CHECK(column(path, "SELECT status_message FROM runs ORDER BY run_id") ==
+  CHECK(sql_column(path, "SELECT status_message FROM runs ORDER BY run_id") ==
         std::vector<std::string>{"NULL", "NULL", "watchdog: \\x1b[31m livelock"});
-  CHECK(column(path, "SELECT value FROM peerlab_meta WHERE key = 'schema_version'") ==
+  CHECK(sql_column(path, "SELECT value FROM peerlab_meta WHERE key = 'schema_version'") ==
         std::vector<std::string>{"2"});
   std::filesystem::remove(path);
 }
@@ -103,13 +103,13 @@ INSERT INTO runs VALUES(NULL, 'old', '{}', 2, 'x', '{}', 'f2', 1, 1, 1, 0, '[]',
     sim::results_db db(path);
     db.append(sim, {"c", 0, sim::summarize(sim, 0), {}});
   }
-  CHECK(column(path, "SELECT status FROM runs ORDER BY run_id") ==
+  CHECK(sql_column(path, "SELECT status FROM runs ORDER BY run_id") ==
         std::vector<std::string>{"ok", "checker_failed", "ok"});
-  CHECK(column(path, "SELECT fingerprint FROM runs ORDER BY run_id").size() == 3);
-  CHECK(column(path, "SELECT value FROM peerlab_meta WHERE key = 'schema_version'") ==
+  CHECK(sql_column(path, "SELECT fingerprint FROM runs ORDER BY run_id").size() == 3);
+  CHECK(sql_column(path, "SELECT value FROM peerlab_meta WHERE key = 'schema_version'") ==
         std::vector<std::string>{"2"});
   // Opening it again changes nothing.
   { sim::results_db again(path); }
-  CHECK(column(path, "SELECT COUNT(*) FROM runs") == std::vector<std::string>{"3"});
+  CHECK(sql_column(path, "SELECT COUNT(*) FROM runs") == std::vector<std::string>{"3"});
   std::filesystem::remove(path);
 }
