@@ -78,7 +78,7 @@ TEST_CASE("args: bad usage names the option and what was wrong", "[apps][args]")
   CHECK_THROWS_WITH(parse({"demo"}).required("seed"), "option --seed N is required");
 }
 
-TEST_CASE("args: --help and -h stop parsing; the usage lists every option", "[apps][args]") {
+TEST_CASE("args: --help and -h stop parsing, the usage lists every option", "[apps][args]") {
   CHECK(parse({"demo", "--help", "--bogus"}).help());
   CHECK(parse({"demo", "in.json", "-h"}).help());
   auto u = usage_text(demo);

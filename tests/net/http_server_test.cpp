@@ -113,7 +113,7 @@ TEST_CASE("market api server: connections over the bound get 503, idle ones are 
   CHECK(s.requests == 1);
 }
 
-TEST_CASE("http server: the route table matches paths and methods; 404, 405 with Allow, params, "
+TEST_CASE("http server: the route table matches paths and methods, 404, 405 with Allow, params, "
           "headers and a body limit per route") {
   http_server server(
     http_server_options{},
@@ -154,7 +154,7 @@ TEST_CASE("http server: the route table matches paths and methods; 404, 405 with
   CHECK(big.find("larger than allowed (16 bytes)") != std::string::npos);
 }
 
-TEST_CASE("http server: connections per client address are bounded; keep-alive connections close "
+TEST_CASE("http server: connections per client address are bounded, keep-alive connections close "
           "after the idle timeout") {
   http_api_options o;
   o.max_connections = 8;

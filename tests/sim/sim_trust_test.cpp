@@ -173,7 +173,7 @@ TEST_CASE("a pareto session with shape 0.02 is rejected, and saturates through t
   require_monotone_run(s, sim::engine::direct);
 }
 
-TEST_CASE("zero session and downtime are rejected; through the API the watchdog stops them",
+TEST_CASE("zero session and downtime are rejected, through the API the watchdog stops them",
           "[sim][trust]") {
   auto j = churning();
   j["churn"][0]["session"] = "0s";
@@ -272,7 +272,7 @@ TEST_CASE("the number of distinct failure reasons is bounded", "[sim][trust]") {
   CHECK(reasons.at("other") == 50);
 }
 
-TEST_CASE("metric intervals giving too many rows are rejected; long runs stay bounded",
+TEST_CASE("metric intervals giving too many rows are rejected, long runs stay bounded",
           "[sim][trust]") {
   auto j = test::small_transfer();
   j["duration"] = "100000d";
