@@ -2,6 +2,7 @@
 
 #include "actors/config/json_fields.hpp"
 #include "sim/scenario_bounds.hpp"
+#include "sim/fuzz.hpp"
 #include "sim/scenario_sections.hpp"
 #include "sim/workload_driver.hpp"
 
@@ -46,7 +47,7 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
   s.source_text = text;
   c::only_keys(doc, "",
                {"name", "description", "seed", "duration", "groups", "network", "churn", "workload",
-                "checkers", "metrics", "record_events"});
+                "checkers", "metrics", "record_events", "fuzz"});
   auto need = [&](const char* key) -> const json& {
     auto* m = c::member(doc, key);
     if (!m)
@@ -83,6 +84,10 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
   if (auto* r = c::member(doc, "record_events"))
     s.record_events = c::get_bool(*r, "record_events");
   check_metric_rows(s);
+  if (auto* f = c::member(doc, "fuzz")) {
+    validate_fuzz(*f, "fuzz", s);
+    s.fuzz = *f;
+  }
   return s;
 }
 

@@ -119,6 +119,8 @@ struct scenario {
   std::vector<checker_spec> checkers;
   time_us metrics_interval = 10 * us_per_s;
   bool record_events = false;
+  /// The optional "fuzz" section as written; sim/fuzz.hpp reads it.
+  nlohmann::json fuzz;
 
   std::uint64_t node_count() const;
   const group_spec* find_group(const std::string& n) const;

@@ -8,5 +8,6 @@ int run_command(int argc, char** argv);
 int check_command(int argc, char** argv);
 int sweep_command(int argc, char** argv);
 int validate_command(int argc, char** argv);
+int fuzz_command(int argc, char** argv); // apps/peerlab/fuzz_command.cpp
 
 } // namespace peerlab::app

@@ -28,6 +28,8 @@ const subcommand subcommands[] = {
    app::check_command},
   {"sweep", "simulate a scenario for a range of seeds", app::sweep_command},
   {"validate", "check scenario files against the schema", app::validate_command},
+  {"fuzz", "swarm testing: many runs with drawn seeds and faults, failures shrunk",
+   app::fuzz_command},
   {"node", "run one live node from a JSON config", net::node_command},
   {"set", "upload, fetch with Merkle proofs, and list replicated file sets", net::set_command},
   {"mirror", "copy a folder to another, injecting truncation, corruption and delay",
