@@ -12,6 +12,7 @@
 #include "sim/fuzz.hpp"
 #include "sim/simulator.hpp"
 
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -93,20 +94,44 @@ fuzz_args parse(const args& a) {
 /// What one simulation of a drawn scenario did to the invariants.
 struct outcome {
   std::vector<std::string> failed; // invariant names, "error" or "crash"
+  std::vector<std::string> shapes; // per failure: its detail with numbers replaced by '#'
   std::string detail;              // first failure, human readable
   double seconds = 0;
   bool passed() const { return failed.empty(); }
-  bool has(const std::string& what) const {
-    for (auto& f : failed)
-      if (f == what)
+  /// Whether this run fails the way `signature` (from shape_of) describes.
+  bool has(const std::string& signature) const {
+    for (auto& s : shapes)
+      if (s == signature)
         return true;
     return false;
   }
 };
 
+// A failure's shape: its text with every word that holds a digit replaced by
+// '#'. Shrinking keeps a variant only if it fails with the same shape, so it
+// does not drift to another failure, such as a checker that fails because a
+// shortened run did nothing at all ("0 of 0 payments recognised").
+std::string shape_of(const std::string& text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    if (!std::isalnum(static_cast<unsigned char>(text[i]))) {
+      out += text[i++];
+      continue;
+    }
+    auto j = i;
+    bool digit = false;
+    for (; j < text.size() && std::isalnum(static_cast<unsigned char>(text[j])); ++j)
+      if (std::isdigit(static_cast<unsigned char>(text[j])))
+        digit = true;
+    out += digit ? std::string("#") : text.substr(i, j - i);
+    i = j;
+  }
+  return out;
+}
+
 // Runs in the child: simulate, evaluate, report as one JSON document.
 json simulate(const sim::scenario& s, const std::vector<std::string>& invariants, sim::engine eng) {
-  json r = {{"failed", json::array()}, {"detail", ""}};
+  json r = {{"failed", json::array()}, {"details", json::array()}, {"detail", ""}};
   try {
     sim::sim_options o;
     o.eng = eng;
@@ -114,17 +139,19 @@ json simulate(const sim::scenario& s, const std::vector<std::string>& invariants
     sim.run();
     for (auto& v : sim::evaluate_checkers(sim)) {
       bool invariant = false;
-      for (auto& name : invariants)
-        invariant = invariant || v.check == name;
+      for (auto& name : invariants) // "metric" names every "metric NAME (group)" verdict
+        invariant = invariant || v.check == name || v.check.rfind(name + " ", 0) == 0;
       if (v.passed || !invariant)
         continue;
       r["failed"].push_back(v.check);
+      r["details"].push_back(v.check + ": " + v.detail);
       if (r["detail"].get<std::string>().empty())
         r["detail"] = v.check + ": " + v.detail;
     }
   } catch (const std::exception& e) {
     r["failed"] = {"error"};
     r["detail"] = std::string("runtime error: ") + e.what();
+    r["details"] = {r["detail"]};
   }
   return r;
 }
@@ -176,16 +203,20 @@ outcome run_isolated(const sim::scenario& s, const std::vector<std::string>& inv
     out.detail = sig == SIGALRM ? "the run exceeded --timeout " + std::to_string(a.timeout) + " s"
                                 : std::string("the simulator died of signal ") +
                                     std::to_string(sig) + " (" + strsignal(sig) + ")";
+    out.shapes = {shape_of(out.detail)};
     return out;
   }
   auto r = json::parse(text, nullptr, false);
   if (r.is_discarded() || !r.contains("failed")) {
     out.failed = {"crash"};
     out.detail = "the simulator exited without a verdict (status " + std::to_string(status) + ")";
+    out.shapes = {shape_of(out.detail)};
     return out;
   }
   for (auto& f : r["failed"])
     out.failed.push_back(f.get<std::string>());
+  for (auto& d : r["details"])
+    out.shapes.push_back(shape_of(d.get<std::string>()));
   out.detail = r["detail"].get<std::string>();
   return out;
 }
@@ -301,7 +332,7 @@ int fuzz_main(const fuzz_args& a) {
                 static_cast<unsigned long long>(a.seed), static_cast<unsigned long long>(i));
     if (a.shrink_runs == 0)
       continue;
-    auto sr = shrink(drawn, o.failed.front(), spec.invariants, a);
+    auto sr = shrink(drawn, o.shapes.front(), spec.invariants, a);
     write_file(stem + "-shrunk.json", sr.doc);
     std::printf("  shrunk in %llu simulation(s), %zu step(s)%s%s\n  shrunk: peerlab run %s\n",
                 static_cast<unsigned long long>(sr.simulations), sr.steps.size(),
