@@ -317,8 +317,8 @@ std::vector<shrink_candidate> shrink_candidates(const json& doc) {
   if (doc.contains("groups"))
     for (std::size_t i = 0; i < doc["groups"].size(); ++i) {
       auto& g = doc["groups"][i];
-      if (g.contains("count") && g["count"].is_number_unsigned() &&
-          g["count"].get<std::uint64_t>() > 1) {
+      if (g.contains("count") && g["count"].is_number_integer() &&
+          g["count"].get<std::int64_t>() > 1) {
         json d = doc;
         auto n = g["count"].get<std::uint64_t>();
         d["groups"][i]["count"] = n / 2;
