@@ -79,13 +79,9 @@ void put(writer& w, const balance_reply& m) {
 // the ledger port would come back as a request) and 0 (no role).
 bool valid_reply_port(port_t p) { return p != 0 && p != ports::ledger; }
 
-std::string parse(reader& r, transfer& m) {
-  if (!r.u64(m.req_id))
-    return "req_id truncated";
-  if (!r.u8(m.reply_port))
-    return "reply_port truncated";
-  if (!valid_reply_port(m.reply_port))
-    return "reply_port " + std::to_string(m.reply_port) + " is not a client port";
+// The transfer fields a TRANSFER and a TX_STATUS reply share, in wire order.
+template <class M>
+std::string parse_transfer_fields(reader& r, M& m) {
   if (!r.u64(m.from))
     return "from truncated";
   if (!r.u64(m.to))
@@ -97,6 +93,16 @@ std::string parse(reader& r, transfer& m) {
   if (!r.u64(m.nonce))
     return "nonce truncated";
   return "";
+}
+
+std::string parse(reader& r, transfer& m) {
+  if (!r.u64(m.req_id))
+    return "req_id truncated";
+  if (!r.u8(m.reply_port))
+    return "reply_port truncated";
+  if (!valid_reply_port(m.reply_port))
+    return "reply_port " + std::to_string(m.reply_port) + " is not a client port";
+  return parse_transfer_fields(r, m);
 }
 std::string parse(reader& r, tx_status_req& m) {
   if (!r.u64(m.req_id))
@@ -151,16 +157,8 @@ std::string parse(reader& r, tx_status_reply& m) {
   if (s > static_cast<std::uint8_t>(tx_status::replaced))
     return "unknown status " + std::to_string(s);
   m.status = static_cast<tx_status>(s);
-  if (!r.u64(m.from))
-    return "from truncated";
-  if (!r.u64(m.to))
-    return "to truncated";
-  if (!r.u64(m.amount))
-    return "amount truncated";
-  if (!r.u64(m.fee))
-    return "fee truncated";
-  if (!r.u64(m.nonce))
-    return "nonce truncated";
+  if (auto e = parse_transfer_fields(r, m); !e.empty())
+    return e;
   if (!r.u64(m.height))
     return "height truncated";
   if (!r.u64(m.depth))
