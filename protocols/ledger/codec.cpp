@@ -1,5 +1,6 @@
 #include "protocols/ledger/codec.hpp"
 
+#include "protocols/common/frame_checksum.hpp"
 #include "protocols/common/limits.hpp"
 #include "protocols/common/wire.hpp"
 
@@ -242,12 +243,14 @@ bytes encode(const message& m) {
   bytes out;
   writer w(out);
   std::visit([&](const auto& v) { put(w, v); }, m);
+  append_frame_checksum(out);
   return out;
 }
 
-decode_result decode(byte_view frame) {
-  if (frame.size() > limits::max_frame_bytes)
-    return {message{}, "frame of " + std::to_string(frame.size()) + " bytes exceeds the limit"};
+namespace {
+
+// Parses a frame body (the frame without its checksum trailer).
+decode_result decode_body(byte_view frame) {
   reader r(frame);
   std::uint8_t port = 0, type = 0;
   if (!r.u8(port) || !r.u8(type))
@@ -274,6 +277,22 @@ decode_result decode(byte_view frame) {
     return decode_as<balance_reply>(r, port, name);
   }
   return {message{}, "unknown ledger message type " + std::to_string(type)};
+}
+
+} // namespace
+
+// The checksum is checked before the body is parsed: a frame damaged in transit
+// is reported as damaged (the receiver treats it as lost), not by whichever
+// field the damage happened to hit. A body error therefore means the sender
+// built a bad frame (a bug or a lying peer), since its checksum matched.
+decode_result decode(byte_view frame) {
+  if (frame.size() > limits::max_frame_bytes)
+    return {message{}, "frame of " + std::to_string(frame.size()) + " bytes exceeds the limit"};
+  if (frame.size() < 2 + frame_checksum_bytes)
+    return {message{}, "frame shorter than its 2-byte header and 8-byte checksum"};
+  if (!frame_checksum_ok(frame))
+    return {message{}, "checksum mismatch (damaged in transit)"};
+  return decode_body(frame_body(frame));
 }
 
 } // namespace peerlab::ledger

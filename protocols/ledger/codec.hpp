@@ -2,8 +2,10 @@
 // Wire codec of the ledger. Requests travel to ports::ledger and name the
 // port the reply goes to (so any role of a node can be a ledger client);
 // replies carry that port in byte 0 and a type >= 0x80 in byte 1. Layout:
-// docs/protocols/market.md. Decoding is strict: a frame decodes only if
-// re-encoding it gives back the same bytes.
+// docs/protocols/market.md. Every frame ends with an 8-byte checksum
+// (protocols/common/frame_checksum.hpp), checked first: a frame damaged in
+// transit fails with "checksum mismatch (damaged in transit)". Decoding is
+// strict: a frame decodes only if re-encoding it gives back the same bytes.
 #include "protocols/ledger/ledger.hpp"
 
 #include <string>

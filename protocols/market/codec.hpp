@@ -1,8 +1,11 @@
 #pragma once
 // Wire codec of the payment protocol. PAYMENT_REQUEST and PAYMENT_STATUS go
 // to the payer port of the downloading node, PAYMENT_NOTIFY to the payment
-// port of the provider. Layout: docs/protocols/market.md. Decoding is strict
-// (a frame decodes only if re-encoding gives back the same bytes).
+// port of the provider. Layout: docs/protocols/market.md. Every frame ends
+// with an 8-byte checksum (protocols/common/frame_checksum.hpp), checked first:
+// a frame damaged in transit fails with "checksum mismatch (damaged in
+// transit)". Decoding is strict (a frame decodes only if re-encoding gives back
+// the same bytes).
 #include "protocols/common/sha256.hpp"
 #include "protocols/filexfer/codec.hpp"
 

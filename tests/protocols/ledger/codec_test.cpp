@@ -1,3 +1,4 @@
+#include "protocols/common/frame_checksum.hpp"
 #include "protocols/ledger/codec.hpp"
 
 #include <catch2/catch.hpp>
@@ -27,6 +28,16 @@ std::vector<message> samples() {
   };
 }
 
+// A frame edited after encoding, with its checksum made valid again: what a
+// peer that builds a bad frame on purpose (or by a bug) would send.
+bytes resealed(bytes f) {
+  f.resize(f.size() - frame_checksum_bytes);
+  append_frame_checksum(f);
+  return f;
+}
+
+const std::string damaged = "checksum mismatch (damaged in transit)";
+
 } // namespace
 
 TEST_CASE("ledger codec: every message survives a round trip") {
@@ -48,9 +59,33 @@ TEST_CASE("ledger codec: requests go to the ledger port, replies to the port the
   CHECK(encode(tx_status_reply{9})[0] == 9);
   CHECK(is_reply_frame(encode(balance_reply{9})));
   CHECK_FALSE(is_reply_frame(encode(balance_req{})));
-  CHECK(encode(transfer{}).size() == 2 + 8 + 1 + 5 * 8);
-  CHECK(encode(tx_status_req{}).size() == 2 + 8 + 1 + 32);
-  CHECK(encode(tx_status_reply{}).size() == 2 + 8 + 32 + 1 + 8 * 8);
+  CHECK(encode(transfer{}).size() == 2 + 8 + 1 + 5 * 8 + 8);
+  CHECK(encode(tx_status_req{}).size() == 2 + 8 + 1 + 32 + 8);
+  CHECK(encode(tx_status_reply{}).size() == 2 + 8 + 32 + 1 + 8 * 8 + 8);
+  CHECK(encode(balance_req{}).size() == 2 + 8 + 1 + 8 + 8);
+  CHECK(encode(transfer_ok{}).size() == 2 + 8 + 32 + 8);
+  CHECK(encode(balance_reply{}).size() == 2 + 5 * 8 + 8);
+}
+
+TEST_CASE("ledger codec: frames end with the first 8 bytes of SHA-256 of the bytes before") {
+  for (auto& m : samples()) {
+    bytes f = encode(m);
+    auto d = sha256::of(byte_view{f.data(), f.size() - frame_checksum_bytes});
+    CHECK(std::equal(d.begin(), d.begin() + 8, f.end() - 8));
+  }
+}
+
+TEST_CASE("ledger codec: a flipped bit anywhere in a frame is rejected as damaged") {
+  for (auto& m : samples()) {
+    bytes f = encode(m);
+    for (std::size_t i = 0; i < f.size(); ++i)
+      for (int bit = 0; bit < 8; ++bit) {
+        bytes g = f;
+        g[i] ^= static_cast<std::uint8_t>(1u << bit);
+        INFO(message_name(f[1]) << " byte " << i << " bit " << bit);
+        CHECK(decode(g).error == damaged);
+      }
+  }
 }
 
 TEST_CASE("ledger codec: every truncation and every trailing byte is rejected") {
@@ -59,22 +94,30 @@ TEST_CASE("ledger codec: every truncation and every trailing byte is rejected") 
     for (std::size_t n = 0; n < f.size(); ++n) {
       bytes cut(f.begin(), f.begin() + static_cast<std::ptrdiff_t>(n));
       INFO(message_name(f[1]) << " cut to " << n);
-      CHECK_FALSE(decode(cut).ok());
+      auto d = decode(cut);
+      CHECK_FALSE(d.ok());
+      if (n >= 2 + frame_checksum_bytes)
+        CHECK(d.error == damaged);
     }
     bytes longer = f;
     longer.push_back(0);
-    CHECK_FALSE(decode(longer).ok());
+    CHECK(decode(longer).error == damaged);
+    // Trailing bytes under a valid checksum are the sender's fault, named as such.
+    CHECK(decode(resealed(longer)).error.find("trailing bytes") != std::string::npos);
   }
 }
 
 TEST_CASE("ledger codec: wrong ports, unknown types, bad codes and bad statuses are rejected") {
   bytes req = encode(transfer{1, ports::payment, 1, 2, 3, 0, 0});
   req[0] = ports::payment; // a request not on the ledger port
+  CHECK(decode(req).error == damaged);
+  req = resealed(req); // as a peer would build it: the checksum matches, the body is wrong
   CHECK(decode(req).error.find("wrong port") != std::string::npos);
   bytes rep = encode(transfer_ok{ports::ledger, 1, {}}); // a reply sent to the ledger port
   CHECK_FALSE(decode(rep).ok());
   bytes unk = encode(balance_req{});
   unk[1] = 0x42;
+  unk = resealed(unk);
   CHECK(decode(unk).error.find("unknown ledger message type") != std::string::npos);
   bytes port0 = encode(transfer{1, 0, 1, 2, 3, 0, 0}); // reply port 0 names no role
   CHECK(decode(port0).error.find("reply_port") != std::string::npos);
@@ -82,9 +125,11 @@ TEST_CASE("ledger codec: wrong ports, unknown types, bad codes and bad statuses 
   CHECK_FALSE(decode(self_port).ok());
   bytes code = encode(transfer_err{9, 1, error_code::full, ""});
   code[10] = 7;
+  code = resealed(code);
   CHECK(decode(code).error.find("unknown error code 7") != std::string::npos);
   bytes st = encode(tx_status_reply{9, 1});
   st[2 + 8 + 32] = 5;
+  st = resealed(st);
   CHECK(decode(st).error.find("unknown status 5") != std::string::npos);
   tx_status_reply deep{9, 1};
   deep.depth = 3;
@@ -92,7 +137,7 @@ TEST_CASE("ledger codec: wrong ports, unknown types, bad codes and bad statuses 
   CHECK(decode(encode(deep)).error.find("depth beyond the tip") != std::string::npos);
 }
 
-TEST_CASE("ledger codec: random mutations never crash and decode only to re-encodable frames") {
+TEST_CASE("ledger codec: random mutations never crash and are all rejected") {
   rng r(42);
   auto all = samples();
   int accepted = 0;
@@ -107,5 +152,5 @@ TEST_CASE("ledger codec: random mutations never crash and decode only to re-enco
       CHECK(encode(d.msg) == f);
     }
   }
-  CHECK(accepted > 0);
+  CHECK(accepted == 0); // before the checksum, some mutated frames decoded (to other messages)
 }

@@ -1,3 +1,4 @@
+#include "protocols/common/frame_checksum.hpp"
 #include "protocols/common/rng.hpp"
 #include "protocols/market/codec.hpp"
 
@@ -21,6 +22,16 @@ std::vector<message> samples() {
           payment_status{ref, tx, pay_status::verified, ""}};
 }
 
+// A frame edited after encoding, with its checksum made valid again: what a
+// peer that builds a bad frame on purpose (or by a bug) would send.
+bytes resealed(bytes f) {
+  f.resize(f.size() - frame_checksum_bytes);
+  append_frame_checksum(f);
+  return f;
+}
+
+const std::string damaged = "checksum mismatch (damaged in transit)";
+
 } // namespace
 
 TEST_CASE("market codec: round trips and ports") {
@@ -33,17 +44,47 @@ TEST_CASE("market codec: round trips and ports") {
   CHECK(encode(payment_notify{})[0] == ports::payment);
   CHECK(encode(payment_request{})[0] == ports::payer);
   CHECK(encode(payment_status{})[0] == ports::payer);
-  CHECK(encode(samples()[0]).size() == 2 + 16 + 32 + 4 * 8 + 4);
-  CHECK(encode(samples()[1]).size() == 2 + 16 + 32);
+  CHECK(encode(samples()[0]).size() == 2 + 16 + 32 + 4 * 8 + 4 + 8);
+  CHECK(encode(samples()[1]).size() == 2 + 16 + 32 + 8);
+  CHECK(encode(samples()[2]).size() == 2 + 16 + 32 + 1 + 2 + 18 + 8);
+}
+
+TEST_CASE("market codec: frames end with the first 8 bytes of SHA-256 of the bytes before") {
+  for (auto& m : samples()) {
+    auto f = encode(m);
+    auto body = byte_view{f.data(), f.size() - frame_checksum_bytes};
+    auto d = sha256::of(body);
+    CHECK(std::equal(d.begin(), d.begin() + 8, f.end() - 8));
+  }
+}
+
+TEST_CASE("market codec: a flipped bit anywhere in a frame is rejected as damaged") {
+  for (auto& m : samples()) {
+    auto f = encode(m);
+    for (std::size_t i = 0; i < f.size(); ++i)
+      for (int bit = 0; bit < 8; ++bit) {
+        auto g = f;
+        g[i] ^= static_cast<std::uint8_t>(1u << bit);
+        INFO(message_name(f[1]) << " byte " << i << " bit " << bit);
+        CHECK(decode(g).error == damaged);
+      }
+  }
 }
 
 TEST_CASE("market codec: truncations, trailing bytes and bad values are rejected") {
   for (auto& m : samples()) {
     auto f = encode(m);
-    for (std::size_t n = 0; n < f.size(); ++n)
-      CHECK_FALSE(decode(byte_view{f.data(), n}).ok());
+    for (std::size_t n = 0; n < f.size(); ++n) {
+      INFO(message_name(f[1]) << " cut to " << n);
+      auto d = decode(byte_view{f.data(), n});
+      CHECK_FALSE(d.ok());
+      if (n >= 2 + frame_checksum_bytes)
+        CHECK(d.error == damaged);
+    }
     f.push_back(1);
-    CHECK_FALSE(decode(f).ok());
+    CHECK(decode(f).error == damaged);
+    // Trailing bytes under a valid checksum are the sender's fault, named as such.
+    CHECK(decode(resealed(f)).error.find("trailing bytes") != std::string::npos);
   }
   auto zero = samples()[0];
   std::get<payment_request>(zero).amount = 0;
@@ -53,24 +94,31 @@ TEST_CASE("market codec: truncations, trailing bytes and bad values are rejected
   CHECK(decode(encode(empty)).error.find("empty byte range") != std::string::npos);
   auto wrong = encode(samples()[1]);
   wrong[0] = ports::payer;
-  CHECK(decode(wrong).error.find("wrong port") != std::string::npos);
+  CHECK(decode(wrong).error == damaged);
+  CHECK(decode(resealed(wrong)).error.find("wrong port") != std::string::npos);
   auto st = encode(samples()[2]);
   st[2 + 16 + 32] = 4;
-  CHECK(decode(st).error.find("unknown status 4") != std::string::npos);
+  CHECK(decode(st).error == damaged);
+  CHECK(decode(resealed(st)).error.find("unknown status 4") != std::string::npos);
   bytes unknown{ports::payer, 9, 0};
+  append_frame_checksum(unknown);
   CHECK(decode(unknown).error.find("unknown payment message type") != std::string::npos);
 }
 
-TEST_CASE("market codec: random mutations decode only to re-encodable frames") {
+TEST_CASE("market codec: random mutations are all rejected") {
   rng r(7);
   auto all = samples();
+  int accepted = 0;
   for (int i = 0; i < 20000; ++i) {
     auto f = encode(all[r.below(all.size())]);
     f[r.below(f.size())] ^= static_cast<std::uint8_t>(1 + r.below(255));
     if (r.chance(0.3))
       f.resize(r.below(f.size() + 1));
     auto d = decode(f);
-    if (d.ok())
+    if (d.ok()) {
+      ++accepted;
       CHECK(encode(d.msg) == f);
+    }
   }
+  CHECK(accepted == 0); // before the checksum, some mutated frames decoded (to other messages)
 }
