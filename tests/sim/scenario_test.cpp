@@ -119,15 +119,16 @@ TEST_CASE("durations, sizes and rates parse with units", "[sim][scenario]") {
   CHECK(s.file_sets[0].size == 2u * 1024 * 1024);
 }
 
-TEST_CASE("every scenario shipped in scenarios/ validates", "[sim][scenario]") {
+TEST_CASE("every scenario shipped in scenarios/ and scenarios/regressions/ validates",
+          "[sim][scenario]") {
   int n = 0;
-  for (auto& entry :
-       std::filesystem::directory_iterator(std::string(PEERLAB_SOURCE_DIR) + "/scenarios")) {
-    if (entry.path().extension() != ".json")
-      continue;
-    INFO(entry.path().string());
-    CHECK_NOTHROW(sim::load_scenario(entry.path().string()));
-    ++n;
-  }
-  CHECK(n >= 3);
+  for (const char* dir : {"/scenarios", "/scenarios/regressions"})
+    for (auto& entry : std::filesystem::directory_iterator(std::string(PEERLAB_SOURCE_DIR) + dir)) {
+      if (entry.path().extension() != ".json")
+        continue;
+      INFO(entry.path().string());
+      CHECK_NOTHROW(sim::load_scenario(entry.path().string()));
+      ++n;
+    }
+  CHECK(n >= 4);
 }
