@@ -2,7 +2,7 @@
 
 #include "net/drop_folder.hpp"
 
-#include <cmath>
+#include <algorithm>
 #include <limits>
 #include <set>
 #include <stdexcept>
@@ -19,6 +19,10 @@ std::string validate(const mirror_options& o) {
     return "SRC " + o.src.string() + " is not a folder";
   if (fs::exists(o.dst, ec) && fs::equivalent(o.src, o.dst, ec))
     return "SRC and DST are the same folder";
+  if (!(o.loss >= 0 && o.loss <= 1))
+    return "--loss must be a probability in [0, 1]";
+  if (!(o.duplicate >= 0 && o.duplicate <= 1))
+    return "--duplicate must be a probability in [0, 1]";
   if (!(o.truncate >= 0 && o.truncate <= 1))
     return "--truncate must be a probability in [0, 1]";
   if (!(o.corrupt >= 0 && o.corrupt <= 1))
@@ -31,6 +35,10 @@ std::string validate(const mirror_options& o) {
 mirror::mirror(mirror_options o) : o_(std::move(o)), rng_(derive_seed(o_.seed, 0x6d6972)) {
   if (auto e = validate(o_); !e.empty())
     throw std::invalid_argument("mirror: " + e);
+  rules_.add(link::loss(o_.loss)).add(link::duplicate(o_.duplicate));
+  if (o_.delay > 0)
+    rules_.add(link::delay(1, o_.delay));
+  rules_.add(link::truncate(o_.truncate)).add(link::bit_rot(o_.corrupt));
   std::error_code ec;
   fs::create_directories(o_.dst, ec);
   if (ec)
@@ -66,31 +74,37 @@ void mirror::step(time_us now) {
       auto rel = sub_name + "/" + name;
       present.insert(rel);
       if (!known_.count(rel) && known_.size() < o_.max_known) {
-        time_us d = o_.delay > 0
-                      ? static_cast<time_us>(rng_.below(static_cast<std::uint64_t>(o_.delay) + 1))
-                      : 0;
-        known_.emplace(rel, known_file{now + d, false});
+        auto size = f->file_size(fec);
+        auto fate = rules_.run({0, 0, now, fec ? 0 : static_cast<std::size_t>(size)}, rng_);
+        known_file k;
+        for (std::size_t c = 0; c < fate.copies; ++c)
+          k.copies.push_back({now + fate.copy[c].delay, std::move(fate.copy[c])});
+        stats_.lost += fate.copies == 0;
+        stats_.duplicated += fate.copies > 1;
+        known_.emplace(rel, std::move(k));
       }
     }
   }
   if (complete) // forget files deleted in SRC, so memory stays bounded
     std::erase_if(known_, [&](const auto& kv) { return !present.count(kv.first); });
   for (auto& [rel, k] : known_)
-    if (!k.copied && k.due <= now) {
-      k.copied = true;
-      copy(rel);
-    }
+    std::erase_if(k.copies, [&](const pending_copy& p) {
+      if (p.due > now)
+        return false;
+      copy(rel, p.fate);
+      return true;
+    });
 }
 
 time_us mirror::next_due() const {
   time_us t = std::numeric_limits<time_us>::max();
   for (auto& [rel, k] : known_)
-    if (!k.copied)
-      t = std::min(t, k.due);
+    for (auto& p : k.copies)
+      t = std::min(t, p.due);
   return t;
 }
 
-void mirror::copy(const std::string& rel) {
+void mirror::copy(const std::string& rel, const link::copy_fate& fate) {
   auto data = read_whole_file(o_.src / rel, o_.max_file_bytes);
   if (!data) {
     std::error_code ec;
@@ -98,21 +112,11 @@ void mirror::copy(const std::string& rel) {
     return;
   }
   stats_.bytes_in += data->size();
-  if (!data->empty() && rng_.chance(o_.truncate)) {
-    data->resize(rng_.below(data->size())); // cut at a random byte
-    ++stats_.truncated;
-  }
-  if (o_.corrupt > 0 && !data->empty()) {
-    // Geometric gaps between rotten bytes: one draw per flip, not per byte.
-    const double lg = std::log1p(-std::min(o_.corrupt, 1 - 1e-12));
-    bool any = false;
-    auto gap = [&] { return std::floor(std::log1p(-rng_.uniform01()) / lg); };
-    for (double pos = gap(); pos < static_cast<double>(data->size()); pos += 1 + gap()) {
-      (*data)[static_cast<std::size_t>(pos)] ^= static_cast<std::uint8_t>(1u << rng_.below(8));
-      any = true;
-    }
-    stats_.corrupted += any;
-  }
+  auto before = data->size();
+  link::apply(fate, *data);
+  stats_.truncated += data->size() < before;
+  stats_.corrupted += std::any_of(fate.bits.begin(), fate.bits.end(),
+                                  [&](std::uint64_t b) { return b / 8 < data->size(); });
   auto slash = rel.find('/');
   try {
     write_file_atomically(o_.dst / rel.substr(0, slash), rel.substr(slash + 1),

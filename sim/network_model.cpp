@@ -8,28 +8,68 @@
 
 namespace peerlab::sim {
 
-network_model::network_model(const scenario& s, const std::vector<std::uint32_t>& node_group,
-                             rng& placement)
-    : lat_(s.latency), groups_(s.groups.size()) {
+namespace {
+
+std::vector<link::window> windows_of(const scenario& s,
+                                     const std::map<std::string, std::uint32_t>& index) {
+  std::vector<link::window> w;
+  for (auto& p : s.partitions) {
+    auto a = index.at(p.a), b = index.at(p.b);
+    if (p.a_to_b)
+      w.push_back({a, b, p.from, p.until});
+    if (p.b_to_a)
+      w.push_back({b, a, p.from, p.until});
+  }
+  return w;
+}
+
+// The rule chain of one pair of groups, in the order the faults hit a frame:
+// a partition or loss drops it before anything else, a duplicate is then
+// truncated, corrupted and delayed independently of the original.
+link::chain chain_for(std::uint32_t from, std::uint32_t to, const std::vector<link::window>& all,
+                      const fault_rates& f) {
+  std::vector<link::window> mine;
+  for (auto& w : all)
+    if (w.from == from && w.to == to)
+      mine.push_back(w);
+  link::chain c;
+  if (!mine.empty())
+    c.add(std::make_unique<link::partition_rule>(std::move(mine)));
+  c.add(link::loss(f.loss));
+  c.add(link::duplicate(f.duplicate));
+  c.add(link::truncate(f.truncate));
+  c.add(link::corrupt(f.corrupt));
+  c.add(link::delay(f.reorder, f.reorder_delay)); // a delayed frame may overtake others
+  return c;
+}
+
+std::map<std::string, std::uint32_t> group_index(const scenario& s) {
   std::map<std::string, std::uint32_t> index;
-  for (std::uint32_t g = 0; g < groups_; ++g)
+  for (std::uint32_t g = 0; g < s.groups.size(); ++g)
     index[s.groups[g].name] = g;
+  return index;
+}
+
+} // namespace
+
+network_model::network_model(const scenario& s, const std::vector<std::uint32_t>& node_group,
+                             rng& placement, std::uint64_t link_seed)
+    : lat_(s.latency), groups_(s.groups.size()), link_seed_(link_seed),
+      partitions_(windows_of(s, group_index(s))) {
+  auto index = group_index(s);
 
   // Fault rates: the network default, overridden by link rules in file order.
-  fault_matrix_.assign(groups_ * groups_, s.faults);
+  std::vector<fault_rates> rates(groups_ * groups_, s.faults);
   for (auto& rule : s.links)
     for (std::uint32_t a = 0; a < groups_; ++a)
       for (std::uint32_t b = 0; b < groups_; ++b)
         if ((rule.from == "*" || index[rule.from] == a) && (rule.to == "*" || index[rule.to] == b))
-          fault_matrix_[a * groups_ + b] = rule.faults;
-
-  for (auto& p : s.partitions) {
-    auto a = index[p.a], b = index[p.b];
-    if (p.a_to_b)
-      partitions_.push_back({a, b, p.from, p.until});
-    if (p.b_to_a)
-      partitions_.push_back({b, a, p.from, p.until});
-  }
+          rates[a * groups_ + b] = rule.faults;
+  auto windows = windows_of(s, index);
+  chains_.reserve(groups_ * groups_);
+  for (std::uint32_t a = 0; a < groups_; ++a)
+    for (std::uint32_t b = 0; b < groups_; ++b)
+      chains_.push_back(chain_for(a, b, windows, rates[a * groups_ + b]));
 
   for (auto& g : s.groups) {
     up_.push_back(g.up_bps < 0 ? s.default_up_bps : g.up_bps);
@@ -62,22 +102,20 @@ network_model::network_model(const scenario& s, const std::vector<std::uint32_t>
   }
 }
 
-time_us network_model::latency(std::uint32_t from, std::uint32_t to, rng& r) const {
-  if (!lat_.geographic)
-    return delay_us(lat_.dist.sample(r));
-  double dx = x_[from] - x_[to], dy = y_[from] - y_[to];
-  double km = std::sqrt(dx * dx + dy * dy);
-  double us =
-    km / lat_.km_per_ms * 1000.0 + access_us_[from] + access_us_[to] + lat_.jitter.sample(r);
-  return delay_us(us);
+time_us network_model::base_latency(std::uint32_t a, std::uint32_t b) const {
+  if (a > b)
+    std::swap(a, b);
+  if (lat_.geographic) {
+    double dx = x_[a] - x_[b], dy = y_[a] - y_[b];
+    double km = std::sqrt(dx * dx + dy * dy);
+    return delay_us(km / lat_.km_per_ms * 1000.0 + access_us_[a] + access_us_[b]);
+  }
+  rng keyed(derive_seed(link_seed_, a, b));
+  return delay_us(lat_.dist.sample(keyed));
 }
 
-bool network_model::partitioned(std::uint32_t from_group, std::uint32_t to_group,
-                                time_us now) const {
-  for (auto& p : partitions_)
-    if (p.from == from_group && p.to == to_group && now >= p.start && now < p.until)
-      return true;
-  return false;
+time_us network_model::latency(std::uint32_t from, std::uint32_t to, rng& r) const {
+  return later(base_latency(from, to), delay_us(lat_.jitter.sample(r)));
 }
 
 } // namespace peerlab::sim

@@ -16,9 +16,10 @@ namespace peerlab::sim {
 struct network_counters {
   std::uint64_t sent = 0, sent_bytes = 0;
   std::uint64_t delivered = 0, delivered_bytes = 0;
-  std::uint64_t lost = 0;           // random loss
-  std::uint64_t lost_partition = 0; // dropped by a partition
-  std::uint64_t lost_offline = 0;   // receiver was down at delivery
+  std::uint64_t lost = 0;             // random loss
+  std::uint64_t lost_partition = 0;   // dropped by a partition
+  std::uint64_t lost_offline = 0;     // receiver was down at delivery
+  std::uint64_t lost_sender_down = 0; // still queued for upload when the sender went down
   std::uint64_t truncated = 0, corrupted = 0, duplicated = 0, reordered = 0;
   std::uint64_t rejected_routing = 0; // empty frame or no role on that port
   std::uint64_t unknown_peer = 0;     // sent to an id that is no node

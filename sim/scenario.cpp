@@ -123,6 +123,7 @@ nlohmann::json scenario::resolved() const {
   }
   json net;
   net["latency"] = latency.geographic ? std::string("geographic") : latency.dist.describe(true);
+  net["jitter"] = latency.jitter.describe(true);
   net["overhead"] = frame_overhead;
   net["fifo_links"] = fifo_links;
   net["faults"] = {{"loss", faults.loss},         {"duplicate", faults.duplicate},

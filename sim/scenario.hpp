@@ -29,11 +29,12 @@ struct region {
 
 struct latency_model {
   bool geographic = false;
-  distribution dist;           // non-geographic: one-way latency per frame
+  distribution dist;           // non-geographic: a link's base delay, drawn once per pair
   std::vector<region> regions; // geographic
   double km_per_ms = 100;      // geographic: signal speed with route inflation
   distribution access;         // geographic: per-node access delay (sampled once per node)
-  distribution jitter;         // geographic: added per frame
+  // Added per frame to the link's base (both models).
+  distribution jitter{distribution::kind::exponential, 1.0 * us_per_ms};
 };
 
 struct link_rule {

@@ -69,6 +69,10 @@ void parse_latency(const json& v, const std::string& path, latency_model& lat) {
   // Any other model is a distribution; reuse its parser with "model" as "dist".
   json d = v;
   d.erase("model");
+  if (auto* j = c::member(v, "jitter")) {
+    lat.jitter = parse_duration_dist(*j, c::child(path, "jitter"));
+    d.erase("jitter");
+  }
   d["dist"] = m;
   try {
     lat.dist = parse_duration_dist(d, path);

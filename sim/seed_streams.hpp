@@ -18,6 +18,7 @@ enum class seed_stream : std::uint64_t {
   samples = 9,         // reservoir sampling of observations and download times
   dht_samples = 10,    // which keys and nodes the dht driver samples
   message_bodies = 11, // bytes of the droplog driver's messages; sub = direction
+  links = 12,          // each link's base latency: a keyed draw per pair (network_model)
   // Node generators use the streams from 100 on (100 + incarnation, sub = node).
 };
 

@@ -17,13 +17,6 @@
 
 namespace peerlab::sim {
 
-namespace {
-
-time_us transmit_time(std::uint64_t bytes, double bps) {
-  return delay_us(static_cast<double>(bytes) * 1e6 / bps);
-}
-
-} // namespace
 
 // The view of the simulator a protocol workload driver gets.
 class simulator::api_for_driver final : public sim_api {
@@ -99,7 +92,8 @@ simulator::simulator(const scenario& s, sim_options opts)
   for (std::uint32_t n = 0; n < nodes_.size(); ++n)
     nodes_[n].content = std::make_unique<synthetic_content>(&catalog_, &sinks_, n);
   auto placement = stream_rng(seed_, seed_stream::placement);
-  net_ = std::make_unique<network_model>(spec_, node_group_, placement);
+  net_ = std::make_unique<network_model>(spec_, node_group_, placement,
+                                         stream_seed(seed_, seed_stream::links));
 
   sinks_.on_commit = [this](std::uint32_t node, const digest& h, bool intact) {
     for (auto& d : drivers_)
@@ -172,14 +166,16 @@ void simulator::push(sim_event e) {
   queue_.push(e);
 }
 
-std::uint32_t simulator::store_frame(bytes&& b) {
+std::uint32_t simulator::store_frame(bytes&& b, const frame_meta& m) {
   if (!free_frames_.empty()) {
     auto slot = free_frames_.back();
     free_frames_.pop_back();
     frames_[slot] = std::move(b);
+    meta_[slot] = m;
     return slot;
   }
   frames_.push_back(std::move(b));
+  meta_.push_back(m);
   return static_cast<std::uint32_t>(frames_.size() - 1);
 }
 
@@ -267,46 +263,30 @@ void simulator::send(peer_id from, peer_id to, bytes frame) {
   // Upload link: frames leave one after another at the node's upload rate.
   time_us depart = now_;
   double up = net_->up_bps(node_group_[src]);
-  if (up > 0) {
-    time_us start = std::max(now_, sn.up_busy);
-    sn.up_busy = later(start, transmit_time(frame.size() + spec_.frame_overhead, up));
-    depart = sn.up_busy;
-  }
+  if (up > 0)
+    depart = sn.up.transmit(now_, frame.size() + spec_.frame_overhead, up);
   auto gs = node_group_[src], gd = node_group_[dst];
-  if (net_->partitioned(gs, gd, now_)) {
-    ++net.lost_partition;
+  auto fate = net_->rules(gs, gd).run({gs, gd, now_, frame.size()}, net_rng_);
+  if (fate.copies == 0) {
+    ++(fate.dropped_by == link::rule_kind::partition ? net.lost_partition : net.lost);
     return;
   }
-  auto& f = net_->faults(gs, gd);
-  if (net_rng_.chance(f.loss)) {
-    ++net.lost;
-    return;
-  }
-  if (net_rng_.chance(f.duplicate)) {
-    ++net.duplicated;
-    transmit(src, dst, frame, depart, f);
-  }
-  transmit(src, dst, std::move(frame), depart, f);
+  net.duplicated += fate.copies - 1;
+  frame_meta m{depart, sn.incarnation, 0, leaving_node_ == static_cast<std::int64_t>(src)};
+  for (std::size_t c = 0; c + 1 < fate.copies; ++c)
+    transmit(src, dst, frame, m, fate.copy[c]);
+  transmit(src, dst, std::move(frame), m, fate.copy[fate.copies - 1]);
 }
 
-void simulator::transmit(std::uint32_t from, std::uint32_t to, bytes frame, time_us depart,
-                         const fault_rates& f) {
+void simulator::transmit(std::uint32_t from, std::uint32_t to, bytes frame, const frame_meta& m,
+                         const link::copy_fate& c) {
   auto& net = stats_.net;
-  if (!frame.empty() && net_rng_.chance(f.truncate)) {
-    frame.resize(net_rng_.below(frame.size())); // cut at a random byte
-    ++net.truncated;
-  }
-  if (!frame.empty() && net_rng_.chance(f.corrupt)) {
-    auto bit = net_rng_.below(frame.size() * 8);
-    frame[bit / 8] ^= static_cast<std::uint8_t>(1u << (bit % 8));
-    ++net.corrupted;
-  }
-  time_us arrive = later(depart, net_->latency(from, to, net_rng_));
-  bool reordered = net_rng_.chance(f.reorder);
-  if (reordered) {
-    arrive =
-      later(arrive,
-            static_cast<time_us>(net_rng_.below(static_cast<std::uint64_t>(f.reorder_delay) + 1)));
+  link::apply(c, frame);
+  net.truncated += c.truncated;
+  net.corrupted += !c.bits.empty();
+  time_us arrive = later(m.depart, net_->latency(from, to, net_rng_));
+  if (c.delayed) {
+    arrive = later(arrive, c.delay);
     ++net.reordered;
   } else if (spec_.fifo_links) {
     // Like a TCP connection: a frame never overtakes an earlier one on its link.
@@ -314,9 +294,38 @@ void simulator::transmit(std::uint32_t from, std::uint32_t to, bytes frame, time
     arrive = std::max(arrive, last);
     last = arrive;
   }
-  auto slot = store_frame(std::move(frame));
+  auto slot = store_frame(std::move(frame), m);
   bool limited_down = net_->down_bps(node_group_[to]) > 0;
   push({arrive, 0, from, to, slot, 0, limited_down ? event_kind::arrive : event_kind::deliver, 0});
+}
+
+bool simulator::sender_gone(std::uint32_t from, const frame_meta& m) const {
+  auto& n = nodes_[from];
+  if (m.goodbye || n.incarnation == m.sender_incarnation)
+    return false; // the session that sent it is still up, or it is a goodbye
+  std::uint32_t session = m.sender_incarnation / 2, last_ended = n.incarnation / 2 - 1;
+  if (last_ended - session >= n.session_end.size())
+    return true; // older than the sessions remembered: it spent several sessions in flight
+  return m.depart > n.session_end[session % n.session_end.size()];
+}
+
+bool simulator::arrives(const sim_event& e) {
+  auto& m = meta_[e.slot];
+  auto from = static_cast<std::uint32_t>(e.a);
+  bool dropped = true;
+  if (sender_gone(from, m))
+    ++stats_.net.lost_sender_down; // still queued for upload when its sender went down
+  else if (net_->partitioned(node_group_[from], node_group_[e.node], now_))
+    ++stats_.net.lost_partition; // in flight when the partition started
+  else if (!nodes_[e.node].online)
+    ++stats_.net.lost_offline;
+  else
+    dropped = false;
+  if (dropped) {
+    frames_[e.slot] = bytes{};
+    free_frames_.push_back(e.slot);
+  }
+  return !dropped;
 }
 
 void simulator::after(peer_id self, port_t port, time_us delay, std::uint64_t token) {
@@ -439,6 +448,11 @@ void simulator::node_down(std::uint32_t n, bool crash) {
   auto& node = nodes_[n];
   if (!node.online)
     return;
+  // Whatever waits in the node's link queues is lost, crash or leave; a
+  // leaving node's goodbyes then go out on the emptied upload link.
+  node.session_end[(node.incarnation / 2) % node.session_end.size()] = now_;
+  node.up.clear(now_);
+  node.down.clear(now_);
   if (crash) {
     ++stats_.crashes;
     if (caf_sys_) {
@@ -448,6 +462,7 @@ void simulator::node_down(std::uint32_t n, bool crash) {
     }
   } else {
     ++stats_.leaves;
+    leaving_node_ = n;
     for (auto& h : node.roles) {
       if (caf_sys_) {
         caf::anon_send(h.actor, leave_atom::value);
@@ -458,6 +473,7 @@ void simulator::node_down(std::uint32_t n, bool crash) {
         apply_direct(n, h.port, direct_fx_);
       }
     }
+    leaving_node_ = -1;
   }
   node.roles.clear();
   node.content->drop_sinks();
@@ -469,10 +485,13 @@ void simulator::node_down(std::uint32_t n, bool crash) {
 
 void simulator::deliver(sim_event& e) {
   auto& node = nodes_[e.node];
+  auto waited = meta_[e.slot].receiver_incarnation; // 0: no download link to wait for
+  if (waited == 0 && !arrives(e))
+    return;
   bytes frame = std::move(frames_[e.slot]);
   free_frames_.push_back(e.slot);
-  if (!node.online) {
-    ++stats_.net.lost_offline;
+  if (!node.online || (waited != 0 && waited != node.incarnation)) {
+    ++stats_.net.lost_offline; // its receiver went down while it waited in the download queue
     return;
   }
   port_t port = frame.empty() ? 0 : frame[0];
@@ -501,13 +520,13 @@ void simulator::process(sim_event& e) {
     break;
   case event_kind::arrive: {
     // Download link: frames are received one after another at its rate.
+    if (!arrives(e))
+      break;
     auto& node = nodes_[e.node];
     double down = net_->down_bps(node_group_[e.node]);
-    time_us start = std::max(now_, node.down_busy);
-    node.down_busy =
-      later(start, transmit_time(frames_[e.slot].size() + spec_.frame_overhead, down));
+    meta_[e.slot].receiver_incarnation = node.incarnation;
     sim_event d = e;
-    d.t = node.down_busy;
+    d.t = node.down.transmit(now_, frames_[e.slot].size() + spec_.frame_overhead, down);
     d.kind = event_kind::deliver;
     push(d);
     break;

@@ -15,12 +15,14 @@
 #include "sim/network_model.hpp"
 #include "sim/run_stats.hpp"
 #include "sim/scenario.hpp"
+#include "sim/serial_link.hpp"
 #include "sim/synthetic_content.hpp"
 #include "sim/workload_driver.hpp"
 
 #include <caf/scheduler/test_coordinator.hpp>
 
 #include <exception>
+#include <array>
 #include <functional>
 #include <unordered_map>
 #include <memory>
@@ -139,7 +141,10 @@ private:
   struct node_state {
     bool online = false;
     std::uint32_t incarnation = 0;
-    time_us up_busy = 0, down_busy = 0;
+    serial_link up, down; // FIFO serialisation queues of the node's links
+    // When each of the last sessions ended (session k = incarnation / 2, at k %
+    // size): a frame still queued for upload then never leaves.
+    std::array<time_us, 4> session_end{};
     rng random;
     memory_store store;
     std::unique_ptr<synthetic_content> content;
@@ -159,9 +164,18 @@ private:
   std::uint64_t queue_command(std::uint32_t node, const std::string& role, command cmd);
 
   void push(sim_event e);
-  std::uint32_t store_frame(bytes&& b);
-  void transmit(std::uint32_t from, std::uint32_t to, bytes frame, time_us depart,
-                const fault_rates& f);
+  /// What the simulator remembers about a frame in flight, by slot.
+  struct frame_meta {
+    time_us depart = 0; // its last byte left the sender's upload link
+    std::uint32_t sender_incarnation = 0;
+    std::uint32_t receiver_incarnation = 0; // set when it queues at a limited download link
+    bool goodbye = false;                   // sent by a role's stop during a graceful leave
+  };
+  std::uint32_t store_frame(bytes&& b, const frame_meta& m);
+  void transmit(std::uint32_t from, std::uint32_t to, bytes frame, const frame_meta& m,
+                const link::copy_fate& c);
+  bool sender_gone(std::uint32_t from, const frame_meta& m) const;
+  bool arrives(const sim_event& e); // checks at the end of the path; counts what it drops
   void process(sim_event& e);
   void deliver(sim_event& e);
   void node_up(std::uint32_t n);
@@ -186,6 +200,8 @@ private:
   std::uint64_t seq_ = 0;
   quad_heap<sim_event, earlier> queue_; // ordered by (virtual time, sequence)
   std::vector<bytes> frames_;
+  std::vector<frame_meta> meta_;   // by frame slot
+  std::int64_t leaving_node_ = -1; // the node whose roles run stop (its frames are goodbyes)
   std::vector<std::uint32_t> free_frames_;
   std::map<std::uint64_t, pending_command> commands_;
   std::vector<node_state> nodes_;

@@ -24,6 +24,7 @@ json summarize(const simulator& sim, double wall_seconds) {
                  {"lost", s.net.lost},
                  {"lost_partition", s.net.lost_partition},
                  {"lost_offline", s.net.lost_offline},
+                 {"lost_sender_down", s.net.lost_sender_down},
                  {"truncated", s.net.truncated},
                  {"corrupted", s.net.corrupted},
                  {"duplicated", s.net.duplicated},
@@ -67,7 +68,8 @@ std::string render_summary(const simulator& sim, const json& j,
   o << buf;
   std::snprintf(
     buf, sizeof buf,
-    "frames     %llu sent, %llu delivered, %llu lost (+%llu partition, +%llu to offline nodes)\n"
+    "frames     %llu sent, %llu delivered, %llu lost (+%llu partition, +%llu to offline nodes, "
+    "+%llu queued at nodes that went down)\n"
     "           %llu truncated, %llu corrupted, %llu duplicated, %llu reordered; "
     "rejected: %llu by routing, %.0f by role codecs\n",
     static_cast<unsigned long long>(f["sent"].get<std::uint64_t>()),
@@ -75,6 +77,7 @@ std::string render_summary(const simulator& sim, const json& j,
     static_cast<unsigned long long>(f["lost"].get<std::uint64_t>()),
     static_cast<unsigned long long>(f["lost_partition"].get<std::uint64_t>()),
     static_cast<unsigned long long>(f["lost_offline"].get<std::uint64_t>()),
+    static_cast<unsigned long long>(f["lost_sender_down"].get<std::uint64_t>()),
     static_cast<unsigned long long>(f["truncated"].get<std::uint64_t>()),
     static_cast<unsigned long long>(f["corrupted"].get<std::uint64_t>()),
     static_cast<unsigned long long>(f["duplicated"].get<std::uint64_t>()),

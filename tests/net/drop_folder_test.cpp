@@ -148,7 +148,41 @@ TEST_CASE("mirror copies late, once, atomically, and truncates or flips bits as 
     CHECK(m.stats().corrupted >= 19);
     CHECK(m.stats().truncated == 0);
   }
+  SECTION("every file lost") {
+    o.loss = 1;
+    net::mirror m(o);
+    m.step(0);
+    m.step(1000);
+    CHECK(m.stats().lost == 20);
+    CHECK(m.stats().copied == 0);
+    CHECK(files_in(dst) == 0);
+    CHECK(m.next_due() == std::numeric_limits<time_us>::max());
+  }
+  SECTION("every file copied twice: a reader that consumed the first copy sees it again") {
+    o.duplicate = 1;
+    net::mirror m(o);
+    std::size_t consumed = 0;
+    for (time_us t = 0; t <= 1000; ++t) {
+      m.step(t);
+      if (!fs::exists(dst / "sub"))
+        continue;
+      std::vector<fs::path> seen;
+      for (auto& e : fs::directory_iterator(dst / "sub"))
+        seen.push_back(e.path());
+      for (auto& p : seen) // the reader takes every file it sees
+        consumed += fs::remove(p);
+    }
+    CHECK(m.stats().duplicated == 20);
+    CHECK(m.stats().copied == 40);
+    CHECK(consumed == 40);
+  }
   SECTION("bad options") {
+    o.loss = -0.1;
+    CHECK_THROWS_WITH(net::mirror(o), Catch::Contains("--loss"));
+    o.loss = 0;
+    o.duplicate = 2;
+    CHECK_THROWS_WITH(net::mirror(o), Catch::Contains("--duplicate"));
+    o.duplicate = 0;
     o.truncate = 1.5;
     CHECK_THROWS_WITH(net::mirror(o), Catch::Contains("--truncate"));
     o.truncate = 0;
