@@ -27,6 +27,8 @@ const app::command_help mirror_help{
   {{"truncate", "P", "probability a copy is cut at a random byte (default 0)"},
    {"corrupt", "P", "probability per byte of one flipped bit (default 0)"},
    {"delay", "D", "each file is copied after a uniform delay in [0, D] (default 0)"},
+   {"loss", "P", "probability a file is never copied (default 0)"},
+   {"duplicate", "P", "probability a file is copied a second time (default 0)"},
    {"seed", "N", "seed of the fault generator (default 1)"},
    {"run-for", "D", "stop after D (default: until SIGINT/SIGTERM)"},
    {"poll", "D", "how often SRC is scanned (default 10ms)"}},
@@ -50,10 +52,11 @@ int run_mirror(const mirror_options& o, time_us run_for, time_us poll) {
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   auto& s = m.stats();
-  nlohmann::json j = {{"event", "mirror_stopped"}, {"copied", s.copied},
-                      {"truncated", s.truncated},  {"corrupted", s.corrupted},
-                      {"bytes_in", s.bytes_in},    {"bytes_out", s.bytes_out},
-                      {"vanished", s.vanished},    {"errors", s.errors}};
+  nlohmann::json j = {
+    {"event", "mirror_stopped"}, {"copied", s.copied},     {"truncated", s.truncated},
+    {"corrupted", s.corrupted},  {"bytes_in", s.bytes_in}, {"bytes_out", s.bytes_out},
+    {"vanished", s.vanished},    {"errors", s.errors},     {"lost", s.lost},
+    {"duplicated", s.duplicated}};
   std::printf("%s\n", j.dump().c_str());
   std::fflush(stdout);
   return 0;
@@ -71,6 +74,8 @@ int mirror_command(int argc, char** argv) {
     o.truncate = a.probability("truncate").value_or(o.truncate);
     o.corrupt = a.probability("corrupt").value_or(o.corrupt);
     o.delay = a.duration("delay").value_or(o.delay);
+    o.loss = a.probability("loss").value_or(o.loss);
+    o.duplicate = a.probability("duplicate").value_or(o.duplicate);
     o.seed = a.count("seed").value_or(o.seed);
     const time_us run_for = a.duration("run-for").value_or(0);
     const time_us poll = a.duration("poll").value_or(10 * us_per_ms);
