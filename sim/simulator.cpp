@@ -290,9 +290,14 @@ void simulator::transmit(std::uint32_t from, std::uint32_t to, bytes frame, cons
     ++net.reordered;
   } else if (spec_.fifo_links) {
     // Like a TCP connection: a frame never overtakes an earlier one on its link.
-    auto& last = link_clock_[(static_cast<std::uint64_t>(from) << 32) | to];
-    arrive = std::max(arrive, last);
-    last = arrive;
+    // Frames sent before the sender's queues were dropped do not hold back
+    // later ones (its goodbyes): those still queued were dropped, the rest
+    // left earlier.
+    auto& mark = link_clock_[(static_cast<std::uint64_t>(from) << 32) | to];
+    auto epoch = nodes_[from].link_epoch;
+    if (mark.epoch == epoch)
+      arrive = std::max(arrive, mark.last);
+    mark = {arrive, epoch};
   }
   auto slot = store_frame(std::move(frame), m);
   bool limited_down = net_->down_bps(node_group_[to]) > 0;
@@ -453,6 +458,7 @@ void simulator::node_down(std::uint32_t n, bool crash) {
   node.session_end[(node.incarnation / 2) % node.session_end.size()] = now_;
   node.up.clear(now_);
   node.down.clear(now_);
+  ++node.link_epoch;
   if (crash) {
     ++stats_.crashes;
     if (caf_sys_) {

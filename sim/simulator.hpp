@@ -145,6 +145,7 @@ private:
     // When each of the last sessions ended (session k = incarnation / 2, at k %
     // size): a frame still queued for upload then never leaves.
     std::array<time_us, 4> session_end{};
+    std::uint32_t link_epoch = 0; // bumped when its queues are dropped (FIFO marks start afresh)
     rng random;
     memory_store store;
     std::unique_ptr<synthetic_content> content;
@@ -209,8 +210,12 @@ private:
   std::vector<std::uint32_t> group_first_; // first node index of each group
   std::unique_ptr<network_model> net_;
   rng net_rng_, churn_rng_, workload_rng_;
-  std::unordered_map<std::uint64_t, time_us> link_clock_; // FIFO links: last arrival per (from,to)
-  std::vector<std::int32_t> churn_of_group_;              // churn spec index per group or -1
+  struct fifo_mark {
+    time_us last = 0;        // arrival of the latest frame on the link
+    std::uint32_t epoch = 0; // the sender's link epoch when it was sent
+  };
+  std::unordered_map<std::uint64_t, fifo_mark> link_clock_; // FIFO links, by (from, to)
+  std::vector<std::int32_t> churn_of_group_;                // churn spec index per group or -1
   file_catalog catalog_;
   sink_budget sinks_;
   fingerprint fp_;

@@ -167,13 +167,49 @@ TEST_CASE("frames still queued for upload when their sender goes down are never 
 TEST_CASE("frames waiting in the download queue of a node that goes down are dropped",
           "[sim][net][churn]") {
   // 200 frames arrive at 10 ms and queue at dst's 1 Mbit/s download link (one
-  // per 8.32 ms); dst crashes at 500 ms and is back at 600 ms.
+  // per 8.32 ms, the last due at 1.67 s); dst crashes at 500 ms and is back at
+  // 600 ms.
   auto j = one_way(200);
   j["network"]["bandwidth"] = {{"down", "1Mbit/s"}};
   j["churn"] = {{{"group", "dst"}, {"session", "500ms"}, {"downtime", "100ms"}, {"crash", 1.0}}};
-  j["duration"] = "900ms";
+  j["duration"] = "2s";
   auto r = test::run(j);
   // Delivered by 500 ms: floor((500 - 10) ms / 8.32 ms) = 58; the rest is lost.
   CHECK(r.stats.net.delivered == 58);
   CHECK(r.stats.net.lost_offline == 142);
+}
+
+TEST_CASE("a leaving node's goodbyes are delivered after its queued uploads are dropped",
+          "[sim][net][churn]") {
+  // src queues 200 traffic frames (8.32 ms each at 1 Mbit/s), knows dst as a
+  // gossip peer, and leaves at 1 s: its gossip goodbye goes out on the emptied
+  // upload link while the frames still queued are dropped.
+  auto j = one_way(200);
+  for (int g : {0, 1})
+    j["groups"][g]["roles"].push_back({{"role", "gossip"}, {"topics", {"t"}}});
+  j["network"]["bandwidth"] = {{"up", "1Mbit/s"}};
+  j["churn"] = {{{"group", "src"}, {"session", "1s"}, {"crash", 0.0}, {"restart", false}}};
+  j["workload"] = {{{"kind", "command"},
+                    {"group", "src"},
+                    {"at", "0s"},
+                    {"role", "gossip"},
+                    {"verb", "connect"},
+                    {"args", {"1"}}}};
+  sim::sim_options o;
+  o.record_trace = true;
+  sim::simulator s(test::parse(j), o);
+  s.run();
+  int traffic_after = 0, goodbyes = 0;
+  for (auto& t : s.chain().trace()) {
+    if (t.kind != sim::event_kind::deliver || t.node != 1 || t.time <= us_per_s)
+      continue;
+    if (t.port == ports::traffic && t.time > us_per_s + 10 * us_per_ms)
+      ++traffic_after; // departed after the leave
+    if (t.port == ports::gossip && t.time <= us_per_s + 11 * us_per_ms)
+      ++goodbyes; // 10 ms of latency plus its own short link time
+  }
+  CHECK(s.stats().leaves == 1);
+  CHECK(traffic_after == 0);
+  CHECK(goodbyes == 1);
+  CHECK(s.stats().net.lost_sender_down > 0);
 }
