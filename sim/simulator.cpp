@@ -17,7 +17,6 @@
 
 namespace peerlab::sim {
 
-
 // The view of the simulator a protocol workload driver gets.
 class simulator::api_for_driver final : public sim_api {
 public:

@@ -79,7 +79,7 @@ TEST_CASE("loss drops, duplicate makes a second copy that later rules treat on i
   CHECK(twice.run(frame(10), r).copies == link::bounds::max_copies);
 }
 
-TEST_CASE("truncate cuts inside the frame; corrupt flips one bit inside what is left", "[link]") {
+TEST_CASE("truncate cuts inside the frame, corrupt flips one bit inside what is left", "[link]") {
   rng r(11);
   link::chain c;
   c.add(link::truncate(1)).add(link::corrupt(1));
