@@ -10,7 +10,7 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config git ccache clang-format universal-ctags
   libcaf-dev libboost-dev libsqlite3-dev libssl-dev zlib1g-dev libxxhash-dev
   nlohmann-json3-dev libbenchmark-dev catch2
-  sqlite3 openssl curl
+  sqlite3 openssl curl time
   python3 python3-pandas python3-matplotlib python3-nbformat python3-nbconvert
   python3-ipykernel jupyter-nbconvert jupyter-client
 )

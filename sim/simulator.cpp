@@ -90,7 +90,8 @@ simulator::simulator(const scenario& s, sim_options opts)
   nodes_.resize(node_group_.size());
   for (std::uint32_t n = 0; n < nodes_.size(); ++n)
     nodes_[n].content = std::make_unique<synthetic_content>(&catalog_, &sinks_, n);
-  auto placement = stream_rng(seed_, seed_stream::placement);
+  placement_rng_ = stream_rng(seed_, seed_stream::placement);
+  auto& placement = placement_rng_;
   net_ = std::make_unique<network_model>(spec_, node_group_, placement,
                                          stream_seed(seed_, seed_stream::links));
 
@@ -105,7 +106,7 @@ simulator::simulator(const scenario& s, sim_options opts)
     caf_sys_ = std::make_unique<caf::actor_system>(*caf_cfg_);
     sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(caf_sys_->scheduler());
   }
-  fp_.record_trace(opts_.record_trace);
+  fp_.attach(opts_.recorder);
   watchdog_bound_ = opts_.max_events_per_instant;
   if (watchdog_bound_ == 0)
     watchdog_bound_ = std::max<std::uint64_t>(limits::max_events_per_instant,
@@ -334,6 +335,7 @@ bool simulator::arrives(const sim_event& e) {
 
 void simulator::after(peer_id self, port_t port, time_us delay, std::uint64_t token) {
   auto n = static_cast<std::uint32_t>(self);
+  fp_.timer_set(n, port, delay, token);
   push({later(now_, delay), 0, token, n, 0, nodes_[n].incarnation, event_kind::timer, port});
 }
 
@@ -500,7 +502,7 @@ void simulator::deliver(sim_event& e) {
     return;
   }
   port_t port = frame.empty() ? 0 : frame[0];
-  fp_.extend(e.t, event_kind::deliver, e.node, port, e.a, frame);
+  fp_.extend_frame(e.t, event_kind::deliver, e.node, port, e.a, frame);
   hosted_role* r = frame.empty() ? nullptr : find_role(e.node, port);
   if (!r) {
     ++stats_.net.rejected_routing;
@@ -547,7 +549,7 @@ void simulator::process(sim_event& e) {
     auto* r = find_role(e.node, e.port);
     if (!r)
       break;
-    fp_.extend(e.t, event_kind::timer, e.node, e.port, e.a, {});
+    fp_.extend(e.t, event_kind::timer, e.node, e.port, e.a);
     if (caf_sys_) {
       caf::anon_send(r->actor, timer_atom::value, e.a);
       drain();
@@ -570,7 +572,8 @@ void simulator::process(sim_event& e) {
       ++stats_.commands_skipped_offline;
       break;
     }
-    fp_.extend(e.t, event_kind::command, e.node, r->port, pc.cmd.id, {});
+    fp_.extend(e.t, event_kind::command, e.node, r->port, pc.cmd.id,
+               command_digest(pc.cmd.verb, pc.cmd.args));
     if (caf_sys_) {
       caf::anon_send(r->actor, command_atom::value, pc.cmd.id, pc.cmd.verb, pc.cmd.args);
       drain();
@@ -582,7 +585,7 @@ void simulator::process(sim_event& e) {
     break;
   }
   case event_kind::node_up:
-    fp_.extend(e.t, event_kind::node_up, e.node, 0, 0, {});
+    fp_.extend(e.t, event_kind::node_up, e.node, 0, 0);
     node_up(e.node);
     break;
   case event_kind::node_down:
@@ -590,6 +593,7 @@ void simulator::process(sim_event& e) {
   case event_kind::control:
     switch (e.a) {
     case sample_metrics:
+      fp_.extend(e.t, event_kind::control, 0, 0, sample_metrics);
       take_metric_sample();
       if (later(now_, spec_.metrics_interval) <= end_)
         schedule_control(later(now_, spec_.metrics_interval), 0, sample_metrics, 0);
@@ -599,7 +603,7 @@ void simulator::process(sim_event& e) {
       std::uint64_t arg = it == driver_args_.end() ? 0 : it->second;
       if (it != driver_args_.end())
         driver_args_.erase(it);
-      fp_.extend(e.t, event_kind::control, e.node, 0, arg, {});
+      fp_.extend(e.t, event_kind::control, e.node, 0, arg);
       auto& d = drivers_[e.slot];
       d.driver->tick(*d.api, e.node, arg);
       break;
@@ -609,7 +613,7 @@ void simulator::process(sim_event& e) {
         break;
       auto& cs = spec_.churn[static_cast<std::size_t>(churn_of_group_[node_group_[e.node]])];
       bool crash = churn_rng_.chance(cs.crash);
-      fp_.extend(e.t, event_kind::node_down, e.node, crash ? 1 : 0, 0, {});
+      fp_.extend(e.t, event_kind::node_down, e.node, crash ? 1 : 0, 0);
       node_down(e.node, crash);
       if (cs.restart)
         push({later(now_, delay_us(cs.downtime.sample(churn_rng_))), 0, 0, e.node, 0, 0,
@@ -698,6 +702,8 @@ void simulator::run() {
     now_ = e.t;
     process(e);
     ++stats_.events;
+    if (fp_.recorder_done())
+      break; // peerlab check has the steps it re-ran this run for
     if (show && (++steps & 0xffff) == 0) {
       auto ns = wall_clock_ns();
       if (ns - wall_last_ns_ > 1'000'000'000) {
@@ -709,6 +715,7 @@ void simulator::run() {
   }
   now_ = end_;
   take_metric_sample();
+  fp_.finish(now_, final_state_digest());
   if (shown)
     show_progress(true);
 }

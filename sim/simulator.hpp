@@ -17,6 +17,7 @@
 #include "sim/scenario.hpp"
 #include "sim/serial_link.hpp"
 #include "sim/synthetic_content.hpp"
+#include "sim/trace_recorder.hpp"
 #include "sim/workload_driver.hpp"
 
 #include <caf/scheduler/test_coordinator.hpp>
@@ -37,8 +38,8 @@ enum class engine { actors, direct };
 
 struct sim_options {
   engine eng = engine::actors;
-  bool record_trace = false; // keep every chain step (peerlab check)
-  bool progress = false;     // progress line on stderr
+  trace_recorder* recorder = nullptr; // chain checkpoints or steps (peerlab check); not owned
+  bool progress = false;              // progress line on stderr
   /// Watchdog: events processed at one virtual time before the run stops as
   /// a livelock; 0 = the default (protocols/common/limits.hpp).
   std::uint64_t max_events_per_instant = 0;
@@ -189,6 +190,7 @@ private:
   void make_drivers();
   void schedule_control(time_us t, std::uint32_t node, std::uint64_t action, std::uint32_t arg);
   void take_metric_sample();
+  std::uint64_t final_state_digest() const; // sim/final_state.cpp
   void drain();
   void show_progress(bool final);
   void watchdog(const sim_event& e);
@@ -209,7 +211,7 @@ private:
   std::vector<std::uint32_t> node_group_;
   std::vector<std::uint32_t> group_first_; // first node index of each group
   std::unique_ptr<network_model> net_;
-  rng net_rng_, churn_rng_, workload_rng_;
+  rng net_rng_, churn_rng_, workload_rng_, placement_rng_;
   struct fifo_mark {
     time_us last = 0;        // arrival of the latest frame on the link
     std::uint32_t epoch = 0; // the sender's link epoch when it was sent

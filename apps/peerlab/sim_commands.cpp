@@ -321,43 +321,47 @@ int check_command(int argc, char** argv) {
     auto s = load_or_fail(path);
     auto first = parse_engine(a);
     auto second = a.value("against") ? parse_engine(a, "against") : first;
-    auto run_traced = [&](sim::engine eng) {
-      sim::sim_options o;
-      o.eng = eng;
-      o.record_trace = true;
-      o.max_events_per_instant = watchdog_bound(a);
-      if (auto sd = a.value("seed")) {
-        o.has_seed_override = true;
-        o.seed_override = parse_seed(*sd);
-      }
-      auto sim = std::make_unique<sim::simulator>(s, o);
-      try {
-        sim->run();
-      } catch (const config_error&) {
-        throw;
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "peerlab check: %s\n",
-                     failure_line(*sim, printable(e.what()), path, eng).c_str());
-        return std::unique_ptr<sim::simulator>();
-      }
-      return sim;
+    sim::sim_options base;
+    base.max_events_per_instant = watchdog_bound(a);
+    if (auto sd = a.value("seed")) {
+      base.has_seed_override = true;
+      base.seed_override = parse_seed(*sd);
+    }
+    auto seed = base.has_seed_override ? base.seed_override : s.seed;
+    // A runtime failure in either side ends the check with its reproduce line.
+    struct run_failed {
+      std::string line;
     };
-    auto r1 = run_traced(first);
-    if (!r1)
+    // Each side runs as often as the search needs; only one simulator lives at a time.
+    auto side = [&](sim::engine eng) -> sim::traced_run {
+      return [&, eng](sim::trace_recorder& rec) {
+        auto o = base;
+        o.eng = eng;
+        o.recorder = &rec;
+        sim::simulator sim(s, o);
+        try {
+          sim.run();
+        } catch (const config_error&) {
+          throw;
+        } catch (const std::exception& e) {
+          throw run_failed{failure_line(sim, printable(e.what()), path, eng)};
+        }
+        return sim::traced_result{sim.chain().value(), sim.chain().events()};
+      };
+    };
+    sim::check_report rep;
+    try {
+      rep = sim::compare_runs(side(first), side(second));
+    } catch (const run_failed& f) {
+      std::fprintf(stderr, "peerlab check: %s\n", f.line.c_str());
       return exit_code::runtime;
-    auto r2 = run_traced(second);
-    if (!r2)
-      return exit_code::runtime;
-    auto& t1 = r1->chain().trace();
-    auto& t2 = r2->chain().trace();
-    auto seed = r1->seed();
-    if (r1->chain().value() == r2->chain().value() &&
-        r1->chain().events() == r2->chain().events()) {
+    }
+    if (rep.identical) {
       std::printf(
         "deterministic: two runs of %s (seed %llu%s) gave fingerprint %s over %llu events\n",
         path.c_str(), static_cast<unsigned long long>(seed),
-        first != second ? ", actors engine against direct engine" : "", r1->chain().hex().c_str(),
-        static_cast<unsigned long long>(r1->chain().events()));
+        first != second ? ", actors engine against direct engine" : "",
+        sim::hex64(rep.first.chain).c_str(), static_cast<unsigned long long>(rep.first.events));
       return 0;
     }
     // Name message types through the roles the scenario uses.
@@ -374,20 +378,29 @@ int check_command(int argc, char** argv) {
               " from node " + std::to_string(e.detail);
       } else if (e.kind == sim::event_kind::timer) {
         msg = std::string(" port ") + port_name(e.port) + " token " + std::to_string(e.detail);
+      } else if (e.kind == sim::event_kind::command) {
+        msg = std::string(" port ") + port_name(e.port) + " command " + std::to_string(e.detail);
+      } else if (e.kind == sim::event_kind::control && e.detail == sim::end_of_run_detail) {
+        msg = " end of run (final generator states and counters)";
       }
       return "virtual " + cfg::format_duration(e.time) + " (" + std::to_string(e.time) +
              " us) node " + std::to_string(e.node) + " " + sim::kind_name(e.kind) + msg;
     };
-    std::printf("NOT deterministic: %s seed %llu\n  run 1: fingerprint %s, %llu events\n  run 2: "
-                "fingerprint %s, "
-                "%llu events\n",
-                path.c_str(), static_cast<unsigned long long>(seed), r1->chain().hex().c_str(),
-                static_cast<unsigned long long>(r1->chain().events()), r2->chain().hex().c_str(),
-                static_cast<unsigned long long>(r2->chain().events()));
-    if (auto d = sim::first_divergence(t1, t2)) {
-      std::printf("first differing event: index %zu\n  run 1: %s\n  run 2: %s\n", d->index,
+    std::printf(
+      "NOT deterministic: %s seed %llu\n  run 1: fingerprint %s, %llu events\n  run 2: "
+      "fingerprint %s, %llu events\n",
+      path.c_str(), static_cast<unsigned long long>(seed), sim::hex64(rep.first.chain).c_str(),
+      static_cast<unsigned long long>(rep.first.events), sim::hex64(rep.second.chain).c_str(),
+      static_cast<unsigned long long>(rep.second.events));
+    if (auto& d = rep.diff) {
+      std::printf("first differing event: index %llu (found in %u runs of each side)\n  run 1: "
+                  "%s\n  run 2: %s\n",
+                  static_cast<unsigned long long>(d->index), rep.passes,
                   d->first ? describe(*d->first).c_str() : "(no more events)",
                   d->second ? describe(*d->second).c_str() : "(no more events)");
+    } else {
+      std::printf("the re-runs did not reproduce the difference: the runs differ from one "
+                  "execution to the next\n");
     }
     return 1;
   });

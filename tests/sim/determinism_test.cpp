@@ -35,13 +35,34 @@ TEST_CASE("the seed in the file is the default and --seed overrides it", "[sim][
 }
 
 TEST_CASE("the trace records every chain step for divergence reports", "[sim][determinism]") {
+  sim::record_plan p;
+  p.entries = true;
+  p.end = 200'000;
+  sim::trace_recorder rec(p);
   sim::sim_options o;
-  o.record_trace = true;
+  o.recorder = &rec;
   sim::simulator s(test::parse(test::small_transfer()), o);
   s.run();
-  auto& t = s.chain().trace();
+  auto& t = rec.entries();
   REQUIRE(t.size() == s.chain().events());
   CHECK(t.back().chain == s.chain().value());
   for (std::size_t i = 1; i < t.size(); ++i)
     REQUIRE(t[i].time >= t[i - 1].time); // virtual time never goes back
+}
+
+TEST_CASE("a run stops once its recorder has the steps it asked for", "[sim][determinism]") {
+  auto full = test::run(test::small_transfer());
+  sim::record_plan p;
+  p.entries = true;
+  p.begin = 100;
+  p.end = 150;
+  sim::trace_recorder rec(p);
+  sim::sim_options o;
+  o.recorder = &rec;
+  sim::simulator s(test::parse(test::small_transfer()), o);
+  s.run();
+  CHECK(rec.done());
+  CHECK(rec.entries().size() == 50);
+  CHECK(s.stats().events < full.events / 2);
+  CHECK(s.chain().hex() != full.fingerprint);
 }

@@ -195,12 +195,17 @@ TEST_CASE("a leaving node's goodbyes are delivered after its queued uploads are 
                     {"role", "gossip"},
                     {"verb", "connect"},
                     {"args", {"1"}}}};
+  sim::record_plan every_step;
+  every_step.entries = true;
+  every_step.end = sim::record_plan::max_entries_bound;
+  sim::trace_recorder rec(every_step);
   sim::sim_options o;
-  o.record_trace = true;
+  o.recorder = &rec;
   sim::simulator s(test::parse(j), o);
   s.run();
+  REQUIRE(!rec.done()); // the whole run was recorded
   int traffic_after = 0, goodbyes = 0;
-  for (auto& t : s.chain().trace()) {
+  for (auto& t : rec.entries()) {
     if (t.kind != sim::event_kind::deliver || t.node != 1 || t.time <= us_per_s)
       continue;
     if (t.port == ports::traffic && t.time > us_per_s + 10 * us_per_ms)
