@@ -1,5 +1,6 @@
 // What the run fingerprint covers: every frame byte, command verbs and
 // arguments, timer delays, and the state a run ends in.
+#include "sim/trace_diff.hpp"
 #include "sim/trace_recorder.hpp"
 #include "sim_helpers.hpp"
 

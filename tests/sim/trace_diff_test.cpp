@@ -174,7 +174,7 @@ TEST_CASE("compare_runs: identical runs need one pass, a shorter run differs whe
 
 TEST_CASE("compare_runs on the simulator reports the event a full trace reports", "[sim][check]") {
   // Two scenarios that part at a command 2 minutes in.
-  auto scenario = [](const std::string& arg) {
+  auto variant = [](const std::string& arg) {
     auto j = test::small_transfer(2, 4, false);
     j["workload"].push_back({{"kind", "command"},
                              {"group", "leechers"},
@@ -184,7 +184,7 @@ TEST_CASE("compare_runs on the simulator reports the event a full trace reports"
                              {"args", {arg}}});
     return test::parse(j);
   };
-  auto sa = scenario("a"), sb = scenario("b");
+  auto sa = variant("a"), sb = variant("b");
   auto side = [](const scenario& s, engine eng) -> traced_run {
     return [&s, eng](trace_recorder& rec) {
       sim_options o;
