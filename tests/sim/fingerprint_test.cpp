@@ -186,12 +186,13 @@ TEST_CASE("fingerprint: a longer run that only adds metric rows has another fing
 
 TEST_CASE("fingerprint: the last step digests the final state of every generator",
           "[sim][fingerprint]") {
-  // Constant latency draws nothing; a loss rate of 1e-12 draws once per frame
+  // Constant latency without jitter draws nothing; a loss rate of 1e-12 draws once per frame
   // and drops none. The processed events are the same, the network
   // generator's final state is not.
   auto with_loss = [](double loss) {
     auto j = test::small_transfer(2, 3, false);
-    j["network"] = {{"faults", {{"loss", loss}}}};
+    j["network"] = {{"latency", {{"model", "constant"}, {"value", "10ms"}, {"jitter", "0us"}}},
+                    {"faults", {{"loss", loss}}}};
     return run_traced(j);
   };
   auto a = with_loss(0), b = with_loss(1e-12);
