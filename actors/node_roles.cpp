@@ -3,6 +3,7 @@
 #include "actors/config/json_fields.hpp"
 #include "actors/market_roles.hpp"
 #include "protocols/common/limits.hpp"
+#include "protocols/client/client.hpp"
 #include "protocols/droplog/drop_role.hpp"
 #include "protocols/filexfer/filexfer.hpp"
 #include "protocols/fileset/fileset.hpp"
@@ -335,6 +336,20 @@ std::shared_ptr<role> droplog_role(const json& p, const std::string& path,
 }
 
 // One line per role. Adding a protocol role means adding it here.
+std::shared_ptr<role> client_role(const json& p, const std::string& path, const std::string&) {
+  cfg::only_keys(p, path, {"role", "wait", "lookup_retry", "max_pending"});
+  client::config c;
+  if (auto* v = cfg::member(p, "wait"))
+    c.wait = cfg::get_duration(*v, cfg::child(path, "wait"));
+  if (auto* v = cfg::member(p, "lookup_retry"))
+    c.lookup_retry = cfg::get_duration(*v, cfg::child(path, "lookup_retry"));
+  if (auto* v = cfg::member(p, "max_pending"))
+    c.max_pending = cfg::get_positive(*v, cfg::child(path, "max_pending"));
+  if (auto e = client::validate(c))
+    cfg::fail_msg(path, "role client: " + *e);
+  return client::make_client(c);
+}
+
 const std::map<std::string, factory>& registry() {
   static const std::map<std::string, factory> r = {
     {"provider", provider_role},
@@ -347,6 +362,7 @@ const std::map<std::string, factory>& registry() {
     {"gossip", gossip_role},
     {"fileset", fileset_role},
     {"droplog", droplog_role},
+    {"client", client_role},
   };
   return r;
 }

@@ -18,6 +18,8 @@ void apply(role_actor_state& st) {
   // Addresses first: a frame may go to a peer the role has just learned of.
   for (auto& [peer, addr] : fx.addresses)
     st.rt->learn_address(peer, addr);
+  for (auto& c : fx.asks)
+    st.rt->local_command(st.self_id, c.to, std::move(c.cmd));
   for (auto& f : fx.frames)
     st.rt->send(st.self_id, f.to, std::move(f.data));
   for (auto& t : fx.timers)
@@ -64,11 +66,22 @@ caf::behavior role_actor(role_actor_t* self, runtime* rt, peer_id id, std::share
       s.logic->timer(ctx, token, s.fx);
       apply(s);
     },
-    [self](command_atom, std::uint64_t cmd_id, const std::string& verb,
-           const std::vector<std::string>& args) {
+    [self](command_atom, const command& cmd) {
       auto& s = self->state;
       auto ctx = make_context(s);
-      s.logic->command(ctx, command{cmd_id, verb, args}, s.fx);
+      deliver_command(*s.logic, ctx, cmd, s.fx);
+      apply(s);
+    },
+    [self](peer_atom, peer_id peer, const std::string& address) {
+      auto& s = self->state;
+      auto ctx = make_context(s);
+      s.logic->peer_up(ctx, peer, address, s.fx);
+      apply(s);
+    },
+    [self](reply_atom, port_t from, const event& e) {
+      auto& s = self->state;
+      auto ctx = make_context(s);
+      s.logic->reply(ctx, from, e, s.fx);
       apply(s);
     },
     [self](leave_atom) {

@@ -8,6 +8,10 @@
 
 #include <memory>
 
+// Commands and events stay inside one process: CAF never serialises them.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(peerlab::command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(peerlab::event)
+
 namespace peerlab {
 
 using frame_atom = caf::atom_constant<caf::atom("frame")>;
@@ -15,6 +19,8 @@ using timer_atom = caf::atom_constant<caf::atom("timer")>;
 using command_atom = caf::atom_constant<caf::atom("command")>;
 using start_atom = caf::atom_constant<caf::atom("start")>;
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
+using reply_atom = caf::atom_constant<caf::atom("reply")>;
+using peer_atom = caf::atom_constant<caf::atom("peer")>;
 
 struct role_actor_state {
   runtime* rt = nullptr;

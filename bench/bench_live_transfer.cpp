@@ -192,7 +192,7 @@ void BM_live_transfer(benchmark::State& state) {
     auto threads0 = thread_cpu_seconds();
     downloader.command(
       ports::file_downloader,
-      command{++id, "download", {to_hex(src.hash), std::to_string(provider.id())}});
+      text_command_of(++id, "download", {to_hex(src.hash), std::to_string(provider.id())}));
     event e = w.wait();
     cpu += process_cpu_seconds() - cpu0;
     for (auto& [tid, sec] : thread_cpu_seconds())

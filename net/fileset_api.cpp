@@ -1,6 +1,7 @@
 #include "net/fileset_api.hpp"
 
 #include "net/http_server.hpp"
+#include "protocols/fileset/commands.hpp"
 #include "protocols/common/sha256.hpp"
 
 #include <nlohmann/json.hpp>
@@ -30,12 +31,7 @@ answer answer_of(route r, const event& e) {
     return v ? *v : std::string();
   };
   if (e.kind == "command_failed") {
-    unsigned code = 500;
-    try {
-      code = static_cast<unsigned>(std::stoul(field("status")));
-    } catch (const std::exception&) {
-    }
-    return json_error(code, field("reason"));
+    return json_error(static_cast<unsigned>(e.value("code", 500)), field("reason"));
   }
   if (e.kind == "fileset_put")
     return {200, json{{"success", true}, {"hash", field("hash")}}.dump(), {}};
@@ -101,10 +97,9 @@ std::variant<peerlab::command, answer> command_of(route r, const http_server_req
       return json_error(400, "\"setCount\" must be an integer");
     if (count->get<std::int64_t>() < 1)
       return json_error(400, "setCount must be an integer from 1 to 65536");
-    return peerlab::command{0,
-                            "put",
-                            {set, req.params.at(1), std::to_string(count->get<std::int64_t>()),
-                             content->get<std::string>()}};
+    return text_command_of(0, "put",
+                           {set, req.params.at(1), std::to_string(count->get<std::int64_t>()),
+                            content->get<std::string>()});
   }
   case route::raw_put: {
     std::optional<std::string> n;
@@ -115,17 +110,16 @@ std::variant<peerlab::command, answer> command_of(route r, const http_server_req
     if (!n)
       return json_error(400, "a raw upload needs ?setCount=N (or header X-Set-Count)");
     const auto& b = req.body;
-    return peerlab::command{
-      0,
-      "put",
+    return text_command_of(
+      0, "put",
       {set, req.params.at(1), *n,
-       to_hex(byte_view{reinterpret_cast<const std::uint8_t*>(b.data()), b.size()})}};
+       to_hex(byte_view{reinterpret_cast<const std::uint8_t*>(b.data()), b.size()})});
   }
   case route::json_get:
   case route::raw_get:
-    return peerlab::command{0, "get", {set, req.params.at(1)}};
+    return text_command_of(0, "get", {set, req.params.at(1)});
   case route::status:
-    return peerlab::command{0, "status", {set}};
+    return text_command_of(0, "status", {set});
   }
   return json_error(500, "unknown route");
 }
@@ -149,7 +143,8 @@ public:
   const std::string& address() const { return server_.address(); }
 
   bool consume(const event& e) {
-    if (e.command_id < fileset_api_first_command_id)
+    if (e.command_id < fileset_api_first_command_id ||
+        e.command_id >= 2 * fileset_api_first_command_id) // another issuer's or a role's
       return false;
     waiter w;
     {
@@ -241,7 +236,7 @@ const std::string& fileset_api::address() const { return impl_->address(); }
 bool fileset_api::consume(const event& e) { return impl_->consume(e); }
 
 peerlab::command fileset_api::connect_command(peer_id peer) {
-  return peerlab::command{0, "connect", {std::to_string(peer)}};
+  return peerlab::command(0, fileset::command{fileset::connect_peers{{peer}}});
 }
 
 } // namespace peerlab::net

@@ -203,8 +203,15 @@ public:
   bool command(port_t port, const peerlab::command& cmd) {
     if (!running_ || !by_port_[port])
       return false;
-    caf::anon_send(by_port_[port], command_atom::value, cmd.id, cmd.verb, cmd.args);
+    caf::anon_send(by_port_[port], command_atom::value, cmd);
     return true;
+  }
+
+  const role* role_on(port_t port) const {
+    for (auto& r : opts_.roles)
+      if (r->port() == port)
+        return r.get();
+    return nullptr;
   }
 
   void metric(const effects::metric_sample& m) {
@@ -216,6 +223,8 @@ public:
   }
 
   void emit(port_t port, event&& e) {
+    if (auto to = issuer_port(e.command_id); to != 0 && running_ && by_port_[to])
+      caf::anon_send(by_port_[to], reply_atom::value, port, e); // to the role that asked
     if (opts_.on_event)
       opts_.on_event(port, e);
   }
@@ -502,6 +511,10 @@ private:
     }
     if (c.outgoing)
       drop_pending_for(c.dialed, h.id, c.dialed + " is now peer " + std::to_string(h.id));
+    if (running_ && !addr.empty()) // the roles learn who is at which address
+      for (auto& a : by_port_)
+        if (a)
+          caf::anon_send(a, peer_atom::value, h.id, addr);
     if (opts_.on_peer)
       opts_.on_peer(h.id, addr);
   }
@@ -611,6 +624,28 @@ void live_runtime::start() { impl_->start(); }
 void live_runtime::stop() { impl_->stop(); }
 bool live_runtime::command(port_t port, const peerlab::command& cmd) {
   return impl_->command(port, cmd);
+}
+std::optional<command_error> live_runtime::command(port_t port, std::uint64_t id,
+                                                   std::string_view verb,
+                                                   const std::vector<std::string>& args) {
+  auto* r = impl_->role_on(port);
+  if (!r)
+    return command_error{fail_code::unavailable,
+                         std::string("this node runs no role on port ") + port_name(port)};
+  command_error err;
+  auto c = r->parse_command(id, verb, args, err);
+  if (!c)
+    return err;
+  if (!impl_->command(port, *c))
+    return command_error{fail_code::unavailable, "the node is not running"};
+  return std::nullopt;
+}
+void live_runtime::local_command(peer_id, port_t to, peerlab::command c) {
+  if (impl_->command(to, c))
+    return;
+  effects fx; // no role there: the asking role hears so, as from that port
+  fx.fail(c, fail_code::unavailable, std::string("this node runs no ") + port_name(to) + " role");
+  impl_->emit(to, std::move(fx.events.back()));
 }
 std::map<std::string, double> live_runtime::counters() const { return impl_->counters(); }
 

@@ -55,6 +55,10 @@ public:
 
   /// Sends a local command to the role on `port` (false if there is none).
   bool command(port_t port, const peerlab::command& cmd);
+  /// The text form of a command (node configs, the CLI), parsed by the role
+  /// on `port`; the error if it is not one of its commands.
+  std::optional<command_error> command(port_t port, std::uint64_t id, std::string_view verb,
+                                       const std::vector<std::string>& args);
 
   peer_id id() const { return id_; }
   /// The bound address ("127.0.0.1:43121"), valid after start().
@@ -66,6 +70,7 @@ public:
   time_us now() const override;
   void send(peer_id from, peer_id to, bytes frame) override;
   void after(peer_id self, port_t port, time_us delay, std::uint64_t token) override;
+  void local_command(peer_id self, port_t to, peerlab::command c) override;
   rng& random(peer_id self) override;
   kv_store& store(peer_id self) override;
   content_store& content(peer_id self) override;

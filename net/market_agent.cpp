@@ -1,6 +1,7 @@
 #include "net/market_agent.hpp"
 
 #include "protocols/common/limits.hpp"
+#include "protocols/common/text.hpp"
 #include "protocols/ledger/codec.hpp"
 
 #include <nlohmann/json.hpp>
@@ -74,14 +75,6 @@ market_agent::market_agent(market_agent_config cfg, disk_content& files)
 
 const char* market_agent::message_name(std::uint8_t t) const { return ledger::message_name(t); }
 
-void market_agent::fail(const peerlab::command& c, unsigned status, std::string reason,
-                        effects& fx) {
-  fx.emit(event{"api_error",
-                c.id,
-                {{"verb", c.verb.substr(0, 80)}, {"reason", std::move(reason)}},
-                {{"status", static_cast<double>(status)}}});
-}
-
 void market_agent::start(context& ctx, effects& fx) {
   balance_asks_.clear(); // answers to asks from before a restart are not awaited
   next_req_ = ctx.random.next() >> 16;
@@ -127,50 +120,117 @@ void market_agent::restore(context& ctx, effects& fx) {
   }
 }
 
-void market_agent::command(context& ctx, const peerlab::command& c, effects& fx) {
-  if (c.args.size() > limits::max_command_args)
-    return fail(c, 400, "too many arguments", fx);
-  if (c.verb == "provide")
-    return provide(ctx, c, fx);
-  if (c.verb == "unprovide")
-    return unprovide(ctx, c, fx);
-  if (c.verb == "provided" || c.verb == "downloads" || c.verb == "payments")
-    return list(ctx, c, fx);
-  if (c.verb == "balance")
-    return balance(ctx, c, fx);
-  fail(c, 400, "the market agent knows provide, unprovide, provided, downloads, payments, balance",
-       fx);
+namespace agent {
+
+void provide_path::describe(std::string& out) const {
+  describe_arg(out, path);
+  describe_arg(out, name);
+  describe_arg(out, price);
+  describe_arg(out, to_hex(hash));
+  describe_arg(out, size);
+  describe_arg(out, std::to_string(mtime_ns));
+}
+void unprovide_file::describe(std::string& out) const { describe_arg(out, to_hex(hash)); }
+
+std::optional<command> parse_command(std::string_view verb, const std::vector<std::string>& a,
+                                     command_error& err) {
+  auto bad = [&](std::string reason) -> std::optional<command> {
+    err = {fail_code::bad_request, std::move(reason)};
+    return std::nullopt;
+  };
+  if (a.size() > limits::max_command_args)
+    return bad("too many arguments");
+  if (verb == provide_path::verb) {
+    if (a.size() != 6)
+      return bad("provide needs PATH NAME PRICE HASH SIZE MTIME_NS");
+    auto price = parse_int<std::uint64_t>(a[2]);
+    auto hash = digest_from_hex(a[3]);
+    auto size = parse_int<std::uint64_t>(a[4]);
+    auto mtime = parse_int<std::int64_t>(a[5]);
+    if (!fs::path(a[0]).is_absolute() || !price || !hash || !size || !mtime)
+      return bad("provide: bad arguments (absolute path, decimal price, 64-hex hash, size, mtime)");
+    if (a[1].size() > limits::max_file_name)
+      return bad("provide: name longer than " + std::to_string(limits::max_file_name) + " bytes");
+    return provide_path{a[0], a[1], *price, *hash, *size, *mtime};
+  }
+  if (verb == unprovide_file::verb) {
+    std::optional<digest> hash;
+    if (a.size() == 1)
+      hash = digest_from_hex(a[0]);
+    if (!hash)
+      return bad("unprovide needs a 64-hex SHA-256");
+    return unprovide_file{*hash};
+  }
+  if (verb == "provided" || verb == "downloads" || verb == "payments") {
+    if (!a.empty())
+      return bad(std::string(verb) + " takes no arguments");
+    return list_rows{std::string(verb)};
+  }
+  if (verb == balance_of::verb) {
+    if (a.size() > 1)
+      return bad("balance takes at most one account");
+    balance_of b;
+    if (a.size() == 1) {
+      auto acc = parse_int<std::uint64_t>(a[0]);
+      if (!acc)
+        return bad("account must be a decimal node id, got \"" + quote_arg(a[0], 40) + "\"");
+      b.account = *acc;
+    }
+    return b;
+  }
+  return bad("the market agent knows provide, unprovide, provided, downloads, payments, balance");
 }
 
-void market_agent::provide(context& ctx, const peerlab::command& c, effects& fx) {
-  if (c.args.size() != 6)
-    return fail(c, 400, "provide needs PATH NAME PRICE HASH SIZE MTIME_NS", fx);
-  fs::path path = c.args[0];
-  auto price = parse_int<std::uint64_t>(c.args[2]);
-  auto hash = digest_from_hex(c.args[3]);
-  auto size = parse_int<std::uint64_t>(c.args[4]);
-  auto mtime = parse_int<std::int64_t>(c.args[5]);
-  if (!path.is_absolute() || !price || !hash || !size || !mtime)
-    return fail(c, 400,
-                "provide: bad arguments (absolute path, decimal price, 64-hex hash, size, mtime)",
-                fx);
-  if (c.args[1].size() > limits::max_file_name)
-    return fail(
-      c, 400, "provide: name longer than " + std::to_string(limits::max_file_name) + " bytes", fx);
+} // namespace agent
+
+std::optional<peerlab::command> market_agent::parse_command(std::uint64_t id, std::string_view verb,
+                                                            const std::vector<std::string>& args,
+                                                            command_error& err) const {
+  auto c = agent::parse_command(verb, args, err);
+  if (!c)
+    return std::nullopt;
+  return peerlab::command(id, std::move(*c));
+}
+
+void market_agent::command(context& ctx, const peerlab::command& c, effects& fx) {
+  auto* body = c.as<agent::command>();
+  if (!body)
+    return fx.fail(c, fail_code::bad_request,
+                   "the market agent knows provide, unprovide, provided, downloads, payments, "
+                   "balance");
+  std::visit(
+    [&](const auto& cmd) {
+      using T = std::decay_t<decltype(cmd)>;
+      if constexpr (std::is_same_v<T, agent::provide_path>)
+        provide(ctx, c, cmd, fx);
+      else if constexpr (std::is_same_v<T, agent::unprovide_file>)
+        unprovide(ctx, c, cmd, fx);
+      else if constexpr (std::is_same_v<T, agent::list_rows>)
+        list(ctx, c, cmd, fx);
+      else
+        balance(ctx, c, cmd, fx);
+    },
+    *body);
+}
+
+void market_agent::provide(context& ctx, const peerlab::command& c, const agent::provide_path& p,
+                           effects& fx) {
+  fs::path path = p.path;
   auto st = stamp_of(path);
-  if (!st || *st != file_stamp{*size, *mtime})
-    return fail(c, 409, path.string() + " changed while it was hashed; provide it again", fx);
+  if (!st || *st != file_stamp{p.size, p.mtime_ns})
+    return fx.fail(c, fail_code::conflict,
+                   path.string() + " changed while it was hashed; provide it again");
   file_info info;
   try {
-    info = files_.serve_hashed(path, file_info{*hash, c.args[1], *size, *price});
+    info = files_.serve_hashed(path, file_info{p.hash, p.name, p.size, p.price});
   } catch (const std::exception& e) {
-    return fail(c, 409, e.what(), fx);
+    return fx.fail(c, fail_code::conflict, e.what());
   }
   json row{{"path", path.string()},
            {"name", info.name},
            {"price", info.price},
            {"size", info.size},
-           {"mtime_ns", *mtime}};
+           {"mtime_ns", p.mtime_ns}};
   ctx.store.put(provided_paths_table, to_hex(info.hash), row.dump());
   fx.emit(
     event{"api_provided",
@@ -179,28 +239,24 @@ void market_agent::provide(context& ctx, const peerlab::command& c, effects& fx)
           {{"size", static_cast<double>(info.size)}, {"price", static_cast<double>(info.price)}}});
 }
 
-void market_agent::unprovide(context& ctx, const peerlab::command& c, effects& fx) {
-  std::optional<digest> hash;
-  if (c.args.size() == 1)
-    hash = digest_from_hex(c.args[0]);
-  if (!hash)
-    return fail(c, 400, "unprovide needs a 64-hex SHA-256", fx);
+void market_agent::unprovide(context& ctx, const peerlab::command& c,
+                             const agent::unprovide_file& u, effects& fx) {
+  const digest* hash = &u.hash;
   if (!files_.unprovide(*hash))
-    return fail(c, 404, "this node does not provide " + to_hex(*hash), fx);
+    return fx.fail(c, fail_code::not_found, "this node does not provide " + to_hex(*hash));
   ctx.store.erase(provided_paths_table, to_hex(*hash));
   fx.emit(event{"api_unprovided", c.id, {{"hash", to_hex(*hash)}}, {}});
 }
 
-void market_agent::list(context& ctx, const peerlab::command& c, effects& fx) {
-  if (!c.args.empty())
-    return fail(c, 400, c.verb + " takes no arguments", fx);
+void market_agent::list(context& ctx, const peerlab::command& c, const agent::list_rows& q,
+                        effects& fx) {
   json out = json::array();
   std::size_t total = 0;
   auto keep = [&](json j) {
     if (++total <= cfg_.max_list)
       out.push_back(std::move(j));
   };
-  if (c.verb == "provided") {
+  if (q.verb == "provided") {
     // What is served now, with the sales the payment gate counted.
     const auto downloads = files_.downloads_dir().lexically_normal().string() + "/";
     for (auto& f : files_.served_files()) {
@@ -222,7 +278,7 @@ void market_agent::list(context& ctx, const peerlab::command& c, effects& fx) {
       j["paid_sales"] = r.value("paid_sales", 0);
       keep(std::move(j));
     }
-  } else if (c.verb == "downloads") {
+  } else if (q.verb == "downloads") {
     ctx.store.scan("DownloadFiles", [&](std::string_view k, std::string_view v) {
       if (total >= cfg_.max_list) {
         ++total;
@@ -249,25 +305,17 @@ void market_agent::list(context& ctx, const peerlab::command& c, effects& fx) {
   fx.emit(
     event{"api_list",
           c.id,
-          {{"table", c.verb}, {"json", out.dump()}},
+          {{"table", q.verb}, {"json", out.dump()}},
           {{"count", static_cast<double>(out.size())}, {"total", static_cast<double>(total)}}});
 }
 
-void market_agent::balance(context& ctx, const peerlab::command& c, effects& fx) {
-  peer_id account = ctx.self;
-  if (c.args.size() > 1)
-    return fail(c, 400, "balance takes at most one account", fx);
-  if (c.args.size() == 1) {
-    auto a = parse_int<std::uint64_t>(c.args[0]);
-    if (!a)
-      return fail(c, 400,
-                  "account must be a decimal node id, got \"" + c.args[0].substr(0, 40) + "\"", fx);
-    account = *a;
-  }
+void market_agent::balance(context& ctx, const peerlab::command& c, const agent::balance_of& q,
+                           effects& fx) {
+  peer_id account = q.account != 0 ? q.account : ctx.self;
   if (cfg_.ledger == 0)
-    return fail(c, 409, "no ledger configured (api.ledger_name or api.ledger)", fx);
+    return fx.fail(c, fail_code::conflict, "no ledger configured (api.ledger_name or api.ledger)");
   if (balance_asks_.size() >= cfg_.max_balance_asks)
-    return fail(c, 503, "too many balance queries waiting for the ledger", fx);
+    return fx.fail(c, fail_code::unavailable, "too many balance queries waiting for the ledger");
   auto req = next_req_++;
   balance_asks_[req] = c.id;
   fx.send(cfg_.ledger, ledger::encode(ledger::balance_req{req, ports::api, account}));
@@ -297,12 +345,11 @@ void market_agent::timer(context&, std::uint64_t token, effects& fx) {
   auto it = balance_asks_.find(token);
   if (it == balance_asks_.end())
     return;
-  peerlab::command c{it->second, "balance", {}};
+  auto id = it->second;
   balance_asks_.erase(it);
-  fail(c, 504,
-       "the ledger did not answer within " + std::to_string(cfg_.ledger_timeout / us_per_ms) +
-         " ms",
-       fx);
+  fx.fail(id, agent::balance_of::verb, fail_code::timeout,
+          "the ledger did not answer within " + std::to_string(cfg_.ledger_timeout / us_per_ms) +
+            " ms");
 }
 
 } // namespace peerlab::net

@@ -6,16 +6,16 @@
 // comes back as an event with the command's id. Running as a role, it reads
 // and writes rows on the node's one CAF worker, in turn with the other roles.
 //
-// Verbs (bad arguments: event api_error with values.status and fields.reason):
+// Verbs (failures: command_failed with values.code, an HTTP status, and fields.reason):
 //   provide PATH NAME PRICE HASH SIZE MTIME_NS
 //                                      serve a file the API hashed (refused if its size or
 //                                      mtime changed since); row ProvidedPaths[HASH]
 //                                      -> api_provided {hash, name, path; size, price}
-//   unprovide HASH                     -> api_unprovided {hash}, or api_error 404
+//   unprovide HASH                     -> api_unprovided {hash}, or command_failed 404
 //   provided | downloads | payments    -> api_list {table, json (array); count, total}
 //   balance [ACCOUNT]                  BALANCE_REQ to the ledger (reply to this port)
 //                                      -> api_balance {account; balance, pending_out, tip}
-//                                         or api_error 504 after ledger_timeout
+//                                         or command_failed 504 after ledger_timeout
 // At start, files in ProvidedPaths are served again if their size and
 // modification time did not change (event api_provide_restored), otherwise
 // dropped (api_provide_dropped): a changed file would need hashing again.
@@ -28,6 +28,40 @@
 #include <string>
 
 namespace peerlab::net {
+
+/// The agent's commands, as types (the API builds them; text forms parsed by
+/// parse_agent_command).
+namespace agent {
+/// Serves a file the API hashed, unless its size or mtime changed since.
+struct provide_path {
+  static constexpr std::string_view verb = "provide";
+  std::string path, name;
+  std::uint64_t price = 0;
+  digest hash{};
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  void describe(std::string& out) const;
+};
+struct unprovide_file {
+  static constexpr std::string_view verb = "unprovide";
+  digest hash{};
+  void describe(std::string& out) const;
+};
+/// Rows of one table: verb "provided", "downloads" or "payments".
+struct list_rows {
+  std::string verb;
+  void describe(std::string&) const {}
+};
+/// The balance of `account` (0: this node) at the ledger.
+struct balance_of {
+  static constexpr std::string_view verb = "balance";
+  peer_id account = 0;
+  void describe(std::string& out) const { describe_arg(out, account); }
+};
+using command = std::variant<provide_path, unprovide_file, list_rows, balance_of>;
+std::optional<command> parse_command(std::string_view verb, const std::vector<std::string>& args,
+                                     command_error& err);
+} // namespace agent
 
 struct market_agent_config {
   peer_id ledger = 0;         // 0: no ledger known
@@ -61,15 +95,17 @@ public:
   void frame(context&, peer_id from, byte_view data, effects&) override;
   void timer(context&, std::uint64_t token, effects&) override;
   void command(context&, const peerlab::command&, effects&) override;
+  std::optional<peerlab::command> parse_command(std::uint64_t id, std::string_view verb,
+                                                const std::vector<std::string>& args,
+                                                command_error& err) const override;
   const char* message_name(std::uint8_t t) const override;
 
 private:
-  void provide(context&, const peerlab::command&, effects&);
-  void unprovide(context&, const peerlab::command&, effects&);
-  void list(context&, const peerlab::command&, effects&);
-  void balance(context&, const peerlab::command&, effects&);
+  void provide(context&, const peerlab::command&, const agent::provide_path&, effects&);
+  void unprovide(context&, const peerlab::command&, const agent::unprovide_file&, effects&);
+  void list(context&, const peerlab::command&, const agent::list_rows&, effects&);
+  void balance(context&, const peerlab::command&, const agent::balance_of&, effects&);
   void restore(context&, effects&);
-  void fail(const peerlab::command&, unsigned status, std::string reason, effects&);
 
   market_agent_config cfg_;
   disk_content& files_;

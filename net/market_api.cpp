@@ -48,14 +48,10 @@ std::string field(const event& e, const char* k) {
   return v ? *v : std::string();
 }
 
-/// An answer to a command that failed in a role: api_error carries its status.
+/// An answer to a command that failed in a role: its code is an HTTP status.
 std::optional<http_server_answer> role_refusal(const event& e) {
-  if (e.kind == "api_error")
-    return json_error(static_cast<unsigned>(e.value("status", 500)), field(e, "reason"));
   if (e.kind == "command_failed")
-    return json_error(409, field(e, "reason"));
-  if (e.kind == "command_rejected") // kad
-    return json_error(409, field(e, "error"));
+    return json_error(static_cast<unsigned>(e.value("code", 409)), field(e, "reason"));
   return std::nullopt;
 }
 
@@ -144,10 +140,17 @@ private:
                   [&](auto& w) { return !w.second.long_lived && now - w.second.since > stale; });
     auto id = next_id_++;
     waiting_[id] = waiter{std::move(on_event), now, long_lived};
-    if (!node_.submit(port, peerlab::command{id, std::move(verb), std::move(args)})) {
+    std::string v = verb;
+    auto err = node_.submit(port, id, std::move(verb), std::move(args));
+    if (!err)
+      return true;
+    if (err->code == fail_code::unavailable) { // no such role on this node
       waiting_.erase(id);
       return false;
     }
+    effects fx; // refused before it reached the role: answer as the role would
+    fx.fail(id, v, err->code, err->reason);
+    on_event(port, fx.events.back());
     return true;
   }
 
@@ -459,7 +462,7 @@ private:
       return ask_peers(std::move(peers));
     // Providers from the DHT first, then every peer we know.
     bool sent = submit(ports::kad, "find_providers", {hex}, [ask_peers, peers](const event& e) {
-      if (e.kind == "command_rejected") {
+      if (e.kind == "command_failed") {
         ask_peers(peers);
         return true;
       }

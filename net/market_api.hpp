@@ -43,7 +43,11 @@ struct market_api_node {
   peer_id self = 0;
   std::set<port_t> ports; // the node's own roles, before install_roles added the API's
   /// Hands a command to the role on `port` (false: no such role, or stopped).
-  std::function<bool(port_t, const peerlab::command&)> submit;
+  /// The text form of a command for the role on a port; the error if it was
+  /// refused (code unavailable: no such role or the node is not running).
+  std::function<std::optional<command_error>(port_t, std::uint64_t id, std::string verb,
+                                             std::vector<std::string> args)>
+    submit;
   /// The node's listen address (for /api/health).
   std::function<std::string()> address;
   disk_content* files = nullptr; // where verified downloads were saved

@@ -5,28 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <charconv>
 
 namespace peerlab::net {
 
 namespace {
 
 using nlohmann::json;
-
-std::optional<std::uint64_t> parse_u64(std::string_view s) {
-  std::uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || p != s.data() + s.size())
-    return std::nullopt;
-  return v;
-}
-
-void reject(const peerlab::command& c, std::string reason, effects& fx) {
-  fx.emit(event{"api_error",
-                c.id,
-                {{"verb", c.verb.substr(0, 80)}, {"reason", std::move(reason)}},
-                {{"status", 400.0}}});
-}
 
 } // namespace
 
@@ -47,42 +31,38 @@ void metadata_lookup::stop(context& ctx, effects& fx) {
     inner_->stop(ctx, fx);
 }
 
+std::optional<peerlab::command> metadata_lookup::parse_command(std::uint64_t id,
+                                                               std::string_view verb,
+                                                               const std::vector<std::string>& args,
+                                                               command_error& err) const {
+  auto c = filexfer::parse_command(verb, args, err);
+  if (!c)
+    return std::nullopt;
+  return peerlab::command(id, std::move(*c));
+}
+
 void metadata_lookup::command(context& ctx, const peerlab::command& c, effects& fx) {
-  if (c.verb != "lookup") {
+  auto* body = c.as<filexfer::command>();
+  auto* q = body ? std::get_if<filexfer::lookup_metadata>(body) : nullptr;
+  if (!q) {
     if (inner_)
       return inner_->command(ctx, c, fx);
-    fx.emit(event{"command_failed",
-                  c.id,
-                  {{"verb", c.verb.substr(0, 80)}, {"reason", "this node runs no downloader"}},
-                  {}});
-    return;
+    return fx.fail(c, fail_code::unavailable, "this node runs no downloader");
   }
-  if (c.args.empty() || c.args.size() > limits::max_command_args)
-    return reject(c, "lookup needs a 64-hex SHA-256 and at most 63 peer ids", fx);
-  auto hash = digest_from_hex(c.args[0]);
-  if (!hash)
-    return reject(c, "lookup: not a 64-hex SHA-256: \"" + c.args[0].substr(0, 80) + "\"", fx);
   if (lookups_.size() >= cfg_.max_lookups)
-    return fx.emit(event{"api_error",
-                         c.id,
-                         {{"verb", "lookup"}, {"reason", "too many lookups running"}},
-                         {{"status", 503.0}}});
+    return fx.fail(c, fail_code::unavailable, "too many lookups running");
   lookup l;
   l.command_id = c.id;
-  l.hash = *hash;
-  for (std::size_t i = 1; i < c.args.size(); ++i) {
-    auto p = parse_u64(c.args[i]);
-    if (!p)
-      return reject(c, "lookup: not a decimal peer id: \"" + c.args[i].substr(0, 40) + "\"", fx);
-    if (*p != ctx.self && std::find(l.asked.begin(), l.asked.end(), *p) == l.asked.end() &&
+  l.hash = q->hash;
+  for (auto p : q->peers)
+    if (p != ctx.self && std::find(l.asked.begin(), l.asked.end(), p) == l.asked.end() &&
         l.asked.size() < cfg_.max_peers)
-      l.asked.push_back(*p);
-  }
+      l.asked.push_back(p);
   l.token = next_id_++;
   for (auto p : l.asked) {
     auto req = next_id_++;
     pending_[{p, req}] = l.token;
-    fx.send(p, filexfer::encode(filexfer::meta_req{req, *hash}));
+    fx.send(p, filexfer::encode(filexfer::meta_req{req, q->hash}));
   }
   auto token = l.token;
   lookups_.emplace(token, std::move(l));

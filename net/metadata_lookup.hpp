@@ -9,10 +9,11 @@
 //                         every peer answered or after `timeout`:
 //   -> lookup_done {hash, found (JSON [{peer, name, size, price}]),
 //                   failed (JSON [{peer, error}])}; values asked, answered, found
-// Bad arguments: api_error {reason; status 400}. Other verbs go to the
-// downloader (command_failed if there is none).
+// Bad arguments are refused when the command is parsed; other commands go to
+// the downloader (command_failed if there is none).
 #include "protocols/common/role.hpp"
 #include "protocols/filexfer/codec.hpp"
+#include "protocols/filexfer/commands.hpp"
 
 #include <map>
 #include <memory>
@@ -40,6 +41,9 @@ public:
   void frame(context&, peer_id from, byte_view data, effects&) override;
   void timer(context&, std::uint64_t token, effects&) override;
   void command(context&, const peerlab::command&, effects&) override;
+  std::optional<peerlab::command> parse_command(std::uint64_t id, std::string_view verb,
+                                                const std::vector<std::string>& args,
+                                                command_error& err) const override;
   void stop(context&, effects&) override;
   const char* message_name(std::uint8_t t) const override { return filexfer::message_name(t); }
 

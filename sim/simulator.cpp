@@ -17,6 +17,21 @@
 
 namespace peerlab::sim {
 
+namespace {
+
+// What a command carries, for the fingerprint: a text form digests its verb
+// and arguments as written (as every scenario and driver command always did),
+// a typed one its canonical text.
+std::uint64_t content_digest(const command& c) {
+  if (auto* t = c.as<text_commands>()) {
+    const auto& tc = std::get<text_command>(*t);
+    return command_digest(tc.verb, tc.args);
+  }
+  return command_digest(c.describe(), {});
+}
+
+} // namespace
+
 // The view of the simulator a protocol workload driver gets.
 class simulator::api_for_driver final : public sim_api {
 public:
@@ -39,7 +54,10 @@ public:
                               std::vector<std::string> args) override {
     if (!sim_.nodes_[node].online || !sim_.find_role(node, role))
       return 0;
-    return sim_.queue_command(node, role, command{sim_.next_command_id_++, verb, std::move(args)});
+    pending_command pc;
+    pc.role = role;
+    pc.cmd = text_command_of(sim_.next_command_id_++, verb, std::move(args));
+    return sim_.queue_command(node, std::move(pc));
   }
   void schedule(time_us t, std::uint32_t node, std::uint64_t arg) override {
     sim_.driver_args_[sim_.seq_] = arg;
@@ -67,11 +85,58 @@ private:
   std::uint32_t index_;
 };
 
-std::uint64_t simulator::queue_command(std::uint32_t node, const std::string& role, command cmd) {
-  auto id = cmd.id;
-  commands_[seq_] = {role, std::move(cmd)}; // keyed by the event's own sequence number
+std::uint64_t simulator::queue_command(std::uint32_t node, pending_command pc) {
+  auto id = pc.cmd.id;
+  commands_[seq_] = std::move(pc); // keyed by the event's own sequence number
   push({now_, 0, 0, node, 0, 0, event_kind::command, 0});
   return id;
+}
+
+void simulator::local_command(peer_id self, port_t to, command c) {
+  pending_command pc;
+  pc.port = to;
+  pc.cmd = std::move(c);
+  queue_command(static_cast<std::uint32_t>(self), std::move(pc));
+}
+
+void simulator::run_command(sim_event& e, pending_command& pc) {
+  auto& node = nodes_[e.node];
+  hosted_role* r = nullptr;
+  if (node.online)
+    r = pc.role.empty() ? find_role(e.node, pc.port) : find_role(e.node, pc.role);
+  if (!r && node.online && pc.role.empty() && !pc.reply) { // asked by a role: it hears so
+    effects fx;
+    fx.fail(pc.cmd, fail_code::unavailable,
+            std::string("this node runs no ") + port_name(pc.port) + " role");
+    apply_direct(e.node, pc.port, fx);
+    return;
+  }
+  if (!r) {
+    ++stats_.commands_skipped_offline;
+    return;
+  }
+  if (pc.reply) {
+    fp_.extend(e.t, event_kind::command, e.node, r->port, pc.reply->command_id,
+               command_digest(pc.reply->kind, {}));
+    if (caf_sys_) {
+      caf::anon_send(r->actor, reply_atom::value, pc.reply_from, std::move(*pc.reply));
+      drain();
+    } else {
+      context ctx{now_, e.node, node.random, node.store, *node.content, {}};
+      r->logic->reply(ctx, pc.reply_from, *pc.reply, direct_fx_);
+      apply_direct(e.node, r->port, direct_fx_);
+    }
+    return;
+  }
+  fp_.extend(e.t, event_kind::command, e.node, r->port, pc.cmd.id, content_digest(pc.cmd));
+  if (caf_sys_) {
+    caf::anon_send(r->actor, command_atom::value, std::move(pc.cmd));
+    drain();
+  } else {
+    context ctx{now_, e.node, node.random, node.store, *node.content, {}};
+    deliver_command(*r->logic, ctx, pc.cmd, direct_fx_);
+    apply_direct(e.node, r->port, direct_fx_);
+  }
 }
 
 simulator::simulator(const scenario& s, sim_options opts)
@@ -218,8 +283,10 @@ void simulator::queue_scenario_commands() {
   for (auto& c : spec_.commands) {
     auto g = static_cast<std::uint32_t>(spec_.find_group(c.group) - spec_.groups.data());
     for (auto n = group_first_[g]; n < group_first_[g + 1]; ++n) {
-      auto id = seq_; // the event's own sequence number keys its payload
-      commands_[id] = {c.role, command{next_command_id_++, c.verb, c.args}};
+      pending_command pc; // text form: the role parses it when it arrives
+      pc.role = c.role;
+      pc.cmd = text_command_of(next_command_id_++, c.verb, c.args);
+      commands_[seq_] = std::move(pc); // the event's own sequence number keys its payload
       push({c.at, 0, 0, n, 0, 0, event_kind::command, 0});
     }
   }
@@ -343,7 +410,7 @@ void simulator::metric(peer_id self, const effects::metric_sample& m) {
   stats_.metric(node_group_[self], m);
 }
 
-void simulator::emit(peer_id self, port_t, event&& e) {
+void simulator::emit(peer_id self, port_t port, event&& e) {
   auto n = static_cast<std::uint32_t>(self);
   // Fields may carry text a peer sent (error reasons, names): from here on
   // they reach stats, drivers, the results file and the terminal, so they are
@@ -351,6 +418,13 @@ void simulator::emit(peer_id self, port_t, event&& e) {
   for (auto& [k, v] : e.fields)
     if (!is_printable(v))
       v = printable(v);
+  if (auto to = issuer_port(e.command_id); to != 0) { // a reply to another role of the node
+    pending_command pc;
+    pc.port = to;
+    pc.reply = e;
+    pc.reply_from = port;
+    queue_command(n, std::move(pc));
+  }
   for (auto& d : drivers_)
     d.driver->on_event(*d.api, n, e);
   if (opts_.on_event)
@@ -388,6 +462,8 @@ simulator::hosted_role* simulator::find_role(std::uint32_t node, const std::stri
 
 void simulator::apply_direct(std::uint32_t node, port_t port, effects& fx) {
   // The same steps as the actor shell (actors/role_actor.cpp), without CAF.
+  for (auto& c : fx.asks)
+    local_command(node, c.to, std::move(c.cmd));
   for (auto& f : fx.frames)
     send(node, f.to, std::move(f.data));
   for (auto& t : fx.timers)
@@ -566,22 +642,7 @@ void simulator::process(sim_event& e) {
       break;
     auto pc = std::move(it->second);
     commands_.erase(it);
-    auto& node = nodes_[e.node];
-    auto* r = node.online ? find_role(e.node, pc.role) : nullptr;
-    if (!r) {
-      ++stats_.commands_skipped_offline;
-      break;
-    }
-    fp_.extend(e.t, event_kind::command, e.node, r->port, pc.cmd.id,
-               command_digest(pc.cmd.verb, pc.cmd.args));
-    if (caf_sys_) {
-      caf::anon_send(r->actor, command_atom::value, pc.cmd.id, pc.cmd.verb, pc.cmd.args);
-      drain();
-    } else {
-      context ctx{now_, e.node, node.random, node.store, *node.content, {}};
-      r->logic->command(ctx, pc.cmd, direct_fx_);
-      apply_direct(e.node, r->port, direct_fx_);
-    }
+    run_command(e, pc);
     break;
   }
   case event_kind::node_up:

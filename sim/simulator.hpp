@@ -111,6 +111,7 @@ public:
   time_us now() const override { return now_; }
   void send(peer_id from, peer_id to, bytes frame) override;
   void after(peer_id self, port_t port, time_us delay, std::uint64_t token) override;
+  void local_command(peer_id self, port_t to, command c) override;
   rng& random(peer_id self) override { return nodes_[self].random; }
   kv_store& store(peer_id self) override { return nodes_[self].store; }
   content_store& content(peer_id self) override { return *nodes_[self].content; }
@@ -152,9 +153,15 @@ private:
     std::unique_ptr<synthetic_content> content;
     std::vector<hosted_role> roles;
   };
+  // A command waiting in the queue: for a role by name (workloads, scenario
+  // commands) or by port (another role of the node asked), or a reply event
+  // on its way back to the role that asked.
   struct pending_command {
     std::string role;
+    port_t port = 0;
     command cmd;
+    std::optional<event> reply;
+    port_t reply_from = 0;
   };
   enum control_action : std::uint64_t { sample_metrics = 1, churn_leave = 3, driver_tick = 4 };
   class api_for_driver;
@@ -163,7 +170,8 @@ private:
     std::unique_ptr<workload_driver> driver;
     std::unique_ptr<sim_api> api;
   };
-  std::uint64_t queue_command(std::uint32_t node, const std::string& role, command cmd);
+  std::uint64_t queue_command(std::uint32_t node, pending_command pc);
+  void run_command(sim_event& e, pending_command& pc);
 
   void push(sim_event e);
   /// What the simulator remembers about a frame in flight, by slot.

@@ -22,6 +22,11 @@ public:
   /// Delivers (timer, token) to the role on `port` of `self` after `delay`.
   virtual void after(peer_id self, port_t port, time_us delay, std::uint64_t token) = 0;
 
+  /// Delivers a command from one role of `self` to its role on `to`. Events
+  /// answering it (their command_id names the asking role's port, see
+  /// local_command_id) go back to the asking role's reply().
+  virtual void local_command(peer_id self, port_t to, command c) = 0;
+
   /// The node's own seeded generator.
   virtual rng& random(peer_id self) = 0;
 

@@ -9,18 +9,21 @@
 #include "net/market_api.hpp"
 #include "net/node_config.hpp"
 #include "net/sqlite_store.hpp"
+#include "protocols/client/client.hpp"
 #include "protocols/common/limits.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <pthread.h>
+#include <thread>
 #include <map>
 #include <mutex>
 #include <set>
@@ -31,9 +34,6 @@ namespace peerlab::net {
 namespace {
 
 using nlohmann::json;
-
-volatile std::sig_atomic_t stop_signal = 0;
-extern "C" void on_stop_signal(int s) { stop_signal = s; }
 
 const app::command_help node_help{
   "node",
@@ -67,49 +67,45 @@ private:
   std::mutex mu_;
 };
 
-// Restores the previous handlers when node_command returns.
-class signal_scope {
+// SIGINT and SIGTERM are blocked in every thread of the node and taken by one
+// thread with sigwait, which wakes the session: no handler, no polling.
+// SIGUSR1 ends that thread when the node stops for another reason.
+class signal_waiter {
 public:
-  signal_scope() {
-    stop_signal = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
+  explicit signal_waiter(std::function<void(int)> on_signal) : on_signal_(std::move(on_signal)) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_); // threads started from now on inherit it
+    thread_ = std::thread([this] {
+      int sig = 0;
+      while (sigwait(&set_, &sig) == 0) {
+        if (sig == SIGUSR1)
+          return;
+        on_signal_(sig);
+      }
+    });
   }
-  ~signal_scope() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
+  ~signal_waiter() {
+    pthread_kill(thread_.native_handle(), SIGUSR1);
+    thread_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
   }
 
 private:
-  struct sigaction old_int_ {
-  }, old_term_{};
+  std::function<void(int)> on_signal_;
+  sigset_t set_{}, old_{};
+  std::thread thread_;
 };
 
-struct tracked_download {
-  download_spec spec;
-  std::uint64_t command_id = 0;
-  bool issued = false;
-  bool ended = false;
-  bool ok = false;
-  // Providers found through the DHT (spec.providers empty).
-  bool lookup_running = false;
-  time_us first_lookup = -1, next_lookup = 0;
-};
-
-// Kademlia commands of the session get ids far from the download ids.
-constexpr std::uint64_t first_kad_command = 1u << 20;
-// A DHT lookup that found no provider is repeated this long after it ended.
-constexpr time_us dht_retry = us_per_s;
+// Commands the node config asks of the client role get ids far from those of
+// the HTTP APIs.
+constexpr std::uint64_t first_config_command = 1;
 
 class session {
 public:
-  session(node_config cfg, printer& out) : cfg_(std::move(cfg)), out_(out) {
-    for (std::size_t i = 0; i < cfg_.downloads.size(); ++i)
-      downloads_.push_back({cfg_.downloads[i], i + 1});
-  }
+  session(node_config cfg, printer& out) : cfg_(std::move(cfg)), out_(out) {}
 
   int run() {
     auto log = [this](const std::string& m) { out_.error(cfg_.name, m); };
@@ -156,8 +152,18 @@ public:
         o.peers.push_back(p);
     o.seed = cfg_.seed;
     o.roles = cfg_.roles;
-    for (auto& r : cfg_.roles)
+    bool has_client = false;
+    for (auto& r : cfg_.roles) {
       has_kad_ |= r->port() == ports::kad;
+      has_client |= r->port() == ports::client;
+    }
+    // The user-level commands of the config (join, announce, fetch) run in the
+    // client role, as the simulator's workloads do: add one if needed.
+    if (!has_client && (has_kad_ || !cfg_.downloads.empty())) {
+      client::config cc;
+      cc.wait = cfg_.provider_wait;
+      o.roles.push_back(client::make_client(cc));
+    }
     std::set<port_t> own_ports;
     for (auto& r : o.roles)
       own_ports.insert(r->port());
@@ -176,9 +182,12 @@ public:
     if (cfg_.api)
       api_ = std::make_unique<market_api>(
         *cfg_.api,
-        market_api_node{cfg_.name, rt.id(), own_ports,
-                        [&rt](port_t p, const command& c) { return rt.command(p, c); },
-                        [&rt] { return rt.listen_address(); }, files_},
+        market_api_node{
+          cfg_.name, rt.id(), own_ports,
+          [&rt](port_t p, std::uint64_t id, std::string verb, std::vector<std::string> args) {
+            return rt.command(p, id, verb, args);
+          },
+          [&rt] { return rt.listen_address(); }, files_},
         log);
     try {
       rt.start();
@@ -215,7 +224,8 @@ public:
       }
       out_.line({{"event", "api_listening"}, {"address", api_->address()}});
     }
-    std::string reason = loop();
+    issue_config_commands();
+    std::string reason = wait_until_done();
     if (fileset_)
       fileset_->stop();
     if (api_)
@@ -225,173 +235,60 @@ public:
     for (auto& [k, v] : rt.counters())
       counters[k] = number(v);
     bool failed = false;
-    for (auto& d : downloads_)
-      failed |= d.ended && !d.ok;
+    {
+      std::lock_guard lock(mu_);
+      failed = fetches_failed_ > 0;
+    }
     out_.line({{"event", "stopped"}, {"reason", reason}, {"counters", counters}});
     rt_ = nullptr;
     return failed ? 1 : 0;
   }
 
 private:
-  std::string loop() {
-    auto t0 = std::chrono::steady_clock::now();
+  // The config's user-level commands, for the client role (it waits for the
+  // hellos of peers named by address, joins before DHT commands, retries).
+  void issue_config_commands() {
+    auto id = first_config_command;
+    auto issue = [&](client::command c) {
+      std::lock_guard lock(mu_);
+      if (std::holds_alternative<client::fetch>(c))
+        fetches_.insert(id);
+      rt_->command(ports::client, command(id++, std::move(c)));
+    };
+    if (has_kad_) {
+      issue(client::join{{}, cfg_.kad_bootstrap});
+      if (cfg_.dht_provide)
+        for (auto& h : provided_)
+          issue(client::announce{h});
+    }
+    for (auto& d : cfg_.downloads)
+      issue(client::fetch{d.hash, {}, d.providers});
+  }
+
+  std::string wait_until_done() {
     std::unique_lock lock(mu_);
-    for (;;) {
-      // Signals cannot notify a condition variable safely: poll the flag.
-      cv_.wait_for(lock, std::chrono::milliseconds(50));
-      if (stop_signal)
-        return stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
-      auto elapsed =
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
-          .count();
-      advance_dht(elapsed);
-      issue_downloads(elapsed >= cfg_.provider_wait);
-      if (cfg_.exit_when_done && all_ended())
-        return "downloads ended";
-      if (cfg_.run_for && elapsed >= *cfg_.run_for)
+    auto done = [&] { return stop_signal_ != 0 || (cfg_.exit_when_done && fetches_.empty()); };
+    if (cfg_.run_for) {
+      auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(*cfg_.run_for);
+      if (!cv_.wait_until(lock, until, done))
         return "run_for elapsed";
+    } else {
+      cv_.wait(lock, done);
     }
+    if (stop_signal_ != 0)
+      return stop_signal_ == SIGINT ? "SIGINT" : "SIGTERM";
+    return "downloads ended";
   }
 
-  bool all_ended() const {
-    for (auto& d : downloads_)
-      if (!d.ended)
-        return false;
-    return true;
-  }
-
-  // Called with mu_ held. A download is issued once every provider answered
-  // its hello, or after provider_wait with the ones that did.
-  void issue_downloads(bool waited_enough) {
-    for (auto& d : downloads_) {
-      if (d.issued || d.ended || d.spec.providers.empty())
-        continue;
-      command c{d.command_id, "download", {to_hex(d.spec.hash)}};
-      std::string missing;
-      for (auto& p : d.spec.providers) {
-        auto it = ids_.find(p);
-        if (it != ids_.end())
-          c.args.push_back(std::to_string(it->second));
-        else
-          missing += (missing.empty() ? "" : ", ") + p;
-      }
-      if (!missing.empty() && !waited_enough)
-        continue;
-      if (c.args.size() == 1) {
-        d.ended = true;
-        out_.line(
-          {{"event", "download_failed"},
-           {"role", "node"},
-           {"command_id", d.command_id},
-           {"fields",
-            {{"hash", to_hex(d.spec.hash)}, {"reason", "no provider reachable: " + missing}}},
-           {"values", json::object()}});
-        continue;
-      }
-      d.issued = true;
-      rt_->command(ports::file_downloader, c);
-    }
-  }
-
-  // Called with mu_ held. The DHT part of a node: join through the bootstrap
-  // nodes once they said hello, then announce provided files and find the
-  // providers of downloads given without providers (find_providers, then the
-  // downloader's "download" with the peers found: the composition the
-  // simulator's dht driver runs too).
-  void advance_dht(time_us elapsed) {
-    if (!has_kad_)
-      return;
-    if (dht_ == dht_state::idle) {
-      command c{next_kad_id_++, "bootstrap", {}};
-      std::string missing;
-      for (auto& a : cfg_.kad_bootstrap) {
-        auto it = ids_.find(a);
-        if (it != ids_.end())
-          c.args.push_back(std::to_string(it->second) + "@" + a);
-        else
-          missing += (missing.empty() ? "" : ", ") + a;
-      }
-      if (!missing.empty() && elapsed < cfg_.provider_wait)
-        return; // wait for the hellos of the bootstrap nodes
-      if (cfg_.kad_bootstrap.empty()) {
-        dht_ = dht_state::joined; // a first node: the others join through it
-      } else if (c.args.empty()) {
-        out_.error(cfg_.name, "kad: no bootstrap node reachable: " + missing);
-        dht_ = dht_state::joined; // lookups will find nothing and fail
-      } else {
-        bootstrap_id_ = c.id;
-        dht_ = dht_state::joining;
-        rt_->command(ports::kad, c);
-      }
-    }
-    if (dht_ != dht_state::joined)
-      return;
-    if (cfg_.dht_provide && !provides_issued_) {
-      provides_issued_ = true;
-      for (auto& h : provided_)
-        rt_->command(ports::kad, command{next_kad_id_++, "provide", {to_hex(h)}});
-    }
-    for (auto& [index, providers] : found_) {
-      auto& d = downloads_[index];
-      d.lookup_running = false;
-      command c{d.command_id, "download", {to_hex(d.spec.hash)}};
-      for (auto p : providers)
-        if (p != rt_->id() && c.args.size() <= limits::max_providers_per_download)
-          c.args.push_back(std::to_string(p));
-      if (c.args.size() > 1) {
-        d.issued = true;
-        rt_->command(ports::file_downloader, c);
-      } else if (elapsed - d.first_lookup >= cfg_.provider_wait) {
-        d.ended = true;
-        out_.line(
-          {{"event", "download_failed"},
-           {"role", "node"},
-           {"command_id", d.command_id},
-           {"fields", {{"hash", to_hex(d.spec.hash)}, {"reason", "no provider found in the DHT"}}},
-           {"values", json::object()}});
-      } else {
-        d.next_lookup = elapsed + dht_retry;
-      }
-    }
-    found_.clear();
-    for (std::size_t i = 0; i < downloads_.size(); ++i) {
-      auto& d = downloads_[i];
-      if (!d.spec.providers.empty() || d.issued || d.ended || d.lookup_running ||
-          elapsed < d.next_lookup)
-        continue;
-      if (d.first_lookup < 0)
-        d.first_lookup = elapsed;
-      d.lookup_running = true;
-      command c{next_kad_id_++, "find_providers", {to_hex(d.spec.hash)}};
-      lookups_[c.id] = i;
-      rt_->command(ports::kad, c);
-    }
-  }
-
-  // A kad event the session waits for (any thread).
-  void on_kad_event(const event& e) {
+public:
+  /// SIGINT/SIGTERM (from the signal thread).
+  void stop(int sig) {
     std::lock_guard lock(mu_);
-    if (e.kind == "bootstrap_done" && e.command_id == bootstrap_id_) {
-      dht_ = dht_state::joined;
-    } else if (auto it = lookups_.find(e.command_id);
-               it != lookups_.end() &&
-               (e.kind == "providers_found" || e.kind == "command_rejected")) {
-      std::vector<peer_id> providers;
-      if (const std::string* list = e.field("providers"))
-        for (std::size_t pos = 0; pos < list->size();) {
-          auto comma = std::min(list->find(',', pos), list->size());
-          peer_id p = 0;
-          auto [end, ec] = std::from_chars(list->data() + pos, list->data() + comma, p);
-          if (ec == std::errc() && end == list->data() + comma)
-            providers.push_back(p);
-          pos = comma + 1;
-        }
-      found_.push_back({it->second, std::move(providers)});
-      lookups_.erase(it);
-    }
+    stop_signal_ = sig;
     cv_.notify_all();
   }
 
+private:
   void on_event(port_t port, const event& e) {
     if (fileset_ && port == ports::fileset && fileset_->consume(e))
       return; // an answer to the REST API (may carry a whole file): not printed
@@ -408,18 +305,11 @@ private:
                {"command_id", e.command_id},
                {"fields", fields},
                {"values", values}});
-    if (port == ports::kad && e.command_id != 0)
-      return on_kad_event(e);
-    if (port != ports::file_downloader || e.command_id == 0)
-      return;
-    if (e.kind != "download_done" && e.kind != "download_failed")
+    if (port != ports::client || (e.kind != "fetch_done" && e.kind != "fetch_failed"))
       return;
     std::lock_guard lock(mu_);
-    for (auto& d : downloads_)
-      if (d.command_id == e.command_id) {
-        d.ended = true;
-        d.ok = e.kind == "download_done";
-      }
+    if (fetches_.erase(e.command_id) && e.kind == "fetch_failed")
+      ++fetches_failed_;
     cv_.notify_all();
   }
 
@@ -429,10 +319,6 @@ private:
       api_->peer_seen(id, addr);
     if (fileset_ && rt_) // the fileset role gossips with every peer that said hello
       rt_->command(ports::fileset, fileset_api::connect_command(id));
-    std::lock_guard lock(mu_);
-    if (!addr.empty())
-      ids_[addr] = id;
-    cv_.notify_all();
   }
 
   node_config cfg_;
@@ -443,25 +329,18 @@ private:
   disk_content* files_ = nullptr; // the node's content store (owned by the runtime)
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<tracked_download> downloads_;
-  std::map<std::string, peer_id> ids_; // address -> peer id, from hellos
-  // Kademlia (net/node_config.hpp kad_bootstrap, dht_provide).
-  enum class dht_state { idle, joining, joined };
+  int stop_signal_ = 0;
+  std::set<std::uint64_t> fetches_; // config fetches not ended yet
+  std::size_t fetches_failed_ = 0;
   bool has_kad_ = false;
-  dht_state dht_ = dht_state::idle;
-  std::uint64_t next_kad_id_ = first_kad_command;
-  std::uint64_t bootstrap_id_ = 0;
-  bool provides_issued_ = false;
   std::vector<digest> provided_;
-  std::map<std::uint64_t, std::size_t> lookups_; // find_providers command id -> download
-  std::vector<std::pair<std::size_t, std::vector<peer_id>>> found_; // lookups that ended
 };
 
 int run_node(const std::string& config) {
   node_config cfg = load_node_config(config); // config_error: exit 2, nothing started
-  signal_scope signals;
   printer out;
   session s(std::move(cfg), out);
+  signal_waiter signals([&s](int sig) { s.stop(sig); });
   return s.run();
 }
 

@@ -109,6 +109,15 @@ public:
     return t == tables_->end() ? 0 : t->second.size();
   }
 
+  /// Tables that hold at least one row.
+  std::size_t table_count() const {
+    std::size_t n = 0;
+    if (tables_)
+      for (auto& [_, rows] : *tables_)
+        n += rows.empty() ? 0 : 1;
+    return n;
+  }
+
 private:
   using typed_table = std::map<key, row, key_less>;
   using table_map = std::map<std::string, std::map<std::string, std::string>>;

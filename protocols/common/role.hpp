@@ -3,11 +3,13 @@
 // clock, touches a socket or a global RNG: time, randomness and storage come in
 // through `context`, and what it wants done goes out through `effects`, which the
 // actor applies through the runtime seam (actors/runtime/runtime.hpp).
+#include "protocols/common/command.hpp"
 #include "protocols/common/rng.hpp"
 #include "protocols/common/store.hpp"
 #include "protocols/common/types.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,14 +24,6 @@ struct context {
   kv_store& store;          // rows that survive a crash of the node
   content_store& content;   // file bytes (synthetic in the simulator, disk in live mode)
   std::string_view address; // how others reach this node ("host:port" live, empty in the simulator)
-};
-
-/// A local command (from the workload, the CLI or the HTTP API). `id` lets the
-/// issuer match the reply event.
-struct command {
-  std::uint64_t id = 0;
-  std::string verb;
-  std::vector<std::string> args;
 };
 
 /// A structured event for traces, checkers and command replies. Fields are
@@ -65,6 +59,10 @@ public:
     time_us delay;
     std::uint64_t token;
   };
+  struct local_command {
+    port_t to;
+    command cmd;
+  };
   struct metric_sample {
     const char* name; // static string; aggregated by name
     double value;
@@ -76,13 +74,28 @@ public:
   void count(const char* name, double delta = 1) { metrics.push_back({name, delta, true}); }
   void observe(const char* name, double value) { metrics.push_back({name, value, false}); }
   void emit(event e) { events.push_back(std::move(e)); }
+  /// The one failure reply to a command: event "command_failed" with fields
+  /// verb and reason and value code.
+  void fail(std::uint64_t command_id, std::string_view verb, fail_code code, std::string reason) {
+    emit(event{"command_failed",
+               command_id,
+               {{"verb", std::string(verb.substr(0, 80))}, {"reason", std::move(reason)}},
+               {{"code", static_cast<double>(code)}}});
+  }
+  void fail(const command& c, fail_code code, std::string reason) {
+    fail(c.id, c.verb(), code, std::move(reason));
+  }
+  void fail(const command& c, command_error e) { fail(c, e.code, std::move(e.reason)); }
+  /// Sends a command to the role on `to` of this node; its replies come back
+  /// through role::reply. Ids come from local_command_id(own port, seq).
+  void ask(port_t to, command c) { asks.push_back({to, std::move(c)}); }
   /// Tells the transport how to reach a peer (live: "host:port"); for roles
   /// that discover peers (DHT contacts). The simulator ignores it.
   void learn_address(peer_id p, std::string addr) { addresses.push_back({p, std::move(addr)}); }
 
   bool empty() const {
     return frames.empty() && timers.empty() && metrics.empty() && events.empty() &&
-           addresses.empty();
+           addresses.empty() && asks.empty();
   }
   void clear() {
     frames.clear();
@@ -90,6 +103,7 @@ public:
     metrics.clear();
     events.clear();
     addresses.clear();
+    asks.clear();
   }
 
   std::vector<frame_out> frames;
@@ -97,6 +111,7 @@ public:
   std::vector<metric_sample> metrics;
   std::vector<event> events;
   std::vector<std::pair<peer_id, std::string>> addresses;
+  std::vector<local_command> asks;
 };
 
 /// One role of a node. The first byte of every frame names the port, and the
@@ -113,7 +128,27 @@ public:
   /// A timer set with effects::after fired. Timers cannot be cancelled:
   /// roles ignore tokens they no longer care about.
   virtual void timer(context&, std::uint64_t, effects&) {}
-  virtual void command(context&, const command&, effects&) {}
+  /// A local command; reply with events carrying its id (fx.fail on error).
+  virtual void command(context&, const peerlab::command& c, effects& fx) {
+    fx.fail(c, fail_code::unavailable, std::string(name()) + " takes no commands");
+  }
+  /// Turns a command's text form (scenario files, node configs, the CLI) into
+  /// this role's typed command; nullopt with `err` set if it is not one.
+  virtual std::optional<peerlab::command> parse_command(std::uint64_t id, std::string_view verb,
+                                                        const std::vector<std::string>& args,
+                                                        command_error& err) const {
+    (void)id;
+    (void)args;
+    err = {fail_code::bad_request, std::string(name()) + " takes no commands (got \"" +
+                                     std::string(verb.substr(0, 40)) + "\")"};
+    return std::nullopt;
+  }
+  /// The transport met `peer` at `address` (live: its hello was verified).
+  /// The simulator names peers by id and does not call it.
+  virtual void peer_up(context&, peer_id /*peer*/, std::string_view /*address*/, effects&) {}
+  /// An event another role of this node emitted in answer to a command this
+  /// role sent it with effects::ask (`from` is that role's port).
+  virtual void reply(context&, port_t /*from*/, const event&, effects&) {}
   /// Graceful leave: the role may send goodbyes before the node goes away.
   virtual void stop(context&, effects&) {}
   /// The tables this role keeps rows in. A live node creates (and migrates)
@@ -122,5 +157,25 @@ public:
   /// Name of a message type for traces: frame byte 1, by convention.
   virtual const char* message_name(std::uint8_t) const { return "?"; }
 };
+
+/// A command in its text form (scenario files, node configs, the CLI, tests);
+/// the receiving role parses it on arrival (deliver_command).
+inline command text_command_of(std::uint64_t id, std::string verb, std::vector<std::string> args) {
+  return command(id, text_commands{text_command{std::move(verb), std::move(args)}});
+}
+
+/// Hands a command to a role as every runtime does: a text form is parsed by
+/// the role first, and one it cannot parse is answered with command_failed.
+inline void deliver_command(role& r, context& ctx, const command& c, effects& fx) {
+  if (auto* t = c.as<text_commands>()) {
+    const auto& tc = std::get<text_command>(*t);
+    command_error err;
+    auto parsed = r.parse_command(c.id, tc.verb, tc.args, err);
+    if (!parsed)
+      return fx.fail(c.id, tc.verb, err.code, std::move(err.reason));
+    return r.command(ctx, *parsed, fx);
+  }
+  r.command(ctx, c, fx);
+}
 
 } // namespace peerlab

@@ -24,6 +24,8 @@ const char* port_name(port_t p) {
     return "payer";
   case ports::api:
     return "api";
+  case ports::client:
+    return "client";
   case ports::test_echo:
     return "test_echo";
   case ports::traffic:

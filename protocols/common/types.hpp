@@ -29,13 +29,14 @@ namespace ports {
 constexpr port_t file_provider = 1;   // filexfer requests (metadata, content)
 constexpr port_t file_downloader = 2; // filexfer responses (metadata, chunks)
 constexpr port_t kad = 3;             // Kademlia DHT
-constexpr port_t ledger = 4;          // ledger (issue 4)
-constexpr port_t payment = 5;         // payment notifications (issue 4)
-constexpr port_t gossip = 6;          // gossipsub (issue 5)
-constexpr port_t fileset = 7;         // file-set back-sync (issue 5)
-constexpr port_t droplog = 8;         // file-drop message log (issue 6)
-constexpr port_t payer = 9;           // payment requests and results to a paying node (issue 4)
-constexpr port_t api = 10;            // the local HTTP API's agent on a live node (issue 4)
+constexpr port_t ledger = 4;          // ledger
+constexpr port_t payment = 5;         // payment notifications
+constexpr port_t gossip = 6;          // gossipsub
+constexpr port_t fileset = 7;         // file-set back-sync
+constexpr port_t droplog = 8;         // file-drop message log
+constexpr port_t payer = 9;           // payment requests and results to a paying node
+constexpr port_t api = 10;            // the local HTTP API's agent on a live node
+constexpr port_t client = 11;         // user-level commands: join, announce, fetch
 constexpr port_t test_echo = 249;     // transport tests only
 constexpr port_t traffic = 250;       // synthetic load (benchmarks, tests)
 } // namespace ports

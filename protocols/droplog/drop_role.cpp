@@ -3,7 +3,6 @@
 #include "protocols/common/sha256.hpp"
 
 #include <algorithm>
-#include <charconv>
 
 namespace peerlab::droplog {
 
@@ -11,14 +10,6 @@ namespace {
 
 constexpr std::uint64_t forge_token = 1ull << 63; // wake-up tokens are times (< 2^63)
 constexpr std::size_t max_armed_timers = 64;
-
-std::optional<std::uint64_t> parse_u64(std::string_view s) {
-  std::uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size())
-    return std::nullopt;
-  return v;
-}
 
 byte_view as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
@@ -211,63 +202,72 @@ void drop_role::on_response(context& ctx, byte_view msg, effects& fx) {
             {"latency_us", static_cast<double>(ctx.now - e->started)}}});
 }
 
-void drop_role::refuse(const peerlab::command& c, std::string why, effects& fx) {
-  fx.emit({"droplog_refused", c.id, {{"verb", c.verb}, {"reason", std::move(why)}}, {}});
+std::optional<peerlab::command> drop_role::parse_command(std::uint64_t id, std::string_view verb,
+                                                         const std::vector<std::string>& args,
+                                                         command_error& err) const {
+  auto c = droplog::parse_command(verb, args, err);
+  if (!c)
+    return std::nullopt;
+  return peerlab::command(id, std::move(*c));
+}
+
+void drop_role::refuse(const peerlab::command& c, peerlab::fail_code code, std::string why,
+                       effects& fx) {
+  fx.fail(c, code, std::move(why));
 }
 
 void drop_role::command(context& ctx, const peerlab::command& c, effects& fx) {
+  using peerlab::fail_code;
+  auto* body = c.as<droplog::command>();
+  if (!body)
+    return refuse(c, fail_code::bad_request, "droplog knows the commands send and http", fx);
   if (!host_)
-    return refuse(c, "this node forges packets and has no sessions", fx);
-  const bool send = c.verb == "send", http_call = c.verb == "http";
-  if (!send && !http_call)
-    return refuse(c, "unknown verb (send, http)", fx);
-  if ((send && c.args.size() != 2) || (http_call && c.args.size() != 4 && c.args.size() != 5))
-    return refuse(c,
-                  send ? "usage: send <peer> <payload>"
-                       : "usage: http <peer> <method> <target> <body> [timeout ms]",
-                  fx);
-  auto peer = parse_u64(c.args[0]);
-  session* s = peer ? host_->find(*peer) : nullptr;
+    return refuse(c, fail_code::conflict, "this node forges packets and has no sessions", fx);
+  const peer_id peer = std::visit([](const auto& b) { return b.peer; }, *body);
+  session* s = host_->find(peer);
   if (!s)
-    return refuse(c, "no session with peer " + c.args[0], fx);
+    return refuse(c, fail_code::not_found, "no session with peer " + std::to_string(peer), fx);
   std::string why;
-  if (send) {
-    auto msg = http::encode_app_message(as_bytes(c.args[1]));
+  if (auto* m = std::get_if<send_message>(body)) {
+    auto msg = http::encode_app_message({m->payload.data(), m->payload.size()});
     auto id = s->submit({msg.data(), msg.size()}, &why);
     if (!id)
-      return refuse(c, why, fx);
-    fx.emit({"droplog_submitted", c.id, {{"to", c.args[0]}, {"msg_id", std::to_string(*id)}}, {}});
+      return refuse(c, fail_code::unavailable, why, fx);
+    fx.emit({"droplog_submitted",
+             c.id,
+             {{"to", std::to_string(peer)}, {"msg_id", std::to_string(*id)}},
+             {}});
   } else {
+    auto& r = std::get<http_request>(*body);
     http::request q;
-    q.method = c.args[1];
-    q.target = c.args[2];
-    auto body = as_bytes(c.args[3]);
-    q.body.assign(body.begin(), body.end());
+    q.method = r.method;
+    q.target = r.target;
+    q.body = r.body;
     time_us timeout = cfg_.http_timeout;
-    if (c.args.size() == 5) {
-      auto ms = parse_u64(c.args[4]);
-      if (!ms || *ms == 0 || *ms > http::limits::max_timeout_ms)
-        return refuse(
-          c, "timeout must be 1.." + std::to_string(http::limits::max_timeout_ms) + " ms", fx);
-      timeout = static_cast<time_us>(*ms) * us_per_ms;
+    if (r.timeout_ms != 0) {
+      if (r.timeout_ms > http::limits::max_timeout_ms)
+        return refuse(c, fail_code::bad_request,
+                      "timeout must be 1.." + std::to_string(http::limits::max_timeout_ms) + " ms",
+                      fx);
+      timeout = static_cast<time_us>(r.timeout_ms) * us_per_ms;
     }
     q.timeout_ms = static_cast<std::uint32_t>(
       std::min<time_us>(timeout / us_per_ms, http::limits::max_timeout_ms));
     if (auto e = http::check(q); !e.empty())
-      return refuse(c, e, fx);
+      return refuse(c, fail_code::bad_request, e, fx);
     if (q.body.size() > cfg_.max_http_body)
-      return refuse(c, "body above max_http_body", fx);
+      return refuse(c, fail_code::too_large, "body above max_http_body", fx);
     auto id = pending_.begin(ctx.random, ctx.now, timeout, c.id, q.body.size());
     if (!id) {
       ++metrics_.rejected;
-      return refuse(c, "too many requests waiting for a response", fx);
+      return refuse(c, fail_code::unavailable, "too many requests waiting for a response", fx);
     }
     q.id = *id;
     auto msg = http::encode(q);
     if (!s->submit({msg.data(), msg.size()}, &why)) {
       pending_.complete(*id);
       ++metrics_.rejected;
-      return refuse(c, why, fx);
+      return refuse(c, fail_code::unavailable, why, fx);
     }
     ++metrics_.requests;
     metrics_.request_body_bytes += q.body.size();

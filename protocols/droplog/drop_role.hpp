@@ -5,15 +5,14 @@
 // scenario's faults (truncation at a random byte, bit flips, loss,
 // duplication, latency per frame = per file) are the simulated drop channel.
 //
-// Commands:
-//   send <peer> <payload>                       app message; event droplog_submitted /
-//   droplog_refused http <peer> <method> <target> <body> [ms]   HTTP request; event http_response
-//   (504 on timeout)
+// Commands (protocols/droplog/commands.hpp): send (event droplog_submitted)
+// and http (event http_response, 504 on timeout); refusals are command_failed.
 // Events: droplog_delivered {from, msg_id, size, sha256, head}, http_response
 // {status, size, sha256, latency_us}, http_served, droplog_written {files,
 // bytes, data_files}, droplog_rejected, droplog_forged_sent (adversary).
 // Docs: docs/protocols/droplog.md, "The simulated channel".
 #include "protocols/common/role.hpp"
+#include "protocols/droplog/commands.hpp"
 #include "protocols/droplog/host.hpp"
 #include "protocols/droplog/http_gateway.hpp"
 
@@ -48,6 +47,9 @@ public:
   void frame(context&, peer_id from, byte_view data, effects&) override;
   void timer(context&, std::uint64_t token, effects&) override;
   void command(context&, const peerlab::command&, effects&) override;
+  std::optional<peerlab::command> parse_command(std::uint64_t id, std::string_view verb,
+                                                const std::vector<std::string>& args,
+                                                command_error& err) const override;
   const char* message_name(std::uint8_t) const override { return "packet"; }
   std::vector<const table_schema*> tables() const override {
     return {&sessions_table(), &entries_table()};
@@ -64,7 +66,7 @@ private:
   void report(peer_id from, const std::vector<session_event>& events, effects&);
   void send_forgery(context&, effects&);
   void arm(context&, time_us at, effects&);
-  void refuse(const peerlab::command&, std::string why, effects&);
+  void refuse(const peerlab::command&, peerlab::fail_code, std::string why, effects&);
 
   role_config cfg_;
   std::unique_ptr<host> host_;

@@ -185,67 +185,48 @@ void fileset_role::timer(context& ctx, std::uint64_t tok, effects& fx) {
 
 // ---- commands ----------------------------------------------------------------------
 
-namespace {
-
-void fail_cmd(effects& fx, const peerlab::command& cmd, const char* status, std::string reason) {
-  fx.emit(
-    event{"command_failed",
-          cmd.id,
-          {{"verb", cmd.verb.substr(0, 80)}, {"reason", std::move(reason)}, {"status", status}},
-          {}});
-}
-
-std::optional<peer_id> parse_peer(const std::string& s) {
-  peer_id p = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), p);
-  if (s.empty() || ec != std::errc{} || ptr != s.data() + s.size())
+std::optional<peerlab::command> fileset_role::parse_command(std::uint64_t id, std::string_view verb,
+                                                            const std::vector<std::string>& args,
+                                                            command_error& err) const {
+  auto c = fileset::parse_command(verb, args, cfg_.max_file_bytes, err);
+  if (!c)
     return std::nullopt;
-  return p;
+  return peerlab::command(id, std::move(*c));
 }
-
-} // namespace
 
 void fileset_role::command(context& ctx, const peerlab::command& cmd, effects& fx) {
-  if (cmd.args.size() > peerlab::limits::max_command_args)
-    return fail_cmd(fx, cmd, status::bad_request, "too many arguments (at most 64)");
-  if (cmd.verb == "put")
-    return cmd_put(ctx, cmd, fx);
-  if (cmd.verb == "get")
-    return cmd_get(ctx, cmd, fx);
-  if (cmd.verb == "status")
-    return cmd_status(ctx, cmd, fx);
-  if (cmd.verb == "connect" || cmd.verb == "disconnect") {
-    if (cmd.args.empty())
-      return fail_cmd(fx, cmd, status::bad_request, cmd.verb + " needs at least one peer id");
-    std::vector<peer_id> ids;
-    for (auto& a : cmd.args) {
-      auto p = parse_peer(a);
-      if (!p)
-        return fail_cmd(fx, cmd, status::bad_request,
-                        "\"" + a.substr(0, 40) + "\" is not a decimal peer id");
-      ids.push_back(*p);
+  auto* body = cmd.as<fileset::command>();
+  if (!body)
+    return fx.fail(cmd, fail_code::bad_request,
+                   "fileset knows the commands put, get, status, connect, disconnect, sync");
+  if (auto* c = std::get_if<put_file>(body))
+    return cmd_put(ctx, cmd, *c, fx);
+  if (auto* c = std::get_if<get_file>(body))
+    return cmd_get(ctx, cmd, *c, fx);
+  if (auto* c = std::get_if<set_status>(body))
+    return cmd_status(ctx, cmd, *c, fx);
+  if (auto* c = std::get_if<connect_peers>(body))
+    return cmd_peers(ctx, cmd, c->peers, true, fx);
+  if (auto* c = std::get_if<disconnect_peers>(body))
+    return cmd_peers(ctx, cmd, c->peers, false, fx);
+  sync_round(ctx, fx);
+  fx.emit(event{"command_done", cmd.id, {{"verb", std::string(cmd.verb())}}, {}});
+}
+
+void fileset_role::cmd_peers(context& ctx, const peerlab::command& cmd,
+                             const std::vector<peer_id>& peers, bool connect, effects& fx) {
+  for (auto p : peers) {
+    if (!connect) {
+      with_gossip(ctx, fx, false, [&] { gossip_->disconnect(ctx, p, fx); });
+      continue;
     }
-    for (auto p : ids) {
-      if (cmd.verb == "disconnect") {
-        with_gossip(ctx, fx, false, [&] { gossip_->disconnect(ctx, p, fx); });
-        continue;
-      }
-      std::string err;
-      with_gossip(ctx, fx, false, [&] { err = gossip_->connect(ctx, p, fx); });
-      if (!err.empty())
-        return fail_cmd(fx, cmd, status::bad_request, err);
-      ask_list(ctx, p, "", fx); // a new peer: learn which sets it completed
-    }
-    fx.emit(event{"command_done", cmd.id, {{"verb", cmd.verb}}, {}});
-    return;
+    std::string err;
+    with_gossip(ctx, fx, false, [&] { err = gossip_->connect(ctx, p, fx); });
+    if (!err.empty())
+      return fx.fail(cmd, fail_code::bad_request, err);
+    ask_list(ctx, p, "", fx); // a new peer: learn which sets it completed
   }
-  if (cmd.verb == "sync") {
-    sync_round(ctx, fx);
-    fx.emit(event{"command_done", cmd.id, {{"verb", cmd.verb}}, {}});
-    return;
-  }
-  fail_cmd(fx, cmd, status::bad_request,
-           "fileset knows the verbs put, get, status, connect, disconnect, sync");
+  fx.emit(event{"command_done", cmd.id, {{"verb", std::string(cmd.verb())}}, {}});
 }
 
 // ---- gossip glue --------------------------------------------------------------

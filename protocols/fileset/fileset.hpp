@@ -13,6 +13,7 @@
 // run a plain gossip role on ports::gossip beside it.
 //
 // Wire format, REST mapping, back-sync and policies: docs/protocols/fileset.md.
+#include "protocols/fileset/commands.hpp"
 #include "protocols/common/role.hpp"
 #include "protocols/fileset/codec.hpp"
 #include "protocols/gossip/gossip.hpp"
@@ -87,6 +88,9 @@ public:
   ///   sync                      -> command_done (a back-sync round now)
   /// Errors: command_failed {verb, reason, status}.
   void command(context& ctx, const peerlab::command& cmd, effects& fx) override;
+  std::optional<peerlab::command> parse_command(std::uint64_t id, std::string_view verb,
+                                                const std::vector<std::string>& args,
+                                                command_error& err) const override;
   void stop(context& ctx, effects& fx) override;
   const char* message_name(std::uint8_t type) const override;
   std::vector<const table_schema*> tables() const override;
@@ -160,9 +164,11 @@ private:
   void flood_invalid(context& ctx, effects& fx);
 
   // commands (commands.cpp)
-  void cmd_put(context&, const peerlab::command&, effects&);
-  void cmd_get(context&, const peerlab::command&, effects&);
-  void cmd_status(context&, const peerlab::command&, effects&);
+  void cmd_put(context&, const peerlab::command&, const put_file&, effects&);
+  void cmd_get(context&, const peerlab::command&, const get_file&, effects&);
+  void cmd_status(context&, const peerlab::command&, const set_status&, effects&);
+  void cmd_peers(context&, const peerlab::command&, const std::vector<peer_id>& peers, bool connect,
+                 effects&);
 
   // back-sync (sync.cpp)
   void sync_round(context& ctx, effects& fx);

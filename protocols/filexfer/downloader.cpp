@@ -3,7 +3,6 @@
 #include "protocols/common/limits.hpp"
 
 #include <algorithm>
-#include <charconv>
 
 namespace peerlab::filexfer {
 
@@ -14,23 +13,6 @@ constexpr std::uint64_t timer_bits = 24;
 constexpr std::uint64_t key_mask = (1ull << key_bits) - 1;
 constexpr std::uint64_t timer_mask = (1ull << timer_bits) - 1;
 constexpr unsigned max_backoff = 16; // 2^16 times any timeout is past every cap
-
-// Echo of a user-supplied argument in an error message, kept short.
-std::string quoted(std::string_view s) {
-  constexpr std::size_t max = 80;
-  std::string out = "\"";
-  out.append(s.substr(0, max));
-  out.append(s.size() > max ? "...\"" : "\"");
-  return out;
-}
-
-std::optional<peer_id> parse_peer(std::string_view s) {
-  peer_id v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc{} || end != s.data() + s.size())
-    return std::nullopt;
-  return v;
-}
 
 const char* code_name(error_code c) {
   switch (c) {
@@ -93,42 +75,40 @@ std::uint64_t downloader::token(const download& d) const {
 
 // ---- commands -------------------------------------------------------------
 
-void downloader::command(context& ctx, const peerlab::command& cmd, effects& fx) {
-  if (cmd.verb != "download") {
-    fx.emit(event{"command_failed",
-                  cmd.id,
-                  {{"verb", cmd.verb.substr(0, 80)},
-                   {"reason", "the downloader knows only the verb \"download\""}},
-                  {}});
-    return;
-  }
-  start_download(ctx, cmd, fx);
+std::optional<peerlab::command> downloader::parse_command(std::uint64_t id, std::string_view verb,
+                                                          const std::vector<std::string>& args,
+                                                          command_error& err) const {
+  auto c = filexfer::parse_command(verb, args, err);
+  if (!c)
+    return std::nullopt;
+  return peerlab::command(id, std::move(*c));
 }
 
-void downloader::start_download(context& ctx, const peerlab::command& cmd, effects& fx) {
+void downloader::command(context& ctx, const peerlab::command& cmd, effects& fx) {
+  auto* body = cmd.as<filexfer::command>();
+  if (!body)
+    return fx.fail(cmd, peerlab::fail_code::bad_request,
+                   "the downloader knows only the command \"download\"");
+  if (auto* d = std::get_if<download_file>(body))
+    return start_download(ctx, cmd, *d, fx);
+  fx.fail(cmd, peerlab::fail_code::unavailable,
+          "metadata lookups run in the API's lookup role, not in the downloader");
+}
+
+void downloader::start_download(context& ctx, const peerlab::command& cmd, const download_file& req,
+                                effects& fx) {
   auto refuse = [&](std::string reason) {
-    std::string hash = cmd.args.empty() ? "" : cmd.args[0].substr(0, 80);
     fx.emit(event{"download_failed",
                   cmd.id,
-                  {{"hash", hash}, {"reason", std::move(reason)}},
+                  {{"hash", to_hex(req.hash)}, {"reason", std::move(reason)}},
                   {{"attempts", 0}, {"duration_us", 0}}});
   };
-  const auto& a = cmd.args;
-  if (a.size() < 2)
-    return refuse("download needs a 64-hex SHA-256 and at least one provider peer id");
-  if (a.size() > limits::max_command_args)
-    return refuse("too many arguments (at most " + std::to_string(limits::max_command_args) + ")");
-  auto hash = digest_from_hex(a[0]);
-  if (!hash)
-    return refuse("args[0] is not a 64-hex SHA-256: " + quoted(a[0]));
+  if (req.providers.empty())
+    return refuse("download needs at least one provider peer id");
   std::vector<peer_id> providers;
-  for (std::size_t i = 1; i < a.size(); ++i) {
-    auto p = parse_peer(a[i]);
-    if (!p)
-      return refuse("args[" + std::to_string(i) + "] is not a decimal peer id: " + quoted(a[i]));
-    if (std::find(providers.begin(), providers.end(), *p) == providers.end())
-      providers.push_back(*p); // a repeated provider would only repeat its failure
-  }
+  for (auto p : req.providers)
+    if (std::find(providers.begin(), providers.end(), p) == providers.end())
+      providers.push_back(p); // a repeated provider would only repeat its failure
   if (providers.size() > limits::max_providers_per_download)
     return refuse("too many providers (at most " +
                   std::to_string(limits::max_providers_per_download) + ")");
@@ -136,8 +116,9 @@ void downloader::start_download(context& ctx, const peerlab::command& cmd, effec
     return refuse("too many active downloads (at most " +
                   std::to_string(limits::max_active_downloads) + ")");
   for (auto& [_, d] : downloads_)
-    if (d.hash == *hash)
+    if (d.hash == req.hash)
       return refuse("this file is already being downloaded");
+  const digest* hash = &req.hash;
 
   std::uint64_t key = next_key_++ & key_mask;
   auto it = downloads_.try_emplace(key).first;

@@ -5,6 +5,7 @@
 // as it grows, and the sink is committed only if the whole file hashes to the
 // requested SHA-256. Policy and parameters: docs/protocols/filexfer.md.
 #include "protocols/filexfer/codec.hpp"
+#include "protocols/filexfer/commands.hpp"
 #include "protocols/filexfer/filexfer.hpp"
 #include "protocols/filexfer/range_set.hpp"
 
@@ -24,6 +25,9 @@ public:
   void frame(context&, peer_id from, byte_view data, effects&) override;
   void timer(context&, std::uint64_t token, effects&) override;
   void command(context&, const peerlab::command&, effects&) override;
+  std::optional<peerlab::command> parse_command(std::uint64_t id, std::string_view verb,
+                                                const std::vector<std::string>& args,
+                                                command_error& err) const override;
   const char* message_name(std::uint8_t t) const override { return filexfer::message_name(t); }
 
   std::size_t active_downloads() const { return downloads_.size(); }
@@ -101,7 +105,7 @@ private:
 
   using dl_iter = std::map<std::uint64_t, download>::iterator;
 
-  void start_download(context&, const peerlab::command&, effects&);
+  void start_download(context&, const peerlab::command&, const download_file&, effects&);
   void begin_attempt(context&, dl_iter, effects&);
   void next_provider(context&, dl_iter, std::string reason, effects&);
   void fill_windows(context&, download&, effects&);

@@ -14,23 +14,8 @@ namespace {
 
 std::uint64_t heartbeat_token(std::uint64_t epoch) { return (epoch << 8) | 1; }
 
-std::optional<peer_id> parse_peer(const std::string& s) {
-  peer_id p = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), p);
-  if (ec != std::errc{} || ptr != s.data() + s.size() || s.empty())
-    return std::nullopt;
-  return p;
-}
-
-void fail(effects& fx, const peerlab::command& cmd, std::string reason) {
-  fx.emit(event{"command_failed",
-                cmd.id,
-                {{"verb", cmd.verb.substr(0, 80)}, {"reason", std::move(reason)}},
-                {}});
-}
-
 void done(effects& fx, const peerlab::command& cmd) {
-  fx.emit(event{"command_done", cmd.id, {{"verb", cmd.verb}}, {}});
+  fx.emit(event{"command_done", cmd.id, {{"verb", std::string(cmd.verb())}}, {}});
 }
 
 } // namespace
@@ -94,60 +79,54 @@ void gossip_role::stop(context&, effects& fx) {
 
 // ---- commands -------------------------------------------------------------
 
+std::optional<peerlab::command> gossip_role::parse_command(std::uint64_t id, std::string_view verb,
+                                                           const std::vector<std::string>& args,
+                                                           command_error& err) const {
+  auto c = gossip::parse_command(verb, args, err);
+  if (!c)
+    return std::nullopt;
+  return peerlab::command(id, std::move(*c));
+}
+
 void gossip_role::command(context& ctx, const peerlab::command& cmd, effects& fx) {
-  const auto& a = cmd.args;
-  if (a.size() > peerlab::limits::max_command_args)
-    return fail(fx, cmd, "too many arguments (at most 64)");
-  if (cmd.verb == "connect" || cmd.verb == "disconnect") {
-    if (a.empty())
-      return fail(fx, cmd, cmd.verb + " needs at least one peer id");
-    std::vector<peer_id> ids;
-    for (auto& s : a) {
-      auto p = parse_peer(s);
-      if (!p)
-        return fail(fx, cmd, "\"" + s.substr(0, 40) + "\" is not a decimal peer id");
-      ids.push_back(*p);
-    }
-    for (auto p : ids) {
-      if (cmd.verb == "disconnect") {
-        disconnect(ctx, p, fx);
-      } else if (auto err = connect(ctx, p, fx); !err.empty()) {
-        return fail(fx, cmd, err);
-      }
-    }
+  auto* body = cmd.as<gossip::command>();
+  if (!body)
+    return fx.fail(
+      cmd, peerlab::fail_code::bad_request,
+      "gossip knows the commands connect, disconnect, subscribe, unsubscribe, publish");
+  auto fail = [&](std::string reason) { fx.fail(cmd, peerlab::fail_code::conflict, reason); };
+  if (auto* c = std::get_if<connect_peers>(body)) {
+    for (auto p : c->peers)
+      if (auto err = connect(ctx, p, fx); !err.empty())
+        return fail(err);
     return done(fx, cmd);
   }
-  if (cmd.verb == "subscribe" || cmd.verb == "unsubscribe") {
-    if (a.size() != 1)
-      return fail(fx, cmd, cmd.verb + " needs exactly one topic");
-    auto err = cmd.verb == "subscribe" ? subscribe(ctx, a[0], fx) : unsubscribe(ctx, a[0], fx);
-    if (!err.empty())
-      return fail(fx, cmd, err);
+  if (auto* c = std::get_if<disconnect_peers>(body)) {
+    for (auto p : c->peers)
+      disconnect(ctx, p, fx);
     return done(fx, cmd);
   }
-  if (cmd.verb == "publish") {
-    if (a.size() != 2)
-      return fail(fx, cmd, "publish needs a topic and a hex payload");
-    if (a[1].size() > 2 + 2 * cfg_.max_message_bytes)
-      return fail(fx, cmd,
-                  "payload larger than max_message_bytes (" +
-                    std::to_string(cfg_.max_message_bytes) + " bytes)");
-    auto data = bytes_from_hex(a[1]);
-    if (!data)
-      return fail(fx, cmd, "payload is not an even number of hex digits");
-    std::string err;
-    std::size_t frames_before = fx.frames.size();
-    auto id = publish(ctx, a[0], *data, fx, err);
-    if (!id)
-      return fail(fx, cmd, err);
-    fx.emit(event{"gossip_published",
-                  cmd.id,
-                  {{"topic", a[0]}, {"msg_id", to_hex(*id)}},
-                  {{"size", static_cast<double>(data->size())},
-                   {"peers", static_cast<double>(fx.frames.size() - frames_before)}}});
-    return;
+  if (auto* c = std::get_if<subscribe_topic>(body)) {
+    if (auto err = subscribe(ctx, c->topic, fx); !err.empty())
+      return fail(err);
+    return done(fx, cmd);
   }
-  fail(fx, cmd, "gossip knows the verbs connect, disconnect, subscribe, unsubscribe, publish");
+  if (auto* c = std::get_if<unsubscribe_topic>(body)) {
+    if (auto err = unsubscribe(ctx, c->topic, fx); !err.empty())
+      return fail(err);
+    return done(fx, cmd);
+  }
+  auto& p = std::get<publish_message>(*body);
+  std::string err;
+  std::size_t frames_before = fx.frames.size();
+  auto id = publish(ctx, p.topic, p.payload, fx, err);
+  if (!id)
+    return fail(err);
+  fx.emit(event{"gossip_published",
+                cmd.id,
+                {{"topic", p.topic}, {"msg_id", to_hex(*id)}},
+                {{"size", static_cast<double>(p.payload.size())},
+                 {"peers", static_cast<double>(fx.frames.size() - frames_before)}}});
 }
 
 // ---- in-process API -------------------------------------------------------

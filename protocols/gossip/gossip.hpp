@@ -5,6 +5,7 @@
 // topics published to without subscribing, message and seen caches, peer
 // scoring with a graylist, and a flooding mode for comparison.
 // Wire format, parameters and policy choices: docs/protocols/gossipsub.md.
+#include "protocols/gossip/commands.hpp"
 #include "protocols/common/role.hpp"
 #include "protocols/gossip/caches.hpp"
 #include "protocols/gossip/codec.hpp"
@@ -78,6 +79,9 @@ public:
   /// Verbs: connect <peer>..., disconnect <peer>..., subscribe <topic>,
   /// unsubscribe <topic>, publish <topic> <hex payload>.
   void command(context& ctx, const peerlab::command& cmd, effects& fx) override;
+  std::optional<peerlab::command> parse_command(std::uint64_t id, std::string_view verb,
+                                                const std::vector<std::string>& args,
+                                                command_error& err) const override;
   void stop(context& ctx, effects& fx) override;
   const char* message_name(std::uint8_t type) const override { return type_name(type); }
 

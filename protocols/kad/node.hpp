@@ -2,6 +2,7 @@
 // The Kademlia node role: answers PING, FIND_NODE, ADD_PROVIDER and
 // GET_PROVIDERS, and runs lookups, puts, bootstrap, bucket refresh and
 // republish for its own commands. Pure state machine (role.hpp).
+#include "protocols/kad/commands.hpp"
 #include "protocols/kad/kad.hpp"
 #include "protocols/kad/lookup.hpp"
 #include "protocols/kad/messages.hpp"
@@ -24,6 +25,9 @@ public:
   void frame(context&, peer_id from, byte_view data, effects&) override;
   void timer(context&, std::uint64_t token, effects&) override;
   void command(context&, const peerlab::command&, effects&) override;
+  std::optional<peerlab::command> parse_command(std::uint64_t id, std::string_view verb,
+                                                const std::vector<std::string>& args,
+                                                command_error& err) const override;
   const char* message_name(std::uint8_t t) const override { return msg_name(t); }
   std::vector<const table_schema*> tables() const override;
 
@@ -89,7 +93,12 @@ private:
   void publish_after_restart(effects&);
 
   // node_commands.cpp
-  void reject(const peerlab::command& c, const std::string& error, effects&);
+  void reject(const peerlab::command& c, fail_code code, const std::string& error, effects&);
+  void run(context&, const peerlab::command&, const bootstrap&, effects&);
+  void run(context&, const peerlab::command&, const find_node&, effects&);
+  void run(context&, const peerlab::command&, const find_providers&, effects&);
+  void run(context&, const peerlab::command&, const provide&, effects&);
+  void run(context&, const peerlab::command&, const stop_providing&, effects&);
 
   config cfg_;
   std::unique_ptr<routing_table> table_;

@@ -1,8 +1,6 @@
 #include "protocols/ledger/ledger_role.hpp"
 
 #include "protocols/ledger/tables.hpp"
-
-#include <charconv>
 #include <set>
 
 namespace peerlab::ledger {
@@ -12,14 +10,6 @@ std::vector<const table_schema*> ledger_role::tables() const {
 }
 
 namespace {
-
-std::optional<std::uint64_t> parse_u64(std::string_view s) {
-  std::uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc{} || p != s.data() + s.size())
-    return std::nullopt;
-  return v;
-}
 
 std::string hex(const tx_id& id) { return to_hex(id); }
 
@@ -137,50 +127,44 @@ void ledger_role::on_transfer(context& ctx, peer_id from, const transfer& t, eff
   fx.send(from, encode(transfer_ok{t.reply_port, t.req_id, r.id}));
 }
 
+std::optional<peerlab::command> ledger_role::parse_command(std::uint64_t id, std::string_view verb,
+                                                           const std::vector<std::string>& args,
+                                                           command_error& err) const {
+  auto c = ledger::parse_command(verb, args, err);
+  if (!c)
+    return std::nullopt;
+  return peerlab::command(id, std::move(*c));
+}
+
 void ledger_role::command(context& ctx, const peerlab::command& cmd, effects& fx) {
-  auto fail = [&](std::string why) {
-    fx.emit(event{"command_failed",
-                  cmd.id,
-                  {{"verb", cmd.verb.substr(0, 80)}, {"reason", std::move(why)}},
-                  {}});
-  };
-  if (cmd.verb == "fund") {
-    if (cmd.args.size() != 2)
-      return fail("fund needs <account> <amount>");
-    auto a = parse_u64(cmd.args[0]);
-    auto v = parse_u64(cmd.args[1]);
-    if (!a || !v)
-      return fail("fund: account and amount must be unsigned decimal integers");
-    auto r = chain_.fund(*a, *v);
+  auto* body = cmd.as<ledger::command>();
+  if (!body)
+    return fx.fail(cmd, peerlab::fail_code::bad_request,
+                   "the ledger knows the commands \"fund\" and \"balance\"");
+  if (auto* f = std::get_if<fund>(body)) {
+    auto r = chain_.fund(f->account, f->amount);
     if (!r.ok)
-      return fail(std::string("fund: ") + error_name(r.code) + ": " + r.text);
+      return fx.fail(cmd, peerlab::fail_code::conflict,
+                     std::string("fund: ") + error_name(r.code) + ": " + r.text);
     chain_.save_tx(ctx.store, r.id);
     chain_.save_account(ctx.store, treasury);
-    chain_.save_account(ctx.store, *a);
+    chain_.save_account(ctx.store, f->account);
     chain_.save_meta(ctx.store);
     fx.emit(event{"ledger_funded",
                   cmd.id,
-                  {{"tx", hex(r.id)}, {"account", std::to_string(*a)}},
-                  {{"amount", static_cast<double>(*v)}}});
+                  {{"tx", hex(r.id)}, {"account", std::to_string(f->account)}},
+                  {{"amount", static_cast<double>(f->amount)}}});
     return;
   }
-  if (cmd.verb == "balance") {
-    if (cmd.args.size() != 1)
-      return fail("balance needs <account>");
-    auto a = parse_u64(cmd.args[0]);
-    if (!a)
-      return fail("balance: account must be an unsigned decimal integer");
-    auto b = chain_.balance(*a);
-    fx.emit(event{"ledger_balance",
-                  cmd.id,
-                  {},
-                  {{"account", static_cast<double>(*a)},
-                   {"balance", static_cast<double>(b.balance)},
-                   {"pending_out", static_cast<double>(b.pending_out)},
-                   {"tip", static_cast<double>(b.tip)}}});
-    return;
-  }
-  fail("the ledger knows the verbs \"fund\" and \"balance\"");
+  auto& q = std::get<balance>(*body);
+  auto b = chain_.balance(q.account);
+  fx.emit(event{"ledger_balance",
+                cmd.id,
+                {},
+                {{"account", static_cast<double>(q.account)},
+                 {"balance", static_cast<double>(b.balance)},
+                 {"pending_out", static_cast<double>(b.pending_out)},
+                 {"tip", static_cast<double>(b.tip)}}});
 }
 
 std::shared_ptr<role> make_ledger(const config& c) { return std::make_shared<ledger_role>(c); }

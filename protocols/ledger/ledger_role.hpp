@@ -5,6 +5,7 @@
 // block. Commands (from the workload or an operator): "fund <account> <amount>"
 // moves value out of the treasury; "balance <account>" answers with an event.
 #include "protocols/ledger/chain.hpp"
+#include "protocols/ledger/commands.hpp"
 
 namespace peerlab::ledger {
 
@@ -18,6 +19,9 @@ public:
   void frame(context&, peer_id from, byte_view data, effects&) override;
   void timer(context&, std::uint64_t token, effects&) override;
   void command(context&, const peerlab::command&, effects&) override;
+  std::optional<peerlab::command> parse_command(std::uint64_t id, std::string_view verb,
+                                                const std::vector<std::string>& args,
+                                                command_error& err) const override;
   const char* message_name(std::uint8_t t) const override { return ledger::message_name(t); }
   std::vector<const table_schema*> tables() const override;
 

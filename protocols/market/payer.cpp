@@ -348,14 +348,18 @@ void payer::timer(context& ctx, std::uint64_t token, effects& fx) {
   fx.after(cfg_.resend_interval, tick_token_);
 }
 
+std::optional<peerlab::command> payer::parse_command(std::uint64_t id, std::string_view verb,
+                                                     const std::vector<std::string>& args,
+                                                     command_error& err) const {
+  auto c = market::parse_command(verb, args, err);
+  if (!c)
+    return std::nullopt;
+  return peerlab::command(id, std::move(*c));
+}
+
 void payer::command(context& ctx, const peerlab::command& cmd, effects& fx) {
-  if (cmd.verb != "wallet") {
-    fx.emit(event{"command_failed",
-                  cmd.id,
-                  {{"verb", cmd.verb.substr(0, 80)}, {"reason", "the payer knows only \"wallet\""}},
-                  {}});
-    return;
-  }
+  if (!cmd.as<market::command>())
+    return fx.fail(cmd, peerlab::fail_code::bad_request, "the payer knows only \"wallet\"");
   auto id = ++req_seq_;
   if (wallet_asks_.size() >= 64)
     wallet_asks_.erase(wallet_asks_.begin());

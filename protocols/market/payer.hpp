@@ -8,6 +8,7 @@
 // Payments made are rows "out:<ref>" of the Payments table (they survive a
 // crash and are resumed). The adversary strategies (market.hpp) cheat here.
 // Command "wallet" answers with the account's balance (event "wallet").
+#include "protocols/market/commands.hpp"
 #include "protocols/ledger/codec.hpp"
 #include "protocols/market/codec.hpp"
 #include "protocols/market/market.hpp"
@@ -26,6 +27,9 @@ public:
   void frame(context&, peer_id from, byte_view data, effects&) override;
   void timer(context&, std::uint64_t token, effects&) override;
   void command(context&, const peerlab::command&, effects&) override;
+  std::optional<peerlab::command> parse_command(std::uint64_t id, std::string_view verb,
+                                                const std::vector<std::string>& args,
+                                                command_error& err) const override;
   const char* message_name(std::uint8_t t) const override {
     return t >= 0x80 ? ledger::message_name(t) : market::message_name(t);
   }

@@ -294,7 +294,7 @@ void driver::on_event(sim_api& api, std::uint32_t node, const event& e) {
   if (e.command_id != 0) {
     if (auto it = open_.find(e.command_id);
         it != open_.end() && it->second.node == node &&
-        (e.kind == "providers_found" || e.kind == "lookup_done" || e.kind == "command_rejected")) {
+        (e.kind == "providers_found" || e.kind == "lookup_done" || e.kind == "command_failed")) {
       auto ol = it->second;
       open_.erase(it);
       lookup_ended(api, node, ol, e);
@@ -366,7 +366,7 @@ void driver::lookup_ended(sim_api& api, std::uint32_t node, const open_lookup& o
                                          : "dht.find_node.ended";
   api.count(prefix_ended, 1, g);
   bool success = false;
-  if (e.kind == "command_rejected") {
+  if (e.kind == "command_failed") {
     ++st.rejected;
   } else {
     success = e.value("success") == 1;
@@ -403,7 +403,7 @@ void driver::lookup_ended(sim_api& api, std::uint32_t node, const open_lookup& o
       ++online_.succeeded;
       api.count("dht.find_providers.provider_online_found", 1, g);
     }
-    if (e.kind != "command_rejected") {
+    if (e.kind != "command_failed") {
       online_.hops.add(e.value("hops"), samples_rng_);
       online_.messages.add(e.value("messages"), samples_rng_);
       online_.latency_ms.add(e.value("duration_us") / 1000.0, samples_rng_);

@@ -23,7 +23,7 @@ driver_kind kind();
 /// Outcomes of one class of lookups (read by checkers, the summary and tests).
 struct lookup_stats {
   std::uint64_t issued = 0, ended = 0, succeeded = 0, interrupted = 0, skipped_offline = 0;
-  std::uint64_t rejected = 0; // ended by command_rejected
+  std::uint64_t rejected = 0; // ended by command_failed
   samples hops, messages, latency_ms;
 };
 

@@ -163,10 +163,9 @@ public:
   }
 
   void on_event(sim_api& api, std::uint32_t node, const event& e) override {
-    if (e.kind == "droplog_submitted" ||
-        (e.kind == "droplog_refused" && sends_.count(e.command_id)))
+    if (e.kind == "droplog_submitted" || (e.kind == "command_failed" && sends_.count(e.command_id)))
       return on_submit(api, e);
-    if (e.kind == "droplog_refused" && calls_.count(e.command_id)) {
+    if (e.kind == "command_failed" && calls_.count(e.command_id)) {
       auto& c = calls_[e.command_id];
       c.done = true;
       ++http_refused_;
@@ -336,7 +335,7 @@ private:
     auto& dr = dir_[d];
     dr.outstanding = 0;
     std::uint64_t arg = (static_cast<std::uint64_t>(d) << 32);
-    if (e.kind == "droplog_refused") { // outbox full: the same message again later
+    if (e.kind == "command_failed") { // outbox full: the same message again later
       api.schedule(api.now() + p_.interval, dr.from, arg | idx);
       return;
     }

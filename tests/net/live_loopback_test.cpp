@@ -105,14 +105,15 @@ TEST_CASE("live: two nodes exchange echo frames over loopback TCP", "[net][live]
   REQUIRE(*seen == b.id());
   REQUIRE(b.id() == net::peer_id_from_name("bob"));
 
-  REQUIRE(a.command(ports::test_echo, command{1, "ping", {std::to_string(b.id()), "hello"}}));
+  REQUIRE(
+    a.command(ports::test_echo, text_command_of(1, "ping", {std::to_string(b.id()), "hello"})));
   auto pong = la.wait_for("pong");
   REQUIRE(pong);
   REQUIRE(*pong->field("from") == std::to_string(b.id()));
   REQUIRE(*pong->field("payload") == "hello");
 
   // Commands need a role on their port.
-  REQUIRE_FALSE(a.command(ports::kad, command{2, "ping", {}}));
+  REQUIRE_FALSE(a.command(ports::kad, text_command_of(2, "ping", {})));
   a.stop();
   auto ca = a.counters();
   REQUIRE(ca["net.frames_out"] == 1);
@@ -184,7 +185,7 @@ TEST_CASE("live: a real file is downloaded by hash from disk to disk", "[net][li
   d.start();
   d.learn_address(p.id(), p.listen_address());
   REQUIRE(d.command(ports::file_downloader,
-                    command{7, "download", {to_hex(hash), std::to_string(p.id())}}));
+                    text_command_of(7, "download", {to_hex(hash), std::to_string(p.id())})));
   auto done = ld.wait_for("download_done");
   INFO("downloader events: " << Catch::Detail::stringify(ld.kinds()));
   REQUIRE(done);
@@ -257,7 +258,8 @@ TEST_CASE("live: a configured peer that starts later is reached by retrying", "[
   for (int i = 0; i < 6000 && hellos == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   REQUIRE(hellos == 1);
-  REQUIRE(a.command(ports::test_echo, command{1, "ping", {std::to_string(b.id()), "late"}}));
+  REQUIRE(
+    a.command(ports::test_echo, text_command_of(1, "ping", {std::to_string(b.id()), "late"})));
   auto pong = la.wait_for("pong");
   REQUIRE(pong);
   REQUIRE(*pong->field("payload") == "late");

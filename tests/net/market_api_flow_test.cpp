@@ -222,8 +222,9 @@ TEST_CASE("market api: with kad, providers are announced in the DHT and found by
     return false;
   };
   for (auto* n : {&provider, &downloader}) {
-    REQUIRE(n->command(
-      ports::kad, command{1, "bootstrap", {std::to_string(boot.id()) + "@" + boot.address()}}));
+    REQUIRE(
+      n->command(ports::kad, text_command_of(1, "bootstrap",
+                                             {std::to_string(boot.id()) + "@" + boot.address()})));
     REQUIRE(api_node::eventually([&] { return joined(*n); }));
   }
   auto content = pattern_bytes(70000, 11);

@@ -68,7 +68,9 @@ public:
     for (auto& r : o.roles)
       n.ports.insert(r->port());
     net::market_api::install_roles(cfg_, o.roles, *content_, n.self);
-    n.submit = [this](port_t p, const peerlab::command& c) { return rt_->command(p, c); };
+    n.submit = [this](port_t p, std::uint64_t id, std::string verb, std::vector<std::string> args) {
+      return rt_->command(p, id, verb, args);
+    };
     n.address = [this] { return rt_->listen_address(); };
     n.files = content_;
     o.on_event = [this](port_t p, const event& e) {

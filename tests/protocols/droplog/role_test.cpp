@@ -79,8 +79,8 @@ struct world {
     now = end;
   }
   std::uint64_t command(peer_id n, std::string verb, std::vector<std::string> args) {
-    peerlab::command cmd{next_cmd++, std::move(verb), std::move(args)};
-    input(n, [&](context& c, effects& fx) { roles[n]->command(c, cmd, fx); });
+    auto cmd = text_command_of(next_cmd++, std::move(verb), std::move(args));
+    input(n, [&](context& c, effects& fx) { deliver_command(*roles[n], c, cmd, fx); });
     return cmd.id;
   }
   const event* find(const std::string& kind, std::uint64_t cmd = 0) const {
@@ -167,10 +167,10 @@ TEST_CASE("droplog role refuses bad commands with a reason", "[role]") {
   auto a = w.command(0, "send", {"7", "x"});
   auto b = w.command(0, "http", {"1", "GET", "no-slash", ""});
   auto c = w.command(0, "dance", {});
-  REQUIRE(w.find("droplog_refused", a));
-  CHECK(w.find("droplog_refused", a)->field("reason")->find("no session") != std::string::npos);
-  REQUIRE(w.find("droplog_refused", b));
-  REQUIRE(w.find("droplog_refused", c));
+  REQUIRE(w.find("command_failed", a));
+  CHECK(w.find("command_failed", a)->field("reason")->find("no session") != std::string::npos);
+  REQUIRE(w.find("command_failed", b));
+  REQUIRE(w.find("command_failed", c));
 }
 
 TEST_CASE("droplog role never accepts forged frames", "[role]") {

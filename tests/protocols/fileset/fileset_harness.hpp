@@ -85,10 +85,10 @@ public:
 
   /// Connects node i to each of `peers` (the fileset "connect" command).
   void connect(std::size_t i, const std::vector<std::size_t>& peers) {
-    peerlab::command c{next_cmd_++, "connect", {}};
+    std::vector<std::string> args;
     for (auto p : peers)
-      c.args.push_back(std::to_string(p));
-    command(i, c);
+      args.push_back(std::to_string(p));
+    command(i, text_command_of(next_cmd_++, "connect", std::move(args)));
   }
 
   /// Issues a command now and returns its reply event (runs the queue until
@@ -97,14 +97,16 @@ public:
     if (c.id == 0)
       c.id = next_cmd_++;
     std::size_t before = nodes_[i]->events.size();
-    call(i, [&](fileset::fileset_role& r, context& ctx, effects& fx) { r.command(ctx, c, fx); });
+    call(i, [&](fileset::fileset_role& r, context& ctx, effects& fx) {
+      deliver_command(r, ctx, c, fx);
+    });
     for (std::size_t k = before; k < nodes_[i]->events.size(); ++k)
       if (nodes_[i]->events[k].command_id == c.id)
         return nodes_[i]->events[k];
     return event{"no_reply", c.id, {}, {}};
   }
   event command(std::size_t i, const std::string& verb, std::vector<std::string> args) {
-    return command(i, peerlab::command{0, verb, std::move(args)});
+    return command(i, text_command_of(0, verb, std::move(args)));
   }
 
   void run_until(time_us t) {

@@ -64,7 +64,7 @@ struct world {
   }
 
   void download(std::uint64_t cmd_id = 1) {
-    loop.command(client, command{cmd_id, "download", args()});
+    loop.command(client, text_command_of(cmd_id, "download", args()));
     loop.run(run_limit);
   }
 

@@ -316,7 +316,7 @@ TEST_CASE("filexfer open windows stay bounded under heavy loss") {
   fxtest::net_model net;
   net.loss = 0.3;
   world w({provider_strategy::honest}, 2 << 20, cfg, net, 3);
-  w.loop.command(client, command{1, "download", w.args()});
+  w.loop.command(client, text_command_of(1, "download", w.args()));
   auto& d = static_cast<downloader&>(*w.loop.at(client).logic);
   std::size_t most = 0;
   for (time_us t = 0; t < fxtest::run_limit && d.active_downloads() > 0; t += us_per_ms) {

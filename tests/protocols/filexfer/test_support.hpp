@@ -154,7 +154,7 @@ public:
     auto& n = at(to);
     effects fx;
     auto c = n.ctx(now_);
-    n.logic->command(c, cmd, fx);
+    deliver_command(*n.logic, c, cmd, fx);
     apply(n, fx);
   }
 

@@ -113,7 +113,7 @@ public:
     auto& evs = nodes_.at(i)->events;
     const std::size_t before = evs.size();
     call(i, [&](gossip::gossip_role& r, context& c, effects& fx) {
-      r.command(c, peerlab::command{id, std::move(verb), std::move(args)}, fx);
+      deliver_command(r, c, text_command_of(id, std::move(verb), std::move(args)), fx);
     });
     std::vector<event> out;
     for (std::size_t k = before; k < evs.size(); ++k)

@@ -37,7 +37,7 @@ public:
   }
   effects& command(std::string verb, std::vector<std::string> args) {
     return step([&](context& c, effects& out) {
-      role->command(c, peerlab::command{7, std::move(verb), std::move(args)}, out);
+      deliver_command(*role, c, text_command_of(7, std::move(verb), std::move(args)), out);
     });
   }
   /// Advances the clock to `t` and fires the heartbeat.

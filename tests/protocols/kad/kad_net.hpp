@@ -83,9 +83,9 @@ public:
 
   /// Runs a command on a node now; returns its id.
   std::uint64_t command(peer_id id, std::string verb, std::vector<std::string> args = {}) {
-    peerlab::command c{next_command_++, std::move(verb), std::move(args)};
+    auto c = text_command_of(next_command_++, std::move(verb), std::move(args));
     auto& s = nodes_.at(id);
-    call(s, [&](context& ctx, effects& fx) { s.role->command(ctx, c, fx); });
+    call(s, [&](context& ctx, effects& fx) { deliver_command(*s.role, ctx, c, fx); });
     return c.id;
   }
 

@@ -252,8 +252,9 @@ TEST_CASE("bad commands are rejected with an error naming the problem", "[kad][n
     auto id = net.command(X, verb, args);
     auto* e = net.reply(X, id);
     REQUIRE(e);
-    REQUIRE(e->kind == "command_rejected");
-    return *e->field("error");
+    REQUIRE(e->kind == "command_failed");
+    CHECK(e->value("code") == 400);
+    return *e->field("reason");
   };
   CHECK(error_of("provide", {"abc"}).find("expected 64 hex digits") == 0);
   CHECK(error_of("provide", {}).find("provide takes 1 argument") == 0);

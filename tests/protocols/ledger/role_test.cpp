@@ -47,7 +47,7 @@ struct harness {
   void command(std::string verb, std::vector<std::string> args) {
     fx.clear();
     auto c = ctx();
-    role->command(c, peerlab::command{1, std::move(verb), std::move(args)}, fx);
+    deliver_command(*role, c, text_command_of(1, std::move(verb), std::move(args)), fx);
   }
 };
 

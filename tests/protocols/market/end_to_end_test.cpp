@@ -62,11 +62,12 @@ struct world {
     pc.cheat = s;
     net.add(id, {filexfer::make_downloader(dc), make_payer(pc)});
     net.start(id);
-    net.command(ledger_node, ports::ledger, command{1, "fund", {std::to_string(id), "10000000"}});
+    net.command(ledger_node, ports::ledger,
+                text_command_of(1, "fund", {std::to_string(id), "10000000"}));
   }
   void download(peer_id id) {
     net.command(id, ports::file_downloader,
-                command{7, "download", {to_hex(file), std::to_string(provider_node)}});
+                text_command_of(7, "download", {to_hex(file), std::to_string(provider_node)}));
   }
   std::uint64_t balance(peer_id p) {
     auto* l = dynamic_cast<ledger::ledger_role*>(net.at(ledger_node).roles.at(ports::ledger).get());

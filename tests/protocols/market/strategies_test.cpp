@@ -49,7 +49,7 @@ struct market_net {
     net.add(id, {make_payer(payer_cfg(s))});
     net.start(id);
     net.command(ledger_node, ports::ledger,
-                command{1, "fund", {std::to_string(id), std::to_string(funds)}});
+                text_command_of(1, "fund", {std::to_string(id), std::to_string(funds)}));
   }
   void start() {
     net.start(ledger_node);

@@ -1,0 +1,40 @@
+#pragma once
+// The client role (port ports::client): the user-level commands of a node
+// (protocols/client/commands.hpp) composed from the roles beside it, through
+// the runtime seam: kad for joining, announcing and finding providers, the
+// filexfer downloader for the bytes (which pays the provider's bills through
+// the payer role when the provider charges). The simulator's workloads, live
+// node configs, the HTTP API and the CLI all issue these commands.
+//
+// Replies (command id of the user's command):
+//   joined {seeds; peers}                       join_failed {reason}
+//   announced {hash; stored}                    announce_failed {hash, reason}
+//   fetch_done {hash; bytes, duration_us, providers}
+//   fetch_failed {hash, reason; duration_us}
+// In-memory state only: after a crash the node's user asks again.
+#include "protocols/client/commands.hpp"
+#include "protocols/common/role.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace peerlab::client {
+
+struct config {
+  /// How long a command waits for seeds or providers named by address to be
+  /// met, and how long a fetch keeps looking for providers in the DHT.
+  time_us wait = 5 * us_per_s;
+  /// Pause between DHT lookups that found no provider.
+  time_us lookup_retry = us_per_s;
+  /// User commands in progress at once; more are refused (503).
+  std::size_t max_pending = 1024;
+};
+
+/// Returns an error naming the first bad field, or nullopt.
+std::optional<std::string> validate(const config& c);
+
+std::shared_ptr<role> make_client(const config& c = {});
+
+} // namespace peerlab::client

@@ -1,0 +1,52 @@
+#include "protocols/filexfer/commands.hpp"
+
+#include "protocols/common/limits.hpp"
+#include "protocols/common/text.hpp"
+
+namespace peerlab::filexfer {
+
+void download_file::describe(std::string& out) const {
+  describe_arg(out, to_hex(hash));
+  for (auto p : providers)
+    describe_arg(out, p);
+}
+
+void lookup_metadata::describe(std::string& out) const {
+  describe_arg(out, to_hex(hash));
+  for (auto p : peers)
+    describe_arg(out, p);
+}
+
+std::optional<command> parse_command(std::string_view verb, const std::vector<std::string>& args,
+                                     command_error& err) {
+  auto bad = [&](std::string reason) -> std::optional<command> {
+    err = {fail_code::bad_request, std::move(reason)};
+    return std::nullopt;
+  };
+  const bool lookup = verb == lookup_metadata::verb;
+  if (verb != download_file::verb && !lookup)
+    return bad("the downloader knows the verbs \"download\" and \"lookup\", got \"" +
+               quote_arg(verb, 80) + "\"");
+  if (args.size() < (lookup ? 1 : 2))
+    return bad(std::string(verb) + " needs a 64-hex SHA-256 and " +
+               (lookup ? "peer ids" : "at least one provider peer id"));
+  if (args.size() > limits::max_command_args)
+    return bad("too many arguments (at most " + std::to_string(limits::max_command_args) + ")");
+  download_file d;
+  auto hash = digest_from_hex(args[0]);
+  if (!hash)
+    return bad("args[0] is not a 64-hex SHA-256: \"" + quote_arg(args[0], 80) + "\"");
+  d.hash = *hash;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    auto p = parse_u64(args[i]);
+    if (!p)
+      return bad("args[" + std::to_string(i) + "] is not a decimal peer id: \"" +
+                 quote_arg(args[i], 80) + "\"");
+    d.providers.push_back(*p);
+  }
+  if (lookup)
+    return lookup_metadata{d.hash, std::move(d.providers)};
+  return d;
+}
+
+} // namespace peerlab::filexfer

@@ -1,0 +1,308 @@
+#pragma once
+// The shared test kit: in-memory rows and content, and a small deterministic
+// network of nodes with several roles each (one per port). Frames, timers,
+// commands between roles of a node and their replies are ordered by
+// (time, seq) as in the simulator; optional frame loss.
+#include "protocols/common/memory_store.hpp"
+#include "protocols/common/role.hpp"
+#include "protocols/common/sha256.hpp"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <queue>
+#include <string>
+#include <vector>
+
+namespace peerlab::test_kit {
+
+using memory_kv = peerlab::memory_store;
+
+class memory_content final : public content_store {
+public:
+  digest add_file(std::string name, bytes data, std::uint64_t price) {
+    digest h = sha256::of(data);
+    files[h] = {file_info{h, std::move(name), data.size(), price}, std::move(data)};
+    return h;
+  }
+  std::optional<file_info> stat(const digest& h) const override {
+    auto it = files.find(h);
+    if (it == files.end())
+      return std::nullopt;
+    return it->second.first;
+  }
+  bool read(const digest& h, std::uint64_t off, std::size_t len, bytes& out) override {
+    auto it = files.find(h);
+    if (it == files.end() || off > it->second.second.size() || it->second.second.size() - off < len)
+      return false;
+    auto& d = it->second.second;
+    out.assign(d.begin() + static_cast<std::ptrdiff_t>(off),
+               d.begin() + static_cast<std::ptrdiff_t>(off + len));
+    return true;
+  }
+  std::uint64_t open_sink(const digest& h, std::string_view, std::uint64_t size) override {
+    auto id = next_sink++;
+    sinks[id] = {h, bytes(static_cast<std::size_t>(size), 0)};
+    return id;
+  }
+  bool write(std::uint64_t s, std::uint64_t off, byte_view data) override {
+    auto it = sinks.find(s);
+    if (it == sinks.end() || off > it->second.second.size() ||
+        it->second.second.size() - off < data.size())
+      return false;
+    std::copy(data.begin(), data.end(),
+              it->second.second.begin() + static_cast<std::ptrdiff_t>(off));
+    return true;
+  }
+  bool read_sink(std::uint64_t s, std::uint64_t off, std::size_t len, bytes& out) override {
+    auto it = sinks.find(s);
+    if (it == sinks.end() || off > it->second.second.size() || it->second.second.size() - off < len)
+      return false;
+    auto& d = it->second.second;
+    out.assign(d.begin() + static_cast<std::ptrdiff_t>(off),
+               d.begin() + static_cast<std::ptrdiff_t>(off + len));
+    return true;
+  }
+  bool commit_sink(std::uint64_t s) override {
+    auto it = sinks.find(s);
+    if (it == sinks.end())
+      return false;
+    committed[it->second.first] = std::move(it->second.second);
+    sinks.erase(it);
+    return true;
+  }
+  void discard_sink(std::uint64_t s) override { sinks.erase(s); }
+
+  std::map<digest, std::pair<file_info, bytes>> files;
+  std::map<std::uint64_t, std::pair<digest, bytes>> sinks;
+  std::map<digest, bytes> committed;
+  std::uint64_t next_sink = 1;
+};
+
+inline bytes make_file(std::uint64_t seed, std::size_t n) {
+  rng r(seed);
+  bytes b(n);
+  for (auto& x : b)
+    x = static_cast<std::uint8_t>(r.next());
+  return b;
+}
+
+struct node {
+  peer_id id = 0;
+  std::map<port_t, std::shared_ptr<role>> roles;
+  rng random;
+  memory_kv kv;
+  memory_content content;
+  bool online = true;
+  std::uint32_t incarnation = 0;
+  context ctx(time_us now) { return context{now, id, random, kv, content, {}}; }
+};
+
+struct seen_event {
+  time_us at;
+  peer_id node;
+  event e;
+};
+
+class network {
+public:
+  explicit network(std::uint64_t seed = 1, time_us latency = 10 * us_per_ms)
+      : net_rng_(seed), latency_(latency) {}
+
+  node& add(peer_id id, std::vector<std::shared_ptr<role>> roles) {
+    auto& n = nodes_[id];
+    n = std::make_unique<node>();
+    n->id = id;
+    n->random.reseed(id * 7919 + 1);
+    for (auto& r : roles)
+      n->roles[r->port()] = r;
+    return *n;
+  }
+  node& at(peer_id id) { return *nodes_.at(id); }
+  time_us now() const { return now_; }
+  double loss = 0;
+  std::vector<seen_event> events;
+  std::map<std::string, double> counters;
+
+  void start_all() {
+    for (auto& [id, n] : nodes_)
+      start(id);
+  }
+  void start(peer_id id) {
+    auto& n = at(id);
+    n.online = true;
+    for (auto& [port, r] : n.roles) {
+      effects fx;
+      auto c = n.ctx(now_);
+      r->start(c, fx);
+      apply(n, port, fx);
+    }
+  }
+  /// A crash: the node's roles are replaced by fresh ones built by `rebuild`
+  /// (their in-memory state is gone; the kv rows stay), then started.
+  void restart(peer_id id, std::vector<std::shared_ptr<role>> fresh) {
+    auto& n = at(id);
+    ++n.incarnation;
+    n.roles.clear();
+    for (auto& r : fresh)
+      n.roles[r->port()] = r;
+    start(id);
+  }
+  void command(peer_id to, port_t port, peerlab::command cmd) {
+    auto& n = at(to);
+    effects fx;
+    auto c = n.ctx(now_);
+    deliver_command(*n.roles.at(port), c, cmd, fx);
+    apply(n, port, fx);
+  }
+  /// Runs `f` as if a role on `port` of node `id` did it now (for parts such
+  /// as the payment gate that live inside another role).
+  void act(peer_id id, port_t port, const std::function<void(context&, effects&)>& f) {
+    auto& n = at(id);
+    effects fx;
+    auto c = n.ctx(now_);
+    f(c, fx);
+    apply(n, port, fx);
+  }
+  /// The transport met `peer` at `address` (what a live hello tells roles).
+  void peer_up(peer_id id, peer_id peer, const std::string& address) {
+    auto& n = at(id);
+    for (auto& [port, r] : n.roles) {
+      effects fx;
+      auto c = n.ctx(now_);
+      r->peer_up(c, peer, address, fx);
+      apply(n, port, fx);
+    }
+  }
+  void deliver_now(peer_id from, peer_id to, bytes frame) {
+    push(now_, to, item{item::frame_kind, from, 0, std::move(frame), 0, 0});
+  }
+
+  void run_until(time_us t) {
+    while (!queue_.empty() && queue_.top().at <= t) {
+      auto it = queue_.top();
+      queue_.pop();
+      now_ = it.at;
+      auto found = nodes_.find(it.to);
+      if (found == nodes_.end())
+        continue;
+      auto& n = *found->second;
+      if (!n.online)
+        continue;
+      if (it.it.kind == item::frame_kind) {
+        if (it.it.data.empty())
+          continue;
+        auto r = n.roles.find(it.it.data[0]);
+        if (r == n.roles.end())
+          continue;
+        effects fx;
+        auto c = n.ctx(now_);
+        r->second->frame(c, it.it.from, it.it.data, fx);
+        apply(n, r->first, fx);
+      } else if (it.it.kind == item::command_kind) {
+        auto r = n.roles.find(it.it.port);
+        effects fx;
+        auto c = n.ctx(now_);
+        if (r == n.roles.end()) { // no such role: the asker hears so
+          fx.fail(*it.it.cmd, fail_code::unavailable, "no role on that port");
+          apply(n, it.it.port, fx);
+          continue;
+        }
+        deliver_command(*r->second, c, *it.it.cmd, fx);
+        apply(n, r->first, fx);
+      } else if (it.it.kind == item::reply_kind) {
+        auto r = n.roles.find(issuer_port(it.it.reply->command_id));
+        if (r == n.roles.end())
+          continue;
+        effects fx;
+        auto c = n.ctx(now_);
+        r->second->reply(c, it.it.port, *it.it.reply, fx);
+        apply(n, r->first, fx);
+      } else {
+        if (it.it.incarnation != n.incarnation)
+          continue;
+        auto r = n.roles.find(it.it.port);
+        if (r == n.roles.end())
+          continue;
+        effects fx;
+        auto c = n.ctx(now_);
+        r->second->timer(c, it.it.token, fx);
+        apply(n, r->first, fx);
+      }
+    }
+    now_ = std::max(now_, t);
+  }
+  void run_for(time_us d) { run_until(now_ + d); }
+
+  std::vector<event> of_kind(const std::string& kind) const {
+    std::vector<event> out;
+    for (auto& s : events)
+      if (s.e.kind == kind)
+        out.push_back(s.e);
+    return out;
+  }
+  double counter(const std::string& name) const {
+    auto it = counters.find(name);
+    return it == counters.end() ? 0 : it->second;
+  }
+  std::uint64_t frames_sent = 0;
+  std::map<peer_id, std::string> addresses; // learned through effects::learn_address
+
+private:
+  struct item {
+    enum kind_t { frame_kind, timer_kind, command_kind, reply_kind } kind;
+    peer_id from;
+    port_t port; // timer, command: the role's port; reply: the port that answered
+    bytes data;
+    std::uint64_t token;
+    std::uint32_t incarnation;
+    std::shared_ptr<peerlab::command> cmd = {};
+    std::shared_ptr<event> reply = {};
+  };
+  struct queued {
+    time_us at;
+    std::uint64_t seq;
+    peer_id to;
+    item it;
+    bool operator>(const queued& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+  };
+  void push(time_us at, peer_id to, item it) { queue_.push(queued{at, seq_++, to, std::move(it)}); }
+  void apply(node& n, port_t port, effects& fx) {
+    for (auto& a : fx.asks) {
+      item it{item::command_kind, n.id, a.to, {}, 0, 0};
+      it.cmd = std::make_shared<peerlab::command>(std::move(a.cmd));
+      push(now_, n.id, std::move(it));
+    }
+    for (auto& e : fx.events)
+      if (issuer_port(e.command_id) != 0) { // a reply to a role of this node
+        item it{item::reply_kind, n.id, port, {}, 0, 0};
+        it.reply = std::make_shared<event>(e);
+        push(now_, n.id, std::move(it));
+      }
+    for (auto& f : fx.frames) {
+      ++frames_sent;
+      if (loss > 0 && net_rng_.chance(loss))
+        continue;
+      push(now_ + latency_, f.to, item{item::frame_kind, n.id, 0, std::move(f.data), 0, 0});
+    }
+    for (auto& t : fx.timers)
+      push(now_ + t.delay, n.id, item{item::timer_kind, 0, port, {}, t.token, n.incarnation});
+    for (auto& m : fx.metrics)
+      if (m.is_counter)
+        counters[m.name] += m.value;
+    for (auto& e : fx.events)
+      events.push_back({now_, n.id, std::move(e)});
+    for (auto& [peer, addr] : fx.addresses)
+      addresses[peer] = addr;
+    fx.clear();
+  }
+
+  std::map<peer_id, std::unique_ptr<node>> nodes_;
+  std::priority_queue<queued, std::vector<queued>, std::greater<queued>> queue_;
+  std::uint64_t seq_ = 0;
+  time_us now_ = 0;
+  rng net_rng_;
+  time_us latency_;
+};
+
+} // namespace peerlab::test_kit
