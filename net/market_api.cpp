@@ -148,9 +148,11 @@ private:
       waiting_.erase(id);
       return false;
     }
-    effects fx; // refused before it reached the role: answer as the role would
+    // Refused before it reached the role: answered as the role would, and
+    // later, as a role's answer comes (the caller may still be setting up).
+    effects fx;
     fx.fail(id, v, err->code, err->reason);
-    on_event(port, fx.events.back());
+    server_.post([this, port, e = std::move(fx.events.back())] { this->on_event(port, e); });
     return true;
   }
 
