@@ -24,6 +24,7 @@ public:
   time_us now() const override { return 0; }
   void send(peer_id, peer_id, bytes) override {}
   void after(peer_id, port_t, time_us, std::uint64_t) override {}
+  void local_command(peer_id, port_t, command) override {}
   rng& random(peer_id) override { return random_; }
   kv_store& store(peer_id) override { return store_; }
   content_store& content(peer_id) override { return content_; }
