@@ -29,8 +29,8 @@
 
 namespace peerlab::net {
 
-/// The agent's commands, as types (the API builds them; text forms parsed by
-/// parse_agent_command).
+/// The agent's commands, as types; the market API sends their text forms,
+/// which agent::parse_command turns into these.
 namespace agent {
 /// Serves a file the API hashed, unless its size or mtime changed since.
 struct provide_path {
