@@ -127,8 +127,8 @@ public:
     if (o.what == op::kind::join && (e.kind == "bootstrap_done" || failed)) {
       asks_.erase(it);
       if (failed || e.value("success") == 0)
-        emit(fx, o, "join_failed",
-             {{"reason", failed ? *e.field("reason") : "no seed answered the bootstrap"}}, {});
+        emit(fx, o, "join_failed", {{"reason", reason_of(e, "no seed answered the bootstrap")}},
+             {});
       else
         emit(fx, o, "joined", {}, {{"peers", e.value("count")}});
       ops_.erase(oi);
