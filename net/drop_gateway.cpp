@@ -18,7 +18,7 @@ drop_gateway::drop_gateway(asio::io_context& io, drop_gateway_config cfg, log_fn
       folder_(cfg_.out_dir, cfg_.in_dir, cfg_.session.local), peer_(cfg_.session.remote),
       pending_(cfg_.max_connections),
       ids_(std::random_device{}() ^ (static_cast<std::uint64_t>(std::random_device{}()) << 32)),
-      acceptor_(io), pump_timer_(io), t0_(std::chrono::steady_clock::now()) {
+      pump_timer_(io), t0_(std::chrono::steady_clock::now()) {
   store_ = store;
   if (!store_ && cfg_.state_db) {
     owned_store_ =
@@ -41,16 +41,36 @@ const droplog::session_stats& drop_gateway::log_stats() const {
   return host_->sessions().at(peer_)->stats();
 }
 
+std::uint16_t drop_gateway::port() const {
+  if (!http_)
+    return 0;
+  auto& a = http_->address();
+  return static_cast<std::uint16_t>(std::stoul(a.substr(a.rfind(':') + 1)));
+}
+
 void drop_gateway::start() {
   running_ = true;
   if (cfg_.side == drop_gateway_config::side_t::a) {
-    tcp::endpoint ep(asio::ip::make_address(cfg_.listen.host), cfg_.listen.port);
-    acceptor_.open(ep.protocol());
-    acceptor_.set_option(asio::socket_base::reuse_address(true));
-    acceptor_.bind(ep); // throws if the port is taken
-    acceptor_.listen();
-    port_ = acceptor_.local_endpoint().port();
-    accept();
+    http_server_options o;
+    o.listen = to_string(cfg_.listen);
+    o.max_connections = cfg_.max_connections;
+    o.max_body = cfg_.max_body;
+    o.max_header = 64 * 1024;
+    o.read_timeout = 60 * us_per_s;
+    o.idle_timeout = 300 * us_per_s;
+    // The gateway answers 504 itself at request_timeout; the server's own
+    // deadline only catches a gateway that never answers at all.
+    o.reply_timeout = cfg_.request_timeout + 10 * us_per_s;
+    o.server_name = "peerlab-drop-gateway";
+    auto handler = [this](http_server_request r, http_server::respond_fn respond) {
+      asio::post(io_, [this, r = std::move(r), respond = std::move(respond)]() mutable {
+        if (running_)
+          on_client_request(std::move(r), std::move(respond));
+      });
+    };
+    http_ =
+      std::make_unique<http_server>(o, std::vector<http_server::route>{{"*", "*", handler}}, log_);
+    http_->start(); // throws naming the address if it is taken
   }
   next_metrics_ =
     cfg_.metrics_interval > 0 ? cfg_.metrics_interval : std::numeric_limits<time_us>::max();
@@ -61,53 +81,28 @@ void drop_gateway::stop() {
   if (!running_)
     return;
   running_ = false;
-  boost::system::error_code ec;
-  acceptor_.close(ec);
+  if (http_)
+    http_->stop(); // open client connections close unanswered
   pump_timer_.cancel();
-  auto open = std::move(clients_);
-  for (auto& [id, c] : open)
-    c->close();
+  waiting_.clear();
 }
 
 // -- side a: HTTP clients --------------------------------------------------------
 
-void drop_gateway::accept() {
-  acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
-    if (ec || !running_)
-      return;
-    if (clients_.size() >= cfg_.max_connections) {
-      ++metrics_.rejected; // too many open connections: refuse this one
-      boost::system::error_code ignored;
-      s.close(ignored);
-    } else {
-      auto id = next_conn_++;
-      auto c = std::make_shared<client_connection>(
-        std::move(s), id, cfg_.max_body,
-        [this](std::shared_ptr<client_connection> c, beast_request&& r) {
-          on_client_request(std::move(c), std::move(r));
-        },
-        [this](std::uint64_t id) { clients_.erase(id); });
-      clients_[id] = c;
-      c->start();
-    }
-    accept();
-  });
-}
-
-void drop_gateway::on_client_request(std::shared_ptr<client_connection> c, beast_request&& r) {
+void drop_gateway::on_client_request(http_server_request&& r, http_server::respond_fn respond) {
   ++metrics_.requests;
   std::string why;
   auto q = to_message(std::move(r), why);
   auto refuse = [&](std::uint16_t status, const std::string& text) {
     ++metrics_.rejected;
     metrics_.count_status(status);
-    c->respond(error_response(0, status, text));
+    respond(to_answer(error_response(0, status, text)));
   };
   if (!q)
     return refuse(400, "cannot carry this request: " + why);
   q->timeout_ms = static_cast<std::uint32_t>(
     std::min<time_us>(cfg_.request_timeout / us_per_ms, dh::limits::max_timeout_ms));
-  auto id = pending_.begin(ids_, now(), cfg_.request_timeout, c->id(), q->body.size());
+  auto id = pending_.begin(ids_, now(), cfg_.request_timeout, 0, q->body.size());
   if (!id)
     return refuse(503, "too many requests waiting for an answer");
   q->id = *id;
@@ -120,7 +115,7 @@ void drop_gateway::on_client_request(std::shared_ptr<client_connection> c, beast
     return refuse(503, "the message log refused the request: " + err);
   }
   metrics_.request_body_bytes += body_bytes;
-  waiting_[*id] = c->id();
+  waiting_[*id] = std::move(respond);
   schedule_pump(0);
 }
 
@@ -142,21 +137,19 @@ void drop_gateway::on_message(peer_id from, droplog::delivered_message& m) {
     auto p = dh::decode_response(msg, cfg_.max_body, err);
     if (p) {
       auto e = pending_.complete(p->id);
-      auto w = waiting_.find(p->id);
-      std::shared_ptr<client_connection> c;
-      if (w != waiting_.end()) {
-        if (auto it = clients_.find(w->second); it != clients_.end())
-          c = it->second;
+      http_server::respond_fn respond;
+      if (auto w = waiting_.find(p->id); w != waiting_.end()) {
+        respond = std::move(w->second);
         waiting_.erase(w);
       }
-      if (!e || !c) {
-        ++metrics_.late_responses; // expired, or the client went away
+      if (!e || !respond) {
+        ++metrics_.late_responses; // expired
         return;
       }
       metrics_.count_status(p->status);
       metrics_.response_body_bytes += p->body.size();
       metrics_.add_latency(now() - e->started);
-      c->respond(std::move(*p));
+      respond(to_answer(std::move(*p))); // ignored if the client went away
       return;
     }
   } else {
@@ -254,11 +247,9 @@ void drop_gateway::pump() {
     auto w = waiting_.find(id);
     if (w == waiting_.end())
       continue;
-    if (auto it = clients_.find(w->second); it != clients_.end())
-      if (auto c = it->second)
-        c->respond(error_response(id, 504,
-                                  "no answer through the file-drop channel within " +
-                                    std::to_string(cfg_.request_timeout / us_per_s) + " s"));
+    w->second(to_answer(error_response(id, 504,
+                                       "no answer through the file-drop channel within " +
+                                         std::to_string(cfg_.request_timeout / us_per_s) + " s")));
     waiting_.erase(w);
   }
   t = now();

@@ -4,11 +4,14 @@
 // a message of the droplog; side b performs them against its upstream server
 // and sends the responses back. Between them only packet files in folders
 // (net/drop_folder.hpp), usually copied by a mirror that delays, truncates and
-// corrupts them. Runs on one Asio io_context thread: the folder pump, the
-// HTTP server and the upstream client never run concurrently.
+// corrupts them. The folder pump, the gateway's state and the upstream client
+// run on one Asio io_context thread; side a's HTTP server (net/http_server,
+// the server every local API uses) runs its own thread and hands each request
+// to that io_context.
 #include "net/drop_folder.hpp"
 #include "net/drop_gateway_config.hpp"
 #include "net/drop_http.hpp"
+#include "net/http_server.hpp"
 #include "protocols/droplog/host.hpp"
 #include "protocols/droplog/http_gateway.hpp"
 
@@ -42,7 +45,7 @@ public:
   /// Stops listening and polling; pending clients get no answer.
   void stop();
   /// The bound HTTP port (side a).
-  std::uint16_t port() const { return port_; }
+  std::uint16_t port() const;
 
   const droplog::http::gateway_metrics& metrics() const { return metrics_; }
   const droplog::session_stats& log_stats() const;
@@ -52,8 +55,7 @@ public:
 
 private:
   time_us now() const;
-  void accept();
-  void on_client_request(std::shared_ptr<client_connection> c, beast_request&& r);
+  void on_client_request(http_server_request&& r, http_server::respond_fn respond);
   void on_message(peer_id from, droplog::delivered_message& m);
   void perform(droplog::http::request&& q);
   void start_upstream(droplog::http::request&& q);
@@ -72,17 +74,14 @@ private:
   droplog::http::pending_table pending_;
   droplog::http::gateway_metrics metrics_;
   rng ids_;
-  boost::asio::ip::tcp::acceptor acceptor_;
+  std::unique_ptr<http_server> http_; // side a
   boost::asio::steady_timer pump_timer_;
   std::chrono::steady_clock::time_point t0_;
   time_us pump_at_ = 0;
   bool pump_armed_ = false, running_ = false;
   time_us next_metrics_ = 0;
-  std::uint16_t port_ = 0;
-  std::uint64_t next_conn_ = 1;
-  std::map<std::uint64_t, std::shared_ptr<client_connection>>
-    clients_; // side a: open connections (owned while they wait)
-  std::map<std::uint64_t, std::uint64_t> waiting_; // side a: request id -> connection
+  // Side a: request id -> how to answer its client.
+  std::map<std::uint64_t, http_server::respond_fn> waiting_;
   std::size_t upstream_in_flight_ = 0;
   std::deque<droplog::http::request> upstream_queue_;
 };

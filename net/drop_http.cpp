@@ -9,16 +9,16 @@ namespace beast = boost::beast;
 namespace dh = droplog::http;
 using tcp = asio::ip::tcp;
 
-std::optional<dh::request> to_message(beast_request&& r, std::string& why) {
+std::optional<dh::request> to_message(http_server_request&& r, std::string& why) {
   dh::request q;
-  q.method = std::string(r.method_string());
-  q.target = std::string(r.target());
-  for (auto& f : r)
-    q.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+  q.method = std::move(r.method);
+  q.target = std::move(r.target);
+  for (auto& [name, value] : r.header_list)
+    q.headers.push_back({std::move(name), std::move(value)});
   dh::strip_hop_by_hop(q.headers);
   std::erase_if(q.headers,
                 [](const dh::header_field& h) { return beast::iequals(h.name, "host"); });
-  q.body = std::move(r.body());
+  q.body.assign(r.body.begin(), r.body.end());
   if (auto e = dh::check(q); !e.empty()) {
     why = e;
     return std::nullopt;
@@ -26,18 +26,16 @@ std::optional<dh::request> to_message(beast_request&& r, std::string& why) {
   return q;
 }
 
-beast_response to_beast(dh::response&& p, unsigned version, bool keep_alive) {
-  beast_response r;
-  r.version(version);
-  r.result(p.status);
-  r.reason(p.reason);
+http_server_answer to_answer(dh::response&& p) {
+  http_server_answer a;
+  a.status = p.status;
+  a.reason = std::move(p.reason);
+  a.passthrough = true;
   dh::strip_hop_by_hop(p.headers);
   for (auto& h : p.headers)
-    r.insert(h.name, h.value);
-  r.body() = std::move(p.body);
-  r.keep_alive(keep_alive);
-  r.prepare_payload();
-  return r;
+    a.headers.emplace_back(std::move(h.name), std::move(h.value));
+  a.body.assign(p.body.begin(), p.body.end());
+  return a;
 }
 
 beast_request to_beast(dh::request&& q, const address& upstream) {
@@ -87,87 +85,6 @@ dh::response error_response(std::uint64_t id, std::uint16_t status, const std::s
   auto body = "droplog gateway: " + text + "\n";
   p.body.assign(body.begin(), body.end());
   return p;
-}
-
-// -- side a: client connection ---------------------------------------------------
-
-client_connection::client_connection(tcp::socket s, std::uint64_t id, std::uint64_t max_body,
-                                     request_handler on_request, closed_handler on_closed)
-    : stream_(std::move(s)), id_(id), max_body_(max_body), on_request_(std::move(on_request)),
-      on_closed_(std::move(on_closed)) {}
-
-void client_connection::start() { read(); }
-
-void client_connection::read() {
-  parser_.emplace();
-  parser_->header_limit(64 * 1024);
-  parser_->body_limit(max_body_);
-  stream_.expires_after(std::chrono::seconds(300)); // idle or slow clients
-  beast_http::async_read(
-    stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec == beast_http::error::body_limit) {
-        self->version_ = 11;
-        self->keep_alive_ = false;
-        self->waiting_ = true;
-        self->drain_after_write_ = true;
-        self->respond(error_response(0, 413, "request body above the gateway's max_body"));
-        return;
-      }
-      if (ec)
-        return self->close();
-      auto req = self->parser_->release();
-      self->version_ = req.version();
-      self->keep_alive_ = req.keep_alive();
-      self->waiting_ = true;
-      self->stream_.expires_never(); // the answer may take minutes
-      self->on_request_(self, std::move(req));
-    });
-}
-
-void client_connection::respond(dh::response&& p) {
-  if (closed_ || !waiting_)
-    return;
-  waiting_ = false;
-  out_ = std::make_shared<beast_response>(to_beast(std::move(p), version_, keep_alive_));
-  stream_.expires_after(std::chrono::seconds(600));
-  beast_http::async_write(stream_, *out_,
-                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                            self->out_.reset();
-                            self->finish(!ec && self->keep_alive_);
-                          });
-}
-
-void client_connection::finish(bool keep_alive) {
-  if (keep_alive && !closed_)
-    return read();
-  if (drain_after_write_ && !closed_)
-    return drain();
-  close();
-}
-
-void client_connection::drain() {
-  beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream_.expires_after(std::chrono::seconds(5));
-  auto buf = std::make_shared<std::array<char, 64 * 1024>>();
-  stream_.async_read_some(asio::buffer(*buf),
-                          [self = shared_from_this(), buf](beast::error_code ec, std::size_t n) {
-                            self->drained_ += n;
-                            if (ec || self->drained_ > self->max_body_ + (1u << 20))
-                              return self->close();
-                            self->drain();
-                          });
-}
-
-void client_connection::close() {
-  if (closed_)
-    return;
-  closed_ = true;
-  beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-  stream_.socket().close(ec);
-  if (on_closed_)
-    on_closed_(id_);
 }
 
 // -- side b: upstream call -------------------------------------------------------

@@ -25,10 +25,10 @@ using tcp = asio::ip::tcp;
 
 http_server_answer json_error(unsigned status, const std::string& message) {
   nlohmann::json j{{"error", message}, {"status", status}};
-  return {status,
-          j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-          {},
-          "application/json"};
+  http_server_answer a;
+  a.status = status;
+  a.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return a;
 }
 
 namespace {
@@ -258,6 +258,7 @@ private:
 
   bool limit_error(beast::error_code ec) {
     keep_alive_ = false; // what is left of the request is not read
+    linger_ = true;
     if (ec == http::error::body_limit) {
       send(json_error(413, "request body larger than allowed (" + std::to_string(body_limit_) +
                              " bytes)"));
@@ -295,6 +296,7 @@ private:
     parser_->body_limit(body_limit_);
     if (auto n = parser_->content_length(); n && *n > body_limit_) {
       keep_alive_ = false;
+      linger_ = true;
       return send(json_error(413, "request body of " + std::to_string(*n) +
                                     " bytes is larger than allowed (" +
                                     std::to_string(body_limit_) + " bytes)"));
@@ -333,6 +335,7 @@ private:
     http_server_request r;
     r.method = std::string(req.method_string());
     std::string_view target(req.target().data(), req.target().size());
+    r.target = std::string(target);
     auto q = target.find('?');
     r.path = path_;
     if (q != std::string_view::npos)
@@ -347,9 +350,12 @@ private:
       return send(std::move(a));
     }
     r.params = std::move(params_);
-    for (auto& f : req)
+    for (auto& f : req) {
+      std::string name(f.name_string()), value(f.value());
       if (r.headers.size() < 64)
-        r.headers[lower({f.name_string().data(), f.name_string().size()})] = std::string(f.value());
+        r.headers[lower(name)] = value;
+      r.header_list.emplace_back(std::move(name), std::move(value)); // bounded by max_header
+    }
     r.body = std::move(req.body());
     const auto serial = ++serial_;
     waiting_ = serial;
@@ -382,24 +388,54 @@ private:
   void send(http_server_answer a) {
     auto res = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(a.status), version_);
-    res->set(http::field::server, srv_.opts().server_name);
-    res->set(http::field::content_type, a.content_type);
-    res->set(http::field::cache_control, "no-store");
-    for (auto& [k, v] : a.headers)
-      res->set(k, v);
+    if (!a.reason.empty())
+      res->reason(a.reason);
+    if (a.passthrough) {
+      for (auto& [k, v] : a.headers)
+        res->insert(k, v);
+    } else {
+      res->set(http::field::server, srv_.opts().server_name);
+      res->set(http::field::content_type, a.content_type);
+      res->set(http::field::cache_control, "no-store");
+      for (auto& [k, v] : a.headers)
+        res->set(k, v);
+    }
     res->keep_alive(keep_alive_);
     res->body() = std::move(a.body);
-    const bool json = a.content_type == "application/json";
+    const bool json = !a.passthrough && a.content_type == "application/json";
     if (json && !res->body().empty() && res->body().back() != '\n')
       res->body().push_back('\n');
     res->prepare_payload();
     stream_.expires_after(std::chrono::microseconds(srv_.opts().read_timeout));
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (!ec && self->linger_)
+                          return self->linger();
                         if (ec || !res->keep_alive())
                           return self->close();
                         self->read();
                       });
+  }
+
+  // Reads and drops what the client still sends (at most linger_bytes, for
+  // at most read_timeout), then closes: closing with unread data would reset
+  // the connection and the client could lose the answer it has not read yet.
+  void linger() {
+    static constexpr std::size_t linger_bytes = 64u << 20;
+    if (!lingering_) {
+      lingering_ = true;
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      stream_.expires_after(std::chrono::microseconds(srv_.opts().read_timeout));
+    }
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->lingered_ += n;
+                              if (ec || self->lingered_ > linger_bytes)
+                                return self->close();
+                              self->linger();
+                            });
   }
 
   impl& srv_;
@@ -416,6 +452,9 @@ private:
   bool keep_alive_ = false;
   std::uint64_t serial_ = 0;  // requests read on this connection
   std::uint64_t waiting_ = 0; // the request whose answer is awaited, 0 if none
+  bool linger_ = false;       // answered before the request was read in full
+  bool lingering_ = false;
+  std::size_t lingered_ = 0;
 };
 
 void http_server::impl::accept() {

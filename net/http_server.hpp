@@ -11,7 +11,10 @@
 //   400 malformed HTTP, 404 no route, 405 method not allowed on the path
 //   (with Allow), 413 body over the route's limit, 431 header over max_header,
 //   503 too many connections, 504 the handler did not answer in time.
-// The answer to a request whose handler timed out is dropped.
+// The answer to a request whose handler timed out is dropped. When the server
+// answers before it has read a request's body (413, 431), it reads and drops
+// what the client still sends for a bounded time before closing (a lingering
+// close), so the client sees the answer instead of a reset.
 #include "protocols/common/types.hpp"
 
 #include <functional>
@@ -41,6 +44,10 @@ struct http_server_request {
   std::map<std::string, std::string> query;   // raw values (no percent-decoding)
   std::vector<std::string> params;            // path segments matched by "{}" in the route
   std::map<std::string, std::string> headers; // names in lower case
+  /// Every header as sent (name case and order kept, repeats kept), for
+  /// handlers that forward the request, such as the file-drop gateway.
+  std::vector<std::pair<std::string, std::string>> header_list;
+  std::string target; // as sent, query included
   std::string body;
 };
 
@@ -49,6 +56,11 @@ struct http_server_answer {
   std::string body; // JSON unless content_type says otherwise
   std::vector<std::pair<std::string, std::string>> headers;
   std::string content_type = "application/json";
+  std::string reason; // empty: the standard phrase of status
+  /// Send `headers` exactly as given (repeats kept, no Server, Content-Type
+  /// or Cache-Control added): a forwarded response, such as the file-drop
+  /// gateway's. Content-Length is always set from the body.
+  bool passthrough = false;
 };
 
 /// {"error": message, "status": status} with that status.

@@ -40,7 +40,10 @@ json parse_list(const event& e) {
 }
 
 http_server_answer answer(unsigned status, const json& body) {
-  return {status, body.dump(-1, ' ', false, json::error_handler_t::replace), {}};
+  http_server_answer a;
+  a.status = status;
+  a.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return a;
 }
 
 std::string field(const event& e, const char* k) {

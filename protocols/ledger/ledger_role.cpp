@@ -34,7 +34,10 @@ void ledger_role::timer(context& ctx, std::uint64_t token, effects& fx) {
 
 void ledger_role::make_block(context& ctx, effects& fx) {
   auto included = chain_.make_block();
-  std::set<account_id> touched{fee_sink};
+  // Only accounts a transaction moved are written: an empty block changes no balance row.
+  std::set<account_id> touched;
+  if (!included.empty())
+    touched.insert(fee_sink);
   for (auto& id : included) {
     auto* r = chain_.find(id);
     touched.insert(r->from);

@@ -242,3 +242,68 @@ TEST_CASE(
   CHECK_THROWS_WITH(net::parse_api_config(json{{"max_body", "1GiB"}}, "api", base, base),
                     Catch::Contains("api.max_body"));
 }
+
+TEST_CASE("http server: a forwarding handler sees headers as sent and answers them unchanged") {
+  std::vector<std::pair<std::string, std::string>> seen;
+  std::string target;
+  http_server server(
+    http_server_options{},
+    {{"*", "*",
+      [&](http_server_request r, http_server::respond_fn respond) {
+        seen = r.header_list;
+        target = r.target;
+        net::http_server_answer a;
+        a.status = 299;
+        a.reason = "Forwarded Fine";
+        a.passthrough = true;
+        a.headers = {{"Set-Cookie", "a=1"}, {"Set-Cookie", "b=2"}, {"Content-Type", "text/x"}};
+        a.body = std::string("raw\0bytes", 9);
+        respond(std::move(a));
+      }}},
+    [](const std::string&) {});
+  server.start();
+  auto out = raw_exchange(server.address(), "GET /p/q?b=2&a=1&a=3 HTTP/1.1\r\nHost: x\r\nX-Tag: "
+                                            "one\r\nx-tag: two\r\nConnection: close\r\n\r\n");
+  CHECK(target == "/p/q?b=2&a=1&a=3");
+  REQUIRE(seen.size() == 4);
+  CHECK(seen[1] == std::pair<std::string, std::string>{"X-Tag", "one"});
+  CHECK(seen[2] == std::pair<std::string, std::string>{"x-tag", "two"});
+  CHECK(out.rfind("HTTP/1.1 299 Forwarded Fine\r\n", 0) == 0);
+  CHECK(out.find("Set-Cookie: a=1\r\n") != std::string::npos);
+  CHECK(out.find("Set-Cookie: b=2\r\n") != std::string::npos);
+  CHECK(out.find("Content-Type: text/x\r\n") != std::string::npos);
+  CHECK(out.find("Content-Length: 9\r\n") != std::string::npos);
+  CHECK(out.find("Cache-Control") == std::string::npos); // nothing added
+  CHECK(out.find("application/json") == std::string::npos);
+  CHECK(out.substr(out.size() - 9) == std::string("raw\0bytes", 9));
+}
+
+TEST_CASE("http server: a client still sending a refused body reads the 413 (lingering close)") {
+  http_server_options o;
+  o.max_body = 1024;
+  echo_server s(o);
+  namespace asio = boost::asio;
+  asio::io_context ioc;
+  auto colon = s.server.address().rfind(':');
+  asio::ip::tcp::socket sock(ioc);
+  sock.connect({asio::ip::make_address("127.0.0.1"),
+                static_cast<std::uint16_t>(std::stoi(s.server.address().substr(colon + 1)))});
+  std::string head = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\n\r\n";
+  asio::write(sock, asio::buffer(head));
+  // Send all 8 MiB as a careless client would, ignoring the early answer.
+  std::string chunk(64 * 1024, 'x');
+  boost::system::error_code ec;
+  for (int i = 0; i < 128 && !ec; ++i)
+    asio::write(sock, asio::buffer(chunk), ec);
+  CHECK(!ec); // the server kept reading: no reset while the client was writing
+  std::string out;
+  std::array<char, 4096> buf;
+  for (;;) {
+    auto n = sock.read_some(asio::buffer(buf), ec);
+    out.append(buf.data(), n);
+    if (ec)
+      break;
+  }
+  CHECK(raw_status(out) == 413);
+  CHECK(s.requests == 0);
+}
