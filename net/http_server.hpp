@@ -56,7 +56,7 @@ struct http_server_answer {
   std::string body; // JSON unless content_type says otherwise
   std::vector<std::pair<std::string, std::string>> headers;
   std::string content_type = "application/json";
-  std::string reason; // empty: the standard phrase of status
+  std::string reason = {}; // empty: the standard phrase of status
   /// Send `headers` exactly as given (repeats kept, no Server, Content-Type
   /// or Cache-Control added): a forwarded response, such as the file-drop
   /// gateway's. Content-Length is always set from the body.
