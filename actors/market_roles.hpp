@@ -1,5 +1,5 @@
 #pragma once
-// JSON readers for the paid file market's roles (issue 4): "ledger",
+// JSON readers for the paid file market's roles: "ledger",
 // "payment_verifier", "payer", and the "payment" object of a provider.
 // node_roles.cpp registers them; errors name the JSON path.
 #include "protocols/common/role.hpp"

@@ -1,4 +1,4 @@
-// Merkle proofs for a 1,000,000-file set (issue 5 figure): proof generation
+// Merkle proofs for a 1,000,000-file set: proof generation
 // from stored nodes and RFC 9162 verification, per second.
 //   build-*/bench/bench_merkle --benchmark_counters_tabular=true
 #include "protocols/common/rng.hpp"

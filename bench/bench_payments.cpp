@@ -1,8 +1,7 @@
-// Payment verification with 10,000 pending payments per provider (issue 4
-// figure): the cost of one poll of the payment_verifier (status queries for
-// the payments due, the ledger's replies to them) with 10,000 unsettled
-// payments, beside 0, 100,000 and 1,000,000 settled ones in the same store.
-// The per-poll cost must not grow with the settled ones.
+// Payment verification with 10,000 pending payments per provider: the cost of one poll of the
+// payment_verifier (status queries for the payments due, the ledger's replies to them) with 10,000
+// unsettled payments, beside 0, 100,000 and 1,000,000 settled ones in the same store. The per-poll
+// cost must not grow with the settled ones.
 //   build-*/bench/bench_payments --benchmark_counters_tabular=true
 #include "protocols/ledger/codec.hpp"
 #include "protocols/market/codec.hpp"

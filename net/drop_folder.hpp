@@ -1,5 +1,5 @@
 #pragma once
-// Layer 0 of seed 003, live: packet files in real folders. One subfolder per
+// Layer 0 of HTTP over file drops, live: packet files in real folders. One subfolder per
 // recipient (16 hex digits of its node id); file names carry sender,
 // recipient and packet id:
 //

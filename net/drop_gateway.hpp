@@ -1,5 +1,5 @@
 #pragma once
-// One side of the HTTP-over-file-drop gateway (seed 003, layers 0-2 live).
+// One side of the HTTP-over-file-drop gateway (layers 0-2 live).
 // Side a accepts HTTP/1.1 requests on a loopback address and carries each as
 // a message of the droplog; side b performs them against its upstream server
 // and sends the responses back. Between them only packet files in folders

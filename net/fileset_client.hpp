@@ -1,5 +1,5 @@
 #pragma once
-// The client library of the replicated file sets (seed 002): it uploads a
+// The client library of the replicated file sets: it uploads a
 // folder as a set, remembers (set id, size, Merkle root) in a local SQLite
 // file, downloads a file from any node and verifies its inclusion proof
 // against what it remembered — never against what the node says. A file

@@ -1,6 +1,6 @@
 #pragma once
-// The local HTTP API of a live node of the paid file market (seed 000,
-// "HTTP Server": the backend of the desktop application), served on
+// The local HTTP API of a live node of the paid file market (the
+// backend of the desktop application), served on
 // 127.0.0.1 with JSON. Route names follow the original's
 // (/api/file/..., /api/wallet/...); reference with examples: docs/live.md
 // "HTTP API".

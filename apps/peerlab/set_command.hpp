@@ -1,5 +1,5 @@
 #pragma once
-// `peerlab set`: the client of the replicated file sets (seed 002).
+// `peerlab set`: the client of the replicated file sets.
 //
 //   peerlab set upload --node URL --set ID [--db FILE] [--raw | --json] FOLDER
 //   peerlab set get    --node URL --set ID --index I --out FILE [--db FILE] [--raw]

@@ -1,5 +1,5 @@
 #pragma once
-// Parameters and bounds of the file-drop message log (seed 003, layer 1).
+// Parameters and bounds of the file-drop message log (layer 1).
 // Wire format and policy choices: docs/protocols/droplog.md.
 #include "protocols/common/types.hpp"
 

@@ -1,5 +1,5 @@
 #pragma once
-// The droplog role (port ports::droplog): layer 1 and layer 2 of seed 003 as
+// The droplog role (port ports::droplog): layer 1 and layer 2 of HTTP over file drops as
 // a peerlab role, so the simulator runs them over its network model. Each
 // frame is one packet file (byte 0 the port, then the file bytes), so the
 // scenario's faults (truncation at a random byte, bit flips, loss,

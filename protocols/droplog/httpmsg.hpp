@@ -1,5 +1,5 @@
 #pragma once
-// Layer 2 of seed 003: HTTP requests and responses carried as messages of the
+// Layer 2 of HTTP over file drops: HTTP requests and responses carried as messages of the
 // droplog (layer 1). Every log message starts with an envelope kind byte:
 //
 //   0x01 application message   kind | payload

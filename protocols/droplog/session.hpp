@@ -1,6 +1,6 @@
 #pragma once
 // One reliable, authenticated message log between a (local, remote) pair over
-// an unreliable file-drop channel: the sans-I/O core of seed 003 layer 1.
+// an unreliable file-drop channel: the sans-I/O core of layer 1.
 // The folder layer writes what poll() returns as files and hands every file
 // it reads to on_packet(); it deletes the files take_deletable() names.
 // Design and wire format: docs/protocols/droplog.md.

@@ -1,5 +1,5 @@
 #pragma once
-// Wire codec of the file-set protocol (issue 5, seed 002). Two layers:
+// Wire codec of the file-set protocol. Two layers:
 //  - gossip payloads (the data of a gossipsub MESSAGE on the file-set topic):
 //    a file carried inline, or a large file announced by its leaf hash;
 //  - back-sync frames on ports::fileset (request/response between two nodes):

@@ -1,5 +1,5 @@
 #pragma once
-// Replicated file sets (issue 5, seed 002_97e1d6da897d0ba2): uploaded files
+// Replicated file sets: uploaded files
 // spread through a gossipsub topic, every node stores them per set in its
 // kv_store, keeps an RFC 6962 Merkle tree per completed set and serves any
 // file with an inclusion proof; late joiners and nodes that missed messages

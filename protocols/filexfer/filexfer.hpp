@@ -1,5 +1,5 @@
 #pragma once
-// File transfer of seed 000 (paid file market), without payment: metadata by
+// File transfer of the paid file market, without payment: metadata by
 // SHA-256 file hash, then content streamed in chunks under a request id.
 // Wire format and policy choices: docs/protocols/filexfer.md.
 #include "protocols/common/role.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// The provider's one door to payment (issue 4). A provider without a gate
+// The provider's one door to payment. A provider without a gate
 // serves for free; with one, it asks the gate before each content request and
 // each chunk, and tells it what it sent. The paid file market
 // (protocols/market/gate.*) implements it: billing, credit windows, holds and

@@ -1,4 +1,4 @@
-// The provider's payment hooks (issue 4): a provider with a payment gate asks
+// The provider's payment hooks: a provider with a payment gate asks
 // it before every chunk; a held upload is parked and looked at again every
 // recheck_interval, so a paid bill resumes it without any message.
 #include "protocols/filexfer/payment_gate.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// 256-bit Kademlia identifiers, XOR distance and the keys of seed 000.
+// 256-bit Kademlia identifiers, XOR distance and the keys of the file market.
 #include "protocols/common/rng.hpp"
 #include "protocols/common/sha256.hpp"
 #include "protocols/common/types.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// Kademlia DHT node with provider records (peer discovery of seed 000: file
+// Kademlia DHT node with provider records (peer discovery of the file market: file
 // providers and HTTP proxy providers). Public API: configuration, limits, key
 // helpers and the role factory. Wire format, policies and parameters:
 // docs/protocols/kad.md.

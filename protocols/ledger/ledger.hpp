@@ -1,5 +1,5 @@
 #pragma once
-// The simulated chain of the paid file market (issue 4): accounts, balances,
+// The simulated chain of the paid file market: accounts, balances,
 // transactions with deterministic ids, blocks at a fixed interval, a
 // confirmation depth, and rejection of overdrafts and double spends.
 // It is a role on ports::ledger that other nodes reach over the network with

@@ -1,5 +1,5 @@
 #pragma once
-// The payment side of the paid file market (seed 000 "File Payment", issue 4).
+// The payment side of the paid file market.
 //
 // Three pieces, each on the node that needs it:
 // - the payment gate (gate.hpp) plugs into the filexfer provider: it bills a

@@ -1,5 +1,5 @@
 #pragma once
-// Workload and checkers of the file-drop message log (issue 6) in the
+// Workload and checkers of the file-drop message log in the
 // simulator. Workload item:
 //
 //   {"kind": "droplog", "a": "side_a", "b": "side_b", "messages": 200,

@@ -1,5 +1,5 @@
 #pragma once
-// Workload and checkers of the replicated file sets (issue 5) in the
+// Workload and checkers of the replicated file sets in the
 // simulator. Workload item (every field but "groups" and "publishers" optional):
 //
 //   {"kind": "fileset", "groups": ["replicas", "late", "corrupt"], "publishers": "replicas",

@@ -1,5 +1,5 @@
 #pragma once
-// Workload, accounting and checkers of the paid file market (issue 4) in the
+// Workload, accounting and checkers of the paid file market in the
 // simulator. Workload item (downloads themselves come from the built-in
 // "files" and "downloads" items; prices from the file set's "price"):
 //

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Replicated file sets live (issue 5): three `peerlab node` processes with the
+# Replicated file sets live: three `peerlab node` processes with the
 # fileset role and its REST API on 127.0.0.1. A set uploaded to one node
 # (peerlab set upload, JSON and raw routes) is downloadable with valid proofs
 # from the two others (peerlab set get verifies every file and cmp checks the

@@ -1,4 +1,4 @@
-// The simulated drop channel (issue 6): the droplog role's packet files travel
+// The simulated drop channel: the droplog role's packet files travel
 // as frames through the simulator's network model, which truncates, flips
 // bits and delays them; the droplog driver checks exactly-once in-order intact
 // delivery, HTTP answers and that forged files are never accepted.

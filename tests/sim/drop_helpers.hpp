@@ -1,5 +1,5 @@
 #pragma once
-// The file-drop scenarios of issue 6, loaded from scenarios/ and varied in
+// The file-drop scenarios, loaded from scenarios/ and varied in
 // code (truncation rate, timeout design, churn) for the simulator tests.
 #include "sim/checkers.hpp"
 #include "sim/simulator.hpp"
