@@ -34,6 +34,14 @@ struct world {
     write_file(downloader.root() / "data" / "downloads" / "taken.bin", "already here");
     REQUIRE(api_node::eventually(
       [&] { return downloader.get("/api/file/get-providers/" + provided).status == 200; }));
+    // The ledger's first block writes the fee sink's account row; on a busy
+    // machine it can come after two equal snapshots, so wait for it.
+    REQUIRE(api_node::eventually([&] {
+      for (auto& e : ledger.events())
+        if (e.kind == "ledger_block")
+          return true;
+      return false;
+    }));
   }
 
   // The rows once the start-up work (the DHT announce of the provided file,
