@@ -4,7 +4,7 @@
 #include "net/api_inputs.hpp"
 #include "net/http_server.hpp"
 #include "net/market_agent.hpp"
-#include "net/metadata_lookup.hpp"
+#include "protocols/filexfer/downloader.hpp"
 #include "protocols/common/limits.hpp"
 
 #include <boost/asio/post.hpp>
@@ -86,7 +86,7 @@ public:
         e.command_id >= 2 * market_api_first_command_id)
       return false;
     server_.post([this, port, e] { on_event(port, e); });
-    return port == ports::api || e.kind == "lookup_done";
+    return port == ports::api || e.kind == "lookup_done" || e.kind == "lookup_answer";
   }
 
   void peer_seen(peer_id id, const std::string& address) {
@@ -429,29 +429,33 @@ private:
       for (auto p : peers)
         if (args.size() <= cfg_.max_lookup_peers)
           args.push_back(std::to_string(p));
+      // Answers arrive one per peer, then lookup_done.
+      auto r = std::make_shared<lookup_result>();
       bool sent =
-        submit(ports::file_downloader, "lookup", args, [this, done, fail](const event& e) {
+        submit(ports::file_downloader, "lookup", args, [this, r, done, fail](const event& e) {
           if (auto refusal = role_refusal(e)) {
             fail(*refusal);
             return true;
           }
+          if (e.kind == "lookup_answer") {
+            auto id = field(e, "peer");
+            json p{{"peer_id", id}};
+            if (auto k = known_.find(std::strtoull(id.c_str(), nullptr, 10)); k != known_.end())
+              p["address"] = k->second;
+            if (auto* err = e.field("error")) {
+              p["error"] = *err;
+              r->failed.push_back(std::move(p));
+            } else {
+              p["name"] = field(e, "name");
+              p["size"] = static_cast<std::uint64_t>(e.value("size"));
+              p["price"] = static_cast<std::uint64_t>(e.value("price"));
+              r->providers.push_back(std::move(p));
+            }
+            return false;
+          }
           if (e.kind != "lookup_done")
             return false;
-          lookup_result r;
-          auto found = json::parse(field(e, "found"), nullptr, false);
-          auto failed = json::parse(field(e, "failed"), nullptr, false);
-          for (auto* list : {&found, &failed})
-            if (list->is_array())
-              for (auto& p : *list) {
-                auto id = std::strtoull(p.value("peer_id", std::string("0")).c_str(), nullptr, 10);
-                if (auto k = known_.find(id); k != known_.end())
-                  p["address"] = k->second;
-              }
-          if (found.is_array())
-            r.providers = found;
-          if (failed.is_array())
-            r.failed = failed;
-          done(std::move(r));
+          done(std::move(*r));
           return true;
         });
       if (!sent)
@@ -749,8 +753,17 @@ void market_api::install_roles(const api_config& cfg, std::vector<std::shared_pt
       if (r->port() == ports::ledger)
         a.ledger = self;
   roles.push_back(std::make_shared<market_agent>(a, files));
-  install_metadata_lookup(roles,
-                          metadata_lookup_config{cfg.lookup_timeout, 64, cfg.max_lookup_peers});
+  // Lookups run in the downloader (providers answer metadata on its port); a
+  // node without one gets one for them. The API's lookup bounds apply.
+  std::shared_ptr<filexfer::downloader> d;
+  for (auto& r : roles)
+    if (r->port() == ports::file_downloader)
+      d = std::dynamic_pointer_cast<filexfer::downloader>(r);
+  if (!d) {
+    d = std::make_shared<filexfer::downloader>(filexfer::downloader_config{});
+    roles.push_back(d);
+  }
+  d->set_lookup_limits(cfg.lookup_timeout, cfg.max_lookup_peers);
 }
 
 } // namespace peerlab::net

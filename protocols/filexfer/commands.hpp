@@ -22,8 +22,8 @@ struct download_file {
 };
 
 /// Asks each of `peers` for the metadata (name, size, price) of `hash`, without
-/// downloading. Replies lookup_done. Served by the node's metadata lookup
-/// wrapper around the downloader (live API nodes).
+/// downloading. Replies one lookup_answer per peer, then lookup_done
+/// (protocols/filexfer/downloader_lookup.cpp).
 struct lookup_metadata {
   static constexpr std::string_view verb = "lookup";
   digest hash{};

@@ -57,6 +57,8 @@ void downloader::start(context& ctx, effects&) {
   // Fresh random id bases make replies and timers from before the crash stale.
   downloads_.clear();
   routes_.clear();
+  lookups_.clear();
+  asks_.clear();
   next_req_id_ = ctx.random.next() | 1;
   next_key_ = (ctx.random.next() & (key_mask >> 1)) + 1;
 }
@@ -88,11 +90,10 @@ void downloader::command(context& ctx, const peerlab::command& cmd, effects& fx)
   auto* body = cmd.as<filexfer::command>();
   if (!body)
     return fx.fail(cmd, peerlab::fail_code::bad_request,
-                   "the downloader knows only the command \"download\"");
+                   "the downloader knows the commands \"download\" and \"lookup\"");
   if (auto* d = std::get_if<download_file>(body))
     return start_download(ctx, cmd, *d, fx);
-  fx.fail(cmd, peerlab::fail_code::unavailable,
-          "metadata lookups run in the API's lookup role, not in the downloader");
+  start_lookup(ctx, cmd, std::get<lookup_metadata>(*body), fx);
 }
 
 void downloader::start_download(context& ctx, const peerlab::command& cmd, const download_file& req,
@@ -407,6 +408,8 @@ void downloader::arm_timer(context& ctx, download& d, effects& fx) {
 }
 
 void downloader::timer(context& ctx, std::uint64_t tok, effects& fx) {
+  if ((tok >> timer_bits) == 0)
+    return lookup_timer(tok, fx);
   auto it = downloads_.find(tok >> timer_bits);
   if (it == downloads_.end() || !it->second.timer_armed || token(it->second) != tok)
     return; // that download is over, or a newer timer replaced this one
@@ -453,6 +456,8 @@ void downloader::frame(context& ctx, peer_id from, byte_view data, effects& fx) 
     fx.count("frames_rejected");
     return;
   }
+  if (!asks_.empty() && lookup_reply(from, dec.msg, fx))
+    return;
   std::visit(
     [&](auto& m) {
       using M = std::decay_t<decltype(m)>;

@@ -35,6 +35,9 @@ public:
   std::size_t open_windows() const;
   /// The configuration after clamping to the protocol bounds.
   const downloader_config& config() const { return cfg_; }
+  std::size_t running_lookups() const { return lookups_.size(); }
+  /// Sets the lookup bounds before start (the live API applies its own).
+  void set_lookup_limits(time_us timeout, std::size_t max_peers);
 
 private:
   // One CONTENT_REQ. Windows of one download may overlap: a re-request of a
@@ -147,7 +150,24 @@ private:
   std::uint64_t new_req_id(download&);
   std::uint64_t token(const download& d) const;
 
+  // Metadata lookups (downloader_lookup.cpp). A lookup's timer token is its
+  // id, below 2^24: download tokens carry a key >= 1 above their low 24 bits.
+  struct lookup {
+    std::uint64_t command_id = 0;
+    digest hash{};
+    std::vector<peer_id> asked;
+    std::map<peer_id, bool> answered; // peer -> it had the file
+  };
+  void start_lookup(context&, const peerlab::command&, const lookup_metadata&, effects&);
+  /// True if the frame answered a lookup (it is then consumed).
+  bool lookup_reply(peer_id from, const message& msg, effects&);
+  void lookup_timer(std::uint64_t token, effects&);
+  void finish_lookup(std::uint64_t id, effects&);
+
   downloader_config cfg_;
+  std::map<std::uint64_t, lookup> lookups_;                         // by id (= timer token)
+  std::map<std::pair<peer_id, std::uint64_t>, std::uint64_t> asks_; // (peer, req_id) -> lookup
+  std::uint64_t next_lookup_ = 1;
   std::map<std::uint64_t, download> downloads_;   // by key
   std::map<std::uint64_t, std::uint64_t> routes_; // req_id -> download key
   std::uint64_t next_req_id_ = 1;

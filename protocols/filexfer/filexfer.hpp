@@ -65,6 +65,11 @@ struct downloader_config {
   std::size_t fast_retries = 2;           // re-requests of a lost range before the timeout path
   std::size_t attempts_per_provider = 2;  // timeouts tolerated per provider
   std::size_t max_attempts = 8;           // whole download gives up after this many
+  // Metadata lookups ("lookup HASH PEER..."): how long one waits for answers,
+  // how many run at once, and how many peers one asks.
+  time_us lookup_timeout = 2 * us_per_s;
+  std::size_t max_lookups = 64;
+  std::size_t max_lookup_peers = 64;
 };
 
 /// Server side: answers metadata and content requests from its content store.
@@ -74,8 +79,9 @@ class provider;
 /// Client side: runs downloads requested by the "download" command
 /// (args: hex hash, then one decimal peer id per provider). Verifies SHA-256
 /// before reporting success; retries other providers on timeout or failure.
+/// Also answers "lookup HASH PEER..." (metadata only, no download).
 /// Runs on ports::file_downloader. Events: download_started, download_done,
-/// download_failed, corrupt_detected.
+/// download_failed, corrupt_detected, lookup_answer, lookup_done.
 class downloader;
 
 } // namespace peerlab::filexfer
