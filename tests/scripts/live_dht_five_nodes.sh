@@ -7,32 +7,9 @@
 # Usage: live_dht_five_nodes.sh REPO_ROOT PEERLAB_BINARY
 set -euo pipefail
 
-root=${1:?repo root}
-bin=${2:?peerlab binary}
-[[ -x "$bin" ]] || { echo "FAIL: $bin is not an executable" >&2; exit 1; }
-[[ -d "$root" ]] || { echo "FAIL: $root is not a folder" >&2; exit 1; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/peerlab-dht.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null || true # only processes this script started, by pid
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$work"/*.out "$work"/*.err; do
-    [[ -s "$f" ]] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
-  done
-  exit 1
-}
+source "$(dirname "$0")/lib/live_common.sh"
+live_init dht "${1:?repo root}" "${2:?peerlab binary}"
+live_tail_lines=20
 
 # The first value of `field` in a JSON line of file $1 whose "event" is $2
 # (and whose fields.key, if $4 is given, equals $4). Prints nothing if none.

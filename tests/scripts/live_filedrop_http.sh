@@ -8,38 +8,12 @@
 # Prints the transfer time and MB/s of the 100 MiB body. Binds 127.0.0.1 only.
 set -euo pipefail
 
-root=${1:?repo root}
-bin=${2:?peerlab binary}
+source "$(dirname "$0")/lib/live_common.sh"
+live_init filedrop "${1:?repo root}" "${2:?peerlab binary}"
 size=${3:-104857600}
-[[ -x "$bin" ]] || { echo "FAIL: $bin is not an executable" >&2; exit 1; }
-[[ -d "$root" ]] || { echo "FAIL: $root is not a folder" >&2; exit 1; }
 command -v curl >/dev/null || { echo "SKIP: curl is not installed" >&2; exit 0; }
+live_tail_lines=5
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/peerlab-filedrop.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null || true # only processes this script started, by pid
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$work"/*.out "$work"/*.err; do
-    [[ -s "$f" ]] && { echo "--- $f" >&2; tail -n 5 "$f" | cut -c1-600 >&2; }
-  done
-  exit 1
-}
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 # The upstream: python's http.server on 127.0.0.1 serving a generated file.
 mkdir -p "$work/www"

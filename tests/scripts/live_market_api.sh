@@ -8,34 +8,13 @@
 # Usage: live_market_api.sh REPO_ROOT PEERLAB_BINARY
 set -euo pipefail
 
-root=${1:?repo root}
-bin=${2:?peerlab binary}
-[[ -x "$bin" ]] || { echo "FAIL: $bin is not an executable" >&2; exit 1; }
-[[ -d "$root" ]] || { echo "FAIL: $root is not a folder" >&2; exit 1; }
-command -v curl >/dev/null || { echo "FAIL: curl is needed" >&2; exit 1; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/peerlab-market-api.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null || true # only processes this script started, by pid
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
+source "$(dirname "$0")/lib/live_common.sh"
+live_init market-api "${1:?repo root}" "${2:?peerlab binary}"
 deadline=$((SECONDS + 150)) # the whole script
-fail() {
-  echo "FAIL: $*" >&2
+need curl
+live_fail_extra() {
   [[ -s "$work/resp.json" ]] && { echo "--- last answer" >&2; cat "$work/resp.json" >&2; echo >&2; }
-  for f in "$work"/*.out "$work"/*.err; do
-    [[ -s "$f" ]] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }
-  done
-  exit 1
+  return 0
 }
 
 # jget FILE PYTHON_EXPR: evaluates the expression on the JSON in FILE (as j).
