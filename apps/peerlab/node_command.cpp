@@ -108,7 +108,6 @@ public:
   session(node_config cfg, printer& out) : cfg_(std::move(cfg)), out_(out) {}
 
   int run() {
-    auto log = [this](const std::string& m) { out_.error(cfg_.name, m); };
     std::error_code ec;
     std::filesystem::create_directories(cfg_.data_dir, ec);
     if (ec) {
@@ -116,113 +115,15 @@ public:
       return 2;
     }
     live_options o;
-    try {
-      o.store = std::make_unique<sqlite_store>(cfg_.data_dir / "node.db", log);
-      auto content = std::make_unique<disk_content>(cfg_.data_dir, log);
-      for (std::size_t i = 0; i < cfg_.provide.size(); ++i) {
-        file_info f;
-        try {
-          f = content->provide(cfg_.provide[i]);
-        } catch (const store_error& e) {
-          log("provide[" + std::to_string(i) + "]: " + e.what());
-          return 2;
-        }
-        out_.line({{"event", "providing"},
-                   {"hash", to_hex(f.hash)},
-                   {"name", f.name},
-                   {"size", f.size},
-                   {"price", f.price}});
-        provided_.push_back(f.hash);
-      }
-      files_ = content.get();
-      o.content = std::move(content);
-    } catch (const store_error& e) {
-      log(e.what());
+    if (!open_storage(o))
       return 2;
-    }
-    o.name = cfg_.name;
-    o.listen = cfg_.listen;
-    o.peers = cfg_.peers;
-    for (auto& d : cfg_.downloads) // providers are dialed to learn their peer ids
-      for (auto& p : d.providers)
-        if (std::find(o.peers.begin(), o.peers.end(), p) == o.peers.end())
-          o.peers.push_back(p);
-    for (auto& p : cfg_.kad_bootstrap) // dialed to learn their peer ids
-      if (std::find(o.peers.begin(), o.peers.end(), p) == o.peers.end())
-        o.peers.push_back(p);
-    o.seed = cfg_.seed;
-    o.roles = cfg_.roles;
-    bool has_client = false;
-    for (auto& r : cfg_.roles) {
-      has_kad_ |= r->port() == ports::kad;
-      has_client |= r->port() == ports::client;
-    }
-    // The user-level commands of the config (join, announce, fetch) run in the
-    // client role, as the simulator's workloads do: add one if needed.
-    if (!has_client && (has_kad_ || !cfg_.downloads.empty())) {
-      client::config cc;
-      cc.wait = cfg_.provider_wait;
-      o.roles.push_back(client::make_client(cc));
-    }
-    std::set<port_t> own_ports;
-    for (auto& r : o.roles)
-      own_ports.insert(r->port());
-    if (cfg_.api) // the HTTP API's roles: market agent, metadata lookups beside the downloader
-      market_api::install_roles(*cfg_.api, o.roles, *files_, peer_id_from_name(cfg_.name));
-    o.on_event = [this](port_t port, const event& e) { on_event(port, e); };
-    o.on_peer = [this](peer_id id, const std::string& addr) { on_peer(id, addr); };
-    o.on_log = log;
-
+    add_roles_and_peers(o);
     live_runtime rt(std::move(o));
     rt_ = &rt;
-    if (cfg_.fileset_http) // the file-set REST API answers through the fileset role
-      fileset_ = std::make_unique<fileset_api>(
-        fileset_api_options{*cfg_.fileset_http},
-        [&rt](const command& c) { return rt.command(ports::fileset, c); }, log);
-    if (cfg_.api)
-      api_ = std::make_unique<market_api>(
-        *cfg_.api,
-        market_api_node{
-          cfg_.name, rt.id(), own_ports,
-          [&rt](port_t p, std::uint64_t id, std::string verb, std::vector<std::string> args) {
-            return rt.command(p, id, verb, args);
-          },
-          [&rt] { return rt.listen_address(); }, files_},
-        log);
-    try {
-      rt.start();
-    } catch (const std::exception& e) {
-      log(e.what());
+    make_apis(rt);
+    if (!start_listening(rt)) {
       rt_ = nullptr;
       return app::exit_code::runtime; // cannot listen
-    }
-    out_.line({{"event", "listening"},
-               {"name", cfg_.name},
-               {"peer_id", std::to_string(rt.id())},
-               {"address", rt.listen_address()}});
-    if (fileset_) {
-      try {
-        fileset_->start();
-      } catch (const std::exception& e) {
-        log(e.what());
-        rt.stop();
-        fileset_.reset();
-        rt_ = nullptr;
-        return app::exit_code::runtime; // cannot listen
-      }
-      out_.line({{"event", "fileset_http"}, {"address", fileset_->address()}});
-    }
-    if (api_) {
-      try {
-        api_->start();
-      } catch (const std::exception& e) {
-        log(e.what());
-        rt.stop();
-        api_.reset();
-        rt_ = nullptr;
-        return app::exit_code::runtime; // cannot listen
-      }
-      out_.line({{"event", "api_listening"}, {"address", api_->address()}});
     }
     issue_config_commands();
     std::string reason = wait_until_done();
@@ -245,6 +146,129 @@ public:
   }
 
 private:
+  void log(const std::string& m) { out_.error(cfg_.name, m); }
+
+  // The node's rows (SQLite) and files on disk, with the config's files
+  // provided; false (logged) if either cannot be opened or a file is unusable.
+  bool open_storage(live_options& o) {
+    auto logger = [this](const std::string& m) { log(m); };
+    try {
+      o.store = std::make_unique<sqlite_store>(cfg_.data_dir / "node.db", logger);
+      auto content = std::make_unique<disk_content>(cfg_.data_dir, logger);
+      for (std::size_t i = 0; i < cfg_.provide.size(); ++i) {
+        file_info f;
+        try {
+          f = content->provide(cfg_.provide[i]);
+        } catch (const store_error& e) {
+          log("provide[" + std::to_string(i) + "]: " + e.what());
+          return false;
+        }
+        out_.line({{"event", "providing"},
+                   {"hash", to_hex(f.hash)},
+                   {"name", f.name},
+                   {"size", f.size},
+                   {"price", f.price}});
+        provided_.push_back(f.hash);
+      }
+      files_ = content.get();
+      o.content = std::move(content);
+    } catch (const store_error& e) {
+      log(e.what());
+      return false;
+    }
+    return true;
+  }
+
+  // The peers to dial, the config's roles, a client role for the config's
+  // user-level commands, and the roles of the HTTP API.
+  void add_roles_and_peers(live_options& o) {
+    o.name = cfg_.name;
+    o.listen = cfg_.listen;
+    o.peers = cfg_.peers;
+    auto dial = [&o](const std::string& p) {
+      if (std::find(o.peers.begin(), o.peers.end(), p) == o.peers.end())
+        o.peers.push_back(p);
+    };
+    for (auto& d : cfg_.downloads) // providers are dialed to learn their peer ids
+      for (auto& p : d.providers)
+        dial(p);
+    for (auto& p : cfg_.kad_bootstrap) // dialed to learn their peer ids
+      dial(p);
+    o.seed = cfg_.seed;
+    o.roles = cfg_.roles;
+    bool has_client = false;
+    for (auto& r : cfg_.roles) {
+      has_kad_ |= r->port() == ports::kad;
+      has_client |= r->port() == ports::client;
+    }
+    // The user-level commands of the config (join, announce, fetch) run in the
+    // client role, as the simulator's workloads do: add one if needed.
+    if (!has_client && (has_kad_ || !cfg_.downloads.empty())) {
+      client::config cc;
+      cc.wait = cfg_.provider_wait;
+      o.roles.push_back(client::make_client(cc));
+    }
+    for (auto& r : o.roles)
+      own_ports_.insert(r->port());
+    if (cfg_.api) // the HTTP API's role (market agent), and a downloader for lookups
+      market_api::install_roles(*cfg_.api, o.roles, *files_, peer_id_from_name(cfg_.name));
+    o.on_event = [this](port_t port, const event& e) { on_event(port, e); };
+    o.on_peer = [this](peer_id id, const std::string& addr) { on_peer(id, addr); };
+    o.on_log = [this](const std::string& m) { log(m); };
+  }
+
+  void make_apis(live_runtime& rt) {
+    auto logger = [this](const std::string& m) { log(m); };
+    if (cfg_.fileset_http) // the file-set REST API answers through the fileset role
+      fileset_ = std::make_unique<fileset_api>(
+        fileset_api_options{*cfg_.fileset_http},
+        [&rt](const command& c) { return rt.command(ports::fileset, c); }, logger);
+    if (cfg_.api)
+      api_ = std::make_unique<market_api>(
+        *cfg_.api,
+        market_api_node{
+          cfg_.name, rt.id(), own_ports_,
+          [&rt](port_t p, std::uint64_t id, std::string verb, std::vector<std::string> args) {
+            return rt.command(p, id, verb, args);
+          },
+          [&rt] { return rt.listen_address(); }, files_},
+        logger);
+  }
+
+  // Starts the node's listener, then the HTTP APIs; false (logged, all
+  // stopped) if one cannot listen.
+  bool start_listening(live_runtime& rt) {
+    try {
+      rt.start();
+    } catch (const std::exception& e) {
+      log(e.what());
+      return false;
+    }
+    out_.line({{"event", "listening"},
+               {"name", cfg_.name},
+               {"peer_id", std::to_string(rt.id())},
+               {"address", rt.listen_address()}});
+    try {
+      if (fileset_) {
+        fileset_->start();
+        out_.line({{"event", "fileset_http"}, {"address", fileset_->address()}});
+      }
+      if (api_) {
+        api_->start();
+        out_.line({{"event", "api_listening"}, {"address", api_->address()}});
+      }
+    } catch (const std::exception& e) {
+      log(e.what());
+      if (fileset_)
+        fileset_->stop();
+      rt.stop();
+      fileset_.reset();
+      api_.reset();
+      return false;
+    }
+    return true;
+  }
+
   // The config's user-level commands, for the client role (it waits for the
   // hellos of peers named by address, joins before DHT commands, retries).
   void issue_config_commands() {
@@ -333,6 +357,7 @@ private:
   std::set<std::uint64_t> fetches_; // config fetches not ended yet
   std::size_t fetches_failed_ = 0;
   bool has_kad_ = false;
+  std::set<port_t> own_ports_; // ports of the node's own roles (before the API adds its own)
   std::vector<digest> provided_;
 };
 
