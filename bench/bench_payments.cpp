@@ -63,8 +63,9 @@ struct setup {
       r.set("peer", 100 + i % 1000);
       r.set("status", "verified");
       r.set("tx", to_hex(tx_of(i, 1)));
-      kv.put(tables::payments, "in:" + ref_hex(ref_of(i, 1)), r.text());
-      kv.put(tables::used_tx, to_hex(tx_of(i, 1)), ref_hex(ref_of(i, 1)));
+      save(kv, tables::payments(), payment_key("in", ref_of(i, 1)), r);
+      auto ref = ref_of(i, 1);
+      kv.put(tables::used_tx(), {cell_digest(tx_of(i, 1)), bytes(ref.begin(), ref.end())});
     }
     // Pending payments: bills from the gate, each then notified by its payer.
     for (std::uint64_t i = 0; i < pending; ++i) {
@@ -76,8 +77,8 @@ struct setup {
       r.set("to", 65536);
       r.set("status", "requested");
       r.set_i("deadline", 1'000'000 * us_per_s);
-      kv.put(tables::payments, "in:" + ref_hex(ref_of(i, 2)), r.text());
-      kv.put(tables::inbox, ref_hex(ref_of(i, 2)), "");
+      save(kv, tables::payments(), payment_key("in", ref_of(i, 2)), r);
+      kv.put(tables::inbox(), peerlab::row(ref_key(ref_of(i, 2))));
     }
     auto c = ctx();
     v.start(c, fx);

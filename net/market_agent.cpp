@@ -3,6 +3,7 @@
 #include "protocols/common/limits.hpp"
 #include "protocols/common/text.hpp"
 #include "protocols/ledger/codec.hpp"
+#include "protocols/market/tables.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,22 @@ namespace peerlab::net {
 namespace {
 
 using nlohmann::json;
+
+// Rows of older node files held JSON {path, name, price, size, mtime_ns}.
+std::optional<row> provided_path_from_json(std::string_view k, std::string_view v) {
+  auto hash = digest_from_hex(k);
+  auto j = json::parse(v, nullptr, false);
+  if (!hash || !j.is_object() || !j.contains("path") || !j["path"].is_string() ||
+      !j.contains("size") || !j["size"].is_number_unsigned() || !j.contains("mtime_ns") ||
+      !j["mtime_ns"].is_number_integer())
+    return std::nullopt;
+  return row{cell_digest(*hash),
+             j["path"].get<std::string>(),
+             j.value("name", std::string()),
+             cell_u64(j.value("price", std::uint64_t{0})),
+             cell_u64(j["size"].get<std::uint64_t>()),
+             j["mtime_ns"].get<std::int64_t>()};
+}
 namespace fs = std::filesystem;
 
 template <typename T>
@@ -36,25 +53,29 @@ bool numeric_field(std::string_view k) {
   return k.ends_with("_at") || k.ends_with("_us");
 }
 
-/// A "k=v;k=v" row of the market tables as a JSON object.
-json row_json(std::string_view text) {
+/// A typed row of the market tables as a JSON object: blobs in hex, amounts,
+/// sizes and times as numbers, ids as decimal strings.
+json row_json(const table_schema& t, const row& r) {
   json j = json::object();
-  while (!text.empty()) {
-    auto end = text.find(';');
-    auto item = text.substr(0, end);
-    auto eq = item.find('=');
-    if (eq != std::string_view::npos) {
-      std::string k(item.substr(0, eq));
-      auto v = item.substr(eq + 1);
-      auto n = parse_int<std::int64_t>(v);
-      if (numeric_field(k) && n && *n > -(1ll << 53) && *n < (1ll << 53))
-        j[k] = *n;
+  for (std::size_t i = 0; i < t.columns.size(); ++i) {
+    auto& name = t.columns[i].name;
+    auto& c = r.cells[i];
+    if (auto* n = std::get_if<std::int64_t>(&c)) {
+      bool is_signed = name.ends_with("_at") || name.ends_with("_us") || name == "deadline";
+      auto u = static_cast<std::uint64_t>(*n);
+      if (numeric_field(name) && is_signed && *n > -(1ll << 53) && *n < (1ll << 53))
+        j[name] = *n;
+      else if (numeric_field(name) && !is_signed && u < (1ull << 53))
+        j[name] = u;
       else
-        j[k] = std::string(v);
+        j[name] = is_signed ? std::to_string(*n) : std::to_string(u);
+    } else if (auto* s = std::get_if<std::string>(&c)) {
+      j[name] = *s;
+    } else if (auto* b = std::get_if<bytes>(&c)) {
+      j[name] = to_hex(byte_view{b->data(), b->size()});
+    } else {
+      j[name] = std::get<double>(c);
     }
-    if (end == std::string_view::npos)
-      break;
-    text.remove_prefix(end + 1);
   }
   return j;
 }
@@ -75,6 +96,27 @@ market_agent::market_agent(market_agent_config cfg, disk_content& files)
 
 const char* market_agent::message_name(std::uint8_t t) const { return ledger::message_name(t); }
 
+const table_schema& provided_paths_table() {
+  static const table_schema s = [] {
+    table_schema t{"ProvidedPaths",
+                   {{"hash", column_type::blob, 32},
+                    {"path", column_type::text},
+                    {"name", column_type::text},
+                    {"price", column_type::integer},
+                    {"size", column_type::integer},
+                    {"mtime_ns", column_type::integer}},
+                   1,
+                   1,
+                   1u << 20};
+    t.legacy_table = "ProvidedPaths";
+    t.from_legacy = provided_path_from_json;
+    return t;
+  }();
+  return s;
+}
+
+std::vector<const table_schema*> market_agent::tables() const { return {&provided_paths_table()}; }
+
 void market_agent::start(context& ctx, effects& fx) {
   balance_asks_.clear(); // answers to asks from before a restart are not awaited
   next_req_ = ctx.random.next() >> 16;
@@ -84,40 +126,29 @@ void market_agent::start(context& ctx, effects& fx) {
 }
 
 void market_agent::restore(context& ctx, effects& fx) {
-  std::vector<std::pair<std::string, json>> rows;
-  ctx.store.scan(provided_paths_table, [&](std::string_view k, std::string_view v) {
-    rows.emplace_back(std::string(k), json::parse(v, nullptr, false));
-  });
-  for (auto& [key, j] : rows) {
-    auto hash = digest_from_hex(key);
-    bool ok = hash && j.is_object() && j.contains("path") && j["path"].is_string() &&
-              j.contains("size") && j["size"].is_number_unsigned() && j.contains("mtime_ns") &&
-              j["mtime_ns"].is_number_integer();
-    std::string why = "the row is damaged";
+  ctx.store.scan(provided_paths_table(), {}, [&](const row& r) {
+    auto hash = r.hash(0);
+    auto key = to_hex(hash);
+    fs::path path = r.text(1);
+    auto st = stamp_of(path);
+    file_stamp want{r.u64(4), r.integer(5)};
+    bool ok = st && *st == want;
+    std::string why = !st ? "the file is gone" : "the file changed since it was hashed";
     if (ok) {
-      fs::path path = j["path"].get<std::string>();
-      auto st = stamp_of(path);
-      file_stamp want{j["size"].get<std::uint64_t>(), j["mtime_ns"].get<std::int64_t>()};
-      ok = st && *st == want;
-      why = !st ? "the file is gone" : "the file changed since it was hashed";
-      if (ok) {
-        try {
-          files_.serve_hashed(path, file_info{*hash, j.value("name", std::string()), want.size,
-                                              j.value("price", std::uint64_t{0})});
-        } catch (const std::exception& e) {
-          ok = false;
-          why = e.what();
-        }
+      try {
+        files_.serve_hashed(path, file_info{hash, r.text(2), want.size, r.u64(3)});
+      } catch (const std::exception& e) {
+        ok = false;
+        why = e.what();
       }
     }
     if (ok) {
-      fx.emit(event{
-        "api_provide_restored", 0, {{"hash", key}, {"path", j["path"].get<std::string>()}}, {}});
-      continue;
+      fx.emit(event{"api_provide_restored", 0, {{"hash", key}, {"path", path.string()}}, {}});
+      return;
     }
-    ctx.store.erase(provided_paths_table, key);
+    ctx.store.erase(provided_paths_table(), {cell_digest(hash)});
     fx.emit(event{"api_provide_dropped", 0, {{"hash", key}, {"reason", why}}, {}});
-  }
+  });
 }
 
 namespace agent {
@@ -226,12 +257,8 @@ void market_agent::provide(context& ctx, const peerlab::command& c, const agent:
   } catch (const std::exception& e) {
     return fx.fail(c, fail_code::conflict, e.what());
   }
-  json row{{"path", path.string()},
-           {"name", info.name},
-           {"price", info.price},
-           {"size", info.size},
-           {"mtime_ns", p.mtime_ns}};
-  ctx.store.put(provided_paths_table, to_hex(info.hash), row.dump());
+  ctx.store.put(provided_paths_table(), {cell_digest(info.hash), path.string(), info.name,
+                                         cell_u64(info.price), cell_u64(info.size), p.mtime_ns});
   fx.emit(
     event{"api_provided",
           c.id,
@@ -244,7 +271,7 @@ void market_agent::unprovide(context& ctx, const peerlab::command& c,
   const digest* hash = &u.hash;
   if (!files_.unprovide(*hash))
     return fx.fail(c, fail_code::not_found, "this node does not provide " + to_hex(*hash));
-  ctx.store.erase(provided_paths_table, to_hex(*hash));
+  ctx.store.erase(provided_paths_table(), {cell_digest(*hash)});
   fx.emit(event{"api_unprovided", c.id, {{"hash", to_hex(*hash)}}, {}});
 }
 
@@ -266,40 +293,32 @@ void market_agent::list(context& ctx, const peerlab::command& c, const agent::li
              {"size", f.info.size},
              {"price", f.info.price},
              {"path", f.path.string()}};
-      if (ctx.store.get(provided_paths_table, key))
+      if (ctx.store.get(provided_paths_table(), {cell_digest(f.info.hash)}))
         j["source"] = "api";
       else if (f.path.lexically_normal().string().starts_with(downloads))
         j["source"] = "download";
       else
         j["source"] = "config";
-      auto sold = ctx.store.get("ProvidedFiles", key);
-      auto r = row_json(sold ? *sold : std::string());
-      j["sales"] = r.value("sales", 0);
-      j["paid_sales"] = r.value("paid_sales", 0);
+      auto sold = ctx.store.get(market::tables::provided_files(), {cell_digest(f.info.hash)});
+      j["sales"] = sold ? sold->u64(4) : 0;
+      j["paid_sales"] = sold ? sold->u64(5) : 0;
       keep(std::move(j));
     }
   } else if (q.verb == "downloads") {
-    ctx.store.scan("DownloadFiles", [&](std::string_view k, std::string_view v) {
+    ctx.store.scan(market::tables::download_files(), {}, [&](const row& r) {
       if (total >= cfg_.max_list) {
         ++total;
         return;
       }
-      auto j = row_json(v);
-      j["hash"] = std::string(k);
-      keep(std::move(j));
+      keep(row_json(market::tables::download_files(), r));
     });
   } else {
-    ctx.store.scan("Payments", [&](std::string_view k, std::string_view v) {
+    ctx.store.scan(market::tables::payments(), {}, [&](const row& r) {
       if (total >= cfg_.max_list) {
         ++total;
         return;
       }
-      auto j = row_json(v);
-      auto colon = k.find(':');
-      j["direction"] = std::string(k.substr(0, colon));
-      j["ref"] =
-        colon == std::string_view::npos ? std::string(k) : std::string(k.substr(colon + 1));
-      keep(std::move(j));
+      keep(row_json(market::tables::payments(), r));
     });
   }
   fx.emit(

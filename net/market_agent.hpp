@@ -71,9 +71,9 @@ struct market_agent_config {
   std::size_t max_balance_asks = 256;
 };
 
-/// Table of the files provided through the API (JSON values: path, name,
-/// price, size, mtime_ns): they are served again after a restart.
-constexpr const char* provided_paths_table = "ProvidedPaths";
+/// ProvidedPaths(hash BLOB[32], path TEXT, name TEXT, price, size, mtime_ns):
+/// the files provided through the API, served again after a restart.
+const table_schema& provided_paths_table();
 
 /// Size and modification time (ns) of a regular file, read with one stat();
 /// nullopt if it is missing or not a regular file.
@@ -99,6 +99,7 @@ public:
                                                 const std::vector<std::string>& args,
                                                 command_error& err) const override;
   const char* message_name(std::uint8_t t) const override;
+  std::vector<const table_schema*> tables() const override;
 
 private:
   void provide(context&, const peerlab::command&, const agent::provide_path&, effects&);

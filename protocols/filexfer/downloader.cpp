@@ -1,4 +1,5 @@
 #include "protocols/filexfer/downloader.hpp"
+#include "protocols/filexfer/tables.hpp"
 
 #include "protocols/common/limits.hpp"
 
@@ -29,6 +30,8 @@ const char* code_name(error_code c) {
 }
 
 } // namespace
+
+std::vector<const table_schema*> downloader::tables() const { return {&download_files_table()}; }
 
 downloader::downloader(downloader_config cfg) : cfg_(cfg) {
   // Clamp to the protocol bounds so a config can never produce an invalid frame.
@@ -355,18 +358,15 @@ void downloader::finish(context& ctx, dl_iter it, effects& fx) {
 }
 
 void downloader::record_history(context& ctx, const download& d, time_us took) {
-  // The seed's DownloadFiles table (download history), one row per verified
-  // file, in the "k=v;k=v" row format of the paid file market (docs/protocols/market.md).
+  // DownloadFiles (the download history): one row per verified file.
   std::string name = d.name.substr(0, limits::max_file_name);
   for (auto& c : name)
-    if (c == ';' || c == '=' || static_cast<unsigned char>(c) < 0x20)
+    if (static_cast<unsigned char>(c) < 0x20)
       c = ',';
-  ctx.store.put("DownloadFiles", to_hex(d.hash),
-                "duration_us=" + std::to_string(took) + ";finished_at=" + std::to_string(ctx.now) +
-                  ";name=" + name +
-                  ";payment_ref=" + to_hex(byte_view{d.ref.data(), d.ref.size()}) +
-                  ";price=" + std::to_string(d.price) +
-                  ";provider=" + std::to_string(d.provider()) + ";size=" + std::to_string(d.size));
+  ctx.store.put(download_files_table(),
+                {cell_digest(d.hash), std::move(name), cell_u64(d.size), cell_u64(d.price),
+                 cell_u64(d.provider()), bytes(d.ref.begin(), d.ref.end()), std::int64_t{ctx.now},
+                 std::int64_t{took}});
 }
 
 // ---- timers ---------------------------------------------------------------

@@ -29,6 +29,7 @@ public:
                                                 const std::vector<std::string>& args,
                                                 command_error& err) const override;
   const char* message_name(std::uint8_t t) const override { return filexfer::message_name(t); }
+  std::vector<const table_schema*> tables() const override;
 
   std::size_t active_downloads() const { return downloads_.size(); }
   /// Content requests open over all downloads (each bounded by bounds::max_open_windows).

@@ -17,6 +17,8 @@ public:
 
   /// The provider (re)started: reload whatever the gate keeps in the store.
   virtual void start(context&, effects&) {}
+  /// The tables the gate keeps rows in (the provider declares them).
+  virtual std::vector<const table_schema*> tables() const { return {}; }
 
   struct admission {
     bool refused = false;

@@ -8,6 +8,10 @@
 
 namespace peerlab::filexfer {
 
+std::vector<const table_schema*> provider::tables() const {
+  return cfg_.gate ? cfg_.gate->tables() : std::vector<const table_schema*>{};
+}
+
 provider::provider(provider_config cfg) : cfg_(cfg) {
   // A chunk of 0 bytes would never finish a stream.
   cfg_.chunk_bytes = std::clamp<std::size_t>(cfg_.chunk_bytes, 1, limits::max_chunk_bytes);

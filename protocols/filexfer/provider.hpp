@@ -22,6 +22,7 @@ public:
   void frame(context&, peer_id from, byte_view data, effects&) override;
   void timer(context&, std::uint64_t token, effects&) override;
   const char* message_name(std::uint8_t t) const override { return filexfer::message_name(t); }
+  std::vector<const table_schema*> tables() const override;
 
   std::size_t active_uploads() const { return uploads_.size(); }
 

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <sstream>
 
 namespace peerlab::market {
 
@@ -20,15 +19,6 @@ payment_ref random_ref(rng& r) {
   return ref;
 }
 
-std::optional<payment_ref> ref_from_hex(std::string_view h) {
-  auto b = bytes_from_hex(h);
-  if (!b || b->size() != 16)
-    return std::nullopt;
-  payment_ref r{};
-  std::copy(b->begin(), b->end(), r.begin());
-  return r;
-}
-
 } // namespace
 
 std::uint64_t due_for(std::uint64_t price, std::uint64_t size, std::uint64_t bytes) {
@@ -40,72 +30,66 @@ std::uint64_t due_for(std::uint64_t price, std::uint64_t size, std::uint64_t byt
 
 gate::gate(gate_config c) : cfg_(c) {}
 
+std::vector<const table_schema*> gate::tables() const {
+  return {&tables::payments(), &tables::inbox(),        &tables::blacklist(),
+          &tables::credit(),   &tables::credit_bills(), &tables::provided_files()};
+}
+
 void gate::start(context&, effects&) {
   peers_.clear(); // reloaded from the Credit rows on first contact
 }
 
-// ---- the Credit row: "<hash> <ref> size price billable billed paid last_sent bills_made n [ref
-// bytes]*|..."
+// ---- the Credit tables: CreditPurchases, and CreditBills in order -----------
 
 gate::peer_state& gate::peer(context& ctx, peer_id p) {
   auto it = peers_.find(p);
   if (it != peers_.end())
     return it->second;
   peer_state& st = peers_[p];
-  if (auto text = ctx.store.get(tables::credit, peer_key(p))) {
-    std::istringstream in(*text);
-    std::string item;
-    while (std::getline(in, item, '|')) {
-      std::istringstream f(item);
-      std::string hash_hex, ref_hex_s;
-      purchase pu;
-      std::size_t n = 0;
-      if (!(f >> hash_hex >> ref_hex_s >> pu.size >> pu.price >> pu.billable >> pu.billed >>
-            pu.paid >> pu.last_sent >> pu.bills_made >> n))
-        continue;
-      auto h = digest_from_hex(hash_hex);
-      auto r = ref_from_hex(ref_hex_s);
-      if (!h || !r)
-        continue;
-      pu.ref = *r;
-      for (std::size_t i = 0; i < n; ++i) {
-        std::string bref;
-        bill b;
-        if (!(f >> bref >> b.bytes))
-          break;
-        if (auto br = ref_from_hex(bref)) {
-          b.ref = *br;
-          pu.outstanding.push_back(b);
-        }
-      }
-      st.open[*h] = std::move(pu);
-    }
-  }
-  if (auto why = ctx.store.get(tables::blacklist, peer_key(p))) {
+  ctx.store.scan(tables::credit(), peer_key(p), [&](const peerlab::row& r) {
+    purchase pu;
+    auto ref = ref_of(r.cells[2]);
+    if (!ref)
+      return;
+    pu.ref = *ref;
+    pu.size = r.u64(3);
+    pu.price = r.u64(4);
+    pu.billable = r.u64(5);
+    pu.billed = r.u64(6);
+    pu.paid = r.u64(7);
+    pu.last_sent = r.integer(8);
+    pu.bills_made = static_cast<std::uint32_t>(r.u64(9));
+    st.open[r.hash(1)] = std::move(pu);
+  });
+  ctx.store.scan(tables::credit_bills(), peer_key(p), [&](const peerlab::row& r) {
+    auto open = st.open.find(r.hash(1));
+    auto ref = ref_of(r.cells[3]);
+    if (open != st.open.end() && ref)
+      open->second.outstanding.push_back({*ref, r.u64(4)});
+  });
+  if (auto why = ctx.store.get(tables::blacklist(), peer_key(p))) {
     st.blacklisted = true;
-    st.reason = *why;
+    st.reason = why->text(1);
   }
   return st;
 }
 
 void gate::persist(context& ctx, peer_id p, const peer_state& st) {
-  if (st.open.empty()) {
-    ctx.store.erase(tables::credit, peer_key(p));
-    return;
-  }
-  std::ostringstream o;
-  bool first = true;
+  // Rewrites the peer's rows: a handful (bounded by max_open_purchases_per_peer).
+  for (auto* t : {&tables::credit(), &tables::credit_bills()})
+    ctx.store.scan(*t, peer_key(p),
+                   [&](const peerlab::row& r) { ctx.store.erase(*t, key_of(*t, r)); });
   for (auto& [h, pu] : st.open) {
-    if (!first)
-      o << '|';
-    first = false;
-    o << to_hex(h) << ' ' << ref_hex(pu.ref) << ' ' << pu.size << ' ' << pu.price << ' '
-      << pu.billable << ' ' << pu.billed << ' ' << pu.paid << ' ' << pu.last_sent << ' '
-      << pu.bills_made << ' ' << pu.outstanding.size();
+    ctx.store.put(tables::credit(),
+                  {cell_u64(p), cell_digest(h), bytes(pu.ref.begin(), pu.ref.end()),
+                   cell_u64(pu.size), cell_u64(pu.price), cell_u64(pu.billable),
+                   cell_u64(pu.billed), cell_u64(pu.paid), std::int64_t{pu.last_sent},
+                   cell_u64(pu.bills_made)});
+    std::int64_t position = 0;
     for (auto& b : pu.outstanding)
-      o << ' ' << ref_hex(b.ref) << ' ' << b.bytes;
+      ctx.store.put(tables::credit_bills(), {cell_u64(p), cell_digest(h), position++,
+                                             bytes(b.ref.begin(), b.ref.end()), cell_u64(b.bytes)});
   }
-  ctx.store.put(tables::credit, peer_key(p), o.str());
 }
 
 std::uint64_t gate::exposure(const peer_state& st) const {
@@ -161,8 +145,8 @@ void gate::make_bill(context& ctx, peer_id p, const digest& hash, purchase& pu, 
   r.set_i("deadline", ctx.now + cfg_.payment_deadline);
   r.set("policy", policy_name(cfg_.kind));
   std::string key = ref_hex(ref);
-  save(ctx.store, tables::payments, "in:" + key, r);
-  ctx.store.put(tables::inbox, key, "");
+  save(ctx.store, tables::payments(), payment_key("in", ref), r);
+  ctx.store.put(tables::inbox(), peerlab::row(ref_key(ref)));
   auto due_ms =
     static_cast<std::uint32_t>(std::min<time_us>(cfg_.payment_deadline / 1000, UINT32_MAX));
   fx.send(p, encode(payment_request{ref, hash, amount, ctx.self, from, to, due_ms}));
@@ -177,10 +161,10 @@ void gate::close_finished(context& ctx, peer_state& st) {
   for (auto it = st.open.begin(); it != st.open.end();) {
     auto& pu = it->second;
     if (pu.billable >= pu.size && pu.paid >= pu.size && pu.outstanding.empty()) {
-      auto key = to_hex(it->first);
-      auto pf = load(ctx.store, tables::provided_files, key).value_or(row{});
+      key k{cell_digest(it->first)};
+      auto pf = load(ctx.store, tables::provided_files(), k).value_or(row{});
       pf.set("paid_sales", pf.u64("paid_sales") + 1);
-      save(ctx.store, tables::provided_files, key, pf);
+      save(ctx.store, tables::provided_files(), k, pf);
       it = st.open.erase(it);
     } else {
       ++it;
@@ -189,13 +173,13 @@ void gate::close_finished(context& ctx, peer_state& st) {
 }
 
 void gate::refresh(context& ctx, peer_id p, peer_state& st, effects& fx) {
-  if (auto why = ctx.store.get(tables::blacklist, peer_key(p))) {
+  if (auto why = ctx.store.get(tables::blacklist(), peer_key(p))) {
     st.blacklisted = true;
-    st.reason = *why;
+    st.reason = why->text(1);
   }
   for (auto& [h, pu] : st.open) {
     for (auto b = pu.outstanding.begin(); b != pu.outstanding.end();) {
-      auto r = load(ctx.store, tables::payments, "in:" + ref_hex(b->ref));
+      auto r = load(ctx.store, tables::payments(), payment_key("in", b->ref));
       std::string s = r ? r->str("status") : "failed";
       if (s == "verified" || s == "late_paid") {
         pu.paid += b->bytes;
@@ -239,10 +223,10 @@ void gate::tick(context& ctx, effects& fx) {
 filexfer::payment_gate::admission gate::admit(context& ctx, peer_id p, const file_info& file,
                                               effects& fx) {
   admission a;
-  if (auto why = ctx.store.get(tables::blacklist, peer_key(p))) {
+  if (auto why = ctx.store.get(tables::blacklist(), peer_key(p))) {
     fx.count("market.refused_blacklisted");
     a.refused = true;
-    a.reason = "payment refused: " + *why;
+    a.reason = "payment refused: " + why->text(1);
     return a;
   }
   if (file.price == 0) {
@@ -265,13 +249,13 @@ filexfer::payment_gate::admission gate::admit(context& ctx, peer_id p, const fil
     pu.price = file.price;
     pu.last_sent = ctx.now;
     it = st.open.emplace(file.hash, pu).first;
-    auto key = to_hex(file.hash);
-    auto pf = load(ctx.store, tables::provided_files, key).value_or(row{});
+    key k{cell_digest(file.hash)};
+    auto pf = load(ctx.store, tables::provided_files(), k).value_or(row{});
     pf.set("name", file.name);
     pf.set("size", file.size);
     pf.set("price", file.price);
     pf.set("sales", pf.u64("sales") + 1);
-    save(ctx.store, tables::provided_files, key, pf);
+    save(ctx.store, tables::provided_files(), k, pf);
     if (cfg_.kind == policy::prepay)
       make_bill(ctx, p, file.hash, it->second, file.size, fx);
     persist(ctx, p, st);
@@ -302,7 +286,7 @@ filexfer::payment_gate::verdict gate::decide(const peer_state& st, const purchas
 filexfer::payment_gate::verdict gate::may_send(context& ctx, peer_id p, const file_info& file,
                                                std::uint64_t, std::size_t len, effects& fx) {
   if (file.price == 0)
-    return ctx.store.get(tables::blacklist, peer_key(p)) ? verdict::refuse : verdict::send;
+    return ctx.store.get(tables::blacklist(), peer_key(p)) ? verdict::refuse : verdict::send;
   auto& st = peer(ctx, p);
   auto it = st.open.find(file.hash);
   if (it == st.open.end())

@@ -29,6 +29,7 @@ public:
   explicit gate(gate_config c);
 
   void start(context&, effects&) override;
+  std::vector<const table_schema*> tables() const override;
   admission admit(context&, peer_id peer, const file_info& file, effects&) override;
   verdict may_send(context&, peer_id peer, const file_info& file, std::uint64_t offset,
                    std::size_t len, effects&) override;

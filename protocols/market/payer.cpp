@@ -9,16 +9,7 @@ namespace peerlab::market {
 
 namespace {
 
-std::optional<payment_ref> ref_from_hex(std::string_view h) {
-  auto b = bytes_from_hex(h);
-  if (!b || b->size() != 16)
-    return std::nullopt;
-  payment_ref r{};
-  std::copy(b->begin(), b->end(), r.begin());
-  return r;
-}
-
-std::string out_key(const payment_ref& r) { return "out:" + ref_hex(r); }
+peerlab::key out_key(const payment_ref& r) { return payment_key("out", r); }
 
 // A payment's nonce: the same bill always gives the same transaction.
 std::uint64_t nonce_of(const payment_ref& ref, peer_id provider) {
@@ -29,6 +20,8 @@ std::uint64_t nonce_of(const payment_ref& ref, peer_id provider) {
 
 payer::payer(payer_config c) : cfg_(std::move(c)) {}
 
+std::vector<const table_schema*> payer::tables() const { return {&tables::payments()}; }
+
 void payer::start(context& ctx, effects& fx) {
   payments_.clear();
   transfers_.clear();
@@ -36,11 +29,11 @@ void payer::start(context& ctx, effects& fx) {
   wallet_asks_.clear();
   req_seq_ = ctx.random.next() >> 1;
   // Resume payments a crash interrupted.
-  ctx.store.scan(tables::payments, [&](std::string_view k, std::string_view v) {
-    if (k.substr(0, 4) != "out:" || payments_.size() >= bounds::max_payer_payments)
+  ctx.store.scan(tables::payments(), {std::string("out")}, [&](const peerlab::row& typed) {
+    if (payments_.size() >= bounds::max_payer_payments)
       return;
-    auto ref = ref_from_hex(k.substr(4));
-    auto r = row::parse(v);
+    auto ref = ref_of(typed.cells[1]);
+    auto r = row::of(tables::payments(), typed);
     auto s = r.str("status");
     if (!ref || (s != "paying" && s != "sent" && s != "waiting"))
       return;
@@ -84,7 +77,7 @@ void payer::save_row(context& ctx, const payment_ref& ref, const payment& p,
     r.set("tx", to_hex(p.tx));
   if (!reason.empty())
     r.set("reason", reason);
-  save(ctx.store, tables::payments, out_key(ref), r);
+  save(ctx.store, tables::payments(), out_key(ref), r);
 }
 
 void payer::settle(const payment_ref& ref) { payments_.erase(ref); }
@@ -140,7 +133,7 @@ void payer::on_request(context& ctx, peer_id from, const payment_request& r, eff
       send_notify(ctx, r.ref, it->second, fx); // our notification was lost
     return;
   }
-  if (ctx.store.get(tables::payments, out_key(r.ref)))
+  if (ctx.store.get(tables::payments(), out_key(r.ref)))
     return; // already settled (or deliberately ignored)
   if (payments_.size() >= bounds::max_payer_payments) {
     fx.count("market.bills_dropped");

@@ -30,6 +30,7 @@ public:
   std::optional<peerlab::command> parse_command(std::uint64_t id, std::string_view verb,
                                                 const std::vector<std::string>& args,
                                                 command_error& err) const override;
+  std::vector<const table_schema*> tables() const override;
   const char* message_name(std::uint8_t t) const override {
     return t >= 0x80 ? ledger::message_name(t) : market::message_name(t);
   }

@@ -1,23 +1,21 @@
 #pragma once
-// Rows of the paid file market in the node's kv_store (a live node's SQLite
-// file; the simulator's per-node memory, which survives crashes). Table names
-// follow the seed's "Data Storage": ProvidedFiles, DownloadFiles, Payments,
-// plus the bookkeeping the roles share:
+// Tables of the paid file market; docs/tables.md lists their columns.
+//   Payments         (direction, ref)  in: a bill (gate, then verifier);
+//                                      out: a payment made (payer)
+//   PaymentsInbox    (ref)             new bills the verifier has not seen
+//   PaymentsOpen     (ref)             bills not settled (reloaded on restart)
+//   UsedTx           (tx)              the reference a transaction paid
+//   Blacklist        (peer)            peers refused, with the reason
+//   CreditPurchases  (peer, hash)      a peer's open purchases (gate)
+//   CreditBills      (peer, hash, pos) their outstanding bills, in order
+//   ProvidedFiles    (hash)            files sold: name, size, price, sales
+//   DownloadFiles    (hash)            download history (downloader)
 //
-// | table          | key            | written by          | what |
-// |----------------|----------------|---------------------|----------------------------------------|
-// | Payments       | in:<ref>       | gate, then verifier | a bill: expected payment (provider) |
-// | Payments       | out:<ref>      | payer               | a payment made (downloader) | |
-// PaymentsInbox  | <ref>          | gate (verifier erases) | new bills the verifier has not seen |
-// | PaymentsOpen   | <ref>          | verifier            | bills not settled (rebuilt on restart)
-// | | UsedTx         | <tx id>        | verifier            | the reference a transaction paid | |
-// Blacklist      | <peer>         | verifier            | peers refused, with the reason         |
-// | Credit         | <peer>         | gate                | a peer's open purchases (who owes
-// what)| | ProvidedFiles  | <hash>         | gate                | files sold: name, size, price,
-// sales   | | DownloadFiles  | <hash>         | downloader          | download history |
-//
-// A row is text "k=v;k=v" (values never hold ';' or '='; free text is cleaned).
+// The roles read and write Payments, ProvidedFiles and DownloadFiles rows as
+// `fields` (column name -> text), so a role sets only what it knows; columns it
+// leaves out are 0 or empty.
 #include "protocols/common/store.hpp"
+#include "protocols/filexfer/codec.hpp"
 
 #include <map>
 #include <optional>
@@ -26,21 +24,27 @@
 namespace peerlab::market {
 
 namespace tables {
-constexpr const char* payments = "Payments";
-constexpr const char* inbox = "PaymentsInbox";
-constexpr const char* open = "PaymentsOpen";
-constexpr const char* used_tx = "UsedTx";
-constexpr const char* blacklist = "Blacklist";
-constexpr const char* credit = "Credit";
-constexpr const char* provided_files = "ProvidedFiles";
-constexpr const char* download_files = "DownloadFiles";
+const table_schema& payments();
+const table_schema& inbox();
+const table_schema& open();
+const table_schema& used_tx();
+const table_schema& blacklist();
+const table_schema& credit();
+const table_schema& credit_bills();
+const table_schema& provided_files();
+const table_schema& download_files();
+/// Every table above.
+std::vector<const table_schema*> all();
 } // namespace tables
 
+/// A row as column name -> text (numbers in decimal, blobs in hex).
 class row {
 public:
   row() = default;
-  static row parse(std::string_view text);
-  std::string text() const;
+  /// The typed row of `schema` as fields.
+  static row of(const table_schema& schema, const peerlab::row& typed);
+  /// The typed row: key columns from `k`, the others from the fields (missing: 0 or empty).
+  peerlab::row typed(const table_schema& schema, const key& k) const;
 
   void set(const std::string& k, std::string v);
   void set(const std::string& k, std::uint64_t v) { set(k, std::to_string(v)); }
@@ -54,11 +58,17 @@ private:
   std::map<std::string, std::string> fields_;
 };
 
-std::optional<row> load(const kv_store&, const char* table, std::string_view key);
-void save(kv_store&, const char* table, std::string_view key, const row&);
+std::optional<row> load(const table_store&, const table_schema&, const key&);
+void save(table_store&, const table_schema&, const key&, const row&);
 
-/// Fixed-width hex of a peer id (keys sort like the numbers).
-std::string peer_key(peer_id p);
+/// Keys of the tables above.
+key peer_key(peer_id p);
+key ref_key(const filexfer::payment_ref& r);
+key payment_key(const char* direction, const filexfer::payment_ref& r);
+/// The same with the reference in hex (as events carry it).
+key payment_key(const char* direction, std::string_view ref_hex);
+/// The 16-byte reference in a key or row cell.
+std::optional<filexfer::payment_ref> ref_of(const cell& c);
 /// Makes free text safe for a row and short.
 std::string clean(std::string_view text);
 

@@ -8,20 +8,16 @@ namespace peerlab::market {
 
 namespace {
 
-std::optional<payment_ref> ref_from_hex(std::string_view h) {
-  auto b = bytes_from_hex(h);
-  if (!b || b->size() != 16)
-    return std::nullopt;
-  payment_ref r{};
-  std::copy(b->begin(), b->end(), r.begin());
-  return r;
-}
-
-std::string in_key(const payment_ref& r) { return "in:" + ref_hex(r); }
+peerlab::key in_key(const payment_ref& r) { return payment_key("in", r); }
 
 } // namespace
 
 verifier::verifier(verifier_config c) : cfg_(std::move(c)) {}
+
+std::vector<const table_schema*> verifier::tables() const {
+  return {&tables::payments(), &tables::inbox(), &tables::open(), &tables::used_tx(),
+          &tables::blacklist()};
+}
 
 void verifier::start(context& ctx, effects& fx) {
   open_.clear();
@@ -31,12 +27,14 @@ void verifier::start(context& ctx, effects& fx) {
   queries_.clear();
   req_seq_ = ctx.random.next() >> 1; // replies to queries from before a restart are stale
   // Unsettled bills survive a crash in PaymentsOpen; new ones wait in the inbox.
-  std::vector<std::string> refs;
-  ctx.store.scan(tables::open, [&](std::string_view k, std::string_view) { refs.emplace_back(k); });
-  for (auto& k : refs)
-    if (auto ref = ref_from_hex(k))
-      if (auto text = ctx.store.get(tables::payments, in_key(*ref)))
-        track(ctx, *ref, *text, true);
+  std::vector<payment_ref> refs;
+  ctx.store.scan(tables::open(), {}, [&](const peerlab::row& r) {
+    if (auto ref = ref_of(r.cells[0]))
+      refs.push_back(*ref);
+  });
+  for (auto& ref : refs)
+    if (auto r = load(ctx.store, tables::payments(), in_key(ref)))
+      track(ctx, ref, *r, true);
   consume_inbox(ctx);
   if (!cfg_.ledger_address.empty())
     fx.learn_address(cfg_.ledger, cfg_.ledger_address);
@@ -44,12 +42,10 @@ void verifier::start(context& ctx, effects& fx) {
   fx.after(cfg_.poll_interval, poll_token_);
 }
 
-void verifier::track(context& ctx, const payment_ref& ref, const std::string& text,
-                     bool restarted) {
-  auto r = row::parse(text);
+void verifier::track(context& ctx, const payment_ref& ref, const row& r, bool restarted) {
   auto status = r.str("status");
   if (status != "requested" && status != "notified") {
-    ctx.store.erase(tables::open, ref_hex(ref));
+    ctx.store.erase(tables::open(), ref_key(ref));
     return;
   }
   if (open_.size() >= bounds::max_open_payments)
@@ -82,22 +78,22 @@ void verifier::track(context& ctx, const payment_ref& ref, const std::string& te
     schedule(ref, slot,
              restarted ? ctx.now : ctx.now + cfg_.request_resend); // the gate just sent a new bill
   }
-  ctx.store.put(tables::open, ref_hex(ref), "");
+  ctx.store.put(tables::open(), peerlab::row(ref_key(ref)));
 }
 
 void verifier::consume_inbox(context& ctx) {
-  std::vector<std::string> refs;
-  ctx.store.scan(tables::inbox, [&](std::string_view k, std::string_view) {
+  std::vector<peerlab::key> refs;
+  ctx.store.scan(tables::inbox(), {}, [&](const peerlab::row& r) {
     if (open_.size() + refs.size() < bounds::max_open_payments)
-      refs.emplace_back(k);
+      refs.push_back(r.cells);
   });
   for (auto& k : refs) {
-    ctx.store.erase(tables::inbox, k);
-    auto ref = ref_from_hex(k);
+    ctx.store.erase(tables::inbox(), k);
+    auto ref = ref_of(k[0]);
     if (!ref || open_.count(*ref))
       continue;
-    if (auto text = ctx.store.get(tables::payments, in_key(*ref)))
-      track(ctx, *ref, *text, false);
+    if (auto r = load(ctx.store, tables::payments(), in_key(*ref)))
+      track(ctx, *ref, *r, false);
   }
 }
 
@@ -222,7 +218,7 @@ void verifier::on_notify(context& ctx, peer_id from, const payment_notify& n, ef
   consume_inbox(ctx);
   auto it = open_.find(n.ref);
   if (it == open_.end()) {
-    auto r = load(ctx.store, tables::payments, in_key(n.ref));
+    auto r = load(ctx.store, tables::payments(), in_key(n.ref));
     if (!r) {
       fx.count("market.notify_unknown_ref");
       return reply(from, n.ref, n.tx, pay_status::failed, "unknown payment reference", fx);
@@ -244,8 +240,8 @@ void verifier::on_notify(context& ctx, peer_id from, const payment_notify& n, ef
     // money, but the peer stays blacklisted.
     r->set("status", "requested");
     r->set("late", "1");
-    save(ctx.store, tables::payments, in_key(n.ref), *r);
-    track(ctx, n.ref, r->text(), false);
+    save(ctx.store, tables::payments(), in_key(n.ref), *r);
+    track(ctx, n.ref, *r, false);
     it = open_.find(n.ref);
     if (it == open_.end())
       return;
@@ -264,22 +260,25 @@ void verifier::on_notify(context& ctx, peer_id from, const payment_notify& n, ef
                  "the reference was already notified with another transaction", fx);
   }
   auto tx_hex = to_hex(n.tx);
-  if (auto used = ctx.store.get(tables::used_tx, tx_hex); used && *used != ref_hex(n.ref)) {
+  if (auto used = ctx.store.get(tables::used_tx(), {cell_digest(n.tx)});
+      used && ref_of(used->cells[1]) != n.ref) {
     fx.count("market.reused_tx_detected");
     e.tx = n.tx;
-    return fail(
-      ctx, n.ref,
-      "transaction " + tx_hex.substr(0, 16) + " already paid reference " + used->substr(0, 16), fx);
+    auto& other = used->blob(1);
+    return fail(ctx, n.ref,
+                "transaction " + tx_hex.substr(0, 16) + " already paid reference " +
+                  to_hex(byte_view{other.data(), other.size()}).substr(0, 16),
+                fx);
   }
-  ctx.store.put(tables::used_tx, tx_hex, ref_hex(n.ref));
+  ctx.store.put(tables::used_tx(), {cell_digest(n.tx), bytes(n.ref.begin(), n.ref.end())});
   e.st = state::notified;
   e.tx = n.tx;
   e.notified_at = ctx.now;
-  auto r = load(ctx.store, tables::payments, in_key(n.ref)).value_or(row{});
+  auto r = load(ctx.store, tables::payments(), in_key(n.ref)).value_or(row{});
   r.set("status", "notified");
   r.set("tx", tx_hex);
   r.set_i("notified_at", ctx.now);
-  save(ctx.store, tables::payments, in_key(n.ref), r);
+  save(ctx.store, tables::payments(), in_key(n.ref), r);
   set_deadline(n.ref, e, ctx.now + cfg_.confirm_deadline);
   schedule(n.ref, e, ctx.now); // queried at the next poll
   reply(from, n.ref, n.tx, pay_status::received, "", fx);
@@ -341,11 +340,11 @@ void verifier::succeed(context& ctx, const payment_ref& ref, effects& fx) {
   unschedule(ref, it->second);
   deadlines_.erase({e.deadline, ref});
   open_.erase(it);
-  auto r = load(ctx.store, tables::payments, in_key(ref)).value_or(row{});
+  auto r = load(ctx.store, tables::payments(), in_key(ref)).value_or(row{});
   r.set("status", e.late ? "late_paid" : "verified");
   r.set_i("settled_at", ctx.now);
-  save(ctx.store, tables::payments, in_key(ref), r);
-  ctx.store.erase(tables::open, ref_hex(ref));
+  save(ctx.store, tables::payments(), in_key(ref), r);
+  ctx.store.erase(tables::open(), ref_key(ref));
   fx.count(e.late ? "market.payments_late_paid" : "market.payments_verified");
   fx.emit(event{e.late ? "payment_late_paid" : "payment_verified",
                 0,
@@ -363,12 +362,12 @@ void verifier::fail(context& ctx, const payment_ref& ref, const std::string& rea
   unschedule(ref, it->second);
   deadlines_.erase({e.deadline, ref});
   open_.erase(it);
-  auto r = load(ctx.store, tables::payments, in_key(ref)).value_or(row{});
+  auto r = load(ctx.store, tables::payments(), in_key(ref)).value_or(row{});
   r.set("status", "failed");
   r.set("reason", reason);
   r.set_i("settled_at", ctx.now);
-  save(ctx.store, tables::payments, in_key(ref), r);
-  ctx.store.erase(tables::open, ref_hex(ref));
+  save(ctx.store, tables::payments(), in_key(ref), r);
+  ctx.store.erase(tables::open(), ref_key(ref));
   fx.count("market.payments_failed");
   fx.emit(event{
     "payment_failed",
@@ -376,8 +375,8 @@ void verifier::fail(context& ctx, const payment_ref& ref, const std::string& rea
     {{"peer", std::to_string(e.peer)}, {"ref", ref_hex(ref)}, {"reason", reason}},
     {{"amount", static_cast<double>(e.amount)}, {"bytes", static_cast<double>(e.to - e.from)}}});
   auto bl = peer_key(e.peer);
-  if (!ctx.store.get(tables::blacklist, bl)) {
-    ctx.store.put(tables::blacklist, bl, clean(reason));
+  if (!ctx.store.get(tables::blacklist(), bl)) {
+    ctx.store.put(tables::blacklist(), {bl[0], clean(reason)});
     fx.count("market.peers_blacklisted");
     fx.emit(
       event{"peer_blacklisted", 0, {{"peer", std::to_string(e.peer)}, {"reason", reason}}, {}});

@@ -22,6 +22,8 @@
 
 namespace peerlab::market {
 
+class row; // protocols/market/tables.hpp
+
 class verifier final : public role {
 public:
   explicit verifier(verifier_config c);
@@ -31,6 +33,7 @@ public:
   void start(context&, effects&) override;
   void frame(context&, peer_id from, byte_view data, effects&) override;
   void timer(context&, std::uint64_t token, effects&) override;
+  std::vector<const table_schema*> tables() const override;
   const char* message_name(std::uint8_t t) const override {
     return t >= 0x80 ? ledger::message_name(t) : market::message_name(t);
   }
@@ -58,7 +61,7 @@ private:
   void poll(context&, effects&);
   void consume_inbox(context&);
   /// Starts following a bill; `restarted`: found in the rows at start.
-  void track(context&, const payment_ref&, const std::string& row_text, bool restarted);
+  void track(context&, const payment_ref&, const row& payment, bool restarted);
   void on_notify(context&, peer_id from, const payment_notify&, effects&);
   void on_status(context&, const ledger::tx_status_reply&, effects&);
   void on_balance(const ledger::balance_reply&);

@@ -13,7 +13,7 @@ namespace {
 constexpr std::uint64_t price = 700;
 constexpr std::uint64_t fee = 1; // the payer's default
 
-struct market {
+struct market_world {
   api_node ledger{"api-flow-ledger", market_roles::ledger()};
   api_node provider{"api-flow-provider", market_roles::provider(ledger.id(), ledger.address()),
                     json{{"provide_dirs", json::array({"shared"})},
@@ -45,7 +45,7 @@ json payment(api_node& n, const std::string& direction) {
 
 TEST_CASE(
   "market api: provide, look up, download to a path, pay, payment verified, balances moved") {
-  market m;
+  market_world m;
   auto content = pattern_bytes(300 * 1024 + 17, 7);
   write_file(m.provider.shared() / "song.ogg", content);
   auto hash = to_hex(
@@ -153,7 +153,7 @@ TEST_CASE(
 }
 
 TEST_CASE("market api: a download refused by every provider's price changes nothing") {
-  market m;
+  market_world m;
   write_file(m.provider.shared() / "a.bin", pattern_bytes(5000, 3));
   auto p = m.provider.post("/api/file/provide-file", {{"file_path", "a.bin"}, {"price", 500}});
   REQUIRE(p.status == 201);

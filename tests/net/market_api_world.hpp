@@ -12,6 +12,8 @@
 #include "net/sqlite_store.hpp"
 #include "protocols/kad/tables.hpp"
 #include "protocols/ledger/tables.hpp"
+#include "protocols/market/tables.hpp"
+#include "net/market_agent.hpp"
 
 #include "actors/node_roles.hpp"
 #include "temp_dir.hpp"
@@ -132,12 +134,11 @@ public:
   /// refused request changed nothing.
   std::map<std::string, std::string> snapshot() const {
     std::map<std::string, std::string> out;
-    for (auto* t :
-         {"ProvidedPaths", "ProvidedFiles", "DownloadFiles", "Payments", "PaymentsInbox", "Credit"})
-      store_->scan(t, [&](std::string_view k, std::string_view v) {
-        out[std::string(t) + "/" + std::string(k)] = std::string(v);
-      });
-    for (auto* t : {&kad::provided_keys_table(), &ledger::accounts_table(), &ledger::txs_table()})
+    auto tables = market::tables::all();
+    for (auto* t : {&net::provided_paths_table(), &kad::provided_keys_table(),
+                    &ledger::accounts_table(), &ledger::txs_table()})
+      tables.push_back(t);
+    for (auto* t : tables)
       store_->scan(*t, {}, [&](const row& r) {
         out[t->name + "/" + describe(key_of(*t, r))] = describe(r.cells);
       });

@@ -101,13 +101,12 @@ TEST_CASE("every policy: an honest download completes, verifies and pays the pri
       REQUIRE(w.count(20, "download_done") == 1);
       CHECK(w.net.at(20).content.committed.count(w.file) == 1);
       // The download history row of the downloader.
-      auto hist = w.net.at(20).kv.get(tables::download_files, to_hex(w.file));
-      REQUIRE(hist);
-      auto h = market::row::parse(*hist);
-      CHECK(h.u64("provider") == provider_node);
-      CHECK(h.u64("price") == 100'000);
-      CHECK(h.u64("size") == file_bytes);
-      CHECK(h.str("name") == "song.bin");
+      auto h = load(w.net.at(20).kv, tables::download_files(), {cell_digest(w.file)});
+      REQUIRE(h);
+      CHECK(h->u64("provider") == provider_node);
+      CHECK(h->u64("price") == 100'000);
+      CHECK(h->u64("size") == file_bytes);
+      CHECK(h->str("name") == "song.bin");
       CHECK(w.balance(provider_node) == 100'000);
       CHECK(w.count(provider_node, "payment_failed") == 0);
       CHECK(w.count(20, "payment_recognised") == w.count(provider_node, "payment_verified"));
@@ -117,8 +116,8 @@ TEST_CASE("every policy: an honest download completes, verifies and pays the pri
       else
         CHECK(bills == 1);
       // The purchase is closed: nothing owed, one paid sale on the books.
-      CHECK_FALSE(w.net.at(provider_node).kv.get(tables::credit, peer_key(20)));
-      CHECK(load(w.net.at(provider_node).kv, tables::provided_files, to_hex(w.file))
+      CHECK(mkt::count_rows(w.net.at(provider_node).kv, tables::credit(), peer_key(20)) == 0);
+      CHECK(load(w.net.at(provider_node).kv, tables::provided_files(), {cell_digest(w.file)})
               ->u64("paid_sales") == 1);
     }
   }
@@ -137,7 +136,7 @@ TEST_CASE("a payer that never pays gets at most its policy's bound, then is refu
       w.download(30);
       w.net.run_for(60 * us_per_s);
       CHECK(w.served_to(30) == e.max_served);
-      CHECK(w.net.at(provider_node).kv.get(tables::blacklist, peer_key(30)).has_value());
+      CHECK(w.net.at(provider_node).kv.get(tables::blacklist(), peer_key(30)).has_value());
       CHECK(w.balance(provider_node) == 0);
       if (e.p != policy::pay_after)
         CHECK(w.count(30, "download_failed") == 1);
@@ -159,5 +158,5 @@ TEST_CASE("a restarted provider keeps holding a peer that owes its window") {
   w.build_provider(true); // crash: gate and verifier state gone, rows kept
   w.net.run_for(60 * us_per_s);
   CHECK(w.served_to(30) == 256 * 1024); // nothing more after the restart
-  CHECK(w.net.at(provider_node).kv.get(tables::blacklist, peer_key(30)).has_value());
+  CHECK(w.net.at(provider_node).kv.get(tables::blacklist(), peer_key(30)).has_value());
 }

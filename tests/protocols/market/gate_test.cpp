@@ -70,10 +70,10 @@ struct bench {
     return sent;
   }
   void settle(const payment_request& b, const char* status) {
-    auto key = "in:" + ref_hex(b.ref);
-    auto r = load(n.kv, tables::payments, key).value();
+    auto key = payment_key("in", b.ref);
+    auto r = load(n.kv, tables::payments(), key).value();
     r.set("status", status);
-    save(n.kv, tables::payments, key, r);
+    save(n.kv, tables::payments(), key, r);
   }
   void restart() {
     g = std::make_shared<gate>(g->config());
@@ -126,8 +126,9 @@ TEST_CASE("prepay: the whole price is billed at once and nothing goes out before
   CHECK(b.g->exposure(7) == 0);
   CHECK(b.bills.size() == 1);
   // Closed: counted as a paid sale, and the peer owes nothing.
-  CHECK(load(b.n.kv, tables::provided_files, to_hex(f.hash))->u64("paid_sales") == 1);
-  CHECK_FALSE(b.n.kv.get(tables::credit, peer_key(7)));
+  CHECK(load(b.n.kv, tables::provided_files(), {cell_digest(f.hash)})->u64("paid_sales") == 1);
+  CHECK(mkt::count_rows(b.n.kv, tables::credit(), peer_key(7)) == 0);
+  CHECK(mkt::count_rows(b.n.kv, tables::credit_bills(), peer_key(7)) == 0);
 }
 
 TEST_CASE("pay_per_window: unpaid bytes never exceed the window, bills go out every half window") {
@@ -218,7 +219,7 @@ TEST_CASE("a blacklisted peer is refused at admission and mid-stream") {
   auto f = file(1 << 20, 1000);
   b.admit(f);
   CHECK(b.serve(f, 0, f.size) == 128 * 1024);
-  b.n.kv.put(tables::blacklist, peer_key(7), "underpaid: 1 of 2");
+  b.n.kv.put(tables::blacklist(), {cell_u64(7), std::string("underpaid: 1 of 2")});
   verdict v{};
   b.serve(f, 128 * 1024, f.size, 7, &v);
   CHECK(v == verdict::refuse);
@@ -273,7 +274,7 @@ TEST_CASE("a restarted gate still knows who owes what") {
   b.admit(f);
   CHECK(b.serve(f, 256 * 1024, f.size) == 128 * 1024);
   // The bills are rows the verifier picks up: in Payments and in the inbox.
-  CHECK(b.n.kv.count(tables::inbox) == b.bills.size());
-  CHECK(load(b.n.kv, tables::payments, "in:" + ref_hex(b.bills[1].ref))->str("status") ==
+  CHECK(b.n.kv.count(tables::inbox()) == b.bills.size());
+  CHECK(load(b.n.kv, tables::payments(), payment_key("in", b.bills[1].ref))->str("status") ==
         "requested");
 }

@@ -7,4 +7,11 @@ namespace mkt {
 using namespace peerlab;
 using namespace peerlab::test_kit;
 
+/// Rows of a table whose key starts with `prefix`.
+inline std::size_t count_rows(const table_store& s, const table_schema& t, const key& prefix) {
+  std::size_t n = 0;
+  s.scan(t, prefix, [&](const peerlab::row&) { ++n; });
+  return n;
+}
+
 } // namespace mkt

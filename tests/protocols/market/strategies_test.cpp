@@ -83,7 +83,7 @@ struct market_net {
     return out;
   }
   bool blacklisted(peer_id p) {
-    return net.at(provider_node).kv.get(tables::blacklist, peer_key(p)).has_value();
+    return net.at(provider_node).kv.get(tables::blacklist(), peer_key(p)).has_value();
   }
   std::uint64_t balance(peer_id p) {
     auto* l = dynamic_cast<ledger::ledger_role*>(net.at(ledger_node).roles.at(ports::ledger).get());
@@ -111,7 +111,8 @@ TEST_CASE("an honest payer's payment is verified, recognised and moves the money
   CHECK_FALSE(m.blacklisted(20));
   CHECK(m.balance(provider_node) == 1000);
   CHECK(m.balance(20) == 1'000'000 - 1000 - 1); // the fee went to the block producer
-  CHECK(m.net.at(20).kv.get(tables::payments, "out:" + *ok[0].field("ref")).has_value());
+  CHECK(
+    m.net.at(20).kv.get(tables::payments(), payment_key("out", *ok[0].field("ref"))).has_value());
   // Its bill is settled; the verifier holds nothing open.
   auto* v = dynamic_cast<verifier*>(m.net.at(provider_node).roles.at(ports::payment).get());
   CHECK(v->open_count() == 0);
@@ -152,7 +153,8 @@ TEST_CASE(
         auto late = m.provider_events("payment_late_paid", 30);
         REQUIRE(late.size() == 1);
         CHECK(m.balance(provider_node) == 1000);
-        auto r = load(m.net.at(provider_node).kv, tables::payments, "in:" + *late[0].field("ref"));
+        auto r = load(m.net.at(provider_node).kv, tables::payments(),
+                      payment_key("in", *late[0].field("ref")));
         CHECK(r->str("status") == "late_paid");
       }
     }
@@ -186,28 +188,22 @@ TEST_CASE("reporting another peer's transaction fails: it was not paid by the no
   m.net.run_for(1 * us_per_s);
   auto sent = m.net.of_kind("payment_sent");
   REQUIRE(sent.size() == 1);
-  auto honest_tx = m.net.at(20).kv.get(tables::payments, "out:" + *sent[0].field("ref"));
+  auto honest_tx =
+    load(m.net.at(20).kv, tables::payments(), payment_key("out", *sent[0].field("ref")));
   REQUIRE(honest_tx);
-  auto tx = digest_from_hex(market::row::parse(*honest_tx).str("tx"));
+  auto tx = digest_from_hex(honest_tx->str("tx"));
   REQUIRE(tx);
   // The cheater claims the honest payer's transaction for its own bill, and
   // does so before the honest notification arrives.
-  auto cheater_bill = load(
-    m.net.at(provider_node).kv, tables::payments, "in:" + [&] {
-      std::string ref;
-      m.net.at(provider_node)
-        .kv.scan(tables::payments, [&](std::string_view k, std::string_view v) {
-          if (market::row::parse(v).u64("peer") == 50)
-            ref = std::string(k.substr(3));
-        });
-      return ref;
-    }());
-  REQUIRE(cheater_bill);
   std::string ref_text;
-  m.net.at(provider_node).kv.scan(tables::payments, [&](std::string_view k, std::string_view v) {
-    if (market::row::parse(v).u64("peer") == 50)
-      ref_text = std::string(k.substr(3));
-  });
+  m.net.at(provider_node)
+    .kv.scan(tables::payments(), {std::string("in")}, [&](const peerlab::row& r) {
+      if (market::row::of(tables::payments(), r).u64("peer") == 50)
+        ref_text = market::row::of(tables::payments(), r).str("ref");
+    });
+  auto cheater_bill =
+    load(m.net.at(provider_node).kv, tables::payments(), payment_key("in", ref_text));
+  REQUIRE(cheater_bill);
   auto ref_bytes = bytes_from_hex(ref_text).value();
   payment_ref ref{};
   std::copy(ref_bytes.begin(), ref_bytes.end(), ref.begin());
@@ -230,9 +226,10 @@ TEST_CASE("notifications for unknown or foreign references change nothing") {
   m.net.run_for(100 * us_per_ms);
   CHECK(m.net.counter("market.notify_unknown_ref") == 1);
   std::string ref_text;
-  m.net.at(provider_node).kv.scan(tables::payments, [&](std::string_view k, std::string_view) {
-    ref_text = std::string(k.substr(3));
-  });
+  m.net.at(provider_node)
+    .kv.scan(tables::payments(), {std::string("in")}, [&](const peerlab::row& r) {
+      ref_text = market::row::of(tables::payments(), r).str("ref");
+    });
   auto rb = bytes_from_hex(ref_text).value();
   payment_ref ref{};
   std::copy(rb.begin(), rb.end(), ref.begin());
@@ -240,7 +237,7 @@ TEST_CASE("notifications for unknown or foreign references change nothing") {
                     encode(payment_notify{ref, tx_id{}})); // peer 20 claims 21's bill
   m.net.run_for(100 * us_per_ms);
   CHECK(m.net.counter("market.notify_wrong_peer") == 1);
-  auto r = load(m.net.at(provider_node).kv, tables::payments, "in:" + ref_text);
+  auto r = load(m.net.at(provider_node).kv, tables::payments(), payment_key("in", ref_text));
   CHECK(r->str("status") == "requested");
   CHECK_FALSE(m.blacklisted(20));
 }
@@ -273,7 +270,7 @@ TEST_CASE("a restarted verifier and payer finish the payments under way") {
   CHECK(m.balance(provider_node) == 3000);
   auto* v = dynamic_cast<verifier*>(m.net.at(provider_node).roles.at(ports::payment).get());
   CHECK(v->open_count() == 0);
-  CHECK(m.net.at(provider_node).kv.count(tables::open) == 0);
+  CHECK(m.net.at(provider_node).kv.count(tables::open()) == 0);
 }
 
 TEST_CASE("a restarted provider still fails a peer that never paid") {
