@@ -29,7 +29,7 @@ public:
       it->second = r;
       return true;
     }
-    if (t.size() >= s.max_rows)
+    if (t.size() >= capacity(s))
       return false;
     t.emplace(std::move(k), r);
     return true;
@@ -63,6 +63,14 @@ public:
     for (auto& r : rows)
       f(r);
   }
+  std::size_t capacity(const table_schema& s) const override {
+    auto c = caps_.find(s.name);
+    return c == caps_.end() ? s.max_rows : std::min(s.max_rows, c->second);
+  }
+  /// Bounds a table below its max_rows, so tests and scenarios can see what a
+  /// full table does without filling millions of rows.
+  void cap_rows(const std::string& table, std::size_t n) { caps_[table] = n; }
+
   std::size_t count(const table_schema& s) const override {
     auto* t = find(s);
     return t ? t->size() : 0;
@@ -152,6 +160,7 @@ private:
   // Allocated on first write: most simulated nodes never store anything.
   std::unique_ptr<std::map<std::string, typed_table>> typed_;
   std::unique_ptr<table_map> tables_;
+  std::map<std::string, std::size_t> caps_; // table -> rows, below max_rows (cap_rows)
 };
 
 } // namespace peerlab

@@ -117,6 +117,8 @@ public:
   virtual void scan(const table_schema&, const key& prefix,
                     const std::function<void(const row&)>&) const = 0;
   virtual std::size_t count(const table_schema&) const = 0;
+  /// Rows the table may hold (its max_rows unless the store bounds it lower).
+  virtual std::size_t capacity(const table_schema& s) const { return s.max_rows; }
 };
 
 } // namespace peerlab

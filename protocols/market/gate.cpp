@@ -237,6 +237,16 @@ filexfer::payment_gate::admission gate::admit(context& ctx, peer_id p, const fil
   refresh(ctx, p, st, fx);
   auto it = st.open.find(file.hash);
   if (it == st.open.end()) {
+    // Every bill may end in a transaction the verifier must remember in UsedTx
+    // to catch its reuse. New purchases stop while that table could not take
+    // every open payment, so no payer pays a transaction that goes unrecorded.
+    auto& used = tables::used_tx();
+    if (ctx.store.count(used) + bounds::max_open_payments >= ctx.store.capacity(used)) {
+      fx.count("market.refused_payments_full");
+      a.refused = true;
+      a.reason = "payment refused: this provider cannot record more payments (UsedTx is full)";
+      return a;
+    }
     if (st.open.size() >= bounds::max_open_purchases_per_peer) {
       fx.count("market.refused_open_purchases");
       a.refused = true;

@@ -270,7 +270,8 @@ void verifier::on_notify(context& ctx, peer_id from, const payment_notify& n, ef
                   to_hex(byte_view{other.data(), other.size()}).substr(0, 16),
                 fx);
   }
-  ctx.store.put(tables::used_tx(), {cell_digest(n.tx), bytes(n.ref.begin(), n.ref.end())});
+  if (!ctx.store.put(tables::used_tx(), {cell_digest(n.tx), bytes(n.ref.begin(), n.ref.end())}))
+    fx.count("market.used_tx_full"); // the gate stops selling long before: see gate::admit
   e.st = state::notified;
   e.tx = n.tx;
   e.notified_at = ctx.now;

@@ -285,3 +285,30 @@ TEST_CASE("a restarted provider still fails a peer that never paid") {
   CHECK(reason_of(m.provider_events("payment_failed", 30)) ==
         "not paid within the payment deadline");
 }
+
+TEST_CASE("a provider whose UsedTx could fill refuses new purchases before any payer pays") {
+  market_net m;
+  // Room for every open payment plus one more transaction.
+  m.net.at(provider_node).kv.cap_rows("UsedTx", bounds::max_open_payments + 1);
+  m.start();
+  m.add_payer(40, strategy::honest);
+  m.sell(40, 1, 1000);
+  m.net.run_for(10 * us_per_s);
+  REQUIRE(m.provider_events("payment_verified", 40).size() == 1);
+  REQUIRE(m.net.at(provider_node).kv.count(tables::used_tx()) == 1);
+  file_info f;
+  f.hash[0] = 2;
+  f.name = "file";
+  f.size = 1024;
+  f.price = 1000;
+  m.net.act(provider_node, ports::file_provider, [&](context& c, effects& fx) {
+    auto a = m.g->admit(c, 40, f, fx);
+    CHECK(a.refused);
+    CHECK(a.reason.find("cannot record more payments") != std::string::npos);
+    f.price = 0; // free files need no payment record
+    CHECK_FALSE(m.g->admit(c, 40, f, fx).refused);
+  });
+  CHECK(m.net.counter("market.refused_payments_full") == 1);
+  CHECK(m.balance(provider_node) == 1000); // only the first sale was paid
+  CHECK_FALSE(m.blacklisted(40));
+}
