@@ -355,8 +355,15 @@ bool sqlite_tables::put(const table_schema& s, const row& r) {
     bind_key(t.get, key_of(s, r));
     exists = sqlite3_step(t.get) == SQLITE_ROW;
   }
-  if (!exists && t.rows >= s.max_rows)
+  if (!exists && t.rows >= s.max_rows) {
+    if (!t.reported_full) {
+      t.reported_full = true;
+      report_("table " + s.name + " is full (" + std::to_string(s.max_rows) +
+                " rows): new rows are not stored, starting with " + describe(key_of(s, r)),
+              false);
+    }
     return false;
+  }
   stmt_reset reset{t.put};
   for (std::size_t i = 0; i < r.cells.size(); ++i)
     bind_cell(t.put, static_cast<int>(i + 1), r.cells[i]);

@@ -50,6 +50,7 @@ private:
     sqlite3_stmt* erase = nullptr;
     std::vector<sqlite3_stmt*> scans; // by prefix length
     std::size_t rows = 0;
+    bool reported_full = false; // the first refused put is logged, not every one
   };
 
   table_state& ready(const table_schema&);

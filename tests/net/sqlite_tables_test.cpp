@@ -109,10 +109,15 @@ TEST_CASE("sqlite tables: a full table refuses new keys and keeps its rows", "[n
   test::temp_dir dir("tables");
   auto small = files_v(1);
   small.max_rows = 2;
-  net::sqlite_store s(dir.path() / "node.db");
+  std::vector<std::string> log;
+  net::sqlite_store s(dir.path() / "node.db", [&log](const std::string& m) { log.push_back(m); });
   REQUIRE(s.put(small, {h(1), "a", std::int64_t{1}}));
   REQUIRE(s.put(small, {h(2), "b", std::int64_t{2}}));
   CHECK_FALSE(s.put(small, {h(3), "c", std::int64_t{3}}));
+  CHECK_FALSE(s.put(small, {h(5), "e", std::int64_t{5}}));
+  // Said once, naming the table and its bound, not once per refused row.
+  REQUIRE(log.size() == 1);
+  CHECK(log[0].find("table Files is full (2 rows)") != std::string::npos);
   CHECK(s.put(small, {h(2), "b2", std::int64_t{2}}));
   CHECK(all(s, small).size() == 2);
   CHECK_THROWS_WITH(s.put(small, {h(4), std::int64_t{1}, std::int64_t{1}}),
