@@ -1,6 +1,7 @@
 // A live node's SQLite file holds every table its roles declare, with their
 // columns, so a user can query them (sqlite3 node.db 'select * from ...'),
 // and an old node.db's generic rows move into them on first start.
+#include "raw_db.hpp"
 #include "net/disk_content.hpp"
 #include "net/live_runtime.hpp"
 #include "net/sqlite_store.hpp"
@@ -47,30 +48,7 @@ void run_node(const std::filesystem::path& dir, const json& roles,
   rt.stop();
 }
 
-struct raw_db {
-  explicit raw_db(const std::filesystem::path& f) {
-    REQUIRE(sqlite3_open(f.string().c_str(), &db) == SQLITE_OK);
-  }
-  ~raw_db() { sqlite3_close(db); }
-  std::vector<std::string> lines(const std::string& sql, const std::string& arg = "") {
-    std::vector<std::string> out;
-    sqlite3_stmt* s = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-    if (!arg.empty())
-      sqlite3_bind_text(s, 1, arg.c_str(), -1, SQLITE_TRANSIENT);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-      std::string line;
-      for (int i = 0; i < sqlite3_column_count(s); ++i) {
-        auto* t = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-        line += (i ? "|" : "") + std::string(t ? t : "NULL");
-      }
-      out.push_back(line);
-    }
-    sqlite3_finalize(s);
-    return out;
-  }
-  sqlite3* db = nullptr;
-};
+using test::raw_db;
 
 } // namespace
 

@@ -2,6 +2,7 @@
 // node kept as "k=v;k=v" text in rows(tbl, key, value) move into the typed
 // tables on first start, and a row a user broke is reported by table and key
 // while the others stay readable.
+#include "raw_db.hpp"
 #include "net/market_agent.hpp"
 #include "net/sqlite_store.hpp"
 #include "protocols/market/tables.hpp"
@@ -15,35 +16,7 @@ using namespace peerlab;
 
 namespace {
 
-struct raw_db {
-  explicit raw_db(const std::filesystem::path& f) {
-    REQUIRE(sqlite3_open(f.string().c_str(), &db) == SQLITE_OK);
-  }
-  ~raw_db() { sqlite3_close(db); }
-  void exec(const std::string& sql) {
-    char* err = nullptr;
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-    INFO(sql << ": " << (err ? err : ""));
-    sqlite3_free(err);
-    REQUIRE(rc == SQLITE_OK);
-  }
-  std::vector<std::string> lines(const std::string& sql) {
-    std::vector<std::string> out;
-    sqlite3_stmt* s = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-      std::string line;
-      for (int i = 0; i < sqlite3_column_count(s); ++i) {
-        auto* t = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-        line += (i ? "|" : "") + std::string(t ? t : "NULL");
-      }
-      out.push_back(line);
-    }
-    sqlite3_finalize(s);
-    return out;
-  }
-  sqlite3* db = nullptr;
-};
+using test::raw_db;
 
 std::string hex_of(std::size_t n, std::uint8_t b) { return to_hex(byte_view{bytes(n, b)}); }
 std::string upper(std::string s) {

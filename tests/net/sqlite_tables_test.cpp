@@ -1,5 +1,6 @@
 // Typed tables in a live node's SQLite file: real SQL tables, versions,
 // migrations from the old rows(tbl, key, value) table, bad rows on disk.
+#include "raw_db.hpp"
 #include "net/sqlite_store.hpp"
 
 #include "temp_dir.hpp"
@@ -35,36 +36,7 @@ table_schema files_v(std::uint32_t version) {
 
 bytes h(std::uint8_t b) { return bytes(32, b); }
 
-// Runs SQL on the file with the plain SQLite API, as a user's sqlite3 would.
-struct raw_db {
-  explicit raw_db(const std::filesystem::path& f) {
-    REQUIRE(sqlite3_open(f.string().c_str(), &db) == SQLITE_OK);
-  }
-  ~raw_db() { sqlite3_close(db); }
-  void exec(const std::string& sql) {
-    char* err = nullptr;
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-    INFO(sql << ": " << (err ? err : ""));
-    sqlite3_free(err);
-    REQUIRE(rc == SQLITE_OK);
-  }
-  std::vector<std::string> column(const std::string& sql) {
-    std::vector<std::string> out;
-    sqlite3_stmt* s = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-      std::string line;
-      for (int i = 0; i < sqlite3_column_count(s); ++i) {
-        auto* t = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-        line += (i ? "|" : "") + std::string(t ? t : "NULL");
-      }
-      out.push_back(line);
-    }
-    sqlite3_finalize(s);
-    return out;
-  }
-  sqlite3* db = nullptr;
-};
+using test::raw_db;
 
 std::vector<row> all(const table_store& s, const table_schema& t) {
   std::vector<row> out;
@@ -88,11 +60,11 @@ TEST_CASE("sqlite tables: a declared table is a real SQL table with its columns"
     REQUIRE(s.errors() == 0);
   }
   raw_db db(file);
-  CHECK(db.column("SELECT name, type, pk FROM pragma_table_info('Files')") ==
+  CHECK(db.lines("SELECT name, type, pk FROM pragma_table_info('Files')") ==
         std::vector<std::string>{"hash|BLOB|1", "name|TEXT|0", "size|INTEGER|0"});
-  CHECK(db.column("SELECT name, size FROM Files ORDER BY hash") ==
+  CHECK(db.lines("SELECT name, size FROM Files ORDER BY hash") ==
         std::vector<std::string>{"a2.txt|11", "b.txt|20"});
-  CHECK(db.column("SELECT version FROM schema_versions WHERE tbl = 'Files'") ==
+  CHECK(db.lines("SELECT version FROM schema_versions WHERE tbl = 'Files'") ==
         std::vector<std::string>{"1"});
 
   net::sqlite_store again(file);
@@ -152,7 +124,7 @@ TEST_CASE("sqlite tables: an old node.db's rows table migrates into typed tables
                                                "migrated"));
   CHECK_THAT(log[1], Catch::Matchers::Contains("table Files: migrated 2 of 3 rows"));
   raw_db db(file);
-  CHECK(db.column("SELECT tbl, key FROM rows ORDER BY tbl") ==
+  CHECK(db.lines("SELECT tbl, key FROM rows ORDER BY tbl") ==
         std::vector<std::string>{"files|not-a-hash", "other|k"});
 
   // A second start finds nothing more to migrate and keeps the rows.
@@ -175,9 +147,9 @@ TEST_CASE("sqlite tables: a newer schema version adds its columns, keeping rows"
     s.put(v2, {h(2), "b", std::int64_t{2}, 1.5});
   }
   raw_db db(file);
-  CHECK(db.column("SELECT version FROM schema_versions WHERE tbl = 'Files'") ==
+  CHECK(db.lines("SELECT version FROM schema_versions WHERE tbl = 'Files'") ==
         std::vector<std::string>{"2"});
-  CHECK(db.column("SELECT name, price FROM Files ORDER BY hash") ==
+  CHECK(db.lines("SELECT name, price FROM Files ORDER BY hash") ==
         std::vector<std::string>{"a|0.0", "b|1.5"});
 
   // An older build refuses the newer file instead of misreading it.
@@ -224,5 +196,5 @@ TEST_CASE("sqlite tables: bad rows on disk are reported by table and key, others
   CHECK(s.get(s1, {h(4)})->integer(2) == 4);
   // The bad rows are still on disk for the user to repair.
   raw_db db(file);
-  CHECK(db.column("SELECT COUNT(*) FROM Files") == std::vector<std::string>{"4"});
+  CHECK(db.lines("SELECT COUNT(*) FROM Files") == std::vector<std::string>{"4"});
 }
