@@ -147,9 +147,9 @@ provider_gate(const json& params, const std::string& provider_path, std::size_t 
     cfg::fail_msg(path, "the default window is smaller than chunk_size; set \"window\"");
   if (auto* v = cfg::member(*pay, "max_open_purchases")) {
     auto n = cfg::get_positive(*v, cfg::child(path, "max_open_purchases"));
-    if (n > market::bounds::max_open_purchases_per_peer)
+    if (n > market::bounds::open_purchases_per_peer_max)
       cfg::fail(cfg::child(path, "max_open_purchases"),
-                "at most " + std::to_string(market::bounds::max_open_purchases_per_peer), *v);
+                "at most " + std::to_string(market::bounds::open_purchases_per_peer_max), *v);
     c.max_open_purchases = static_cast<std::uint32_t>(n);
   }
   auto duration = [&](const char* k, time_us& f) {

@@ -29,7 +29,7 @@ std::shared_ptr<role> provider_role(const json& p, const std::string& path,
   filexfer::provider_config c;
   if (auto* v = cfg::member(p, "chunk_size")) {
     c.chunk_bytes = cfg::get_size(*v, cfg::child(path, "chunk_size"));
-    if (c.chunk_bytes == 0 || c.chunk_bytes > limits::max_chunk_bytes)
+    if (c.chunk_bytes == 0 || c.chunk_bytes > limits::chunk_bytes_max)
       cfg::fail(cfg::child(path, "chunk_size"), "a size between 1 B and 1MiB", *v);
   }
   c.gate = market_roles::provider_gate(p, path, c.chunk_bytes);
@@ -53,7 +53,7 @@ std::shared_ptr<role> downloader_role(const json& p, const std::string& path, co
   filexfer::downloader_config c;
   if (auto* v = cfg::member(p, "chunk_size")) {
     c.chunk_bytes = cfg::get_size(*v, cfg::child(path, "chunk_size"));
-    if (c.chunk_bytes == 0 || c.chunk_bytes > limits::max_chunk_bytes)
+    if (c.chunk_bytes == 0 || c.chunk_bytes > limits::chunk_bytes_max)
       cfg::fail(cfg::child(path, "chunk_size"), "a size between 1 B and 1MiB", *v);
   }
   if (auto* v = cfg::member(p, "window"))
@@ -87,7 +87,7 @@ std::shared_ptr<role> traffic_role(const json& p, const std::string& path, const
     c.in_flight = static_cast<std::uint32_t>(cfg::get_count(*v, cfg::child(path, "in_flight")));
   if (auto* v = cfg::member(p, "size")) {
     auto sz = cfg::get_size(*v, cfg::child(path, "size"));
-    if (sz < 10 || sz > limits::max_frame_bytes)
+    if (sz < 10 || sz > limits::frame_bytes_max)
       cfg::fail(cfg::child(path, "size"), "a size between 10 B and 4MiB", *v);
     c.size = static_cast<std::uint32_t>(sz);
   }

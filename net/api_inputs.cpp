@@ -141,9 +141,9 @@ fs::path file_to_provide(const std::string& path, const std::vector<fs::path>& r
   auto size = fs::file_size(real, ec);
   if (ec)
     throw bad_input(400, "file_path " + quote_text(path) + ": " + ec.message());
-  if (size > limits::max_file_bytes)
+  if (size > limits::file_bytes_max)
     throw bad_input(413, "file_path " + quote_text(path) + " is larger than " +
-                           std::to_string(limits::max_file_bytes) + " bytes");
+                           std::to_string(limits::file_bytes_max) + " bytes");
   return real;
 }
 

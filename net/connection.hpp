@@ -60,7 +60,7 @@ class stream_connection final : public connection_base,
 public:
   stream_connection(Stream stream, connection_owner& owner)
       : stream_(std::move(stream)), owner_(owner), hello_timer_(stream_.get_executor()),
-        decoder_(peerlab::limits::max_frame_bytes, live_limits::read_staging_bytes) {}
+        decoder_(peerlab::limits::frame_bytes_max, live_limits::read_staging_bytes) {}
 
   void start(const hello& mine) override {
     enqueue(encode_hello(mine));
@@ -75,7 +75,7 @@ public:
   bool send(bytes&& frame) override {
     if (closed_)
       return false;
-    if (queued_ + frame_header_bytes + frame.size() > peerlab::limits::max_conn_queue_bytes) {
+    if (queued_ + frame_header_bytes + frame.size() > peerlab::limits::conn_queue_bytes_max) {
       owner_.on_queue_full(*this, frame.size());
       return false;
     }
@@ -154,7 +154,7 @@ private:
     buffers_.clear();
     std::size_t frames = 0;
     for (auto& f : out_) {
-      if (frames == live_limits::max_frames_per_write)
+      if (frames == live_limits::frames_per_write_max)
         break;
       buffers_.push_back(boost::asio::buffer(f.header));
       if (!f.body.empty())

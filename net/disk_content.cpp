@@ -217,7 +217,7 @@ std::optional<file_info> disk_content::stat(const digest& hash) const {
 bool disk_content::read(const digest& hash, std::uint64_t offset, std::size_t len, bytes& out) {
   std::lock_guard lock(mu_);
   auto it = served_.find(hash);
-  if (it == served_.end() || len > peerlab::limits::max_frame_bytes)
+  if (it == served_.end() || len > peerlab::limits::frame_bytes_max)
     return false;
   auto& s = it->second;
   if (offset >= s.info.size) {
@@ -240,12 +240,12 @@ std::uint64_t disk_content::open_sink(const digest& hash, std::string_view name,
                                       std::uint64_t size) {
   std::lock_guard lock(mu_);
   auto hex = to_hex(hash);
-  if (size > peerlab::limits::max_file_bytes) {
+  if (size > peerlab::limits::file_bytes_max) {
     report("content: refusing download " + hex + ": " + std::to_string(size) +
-           " bytes exceeds the bound of " + std::to_string(peerlab::limits::max_file_bytes));
+           " bytes exceeds the bound of " + std::to_string(peerlab::limits::file_bytes_max));
     return 0;
   }
-  if (sinks_.size() >= peerlab::limits::max_active_downloads) {
+  if (sinks_.size() >= peerlab::limits::active_downloads_max) {
     report("content: refusing download " + hex + ": too many open downloads");
     return 0;
   }

@@ -101,7 +101,7 @@ void drop_gateway::on_client_request(http_server_request&& r, http_server::respo
   if (!q)
     return refuse(400, "cannot carry this request: " + why);
   q->timeout_ms = static_cast<std::uint32_t>(
-    std::min<time_us>(cfg_.request_timeout / us_per_ms, dh::limits::max_timeout_ms));
+    std::min<time_us>(cfg_.request_timeout / us_per_ms, dh::limits::timeout_ms_max));
   auto id = pending_.begin(ids_, now(), cfg_.request_timeout, 0, q->body.size());
   if (!id)
     return refuse(503, "too many requests waiting for an answer");

@@ -134,9 +134,9 @@ drop_gateway_config parse_drop_gateway_config(const json& j, const fs::path& bas
     c.run_for = cfg::get_duration(*v, "config.run_for");
   if (auto* v = cfg::member(j, "max_body")) {
     c.max_body = cfg::get_size(*v, "config.max_body");
-    if (c.max_body > droplog::http::limits::max_body_bytes)
+    if (c.max_body > droplog::http::limits::body_bytes_max)
       cfg::fail("config.max_body",
-                "at most " + std::to_string(droplog::http::limits::max_body_bytes >> 20) + "MiB",
+                "at most " + std::to_string(droplog::http::limits::body_bytes_max >> 20) + "MiB",
                 *v);
   }
   positive("max_connections", c.max_connections);

@@ -60,14 +60,14 @@ dh::response to_message(beast_response&& r, std::uint64_t id) {
   p.id = id;
   p.status = static_cast<std::uint16_t>(r.result_int());
   p.reason = std::string(r.reason());
-  if (!dh::is_field_value(p.reason) || p.reason.size() > dh::limits::max_reason)
+  if (!dh::is_field_value(p.reason) || p.reason.size() > dh::limits::reason_max)
     p.reason = dh::reason_phrase(p.status);
   for (auto& f : r) {
     dh::header_field h{std::string(f.name_string()), std::string(f.value())};
     if (dh::is_token(h.name) && dh::is_field_value(h.value) &&
-        h.name.size() <= dh::limits::max_header_name &&
-        h.value.size() <= dh::limits::max_header_value &&
-        p.headers.size() < dh::limits::max_headers)
+        h.name.size() <= dh::limits::header_name_max &&
+        h.value.size() <= dh::limits::header_value_max &&
+        p.headers.size() < dh::limits::headers_max)
       p.headers.push_back(std::move(h));
   }
   dh::strip_hop_by_hop(p.headers);

@@ -30,7 +30,7 @@ class frame_decoder {
 public:
   /// Reads land in a staging buffer of `staging` bytes unless a frame body of
   /// at least that size is outstanding.
-  explicit frame_decoder(std::size_t max_frame = limits::max_frame_bytes,
+  explicit frame_decoder(std::size_t max_frame = limits::frame_bytes_max,
                          std::size_t staging = 64 * 1024);
 
   /// Consumes `data`. Returns false (and sets error()) if a length prefix

@@ -162,11 +162,11 @@ public:
   void post_frame(peer_id to, bytes&& frame) {
     frames_out_.fetch_add(1, std::memory_order_relaxed);
     bytes_out_.fetch_add(frame.size(), std::memory_order_relaxed);
-    if (frame.size() > peerlab::limits::max_frame_bytes) {
+    if (frame.size() > peerlab::limits::frame_bytes_max) {
       count("net.frames_dropped_oversize");
       log("dropped an outgoing frame of " + std::to_string(frame.size()) +
           " bytes: larger than the frame bound of " +
-          std::to_string(peerlab::limits::max_frame_bytes));
+          std::to_string(peerlab::limits::frame_bytes_max));
       return;
     }
     if (to == rt_.id_) { // to ourselves: no socket needed
@@ -179,10 +179,10 @@ public:
   void arm_timer(port_t port, time_us delay, std::uint64_t token) {
     if (!by_port_[port])
       return;
-    if (pending_timers_.load(std::memory_order_relaxed) >= live_limits::max_pending_timers) {
+    if (pending_timers_.load(std::memory_order_relaxed) >= live_limits::pending_timers_max) {
       count("net.timers_dropped");
       log("dropped a timer of port " + std::string(port_name(port)) + ": " +
-          std::to_string(live_limits::max_pending_timers) + " timers already pending");
+          std::to_string(live_limits::pending_timers_max) + " timers already pending");
       return;
     }
     pending_timers_.fetch_add(1, std::memory_order_relaxed);
@@ -308,9 +308,9 @@ private:
         return;
       if (ec) {
         log("accept failed: " + ec.message());
-      } else if (conns_.size() >= live_limits::max_connections) {
+      } else if (conns_.size() >= live_limits::connections_max) {
         count("net.connections_refused");
-        log("refused a connection: " + std::to_string(live_limits::max_connections) +
+        log("refused a connection: " + std::to_string(live_limits::connections_max) +
             " connections already open");
       } else {
         auto c = add_connection(std::move(s), false, {});
@@ -362,7 +362,7 @@ private:
         dial_failed(addr, ec.message());
         return;
       }
-      if (conns_.size() >= live_limits::max_connections) {
+      if (conns_.size() >= live_limits::connections_max) {
         dialing_.erase(addr);
         dial_failed(addr, "too many open connections");
         return;
@@ -417,7 +417,7 @@ private:
       it->second = addr;
       return;
     }
-    if (known_.size() >= live_limits::max_known_addresses) {
+    if (known_.size() >= live_limits::known_addresses_max) {
       count("net.addresses_dropped");
       return;
     }
@@ -456,7 +456,7 @@ private:
       count("net.frames_unreachable");
       return;
     }
-    if (pending_total_ + f.size() > peerlab::limits::max_conn_queue_bytes) {
+    if (pending_total_ + f.size() > peerlab::limits::conn_queue_bytes_max) {
       queue_full(to, f.size());
       return;
     }
@@ -472,7 +472,7 @@ private:
     count("net.frames_dropped_queue_full");
     if (power_of_two(k))
       log("outbound queue to peer " + std::to_string(to) + " is full (" +
-          std::to_string(peerlab::limits::max_conn_queue_bytes) + " bytes): dropped a frame of " +
+          std::to_string(peerlab::limits::conn_queue_bytes_max) + " bytes): dropped a frame of " +
           std::to_string(n) + " bytes (" + std::to_string(k) + " dropped so far)");
   }
 

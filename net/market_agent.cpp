@@ -169,7 +169,7 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
     err = {fail_code::bad_request, std::move(reason)};
     return std::nullopt;
   };
-  if (a.size() > limits::max_command_args)
+  if (a.size() > limits::command_args_max)
     return bad("too many arguments");
   if (verb == provide_path::verb) {
     if (a.size() != 6)
@@ -180,8 +180,8 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
     auto mtime = parse_int<std::int64_t>(a[5]);
     if (!fs::path(a[0]).is_absolute() || !price || !hash || !size || !mtime)
       return bad("provide: bad arguments (absolute path, decimal price, 64-hex hash, size, mtime)");
-    if (a[1].size() > limits::max_file_name)
-      return bad("provide: name longer than " + std::to_string(limits::max_file_name) + " bytes");
+    if (a[1].size() > limits::file_name_max)
+      return bad("provide: name longer than " + std::to_string(limits::file_name_max) + " bytes");
     return provide_path{a[0], a[1], *price, *hash, *size, *mtime};
   }
   if (verb == unprovide_file::verb) {

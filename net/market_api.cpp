@@ -257,7 +257,7 @@ private:
     auto path = api_inputs::text(pv, "file_path", 4096);
     std::string name;
     if (body.contains("name"))
-      name = api_inputs::text(body["name"], "name", limits::max_file_name);
+      name = api_inputs::text(body["name"], "name", limits::file_name_max);
     std::uint64_t price =
       body.contains("price") ? api_inputs::amount(body["price"], "price", cfg_.max_price) : 0;
     if (!runs(ports::file_provider))
@@ -532,9 +532,9 @@ private:
     if (body.contains("peer_id")) {
       auto& pv = body["peer_id"];
       if (pv.is_array()) {
-        if (pv.empty() || pv.size() > limits::max_providers_per_download)
+        if (pv.empty() || pv.size() > limits::providers_per_download_max)
           throw bad_input(400, "peer_id must list 1 to " +
-                                 std::to_string(limits::max_providers_per_download) + " peers");
+                                 std::to_string(limits::providers_per_download_max) + " peers");
         for (std::size_t i = 0; i < pv.size(); ++i)
           only.push_back(api_inputs::peer_text(pv[i], "peer_id[" + std::to_string(i) + "]"));
       } else {
@@ -575,8 +575,8 @@ private:
     std::stable_sort(offers.begin(), offers.end(), [](const json& a, const json& b) {
       return a.value("price", std::uint64_t{0}) < b.value("price", std::uint64_t{0});
     });
-    if (offers.size() > limits::max_providers_per_download)
-      offers.resize(limits::max_providers_per_download);
+    if (offers.size() > limits::providers_per_download_max)
+      offers.resize(limits::providers_per_download_max);
     // Checked again: another request may have started meanwhile.
     for (auto& [_, d] : downloads_)
       if (d.status == "downloading" && (d.hash == hex || d.dest == dest))

@@ -10,16 +10,16 @@ namespace peerlab::net::live_limits {
 /// A peer must send its hello within this time after the TCP connect.
 constexpr time_us handshake_timeout = 5 * us_per_s;
 /// Open connections (incoming and outgoing); further accepts are closed at once.
-constexpr std::size_t max_connections = 1024;
+constexpr std::size_t connections_max = 1024;
 /// Peer addresses remembered (configured, learned, from hellos).
-constexpr std::size_t max_known_addresses = 65536;
+constexpr std::size_t known_addresses_max = 65536;
 /// Timers armed at once by all roles of a node; past it a timer is dropped and counted.
-constexpr std::size_t max_pending_timers = 1u << 20;
+constexpr std::size_t pending_timers_max = 1u << 20;
 /// Reads of small frames land in a staging buffer of this size; larger frame
 /// bodies are read straight into the frame.
 constexpr std::size_t read_staging_bytes = 64 * 1024;
 /// Frames gathered into one write (two buffers each: prefix and body).
-constexpr std::size_t max_frames_per_write = 32;
+constexpr std::size_t frames_per_write_max = 32;
 /// A dial that failed is not retried on demand before this much time passed.
 constexpr time_us redial_cooloff = 1 * us_per_s;
 /// Back-off for configured peers: first retry, doubling up to the maximum.

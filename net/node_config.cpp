@@ -81,8 +81,8 @@ download_spec get_download(const json& v, const std::string& path) {
   d.providers = get_addresses(*p, pp, true);
   if (d.providers.empty())
     cfg::fail(pp, "at least one provider address", *p);
-  if (d.providers.size() > limits::max_providers_per_download)
-    cfg::fail(pp, "at most " + std::to_string(limits::max_providers_per_download) + " providers",
+  if (d.providers.size() > limits::providers_per_download_max)
+    cfg::fail(pp, "at most " + std::to_string(limits::providers_per_download_max) + " providers",
               *p);
   return d;
 }

@@ -92,7 +92,7 @@ namespace {
 // describes no scenario peerlab can simulate, and its samples would overflow.
 void check_tail(const distribution& d, const std::string& path) {
   double q = d.p999();
-  if (q <= static_cast<double>(limits::max_scenario_us))
+  if (q <= static_cast<double>(limits::scenario_us_max))
     return;
   char buf[160];
   std::snprintf(buf, sizeof buf, "%.3g years", q / 1e6 / (365.0 * 86400));

@@ -30,7 +30,7 @@ file_set_spec parse_file_set(const json& w, const std::string& p, const scenario
   if (!sz)
     c::fail_msg(p, "missing \"size\"");
   fs.size = c::get_size(*sz, c::child(p, "size"));
-  if (fs.size == 0 || fs.size > limits::max_file_bytes)
+  if (fs.size == 0 || fs.size > limits::file_bytes_max)
     c::fail(c::child(p, "size"), "a size between 1 B and 64GiB", *sz);
   auto* pr = c::member(w, "providers");
   if (!pr)
@@ -58,7 +58,7 @@ command_spec parse_command(const json& w, const std::string& p, const scenario& 
     cs.at = c::get_duration(*at, c::child(p, "at"));
   if (auto* a = c::member(w, "args")) {
     c::require_array(*a, c::child(p, "args"));
-    if (a->size() > limits::max_command_args)
+    if (a->size() > limits::command_args_max)
       c::fail(c::child(p, "args"), "at most 64 arguments", *a);
     for (std::size_t j = 0; j < a->size(); ++j)
       cs.args.push_back(c::get_string((*a)[j], c::index(c::child(p, "args"), j)));

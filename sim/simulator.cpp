@@ -174,8 +174,8 @@ simulator::simulator(const scenario& s, sim_options opts)
   fp_.attach(opts_.recorder);
   watchdog_bound_ = opts_.max_events_per_instant;
   if (watchdog_bound_ == 0)
-    watchdog_bound_ = std::max<std::uint64_t>(limits::max_events_per_instant,
-                                              limits::max_events_per_instant_per_node *
+    watchdog_bound_ = std::max<std::uint64_t>(limits::events_per_instant_max,
+                                              limits::events_per_instant_per_node_max *
                                                 static_cast<std::uint64_t>(nodes_.size()));
 
   // Churn: which spec applies to each group.
@@ -225,8 +225,8 @@ void simulator::push(sim_event e) {
                                    " for node " + std::to_string(e.node) + " at " +
                                    std::to_string(e.t) + " us is scheduled before now (" +
                                    std::to_string(now_) + " us)");
-  PEERLAB_INVARIANT(queue_.size() < limits::max_sim_events,
-                    "at most " + std::to_string(limits::max_sim_events) +
+  PEERLAB_INVARIANT(queue_.size() < limits::sim_events_max,
+                    "at most " + std::to_string(limits::sim_events_max) +
                       " pending events (a runaway scenario)");
   queue_.push(e);
 }
@@ -689,7 +689,7 @@ void simulator::process(sim_event& e) {
 void simulator::take_metric_sample() {
   // Rows per sample: counters per group, nodes online per group, four network-wide.
   auto rows = stats_.counters().size() * spec_.groups.size() + spec_.groups.size() + 4;
-  auto bound = opts_.max_metric_rows ? opts_.max_metric_rows : limits::max_metric_rows;
+  auto bound = opts_.max_metric_rows ? opts_.max_metric_rows : limits::metric_rows_max;
   if (series_.size() + rows > bound) {
     metrics_truncated_ = true; // keep what is stored, take no more samples
     return;

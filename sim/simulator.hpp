@@ -99,7 +99,7 @@ public:
   };
   const std::vector<event_row>& recorded_events() const { return recorded_; }
   bool events_truncated() const { return events_truncated_; }
-  /// True if the metric series reached limits::max_metric_rows and sampling stopped.
+  /// True if the metric series reached limits::metric_rows_max and sampling stopped.
   bool metrics_truncated() const { return metrics_truncated_; }
 
   /// Protocol workload drivers and the api each one uses.

@@ -159,7 +159,7 @@ int upload(const options& o) {
     throw usage_error(o.folder + ": cannot list: " + ec.message());
   if (files.empty())
     throw usage_error(o.folder + ": no regular files to upload");
-  if (files.size() > fileset::limits::max_set_files)
+  if (files.size() > fileset::limits::set_files_max)
     throw usage_error(o.folder + ": more than 65536 files");
   std::sort(files.begin(), files.end(),
             [](auto& a, auto& b) { return a.filename().string() < b.filename().string(); });

@@ -296,8 +296,8 @@ private:
 
   void download(context&, std::uint64_t key, op& o, effects& fx) {
     o.at = op::step::asking;
-    if (o.peers.size() > limits::max_providers_per_download)
-      o.peers.resize(limits::max_providers_per_download);
+    if (o.peers.size() > limits::providers_per_download_max)
+      o.peers.resize(limits::providers_per_download_max);
     ask(fx, ports::file_downloader, key,
         filexfer::command{filexfer::download_file{o.hash, o.peers}});
   }

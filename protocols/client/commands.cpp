@@ -48,8 +48,8 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
     err = {fail_code::bad_request, std::move(reason)};
     return std::nullopt;
   };
-  if (args.size() > limits::max_command_args)
-    return bad("too many arguments (at most " + std::to_string(limits::max_command_args) + ")");
+  if (args.size() > limits::command_args_max)
+    return bad("too many arguments (at most " + std::to_string(limits::command_args_max) + ")");
   if (verb == join::verb) {
     join j;
     for (auto& a : args)

@@ -86,7 +86,7 @@ public:
       return v;
     auto size = static_cast<double>(f.size);
     auto gap = [&] { return std::floor(std::log1p(-r.uniform01()) / lg_); };
-    for (double pos = gap(); pos < size && v.bits.size() < bounds::max_flips_per_frame;
+    for (double pos = gap(); pos < size && v.bits.size() < bounds::flips_per_frame_max;
          pos += 1 + gap())
       v.bits.push_back(static_cast<std::uint64_t>(pos) * 8 + r.below(8));
     if (!v.bits.empty())
@@ -180,7 +180,7 @@ void chain::run_from(std::size_t i, frame_info f, std::size_t c, fate& out, rng&
       cp.dropped_by = rules_[i]->kind();
       return;
     case vk::duplicate:
-      if (out.copies < bounds::max_copies) {
+      if (out.copies < bounds::copies_max) {
         auto d = out.copies++;
         out.copy[d] = cp;
         out.duplicated = true;
@@ -199,7 +199,7 @@ void chain::run_from(std::size_t i, frame_info f, std::size_t c, fate& out, rng&
       break;
     case vk::flip:
       for (auto b : v.bits)
-        if (b / 8 < cp.size && cp.bits.size() < bounds::max_flips_per_frame)
+        if (b / 8 < cp.size && cp.bits.size() < bounds::flips_per_frame_max)
           cp.bits.push_back(b);
       break;
     }

@@ -16,8 +16,8 @@
 namespace peerlab::link {
 
 namespace bounds {
-constexpr std::size_t max_copies = 2;             // a frame and one duplicate
-constexpr std::size_t max_flips_per_frame = 4096; // bit rot stops flipping past this
+constexpr std::size_t copies_max = 2;             // a frame and one duplicate
+constexpr std::size_t flips_per_frame_max = 4096; // bit rot stops flipping past this
 } // namespace bounds
 
 /// What a rule may look at. `from`/`to` are group indices in the simulator
@@ -100,7 +100,7 @@ struct fate {
   rule_kind dropped_by = rule_kind::loss; // the rule that dropped the first copy
   bool duplicated = false;
   std::size_t copies = 0; // surviving copies, in copy[0 .. copies)
-  std::array<copy_fate, bounds::max_copies> copy;
+  std::array<copy_fate, bounds::copies_max> copy;
 };
 
 class chain {

@@ -40,8 +40,8 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
   http_request q{*peer, args[1], args[2], as_bytes(args[3]), 0};
   if (args.size() == 5) {
     auto ms = parse_u64(args[4]);
-    if (!ms || *ms == 0 || *ms > http::limits::max_timeout_ms)
-      return bad("timeout must be 1.." + std::to_string(http::limits::max_timeout_ms) + " ms");
+    if (!ms || *ms == 0 || *ms > http::limits::timeout_ms_max)
+      return bad("timeout must be 1.." + std::to_string(http::limits::timeout_ms_max) + " ms");
     q.timeout_ms = *ms;
   }
   return q;

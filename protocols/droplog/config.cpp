@@ -8,23 +8,23 @@ std::string validate(const session_config& c) {
   auto n = [](auto v) { return std::to_string(v); };
   if (c.local == c.remote)
     return "local and remote ids are both " + n(c.local);
-  if (c.shared_key.size() < limits::min_key_bytes || c.shared_key.size() > limits::max_key_bytes)
-    return "shared_key must have " + n(limits::min_key_bytes) + ".." + n(limits::max_key_bytes) +
+  if (c.shared_key.size() < limits::key_bytes_min || c.shared_key.size() > limits::key_bytes_max)
+    return "shared_key must have " + n(limits::key_bytes_min) + ".." + n(limits::key_bytes_max) +
            " bytes, has " + n(c.shared_key.size());
-  if (c.fragment_bytes == 0 || c.fragment_bytes > limits::max_fragment_bytes)
-    return "fragment_bytes must be 1.." + n(limits::max_fragment_bytes);
-  if (c.ack_ranges == 0 || c.ack_ranges > limits::max_ack_ranges)
-    return "ack_ranges must be 1.." + n(limits::max_ack_ranges);
-  if (c.nacks_per_packet == 0 || c.nacks_per_packet > limits::max_nacks)
-    return "nacks_per_packet must be 1.." + n(limits::max_nacks);
+  if (c.fragment_bytes == 0 || c.fragment_bytes > limits::fragment_bytes_max)
+    return "fragment_bytes must be 1.." + n(limits::fragment_bytes_max);
+  if (c.ack_ranges == 0 || c.ack_ranges > limits::ack_ranges_max)
+    return "ack_ranges must be 1.." + n(limits::ack_ranges_max);
+  if (c.nacks_per_packet == 0 || c.nacks_per_packet > limits::nacks_max)
+    return "nacks_per_packet must be 1.." + n(limits::nacks_max);
   const std::uint64_t worst_control =
     control_fixed_bytes + 2 * 16 * c.ack_ranges + 8 * c.nacks_per_packet + tag_bytes;
   const std::uint64_t smallest = header_bytes + worst_control + frame_size(c.fragment_bytes);
   if (c.min_packet_bytes < smallest)
     return "min_packet_bytes " + n(c.min_packet_bytes) + " cannot hold one fragment of " +
            n(c.fragment_bytes) + " bytes with a full control block (needs " + n(smallest) + ")";
-  if (c.max_packet_bytes < c.min_packet_bytes || c.max_packet_bytes > limits::max_packet_bytes)
-    return "max_packet_bytes must be min_packet_bytes.." + n(limits::max_packet_bytes);
+  if (c.max_packet_bytes < c.min_packet_bytes || c.max_packet_bytes > limits::packet_bytes_max)
+    return "max_packet_bytes must be min_packet_bytes.." + n(limits::packet_bytes_max);
   if (c.initial_packet_bytes < c.min_packet_bytes || c.initial_packet_bytes > c.max_packet_bytes)
     return "initial_packet_bytes must lie between min_packet_bytes and max_packet_bytes";
   if (!(c.size_decrease_factor > 0 && c.size_decrease_factor < 1))

@@ -17,21 +17,21 @@ constexpr time_us never = std::numeric_limits<time_us>::max();
 /// configuration says.
 namespace limits {
 /// Largest packet (file) a session writes or accepts.
-constexpr std::uint64_t max_packet_bytes = 1ull << 30;
+constexpr std::uint64_t packet_bytes_max = 1ull << 30;
 /// Largest application message (it is fragmented into log entries).
-constexpr std::uint64_t max_message_bytes = 4ull << 30;
+constexpr std::uint64_t message_bytes_max = 4ull << 30;
 /// Largest fragment payload (one log entry).
-constexpr std::uint32_t max_fragment_bytes = 64u << 20;
+constexpr std::uint32_t fragment_bytes_max = 64u << 20;
 /// Fragments one message may be cut into.
-constexpr std::uint32_t max_fragments_per_message = 1u << 20;
+constexpr std::uint32_t fragments_per_message_max = 1u << 20;
 /// Messages framed in one packet.
-constexpr std::uint32_t max_messages_per_packet = 1u << 20;
+constexpr std::uint32_t messages_per_packet_max = 1u << 20;
 /// Ranges in each ack list and NACKed ids per packet (u8 counts on the wire).
-constexpr std::size_t max_ack_ranges = 64;
-constexpr std::size_t max_nacks = 64;
+constexpr std::size_t ack_ranges_max = 64;
+constexpr std::size_t nacks_max = 64;
 /// Shared key length bounds.
-constexpr std::size_t min_key_bytes = 16;
-constexpr std::size_t max_key_bytes = 1024;
+constexpr std::size_t key_bytes_min = 16;
+constexpr std::size_t key_bytes_max = 1024;
 } // namespace limits
 
 /// How retransmission timeouts are computed.
@@ -43,7 +43,7 @@ enum class timeout_mode : std::uint8_t {
 struct session_config {
   peer_id local = 0;      // this side's id (sender id of what it writes)
   peer_id remote = 0;     // the other side's id
-  std::string shared_key; // at least limits::min_key_bytes bytes
+  std::string shared_key; // at least limits::key_bytes_min bytes
   bool encrypt = false;   // AES-256-GCM per message; both sides must agree
   bool compress = false;  // zlib per fragment when it shrinks the fragment
 

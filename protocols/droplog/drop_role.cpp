@@ -54,8 +54,8 @@ const char* metric_of(event_kind k) {
 std::string validate(const role_config& c) {
   if (c.peers.empty())
     return "needs at least one peer";
-  if (c.max_http_body > http::limits::max_body_bytes)
-    return "max_http_body above " + std::to_string(http::limits::max_body_bytes);
+  if (c.max_http_body > http::limits::body_bytes_max)
+    return "max_http_body above " + std::to_string(http::limits::body_bytes_max);
   if (c.http_timeout <= 0 || c.forge_interval <= 0)
     return "http_timeout and forge_interval must be positive";
   if (c.max_pending_http == 0)
@@ -245,14 +245,14 @@ void drop_role::command(context& ctx, const peerlab::command& c, effects& fx) {
     q.body = r.body;
     time_us timeout = cfg_.http_timeout;
     if (r.timeout_ms != 0) {
-      if (r.timeout_ms > http::limits::max_timeout_ms)
+      if (r.timeout_ms > http::limits::timeout_ms_max)
         return refuse(c, fail_code::bad_request,
-                      "timeout must be 1.." + std::to_string(http::limits::max_timeout_ms) + " ms",
+                      "timeout must be 1.." + std::to_string(http::limits::timeout_ms_max) + " ms",
                       fx);
       timeout = static_cast<time_us>(r.timeout_ms) * us_per_ms;
     }
     q.timeout_ms = static_cast<std::uint32_t>(
-      std::min<time_us>(timeout / us_per_ms, http::limits::max_timeout_ms));
+      std::min<time_us>(timeout / us_per_ms, http::limits::timeout_ms_max));
     if (auto e = http::check(q); !e.empty())
       return refuse(c, fail_code::bad_request, e, fx);
     if (q.body.size() > cfg_.max_http_body)

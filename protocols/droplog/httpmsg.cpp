@@ -21,13 +21,13 @@ bool lower_equal(std::string_view a, std::string_view b) {
 }
 
 std::string check_headers(const std::vector<header_field>& hs) {
-  if (hs.size() > limits::max_headers)
-    return "more than " + std::to_string(limits::max_headers) + " headers";
+  if (hs.size() > limits::headers_max)
+    return "more than " + std::to_string(limits::headers_max) + " headers";
   for (std::size_t i = 0; i < hs.size(); ++i) {
     auto& h = hs[i];
-    if (h.name.empty() || h.name.size() > limits::max_header_name || !is_token(h.name))
+    if (h.name.empty() || h.name.size() > limits::header_name_max || !is_token(h.name))
       return "header " + std::to_string(i) + ": name is empty, too long or not a token";
-    if (h.value.size() > limits::max_header_value || !is_field_value(h.value))
+    if (h.value.size() > limits::header_value_max || !is_field_value(h.value))
       return "header " + std::to_string(i) + " (" + h.name +
              "): value too long or has control characters";
   }
@@ -72,17 +72,17 @@ bool read_headers(wire::reader& r, std::vector<header_field>& hs, decode_error& 
   std::uint16_t n = 0;
   if (!r.u16(n))
     return fail(err, "header count: truncated");
-  if (n > limits::max_headers)
+  if (n > limits::headers_max)
     return fail(err, "header count: " + std::to_string(n) + " above " +
-                       std::to_string(limits::max_headers));
+                       std::to_string(limits::headers_max));
   hs.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     auto at = "header " + std::to_string(i);
-    if (!r.str16(hs[i].name, limits::max_header_name))
+    if (!r.str16(hs[i].name, limits::header_name_max))
       return fail(err, at + " name: truncated or too long");
     if (hs[i].name.empty() || !is_token(hs[i].name))
       return fail(err, at + " name: not a token");
-    if (!r.str16(hs[i].value, limits::max_header_value))
+    if (!r.str16(hs[i].value, limits::header_value_max))
       return fail(err, at + " value: truncated or too long");
     if (!is_field_value(hs[i].value))
       return fail(err, at + " value: control characters");
@@ -94,9 +94,9 @@ bool read_body(wire::reader& r, bytes& body, std::uint64_t max_body, decode_erro
   std::uint64_t n = 0;
   if (!r.u64(n))
     return fail(err, "body length: truncated");
-  if (n > std::min(max_body, limits::max_body_bytes))
+  if (n > std::min(max_body, limits::body_bytes_max))
     return fail(err, "body length: " + std::to_string(n) + " above the bound " +
-                       std::to_string(std::min(max_body, limits::max_body_bytes)));
+                       std::to_string(std::min(max_body, limits::body_bytes_max)));
   if (r.remaining() != n)
     return fail(err, "body: " + std::to_string(r.remaining()) + " bytes where " +
                        std::to_string(n) + " are declared");
@@ -171,25 +171,25 @@ void strip_hop_by_hop(std::vector<header_field>& headers) {
 }
 
 std::string check(const request& r) {
-  if (r.method.empty() || r.method.size() > limits::max_method || !is_token(r.method))
+  if (r.method.empty() || r.method.size() > limits::method_max || !is_token(r.method))
     return "method: empty, too long or not a token";
-  if (r.target.size() > limits::max_target || !is_origin_target(r.target))
+  if (r.target.size() > limits::target_max || !is_origin_target(r.target))
     return "target: must start with '/', have no spaces or control characters and at most " +
-           std::to_string(limits::max_target) + " bytes";
-  if (r.timeout_ms > limits::max_timeout_ms)
-    return "timeout: above " + std::to_string(limits::max_timeout_ms) + " ms";
-  if (r.body.size() > limits::max_body_bytes)
-    return "body: above " + std::to_string(limits::max_body_bytes) + " bytes";
+           std::to_string(limits::target_max) + " bytes";
+  if (r.timeout_ms > limits::timeout_ms_max)
+    return "timeout: above " + std::to_string(limits::timeout_ms_max) + " ms";
+  if (r.body.size() > limits::body_bytes_max)
+    return "body: above " + std::to_string(limits::body_bytes_max) + " bytes";
   return check_headers(r.headers);
 }
 
 std::string check(const response& r) {
   if (r.status < 100 || r.status > 599)
     return "status: " + std::to_string(r.status) + " outside 100..599";
-  if (r.reason.size() > limits::max_reason || !is_field_value(r.reason))
+  if (r.reason.size() > limits::reason_max || !is_field_value(r.reason))
     return "reason: too long or has control characters";
-  if (r.body.size() > limits::max_body_bytes)
-    return "body: above " + std::to_string(limits::max_body_bytes) + " bytes";
+  if (r.body.size() > limits::body_bytes_max)
+    return "body: above " + std::to_string(limits::body_bytes_max) + " bytes";
   return check_headers(r.headers);
 }
 
@@ -248,11 +248,11 @@ std::optional<request> decode_request(byte_view message, std::uint64_t max_body,
     return std::nullopt;
   if (!r.u32(q.timeout_ms))
     return fail(err, "timeout: truncated"), std::nullopt;
-  if (q.timeout_ms > limits::max_timeout_ms)
+  if (q.timeout_ms > limits::timeout_ms_max)
     return fail(err, "timeout: above the bound"), std::nullopt;
-  if (!r.str16(q.method, limits::max_method) || !is_token(q.method))
+  if (!r.str16(q.method, limits::method_max) || !is_token(q.method))
     return fail(err, "method: truncated, too long or not a token"), std::nullopt;
-  if (!r.str16(q.target, limits::max_target) || !is_origin_target(q.target))
+  if (!r.str16(q.target, limits::target_max) || !is_origin_target(q.target))
     return fail(err, "target: truncated, too long or not an origin-form target"), std::nullopt;
   if (!read_headers(r, q.headers, err) || !read_body(r, q.body, max_body, err))
     return std::nullopt;
@@ -269,7 +269,7 @@ std::optional<response> decode_response(byte_view message, std::uint64_t max_bod
     return fail(err, "status: truncated"), std::nullopt;
   if (p.status < 100 || p.status > 599)
     return fail(err, "status: " + std::to_string(p.status) + " outside 100..599"), std::nullopt;
-  if (!r.str16(p.reason, limits::max_reason) || !is_field_value(p.reason))
+  if (!r.str16(p.reason, limits::reason_max) || !is_field_value(p.reason))
     return fail(err, "reason: truncated, too long or control characters"), std::nullopt;
   if (!read_headers(r, p.headers, err) || !read_body(r, p.body, max_body, err))
     return std::nullopt;

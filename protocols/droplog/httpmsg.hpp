@@ -26,16 +26,16 @@
 namespace peerlab::droplog::http {
 
 namespace limits {
-constexpr std::size_t max_method = 32;
-constexpr std::size_t max_target = 8192;
-constexpr std::size_t max_headers = 128;
-constexpr std::size_t max_header_name = 256;
-constexpr std::size_t max_header_value = 8192;
-constexpr std::size_t max_reason = 256;
+constexpr std::size_t method_max = 32;
+constexpr std::size_t target_max = 8192;
+constexpr std::size_t headers_max = 128;
+constexpr std::size_t header_name_max = 256;
+constexpr std::size_t header_value_max = 8192;
+constexpr std::size_t reason_max = 256;
 /// Largest body either side carries (the gateways may set a lower bound).
-constexpr std::uint64_t max_body_bytes = 512ull << 20;
+constexpr std::uint64_t body_bytes_max = 512ull << 20;
 /// Longest timeout a request may ask for.
-constexpr std::uint32_t max_timeout_ms = 24u * 3600u * 1000u;
+constexpr std::uint32_t timeout_ms_max = 24u * 3600u * 1000u;
 } // namespace limits
 
 enum class kind : std::uint8_t { app_message = 1, request = 2, response = 3 };
@@ -80,7 +80,7 @@ std::optional<kind> peek_kind(byte_view message);
 struct decode_error {
   std::string what; // names the field
 };
-/// Strict decoders; `max_body` bounds the body (<= limits::max_body_bytes).
+/// Strict decoders; `max_body` bounds the body (<= limits::body_bytes_max).
 std::optional<request> decode_request(byte_view message, std::uint64_t max_body, decode_error& err);
 std::optional<response> decode_response(byte_view message, std::uint64_t max_body,
                                         decode_error& err);

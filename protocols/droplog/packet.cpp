@@ -58,11 +58,11 @@ bool parse_control(byte_view b, control_block& c) {
   if (!r.u64(c.cumulative_ack) || !r.u64(c.ack_of_ack) || !r.u64(c.largest_packet) ||
       !r.u64(c.ack_delay_us))
     return false;
-  if (!get_ranges(r, c.message_ranges, limits::max_ack_ranges) ||
-      !get_ranges(r, c.packet_ranges, limits::max_ack_ranges))
+  if (!get_ranges(r, c.message_ranges, limits::ack_ranges_max) ||
+      !get_ranges(r, c.packet_ranges, limits::ack_ranges_max))
     return false;
   std::uint8_t n = 0;
-  if (!r.u8(n) || n > limits::max_nacks)
+  if (!r.u8(n) || n > limits::nacks_max)
     return false;
   c.nacks.resize(n);
   for (auto& id : c.nacks)
@@ -72,7 +72,7 @@ bool parse_control(byte_view b, control_block& c) {
 }
 
 constexpr std::size_t max_control_bytes =
-  control_fixed_bytes + 2 * limits::max_ack_ranges * 16 + limits::max_nacks * 8;
+  control_fixed_bytes + 2 * limits::ack_ranges_max * 16 + limits::nacks_max * 8;
 
 } // namespace
 
@@ -218,7 +218,7 @@ decode_result decode_packet(byte_view data, const direction_keys& keys, const de
   if (data.size() > h.total_length)
     return fail(packet_error::too_long, "more bytes than declared");
   if (h.control_length < control_fixed_bytes || h.control_length > max_control_bytes ||
-      h.message_count > limits::max_messages_per_packet ||
+      h.message_count > limits::messages_per_packet_max ||
       ((h.flags & packet_flags::ack_eliciting) != 0) != (h.message_count > 0))
     return fail(packet_error::bad_control_length, "inconsistent header fields");
 
@@ -277,7 +277,7 @@ decode_result decode_packet(byte_view data, const direction_keys& keys, const de
       m.payload.assign(body.begin(), body.end());
     }
     if ((m.flags & ~message_flags::compressed) || m.fragment_count == 0 ||
-        m.fragment_count > limits::max_fragments_per_message ||
+        m.fragment_count > limits::fragments_per_message_max ||
         m.fragment_index >= m.fragment_count)
       return stop(tail_state::damaged, where + " bad fragment fields");
     if (m.flags & message_flags::compressed) {

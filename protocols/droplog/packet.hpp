@@ -115,8 +115,8 @@ enum class tail_state : std::uint8_t {
 };
 
 struct decode_limits {
-  std::uint64_t max_packet_bytes = limits::max_packet_bytes;
-  std::uint32_t max_fragment_bytes = limits::max_fragment_bytes; // plaintext fragment
+  std::uint64_t max_packet_bytes = limits::packet_bytes_max;
+  std::uint32_t max_fragment_bytes = limits::fragment_bytes_max; // plaintext fragment
 };
 
 struct decoded_packet {

@@ -71,7 +71,7 @@ void receiver::drain(std::vector<delivered_message>& out, std::vector<session_ev
                                  f.fragment_count == buffer_.at(partial_.front()).fragment_count;
     ++next_expected_;
     meta_dirty_ = true;
-    if (!continues || partial_bytes_ + f.payload.size() > limits::max_message_bytes) {
+    if (!continues || partial_bytes_ + f.payload.size() > limits::message_bytes_max) {
       // Only an authenticated but broken sender gets here: drop what cannot form a message.
       events.push_back(
         {event_kind::protocol_error, f.seq, "fragment does not continue its message"});
@@ -152,7 +152,7 @@ void receiver::on_incomplete(std::uint64_t id, time_us now, bool ack_eliciting) 
     return; // never NACK a packet that carries no messages (no NACK of a NACK)
   nacked_.insert(id);
   nacks_.push_back({id, copies(true)});
-  while (nacks_.size() > limits::max_nacks * 4)
+  while (nacks_.size() > limits::nacks_max * 4)
     nacks_.pop_front();
   if (!fresh_nack_)
     fresh_nack_at_ = now;
@@ -195,7 +195,7 @@ control_block receiver::build_control(time_us now, std::uint64_t ack_of_ack) con
   control_block c;
   c.cumulative_ack = next_expected_;
   c.ack_of_ack = ack_of_ack;
-  const std::size_t nranges = std::min(cfg_.ack_ranges, limits::max_ack_ranges);
+  const std::size_t nranges = std::min(cfg_.ack_ranges, limits::ack_ranges_max);
   for (auto it = buffer_.lower_bound(next_expected_); it != buffer_.end(); ++it) {
     if (!c.message_ranges.empty() && c.message_ranges.back().last + 1 == it->first) {
       c.message_ranges.back().last = it->first;
@@ -210,7 +210,7 @@ control_block receiver::build_control(time_us now, std::uint64_t ack_of_ack) con
     c.ack_delay_us = static_cast<std::uint64_t>(now - largest_at_);
   c.packet_ranges = seen_.highest(nranges);
   for (auto& n : nacks_) {
-    if (c.nacks.size() == std::min(cfg_.nacks_per_packet, limits::max_nacks))
+    if (c.nacks.size() == std::min(cfg_.nacks_per_packet, limits::nacks_max))
       break;
     c.nacks.push_back(n.id);
   }

@@ -35,11 +35,11 @@ std::optional<std::uint64_t> sender::submit(byte_view message, std::string* why)
       *why = std::move(text);
     return std::nullopt;
   };
-  if (message.size() > limits::max_message_bytes)
+  if (message.size() > limits::message_bytes_max)
     return fail("message of " + std::to_string(message.size()) + " bytes exceeds the limit");
   const std::uint64_t frag = cfg_.fragment_bytes;
   const std::uint64_t count = std::max<std::uint64_t>(1, (message.size() + frag - 1) / frag);
-  if (count > limits::max_fragments_per_message)
+  if (count > limits::fragments_per_message_max)
     return fail("message needs " + std::to_string(count) + " fragments");
   if (outbox_.size() + count > cfg_.max_outbox_entries)
     return fail("outbox full: " + std::to_string(outbox_.size()) + " entries waiting");

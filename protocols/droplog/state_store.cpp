@@ -129,7 +129,7 @@ state_store::loaded state_store::load() const {
     message_frame m;
     m.seq = r.u64(3);
     auto index = r.integer(4), count = r.integer(5), flags = r.integer(6);
-    if (count <= 0 || count > limits::max_fragments_per_message || index < 0 || index >= count ||
+    if (count <= 0 || count > limits::fragments_per_message_max || index < 0 || index >= count ||
         flags < 0 || flags > 255)
       bad("inconsistent fragment index, count or flags");
     m.fragment_index = static_cast<std::uint32_t>(index);

@@ -19,7 +19,7 @@ bool fail(std::string& error, const char* what) {
 }
 
 bool read_set(wire::reader& r, std::string& set, std::string& error) {
-  if (!r.str16(set, limits::max_set_id))
+  if (!r.str16(set, limits::set_id_max))
     return fail(error, "set id truncated or longer than 64 bytes");
   if (!valid_set_id(set))
     return fail(error, "set id must be 1..64 characters of [A-Za-z0-9._-]");
@@ -30,7 +30,7 @@ bool read_count_index(wire::reader& r, std::uint32_t& count, std::uint32_t& inde
                       std::string& error) {
   if (!r.u32(count))
     return fail(error, "set count truncated");
-  if (count == 0 || count > limits::max_set_files)
+  if (count == 0 || count > limits::set_files_max)
     return fail(error, "set count must be 1..65536");
   if (!r.u32(index))
     return fail(error, "index truncated");
@@ -47,7 +47,7 @@ void header(wire::writer& w, sync_type t) {
 } // namespace
 
 bool valid_set_id(std::string_view id) {
-  if (id.empty() || id.size() > limits::max_set_id)
+  if (id.empty() || id.size() > limits::set_id_max)
     return false;
   for (char c : id)
     if (!id_char(c))
@@ -261,7 +261,7 @@ bool decode_sync(byte_view in, sync_frame& out, std::string& error) {
   switch (type) {
   case 0x20: {
     list_req m{req, {}};
-    if (!r.str16(m.after, limits::max_set_id))
+    if (!r.str16(m.after, limits::set_id_max))
       return fail(error, "cursor truncated or longer than 64 bytes");
     if (!m.after.empty() && !valid_set_id(m.after))
       return fail(error, "cursor is not a set id");
@@ -275,7 +275,7 @@ bool decode_sync(byte_view in, sync_frame& out, std::string& error) {
     std::uint16_t n = 0;
     if (!r.u16(n))
       return fail(error, "set count truncated");
-    if (n > limits::max_list_entries)
+    if (n > limits::list_entries_max)
       return fail(error, "more than 256 sets in one list");
     for (std::uint16_t i = 0; i < n; ++i) {
       set_summary s;
@@ -283,7 +283,7 @@ bool decode_sync(byte_view in, sync_frame& out, std::string& error) {
         return false;
       if (!r.u32(s.count))
         return fail(error, "set count truncated");
-      if (s.count == 0 || s.count > limits::max_set_files)
+      if (s.count == 0 || s.count > limits::set_files_max)
         return fail(error, "set count must be 1..65536");
       if (!r.fixed(s.root))
         return fail(error, "root truncated");
@@ -311,7 +311,7 @@ bool decode_sync(byte_view in, sync_frame& out, std::string& error) {
     if (m.found) {
       if (!r.u32(m.count))
         return fail(error, "set count truncated");
-      if (m.count == 0 || m.count > limits::max_set_files)
+      if (m.count == 0 || m.count > limits::set_files_max)
         return fail(error, "set count must be 1..65536");
       if (!r.fixed(m.root))
         return fail(error, "root truncated");
@@ -333,11 +333,11 @@ bool decode_sync(byte_view in, sync_frame& out, std::string& error) {
       return false;
     if (!r.u32(m.index) || !r.u64(m.offset) || !r.u32(m.max_len))
       return fail(error, "fetch fields truncated");
-    if (m.index >= limits::max_set_files)
+    if (m.index >= limits::set_files_max)
       return fail(error, "index above the set bound");
-    if (m.max_len == 0 || m.max_len > limits::max_chunk_bytes)
+    if (m.max_len == 0 || m.max_len > limits::chunk_bytes_max)
       return fail(error, "chunk length must be 1 B..1 MiB");
-    if (m.offset > limits::max_file_bytes)
+    if (m.offset > limits::file_bytes_max)
       return fail(error, "offset above the file bound");
     if (!end())
       return false;
@@ -351,7 +351,7 @@ bool decode_sync(byte_view in, sync_frame& out, std::string& error) {
       return false;
     if (!r.u32(m.index))
       return fail(error, "index truncated");
-    if (m.index >= limits::max_set_files)
+    if (m.index >= limits::set_files_max)
       return fail(error, "index above the set bound");
     if (!flag(m.found, "found flag truncated"))
       return false;
@@ -359,9 +359,9 @@ bool decode_sync(byte_view in, sync_frame& out, std::string& error) {
       byte_view data;
       if (!r.u64(m.total) || !r.u64(m.offset))
         return fail(error, "size or offset truncated");
-      if (m.total > limits::max_file_bytes)
+      if (m.total > limits::file_bytes_max)
         return fail(error, "file size above the file bound");
-      if (!r.blob32(data, limits::max_chunk_bytes))
+      if (!r.blob32(data, limits::chunk_bytes_max))
         return fail(error, "chunk truncated or larger than 1 MiB");
       if (m.offset > m.total || data.size() > m.total - m.offset)
         return fail(error, "chunk extends past the file size");

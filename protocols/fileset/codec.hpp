@@ -19,17 +19,17 @@ namespace peerlab::fileset {
 
 /// Bounds of the wire format and of one node's tables.
 namespace limits {
-constexpr std::size_t max_set_id = 64;                // set id: 1..64 of [A-Za-z0-9._-]
-constexpr std::uint32_t max_set_files = 65536;        // files per set (manifest <= 2 MiB)
-constexpr std::uint64_t max_file_bytes = 64ull << 20; // largest file any config may allow
-constexpr std::size_t max_sets = 4096;                // sets one node stores
-constexpr std::size_t max_list_entries = 256;         // sets per LIST response
-constexpr std::uint32_t max_chunk_bytes = 1u << 20;   // file bytes per FETCH response
-constexpr std::size_t max_fetches = 64;               // file fetches one node runs at once
-constexpr std::size_t max_wanted = 1u << 17;          // files queued for fetching
-constexpr std::size_t max_requests = 1024;            // outstanding back-sync requests
-constexpr std::size_t max_syncing_sets = 256;         // sets being back-synced at once
-constexpr std::size_t max_bad_peers = 4096;           // peers caught serving bad data
+constexpr std::size_t set_id_max = 64;                // set id: 1..64 of [A-Za-z0-9._-]
+constexpr std::uint32_t set_files_max = 65536;        // files per set (manifest <= 2 MiB)
+constexpr std::uint64_t file_bytes_max = 64ull << 20; // largest file any config may allow
+constexpr std::size_t sets_max = 4096;                // sets one node stores
+constexpr std::size_t list_entries_max = 256;         // sets per LIST response
+constexpr std::uint32_t chunk_bytes_max = 1u << 20;   // file bytes per FETCH response
+constexpr std::size_t fetches_max = 64;               // file fetches one node runs at once
+constexpr std::size_t wanted_max = 1u << 17;          // files queued for fetching
+constexpr std::size_t requests_max = 1024;            // outstanding back-sync requests
+constexpr std::size_t syncing_sets_max = 256;         // sets being back-synced at once
+constexpr std::size_t bad_peers_max = 4096;           // peers caught serving bad data
 } // namespace limits
 
 /// True if `id` is a usable set id (1..64 characters of [A-Za-z0-9._-]).
@@ -128,7 +128,7 @@ struct fetch_req {
   std::string set;
   std::uint32_t index = 0;
   std::uint64_t offset = 0;
-  std::uint32_t max_len = 0; // 1..max_chunk_bytes
+  std::uint32_t max_len = 0; // 1..chunk_bytes_max
   bool operator==(const fetch_req&) const = default;
 };
 

@@ -60,7 +60,7 @@ std::optional<command> parse_put(const std::vector<std::string>& a, std::size_t 
     return bad(fail_code::bad_request,
                "index \"" + short_text(a[1]) + "\" is not a non-negative integer");
   auto count = parse_u32(a[2]);
-  if (!count || *count == 0 || *count > limits::max_set_files)
+  if (!count || *count == 0 || *count > limits::set_files_max)
     return bad(fail_code::bad_request, "setCount must be an integer from 1 to 65536");
   if (*index >= *count)
     return bad(fail_code::bad_request, "index " + std::to_string(*index) +
@@ -86,7 +86,7 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
     err = {fail_code::bad_request, std::move(reason)};
     return std::nullopt;
   };
-  if (a.size() > peerlab::limits::max_command_args)
+  if (a.size() > peerlab::limits::command_args_max)
     return bad("too many arguments (at most 64)");
   if (verb == put_file::verb)
     return parse_put(a, max_file_bytes, err);
@@ -121,7 +121,7 @@ void fileset_role::cmd_put(context& ctx, const peerlab::command& cmd, const put_
     return fx.fail(cmd, fail_code::too_large,
                    "file larger than max_file_bytes (" + std::to_string(cfg_.max_file_bytes) +
                      " bytes)");
-  if (!valid_set_id(p.set) || p.count == 0 || p.count > limits::max_set_files || p.index >= p.count)
+  if (!valid_set_id(p.set) || p.count == 0 || p.count > limits::set_files_max || p.index >= p.count)
     return fx.fail(cmd, fail_code::bad_request, "put: bad set id, index or count");
   const std::string& set = p.set;
   const auto index = p.index, count = p.count;

@@ -39,16 +39,16 @@ std::string config::check() const {
   if (!gossip::valid_topic(topic))
     return "topic must be 1..256 printable ASCII characters without spaces";
   // An inline message: kind, set id, count, index, content length, content, checksum.
-  const std::size_t overhead = 1 + 2 + limits::max_set_id + 4 + 4 + 4 + payload_checksum_bytes;
+  const std::size_t overhead = 1 + 2 + limits::set_id_max + 4 + 4 + 4 + payload_checksum_bytes;
   if (inline_max == 0 || inline_max + overhead > gossip.max_message_bytes)
     return "inline_max must be at least 1 B and leave 87 bytes of header within the gossip "
            "max_message_bytes (" +
            std::to_string(gossip.max_message_bytes) + ")";
-  if (max_file_bytes < inline_max || max_file_bytes > limits::max_file_bytes)
+  if (max_file_bytes < inline_max || max_file_bytes > limits::file_bytes_max)
     return "max_file_bytes must be between inline_max and 64 MiB";
-  if (chunk_bytes == 0 || chunk_bytes > limits::max_chunk_bytes)
+  if (chunk_bytes == 0 || chunk_bytes > limits::chunk_bytes_max)
     return "chunk_bytes must be 1 B..1 MiB";
-  if (max_fetches == 0 || max_fetches > limits::max_fetches)
+  if (max_fetches == 0 || max_fetches > limits::fetches_max)
     return "max_fetches must be 1..64";
   if (tick <= 0 || request_timeout <= 0 || retry_delay < 0 || sync_initial_delay < 0 ||
       sync_interval <= 0 || flood_interval <= 0)
@@ -260,7 +260,7 @@ gossip::validation fileset_role::validate(const std::string& topic, byte_view da
   }
   auto it = sets_.find(set);
   if (it == sets_.end())
-    return sets_.size() >= limits::max_sets ? gossip::validation::ignore
+    return sets_.size() >= limits::sets_max ? gossip::validation::ignore
                                             : gossip::validation::accept;
   auto& s = it->second;
   if (s.count != count) {

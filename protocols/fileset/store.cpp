@@ -30,8 +30,8 @@ void fileset_role::load(context& ctx, effects& fx) {
     auto count = r.integer(1);
     bool complete = r.integer(2) != 0;
     auto& root = r.blob(3);
-    if (count <= 0 || count > limits::max_set_files || (complete && root.size() != 32) ||
-        !valid_set_id(key) || sets_.size() >= limits::max_sets) {
+    if (count <= 0 || count > limits::set_files_max || (complete && root.size() != 32) ||
+        !valid_set_id(key) || sets_.size() >= limits::sets_max) {
       fx.count("fileset.bad_rows");
       return;
     }
@@ -80,7 +80,7 @@ fileset_role::put_result fileset_role::store_file(context& ctx, const std::strin
                                                   const char* via, effects& fx) {
   auto it = sets_.find(set);
   if (it == sets_.end()) {
-    if (sets_.size() >= limits::max_sets)
+    if (sets_.size() >= limits::sets_max)
       return put_result::sets_full;
     it = sets_.emplace(set, set_state{}).first;
     it->second.count = count;

@@ -19,7 +19,7 @@ std::vector<peer_id> fileset_role::good_peers() const {
 }
 
 void fileset_role::mark_bad(peer_id p, effects& fx) {
-  if (is_bad(p) || bad_peers_.size() >= limits::max_bad_peers)
+  if (is_bad(p) || bad_peers_.size() >= limits::bad_peers_max)
     return;
   bad_peers_.insert(p);
   fx.count("fileset.bad_peers");
@@ -28,7 +28,7 @@ void fileset_role::mark_bad(peer_id p, effects& fx) {
 
 std::uint32_t fileset_role::new_request(context& ctx, sync_type kind, peer_id p,
                                         const std::string& set, std::uint32_t index) {
-  if (requests_.size() >= limits::max_requests)
+  if (requests_.size() >= limits::requests_max)
     return 0;
   std::uint32_t req = next_req_++;
   if (req == 0)
@@ -116,7 +116,7 @@ void fileset_role::on_list_req(context&, peer_id from, const list_req& m, effect
   for (auto it = sets_.upper_bound(m.after); it != sets_.end(); ++it) {
     if (!it->second.complete)
       continue;
-    if (r.sets.size() == limits::max_list_entries) {
+    if (r.sets.size() == limits::list_entries_max) {
       r.more = true;
       break;
     }
@@ -188,7 +188,7 @@ void fileset_role::on_list_resp(context& ctx, peer_id from, const list_resp& m,
         fx.count("fileset.root_disagreements");
       continue;
     }
-    if (!syncing_.count(s.set) && syncing_.size() >= limits::max_syncing_sets) {
+    if (!syncing_.count(s.set) && syncing_.size() >= limits::syncing_sets_max) {
       fx.count("fileset.syncing_full");
       continue;
     }
@@ -324,7 +324,7 @@ void fileset_role::want_file(context& ctx, const std::string& set, std::uint32_t
     fx.count("fileset.no_candidates");
     return;
   }
-  if (wanted_.size() >= limits::max_wanted) {
+  if (wanted_.size() >= limits::wanted_max) {
     fx.count("fileset.wanted_full");
     return;
   }

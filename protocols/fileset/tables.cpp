@@ -23,7 +23,7 @@ std::optional<std::pair<std::string, std::int64_t>> split_key(std::string_view k
 
 bytes bytes_of(std::string_view v) { return bytes(v.begin(), v.end()); }
 
-constexpr std::size_t max_stored_files = std::size_t{limits::max_sets} * limits::max_set_files;
+constexpr std::size_t max_stored_files = std::size_t{limits::sets_max} * limits::set_files_max;
 
 } // namespace
 
@@ -36,7 +36,7 @@ const table_schema& sets_table() {
                     {"root", column_type::blob}},
                    1,
                    1,
-                   limits::max_sets};
+                   limits::sets_max};
     // value: u32 count, u8 complete, then the 32-byte root if complete.
     t.legacy_table = "fileset.sets";
     t.from_legacy = [](std::string_view k, std::string_view v) -> std::optional<row> {

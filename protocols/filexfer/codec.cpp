@@ -14,7 +14,7 @@ void header(wire::writer& w, msg_type t) {
 }
 
 std::string_view clip(std::string_view text) {
-  return text.substr(0, std::min(text.size(), limits::max_error_text));
+  return text.substr(0, std::min(text.size(), limits::error_text_max));
 }
 
 bool valid_code(std::uint8_t c) {
@@ -77,8 +77,8 @@ std::string parse(reader& r, meta_req& m) {
 std::string parse(reader& r, meta_ok& m) {
   if (!r.u64(m.req_id))
     return "req_id truncated";
-  if (!r.str16(m.name, limits::max_file_name))
-    return "name truncated or longer than " + std::to_string(limits::max_file_name) + " bytes";
+  if (!r.str16(m.name, limits::file_name_max))
+    return "name truncated or longer than " + std::to_string(limits::file_name_max) + " bytes";
   if (!r.u64(m.price))
     return "price truncated";
   if (!r.u64(m.size))
@@ -96,8 +96,8 @@ std::string parse_error(reader& r, Err& m) {
   if (!valid_code(code))
     return "unknown error code " + std::to_string(code);
   m.code = static_cast<error_code>(code);
-  if (!r.str16(m.text, limits::max_error_text))
-    return "text truncated or longer than " + std::to_string(limits::max_error_text) + " bytes";
+  if (!r.str16(m.text, limits::error_text_max))
+    return "text truncated or longer than " + std::to_string(limits::error_text_max) + " bytes";
   return "";
 }
 std::string parse(reader& r, meta_err& m) { return parse_error(r, m); }
@@ -114,12 +114,12 @@ std::string parse(reader& r, content_req& m) {
     return "length truncated";
   if (!r.u32(m.chunk))
     return "chunk truncated";
-  if (m.length == 0 || m.length > bounds::max_request_bytes)
+  if (m.length == 0 || m.length > bounds::request_bytes_max)
     return "length " + std::to_string(m.length) + " outside 1.." +
-           std::to_string(bounds::max_request_bytes);
-  if (m.chunk == 0 || m.chunk > limits::max_chunk_bytes)
+           std::to_string(bounds::request_bytes_max);
+  if (m.chunk == 0 || m.chunk > limits::chunk_bytes_max)
     return "chunk " + std::to_string(m.chunk) + " outside 1.." +
-           std::to_string(limits::max_chunk_bytes);
+           std::to_string(limits::chunk_bytes_max);
   if (m.offset > UINT64_MAX - m.length)
     return "offset + length overflows";
   return "";
@@ -137,8 +137,8 @@ std::string parse(reader& r, content_chunk& m) {
     return "data length truncated";
   if (n == 0)
     return "no data";
-  if (n > limits::max_chunk_bytes)
-    return "data longer than " + std::to_string(limits::max_chunk_bytes) + " bytes";
+  if (n > limits::chunk_bytes_max)
+    return "data longer than " + std::to_string(limits::chunk_bytes_max) + " bytes";
   // The length makes a cut frame detectable: without it a truncated chunk
   // would decode as a valid shorter one.
   if (r.remaining() < n)
@@ -219,9 +219,9 @@ bytes encode_chunk(std::uint64_t req_id, std::uint64_t offset, const payment_ref
 }
 
 decode_result decode(byte_view frame) {
-  if (frame.size() > limits::max_frame_bytes)
+  if (frame.size() > limits::frame_bytes_max)
     return {message{}, "frame of " + std::to_string(frame.size()) + " bytes exceeds " +
-                         std::to_string(limits::max_frame_bytes)};
+                         std::to_string(limits::frame_bytes_max)};
   reader r(frame);
   std::uint8_t port = 0, type = 0;
   if (!r.u8(port) || !r.u8(type))

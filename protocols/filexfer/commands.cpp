@@ -30,8 +30,8 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
   if (args.size() < (lookup ? 1 : 2))
     return bad(std::string(verb) + " needs a 64-hex SHA-256 and " +
                (lookup ? "peer ids" : "at least one provider peer id"));
-  if (args.size() > limits::max_command_args)
-    return bad("too many arguments (at most " + std::to_string(limits::max_command_args) + ")");
+  if (args.size() > limits::command_args_max)
+    return bad("too many arguments (at most " + std::to_string(limits::command_args_max) + ")");
   download_file d;
   auto hash = digest_from_hex(args[0]);
   if (!hash)

@@ -35,15 +35,15 @@ std::vector<const table_schema*> downloader::tables() const { return {&download_
 
 downloader::downloader(downloader_config cfg) : cfg_(cfg) {
   // Clamp to the protocol bounds so a config can never produce an invalid frame.
-  cfg_.chunk_bytes = std::clamp<std::size_t>(cfg_.chunk_bytes, 1, limits::max_chunk_bytes);
+  cfg_.chunk_bytes = std::clamp<std::size_t>(cfg_.chunk_bytes, 1, limits::chunk_bytes_max);
   cfg_.window_bytes =
-    std::clamp<std::size_t>(cfg_.window_bytes, cfg_.chunk_bytes, bounds::max_request_bytes);
+    std::clamp<std::size_t>(cfg_.window_bytes, cfg_.chunk_bytes, bounds::request_bytes_max);
   cfg_.windows_in_flight =
-    std::clamp<std::size_t>(cfg_.windows_in_flight, 1, bounds::max_windows_in_flight);
+    std::clamp<std::size_t>(cfg_.windows_in_flight, 1, bounds::windows_in_flight_max);
   cfg_.request_timeout = std::max<time_us>(cfg_.request_timeout, 1);
   cfg_.initial_timeout = std::clamp<time_us>(cfg_.initial_timeout, 1, cfg_.request_timeout);
   cfg_.min_timeout = std::clamp<time_us>(cfg_.min_timeout, 1, cfg_.request_timeout);
-  cfg_.fast_retries = std::min(cfg_.fast_retries, bounds::max_fast_retries);
+  cfg_.fast_retries = std::min(cfg_.fast_retries, bounds::fast_retries_max);
   cfg_.attempts_per_provider = std::max<std::size_t>(cfg_.attempts_per_provider, 1);
   cfg_.max_attempts = std::clamp<std::size_t>(cfg_.max_attempts, 1, timer_mask);
 }
@@ -113,12 +113,12 @@ void downloader::start_download(context& ctx, const peerlab::command& cmd, const
   for (auto p : req.providers)
     if (std::find(providers.begin(), providers.end(), p) == providers.end())
       providers.push_back(p); // a repeated provider would only repeat its failure
-  if (providers.size() > limits::max_providers_per_download)
+  if (providers.size() > limits::providers_per_download_max)
     return refuse("too many providers (at most " +
-                  std::to_string(limits::max_providers_per_download) + ")");
-  if (downloads_.size() >= limits::max_active_downloads)
+                  std::to_string(limits::providers_per_download_max) + ")");
+  if (downloads_.size() >= limits::active_downloads_max)
     return refuse("too many active downloads (at most " +
-                  std::to_string(limits::max_active_downloads) + ")");
+                  std::to_string(limits::active_downloads_max) + ")");
   for (auto& [_, d] : downloads_)
     if (d.hash == req.hash)
       return refuse("this file is already being downloaded");
@@ -207,7 +207,7 @@ void downloader::rerequest_after_timeout(context& ctx, download& d, effects& fx)
   std::uint64_t limit = d.cursor;
   for (std::uint64_t b = d.received.first_gap_from(0); b < limit;
        b = d.received.first_gap_from(b)) {
-    if (d.windows.size() >= bounds::max_open_windows) {
+    if (d.windows.size() >= bounds::open_windows_max) {
       d.cursor = b; // fill_windows asks for the rest once there is room
       return;
     }
@@ -264,7 +264,7 @@ void downloader::fill_windows(context& ctx, download& d, effects& fx) {
   std::size_t streaming = 0;
   for (auto& [_, w] : d.windows)
     streaming += w.counts && !w.ended;
-  while (streaming < cfg_.windows_in_flight && d.windows.size() < bounds::max_open_windows) {
+  while (streaming < cfg_.windows_in_flight && d.windows.size() < bounds::open_windows_max) {
     std::uint64_t b = d.received.first_gap_from(d.cursor);
     if (b >= d.size)
       return;
@@ -299,10 +299,10 @@ std::uint64_t downloader::rerequest_holes(context& ctx, download& d, std::uint64
                                           effects& fx) {
   std::size_t sent = 0;
   for (std::uint64_t x = d.received.first_gap_from(b); x < e; x = d.received.first_gap_from(x)) {
-    if (d.windows.size() >= bounds::max_open_windows)
+    if (d.windows.size() >= bounds::open_windows_max)
       return x; // no room: the timeout path asks for the rest
     std::uint64_t hole_end = std::min(e, d.received.next_start_after(x));
-    if (sent + 1 == bounds::max_ranges_per_rerequest)
+    if (sent + 1 == bounds::ranges_per_rerequest_max)
       hole_end = d.received.missing_end(x, e); // the last request spans every hole left
     open_window(ctx, d, x, hole_end, generation, counts && sent == 0, fx);
     ++sent;
@@ -359,7 +359,7 @@ void downloader::finish(context& ctx, dl_iter it, effects& fx) {
 
 void downloader::record_history(context& ctx, const download& d, time_us took) {
   // DownloadFiles (the download history): one row per verified file.
-  std::string name = d.name.substr(0, limits::max_file_name);
+  std::string name = d.name.substr(0, limits::file_name_max);
   for (auto& c : name)
     if (static_cast<unsigned char>(c) < 0x20)
       c = ',';
@@ -497,7 +497,7 @@ void downloader::on_meta_ok(context& ctx, dl_iter it, const meta_ok& m, effects&
   routes_.erase(d.meta_req_id);
   d.meta_req_id = 0;
   sample_rtt(d, ctx.now - d.meta_sent_at);
-  if (m.size > limits::max_file_bytes)
+  if (m.size > limits::file_bytes_max)
     return next_provider(ctx, it, "metadata size " + std::to_string(m.size) + " exceeds the limit",
                          fx);
   d.sink = ctx.content.open_sink(d.hash, m.name, m.size);

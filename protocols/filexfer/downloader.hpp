@@ -32,7 +32,7 @@ public:
   std::vector<const table_schema*> tables() const override;
 
   std::size_t active_downloads() const { return downloads_.size(); }
-  /// Content requests open over all downloads (each bounded by bounds::max_open_windows).
+  /// Content requests open over all downloads (each bounded by bounds::open_windows_max).
   std::size_t open_windows() const;
   /// The configuration after clamping to the protocol bounds.
   const downloader_config& config() const { return cfg_; }

@@ -24,9 +24,9 @@ enum class provider_strategy : std::uint8_t {
 /// Bounds of this protocol (the project-wide ones are in protocols/common/limits.hpp).
 namespace bounds {
 /// Largest byte range one CONTENT_REQ may ask for.
-constexpr std::size_t max_request_bytes = 16u << 20;
+constexpr std::size_t request_bytes_max = 16u << 20;
 /// Content requests one download keeps in flight (caps windows_in_flight).
-constexpr std::size_t max_windows_in_flight = 64;
+constexpr std::size_t windows_in_flight_max = 64;
 /// Bytes a provider sends per turn before yielding (a zero-delay timer), so a
 /// large request cannot monopolise the node or build one huge effects batch.
 constexpr std::size_t provider_turn_bytes = 1u << 20;
@@ -34,11 +34,11 @@ constexpr std::size_t provider_turn_bytes = 1u << 20;
 constexpr std::size_t hash_readback_bytes = 1u << 20;
 /// Content requests one download may have open at once: pipelined windows,
 /// fast re-requests of lost ranges, and windows kept after a timeout for late chunks.
-constexpr std::size_t max_open_windows = 256;
+constexpr std::size_t open_windows_max = 256;
 /// Re-requests one loss signal may send; further holes go into the last one.
-constexpr std::size_t max_ranges_per_rerequest = 8;
+constexpr std::size_t ranges_per_rerequest_max = 8;
 /// Caps downloader_config::fast_retries.
-constexpr std::size_t max_fast_retries = 8;
+constexpr std::size_t fast_retries_max = 8;
 /// Gap detection: a hole counts as lost once data this many chunks beyond it
 /// arrived in the same window (FIFO links never reorder; a little slack absorbs
 /// networks that do).

@@ -14,7 +14,7 @@ std::vector<const table_schema*> provider::tables() const {
 
 provider::provider(provider_config cfg) : cfg_(cfg) {
   // A chunk of 0 bytes would never finish a stream.
-  cfg_.chunk_bytes = std::clamp<std::size_t>(cfg_.chunk_bytes, 1, limits::max_chunk_bytes);
+  cfg_.chunk_bytes = std::clamp<std::size_t>(cfg_.chunk_bytes, 1, limits::chunk_bytes_max);
 }
 
 void provider::start(context& ctx, effects& fx) {
@@ -51,7 +51,7 @@ void provider::on_meta(context& ctx, peer_id from, const meta_req& m, effects& f
             encode(meta_err{m.req_id, error_code::not_provider, "not a provider for this file"}));
     return;
   }
-  if (info->name.size() > limits::max_file_name) {
+  if (info->name.size() > limits::file_name_max) {
     fx.send(from, encode(meta_err{m.req_id, error_code::internal, "file name too long to send"}));
     return;
   }
@@ -77,7 +77,7 @@ void provider::on_content(context& ctx, peer_id from, const content_req& r, effe
                                "range ends past the file size " + std::to_string(info->size)}));
     return;
   }
-  if (uploads_.size() >= limits::max_active_uploads) {
+  if (uploads_.size() >= limits::active_uploads_max) {
     fx.count("filexfer.busy");
     fx.send(from, encode(content_err{r.req_id, error_code::busy, "too many active uploads"}));
     return;

@@ -44,7 +44,7 @@ const char* type_name(std::uint8_t type) {
 }
 
 bool valid_topic(std::string_view topic) {
-  if (topic.empty() || topic.size() > limits::max_topic_bytes)
+  if (topic.empty() || topic.size() > limits::topic_bytes_max)
     return false;
   return std::all_of(topic.begin(), topic.end(), [](char c) { return c > 0x20 && c < 0x7f; });
 }
@@ -95,7 +95,7 @@ struct encoder {
 
 // Reads a topic and checks it; `what` names the field for the error.
 bool get_topic(wire::reader& r, std::string& topic, std::string& error) {
-  if (!r.str16(topic, limits::max_topic_bytes)) {
+  if (!r.str16(topic, limits::topic_bytes_max)) {
     error = "topic truncated or longer than 256 bytes";
     return false;
   }
@@ -112,7 +112,7 @@ bool get_ids(wire::reader& r, std::vector<msg_id>& ids, std::string& error) {
     error = "id count truncated";
     return false;
   }
-  if (n == 0 || n > limits::max_ids_per_frame) {
+  if (n == 0 || n > limits::ids_per_frame_max) {
     error = "id count must be 1..5000";
     return false;
   }
@@ -136,7 +136,7 @@ bool decode_body(wire::reader& r, std::uint8_t type, std::size_t max_message_byt
       error = "subscription count truncated";
       return false;
     }
-    if (n > limits::max_subscriptions_per_frame) {
+    if (n > limits::subscriptions_per_frame_max) {
       error = "more than 64 subscriptions in one frame";
       return false;
     }
@@ -212,7 +212,7 @@ bool decode_body(wire::reader& r, std::uint8_t type, std::size_t max_message_byt
       error = "backoff truncated";
       return false;
     }
-    if (m.backoff_s > limits::max_backoff_s) {
+    if (m.backoff_s > limits::backoff_s_max) {
       error = "backoff longer than one hour";
       return false;
     }

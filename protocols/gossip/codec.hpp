@@ -22,30 +22,30 @@ std::string to_hex(const msg_id& id);
 
 /// Bounds of the wire format and of one node's tables.
 namespace limits {
-constexpr std::size_t max_topic_bytes = 256;
-constexpr std::size_t max_subscriptions_per_frame = 64;
+constexpr std::size_t topic_bytes_max = 256;
+constexpr std::size_t subscriptions_per_frame_max = 64;
 /// IDs per IHAVE or IWANT frame (go-libp2p MaxIHaveLength).
-constexpr std::size_t max_ids_per_frame = 5000;
+constexpr std::size_t ids_per_frame_max = 5000;
 /// Largest message payload any configuration may allow.
-constexpr std::size_t max_message_bytes = 1u << 20;
+constexpr std::size_t message_bytes_max = 1u << 20;
 /// Peers one node keeps (connect beyond it is refused).
-constexpr std::size_t max_peers = 4096;
+constexpr std::size_t peers_max = 4096;
 /// Topics this node subscribes to, and topics remembered per peer.
-constexpr std::size_t max_topics = 64;
+constexpr std::size_t topics_max = 64;
 /// Seen-cache entries; past it the oldest entry is forgotten early (counted).
-constexpr std::size_t max_seen = 1u << 20;
+constexpr std::size_t seen_max = 1u << 20;
 /// Message-cache bounds; past them a new message is not cached for IWANT
 /// (still delivered and forwarded; counted).
-constexpr std::size_t max_cached_messages = 1u << 16;
-constexpr std::size_t max_cached_bytes = 256u << 20;
+constexpr std::size_t cached_messages_max = 1u << 16;
+constexpr std::size_t cached_bytes_max = 256u << 20;
 /// Outstanding IWANT requests remembered to avoid asking twice.
-constexpr std::size_t max_pending_iwant = 1u << 16;
+constexpr std::size_t pending_iwant_max = 1u << 16;
 /// Scores kept for disconnected peers (so a reconnect does not wash a bad score).
-constexpr std::size_t max_retained_scores = 8192;
+constexpr std::size_t retained_scores_max = 8192;
 /// (topic, peer) backoff entries; a subscribed topic's are always within it.
-constexpr std::size_t max_backoffs = max_topics * max_peers;
+constexpr std::size_t backoffs_max = topics_max * peers_max;
 /// Longest backoff accepted from a PRUNE.
-constexpr std::uint32_t max_backoff_s = 3600;
+constexpr std::uint32_t backoff_s_max = 3600;
 } // namespace limits
 
 enum class msg_type : std::uint8_t {

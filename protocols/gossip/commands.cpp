@@ -41,7 +41,7 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
     err = {fail_code::bad_request, std::move(reason)};
     return std::nullopt;
   };
-  if (args.size() > peerlab::limits::max_command_args)
+  if (args.size() > peerlab::limits::command_args_max)
     return bad("too many arguments (at most 64)");
   if (verb == connect_peers::verb)
     return peer_list<connect_peers>(verb, args, err);
@@ -57,8 +57,8 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
   if (verb == publish_message::verb) {
     if (args.size() != 2)
       return bad("publish needs a topic and a hex payload");
-    if (args[1].size() > 2 * limits::max_message_bytes)
-      return bad("payload larger than " + std::to_string(limits::max_message_bytes) + " bytes");
+    if (args[1].size() > 2 * limits::message_bytes_max)
+      return bad("payload larger than " + std::to_string(limits::message_bytes_max) + " bytes");
     auto data = bytes_from_hex(args[1]);
     if (!data)
       return bad("payload is not an even number of hex digits");

@@ -7,7 +7,7 @@ std::string config::check() const {
     return "d must be at least 1";
   if (d_lo > d || d > d_hi)
     return "need d_lo <= d <= d_hi";
-  if (d_hi > limits::max_peers)
+  if (d_hi > limits::peers_max)
     return "d_hi must not exceed 4096";
   if (d_score > d)
     return "d_score must not exceed d";
@@ -20,14 +20,14 @@ std::string config::check() const {
   if (seen_ttl <= 0 || fanout_ttl <= 0 || iwant_followup <= 0)
     return "seen_ttl, fanout_ttl and iwant_followup must be positive";
   if (prune_backoff < 0 || unsubscribe_backoff < 0 ||
-      prune_backoff > time_us{limits::max_backoff_s} * us_per_s ||
-      unsubscribe_backoff > time_us{limits::max_backoff_s} * us_per_s)
+      prune_backoff > time_us{limits::backoff_s_max} * us_per_s ||
+      unsubscribe_backoff > time_us{limits::backoff_s_max} * us_per_s)
     return "backoffs must be between 0 and 1 hour";
-  if (max_message_bytes == 0 || max_message_bytes > limits::max_message_bytes)
+  if (max_message_bytes == 0 || max_message_bytes > limits::message_bytes_max)
     return "max_message_bytes must be between 1 B and 1 MiB";
-  if (max_ihave_length == 0 || max_ihave_length > limits::max_ids_per_frame)
+  if (max_ihave_length == 0 || max_ihave_length > limits::ids_per_frame_max)
     return "max_ihave_length must be between 1 and 5000";
-  if (topics.size() > limits::max_topics)
+  if (topics.size() > limits::topics_max)
     return "at most 64 topics";
   for (auto& t : topics)
     if (!valid_topic(t))

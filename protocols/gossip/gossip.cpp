@@ -22,8 +22,8 @@ void done(effects& fx, const peerlab::command& cmd) {
 
 gossip_role::gossip_role(config cfg)
     : cfg_(std::move(cfg)), mcache_(cfg_.mcache_len, cfg_.mcache_gossip,
-                                    limits::max_cached_messages, limits::max_cached_bytes),
-      seen_(cfg_.seen_ttl, limits::max_seen), scores_(cfg_.score) {
+                                    limits::cached_messages_max, limits::cached_bytes_max),
+      seen_(cfg_.seen_ttl, limits::seen_max), scores_(cfg_.score) {
   if (auto err = cfg_.check(); !err.empty())
     throw std::invalid_argument("gossip config: " + err);
 }
@@ -135,7 +135,7 @@ std::string gossip_role::connect(context& ctx, peer_id p, effects& fx) {
   if (p == ctx.self)
     return "cannot connect to self";
   if (!known(p)) {
-    if (peers_.size() >= limits::max_peers)
+    if (peers_.size() >= limits::peers_max)
       return "peer table full (4096 peers)";
     peers_[p];
     scores_.connected(p);
@@ -164,7 +164,7 @@ std::string gossip_role::subscribe(context& ctx, const std::string& topic, effec
     return "topic must be 1..256 printable ASCII characters without spaces";
   if (subscribed(topic))
     return {};
-  if (topics_.size() >= limits::max_topics)
+  if (topics_.size() >= limits::topics_max)
     return "already subscribed to 64 topics";
   topics_.insert(topic);
   auto& m = mesh_[topic];
@@ -230,7 +230,7 @@ std::optional<msg_id> gossip_role::publish(context& ctx, const std::string& topi
     return std::nullopt;
   }
   const bool joined = subscribed(topic);
-  if (!joined && !cfg_.flood && !fanout_.count(topic) && fanout_.size() >= limits::max_topics) {
+  if (!joined && !cfg_.flood && !fanout_.count(topic) && fanout_.size() >= limits::topics_max) {
     error = "publishing to more than 64 topics without subscribing";
     return std::nullopt;
   }
@@ -339,7 +339,7 @@ void gossip_role::set_backoff(peer_id p, const std::string& topic, time_us until
   auto it = backoff_.find(key);
   if (it != backoff_.end())
     it->second = std::max(it->second, until);
-  else if (backoff_.size() < limits::max_backoffs)
+  else if (backoff_.size() < limits::backoffs_max)
     backoff_.emplace(std::move(key), until);
 }
 

@@ -12,7 +12,7 @@ void gossip_role::frame(context& ctx, peer_id from, byte_view data, effects& fx)
   }
   if (!known(from)) {
     // An inbound connection: the first frame of a peer that connected to us.
-    if (peers_.size() >= limits::max_peers) {
+    if (peers_.size() >= limits::peers_max) {
       fx.count("gossip.peers_refused");
       return;
     }
@@ -48,7 +48,7 @@ void gossip_role::on_subscriptions(context&, peer_id from, const subscriptions_m
   auto& ps = peers_[from];
   for (auto& s : m.subs) {
     if (s.subscribe) {
-      if (ps.topics.size() >= limits::max_topics && !ps.topics.count(s.topic)) {
+      if (ps.topics.size() >= limits::topics_max && !ps.topics.count(s.topic)) {
         fx.count("gossip.peer_topics_full");
         continue;
       }
@@ -120,7 +120,7 @@ void gossip_role::on_ihave(context& ctx, peer_id from, const ihave_msg& m, effec
     auto it = pending_iwant_.find(id);
     if (it != pending_iwant_.end() && ctx.now < it->second)
       continue; // asked someone else recently; give them iwant_followup to answer
-    if (it == pending_iwant_.end() && pending_iwant_.size() >= limits::max_pending_iwant)
+    if (it == pending_iwant_.end() && pending_iwant_.size() >= limits::pending_iwant_max)
       continue;
     pending_iwant_[id] = ctx.now + cfg_.iwant_followup;
     want.ids.push_back(id);

@@ -95,7 +95,7 @@ void peer_scores::refresh(time_us now) {
   std::size_t gone = 0;
   for (auto& [_, s] : peers_)
     gone += !s.connected;
-  while (gone > limits::max_retained_scores) {
+  while (gone > limits::retained_scores_max) {
     auto oldest = peers_.end();
     for (auto it = peers_.begin(); it != peers_.end(); ++it)
       if (!it->second.connected &&

@@ -43,9 +43,9 @@ bool arity(std::string_view verb, const std::vector<std::string>& args, std::siz
 
 std::optional<command> parse_command(std::string_view verb, const std::vector<std::string>& args,
                                      command_error& err) {
-  if (args.size() > peerlab::limits::max_command_args) {
+  if (args.size() > peerlab::limits::command_args_max) {
     err = {fail_code::bad_request, "too many arguments (at most " +
-                                     std::to_string(peerlab::limits::max_command_args) + ")"};
+                                     std::to_string(peerlab::limits::command_args_max) + ")"};
     return std::nullopt;
   }
   if (verb == bootstrap::verb) {
@@ -59,7 +59,7 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
         return std::nullopt;
       }
       std::string address = at == std::string::npos ? std::string() : a.substr(at + 1);
-      if (address.size() > limits::max_address_bytes) {
+      if (address.size() > limits::address_bytes_max) {
         err = {fail_code::bad_request,
                "address longer than 255 bytes in \"" + quote_arg(a, 40) + "...\""};
         return std::nullopt;
@@ -95,9 +95,9 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
     find_providers f{*key, 0};
     if (args.size() == 2) {
       auto n = parse_u64(args[1]);
-      if (!n || *n > limits::max_wanted_providers) {
+      if (!n || *n > limits::wanted_providers_max) {
         err = {fail_code::bad_request, "count must be 0 (all) to " +
-                                         std::to_string(limits::max_wanted_providers) + ", got \"" +
+                                         std::to_string(limits::wanted_providers_max) + ", got \"" +
                                          quote_arg(args[1], 40) + "\""};
         return std::nullopt;
       }

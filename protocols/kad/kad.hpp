@@ -17,29 +17,29 @@ namespace peerlab::kad {
 /// checked against them by validate().
 namespace limits {
 /// Contacts in one NODES message or in the "closer" list of PROVIDERS.
-constexpr std::size_t max_contacts_per_message = 32;
+constexpr std::size_t contacts_per_message_max = 32;
 /// Providers in one PROVIDERS message.
-constexpr std::size_t max_providers_per_message = 64;
+constexpr std::size_t providers_per_message_max = 64;
 /// Longest contact address ("host:port").
-constexpr std::size_t max_address_bytes = 255;
+constexpr std::size_t address_bytes_max = 255;
 /// Longest error text in an ERR message.
-constexpr std::size_t max_error_text = 256;
+constexpr std::size_t error_text_max = 256;
 /// Largest bucket size k and parallelism alpha a configuration may ask for.
-constexpr std::size_t max_k = max_contacts_per_message;
-constexpr std::size_t max_alpha = 32;
+constexpr std::size_t k_max = contacts_per_message_max;
+constexpr std::size_t alpha_max = 32;
 /// Requests a node may have outstanding at once; further requests fail at once.
-constexpr std::size_t max_pending_requests = 4096;
+constexpr std::size_t pending_requests_max = 4096;
 /// Lookups (including puts, refreshes and republishes) running at once.
-constexpr std::size_t max_active_queries = 256;
+constexpr std::size_t active_queries_max = 256;
 /// A lookup keeps at most this many candidates per k (the farthest are dropped).
 constexpr std::size_t lookup_candidates_per_k = 8;
 /// Keys this node itself provides (and republishes).
-constexpr std::size_t max_provided_keys = 4096;
+constexpr std::size_t provided_keys_max = 4096;
 /// Largest requested provider count of find_providers.
-constexpr std::size_t max_wanted_providers = 4096;
+constexpr std::size_t wanted_providers_max = 4096;
 /// Upper bounds for the record-store configuration.
-constexpr std::size_t max_store_records = 1u << 22;
-constexpr std::size_t max_replacement_cache = 64;
+constexpr std::size_t store_records_max = 1u << 22;
+constexpr std::size_t replacement_cache_max = 64;
 } // namespace limits
 
 struct config {

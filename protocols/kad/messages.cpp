@@ -45,7 +45,7 @@ void put_id(wire::writer& w, const kad_id& id) {
 }
 
 void put_address(wire::writer& w, const std::string& a) {
-  w.str16(std::string_view(a).substr(0, limits::max_address_bytes));
+  w.str16(std::string_view(a).substr(0, limits::address_bytes_max));
 }
 
 void put_contact(wire::writer& w, const contact& c) {
@@ -74,7 +74,7 @@ std::string get_id(wire::reader& r, kad_id& id, const char* field) {
 }
 
 std::string get_address(wire::reader& r, std::string& a, const char* field) {
-  if (!r.str16(a, limits::max_address_bytes))
+  if (!r.str16(a, limits::address_bytes_max))
     return std::string(field) + ": truncated or longer than 255 bytes";
   return {};
 }
@@ -130,7 +130,7 @@ bytes encode(const message& m) {
     put_id(w, m.key);
     break;
   case msg_type::nodes:
-    put_list(w, m.closer, limits::max_contacts_per_message);
+    put_list(w, m.closer, limits::contacts_per_message_max);
     break;
   case msg_type::add_provider:
     put_id(w, m.key);
@@ -138,11 +138,11 @@ bytes encode(const message& m) {
     break;
   case msg_type::err:
     w.u8(m.code);
-    w.str16(std::string_view(m.text).substr(0, limits::max_error_text));
+    w.str16(std::string_view(m.text).substr(0, limits::error_text_max));
     break;
   case msg_type::providers:
-    put_list(w, m.providers, limits::max_providers_per_message);
-    put_list(w, m.closer, limits::max_contacts_per_message);
+    put_list(w, m.providers, limits::providers_per_message_max);
+    put_list(w, m.closer, limits::contacts_per_message_max);
     break;
   }
   return out;
@@ -186,7 +186,7 @@ decoded decode(byte_view frame) {
     e = get_id(r, m.key, "key");
     break;
   case msg_type::nodes:
-    e = get_list(r, m.closer, limits::max_contacts_per_message, "closer");
+    e = get_list(r, m.closer, limits::contacts_per_message_max, "closer");
     break;
   case msg_type::add_provider:
     e = get_id(r, m.key, "key");
@@ -198,13 +198,13 @@ decoded decode(byte_view frame) {
       e = "code: truncated";
     else if (m.code < 1 || m.code > 5)
       e = "code: unknown error code " + std::to_string(m.code);
-    else if (!r.str16(m.text, limits::max_error_text))
+    else if (!r.str16(m.text, limits::error_text_max))
       e = "text: truncated or longer than 256 bytes";
     break;
   case msg_type::providers:
-    e = get_list(r, m.providers, limits::max_providers_per_message, "providers");
+    e = get_list(r, m.providers, limits::providers_per_message_max, "providers");
     if (e.empty())
-      e = get_list(r, m.closer, limits::max_contacts_per_message, "closer");
+      e = get_list(r, m.closer, limits::contacts_per_message_max, "closer");
     break;
   }
   if (!e.empty())

@@ -31,7 +31,7 @@ void node::start(context& ctx, effects& fx) {
   unpublished_.clear();
   bootstrap_seeds_.clear();
   ctx.store.scan(provided_keys_table(), {}, [&](const row& r) {
-    if (provided_.size() < limits::max_provided_keys) {
+    if (provided_.size() < limits::provided_keys_max) {
       auto key = r.hash(0);
       provided_[key] = 0;
       unpublished_.insert(key);
@@ -45,7 +45,7 @@ message node::header(context& ctx, msg_type t, std::uint64_t request_id) const {
   m.type = t;
   m.request_id = request_id;
   m.sender_id = table_->self();
-  m.sender_address = std::string(ctx.address.substr(0, limits::max_address_bytes));
+  m.sender_address = std::string(ctx.address.substr(0, limits::address_bytes_max));
   return m;
 }
 
@@ -93,7 +93,7 @@ void node::handle_request(context& ctx, peer_id from, const message& m, effects&
   }
   case msg_type::get_providers: {
     message r = header(ctx, msg_type::providers, m.request_id);
-    r.providers = records_.get(m.key, ctx.now, limits::max_providers_per_message);
+    r.providers = records_.get(m.key, ctx.now, limits::providers_per_message_max);
     r.closer = table_->closest(m.key, cfg_.k, from);
     fx.send(from, encode(r));
     return;
@@ -167,7 +167,7 @@ void node::handle_response(context& ctx, peer_id from, const message& m, effects
 
 bool node::send_request(context&, const contact& to, message m, std::uint64_t query_id,
                         effects& fx) {
-  if (pending_.size() >= limits::max_pending_requests) {
+  if (pending_.size() >= limits::pending_requests_max) {
     fx.count("kad.requests_refused_local");
     return false;
   }

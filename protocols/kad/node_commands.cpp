@@ -34,7 +34,7 @@ void node::command(context& ctx, const peerlab::command& c, effects& fx) {
 void node::run(context& ctx, const peerlab::command& c, const bootstrap& b, effects& fx) {
   std::vector<contact> seeds;
   for (auto& s : b.seeds) {
-    if (s.address.size() > limits::max_address_bytes)
+    if (s.address.size() > limits::address_bytes_max)
       return reject(c, fail_code::bad_request, "seed address longer than 255 bytes", fx);
     if (s.peer != ctx.self)
       seeds.push_back(contact{s.peer, id_of(s.peer), s.address});
@@ -57,26 +57,26 @@ void node::run(context& ctx, const peerlab::command& c, const find_node& f, effe
 }
 
 void node::run(context& ctx, const peerlab::command& c, const find_providers& f, effects& fx) {
-  if (f.want > limits::max_wanted_providers)
+  if (f.want > limits::wanted_providers_max)
     return reject(c, fail_code::bad_request,
-                  "count must be 0 (all) to " + std::to_string(limits::max_wanted_providers), fx);
+                  "count must be 0 (all) to " + std::to_string(limits::wanted_providers_max), fx);
   query* q = start_query(ctx, query_kind::get_providers, f.key, {}, fx);
   if (!q)
     return reject(c, fail_code::unavailable, "too many queries running", fx);
   q->command_id = c.id;
   q->want = f.want;
   // Providers this node stores itself come first (as in libp2p).
-  for (auto& p : records_.get(f.key, ctx.now, limits::max_providers_per_message))
+  for (auto& p : records_.get(f.key, ctx.now, limits::providers_per_message_max))
     if (q->found_set.insert(p.peer).second)
       q->found.push_back(p);
   drive(ctx, *q, fx);
 }
 
 void node::run(context& ctx, const peerlab::command& c, const provide& p, effects& fx) {
-  if (!provided_.count(p.key) && provided_.size() >= limits::max_provided_keys)
+  if (!provided_.count(p.key) && provided_.size() >= limits::provided_keys_max)
     return reject(
       c, fail_code::unavailable,
-      "this node already provides " + std::to_string(limits::max_provided_keys) + " keys", fx);
+      "this node already provides " + std::to_string(limits::provided_keys_max) + " keys", fx);
   ctx.store.put(provided_keys_table(), {cell_digest(p.key)});
   unpublished_.erase(p.key);
   schedule_republish(p.key, cfg_.republish_interval, fx);

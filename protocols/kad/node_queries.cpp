@@ -49,7 +49,7 @@ std::string join_peers(const std::vector<peer_id>& ps) {
 
 node::query* node::start_query(context& ctx, query_kind kind, const kad_id& target,
                                const std::vector<contact>& extra_seeds, effects& fx) {
-  if (queries_.size() >= limits::max_active_queries) {
+  if (queries_.size() >= limits::active_queries_max) {
     fx.count("kad.queries_refused");
     return nullptr;
   }
@@ -98,7 +98,7 @@ void node::answered(context& ctx, query& q, peer_id from, const message& m, effe
   if (q.kind == query_kind::get_providers) {
     bool fresh = false;
     for (auto& p : m.providers)
-      if (q.found.size() < limits::max_wanted_providers && q.found_set.insert(p.peer).second) {
+      if (q.found.size() < limits::wanted_providers_max && q.found_set.insert(p.peer).second) {
         q.found.push_back(p);
         fresh = true;
       }
@@ -128,7 +128,7 @@ void node::store_phase(context& ctx, query& q, effects& fx) {
   q.storing = true;
   q.lookup_hops = q.walk.hops();
   contact self{ctx.self, table_->self(),
-               std::string(ctx.address.substr(0, limits::max_address_bytes))};
+               std::string(ctx.address.substr(0, limits::address_bytes_max))};
   for (auto* c : q.walk.closest_succeeded(cfg_.k)) {
     message m = header(ctx, msg_type::add_provider, 0);
     m.key = q.target;
@@ -258,7 +258,7 @@ void node::refresh_buckets(context& ctx, effects& fx) {
 bool node::provide_key(context& ctx, const kad_id& key, std::uint64_t command_id, bool republish,
                        effects& fx) {
   contact self{ctx.self, table_->self(),
-               std::string(ctx.address.substr(0, limits::max_address_bytes))};
+               std::string(ctx.address.substr(0, limits::address_bytes_max))};
   records_.add(key, self, ctx.now + cfg_.provider_ttl, ctx.now);
   query* q = start_query(ctx, query_kind::put, key, {}, fx);
   if (!q) {

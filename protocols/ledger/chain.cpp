@@ -70,8 +70,8 @@ submit_result chain::fund(account_id to, std::uint64_t amount) {
   auto& t = acct(treasury);
   if (t.balance < amount)
     return fail(error_code::overdraft, "the treasury holds only " + std::to_string(t.balance));
-  if (txs_.size() >= bounds::max_txs ||
-      (!accounts_.count(to) && accounts_.size() >= bounds::max_accounts))
+  if (txs_.size() >= bounds::txs_max ||
+      (!accounts_.count(to) && accounts_.size() >= bounds::accounts_max))
     return fail(error_code::full, "ledger tables are at their bound");
   std::uint64_t nonce = fund_nonce_++;
   tx_id id = make_tx_id(treasury, to, amount, 0, nonce);
@@ -134,10 +134,10 @@ submit_result chain::submit(account_id from, account_id to, std::uint64_t amount
     return fail(error_code::overdraft, "balance " + std::to_string(balance) + " minus pending " +
                                          std::to_string(pending) + " cannot cover " +
                                          std::to_string(cost));
-  if (!old && mempool_.size() >= bounds::max_pending)
+  if (!old && mempool_.size() >= bounds::pending_max)
     return fail(error_code::full, "mempool full");
-  if (txs_.size() >= bounds::max_txs ||
-      (!accounts_.count(to) && accounts_.size() >= bounds::max_accounts))
+  if (txs_.size() >= bounds::txs_max ||
+      (!accounts_.count(to) && accounts_.size() >= bounds::accounts_max))
     return fail(error_code::full, "ledger tables are at their bound");
   if (old) {
     drop_pending(*holder, *old);

@@ -11,7 +11,7 @@ namespace {
 using wire::reader;
 using wire::writer;
 
-constexpr std::size_t max_text = limits::max_error_text;
+constexpr std::size_t max_text = limits::error_text_max;
 
 bool is_request(std::uint8_t t) { return t >= 1 && t <= 3; }
 
@@ -286,7 +286,7 @@ decode_result decode_body(byte_view frame) {
 // field the damage happened to hit. A body error therefore means the sender
 // built a bad frame (a bug or a lying peer), since its checksum matched.
 decode_result decode(byte_view frame) {
-  if (frame.size() > limits::max_frame_bytes)
+  if (frame.size() > limits::frame_bytes_max)
     return {message{}, "frame of " + std::to_string(frame.size()) + " bytes exceeds the limit"};
   if (frame.size() < 2 + frame_checksum_bytes)
     return {message{}, "frame shorter than its 2-byte header and 8-byte checksum"};

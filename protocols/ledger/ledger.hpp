@@ -51,9 +51,9 @@ struct config {
 
 /// Bounds of the ledger (the project-wide ones are in protocols/common/limits.hpp).
 namespace bounds {
-constexpr std::size_t max_pending = 200'000; // mempool
-constexpr std::size_t max_txs = 20'000'000;  // all transactions ever kept
-constexpr std::size_t max_accounts = 10'000'000;
+constexpr std::size_t pending_max = 200'000; // mempool
+constexpr std::size_t txs_max = 20'000'000;  // all transactions ever kept
+constexpr std::size_t accounts_max = 10'000'000;
 } // namespace bounds
 
 /// Deterministic transaction id: SHA-256 over a domain tag and the fields.

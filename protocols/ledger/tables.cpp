@@ -58,7 +58,7 @@ const table_schema& meta_table() {
 const table_schema& accounts_table() {
   static const table_schema s = [] {
     table_schema t{
-      "LedgerAccounts", {integer("account"), integer("balance")}, 1, 1, bounds::max_accounts};
+      "LedgerAccounts", {integer("account"), integer("balance")}, 1, 1, bounds::accounts_max};
     t.legacy_table = "LedgerAccounts"; // key: 16 hex digits, value: the balance
     t.from_legacy = [](std::string_view k, std::string_view v) -> std::optional<row> {
       std::uint64_t a = 0;
@@ -95,7 +95,7 @@ const table_schema& txs_table() {
                     integer("seq")},
                    1,
                    1,
-                   bounds::max_txs};
+                   bounds::txs_max};
     // value: "from to amount fee nonce status height seq", status as a number.
     t.legacy_table = "LedgerTxs";
     t.from_legacy = [](std::string_view k, std::string_view v) -> std::optional<row> {

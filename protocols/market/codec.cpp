@@ -39,7 +39,7 @@ void put(writer& w, const payment_status& m) {
   w.fixed(m.ref);
   w.fixed(m.tx);
   w.u8(static_cast<std::uint8_t>(m.status));
-  w.str16(std::string_view(m.reason).substr(0, bounds::max_reason));
+  w.str16(std::string_view(m.reason).substr(0, bounds::reason_max));
 }
 
 std::string parse(reader& r, payment_request& m) {
@@ -81,7 +81,7 @@ std::string parse(reader& r, payment_status& m) {
   if (s < 1 || s > 3)
     return "unknown status " + std::to_string(s);
   m.status = static_cast<pay_status>(s);
-  if (!r.str16(m.reason, bounds::max_reason))
+  if (!r.str16(m.reason, bounds::reason_max))
     return "reason truncated or too long";
   return "";
 }
@@ -164,7 +164,7 @@ decode_result decode_body(byte_view frame) {
 // field the damage happened to hit. A body error therefore means the sender
 // built a bad frame (a bug or a lying peer), since its checksum matched.
 decode_result decode(byte_view frame) {
-  if (frame.size() > limits::max_frame_bytes)
+  if (frame.size() > limits::frame_bytes_max)
     return {message{}, "frame too large"};
   if (frame.size() < 2 + frame_checksum_bytes)
     return {message{}, "frame shorter than its 2-byte header and 8-byte checksum"};

@@ -241,13 +241,13 @@ filexfer::payment_gate::admission gate::admit(context& ctx, peer_id p, const fil
     // to catch its reuse. New purchases stop while that table could not take
     // every open payment, so no payer pays a transaction that goes unrecorded.
     auto& used = tables::used_tx();
-    if (ctx.store.count(used) + bounds::max_open_payments >= ctx.store.capacity(used)) {
+    if (ctx.store.count(used) + bounds::open_payments_max >= ctx.store.capacity(used)) {
       fx.count("market.refused_payments_full");
       a.refused = true;
       a.reason = "payment refused: this provider cannot record more payments (UsedTx is full)";
       return a;
     }
-    if (st.open.size() >= bounds::max_open_purchases_per_peer) {
+    if (st.open.size() >= bounds::open_purchases_per_peer_max) {
       fx.count("market.refused_open_purchases");
       a.refused = true;
       a.reason = "payment refused: too many unpaid purchases";

@@ -74,9 +74,9 @@ const char* strategy_name(strategy s) {
 std::string gate_config::check() const {
   if (kind == policy::pay_per_window && window_bytes == 0)
     return "window must be positive";
-  if (max_open_purchases == 0 || max_open_purchases > bounds::max_open_purchases_per_peer)
+  if (max_open_purchases == 0 || max_open_purchases > bounds::open_purchases_per_peer_max)
     return "max_open_purchases must be between 1 and " +
-           std::to_string(bounds::max_open_purchases_per_peer);
+           std::to_string(bounds::open_purchases_per_peer_max);
   if (payment_deadline <= 0)
     return "payment_deadline must be positive";
   if (recheck <= 0)

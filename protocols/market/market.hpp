@@ -87,10 +87,10 @@ struct payer_config {
 
 /// Bounds of the payment protocol.
 namespace bounds {
-constexpr std::size_t max_open_payments = 200'000;  // verifier: bills not yet settled
-constexpr std::size_t max_payer_payments = 100'000; // payer: payments not yet settled
-constexpr std::size_t max_open_purchases_per_peer = 64;
-constexpr std::size_t max_reason = 200; // reasons stored in rows and sent
+constexpr std::size_t open_payments_max = 200'000;  // verifier: bills not yet settled
+constexpr std::size_t payer_payments_max = 100'000; // payer: payments not yet settled
+constexpr std::size_t open_purchases_per_peer_max = 64;
+constexpr std::size_t reason_max = 200; // reasons stored in rows and sent
 } // namespace bounds
 
 std::shared_ptr<filexfer::payment_gate> make_gate(const gate_config&);

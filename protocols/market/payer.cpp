@@ -30,7 +30,7 @@ void payer::start(context& ctx, effects& fx) {
   req_seq_ = ctx.random.next() >> 1;
   // Resume payments a crash interrupted.
   ctx.store.scan(tables::payments(), {std::string("out")}, [&](const peerlab::row& typed) {
-    if (payments_.size() >= bounds::max_payer_payments)
+    if (payments_.size() >= bounds::payer_payments_max)
       return;
     auto ref = ref_of(typed.cells[1]);
     auto r = row::of(tables::payments(), typed);
@@ -135,7 +135,7 @@ void payer::on_request(context& ctx, peer_id from, const payment_request& r, eff
   }
   if (ctx.store.get(tables::payments(), out_key(r.ref)))
     return; // already settled (or deliberately ignored)
-  if (payments_.size() >= bounds::max_payer_payments) {
+  if (payments_.size() >= bounds::payer_payments_max) {
     fx.count("market.bills_dropped");
     return;
   }

@@ -121,7 +121,7 @@ const table_schema& payments() {
                   integer("late_at")},
                  2,
                  1,
-                 bounds::max_open_payments * 16},
+                 bounds::open_payments_max * 16},
                 "Payments", [](std::string_view k) -> std::optional<key> {
                   auto colon = k.find(':');
                   if (colon == std::string_view::npos)
@@ -137,7 +137,7 @@ const table_schema& payments() {
 
 const table_schema& inbox() {
   static const table_schema s = [] {
-    table_schema t{"PaymentsInbox", {blob("ref", 16)}, 1, 1, bounds::max_open_payments};
+    table_schema t{"PaymentsInbox", {blob("ref", 16)}, 1, 1, bounds::open_payments_max};
     t.legacy_table = "PaymentsInbox";
     t.from_legacy = [](std::string_view k, std::string_view) -> std::optional<peerlab::row> {
       auto r = ref_only_key(k);
@@ -150,7 +150,7 @@ const table_schema& inbox() {
 
 const table_schema& open() {
   static const table_schema s = [] {
-    table_schema t{"PaymentsOpen", {blob("ref", 16)}, 1, 1, bounds::max_open_payments};
+    table_schema t{"PaymentsOpen", {blob("ref", 16)}, 1, 1, bounds::open_payments_max};
     t.legacy_table = "PaymentsOpen";
     t.from_legacy = [](std::string_view k, std::string_view) -> std::optional<peerlab::row> {
       auto r = ref_only_key(k);
@@ -164,7 +164,7 @@ const table_schema& open() {
 const table_schema& used_tx() {
   static const table_schema s = [] {
     table_schema t{
-      "UsedTx", {blob("tx", 32), blob("ref", 16)}, 1, 1, bounds::max_open_payments * 16};
+      "UsedTx", {blob("tx", 32), blob("ref", 16)}, 1, 1, bounds::open_payments_max * 16};
     t.legacy_table = "UsedTx"; // key: tx hex, value: ref hex
     t.from_legacy = [](std::string_view k, std::string_view v) -> std::optional<peerlab::row> {
       auto tx = blob_of_hex(k, 32);
@@ -335,7 +335,7 @@ std::optional<filexfer::payment_ref> ref_of(const cell& c) {
 }
 
 std::string clean(std::string_view text) {
-  std::string out(text.substr(0, bounds::max_reason));
+  std::string out(text.substr(0, bounds::reason_max));
   for (auto& c : out)
     if (c == ';' || c == '=' || static_cast<unsigned char>(c) < 0x20)
       c = ',';

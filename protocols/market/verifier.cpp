@@ -48,7 +48,7 @@ void verifier::track(context& ctx, const payment_ref& ref, const row& r, bool re
     ctx.store.erase(tables::open(), ref_key(ref));
     return;
   }
-  if (open_.size() >= bounds::max_open_payments)
+  if (open_.size() >= bounds::open_payments_max)
     return; // stays in the rows; picked up after a restart with room
   entry e;
   e.peer = r.u64("peer");
@@ -84,7 +84,7 @@ void verifier::track(context& ctx, const payment_ref& ref, const row& r, bool re
 void verifier::consume_inbox(context& ctx) {
   std::vector<peerlab::key> refs;
   ctx.store.scan(tables::inbox(), {}, [&](const peerlab::row& r) {
-    if (open_.size() + refs.size() < bounds::max_open_payments)
+    if (open_.size() + refs.size() < bounds::open_payments_max)
       refs.push_back(r.cells);
   });
   for (auto& k : refs) {
@@ -210,7 +210,7 @@ void verifier::frame(context& ctx, peer_id from, byte_view data, effects& fx) {
 
 void verifier::reply(peer_id to, const payment_ref& ref, const tx_id& tx, pay_status s,
                      const std::string& reason, effects& fx) {
-  fx.send(to, encode(payment_status{ref, tx, s, reason.substr(0, bounds::max_reason)}));
+  fx.send(to, encode(payment_status{ref, tx, s, reason.substr(0, bounds::reason_max)}));
 }
 
 void verifier::on_notify(context& ctx, peer_id from, const payment_notify& n, effects& fx) {

@@ -421,8 +421,8 @@ void driver::start_download(sim_api& api, const open_lookup& ol, const event& e)
       found.push_back(p);
   for (std::size_t k = found.size(); k > 1; --k) // spread the load over the providers
     std::swap(found[k - 1], found[r.below(k)]);
-  if (found.size() > limits::max_providers_per_download)
-    found.resize(limits::max_providers_per_download);
+  if (found.size() > limits::providers_per_download_max)
+    found.resize(limits::providers_per_download_max);
   if (found.empty()) {
     ++downloads_no_providers_;
     api.count("dht.downloads_without_providers", 1, api.group_of(ol.node));

@@ -387,7 +387,7 @@ private:
                  "?call=" + std::to_string(idx);
       if (idx % 2)
         q.body = message_body(idx, p_.http_body, body_seed_[http_call]);
-      auto expected = http::simulated_upstream(q, http::limits::max_body_bytes);
+      auto expected = http::simulated_upstream(q, http::limits::body_bytes_max);
       auto cmd =
         api.issue_command(node_a_, "droplog", "http",
                           {std::to_string(node_b_), q.method, q.target, as_string(q.body)});

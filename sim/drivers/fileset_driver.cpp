@@ -81,7 +81,7 @@ params parse(const json& item, const std::string& path, const scenario& s) {
   auto size = [&](const char* k, std::uint64_t& f) {
     if (auto* v = cfg::member(item, k)) {
       f = cfg::get_size(*v, cfg::child(path, k));
-      if (f > peerlab::fileset::limits::max_file_bytes)
+      if (f > peerlab::fileset::limits::file_bytes_max)
         cfg::fail(cfg::child(path, k), "a size up to 64MiB", *v);
     }
   };
@@ -91,7 +91,7 @@ params parse(const json& item, const std::string& path, const scenario& s) {
   };
   count("degree", p.degree, 1, max_degree);
   count("sets", p.sets, 1, max_total_files);
-  count("files_per_set", p.files_per_set, 1, peerlab::fileset::limits::max_set_files);
+  count("files_per_set", p.files_per_set, 1, peerlab::fileset::limits::set_files_max);
   if (p.sets * p.files_per_set > max_total_files)
     cfg::fail_msg(path, "sets x files_per_set must be at most 100000");
   // The driver keeps every file and a first-arrival time per (file, node).

@@ -134,8 +134,8 @@ private:
         providers.push_back(h);
     for (std::size_t k = providers.size(); k > 1; --k) // shuffle: spread the load
       std::swap(providers[k - 1], providers[rng.below(k)]);
-    if (providers.size() > limits::max_providers_per_download)
-      providers.resize(limits::max_providers_per_download);
+    if (providers.size() > limits::providers_per_download_max)
+      providers.resize(limits::providers_per_download_max);
     std::vector<std::string> args{to_hex(file.hash)};
     for (auto p : providers)
       args.push_back(std::to_string(p));
@@ -183,7 +183,7 @@ void driver::on_event(sim_api& api, std::uint32_t node, const event& e) {
     const std::string* reason = e.field("reason");
     std::string why = reason ? *reason : "unknown";
     // Peers choose the text: the map is bounded, further reasons count as "other".
-    if (d.failure_reasons.size() < limits::max_failure_reasons || d.failure_reasons.count(why))
+    if (d.failure_reasons.size() < limits::failure_reasons_max || d.failure_reasons.count(why))
       ++d.failure_reasons[why];
     else
       ++d.failure_reasons["other"];

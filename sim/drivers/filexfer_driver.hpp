@@ -8,7 +8,7 @@
 // Every node of `group` picks, every `interval` (a duration distribution), a
 // file of the file set `files` that it neither holds nor is downloading, and
 // tells its downloader role to fetch it from the file's holders (shuffled,
-// bounded by limits::max_providers_per_download).
+// bounded by limits::providers_per_download_max).
 //
 // One driver serves every downloads item of a scenario and also runs when a
 // scenario names only its checkers (downloads issued by other drivers, e.g.

@@ -80,10 +80,10 @@ TEST_CASE("connection: the outbound queue bound refuses frames past it", "[net][
   for (int i = 0; i < 200; ++i) // all queued before any write can complete
     accepted += a->send(bytes(chunk, 1)) ? 1 : 0;
   auto hello_bytes = net::encode_hello({1, ""}).size() + 4;
-  std::size_t expected = (limits::max_conn_queue_bytes - hello_bytes) / (chunk + 4);
+  std::size_t expected = (limits::conn_queue_bytes_max - hello_bytes) / (chunk + 4);
   REQUIRE(accepted == expected);
   REQUIRE(ra.refused == 200 - expected);
-  REQUIRE(a->queued_bytes() <= limits::max_conn_queue_bytes);
+  REQUIRE(a->queued_bytes() <= limits::conn_queue_bytes_max);
   a->close("done");
 }
 

@@ -76,7 +76,7 @@ TEST_CASE("loss drops, duplicate makes a second copy that later rules treat on i
 
   link::chain twice; // at most one duplicate per frame
   twice.add(link::duplicate(1)).add(link::duplicate(1));
-  CHECK(twice.run(frame(10), r).copies == link::bounds::max_copies);
+  CHECK(twice.run(frame(10), r).copies == link::bounds::copies_max);
 }
 
 TEST_CASE("truncate cuts inside the frame, corrupt flips one bit inside what is left", "[link]") {
@@ -115,7 +115,7 @@ TEST_CASE("bit rot flips about p per byte and at most its bound", "[link]") {
     CHECK(b / 8 < 100000);
   link::chain all;
   all.add(link::bit_rot(1));
-  CHECK(all.run(frame(100000), r).copy[0].bits.size() == link::bounds::max_flips_per_frame);
+  CHECK(all.run(frame(100000), r).copy[0].bits.size() == link::bounds::flips_per_frame_max);
 }
 
 TEST_CASE("the same generator state gives the same fate", "[link]") {

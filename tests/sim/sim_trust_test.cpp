@@ -216,7 +216,7 @@ TEST_CASE("zero session and downtime are rejected, through the API the watchdog 
 TEST_CASE("the watchdog leaves scenarios with many simultaneous events alone", "[sim][trust]") {
   auto s = test::parse(test::small_transfer());
   sim::simulator sim(s, {});
-  CHECK(sim.max_events_per_instant() == limits::max_events_per_instant);
+  CHECK(sim.max_events_per_instant() == limits::events_per_instant_max);
   sim.run();
   CHECK(sim.now_time() == s.duration);
 }
@@ -265,10 +265,10 @@ TEST_CASE("peer text is escaped before stats, events and results", "[sim][trust]
 TEST_CASE("the number of distinct failure reasons is bounded", "[sim][trust]") {
   auto s = test::parse(test::small_transfer(1, 1, false));
   sim::simulator sim(s, {});
-  for (std::size_t i = 0; i < limits::max_failure_reasons + 50; ++i)
+  for (std::size_t i = 0; i < limits::failure_reasons_max + 50; ++i)
     sim.emit(0, 0, event{"download_failed", 0, {{"reason", "r" + std::to_string(i)}}, {}});
   auto& reasons = sim::filexfer_sim::outcomes_of(sim).failure_reasons;
-  CHECK(reasons.size() == limits::max_failure_reasons + 1);
+  CHECK(reasons.size() == limits::failure_reasons_max + 1);
   CHECK(reasons.at("other") == 50);
 }
 

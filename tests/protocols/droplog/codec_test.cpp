@@ -132,7 +132,7 @@ TEST_CASE("droplog codec compressed fragments decode to the original bytes", "[d
   CHECK(d.packet.messages[0].payload == text);
   CHECK(d.packet.messages[0].flags == 0);
   // A declared size above the receiver's bound is refused before inflating.
-  auto small = decode_packet(view(p), keys_ab(), {limits::max_packet_bytes, 1000});
+  auto small = decode_packet(view(p), keys_ab(), {limits::packet_bytes_max, 1000});
   CHECK(small.packet.tail == tail_state::damaged);
   CHECK(small.packet.messages.empty());
   CHECK_FALSE(decompress_fragment(view(*packed), 2999));

@@ -124,7 +124,7 @@ TEST_CASE("filexfer decode rejects unknown types and wrong ports") {
 
 TEST_CASE("filexfer decode rejects oversized and out-of-range fields") {
   SECTION("file name longer than the limit") {
-    std::string name(limits::max_file_name + 1, 'n');
+    std::string name(limits::file_name_max + 1, 'n');
     auto d = decode(encode(meta_ok{1, name, 0, 0}));
     CHECK(d.error == "META_OK: name truncated or longer than 255 bytes");
     CHECK(decode(encode(meta_ok{1, name.substr(1), 0, 0})).ok());
@@ -132,7 +132,7 @@ TEST_CASE("filexfer decode rejects oversized and out-of-range fields") {
   SECTION("error text longer than the limit") {
     bytes f = encode(meta_err{1, error_code::internal, ""});
     // Patch the length field to claim a too-long text and append it.
-    std::uint16_t n = limits::max_error_text + 1;
+    std::uint16_t n = limits::error_text_max + 1;
     f[f.size() - 2] = static_cast<std::uint8_t>(n);
     f[f.size() - 1] = static_cast<std::uint8_t>(n >> 8);
     f.resize(f.size() + n, 'x');
@@ -140,7 +140,7 @@ TEST_CASE("filexfer decode rejects oversized and out-of-range fields") {
     // The encoder cuts long text, so what it makes always decodes.
     auto d = decode(encode(meta_err{1, error_code::internal, std::string(2000, 'y')}));
     REQUIRE(d.ok());
-    CHECK(std::get<meta_err>(d.msg).text.size() == limits::max_error_text);
+    CHECK(std::get<meta_err>(d.msg).text.size() == limits::error_text_max);
   }
   SECTION("unknown error codes") {
     for (std::uint8_t code : {0, 5, 255}) {
@@ -153,24 +153,24 @@ TEST_CASE("filexfer decode rejects oversized and out-of-range fields") {
     CHECK_FALSE(decode(encode(content_req{1, {}, 0, 0, 1})).ok());
     CHECK_FALSE(decode(encode(content_req{1, {}, 0, 1, 0})).ok());
     CHECK_FALSE(decode(encode(content_req{
-                         1, {}, 0, static_cast<std::uint32_t>(bounds::max_request_bytes + 1), 1}))
+                         1, {}, 0, static_cast<std::uint32_t>(bounds::request_bytes_max + 1), 1}))
                   .ok());
     CHECK_FALSE(decode(encode(content_req{
-                         1, {}, 0, 1, static_cast<std::uint32_t>(limits::max_chunk_bytes + 1)}))
+                         1, {}, 0, 1, static_cast<std::uint32_t>(limits::chunk_bytes_max + 1)}))
                   .ok());
     CHECK(decode(encode(content_req{1,
                                     {},
                                     0,
-                                    static_cast<std::uint32_t>(bounds::max_request_bytes),
-                                    static_cast<std::uint32_t>(limits::max_chunk_bytes)}))
+                                    static_cast<std::uint32_t>(bounds::request_bytes_max),
+                                    static_cast<std::uint32_t>(limits::chunk_bytes_max)}))
             .ok());
     CHECK(decode(encode(content_req{1, {}, UINT64_MAX - 10, 20, 1})).error ==
           "CONTENT_REQ: offset + length overflows");
   }
   SECTION("chunk data empty or larger than the chunk limit") {
     CHECK(decode(encode(content_chunk{1, 0, {}, bytes{}})).error == "CONTENT_CHUNK: no data");
-    CHECK_FALSE(decode(encode(content_chunk{1, 0, {}, bytes(limits::max_chunk_bytes + 1)})).ok());
-    CHECK(decode(encode(content_chunk{1, 0, {}, bytes(limits::max_chunk_bytes)})).ok());
+    CHECK_FALSE(decode(encode(content_chunk{1, 0, {}, bytes(limits::chunk_bytes_max + 1)})).ok());
+    CHECK(decode(encode(content_chunk{1, 0, {}, bytes(limits::chunk_bytes_max)})).ok());
     CHECK_FALSE(decode(encode(content_chunk{1, UINT64_MAX - 1, {}, bytes(4)})).ok());
   }
 }

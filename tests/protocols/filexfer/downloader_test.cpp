@@ -264,7 +264,7 @@ TEST_CASE("filexfer malformed download commands are refused with a clear reason"
     {{hex, "10 "}, "args[1] is not a decimal peer id: \"10 \""},
     {{hex, "99999999999999999999999"},
      "args[1] is not a decimal peer id: \"99999999999999999999999\""},
-    {std::vector<std::string>(limits::max_command_args + 1, "1"),
+    {std::vector<std::string>(limits::command_args_max + 1, "1"),
      "too many arguments (at most 64)"},
   };
   std::uint64_t id = 100;
@@ -302,7 +302,7 @@ TEST_CASE("filexfer refuses a second download of the same file and bounds downlo
   CHECK(*failed[0].e.field("reason") == "this file is already being downloaded");
 
   // Fill the table with distinct (unknown) hashes without running the loop.
-  for (std::uint64_t i = 1; i < limits::max_active_downloads; ++i) {
+  for (std::uint64_t i = 1; i < limits::active_downloads_max; ++i) {
     digest h{};
     h[0] = 1;
     h[8] = static_cast<std::uint8_t>(i);
@@ -310,7 +310,7 @@ TEST_CASE("filexfer refuses a second download of the same file and bounds downlo
     w.loop.command(client, text_command_of(100 + i, "download", {to_hex(h), p}));
   }
   auto& d = static_cast<downloader&>(*w.loop.at(client).logic);
-  CHECK(d.active_downloads() == limits::max_active_downloads);
+  CHECK(d.active_downloads() == limits::active_downloads_max);
   w.loop.trace.clear();
   digest extra{};
   extra[0] = 2;
@@ -361,8 +361,8 @@ TEST_CASE("filexfer downloader clamps its configuration to the protocol bounds")
   c.max_attempts = 0;
   downloader d(c);
   CHECK(d.config().chunk_bytes == 1);
-  CHECK(d.config().window_bytes == bounds::max_request_bytes);
-  CHECK(d.config().windows_in_flight == bounds::max_windows_in_flight);
+  CHECK(d.config().window_bytes == bounds::request_bytes_max);
+  CHECK(d.config().windows_in_flight == bounds::windows_in_flight_max);
   CHECK(d.config().attempts_per_provider == 1);
   CHECK(d.config().max_attempts == 1);
 }

@@ -196,17 +196,17 @@ TEST_CASE("filexfer provider answers busy past max_active_uploads") {
   effects fx;
   auto c = h.n.ctx(0);
   // One peer each: requests of one peer for the same bytes would supersede each other.
-  for (std::uint64_t id = 1; id <= limits::max_active_uploads + 1; ++id)
+  for (std::uint64_t id = 1; id <= limits::active_uploads_max + 1; ++id)
     h.n.logic->frame(c, 1000 + id, encode(content_req{id, hash, 0, 4096, 1024}), fx);
-  CHECK(h.p->active_uploads() == limits::max_active_uploads);
+  CHECK(h.p->active_uploads() == limits::active_uploads_max);
   REQUIRE(fx.frames.size() == 1);
   auto e = std::get<content_err>(decode(fx.frames[0].data).msg);
-  CHECK(e.req_id == limits::max_active_uploads + 1);
+  CHECK(e.req_id == limits::active_uploads_max + 1);
   CHECK(e.code == error_code::busy);
   fx.frames.clear();
   h.drain(fx);
   CHECK(h.p->active_uploads() == 0);
-  CHECK(h.sent<content_end>().size() == limits::max_active_uploads);
+  CHECK(h.sent<content_end>().size() == limits::active_uploads_max);
 }
 
 TEST_CASE("filexfer corrupt_content provider changes every chunk, deterministically") {

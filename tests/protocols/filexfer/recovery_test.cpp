@@ -156,7 +156,7 @@ TEST_CASE("filexfer holes past max_ranges_per_rerequest go into one last request
   duration_of(w);
   w.require_verified_copy();
   CHECK(lost.size() == 24);
-  CHECK(bounds::max_ranges_per_rerequest == 8);
+  CHECK(bounds::ranges_per_rerequest_max == 8);
   std::vector<range> expected = {{0, window_bytes}};
   for (std::uint64_t k = 81; k <= 93; k += 2)
     expected.push_back({k * kib, kib});
@@ -326,7 +326,7 @@ TEST_CASE("filexfer open windows stay bounded under heavy loss") {
   CHECK(duration_of(w) > 0);
   w.require_verified_copy();
   CHECK(most > cfg.windows_in_flight); // re-requests ride on top of the pipeline
-  CHECK(most <= bounds::max_open_windows);
+  CHECK(most <= bounds::open_windows_max);
   CHECK(d.open_windows() == 0);
 }
 

@@ -59,7 +59,7 @@ public:
     for (auto& f : fx.frames) {
       gossip::frame_body b;
       std::string err;
-      if (!gossip::decode(f.data, gossip::limits::max_message_bytes, b, err))
+      if (!gossip::decode(f.data, gossip::limits::message_bytes_max, b, err))
         throw std::runtime_error("role sent an undecodable frame: " + err);
       out.emplace_back(f.to, std::move(b));
     }

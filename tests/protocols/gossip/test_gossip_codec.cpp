@@ -42,10 +42,10 @@ std::vector<frame_body> samples() {
 }
 
 bool decodes(const bytes& b, frame_body& out, std::string& err) {
-  return decode(b, limits::max_message_bytes, out, err);
+  return decode(b, limits::message_bytes_max, out, err);
 }
 
-std::string error_of(const bytes& b, std::size_t max_message = limits::max_message_bytes) {
+std::string error_of(const bytes& b, std::size_t max_message = limits::message_bytes_max) {
   frame_body out;
   std::string err;
   if (decode(b, max_message, out, err))
@@ -77,7 +77,7 @@ TEST_CASE("gossip codec rejects truncation at every offset and trailing bytes", 
     for (std::size_t len = 0; len < enc.size(); ++len) {
       frame_body out;
       std::string err;
-      REQUIRE_FALSE(decode(byte_view{enc.data(), len}, limits::max_message_bytes, out, err));
+      REQUIRE_FALSE(decode(byte_view{enc.data(), len}, limits::message_bytes_max, out, err));
       REQUIRE_FALSE(err.empty());
     }
     auto longer = enc;

@@ -302,7 +302,7 @@ TEST_CASE("gossip no GRAFT crosses a PRUNE backoff in a network with churn",
   for (auto& [f, data] : h.log) {
     gossip::frame_body b;
     std::string err;
-    REQUIRE(gossip::decode(data, gossip::limits::max_message_bytes, b, err));
+    REQUIRE(gossip::decode(data, gossip::limits::message_bytes_max, b, err));
     if (auto* p = std::get_if<gossip::prune_msg>(&b))
       prunes.push_back({f.at, f.from, f.to, time_us{p->backoff_s} * us_per_s});
     else if (std::get_if<gossip::graft_msg>(&b))

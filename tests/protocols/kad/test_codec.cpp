@@ -158,17 +158,17 @@ TEST_CASE("ids of the wrong size are rejected", "[kad][codec]") {
 
 TEST_CASE("lists longer than their bound are rejected", "[kad][codec]") {
   message nodes = base(msg_type::nodes);
-  nodes.closer = contacts(1, limits::max_contacts_per_message);
+  nodes.closer = contacts(1, limits::contacts_per_message_max);
   bytes f = encode(nodes);
   REQUIRE(decode(f).ok);
-  CHECK(error_after_patch(f, body_offset(nodes), limits::max_contacts_per_message + 1)
+  CHECK(error_after_patch(f, body_offset(nodes), limits::contacts_per_message_max + 1)
           .find("closer: 33 entries, at most 32") == 0);
 
   message pr = base(msg_type::providers);
-  pr.providers = contacts(1, limits::max_providers_per_message);
+  pr.providers = contacts(1, limits::providers_per_message_max);
   f = encode(pr);
   REQUIRE(decode(f).ok);
-  CHECK(error_after_patch(f, body_offset(pr), limits::max_providers_per_message + 1)
+  CHECK(error_after_patch(f, body_offset(pr), limits::providers_per_message_max + 1)
           .find("providers: 65 entries, at most 64") == 0);
   // A count claiming more entries than the bytes can hold fails before allocating.
   CHECK(error_after_patch(encode(base(msg_type::providers)), body_offset(pr), 64)
@@ -178,7 +178,7 @@ TEST_CASE("lists longer than their bound are rejected", "[kad][codec]") {
   nodes.closer = contacts(1, 40);
   auto d = decode(encode(nodes));
   REQUIRE(d.ok);
-  CHECK(d.msg.closer.size() == limits::max_contacts_per_message);
+  CHECK(d.msg.closer.size() == limits::contacts_per_message_max);
 }
 
 TEST_CASE("duplicate peers in a list and over-long addresses are rejected", "[kad][codec]") {
@@ -189,12 +189,12 @@ TEST_CASE("duplicate peers in a list and over-long addresses are rejected", "[ka
   CHECK(d.error.find("duplicate peer 9") != std::string::npos);
 
   message ping = base(msg_type::ping);
-  ping.sender_address = std::string(limits::max_address_bytes, 'a');
+  ping.sender_address = std::string(limits::address_bytes_max, 'a');
   bytes f = encode(ping);
   REQUIRE(decode(f).ok);
   // Claim one byte more than the bound (and supply it).
-  f[43] = static_cast<std::uint8_t>((limits::max_address_bytes + 1) & 0xff);
-  f[44] = static_cast<std::uint8_t>((limits::max_address_bytes + 1) >> 8);
+  f[43] = static_cast<std::uint8_t>((limits::address_bytes_max + 1) & 0xff);
+  f[44] = static_cast<std::uint8_t>((limits::address_bytes_max + 1) >> 8);
   f.push_back('a');
   d = decode(f);
   REQUIRE_FALSE(d.ok);

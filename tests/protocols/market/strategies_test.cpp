@@ -289,7 +289,7 @@ TEST_CASE("a restarted provider still fails a peer that never paid") {
 TEST_CASE("a provider whose UsedTx could fill refuses new purchases before any payer pays") {
   market_net m;
   // Room for every open payment plus one more transaction.
-  m.net.at(provider_node).kv.cap_rows("UsedTx", bounds::max_open_payments + 1);
+  m.net.at(provider_node).kv.cap_rows("UsedTx", bounds::open_payments_max + 1);
   m.start();
   m.add_payer(40, strategy::honest);
   m.sell(40, 1, 1000);
