@@ -3,7 +3,7 @@
 // (`peerlab drop-gateway --config FILE`). Reference and example: docs/live.md,
 // "File-drop gateways". Errors name the JSON path; unknown keys are rejected.
 #include "net/address.hpp"
-#include "protocols/droplog/config.hpp"
+#include "protocols/droplog/droplog.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -4,7 +4,7 @@
 // packet grows the target additively, a truncated or damaged one shrinks it
 // multiplicatively, at most once per round trip (only packets sent after the
 // last decrease can cause the next one).
-#include "protocols/droplog/config.hpp"
+#include "protocols/droplog/droplog.hpp"
 
 namespace peerlab::droplog {
 

@@ -4,7 +4,7 @@
 // exactly-once in-order delivery, and the acknowledgement state written into
 // every outgoing packet (cumulative ack, SACK ranges, packet ranges, NACKs).
 #include "protocols/droplog/events.hpp"
-#include "protocols/droplog/packet.hpp"
+#include "protocols/droplog/codec.hpp"
 #include "protocols/droplog/state_store.hpp"
 
 #include <deque>

@@ -3,7 +3,7 @@
 // and 6.2): srtt, rttvar, min_rtt, and a timeout that doubles on each
 // consecutive expiry. In fixed mode the timeout is one constant, as in the
 // original Python design (RETRANSMISSION_TIMEOUT = 5 s).
-#include "protocols/droplog/config.hpp"
+#include "protocols/droplog/droplog.hpp"
 
 namespace peerlab::droplog {
 

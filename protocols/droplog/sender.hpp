@@ -4,7 +4,7 @@
 // thresholds, NACKs, retransmission timeout with backoff), packet sizing and
 // housekeeping of our own packet files.
 #include "protocols/droplog/events.hpp"
-#include "protocols/droplog/packet.hpp"
+#include "protocols/droplog/codec.hpp"
 #include "protocols/droplog/packet_sizer.hpp"
 #include "protocols/droplog/rtt.hpp"
 #include "protocols/droplog/state_store.hpp"

@@ -1,7 +1,7 @@
 #include "protocols/droplog/state_store.hpp"
 
 #include "protocols/common/wire.hpp"
-#include "protocols/droplog/config.hpp"
+#include "protocols/droplog/droplog.hpp"
 
 #include <stdexcept>
 

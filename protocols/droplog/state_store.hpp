@@ -11,7 +11,7 @@
 //     'tx': an unacknowledged outbox entry; 'rx': a received entry not yet
 //     delivered (out of order, or a fragment of a message being reassembled).
 #include "protocols/common/table.hpp"
-#include "protocols/droplog/packet.hpp"
+#include "protocols/droplog/codec.hpp"
 
 #include <map>
 #include <optional>

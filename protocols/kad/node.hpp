@@ -5,7 +5,7 @@
 #include "protocols/kad/commands.hpp"
 #include "protocols/kad/kad.hpp"
 #include "protocols/kad/lookup.hpp"
-#include "protocols/kad/messages.hpp"
+#include "protocols/kad/codec.hpp"
 #include "protocols/kad/provider_store.hpp"
 #include "protocols/kad/routing_table.hpp"
 

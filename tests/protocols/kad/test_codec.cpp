@@ -1,5 +1,5 @@
 #include "protocols/kad/kad.hpp"
-#include "protocols/kad/messages.hpp"
+#include "protocols/kad/codec.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -15,7 +15,7 @@
 // Tags chain on the header tag, so every part is bound to (sender, recipient,
 // packet id). Truncation cuts the tail: the header, the control block and the
 // leading messages that arrived whole still verify.
-#include "protocols/droplog/config.hpp"
+#include "protocols/droplog/droplog.hpp"
 #include "protocols/droplog/crypto.hpp"
 #include "protocols/droplog/range_set.hpp"
 

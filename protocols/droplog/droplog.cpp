@@ -1,6 +1,6 @@
-#include "protocols/droplog/config.hpp"
+#include "protocols/droplog/droplog.hpp"
 
-#include "protocols/droplog/packet.hpp"
+#include "protocols/droplog/codec.hpp"
 
 namespace peerlab::droplog {
 

@@ -1,4 +1,4 @@
-#include "protocols/kad/messages.hpp"
+#include "protocols/kad/codec.hpp"
 
 #include "protocols/common/wire.hpp"
 #include "protocols/kad/kad.hpp"

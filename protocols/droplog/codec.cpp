@@ -1,4 +1,4 @@
-#include "protocols/droplog/packet.hpp"
+#include "protocols/droplog/codec.hpp"
 
 #include "protocols/common/wire.hpp"
 #include "protocols/droplog/compress.hpp"
