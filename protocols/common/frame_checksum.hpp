@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <string>
 
 namespace peerlab {
 
@@ -33,6 +34,24 @@ inline bool frame_checksum_ok(byte_view frame) {
 inline byte_view frame_body(byte_view frame) {
   return frame.size() < frame_checksum_bytes ? byte_view{}
                                              : frame.first(frame.size() - frame_checksum_bytes);
+}
+
+/// Checks a checksummed frame before its body is parsed: "" and its `body`
+/// (the frame without the trailer), or why it is refused: longer than `max`,
+/// too short for a 2-byte header and the checksum, or damaged. The checksum
+/// comes first so a frame damaged in transit is reported as damaged (the
+/// receiver treats it as lost), not by whichever field the damage happened to
+/// hit; a body error therefore means the sender built a bad frame (a bug or a
+/// lying peer), since its checksum matched.
+inline std::string checked_frame_body(byte_view frame, std::size_t max, byte_view& body) {
+  if (frame.size() > max)
+    return "frame of " + std::to_string(frame.size()) + " bytes exceeds the limit";
+  if (frame.size() < 2 + frame_checksum_bytes)
+    return "frame shorter than its 2-byte header and 8-byte checksum";
+  if (!frame_checksum_ok(frame))
+    return "checksum mismatch (damaged in transit)";
+  body = frame_body(frame);
+  return "";
 }
 
 } // namespace peerlab

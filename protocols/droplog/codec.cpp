@@ -11,25 +11,13 @@ namespace {
 
 byte_view view(const tag& t) { return {t.data(), t.size()}; }
 
-void put_ranges(wire::writer& w, const std::vector<id_range>& rs) {
-  w.u8(static_cast<std::uint8_t>(rs.size()));
-  for (auto& r : rs) {
-    w.u64(r.first);
-    w.u64(r.last);
-  }
+void put_range(wire::writer& w, const id_range& r) {
+  w.u64(r.first);
+  w.u64(r.last);
 }
 
-bool get_ranges(wire::reader& r, std::vector<id_range>& out, std::size_t max) {
-  std::uint8_t n = 0;
-  if (!r.u8(n) || n > max)
-    return false;
-  for (std::uint8_t i = 0; i < n; ++i) {
-    id_range x;
-    if (!r.u64(x.first) || !r.u64(x.last) || x.last < x.first)
-      return false;
-    out.push_back(x);
-  }
-  return true;
+bool get_range(wire::reader& r, id_range& x) {
+  return r.u64(x.first) && r.u64(x.last) && x.last >= x.first;
 }
 
 std::size_t control_body_size(const control_block& c) {
@@ -45,11 +33,9 @@ bytes control_bytes(const control_block& c) {
   w.u64(c.ack_of_ack);
   w.u64(c.largest_packet);
   w.u64(c.ack_delay_us);
-  put_ranges(w, c.message_ranges);
-  put_ranges(w, c.packet_ranges);
-  w.u8(static_cast<std::uint8_t>(c.nacks.size()));
-  for (auto id : c.nacks)
-    w.u64(id);
+  w.list8(c.message_ranges, put_range);
+  w.list8(c.packet_ranges, put_range);
+  w.list8(c.nacks, [](wire::writer& w, std::uint64_t id) { w.u64(id); });
   return out;
 }
 
@@ -58,17 +44,11 @@ bool parse_control(byte_view b, control_block& c) {
   if (!r.u64(c.cumulative_ack) || !r.u64(c.ack_of_ack) || !r.u64(c.largest_packet) ||
       !r.u64(c.ack_delay_us))
     return false;
-  if (!get_ranges(r, c.message_ranges, limits::ack_ranges_max) ||
-      !get_ranges(r, c.packet_ranges, limits::ack_ranges_max))
-    return false;
-  std::uint8_t n = 0;
-  if (!r.u8(n) || n > limits::nacks_max)
-    return false;
-  c.nacks.resize(n);
-  for (auto& id : c.nacks)
-    if (!r.u64(id))
-      return false;
-  return r.at_end();
+  return r.list8(c.message_ranges, limits::ack_ranges_max, get_range) &&
+         r.list8(c.packet_ranges, limits::ack_ranges_max, get_range) &&
+         r.list8(c.nacks, limits::nacks_max,
+                 [](wire::reader& r, std::uint64_t& id) { return r.u64(id); }) &&
+         r.at_end();
 }
 
 constexpr std::size_t max_control_bytes =

@@ -26,12 +26,18 @@ bool read_set(wire::reader& r, std::string& set, std::string& error) {
   return true;
 }
 
-bool read_count_index(wire::reader& r, std::uint32_t& count, std::uint32_t& index,
-                      std::string& error) {
+bool read_count(wire::reader& r, std::uint32_t& count, std::string& error) {
   if (!r.u32(count))
     return fail(error, "set count truncated");
   if (count == 0 || count > limits::set_files_max)
     return fail(error, "set count must be 1..65536");
+  return true;
+}
+
+bool read_count_index(wire::reader& r, std::uint32_t& count, std::uint32_t& index,
+                      std::string& error) {
+  if (!read_count(r, count, error))
+    return false;
   if (!r.u32(index))
     return fail(error, "index truncated");
   if (index >= count)
@@ -39,9 +45,14 @@ bool read_count_index(wire::reader& r, std::uint32_t& count, std::uint32_t& inde
   return true;
 }
 
-void header(wire::writer& w, sync_type t) {
-  w.u8(ports::fileset);
-  w.u8(static_cast<std::uint8_t>(t));
+// A back-sync frame: header, request id, then what `body` writes.
+template <class Body>
+bytes build_sync(sync_type t, std::uint32_t req, Body&& body) {
+  return wire::build([&](wire::writer& w) {
+    w.header(ports::fileset, static_cast<std::uint8_t>(t));
+    w.u32(req);
+    body(w);
+  });
 }
 
 } // namespace
@@ -57,17 +68,6 @@ bool valid_set_id(std::string_view id) {
 
 // ---- gossip payloads --------------------------------------------------------
 
-namespace {
-
-// First 8 bytes of SHA-256 over the payload before it: catches a payload
-// damaged in transit (the simulator's bit flips). It authenticates nothing.
-void append_checksum(bytes& out) {
-  auto d = sha256::of(out);
-  out.insert(out.end(), d.begin(), d.begin() + payload_checksum_bytes);
-}
-
-} // namespace
-
 bytes encode(const file_msg& m) {
   bytes out;
   out.reserve(m.set.size() + m.content.size() + 32);
@@ -77,7 +77,7 @@ bytes encode(const file_msg& m) {
   w.u32(m.count);
   w.u32(m.index);
   w.blob32(m.content);
-  append_checksum(out);
+  append_frame_checksum(out);
   return out;
 }
 
@@ -92,7 +92,7 @@ bytes encode(const announce_msg& m) {
   w.u64(m.size);
   w.fixed(m.leaf);
   w.u64(m.origin);
-  append_checksum(out);
+  append_frame_checksum(out);
   return out;
 }
 
@@ -100,11 +100,9 @@ bool decode_payload(byte_view whole, std::size_t max_inline, std::uint64_t max_f
                     std::string& error) {
   if (whole.size() < 1 + payload_checksum_bytes)
     return fail(error, whole.empty() ? "empty payload" : "payload shorter than its checksum");
-  byte_view in = whole.first(whole.size() - payload_checksum_bytes);
-  auto sum = sha256::of(in);
-  if (!std::equal(sum.begin(), sum.begin() + payload_checksum_bytes,
-                  whole.end() - payload_checksum_bytes))
+  if (!frame_checksum_ok(whole))
     return fail(error, "payload checksum mismatch (damaged in transit)");
+  byte_view in = frame_body(whole);
   wire::reader r(in);
   std::uint8_t kind = 0;
   if (!r.u8(kind))
@@ -161,87 +159,65 @@ const char* sync_type_name(std::uint8_t type) {
 }
 
 bytes encode(const list_req& m) {
-  bytes out;
-  wire::writer w(out);
-  header(w, sync_type::list_req);
-  w.u32(m.req);
-  w.str16(m.after);
-  return out;
+  return build_sync(sync_type::list_req, m.req, [&](wire::writer& w) { w.str16(m.after); });
 }
 
 bytes encode(const list_resp& m) {
-  bytes out;
-  wire::writer w(out);
-  header(w, sync_type::list_resp);
-  w.u32(m.req);
-  w.u16(static_cast<std::uint16_t>(m.sets.size()));
-  for (auto& s : m.sets) {
-    w.str16(s.set);
-    w.u32(s.count);
-    w.fixed(s.root);
-  }
-  w.u8(m.more ? 1 : 0);
-  return out;
+  return build_sync(sync_type::list_resp, m.req, [&](wire::writer& w) {
+    w.u16(static_cast<std::uint16_t>(m.sets.size()));
+    for (auto& s : m.sets) {
+      w.str16(s.set);
+      w.u32(s.count);
+      w.fixed(s.root);
+    }
+    w.u8(m.more ? 1 : 0);
+  });
 }
 
 bytes encode(const manifest_req& m) {
-  bytes out;
-  wire::writer w(out);
-  header(w, sync_type::manifest_req);
-  w.u32(m.req);
-  w.str16(m.set);
-  return out;
+  return build_sync(sync_type::manifest_req, m.req, [&](wire::writer& w) { w.str16(m.set); });
 }
 
 bytes encode(const manifest_resp& m) {
-  bytes out;
-  wire::writer w(out);
-  header(w, sync_type::manifest_resp);
-  w.u32(m.req);
-  w.str16(m.set);
-  w.u8(m.found ? 1 : 0);
-  if (!m.found)
-    return out;
-  w.u32(m.count);
-  w.fixed(m.root);
-  out.reserve(out.size() + m.leaves.size() * 32);
-  for (auto& l : m.leaves)
-    w.fixed(l);
-  return out;
+  return build_sync(sync_type::manifest_resp, m.req, [&](wire::writer& w) {
+    w.str16(m.set);
+    w.u8(m.found ? 1 : 0);
+    if (!m.found)
+      return;
+    w.u32(m.count);
+    w.fixed(m.root);
+    w.buffer().reserve(w.buffer().size() + m.leaves.size() * 32);
+    for (auto& l : m.leaves)
+      w.fixed(l);
+  });
 }
 
 bytes encode(const fetch_req& m) {
-  bytes out;
-  wire::writer w(out);
-  header(w, sync_type::fetch_req);
-  w.u32(m.req);
-  w.str16(m.set);
-  w.u32(m.index);
-  w.u64(m.offset);
-  w.u32(m.max_len);
-  return out;
+  return build_sync(sync_type::fetch_req, m.req, [&](wire::writer& w) {
+    w.str16(m.set);
+    w.u32(m.index);
+    w.u64(m.offset);
+    w.u32(m.max_len);
+  });
 }
 
 bytes encode(const fetch_resp& m) {
-  bytes out;
-  wire::writer w(out);
-  header(w, sync_type::fetch_resp);
-  w.u32(m.req);
-  w.str16(m.set);
-  w.u32(m.index);
-  w.u8(m.found ? 1 : 0);
-  if (!m.found)
-    return out;
-  w.u64(m.total);
-  w.u64(m.offset);
-  w.blob32(m.data);
-  return out;
+  return build_sync(sync_type::fetch_resp, m.req, [&](wire::writer& w) {
+    w.str16(m.set);
+    w.u32(m.index);
+    w.u8(m.found ? 1 : 0);
+    if (!m.found)
+      return;
+    w.u64(m.total);
+    w.u64(m.offset);
+    w.blob32(m.data);
+  });
 }
 
 bool decode_sync(byte_view in, sync_frame& out, std::string& error) {
   wire::reader r(in);
   std::uint8_t port = 0, type = 0;
-  if (!r.u8(port) || !r.u8(type))
+  if (!r.header(port, type))
     return fail(error, "frame shorter than its header");
   if (port != ports::fileset)
     return fail(error, "frame is not for the fileset port");
@@ -257,7 +233,13 @@ bool decode_sync(byte_view in, sync_frame& out, std::string& error) {
     v = b == 1;
     return true;
   };
-  auto end = [&] { return r.at_end() || fail(error, "trailing bytes"); };
+  // Every field read: nothing may follow.
+  auto done = [&](auto&& m) {
+    if (!r.at_end())
+      return fail(error, "trailing bytes");
+    out = std::move(m);
+    return true;
+  };
   switch (type) {
   case 0x20: {
     list_req m{req, {}};
@@ -265,10 +247,7 @@ bool decode_sync(byte_view in, sync_frame& out, std::string& error) {
       return fail(error, "cursor truncated or longer than 64 bytes");
     if (!m.after.empty() && !valid_set_id(m.after))
       return fail(error, "cursor is not a set id");
-    if (!end())
-      return false;
-    out = std::move(m);
-    return true;
+    return done(m);
   }
   case 0x21: {
     list_resp m{req, {}, false};
@@ -281,27 +260,23 @@ bool decode_sync(byte_view in, sync_frame& out, std::string& error) {
       set_summary s;
       if (!read_set(r, s.set, error))
         return false;
-      if (!r.u32(s.count))
-        return fail(error, "set count truncated");
-      if (s.count == 0 || s.count > limits::set_files_max)
-        return fail(error, "set count must be 1..65536");
+      if (!read_count(r, s.count, error))
+        return false;
       if (!r.fixed(s.root))
         return fail(error, "root truncated");
       if (!m.sets.empty() && !(m.sets.back().set < s.set))
         return fail(error, "sets not in strictly increasing id order");
       m.sets.push_back(std::move(s));
     }
-    if (!flag(m.more, "more flag truncated") || !end())
+    if (!flag(m.more, "more flag truncated"))
       return false;
-    out = std::move(m);
-    return true;
+    return done(m);
   }
   case 0x22: {
     manifest_req m{req, {}};
-    if (!read_set(r, m.set, error) || !end())
+    if (!read_set(r, m.set, error))
       return false;
-    out = std::move(m);
-    return true;
+    return done(m);
   }
   case 0x23: {
     manifest_resp m;
@@ -309,10 +284,8 @@ bool decode_sync(byte_view in, sync_frame& out, std::string& error) {
     if (!read_set(r, m.set, error) || !flag(m.found, "found flag truncated"))
       return false;
     if (m.found) {
-      if (!r.u32(m.count))
-        return fail(error, "set count truncated");
-      if (m.count == 0 || m.count > limits::set_files_max)
-        return fail(error, "set count must be 1..65536");
+      if (!read_count(r, m.count, error))
+        return false;
       if (!r.fixed(m.root))
         return fail(error, "root truncated");
       if (r.remaining() != static_cast<std::size_t>(m.count) * 32)
@@ -321,10 +294,7 @@ bool decode_sync(byte_view in, sync_frame& out, std::string& error) {
       for (auto& l : m.leaves)
         r.fixed(l);
     }
-    if (!end())
-      return false;
-    out = std::move(m);
-    return true;
+    return done(m);
   }
   case 0x24: {
     fetch_req m;
@@ -339,10 +309,7 @@ bool decode_sync(byte_view in, sync_frame& out, std::string& error) {
       return fail(error, "chunk length must be 1 B..1 MiB");
     if (m.offset > limits::file_bytes_max)
       return fail(error, "offset above the file bound");
-    if (!end())
-      return false;
-    out = std::move(m);
-    return true;
+    return done(m);
   }
   case 0x25: {
     fetch_resp m;
@@ -367,10 +334,7 @@ bool decode_sync(byte_view in, sync_frame& out, std::string& error) {
         return fail(error, "chunk extends past the file size");
       m.data.assign(data.begin(), data.end());
     }
-    if (!end())
-      return false;
-    out = std::move(m);
-    return true;
+    return done(m);
   }
   default:
     return fail(error, "unknown fileset frame type");

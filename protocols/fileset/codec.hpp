@@ -6,6 +6,7 @@
 //    LIST of completed sets, MANIFEST of one set, FETCH of a file chunk.
 // Decoding is strict: truncation, trailing bytes and out-of-range fields are
 // errors that name the field. Layout tables: docs/protocols/fileset.md.
+#include "protocols/common/frame_checksum.hpp"
 #include "protocols/common/sha256.hpp"
 #include "protocols/common/types.hpp"
 
@@ -39,8 +40,9 @@ bool valid_set_id(std::string_view id);
 
 enum class payload_kind : std::uint8_t { file = 1, announce = 2 };
 
-/// Every payload ends with the first 8 bytes of SHA-256 of what precedes it.
-constexpr std::size_t payload_checksum_bytes = 8;
+/// Every payload ends with the first 8 bytes of SHA-256 of what precedes it
+/// (the same trailer as a frame's: protocols/common/frame_checksum.hpp).
+constexpr std::size_t payload_checksum_bytes = frame_checksum_bytes;
 
 /// A file replicated through the topic: the file-set message of the seed
 /// (set id, set count, index, content).

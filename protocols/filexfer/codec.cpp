@@ -8,18 +8,10 @@ namespace peerlab::filexfer {
 
 namespace {
 
-void header(wire::writer& w, msg_type t) {
-  w.u8(port_of(t));
-  w.u8(static_cast<std::uint8_t>(t));
-}
+void header(wire::writer& w, msg_type t) { w.header(port_of(t), static_cast<std::uint8_t>(t)); }
 
 std::string_view clip(std::string_view text) {
   return text.substr(0, std::min(text.size(), limits::error_text_max));
-}
-
-bool valid_code(std::uint8_t c) {
-  return c >= static_cast<std::uint8_t>(error_code::not_provider) &&
-         c <= static_cast<std::uint8_t>(error_code::bad_range);
 }
 
 void put(wire::writer& w, const meta_req& m) {
@@ -67,84 +59,61 @@ void put(wire::writer& w, const content_err& m) {
 using reader = wire::reader;
 
 std::string parse(reader& r, meta_req& m) {
-  if (!r.u64(m.req_id))
-    return "req_id truncated";
-  if (!r.fixed(m.hash))
-    return "hash truncated";
-  return "";
+  wire::fields f(r);
+  f.u64(m.req_id, "req_id").fixed(m.hash, "hash");
+  return f.error();
 }
 
 std::string parse(reader& r, meta_ok& m) {
-  if (!r.u64(m.req_id))
-    return "req_id truncated";
-  if (!r.str16(m.name, limits::file_name_max))
-    return "name truncated or longer than " + std::to_string(limits::file_name_max) + " bytes";
-  if (!r.u64(m.price))
-    return "price truncated";
-  if (!r.u64(m.size))
-    return "size truncated";
-  return "";
+  wire::fields f(r);
+  f.u64(m.req_id, "req_id").str16(m.name, limits::file_name_max, "name");
+  f.u64(m.price, "price").u64(m.size, "size");
+  return f.error();
 }
 
 template <class Err>
 std::string parse_error(reader& r, Err& m) {
-  std::uint8_t code = 0;
-  if (!r.u64(m.req_id))
-    return "req_id truncated";
-  if (!r.u8(code))
-    return "code truncated";
-  if (!valid_code(code))
-    return "unknown error code " + std::to_string(code);
-  m.code = static_cast<error_code>(code);
-  if (!r.str16(m.text, limits::error_text_max))
-    return "text truncated or longer than " + std::to_string(limits::error_text_max) + " bytes";
-  return "";
+  wire::fields f(r);
+  f.u64(m.req_id, "req_id");
+  f.enum8(m.code, static_cast<std::uint8_t>(error_code::not_provider),
+          static_cast<std::uint8_t>(error_code::bad_range), "code", "error code");
+  f.str16(m.text, limits::error_text_max, "text");
+  return f.error();
 }
 std::string parse(reader& r, meta_err& m) { return parse_error(r, m); }
 std::string parse(reader& r, content_err& m) { return parse_error(r, m); }
 
 std::string parse(reader& r, content_req& m) {
-  if (!r.u64(m.req_id))
-    return "req_id truncated";
-  if (!r.fixed(m.hash))
-    return "hash truncated";
-  if (!r.u64(m.offset))
-    return "offset truncated";
-  if (!r.u32(m.length))
-    return "length truncated";
-  if (!r.u32(m.chunk))
-    return "chunk truncated";
-  if (m.length == 0 || m.length > bounds::request_bytes_max)
+  wire::fields f(r);
+  f.u64(m.req_id, "req_id").fixed(m.hash, "hash").u64(m.offset, "offset");
+  f.u32(m.length, "length").u32(m.chunk, "chunk");
+  f.check(m.length != 0 && m.length <= bounds::request_bytes_max, [&] {
     return "length " + std::to_string(m.length) + " outside 1.." +
            std::to_string(bounds::request_bytes_max);
-  if (m.chunk == 0 || m.chunk > limits::chunk_bytes_max)
+  });
+  f.check(m.chunk != 0 && m.chunk <= limits::chunk_bytes_max, [&] {
     return "chunk " + std::to_string(m.chunk) + " outside 1.." +
            std::to_string(limits::chunk_bytes_max);
-  if (m.offset > UINT64_MAX - m.length)
-    return "offset + length overflows";
-  return "";
+  });
+  f.check(m.offset <= UINT64_MAX - m.length, "offset + length overflows");
+  return f.error();
 }
 
 std::string parse(reader& r, content_chunk& m) {
-  if (!r.u64(m.req_id))
-    return "req_id truncated";
-  if (!r.u64(m.offset))
-    return "offset truncated";
-  if (!r.fixed(m.ref))
-    return "payment_ref truncated";
+  wire::fields f(r);
   std::uint32_t n = 0;
-  if (!r.u32(n))
-    return "data length truncated";
-  if (n == 0)
-    return "no data";
-  if (n > limits::chunk_bytes_max)
-    return "data longer than " + std::to_string(limits::chunk_bytes_max) + " bytes";
+  f.u64(m.req_id, "req_id").u64(m.offset, "offset").fixed(m.ref, "payment_ref");
+  f.u32(n, "data length");
+  f.check(n != 0, "no data");
+  f.check(n <= limits::chunk_bytes_max,
+          [] { return "data longer than " + std::to_string(limits::chunk_bytes_max) + " bytes"; });
   // The length makes a cut frame detectable: without it a truncated chunk
   // would decode as a valid shorter one.
-  if (r.remaining() < n)
-    return "data truncated";
-  if (r.remaining() > n)
-    return std::to_string(r.remaining() - n) + " trailing bytes";
+  f.check(r.remaining() >= n, "data truncated");
+  f.check(r.remaining() <= n,
+          [&] { return std::to_string(r.remaining() - n) + " trailing bytes"; });
+  if (!f.ok())
+    return f.error();
   auto data = r.rest();
   if (m.offset > UINT64_MAX - data.size())
     return "offset + size overflows";
@@ -153,22 +122,14 @@ std::string parse(reader& r, content_chunk& m) {
 }
 
 std::string parse(reader& r, content_end& m) {
-  if (!r.u64(m.req_id))
-    return "req_id truncated";
-  if (!r.u64(m.bytes_sent))
-    return "bytes_sent truncated";
-  return "";
+  wire::fields f(r);
+  f.u64(m.req_id, "req_id").u64(m.bytes_sent, "bytes_sent");
+  return f.error();
 }
 
 template <class M>
 decode_result decode_as(reader& r, const char* name) {
-  M m;
-  std::string err = parse(r, m);
-  if (err.empty() && !r.at_end())
-    err = std::to_string(r.remaining()) + " trailing bytes";
-  if (!err.empty())
-    return {message{}, std::string(name) + ": " + err};
-  return {message{std::move(m)}, ""};
+  return wire::decode_whole<decode_result>(r, name, M{}, [&](M& m) { return parse(r, m); });
 }
 
 } // namespace
@@ -199,10 +160,7 @@ const char* message_name(std::uint8_t type) {
 }
 
 bytes encode(const message& m) {
-  bytes out;
-  wire::writer w(out);
-  std::visit([&](const auto& v) { put(w, v); }, m);
-  return out;
+  return wire::build([&](wire::writer& w) { std::visit([&](const auto& v) { put(w, v); }, m); });
 }
 
 bytes encode_chunk(std::uint64_t req_id, std::uint64_t offset, const payment_ref& ref,
@@ -224,7 +182,7 @@ decode_result decode(byte_view frame) {
                          std::to_string(limits::frame_bytes_max)};
   reader r(frame);
   std::uint8_t port = 0, type = 0;
-  if (!r.u8(port) || !r.u8(type))
+  if (!r.header(port, type))
     return {message{}, "frame shorter than its 2-byte header"};
   const char* name = message_name(type);
   if (name[0] == '?')

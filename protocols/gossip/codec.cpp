@@ -93,135 +93,90 @@ struct encoder {
   }
 };
 
-// Reads a topic and checks it; `what` names the field for the error.
-bool get_topic(wire::reader& r, std::string& topic, std::string& error) {
-  if (!r.str16(topic, limits::topic_bytes_max)) {
-    error = "topic truncated or longer than 256 bytes";
-    return false;
-  }
-  if (!valid_topic(topic)) {
-    error = "topic empty or not printable ASCII";
-    return false;
-  }
-  return true;
+void get_topic(wire::fields& f, std::string& topic) {
+  f.str16(topic, limits::topic_bytes_max, "topic");
+  f.check(valid_topic(topic), "topic empty or not printable ASCII");
 }
 
-bool get_ids(wire::reader& r, std::vector<msg_id>& ids, std::string& error) {
+void get_ids(wire::reader& r, wire::fields& f, std::vector<msg_id>& ids) {
   std::uint16_t n = 0;
-  if (!r.u16(n)) {
-    error = "id count truncated";
-    return false;
-  }
-  if (n == 0 || n > limits::ids_per_frame_max) {
-    error = "id count must be 1..5000";
-    return false;
-  }
-  if (r.remaining() < std::size_t{n} * sizeof(msg_id)) {
-    error = "ids truncated";
-    return false;
-  }
+  f.u16(n, "id count");
+  f.check(n != 0 && n <= limits::ids_per_frame_max, "id count must be 1..5000");
+  f.check(r.remaining() >= std::size_t{n} * sizeof(msg_id), "ids truncated");
+  if (!f.ok())
+    return;
   ids.resize(n);
   for (auto& id : ids)
     r.fixed(id);
-  return true;
 }
 
-bool decode_body(wire::reader& r, std::uint8_t type, std::size_t max_message_bytes, frame_body& out,
-                 std::string& error) {
+// Reads the body of a frame of `type` into `out`; `f` keeps the first error.
+void decode_body(wire::reader& r, wire::fields& f, std::uint8_t type, std::size_t max_message_bytes,
+                 frame_body& out) {
   switch (static_cast<msg_type>(type)) {
   case msg_type::subscriptions: {
     subscriptions_msg m;
     std::uint8_t n = 0;
-    if (!r.u8(n)) {
-      error = "subscription count truncated";
-      return false;
-    }
-    if (n > limits::subscriptions_per_frame_max) {
-      error = "more than 64 subscriptions in one frame";
-      return false;
-    }
-    m.subs.resize(n);
+    f.u8(n, "subscription count");
+    f.check(n <= limits::subscriptions_per_frame_max, "more than 64 subscriptions in one frame");
+    if (f.ok())
+      m.subs.resize(n);
     for (auto& s : m.subs) {
       std::uint8_t flag = 0;
-      if (!r.u8(flag)) {
-        error = "subscription flag truncated";
-        return false;
-      }
-      if (flag > 1) {
-        error = "subscription flag must be 0 or 1";
-        return false;
-      }
+      f.u8(flag, "subscription flag");
+      f.check(flag <= 1, "subscription flag must be 0 or 1");
       s.subscribe = flag == 1;
-      if (!get_topic(r, s.topic, error))
-        return false;
+      get_topic(f, s.topic);
     }
     out = std::move(m);
-    return true;
+    return;
   }
   case msg_type::message: {
     message_msg m;
-    if (!get_topic(r, m.topic, error))
-      return false;
-    if (!r.u8(m.hops)) {
-      error = "hop count truncated";
-      return false;
-    }
-    byte_view data;
+    get_topic(f, m.topic);
+    f.u8(m.hops, "hop count");
+    // A declared size above the bound is named as such, even when the frame
+    // is also cut short.
     std::uint32_t declared = 0;
-    {
-      wire::reader peek = r;
-      if (peek.u32(declared) && declared > max_message_bytes) {
-        error = "message larger than the size bound";
-        return false;
-      }
-    }
-    if (!r.blob32(data, max_message_bytes)) {
-      error = "message data truncated";
-      return false;
-    }
+    wire::reader peek = r;
+    f.check(!(peek.u32(declared) && declared > max_message_bytes),
+            "message larger than the size bound");
+    byte_view data;
+    if (f.ok())
+      f.check(r.blob32(data, max_message_bytes), "message data truncated");
     m.data.assign(data.begin(), data.end());
     out = std::move(m);
-    return true;
+    return;
   }
   case msg_type::ihave: {
     ihave_msg m;
-    if (!get_topic(r, m.topic, error) || !get_ids(r, m.ids, error))
-      return false;
+    get_topic(f, m.topic);
+    get_ids(r, f, m.ids);
     out = std::move(m);
-    return true;
+    return;
   }
   case msg_type::iwant: {
     iwant_msg m;
-    if (!get_ids(r, m.ids, error))
-      return false;
+    get_ids(r, f, m.ids);
     out = std::move(m);
-    return true;
+    return;
   }
   case msg_type::graft: {
     graft_msg m;
-    if (!get_topic(r, m.topic, error))
-      return false;
+    get_topic(f, m.topic);
     out = std::move(m);
-    return true;
+    return;
   }
   case msg_type::prune: {
     prune_msg m;
-    if (!get_topic(r, m.topic, error))
-      return false;
-    if (!r.u32(m.backoff_s)) {
-      error = "backoff truncated";
-      return false;
-    }
-    if (m.backoff_s > limits::backoff_s_max) {
-      error = "backoff longer than one hour";
-      return false;
-    }
+    get_topic(f, m.topic);
+    f.u32(m.backoff_s, "backoff");
+    f.check(m.backoff_s <= limits::backoff_s_max, "backoff longer than one hour");
     out = std::move(m);
-    return true;
+    return;
   }
   }
-  error = "unknown message type";
-  return false;
+  f.check(false, "unknown message type");
 }
 
 } // namespace
@@ -236,22 +191,18 @@ bytes encode(const frame_body& body) {
 
 bool decode(byte_view frame, std::size_t max_message_bytes, frame_body& out, std::string& error) {
   wire::reader r(frame);
+  wire::fields f(r);
   std::uint8_t port = 0, type = 0;
-  if (!r.u8(port) || !r.u8(type)) {
-    error = "frame shorter than its header";
-    return false;
-  }
-  if (port != ports::gossip) {
-    error = "frame is not for the gossip port";
-    return false;
-  }
-  if (!decode_body(r, type, max_message_bytes, out, error))
-    return false;
-  if (!r.at_end()) {
-    error = "trailing bytes";
-    return false;
-  }
-  return true;
+  f.check(r.header(port, type), "frame shorter than its header");
+  f.check(port == ports::gossip, "frame is not for the gossip port");
+  frame_body body;
+  if (f.ok())
+    decode_body(r, f, type, max_message_bytes, body);
+  f.check(r.at_end(), "trailing bytes");
+  error = f.error();
+  if (f.ok())
+    out = std::move(body);
+  return f.ok();
 }
 
 } // namespace peerlab::gossip

@@ -55,10 +55,7 @@ void put_contact(wire::writer& w, const contact& c) {
 }
 
 void put_list(wire::writer& w, const std::vector<contact>& list, std::size_t max) {
-  std::size_t n = std::min(list.size(), max);
-  w.u8(static_cast<std::uint8_t>(n));
-  for (std::size_t i = 0; i < n; ++i)
-    put_contact(w, list[i]);
+  w.list8(list, put_contact, max);
 }
 
 // Each getter returns an error text naming the field, or empty on success.
@@ -115,8 +112,7 @@ bytes encode(const message& m) {
   bytes out;
   out.reserve(64 + 300 * (m.providers.size() + m.closer.size()));
   wire::writer w(out);
-  w.u8(ports::kad);
-  w.u8(static_cast<std::uint8_t>(m.type));
+  w.header(ports::kad, static_cast<std::uint8_t>(m.type));
   w.u64(m.request_id);
   put_id(w, m.sender_id);
   put_address(w, m.sender_address);

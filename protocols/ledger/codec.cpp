@@ -15,13 +15,8 @@ constexpr std::size_t max_text = limits::error_text_max;
 
 bool is_request(std::uint8_t t) { return t >= 1 && t <= 3; }
 
-void head(writer& w, port_t port, msg_type t) {
-  w.u8(port);
-  w.u8(static_cast<std::uint8_t>(t));
-}
-
 void put(writer& w, const transfer& m) {
-  head(w, ports::ledger, msg_type::transfer);
+  w.header(ports::ledger, static_cast<std::uint8_t>(msg_type::transfer));
   w.u64(m.req_id);
   w.u8(m.reply_port);
   w.u64(m.from);
@@ -31,30 +26,30 @@ void put(writer& w, const transfer& m) {
   w.u64(m.nonce);
 }
 void put(writer& w, const tx_status_req& m) {
-  head(w, ports::ledger, msg_type::tx_status_req);
+  w.header(ports::ledger, static_cast<std::uint8_t>(msg_type::tx_status_req));
   w.u64(m.req_id);
   w.u8(m.reply_port);
   w.fixed(m.id);
 }
 void put(writer& w, const balance_req& m) {
-  head(w, ports::ledger, msg_type::balance_req);
+  w.header(ports::ledger, static_cast<std::uint8_t>(msg_type::balance_req));
   w.u64(m.req_id);
   w.u8(m.reply_port);
   w.u64(m.account);
 }
 void put(writer& w, const transfer_ok& m) {
-  head(w, m.port, msg_type::transfer_ok);
+  w.header(m.port, static_cast<std::uint8_t>(msg_type::transfer_ok));
   w.u64(m.req_id);
   w.fixed(m.id);
 }
 void put(writer& w, const transfer_err& m) {
-  head(w, m.port, msg_type::transfer_err);
+  w.header(m.port, static_cast<std::uint8_t>(msg_type::transfer_err));
   w.u64(m.req_id);
   w.u8(static_cast<std::uint8_t>(m.code));
   w.str16(std::string_view(m.text).substr(0, max_text));
 }
 void put(writer& w, const tx_status_reply& m) {
-  head(w, m.port, msg_type::tx_status);
+  w.header(m.port, static_cast<std::uint8_t>(msg_type::tx_status));
   w.u64(m.req_id);
   w.fixed(m.id);
   w.u8(static_cast<std::uint8_t>(m.status));
@@ -68,7 +63,7 @@ void put(writer& w, const tx_status_reply& m) {
   w.u64(m.tip);
 }
 void put(writer& w, const balance_reply& m) {
-  head(w, m.port, msg_type::balance);
+  w.header(m.port, static_cast<std::uint8_t>(msg_type::balance));
   w.u64(m.req_id);
   w.u64(m.account);
   w.u64(m.balance);
@@ -82,106 +77,63 @@ bool valid_reply_port(port_t p) { return p != 0 && p != ports::ledger; }
 
 // The transfer fields a TRANSFER and a TX_STATUS reply share, in wire order.
 template <class M>
-std::string parse_transfer_fields(reader& r, M& m) {
-  if (!r.u64(m.from))
-    return "from truncated";
-  if (!r.u64(m.to))
-    return "to truncated";
-  if (!r.u64(m.amount))
-    return "amount truncated";
-  if (!r.u64(m.fee))
-    return "fee truncated";
-  if (!r.u64(m.nonce))
-    return "nonce truncated";
-  return "";
+void read_transfer_fields(wire::fields& f, M& m) {
+  f.u64(m.from, "from").u64(m.to, "to").u64(m.amount, "amount").u64(m.fee, "fee");
+  f.u64(m.nonce, "nonce");
+}
+
+// The head every request starts with: its id and the port the reply goes to.
+template <class M>
+void read_request_head(wire::fields& f, M& m) {
+  f.u64(m.req_id, "req_id").u8(m.reply_port, "reply_port");
+  f.check(valid_reply_port(m.reply_port),
+          [&] { return "reply_port " + std::to_string(m.reply_port) + " is not a client port"; });
 }
 
 std::string parse(reader& r, transfer& m) {
-  if (!r.u64(m.req_id))
-    return "req_id truncated";
-  if (!r.u8(m.reply_port))
-    return "reply_port truncated";
-  if (!valid_reply_port(m.reply_port))
-    return "reply_port " + std::to_string(m.reply_port) + " is not a client port";
-  return parse_transfer_fields(r, m);
+  wire::fields f(r);
+  read_request_head(f, m);
+  read_transfer_fields(f, m);
+  return f.error();
 }
 std::string parse(reader& r, tx_status_req& m) {
-  if (!r.u64(m.req_id))
-    return "req_id truncated";
-  if (!r.u8(m.reply_port))
-    return "reply_port truncated";
-  if (!valid_reply_port(m.reply_port))
-    return "reply_port " + std::to_string(m.reply_port) + " is not a client port";
-  if (!r.fixed(m.id))
-    return "tx_id truncated";
-  return "";
+  wire::fields f(r);
+  read_request_head(f, m);
+  f.fixed(m.id, "tx_id");
+  return f.error();
 }
 std::string parse(reader& r, balance_req& m) {
-  if (!r.u64(m.req_id))
-    return "req_id truncated";
-  if (!r.u8(m.reply_port))
-    return "reply_port truncated";
-  if (!valid_reply_port(m.reply_port))
-    return "reply_port " + std::to_string(m.reply_port) + " is not a client port";
-  if (!r.u64(m.account))
-    return "account truncated";
-  return "";
+  wire::fields f(r);
+  read_request_head(f, m);
+  f.u64(m.account, "account");
+  return f.error();
 }
 std::string parse(reader& r, transfer_ok& m) {
-  if (!r.u64(m.req_id))
-    return "req_id truncated";
-  if (!r.fixed(m.id))
-    return "tx_id truncated";
-  return "";
+  wire::fields f(r);
+  f.u64(m.req_id, "req_id").fixed(m.id, "tx_id");
+  return f.error();
 }
 std::string parse(reader& r, transfer_err& m) {
-  std::uint8_t c = 0;
-  if (!r.u64(m.req_id))
-    return "req_id truncated";
-  if (!r.u8(c))
-    return "code truncated";
-  if (c < 1 || c > static_cast<std::uint8_t>(error_code::full))
-    return "unknown error code " + std::to_string(c);
-  m.code = static_cast<error_code>(c);
-  if (!r.str16(m.text, max_text))
-    return "text truncated or longer than " + std::to_string(max_text);
-  return "";
+  wire::fields f(r);
+  f.u64(m.req_id, "req_id");
+  f.enum8(m.code, 1, static_cast<std::uint8_t>(error_code::full), "code", "error code");
+  f.str16(m.text, max_text, "text");
+  return f.error();
 }
 std::string parse(reader& r, tx_status_reply& m) {
-  std::uint8_t s = 0;
-  if (!r.u64(m.req_id))
-    return "req_id truncated";
-  if (!r.fixed(m.id))
-    return "tx_id truncated";
-  if (!r.u8(s))
-    return "status truncated";
-  if (s > static_cast<std::uint8_t>(tx_status::replaced))
-    return "unknown status " + std::to_string(s);
-  m.status = static_cast<tx_status>(s);
-  if (auto e = parse_transfer_fields(r, m); !e.empty())
-    return e;
-  if (!r.u64(m.height))
-    return "height truncated";
-  if (!r.u64(m.depth))
-    return "depth truncated";
-  if (!r.u64(m.tip))
-    return "tip truncated";
-  if (m.depth > m.tip)
-    return "depth beyond the tip";
-  return "";
+  wire::fields f(r);
+  f.u64(m.req_id, "req_id").fixed(m.id, "tx_id");
+  f.enum8(m.status, 0, static_cast<std::uint8_t>(tx_status::replaced), "status");
+  read_transfer_fields(f, m);
+  f.u64(m.height, "height").u64(m.depth, "depth").u64(m.tip, "tip");
+  f.check(m.depth <= m.tip, "depth beyond the tip");
+  return f.error();
 }
 std::string parse(reader& r, balance_reply& m) {
-  if (!r.u64(m.req_id))
-    return "req_id truncated";
-  if (!r.u64(m.account))
-    return "account truncated";
-  if (!r.u64(m.balance))
-    return "balance truncated";
-  if (!r.u64(m.pending_out))
-    return "pending_out truncated";
-  if (!r.u64(m.tip))
-    return "tip truncated";
-  return "";
+  wire::fields f(r);
+  f.u64(m.req_id, "req_id").u64(m.account, "account").u64(m.balance, "balance");
+  f.u64(m.pending_out, "pending_out").u64(m.tip, "tip");
+  return f.error();
 }
 
 template <class M>
@@ -189,12 +141,8 @@ decode_result decode_as(reader& r, port_t port, const char* name) {
   M m;
   if constexpr (requires { m.port; })
     m.port = port;
-  std::string err = parse(r, m);
-  if (err.empty() && !r.at_end())
-    err = std::to_string(r.remaining()) + " trailing bytes";
-  if (!err.empty())
-    return {message{}, std::string(name) + ": " + err};
-  return {message{std::move(m)}, ""};
+  return wire::decode_whole<decode_result>(r, name, std::move(m),
+                                           [&](M& x) { return parse(r, x); });
 }
 
 } // namespace
@@ -240,9 +188,7 @@ const char* message_name(std::uint8_t type) {
 bool is_reply_frame(byte_view frame) { return frame.size() >= 2 && frame[1] >= 0x80; }
 
 bytes encode(const message& m) {
-  bytes out;
-  writer w(out);
-  std::visit([&](const auto& v) { put(w, v); }, m);
+  bytes out = wire::build([&](writer& w) { std::visit([&](const auto& v) { put(w, v); }, m); });
   append_frame_checksum(out);
   return out;
 }
@@ -253,7 +199,7 @@ namespace {
 decode_result decode_body(byte_view frame) {
   reader r(frame);
   std::uint8_t port = 0, type = 0;
-  if (!r.u8(port) || !r.u8(type))
+  if (!r.header(port, type))
     return {message{}, "frame shorter than its 2-byte header"};
   const char* name = message_name(type);
   if (name[0] == '?')
@@ -281,18 +227,11 @@ decode_result decode_body(byte_view frame) {
 
 } // namespace
 
-// The checksum is checked before the body is parsed: a frame damaged in transit
-// is reported as damaged (the receiver treats it as lost), not by whichever
-// field the damage happened to hit. A body error therefore means the sender
-// built a bad frame (a bug or a lying peer), since its checksum matched.
 decode_result decode(byte_view frame) {
-  if (frame.size() > limits::frame_bytes_max)
-    return {message{}, "frame of " + std::to_string(frame.size()) + " bytes exceeds the limit"};
-  if (frame.size() < 2 + frame_checksum_bytes)
-    return {message{}, "frame shorter than its 2-byte header and 8-byte checksum"};
-  if (!frame_checksum_ok(frame))
-    return {message{}, "checksum mismatch (damaged in transit)"};
-  return decode_body(frame_body(frame));
+  byte_view body;
+  if (auto e = checked_frame_body(frame, limits::frame_bytes_max, body); !e.empty())
+    return {message{}, e};
+  return decode_body(body);
 }
 
 } // namespace peerlab::ledger

@@ -14,10 +14,7 @@ using wire::writer;
 
 port_t port_of(msg_type t) { return t == msg_type::payment_notify ? ports::payment : ports::payer; }
 
-void head(writer& w, msg_type t) {
-  w.u8(port_of(t));
-  w.u8(static_cast<std::uint8_t>(t));
-}
+void head(writer& w, msg_type t) { w.header(port_of(t), static_cast<std::uint8_t>(t)); }
 
 void put(writer& w, const payment_request& m) {
   head(w, msg_type::payment_request);
@@ -43,58 +40,28 @@ void put(writer& w, const payment_status& m) {
 }
 
 std::string parse(reader& r, payment_request& m) {
-  if (!r.fixed(m.ref))
-    return "ref truncated";
-  if (!r.fixed(m.hash))
-    return "hash truncated";
-  if (!r.u64(m.amount))
-    return "amount truncated";
-  if (!r.u64(m.recipient))
-    return "recipient truncated";
-  if (!r.u64(m.from))
-    return "from truncated";
-  if (!r.u64(m.to))
-    return "to truncated";
-  if (!r.u32(m.due_ms))
-    return "due_ms truncated";
-  if (m.amount == 0)
-    return "amount is zero";
-  if (m.to <= m.from)
-    return "empty byte range";
-  return "";
+  wire::fields f(r);
+  f.fixed(m.ref, "ref").fixed(m.hash, "hash").u64(m.amount, "amount");
+  f.u64(m.recipient, "recipient").u64(m.from, "from").u64(m.to, "to").u32(m.due_ms, "due_ms");
+  f.check(m.amount != 0, "amount is zero").check(m.to > m.from, "empty byte range");
+  return f.error();
 }
 std::string parse(reader& r, payment_notify& m) {
-  if (!r.fixed(m.ref))
-    return "ref truncated";
-  if (!r.fixed(m.tx))
-    return "tx_id truncated";
-  return "";
+  wire::fields f(r);
+  f.fixed(m.ref, "ref").fixed(m.tx, "tx_id");
+  return f.error();
 }
 std::string parse(reader& r, payment_status& m) {
-  std::uint8_t s = 0;
-  if (!r.fixed(m.ref))
-    return "ref truncated";
-  if (!r.fixed(m.tx))
-    return "tx_id truncated";
-  if (!r.u8(s))
-    return "status truncated";
-  if (s < 1 || s > 3)
-    return "unknown status " + std::to_string(s);
-  m.status = static_cast<pay_status>(s);
-  if (!r.str16(m.reason, bounds::reason_max))
-    return "reason truncated or too long";
-  return "";
+  wire::fields f(r);
+  f.fixed(m.ref, "ref").fixed(m.tx, "tx_id");
+  f.enum8(m.status, 1, 3, "status");
+  f.str16(m.reason, bounds::reason_max, "reason");
+  return f.error();
 }
 
 template <class M>
 decode_result decode_as(reader& r, const char* name) {
-  M m;
-  std::string err = parse(r, m);
-  if (err.empty() && !r.at_end())
-    err = std::to_string(r.remaining()) + " trailing bytes";
-  if (!err.empty())
-    return {message{}, std::string(name) + ": " + err};
-  return {message{std::move(m)}, ""};
+  return wire::decode_whole<decode_result>(r, name, M{}, [&](M& m) { return parse(r, m); });
 }
 
 } // namespace
@@ -126,9 +93,7 @@ const char* pay_status_name(pay_status s) {
 std::string ref_hex(const payment_ref& r) { return to_hex(byte_view{r.data(), r.size()}); }
 
 bytes encode(const message& m) {
-  bytes out;
-  writer w(out);
-  std::visit([&](const auto& v) { put(w, v); }, m);
+  bytes out = wire::build([&](writer& w) { std::visit([&](const auto& v) { put(w, v); }, m); });
   append_frame_checksum(out);
   return out;
 }
@@ -139,7 +104,7 @@ namespace {
 decode_result decode_body(byte_view frame) {
   reader r(frame);
   std::uint8_t port = 0, type = 0;
-  if (!r.u8(port) || !r.u8(type))
+  if (!r.header(port, type))
     return {message{}, "frame shorter than its 2-byte header"};
   const char* name = message_name(type);
   if (name[0] == '?')
@@ -159,18 +124,11 @@ decode_result decode_body(byte_view frame) {
 
 } // namespace
 
-// The checksum is checked before the body is parsed: a frame damaged in transit
-// is reported as damaged (the receiver treats it as lost), not by whichever
-// field the damage happened to hit. A body error therefore means the sender
-// built a bad frame (a bug or a lying peer), since its checksum matched.
 decode_result decode(byte_view frame) {
-  if (frame.size() > limits::frame_bytes_max)
-    return {message{}, "frame too large"};
-  if (frame.size() < 2 + frame_checksum_bytes)
-    return {message{}, "frame shorter than its 2-byte header and 8-byte checksum"};
-  if (!frame_checksum_ok(frame))
-    return {message{}, "checksum mismatch (damaged in transit)"};
-  return decode_body(frame_body(frame));
+  byte_view body;
+  if (auto e = checked_frame_body(frame, limits::frame_bytes_max, body); !e.empty())
+    return {message{}, e};
+  return decode_body(body);
 }
 
 } // namespace peerlab::market
