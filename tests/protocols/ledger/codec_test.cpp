@@ -1,5 +1,6 @@
-#include "protocols/common/frame_checksum.hpp"
 #include "protocols/ledger/codec.hpp"
+
+#include "tests/kit/checksummed_frames.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -28,15 +29,8 @@ std::vector<message> samples() {
   };
 }
 
-// A frame edited after encoding, with its checksum made valid again: what a
-// peer that builds a bad frame on purpose (or by a bug) would send.
-bytes resealed(bytes f) {
-  f.resize(f.size() - frame_checksum_bytes);
-  append_frame_checksum(f);
-  return f;
-}
-
-const std::string damaged = "checksum mismatch (damaged in transit)";
+using test_kit::damaged;
+using test_kit::resealed;
 
 } // namespace
 
@@ -68,42 +62,22 @@ TEST_CASE("ledger codec: requests go to the ledger port, replies to the port the
 }
 
 TEST_CASE("ledger codec: frames end with the first 8 bytes of SHA-256 of the bytes before") {
-  for (auto& m : samples()) {
-    bytes f = encode(m);
-    auto d = sha256::of(byte_view{f.data(), f.size() - frame_checksum_bytes});
-    CHECK(std::equal(d.begin(), d.begin() + 8, f.end() - 8));
-  }
+  for (auto& m : samples())
+    test_kit::check_checksum_trailer(encode(m));
 }
 
 TEST_CASE("ledger codec: a flipped bit anywhere in a frame is rejected as damaged") {
   for (auto& m : samples()) {
     bytes f = encode(m);
-    for (std::size_t i = 0; i < f.size(); ++i)
-      for (int bit = 0; bit < 8; ++bit) {
-        bytes g = f;
-        g[i] ^= static_cast<std::uint8_t>(1u << bit);
-        INFO(message_name(f[1]) << " byte " << i << " bit " << bit);
-        CHECK(decode(g).error == damaged);
-      }
+    test_kit::check_bit_flips_damaged(f, message_name(f[1]), [](byte_view g) { return decode(g); });
   }
 }
 
 TEST_CASE("ledger codec: every truncation and every trailing byte is rejected") {
   for (auto& m : samples()) {
     bytes f = encode(m);
-    for (std::size_t n = 0; n < f.size(); ++n) {
-      bytes cut(f.begin(), f.begin() + static_cast<std::ptrdiff_t>(n));
-      INFO(message_name(f[1]) << " cut to " << n);
-      auto d = decode(cut);
-      CHECK_FALSE(d.ok());
-      if (n >= 2 + frame_checksum_bytes)
-        CHECK(d.error == damaged);
-    }
-    bytes longer = f;
-    longer.push_back(0);
-    CHECK(decode(longer).error == damaged);
-    // Trailing bytes under a valid checksum are the sender's fault, named as such.
-    CHECK(decode(resealed(longer)).error.find("trailing bytes") != std::string::npos);
+    test_kit::check_cuts_and_trailing_rejected(f, message_name(f[1]),
+                                               [](byte_view g) { return decode(g); });
   }
 }
 

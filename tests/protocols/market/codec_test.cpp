@@ -1,6 +1,7 @@
-#include "protocols/common/frame_checksum.hpp"
 #include "protocols/common/rng.hpp"
 #include "protocols/market/codec.hpp"
+
+#include "tests/kit/checksummed_frames.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -22,15 +23,8 @@ std::vector<message> samples() {
           payment_status{ref, tx, pay_status::verified, ""}};
 }
 
-// A frame edited after encoding, with its checksum made valid again: what a
-// peer that builds a bad frame on purpose (or by a bug) would send.
-bytes resealed(bytes f) {
-  f.resize(f.size() - frame_checksum_bytes);
-  append_frame_checksum(f);
-  return f;
-}
-
-const std::string damaged = "checksum mismatch (damaged in transit)";
+using test_kit::damaged;
+using test_kit::resealed;
 
 } // namespace
 
@@ -50,41 +44,22 @@ TEST_CASE("market codec: round trips and ports") {
 }
 
 TEST_CASE("market codec: frames end with the first 8 bytes of SHA-256 of the bytes before") {
-  for (auto& m : samples()) {
-    auto f = encode(m);
-    auto body = byte_view{f.data(), f.size() - frame_checksum_bytes};
-    auto d = sha256::of(body);
-    CHECK(std::equal(d.begin(), d.begin() + 8, f.end() - 8));
-  }
+  for (auto& m : samples())
+    test_kit::check_checksum_trailer(encode(m));
 }
 
 TEST_CASE("market codec: a flipped bit anywhere in a frame is rejected as damaged") {
   for (auto& m : samples()) {
     auto f = encode(m);
-    for (std::size_t i = 0; i < f.size(); ++i)
-      for (int bit = 0; bit < 8; ++bit) {
-        auto g = f;
-        g[i] ^= static_cast<std::uint8_t>(1u << bit);
-        INFO(message_name(f[1]) << " byte " << i << " bit " << bit);
-        CHECK(decode(g).error == damaged);
-      }
+    test_kit::check_bit_flips_damaged(f, message_name(f[1]), [](byte_view g) { return decode(g); });
   }
 }
 
 TEST_CASE("market codec: truncations, trailing bytes and bad values are rejected") {
   for (auto& m : samples()) {
     auto f = encode(m);
-    for (std::size_t n = 0; n < f.size(); ++n) {
-      INFO(message_name(f[1]) << " cut to " << n);
-      auto d = decode(byte_view{f.data(), n});
-      CHECK_FALSE(d.ok());
-      if (n >= 2 + frame_checksum_bytes)
-        CHECK(d.error == damaged);
-    }
-    f.push_back(1);
-    CHECK(decode(f).error == damaged);
-    // Trailing bytes under a valid checksum are the sender's fault, named as such.
-    CHECK(decode(resealed(f)).error.find("trailing bytes") != std::string::npos);
+    test_kit::check_cuts_and_trailing_rejected(f, message_name(f[1]),
+                                               [](byte_view g) { return decode(g); });
   }
   auto zero = samples()[0];
   std::get<payment_request>(zero).amount = 0;
