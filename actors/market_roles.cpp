@@ -117,6 +117,27 @@ std::shared_ptr<role> payer_role(const json& p, const std::string& path,
   return market::make_payer(c);
 }
 
+std::shared_ptr<role> account_role(const json& p, const std::string& path,
+                                   const std::string& adversary) {
+  cfg::only_keys(
+    p, path,
+    {"role", "ledger", "ledger_address", "ledger_timeout", "max_list", "max_balance_asks"});
+  no_adversary("account", path, adversary);
+  market::account_config c;
+  if (auto* v = cfg::member(p, "ledger"))
+    c.ledger = cfg::get_count(*v, cfg::child(path, "ledger"));
+  c.ledger_address = ledger_address(p, path);
+  if (auto* v = cfg::member(p, "ledger_timeout"))
+    c.ledger_timeout = cfg::get_duration(*v, cfg::child(path, "ledger_timeout"));
+  if (auto* v = cfg::member(p, "max_list"))
+    c.max_list = cfg::get_positive(*v, cfg::child(path, "max_list"));
+  if (auto* v = cfg::member(p, "max_balance_asks"))
+    c.max_balance_asks = cfg::get_positive(*v, cfg::child(path, "max_balance_asks"));
+  if (auto e = c.check(); !e.empty())
+    cfg::fail_msg(path, "role account: " + e);
+  return market::make_account(c);
+}
+
 std::shared_ptr<filexfer::payment_gate>
 provider_gate(const json& params, const std::string& provider_path, std::size_t chunk_bytes) {
   auto* pay = cfg::member(params, "payment");

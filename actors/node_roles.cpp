@@ -356,6 +356,7 @@ const std::map<std::string, factory>& registry() {
     {"ledger", market_roles::ledger_role},
     {"payment_verifier", market_roles::verifier_role},
     {"payer", market_roles::payer_role},
+    {"account", market_roles::account_role},
     {"downloader", downloader_role},
     {"traffic", traffic_role},
     {"kad", kad_role},

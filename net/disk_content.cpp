@@ -166,17 +166,37 @@ file_info disk_content::provide(const provide_spec& spec) {
   return info;
 }
 
-file_info disk_content::serve_hashed(const fs::path& path, file_info info) {
-  info.name = sanitise_name(info.name.empty() ? path.filename().string() : info.name, info.hash);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    throw store_error("cannot open " + path.string() + ": " + errno_text());
+std::optional<file_stamp> stamp_of(const fs::path& file) {
   struct stat st {};
-  bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-  if (!regular || static_cast<std::uint64_t>(st.st_size) != info.size) {
-    ::close(fd);
-    throw store_error(path.string() +
-                      (regular ? " changed size since it was hashed" : " is not a regular file"));
+  if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    return std::nullopt;
+  return file_stamp{static_cast<std::uint64_t>(st.st_size),
+                    static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
+                      st.st_mtim.tv_nsec};
+}
+
+std::optional<file_stamp> disk_content::stamp(std::string_view path) const {
+  return stamp_of(fs::path(path));
+}
+
+serve_result disk_content::serve_hashed(std::string_view path_text, const file_info& hashed,
+                                        const file_stamp& hashed_as) {
+  fs::path path(path_text);
+  file_info info = hashed;
+  info.name = sanitise_name(info.name.empty() ? path.filename().string() : info.name, info.hash);
+  // The stamp is read from the descriptor that will serve the file, so a
+  // file replaced after this check is not the one served.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  bool same = fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+              file_stamp{static_cast<std::uint64_t>(st.st_size),
+                         static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
+                           st.st_mtim.tv_nsec} == hashed_as &&
+              hashed_as.size == info.size;
+  if (!same) {
+    if (fd >= 0)
+      ::close(fd);
+    return {{}, path.string() + " changed while it was hashed; provide it again"};
   }
   std::lock_guard lock(mu_);
   if (auto it = served_.find(info.hash); it != served_.end()) {
@@ -184,7 +204,7 @@ file_info disk_content::serve_hashed(const fs::path& path, file_info info) {
     served_.erase(it);
   }
   served_.emplace(info.hash, served{info, path, fd});
-  return info;
+  return {info, {}};
 }
 
 bool disk_content::unprovide(const digest& hash) {
@@ -197,12 +217,14 @@ bool disk_content::unprovide(const digest& hash) {
   return true;
 }
 
-std::vector<disk_content::served_file> disk_content::served_files() const {
+std::vector<served_file> disk_content::served_files() const {
+  const auto downloads = downloads_.lexically_normal().string() + "/";
   std::lock_guard lock(mu_);
   std::vector<served_file> out;
   out.reserve(served_.size());
   for (auto& [_, s] : served_)
-    out.push_back({s.info, s.path});
+    out.push_back(
+      {s.info, s.path.string(), s.path.lexically_normal().string().starts_with(downloads)});
   return out;
 }
 

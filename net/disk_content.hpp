@@ -28,6 +28,10 @@ struct provide_spec {
   std::uint64_t price = 0;
 };
 
+/// Size and modification time of a regular file, read with one stat();
+/// nullopt if it is missing or not a regular file.
+std::optional<file_stamp> stamp_of(const std::filesystem::path& file);
+
 class disk_content final : public content_store {
 public:
   /// Creates data_dir/downloads/.partial if needed. Throws store_error.
@@ -39,18 +43,18 @@ public:
   /// Hashes the file and serves it under its hash. Throws store_error naming
   /// the file if it cannot be read.
   file_info provide(const provide_spec& spec);
+  /// One stat() of the file at `path`.
+  std::optional<file_stamp> stamp(std::string_view path) const override;
   /// Serves a file hashed elsewhere (the HTTP API hashes off the node's
-  /// threads): `info.name` is sanitised like provide()'s. Throws store_error if
-  /// the file cannot be opened, is not a regular file or no longer has `info.size` bytes.
-  file_info serve_hashed(const std::filesystem::path& path, file_info info);
+  /// threads): `info.name` is sanitised like provide()'s. Refused if the file
+  /// cannot be opened, is not a regular file or its opened descriptor no
+  /// longer has the stamp it was hashed with.
+  serve_result serve_hashed(std::string_view path, const file_info& info,
+                            const file_stamp& hashed_as) override;
   /// Stops serving a file (provided or downloaded); false if it was not served.
-  bool unprovide(const digest& hash);
-  struct served_file {
-    file_info info;
-    std::filesystem::path path;
-  };
-  /// Every file served, in hash order.
-  std::vector<served_file> served_files() const;
+  bool unprovide(const digest& hash) override;
+  /// Every file served, in hash order; `downloaded` if it lies in downloads_dir().
+  std::vector<served_file> served_files() const override;
 
   std::optional<file_info> stat(const digest& hash) const override;
   bool read(const digest& hash, std::uint64_t offset, std::size_t len, bytes& out) override;

@@ -3,8 +3,8 @@
 #include "net/address.hpp"
 #include "net/api_inputs.hpp"
 #include "net/http_server.hpp"
-#include "net/market_agent.hpp"
 #include "protocols/filexfer/downloader.hpp"
+#include "protocols/market/market.hpp"
 #include "protocols/common/limits.hpp"
 
 #include <boost/asio/post.hpp>
@@ -341,7 +341,7 @@ private:
                             {"size", static_cast<std::uint64_t>(e.value("size"))},
                             {"price", static_cast<std::uint64_t>(e.value("price"))}});
       },
-      "the node's market agent is not running");
+      "the node's account role is not running");
   }
 
   void stop_providing(const http_server_request& req, const std::string& param,
@@ -355,7 +355,7 @@ private:
           submit(ports::kad, "stop_providing", {hex}, [](const event&) { return true; });
         return answer(200, {{"hash", hex}, {"stopped", true}});
       },
-      "the node's market agent is not running");
+      "the node's account role is not running");
   }
 
   void list(const char* verb, const char* key, respond_fn& respond) {
@@ -365,7 +365,7 @@ private:
         return answer(
           200, {{key, parse_list(e)}, {"total", static_cast<std::uint64_t>(e.value("total"))}});
       },
-      "the node's market agent is not running");
+      "the node's account role is not running");
   }
 
   void provided_files(const http_server_request& req, const std::string&, respond_fn& respond) {
@@ -391,7 +391,7 @@ private:
                             {"pending_out", static_cast<std::uint64_t>(e.value("pending_out"))},
                             {"tip", static_cast<std::uint64_t>(e.value("tip"))}});
       },
-      "the node's market agent is not running");
+      "the node's account role is not running");
   }
 
   void fund(const http_server_request& req, const std::string&, respond_fn& respond) {
@@ -713,7 +713,7 @@ private:
         return answer(
           200, {{"downloads", out}, {"total", static_cast<std::uint64_t>(e.value("total"))}});
       },
-      "the node's market agent is not running");
+      "the node's account role is not running");
   }
 
   api_config cfg_;
@@ -742,17 +742,18 @@ void market_api::peer_seen(peer_id id, const std::string& address) {
 }
 
 void market_api::install_roles(const api_config& cfg, std::vector<std::shared_ptr<role>>& roles,
-                               disk_content& files, peer_id self) {
-  market_agent_config a;
-  a.ledger = cfg.ledger;
+                               peer_id self) {
+  market::account_config a;
+  if (cfg.ledger != 0) // live node ids are hashes of names: 0 means none given
+    a.ledger = cfg.ledger;
   a.ledger_address = cfg.ledger_address;
   a.ledger_timeout = cfg.ledger_timeout;
   a.max_list = cfg.max_list;
-  if (a.ledger == 0)
+  if (!a.ledger)
     for (auto& r : roles)
       if (r->port() == ports::ledger)
         a.ledger = self;
-  roles.push_back(std::make_shared<market_agent>(a, files));
+  roles.push_back(market::make_account(a));
   // Lookups run in the downloader (providers answer metadata on its port); a
   // node without one gets one for them. The API's lookup bounds apply.
   std::shared_ptr<filexfer::downloader> d;

@@ -18,7 +18,7 @@
 //
 // Every request is validated completely before anything changes; a bad one
 // gets {"error": "...", "status": N}. Then it becomes commands to the node's
-// roles through the actor system (the market agent, the downloader with its
+// roles through the actor system (the account role, the downloader with its
 // metadata lookup, kad, the ledger), and the answer is built from the events
 // that carry the command's id. Files are hashed on a thread of the API, not
 // on the node's actor thread.
@@ -69,16 +69,17 @@ public:
 
   /// Offers a role event (any thread). Events answering the API's commands
   /// are taken; returns true for those that should not be printed (the
-  /// agent's and the lookups', which carry JSON lists).
+  /// account's and the lookups', which carry JSON lists).
   bool consume(port_t port, const event& e);
   /// A peer finished its hello (any thread): it is asked in lookups.
   void peer_seen(peer_id id, const std::string& address);
 
-  /// Adds the API's roles to a node's: the market agent, and the metadata
-  /// lookup around the downloader (or alone). A node that runs the ledger
-  /// role and names no other ledger asks itself for balances.
+  /// Adds the API's roles to a node's: the account role (market::account,
+  /// serving files through the node's content store), and the metadata lookup
+  /// around the downloader (or alone). A node that runs the ledger role and
+  /// names no other ledger asks itself for balances.
   static void install_roles(const api_config& cfg, std::vector<std::shared_ptr<role>>& roles,
-                            disk_content& files, peer_id self);
+                            peer_id self);
 
 private:
   class impl;

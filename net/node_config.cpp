@@ -166,8 +166,15 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
     if (c.provider_wait <= 0)
       cfg::fail("provider_wait", "a positive duration", *v);
   }
-  if (auto* v = cfg::member(j, "api"))
+  if (auto* v = cfg::member(j, "api")) {
     c.api = parse_api_config(*v, "api", base, c.data_dir);
+    // The API builds its account role from its own keys; a second one would
+    // share its port and its rows.
+    for (auto& r : c.roles)
+      if (r->port() == ports::api)
+        cfg::fail_msg("api", "runs the \"account\" role itself: remove it from roles and set "
+                             "ledger, ledger_timeout and max_list under \"api\"");
+  }
   if (auto* v = cfg::member(j, "fileset_http")) {
     c.fileset_http = get_address(*v, "fileset_http");
     bool has_fileset = false;

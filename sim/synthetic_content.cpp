@@ -131,8 +131,10 @@ bool synthetic_content::commit_sink(std::uint64_t id) {
   if (budget_->on_commit)
     budget_->on_commit(node_, s.hash, intact);
   if (intact)
-    if (auto idx = catalog_->find(s.hash))
+    if (auto idx = catalog_->find(s.hash); idx && !holds(*idx)) {
       hold(*idx);
+      downloaded_.insert(std::lower_bound(downloaded_.begin(), downloaded_.end(), *idx), *idx);
+    }
   budget_->used_bytes -= s.data.size();
   sinks_->erase(it);
   return true;
@@ -146,6 +148,39 @@ void synthetic_content::discard_sink(std::uint64_t id) {
     return;
   budget_->used_bytes -= it->second.data.size();
   sinks_->erase(it);
+}
+
+serve_result synthetic_content::serve_hashed(std::string_view path, const file_info&,
+                                             const file_stamp&) {
+  return {{},
+          "the simulator serves only the scenario's synthetic files (workload \"files\"), not "
+          "files at paths such as " +
+            std::string(path.substr(0, 80))};
+}
+
+bool synthetic_content::unprovide(const digest& hash) {
+  auto idx = catalog_->find(hash);
+  if (!idx || !holds(*idx))
+    return false;
+  held_.erase(std::lower_bound(held_.begin(), held_.end(), *idx));
+  if (auto it = std::lower_bound(downloaded_.begin(), downloaded_.end(), *idx);
+      it != downloaded_.end() && *it == *idx)
+    downloaded_.erase(it);
+  return true;
+}
+
+std::vector<served_file> synthetic_content::served_files() const {
+  std::vector<served_file> out;
+  out.reserve(held_.size());
+  for (auto idx : held_) {
+    auto& f = catalog_->at(idx);
+    out.push_back({file_info{f.hash, f.name, f.size, f.price},
+                   {},
+                   std::binary_search(downloaded_.begin(), downloaded_.end(), idx)});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const served_file& a, const served_file& b) { return a.info.hash < b.info.hash; });
+  return out;
 }
 
 void synthetic_content::drop_sinks() {

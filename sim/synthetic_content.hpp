@@ -66,6 +66,13 @@ public:
   bool commit_sink(std::uint64_t sink) override;
   void discard_sink(std::uint64_t sink) override;
 
+  /// Synthetic files have no paths: serving one by path is refused.
+  serve_result serve_hashed(std::string_view path, const file_info& info,
+                            const file_stamp& hashed_as) override;
+  bool unprovide(const digest& hash) override;
+  /// The held files (path empty), in hash order; `downloaded` if a commit added them.
+  std::vector<served_file> served_files() const override;
+
   /// Drops unfinished sinks (the node crashed: its partial downloads are gone).
   void drop_sinks();
 
@@ -77,7 +84,8 @@ private:
   file_catalog* catalog_;
   sink_budget* budget_;
   std::uint32_t node_;
-  std::vector<std::uint32_t> held_; // sorted file indices
+  std::vector<std::uint32_t> held_;       // sorted file indices
+  std::vector<std::uint32_t> downloaded_; // sorted: held because a download committed them
   std::uint64_t next_sink_ = 1;
   std::unique_ptr<std::map<std::uint64_t, sink>> sinks_;
 };

@@ -210,8 +210,8 @@ private:
     }
     for (auto& r : o.roles)
       own_ports_.insert(r->port());
-    if (cfg_.api) // the HTTP API's role (market agent), and a downloader for lookups
-      market_api::install_roles(*cfg_.api, o.roles, *files_, peer_id_from_name(cfg_.name));
+    if (cfg_.api) // the HTTP API's role (account), and a downloader for lookups
+      market_api::install_roles(*cfg_.api, o.roles, peer_id_from_name(cfg_.name));
     o.on_event = [this](port_t port, const event& e) { on_event(port, e); };
     o.on_peer = [this](peer_id id, const std::string& addr) { on_peer(id, addr); };
     o.on_log = [this](const std::string& m) { log(m); };

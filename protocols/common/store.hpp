@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace peerlab {
 
@@ -39,6 +40,28 @@ struct file_info {
   std::uint64_t price = 0;
 };
 
+/// Size and modification time (ns) of a file at a path: a file whose stamp
+/// is unchanged is taken to hold the bytes it was hashed with.
+struct file_stamp {
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  bool operator==(const file_stamp&) const = default;
+};
+
+/// A file the node serves, as the account role lists it.
+struct served_file {
+  file_info info;
+  std::string path;        // where it lives; empty for files without one (simulator)
+  bool downloaded = false; // a download committed it; otherwise a config, API or scenario
+};
+
+/// What serve_hashed did: the file as served (its name made safe), or why not.
+struct serve_result {
+  file_info info;
+  std::string error; // empty: served
+  bool ok() const { return error.empty(); }
+};
+
 /// File bytes. Providers read from it; downloaders write into a sink and
 /// commit only after verifying the hash.
 class content_store {
@@ -58,6 +81,30 @@ public:
   virtual bool commit_sink(std::uint64_t sink) = 0;
   /// Throws away a sink (failed or corrupt download).
   virtual void discard_sink(std::uint64_t sink) = 0;
+
+  // Serving files by path (the account role). The defaults describe a store
+  // that has no files at paths: nothing to stamp, nothing served by path.
+
+  /// The stamp of the regular file at `path`; nullopt if there is none.
+  virtual std::optional<file_stamp> stamp(std::string_view path) const {
+    (void)path;
+    return std::nullopt;
+  }
+  /// Serves the file at `path` under `info.hash`, which was computed
+  /// elsewhere, if its stamp still equals `hashed_as`; otherwise says why not.
+  virtual serve_result serve_hashed(std::string_view path, const file_info& info,
+                                    const file_stamp& hashed_as) {
+    (void)info;
+    (void)hashed_as;
+    return {{}, "this node keeps no files at paths (" + std::string(path.substr(0, 80)) + ")"};
+  }
+  /// Stops serving a file; false if it was not served.
+  virtual bool unprovide(const digest& hash) {
+    (void)hash;
+    return false;
+  }
+  /// Every file served, in hash order.
+  virtual std::vector<served_file> served_files() const { return {}; }
 };
 
 } // namespace peerlab

@@ -116,6 +116,18 @@ std::string payer_config::check() const {
   return "";
 }
 
+std::string account_config::check() const {
+  if (ledger_timeout <= 0)
+    return "ledger_timeout must be positive";
+  if (max_list == 0 || max_list > bounds::list_rows_max)
+    return "max_list must be between 1 and " + std::to_string(bounds::list_rows_max);
+  if (max_balance_asks == 0 || max_balance_asks > bounds::balance_asks_max)
+    return "max_balance_asks must be between 1 and " + std::to_string(bounds::balance_asks_max);
+  if (!ledger_address.empty() && !ledger)
+    return "ledger_address needs ledger";
+  return "";
+}
+
 std::shared_ptr<filexfer::payment_gate> make_gate(const gate_config& c) {
   return std::make_shared<gate>(c);
 }

@@ -85,16 +85,31 @@ struct payer_config {
   std::string check() const;
 };
 
+/// The account role (account.hpp, ports::api): the node's files served by
+/// path, its market tables as listings, and balances at the ledger. Behind a
+/// live node's market API; usable in node configs and scenario groups.
+struct account_config {
+  std::optional<peer_id> ledger; // none: balance is refused (node 0 is a ledger in the simulator)
+  std::string ledger_address;    // live mode: "host:port" of the ledger node
+  time_us ledger_timeout = 5 * us_per_s;
+  std::size_t max_list = 1000;        // rows per api_list
+  std::size_t max_balance_asks = 256; // balance queries waiting for the ledger
+  std::string check() const;
+};
+
 /// Bounds of the payment protocol.
 namespace bounds {
 constexpr std::size_t open_payments_max = 200'000;  // verifier: bills not yet settled
 constexpr std::size_t payer_payments_max = 100'000; // payer: payments not yet settled
 constexpr std::size_t open_purchases_per_peer_max = 64;
-constexpr std::size_t reason_max = 200; // reasons stored in rows and sent
+constexpr std::size_t reason_max = 200;          // reasons stored in rows and sent
+constexpr std::size_t list_rows_max = 100'000;   // account: the largest max_list
+constexpr std::size_t balance_asks_max = 65'536; // account: the largest max_balance_asks
 } // namespace bounds
 
 std::shared_ptr<filexfer::payment_gate> make_gate(const gate_config&);
 std::shared_ptr<role> make_verifier(const verifier_config&);
 std::shared_ptr<role> make_payer(const payer_config&);
+std::shared_ptr<role> make_account(const account_config&);
 
 } // namespace peerlab::market

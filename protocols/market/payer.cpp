@@ -351,7 +351,8 @@ std::optional<peerlab::command> payer::parse_command(std::uint64_t id, std::stri
 }
 
 void payer::command(context& ctx, const peerlab::command& cmd, effects& fx) {
-  if (!cmd.as<market::command>())
+  auto* body = cmd.as<market::command>();
+  if (!body || !std::holds_alternative<wallet>(*body))
     return fx.fail(cmd, peerlab::fail_code::bad_request, "the payer knows only \"wallet\"");
   auto id = ++req_seq_;
   if (wallet_asks_.size() >= 64)

@@ -3,6 +3,8 @@
 #include "protocols/market/market.hpp"
 #include "protocols/filexfer/tables.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <charconv>
 #include <cstdio>
 
@@ -73,6 +75,23 @@ table_schema with_fields(table_schema t, const char* legacy,
     return r.typed(t_copy, *k2);
   };
   return t;
+}
+
+// Older node files kept ProvidedPaths as JSON {path, name, price, size, mtime_ns}.
+std::optional<peerlab::row> provided_path_from_json(std::string_view k, std::string_view v) {
+  using nlohmann::json;
+  auto hash = digest_from_hex(k);
+  auto j = json::parse(v, nullptr, false);
+  if (!hash || !j.is_object() || !j.contains("path") || !j["path"].is_string() ||
+      !j.contains("size") || !j["size"].is_number_unsigned() || !j.contains("mtime_ns") ||
+      !j["mtime_ns"].is_number_integer())
+    return std::nullopt;
+  return peerlab::row{cell_digest(*hash),
+                      j["path"].get<std::string>(),
+                      j.value("name", std::string()),
+                      cell_u64(j.value("price", std::uint64_t{0})),
+                      cell_u64(j["size"].get<std::uint64_t>()),
+                      j["mtime_ns"].get<std::int64_t>()};
 }
 
 std::optional<key> hash_key(std::string_view k) {
@@ -231,9 +250,24 @@ const table_schema& provided_files() {
 
 const table_schema& download_files() { return filexfer::download_files_table(); }
 
+const table_schema& provided_paths() {
+  static const table_schema s = [] {
+    table_schema t{"ProvidedPaths",
+                   {blob("hash", 32), text("path"), text("name"), integer("price"), integer("size"),
+                    integer("mtime_ns")},
+                   1,
+                   1,
+                   1u << 20};
+    t.legacy_table = "ProvidedPaths";
+    t.from_legacy = provided_path_from_json;
+    return t;
+  }();
+  return s;
+}
+
 std::vector<const table_schema*> all() {
-  return {&payments(), &inbox(),        &open(),           &used_tx(),       &blacklist(),
-          &credit(),   &credit_bills(), &provided_files(), &download_files()};
+  return {&payments(), &inbox(),        &open(),           &used_tx(),        &blacklist(),
+          &credit(),   &credit_bills(), &provided_files(), &download_files(), &provided_paths()};
 }
 
 } // namespace tables

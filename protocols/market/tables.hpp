@@ -10,6 +10,8 @@
 //   CreditBills      (peer, hash, pos) their outstanding bills, in order
 //   ProvidedFiles    (hash)            files sold: name, size, price, sales
 //   DownloadFiles    (hash)            download history (downloader)
+//   ProvidedPaths    (hash)            files served by path, with the stamp they
+//                                      were hashed with (account)
 //
 // The roles read and write Payments, ProvidedFiles and DownloadFiles rows as
 // `fields` (column name -> text), so a role sets only what it knows; columns it
@@ -33,6 +35,8 @@ const table_schema& credit();
 const table_schema& credit_bills();
 const table_schema& provided_files();
 const table_schema& download_files();
+/// ProvidedPaths(hash BLOB[32], path TEXT, name TEXT, price, size, mtime_ns).
+const table_schema& provided_paths();
 /// Every table above.
 std::vector<const table_schema*> all();
 } // namespace tables

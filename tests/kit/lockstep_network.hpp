@@ -73,7 +73,41 @@ public:
   }
   void discard_sink(std::uint64_t s) override { sinks.erase(s); }
 
+  /// A file at a path, as a disk would hold it: served by path once hashed.
+  void put_path(const std::string& path, bytes data, std::int64_t mtime_ns) {
+    paths[path] = {file_stamp{data.size(), mtime_ns}, std::move(data)};
+  }
+  std::optional<file_stamp> stamp(std::string_view path) const override {
+    auto it = paths.find(std::string(path));
+    if (it == paths.end())
+      return std::nullopt;
+    return it->second.first;
+  }
+  serve_result serve_hashed(std::string_view path, const file_info& info,
+                            const file_stamp& hashed_as) override {
+    auto it = paths.find(std::string(path));
+    if (it == paths.end() || !(it->second.first == hashed_as) || hashed_as.size != info.size)
+      return {{}, std::string(path) + " changed while it was hashed; provide it again"};
+    files[info.hash] = {info, it->second.second};
+    served_paths[info.hash] = std::string(path);
+    return {info, {}};
+  }
+  bool unprovide(const digest& h) override {
+    served_paths.erase(h);
+    return files.erase(h) != 0;
+  }
+  std::vector<served_file> served_files() const override {
+    std::vector<served_file> out;
+    for (auto& [h, f] : files) {
+      auto p = served_paths.find(h);
+      out.push_back({f.first, p == served_paths.end() ? std::string() : p->second, false});
+    }
+    return out;
+  }
+
   std::map<digest, std::pair<file_info, bytes>> files;
+  std::map<std::string, std::pair<file_stamp, bytes>> paths;
+  std::map<digest, std::string> served_paths;
   std::map<std::uint64_t, std::pair<digest, bytes>> sinks;
   std::map<digest, bytes> committed;
   std::uint64_t next_sink = 1;

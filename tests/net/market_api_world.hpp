@@ -13,7 +13,7 @@
 #include "protocols/kad/tables.hpp"
 #include "protocols/ledger/tables.hpp"
 #include "protocols/market/tables.hpp"
-#include "net/market_agent.hpp"
+#include "protocols/market/tables.hpp"
 
 #include "actors/node_roles.hpp"
 #include "temp_dir.hpp"
@@ -69,7 +69,7 @@ public:
     n.self = net::peer_id_from_name(name);
     for (auto& r : o.roles)
       n.ports.insert(r->port());
-    net::market_api::install_roles(cfg_, o.roles, *content_, n.self);
+    net::market_api::install_roles(cfg_, o.roles, n.self);
     n.submit = [this](port_t p, std::uint64_t id, std::string verb, std::vector<std::string> args) {
       return rt_->command(p, id, verb, args);
     };
@@ -135,15 +135,14 @@ public:
   std::map<std::string, std::string> snapshot() const {
     std::map<std::string, std::string> out;
     auto tables = market::tables::all();
-    for (auto* t : {&net::provided_paths_table(), &kad::provided_keys_table(),
-                    &ledger::accounts_table(), &ledger::txs_table()})
+    for (auto* t : {&kad::provided_keys_table(), &ledger::accounts_table(), &ledger::txs_table()})
       tables.push_back(t);
     for (auto* t : tables)
       store_->scan(*t, {}, [&](const row& r) {
         out[t->name + "/" + describe(key_of(*t, r))] = describe(r.cells);
       });
     for (auto& f : content_->served_files())
-      out["served/" + to_hex(f.info.hash)] = f.path.string() + " " + std::to_string(f.info.price);
+      out["served/" + to_hex(f.info.hash)] = f.path + " " + std::to_string(f.info.price);
     std::error_code ec;
     for (auto& e : fs::recursive_directory_iterator(root_, ec))
       if (e.is_regular_file() && e.path().filename() != "node.db" &&

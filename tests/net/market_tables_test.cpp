@@ -3,7 +3,6 @@
 // tables on first start, and a row a user broke is reported by table and key
 // while the others stay readable.
 #include "raw_db.hpp"
-#include "net/market_agent.hpp"
 #include "net/sqlite_store.hpp"
 #include "protocols/market/tables.hpp"
 
@@ -25,11 +24,7 @@ std::string upper(std::string s) {
   return s;
 }
 
-std::vector<const table_schema*> market_tables() {
-  auto all = market::tables::all();
-  all.push_back(&net::provided_paths_table());
-  return all;
-}
+std::vector<const table_schema*> market_tables() { return market::tables::all(); }
 
 } // namespace
 

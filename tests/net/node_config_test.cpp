@@ -110,6 +110,26 @@ TEST_CASE("node_config: errors name the JSON path and what was expected", "[net]
   REQUIRE(error_of(j) == "exit_when_done: needs at least one entry in downloads");
 }
 
+TEST_CASE("node_config: the account role is a config role unless the market API brings its own",
+          "[net][config][account]") {
+  auto j = good();
+  j["roles"].push_back({{"role", "account"}, {"ledger", 7}, {"max_list", 10}});
+  auto c = net::parse_node_config(j, "/base");
+  REQUIRE(c.roles.size() == 3);
+  CHECK(std::string(c.roles[2]->name()) == "account");
+  CHECK(c.roles[2]->port() == ports::api);
+
+  j["roles"][2]["max_list"] = 100001;
+  CHECK(error_of(j) == "roles[2]: role account: max_list must be between 1 and 100000");
+  j["roles"][2].erase("max_list");
+  j["roles"][2]["colour"] = "red";
+  CHECK(error_of(j).rfind("roles[2].colour: unknown field", 0) == 0);
+
+  j["roles"][2].erase("colour");
+  j["api"] = {{"listen", "127.0.0.1:0"}};
+  CHECK(error_of(j).rfind("api: runs the \"account\" role itself", 0) == 0);
+}
+
 TEST_CASE("node_command: a bad config exits 2 before starting anything", "[net][config]") {
   test::temp_dir dir("cfg");
   auto file = dir.path() / "node.json";
