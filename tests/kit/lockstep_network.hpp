@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <queue>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,13 @@ using memory_kv = peerlab::memory_store;
 
 class memory_content final : public content_store {
 public:
-  digest add_file(std::string name, bytes data, std::uint64_t price) {
+  struct sink {
+    digest hash{};
+    std::string name;
+    bytes data;
+  };
+
+  digest add_file(std::string name, bytes data, std::uint64_t price = 0) {
     digest h = sha256::of(data);
     files[h] = {file_info{h, std::move(name), data.size(), price}, std::move(data)};
     return h;
@@ -33,45 +40,40 @@ public:
   }
   bool read(const digest& h, std::uint64_t off, std::size_t len, bytes& out) override {
     auto it = files.find(h);
-    if (it == files.end() || off > it->second.second.size() || it->second.second.size() - off < len)
-      return false;
-    auto& d = it->second.second;
-    out.assign(d.begin() + static_cast<std::ptrdiff_t>(off),
-               d.begin() + static_cast<std::ptrdiff_t>(off + len));
-    return true;
+    return it != files.end() && copy_out(it->second.second, off, len, out);
   }
-  std::uint64_t open_sink(const digest& h, std::string_view, std::uint64_t size) override {
+  std::uint64_t open_sink(const digest& h, std::string_view name, std::uint64_t size) override {
+    if (fail_open)
+      return 0;
     auto id = next_sink++;
-    sinks[id] = {h, bytes(static_cast<std::size_t>(size), 0)};
+    sinks[id] = sink{h, std::string(name), bytes(static_cast<std::size_t>(size), 0)};
     return id;
   }
   bool write(std::uint64_t s, std::uint64_t off, byte_view data) override {
     auto it = sinks.find(s);
-    if (it == sinks.end() || off > it->second.second.size() ||
-        it->second.second.size() - off < data.size())
+    if (it == sinks.end() || off > it->second.data.size() ||
+        it->second.data.size() - off < data.size())
       return false;
-    std::copy(data.begin(), data.end(),
-              it->second.second.begin() + static_cast<std::ptrdiff_t>(off));
+    std::copy(data.begin(), data.end(), it->second.data.begin() + static_cast<std::ptrdiff_t>(off));
+    ++writes;
     return true;
   }
   bool read_sink(std::uint64_t s, std::uint64_t off, std::size_t len, bytes& out) override {
     auto it = sinks.find(s);
-    if (it == sinks.end() || off > it->second.second.size() || it->second.second.size() - off < len)
+    if (it == sinks.end() || !copy_out(it->second.data, off, len, out))
       return false;
-    auto& d = it->second.second;
-    out.assign(d.begin() + static_cast<std::ptrdiff_t>(off),
-               d.begin() + static_cast<std::ptrdiff_t>(off + len));
+    ++readbacks;
     return true;
   }
   bool commit_sink(std::uint64_t s) override {
     auto it = sinks.find(s);
     if (it == sinks.end())
       return false;
-    committed[it->second.first] = std::move(it->second.second);
+    committed[it->second.hash] = std::move(it->second.data);
     sinks.erase(it);
     return true;
   }
-  void discard_sink(std::uint64_t s) override { sinks.erase(s); }
+  void discard_sink(std::uint64_t s) override { discarded += sinks.erase(s); }
 
   /// A file at a path, as a disk would hold it: served by path once hashed.
   void put_path(const std::string& path, bytes data, std::int64_t mtime_ns) {
@@ -108,11 +110,25 @@ public:
   std::map<digest, std::pair<file_info, bytes>> files;
   std::map<std::string, std::pair<file_stamp, bytes>> paths;
   std::map<digest, std::string> served_paths;
-  std::map<std::uint64_t, std::pair<digest, bytes>> sinks;
+  std::map<std::uint64_t, sink> sinks; // open sinks
   std::map<digest, bytes> committed;
   std::uint64_t next_sink = 1;
+  std::size_t discarded = 0; // sinks discarded
+  std::size_t writes = 0;    // successful sink writes
+  std::size_t readbacks = 0; // successful sink reads
+  bool fail_open = false;    // open_sink refuses (a full disk)
+
+private:
+  static bool copy_out(const bytes& d, std::uint64_t off, std::size_t len, bytes& out) {
+    if (off > d.size() || d.size() - off < len)
+      return false;
+    out.assign(d.begin() + static_cast<std::ptrdiff_t>(off),
+               d.begin() + static_cast<std::ptrdiff_t>(off + len));
+    return true;
+  }
 };
 
+/// Deterministic pseudo-random file content.
 inline bytes make_file(std::uint64_t seed, std::size_t n) {
   rng r(seed);
   bytes b(n);
@@ -129,7 +145,13 @@ struct node {
   memory_content content;
   bool online = true;
   std::uint32_t incarnation = 0;
+  std::map<std::string, double> counters; // this node's counter metrics, summed
   context ctx(time_us now) { return context{now, id, random, kv, content, {}}; }
+  /// The role on `port`, as its concrete type.
+  template <class R>
+  R& role_at(port_t port) {
+    return dynamic_cast<R&>(*roles.at(port));
+  }
 };
 
 struct seen_event {
@@ -144,19 +166,30 @@ public:
       : net_rng_(seed), latency_(latency) {}
 
   node& add(peer_id id, std::vector<std::shared_ptr<role>> roles) {
+    return add(id, std::move(roles), id * 7919 + 1);
+  }
+  /// A node whose generator starts from `seed`.
+  node& add(peer_id id, std::vector<std::shared_ptr<role>> roles, std::uint64_t seed) {
     auto& n = nodes_[id];
     n = std::make_unique<node>();
     n->id = id;
-    n->random.reseed(id * 7919 + 1);
+    n->random.reseed(seed);
     for (auto& r : roles)
       n->roles[r->port()] = r;
     return *n;
   }
   node& at(peer_id id) { return *nodes_.at(id); }
   time_us now() const { return now_; }
-  double loss = 0;
+  // Link faults, drawn from the network's generator in this order per frame.
+  double loss = 0;      // chance a frame is dropped
+  double duplicate = 0; // chance a frame is delivered twice
+  time_us jitter = 0;   // uniform extra delay in [0, jitter): reorders frames
+  /// Optional hook that may rewrite or drop (return false) frames in transit.
+  std::function<bool(peer_id from, peer_id to, bytes&)> tamper;
+  /// Optional extra delay for a frame (e.g. a path that stalls for a while).
+  std::function<time_us(peer_id from, peer_id to, const bytes&)> extra_delay;
   std::vector<seen_event> events;
-  std::map<std::string, double> counters;
+  std::map<std::string, double> counters; // every node's counter metrics, summed
 
   void start_all() {
     for (auto& [id, n] : nodes_)
@@ -188,6 +221,13 @@ public:
     auto c = n.ctx(now_);
     deliver_command(*n.roles.at(port), c, cmd, fx);
     apply(n, port, fx);
+  }
+  /// A command to the only role of node `to`.
+  void command(peer_id to, peerlab::command cmd) {
+    auto& n = at(to);
+    if (n.roles.size() != 1)
+      throw std::logic_error("command without a port to a node with several roles");
+    command(to, n.roles.begin()->first, std::move(cmd));
   }
   /// Runs `f` as if a role on `port` of node `id` did it now (for parts such
   /// as the payment gate that live inside another role).
@@ -224,11 +264,12 @@ public:
       if (!n.online)
         continue;
       if (it.it.kind == item::frame_kind) {
-        if (it.it.data.empty())
+        auto r = it.it.data.empty() ? n.roles.end() : n.roles.find(it.it.data[0]);
+        if (r == n.roles.end()) {
+          ++misrouted;
           continue;
-        auto r = n.roles.find(it.it.data[0]);
-        if (r == n.roles.end())
-          continue;
+        }
+        ++frames_delivered;
         effects fx;
         auto c = n.ctx(now_);
         r->second->frame(c, it.it.from, it.it.data, fx);
@@ -258,6 +299,7 @@ public:
         auto r = n.roles.find(it.it.port);
         if (r == n.roles.end())
           continue;
+        ++timers_fired;
         effects fx;
         auto c = n.ctx(now_);
         r->second->timer(c, it.it.token, fx);
@@ -275,11 +317,20 @@ public:
         out.push_back(s.e);
     return out;
   }
-  double counter(const std::string& name) const {
-    auto it = counters.find(name);
-    return it == counters.end() ? 0 : it->second;
+  /// The events of `kind` with when and where they happened.
+  std::vector<seen_event> events_of(std::string_view kind) const {
+    std::vector<seen_event> out;
+    for (auto& s : events)
+      if (s.e.kind == kind)
+        out.push_back(s);
+    return out;
   }
-  std::uint64_t frames_sent = 0;
+  double counter(const std::string& name) const { return value_of(counters, name); }
+  double counter(peer_id id, const std::string& name) const {
+    return value_of(nodes_.at(id)->counters, name);
+  }
+  std::uint64_t frames_sent = 0, frames_dropped = 0, frames_delivered = 0, timers_fired = 0,
+                misrouted = 0;
   std::map<peer_id, std::string> addresses; // learned through effects::learn_address
 
 private:
@@ -315,20 +366,38 @@ private:
       }
     for (auto& f : fx.frames) {
       ++frames_sent;
-      if (loss > 0 && net_rng_.chance(loss))
+      if ((tamper && !tamper(n.id, f.to, f.data)) || net_rng_.chance(loss)) {
+        ++frames_dropped;
         continue;
-      push(now_ + latency_, f.to, item{item::frame_kind, n.id, 0, std::move(f.data), 0, 0});
+      }
+      const int copies = net_rng_.chance(duplicate) ? 2 : 1;
+      for (int i = 0; i < copies; ++i) {
+        time_us delay = latency_;
+        if (jitter > 0)
+          delay += static_cast<time_us>(net_rng_.below(static_cast<std::uint64_t>(jitter)));
+        if (extra_delay)
+          delay += extra_delay(n.id, f.to, f.data);
+        bytes data = i + 1 == copies ? std::move(f.data) : f.data;
+        push(now_ + delay, f.to, item{item::frame_kind, n.id, 0, std::move(data), 0, 0});
+      }
     }
     for (auto& t : fx.timers)
       push(now_ + t.delay, n.id, item{item::timer_kind, 0, port, {}, t.token, n.incarnation});
     for (auto& m : fx.metrics)
-      if (m.is_counter)
+      if (m.is_counter) {
         counters[m.name] += m.value;
+        n.counters[m.name] += m.value;
+      }
     for (auto& e : fx.events)
       events.push_back({now_, n.id, std::move(e)});
     for (auto& [peer, addr] : fx.addresses)
       addresses[peer] = addr;
     fx.clear();
+  }
+
+  static double value_of(const std::map<std::string, double>& m, const std::string& name) {
+    auto it = m.find(name);
+    return it == m.end() ? 0 : it->second;
   }
 
   std::map<peer_id, std::unique_ptr<node>> nodes_;

@@ -3,6 +3,7 @@
 // forged frames and restarts through the kv_store.
 #include "helpers.hpp"
 #include "protocols/droplog/drop_role.hpp"
+#include "tests/kit/no_content.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -11,16 +12,6 @@
 using namespace droplog_test;
 
 namespace {
-
-struct null_content final : content_store {
-  std::optional<file_info> stat(const digest&) const override { return std::nullopt; }
-  bool read(const digest&, std::uint64_t, std::size_t, bytes&) override { return false; }
-  std::uint64_t open_sink(const digest&, std::string_view, std::uint64_t) override { return 0; }
-  bool write(std::uint64_t, std::uint64_t, byte_view) override { return false; }
-  bool read_sink(std::uint64_t, std::uint64_t, std::size_t, bytes&) override { return false; }
-  bool commit_sink(std::uint64_t) override { return false; }
-  void discard_sink(std::uint64_t) override {}
-};
 
 droplog::role_config role_cfg(peer_id peer, bool serve) {
   droplog::role_config c;
@@ -112,7 +103,7 @@ struct world {
   std::shared_ptr<role> roles[3];
   memory_kv kv[3];
   rng rngs[3] = {rng(1), rng(2), rng(3)};
-  null_content content;
+  peerlab::test_kit::no_content content;
   std::deque<pending> queue;
   std::vector<std::pair<peer_id, event>> events;
   std::uint64_t next_cmd = 1;

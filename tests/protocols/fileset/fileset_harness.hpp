@@ -4,6 +4,7 @@
 // link derived from the seed, frames as bytes, an optional drop rule, nodes
 // that start late, crash (rows kept) and restart, and commands whose replies
 // are collected by command id.
+#include "tests/kit/no_content.hpp"
 #include "protocols/common/memory_store.hpp"
 #include "protocols/common/stable_hash.hpp"
 #include "protocols/fileset/fileset.hpp"
@@ -22,16 +23,7 @@ using namespace peerlab;
 /// kv_store in memory: survives a crash of the role like a disk would.
 using memory_kv = peerlab::memory_store;
 
-class no_content : public content_store {
-public:
-  std::optional<file_info> stat(const digest&) const override { return std::nullopt; }
-  bool read(const digest&, std::uint64_t, std::size_t, bytes&) override { return false; }
-  std::uint64_t open_sink(const digest&, std::string_view, std::uint64_t) override { return 0; }
-  bool write(std::uint64_t, std::uint64_t, byte_view) override { return false; }
-  bool read_sink(std::uint64_t, std::uint64_t, std::size_t, bytes&) override { return false; }
-  bool commit_sink(std::uint64_t) override { return false; }
-  void discard_sink(std::uint64_t) override {}
-};
+using no_content = peerlab::test_kit::no_content;
 
 class harness {
 public:

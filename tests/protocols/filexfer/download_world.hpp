@@ -1,8 +1,10 @@
 #pragma once
-// A downloader (peer 1) and providers 10, 11, ... that all hold one file, in
-// the in-test event loop; shared by the downloader and loss-recovery tests.
+// A downloader (peer 1) and providers 10, 11, ... that all hold one file, on
+// the shared lockstep network; shared by the downloader, lookup and
+// loss-recovery tests.
+#include "protocols/filexfer/downloader.hpp"
 #include "protocols/filexfer/filexfer.hpp"
-#include "test_support.hpp"
+#include "tests/kit/lockstep_network.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -11,11 +13,15 @@
 
 namespace fxtest {
 
+using namespace peerlab;
+using peerlab::filexfer::downloader;
 using peerlab::filexfer::downloader_config;
 using peerlab::filexfer::make_downloader;
 using peerlab::filexfer::make_provider;
 using peerlab::filexfer::provider_config;
 using peerlab::filexfer::provider_strategy;
+
+using test_kit::make_file;
 
 inline constexpr peer_id client = 1;
 inline constexpr time_us run_limit = 600 * us_per_s;
@@ -33,23 +39,34 @@ inline downloader_config small_config() {
   return c;
 }
 
+// The links of a world: 1 ms one way unless a test asks for more.
+struct net_model {
+  double loss = 0;      // chance a frame is dropped
+  double duplicate = 0; // chance a frame is delivered twice
+  time_us latency = 1000;
+  time_us jitter = 0; // uniform extra delay in [0, jitter): reorders frames
+};
+
 struct world {
-  fxtest::sim_loop loop;
+  test_kit::network loop;
   bytes file;
   digest hash{};
   std::vector<peer_id> providers;
 
   world(std::vector<provider_strategy> strategies, std::size_t file_size = (1 << 20) + 12345,
-        downloader_config cfg = small_config(), fxtest::net_model net = {}, std::uint64_t seed = 1,
+        downloader_config cfg = small_config(), net_model net = {}, std::uint64_t seed = 1,
         std::size_t provider_chunk = provider_config{}.chunk_bytes)
-      : loop(seed, net), file(make_file(seed + 1000, file_size)) {
-    loop.add(client, make_downloader(cfg), seed * 31 + 1);
+      : loop(seed, net.latency), file(make_file(seed + 1000, file_size)) {
+    loop.loss = net.loss;
+    loop.duplicate = net.duplicate;
+    loop.jitter = net.jitter;
+    loop.add(client, {make_downloader(cfg)}, seed * 31 + 1);
     for (std::size_t i = 0; i < strategies.size(); ++i) {
       provider_config pc;
       pc.strategy = strategies[i];
       pc.chunk_bytes = provider_chunk;
       peer_id id = 10 + i;
-      auto& n = loop.add(id, make_provider(pc), seed * 31 + 2 + i);
+      auto& n = loop.add(id, {make_provider(pc)}, seed * 31 + 2 + i);
       hash = n.content.add_file("data.bin", file, 500);
       providers.push_back(id);
     }
@@ -65,10 +82,11 @@ struct world {
 
   void download(std::uint64_t cmd_id = 1) {
     loop.command(client, text_command_of(cmd_id, "download", args()));
-    loop.run(run_limit);
+    loop.run_until(run_limit);
   }
 
-  fxtest::memory_content& store() { return loop.at(client).content; }
+  test_kit::memory_content& store() { return loop.at(client).content; }
+  downloader& client_role() { return loop.at(client).role_at<downloader>(ports::file_downloader); }
   double counter(const std::string& name) { return loop.counter(client, name); }
 
   // The single final event (done or failed) of the download.

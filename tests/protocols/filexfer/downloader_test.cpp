@@ -5,7 +5,6 @@
 #include "protocols/filexfer/downloader.hpp"
 #include "protocols/filexfer/filexfer.hpp"
 #include "download_world.hpp"
-#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -41,7 +40,7 @@ TEST_CASE("filexfer honest download completes and verifies") {
   CHECK(w.counter("filexfer.timeouts") == 0);
   CHECK(w.counter("frames_rejected") == 0);
   // Timers still queued after the end were ignored: no further events.
-  CHECK(w.loop.trace.size() == 2);
+  CHECK(w.loop.events.size() == 2);
 }
 
 TEST_CASE("filexfer corrupt provider is detected and another provider completes") {
@@ -117,7 +116,7 @@ TEST_CASE("filexfer all providers bad ends in download_failed") {
   CHECK(w.loop.events_of("download_done").empty());
   CHECK(w.store().committed.empty());
   CHECK(w.store().sinks.empty());
-  CHECK(static_cast<downloader&>(*w.loop.at(client).logic).active_downloads() == 0);
+  CHECK(w.client_role().active_downloads() == 0);
 }
 
 TEST_CASE("filexfer download gives up after max_attempts") {
@@ -239,7 +238,7 @@ TEST_CASE("filexfer two downloads run side by side") {
   digest h2 = w.loop.at(11).content.add_file("other.bin", second);
   w.loop.command(client, text_command_of(1, "download", w.args()));
   w.loop.command(client, text_command_of(2, "download", {to_hex(h2), "11"}));
-  w.loop.run(run_limit);
+  w.loop.run_until(run_limit);
   auto done = w.loop.events_of("download_done");
   REQUIRE(done.size() == 2);
   CHECK(w.store().committed.at(w.hash) == w.file);
@@ -270,25 +269,25 @@ TEST_CASE("filexfer malformed download commands are refused with a clear reason"
   std::uint64_t id = 100;
   for (auto& c : cases) {
     INFO("case " << id);
-    w.loop.trace.clear();
+    w.loop.events.clear();
     w.loop.command(client, text_command_of(id, "download", c.args));
-    REQUIRE(w.loop.trace.size() == 1);
-    auto& e = w.loop.trace[0].e;
+    REQUIRE(w.loop.events.size() == 1);
+    auto& e = w.loop.events[0].e;
     CHECK(e.kind == "command_failed"); // the one failure reply of a command that does not parse
     CHECK(e.command_id == id);
     CHECK(*e.field("reason") == c.reason);
     CHECK(e.value("code") == 400);
     ++id;
   }
-  w.loop.run(run_limit);
+  w.loop.run_until(run_limit);
   CHECK(w.loop.frames_sent == 0); // nothing else happened
   CHECK(w.loop.timers_fired == 0);
   CHECK(w.store().sinks.empty());
 
-  w.loop.trace.clear();
+  w.loop.events.clear();
   w.loop.command(client, text_command_of(200, "upload", {hex}));
-  REQUIRE(w.loop.trace.size() == 1);
-  CHECK(w.loop.trace[0].e.kind == "command_failed");
+  REQUIRE(w.loop.events.size() == 1);
+  CHECK(w.loop.events[0].e.kind == "command_failed");
 }
 
 TEST_CASE("filexfer refuses a second download of the same file and bounds downloads") {
@@ -309,14 +308,14 @@ TEST_CASE("filexfer refuses a second download of the same file and bounds downlo
     h[9] = static_cast<std::uint8_t>(i >> 8);
     w.loop.command(client, text_command_of(100 + i, "download", {to_hex(h), p}));
   }
-  auto& d = static_cast<downloader&>(*w.loop.at(client).logic);
+  auto& d = w.client_role();
   CHECK(d.active_downloads() == limits::active_downloads_max);
-  w.loop.trace.clear();
+  w.loop.events.clear();
   digest extra{};
   extra[0] = 2;
   w.loop.command(client, text_command_of(999, "download", {to_hex(extra), p}));
-  REQUIRE(w.loop.trace.size() == 1);
-  CHECK(*w.loop.trace[0].e.field("reason") == "too many active downloads (at most 256)");
+  REQUIRE(w.loop.events.size() == 1);
+  CHECK(*w.loop.events[0].e.field("reason") == "too many active downloads (at most 256)");
 }
 
 TEST_CASE("filexfer sink that cannot be opened fails the download") {
@@ -338,7 +337,7 @@ TEST_CASE("filexfer downloads are deterministic for a seed") {
             net, seed);
     w.download();
     std::string s;
-    for (auto& t : w.loop.trace) {
+    for (auto& t : w.loop.events) {
       s += std::to_string(t.at) + " " + t.e.kind;
       for (auto& [k, v] : t.e.fields)
         s += " " + k + "=" + v;

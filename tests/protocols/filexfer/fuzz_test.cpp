@@ -3,7 +3,7 @@
 // same bytes), so two different frames never mean the same message.
 #include "protocols/filexfer/codec.hpp"
 #include "protocols/filexfer/filexfer.hpp"
-#include "test_support.hpp"
+#include "tests/kit/lockstep_network.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -85,20 +85,20 @@ TEST_CASE("filexfer codec survives seeded random corruption") {
 }
 
 TEST_CASE("filexfer roles survive seeded random frames and count rejections") {
-  using namespace fxtest;
+  using namespace test_kit;
   auto base = seeds_frames();
   node prov, down;
   prov.id = 1;
   down.id = 2;
-  prov.logic = make_provider({});
-  down.logic = make_downloader({});
+  prov.roles[ports::file_provider] = make_provider({});
+  down.roles[ports::file_downloader] = make_downloader({});
   auto file = make_file(3, 5000);
   prov.content.add_file("f", file);
   effects fx;
   auto pc = prov.ctx(0);
   auto dc = down.ctx(0);
-  prov.logic->start(pc, fx);
-  down.logic->start(dc, fx);
+  prov.roles.at(ports::file_provider)->start(pc, fx);
+  down.roles.at(ports::file_downloader)->start(dc, fx);
   fx.clear();
   std::size_t expected_rejects = 0, counted = 0;
   for (std::uint64_t seed = 1; seed <= 5000; ++seed) {
@@ -107,7 +107,7 @@ TEST_CASE("filexfer roles survive seeded random frames and count rejections") {
     bool valid = decode(f).ok();
     auto& target = (!f.empty() && f[0] == ports::file_provider) ? prov : down;
     auto c = target.ctx(static_cast<time_us>(seed));
-    target.logic->frame(c, 9, f, fx);
+    target.roles.begin()->second->frame(c, 9, f, fx);
     if (!valid)
       ++expected_rejects;
     for (auto& m : fx.metrics)
@@ -115,7 +115,7 @@ TEST_CASE("filexfer roles survive seeded random frames and count rejections") {
         counted += static_cast<std::size_t>(m.value);
     // Drive the provider's send turns so accepted requests really get served.
     for (std::size_t i = 0; i < fx.timers.size(); ++i)
-      prov.logic->timer(pc, fx.timers[i].token, fx);
+      prov.roles.at(ports::file_provider)->timer(pc, fx.timers[i].token, fx);
     fx.clear();
   }
   // Misdirected but valid frames (a reply on the provider port cannot decode)

@@ -4,7 +4,6 @@
 #include "protocols/filexfer/downloader.hpp"
 #include "protocols/filexfer/filexfer.hpp"
 #include "download_world.hpp"
-#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -36,7 +35,7 @@ TEST_CASE("filexfer lookup reports each peer's metadata, refusal or silence, the
   w.loop.at(11).content.files.clear(); // peer 11 does not have the file
   // Nobody runs peer 99; a peer named twice is asked once.
   lookup(w, 5, {"10", "11", "99", "10"});
-  w.loop.run(run_limit);
+  w.loop.run_until(run_limit);
   auto answers = answers_by_peer(w);
   REQUIRE(answers.size() == 3);
   CHECK(answers["10"].command_id == 5);
@@ -55,7 +54,7 @@ TEST_CASE("filexfer lookup reports each peer's metadata, refusal or silence, the
   CHECK(done[0].e.value("answered") == 2);
   CHECK(done[0].e.value("found") == 1);
   CHECK(w.loop.events_of("download_started").empty()); // nothing downloaded
-  auto& d = dynamic_cast<downloader&>(*w.loop.at(client).logic);
+  auto& d = w.client_role();
   CHECK(d.running_lookups() == 0);
 }
 
@@ -64,12 +63,12 @@ TEST_CASE("filexfer lookup of no other peer ends at once, and lookups are bounde
   cfg.max_lookups = 1;
   world w({provider_strategy::honest}, 1000, cfg);
   lookup(w, 1, {std::to_string(client)}); // only itself: nobody to ask
-  w.loop.run(run_limit);
+  w.loop.run_until(run_limit);
   REQUIRE(w.loop.events_of("lookup_done").size() == 1);
   CHECK(w.loop.events_of("lookup_done")[0].e.value("asked") == 0);
   lookup(w, 2, {"99"}); // nobody answers: it runs until its deadline
   lookup(w, 3, {"10"});
-  w.loop.run(run_limit);
+  w.loop.run_for(run_limit);
   auto refused = w.loop.events_of("command_failed");
   REQUIRE(refused.size() == 1);
   CHECK(refused[0].e.command_id == 3);

@@ -4,20 +4,21 @@
 #include "protocols/filexfer/codec.hpp"
 #include "protocols/filexfer/filexfer.hpp"
 #include "protocols/filexfer/provider.hpp"
-#include "test_support.hpp"
+#include "tests/kit/lockstep_network.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace peerlab;
 using namespace peerlab::filexfer;
-using fxtest::make_file;
+using peerlab::test_kit::make_file;
 
 namespace {
 
 // A provider node plus helpers that run its timers until it goes quiet and
 // collect what it sent.
 struct harness {
-  fxtest::node n;
+  test_kit::node n;
+  std::shared_ptr<provider> logic;
   provider* p = nullptr;
   std::vector<message> out; // decoded frames sent, in order
   std::vector<peer_id> to;
@@ -26,20 +27,20 @@ struct harness {
   std::size_t turns = 0;
 
   explicit harness(provider_config cfg, std::uint64_t seed = 5) {
-    auto r = std::make_shared<provider>(cfg);
-    p = r.get();
-    n.logic = r;
+    logic = std::make_shared<provider>(cfg);
+    p = logic.get();
+    n.roles[ports::file_provider] = logic;
     n.id = 100;
     n.random.reseed(seed);
     effects fx;
     auto c = n.ctx(0);
-    n.logic->start(c, fx);
+    logic->start(c, fx);
   }
 
   void deliver(peer_id from, const bytes& f) {
     effects fx;
     auto c = n.ctx(0);
-    n.logic->frame(c, from, f, fx);
+    logic->frame(c, from, f, fx);
     drain(fx);
   }
 
@@ -66,7 +67,7 @@ struct harness {
         CHECK(t.delay == 0);
         ++turns;
         auto c = n.ctx(0);
-        n.logic->timer(c, t.token, fx);
+        logic->timer(c, t.token, fx);
       }
     }
   }
@@ -163,7 +164,7 @@ TEST_CASE("filexfer provider shares turns between large requests") {
   effects fx;
   auto c = h.n.ctx(0);
   for (std::uint64_t id = 1; id <= 2; ++id)
-    h.n.logic->frame(c, 7 + id, encode(content_req{id, hash, 0, 3u << 20, 64u << 10}), fx);
+    h.logic->frame(c, 7 + id, encode(content_req{id, hash, 0, 3u << 20, 64u << 10}), fx);
   CHECK(fx.frames.empty()); // nothing is sent before the first turn
   h.drain(fx);
   // 6 MiB in 1 MiB turns: at least 6 turns, and the two streams interleave.
@@ -180,11 +181,11 @@ TEST_CASE("filexfer provider ignores a duplicated request it is serving") {
   effects fx;
   auto c = h.n.ctx(0);
   auto req = encode(content_req{1, hash, 0, 1000, 500});
-  h.n.logic->frame(c, 7, req, fx);
-  h.n.logic->frame(c, 7, req, fx);
+  h.logic->frame(c, 7, req, fx);
+  h.logic->frame(c, 7, req, fx);
   CHECK(h.p->active_uploads() == 1);
   // The same id from another peer is a different request.
-  h.n.logic->frame(c, 8, req, fx);
+  h.logic->frame(c, 8, req, fx);
   CHECK(h.p->active_uploads() == 2);
   h.drain(fx);
   CHECK(h.sent<content_chunk>().size() == 4);
@@ -197,7 +198,7 @@ TEST_CASE("filexfer provider answers busy past max_active_uploads") {
   auto c = h.n.ctx(0);
   // One peer each: requests of one peer for the same bytes would supersede each other.
   for (std::uint64_t id = 1; id <= limits::active_uploads_max + 1; ++id)
-    h.n.logic->frame(c, 1000 + id, encode(content_req{id, hash, 0, 4096, 1024}), fx);
+    h.logic->frame(c, 1000 + id, encode(content_req{id, hash, 0, 4096, 1024}), fx);
   CHECK(h.p->active_uploads() == limits::active_uploads_max);
   REQUIRE(fx.frames.size() == 1);
   auto e = std::get<content_err>(decode(fx.frames[0].data).msg);
@@ -274,12 +275,12 @@ TEST_CASE("filexfer provider ignores turn timers from before a restart") {
   digest hash = h.n.content.add_file("a", make_file(12, 1000));
   effects fx;
   auto c = h.n.ctx(0);
-  h.n.logic->frame(c, 7, encode(content_req{1, hash, 0, 1000, 100}), fx);
+  h.logic->frame(c, 7, encode(content_req{1, hash, 0, 1000, 100}), fx);
   REQUIRE(fx.timers.size() == 1);
   auto old_token = fx.timers[0].token;
   fx.clear();
-  h.n.logic->start(c, fx); // crash and restart: the stream is gone
-  h.n.logic->timer(c, old_token, fx);
+  h.logic->start(c, fx); // crash and restart: the stream is gone
+  h.logic->timer(c, old_token, fx);
   CHECK(fx.frames.empty());
   CHECK(h.p->active_uploads() == 0);
 }
@@ -310,14 +311,14 @@ harness after_first_turn(const content_req& newer, peer_id peer, digest* hash_ou
     *hash_out = hash;
   effects fx;
   auto c = h.n.ctx(0);
-  h.n.logic->frame(c, 7, encode(content_req{1, hash, 0, 3u << 20, 64 << 10}), fx);
+  h.logic->frame(c, 7, encode(content_req{1, hash, 0, 3u << 20, 64 << 10}), fx);
   REQUIRE(fx.timers.size() == 1);
   auto turn = fx.timers[0].token;
   fx.clear();
-  h.n.logic->timer(c, turn, fx); // sends [0, 1 MiB), schedules the next turn
+  h.logic->timer(c, turn, fx); // sends [0, 1 MiB), schedules the next turn
   content_req r = newer;
   r.hash = hash;
-  h.n.logic->frame(c, peer, encode(r), fx);
+  h.logic->frame(c, peer, encode(r), fx);
   h.drain(fx);
   return h;
 }
@@ -329,8 +330,8 @@ TEST_CASE("filexfer provider stops an upload whose unsent bytes a newer request 
   digest hash = h.n.content.add_file("a", make_file(14, 8000));
   effects fx;
   auto c = h.n.ctx(0);
-  h.n.logic->frame(c, 7, encode(content_req{1, hash, 0, 8000, 1000}), fx);
-  h.n.logic->frame(c, 7, encode(content_req{2, hash, 0, 8000, 1000}), fx);
+  h.logic->frame(c, 7, encode(content_req{1, hash, 0, 8000, 1000}), fx);
+  h.logic->frame(c, 7, encode(content_req{2, hash, 0, 8000, 1000}), fx);
   h.drain(fx);
   CHECK(runs_of(h, 1).empty());
   CHECK(runs_of(h, 2) == std::vector<std::pair<std::uint64_t, std::uint64_t>>{{0, 8000}});
@@ -387,8 +388,8 @@ TEST_CASE("filexfer provider keeps uploads of other files of the same peer") {
   digest b = h.n.content.add_file("b", make_file(16, 4000));
   effects fx;
   auto c = h.n.ctx(0);
-  h.n.logic->frame(c, 7, encode(content_req{1, a, 0, 4000, 1000}), fx);
-  h.n.logic->frame(c, 7, encode(content_req{2, b, 0, 4000, 1000}), fx);
+  h.logic->frame(c, 7, encode(content_req{1, a, 0, 4000, 1000}), fx);
+  h.logic->frame(c, 7, encode(content_req{2, b, 0, 4000, 1000}), fx);
   h.drain(fx);
   CHECK(h.sent<content_end>().size() == 2);
   CHECK(h.counters["filexfer.bytes_sent"] == 8000);

@@ -5,7 +5,6 @@
 #include "protocols/filexfer/downloader.hpp"
 #include "protocols/filexfer/filexfer.hpp"
 #include "download_world.hpp"
-#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -48,7 +47,7 @@ struct network_tap {
   std::vector<range> requests;
   std::function<bool(const message&)> drop; // true: lose this frame
 
-  void attach(fxtest::sim_loop& loop) {
+  void attach(test_kit::network& loop) {
     loop.tamper = [this](peer_id from, peer_id, bytes& f) {
       auto d = decode(f);
       if (!d.ok())
@@ -317,10 +316,10 @@ TEST_CASE("filexfer open windows stay bounded under heavy loss") {
   net.loss = 0.3;
   world w({provider_strategy::honest}, 2 << 20, cfg, net, 3);
   w.loop.command(client, text_command_of(1, "download", w.args()));
-  auto& d = static_cast<downloader&>(*w.loop.at(client).logic);
+  auto& d = w.client_role();
   std::size_t most = 0;
   for (time_us t = 0; t < fxtest::run_limit && d.active_downloads() > 0; t += us_per_ms) {
-    w.loop.run(t);
+    w.loop.run_until(t);
     most = std::max(most, d.open_windows());
   }
   CHECK(duration_of(w) > 0);

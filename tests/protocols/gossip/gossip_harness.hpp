@@ -4,6 +4,7 @@
 // bytes, an optional drop rule for fault injection. Reusable by any test that
 // needs many gossipsub nodes without the simulator (tests link only
 // proto_gossip).
+#include "tests/kit/no_content.hpp"
 #include "protocols/common/stable_hash.hpp"
 #include "protocols/gossip/gossip.hpp"
 
@@ -26,16 +27,7 @@ using namespace peerlab;
 /// Storage the gossip role never uses; present because context needs it.
 using null_kv = memory_store;
 
-class null_content : public content_store {
-public:
-  std::optional<file_info> stat(const digest&) const override { return std::nullopt; }
-  bool read(const digest&, std::uint64_t, std::size_t, bytes&) override { return false; }
-  std::uint64_t open_sink(const digest&, std::string_view, std::uint64_t) override { return 0; }
-  bool write(std::uint64_t, std::uint64_t, byte_view) override { return false; }
-  bool read_sink(std::uint64_t, std::uint64_t, std::size_t, bytes&) override { return false; }
-  bool commit_sink(std::uint64_t) override { return false; }
-  void discard_sink(std::uint64_t) override {}
-};
+using null_content = peerlab::test_kit::no_content;
 
 /// One frame handed to the network (before the drop rule).
 struct sent_frame {

@@ -7,6 +7,7 @@
 // and process, but nothing they send leaves). Frames sent to peer ids that are
 // not nodes are kept in `stray` so a test can play a hand-written peer.
 // Header-only so that a benchmark can reuse it.
+#include "tests/kit/no_content.hpp"
 #include "protocols/common/memory_store.hpp"
 #include "protocols/common/rng.hpp"
 #include "protocols/common/stable_hash.hpp"
@@ -24,17 +25,7 @@ namespace peerlab::kad::testnet {
 
 using mem_kv = peerlab::memory_store;
 
-/// The kad role never touches file content.
-class no_content final : public content_store {
-public:
-  std::optional<file_info> stat(const digest&) const override { return std::nullopt; }
-  bool read(const digest&, std::uint64_t, std::size_t, bytes&) override { return false; }
-  std::uint64_t open_sink(const digest&, std::string_view, std::uint64_t) override { return 0; }
-  bool write(std::uint64_t, std::uint64_t, byte_view) override { return false; }
-  bool read_sink(std::uint64_t, std::uint64_t, std::size_t, bytes&) override { return false; }
-  bool commit_sink(std::uint64_t) override { return false; }
-  void discard_sink(std::uint64_t) override {}
-};
+using no_content = peerlab::test_kit::no_content;
 
 struct net_config {
   time_us base_latency = 20 * us_per_ms;

@@ -1,5 +1,6 @@
 #pragma once
 // Test doubles for the ledger tests: an in-memory kv_store and an empty content store.
+#include "tests/kit/no_content.hpp"
 #include "protocols/common/memory_store.hpp"
 #include "protocols/common/role.hpp"
 
@@ -12,15 +13,6 @@ using namespace peerlab;
 
 using memory_kv = peerlab::memory_store;
 
-class no_content final : public content_store {
-public:
-  std::optional<file_info> stat(const digest&) const override { return std::nullopt; }
-  bool read(const digest&, std::uint64_t, std::size_t, bytes&) override { return false; }
-  std::uint64_t open_sink(const digest&, std::string_view, std::uint64_t) override { return 0; }
-  bool write(std::uint64_t, std::uint64_t, byte_view) override { return false; }
-  bool read_sink(std::uint64_t, std::uint64_t, std::size_t, bytes&) override { return false; }
-  bool commit_sink(std::uint64_t) override { return false; }
-  void discard_sink(std::uint64_t) override {}
-};
+using no_content = peerlab::test_kit::no_content;
 
 } // namespace ledgertest

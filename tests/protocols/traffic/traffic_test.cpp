@@ -1,3 +1,4 @@
+#include "tests/kit/no_content.hpp"
 #include "protocols/common/memory_store.hpp"
 #include "protocols/traffic/traffic.hpp"
 
@@ -21,15 +22,7 @@ TEST_CASE("traffic frames round trip and every truncation is rejected", "[traffi
 
 TEST_CASE("the traffic role forwards to another node and counts rejected frames", "[traffic]") {
   memory_store kv; // the traffic role stores nothing
-  struct null_content final : content_store {
-    std::optional<file_info> stat(const digest&) const override { return {}; }
-    bool read(const digest&, std::uint64_t, std::size_t, bytes&) override { return false; }
-    std::uint64_t open_sink(const digest&, std::string_view, std::uint64_t) override { return 0; }
-    bool write(std::uint64_t, std::uint64_t, byte_view) override { return false; }
-    bool read_sink(std::uint64_t, std::uint64_t, std::size_t, bytes&) override { return false; }
-    bool commit_sink(std::uint64_t) override { return false; }
-    void discard_sink(std::uint64_t) override {}
-  } content;
+  test_kit::no_content content;
   rng r(3);
   context ctx{0, 5, r, kv, content, {}};
   auto role = traffic::make_traffic({10, 2, 32, 3});
