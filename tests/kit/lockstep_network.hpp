@@ -205,7 +205,15 @@ public:
       apply(n, port, fx);
     }
   }
-  /// A crash: the node's roles are replaced by fresh ones built by `rebuild`
+  /// A crash without a restart yet: the node is down (frames to it are lost)
+  /// and its pending timers are dropped; rows and content stay.
+  void crash(peer_id id) {
+    auto& n = at(id);
+    n.online = false;
+    ++n.incarnation;
+  }
+  bool has(peer_id id) const { return nodes_.count(id) != 0; }
+  /// A crash: the node's roles are replaced by `fresh` ones
   /// (their in-memory state is gone; the kv rows stay), then started.
   void restart(peer_id id, std::vector<std::shared_ptr<role>> fresh) {
     auto& n = at(id);

@@ -4,15 +4,11 @@
 // link derived from the seed, frames as bytes, an optional drop rule, nodes
 // that start late, crash (rows kept) and restart, and commands whose replies
 // are collected by command id.
-#include "tests/kit/no_content.hpp"
-#include "protocols/common/memory_store.hpp"
 #include "protocols/common/stable_hash.hpp"
 #include "protocols/fileset/fileset.hpp"
+#include "tests/kit/lockstep_network.hpp"
 
 #include <functional>
-#include <map>
-#include <memory>
-#include <queue>
 #include <string>
 #include <vector>
 
@@ -20,34 +16,22 @@ namespace fileset_test {
 
 using namespace peerlab;
 
-/// kv_store in memory: survives a crash of the role like a disk would.
-using memory_kv = peerlab::memory_store;
-
-using no_content = peerlab::test_kit::no_content;
-
+/// File-set nodes 0..n-1 on the shared lockstep network, with their configs
+/// and peer-id-based helpers.
 class harness {
 public:
-  struct node {
-    fileset::config cfg;
-    std::shared_ptr<fileset::fileset_role> role;
-    rng random;
-    memory_kv kv;
-    no_content content;
-    bool up = false;
-    std::uint32_t incarnation = 0;
-    std::map<std::string, double> counters;
-    std::vector<event> events;
-  };
-
   /// `n` nodes with peer ids 0..n-1; none started yet.
   harness(std::size_t n, std::function<fileset::config(std::size_t)> cfg_of, std::uint64_t seed = 1)
-      : seed_(seed) {
-    for (std::size_t i = 0; i < n; ++i) {
-      auto nd = std::make_unique<node>();
-      nd->cfg = cfg_of(i);
-      nd->random.reseed(derive_seed(seed, i));
-      nodes_.push_back(std::move(nd));
-    }
+      : net_(seed, 5 * us_per_ms), seed_(seed) {
+    for (std::size_t i = 0; i < n; ++i)
+      cfgs_.push_back(cfg_of(i));
+    // A fixed latency per link in [5 ms, 25 ms), derived from the seed.
+    net_.extra_delay = [this](peer_id a, peer_id b, const bytes&) {
+      return static_cast<time_us>(hash_combine(hash_combine(seed_, a), b) % (20 * us_per_ms));
+    };
+    net_.tamper = [this](peer_id from, peer_id to, bytes& f) {
+      return !(drop && drop(from, to, f));
+    };
   }
 
   static fileset::config fast_config() {
@@ -57,23 +41,23 @@ public:
     return c;
   }
 
-  std::size_t size() const { return nodes_.size(); }
-  node& at(std::size_t i) { return *nodes_[i]; }
-  fileset::fileset_role& role(std::size_t i) { return *nodes_[i]->role; }
-  time_us now() const { return now_; }
+  std::size_t size() const { return cfgs_.size(); }
+  fileset::fileset_role& role(std::size_t i) {
+    return net_.at(i).role_at<fileset::fileset_role>(ports::fileset);
+  }
+  time_us now() const { return net_.now(); }
 
   /// Starts (or restarts) node i with a fresh role: memory state is lost, rows kept.
   void start(std::size_t i) {
-    auto& nd = *nodes_[i];
-    nd.role = fileset::make_fileset(nd.cfg);
-    nd.up = true;
-    ++nd.incarnation;
-    call(i, [](fileset::fileset_role& r, context& c, effects& fx) { r.start(c, fx); });
+    auto fresh = fileset::make_fileset(cfgs_[i]);
+    if (net_.has(i))
+      net_.restart(i, {fresh});
+    else {
+      net_.add(i, {fresh}, derive_seed(seed_, i));
+      net_.start(i);
+    }
   }
-  void crash(std::size_t i) {
-    nodes_[i]->up = false;
-    ++nodes_[i]->incarnation;
-  }
+  void crash(std::size_t i) { net_.crash(i); }
 
   /// Connects node i to each of `peers` (the fileset "connect" command).
   void connect(std::size_t i, const std::vector<std::size_t>& peers) {
@@ -83,107 +67,44 @@ public:
     command(i, text_command_of(next_cmd_++, "connect", std::move(args)));
   }
 
-  /// Issues a command now and returns its reply event (runs the queue until
-  /// the reply is there; commands answer synchronously).
+  /// Issues a command now and returns its reply event (commands answer
+  /// synchronously).
   event command(std::size_t i, peerlab::command c) {
     if (c.id == 0)
       c.id = next_cmd_++;
-    std::size_t before = nodes_[i]->events.size();
-    call(i, [&](fileset::fileset_role& r, context& ctx, effects& fx) {
-      deliver_command(r, ctx, c, fx);
-    });
-    for (std::size_t k = before; k < nodes_[i]->events.size(); ++k)
-      if (nodes_[i]->events[k].command_id == c.id)
-        return nodes_[i]->events[k];
-    return event{"no_reply", c.id, {}, {}};
+    const std::uint64_t id = c.id;
+    const std::size_t before = net_.events.size();
+    net_.command(i, ports::fileset, std::move(c));
+    for (std::size_t k = before; k < net_.events.size(); ++k)
+      if (net_.events[k].node == i && net_.events[k].e.command_id == id)
+        return net_.events[k].e;
+    return event{"no_reply", id, {}, {}};
   }
   event command(std::size_t i, const std::string& verb, std::vector<std::string> args) {
     return command(i, text_command_of(0, verb, std::move(args)));
   }
 
-  void run_until(time_us t) {
-    while (!queue_.empty() && queue_.top().t <= t) {
-      auto e = queue_.top();
-      queue_.pop();
-      now_ = e.t;
-      auto& nd = *nodes_[e.node];
-      if (!nd.up || (e.is_timer && e.incarnation != nd.incarnation))
-        continue;
-      if (e.is_timer) {
-        call(e.node,
-             [&](fileset::fileset_role& r, context& c, effects& fx) { r.timer(c, e.token, fx); });
-      } else {
-        bytes data = std::move(frames_[e.slot]);
-        call(e.node, [&](fileset::fileset_role& r, context& c, effects& fx) {
-          r.frame(c, e.from, data, fx);
-        });
-      }
-    }
-    now_ = std::max(now_, t);
-  }
-  void run_for(time_us d) { run_until(now_ + d); }
+  void run_until(time_us t) { net_.run_until(t); }
+  void run_for(time_us d) { net_.run_for(d); }
 
   /// Frames for which `drop(from, to, frame)` is true are lost.
   std::function<bool(peer_id, peer_id, const bytes&)> drop;
-  std::uint64_t frames_sent = 0;
 
-  double counter(std::size_t i, const std::string& name) const {
-    auto it = nodes_[i]->counters.find(name);
-    return it == nodes_[i]->counters.end() ? 0 : it->second;
+  double counter(std::size_t i, const std::string& name) const { return net_.counter(i, name); }
+  /// The events node i emitted, in order.
+  std::vector<event> events(std::size_t i) const {
+    std::vector<event> out;
+    for (auto& s : net_.events)
+      if (s.node == i)
+        out.push_back(s.e);
+    return out;
   }
 
 private:
-  struct queued {
-    time_us t;
-    std::uint64_t seq;
-    std::size_t node;
-    bool is_timer;
-    std::uint64_t token;
-    std::uint32_t incarnation;
-    peer_id from;
-    std::size_t slot;
-  };
-  struct later {
-    bool operator()(const queued& a, const queued& b) const {
-      return a.t != b.t ? a.t > b.t : a.seq > b.seq;
-    }
-  };
-
-  time_us latency(peer_id a, peer_id b) const {
-    auto h = hash_combine(hash_combine(seed_, a), b);
-    return 5 * us_per_ms + static_cast<time_us>(h % (20 * us_per_ms));
-  }
-
-  template <class F>
-  void call(std::size_t i, F&& f) {
-    auto& nd = *nodes_[i];
-    effects fx;
-    context ctx{now_, static_cast<peer_id>(i), nd.random, nd.kv, nd.content, {}};
-    f(*nd.role, ctx, fx);
-    for (auto& fr : fx.frames) {
-      ++frames_sent;
-      if (fr.to >= nodes_.size() || (drop && drop(i, fr.to, fr.data)))
-        continue;
-      frames_.push_back(std::move(fr.data));
-      queue_.push({now_ + latency(i, fr.to), seq_++, static_cast<std::size_t>(fr.to), false, 0, 0,
-                   static_cast<peer_id>(i), frames_.size() - 1});
-    }
-    for (auto& t : fx.timers)
-      queue_.push({now_ + t.delay, seq_++, i, true, t.token, nd.incarnation, 0, 0});
-    for (auto& m : fx.metrics)
-      if (m.is_counter)
-        nd.counters[m.name] += m.value;
-    for (auto& e : fx.events)
-      nd.events.push_back(std::move(e));
-  }
-
+  test_kit::network net_;
   std::uint64_t seed_;
-  time_us now_ = 0;
-  std::uint64_t seq_ = 0;
   std::uint64_t next_cmd_ = 1;
-  std::vector<std::unique_ptr<node>> nodes_;
-  std::vector<bytes> frames_; // grows; tests are short
-  std::priority_queue<queued, std::vector<queued>, later> queue_;
+  std::vector<fileset::config> cfgs_;
 };
 
 /// Deterministic file content for (set, index).

@@ -82,7 +82,7 @@ double total(harness& h, const std::string& name) {
 
 std::size_t stored_via(harness& h, std::size_t node, const std::string& via) {
   std::size_t n = 0;
-  for (auto& e : h.at(node).events)
+  for (auto& e : h.events(node))
     if (e.kind == "fileset_stored" && *e.field("via") == via)
       ++n;
   return n;
@@ -214,7 +214,7 @@ TEST_CASE("fileset back-sync: files served corrupted are rejected and fetched fr
   CHECK(stored_via(h, 8, "sync") == 8);
   CHECK(h.counter(8, "fileset.corrupt_rejected") >= 1);
   CHECK(h.counter(8, "fileset.bad_peers") >= 1);
-  for (auto& e : h.at(8).events)
+  for (auto& e : h.events(8))
     if (e.kind == "fileset_bad_peer")
       CHECK(std::stoull(*e.field("peer")) < 4); // no honest node is blamed
 }
@@ -275,7 +275,7 @@ TEST_CASE("fileset adversaries: invalid-message flooders are pruned and graylist
   CHECK(graylisted == neighbours);
   // No honest node stored anything the flooders made up.
   for (std::size_t i = 2; i < 24; ++i)
-    for (auto& e : h.at(i).events)
+    for (auto& e : h.events(i))
       if (e.kind == "fileset_stored")
         CHECK(*e.field("set") == "honest");
 }

@@ -146,7 +146,7 @@ TEST_CASE("fileset store: a crash keeps the files, the restart rebuilds trees an
   CHECK(*h.role(0).root("kept") == client.root());
   CHECK(h.role(0).stored("partial") == 1);
   bool restored_event = false;
-  for (auto& e : h.at(0).events)
+  for (auto& e : h.events(0))
     restored_event |= e.kind == "fileset_complete" && e.value("restored") == 1;
   CHECK(restored_event);
   auto e = h.command(0, "get", {"kept", "6"});
