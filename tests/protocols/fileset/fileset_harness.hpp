@@ -20,8 +20,12 @@ using namespace peerlab;
 /// and peer-id-based helpers.
 class harness {
 public:
-  /// `n` nodes with peer ids 0..n-1; none started yet.
-  harness(std::size_t n, std::function<fileset::config(std::size_t)> cfg_of, std::uint64_t seed = 1)
+  /// `n` nodes with peer ids 0..n-1 (fast_config unless `cfg_of` says
+  /// otherwise); none started yet.
+  explicit harness(
+    std::size_t n,
+    std::function<fileset::config(std::size_t)> cfg_of = [](std::size_t) { return fast_config(); },
+    std::uint64_t seed = 1)
       : net_(seed, 5 * us_per_ms), seed_(seed) {
     for (std::size_t i = 0; i < n; ++i)
       cfgs_.push_back(cfg_of(i));

@@ -11,18 +11,31 @@ using namespace peerlab;
 
 namespace {
 
-/// Each node in [first, last) connects to `k` random earlier-or-later nodes in [0, last).
-void wire_up(harness& h, std::size_t first, std::size_t last, std::size_t k, std::uint64_t seed) {
+/// Starts nodes [0, n); each then connects to `k` random other nodes among them.
+void start_wired(harness& h, std::size_t n, std::size_t k, std::uint64_t seed) {
+  for (std::size_t i = 0; i < n; ++i)
+    h.start(i);
   rng r(seed);
-  for (std::size_t i = first; i < last; ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     std::set<std::size_t> peers;
-    while (peers.size() < std::min(k, last - 1)) {
-      auto p = r.below(last);
+    while (peers.size() < std::min(k, n - 1)) {
+      auto p = r.below(n);
       if (p != i)
         peers.insert(p);
     }
     h.connect(i, {peers.begin(), peers.end()});
   }
+}
+
+/// fast_config for every node; the nodes `is_adversary` picks play `s`.
+std::function<fileset::config(std::size_t)>
+with_adversary(fileset::strategy s, std::function<bool(std::size_t)> is_adversary) {
+  return [=](std::size_t i) {
+    auto c = harness::fast_config();
+    if (is_adversary(i))
+      c.adversary = s;
+    return c;
+  };
 }
 
 struct published {
@@ -91,10 +104,8 @@ std::size_t stored_via(harness& h, std::size_t node, const std::string& via) {
 } // namespace
 
 TEST_CASE("fileset network: a set published at one node reaches all 30 nodes through gossip") {
-  harness h(30, [](std::size_t) { return harness::fast_config(); });
-  for (std::size_t i = 0; i < 30; ++i)
-    h.start(i);
-  wire_up(h, 0, 30, 6, 11);
+  harness h(30);
+  start_wired(h, 30, 6, 11);
   h.run_for(3 * us_per_s);
   auto p = publish(h, 7, "photos", {100, 0, 2000, 5, 60'000}, 1);
   h.run_for(2 * us_per_s);
@@ -114,9 +125,7 @@ TEST_CASE("fileset network: files above inline_max are announced, fetched in chu
     return c;
   };
   harness h(20, cfg);
-  for (std::size_t i = 0; i < 20; ++i)
-    h.start(i);
-  wire_up(h, 0, 20, 5, 12);
+  start_wired(h, 20, 5, 12);
   h.run_for(3 * us_per_s);
   auto p = publish(h, 0, "videos", {300'000, 50, 1025, 1u << 20}, 2);
   h.run_for(10 * us_per_s);
@@ -128,10 +137,8 @@ TEST_CASE("fileset network: files above inline_max are announced, fetched in chu
 
 TEST_CASE(
   "fileset back-sync: a node that joins after the set was published fetches it from peers") {
-  harness h(11, [](std::size_t) { return harness::fast_config(); });
-  for (std::size_t i = 0; i < 10; ++i)
-    h.start(i);
-  wire_up(h, 0, 10, 4, 13);
+  harness h(11);
+  start_wired(h, 10, 4, 13);
   h.run_for(3 * us_per_s);
   auto p = publish(h, 2, "archive", {10, 20, 30, 40, 50, 60, 70}, 3);
   h.run_for(6 * us_per_s); // past the message cache: no IWANT can bring it
@@ -146,10 +153,8 @@ TEST_CASE(
 }
 
 TEST_CASE("fileset back-sync: a node whose gossip was cut while the set spread catches up") {
-  harness h(12, [](std::size_t) { return harness::fast_config(); });
-  for (std::size_t i = 0; i < 12; ++i)
-    h.start(i);
-  wire_up(h, 0, 12, 4, 14);
+  harness h(12);
+  start_wired(h, 12, 4, 14);
   h.run_for(3 * us_per_s);
   // Node 5 receives no gossip MESSAGE (type 2) for the next 3 s.
   time_us cut_until = h.now() + 3 * us_per_s;
@@ -165,10 +170,8 @@ TEST_CASE("fileset back-sync: a node whose gossip was cut while the set spread c
 }
 
 TEST_CASE("fileset back-sync: a node that crashed mid-set restarts and completes it") {
-  harness h(8, [](std::size_t) { return harness::fast_config(); });
-  for (std::size_t i = 0; i < 8; ++i)
-    h.start(i);
-  wire_up(h, 0, 8, 3, 15);
+  harness h(8);
+  start_wired(h, 8, 3, 15);
   h.run_for(3 * us_per_s);
   published p{"crashy", {}, {}};
   merkle::tree t;
@@ -194,16 +197,9 @@ TEST_CASE("fileset back-sync: a node that crashed mid-set restarts and completes
 
 TEST_CASE("fileset back-sync: files served corrupted are rejected and fetched from honest peers") {
   // Nodes 0..3 corrupt every file they serve; 4..7 are honest.
-  auto cfg = [](std::size_t i) {
-    auto c = harness::fast_config();
-    if (i < 4)
-      c.adversary = fileset::strategy::corrupt_content;
-    return c;
-  };
-  harness h(9, cfg);
-  for (std::size_t i = 0; i < 8; ++i)
-    h.start(i);
-  wire_up(h, 0, 8, 7, 16);
+  harness h(
+    9, with_adversary(fileset::strategy::corrupt_content, [](std::size_t i) { return i < 4; }));
+  start_wired(h, 8, 7, 16);
   h.run_for(3 * us_per_s);
   auto p = publish(h, 5, "guarded", {10, 11, 12, 13, 14, 15, 16, 17}, 5);
   h.run_for(6 * us_per_s);
@@ -221,16 +217,9 @@ TEST_CASE("fileset back-sync: files served corrupted are rejected and fetched fr
 
 TEST_CASE("fileset back-sync: a manifest whose leaves do not rebuild the root is refused") {
   // Nodes 0..4 serve wrong leaf hashes in manifests; only node 5 is honest.
-  auto cfg = [](std::size_t i) {
-    auto c = harness::fast_config();
-    if (i < 5)
-      c.adversary = fileset::strategy::corrupt_proof;
-    return c;
-  };
-  harness h(7, cfg);
-  for (std::size_t i = 0; i < 6; ++i)
-    h.start(i);
-  wire_up(h, 0, 6, 5, 17);
+  harness h(7,
+            with_adversary(fileset::strategy::corrupt_proof, [](std::size_t i) { return i < 5; }));
+  start_wired(h, 6, 5, 17);
   h.run_for(3 * us_per_s);
   auto p = publish(h, 5, "manifested", {1, 2, 3}, 6);
   h.run_for(6 * us_per_s); // past the message cache: no IWANT can bring it
@@ -245,16 +234,9 @@ TEST_CASE("fileset back-sync: a manifest whose leaves do not rebuild the root is
 
 TEST_CASE("fileset adversaries: invalid-message flooders are pruned and graylisted, honest sets "
           "still spread") {
-  auto cfg = [](std::size_t i) {
-    auto c = harness::fast_config();
-    if (i == 0 || i == 1)
-      c.adversary = fileset::strategy::flood_invalid;
-    return c;
-  };
-  harness h(24, cfg);
-  for (std::size_t i = 0; i < 24; ++i)
-    h.start(i);
-  wire_up(h, 0, 24, 6, 18);
+  harness h(24, with_adversary(fileset::strategy::flood_invalid,
+                               [](std::size_t i) { return i == 0 || i == 1; }));
+  start_wired(h, 24, 6, 18);
   h.run_for(10 * us_per_s);
   auto p = publish(h, 9, "honest", {64, 64, 64}, 7);
   h.run_for(3 * us_per_s);
@@ -281,16 +263,9 @@ TEST_CASE("fileset adversaries: invalid-message flooders are pruned and graylist
 }
 
 TEST_CASE("fileset adversaries: a quarter of nodes that never forward does not stop replication") {
-  auto cfg = [](std::size_t i) {
-    auto c = harness::fast_config();
-    if (i % 4 == 1)
-      c.adversary = fileset::strategy::drop_gossip;
-    return c;
-  };
-  harness h(24, cfg);
-  for (std::size_t i = 0; i < 24; ++i)
-    h.start(i);
-  wire_up(h, 0, 24, 5, 19);
+  harness h(
+    24, with_adversary(fileset::strategy::drop_gossip, [](std::size_t i) { return i % 4 == 1; }));
+  start_wired(h, 24, 5, 19);
   h.run_for(3 * us_per_s);
   auto p = publish(h, 0, "through", {10, 20, 30, 40}, 8);
   h.run_for(6 * us_per_s);

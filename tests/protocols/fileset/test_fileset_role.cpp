@@ -22,7 +22,7 @@ void expect_error(const event& e, const char* status, const std::string& words) 
 }
 
 harness one_node() {
-  harness h(1, [](std::size_t) { return harness::fast_config(); });
+  harness h(1);
   h.start(0);
   return h;
 }
