@@ -182,14 +182,8 @@ std::string gossip_role::subscribe(context& ctx, const std::string& topic, effec
     fanout_.erase(f);
     fanout_last_pub_.erase(topic);
   }
-  if (m.size() < cfg_.d) {
-    std::vector<peer_id> candidates;
-    for (auto p : topic_peers(topic))
-      if (!m.count(p) && scores_.score(p) >= 0 && may_graft(p, topic, ctx.now))
-        candidates.push_back(p);
-    for (auto p : pick(ctx, std::move(candidates), cfg_.d - m.size()))
-      send_graft(ctx, p, topic, fx);
-  }
+  if (m.size() < cfg_.d)
+    graft_up_to_d(ctx, topic, fx);
   return {};
 }
 

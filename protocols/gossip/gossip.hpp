@@ -138,6 +138,7 @@ private:
   void forward(const std::string& topic, const msg_id& id, const bytes& data, std::uint8_t hops,
                peer_id from, effects&);
   void send_graft(context&, peer_id p, const std::string& topic, effects&);
+  void graft_up_to_d(context&, const std::string& topic, effects&);
   void send_prune(context&, peer_id p, const std::string& topic, time_us backoff, effects&);
   void set_backoff(peer_id p, const std::string& topic, time_us until);
   /// Whether we may GRAFT `p` now: its backoff plus one heartbeat of slack has

@@ -33,6 +33,18 @@ void gossip_role::heartbeat(context& ctx, effects& fx) {
     it = it->second <= now ? pending_iwant_.erase(it) : std::next(it);
 }
 
+// Grafts random eligible peers of the topic (not in the mesh yet, not
+// negatively scored, not backing off) until its mesh would hold D.
+void gossip_role::graft_up_to_d(context& ctx, const std::string& topic, effects& fx) {
+  auto& m = mesh_[topic];
+  std::vector<peer_id> candidates;
+  for (auto p : topic_peers(topic))
+    if (!m.count(p) && scores_.score(p) >= 0 && may_graft(p, topic, ctx.now))
+      candidates.push_back(p);
+  for (auto p : pick(ctx, std::move(candidates), cfg_.d - m.size()))
+    send_graft(ctx, p, topic, fx);
+}
+
 void gossip_role::maintain_mesh(context& ctx, const std::string& topic, effects& fx) {
   auto& m = mesh_[topic];
   // Peers with a negative score leave the mesh.
@@ -46,14 +58,8 @@ void gossip_role::maintain_mesh(context& ctx, const std::string& topic, effects&
       ++it;
     }
   }
-  if (m.size() < cfg_.d_lo) {
-    std::vector<peer_id> candidates;
-    for (auto p : topic_peers(topic))
-      if (!m.count(p) && scores_.score(p) >= 0 && may_graft(p, topic, ctx.now))
-        candidates.push_back(p);
-    for (auto p : pick(ctx, std::move(candidates), cfg_.d - m.size()))
-      send_graft(ctx, p, topic, fx);
-  }
+  if (m.size() < cfg_.d_lo)
+    graft_up_to_d(ctx, topic, fx);
   if (m.size() > cfg_.d_hi) {
     // Keep the d_score best by score, then random others up to d.
     auto v = pick(ctx, std::vector<peer_id>(m.begin(), m.end()), m.size());

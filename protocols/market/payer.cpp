@@ -205,21 +205,30 @@ void payer::send_notify(context& ctx, const payment_ref& ref, payment& p, effect
   fx.count("market.notifications_sent");
 }
 
-void payer::on_transfer_ok(context& ctx, const ledger::transfer_ok& ok, effects& fx) {
-  if (auto c = conflicts_.find(ok.req_id); c != conflicts_.end()) {
-    fx.count("market.double_spends_accepted"); // the ledger took the replacement
-    conflicts_.erase(c);
-    return;
-  }
-  auto t = transfers_.find(ok.req_id);
+// The payment a TRANSFER reply answers if it still waits for one (a reply to a
+// resent TRANSFER finds none); the request id is used up either way.
+payer::payment* payer::awaiting_transfer(std::uint64_t req_id, payment_ref& ref) {
+  auto t = transfers_.find(req_id);
   if (t == transfers_.end())
-    return;
-  auto ref = t->second;
+    return nullptr;
+  ref = t->second;
   transfers_.erase(t);
   auto it = payments_.find(ref);
   if (it == payments_.end() || it->second.st != state::transferring)
-    return; // a reply to a resent TRANSFER
-  auto& p = it->second;
+    return nullptr;
+  return &it->second;
+}
+
+void payer::on_transfer_ok(context& ctx, const ledger::transfer_ok& ok, effects& fx) {
+  if (conflicts_.erase(ok.req_id) != 0) {
+    fx.count("market.double_spends_accepted"); // the ledger took the replacement
+    return;
+  }
+  payment_ref ref{};
+  payment* found = awaiting_transfer(ok.req_id, ref);
+  if (!found)
+    return;
+  auto& p = *found;
   p.tx = ok.id;
   p.resends = 0;
   if (cfg_.cheat == strategy::reuses_tx_id && !first_tx_)
@@ -244,26 +253,21 @@ void payer::on_transfer_ok(context& ctx, const ledger::transfer_ok& ok, effects&
 }
 
 void payer::on_transfer_err(context& ctx, const ledger::transfer_err& err, effects& fx) {
-  if (auto c = conflicts_.find(err.req_id); c != conflicts_.end()) {
+  if (conflicts_.erase(err.req_id) != 0) {
     fx.count("market.double_spends_refused");
-    conflicts_.erase(c);
     return;
   }
-  auto t = transfers_.find(err.req_id);
-  if (t == transfers_.end())
-    return;
-  auto ref = t->second;
-  transfers_.erase(t);
-  auto it = payments_.find(ref);
-  if (it == payments_.end() || it->second.st != state::transferring)
+  payment_ref ref{};
+  payment* p = awaiting_transfer(err.req_id, ref);
+  if (!p)
     return;
   fx.count("market.transfers_refused");
   std::string reason = std::string("ledger: ") + ledger::error_name(err.code) + ": " + err.text;
-  save_row(ctx, ref, it->second, "failed", reason);
+  save_row(ctx, ref, *p, "failed", reason);
   fx.emit(event{"payment_error",
                 0,
-                {{"provider", std::to_string(it->second.provider)}, {"reason", reason}},
-                {{"amount", static_cast<double>(it->second.billed)}}});
+                {{"provider", std::to_string(p->provider)}, {"reason", reason}},
+                {{"amount", static_cast<double>(p->billed)}}});
   settle(ref);
 }
 

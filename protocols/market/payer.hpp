@@ -54,6 +54,7 @@ private:
   void on_status(context&, peer_id from, const payment_status&, effects&);
   void on_transfer_ok(context&, const ledger::transfer_ok&, effects&);
   void on_transfer_err(context&, const ledger::transfer_err&, effects&);
+  payment* awaiting_transfer(std::uint64_t req_id, payment_ref& ref);
   void send_transfer(context&, const payment_ref&, payment&, effects&);
   void send_notify(context&, const payment_ref&, payment&, effects&);
   void save_row(context&, const payment_ref&, const payment&, const std::string& status,

@@ -335,17 +335,28 @@ void verifier::on_status(context& ctx, const ledger::tx_status_reply& s, effects
   succeed(ctx, ref, fx);
 }
 
-void verifier::succeed(context& ctx, const payment_ref& ref, effects& fx) {
+// Closes the open payment `ref`: its timers, deadline and open row go, and its
+// payment row records `status` (and `reason`, if given) and when it settled.
+verifier::entry verifier::close(context& ctx, const payment_ref& ref, const char* status,
+                                const std::string* reason) {
   auto it = open_.find(ref);
   auto e = it->second;
   unschedule(ref, it->second);
   deadlines_.erase({e.deadline, ref});
   open_.erase(it);
   auto r = load(ctx.store, tables::payments(), in_key(ref)).value_or(row{});
-  r.set("status", e.late ? "late_paid" : "verified");
+  r.set("status", status);
+  if (reason)
+    r.set("reason", *reason);
   r.set_i("settled_at", ctx.now);
   save(ctx.store, tables::payments(), in_key(ref), r);
   ctx.store.erase(tables::open(), ref_key(ref));
+  return e;
+}
+
+void verifier::succeed(context& ctx, const payment_ref& ref, effects& fx) {
+  const bool late = open_.at(ref).late;
+  auto e = close(ctx, ref, late ? "late_paid" : "verified", nullptr);
   fx.count(e.late ? "market.payments_late_paid" : "market.payments_verified");
   fx.emit(event{e.late ? "payment_late_paid" : "payment_verified",
                 0,
@@ -358,17 +369,7 @@ void verifier::succeed(context& ctx, const payment_ref& ref, effects& fx) {
 }
 
 void verifier::fail(context& ctx, const payment_ref& ref, const std::string& reason, effects& fx) {
-  auto it = open_.find(ref);
-  auto e = it->second;
-  unschedule(ref, it->second);
-  deadlines_.erase({e.deadline, ref});
-  open_.erase(it);
-  auto r = load(ctx.store, tables::payments(), in_key(ref)).value_or(row{});
-  r.set("status", "failed");
-  r.set("reason", reason);
-  r.set_i("settled_at", ctx.now);
-  save(ctx.store, tables::payments(), in_key(ref), r);
-  ctx.store.erase(tables::open(), ref_key(ref));
+  auto e = close(ctx, ref, "failed", &reason);
   fx.count("market.payments_failed");
   fx.emit(event{
     "payment_failed",

@@ -68,6 +68,7 @@ private:
   void schedule(const payment_ref&, entry&, time_us at);
   void unschedule(const payment_ref&, entry&);
   void set_deadline(const payment_ref&, entry&, time_us at);
+  entry close(context&, const payment_ref&, const char* status, const std::string* reason);
   void succeed(context&, const payment_ref&, effects&);
   void fail(context&, const payment_ref&, const std::string& reason, effects&);
   void reply(peer_id to, const payment_ref&, const tx_id&, pay_status, const std::string& reason,

@@ -70,6 +70,15 @@ time_us duration_of(world& w) {
   return static_cast<time_us>(e.value("duration_us"));
 }
 
+// Downloads through `tap`, requires a verified copy and returns how long it took.
+time_us verified_download(world& w, network_tap& tap) {
+  tap.attach(w.loop);
+  w.download();
+  time_us took = duration_of(w);
+  w.require_verified_copy();
+  return took;
+}
+
 } // namespace
 
 TEST_CASE("filexfer with 1 % loss the median download stays within twice the RTT-based timeout") {
@@ -114,10 +123,7 @@ TEST_CASE("filexfer a CONTENT_END with missing bytes re-requests exactly the mis
     }
     return false;
   };
-  tap.attach(w.loop);
-  w.download();
-  time_us took = duration_of(w);
-  w.require_verified_copy();
+  time_us took = verified_download(w, tap);
   CHECK(dropped == 2);
   CHECK(w.counter("filexfer.end_rerequests") == 1);
   CHECK(w.counter("filexfer.gap_rerequests") == 0);
@@ -150,10 +156,7 @@ TEST_CASE("filexfer holes past max_ranges_per_rerequest go into one last request
       return false;
     return true;
   };
-  tap.attach(w.loop);
-  w.download();
-  duration_of(w);
-  w.require_verified_copy();
+  verified_download(w, tap);
   CHECK(lost.size() == 24);
   CHECK(bounds::ranges_per_rerequest_max == 8);
   std::vector<range> expected = {{0, window_bytes}};
@@ -175,10 +178,7 @@ TEST_CASE("filexfer gap detection re-requests a hole before its window ends") {
       return dropped = true;
     return false;
   };
-  tap.attach(w.loop);
-  w.download();
-  duration_of(w);
-  w.require_verified_copy();
+  verified_download(w, tap);
   CHECK(w.counter("filexfer.gap_rerequests") == 1);
   CHECK(w.counter("filexfer.end_rerequests") == 0);
   CHECK(w.counter("filexfer.timeouts") == 0);
@@ -196,10 +196,7 @@ TEST_CASE("filexfer a lost request is re-requested once a newer window overtakes
       return dropped = true;
     return false;
   };
-  tap.attach(w.loop);
-  w.download();
-  time_us took = duration_of(w);
-  w.require_verified_copy();
+  time_us took = verified_download(w, tap);
   CHECK(w.counter("filexfer.stall_rerequests") == 1);
   CHECK(w.counter("filexfer.timeouts") == 0);
   auto again =
@@ -223,10 +220,7 @@ TEST_CASE("filexfer a lost last chunk and its CONTENT_END recover via the RTT-ba
     }
     return false;
   };
-  tap.attach(w.loop);
-  w.download();
-  time_us took = duration_of(w);
-  w.require_verified_copy();
+  time_us took = verified_download(w, tap);
   CHECK(dropped == 2);
   CHECK(w.counter("filexfer.timeouts") == 1);
   CHECK(w.counter("filexfer.retries") == 1);
@@ -251,10 +245,7 @@ TEST_CASE("filexfer fast re-requests are bounded, then the timeout takes over") 
       return ++dropped, true;
     return false;
   };
-  tap.attach(w.loop);
-  w.download();
-  time_us took = duration_of(w);
-  w.require_verified_copy();
+  time_us took = verified_download(w, tap);
   CHECK(dropped == 3);
   CHECK(cfg.fast_retries == 2);
   CHECK(w.counter("filexfer.end_rerequests") == 2);
@@ -359,10 +350,7 @@ TEST_CASE("filexfer a window whose tail and CONTENT_END were lost is asked again
       return ++dropped, true; // sent right after window 1's last chunk
     return false;
   };
-  tap.attach(w.loop);
-  w.download();
-  time_us took = duration_of(w);
-  w.require_verified_copy();
+  time_us took = verified_download(w, tap);
   CHECK(dropped == 2);
   CHECK(w.counter("filexfer.stall_rerequests") == 1);
   CHECK(w.counter("filexfer.timeouts") == 0);
