@@ -10,11 +10,12 @@
 //
 // Compare with `openssl speed -evp sha256` (hashing bounds the rate); the
 // in-process SHA-256 rate of the same data is reported by BM_sha256_same_data.
-#include "actors/node_roles.hpp"
+#include "protocols/registry.hpp"
 #include "net/disk_content.hpp"
 #include "net/live_runtime.hpp"
 #include "net/sqlite_store.hpp"
 #include "protocols/common/sha256.hpp"
+#include "protocols/filexfer/filexfer.hpp"
 
 #include <benchmark/benchmark.h>
 

@@ -1,6 +1,6 @@
 #include "net/api_config.hpp"
 
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 #include "net/address.hpp"
 
 #include <boost/asio/ip/address.hpp>

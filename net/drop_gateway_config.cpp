@@ -1,6 +1,6 @@
 #include "net/drop_gateway_config.hpp"
 
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 #include "protocols/droplog/httpmsg.hpp"
 
 #include <fstream>

@@ -34,7 +34,7 @@ struct drop_gateway_config {
 };
 
 /// Relative paths are taken relative to `base_dir`. Throws config_error
-/// (actors/node_roles.hpp) naming the path and the problem.
+/// (protocols/common/config_fields.hpp) naming the path and the problem.
 drop_gateway_config parse_drop_gateway_config(const nlohmann::json& j,
                                               const std::filesystem::path& base_dir);
 drop_gateway_config load_drop_gateway_config(const std::filesystem::path& file);

@@ -1,3 +1,4 @@
+#include "protocols/registry.hpp"
 #include "net/live_runtime.hpp"
 
 #include "actors/role_actor.hpp"

@@ -1,3 +1,4 @@
+#include "protocols/registry.hpp"
 #include "net/market_api.hpp"
 
 #include "net/address.hpp"
@@ -6,6 +7,10 @@
 #include "protocols/filexfer/downloader.hpp"
 #include "protocols/market/market.hpp"
 #include "protocols/common/limits.hpp"
+#include "protocols/filexfer/filexfer.hpp"
+#include "protocols/kad/kad.hpp"
+#include "protocols/ledger/ledger.hpp"
+#include "protocols/market/market.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>

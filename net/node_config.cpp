@@ -1,8 +1,11 @@
 #include "net/node_config.hpp"
 
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 #include "net/address.hpp"
 #include "protocols/common/limits.hpp"
+#include "protocols/fileset/fileset.hpp"
+#include "protocols/filexfer/filexfer.hpp"
+#include "protocols/kad/kad.hpp"
 
 #include <fstream>
 #include <sstream>

@@ -2,7 +2,7 @@
 // The JSON configuration of one live node (`peerlab node --config FILE`).
 // Reference and example: docs/live.md. Errors name the JSON path and what was
 // expected; unknown keys are rejected.
-#include "actors/node_roles.hpp" // config_error
+#include "protocols/registry.hpp" // config_error
 #include "net/api_config.hpp"
 #include "net/disk_content.hpp" // provide_spec
 #include "protocols/common/role.hpp"

@@ -1,6 +1,6 @@
 #include "sim/distribution.hpp"
 
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 #include "protocols/common/limits.hpp"
 
 #include <cmath>

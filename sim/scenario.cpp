@@ -1,6 +1,6 @@
 #include "sim/scenario.hpp"
 
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 #include "sim/scenario_bounds.hpp"
 #include "sim/fuzz.hpp"
 #include "sim/scenario_sections.hpp"

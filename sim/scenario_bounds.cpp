@@ -1,6 +1,6 @@
 #include "sim/scenario_bounds.hpp"
 
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 #include "protocols/common/limits.hpp"
 #include "sim/sim_time.hpp"
 

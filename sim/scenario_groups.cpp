@@ -1,7 +1,7 @@
 #include "sim/scenario_sections.hpp"
 
-#include "actors/config/json_fields.hpp"
-#include "actors/node_roles.hpp"
+#include "protocols/common/config_fields.hpp"
+#include "protocols/registry.hpp"
 
 namespace peerlab::sim::sections {
 

@@ -2,7 +2,7 @@
 
 #include "apps/peerlab/args.hpp"
 
-#include "actors/node_roles.hpp"
+#include "protocols/registry.hpp"
 #include "net/drop_gateway.hpp"
 
 #include <boost/asio/signal_set.hpp>

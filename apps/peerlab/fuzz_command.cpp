@@ -7,7 +7,7 @@
 #include "apps/peerlab/args.hpp"
 #include "apps/peerlab/commands.hpp"
 
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 #include "sim/checkers.hpp"
 #include "sim/fuzz.hpp"
 #include "sim/simulator.hpp"

@@ -2,7 +2,7 @@
 
 #include "apps/peerlab/args.hpp"
 
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 #include "net/mirror.hpp"
 
 #include <nlohmann/json.hpp>

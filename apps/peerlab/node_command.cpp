@@ -1,3 +1,4 @@
+#include "protocols/registry.hpp"
 #include "apps/peerlab/node_command.hpp"
 
 #include "apps/peerlab/args.hpp"
@@ -11,6 +12,8 @@
 #include "net/sqlite_store.hpp"
 #include "protocols/client/client.hpp"
 #include "protocols/common/limits.hpp"
+#include "protocols/fileset/fileset.hpp"
+#include "protocols/kad/kad.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -3,8 +3,8 @@
 
 #include "apps/peerlab/args.hpp"
 
-#include "actors/config/json_fields.hpp"
-#include "actors/node_roles.hpp"
+#include "protocols/common/config_fields.hpp"
+#include "protocols/registry.hpp"
 #include "protocols/common/printable.hpp"
 #include "sim/checkers.hpp"
 #include "sim/results.hpp"

@@ -4,6 +4,8 @@
 #include "protocols/common/text.hpp"
 #include "protocols/filexfer/commands.hpp"
 #include "protocols/kad/commands.hpp"
+#include "protocols/filexfer/filexfer.hpp"
+#include "protocols/kad/kad.hpp"
 
 #include <algorithm>
 #include <set>

@@ -20,6 +20,13 @@
 #include <optional>
 #include <string>
 
+namespace peerlab {
+struct module;
+namespace ports {
+constexpr port_t client = 11; // user-level commands: join, announce, fetch
+} // namespace ports
+} // namespace peerlab
+
 namespace peerlab::client {
 
 struct config {
@@ -36,5 +43,8 @@ struct config {
 std::optional<std::string> validate(const config& c);
 
 std::shared_ptr<role> make_client(const config& c = {});
+
+/// The module descriptor (protocols/common/module.hpp) of this protocol.
+const peerlab::module& module();
 
 } // namespace peerlab::client

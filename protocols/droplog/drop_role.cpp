@@ -1,6 +1,7 @@
 #include "protocols/droplog/drop_role.hpp"
 
 #include "protocols/common/sha256.hpp"
+#include "protocols/droplog/droplog.hpp"
 
 #include <algorithm>
 

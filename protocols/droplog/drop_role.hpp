@@ -15,6 +15,7 @@
 #include "protocols/droplog/commands.hpp"
 #include "protocols/droplog/host.hpp"
 #include "protocols/droplog/http_gateway.hpp"
+#include "protocols/droplog/droplog.hpp"
 
 #include <memory>
 #include <set>

@@ -8,6 +8,13 @@
 #include <limits>
 #include <string>
 
+namespace peerlab {
+struct module;
+namespace ports {
+constexpr port_t droplog = 8; // file-drop message log
+} // namespace ports
+} // namespace peerlab
+
 namespace peerlab::droplog {
 
 /// "No deadline" for wake-up times.
@@ -105,5 +112,8 @@ struct session_config {
 
 /// Returns an empty string if the configuration is usable, else what is wrong.
 std::string validate(const session_config& cfg);
+
+/// The module descriptor (protocols/common/module.hpp) of this protocol.
+const peerlab::module& module();
 
 } // namespace peerlab::droplog

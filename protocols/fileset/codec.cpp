@@ -1,6 +1,7 @@
 #include "protocols/fileset/codec.hpp"
 
 #include "protocols/common/wire.hpp"
+#include "protocols/fileset/fileset.hpp"
 
 #include <algorithm>
 

@@ -3,6 +3,7 @@
 #include "protocols/fileset/fileset.hpp"
 
 #include "protocols/common/limits.hpp"
+#include "protocols/gossip/gossip.hpp"
 
 #include <charconv>
 #include <stdexcept>

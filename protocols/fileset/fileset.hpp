@@ -26,6 +26,13 @@
 #include <string>
 #include <vector>
 
+namespace peerlab {
+struct module;
+namespace ports {
+constexpr port_t fileset = 7; // file-set back-sync
+} // namespace ports
+} // namespace peerlab
+
 namespace peerlab::fileset {
 
 /// Misbehaviours for the simulator and tests (known_adversaries()).
@@ -217,5 +224,8 @@ std::shared_ptr<fileset_role> make_fileset(const config& cfg);
 /// hashes joined by ',' (empty for a one-file set).
 std::string join_proof(const std::vector<digest>& path);
 std::optional<std::vector<digest>> split_proof(std::string_view text);
+
+/// The module descriptor (protocols/common/module.hpp) of this protocol.
+const peerlab::module& module();
 
 } // namespace peerlab::fileset

@@ -10,6 +10,15 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <nlohmann/json_fwd.hpp>
+
+namespace peerlab {
+struct module;
+namespace ports {
+constexpr port_t file_provider = 1;   // filexfer requests (metadata, content)
+constexpr port_t file_downloader = 2; // filexfer responses (metadata, chunks)
+} // namespace ports
+} // namespace peerlab
 
 namespace peerlab::filexfer {
 
@@ -90,4 +99,12 @@ namespace peerlab::filexfer {
 std::shared_ptr<role> make_provider(const provider_config& cfg);
 std::shared_ptr<role> make_downloader(const downloader_config& cfg);
 std::optional<provider_strategy> strategy_from_name(std::string_view name);
+/// The module descriptor (protocols/common/module.hpp) of this protocol.
+const peerlab::module& module();
+
+/// The "chunk_size" parameter of a provider or downloader (default: 64 KiB).
+std::size_t chunk_size_param(const nlohmann::json& params, const std::string& path);
+/// Misbehaviours a provider implements (provider_strategy by name).
+const std::vector<std::string>& provider_adversaries();
+
 } // namespace peerlab::filexfer

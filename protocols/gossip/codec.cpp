@@ -2,6 +2,7 @@
 
 #include "protocols/common/sha256.hpp"
 #include "protocols/common/wire.hpp"
+#include "protocols/gossip/gossip.hpp"
 
 #include <algorithm>
 

@@ -18,6 +18,14 @@
 #include <set>
 #include <string>
 #include <vector>
+#include <nlohmann/json_fwd.hpp>
+
+namespace peerlab {
+struct module;
+namespace ports {
+constexpr port_t gossip = 6; // gossipsub
+} // namespace ports
+} // namespace peerlab
 
 namespace peerlab::gossip {
 
@@ -168,5 +176,11 @@ private:
 };
 
 std::shared_ptr<gossip_role> make_gossip(const config& cfg);
+
+/// The module descriptor (protocols/common/module.hpp) of this protocol.
+const peerlab::module& module();
+
+/// The parameters of a gossip role ({"d": 6, ...}) read from JSON; throws config_error.
+config config_from_json(const nlohmann::json& params, const std::string& path);
 
 } // namespace peerlab::gossip

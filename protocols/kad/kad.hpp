@@ -11,6 +11,13 @@
 #include <optional>
 #include <string>
 
+namespace peerlab {
+struct module;
+namespace ports {
+constexpr port_t kad = 3; // Kademlia DHT
+} // namespace ports
+} // namespace peerlab
+
 namespace peerlab::kad {
 
 /// Hard bounds of the protocol (codec and tables). Configuration values are
@@ -65,5 +72,8 @@ std::optional<std::string> validate(const config& c);
 /// find_providers KEY [count], find_node ID. KEY and ID are 64 hex digits or
 /// the alias "http_proxy_providers".
 std::shared_ptr<role> make_kad_role(const config& c = {});
+
+/// The module descriptor (protocols/common/module.hpp) of this protocol.
+const peerlab::module& module();
 
 } // namespace peerlab::kad

@@ -3,6 +3,7 @@
 #include "protocols/common/frame_checksum.hpp"
 #include "protocols/common/limits.hpp"
 #include "protocols/common/wire.hpp"
+#include "protocols/ledger/ledger.hpp"
 
 namespace peerlab::ledger {
 

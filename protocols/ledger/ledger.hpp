@@ -15,6 +15,13 @@
 #include <optional>
 #include <string>
 
+namespace peerlab {
+struct module;
+namespace ports {
+constexpr port_t ledger = 4; // the ledger
+} // namespace ports
+} // namespace peerlab
+
 namespace peerlab::ledger {
 
 /// An account is named by the peer id of the node that owns it: the ledger
@@ -63,5 +70,8 @@ tx_id make_tx_id(account_id from, account_id to, std::uint64_t amount, std::uint
                  std::uint64_t nonce);
 
 std::shared_ptr<role> make_ledger(const config& c);
+
+/// The module descriptor (protocols/common/module.hpp) of this protocol.
+const peerlab::module& module();
 
 } // namespace peerlab::ledger

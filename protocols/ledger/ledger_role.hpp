@@ -6,6 +6,7 @@
 // moves value out of the treasury; "balance <account>" answers with an event.
 #include "protocols/ledger/chain.hpp"
 #include "protocols/ledger/commands.hpp"
+#include "protocols/ledger/ledger.hpp"
 
 namespace peerlab::ledger {
 

@@ -23,6 +23,15 @@
 #include <string_view>
 #include <vector>
 
+namespace peerlab {
+struct module;
+namespace ports {
+constexpr port_t payment = 5; // payment notifications to a provider
+constexpr port_t payer = 9;   // payment requests and results to a paying node
+constexpr port_t api = 10;    // the local HTTP API's agent on a live node
+} // namespace ports
+} // namespace peerlab
+
 namespace peerlab::market {
 
 /// When a provider wants to be paid (scenario: provider role "payment.policy").
@@ -111,5 +120,8 @@ std::shared_ptr<filexfer::payment_gate> make_gate(const gate_config&);
 std::shared_ptr<role> make_verifier(const verifier_config&);
 std::shared_ptr<role> make_payer(const payer_config&);
 std::shared_ptr<role> make_account(const account_config&);
+
+/// The module descriptor (protocols/common/module.hpp) of this protocol.
+const peerlab::module& module();
 
 } // namespace peerlab::market

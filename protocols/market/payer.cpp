@@ -2,6 +2,7 @@
 
 #include "protocols/common/stable_hash.hpp"
 #include "protocols/market/tables.hpp"
+#include "protocols/market/market.hpp"
 
 #include <algorithm>
 

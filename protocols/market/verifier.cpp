@@ -1,6 +1,7 @@
 #include "protocols/market/verifier.hpp"
 
 #include "protocols/market/tables.hpp"
+#include "protocols/market/market.hpp"
 
 #include <algorithm>
 

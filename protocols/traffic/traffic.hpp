@@ -6,6 +6,13 @@
 
 #include <memory>
 
+namespace peerlab {
+struct module;
+namespace ports {
+constexpr port_t traffic = 250; // synthetic load (benchmarks, tests)
+} // namespace ports
+} // namespace peerlab
+
 namespace peerlab::traffic {
 
 struct config {
@@ -20,5 +27,8 @@ bytes encode_hop(std::uint32_t hops, std::uint32_t size);
 bool decode_hop(byte_view frame, std::uint32_t& hops);
 
 std::shared_ptr<role> make_traffic(const config& c);
+
+/// The module descriptor (protocols/common/module.hpp) of this protocol.
+const peerlab::module& module();
 
 } // namespace peerlab::traffic

@@ -1,5 +1,5 @@
 // The DHT driver's checkers and its part of the run summary.
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 #include "sim/checkers.hpp"
 #include "sim/drivers/dht_driver.hpp"
 

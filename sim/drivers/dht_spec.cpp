@@ -1,6 +1,6 @@
 #include "sim/drivers/dht_spec.hpp"
 
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 
 namespace peerlab::sim::dht {
 

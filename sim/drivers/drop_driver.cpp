@@ -1,6 +1,6 @@
 #include "sim/drivers/drop_driver.hpp"
 
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 #include "protocols/common/sha256.hpp"
 #include "protocols/droplog/http_gateway.hpp"
 #include "sim/checkers.hpp"

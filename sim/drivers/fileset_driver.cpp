@@ -1,6 +1,6 @@
 #include "sim/drivers/fileset_driver.hpp"
 
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 #include "protocols/fileset/fileset.hpp"
 #include "protocols/merkle/merkle.hpp"
 #include "sim/checkers.hpp"

@@ -2,7 +2,7 @@
 // download outcomes its checkers and the summary read.
 #include "sim/drivers/filexfer_driver.hpp"
 
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 #include "protocols/common/limits.hpp"
 #include "sim/checkers.hpp"
 #include "sim/sim_time.hpp"

@@ -1,6 +1,6 @@
 #include "sim/drivers/market_driver.hpp"
 
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 #include "protocols/ledger/ledger.hpp"
 #include "protocols/market/market.hpp"
 #include "sim/checkers.hpp"

@@ -1,6 +1,6 @@
 #include "sim/drivers/market_report.hpp"
 
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 #include "sim/checkers.hpp"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 // Layer 2 live: the two gateway sides in one process on 127.0.0.1, a shared
 // drop folder between them, a tiny upstream HTTP server, and a Beast client.
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 #include "net/drop_gateway.hpp"
 #include "protocols/droplog/http_gateway.hpp"
 #include "protocols/common/memory_store.hpp"

@@ -8,9 +8,10 @@
 #include "apps/peerlab/set_command.hpp"
 #include "net/sqlite_store.hpp"
 
-#include "actors/node_roles.hpp"
+#include "protocols/registry.hpp"
 #include "protocols/merkle/merkle.hpp"
 #include "temp_dir.hpp"
+#include "protocols/fileset/fileset.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

@@ -5,7 +5,7 @@
 #include "market_api_world.hpp"
 #include "net/http_server.hpp"
 
-#include "actors/node_roles.hpp"
+#include "protocols/registry.hpp"
 
 #include <atomic>
 

@@ -5,10 +5,12 @@
 #include "net/live_runtime.hpp"
 #include "net/sqlite_store.hpp"
 
-#include "actors/node_roles.hpp"
+#include "protocols/registry.hpp"
 #include "echo_role.hpp"
 #include "protocols/common/sha256.hpp"
 #include "temp_dir.hpp"
+#include "protocols/filexfer/filexfer.hpp"
+#include "protocols/kad/kad.hpp"
 
 #include <catch2/catch.hpp>
 

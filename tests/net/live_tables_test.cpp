@@ -6,7 +6,7 @@
 #include "net/live_runtime.hpp"
 #include "net/sqlite_store.hpp"
 
-#include "actors/node_roles.hpp"
+#include "protocols/registry.hpp"
 #include "protocols/kad/tables.hpp"
 #include "temp_dir.hpp"
 

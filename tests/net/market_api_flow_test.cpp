@@ -4,6 +4,7 @@
 // provider's verifier recognises the payment, and the balances move by the
 // price (and the payer's fee).
 #include "market_api_world.hpp"
+#include "protocols/kad/kad.hpp"
 
 using namespace peerlab;
 using namespace peerlab::test;

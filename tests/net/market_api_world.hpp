@@ -15,7 +15,7 @@
 #include "protocols/market/tables.hpp"
 #include "protocols/market/tables.hpp"
 
-#include "actors/node_roles.hpp"
+#include "protocols/registry.hpp"
 #include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>

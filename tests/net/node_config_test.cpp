@@ -2,6 +2,7 @@
 #include "net/node_config.hpp"
 
 #include "temp_dir.hpp"
+#include "protocols/filexfer/filexfer.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
 // The "fileset" workload driver and its checkers in the simulator.
-#include "actors/node_roles.hpp"
+#include "protocols/registry.hpp"
 #include "sim/summary.hpp"
 #include "sim_helpers.hpp"
 

@@ -3,6 +3,7 @@
 #include "sim/trace_diff.hpp"
 #include "sim/trace_recorder.hpp"
 #include "sim_helpers.hpp"
+#include "protocols/filexfer/filexfer.hpp"
 
 #include <catch2/catch.hpp>
 

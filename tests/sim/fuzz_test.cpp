@@ -1,6 +1,6 @@
 #include "sim_helpers.hpp"
 
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 #include "sim/fuzz.hpp"
 
 #include <catch2/catch.hpp>

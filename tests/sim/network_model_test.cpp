@@ -4,6 +4,8 @@
 #include "sim_helpers.hpp"
 
 #include "sim/serial_link.hpp"
+#include "protocols/gossip/gossip.hpp"
+#include "protocols/traffic/traffic.hpp"
 
 #include <catch2/catch.hpp>
 

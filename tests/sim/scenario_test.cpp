@@ -1,6 +1,6 @@
 #include "sim_helpers.hpp"
 
-#include "actors/node_roles.hpp"
+#include "protocols/registry.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -3,7 +3,7 @@
 // goes backwards. Livelocks stop with the watchdog; peer text stays printable.
 #include "sim_helpers.hpp"
 
-#include "actors/node_roles.hpp"
+#include "protocols/registry.hpp"
 #include "protocols/common/invariant.hpp"
 #include "protocols/common/limits.hpp"
 #include "protocols/common/printable.hpp"

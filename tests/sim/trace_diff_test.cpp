@@ -1,6 +1,7 @@
 #include "sim/trace_diff.hpp"
 
 #include "sim_helpers.hpp"
+#include "protocols/filexfer/filexfer.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,6 @@
 #include "protocols/common/rng.hpp"
 #include "protocols/fileset/codec.hpp"
+#include "protocols/gossip/gossip.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -2,6 +2,7 @@
 #include "protocols/common/limits.hpp"
 #include "protocols/filexfer/codec.hpp"
 #include "protocols/filexfer/filexfer.hpp"
+#include "protocols/kad/kad.hpp"
 
 #include <catch2/catch.hpp>
 

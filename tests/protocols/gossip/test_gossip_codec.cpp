@@ -1,6 +1,8 @@
 // The gossipsub wire codec: round trips at the bounds, truncation at every
 // offset, malformed fields, random corruption, and a role fed garbage.
 #include "single_role.hpp"
+#include "protocols/gossip/gossip.hpp"
+#include "protocols/kad/kad.hpp"
 
 #include <catch2/catch.hpp>
 

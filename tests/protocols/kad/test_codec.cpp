@@ -1,5 +1,6 @@
 #include "protocols/kad/kad.hpp"
 #include "protocols/kad/codec.hpp"
+#include "protocols/gossip/gossip.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,7 @@
 // One kad node driven by hand-written peers (frames injected through the test
 // network; its answers to peers that are not nodes land in net.stray).
 #include "kad_net.hpp"
+#include "protocols/kad/kad.hpp"
 
 #include <catch2/catch.hpp>
 

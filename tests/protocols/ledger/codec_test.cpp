@@ -1,4 +1,6 @@
 #include "protocols/ledger/codec.hpp"
+#include "protocols/ledger/ledger.hpp"
+#include "protocols/market/market.hpp"
 
 #include "tests/kit/checksummed_frames.hpp"
 

@@ -1,6 +1,8 @@
 #include "protocols/ledger/codec.hpp"
 #include "protocols/ledger/ledger_role.hpp"
 #include "tests/protocols/ledger/ledger_support.hpp"
+#include "protocols/ledger/ledger.hpp"
+#include "protocols/market/market.hpp"
 
 #include <catch2/catch.hpp>
 

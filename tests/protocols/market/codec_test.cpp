@@ -1,5 +1,6 @@
 #include "protocols/common/rng.hpp"
 #include "protocols/market/codec.hpp"
+#include "protocols/market/market.hpp"
 
 #include "tests/kit/checksummed_frames.hpp"
 

@@ -7,6 +7,7 @@
 #include "protocols/market/market.hpp"
 #include "protocols/market/tables.hpp"
 #include "tests/protocols/market/market_support.hpp"
+#include "protocols/ledger/ledger.hpp"
 
 #include <catch2/catch.hpp>
 

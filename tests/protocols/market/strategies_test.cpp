@@ -6,6 +6,9 @@
 #include "protocols/market/tables.hpp"
 #include "protocols/market/verifier.hpp"
 #include "tests/protocols/market/market_support.hpp"
+#include "protocols/filexfer/filexfer.hpp"
+#include "protocols/ledger/ledger.hpp"
+#include "protocols/market/market.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,7 @@
 #include "tests/kit/no_content.hpp"
 #include "protocols/common/memory_store.hpp"
 #include "protocols/traffic/traffic.hpp"
+#include "protocols/kad/kad.hpp"
 
 #include <catch2/catch.hpp>
 

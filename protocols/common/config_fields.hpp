@@ -1,8 +1,8 @@
 #pragma once
 // Reading JSON configuration with errors that name the path and what was
 // expected: `nodes[2].count: expected a positive integer, got "ten"`.
-// Shared by scenario files (sim/) and live node configs (net/).
-#include "actors/node_roles.hpp"
+// Shared by role parameters (protocols/<x>/module.cpp), scenario files (sim/)
+// and live node configs (net/).
 #include "protocols/common/types.hpp"
 
 #include <nlohmann/json.hpp>
@@ -10,8 +10,18 @@
 #include <cstdint>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
+
+namespace peerlab {
+
+/// A configuration error; `what()` names the JSON path and the problem.
+struct config_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+} // namespace peerlab
 
 namespace peerlab::cfg {
 

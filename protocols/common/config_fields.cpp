@@ -1,4 +1,4 @@
-#include "actors/config/json_fields.hpp"
+#include "protocols/common/config_fields.hpp"
 
 #include <cmath>
 #include <cstdio>

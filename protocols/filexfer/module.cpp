@@ -1,0 +1,74 @@
+// The file-transfer module: the downloader role and its table. The provider
+// role is registered by the market module, which adds its payment gate.
+#include "protocols/common/config_fields.hpp"
+#include "protocols/common/limits.hpp"
+#include "protocols/common/module.hpp"
+#include "protocols/filexfer/filexfer.hpp"
+#include "protocols/filexfer/tables.hpp"
+
+namespace peerlab::filexfer {
+
+namespace {
+
+using nlohmann::json;
+
+std::shared_ptr<role> downloader_from_json(const json& p, const std::string& path,
+                                           const std::string&) {
+  cfg::only_keys(p, path,
+                 {"role", "chunk_size", "window", "windows_in_flight", "request_timeout",
+                  "initial_timeout", "min_timeout", "attempts_per_provider", "max_attempts"});
+  filexfer::downloader_config c;
+  if (auto* v = cfg::member(p, "chunk_size")) {
+    c.chunk_bytes = cfg::get_size(*v, cfg::child(path, "chunk_size"));
+    if (c.chunk_bytes == 0 || c.chunk_bytes > limits::chunk_bytes_max)
+      cfg::fail(cfg::child(path, "chunk_size"), "a size between 1 B and 1MiB", *v);
+  }
+  if (auto* v = cfg::member(p, "window"))
+    c.window_bytes = cfg::get_size(*v, cfg::child(path, "window"));
+  if (auto* v = cfg::member(p, "windows_in_flight"))
+    c.windows_in_flight = cfg::get_positive(*v, cfg::child(path, "windows_in_flight"));
+  if (auto* v = cfg::member(p, "request_timeout"))
+    c.request_timeout = cfg::get_duration(*v, cfg::child(path, "request_timeout"));
+  // Floors of the adaptive timeout: a paid download waits for confirmations.
+  if (auto* v = cfg::member(p, "initial_timeout"))
+    c.initial_timeout = cfg::get_duration(*v, cfg::child(path, "initial_timeout"));
+  if (auto* v = cfg::member(p, "min_timeout"))
+    c.min_timeout = cfg::get_duration(*v, cfg::child(path, "min_timeout"));
+  if (auto* v = cfg::member(p, "attempts_per_provider"))
+    c.attempts_per_provider = cfg::get_positive(*v, cfg::child(path, "attempts_per_provider"));
+  if (auto* v = cfg::member(p, "max_attempts"))
+    c.max_attempts = cfg::get_positive(*v, cfg::child(path, "max_attempts"));
+  if (c.window_bytes < c.chunk_bytes)
+    cfg::fail_msg(path, "window must be at least chunk_size");
+  return filexfer::make_downloader(c);
+}
+
+} // namespace
+
+std::size_t chunk_size_param(const nlohmann::json& p, const std::string& path) {
+  auto* v = cfg::member(p, "chunk_size");
+  if (!v)
+    return limits::default_chunk_bytes;
+  auto n = cfg::get_size(*v, cfg::child(path, "chunk_size"));
+  if (n == 0 || n > limits::chunk_bytes_max)
+    cfg::fail(cfg::child(path, "chunk_size"), "a size between 1 B and 1MiB", *v);
+  return n;
+}
+
+const std::vector<std::string>& provider_adversaries() {
+  static const std::vector<std::string> names = {"corrupt_content", "truncate_content", "silent"};
+  return names;
+}
+
+const peerlab::module& module() {
+  static const peerlab::module m{
+    "filexfer",
+    "docs/protocols/filexfer.md",
+    {{ports::file_provider, "file_provider"}, {ports::file_downloader, "file_downloader"}},
+    {{"downloader", downloader_from_json, {}, R"({"role": "downloader"})"}},
+    {&download_files_table()},
+  };
+  return m;
+}
+
+} // namespace peerlab::filexfer
