@@ -6,6 +6,7 @@
 #include "protocols/fileset/fileset.hpp"
 #include "protocols/filexfer/filexfer.hpp"
 #include "protocols/kad/kad.hpp"
+#include "protocols/market/market.hpp"
 
 #include <fstream>
 #include <sstream>

@@ -171,7 +171,8 @@ const peerlab::module& module() {
       {"account", account_from_json, {}, R"({"role": "account"})"},
     },
     {&tables::payments(), &tables::inbox(), &tables::open(), &tables::used_tx(),
-     &tables::blacklist(), &tables::credit(), &tables::credit_bills(), &tables::provided_files(), &tables::provided_paths()},
+     &tables::blacklist(), &tables::credit(), &tables::credit_bills(), &tables::provided_files(),
+     &tables::provided_paths()},
   };
   return m;
 }

@@ -3,6 +3,7 @@
 
 #include "temp_dir.hpp"
 #include "protocols/filexfer/filexfer.hpp"
+#include "protocols/market/market.hpp"
 
 #include <catch2/catch.hpp>
 
