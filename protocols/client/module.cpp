@@ -12,13 +12,11 @@ using nlohmann::json;
 
 std::shared_ptr<role> client_from_json(const json& p, const std::string& path, const std::string&) {
   cfg::only_keys(p, path, {"role", "wait", "lookup_retry", "max_pending"});
+  cfg::fields f(p, path);
   client::config c;
-  if (auto* v = cfg::member(p, "wait"))
-    c.wait = cfg::get_duration(*v, cfg::child(path, "wait"));
-  if (auto* v = cfg::member(p, "lookup_retry"))
-    c.lookup_retry = cfg::get_duration(*v, cfg::child(path, "lookup_retry"));
-  if (auto* v = cfg::member(p, "max_pending"))
-    c.max_pending = cfg::get_positive(*v, cfg::child(path, "max_pending"));
+  f.duration("wait", c.wait);
+  f.duration("lookup_retry", c.lookup_retry);
+  f.positive("max_pending", c.max_pending);
   if (auto e = client::validate(c))
     cfg::fail_msg(path, "role client: " + *e);
   return client::make_client(c);

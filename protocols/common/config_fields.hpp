@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -56,6 +57,62 @@ double get_rate(const json& v, const std::string& path);
 
 /// Optional member access: returns nullptr when absent.
 const json* member(const json& obj, const std::string& key);
+
+/// Reads the optional keys of one JSON object into config fields: an absent key
+/// leaves the field's default, a present one must hold the right kind of value
+/// and fit the field, else config_error names the key's path.
+class fields {
+public:
+  fields(const json& obj, std::string path) : obj_(obj), path_(std::move(path)) {}
+  const json* operator[](const char* key) const { return member(obj_, key); }
+  std::string path(const char* key) const { return child(path_, key); }
+
+  void duration(const char* key, time_us& field) const {
+    if (auto* v = member(obj_, key))
+      field = get_duration(*v, path(key));
+  }
+  void flag(const char* key, bool& field) const {
+    if (auto* v = member(obj_, key))
+      field = get_bool(*v, path(key));
+  }
+  void probability(const char* key, double& field) const {
+    if (auto* v = member(obj_, key))
+      field = get_probability(*v, path(key));
+  }
+  void text(const char* key, std::string& field) const {
+    if (auto* v = member(obj_, key))
+      field = get_string(*v, path(key));
+  }
+  /// An integer >= 0.
+  template <typename T>
+  void count(const char* key, T& field) const {
+    if (auto* v = member(obj_, key))
+      field = fitted<T>(get_count(*v, path(key)), *v, key);
+  }
+  /// An integer > 0.
+  template <typename T>
+  void positive(const char* key, T& field) const {
+    if (auto* v = member(obj_, key))
+      field = fitted<T>(get_positive(*v, path(key)), *v, key);
+  }
+  /// A size ("64KiB" or bytes).
+  template <typename T>
+  void size(const char* key, T& field) const {
+    if (auto* v = member(obj_, key))
+      field = fitted<T>(get_size(*v, path(key)), *v, key);
+  }
+
+private:
+  template <typename T>
+  T fitted(std::uint64_t n, const json& v, const char* key) const {
+    if (n > static_cast<std::uint64_t>(std::numeric_limits<T>::max()))
+      fail(path(key), "at most " + std::to_string(std::numeric_limits<T>::max()), v);
+    return static_cast<T>(n);
+  }
+
+  const json& obj_;
+  std::string path_;
+};
 
 // Parsing of plain strings (shared with the CLI).
 std::optional<time_us> parse_duration(const std::string& s);

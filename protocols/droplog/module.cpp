@@ -39,6 +39,7 @@ std::shared_ptr<role> droplog_from_json(const json& p, const std::string& path,
                   "max_pending_http",
                   "impersonate",
                   "forge_interval"});
+  cfg::fields f(p, path);
   role_config c;
   auto& s = c.session;
   auto* peers = cfg::member(p, "peers");
@@ -51,54 +52,37 @@ std::shared_ptr<role> droplog_from_json(const json& p, const std::string& path,
   if (!key)
     cfg::fail_msg(path, "role droplog needs \"key\" (the shared key, 16 to 1024 bytes)");
   s.shared_key = cfg::get_string(*key, cfg::child(path, "key"));
-  auto flag = [&](const char* k, bool& f) {
-    if (auto* v = cfg::member(p, k))
-      f = cfg::get_bool(*v, cfg::child(path, k));
-  };
-  auto duration = [&](const char* k, time_us& f) {
-    if (auto* v = cfg::member(p, k))
-      f = cfg::get_duration(*v, cfg::child(path, k));
-  };
-  auto size = [&](const char* k, auto& f) {
-    if (auto* v = cfg::member(p, k))
-      f = static_cast<std::remove_reference_t<decltype(f)>>(cfg::get_size(*v, cfg::child(path, k)));
-  };
-  flag("encrypt", s.encrypt);
-  flag("compress", s.compress);
+  f.flag("encrypt", s.encrypt);
+  f.flag("compress", s.compress);
   if (auto* v = cfg::member(p, "timeouts")) {
     auto m = cfg::get_string(*v, cfg::child(path, "timeouts"));
     if (m != "adaptive" && m != "fixed")
       cfg::fail(cfg::child(path, "timeouts"), "\"adaptive\" or \"fixed\"", *v);
     s.timeouts = m == "fixed" ? timeout_mode::fixed : timeout_mode::adaptive;
   }
-  duration("fixed_timeout", s.fixed_timeout);
-  duration("initial_rtt", s.initial_rtt);
-  duration("min_rto", s.min_rto);
-  duration("max_rto", s.max_rto);
-  duration("max_ack_delay", s.max_ack_delay);
+  f.duration("fixed_timeout", s.fixed_timeout);
+  f.duration("initial_rtt", s.initial_rtt);
+  f.duration("min_rto", s.min_rto);
+  f.duration("max_rto", s.max_rto);
+  f.duration("max_ack_delay", s.max_ack_delay);
   if (auto* v = cfg::member(p, "max_backoff"))
     s.max_backoff = static_cast<std::uint32_t>(
       std::min<std::uint64_t>(cfg::get_count(*v, cfg::child(path, "max_backoff")), 31));
-  duration("batch_delay", s.batch_delay);
-  size("min_packet", s.min_packet_bytes);
-  size("max_packet", s.max_packet_bytes);
-  size("initial_packet", s.initial_packet_bytes);
-  flag("adaptive_packet_size", s.adaptive_packet_size);
-  size("fragment", s.fragment_bytes);
-  if (auto* v = cfg::member(p, "window"))
-    s.window_entries = cfg::get_positive(*v, cfg::child(path, "window"));
-  if (auto* v = cfg::member(p, "nack_repeat"))
-    s.nack_repeat =
-      static_cast<std::uint32_t>(cfg::get_positive(*v, cfg::child(path, "nack_repeat")));
-  flag("adaptive_repeat", s.adaptive_repeat);
-  flag("serve_http", c.serve_http);
-  size("max_http_body", c.max_http_body);
-  duration("http_timeout", c.http_timeout);
-  if (auto* v = cfg::member(p, "max_pending_http"))
-    c.max_pending_http = cfg::get_positive(*v, cfg::child(path, "max_pending_http"));
-  if (auto* v = cfg::member(p, "impersonate"))
-    c.impersonate = cfg::get_count(*v, cfg::child(path, "impersonate"));
-  duration("forge_interval", c.forge_interval);
+  f.duration("batch_delay", s.batch_delay);
+  f.size("min_packet", s.min_packet_bytes);
+  f.size("max_packet", s.max_packet_bytes);
+  f.size("initial_packet", s.initial_packet_bytes);
+  f.flag("adaptive_packet_size", s.adaptive_packet_size);
+  f.size("fragment", s.fragment_bytes);
+  f.positive("window", s.window_entries);
+  f.positive("nack_repeat", s.nack_repeat);
+  f.flag("adaptive_repeat", s.adaptive_repeat);
+  f.flag("serve_http", c.serve_http);
+  f.size("max_http_body", c.max_http_body);
+  f.duration("http_timeout", c.http_timeout);
+  f.positive("max_pending_http", c.max_pending_http);
+  f.count("impersonate", c.impersonate);
+  f.duration("forge_interval", c.forge_interval);
   if (adversary == "forge_packets") {
     if (!cfg::member(p, "impersonate"))
       cfg::fail_msg(path,

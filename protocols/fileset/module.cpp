@@ -16,38 +16,25 @@ std::shared_ptr<role> fileset_from_json(const json& p, const std::string& path,
                   "max_fetches", "request_timeout", "retry_delay", "fetch_rounds",
                   "sync_initial_delay", "sync_interval", "sync_peers", "manifest_quorum",
                   "flood_interval"});
+  cfg::fields f(p, path);
   config c;
   if (auto* g = cfg::member(p, "gossip")) {
     cfg::require_object(*g, cfg::child(path, "gossip"));
     c.gossip = gossip::config_from_json(*g, cfg::child(path, "gossip"));
   }
-  if (auto* v = cfg::member(p, "topic"))
-    c.topic = cfg::get_string(*v, cfg::child(path, "topic"));
-  auto size = [&](const char* key, auto& field) {
-    if (auto* v = cfg::member(p, key))
-      field = static_cast<std::remove_reference_t<decltype(field)>>(
-        std::min<std::uint64_t>(cfg::get_size(*v, cfg::child(path, key)), 1ull << 32));
-  };
-  auto count = [&](const char* key, std::size_t& field) {
-    if (auto* v = cfg::member(p, key))
-      field = cfg::get_count(*v, cfg::child(path, key));
-  };
-  auto duration = [&](const char* key, time_us& field) {
-    if (auto* v = cfg::member(p, key))
-      field = cfg::get_duration(*v, cfg::child(path, key));
-  };
-  size("inline_max", c.inline_max);
-  size("max_file_bytes", c.max_file_bytes);
-  size("chunk_size", c.chunk_bytes);
-  count("max_fetches", c.max_fetches);
-  duration("request_timeout", c.request_timeout);
-  duration("retry_delay", c.retry_delay);
-  count("fetch_rounds", c.fetch_rounds);
-  duration("sync_initial_delay", c.sync_initial_delay);
-  duration("sync_interval", c.sync_interval);
-  count("sync_peers", c.sync_peers);
-  count("manifest_quorum", c.manifest_quorum);
-  duration("flood_interval", c.flood_interval);
+  f.text("topic", c.topic);
+  f.size("inline_max", c.inline_max);
+  f.size("max_file_bytes", c.max_file_bytes);
+  f.size("chunk_size", c.chunk_bytes);
+  f.count("max_fetches", c.max_fetches);
+  f.duration("request_timeout", c.request_timeout);
+  f.duration("retry_delay", c.retry_delay);
+  f.count("fetch_rounds", c.fetch_rounds);
+  f.duration("sync_initial_delay", c.sync_initial_delay);
+  f.duration("sync_interval", c.sync_interval);
+  f.count("sync_peers", c.sync_peers);
+  f.count("manifest_quorum", c.manifest_quorum);
+  f.duration("flood_interval", c.flood_interval);
   if (auto s = strategy_from_name(adversary))
     c.adversary = *s;
   if (auto e = c.check(); !e.empty())

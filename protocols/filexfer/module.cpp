@@ -17,27 +17,21 @@ std::shared_ptr<role> downloader_from_json(const json& p, const std::string& pat
   cfg::only_keys(p, path,
                  {"role", "chunk_size", "window", "windows_in_flight", "request_timeout",
                   "initial_timeout", "min_timeout", "attempts_per_provider", "max_attempts"});
+  cfg::fields f(p, path);
   filexfer::downloader_config c;
   if (auto* v = cfg::member(p, "chunk_size")) {
     c.chunk_bytes = cfg::get_size(*v, cfg::child(path, "chunk_size"));
     if (c.chunk_bytes == 0 || c.chunk_bytes > limits::chunk_bytes_max)
       cfg::fail(cfg::child(path, "chunk_size"), "a size between 1 B and 1MiB", *v);
   }
-  if (auto* v = cfg::member(p, "window"))
-    c.window_bytes = cfg::get_size(*v, cfg::child(path, "window"));
-  if (auto* v = cfg::member(p, "windows_in_flight"))
-    c.windows_in_flight = cfg::get_positive(*v, cfg::child(path, "windows_in_flight"));
-  if (auto* v = cfg::member(p, "request_timeout"))
-    c.request_timeout = cfg::get_duration(*v, cfg::child(path, "request_timeout"));
+  f.size("window", c.window_bytes);
+  f.positive("windows_in_flight", c.windows_in_flight);
+  f.duration("request_timeout", c.request_timeout);
   // Floors of the adaptive timeout: a paid download waits for confirmations.
-  if (auto* v = cfg::member(p, "initial_timeout"))
-    c.initial_timeout = cfg::get_duration(*v, cfg::child(path, "initial_timeout"));
-  if (auto* v = cfg::member(p, "min_timeout"))
-    c.min_timeout = cfg::get_duration(*v, cfg::child(path, "min_timeout"));
-  if (auto* v = cfg::member(p, "attempts_per_provider"))
-    c.attempts_per_provider = cfg::get_positive(*v, cfg::child(path, "attempts_per_provider"));
-  if (auto* v = cfg::member(p, "max_attempts"))
-    c.max_attempts = cfg::get_positive(*v, cfg::child(path, "max_attempts"));
+  f.duration("initial_timeout", c.initial_timeout);
+  f.duration("min_timeout", c.min_timeout);
+  f.positive("attempts_per_provider", c.attempts_per_provider);
+  f.positive("max_attempts", c.max_attempts);
   if (c.window_bytes < c.chunk_bytes)
     cfg::fail_msg(path, "window must be at least chunk_size");
   return filexfer::make_downloader(c);

@@ -13,37 +13,24 @@ std::shared_ptr<role> gossip_from_json(const json& p, const std::string& path, c
                  {"role", "d", "d_lo", "d_hi", "d_lazy", "d_score", "gossip_factor", "heartbeat",
                   "mcache_len", "mcache_gossip", "seen_ttl", "fanout_ttl", "prune_backoff",
                   "max_message_bytes", "flood", "flood_publish", "scoring", "topics"});
+  cfg::fields f(p, path);
   gossip::config c;
-  auto count = [&](const char* key, std::size_t& field) {
-    if (auto* v = cfg::member(p, key))
-      field = cfg::get_count(*v, cfg::child(path, key));
-  };
-  auto duration = [&](const char* key, time_us& field) {
-    if (auto* v = cfg::member(p, key))
-      field = cfg::get_duration(*v, cfg::child(path, key));
-  };
-  auto flag = [&](const char* key, bool& field) {
-    if (auto* v = cfg::member(p, key))
-      field = cfg::get_bool(*v, cfg::child(path, key));
-  };
-  count("d", c.d);
-  count("d_lo", c.d_lo);
-  count("d_hi", c.d_hi);
-  count("d_lazy", c.d_lazy);
-  count("d_score", c.d_score);
-  count("mcache_len", c.mcache_len);
-  count("mcache_gossip", c.mcache_gossip);
-  if (auto* v = cfg::member(p, "gossip_factor"))
-    c.gossip_factor = cfg::get_probability(*v, cfg::child(path, "gossip_factor"));
-  duration("heartbeat", c.heartbeat);
-  duration("seen_ttl", c.seen_ttl);
-  duration("fanout_ttl", c.fanout_ttl);
-  duration("prune_backoff", c.prune_backoff);
-  if (auto* v = cfg::member(p, "max_message_bytes"))
-    c.max_message_bytes = cfg::get_size(*v, cfg::child(path, "max_message_bytes"));
-  flag("flood", c.flood);
-  flag("flood_publish", c.flood_publish);
-  flag("scoring", c.score.enabled);
+  f.count("d", c.d);
+  f.count("d_lo", c.d_lo);
+  f.count("d_hi", c.d_hi);
+  f.count("d_lazy", c.d_lazy);
+  f.count("d_score", c.d_score);
+  f.count("mcache_len", c.mcache_len);
+  f.count("mcache_gossip", c.mcache_gossip);
+  f.probability("gossip_factor", c.gossip_factor);
+  f.duration("heartbeat", c.heartbeat);
+  f.duration("seen_ttl", c.seen_ttl);
+  f.duration("fanout_ttl", c.fanout_ttl);
+  f.duration("prune_backoff", c.prune_backoff);
+  f.size("max_message_bytes", c.max_message_bytes);
+  f.flag("flood", c.flood);
+  f.flag("flood_publish", c.flood_publish);
+  f.flag("scoring", c.score.enabled);
   if (auto* v = cfg::member(p, "topics")) {
     cfg::require_array(*v, cfg::child(path, "topics"));
     for (std::size_t i = 0; i < v->size(); ++i)

@@ -17,32 +17,20 @@ std::shared_ptr<role> kad_from_json(const json& p, const std::string& path, cons
                   "republish_interval", "refresh_interval", "replacement_cache",
                   "max_providers_per_key", "max_records_per_peer", "max_records_total",
                   "max_refresh_cpl"});
+  cfg::fields f(p, path);
   kad::config c;
-  auto count = [&](const char* key, auto& field) {
-    using T = std::remove_reference_t<decltype(field)>;
-    if (auto* v = cfg::member(p, key)) {
-      auto n = cfg::get_count(*v, cfg::child(path, key));
-      if (n > static_cast<std::uint64_t>(std::numeric_limits<T>::max()))
-        cfg::fail(cfg::child(path, key), "a smaller integer", *v);
-      field = static_cast<T>(n);
-    }
-  };
-  auto duration = [&](const char* key, time_us& field) {
-    if (auto* v = cfg::member(p, key))
-      field = cfg::get_duration(*v, cfg::child(path, key));
-  };
-  count("k", c.k);
-  count("alpha", c.alpha);
-  duration("request_timeout", c.request_timeout);
-  duration("query_timeout", c.query_timeout);
-  duration("provider_ttl", c.provider_ttl);
-  duration("republish_interval", c.republish_interval);
-  duration("refresh_interval", c.refresh_interval);
-  count("replacement_cache", c.replacement_cache);
-  count("max_providers_per_key", c.max_providers_per_key);
-  count("max_records_per_peer", c.max_records_per_peer);
-  count("max_records_total", c.max_records_total);
-  count("max_refresh_cpl", c.max_refresh_cpl);
+  f.count("k", c.k);
+  f.count("alpha", c.alpha);
+  f.duration("request_timeout", c.request_timeout);
+  f.duration("query_timeout", c.query_timeout);
+  f.duration("provider_ttl", c.provider_ttl);
+  f.duration("republish_interval", c.republish_interval);
+  f.duration("refresh_interval", c.refresh_interval);
+  f.count("replacement_cache", c.replacement_cache);
+  f.count("max_providers_per_key", c.max_providers_per_key);
+  f.count("max_records_per_peer", c.max_records_per_peer);
+  f.count("max_records_total", c.max_records_total);
+  f.count("max_refresh_cpl", c.max_refresh_cpl);
   if (auto e = kad::validate(c))
     cfg::fail_msg(path, "role kad: " + *e);
   return kad::make_kad_role(c);

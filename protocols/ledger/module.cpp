@@ -13,21 +13,18 @@ std::shared_ptr<role> ledger_from_json(const json& p, const std::string& path, c
   cfg::only_keys(
     p, path,
     {"role", "block_interval", "confirmations", "supply", "max_block_txs", "replace_by_fee"});
+  cfg::fields f(p, path);
   config c;
-  if (auto* v = cfg::member(p, "block_interval"))
-    c.block_interval = cfg::get_duration(*v, cfg::child(path, "block_interval"));
+  f.duration("block_interval", c.block_interval);
   if (auto* v = cfg::member(p, "confirmations")) {
     auto n = cfg::get_positive(*v, cfg::child(path, "confirmations"));
     if (n > 1000)
       cfg::fail(cfg::child(path, "confirmations"), "at most 1000", *v);
     c.confirmations = static_cast<std::uint32_t>(n);
   }
-  if (auto* v = cfg::member(p, "supply"))
-    c.supply = cfg::get_positive(*v, cfg::child(path, "supply"));
-  if (auto* v = cfg::member(p, "max_block_txs"))
-    c.max_block_txs = cfg::get_positive(*v, cfg::child(path, "max_block_txs"));
-  if (auto* v = cfg::member(p, "replace_by_fee"))
-    c.replace_by_fee = cfg::get_bool(*v, cfg::child(path, "replace_by_fee"));
+  f.positive("supply", c.supply);
+  f.positive("max_block_txs", c.max_block_txs);
+  f.flag("replace_by_fee", c.replace_by_fee);
   if (auto e = c.check(); !e.empty())
     cfg::fail_msg(path, "role ledger: " + e);
   return make_ledger(c);

@@ -36,6 +36,7 @@ provider_gate(const json& params, const std::string& provider_path, std::size_t 
   cfg::only_keys(
     *pay, path,
     {"policy", "window", "max_open_purchases", "payment_deadline", "recheck", "idle_bill_after"});
+  cfg::fields f(*pay, path);
   gate_config c;
   auto* pol = cfg::member(*pay, "policy");
   if (!pol)
@@ -61,13 +62,9 @@ provider_gate(const json& params, const std::string& provider_path, std::size_t 
                 "at most " + std::to_string(bounds::open_purchases_per_peer_max), *v);
     c.max_open_purchases = static_cast<std::uint32_t>(n);
   }
-  auto duration = [&](const char* k, time_us& f) {
-    if (auto* v = cfg::member(*pay, k))
-      f = cfg::get_duration(*v, cfg::child(path, k));
-  };
-  duration("payment_deadline", c.payment_deadline);
-  duration("recheck", c.recheck);
-  duration("idle_bill_after", c.idle_bill_after);
+  f.duration("payment_deadline", c.payment_deadline);
+  f.duration("recheck", c.recheck);
+  f.duration("idle_bill_after", c.idle_bill_after);
   if (auto e = c.check(); !e.empty())
     cfg::fail_msg(path, e);
   return make_gate(c);
@@ -89,20 +86,16 @@ std::shared_ptr<role> verifier_from_json(const json& p, const std::string& path,
   cfg::only_keys(p, path,
                  {"role", "ledger", "ledger_address", "poll_interval", "confirm_deadline",
                   "unknown_grace", "query_timeout", "request_resend", "max_queries_per_poll"});
+  cfg::fields f(p, path);
   verifier_config c;
   c.ledger = ledger_id(p, path, "payment_verifier");
   c.ledger_address = ledger_address(p, path);
-  auto duration = [&](const char* k, time_us& f) {
-    if (auto* v = cfg::member(p, k))
-      f = cfg::get_duration(*v, cfg::child(path, k));
-  };
-  duration("poll_interval", c.poll_interval);
-  duration("confirm_deadline", c.confirm_deadline);
-  duration("unknown_grace", c.unknown_grace);
-  duration("query_timeout", c.query_timeout);
-  duration("request_resend", c.request_resend);
-  if (auto* v = cfg::member(p, "max_queries_per_poll"))
-    c.max_queries_per_poll = cfg::get_positive(*v, cfg::child(path, "max_queries_per_poll"));
+  f.duration("poll_interval", c.poll_interval);
+  f.duration("confirm_deadline", c.confirm_deadline);
+  f.duration("unknown_grace", c.unknown_grace);
+  f.duration("query_timeout", c.query_timeout);
+  f.duration("request_resend", c.request_resend);
+  f.positive("max_queries_per_poll", c.max_queries_per_poll);
   if (auto e = c.check(); !e.empty())
     cfg::fail_msg(path, "role payment_verifier: " + e);
   return make_verifier(c);
@@ -113,15 +106,13 @@ std::shared_ptr<role> payer_from_json(const json& p, const std::string& path,
   cfg::only_keys(
     p, path,
     {"role", "ledger", "ledger_address", "fee", "late_delay", "resend_interval", "max_resends"});
+  cfg::fields f(p, path);
   payer_config c;
   c.ledger = ledger_id(p, path, "payer");
   c.ledger_address = ledger_address(p, path);
-  if (auto* v = cfg::member(p, "fee"))
-    c.fee = cfg::get_count(*v, cfg::child(path, "fee"));
-  if (auto* v = cfg::member(p, "late_delay"))
-    c.late_delay = cfg::get_duration(*v, cfg::child(path, "late_delay"));
-  if (auto* v = cfg::member(p, "resend_interval"))
-    c.resend_interval = cfg::get_duration(*v, cfg::child(path, "resend_interval"));
+  f.count("fee", c.fee);
+  f.duration("late_delay", c.late_delay);
+  f.duration("resend_interval", c.resend_interval);
   if (auto* v = cfg::member(p, "max_resends")) {
     auto n = cfg::get_positive(*v, cfg::child(path, "max_resends"));
     if (n > 1000)
@@ -140,16 +131,14 @@ std::shared_ptr<role> account_from_json(const json& p, const std::string& path,
   cfg::only_keys(
     p, path,
     {"role", "ledger", "ledger_address", "ledger_timeout", "max_list", "max_balance_asks"});
+  cfg::fields f(p, path);
   account_config c;
-  if (auto* v = cfg::member(p, "ledger"))
-    c.ledger = cfg::get_count(*v, cfg::child(path, "ledger"));
+  if (auto* v = f["ledger"])
+    c.ledger = cfg::get_count(*v, f.path("ledger"));
   c.ledger_address = ledger_address(p, path);
-  if (auto* v = cfg::member(p, "ledger_timeout"))
-    c.ledger_timeout = cfg::get_duration(*v, cfg::child(path, "ledger_timeout"));
-  if (auto* v = cfg::member(p, "max_list"))
-    c.max_list = cfg::get_positive(*v, cfg::child(path, "max_list"));
-  if (auto* v = cfg::member(p, "max_balance_asks"))
-    c.max_balance_asks = cfg::get_positive(*v, cfg::child(path, "max_balance_asks"));
+  f.duration("ledger_timeout", c.ledger_timeout);
+  f.positive("max_list", c.max_list);
+  f.positive("max_balance_asks", c.max_balance_asks);
   if (auto e = c.check(); !e.empty())
     cfg::fail_msg(path, "role account: " + e);
   return make_account(c);

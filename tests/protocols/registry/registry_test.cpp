@@ -155,3 +155,18 @@ TEST_CASE("port names come from the modules") {
   CHECK(std::string(port_name(ports::test_echo)) == "test_echo");
   CHECK(std::string(port_name(200)) == "unknown");
 }
+
+TEST_CASE("role parameters that do not fit their field are refused, naming the key") {
+  auto spec = nlohmann::json::parse(
+    R"([{"role": "droplog", "peers": [1], "key": "0123456789abcdef", "nack_repeat": 1099511627776}])");
+  try {
+    make_roles(spec, "groups[0].roles", "");
+    FAIL("accepted");
+  } catch (const config_error& e) {
+    std::string what = e.what();
+    CHECK(what.find("groups[0].roles[0].nack_repeat") != std::string::npos);
+    CHECK(what.find("at most 4294967295") != std::string::npos);
+  }
+  CHECK_THROWS_AS(make_roles(nlohmann::json::parse(R"([{"role": "kad", "k": "twenty"}])"), "r", ""),
+                  config_error);
+}
