@@ -12,6 +12,7 @@
 // text (traces and the fingerprint).
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -119,6 +120,16 @@ public:
 private:
   std::shared_ptr<const detail::command_body> body_;
 };
+
+/// What a protocol's text parser (`<x>::parse_command(verb, args, err)`) gave,
+/// as a command carrying `id`; nothing when it refused (it has set `err`).
+/// Every role's `role::parse_command` override is this one call.
+template <class Variant>
+std::optional<command> typed_command_of(std::uint64_t id, std::optional<Variant> parsed) {
+  if (!parsed)
+    return std::nullopt;
+  return command(id, std::move(*parsed));
+}
 
 /// The text form of a command, for the few roles of a live node's local API
 /// whose arguments are file paths and table names rather than protocol values.

@@ -203,15 +203,6 @@ void drop_role::on_response(context& ctx, byte_view msg, effects& fx) {
             {"latency_us", static_cast<double>(ctx.now - e->started)}}});
 }
 
-std::optional<peerlab::command> drop_role::parse_command(std::uint64_t id, std::string_view verb,
-                                                         const std::vector<std::string>& args,
-                                                         command_error& err) const {
-  auto c = droplog::parse_command(verb, args, err);
-  if (!c)
-    return std::nullopt;
-  return peerlab::command(id, std::move(*c));
-}
-
 void drop_role::refuse(const peerlab::command& c, peerlab::fail_code code, std::string why,
                        effects& fx) {
   fx.fail(c, code, std::move(why));

@@ -186,15 +186,6 @@ void fileset_role::timer(context& ctx, std::uint64_t tok, effects& fx) {
 
 // ---- commands ----------------------------------------------------------------------
 
-std::optional<peerlab::command> fileset_role::parse_command(std::uint64_t id, std::string_view verb,
-                                                            const std::vector<std::string>& args,
-                                                            command_error& err) const {
-  auto c = fileset::parse_command(verb, args, cfg_.max_file_bytes, err);
-  if (!c)
-    return std::nullopt;
-  return peerlab::command(id, std::move(*c));
-}
-
 void fileset_role::command(context& ctx, const peerlab::command& cmd, effects& fx) {
   auto* body = cmd.as<fileset::command>();
   if (!body)

@@ -80,15 +80,6 @@ std::uint64_t downloader::token(const download& d) const {
 
 // ---- commands -------------------------------------------------------------
 
-std::optional<peerlab::command> downloader::parse_command(std::uint64_t id, std::string_view verb,
-                                                          const std::vector<std::string>& args,
-                                                          command_error& err) const {
-  auto c = filexfer::parse_command(verb, args, err);
-  if (!c)
-    return std::nullopt;
-  return peerlab::command(id, std::move(*c));
-}
-
 void downloader::command(context& ctx, const peerlab::command& cmd, effects& fx) {
   auto* body = cmd.as<filexfer::command>();
   if (!body)

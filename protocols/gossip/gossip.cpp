@@ -79,15 +79,6 @@ void gossip_role::stop(context&, effects& fx) {
 
 // ---- commands -------------------------------------------------------------
 
-std::optional<peerlab::command> gossip_role::parse_command(std::uint64_t id, std::string_view verb,
-                                                           const std::vector<std::string>& args,
-                                                           command_error& err) const {
-  auto c = gossip::parse_command(verb, args, err);
-  if (!c)
-    return std::nullopt;
-  return peerlab::command(id, std::move(*c));
-}
-
 void gossip_role::command(context& ctx, const peerlab::command& cmd, effects& fx) {
   auto* body = cmd.as<gossip::command>();
   if (!body)

@@ -89,7 +89,9 @@ public:
   void command(context& ctx, const peerlab::command& cmd, effects& fx) override;
   std::optional<peerlab::command> parse_command(std::uint64_t id, std::string_view verb,
                                                 const std::vector<std::string>& args,
-                                                command_error& err) const override;
+                                                command_error& err) const override {
+    return typed_command_of(id, gossip::parse_command(verb, args, err));
+  }
   void stop(context& ctx, effects& fx) override;
   const char* message_name(std::uint8_t type) const override { return type_name(type); }
 

@@ -6,15 +6,6 @@
 
 namespace peerlab::kad {
 
-std::optional<peerlab::command> node::parse_command(std::uint64_t id, std::string_view verb,
-                                                    const std::vector<std::string>& args,
-                                                    command_error& err) const {
-  auto c = kad::parse_command(verb, args, err);
-  if (!c)
-    return std::nullopt;
-  return peerlab::command(id, std::move(*c));
-}
-
 void node::reject(const peerlab::command& c, fail_code code, const std::string& error,
                   effects& fx) {
   fx.fail(c, code, error);

@@ -130,15 +130,6 @@ void ledger_role::on_transfer(context& ctx, peer_id from, const transfer& t, eff
   fx.send(from, encode(transfer_ok{t.reply_port, t.req_id, r.id}));
 }
 
-std::optional<peerlab::command> ledger_role::parse_command(std::uint64_t id, std::string_view verb,
-                                                           const std::vector<std::string>& args,
-                                                           command_error& err) const {
-  auto c = ledger::parse_command(verb, args, err);
-  if (!c)
-    return std::nullopt;
-  return peerlab::command(id, std::move(*c));
-}
-
 void ledger_role::command(context& ctx, const peerlab::command& cmd, effects& fx) {
   auto* body = cmd.as<ledger::command>();
   if (!body)

@@ -108,15 +108,6 @@ void account::restore(context& ctx, effects& fx) {
   }
 }
 
-std::optional<peerlab::command> account::parse_command(std::uint64_t id, std::string_view verb,
-                                                       const std::vector<std::string>& args,
-                                                       command_error& err) const {
-  auto c = market::parse_command(verb, args, err);
-  if (!c)
-    return std::nullopt;
-  return peerlab::command(id, std::move(*c));
-}
-
 void account::command(context& ctx, const peerlab::command& c, effects& fx) {
   auto* body = c.as<market::command>();
   if (!body)

@@ -346,15 +346,6 @@ void payer::timer(context& ctx, std::uint64_t token, effects& fx) {
   fx.after(cfg_.resend_interval, tick_token_);
 }
 
-std::optional<peerlab::command> payer::parse_command(std::uint64_t id, std::string_view verb,
-                                                     const std::vector<std::string>& args,
-                                                     command_error& err) const {
-  auto c = market::parse_command(verb, args, err);
-  if (!c)
-    return std::nullopt;
-  return peerlab::command(id, std::move(*c));
-}
-
 void payer::command(context& ctx, const peerlab::command& cmd, effects& fx) {
   auto* body = cmd.as<market::command>();
   if (!body || !std::holds_alternative<wallet>(*body))

@@ -29,7 +29,9 @@ public:
   void command(context&, const peerlab::command&, effects&) override;
   std::optional<peerlab::command> parse_command(std::uint64_t id, std::string_view verb,
                                                 const std::vector<std::string>& args,
-                                                command_error& err) const override;
+                                                command_error& err) const override {
+    return typed_command_of(id, market::parse_command(verb, args, err));
+  }
   std::vector<const table_schema*> tables() const override;
   const char* message_name(std::uint8_t t) const override {
     return t >= 0x80 ? ledger::message_name(t) : market::message_name(t);
