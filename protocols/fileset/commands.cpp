@@ -3,6 +3,7 @@
 #include "protocols/fileset/fileset.hpp"
 
 #include "protocols/common/limits.hpp"
+#include "protocols/common/peer_list.hpp"
 #include "protocols/common/text.hpp"
 
 namespace peerlab::fileset {
@@ -24,25 +25,6 @@ std::optional<std::uint32_t> parse_u32(const std::string& s) {
 }
 
 std::string short_text(const std::string& s) { return quote_arg(s, 40); }
-
-template <class Peers>
-std::optional<command> peer_list(std::string_view verb, const std::vector<std::string>& args,
-                                 command_error& err) {
-  if (args.empty()) {
-    err = {fail_code::bad_request, std::string(verb) + " needs at least one peer id"};
-    return std::nullopt;
-  }
-  Peers c;
-  for (auto& a : args) {
-    auto p = parse_u64(a);
-    if (!p) {
-      err = {fail_code::bad_request, "\"" + short_text(a) + "\" is not a decimal peer id"};
-      return std::nullopt;
-    }
-    c.peers.push_back(*p);
-  }
-  return c;
-}
 
 std::optional<command> parse_put(const std::vector<std::string>& a, std::size_t max_file_bytes,
                                  command_error& err) {
@@ -106,9 +88,9 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
     return set_status{a[0]};
   }
   if (verb == connect_peers::verb)
-    return peer_list<connect_peers>(verb, a, err);
+    return parse_peers_command<connect_peers>(verb, a, err);
   if (verb == disconnect_peers::verb)
-    return peer_list<disconnect_peers>(verb, a, err);
+    return parse_peers_command<disconnect_peers>(verb, a, err);
   if (verb == sync_now::verb)
     return sync_now{};
   return bad("fileset knows the verbs put, get, status, connect, disconnect, sync; got \"" +

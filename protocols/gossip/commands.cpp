@@ -1,6 +1,7 @@
 #include "protocols/gossip/commands.hpp"
 
 #include "protocols/common/limits.hpp"
+#include "protocols/common/peer_list.hpp"
 #include "protocols/common/sha256.hpp"
 #include "protocols/common/text.hpp"
 #include "protocols/gossip/codec.hpp"
@@ -12,28 +13,7 @@ void publish_message::describe(std::string& out) const {
   describe_arg(out, peerlab::to_hex(byte_view{payload.data(), payload.size()}));
 }
 
-namespace {
-
-template <class Peers>
-std::optional<command> peer_list(std::string_view verb, const std::vector<std::string>& args,
-                                 command_error& err) {
-  if (args.empty()) {
-    err = {fail_code::bad_request, std::string(verb) + " needs at least one peer id"};
-    return std::nullopt;
-  }
-  Peers c;
-  for (auto& s : args) {
-    auto p = parse_u64(s);
-    if (!p) {
-      err = {fail_code::bad_request, "\"" + quote_arg(s, 40) + "\" is not a decimal peer id"};
-      return std::nullopt;
-    }
-    c.peers.push_back(*p);
-  }
-  return c;
-}
-
-} // namespace
+namespace {} // namespace
 
 std::optional<command> parse_command(std::string_view verb, const std::vector<std::string>& args,
                                      command_error& err) {
@@ -44,9 +24,9 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
   if (args.size() > peerlab::limits::command_args_max)
     return bad("too many arguments (at most 64)");
   if (verb == connect_peers::verb)
-    return peer_list<connect_peers>(verb, args, err);
+    return parse_peers_command<connect_peers>(verb, args, err);
   if (verb == disconnect_peers::verb)
-    return peer_list<disconnect_peers>(verb, args, err);
+    return parse_peers_command<disconnect_peers>(verb, args, err);
   if (verb == subscribe_topic::verb || verb == unsubscribe_topic::verb) {
     if (args.size() != 1)
       return bad(std::string(verb) + " needs exactly one topic");
