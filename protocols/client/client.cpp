@@ -29,8 +29,10 @@ struct op {
   std::vector<std::string> unresolved; // by address, not met yet
   time_us started = 0, deadline = 0;
   std::map<peer_id, std::string> address_of; // peers met by address (join seeds)
-  bool looked_up = false;                    // a fetch that found no provider in its first lookup
   bool unresolved_given_up = false;          // the wait for peers named by address is over
+  // DHT lookups of a fetch: how many, and the figures of the last one.
+  std::uint32_t lookups = 0;
+  double lookup_hops = 0, lookup_messages = 0, lookup_us = 0, lookup_found = 0;
 };
 
 std::vector<peer_id> split_peers(const std::string* list) {
@@ -153,11 +155,18 @@ public:
       asks_.erase(it);
       auto found = split_peers(e.field("providers"));
       std::erase(found, ctx.self);
+      ++o.lookups;
+      o.lookup_hops = e.value("hops");
+      o.lookup_messages = e.value("messages");
+      o.lookup_us = e.value("duration_us");
+      o.lookup_found = static_cast<double>(found.size());
       if (!found.empty()) {
+        // Every fetcher would otherwise start with the same provider.
+        for (std::size_t k = found.size(); k > 1; --k)
+          std::swap(found[k - 1], found[ctx.random.below(k)]);
         o.peers = std::move(found);
         return download(ctx, key, o, fx);
       }
-      o.looked_up = true;
       if (ctx.now + cfg_.lookup_retry > o.deadline)
         return finish_fetch(ctx, oi, false, "no provider found in the DHT", fx);
       o.at = op::step::retry_wait;
@@ -291,7 +300,7 @@ private:
         return;
       }
       o.at = op::step::asking;
-      ask(fx, ports::kad, key, kad::command{kad::find_providers{o.hash, 0}});
+      ask(fx, ports::kad, key, kad::command{kad::find_providers{o.hash, cfg_.want}});
       return;
     }
   }
@@ -307,13 +316,20 @@ private:
   void finish_fetch(context& ctx, std::map<std::uint64_t, op>::iterator it, bool ok,
                     std::string reason, effects& fx, double bytes = 0) {
     auto& o = it->second;
-    const double took = static_cast<double>(ctx.now - o.started);
-    if (ok)
-      emit(fx, o, "fetch_done", {{"hash", to_hex(o.hash)}},
-           {{"bytes", bytes}, {"duration_us", took}, {"providers", double(o.peers.size())}});
-    else
+    std::vector<std::pair<std::string, double>> values{
+      {"duration_us", static_cast<double>(ctx.now - o.started)}, {"lookups", double(o.lookups)}};
+    if (o.lookups > 0)
+      values.insert(values.end(), {{"lookup_hops", o.lookup_hops},
+                                   {"lookup_messages", o.lookup_messages},
+                                   {"lookup_us", o.lookup_us},
+                                   {"lookup_found", o.lookup_found}});
+    if (ok) {
+      values.insert(values.end(), {{"bytes", bytes}, {"providers", double(o.peers.size())}});
+      emit(fx, o, "fetch_done", {{"hash", to_hex(o.hash)}}, std::move(values));
+    } else {
       emit(fx, o, "fetch_failed", {{"hash", to_hex(o.hash)}, {"reason", std::move(reason)}},
-           {{"duration_us", took}});
+           std::move(values));
+    }
     ops_.erase(it);
   }
 
@@ -349,6 +365,8 @@ std::optional<std::string> validate(const config& c) {
     return "lookup_retry must be positive";
   if (c.max_pending == 0 || c.max_pending > 65536)
     return "max_pending must be 1..65536";
+  if (c.want > 4096)
+    return "want must be 0 (all) .. 4096";
   return std::nullopt;
 }
 

@@ -9,8 +9,10 @@
 // Replies (command id of the user's command):
 //   joined {seeds; peers}                       join_failed {reason}
 //   announced {hash; stored}                    announce_failed {hash, reason}
-//   fetch_done {hash; bytes, duration_us, providers}
-//   fetch_failed {hash, reason; duration_us}
+//   fetch_done {hash; bytes, duration_us, providers, lookups, lookup_*}
+//   fetch_failed {hash, reason; duration_us, lookups, lookup_*}
+// where lookups counts the DHT lookups the fetch made, and lookup_hops,
+// lookup_messages, lookup_us and lookup_found describe the last of them.
 // In-memory state only: after a crash the node's user asks again.
 #include "protocols/client/commands.hpp"
 #include "protocols/common/role.hpp"
@@ -37,6 +39,8 @@ struct config {
   time_us lookup_retry = us_per_s;
   /// User commands in progress at once; more are refused (503).
   std::size_t max_pending = 1024;
+  /// Providers a fetch's DHT lookup asks for (0: all it can find).
+  std::size_t want = 0;
 };
 
 /// Returns an error naming the first bad field, or nullopt.

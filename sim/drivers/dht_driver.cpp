@@ -9,7 +9,6 @@
 #include "sim/seed_streams.hpp"
 
 #include <algorithm>
-#include <charconv>
 
 namespace peerlab::sim::dht {
 
@@ -17,25 +16,6 @@ namespace {
 
 constexpr std::uint64_t payload_mask = (std::uint64_t{1} << 56) - 1;
 constexpr int pick_attempts = 64; // random draws to find an online node before giving up
-
-std::vector<peer_id> parse_peers(const std::string* list) {
-  std::vector<peer_id> out;
-  if (!list)
-    return out;
-  std::string_view s(*list);
-  while (!s.empty()) {
-    auto comma = s.find(',');
-    auto part = s.substr(0, comma);
-    peer_id p = 0;
-    auto [ptr, ec] = std::from_chars(part.data(), part.data() + part.size(), p);
-    if (ec == std::errc() && ptr == part.data() + part.size())
-      out.push_back(p);
-    if (comma == std::string_view::npos)
-      break;
-    s.remove_prefix(comma + 1);
-  }
-  return out;
-}
 
 } // namespace
 
@@ -270,9 +250,10 @@ void driver::run_download(sim_api& api, std::uint32_t node, std::uint32_t di) {
         candidates.push_back(f);
     }
     if (!candidates.empty()) {
+      // The user-level command a live node's user issues: the client role
+      // finds providers in the DHT and downloads from them.
       auto f = candidates[r.below(candidates.size())];
-      auto id = api.issue_command(node, "kad", "find_providers",
-                                  {to_hex(cat.at(f).hash), std::to_string(d.want)});
+      auto id = api.issue_command(node, "client", "fetch", {to_hex(cat.at(f).hash)});
       if (id != 0) {
         open_[id] = {node, lookup_verb::find_providers, purpose::download, f, di, api.now()};
         busy_.insert({node, f});
@@ -292,23 +273,15 @@ void driver::run_download(sim_api& api, std::uint32_t node, std::uint32_t di) {
 
 void driver::on_event(sim_api& api, std::uint32_t node, const event& e) {
   if (e.command_id != 0) {
-    if (auto it = open_.find(e.command_id);
-        it != open_.end() && it->second.node == node &&
-        (e.kind == "providers_found" || e.kind == "lookup_done" || e.kind == "command_failed")) {
-      auto ol = it->second;
-      open_.erase(it);
-      lookup_ended(api, node, ol, e);
-      return;
-    }
-    if (e.kind == "download_done" || e.kind == "download_failed") {
-      if (auto it = downloads_.find(e.command_id);
-          it != downloads_.end() && it->second.first == node) {
-        busy_.erase(it->second);
-        if (e.kind == "download_done")
-          fetched_.insert(it->second);
-        downloads_.erase(it);
+    if (auto it = open_.find(e.command_id); it != open_.end() && it->second.node == node) {
+      const bool fetch = it->second.why == purpose::download;
+      const bool ends = fetch ? e.kind == "fetch_done" || e.kind == "fetch_failed"
+                              : e.kind == "providers_found" || e.kind == "lookup_done";
+      if (ends || e.kind == "command_failed") {
+        auto ol = it->second;
+        open_.erase(it);
+        return fetch ? fetch_ended(api, ol, e) : lookup_ended(api, node, ol, e);
       }
-      return;
     }
   }
   if (e.kind == "put_done" || e.kind == "put_failed") {
@@ -356,15 +329,11 @@ bool driver::record_online(const record& r, time_us since) const {
 }
 
 void driver::lookup_ended(sim_api& api, std::uint32_t node, const open_lookup& ol, const event& e) {
-  bool download = ol.why == purpose::download;
   bool providers = ol.verb == lookup_verb::find_providers;
-  auto& st = download ? download_lookups_ : providers ? providers_ : nodes_;
+  auto& st = providers ? providers_ : nodes_;
   auto g = api.group_of(node);
   ++st.ended;
-  const char* prefix_ended = download    ? "dht.download_lookup.ended"
-                             : providers ? "dht.find_providers.ended"
-                                         : "dht.find_node.ended";
-  api.count(prefix_ended, 1, g);
+  api.count(providers ? "dht.find_providers.ended" : "dht.find_node.ended", 1, g);
   bool success = false;
   if (e.kind == "command_failed") {
     ++st.rejected;
@@ -375,10 +344,7 @@ void driver::lookup_ended(sim_api& api, std::uint32_t node, const open_lookup& o
     st.hops.add(hops, samples_rng_);
     st.messages.add(messages, samples_rng_);
     st.latency_ms.add(ms, samples_rng_);
-    if (download) {
-      api.observe("dht.download_lookup.hops", hops, g);
-      api.observe("dht.download_lookup.latency_ms", ms, g);
-    } else if (providers) {
+    if (providers) {
       api.observe("dht.find_providers.hops", hops, g);
       api.observe("dht.find_providers.messages", messages, g);
       api.observe("dht.find_providers.latency_ms", ms, g);
@@ -390,12 +356,9 @@ void driver::lookup_ended(sim_api& api, std::uint32_t node, const open_lookup& o
   }
   if (success) {
     ++st.succeeded;
-    api.count(download    ? "dht.download_lookup.succeeded"
-              : providers ? "dht.find_providers.succeeded"
-                          : "dht.find_node.succeeded",
-              1, g);
+    api.count(providers ? "dht.find_providers.succeeded" : "dht.find_node.succeeded", 1, g);
   }
-  if (providers && !download && record_online(records_[ol.item], ol.started)) {
+  if (providers && record_online(records_[ol.item], ol.started)) {
     // The record's provider stored it before the lookup began and stayed up.
     ++online_.ended;
     api.count("dht.find_providers.provider_online", 1, g);
@@ -409,37 +372,41 @@ void driver::lookup_ended(sim_api& api, std::uint32_t node, const open_lookup& o
       online_.latency_ms.add(e.value("duration_us") / 1000.0, samples_rng_);
     }
   }
-  if (download)
-    start_download(api, ol, e);
 }
 
-void driver::start_download(sim_api& api, const open_lookup& ol, const event& e) {
-  auto& r = api.workload_rng();
-  std::vector<peer_id> found;
-  for (auto p : parse_peers(e.field("providers")))
-    if (p != ol.node)
-      found.push_back(p);
-  for (std::size_t k = found.size(); k > 1; --k) // spread the load over the providers
-    std::swap(found[k - 1], found[r.below(k)]);
-  if (found.size() > limits::providers_per_download_max)
-    found.resize(limits::providers_per_download_max);
-  if (found.empty()) {
+// A fetch reports the figures of its last DHT lookup (client.hpp); a fetch
+// that found providers then started a download.
+void driver::fetch_ended(sim_api& api, const open_lookup& ol, const event& e) {
+  auto& st = download_lookups_;
+  auto g = api.group_of(ol.node);
+  busy_.erase({ol.node, ol.item});
+  if (e.kind == "fetch_done")
+    fetched_.insert({ol.node, ol.item});
+  if (e.kind == "command_failed") {
+    ++st.ended;
+    ++st.rejected;
+    api.count("dht.download_lookup.ended", 1, g);
+    return;
+  }
+  if (e.value("lookups") == 0)
+    return; // never looked up (the node's kad refused, or a join never ended)
+  ++st.ended;
+  api.count("dht.download_lookup.ended", 1, g);
+  double hops = e.value("lookup_hops"), ms = e.value("lookup_us") / 1000.0;
+  st.hops.add(hops, samples_rng_);
+  st.messages.add(e.value("lookup_messages"), samples_rng_);
+  st.latency_ms.add(ms, samples_rng_);
+  api.observe("dht.download_lookup.hops", hops, g);
+  api.observe("dht.download_lookup.latency_ms", ms, g);
+  if (e.value("lookup_found") > 0) {
+    ++st.succeeded;
+    api.count("dht.download_lookup.succeeded", 1, g);
+    ++downloads_issued_;
+    api.count("dht.downloads_issued", 1, g);
+  } else {
     ++downloads_no_providers_;
-    api.count("dht.downloads_without_providers", 1, api.group_of(ol.node));
-    busy_.erase({ol.node, ol.item});
-    return;
+    api.count("dht.downloads_without_providers", 1, g);
   }
-  std::vector<std::string> args{to_hex(api.catalog().at(ol.item).hash)};
-  for (auto p : found)
-    args.push_back(std::to_string(p));
-  auto id = api.issue_command(ol.node, "downloader", "download", std::move(args));
-  if (id == 0) {
-    busy_.erase({ol.node, ol.item});
-    return;
-  }
-  downloads_[id] = {ol.node, ol.item};
-  ++downloads_issued_;
-  api.count("dht.downloads_issued", 1, api.group_of(ol.node));
 }
 
 void driver::on_node_up(sim_api& api, std::uint32_t node) {
@@ -465,14 +432,6 @@ void driver::on_node_down(sim_api& api, std::uint32_t node, bool) {
     if (ol.why == purpose::download)
       busy_.erase({node, ol.item});
     it = open_.erase(it);
-  }
-  for (auto it = downloads_.begin(); it != downloads_.end();) {
-    if (it->second.first == node) {
-      busy_.erase(it->second);
-      it = downloads_.erase(it);
-    } else {
-      ++it;
-    }
   }
 }
 

@@ -96,7 +96,7 @@ private:
   void run_lookup(sim_api&, std::uint32_t stream);
   void run_download(sim_api&, std::uint32_t node, std::uint32_t spec);
   void lookup_ended(sim_api&, std::uint32_t node, const open_lookup&, const event&);
-  void start_download(sim_api&, const open_lookup&, const event&);
+  void fetch_ended(sim_api&, const open_lookup&, const event&);
   void sample_replication(sim_api&);
   bool record_online(const record&, time_us since) const;
   const kad::kad_id& id_of(std::uint32_t node);
@@ -120,8 +120,6 @@ private:
   std::vector<std::vector<std::uint32_t>> downloads_per_node_; // [spec][node - first]
   std::set<std::pair<std::uint32_t, std::uint32_t>> busy_; // (node, file) looked up or downloading
   std::set<std::pair<std::uint32_t, std::uint32_t>> fetched_; // (node, file) downloaded here
-  std::map<std::uint64_t, std::pair<std::uint32_t, std::uint32_t>>
-    downloads_; // command id -> (node, file)
   std::vector<kad::kad_id> ids_;
   std::vector<bool> have_id_;
   rng samples_rng_;

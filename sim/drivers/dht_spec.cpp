@@ -103,14 +103,17 @@ lookup_spec parse_lookup(const json& w, const std::string& p, const scenario& s)
 
 download_spec_dht parse_download(const json& w, const std::string& p, const scenario& s) {
   c::require_object(w, p);
-  c::only_keys(w, p, {"group", "files", "interval", "start", "stop", "max_per_node", "want"});
+  c::only_keys(w, p, {"group", "files", "interval", "start", "stop", "max_per_node"});
   download_spec_dht d;
   auto* g = c::member(w, "group");
   if (!g)
     c::fail_msg(p, "missing \"group\" (the downloading nodes)");
   d.group = kad_group(*g, c::child(p, "group"), s);
-  if (!has_role(*s.find_group(d.group), "downloader"))
-    c::fail_msg(c::child(p, "group"), "group \"" + d.group + "\" does not run the downloader role");
+  // A download is the user's `fetch`, which the client role composes.
+  for (const char* role : {"downloader", "client"})
+    if (!has_role(*s.find_group(d.group), role))
+      c::fail_msg(c::child(p, "group"),
+                  "group \"" + d.group + "\" does not run the " + role + " role");
   auto* f = c::member(w, "files");
   if (!f)
     c::fail_msg(p, "missing \"files\" (the name of a files entry)");
@@ -123,11 +126,6 @@ download_spec_dht parse_download(const json& w, const std::string& p, const scen
   window(w, p, s, d.start, d.stop);
   if (auto* v = c::member(w, "max_per_node"))
     d.max_per_node = c::get_positive(*v, c::child(p, "max_per_node"));
-  if (auto* v = c::member(w, "want")) {
-    d.want = c::get_count(*v, c::child(p, "want"));
-    if (d.want > 4096)
-      c::fail(c::child(p, "want"), "a provider count between 0 (all) and 4096", *v);
-  }
   return d;
 }
 

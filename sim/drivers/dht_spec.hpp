@@ -39,12 +39,11 @@ struct lookup_spec {
 };
 
 struct download_spec_dht {
-  std::string group;     // downloaders (need roles kad and downloader)
+  std::string group;     // downloaders (need roles kad, downloader and client)
   std::string files;     // file set
   distribution interval; // per node, between two downloads
   time_us start = 0, stop = 0;
   std::uint64_t max_per_node = 1;
-  std::uint64_t want = 0; // find_providers count before downloading (0 = all)
 };
 
 struct replication_spec {

@@ -11,7 +11,7 @@ TEST_CASE("dht: downloaders find providers through the DHT and complete download
     "groups": [
       {"name": "boot", "count": 3, "roles": ["kad"]},
       {"name": "seeders", "count": 40, "roles": ["kad", "provider"], "start_spread": "30s"},
-      {"name": "leechers", "count": 10, "roles": ["kad", "downloader"], "start_spread": "30s"}
+      {"name": "leechers", "count": 10, "roles": ["kad", "downloader", "client"], "start_spread": "30s"}
     ],
     "network": {"latency": {"model": "uniform", "min": "10ms", "max": "50ms"},
                 "bandwidth": {"up": "20Mbit/s", "down": "50Mbit/s"}},
@@ -47,7 +47,7 @@ TEST_CASE("dht: a file nobody provides ends its lookup without a download", "[si
     "groups": [
       {"name": "boot", "count": 2, "roles": ["kad"]},
       {"name": "seeders", "count": 10, "roles": ["kad", "provider"]},
-      {"name": "leechers", "count": 4, "roles": ["kad", "downloader"]}
+      {"name": "leechers", "count": 4, "roles": ["kad", "downloader", "client"]}
     ],
     "network": {"latency": {"model": "uniform", "min": "10ms", "max": "30ms"}},
     "workload": [
@@ -62,8 +62,31 @@ TEST_CASE("dht: a file nobody provides ends its lookup without a download", "[si
   auto r = test::run_dht(j, [](const sim::simulator& s, const sim::dht::driver& d) {
     CHECK(d.download_lookups().ended == 4);
     CHECK(d.download_lookups().succeeded == 0);
+    CHECK(d.download_lookups().hops.count() == 4);
     CHECK(d.downloads_without_providers() == 4);
     CHECK(sim::filexfer_sim::outcomes_of(s).started == 0);
   });
   CHECK(test::dht_all_passed(r.verdicts));
+}
+
+TEST_CASE("dht: downloads are the client's fetch, so the group must run the client role",
+          "[sim][dht]") {
+  auto j = nlohmann::json::parse(R"({
+    "name": "dht_no_client", "seed": 4, "duration": "5m",
+    "groups": [
+      {"name": "boot", "count": 2, "roles": ["kad"]},
+      {"name": "leechers", "count": 4, "roles": ["kad", "downloader"]}
+    ],
+    "workload": [
+      {"kind": "files", "name": "media", "count": 2, "size": "10KiB", "providers": ["boot"]},
+      {"kind": "dht", "bootstrap": {"group": "boot", "peers": 1},
+       "downloads": {"group": "leechers", "files": "media"}}
+    ]
+  })");
+  try {
+    sim::parse_scenario(j.dump(), "test");
+    FAIL("a downloads group without the client role was accepted");
+  } catch (const std::exception& e) {
+    CHECK(std::string(e.what()).find("does not run the client role") != std::string::npos);
+  }
 }

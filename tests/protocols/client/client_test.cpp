@@ -88,6 +88,11 @@ TEST_CASE("fetch through the DHT: join, announce, find providers, download, veri
   INFO(r->kind << " " << (r->field("reason") ? *r->field("reason") : ""));
   CHECK(r->kind == "fetch_done");
   CHECK(r->value("bytes") == 200'000);
+  // The figures of the DHT lookup that found the provider.
+  CHECK(r->value("lookups") == 1);
+  CHECK(r->value("lookup_found") == 1);
+  CHECK(r->value("lookup_messages") >= 1);
+  CHECK(r->value("lookup_us") > 0);
   REQUIRE(w.net.at(fetcher).content.committed.count(w.file));
   CHECK(w.net.at(fetcher).content.committed.at(w.file) == w.data);
 }
@@ -111,6 +116,7 @@ TEST_CASE("providers named by address are used once the transport meets them", "
   w.net.run_for(20 * us_per_s);
   REQUIRE(w.reply(f));
   CHECK(w.reply(f)->kind == "fetch_done");
+  CHECK(w.reply(f)->value("lookups") == 0); // providers given: no DHT lookup
 }
 
 TEST_CASE("a provider address never met ends the fetch after the wait", "[client]") {
@@ -135,6 +141,9 @@ TEST_CASE("a file nobody provides fails after the lookups retried for the wait",
   REQUIRE(r);
   CHECK(r->kind == "fetch_failed");
   CHECK(*r->field("reason") == "no provider found in the DHT");
+  // Looked up again every lookup_retry (0.5 s) until the wait (3 s) had passed.
+  CHECK(r->value("lookups") >= 4);
+  CHECK(r->value("lookup_found") == 0);
   CHECK(w.net.counter("kad.commands_rejected") == 0);
 }
 
