@@ -71,10 +71,7 @@ public:
   std::optional<peerlab::command> parse_command(std::uint64_t id, std::string_view verb,
                                                 const std::vector<std::string>& args,
                                                 command_error& err) const override {
-    auto c = client::parse_command(verb, args, err);
-    if (!c)
-      return std::nullopt;
-    return peerlab::command(id, std::move(*c));
+    return typed_command_of(id, client::parse_command(verb, args, err));
   }
 
   void peer_up(context& ctx, peer_id peer, std::string_view address, effects& fx) override {
