@@ -52,20 +52,31 @@ public:
   peer_id peer = 0;         // known once the hello arrived
   bool ready = false;       // hello received
   std::uint64_t serial = 0; // creation order, for stable choices and logs
+  std::string remote_ip;    // for the per-address connection bound
+  /// When the last complete frame (or the connect) arrived: a peer that
+  /// trickles bytes without finishing frames stays idle.
+  std::chrono::steady_clock::time_point last_frame = std::chrono::steady_clock::now();
+};
+
+/// Time budgets of a connection (live_limits by default; tests shorten them).
+struct connection_timeouts {
+  time_us handshake = live_limits::handshake_timeout;
+  time_us idle = live_limits::idle_timeout;
 };
 
 template <class Stream>
 class stream_connection final : public connection_base,
                                 public std::enable_shared_from_this<stream_connection<Stream>> {
 public:
-  stream_connection(Stream stream, connection_owner& owner)
-      : stream_(std::move(stream)), owner_(owner), hello_timer_(stream_.get_executor()),
-        decoder_(peerlab::limits::frame_bytes_max, live_limits::read_staging_bytes) {}
+  stream_connection(Stream stream, connection_owner& owner, connection_timeouts t = {})
+      : stream_(std::move(stream)), owner_(owner), timeouts_(t), timer_(stream_.get_executor()),
+        decoder_(peerlab::limits::frame_bytes_max, live_limits::read_staging_bytes,
+                 live_limits::hello_frame_bytes_max) {}
 
   void start(const hello& mine) override {
     enqueue(encode_hello(mine));
-    hello_timer_.expires_after(std::chrono::microseconds(live_limits::handshake_timeout));
-    hello_timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
+    timer_.expires_after(std::chrono::microseconds(timeouts_.handshake));
+    timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
       if (!ec && !self->ready)
         self->close("no hello within the handshake timeout");
     });
@@ -89,7 +100,7 @@ public:
     closed_ = true;
     auto keep = this->shared_from_this(); // the owner may drop its reference below
     boost::system::error_code ec;
-    hello_timer_.cancel();
+    timer_.cancel();
     stream_.lowest_layer().shutdown(Stream::lowest_layer_type::shutdown_both, ec);
     stream_.lowest_layer().close(ec);
     // Queued frames are freed with the connection: a write may still hold them.
@@ -138,16 +149,36 @@ private:
         }
         ready = true;
         peer = std::get<hello>(h).id;
-        hello_timer_.cancel();
+        last_frame = std::chrono::steady_clock::now();
+        timer_.cancel();
+        watch_idle(timeouts_.idle);
         owner_.on_hello(*this, std::get<hello>(h));
         continue;
       }
+      last_frame = std::chrono::steady_clock::now();
       owner_.on_frame(*this, std::move(f));
     }
     if (!intact)
       close(decoder_.error());
     if (!closed_)
       do_read();
+  }
+
+  // Closes the connection once no complete frame arrived for the idle timeout;
+  // one timer per connection, re-armed for the remainder when it fires early.
+  void watch_idle(time_us wait) {
+    timer_.expires_after(std::chrono::microseconds(wait));
+    timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || self->closed_)
+        return;
+      auto idle = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - self->last_frame)
+                    .count();
+      if (idle >= self->timeouts_.idle)
+        self->close("no frame for " + std::to_string(idle / us_per_s) + " s (idle timeout)");
+      else
+        self->watch_idle(self->timeouts_.idle - idle);
+    });
   }
 
   void do_write() {
@@ -189,7 +220,8 @@ private:
 
   Stream stream_;
   connection_owner& owner_;
-  boost::asio::steady_timer hello_timer_;
+  connection_timeouts timeouts_;
+  boost::asio::steady_timer timer_; // the hello deadline, then the idle watch
   frame_decoder decoder_;
   std::deque<out_frame> out_; // frames keep their address while queued (deque)
   std::vector<boost::asio::const_buffer> buffers_;

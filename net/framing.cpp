@@ -18,8 +18,10 @@ void encode_frame(byte_view frame, bytes& out) {
   out.insert(out.end(), frame.begin(), frame.end());
 }
 
-frame_decoder::frame_decoder(std::size_t max_frame, std::size_t staging)
-    : max_(max_frame), staging_(std::max<std::size_t>(staging, 16)) {}
+frame_decoder::frame_decoder(std::size_t max_frame, std::size_t staging,
+                             std::size_t first_frame_max)
+    : max_(max_frame), first_max_(first_frame_max ? first_frame_max : max_frame),
+      staging_(std::max<std::size_t>(staging, 16)) {}
 
 bool frame_decoder::feed(byte_view data) {
   while (!data.empty()) {
@@ -34,6 +36,8 @@ bool frame_decoder::feed(byte_view data) {
 }
 
 std::span<std::uint8_t> frame_decoder::read_buffer() {
+  if (in_body_ && body_have_ == body_.size())
+    grow_body();
   direct_ = in_body_ && body_.size() - body_have_ >= staging_.size();
   if (direct_)
     return {body_.data() + body_have_, body_.size() - body_have_};
@@ -46,11 +50,8 @@ bool frame_decoder::commit(std::size_t n) {
   if (direct_) {
     direct_ = false;
     body_have_ += n;
-    if (body_have_ == body_.size()) {
-      ready_.push_back(std::move(body_));
-      body_ = bytes{};
-      in_body_ = false;
-    }
+    if (body_have_ == body_total_)
+      finish_body();
     return true;
   }
   return consume(staging_.data(), n);
@@ -60,20 +61,34 @@ bool frame_decoder::start_body() {
   std::uint32_t n = 0;
   std::memcpy(&n, header_.data(), 4);
   header_have_ = 0;
-  if (n > max_) {
+  const auto bound = first_ ? first_max_ : max_;
+  first_ = false;
+  if (n > bound) {
     error_ = "frame of " + std::to_string(n) + " bytes exceeds the bound of " +
-             std::to_string(max_) + " bytes";
+             std::to_string(bound) + " bytes" + (bound < max_ ? " before the hello" : "");
     return false;
   }
-  body_.resize(n);
+  body_ = bytes{};
+  body_total_ = n;
   body_have_ = 0;
   in_body_ = true;
-  if (n == 0) {
-    ready_.push_back(std::move(body_));
-    body_ = bytes{};
-    in_body_ = false;
-  }
+  if (n == 0)
+    finish_body();
   return true;
+}
+
+void frame_decoder::grow_body() {
+  // Doubling keeps the copies linear in the frame size; the first step is the
+  // staging size, so an announced length alone costs at most that much.
+  auto step = std::max(body_have_, staging_.size());
+  body_.resize(std::min(body_total_, body_have_ + step));
+}
+
+void frame_decoder::finish_body() {
+  ready_.push_back(std::move(body_));
+  body_ = bytes{};
+  body_total_ = body_have_ = 0;
+  in_body_ = false;
 }
 
 bool frame_decoder::consume(const std::uint8_t* p, std::size_t n) {
@@ -88,16 +103,15 @@ bool frame_decoder::consume(const std::uint8_t* p, std::size_t n) {
         return false;
       continue;
     }
+    if (body_have_ == body_.size())
+      grow_body();
     auto k = std::min(n, body_.size() - body_have_);
     std::memcpy(body_.data() + body_have_, p, k);
     body_have_ += k;
     p += k;
     n -= k;
-    if (body_have_ == body_.size()) {
-      ready_.push_back(std::move(body_));
-      body_ = bytes{};
-      in_body_ = false;
-    }
+    if (body_have_ == body_total_)
+      finish_body();
   }
   return true;
 }

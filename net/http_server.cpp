@@ -121,6 +121,7 @@ public:
       boost::system::error_code ec;
       if (acceptor_)
         acceptor_->close(ec);
+      accept_retry_.cancel();
       close_all();
       ioc_.stop();
     });
@@ -202,6 +203,8 @@ private:
   std::map<std::string, std::size_t> per_client_; // open connections per client address
   asio::io_context ioc_{1};
   std::optional<tcp::acceptor> acceptor_;
+  asio::steady_timer accept_retry_{ioc_};
+  std::uint64_t accept_failures_ = 0;
   std::thread thread_;
 };
 
@@ -460,8 +463,18 @@ private:
 void http_server::impl::accept() {
   acceptor_->async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
-      if (running_ && ec != asio::error::operation_aborted)
-        accept();
+      if (!running_ || ec == asio::error::operation_aborted)
+        return;
+      // Out of descriptors (EMFILE/ENFILE) the next accept fails at once:
+      // wait, then keep accepting; log the first of each run of failures.
+      if (++accept_failures_ == 1 || (accept_failures_ & (accept_failures_ - 1)) == 0)
+        log_("accept failed: " + ec.message() + " (" + std::to_string(accept_failures_) +
+             " so far); retrying in 100 ms");
+      accept_retry_.expires_after(std::chrono::milliseconds(100));
+      accept_retry_.async_wait([this](const boost::system::error_code& e) {
+        if (!e && running_)
+          accept();
+      });
       return;
     }
     boost::system::error_code ignored;

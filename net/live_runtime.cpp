@@ -308,11 +308,27 @@ private:
       if (stopping_)
         return;
       if (ec) {
-        log("accept failed: " + ec.message());
-      } else if (conns_.size() >= live_limits::connections_max) {
+        // Out of descriptors (EMFILE/ENFILE) the next accept fails at once:
+        // wait instead of spinning, and log the first of each run of failures.
+        if (power_of_two(++accept_failures_))
+          log("accept failed: " + ec.message() + " (" + std::to_string(accept_failures_) +
+              " so far); retrying in " + std::to_string(live_limits::accept_backoff / us_per_ms) +
+              " ms");
+        count("net.accept_failures");
+        accept_retry_.expires_after(std::chrono::microseconds(live_limits::accept_backoff));
+        accept_retry_.async_wait([this](const boost::system::error_code& e) {
+          if (!e && !stopping_)
+            do_accept();
+        });
+        return;
+      }
+      boost::system::error_code rec;
+      auto ip = s.remote_endpoint(rec).address().to_string();
+      if (auto why = make_room(ip)) {
         count("net.connections_refused");
-        log("refused a connection: " + std::to_string(live_limits::connections_max) +
-            " connections already open");
+        if (power_of_two(++refused_))
+          log("refused a connection from " + ip + ": " + *why + " (" + std::to_string(refused_) +
+              " so far)");
       } else {
         auto c = add_connection(std::move(s), false, {});
         c->start(mine_);
@@ -321,12 +337,45 @@ private:
     });
   }
 
+  // Frees a slot for a new connection from `ip` if the bounds are reached:
+  // the connection (of that address, when its own bound is the one reached)
+  // idle longest goes, if it has been idle long enough. Returns why the new
+  // connection cannot be taken, or nothing.
+  std::optional<std::string> make_room(const std::string& ip) {
+    auto& b = opts_.bounds;
+    std::size_t from_ip = 0;
+    for (auto& [_, c] : conns_)
+      from_ip += c->remote_ip == ip;
+    const bool ip_full = from_ip >= b.per_ip_max;
+    if (conns_.size() < b.connections_max && !ip_full)
+      return std::nullopt;
+    connection_base* oldest = nullptr;
+    for (auto& [_, c] : conns_)
+      if ((!ip_full || c->remote_ip == ip) && (!oldest || c->last_frame < oldest->last_frame))
+        oldest = c.get();
+    auto idle = oldest ? std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - oldest->last_frame)
+                           .count()
+                       : 0;
+    std::string bound = ip_full ? std::to_string(b.per_ip_max) + " connections from " + ip
+                                : std::to_string(b.connections_max) + " connections";
+    if (!oldest || idle < b.idle_evict_after)
+      return bound + " already open, none idle";
+    count("net.connections_evicted");
+    oldest->close("displaced by a new connection: idle " + std::to_string(idle / us_per_ms) +
+                  " ms while " + bound + " were open");
+    return std::nullopt;
+  }
+
   std::shared_ptr<connection_base> add_connection(tcp::socket s, bool outgoing,
                                                   const std::string& dialed) {
     boost::system::error_code ec;
     s.set_option(tcp::no_delay(true), ec);
     auto remote = s.remote_endpoint(ec);
-    auto c = std::make_shared<plain_connection>(std::move(s), *this);
+    auto c = std::make_shared<plain_connection>(
+      std::move(s), *this,
+      connection_timeouts{opts_.bounds.handshake_timeout, opts_.bounds.idle_timeout});
+    c->remote_ip = ec ? std::string() : remote.address().to_string();
     c->outgoing = outgoing;
     c->dialed = dialed;
     c->remote =
@@ -363,7 +412,7 @@ private:
         dial_failed(addr, ec.message());
         return;
       }
-      if (conns_.size() >= live_limits::connections_max) {
+      if (conns_.size() >= opts_.bounds.connections_max) {
         dialing_.erase(addr);
         dial_failed(addr, "too many open connections");
         return;
@@ -561,6 +610,7 @@ private:
     stopping_ = true;
     boost::system::error_code ec;
     acceptor_.close(ec);
+    accept_retry_.cancel();
     for (auto& p : configured_)
       p.retry->cancel();
     auto all = conns_;
@@ -585,6 +635,8 @@ private:
   asio::io_context io_{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   tcp::acceptor acceptor_{io_};
+  asio::steady_timer accept_retry_{io_};
+  std::uint64_t accept_failures_ = 0, refused_ = 0;
   std::thread io_thread_;
 
   // CAF; by_port_ is written before the io thread starts and read-only after.

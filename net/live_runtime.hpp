@@ -9,6 +9,7 @@
 // thread owns every socket and connection table; the two meet through
 // boost::asio::post (CAF -> Asio) and caf::anon_send (Asio -> CAF).
 #include "actors/runtime/runtime.hpp"
+#include "net/net_limits.hpp"
 #include "protocols/common/rng.hpp"
 
 #include <functional>
@@ -19,6 +20,16 @@
 
 namespace peerlab::net {
 
+/// How many connections a node holds and how long it waits for them
+/// (live_limits by default; tests shrink them to reach the edges quickly).
+struct connection_bounds {
+  std::size_t connections_max = live_limits::connections_max;
+  std::size_t per_ip_max = live_limits::connections_per_ip_max;
+  time_us idle_evict_after = live_limits::idle_evict_after;
+  time_us handshake_timeout = live_limits::handshake_timeout;
+  time_us idle_timeout = live_limits::idle_timeout;
+};
+
 struct live_options {
   std::string name;                   // peer id = first 8 bytes of SHA-256(name)
   std::string listen = "127.0.0.1:0"; // explicit bind address; port 0 = any free port
@@ -27,6 +38,7 @@ struct live_options {
   std::vector<std::shared_ptr<role>> roles;
   std::unique_ptr<kv_store> store;
   std::unique_ptr<content_store> content;
+  connection_bounds bounds;
 
   /// A role event (called on the CAF worker thread).
   std::function<void(port_t, const event&)> on_event;

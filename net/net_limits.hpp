@@ -9,8 +9,22 @@ namespace peerlab::net::live_limits {
 
 /// A peer must send its hello within this time after the TCP connect.
 constexpr time_us handshake_timeout = 5 * us_per_s;
-/// Open connections (incoming and outgoing); further accepts are closed at once.
+/// Open connections (incoming and outgoing). A connection past it displaces
+/// the one idle longest, if that one has been idle `idle_evict_after`;
+/// otherwise it is closed at once.
 constexpr std::size_t connections_max = 1024;
+/// Connections from one IP address (the same rule applies within them).
+constexpr std::size_t connections_per_ip_max = 256;
+/// A connection without a complete frame for this long may be displaced by a
+/// new one when the slots are full.
+constexpr time_us idle_evict_after = 10 * us_per_s;
+/// A connection without a complete frame for this long is closed.
+constexpr time_us idle_timeout = 5 * 60 * us_per_s;
+/// Before the hello, a length prefix above this closes the connection: a
+/// stranger gets no large buffer.
+constexpr std::size_t hello_frame_bytes_max = 512;
+/// After a failed accept (EMFILE, ENFILE, ...) the listener waits this long.
+constexpr time_us accept_backoff = 100 * us_per_ms;
 /// Peer addresses remembered (configured, learned, from hellos).
 constexpr std::size_t known_addresses_max = 65536;
 /// Timers armed at once by all roles of a node; past it a timer is dropped and counted.

@@ -115,3 +115,45 @@ TEST_CASE("framing: the header is the little-endian length", "[net][framing]") {
   auto h = net::frame_header(0x01020304);
   REQUIRE(h == std::array<std::uint8_t, 4>{4, 3, 2, 1});
 }
+
+TEST_CASE("framing: a length prefix alone costs the staging size, not what it announces",
+          "[net][framing]") {
+  frame_decoder d(4u << 20, 64 * 1024);
+  const bytes frame = pattern(4u << 20, 11);
+  bytes stream;
+  net::encode_frame(frame, stream);
+  REQUIRE(d.feed(byte_view{stream.data(), 4 + 10}));
+  CHECK(d.body_capacity() <= 64 * 1024);
+  // The buffer grows with what arrived: at most about twice of it.
+  REQUIRE(d.feed(byte_view{stream.data() + 14, 1u << 20}));
+  CHECK(d.body_capacity() <= 2u << 20);
+  // Zero-copy reads into the growing body give the same frame.
+  std::size_t at = 14 + (1u << 20);
+  while (at < stream.size()) {
+    auto buf = d.read_buffer();
+    auto n = std::min(buf.size(), stream.size() - at);
+    std::memcpy(buf.data(), stream.data() + at, n);
+    REQUIRE(d.commit(n));
+    at += n;
+  }
+  auto got = drain(d);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0] == frame);
+  CHECK(d.body_capacity() == 0);
+}
+
+TEST_CASE("framing: the first frame has its own bound, the next ones the full one",
+          "[net][framing]") {
+  bytes stream;
+  net::encode_frame(pattern(512, 1), stream); // a hello-sized first frame
+  net::encode_frame(pattern(4096, 2), stream);
+  frame_decoder ok(1u << 20, 64, 512);
+  REQUIRE(ok.feed(stream)); // both at once: the second frame's prefix arrives with the first
+  CHECK(drain(ok).size() == 2);
+
+  bytes big;
+  net::encode_frame(pattern(513, 1), big);
+  frame_decoder d(1u << 20, 64, 512);
+  CHECK_FALSE(d.feed(big));
+  CHECK(d.error() == "frame of 513 bytes exceeds the bound of 512 bytes before the hello");
+}
