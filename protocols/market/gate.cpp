@@ -173,18 +173,19 @@ void gate::close_finished(context& ctx, peer_state& st) {
 }
 
 void gate::refresh(context& ctx, peer_id p, peer_state& st, effects& fx) {
-  if (auto why = ctx.store.get(tables::blacklist(), peer_key(p))) {
-    st.blacklisted = true;
-    st.reason = why->text(1);
-  }
+  // The verifier may also clear a peer that paid late.
+  auto why = ctx.store.get(tables::blacklist(), peer_key(p));
+  st.blacklisted = why.has_value();
+  st.reason = why ? why->text(1) : std::string();
   for (auto& [h, pu] : st.open) {
     for (auto b = pu.outstanding.begin(); b != pu.outstanding.end();) {
       auto r = load(ctx.store, tables::payments(), payment_key("in", b->ref));
       std::string s = r ? r->str("status") : "failed";
+      // A bill that only missed its deadline stays outstanding: it may be paid late.
       if (s == "verified" || s == "late_paid") {
         pu.paid += b->bytes;
         b = pu.outstanding.erase(b);
-      } else if (s == "failed") {
+      } else if (s == "failed" && (!r || !r->str("reason").starts_with("not paid"))) {
         b = pu.outstanding.erase(b); // stays unpaid; the verifier blacklisted the peer
       } else {
         ++b;

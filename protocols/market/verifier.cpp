@@ -367,6 +367,37 @@ void verifier::succeed(context& ctx, const payment_ref& ref, effects& fx) {
                  {"latency_us", static_cast<double>(ctx.now - e.requested_at)},
                  {"confirm_us", static_cast<double>(ctx.now - e.notified_at)}}});
   reply(e.peer, ref, e.tx, pay_status::verified, "", fx);
+  if (e.late)
+    forgive_late(ctx, e.peer, fx);
+}
+
+namespace {
+// A bill failed only because no payment came in time: a late payment may still settle it.
+bool missed_deadline(std::string_view reason) { return reason.starts_with("not paid"); }
+} // namespace
+
+void verifier::forgive_late(context& ctx, peer_id peer, effects& fx) {
+  auto bl = peer_key(peer);
+  auto why = ctx.store.get(tables::blacklist(), bl);
+  if (!why || !missed_deadline(why->text(1)))
+    return;
+  // Every bill of the peer that failed must have been paid late since. Late
+  // payments are rare, so one pass over the bills each time is affordable.
+  bool owes = false;
+  ctx.store.scan(tables::payments(), {std::string("in")}, [&](const peerlab::row& typed) {
+    if (owes)
+      return;
+    auto r = row::of(tables::payments(), typed);
+    owes = r.u64("peer") == peer && r.str("status") == "failed";
+  });
+  if (owes)
+    return;
+  ctx.store.erase(tables::blacklist(), bl);
+  fx.count("market.peers_cleared");
+  fx.emit(event{"peer_cleared",
+                0,
+                {{"peer", std::to_string(peer)}, {"reason", "paid late: " + why->text(1)}},
+                {}});
 }
 
 void verifier::fail(context& ctx, const payment_ref& ref, const std::string& reason, effects& fx) {
@@ -378,7 +409,11 @@ void verifier::fail(context& ctx, const payment_ref& ref, const std::string& rea
     {{"peer", std::to_string(e.peer)}, {"ref", ref_hex(ref)}, {"reason", reason}},
     {{"amount", static_cast<double>(e.amount)}, {"bytes", static_cast<double>(e.to - e.from)}}});
   auto bl = peer_key(e.peer);
-  if (!ctx.store.get(tables::blacklist(), bl)) {
+  auto listed = ctx.store.get(tables::blacklist(), bl);
+  if (listed && missed_deadline(listed->text(1)) && !missed_deadline(reason)) {
+    // A cheat outweighs a missed deadline: a late payment must not clear it.
+    ctx.store.put(tables::blacklist(), {bl[0], clean(reason)});
+  } else if (!listed) {
     ctx.store.put(tables::blacklist(), {bl[0], clean(reason)});
     fx.count("market.peers_blacklisted");
     fx.emit(

@@ -71,6 +71,9 @@ private:
   entry close(context&, const payment_ref&, const char* status, const std::string* reason);
   void succeed(context&, const payment_ref&, effects&);
   void fail(context&, const payment_ref&, const std::string& reason, effects&);
+  /// A late payment arrived: the peer leaves the blacklist if a missed
+  /// deadline was its only fault and no other bill of it is still unpaid.
+  void forgive_late(context&, peer_id peer, effects&);
   void reply(peer_id to, const payment_ref&, const tx_id&, pay_status, const std::string& reason,
              effects&);
   std::uint64_t next_req() { return ++req_seq_; }

@@ -144,7 +144,8 @@ TEST_CASE(
       auto failed = m.provider_events("payment_failed", 30);
       REQUIRE(failed.size() == 1);
       CHECK(reason_of(failed) == c.reason);
-      CHECK(m.blacklisted(30));
+      // A late payer is cleared once its payment arrives (below); the others stay.
+      CHECK(m.blacklisted(30) == (c.s != strategy::pays_late));
       CHECK(m.provider_events("payment_verified", 30).empty());
       CHECK(m.provider_events("peer_blacklisted", 30).size() == 1);
       if (c.s == strategy::double_spends) {
@@ -152,8 +153,9 @@ TEST_CASE(
         CHECK(m.net.counter("ledger.replacements") == 1);
       }
       if (c.s == strategy::pays_late) {
-        // The late money is recognised in the books; the peer stays blacklisted.
+        // The late money is recognised in the books and clears the peer.
         auto late = m.provider_events("payment_late_paid", 30);
+        CHECK(m.provider_events("peer_cleared", 30).size() == 1);
         REQUIRE(late.size() == 1);
         CHECK(m.balance(provider_node) == 1000);
         auto r = load(m.net.at(provider_node).kv, tables::payments(),
@@ -314,4 +316,58 @@ TEST_CASE("a provider whose UsedTx could fill refuses new purchases before any p
   CHECK(m.net.counter("market.refused_payments_full") == 1);
   CHECK(m.balance(provider_node) == 1000); // only the first sale was paid
   CHECK_FALSE(m.blacklisted(40));
+}
+
+namespace {
+// The pays_late payer's bill missed its deadline (20 s late_delay, 10 s deadline).
+market_net& blacklisted_late_payer(market_net& m) {
+  m.start();
+  m.add_payer(30, strategy::pays_late);
+  m.sell(30, 1, 1000);
+  m.net.run_for(12 * us_per_s);
+  REQUIRE(m.blacklisted(30));
+  REQUIRE(m.provider_events("payment_late_paid", 30).empty());
+  return m;
+}
+} // namespace
+
+TEST_CASE("a peer that paid late is cleared when the payment arrives") {
+  market_net m;
+  blacklisted_late_payer(m);
+  m.net.run_for(30 * us_per_s);
+  REQUIRE(m.provider_events("payment_late_paid", 30).size() == 1);
+  CHECK_FALSE(m.blacklisted(30));
+  CHECK(m.net.counter(provider_node, "market.peers_cleared") == 1);
+  // The gate counts the late bill as paid: the peer may buy again.
+  m.sell(30, 2, 1000);
+  m.net.run_for(40 * us_per_s);
+  CHECK(m.provider_events("payment_late_paid", 30).size() == 2);
+  CHECK(m.balance(provider_node) == 2000);
+}
+
+TEST_CASE("a late payment does not clear a peer that still owes another bill or cheated") {
+  SECTION("another bill missed its deadline and is still unpaid") {
+    market_net m;
+    blacklisted_late_payer(m);
+    market::row other;
+    other.set("peer", "30");
+    other.set("amount", 1000);
+    other.set("status", "failed");
+    other.set("reason", "not paid within the payment deadline");
+    payment_ref ref{};
+    ref[0] = 0xee;
+    save(m.net.at(provider_node).kv, tables::payments(), payment_key("in", ref), other);
+    m.net.run_for(30 * us_per_s);
+    REQUIRE(m.provider_events("payment_late_paid", 30).size() == 1);
+    CHECK(m.blacklisted(30));
+    CHECK(m.provider_events("peer_cleared", 30).empty());
+  }
+  SECTION("the blacklist names a cheat, not a missed deadline") {
+    market_net m;
+    blacklisted_late_payer(m);
+    m.net.at(provider_node).kv.put(tables::blacklist(), {cell_u64(30), "underpaid: 500 of 1000"});
+    m.net.run_for(30 * us_per_s);
+    REQUIRE(m.provider_events("payment_late_paid", 30).size() == 1);
+    CHECK(m.blacklisted(30));
+  }
 }
