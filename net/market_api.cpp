@@ -594,6 +594,8 @@ private:
     std::vector<std::string> args{hex};
     for (auto& o : offers)
       args.push_back(o.value("peer_id", std::string("0")));
+    // The payer pays no more than this for the whole download.
+    args.push_back("max_price=" + std::to_string(max_price));
     auto id = next_id_; // submit() takes this one
     tracked_download d;
     d.command_id = id;

@@ -9,6 +9,16 @@ void download_file::describe(std::string& out) const {
   describe_arg(out, to_hex(hash));
   for (auto p : providers)
     describe_arg(out, p);
+  if (max_price != no_max_price)
+    describe_arg(out, "max_price=" + std::to_string(max_price));
+}
+
+void purchase_report::describe(std::string& out) const {
+  describe_arg(out, download);
+  describe_arg(out, provider);
+  describe_arg(out, to_hex(hash));
+  for (auto v : {price, size, max_price, offset, length})
+    describe_arg(out, v);
 }
 
 void lookup_metadata::describe(std::string& out) const {
@@ -38,6 +48,14 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
     return bad("args[0] is not a 64-hex SHA-256: \"" + quote_arg(args[0], 80) + "\"");
   d.hash = *hash;
   for (std::size_t i = 1; i < args.size(); ++i) {
+    if (!lookup && args[i].starts_with("max_price=")) {
+      auto m = parse_u64(std::string_view(args[i]).substr(10));
+      if (!m)
+        return bad("args[" + std::to_string(i) + "]: max_price is not a decimal amount: \"" +
+                   quote_arg(args[i], 80) + "\"");
+      d.max_price = *m;
+      continue;
+    }
     auto p = parse_u64(args[i]);
     if (!p)
       return bad("args[" + std::to_string(i) + "] is not a decimal peer id: \"" +
@@ -46,6 +64,8 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
   }
   if (lookup)
     return lookup_metadata{d.hash, std::move(d.providers)};
+  if (d.providers.empty())
+    return bad("download needs at least one provider peer id");
   return d;
 }
 

@@ -2,6 +2,7 @@
 #include "protocols/filexfer/tables.hpp"
 
 #include "protocols/common/limits.hpp"
+#include "protocols/common/stable_hash.hpp"
 
 #include <algorithm>
 
@@ -62,6 +63,7 @@ void downloader::start(context& ctx, effects&) {
   routes_.clear();
   lookups_.clear();
   asks_.clear();
+  no_payer_ = false;
   next_req_id_ = ctx.random.next() | 1;
   next_key_ = (ctx.random.next() & (key_mask >> 1)) + 1;
 }
@@ -123,6 +125,8 @@ void downloader::start_download(context& ctx, const peerlab::command& cmd, const
   d.hash = *hash;
   d.providers = std::move(providers);
   d.started = ctx.now;
+  d.id = hash_combine(mix64(static_cast<std::uint64_t>(ctx.now)), key);
+  d.max_price = req.max_price;
   fx.count("filexfer.downloads_started");
   fx.emit(event{"download_started",
                 cmd.id,
@@ -475,6 +479,20 @@ void downloader::frame(context& ctx, peer_id from, byte_view data, effects& fx) 
     dec.msg);
 }
 
+void downloader::reply(context&, port_t from, const event& e, effects&) {
+  if (from == ports::payer && e.kind == "command_failed")
+    no_payer_ = true;
+}
+
+void downloader::report_purchase(const download& d, std::uint64_t offset, std::uint64_t length,
+                                 effects& fx) {
+  if (no_payer_)
+    return;
+  purchase_report r{d.id, d.provider(), d.hash, d.price, d.size, d.max_price, offset, length};
+  fx.ask(ports::payer, peerlab::command(local_command_id(ports::file_downloader, next_report_++),
+                                        purchase_reports{r}));
+}
+
 void downloader::progress(context& ctx, download& d) {
   d.last_progress = d.last_heard = ctx.now;
   d.progressed = true;
@@ -491,6 +509,10 @@ void downloader::on_meta_ok(context& ctx, dl_iter it, const meta_ok& m, effects&
   if (m.size > limits::file_bytes_max)
     return next_provider(ctx, it, "metadata size " + std::to_string(m.size) + " exceeds the limit",
                          fx);
+  if (m.price > d.max_price)
+    return next_provider(
+      ctx, it,
+      "price " + std::to_string(m.price) + " above max_price " + std::to_string(d.max_price), fx);
   d.sink = ctx.content.open_sink(d.hash, m.name, m.size);
   if (d.sink == 0)
     return fail(ctx, it, "could not open a sink in the content store", fx);
@@ -501,6 +523,16 @@ void downloader::on_meta_ok(context& ctx, dl_iter it, const meta_ok& m, effects&
   // Restarts the idle clock, but is not "progress" that renews a provider's
   // tries: a provider that only ever answers metadata must run out of them.
   d.last_progress = d.last_heard = ctx.now;
+  if (d.price > 0) {
+    report_purchase(d, 0, 0, fx);
+    fx.emit(
+      event{"purchase_ordered",
+            0,
+            {{"hash", to_hex(d.hash)},
+             {"provider", std::to_string(d.provider())},
+             {"download", std::to_string(d.id)}},
+            {{"price", static_cast<double>(d.price)}, {"size", static_cast<double>(d.size)}}});
+  }
   if (d.size == 0)
     return finish(ctx, it, fx);
   fill_windows(ctx, d, fx);
@@ -550,6 +582,8 @@ void downloader::on_chunk(context& ctx, dl_iter it, const content_chunk& c, effe
     return;
   }
   fx.count("filexfer.bytes_received", static_cast<double>(fresh));
+  if (d.price > 0)
+    report_purchase(d, b, e - b, fx);
   progress(ctx, d);
   if (!advance_hash(ctx, d))
     return fail(ctx, it, "reading back the sink failed", fx);

@@ -25,6 +25,8 @@ public:
   void frame(context&, peer_id from, byte_view data, effects&) override;
   void timer(context&, std::uint64_t token, effects&) override;
   void command(context&, const peerlab::command&, effects&) override;
+  /// A purchase report the node could not take (no payer role): stop reporting.
+  void reply(context&, port_t from, const event&, effects&) override;
   std::optional<peerlab::command> parse_command(std::uint64_t id, std::string_view verb,
                                                 const std::vector<std::string>& args,
                                                 command_error& err) const override {
@@ -68,6 +70,8 @@ private:
     std::uint64_t key = 0; // local id; high bits of timer tokens
     std::uint64_t command_id = 0;
     digest hash{};
+    std::uint64_t id = 0; // names the download in purchase reports (unique on this node)
+    std::uint64_t max_price = no_max_price;
     std::vector<peer_id> providers;
     std::size_t provider_index = 0;
     std::size_t idle_tries = 0; // consecutive attempts on this provider without progress
@@ -142,6 +146,8 @@ private:
   void on_chunk(context&, dl_iter, const content_chunk&, effects&);
   void on_end(context&, dl_iter, const content_end&, effects&);
   void progress(context&, download&);
+  /// Tells the payer about a paid download: the order (length 0) or bytes that arrived.
+  void report_purchase(const download&, std::uint64_t offset, std::uint64_t length, effects&);
   void sample_rtt(download&, time_us rtt);
   /// Current timeout: RTT-based, backed off, capped by request_timeout.
   time_us timeout(const download&) const;
@@ -175,6 +181,8 @@ private:
   std::map<std::uint64_t, std::uint64_t> routes_; // req_id -> download key
   std::uint64_t next_req_id_ = 1;
   std::uint64_t next_key_ = 1;
+  std::uint64_t next_report_ = 1; // sequence of purchase report ids
+  bool no_payer_ = false;         // the node runs no payer: paid downloads are not reported
 };
 
 } // namespace peerlab::filexfer

@@ -17,6 +17,9 @@ struct module;
 namespace ports {
 constexpr port_t file_provider = 1;   // filexfer requests (metadata, content)
 constexpr port_t file_downloader = 2; // filexfer responses (metadata, chunks)
+// The node's paying role (protocols/market): a paid download reports its
+// orders and the bytes it received there (filexfer::purchase_report).
+constexpr port_t payer = 9;
 } // namespace ports
 } // namespace peerlab
 

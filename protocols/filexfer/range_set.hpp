@@ -26,6 +26,8 @@ public:
   /// One past the last byte of [b, e) not in the set, or b if the set covers [b, e).
   std::uint64_t missing_end(std::uint64_t b, std::uint64_t e) const;
 
+  /// Every range, in order.
+  std::vector<range> ranges() const { return {ranges_.begin(), ranges_.end()}; }
   std::uint64_t total() const { return total_; }
   std::size_t pieces() const { return ranges_.size(); }
   void clear() {

@@ -133,6 +133,17 @@ void gate::make_bill(context& ctx, peer_id p, const digest& hash, purchase& pu, 
   payment_ref ref = pu.bills_made == 0 ? pu.ref : random_ref(ctx.random);
   ++pu.bills_made;
   pu.outstanding.push_back({ref, bytes});
+  if (cfg_.cheat == biller::inflated_bills)
+    amount *= 2;
+  digest named = hash;
+  if (cfg_.cheat == biller::wrong_hash_bills)
+    named[0] ^= 0x5a;
+  send_bill(ctx, p, named, ref, amount, from, to, fx);
+  cheat(ctx, p, hash, amount, from, to, fx);
+}
+
+void gate::send_bill(context& ctx, peer_id p, const digest& hash, const payment_ref& ref,
+                     std::uint64_t amount, std::uint64_t from, std::uint64_t to, effects& fx) {
   row r;
   r.set("cat", "expected");
   r.set("peer", std::to_string(p));
@@ -151,10 +162,26 @@ void gate::make_bill(context& ctx, peer_id p, const digest& hash, purchase& pu, 
     static_cast<std::uint32_t>(std::min<time_us>(cfg_.payment_deadline / 1000, UINT32_MAX));
   fx.send(p, encode(payment_request{ref, hash, amount, ctx.self, from, to, due_ms}));
   fx.count("market.bills");
-  fx.emit(event{"payment_requested",
-                0,
-                {{"peer", std::to_string(p)}, {"ref", key}, {"policy", policy_name(cfg_.kind)}},
-                {{"amount", static_cast<double>(amount)}, {"bytes", static_cast<double>(bytes)}}});
+  fx.emit(
+    event{"payment_requested",
+          0,
+          {{"peer", std::to_string(p)}, {"ref", key}, {"policy", policy_name(cfg_.kind)}},
+          {{"amount", static_cast<double>(amount)}, {"bytes", static_cast<double>(to - from)}}});
+}
+
+void gate::cheat(context& ctx, peer_id p, const digest& hash, std::uint64_t amount,
+                 std::uint64_t from, std::uint64_t to, effects& fx) {
+  // The extra bills are booked like real ones: the verifier expects them paid.
+  switch (cfg_.cheat) {
+  case biller::double_bills:
+    fx.count("market.cheat_bills");
+    return send_bill(ctx, p, hash, random_ref(ctx.random), amount, from, to, fx);
+  case biller::unsolicited_bills:
+    fx.count("market.cheat_bills");
+    return send_bill(ctx, p + 1, hash, random_ref(ctx.random), amount, from, to, fx);
+  default:
+    return;
+  }
 }
 
 void gate::close_finished(context& ctx, peer_state& st) {

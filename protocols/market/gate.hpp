@@ -71,6 +71,12 @@ private:
   /// Re-reads the blacklist and the status of outstanding bills; bills idle purchases.
   void refresh(context&, peer_id, peer_state&, effects&);
   void make_bill(context&, peer_id, const digest&, purchase&, std::uint64_t bytes, effects&);
+  /// Books one bill (Payments row, inbox row) and sends its PAYMENT_REQUEST.
+  void send_bill(context&, peer_id, const digest&, const payment_ref&, std::uint64_t amount,
+                 std::uint64_t from, std::uint64_t to, effects&);
+  /// The extra bills of a cheating biller (gate_config::cheat) for a purchase's bill.
+  void cheat(context&, peer_id, const digest&, std::uint64_t amount, std::uint64_t from,
+             std::uint64_t to, effects&);
   void persist(context&, peer_id, const peer_state&);
   void close_finished(context&, peer_state&);
   std::uint64_t exposure(const peer_state&) const;

@@ -33,6 +33,28 @@ const std::vector<std::string>& cheating_strategies() {
   return names;
 }
 
+const std::vector<std::string>& cheating_billers() {
+  static const std::vector<std::string> names = {"unsolicited_bills", "inflated_bills",
+                                                 "wrong_hash_bills", "double_bills"};
+  return names;
+}
+
+std::optional<biller> biller_from_name(std::string_view n) {
+  if (n == "honest")
+    return biller::honest;
+  for (std::size_t i = 0; i < cheating_billers().size(); ++i)
+    if (n == cheating_billers()[i])
+      return static_cast<biller>(i + 1);
+  return std::nullopt;
+}
+
+const char* biller_name(biller b) {
+  auto i = static_cast<std::size_t>(b);
+  return i == 0                           ? "honest"
+         : i <= cheating_billers().size() ? cheating_billers()[i - 1].c_str()
+                                          : "?";
+}
+
 std::optional<strategy> strategy_from_name(std::string_view n) {
   if (n == "honest")
     return strategy::honest;

@@ -15,6 +15,7 @@
 // They share rows through the node's kv_store (tables.hpp). Wire format,
 // policies and their exposure bounds: docs/protocols/market.md.
 #include "protocols/common/role.hpp"
+#include "protocols/filexfer/filexfer.hpp"
 #include "protocols/filexfer/payment_gate.hpp"
 
 #include <memory>
@@ -27,8 +28,8 @@ namespace peerlab {
 struct module;
 namespace ports {
 constexpr port_t payment = 5; // payment notifications to a provider
-constexpr port_t payer = 9;   // payment requests and results to a paying node
-constexpr port_t api = 10;    // the local HTTP API's agent on a live node
+// ports::payer (9, declared by filexfer): payment requests and results to a paying node
+constexpr port_t api = 10; // the local HTTP API's agent on a live node
 } // namespace ports
 } // namespace peerlab
 
@@ -58,8 +59,23 @@ const char* strategy_name(strategy);
 /// Every cheating strategy's name (not "honest").
 const std::vector<std::string>& cheating_strategies();
 
+/// How a provider bills (scenario: groups[].adversary on a node with a paid
+/// provider). The cheating ones try to take more than the peer bought.
+enum class biller : std::uint8_t {
+  honest,
+  unsolicited_bills, // also bills a node that bought nothing (the buyer's id + 1)
+  inflated_bills,    // asks twice the price of the bytes billed
+  wrong_hash_bills,  // names a file the peer did not buy from it
+  double_bills,      // bills every range twice, under two references
+};
+std::optional<biller> biller_from_name(std::string_view);
+const char* biller_name(biller);
+/// Every cheating biller's name (not "honest").
+const std::vector<std::string>& cheating_billers();
+
 struct gate_config {
   policy kind = policy::pay_after;
+  biller cheat = biller::honest;
   std::uint64_t window_bytes = 1u << 20;    // pay_per_window: unpaid bytes per peer
   std::uint32_t max_open_purchases = 1;     // pay_after: files a peer may owe at once
   time_us payment_deadline = 30 * us_per_s; // bill to payment notification
@@ -91,6 +107,9 @@ struct payer_config {
   time_us late_delay = 90 * us_per_s;     // pays_late: wait this long before paying
   time_us resend_interval = 3 * us_per_s; // unanswered TRANSFER / PAYMENT_NOTIFY go again
   std::uint32_t max_resends = 10;
+  /// Judge bills against the purchase book (purchases.hpp). Off only in tests
+  /// that show what a naive payer loses.
+  bool check_bills = true;
   std::string check() const;
 };
 

@@ -6,6 +6,7 @@
 #include "protocols/ledger/ledger.hpp"
 #include "protocols/market/account.hpp"
 #include "protocols/market/market.hpp"
+#include "protocols/market/purchases.hpp"
 #include "protocols/market/tables.hpp"
 
 namespace peerlab::market {
@@ -26,11 +27,18 @@ std::string ledger_address(const json& p, const std::string& path) {
   return v ? cfg::get_string(*v, cfg::child(path, "ledger_address")) : std::string();
 }
 
-std::shared_ptr<filexfer::payment_gate>
-provider_gate(const json& params, const std::string& provider_path, std::size_t chunk_bytes) {
+std::shared_ptr<filexfer::payment_gate> provider_gate(const json& params,
+                                                      const std::string& provider_path,
+                                                      std::size_t chunk_bytes,
+                                                      const std::string& adversary) {
   auto* pay = cfg::member(params, "payment");
-  if (!pay)
+  auto cheat = biller_from_name(adversary);
+  if (!pay) {
+    if (cheat && *cheat != biller::honest)
+      cfg::fail_msg(provider_path,
+                    "adversary " + adversary + " bills: the provider needs \"payment\" (a policy)");
     return nullptr;
+  }
   auto path = cfg::child(provider_path, "payment");
   cfg::require_object(*pay, path);
   cfg::only_keys(
@@ -45,6 +53,8 @@ provider_gate(const json& params, const std::string& provider_path, std::size_t 
   if (!kind)
     cfg::fail(cfg::child(path, "policy"), "one of pay_after, pay_per_window, prepay", *pol);
   c.kind = *kind;
+  if (cheat)
+    c.cheat = *cheat;
   if (auto* v = cfg::member(*pay, "window")) {
     if (c.kind != policy::pay_per_window)
       cfg::fail_msg(cfg::child(path, "window"), "only policy pay_per_window has a window");
@@ -75,7 +85,7 @@ std::shared_ptr<role> provider_from_json(const json& p, const std::string& path,
   cfg::only_keys(p, path, {"role", "chunk_size", "payment"});
   filexfer::provider_config c;
   c.chunk_bytes = filexfer::chunk_size_param(p, path);
-  c.gate = provider_gate(p, path, c.chunk_bytes);
+  c.gate = provider_gate(p, path, c.chunk_bytes, adversary);
   if (auto s = filexfer::strategy_from_name(adversary))
     c.strategy = *s;
   return filexfer::make_provider(c);
@@ -103,9 +113,9 @@ std::shared_ptr<role> verifier_from_json(const json& p, const std::string& path,
 
 std::shared_ptr<role> payer_from_json(const json& p, const std::string& path,
                                       const std::string& adversary) {
-  cfg::only_keys(
-    p, path,
-    {"role", "ledger", "ledger_address", "fee", "late_delay", "resend_interval", "max_resends"});
+  cfg::only_keys(p, path,
+                 {"role", "ledger", "ledger_address", "fee", "late_delay", "resend_interval",
+                  "max_resends", "check_bills"});
   cfg::fields f(p, path);
   payer_config c;
   c.ledger = ledger_id(p, path, "payer");
@@ -113,6 +123,7 @@ std::shared_ptr<role> payer_from_json(const json& p, const std::string& path,
   f.count("fee", c.fee);
   f.duration("late_delay", c.late_delay);
   f.duration("resend_interval", c.resend_interval);
+  f.flag("check_bills", c.check_bills);
   if (auto* v = cfg::member(p, "max_resends")) {
     auto n = cfg::get_positive(*v, cfg::child(path, "max_resends"));
     if (n > 1000)
@@ -144,7 +155,13 @@ std::shared_ptr<role> account_from_json(const json& p, const std::string& path,
   return make_account(c);
 }
 
-std::vector<std::string> provider_adversaries() { return filexfer::provider_adversaries(); }
+// A provider misbehaves as filexfer's content adversaries or as a cheating biller.
+std::vector<std::string> provider_adversaries() {
+  auto names = filexfer::provider_adversaries();
+  for (auto& b : cheating_billers())
+    names.push_back(b);
+  return names;
+}
 
 } // namespace
 
@@ -154,14 +171,15 @@ const peerlab::module& module() {
     "docs/protocols/market.md",
     {{ports::payment, "payment"}, {ports::payer, "payer"}, {ports::api, "api"}},
     {
-      {"provider", provider_from_json, provider_adversaries(), R"({"role": "provider"})"},
+      {"provider", provider_from_json, provider_adversaries(),
+       R"({"role": "provider", "payment": {"policy": "pay_after"}})"},
       {"payment_verifier", verifier_from_json, {}, R"({"role": "payment_verifier", "ledger": 1})"},
       {"payer", payer_from_json, cheating_strategies(), R"({"role": "payer", "ledger": 1})"},
       {"account", account_from_json, {}, R"({"role": "account"})"},
     },
     {&tables::payments(), &tables::inbox(), &tables::open(), &tables::used_tx(),
      &tables::blacklist(), &tables::credit(), &tables::credit_bills(), &tables::provided_files(),
-     &tables::provided_paths()},
+     &tables::provided_paths(), &tables::purchases()},
   };
   return m;
 }

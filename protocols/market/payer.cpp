@@ -21,7 +21,9 @@ std::uint64_t nonce_of(const payment_ref& ref, peer_id provider) {
 
 payer::payer(payer_config c) : cfg_(std::move(c)) {}
 
-std::vector<const table_schema*> payer::tables() const { return {&tables::payments()}; }
+std::vector<const table_schema*> payer::tables() const {
+  return {&tables::payments(), &tables::purchases()};
+}
 
 void payer::start(context& ctx, effects& fx) {
   payments_.clear();
@@ -29,6 +31,7 @@ void payer::start(context& ctx, effects& fx) {
   conflicts_.clear();
   wallet_asks_.clear();
   req_seq_ = ctx.random.next() >> 1;
+  book_.load(ctx.store);
   // Resume payments a crash interrupted.
   ctx.store.scan(tables::payments(), {std::string("out")}, [&](const peerlab::row& typed) {
     if (payments_.size() >= bounds::payer_payments_max)
@@ -123,13 +126,49 @@ void payer::frame(context& ctx, peer_id from, byte_view data, effects& fx) {
     fx.count("frames_rejected");
 }
 
+bool payer::admissible(peer_id from, const payment_request& r, effects& fx) {
+  // A bill must pay the node that sent it, for something this node bought from it.
+  auto v = r.recipient != from ? bill_verdict::unsolicited
+           : cfg_.check_bills  ? book_.judge(from, r)
+                               : bill_verdict::pay;
+  if (v == bill_verdict::pay)
+    return true;
+  if (v == bill_verdict::wait) {
+    fx.count("market.bills_deferred");
+    return false;
+  }
+  fx.count("market.bills_refused");
+  switch (v) {
+  case bill_verdict::unsolicited:
+    fx.count("market.bills_refused.unsolicited");
+    break;
+  case bill_verdict::wrong_hash:
+    fx.count("market.bills_refused.wrong_hash");
+    break;
+  case bill_verdict::over_price:
+    fx.count("market.bills_refused.over_price");
+    break;
+  default:
+    fx.count("market.bills_refused.double");
+    break;
+  }
+  fx.emit(event{"bill_refused",
+                0,
+                {{"provider", std::to_string(from)},
+                 {"ref", ref_hex(r.ref)},
+                 {"hash", to_hex(r.hash)},
+                 {"reason", bill_verdict_name(v)}},
+                {{"amount", static_cast<double>(r.amount)},
+                 {"from", static_cast<double>(r.from)},
+                 {"to", static_cast<double>(r.to)}}});
+  return false;
+}
+
 void payer::on_request(context& ctx, peer_id from, const payment_request& r, effects& fx) {
   fx.count("market.bills_received");
-  if (r.recipient != from) {
-    fx.count("market.bills_refused"); // a bill must pay the node that sent it
-    return;
-  }
   if (auto it = payments_.find(r.ref); it != payments_.end()) {
+    if (it->second.provider != from)
+      return; // another peer's reference: nothing to answer
     if (it->second.st == state::notifying || it->second.st == state::acked)
       send_notify(ctx, r.ref, it->second, fx); // our notification was lost
     return;
@@ -140,6 +179,9 @@ void payer::on_request(context& ctx, peer_id from, const payment_request& r, eff
     fx.count("market.bills_dropped");
     return;
   }
+  if (!admissible(from, r, fx))
+    return;
+  book_.accept(ctx.store, from, r);
   payment p;
   p.provider = from;
   p.hash = r.hash;
@@ -314,8 +356,12 @@ void payer::timer(context& ctx, std::uint64_t token, effects& fx) {
     case state::notifying:
     case state::acked: {
       // Acked payments wait for the verdict; asking again now and then
-      // recovers a lost PAYMENT_STATUS.
-      time_us wait = p.st == state::acked ? 4 * cfg_.resend_interval : cfg_.resend_interval;
+      // recovers a lost PAYMENT_STATUS. The others are resent at once for
+      // half of max_resends (the provider's deadline counts), then at the
+      // acked pace, so the budget outlasts a partition of several intervals.
+      time_us wait = p.st == state::acked || p.resends >= cfg_.max_resends / 2
+                       ? 4 * cfg_.resend_interval
+                       : cfg_.resend_interval;
       if (ctx.now - p.last_sent < wait)
         break;
       if (++p.resends > cfg_.max_resends) {
@@ -347,6 +393,11 @@ void payer::timer(context& ctx, std::uint64_t token, effects& fx) {
 }
 
 void payer::command(context& ctx, const peerlab::command& cmd, effects& fx) {
+  if (auto* report = cmd.as<filexfer::purchase_reports>()) {
+    if (!book_.record(ctx.store, std::get<filexfer::purchase_report>(*report)))
+      fx.count("market.purchases_dropped"); // the book is full of unpaid purchases
+    return;
+  }
   auto* body = cmd.as<market::command>();
   if (!body || !std::holds_alternative<wallet>(*body))
     return fx.fail(cmd, peerlab::fail_code::bad_request, "the payer knows only \"wallet\"");

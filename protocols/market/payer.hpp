@@ -8,10 +8,18 @@
 // Payments made are rows "out:<ref>" of the Payments table (they survive a
 // crash and are resumed). The adversary strategies (market.hpp) cheat here.
 // Command "wallet" answers with the account's balance (event "wallet").
+//
+// A bill is paid only if the purchase book (purchases.hpp) allows it: the
+// node's downloader reports every paid download to this role (command
+// filexfer::purchase_report, through effects::ask). Refused bills are counted
+// market.bills_refused and market.bills_refused.<reason>, and emitted as
+// "bill_refused"; bills for bytes not arrived yet wait for the provider to
+// send them again (market.bills_deferred).
 #include "protocols/market/commands.hpp"
 #include "protocols/ledger/codec.hpp"
 #include "protocols/market/codec.hpp"
 #include "protocols/market/market.hpp"
+#include "protocols/market/purchases.hpp"
 
 #include <map>
 
@@ -38,6 +46,7 @@ public:
   }
 
   std::size_t unsettled() const { return payments_.size(); }
+  const purchase_book& purchases() const { return book_; }
 
 private:
   enum class state : std::uint8_t { waiting_late, transferring, notifying, acked };
@@ -53,6 +62,8 @@ private:
   };
 
   void on_request(context&, peer_id from, const payment_request&, effects&);
+  /// Judges a new bill; false (counted, emitted) if it must not be paid now.
+  bool admissible(peer_id from, const payment_request&, effects&);
   void on_status(context&, peer_id from, const payment_status&, effects&);
   void on_transfer_ok(context&, const ledger::transfer_ok&, effects&);
   void on_transfer_err(context&, const ledger::transfer_err&, effects&);
@@ -64,6 +75,7 @@ private:
   void settle(const payment_ref&);
 
   payer_config cfg_;
+  purchase_book book_;
   std::map<payment_ref, payment> payments_;            // not yet settled
   std::map<std::uint64_t, payment_ref> transfers_;     // ledger request id -> payment
   std::map<std::uint64_t, payment_ref> conflicts_;     // double_spends: the replacing transfer

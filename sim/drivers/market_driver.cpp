@@ -4,6 +4,7 @@
 #include "protocols/ledger/ledger.hpp"
 #include "protocols/market/market.hpp"
 #include "sim/checkers.hpp"
+#include "sim/drivers/market_audit.hpp"
 #include "sim/drivers/market_report.hpp"
 
 #include <algorithm>
@@ -158,8 +159,13 @@ public:
     } else if (k == "ledger_funded") {
       transfer(ledger::treasury, parse_u64(e.field("account")),
                static_cast<std::uint64_t>(e.value("amount")), 0);
+    } else if (k == "purchase_ordered") {
+      audit_.ordered(node, parse_u64(e.field("provider")), e.field("hash") ? *e.field("hash") : "",
+                     e.field("download") ? *e.field("download") : "",
+                     static_cast<std::uint64_t>(e.value("price")));
     } else if (k == "ledger_tx_included") {
       auto from = parse_u64(e.field("from"));
+      audit_.paid(from, parse_u64(e.field("to")), static_cast<std::uint64_t>(e.value("amount")));
       if (!spent_.insert({from, parse_u64(e.field("nonce"))}).second)
         violations_.push_back("nonce " + *e.field("nonce") + " of account " + *e.field("from") +
                               " spent twice");
@@ -196,6 +202,18 @@ public:
                  " honest payments recognised" +
                  (example.empty() ? "" : "; first missing: " + example) +
                  (total == 0 ? " (no honest payment to check)" : "");
+      return true;
+    }
+    if (c.check == "market_payers_not_overcharged") {
+      // Honest payers only: the cheating ones choose what they pay.
+      auto r = audit_.check([&](std::uint64_t n) {
+        if (n >= api.node_count())
+          return false;
+        auto g = api.group_of(static_cast<std::uint32_t>(n));
+        return group_payer_[g] && group_strategy_[g] == "honest";
+      });
+      v.passed = r.passed;
+      v.detail = r.detail;
       return true;
     }
     if (c.check == "market_exposure_bound") {
@@ -259,6 +277,7 @@ private:
 
   params p_;
   tally rep_;
+  payer_audit audit_;
   std::uint64_t supply_ = ledger::config{}.supply;
   std::uint32_t ledger_node_ = 0;
   std::vector<std::string> group_strategy_, group_policy_;
@@ -285,7 +304,7 @@ driver_kind market_driver_kind() {
     return std::make_unique<driver>(parse(item, "workload", s), s);
   };
   k.checkers = {"market_honest_downloads", "market_payments_recognised", "market_exposure_bound",
-                "ledger_conservation"};
+                "ledger_conservation", "market_payers_not_overcharged"};
   return k;
 }
 

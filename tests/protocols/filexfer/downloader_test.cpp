@@ -39,8 +39,12 @@ TEST_CASE("filexfer honest download completes and verifies") {
   CHECK(w.counter("filexfer.bytes_received") == w.file.size());
   CHECK(w.counter("filexfer.timeouts") == 0);
   CHECK(w.counter("frames_rejected") == 0);
-  // Timers still queued after the end were ignored: no further events.
-  CHECK(w.loop.events.size() == 2);
+  // Timers still queued after the end were ignored: no further events. The
+  // file is priced, so the order was reported to the node's payer; there is
+  // none, and after hearing so once the downloader stops reporting.
+  CHECK(w.loop.events_of("purchase_ordered").size() == 1);
+  CHECK(w.loop.events_of("command_failed").size() == 1);
+  CHECK(w.loop.events.size() == 4);
 }
 
 TEST_CASE("filexfer corrupt provider is detected and another provider completes") {

@@ -26,8 +26,9 @@ struct world {
   std::shared_ptr<gate> g;
   digest file{};
 
-  explicit world(policy p, std::uint64_t window = 256 * 1024) {
+  explicit world(policy p, std::uint64_t window = 256 * 1024, biller b = biller::honest) {
     gc.kind = p;
+    gc.cheat = b;
     gc.window_bytes = window;
     gc.payment_deadline = 10 * us_per_s;
     gc.recheck = 200 * us_per_ms;
@@ -53,7 +54,7 @@ struct world {
     else
       net.add(provider_node, roles);
   }
-  void add_downloader(peer_id id, strategy s) {
+  void add_downloader(peer_id id, strategy s, bool check_bills = true) {
     filexfer::downloader_config dc;
     dc.request_timeout = 20 * us_per_s;
     dc.initial_timeout = 20 * us_per_s;
@@ -61,14 +62,16 @@ struct world {
     payer_config pc;
     pc.ledger = ledger_node;
     pc.cheat = s;
+    pc.check_bills = check_bills;
     net.add(id, {filexfer::make_downloader(dc), make_payer(pc)});
     net.start(id);
     net.command(ledger_node, ports::ledger,
                 text_command_of(1, "fund", {std::to_string(id), "10000000"}));
   }
-  void download(peer_id id) {
-    net.command(id, ports::file_downloader,
-                text_command_of(7, "download", {to_hex(file), std::to_string(provider_node)}));
+  void download(peer_id id, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{to_hex(file), std::to_string(provider_node)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    net.command(id, ports::file_downloader, text_command_of(7, "download", args));
   }
   std::uint64_t balance(peer_id p) {
     auto* l = dynamic_cast<ledger::ledger_role*>(net.at(ledger_node).roles.at(ports::ledger).get());
@@ -160,4 +163,102 @@ TEST_CASE("a restarted provider keeps holding a peer that owes its window") {
   w.net.run_for(60 * us_per_s);
   CHECK(w.served_to(30) == 256 * 1024); // nothing more after the restart
   CHECK(w.net.at(provider_node).kv.get(tables::blacklist(), peer_key(30)).has_value());
+}
+
+namespace {
+constexpr std::uint64_t funds = 10'000'000, price = 100'000, fee = 1;
+}
+
+TEST_CASE("cheating billers: an honest payer pays the price once, a naive payer pays more") {
+  struct expect {
+    biller b;
+    const char* refused; // the payer's reason counter
+    std::uint64_t checked_pays, naive_pays;
+  };
+  for (auto e : {expect{biller::inflated_bills, "over_price", 0, 2 * price + fee},
+                 expect{biller::wrong_hash_bills, "wrong_hash", 0, price + fee},
+                 expect{biller::double_bills, "double", price + fee, 2 * (price + fee)}}) {
+    DYNAMIC_SECTION(biller_name(e.b)) {
+      world w(policy::pay_after, 256 * 1024, e.b);
+      w.add_downloader(20, strategy::honest);
+      w.add_downloader(22, strategy::honest, false); // the payer before bills were judged
+      w.download(20);
+      w.download(22);
+      w.net.run_for(60 * us_per_s);
+      REQUIRE(w.count(20, "download_done") == 1);
+      REQUIRE(w.count(22, "download_done") == 1);
+      CHECK(funds - w.balance(20) == e.checked_pays);
+      CHECK(funds - w.balance(22) == e.naive_pays);
+      CHECK(w.net.counter(20, std::string("market.bills_refused.") + e.refused) >= 1);
+      CHECK(w.net.counter(20, "market.bills_refused") >= 1);
+      CHECK(w.net.counter(22, "market.bills_refused") == 0);
+    }
+  }
+}
+
+TEST_CASE("unsolicited bills: a node that bought nothing pays nothing") {
+  world w(policy::pay_after, 256 * 1024, biller::unsolicited_bills);
+  w.add_downloader(20, strategy::honest);
+  w.add_downloader(21, strategy::honest); // the victim: the buyer's id + 1, buys nothing
+  w.download(20);
+  w.net.run_for(60 * us_per_s);
+  REQUIRE(w.count(20, "download_done") == 1);
+  CHECK(funds - w.balance(20) == price + fee); // the buyer pays its own bill once
+  CHECK(w.balance(21) == funds);
+  CHECK(w.net.counter(21, "market.bills_refused.unsolicited") >= 1);
+  auto refused = w.net.of_kind("bill_refused");
+  REQUIRE_FALSE(refused.empty());
+  CHECK(*refused[0].field("reason") == "unsolicited");
+  CHECK(*refused[0].field("provider") == std::to_string(provider_node));
+}
+
+TEST_CASE("unsolicited bills drain a naive payer") {
+  world w(policy::pay_after, 256 * 1024, biller::unsolicited_bills);
+  w.add_downloader(20, strategy::honest);
+  w.add_downloader(21, strategy::honest, false);
+  w.download(20);
+  w.net.run_for(60 * us_per_s);
+  CHECK(funds - w.balance(21) == price + fee);
+}
+
+TEST_CASE("a stranger's bill moves no money, and no peer can bill on another's behalf") {
+  world w(policy::pay_after);
+  w.add_downloader(20, strategy::honest);
+  w.net.run_for(3 * us_per_s); // funded
+  payment_request r;
+  r.ref[0] = 1;
+  r.hash = w.file;
+  r.amount = funds - 1000;
+  r.recipient = 66;
+  r.from = 0;
+  r.to = file_bytes;
+  r.due_ms = 10'000;
+  w.net.deliver_now(66, 20, encode(r));
+  r.ref[0] = 2;
+  r.recipient = provider_node; // pay someone else than the sender
+  w.net.deliver_now(66, 20, encode(r));
+  w.net.run_for(20 * us_per_s);
+  CHECK(w.balance(20) == funds);
+  CHECK(w.net.counter(20, "market.bills_refused.unsolicited") == 2);
+  CHECK(w.net.counter(20, "market.transfers_sent") == 0);
+}
+
+TEST_CASE("a bill for bytes that have not arrived waits; max_price bounds what a download pays") {
+  SECTION("max_price below the announced price: the provider is skipped, nothing is paid") {
+    world w(policy::pay_after);
+    w.add_downloader(20, strategy::honest);
+    w.download(20, {"max_price=" + std::to_string(price - 1)});
+    w.net.run_for(30 * us_per_s);
+    CHECK(w.count(20, "download_failed") == 1);
+    CHECK(w.balance(20) == funds);
+    CHECK(w.served_to(20) == 0);
+  }
+  SECTION("max_price at the price: paid in full") {
+    world w(policy::pay_per_window);
+    w.add_downloader(20, strategy::honest);
+    w.download(20, {"max_price=" + std::to_string(price)});
+    w.net.run_for(120 * us_per_s);
+    CHECK(w.count(20, "download_done") == 1);
+    CHECK(w.balance(provider_node) == price);
+  }
 }

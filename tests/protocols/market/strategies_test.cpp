@@ -6,6 +6,7 @@
 #include "protocols/market/tables.hpp"
 #include "protocols/market/verifier.hpp"
 #include "tests/protocols/market/market_support.hpp"
+#include "protocols/filexfer/commands.hpp"
 #include "protocols/filexfer/filexfer.hpp"
 #include "protocols/ledger/ledger.hpp"
 #include "protocols/market/market.hpp"
@@ -68,6 +69,12 @@ struct market_net {
     f.name = "file";
     f.size = size;
     f.price = price;
+    // What the peer's downloader tells its payer: it ordered the file and got all of it.
+    filexfer::purchase_report r{tag,  provider_node,          f.hash, price,
+                                size, filexfer::no_max_price, 0,      size};
+    net.command(peer, ports::payer,
+                peerlab::command(local_command_id(ports::file_downloader, tag),
+                                 filexfer::purchase_reports{r}));
     net.act(provider_node, ports::file_provider, [&](context& c, effects& fx) {
       auto a = g->admit(c, peer, f, fx);
       REQUIRE_FALSE(a.refused);
