@@ -20,6 +20,14 @@ constexpr std::size_t error_text_max = 512;
 constexpr std::size_t active_downloads_max = 256;
 /// Concurrent content streams one provider serves; further requests get "busy".
 constexpr std::size_t active_uploads_max = 1024;
+/// Concurrent content streams one provider serves to one peer: as many as one
+/// download may keep open (filexfer bounds::open_windows_max, re-requests
+/// included), so one peer cannot take every upload slot.
+constexpr std::size_t uploads_per_peer_max = 256;
+/// A provider sends chunks of at least this size (or its own chunk size, if
+/// smaller) whatever the request asks: a request for 1-byte chunks would
+/// cost a frame, a hash update and a turn per byte.
+constexpr std::size_t chunk_bytes_min = 4096;
 /// Providers remembered per download.
 constexpr std::size_t providers_per_download_max = 64;
 /// Largest file a simulated or live node will download.

@@ -82,6 +82,13 @@ void provider::on_content(context& ctx, peer_id from, const content_req& r, effe
     fx.send(from, encode(content_err{r.req_id, error_code::busy, "too many active uploads"}));
     return;
   }
+  if (uploads_of(from) >= limits::uploads_per_peer_max) {
+    fx.count("filexfer.busy_peer");
+    fx.send(from, encode(content_err{r.req_id, error_code::busy,
+                                     "too many active uploads to this peer (at most " +
+                                       std::to_string(limits::uploads_per_peer_max) + ")"}));
+    return;
+  }
   if (cfg_.strategy == provider_strategy::silent) {
     fx.count("filexfer.requests_ignored");
     return;
@@ -103,7 +110,12 @@ void provider::on_content(context& ctx, peer_id from, const content_req& r, effe
   u.end = r.offset + r.length;
   if (cfg_.strategy == provider_strategy::truncate_content)
     u.end = std::clamp(info->size / 2, r.offset, u.end); // pretend the file ends halfway
-  u.chunk = static_cast<std::uint32_t>(std::min<std::size_t>(r.chunk, cfg_.chunk_bytes));
+  // Tiny chunks are raised to the minimum; downloaders take any chunk size.
+  const auto floor = std::min(limits::chunk_bytes_min, cfg_.chunk_bytes);
+  const auto asked = std::min<std::size_t>(r.chunk, cfg_.chunk_bytes);
+  if (asked < floor)
+    fx.count("filexfer.small_chunks_raised");
+  u.chunk = static_cast<std::uint32_t>(std::max(asked, floor));
   // The payment reference is per request and comes from the node's own rng.
   for (std::size_t i = 0; i < u.ref.size(); i += 8) {
     std::uint64_t v = ctx.random.next();
@@ -116,6 +128,14 @@ void provider::on_content(context& ctx, peer_id from, const content_req& r, effe
   uploads_.emplace(key, u);
   ready_.push_back(key);
   schedule_turn(fx);
+}
+
+std::size_t provider::uploads_of(peer_id peer) const {
+  std::size_t n = 0;
+  for (auto it = uploads_.lower_bound({peer, 0});
+       it != uploads_.end() && it->first.first == peer && n < limits::uploads_per_peer_max; ++it)
+    ++n;
+  return n;
 }
 
 void provider::supersede(peer_id from, const content_req& r, effects& fx) {

@@ -45,6 +45,7 @@ private:
   void on_content(context&, peer_id from, const content_req&, effects&);
   /// A newer request from `from` for the same file takes over the unsent bytes
   /// of older uploads it covers, so a re-request never makes them go out twice.
+  std::size_t uploads_of(peer_id peer) const; // up to uploads_per_peer_max
   void supersede(peer_id from, const content_req&, effects&);
   /// Sends CONTENT_END unless the upload was superseded.
   void end_upload(peer_id to, std::uint64_t req_id, const upload&, effects&);

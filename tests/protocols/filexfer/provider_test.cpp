@@ -176,7 +176,9 @@ TEST_CASE("filexfer provider shares turns between large requests") {
 }
 
 TEST_CASE("filexfer provider ignores a duplicated request it is serving") {
-  harness h({});
+  provider_config cfg;
+  cfg.chunk_bytes = 500; // below chunk_bytes_min: a provider's own small chunks stand
+  harness h(cfg);
   digest hash = h.n.content.add_file("a", make_file(6, 1000));
   effects fx;
   auto c = h.n.ctx(0);
@@ -213,6 +215,7 @@ TEST_CASE("filexfer provider answers busy past max_active_uploads") {
 TEST_CASE("filexfer corrupt_content provider changes every chunk, deterministically") {
   provider_config cfg;
   cfg.strategy = provider_strategy::corrupt_content;
+  cfg.chunk_bytes = 1000;
   auto run = [&](std::uint64_t seed) {
     harness h(cfg, seed);
     auto file = make_file(8, 4000);
@@ -393,4 +396,36 @@ TEST_CASE("filexfer provider keeps uploads of other files of the same peer") {
   h.drain(fx);
   CHECK(h.sent<content_end>().size() == 2);
   CHECK(h.counters["filexfer.bytes_sent"] == 8000);
+}
+
+TEST_CASE("filexfer provider raises 1-byte chunks to the minimum chunk size") {
+  harness h({}); // 64 KiB chunks of its own
+  digest hash = h.n.content.add_file("a", make_file(3, 1u << 20));
+  h.deliver(7, encode(content_req{1, hash, 0, 1u << 20, 1})); // 1 MiB in 1-byte chunks
+  auto chunks = h.sent<content_chunk>();
+  CHECK(chunks.size() == (1u << 20) / limits::chunk_bytes_min);
+  for (auto& c : chunks)
+    CHECK(c.data.size() == limits::chunk_bytes_min);
+  CHECK(h.counters["filexfer.small_chunks_raised"] == 1);
+  REQUIRE(h.sent<content_end>().size() == 1);
+}
+
+TEST_CASE("filexfer provider answers busy past uploads_per_peer_max for one peer only") {
+  harness h({});
+  digest hash = h.n.content.add_file("a", make_file(7, 2u << 20));
+  effects fx;
+  auto c = h.n.ctx(0);
+  // Disjoint ranges, so no request supersedes another.
+  const std::uint64_t piece = 4096;
+  for (std::uint64_t id = 1; id <= limits::uploads_per_peer_max + 1; ++id)
+    h.logic->frame(c, 7, encode(content_req{id, hash, (id - 1) * piece, piece, 4096}), fx);
+  CHECK(h.p->active_uploads() == limits::uploads_per_peer_max);
+  REQUIRE(fx.frames.size() == 1);
+  auto e = std::get<content_err>(decode(fx.frames[0].data).msg);
+  CHECK(e.req_id == limits::uploads_per_peer_max + 1);
+  CHECK(e.code == error_code::busy);
+  CHECK(e.text.find("to this peer") != std::string::npos);
+  // Another peer is still served.
+  h.logic->frame(c, 8, encode(content_req{1, hash, 0, piece, 4096}), fx);
+  CHECK(h.p->active_uploads() == limits::uploads_per_peer_max + 1);
 }
