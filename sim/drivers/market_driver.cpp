@@ -147,8 +147,9 @@ public:
       if (peer < api.node_count())
         rep_.payment_failed(group_strategy_[api.group_of(peer)],
                             e.field("reason") ? *e.field("reason") : "");
-    } else if (k == "peer_blacklisted") {
-      pair(node, static_cast<std::uint32_t>(parse_u64(e.field("peer"))), g).blacklisted = true;
+    } else if (k == "peer_blacklisted" || k == "peer_cleared") { // cleared: it paid late
+      pair(node, static_cast<std::uint32_t>(parse_u64(e.field("peer"))), g).blacklisted =
+        k == "peer_blacklisted";
     } else if (k == "payment_requested") {
       ++pair(node, static_cast<std::uint32_t>(parse_u64(e.field("peer"))), g).bills;
     } else if (k == "payment_sent" && group_strategy_[g] == "honest") {
