@@ -200,7 +200,8 @@ const std::vector<std::string>& default_invariants() {
                                                  "fileset_no_corrupt_accepted",
                                                  "market_payments_recognised",
                                                  "market_exposure_bound",
-                                                 "ledger_conservation"};
+                                                 "ledger_conservation",
+                                                 "market_payers_not_overcharged"};
   return names;
 }
 

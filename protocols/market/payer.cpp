@@ -327,6 +327,13 @@ void payer::on_status(context& ctx, peer_id from, const payment_status& s, effec
     return;
   }
   bool ok = s.status == pay_status::verified;
+  if (!ok && p.tx != tx_id{} && s.reason.starts_with("not paid")) {
+    // Paid, but the provider's deadline passed before it heard (it, this
+    // node or the ledger was down): tell it again. The verifier still checks
+    // a late payment, books it and clears this node.
+    fx.count("market.late_renotifications");
+    return send_notify(ctx, s.ref, p, fx);
+  }
   save_row(ctx, s.ref, p, ok ? "verified" : "failed", s.reason);
   fx.count(ok ? "market.payments_recognised" : "market.payments_rejected");
   fx.emit(event{ok ? "payment_recognised" : "payment_rejected",

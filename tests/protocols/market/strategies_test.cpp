@@ -378,3 +378,24 @@ TEST_CASE("a late payment does not clear a peer that still owes another bill or 
     CHECK(m.blacklisted(30));
   }
 }
+
+TEST_CASE("a payment the provider heard of only after its deadline is verified late and clears "
+          "the payer") {
+  market_net m;
+  m.start();
+  m.add_payer(20, strategy::honest);
+  m.sell(20, 1, 1000);
+  m.net.crash(provider_node); // down before the notification arrives, past the 10 s deadline
+  m.net.run_for(15 * us_per_s);
+  m.net.restart(provider_node, {make_verifier(m.vc)});
+  m.net.run_for(30 * us_per_s);
+  auto failed = m.provider_events("payment_failed", 20);
+  REQUIRE(failed.size() == 1);
+  CHECK(reason_of(failed) == "not paid within the payment deadline");
+  CHECK(m.provider_events("payment_late_paid", 20).size() == 1);
+  CHECK_FALSE(m.blacklisted(20));
+  CHECK(m.net.counter(20, "market.late_renotifications") >= 1);
+  CHECK(m.net.of_kind("payment_recognised").size() == 1);
+  CHECK(m.net.of_kind("payment_rejected").empty());
+  CHECK(m.balance(provider_node) == 1000);
+}
