@@ -56,6 +56,7 @@ void drop_gateway::start() {
     o.max_connections = cfg_.max_connections;
     o.max_body = cfg_.max_body;
     o.max_header = 64 * 1024;
+    o.same_site_only = false; // a proxy: requests name the sites they are for
     o.read_timeout = 60 * us_per_s;
     o.idle_timeout = 300 * us_per_s;
     // The gateway answers 504 itself at request_timeout; the server's own

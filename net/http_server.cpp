@@ -138,6 +138,41 @@ public:
 
   const std::string& address() const { return bound_; }
   std::size_t connections() const { return open_.load(); }
+
+  // Whether a Host value (or an Origin's host) names this server: its port,
+  // or none; on loopback, a loopback name (a rebound DNS name is refused).
+  bool names_this_server(std::string_view host) const {
+    auto colon = bound_.rfind(':');
+    auto ip = std::string_view(bound_).substr(0, colon);
+    auto port = std::string_view(bound_).substr(colon + 1);
+    std::string_view name = host;
+    auto close = host.rfind(']');
+    auto sep = host.rfind(':');
+    if (sep != std::string_view::npos && (close == std::string_view::npos || sep > close)) {
+      if (host.substr(sep + 1) != port)
+        return false;
+      name = host.substr(0, sep);
+    }
+    boost::system::error_code ec;
+    auto bound_ip = asio::ip::make_address(std::string(ip), ec);
+    if (ec || !bound_ip.is_loopback())
+      return !name.empty(); // reachable from other hosts by any name
+    return name == ip || name == "127.0.0.1" || name == "[::1]" ||
+           beast::iequals(beast::string_view(name.data(), name.size()), "localhost");
+  }
+
+  // Why a request's Host or Origin is refused, or empty.
+  std::string foreign_site(std::string_view host, std::string_view origin) const {
+    if (!opts_.same_site_only)
+      return {};
+    if (!host.empty() && !names_this_server(host))
+      return "Host \"" + std::string(host) + "\" does not name this server";
+    constexpr std::string_view scheme = "http://";
+    if (!origin.empty() && (origin.substr(0, scheme.size()) != scheme ||
+                            !names_this_server(origin.substr(scheme.size()))))
+      return "cross-site request refused (Origin \"" + std::string(origin) + "\")";
+    return {};
+  }
   const http_server_options& opts() const { return opts_; }
   asio::io_context& ioc() { return ioc_; }
   bool running() const { return running_; }
@@ -291,6 +326,18 @@ private:
     auto& req = parser_->get();
     version_ = req.version();
     keep_alive_ = req.keep_alive();
+    auto header = [&](http::field f) {
+      auto it = req.find(f);
+      return it == req.end() ? std::string_view()
+                             : std::string_view(it->value().data(), it->value().size());
+    };
+    if (auto why = srv_.foreign_site(header(http::field::host), header(http::field::origin));
+        !why.empty()) {
+      keep_alive_ = false;
+      linger_ = true; // the body, if any, is not read
+      srv_.log("refused a request: " + why);
+      return send(json_error(403, why));
+    }
     std::string_view target(req.target().data(), req.target().size());
     path_ = std::string(target.substr(0, target.find('?')));
     allowed_.clear();

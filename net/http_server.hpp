@@ -8,9 +8,10 @@
 // A handler runs on the io thread and answers later, from any thread,
 // through `respond` (exactly once; later calls are ignored). Errors the
 // server produces itself have the body {"error": "...", "status": N}:
-//   400 malformed HTTP, 404 no route, 405 method not allowed on the path
-//   (with Allow), 413 body over the route's limit, 431 header over max_header,
-//   503 too many connections, 504 the handler did not answer in time.
+//   400 malformed HTTP, 403 a Host or Origin of another site (same_site_only),
+//   404 no route, 405 method not allowed on the path (with Allow), 413 body
+//   over the route's limit, 431 header over max_header, 503 too many
+//   connections, 504 the handler did not answer in time.
 // The answer to a request whose handler timed out is dropped. When the server
 // answers before it has read a request's body (413, 431), it reads and drops
 // what the client still sends for a bounded time before closing (a lingering
@@ -36,6 +37,14 @@ struct http_server_options {
   time_us idle_timeout = 30 * us_per_s;  // a connection waiting for its next request
   time_us reply_timeout = 30 * us_per_s; // the handler's answer
   std::string server_name = "peerlab";
+  /// Answer only requests meant for this server: a Host header must name it
+  /// (its address, or localhost / [::1] with its port, when it listens on
+  /// loopback; any host with its port otherwise), and an Origin header, when
+  /// present, must be http:// plus such a host. A web page the user happens
+  /// to visit can then neither post to a local API (cross-site request
+  /// forgery) nor read it through a rebound DNS name. Off only for a proxy,
+  /// whose requests name other sites (the file-drop gateway).
+  bool same_site_only = true;
 };
 
 struct http_server_request {

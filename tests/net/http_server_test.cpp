@@ -77,8 +77,8 @@ TEST_CASE("market api server: answers now or from another thread, once, and 504 
 
 TEST_CASE("market api server: keep-alive serves several requests on one connection") {
   echo_server s(http_api_options{});
-  std::string two = "GET /echo HTTP/1.1\r\nHost: x\r\n\r\nGET /echo?n=2 HTTP/1.1\r\nHost: "
-                    "x\r\nConnection: close\r\n\r\n";
+  std::string two = "GET /echo HTTP/1.1\r\nHost: localhost\r\n\r\nGET /echo?n=2 HTTP/1.1\r\nHost: "
+                    "localhost\r\nConnection: close\r\n\r\n";
   auto out = raw_exchange(s.server.address(), two);
   std::size_t first = out.find("HTTP/1.1 200"), second = out.find("HTTP/1.1 200", first + 1);
   CHECK(first == 0);
@@ -103,7 +103,7 @@ TEST_CASE("market api server: connections over the bound get 503, idle ones are 
   b.connect(ep);
   REQUIRE(api_node::eventually([&] { return s.server.connections() == 2; },
                                std::chrono::milliseconds(2000)));
-  auto third = raw_exchange(s.server.address(), "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto third = raw_exchange(s.server.address(), "GET /echo HTTP/1.1\r\nHost: localhost\r\n\r\n");
   CHECK(raw_status(third) == 503);
   CHECK(third.find("too many connections") != std::string::npos);
   // The two idle connections are closed by the read timeout; then requests go through.
@@ -129,27 +129,30 @@ TEST_CASE("http server: the route table matches paths and methods, 404, 405 with
     [](const std::string&) {});
   server.start();
   auto& a = server.address();
-  auto got = raw_exchange(a, "GET /items/42 HTTP/1.1\r\nHost: x\r\nX-Thing: yes\r\n"
+  auto got = raw_exchange(a, "GET /items/42 HTTP/1.1\r\nHost: localhost\r\nX-Thing: yes\r\n"
                              "Connection: close\r\n\r\n");
   CHECK(raw_status(got) == 200);
   CHECK(got.find(R"({"h":"yes","id":"42"})") != std::string::npos);
-  auto none = raw_exchange(a, "GET /items HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto none =
+    raw_exchange(a, "GET /items HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
   CHECK(raw_status(none) == 404);
   CHECK(none.find("no endpoint GET /items") != std::string::npos);
-  CHECK(raw_status(raw_exchange(a, "GET /items/42/x HTTP/1.1\r\nHost: x\r\nConnection: "
+  CHECK(raw_status(raw_exchange(a, "GET /items/42/x HTTP/1.1\r\nHost: localhost\r\nConnection: "
                                    "close\r\n\r\n")) == 404);
-  CHECK(raw_status(raw_exchange(a, "GET /items/ HTTP/1.1\r\nHost: x\r\nConnection: "
+  CHECK(raw_status(raw_exchange(a, "GET /items/ HTTP/1.1\r\nHost: localhost\r\nConnection: "
                                    "close\r\n\r\n")) == 404);
-  auto wrong = raw_exchange(a, "DELETE /items/42 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto wrong =
+    raw_exchange(a, "DELETE /items/42 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
   CHECK(raw_status(wrong) == 405);
   CHECK(wrong.find("Allow: GET") != std::string::npos);
-  auto raw = raw_exchange(a, "PUT /items/1/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+  auto raw = raw_exchange(a, "PUT /items/1/raw HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n"
                              "Connection: close\r\n\r\nhello");
   CHECK(raw_status(raw) == 200);
   CHECK(raw.find("Content-Type: application/octet-stream") != std::string::npos);
   CHECK(raw.substr(raw.size() - 5) == "hello"); // not JSON: no newline added
-  auto big = raw_exchange(a, "PUT /items/1/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n"
-                             "\r\n0123456789abcdefg");
+  auto big =
+    raw_exchange(a, "PUT /items/1/raw HTTP/1.1\r\nHost: localhost\r\nContent-Length: 17\r\n"
+                    "\r\n0123456789abcdefg");
   CHECK(raw_status(big) == 413);
   CHECK(big.find("larger than allowed (16 bytes)") != std::string::npos);
 }
@@ -171,7 +174,7 @@ TEST_CASE("http server: connections per client address are bounded, keep-alive c
   a.connect(ep);
   REQUIRE(api_node::eventually([&] { return s.server.connections() == 1; },
                                std::chrono::milliseconds(2000)));
-  auto second = raw_exchange(s.server.address(), "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto second = raw_exchange(s.server.address(), "GET /echo HTTP/1.1\r\nHost: localhost\r\n\r\n");
   CHECK(raw_status(second) == 503);
   CHECK(second.find("too many connections from this client") != std::string::npos);
   a.close();
@@ -179,7 +182,7 @@ TEST_CASE("http server: connections per client address are bounded, keep-alive c
                                std::chrono::milliseconds(2000)));
   // One request, then the connection stays open and idle: closed after ~300 ms.
   auto t0 = std::chrono::steady_clock::now();
-  auto kept = raw_exchange(s.server.address(), "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto kept = raw_exchange(s.server.address(), "GET /echo HTTP/1.1\r\nHost: localhost\r\n\r\n");
   auto waited = std::chrono::steady_clock::now() - t0;
   CHECK(raw_status(kept) == 200);
   CHECK(waited >= std::chrono::milliseconds(250));
@@ -246,8 +249,10 @@ TEST_CASE(
 TEST_CASE("http server: a forwarding handler sees headers as sent and answers them unchanged") {
   std::vector<std::pair<std::string, std::string>> seen;
   std::string target;
+  http_server_options proxy;
+  proxy.same_site_only = false; // "Host: x" names another site, as a proxy's requests do
   http_server server(
-    http_server_options{},
+    proxy,
     {{"*", "*",
       [&](http_server_request r, http_server::respond_fn respond) {
         seen = r.header_list;
@@ -288,7 +293,7 @@ TEST_CASE("http server: a client still sending a refused body reads the 413 (lin
   asio::ip::tcp::socket sock(ioc);
   sock.connect({asio::ip::make_address("127.0.0.1"),
                 static_cast<std::uint16_t>(std::stoi(s.server.address().substr(colon + 1)))});
-  std::string head = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\n\r\n";
+  std::string head = "POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 8388608\r\n\r\n";
   asio::write(sock, asio::buffer(head));
   // Send all 8 MiB as a careless client would, ignoring the early answer.
   std::string chunk(64 * 1024, 'x');
@@ -306,4 +311,30 @@ TEST_CASE("http server: a client still sending a refused body reads the 413 (lin
   }
   CHECK(raw_status(out) == 413);
   CHECK(s.requests == 0);
+}
+
+TEST_CASE("http server: requests for another site (Host, Origin) get 403 before any handler") {
+  echo_server s(http_api_options{});
+  auto port = s.server.address().substr(s.server.address().rfind(':'));
+  auto ask = [&](const std::string& headers) {
+    return raw_exchange(s.server.address(), "POST /echo HTTP/1.1\r\n" + headers +
+                                              "Content-Type: text/plain\r\nContent-Length: 2\r\n"
+                                              "Connection: close\r\n\r\n{}");
+  };
+  // The browser's cross-site form post and a rebound DNS name.
+  auto csrf = ask("Host: 127.0.0.1" + port + "\r\nOrigin: http://evil.example\r\n");
+  CHECK(csrf.rfind("HTTP/1.1 403", 0) == 0);
+  CHECK(csrf.find("cross-site request refused (Origin \\\"http://evil.example\\\")") !=
+        std::string::npos);
+  auto rebound = ask("Host: evil.example" + port + "\r\n");
+  CHECK(rebound.rfind("HTTP/1.1 403", 0) == 0);
+  CHECK(rebound.find("does not name this server") != std::string::npos);
+  CHECK(ask("Host: 127.0.0.1:1\r\n").rfind("HTTP/1.1 403", 0) == 0); // another port
+  CHECK(ask("Host: evil.example\r\n").rfind("HTTP/1.1 403", 0) == 0);
+  CHECK(s.requests == 0);
+  // This server by address or as localhost, with or without its own Origin.
+  CHECK(ask("Host: 127.0.0.1" + port + "\r\n").rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(ask("Host: localhost" + port + "\r\nOrigin: http://localhost" + port + "\r\n")
+          .rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(s.requests == 2);
 }

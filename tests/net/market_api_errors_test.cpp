@@ -240,21 +240,22 @@ TEST_CASE("market api: oversized, malformed and header-heavy HTTP requests are r
   auto addr = w.provider.api_address();
   // A declared body over max_body (64 KiB): 413 before the body is read.
   auto big = raw_exchange(
-    addr, "POST /api/file/provide-file HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-          "Content-Length: 10000000\r\n\r\n{\"file_path\":");
+    addr,
+    "POST /api/file/provide-file HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+    "Content-Length: 10000000\r\n\r\n{\"file_path\":");
   CHECK(raw_status(big) == 413);
   CHECK(big.find("\"status\":413") != std::string::npos);
   // The same without a length (chunked): 413 once the limit is passed.
   std::string chunk(70000, ' ');
   char size[32];
   std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
-  auto chunked = raw_exchange(
-    addr, "POST /api/file/provide-file HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
-            std::string(size) + chunk + "\r\n0\r\n\r\n");
+  auto chunked = raw_exchange(addr, "POST /api/file/provide-file HTTP/1.1\r\nHost: "
+                                    "localhost\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                                      std::string(size) + chunk + "\r\n0\r\n\r\n");
   CHECK(raw_status(chunked) == 413);
   // A header over 8 KiB: 431.
-  auto fat = raw_exchange(
-    addr, "GET /api/health HTTP/1.1\r\nHost: x\r\nX-Fat: " + std::string(9000, 'a') + "\r\n\r\n");
+  auto fat = raw_exchange(addr, "GET /api/health HTTP/1.1\r\nHost: localhost\r\nX-Fat: " +
+                                  std::string(9000, 'a') + "\r\n\r\n");
   CHECK(raw_status(fat) == 431);
   // Not HTTP: 400.
   auto junk = raw_exchange(addr, "HELLO THERE\r\n\r\n");
