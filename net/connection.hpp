@@ -56,6 +56,15 @@ public:
   /// When the last complete frame (or the connect) arrived: a peer that
   /// trickles bytes without finishing frames stays idle.
   std::chrono::steady_clock::time_point last_frame = std::chrono::steady_clock::now();
+  /// When queued bytes last moved to the socket (or the queue was empty).
+  std::chrono::steady_clock::time_point last_drained = std::chrono::steady_clock::now();
+};
+
+/// Bytes queued over all connections of a node (io thread only).
+struct send_budget {
+  std::size_t used = 0;
+  std::size_t max = live_limits::node_queue_bytes_max;
+  bool fits(std::size_t n) const { return used + n <= max; }
 };
 
 /// Time budgets of a connection (live_limits by default; tests shorten them).
@@ -68,8 +77,11 @@ template <class Stream>
 class stream_connection final : public connection_base,
                                 public std::enable_shared_from_this<stream_connection<Stream>> {
 public:
-  stream_connection(Stream stream, connection_owner& owner, connection_timeouts t = {})
-      : stream_(std::move(stream)), owner_(owner), timeouts_(t), timer_(stream_.get_executor()),
+  /// `budget`, if given, is the node-wide count this connection's queue adds to.
+  stream_connection(Stream stream, connection_owner& owner, connection_timeouts t = {},
+                    send_budget* budget = nullptr)
+      : stream_(std::move(stream)), owner_(owner), timeouts_(t), budget_(budget),
+        timer_(stream_.get_executor()),
         decoder_(peerlab::limits::frame_bytes_max, live_limits::read_staging_bytes,
                  live_limits::hello_frame_bytes_max) {}
 
@@ -98,6 +110,8 @@ public:
     if (closed_)
       return;
     closed_ = true;
+    if (budget_)
+      budget_->used -= queued_;           // the queue goes with the connection
     auto keep = this->shared_from_this(); // the owner may drop its reference below
     boost::system::error_code ec;
     timer_.cancel();
@@ -116,7 +130,11 @@ private:
   };
 
   void enqueue(bytes&& frame) {
+    if (out_.empty())
+      last_drained = std::chrono::steady_clock::now();
     queued_ += frame_header_bytes + frame.size();
+    if (budget_)
+      budget_->used += frame_header_bytes + frame.size();
     out_.push_back({frame_header(frame.size()), std::move(frame)});
     if (!writing_)
       do_write();
@@ -210,9 +228,13 @@ private:
       return;
     }
     for (std::size_t i = 0; i < in_flight_; ++i) {
-      queued_ -= frame_header_bytes + out_.front().body.size();
+      auto n = frame_header_bytes + out_.front().body.size();
+      queued_ -= n;
+      if (budget_)
+        budget_->used -= n;
       out_.pop_front();
     }
+    last_drained = std::chrono::steady_clock::now();
     in_flight_ = 0;
     if (!out_.empty())
       do_write();
@@ -221,6 +243,7 @@ private:
   Stream stream_;
   connection_owner& owner_;
   connection_timeouts timeouts_;
+  send_budget* budget_;
   boost::asio::steady_timer timer_; // the hello deadline, then the idle watch
   frame_decoder decoder_;
   std::deque<out_frame> out_; // frames keep their address while queued (deque)

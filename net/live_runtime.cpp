@@ -242,6 +242,18 @@ public:
 
   live_options& options() { return opts_; }
 
+  std::size_t outbound_bytes() {
+    std::promise<std::size_t> p;
+    auto f = p.get_future();
+    asio::post(io_, [this, &p] {
+      std::size_t q = pending_total_;
+      for (auto& [_, c] : conns_)
+        q += c->queued_bytes();
+      p.set_value(q);
+    });
+    return f.get();
+  }
+
   time_us now() const {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
                                                                  t0_)
@@ -270,18 +282,6 @@ private:
         log(std::string("io thread: unexpected error: ") + e.what());
       }
     }
-  }
-
-  std::size_t outbound_bytes() {
-    std::promise<std::size_t> p;
-    auto f = p.get_future();
-    asio::post(io_, [this, &p] {
-      std::size_t q = pending_total_;
-      for (auto& [_, c] : conns_)
-        q += c->queued_bytes();
-      p.set_value(q);
-    });
-    return f.get();
   }
 
   // -- io thread ---------------------------------------------------------------
@@ -374,7 +374,7 @@ private:
     auto remote = s.remote_endpoint(ec);
     auto c = std::make_shared<plain_connection>(
       std::move(s), *this,
-      connection_timeouts{opts_.bounds.handshake_timeout, opts_.bounds.idle_timeout});
+      connection_timeouts{opts_.bounds.handshake_timeout, opts_.bounds.idle_timeout}, &budget_);
     c->remote_ip = ec ? std::string() : remote.address().to_string();
     c->outgoing = outgoing;
     c->dialed = dialed;
@@ -489,7 +489,7 @@ private:
 
   void route_out(peer_id to, bytes&& f) {
     if (auto* c = pick(to)) {
-      c->send(std::move(f));
+      send_on(*c, std::move(f));
       return;
     }
     auto k = known_.find(to);
@@ -517,12 +517,43 @@ private:
     dial(k->second);
   }
 
+  // Sends within the node's send budget. When it is spent, connections whose
+  // queues have not moved for write_stall are closed first: a peer that asks
+  // for much and never reads gives its share back to those that do.
+  void send_on(connection_base& c, bytes&& f) {
+    auto n = frame_header_bytes + f.size();
+    if (!budget_.fits(n))
+      shed_stalled();
+    if (!budget_.fits(n))
+      return queue_full(c.peer, f.size());
+    c.send(std::move(f));
+  }
+
+  void shed_stalled() {
+    auto now = std::chrono::steady_clock::now();
+    std::vector<std::shared_ptr<connection_base>> stalled;
+    for (auto& [_, c] : conns_) {
+      auto still = std::chrono::duration_cast<std::chrono::microseconds>(now - c->last_drained);
+      if (c->queued_bytes() > 0 && still.count() >= opts_.bounds.write_stall)
+        stalled.push_back(c);
+    }
+    for (auto& c : stalled) {
+      count("net.connections_stalled");
+      log("closed the connection to peer " + std::to_string(c->peer) + ": " +
+          std::to_string(c->queued_bytes()) + " bytes queued have not moved for " +
+          std::to_string(opts_.bounds.write_stall / us_per_ms) +
+          " ms while the node's send budget is spent");
+      c->close("stalled: the peer does not read");
+    }
+  }
+
   void queue_full(peer_id to, std::size_t n) {
     auto k = ++queue_full_drops_;
     count("net.frames_dropped_queue_full");
     if (power_of_two(k))
       log("outbound queue to peer " + std::to_string(to) + " is full (" +
-          std::to_string(peerlab::limits::conn_queue_bytes_max) + " bytes): dropped a frame of " +
+          std::to_string(peerlab::limits::conn_queue_bytes_max) + " bytes per connection, " +
+          std::to_string(opts_.bounds.send_budget) + " for the node): dropped a frame of " +
           std::to_string(n) + " bytes (" + std::to_string(k) + " dropped so far)");
   }
 
@@ -555,7 +586,7 @@ private:
     if (p != pending_.end()) {
       auto* route = pick(h.id);
       for (auto& f : p->second.frames)
-        route->send(std::move(f));
+        send_on(*route, std::move(f));
       pending_total_ -= p->second.size;
       pending_.erase(p);
     }
@@ -637,6 +668,7 @@ private:
   tcp::acceptor acceptor_{io_};
   asio::steady_timer accept_retry_{io_};
   std::uint64_t accept_failures_ = 0, refused_ = 0;
+  send_budget budget_{0, opts_.bounds.send_budget};
   std::thread io_thread_;
 
   // CAF; by_port_ is written before the io thread starts and read-only after.
@@ -701,6 +733,7 @@ void live_runtime::local_command(peer_id, port_t to, peerlab::command c) {
   impl_->emit(to, std::move(fx.events.back()));
 }
 std::map<std::string, double> live_runtime::counters() const { return impl_->counters(); }
+std::size_t live_runtime::outbound_bytes() const { return impl_->outbound_bytes(); }
 
 time_us live_runtime::now() const { return impl_->now(); }
 void live_runtime::send(peer_id, peer_id to, bytes frame) {

@@ -28,6 +28,8 @@ struct connection_bounds {
   time_us idle_evict_after = live_limits::idle_evict_after;
   time_us handshake_timeout = live_limits::handshake_timeout;
   time_us idle_timeout = live_limits::idle_timeout;
+  std::size_t send_budget = live_limits::node_queue_bytes_max;
+  time_us write_stall = live_limits::write_stall_max;
 };
 
 struct live_options {
@@ -75,6 +77,9 @@ public:
   peer_id id() const { return id_; }
   /// The bound address ("127.0.0.1:43121"), valid after start().
   const std::string& listen_address() const { return bound_; }
+  /// Bytes queued for sending now, over all connections and pending dials
+  /// (asks the io thread: call only while the node runs).
+  std::size_t outbound_bytes() const;
   /// Role metrics and transport counters, by name.
   std::map<std::string, double> counters() const;
 

@@ -23,6 +23,13 @@ constexpr time_us idle_timeout = 5 * 60 * us_per_s;
 /// Before the hello, a length prefix above this closes the connection: a
 /// stranger gets no large buffer.
 constexpr std::size_t hello_frame_bytes_max = 512;
+/// Bytes queued for sending over all of a node's connections (each is also
+/// bounded by limits::conn_queue_bytes_max): peers that ask for much and
+/// never read cannot hold more than this between them.
+constexpr std::size_t node_queue_bytes_max = 128u << 20;
+/// A connection whose queued bytes have not moved for this long is stalled;
+/// when the node's send budget is spent, stalled connections are closed.
+constexpr time_us write_stall_max = 10 * us_per_s;
 /// After a failed accept (EMFILE, ENFILE, ...) the listener waits this long.
 constexpr time_us accept_backoff = 100 * us_per_ms;
 /// Peer addresses remembered (configured, learned, from hellos).

@@ -202,3 +202,51 @@ TEST_CASE("hostile: a peer that trickles bytes without finishing a frame is idle
   CHECK(silent.closed_within(std::chrono::seconds(2)));
   node.stop();
 }
+
+TEST_CASE("hostile: peers that ask for much and never read hold at most the node's send budget",
+          "[net][live][hostile]") {
+  test::temp_dir dir("hostile-reader");
+  auto o = echo_node("node", dir.path() / "node", nullptr);
+  o.bounds.send_budget = 2u << 20;
+  o.bounds.write_stall = 300 * us_per_ms;
+  net::live_runtime node(std::move(o));
+  node.start();
+  // Each ping of 60 KiB asks for a pong of 60 KiB; the attackers never read,
+  // so once the kernel's buffers are full the pongs queue at the node.
+  bytes ping(60 * 1024, 'x');
+  ping[0] = ports::test_echo;
+  ping[1] = test::echo_role::ping;
+  bytes wire;
+  net::encode_frame(ping, wire);
+  std::vector<std::unique_ptr<raw_peer>> greedy;
+  for (peer_id id = 400; id < 404; ++id) {
+    greedy.push_back(std::make_unique<raw_peer>(node.listen_address()));
+    greedy.back()->send_hello(id);
+  }
+  std::size_t most = 0;
+  for (int round = 0; round < 200; ++round) {
+    for (auto& g : greedy)
+      try {
+        g->send(wire);
+      } catch (const std::exception&) {
+        // closed by the node as stalled: expected once the budget is spent
+      }
+    most = std::max(most, node.outbound_bytes());
+  }
+  CHECK(most <= (2u << 20));
+  auto c = node.counters();
+  CHECK(c["net.frames_dropped_queue_full"] >= 1);
+  // Once their queues have not moved for write_stall, the next send that
+  // finds the budget spent closes them and gives the budget back.
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  for (auto& g : greedy)
+    try {
+      g->send(wire);
+    } catch (const std::exception&) {
+    }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(node.counters()["net.connections_stalled"] >= 1);
+  CHECK(node.outbound_bytes() < (2u << 20) - 64 * 1024); // room again for a full pong
+  CHECK(honest_ping(dir.path(), "honest", node));
+  node.stop();
+}
