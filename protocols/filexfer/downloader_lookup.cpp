@@ -63,7 +63,7 @@ bool downloader::lookup_reply(peer_id from, const message& msg, effects& fx) {
   auto& l = lookups_.at(id);
   l.answered[from] = ok != nullptr;
   event e{
-    "lookup_answer", l.command_id, {{"hash", to_hex(l.hash)}, {"peer", std::to_string(from)}}};
+    "lookup_answer", l.command_id, {{"hash", to_hex(l.hash)}, {"peer", std::to_string(from)}}, {}};
   if (ok) {
     e.fields.emplace_back("name", ok->name);
     e.values = {{"size", static_cast<double>(ok->size)}, {"price", static_cast<double>(ok->price)}};
