@@ -2,6 +2,7 @@
 // The file-set role's local commands (what the REST API, the simulator's
 // workload and tests ask of a node), as types; text forms parsed here only.
 #include "protocols/common/command.hpp"
+#include "protocols/common/peer_list.hpp"
 #include "protocols/common/types.hpp"
 
 #include <cstdint>
@@ -43,22 +44,8 @@ struct set_status {
 };
 
 /// Adds or removes peers to gossip and back-sync with. Replies command_done.
-struct connect_peers {
-  static constexpr std::string_view verb = "connect";
-  std::vector<peer_id> peers;
-  void describe(std::string& out) const {
-    for (auto p : peers)
-      describe_arg(out, p);
-  }
-};
-struct disconnect_peers {
-  static constexpr std::string_view verb = "disconnect";
-  std::vector<peer_id> peers;
-  void describe(std::string& out) const {
-    for (auto p : peers)
-      describe_arg(out, p);
-  }
-};
+using peerlab::connect_peers;
+using peerlab::disconnect_peers;
 
 /// Runs one back-sync round now. Replies command_done.
 struct sync_now {

@@ -1,6 +1,7 @@
 #pragma once
 // The gossip role's local commands, as types; text forms parsed here only.
 #include "protocols/common/command.hpp"
+#include "protocols/common/peer_list.hpp"
 #include "protocols/common/types.hpp"
 
 #include <optional>
@@ -12,22 +13,8 @@ namespace peerlab::gossip {
 
 /// Adds (connect) or removes (disconnect) peers to gossip with. Replies
 /// command_done.
-struct connect_peers {
-  static constexpr std::string_view verb = "connect";
-  std::vector<peer_id> peers;
-  void describe(std::string& out) const {
-    for (auto p : peers)
-      describe_arg(out, p);
-  }
-};
-struct disconnect_peers {
-  static constexpr std::string_view verb = "disconnect";
-  std::vector<peer_id> peers;
-  void describe(std::string& out) const {
-    for (auto p : peers)
-      describe_arg(out, p);
-  }
-};
+using peerlab::connect_peers;
+using peerlab::disconnect_peers;
 
 /// Joins or leaves a topic's mesh. Replies command_done.
 struct subscribe_topic {

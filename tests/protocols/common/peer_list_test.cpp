@@ -20,10 +20,6 @@ std::string refusal(const std::vector<std::string>& args) {
   CHECK(err.code == fail_code::bad_request);
   return err.reason;
 }
-
-struct connect_to {
-  std::vector<peer_id> peers;
-};
 } // namespace
 
 TEST_CASE("parse_peer_list reads decimal peer ids in order", "[common][peer_list]") {
@@ -33,9 +29,12 @@ TEST_CASE("parse_peer_list reads decimal peer ids in order", "[common][peer_list
   CHECK(*peers == std::vector<peer_id>{3, 0, 18446744073709551615ull, 3});
   CHECK(err.reason.empty());
 
-  auto c = peerlab::parse_peers_command<connect_to>("connect", {"7", "9"}, err);
+  auto c = peerlab::parse_peers_command<peerlab::connect_peers>("connect", {"7", "9"}, err);
   REQUIRE(c);
   CHECK(c->peers == std::vector<peer_id>{7, 9});
+  std::string text(c->verb);
+  c->describe(text);
+  CHECK(text == "connect 7 9");
 }
 
 TEST_CASE("parse_peer_list names what is wrong", "[common][peer_list]") {
@@ -54,6 +53,6 @@ TEST_CASE("parse_peer_list names what is wrong", "[common][peer_list]") {
   command_error err;
   CHECK(parse_peer_list("connect", std::vector<std::string>(peerlab::limits::command_args_max, "1"),
                         err));
-  CHECK_FALSE(peerlab::parse_peers_command<connect_to>("disconnect", {}, err));
+  CHECK_FALSE(peerlab::parse_peers_command<peerlab::disconnect_peers>("disconnect", {}, err));
   CHECK(err.reason == "disconnect needs at least one peer id");
 }
