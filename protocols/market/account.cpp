@@ -1,6 +1,7 @@
 #include "protocols/market/account.hpp"
 
 #include "protocols/ledger/codec.hpp"
+#include "protocols/market/balance_event.hpp"
 #include "protocols/market/tables.hpp"
 
 #include <nlohmann/json.hpp>
@@ -226,12 +227,7 @@ void account::frame(context&, peer_id from, byte_view data, effects& fx) {
   auto it = balance_asks_.find(b->req_id);
   if (it == balance_asks_.end())
     return; // late: the ask timed out
-  fx.emit(event{"api_balance",
-                it->second,
-                {{"account", std::to_string(b->account)}},
-                {{"balance", static_cast<double>(b->balance)},
-                 {"pending_out", static_cast<double>(b->pending_out)},
-                 {"tip", static_cast<double>(b->tip)}}});
+  fx.emit(balance_event("api_balance", it->second, *b));
   balance_asks_.erase(it);
 }
 

@@ -1,6 +1,7 @@
 #include "protocols/market/payer.hpp"
 
 #include "protocols/common/stable_hash.hpp"
+#include "protocols/market/balance_event.hpp"
 #include "protocols/market/tables.hpp"
 #include "protocols/market/market.hpp"
 
@@ -100,12 +101,7 @@ void payer::frame(context& ctx, peer_id from, byte_view data, effects& fx) {
     else if (auto* b = std::get_if<ledger::balance_reply>(&d.msg)) {
       auto w = wallet_asks_.find(b->req_id);
       if (w != wallet_asks_.end()) {
-        fx.emit(event{"wallet",
-                      w->second,
-                      {{"account", std::to_string(b->account)}},
-                      {{"balance", static_cast<double>(b->balance)},
-                       {"pending_out", static_cast<double>(b->pending_out)},
-                       {"tip", static_cast<double>(b->tip)}}});
+        fx.emit(balance_event("wallet", w->second, *b));
         wallet_asks_.erase(w);
       }
     } else {
