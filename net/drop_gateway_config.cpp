@@ -64,12 +64,7 @@ drop_gateway_config parse_drop_gateway_config(const json& j, const fs::path& bas
                   "max_ack_delay",
                   "initial_rtt"});
   drop_gateway_config c;
-  auto need = [&](const char* k) -> const json& {
-    auto* v = cfg::member(j, k);
-    if (!v)
-      cfg::fail_msg("config", std::string("missing \"") + k + "\"");
-    return *v;
-  };
+  auto need = [&](const char* k) -> const json& { return cfg::required(j, "config", k); };
   auto side = cfg::get_string(need("side"), "config.side");
   if (side != "a" && side != "b")
     cfg::fail("config.side", "\"a\" (HTTP listener) or \"b\" (performs requests upstream)",

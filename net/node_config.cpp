@@ -51,10 +51,8 @@ provide_spec get_provide(const json& v, const std::string& path,
     s.path = resolve(base, v.get<std::string>());
   } else if (v.is_object()) {
     cfg::only_keys(v, path, {"path", "name", "price"});
-    auto* p = cfg::member(v, "path");
-    if (!p)
-      cfg::fail_msg(path, "missing \"path\"");
-    s.path = resolve(base, cfg::get_string(*p, cfg::child(path, "path")));
+    const auto& p = cfg::required(v, path, "path");
+    s.path = resolve(base, cfg::get_string(p, cfg::child(path, "path")));
     if (auto* n = cfg::member(v, "name"))
       s.name = cfg::get_string(*n, cfg::child(path, "name"));
     if (auto* pr = cfg::member(v, "price"))
@@ -70,13 +68,11 @@ provide_spec get_provide(const json& v, const std::string& path,
 download_spec get_download(const json& v, const std::string& path) {
   cfg::only_keys(v, path, {"hash", "providers"});
   download_spec d;
-  auto* h = cfg::member(v, "hash");
-  if (!h)
-    cfg::fail_msg(path, "missing \"hash\"");
+  const auto& h = cfg::required(v, path, "hash");
   auto hp = cfg::child(path, "hash");
-  auto hash = digest_from_hex(cfg::get_string(*h, hp));
+  auto hash = digest_from_hex(cfg::get_string(h, hp));
   if (!hash)
-    cfg::fail(hp, "a SHA-256 as 64 hex digits", *h);
+    cfg::fail(hp, "a SHA-256 as 64 hex digits", h);
   d.hash = *hash;
   auto* p = cfg::member(v, "providers");
   if (!p)

@@ -143,10 +143,8 @@ distribution parse_duration_dist(const json& v, const std::string& path) {
     return d;
   }
   cfg::require_object(v, path);
-  auto* name = cfg::member(v, "dist");
-  if (!name)
-    cfg::fail_msg(path, std::string("missing \"dist\" (one of ") + distribution_names() + ")");
-  std::string n = cfg::get_string(*name, cfg::child(path, "dist"));
+  const auto& name = cfg::required(v, path, "dist", std::string("one of ") + distribution_names());
+  std::string n = cfg::get_string(name, cfg::child(path, "dist"));
   auto dur = [&](const char* key) -> double {
     auto* m = cfg::member(v, key);
     if (!m)
@@ -200,7 +198,7 @@ distribution parse_duration_dist(const json& v, const std::string& path) {
     d.a = dur("scale");
     d.b = num("shape");
   } else {
-    cfg::fail(cfg::child(path, "dist"), std::string("one of ") + distribution_names(), *name);
+    cfg::fail(cfg::child(path, "dist"), std::string("one of ") + distribution_names(), name);
   }
   check_tail(d, path);
   return d;

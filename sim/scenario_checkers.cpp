@@ -40,10 +40,8 @@ checker_spec parse_checker(const json& cj, const std::string& p, const scenario&
   c::require_object(cj, p);
   checker_spec cs;
   cs.raw = cj;
-  auto* k = c::member(cj, "check");
-  if (!k)
-    c::fail_msg(p, "missing \"check\" (one of " + checker_names() + ")");
-  cs.check = c::get_string(*k, c::child(p, "check"));
+  const auto& k = c::required(cj, p, "check", "one of " + checker_names());
+  cs.check = c::get_string(k, c::child(p, "check"));
   if (cs.check == "metric") {
     parse_metric_check(cs, cj, p, s);
   } else if (auto* dk = owner_of(cs.check)) {
@@ -51,7 +49,7 @@ checker_spec parse_checker(const json& cj, const std::string& p, const scenario&
     if (dk->parse_checker)
       dk->parse_checker(cs, p, s);
   } else {
-    c::fail(c::child(p, "check"), "one of " + checker_names(), *k);
+    c::fail(c::child(p, "check"), "one of " + checker_names(), k);
   }
   return cs;
 }

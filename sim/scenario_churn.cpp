@@ -12,14 +12,10 @@ namespace {
 churn_spec parse_churn_item(const json& cj, const std::string& p, const scenario& s) {
   c::only_keys(cj, p, {"group", "session", "downtime", "crash", "restart"});
   churn_spec cs;
-  auto* g = c::member(cj, "group");
-  if (!g)
-    c::fail_msg(p, "missing \"group\"");
-  cs.group = group_ref(*g, c::child(p, "group"), s);
-  auto* se = c::member(cj, "session");
-  if (!se)
-    c::fail_msg(p, "missing \"session\" (a distribution of session lengths)");
-  cs.session = parse_duration_dist(*se, c::child(p, "session"));
+  const auto& g = c::required(cj, p, "group");
+  cs.group = group_ref(g, c::child(p, "group"), s);
+  const auto& se = c::required(cj, p, "session", "a distribution of session lengths");
+  cs.session = parse_duration_dist(se, c::child(p, "session"));
   cs.downtime.a = 60.0 * us_per_s;
   if (auto* d = c::member(cj, "downtime"))
     cs.downtime = parse_duration_dist(*d, c::child(p, "downtime"));

@@ -26,25 +26,19 @@ group_spec parse_group(const json& g, const std::string& p, const scenario& s) {
   c::only_keys(
     g, p, {"name", "count", "roles", "adversary", "bandwidth", "region", "start", "start_spread"});
   group_spec gs;
-  auto* name = c::member(g, "name");
-  if (!name)
-    c::fail_msg(p, "missing \"name\"");
-  gs.name = c::get_string(*name, c::child(p, "name"));
+  const auto& name = c::required(g, p, "name");
+  gs.name = c::get_string(name, c::child(p, "name"));
   if (gs.name.empty() || gs.name == "*")
-    c::fail(c::child(p, "name"), "a non-empty group name other than \"*\"", *name);
+    c::fail(c::child(p, "name"), "a non-empty group name other than \"*\"", name);
   if (s.find_group(gs.name))
     c::fail_msg(c::child(p, "name"), "duplicate group name \"" + gs.name + "\"");
-  auto* count = c::member(g, "count");
-  if (!count)
-    c::fail_msg(p, "missing \"count\"");
-  gs.count = c::get_positive(*count, c::child(p, "count"));
+  const auto& count = c::required(g, p, "count");
+  gs.count = c::get_positive(count, c::child(p, "count"));
   if (s.node_count() + gs.count > max_nodes)
     c::fail_msg(c::child(p, "count"),
                 "the scenario exceeds " + std::to_string(max_nodes) + " nodes");
-  auto* roles = c::member(g, "roles");
-  if (!roles)
-    c::fail_msg(p, "missing \"roles\"");
-  gs.roles = *roles;
+  const auto& roles = c::required(g, p, "roles");
+  gs.roles = roles;
   if (auto* a = c::member(g, "adversary"))
     gs.adversary = adversary(*a, c::child(p, "adversary"));
   // Validate roles now (throws with the path) so errors appear before the run.

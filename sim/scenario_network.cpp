@@ -95,10 +95,8 @@ link_rule parse_link(const json& l, const std::string& p, const scenario& s) {
     c::fail_msg(p, "needs \"from\" and \"to\" (group names or \"*\")");
   r.from = group_ref(*from, c::child(p, "from"), s, true);
   r.to = group_ref(*to, c::child(p, "to"), s, true);
-  auto* f = c::member(l, "faults");
-  if (!f)
-    c::fail_msg(p, "missing \"faults\"");
-  r.faults = parse_faults(*f, c::child(p, "faults"), s.faults);
+  const auto& f = c::required(l, p, "faults");
+  r.faults = parse_faults(f, c::child(p, "faults"), s.faults);
   return r;
 }
 

@@ -13,29 +13,21 @@ namespace {
 file_set_spec parse_file_set(const json& w, const std::string& p, const scenario& s) {
   c::only_keys(w, p, {"kind", "name", "count", "size", "providers", "replicas", "price"});
   file_set_spec fs;
-  auto* n = c::member(w, "name");
-  if (!n)
-    c::fail_msg(p, "missing \"name\"");
-  fs.name = c::get_string(*n, c::child(p, "name"));
+  const auto& n = c::required(w, p, "name");
+  fs.name = c::get_string(n, c::child(p, "name"));
   for (auto& other : s.file_sets)
     if (other.name == fs.name)
       c::fail_msg(c::child(p, "name"), "duplicate file set name \"" + fs.name + "\"");
-  auto* cnt = c::member(w, "count");
-  if (!cnt)
-    c::fail_msg(p, "missing \"count\"");
-  fs.count = c::get_positive(*cnt, c::child(p, "count"));
+  const auto& cnt = c::required(w, p, "count");
+  fs.count = c::get_positive(cnt, c::child(p, "count"));
   if (fs.count > 1'000'000)
-    c::fail(c::child(p, "count"), "at most 1000000 files", *cnt);
-  auto* sz = c::member(w, "size");
-  if (!sz)
-    c::fail_msg(p, "missing \"size\"");
-  fs.size = c::get_size(*sz, c::child(p, "size"));
+    c::fail(c::child(p, "count"), "at most 1000000 files", cnt);
+  const auto& sz = c::required(w, p, "size");
+  fs.size = c::get_size(sz, c::child(p, "size"));
   if (fs.size == 0 || fs.size > limits::file_bytes_max)
-    c::fail(c::child(p, "size"), "a size between 1 B and 64GiB", *sz);
-  auto* pr = c::member(w, "providers");
-  if (!pr)
-    c::fail_msg(p, "missing \"providers\" (groups whose nodes hold the files)");
-  fs.providers = group_list(*pr, c::child(p, "providers"), s);
+    c::fail(c::child(p, "size"), "a size between 1 B and 64GiB", sz);
+  const auto& pr = c::required(w, p, "providers", "groups whose nodes hold the files");
+  fs.providers = group_list(pr, c::child(p, "providers"), s);
   if (auto* r = c::member(w, "replicas"))
     fs.replicas = c::get_positive(*r, c::child(p, "replicas"));
   if (auto* pc = c::member(w, "price"))
@@ -74,10 +66,9 @@ void parse_workload(const json& wl, scenario& s) {
     auto p = c::index("workload", i);
     const json& w = wl[i];
     c::require_object(w, p);
-    auto* kind = c::member(w, "kind");
-    if (!kind)
-      c::fail_msg(p, "missing \"kind\" (files, command, or a protocol workload such as downloads)");
-    auto k = c::get_string(*kind, c::child(p, "kind"));
+    const auto& kind =
+      c::required(w, p, "kind", "files, command, or a protocol workload such as downloads");
+    auto k = c::get_string(kind, c::child(p, "kind"));
     if (k == "files") {
       s.file_sets.push_back(parse_file_set(w, p, s));
     } else if (k == "command") {
@@ -89,7 +80,7 @@ void parse_workload(const json& wl, scenario& s) {
       std::string list = "files, command";
       for (auto& [name, _] : driver_kinds())
         list += ", " + name;
-      c::fail(c::child(p, "kind"), "one of " + list, *kind);
+      c::fail(c::child(p, "kind"), "one of " + list, kind);
     }
   }
 }

@@ -57,6 +57,13 @@ const json* member(const json& obj, const std::string& key) {
   return it == obj.end() ? nullptr : &*it;
 }
 
+const json& required(const json& obj, const std::string& path, const std::string& key,
+                     const std::string& hint) {
+  if (auto* v = member(obj, key))
+    return *v;
+  fail_msg(path, "missing \"" + key + "\"" + (hint.empty() ? "" : " (" + hint + ")"));
+}
+
 std::string get_string(const json& v, const std::string& path) {
   if (!v.is_string())
     fail(path, "a string", v);

@@ -57,6 +57,10 @@ double get_rate(const json& v, const std::string& path);
 
 /// Optional member access: returns nullptr when absent.
 const json* member(const json& obj, const std::string& key);
+/// The member `key` that `obj` (at `path`) must have; config_error at `path`
+/// if it is absent: `missing "key"`, then ` (hint)` if a hint says what it holds.
+const json& required(const json& obj, const std::string& path, const std::string& key,
+                     const std::string& hint = "");
 
 /// Reads the optional keys of one JSON object into config fields: an absent key
 /// leaves the field's default, a present one must hold the right kind of value

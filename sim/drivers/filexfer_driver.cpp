@@ -23,21 +23,17 @@ constexpr std::size_t max_records = 1'000'000;
 download_spec parse_spec(const json& w, const std::string& p, const scenario& s) {
   c::only_keys(w, p, {"kind", "group", "files", "interval", "start", "stop", "max_per_node"});
   download_spec d;
-  auto* g = c::member(w, "group");
-  if (!g)
-    c::fail_msg(p, "missing \"group\"");
-  d.group = c::get_string(*g, c::child(p, "group"));
+  const auto& g = c::required(w, p, "group");
+  d.group = c::get_string(g, c::child(p, "group"));
   if (!s.find_group(d.group))
-    c::fail(c::child(p, "group"), "the name of a group", *g);
-  auto* f = c::member(w, "files");
-  if (!f)
-    c::fail_msg(p, "missing \"files\" (the name of a files entry)");
-  d.files = c::get_string(*f, c::child(p, "files"));
+    c::fail(c::child(p, "group"), "the name of a group", g);
+  const auto& f = c::required(w, p, "files", "the name of a files entry");
+  d.files = c::get_string(f, c::child(p, "files"));
   bool known = false;
   for (auto& fs : s.file_sets)
     known = known || fs.name == d.files;
   if (!known)
-    c::fail(c::child(p, "files"), "the name of an earlier files entry", *f);
+    c::fail(c::child(p, "files"), "the name of an earlier files entry", f);
   d.interval.a = 60.0 * us_per_s;
   if (auto* iv = c::member(w, "interval"))
     d.interval = parse_duration_dist(*iv, c::child(p, "interval"));

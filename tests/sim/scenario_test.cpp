@@ -98,6 +98,35 @@ TEST_CASE("scenario errors name the JSON path and what was expected", "[sim][sce
   CHECK(error_of(j) == "groups: missing (required)");
 }
 
+TEST_CASE("a missing required field is named with its path and what it holds", "[sim][scenario]") {
+  auto base = test::small_transfer();
+  auto j = base;
+  j["groups"][1].erase("count");
+  CHECK(error_of(j) == "groups[1]: missing \"count\"");
+  j = base;
+  j["groups"][0].erase("roles");
+  CHECK(error_of(j) == "groups[0]: missing \"roles\"");
+  j = base;
+  j["workload"][0].erase("kind");
+  CHECK(error_of(j) ==
+        "workload[0]: missing \"kind\" (files, command, or a protocol workload such as downloads)");
+  j = base;
+  j["workload"][0].erase("providers");
+  CHECK(error_of(j) == "workload[0]: missing \"providers\" (groups whose nodes hold the files)");
+  j = base;
+  j["workload"][1].erase("files");
+  CHECK(error_of(j) == "workload[1]: missing \"files\" (the name of a files entry)");
+  j = base;
+  j["churn"] = {{{"group", "leechers"}}};
+  CHECK(error_of(j) == "churn[0]: missing \"session\" (a distribution of session lengths)");
+  j = base;
+  j["churn"] = {{{"group", "leechers"}, {"session", {{"mean", "10m"}}}}};
+  CHECK(error_of(j).rfind("churn[0].session: missing \"dist\" (one of ", 0) == 0);
+  j = base;
+  j["checkers"][0].erase("check");
+  CHECK(error_of(j).rfind("checkers[0]: missing \"check\" (one of ", 0) == 0);
+}
+
 TEST_CASE("invalid JSON text is reported with the origin", "[sim][scenario]") {
   try {
     sim::parse_scenario("{\"name\": ", "broken.json");
