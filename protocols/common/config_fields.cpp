@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <span>
+#include <string_view>
 
 namespace peerlab::cfg {
 
@@ -126,78 +128,54 @@ bool split_number(const std::string& s, double& num, std::string& unit) {
   return std::isfinite(num);
 }
 
+struct unit {
+  std::string_view name;
+  double multiplier;
+};
+
+// "12.5ms" as a number of base units (12500 with ms = 1000): nothing if the
+// text is not a non-negative number followed by one of `units`.
+std::optional<double> scaled(const std::string& s, std::span<const unit> units) {
+  double n = 0;
+  std::string u;
+  if (!split_number(s, n, u) || n < 0)
+    return std::nullopt;
+  for (auto& [name, multiplier] : units)
+    if (u == name)
+      return n * multiplier;
+  return std::nullopt;
+}
+
 } // namespace
 
 std::optional<time_us> parse_duration(const std::string& s) {
-  double n = 0;
-  std::string u;
-  if (!split_number(s, n, u) || n < 0)
+  static constexpr unit units[] = {{"us", 1},   {"ms", 1e3},   {"s", 1e6},    {"", 1e6},
+                                   {"m", 60e6}, {"min", 60e6}, {"h", 3600e6}, {"d", 86400e6}};
+  auto v = scaled(s, units);
+  if (!v || *v > 9.0e18)
     return std::nullopt;
-  double mult = 0;
-  if (u == "us")
-    mult = 1;
-  else if (u == "ms")
-    mult = 1e3;
-  else if (u == "s" || u.empty())
-    mult = 1e6;
-  else if (u == "m" || u == "min")
-    mult = 60e6;
-  else if (u == "h")
-    mult = 3600e6;
-  else if (u == "d")
-    mult = 86400e6;
-  else
-    return std::nullopt;
-  double v = n * mult;
-  if (v > 9.0e18)
-    return std::nullopt;
-  return static_cast<time_us>(std::llround(v));
+  return static_cast<time_us>(std::llround(*v));
 }
 
 std::optional<std::uint64_t> parse_size(const std::string& s) {
-  double n = 0;
-  std::string u;
-  if (!split_number(s, n, u) || n < 0)
+  static constexpr unit units[] = {
+    {"", 1},     {"B", 1},    {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0},
+    {"KB", 1e3}, {"kB", 1e3}, {"MB", 1e6},     {"GB", 1e9}};
+  auto v = scaled(s, units);
+  if (!v || *v > 1.8e19)
     return std::nullopt;
-  double mult = 0;
-  if (u.empty() || u == "B")
-    mult = 1;
-  else if (u == "KiB")
-    mult = 1024.0;
-  else if (u == "MiB")
-    mult = 1024.0 * 1024;
-  else if (u == "GiB")
-    mult = 1024.0 * 1024 * 1024;
-  else if (u == "KB" || u == "kB")
-    mult = 1e3;
-  else if (u == "MB")
-    mult = 1e6;
-  else if (u == "GB")
-    mult = 1e9;
-  else
-    return std::nullopt;
-  double v = n * mult;
-  if (v > 1.8e19)
-    return std::nullopt;
-  return static_cast<std::uint64_t>(std::llround(v));
+  return static_cast<std::uint64_t>(std::llround(*v));
 }
 
 std::optional<double> parse_rate(const std::string& s) {
   if (s == "unlimited")
     return 0.0;
-  double n = 0;
-  std::string u;
-  if (!split_number(s, n, u) || n < 0)
-    return std::nullopt;
-  static const std::pair<const char*, double> units[] = {
+  static constexpr unit units[] = {
     {"bit/s", 1.0 / 8},     {"kbit/s", 1e3 / 8}, {"Kbit/s", 1e3 / 8}, {"Mbit/s", 1e6 / 8},
     {"Gbit/s", 1e9 / 8},    {"B/s", 1},          {"KB/s", 1e3},       {"kB/s", 1e3},
     {"MB/s", 1e6},          {"GB/s", 1e9},       {"KiB/s", 1024.0},   {"MiB/s", 1048576.0},
     {"GiB/s", 1073741824.0}};
-  for (auto& [name, mult] : units)
-    if (u == name)
-      return n * mult;
-  return std::nullopt;
+  return scaled(s, units);
 }
 
 time_us get_duration(const json& v, const std::string& path) {
