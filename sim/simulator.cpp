@@ -118,25 +118,16 @@ void simulator::run_command(sim_event& e, pending_command& pc) {
   if (pc.reply) {
     fp_.extend(e.t, event_kind::command, e.node, r->port, pc.reply->command_id,
                command_digest(pc.reply->kind, {}));
-    if (caf_sys_) {
-      caf::anon_send(r->actor, reply_atom::value, pc.reply_from, std::move(*pc.reply));
-      drain();
-    } else {
-      context ctx{now_, e.node, node.random, node.store, *node.content, {}};
-      r->logic->reply(ctx, pc.reply_from, *pc.reply, direct_fx_);
-      apply_direct(e.node, r->port, direct_fx_);
-    }
+    to_role(
+      e.node, *r,
+      [&](role& l, context& ctx, effects& fx) { l.reply(ctx, pc.reply_from, *pc.reply, fx); },
+      reply_atom::value, pc.reply_from, std::move(*pc.reply));
     return;
   }
   fp_.extend(e.t, event_kind::command, e.node, r->port, pc.cmd.id, content_digest(pc.cmd));
-  if (caf_sys_) {
-    caf::anon_send(r->actor, command_atom::value, std::move(pc.cmd));
-    drain();
-  } else {
-    context ctx{now_, e.node, node.random, node.store, *node.content, {}};
-    deliver_command(*r->logic, ctx, pc.cmd, direct_fx_);
-    apply_direct(e.node, r->port, direct_fx_);
-  }
+  to_role(
+    e.node, *r, [&](role& l, context& ctx, effects& fx) { deliver_command(l, ctx, pc.cmd, fx); },
+    command_atom::value, std::move(pc.cmd));
 }
 
 simulator::simulator(const scenario& s, sim_options opts)
@@ -460,6 +451,19 @@ simulator::hosted_role* simulator::find_role(std::uint32_t node, const std::stri
   return nullptr;
 }
 
+template <class Direct, class... Msg>
+void simulator::to_role(std::uint32_t n, hosted_role& h, Direct&& direct, Msg&&... msg) {
+  if (caf_sys_) {
+    caf::anon_send(h.actor, std::forward<Msg>(msg)...);
+    drain();
+    return;
+  }
+  auto& node = nodes_[n];
+  context ctx{now_, n, node.random, node.store, *node.content, {}};
+  direct(*h.logic, ctx, direct_fx_);
+  apply_direct(n, h.port, direct_fx_);
+}
+
 void simulator::apply_direct(std::uint32_t node, port_t port, effects& fx) {
   // The same steps as the actor shell (actors/role_actor.cpp), without CAF.
   for (auto& c : fx.asks)
@@ -508,16 +512,9 @@ void simulator::node_up(std::uint32_t n) {
         caf_sys_->spawn(role_actor, static_cast<runtime*>(this), static_cast<peer_id>(n), r);
     node.roles.push_back(std::move(h));
   }
-  for (auto& h : node.roles) {
-    if (caf_sys_) {
-      caf::anon_send(h.actor, start_atom::value);
-      drain();
-    } else {
-      context ctx{now_, n, node.random, node.store, *node.content, {}};
-      h.logic->start(ctx, direct_fx_);
-      apply_direct(n, h.port, direct_fx_);
-    }
-  }
+  for (auto& h : node.roles)
+    to_role(
+      n, h, [](role& l, context& ctx, effects& fx) { l.start(ctx, fx); }, start_atom::value);
   for (auto& d : drivers_)
     d.driver->on_node_up(*d.api, n);
   if (churn_of_group_[g] >= 0) {
@@ -546,16 +543,9 @@ void simulator::node_down(std::uint32_t n, bool crash) {
   } else {
     ++stats_.leaves;
     leaving_node_ = n;
-    for (auto& h : node.roles) {
-      if (caf_sys_) {
-        caf::anon_send(h.actor, leave_atom::value);
-        drain();
-      } else {
-        context ctx{now_, n, node.random, node.store, *node.content, {}};
-        h.logic->stop(ctx, direct_fx_);
-        apply_direct(n, h.port, direct_fx_);
-      }
-    }
+    for (auto& h : node.roles)
+      to_role(
+        n, h, [](role& l, context& ctx, effects& fx) { l.stop(ctx, fx); }, leave_atom::value);
     leaving_node_ = -1;
   }
   node.roles.clear();
@@ -586,14 +576,9 @@ void simulator::deliver(sim_event& e) {
   }
   ++stats_.net.delivered;
   stats_.net.delivered_bytes += frame.size();
-  if (caf_sys_) {
-    caf::anon_send(r->actor, frame_atom::value, static_cast<peer_id>(e.a), std::move(frame));
-    drain();
-  } else {
-    context ctx{now_, e.node, node.random, node.store, *node.content, {}};
-    r->logic->frame(ctx, e.a, frame, direct_fx_);
-    apply_direct(e.node, port, direct_fx_);
-  }
+  to_role(
+    e.node, *r, [&](role& l, context& ctx, effects& fx) { l.frame(ctx, e.a, frame, fx); },
+    frame_atom::value, static_cast<peer_id>(e.a), std::move(frame));
 }
 
 void simulator::process(sim_event& e) {
@@ -626,14 +611,9 @@ void simulator::process(sim_event& e) {
     if (!r)
       break;
     fp_.extend(e.t, event_kind::timer, e.node, e.port, e.a);
-    if (caf_sys_) {
-      caf::anon_send(r->actor, timer_atom::value, e.a);
-      drain();
-    } else {
-      context ctx{now_, e.node, node.random, node.store, *node.content, {}};
-      r->logic->timer(ctx, e.a, direct_fx_);
-      apply_direct(e.node, e.port, direct_fx_);
-    }
+    to_role(
+      e.node, *r, [&](role& l, context& ctx, effects& fx) { l.timer(ctx, e.a, fx); },
+      timer_atom::value, e.a);
     break;
   }
   case event_kind::command: {

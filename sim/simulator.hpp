@@ -191,6 +191,11 @@ private:
   void node_up(std::uint32_t n);
   void node_down(std::uint32_t n, bool crash);
   void apply_direct(std::uint32_t node, port_t port, effects& fx);
+  /// Hands one input to role `h` of node `n` with the engine in use: `msg` to
+  /// its CAF actor (then drained), or `direct(role, context, effects)` called
+  /// on the role itself and its effects applied.
+  template <class Direct, class... Msg>
+  void to_role(std::uint32_t n, hosted_role& h, Direct&& direct, Msg&&... msg);
   hosted_role* find_role(std::uint32_t node, port_t port);
   hosted_role* find_role(std::uint32_t node, const std::string& name);
   void place_files();
