@@ -1,4 +1,5 @@
 #include "net/api_inputs.hpp"
+#include "net/json_body.hpp"
 
 #include "protocols/common/limits.hpp"
 
@@ -34,9 +35,11 @@ fs::path real_root(const fs::path& root) {
 } // namespace
 
 json object_body(const std::string& body, const std::vector<std::string>& allowed) {
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded())
-    throw bad_input(400, "the body is not valid JSON");
+  std::string err;
+  auto parsed = parse_json_body(body, err);
+  if (!parsed)
+    throw bad_input(400, err);
+  json& j = *parsed;
   if (!j.is_object())
     throw bad_input(400, "the body must be a JSON object, got " + shown(j));
   for (auto& [k, _] : j.items())

@@ -1,6 +1,7 @@
 #include "net/fileset_api.hpp"
 
 #include "net/http_server.hpp"
+#include "net/json_body.hpp"
 #include "protocols/fileset/commands.hpp"
 #include "protocols/common/sha256.hpp"
 
@@ -84,9 +85,11 @@ std::variant<peerlab::command, answer> command_of(route r, const http_server_req
   const auto& set = req.params.at(0);
   switch (r) {
   case route::json_put: {
-    json body = json::parse(req.body, nullptr, false);
-    if (body.is_discarded())
-      return json_error(400, "body is not JSON");
+    std::string err;
+    auto parsed = parse_json_body(req.body, err);
+    if (!parsed)
+      return json_error(400, err);
+    json& body = *parsed;
     if (!body.is_object())
       return json_error(400, "body must be a JSON object {\"content\", \"setCount\"}");
     auto content = body.find("content");

@@ -167,7 +167,9 @@ TEST_CASE("fileset REST API: every error case gets its status and a JSON error")
   expect(n.post("s", "-1", {{"content", "0x01"}, {"setCount", 2}}), 400,
          "not a non-negative integer");
   expect(n.post("bad!id", "0", {{"content", "0x01"}, {"setCount", 2}}), 400, "set id");
-  expect(n.request("POST", "/api/sets/s/files/1", "not json"), 400, "body is not JSON");
+  expect(n.request("POST", "/api/sets/s/files/1", "not json"), 400, "body is not valid JSON");
+  expect(n.request("POST", "/api/sets/s/files/1", std::string(40000, '[')), 400,
+         "deeper than 32 levels");
   expect(n.request("POST", "/api/sets/s/files/1", "[1,2]"), 400, "must be a JSON object");
   // Bodies above the bounds: JSON 2 x 4096 + 64 KiB, raw 4096.
   json big{{"content", "0x" + std::string(2 * 40000, 'a')}, {"setCount", 2}};

@@ -104,6 +104,8 @@ TEST_CASE("market api: malformed provide requests get clear errors and change no
   expect_error(p.call("POST", url, "{\"file_path\": "), 400, "not valid JSON");
   expect_error(p.call("POST", url, ""), 400, "not valid JSON");
   expect_error(p.call("POST", url, "[1, 2]"), 400, "must be a JSON object");
+  // Deep nesting is refused on the text, before a value is built.
+  expect_error(p.call("POST", url, std::string(60000, '[')), 400, "deeper than 32 levels");
   expect_error(p.post(url, {{"file_path", "spare.bin"}, {"colour", "red"}}), 400,
                "unknown field \"colour\"");
   expect_error(p.post(url, json::object()), 400, "file_path");

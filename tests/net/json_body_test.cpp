@@ -1,0 +1,27 @@
+// JSON request bodies from hostile clients: depth is measured on the text.
+#include "net/json_body.hpp"
+
+#include <catch2/catch.hpp>
+
+using peerlab::net::json_depth;
+using peerlab::net::parse_json_body;
+
+TEST_CASE("json body: depth counts objects and arrays, not brackets inside strings",
+          "[net][json]") {
+  CHECK(json_depth("1", 32) == 0);
+  CHECK(json_depth(R"({"a": [1, {"b": []}]})", 32) == 4);
+  CHECK(json_depth(R"({"a": "[[[[\"{{{{"})", 32) == 1);
+  CHECK(json_depth(std::string(1000, '['), 32) == 33); // stops counting past the limit
+}
+
+TEST_CASE("json body: too deep and not JSON are refused with what was wrong", "[net][json]") {
+  std::string err;
+  CHECK_FALSE(parse_json_body(std::string(32u << 20, '['), err));
+  CHECK(err == "the body nests objects and arrays deeper than 32 levels");
+  CHECK_FALSE(parse_json_body("{oops", err));
+  CHECK(err == "the body is not valid JSON");
+  std::string deep_ok = std::string(32, '[') + std::string(32, ']');
+  auto j = parse_json_body(deep_ok, err);
+  REQUIRE(j);
+  CHECK(j->is_array());
+}
