@@ -38,10 +38,51 @@ constexpr std::size_t max_tracked_downloads =
   256; // API downloads remembered (finished ones go first)
 constexpr std::size_t max_known_peers = 4096;
 
+// Row fields that hold amounts, sizes or times print as JSON numbers; ids
+// (peers, nonces, transactions) stay strings: they may not fit a double.
+bool numeric_field(std::string_view k) {
+  static const char* names[] = {"amount", "from",  "to",         "paying", "size",
+                                "price",  "sales", "paid_sales", "bytes",  "deadline"};
+  for (auto* n : names)
+    if (k == n)
+      return true;
+  return k.ends_with("_at") || k.ends_with("_us");
+}
+
+/// A typed row as a JSON object: blobs in hex, amounts, sizes and times as
+/// numbers, ids as decimal strings.
+json row_json(const table_schema& t, const row& r) {
+  json j = json::object();
+  for (std::size_t i = 0; i < t.columns.size() && i < r.cells.size(); ++i) {
+    auto& name = t.columns[i].name;
+    auto& c = r.cells[i];
+    if (auto* n = std::get_if<std::int64_t>(&c)) {
+      bool is_signed = name.ends_with("_at") || name.ends_with("_us") || name == "deadline";
+      auto u = static_cast<std::uint64_t>(*n);
+      if (numeric_field(name) && is_signed && *n > -(1ll << 53) && *n < (1ll << 53))
+        j[name] = *n;
+      else if (numeric_field(name) && !is_signed && u < (1ull << 53))
+        j[name] = u;
+      else
+        j[name] = is_signed ? std::to_string(*n) : std::to_string(u);
+    } else if (auto* s = std::get_if<std::string>(&c)) {
+      j[name] = *s;
+    } else if (auto* b = std::get_if<bytes>(&c)) {
+      j[name] = to_hex(byte_view{b->data(), b->size()});
+    } else {
+      j[name] = std::get<double>(c);
+    }
+  }
+  return j;
+}
+
+// The rows of the account's list answer (api_list), as JSON objects.
 json parse_list(const event& e) {
-  auto* text = e.field("json");
-  auto j = text ? json::parse(*text, nullptr, false) : json();
-  return j.is_array() ? j : json::array();
+  json out = json::array();
+  if (e.rows_schema)
+    for (auto& r : e.rows)
+      out.push_back(row_json(*e.rows_schema, r));
+  return out;
 }
 
 http_server_answer answer(unsigned status, const json& body) {

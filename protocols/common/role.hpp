@@ -33,6 +33,10 @@ struct event {
   std::uint64_t command_id = 0; // non-zero if this answers a command
   std::vector<std::pair<std::string, std::string>> fields;
   std::vector<std::pair<std::string, double>> values;
+  /// A list answer's rows (e.g. a table listed through a node's API), typed
+  /// by `rows_schema`; empty for other events.
+  const table_schema* rows_schema = nullptr;
+  std::vector<row> rows;
 
   const std::string* field(std::string_view k) const {
     for (auto& [key, v] : fields)

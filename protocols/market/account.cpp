@@ -4,65 +4,37 @@
 #include "protocols/market/balance_event.hpp"
 #include "protocols/market/tables.hpp"
 
-#include <nlohmann/json.hpp>
-
 namespace peerlab::market {
 
 namespace {
 
-using nlohmann::json;
-
 const char* const verbs_known = "the account knows provide, unprovide, provided, downloads, "
                                 "payments, balance";
 
-// Row fields that hold amounts, sizes or times print as JSON numbers; ids
-// (peers, nonces, transactions) stay strings: they may not fit a double.
-bool numeric_field(std::string_view k) {
-  static const char* names[] = {"amount", "from",  "to",         "paying", "size",
-                                "price",  "sales", "paid_sales", "bytes",  "deadline"};
-  for (auto* n : names)
-    if (k == n)
-      return true;
-  return k.ends_with("_at") || k.ends_with("_us");
+event list_event(std::uint64_t id, std::string_view table, const table_schema& schema,
+                 std::vector<peerlab::row> rows, std::size_t total) {
+  event e{"api_list",
+          id,
+          {{"table", std::string(table)}},
+          {{"count", static_cast<double>(rows.size())}, {"total", static_cast<double>(total)}}};
+  e.rows_schema = &schema;
+  e.rows = std::move(rows);
+  return e;
 }
 
-/// A typed row of the market tables as a JSON object: blobs in hex, amounts,
-/// sizes and times as numbers, ids as decimal strings.
-json row_json(const table_schema& t, const peerlab::row& r) {
-  json j = json::object();
-  for (std::size_t i = 0; i < t.columns.size(); ++i) {
-    auto& name = t.columns[i].name;
-    auto& c = r.cells[i];
-    if (auto* n = std::get_if<std::int64_t>(&c)) {
-      bool is_signed = name.ends_with("_at") || name.ends_with("_us") || name == "deadline";
-      auto u = static_cast<std::uint64_t>(*n);
-      if (numeric_field(name) && is_signed && *n > -(1ll << 53) && *n < (1ll << 53))
-        j[name] = *n;
-      else if (numeric_field(name) && !is_signed && u < (1ull << 53))
-        j[name] = u;
-      else
-        j[name] = is_signed ? std::to_string(*n) : std::to_string(u);
-    } else if (auto* s = std::get_if<std::string>(&c)) {
-      j[name] = *s;
-    } else if (auto* b = std::get_if<bytes>(&c)) {
-      j[name] = to_hex(byte_view{b->data(), b->size()});
-    } else {
-      j[name] = std::get<double>(c);
-    }
-  }
-  return j;
-}
-
-// Text that came from a path or a peer may not be UTF-8: it is replaced, not
-// allowed to stop the role.
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-event list_event(std::uint64_t id, std::string_view table, const json& rows, std::size_t total) {
-  return event{
-    "api_list",
-    id,
-    {{"table", std::string(table)}, {"json", dump(rows)}},
-    {{"count", static_cast<double>(rows.size())}, {"total", static_cast<double>(total)}}};
+// What list_provided answers: a view over the content store, ProvidedPaths
+// and ProvidedFiles (not a stored table).
+const table_schema& served_view() {
+  static const table_schema t{"ServedFiles",
+                              {{"hash", column_type::blob, 32},
+                               {"name", column_type::text},
+                               {"size", column_type::integer},
+                               {"price", column_type::integer},
+                               {"path", column_type::text},
+                               {"source", column_type::text},
+                               {"sales", column_type::integer},
+                               {"paid_sales", column_type::integer}}};
+  return t;
 }
 
 } // namespace
@@ -167,40 +139,32 @@ void account::unprovide(context& ctx, const peerlab::command& c, const unprovide
 
 void account::list_served(context& ctx, const peerlab::command& c, effects& fx) {
   // What is served now, with the sales the payment gate counted.
-  json out = json::array();
+  std::vector<peerlab::row> out;
   std::size_t total = 0;
   for (auto& f : ctx.content.served_files()) {
     if (++total > cfg_.max_list)
       continue;
     auto key = cell_digest(f.info.hash);
-    json j{{"hash", to_hex(f.info.hash)},
-           {"name", f.info.name},
-           {"size", f.info.size},
-           {"price", f.info.price},
-           {"path", f.path}};
-    if (ctx.store.get(tables::provided_paths(), {key}))
-      j["source"] = "api";
-    else if (f.downloaded)
-      j["source"] = "download";
-    else
-      j["source"] = "config";
+    const char* source = ctx.store.get(tables::provided_paths(), {key}) ? "api"
+                         : f.downloaded                                 ? "download"
+                                                                        : "config";
     auto sold = ctx.store.get(tables::provided_files(), {key});
-    j["sales"] = sold ? sold->u64(4) : 0;
-    j["paid_sales"] = sold ? sold->u64(5) : 0;
-    out.push_back(std::move(j));
+    out.push_back(peerlab::row{key, f.info.name, cell_u64(f.info.size), cell_u64(f.info.price),
+                               f.path, std::string(source), cell_u64(sold ? sold->u64(4) : 0),
+                               cell_u64(sold ? sold->u64(5) : 0)});
   }
-  fx.emit(list_event(c.id, list_provided::verb, out, total));
+  fx.emit(list_event(c.id, list_provided::verb, served_view(), std::move(out), total));
 }
 
 void account::list_table(context& ctx, const peerlab::command& c, const table_schema& t,
                          effects& fx) {
-  json out = json::array();
+  std::vector<peerlab::row> out;
   std::size_t total = 0;
   ctx.store.scan(t, {}, [&](const peerlab::row& r) {
     if (++total <= cfg_.max_list)
-      out.push_back(row_json(t, r));
+      out.push_back(r);
   });
-  fx.emit(list_event(c.id, c.verb(), out, total));
+  fx.emit(list_event(c.id, c.verb(), t, std::move(out), total));
 }
 
 void account::balance(context& ctx, const peerlab::command& c, const balance_of& q, effects& fx) {
