@@ -74,7 +74,7 @@ TEST_CASE("a provider asking more than max_price is skipped and nothing is order
   CHECK(w.loop.events_of("purchase_ordered").empty());
 }
 
-TEST_CASE("download: max_price is a decimal amount; it reaches the payer with the order") {
+TEST_CASE("download: max_price is a decimal amount, and it reaches the payer with the order") {
   command_error err;
   auto bad = peerlab::filexfer::parse_command("download",
                                               {std::string(64, 'a'), "10", "max_price=ten"}, err);

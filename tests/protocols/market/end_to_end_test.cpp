@@ -243,7 +243,8 @@ TEST_CASE("a stranger's bill moves no money, and no peer can bill on another's b
   CHECK(w.net.counter(20, "market.transfers_sent") == 0);
 }
 
-TEST_CASE("a bill for bytes that have not arrived waits; max_price bounds what a download pays") {
+TEST_CASE(
+  "a bill for bytes that have not arrived waits, and max_price bounds what a download pays") {
   SECTION("max_price below the announced price: the provider is skipped, nothing is paid") {
     world w(policy::pay_after);
     w.add_downloader(20, strategy::honest);

@@ -87,7 +87,7 @@ TEST_CASE("purchase book: max_price caps the whole download") {
   CHECK(b.judge(seller, bill(size / 2, size / 2 + 1)) == bill_verdict::over_price);
 }
 
-TEST_CASE("purchase book: a new download is a new purchase; the book survives a restart") {
+TEST_CASE("purchase book: a new download is a new purchase, and the book survives a restart") {
   memory_store store;
   {
     purchase_book b;
@@ -103,7 +103,7 @@ TEST_CASE("purchase book: a new download is a new purchase; the book survives a 
   CHECK(again.judge(seller, bill(0, size)) == bill_verdict::pay);
 }
 
-TEST_CASE("purchase book: bounded; settled purchases make room, unpaid ones are kept") {
+TEST_CASE("purchase book: bounded: settled purchases make room, unpaid ones are kept") {
   memory_store store;
   purchase_book b;
   for (std::uint64_t i = 0; i < bounds::purchases_max; ++i) {

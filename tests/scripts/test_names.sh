@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# ctest runs each Catch2 test case by name and splits names at ';', so a test
+# case whose name holds one never runs (ctest reports it as failed). Refuse them.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bad=$(grep -rn --include='*.cpp' -E 'TEST_CASE\("[^"]*;' tests/ || true)
+if [ -n "$bad" ]; then
+  echo "test case names must not contain ';' (ctest splits them there):"
+  echo "$bad"
+  exit 1
+fi
+echo "test case names: ok"
