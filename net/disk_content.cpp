@@ -34,13 +34,35 @@ long long pread_full(int fd, std::uint8_t* p, std::size_t len, std::uint64_t off
   return static_cast<long long>(done);
 }
 
-bool same_content(const fs::path& file, const digest& hash, std::uint64_t size) {
-  try {
-    std::uint64_t n = 0;
-    return disk_content::hash_file(file, &n) == hash && n == size;
-  } catch (const store_error&) {
+// Hashes dir/name without following a symbolic link at name.
+bool same_content(int dir, const std::string& name, const digest& hash, std::uint64_t size) {
+  int fd = ::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
     return false;
+  sha256 h;
+  bytes buf(1 << 20);
+  std::uint64_t total = 0;
+  long long n = 0;
+  while ((n = pread_full(fd, buf.data(), buf.size(), total)) > 0) {
+    h.update(byte_view{buf.data(), static_cast<std::size_t>(n)});
+    total += static_cast<std::uint64_t>(n);
   }
+  ::close(fd);
+  return n == 0 && total == size && h.finish() == hash;
+}
+
+// A folder below `parent` opened without following a symbolic link at `name`:
+// files are then created relative to this descriptor, so swapping the folder
+// (or any folder above it) for a link later cannot redirect them.
+int open_dir_nofollow(int parent, const char* name, const fs::path& shown) {
+  if (::mkdirat(parent, name, 0755) != 0 && errno != EEXIST) // never follows a link at name
+    throw store_error("cannot create " + shown.string() + ": " + errno_text());
+  int fd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    throw store_error("cannot open folder " + shown.string() + ": " +
+                      (errno == ELOOP || errno == ENOTDIR ? "it is a symbolic link or not a folder"
+                                                          : errno_text()));
+  return fd;
 }
 
 // "name.ext" -> "name-1a2b3c4d.ext": a second choice when the name is taken.
@@ -58,16 +80,32 @@ disk_content::disk_content(fs::path data_dir, log_fn log)
     : data_dir_(std::move(data_dir)), downloads_(data_dir_ / "downloads"),
       partial_(downloads_ / ".partial"), log_(std::move(log)) {
   std::error_code ec;
-  fs::create_directories(partial_, ec);
+  fs::create_directories(data_dir_, ec);
   if (ec)
-    throw store_error("cannot create " + partial_.string() + ": " + ec.message());
+    throw store_error("cannot create " + data_dir_.string() + ": " + ec.message());
+  // The data folder itself is the operator's choice; below it no link is followed.
+  int data = ::open(data_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (data < 0)
+    throw store_error("cannot open folder " + data_dir_.string() + ": " + errno_text());
+  try {
+    downloads_fd_ = open_dir_nofollow(data, "downloads", downloads_);
+    partial_fd_ = open_dir_nofollow(downloads_fd_, ".partial", partial_);
+  } catch (...) {
+    ::close(data);
+    if (downloads_fd_ >= 0)
+      ::close(downloads_fd_);
+    throw;
+  }
+  ::close(data);
 }
 
 disk_content::~disk_content() {
   for (auto& [_, s] : served_)
     ::close(s.fd);
   for (auto& [_, s] : sinks_)
-    close_sink(s); // partial files stay for inspection; a new sink truncates them
+    close_sink(s); // partial files stay for inspection; a new sink replaces them
+  ::close(partial_fd_);
+  ::close(downloads_fd_);
 }
 
 void disk_content::close_sink(sink& s) {
@@ -281,7 +319,12 @@ std::uint64_t disk_content::open_sink(const digest& hash, std::string_view name,
   s.name = sanitise_name(name, hash);
   s.size = size;
   s.part = partial_ / (hex + ".part");
-  s.fd = ::open(s.part.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // A stale part file is removed, never truncated through: it could be a
+  // link to a file elsewhere. The new one is created, not opened.
+  const auto part_name = s.part.filename().string();
+  ::unlinkat(partial_fd_, part_name.c_str(), 0);
+  s.fd = ::openat(partial_fd_, part_name.c_str(),
+                  O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (s.fd < 0) {
     report("content: cannot create " + s.part.string() + ": " + errno_text());
     return 0;
@@ -289,10 +332,18 @@ std::uint64_t disk_content::open_sink(const digest& hash, std::string_view name,
   if (::ftruncate(s.fd, static_cast<off_t>(size)) != 0) {
     report("content: cannot size " + s.part.string() + ": " + errno_text());
     ::close(s.fd);
-    ::unlink(s.part.c_str());
+    ::unlinkat(partial_fd_, part_name.c_str(), 0);
     return 0;
   }
-  s.direct_fd = ::open(s.part.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+  s.direct_fd =
+    ::openat(partial_fd_, part_name.c_str(), O_WRONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
+  struct stat a {
+  }, b{};
+  if (s.direct_fd >= 0 && (::fstat(s.fd, &a) != 0 || ::fstat(s.direct_fd, &b) != 0 ||
+                           a.st_dev != b.st_dev || a.st_ino != b.st_ino)) {
+    ::close(s.direct_fd); // the name was swapped meanwhile: write through s.fd only
+    s.direct_fd = -1;
+  }
   auto id = next_sink_++;
   sinks_.emplace(id, std::move(s));
   return id;
@@ -342,12 +393,15 @@ bool disk_content::read_sink(std::uint64_t id, std::uint64_t offset, std::size_t
 }
 
 bool disk_content::place(sink& s, fs::path& final_path) {
-  // link() never replaces an existing name, so a file that is already there
-  // is kept; it is accepted only if it holds exactly these bytes.
+  // linkat() never replaces an existing name and both names are relative to
+  // folders opened without following links, so the file cannot land outside
+  // downloads/. A name that is already there is kept; it is accepted only if
+  // it is a regular file holding exactly these bytes, never a symbolic link.
+  const auto part_name = s.part.filename().string();
   for (auto& candidate : {s.name, with_hash_suffix(s.name, s.hash)}) {
     auto target = downloads_ / candidate;
-    if (::link(s.part.c_str(), target.c_str()) == 0) {
-      ::unlink(s.part.c_str());
+    if (::linkat(partial_fd_, part_name.c_str(), downloads_fd_, candidate.c_str(), 0) == 0) {
+      ::unlinkat(partial_fd_, part_name.c_str(), 0);
       final_path = target;
       return true;
     }
@@ -356,14 +410,20 @@ bool disk_content::place(sink& s, fs::path& final_path) {
              errno_text());
       return false;
     }
-    if (same_content(target, s.hash, s.size)) {
-      ::unlink(s.part.c_str());
+    struct stat st {};
+    if (::fstatat(downloads_fd_, candidate.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISLNK(st.st_mode)) {
+      report("content: not writing through " + target.string() + ": it is a symbolic link");
+      continue;
+    }
+    if (same_content(downloads_fd_, candidate, s.hash, s.size)) {
+      ::unlinkat(partial_fd_, part_name.c_str(), 0);
       final_path = target;
       return true;
     }
   }
   report("content: not saving " + to_hex(s.hash) + ": " + (downloads_ / s.name).string() +
-         " and its alternative name hold other files");
+         " and its alternative name hold other files or links");
   return false;
 }
 
@@ -379,12 +439,12 @@ bool disk_content::commit_sink(std::uint64_t id) {
   close_sink(s);
   if (!written) {
     report("content: cannot write " + s.part.string() + ": " + err);
-    ::unlink(s.part.c_str());
+    ::unlinkat(partial_fd_, s.part.filename().c_str(), 0);
     return false;
   }
   fs::path final_path;
   if (!place(s, final_path)) {
-    ::unlink(s.part.c_str());
+    ::unlinkat(partial_fd_, s.part.filename().c_str(), 0);
     return false;
   }
   committed_[s.hash] = final_path;
@@ -399,7 +459,7 @@ void disk_content::discard_sink(std::uint64_t id) {
   if (it == sinks_.end())
     return;
   close_sink(it->second);
-  ::unlink(it->second.part.c_str());
+  ::unlinkat(partial_fd_, it->second.part.filename().c_str(), 0);
   sinks_.erase(it);
 }
 

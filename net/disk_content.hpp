@@ -34,7 +34,8 @@ std::optional<file_stamp> stamp_of(const std::filesystem::path& file);
 
 class disk_content final : public content_store {
 public:
-  /// Creates data_dir/downloads/.partial if needed. Throws store_error.
+  /// Creates data_dir/downloads/.partial if needed and opens both folders
+  /// without following symbolic links (a link there is refused). Throws store_error.
   explicit disk_content(std::filesystem::path data_dir, log_fn log = {});
   ~disk_content() override;
   disk_content(const disk_content&) = delete;
@@ -98,6 +99,8 @@ private:
   std::filesystem::path data_dir_;
   std::filesystem::path downloads_;
   std::filesystem::path partial_;
+  int downloads_fd_ = -1; // opened O_NOFOLLOW: every name below is relative to these
+  int partial_fd_ = -1;
   log_fn log_;
   mutable std::mutex mu_;
   std::map<digest, served> served_;

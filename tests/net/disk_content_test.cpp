@@ -192,3 +192,62 @@ TEST_CASE("disk_content: aligned and ragged writes mix in one sink", "[net][cont
   REQUIRE(c.commit_sink(s));
   REQUIRE(read_file(dir.path() / "downloads" / "mixed.bin") == data);
 }
+
+TEST_CASE("disk_content: a symbolic link at the download's name is never written through",
+          "[net][content]") {
+  test::temp_dir dir("content");
+  fs::create_directories(dir.path() / "outside");
+  net::disk_content c(dir.path() / "node", capture());
+  auto link = dir.path() / "node" / "downloads" / "report.pdf";
+  fs::create_symlink(dir.path() / "outside" / "report.pdf", link); // dangling: a new file there
+  auto data = pattern(70'000);
+  auto h = sha256::of(data);
+  auto s = c.open_sink(h, "report.pdf", data.size());
+  REQUIRE(c.write(s, 0, data));
+  REQUIRE(c.commit_sink(s));
+  CHECK_FALSE(fs::exists(dir.path() / "outside" / "report.pdf"));
+  CHECK(fs::is_symlink(link)); // what was there is kept
+  auto saved = c.committed_path(h);
+  REQUIRE(saved);
+  CHECK(saved->filename() == "report-" + to_hex(h).substr(0, 8) + ".pdf");
+  CHECK_FALSE(fs::is_symlink(*saved));
+  CHECK(read_file(*saved) == data);
+  bool named = false;
+  for (auto& l : log_lines)
+    named |=
+      l.find(link.string()) != std::string::npos && l.find("symbolic link") != std::string::npos;
+  CHECK(named);
+}
+
+TEST_CASE("disk_content: folders swapped for symbolic links after start do not redirect writes",
+          "[net][content]") {
+  test::temp_dir dir("content");
+  auto outside = dir.path() / "outside";
+  fs::create_directories(outside);
+  net::disk_content c(dir.path() / "node", capture());
+  auto downloads = dir.path() / "node" / "downloads";
+  // Both the downloads folder and its .partial are replaced by links to a folder outside.
+  fs::rename(downloads, dir.path() / "node" / "moved");
+  fs::create_symlink(outside, downloads);
+  fs::create_directories(outside / ".partial");
+  auto data = pattern(50'000);
+  auto h = sha256::of(data);
+  auto s = c.open_sink(h, "movie.bin", data.size());
+  REQUIRE(s != 0);
+  REQUIRE(c.write(s, 0, data));
+  REQUIRE(c.commit_sink(s));
+  CHECK(fs::is_empty(outside / ".partial"));
+  CHECK_FALSE(fs::exists(outside / "movie.bin"));
+  CHECK(read_file(dir.path() / "node" / "moved" / "movie.bin") == data);
+}
+
+TEST_CASE("disk_content: a downloads folder that is a symbolic link is refused, naming it",
+          "[net][content]") {
+  test::temp_dir dir("content");
+  fs::create_directories(dir.path() / "outside");
+  fs::create_directories(dir.path() / "node");
+  fs::create_symlink(dir.path() / "outside", dir.path() / "node" / "downloads");
+  REQUIRE_THROWS_WITH(net::disk_content(dir.path() / "node", capture()),
+                      Catch::Matchers::Contains((dir.path() / "node" / "downloads").string()) &&
+                        Catch::Matchers::Contains("symbolic link"));
+}
