@@ -36,7 +36,7 @@ struct event {
   /// A list answer's rows (e.g. a table listed through a node's API), typed
   /// by `rows_schema`; empty for other events.
   const table_schema* rows_schema = nullptr;
-  std::vector<row> rows;
+  std::vector<row> rows{}; // {}: events built from {kind, id, fields, values} stay warning-free
 
   const std::string* field(std::string_view k) const {
     for (auto& [key, v] : fields)
