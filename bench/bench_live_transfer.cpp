@@ -4,8 +4,10 @@
 // before it reports success, so every byte counted here was verified.
 //
 // Arguments: file size (MiB), chunk size (KiB, provider and downloader),
-// window (KiB), windows in flight. The 1024 MiB cases are the figure; the
-// 32 MiB case is what CI runs (bench_live_transfer.brief).
+// window (KiB), windows in flight, TLS (1: TLS 1.3 with each node's key, as
+// `peerlab node` runs; 0: plain TCP, the cost of TLS by difference). The
+// 1024 MiB cases are the figure; the 32 MiB cases are what CI runs
+// (bench_live_transfer.brief).
 // Environment: PEERLAB_BENCH_DIR (where the files go, default the temp dir).
 //
 // Compare with `openssl speed -evp sha256` (hashing bounds the rate); the
@@ -147,10 +149,12 @@ private:
 };
 
 net::live_options node(const std::string& name, const fs::path& dir, const nlohmann::json& roles,
-                       waiter* w) {
+                       waiter* w, bool tls) {
   fs::create_directories(dir);
   net::live_options o;
   o.name = name;
+  if (tls)
+    o.identity = net::node_identity::ephemeral();
   o.roles = make_roles(roles, "roles", "");
   o.store = std::make_unique<net::sqlite_store>(dir / "node.db");
   o.content = std::make_unique<net::disk_content>(dir);
@@ -165,10 +169,14 @@ void BM_live_transfer(benchmark::State& state) {
   const auto chunk = std::to_string(state.range(1)) + "KiB";
   const auto window = std::to_string(state.range(2)) + "KiB";
   const auto in_flight = state.range(3);
-  auto run_dir = src.dir / ("run-" + chunk + "-" + window + "-" + std::to_string(in_flight));
+  const bool tls = state.range(4) != 0;
+  state.SetLabel(tls ? "tls" : "plain");
+  auto run_dir = src.dir / ("run-" + chunk + "-" + window + "-" + std::to_string(in_flight) +
+                            (tls ? "-tls" : "-plain"));
 
-  auto po = node("bench-provider", run_dir / "p",
-                 nlohmann::json::array({{{"role", "provider"}, {"chunk_size", chunk}}}), nullptr);
+  auto po =
+    node("bench-provider", run_dir / "p",
+         nlohmann::json::array({{{"role", "provider"}, {"chunk_size", chunk}}}), nullptr, tls);
   static_cast<net::disk_content*>(po.content.get())->provide({src.path, "", 0});
   net::live_runtime provider(std::move(po));
   provider.start();
@@ -179,7 +187,7 @@ void BM_live_transfer(benchmark::State& state) {
                                     {"window", window},
                                     {"windows_in_flight", in_flight},
                                     {"request_timeout", "30s"}}});
-  auto dopt = node("bench-downloader", run_dir / "d", dl, &w);
+  auto dopt = node("bench-downloader", run_dir / "d", dl, &w, tls);
   auto* content = static_cast<net::disk_content*>(dopt.content.get());
   net::live_runtime downloader(std::move(dopt));
   downloader.start();
@@ -244,13 +252,15 @@ void BM_sha256_same_data(benchmark::State& state) {
 
 } // namespace
 
-// file MiB, chunk KiB, window KiB, windows in flight
+// file MiB, chunk KiB, window KiB, windows in flight, TLS
 BENCHMARK(BM_live_transfer)
-  ->Args({1024, 1024, 8192, 4})
-  ->Args({1024, 1024, 4096, 4})
-  ->Args({1024, 256, 4096, 4})
-  ->Args({1024, 64, 1024, 4})
-  ->Args({32, 1024, 8192, 4})
+  ->Args({1024, 1024, 8192, 4, 1})
+  ->Args({1024, 1024, 8192, 4, 0})
+  ->Args({1024, 1024, 4096, 4, 1})
+  ->Args({1024, 256, 4096, 4, 1})
+  ->Args({1024, 64, 1024, 4, 1})
+  ->Args({32, 1024, 8192, 4, 1})
+  ->Args({32, 1024, 8192, 4, 0})
   ->Iterations(3)
   ->UseRealTime()
   ->Unit(benchmark::kMillisecond);

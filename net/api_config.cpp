@@ -72,25 +72,19 @@ api_config parse_api_config(const json& j, const std::string& path, const fs::pa
     cfg::fail(at("max_price"), "at most 2^53", j["max_price"]);
   if (c.max_fund > exact)
     cfg::fail(at("max_fund"), "at most 2^53", j["max_fund"]);
-  auto* ledger = cfg::member(j, "ledger");
-  auto* ledger_name = cfg::member(j, "ledger_name");
-  if (ledger && ledger_name)
-    cfg::fail_msg(path, "give \"ledger\" (node id) or \"ledger_name\", not both");
-  if (ledger)
+  // A name proves nothing: the ledger is named by the id its key proves.
+  if (cfg::member(j, "ledger_name"))
+    cfg::fail_msg(at("ledger_name"), "no longer accepted: give \"ledger\", the ledger node's peer "
+                                     "id (`peerlab id --config LEDGER.json` prints it)");
+  if (auto* ledger = cfg::member(j, "ledger"))
     c.ledger = cfg::get_positive(*ledger, at("ledger"));
-  if (ledger_name) {
-    auto name = cfg::get_string(*ledger_name, at("ledger_name"));
-    if (name.empty())
-      cfg::fail(at("ledger_name"), "the ledger node's non-empty name", *ledger_name);
-    c.ledger = peer_id_from_name(name);
-  }
   if (auto* v = cfg::member(j, "ledger_address")) {
     std::string err;
     auto a = parse_address(cfg::get_string(*v, at("ledger_address")), err);
     if (!a || a->port == 0)
       cfg::fail(at("ledger_address"), "\"host:port\" with an IP address and a port", *v);
     if (c.ledger == 0)
-      cfg::fail_msg(at("ledger_address"), "needs \"ledger\" or \"ledger_name\"");
+      cfg::fail_msg(at("ledger_address"), "needs \"ledger\"");
     c.ledger_address = to_string(*a);
   }
   auto count = [&](const char* key, std::size_t& field, std::size_t most) {

@@ -6,10 +6,13 @@
 // thread only; the owner is called back from there.
 #include "net/framing.hpp"
 #include "net/handshake.hpp"
+#include "net/identity.hpp"
 #include "net/net_limits.hpp"
 #include "protocols/common/limits.hpp"
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
@@ -50,6 +53,7 @@ public:
   std::string dialed;       // the address we dialed (outgoing only)
   std::string remote;       // the remote endpoint, for log lines
   peer_id peer = 0;         // known once the hello arrived
+  peer_id proven = 0;       // the id the peer's TLS key proves (0: a plain stream)
   bool ready = false;       // hello received
   std::uint64_t serial = 0; // creation order, for stable choices and logs
   std::string remote_ip;    // for the per-address connection bound
@@ -74,6 +78,11 @@ struct connection_timeouts {
 };
 
 template <class Stream>
+struct is_tls_stream : std::false_type {};
+template <class Next>
+struct is_tls_stream<boost::asio::ssl::stream<Next>> : std::true_type {};
+
+template <class Stream>
 class stream_connection final : public connection_base,
                                 public std::enable_shared_from_this<stream_connection<Stream>> {
 public:
@@ -86,13 +95,30 @@ public:
                  live_limits::hello_frame_bytes_max) {}
 
   void start(const hello& mine) override {
-    enqueue(encode_hello(mine));
+    // One deadline covers the TLS handshake and the hello.
     timer_.expires_after(std::chrono::microseconds(timeouts_.handshake));
     timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
       if (!ec && !self->ready)
         self->close("no hello within the handshake timeout");
     });
-    do_read();
+    if constexpr (is_tls_stream<Stream>::value) {
+      namespace ssl = boost::asio::ssl;
+      stream_.async_handshake(
+        outgoing ? ssl::stream_base::client : ssl::stream_base::server,
+        [self = this->shared_from_this(), mine](const boost::system::error_code& ec) {
+          if (self->closed_)
+            return;
+          if (ec)
+            return self->close("TLS handshake failed: " + ec.message());
+          auto id = proven_peer(self->stream_.native_handle());
+          if (auto* err = std::get_if<std::string>(&id))
+            return self->close("TLS: " + *err);
+          self->proven = std::get<peer_id>(id);
+          self->begin(mine);
+        });
+    } else {
+      begin(mine);
+    }
   }
 
   bool send(bytes&& frame) override {
@@ -124,6 +150,21 @@ public:
   std::size_t queued_bytes() const override { return queued_; }
 
 private:
+  // The stream is ready (after the TLS handshake): the hello goes first, then
+  // whatever was queued meanwhile.
+  void begin(const hello& mine) {
+    auto h = encode_hello(mine);
+    if (out_.empty())
+      last_drained = std::chrono::steady_clock::now();
+    queued_ += frame_header_bytes + h.size();
+    if (budget_)
+      budget_->used += frame_header_bytes + h.size();
+    out_.push_front({frame_header(h.size()), std::move(h)});
+    began_ = true;
+    do_write();
+    do_read();
+  }
+
   struct out_frame {
     std::array<std::uint8_t, frame_header_bytes> header;
     bytes body;
@@ -136,7 +177,7 @@ private:
     if (budget_)
       budget_->used += frame_header_bytes + frame.size();
     out_.push_back({frame_header(frame.size()), std::move(frame)});
-    if (!writing_)
+    if (!writing_ && began_)
       do_write();
   }
 
@@ -153,7 +194,8 @@ private:
     if (closed_)
       return;
     if (ec) {
-      close(ec == boost::asio::error::eof ? "closed by peer" : ec.message());
+      bool ended = ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated;
+      close(ended ? "closed by peer" : ec.message());
       return;
     }
     bool intact = decoder_.commit(n); // frames before a bad prefix still count
@@ -163,6 +205,11 @@ private:
         auto h = decode_hello(byte_view{f.data(), f.size()});
         if (auto* err = std::get_if<std::string>(&h)) {
           close("bad hello: " + *err);
+          return;
+        }
+        if (proven != 0 && std::get<hello>(h).id != proven) {
+          close("hello claims peer " + std::to_string(std::get<hello>(h).id) +
+                " but its TLS key proves peer " + std::to_string(proven));
           return;
         }
         ready = true;
@@ -202,14 +249,17 @@ private:
   void do_write() {
     buffers_.clear();
     std::size_t frames = 0;
-    for (auto& f : out_) {
-      if (frames == live_limits::frames_per_write_max)
-        break;
-      buffers_.push_back(boost::asio::buffer(f.header));
-      if (!f.body.empty())
-        buffers_.push_back(boost::asio::buffer(f.body));
-      ++frames;
-    }
+    if constexpr (is_tls_stream<Stream>::value)
+      frames = gather_for_tls();
+    else
+      for (auto& f : out_) {
+        if (frames == live_limits::frames_per_write_max)
+          break;
+        buffers_.push_back(boost::asio::buffer(f.header));
+        if (!f.body.empty())
+          buffers_.push_back(boost::asio::buffer(f.body));
+        ++frames;
+      }
     in_flight_ = frames;
     writing_ = true;
     boost::asio::async_write(
@@ -217,6 +267,34 @@ private:
       [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t) {
         self->on_written(ec);
       });
+  }
+
+  // A TLS stream writes one buffer per record: headers and small bodies are
+  // copied together so that they share records; a large body goes as it is.
+  std::size_t gather_for_tls() {
+    constexpr std::size_t small = 16 * 1024;
+    staging_.clear();
+    std::vector<std::pair<std::size_t, const bytes*>> parts; // staging end, large body
+    std::size_t frames = 0;
+    for (auto& f : out_) {
+      if (frames == live_limits::frames_per_write_max)
+        break;
+      staging_.insert(staging_.end(), f.header.begin(), f.header.end());
+      if (f.body.size() <= small)
+        staging_.insert(staging_.end(), f.body.begin(), f.body.end());
+      else
+        parts.emplace_back(staging_.size(), &f.body);
+      ++frames;
+    }
+    std::size_t from = 0;
+    for (auto& [end, body] : parts) {
+      buffers_.push_back(boost::asio::buffer(staging_.data() + from, end - from));
+      buffers_.push_back(boost::asio::buffer(*body));
+      from = end;
+    }
+    if (from < staging_.size())
+      buffers_.push_back(boost::asio::buffer(staging_.data() + from, staging_.size() - from));
+    return frames;
   }
 
   void on_written(const boost::system::error_code& ec) {
@@ -248,9 +326,11 @@ private:
   frame_decoder decoder_;
   std::deque<out_frame> out_; // frames keep their address while queued (deque)
   std::vector<boost::asio::const_buffer> buffers_;
+  bytes staging_; // TLS only: small frames copied into one buffer
   std::size_t queued_ = 0;
   std::size_t in_flight_ = 0;
   bool writing_ = false;
+  bool began_ = false; // nothing is written before the hello (and the TLS handshake)
   bool closed_ = false;
 };
 

@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <array>
 #include <atomic>
@@ -29,6 +30,7 @@ namespace peerlab::net {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using plain_connection = stream_connection<tcp::socket>;
+using tls_connection = stream_connection<asio::ssl::stream<tcp::socket>>;
 
 namespace {
 bool power_of_two(std::uint64_t n) { return n != 0 && (n & (n - 1)) == 0; }
@@ -78,6 +80,10 @@ public:
       throw std::runtime_error("cannot listen on " + opts_.listen + ": " + e.code().message());
     }
     mine_ = hello{rt_.id_, rt_.bound_};
+    if (opts_.identity) {
+      tls_.emplace(asio::ssl::context::tls);
+      opts_.identity->configure(tls_->native_handle());
+    }
     for (auto& p : opts_.peers)
       configured_.push_back(configured_peer{p, live_limits::peer_retry_min, false, false,
                                             std::make_shared<asio::steady_timer>(io_)});
@@ -372,9 +378,13 @@ private:
     boost::system::error_code ec;
     s.set_option(tcp::no_delay(true), ec);
     auto remote = s.remote_endpoint(ec);
-    auto c = std::make_shared<plain_connection>(
-      std::move(s), *this,
-      connection_timeouts{opts_.bounds.handshake_timeout, opts_.bounds.idle_timeout}, &budget_);
+    connection_timeouts t{opts_.bounds.handshake_timeout, opts_.bounds.idle_timeout};
+    std::shared_ptr<connection_base> c;
+    if (tls_)
+      c = std::make_shared<tls_connection>(asio::ssl::stream<tcp::socket>(std::move(s), *tls_),
+                                           *this, t, &budget_);
+    else
+      c = std::make_shared<plain_connection>(std::move(s), *this, t, &budget_);
     c->remote_ip = ec ? std::string() : remote.address().to_string();
     c->outgoing = outgoing;
     c->dialed = dialed;
@@ -459,12 +469,28 @@ private:
     }
   }
 
-  void remember(peer_id peer, const std::string& addr) {
+  // `verified`: we dialed `addr` and the peer there proved it is `peer`. An
+  // address only claimed (a hello's listen field, a DHT answer) never displaces
+  // a verified one, unless dialing the verified one is failing.
+  void remember(peer_id peer, const std::string& addr, bool verified = false) {
     if (peer == rt_.id_ || addr.empty())
       return;
     auto it = known_.find(peer);
     if (it != known_.end()) {
+      if (it->second == addr) {
+        verified_.erase(peer);
+        if (verified)
+          verified_.insert(peer);
+        return;
+      }
+      if (!verified && verified_.count(peer) && !cooling(it->second)) {
+        count("net.addresses_kept_verified");
+        return;
+      }
       it->second = addr;
+      verified_.erase(peer);
+      if (verified)
+        verified_.insert(peer);
       return;
     }
     if (known_.size() >= live_limits::known_addresses_max) {
@@ -472,6 +498,23 @@ private:
       return;
     }
     known_.emplace(peer, addr);
+    if (verified)
+      verified_.insert(peer);
+  }
+
+  // A peer proved who is at `addr`: other ids claimed for it were wrong.
+  void forget_others_at(const std::string& addr, peer_id owner) {
+    std::erase_if(known_, [&](const auto& k) {
+      bool stale = k.first != owner && k.second == addr && !verified_.count(k.first);
+      if (stale)
+        count("net.addresses_disproved");
+      return stale;
+    });
+  }
+
+  bool cooling(const std::string& addr) const {
+    auto c = cooloff_.find(addr);
+    return c != cooloff_.end() && c->second > now();
   }
 
   connection_base* pick(peer_id p) {
@@ -570,7 +613,7 @@ private:
       return;
     }
     std::string addr = c.outgoing ? c.dialed : h.listen;
-    remember(h.id, addr);
+    remember(h.id, addr, c.outgoing && c.proven != 0);
     auto self = conns_.at(c.serial);
     links_[h.id].push_back(self);
     if (c.outgoing) {
@@ -590,8 +633,11 @@ private:
       pending_total_ -= p->second.size;
       pending_.erase(p);
     }
-    if (c.outgoing)
+    if (c.outgoing) {
       drop_pending_for(c.dialed, h.id, c.dialed + " is now peer " + std::to_string(h.id));
+      if (c.proven != 0)
+        forget_others_at(c.dialed, h.id);
+    }
     if (running_ && !addr.empty()) // the roles learn who is at which address
       for (auto& a : by_port_)
         if (a)
@@ -665,6 +711,7 @@ private:
   // Asio (declared before the CAF system so that it is destroyed after it).
   asio::io_context io_{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::optional<asio::ssl::context> tls_; // set when the node has an identity
   tcp::acceptor acceptor_{io_};
   asio::steady_timer accept_retry_{io_};
   std::uint64_t accept_failures_ = 0, refused_ = 0;
@@ -684,6 +731,7 @@ private:
   std::map<std::uint64_t, std::shared_ptr<connection_base>> conns_;
   std::map<peer_id, std::vector<std::shared_ptr<connection_base>>> links_;
   std::map<peer_id, std::string> known_;
+  std::set<peer_id> verified_; // known_ entries proven by dialing them
   std::set<std::string> dialing_;
   std::map<std::string, time_us> cooloff_;
   std::map<peer_id, pending_frames> pending_;
@@ -698,7 +746,7 @@ private:
 live_runtime::live_runtime(live_options opts) {
   if (!opts.store || !opts.content)
     throw std::invalid_argument("live_runtime needs a kv_store and a content_store");
-  id_ = peer_id_from_name(opts.name);
+  id_ = opts.identity ? opts.identity->id() : peer_id_from_name(opts.name);
   rng_.reseed(opts.seed != 0 ? opts.seed : derive_seed(id_, 0x6c697665 /* "live" */));
   impl_ = std::make_unique<impl>(*this, std::move(opts));
 }

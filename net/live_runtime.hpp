@@ -9,6 +9,7 @@
 // thread owns every socket and connection table; the two meet through
 // boost::asio::post (CAF -> Asio) and caf::anon_send (Asio -> CAF).
 #include "actors/runtime/runtime.hpp"
+#include "net/identity.hpp"
 #include "net/net_limits.hpp"
 #include "protocols/common/rng.hpp"
 
@@ -33,7 +34,11 @@ struct connection_bounds {
 };
 
 struct live_options {
-  std::string name;                   // peer id = first 8 bytes of SHA-256(name)
+  std::string name; // a label for logs; the peer id comes from `identity`
+  /// The node's key: every connection runs TLS 1.3 and each peer's id is the
+  /// one its key proves (net/identity.hpp). Null: plain TCP, ids are claimed,
+  /// not proven, and derived from `name` (tests and measurements only).
+  std::shared_ptr<const node_identity> identity;
   std::string listen = "127.0.0.1:0"; // explicit bind address; port 0 = any free port
   std::vector<std::string> peers;     // addresses dialed at start (and redialed when lost)
   std::uint64_t seed = 0;             // the node's rng; 0 = derived from the peer id

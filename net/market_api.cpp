@@ -441,13 +441,10 @@ private:
   }
 
   void fund(const http_server_request& req, const std::string&, respond_fn& respond) {
-    auto body = api_inputs::object_body(req.body, {"account", "name", "amount"});
-    if (body.contains("account") == body.contains("name"))
-      throw bad_input(
-        400, "give the account to fund as \"account\" (decimal node id) or \"name\" (node name)");
-    peer_id account = body.contains("account")
-                        ? api_inputs::peer_text(body["account"], "account")
-                        : peer_id_from_name(api_inputs::text(body["name"], "name", 255));
+    auto body = api_inputs::object_body(req.body, {"account", "amount"});
+    if (!body.contains("account")) // names prove nothing: accounts are peer ids
+      throw bad_input(400, "give the account to fund as \"account\" (the node's decimal peer id)");
+    peer_id account = api_inputs::peer_text(body["account"], "account");
     if (!body.contains("amount"))
       throw bad_input(400, "missing \"amount\"");
     auto amount = api_inputs::amount(body["amount"], "amount", cfg_.max_fund);

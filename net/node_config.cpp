@@ -93,7 +93,7 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
   cfg::only_keys(j, "",
                  {"name", "listen", "peers", "data_dir", "roles", "adversary", "provide", "seed",
                   "downloads", "exit_when_done", "run_for", "provider_wait", "fileset_http",
-                  "kad_bootstrap", "dht_provide", "api"});
+                  "kad_bootstrap", "dht_provide", "api", "plaintext"});
   node_config c;
   auto required = [&](const char* key) -> const json& {
     auto* v = cfg::member(j, key);
@@ -152,6 +152,8 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
     if (c.downloads[i].providers.empty() && !has_kad)
       cfg::fail_msg(cfg::index("downloads", i),
                     "missing \"providers\" (or the \"kad\" role in roles to find them in the DHT)");
+  if (auto* v = cfg::member(j, "plaintext"))
+    c.plaintext = cfg::get_bool(*v, "plaintext");
   if (auto* v = cfg::member(j, "exit_when_done"))
     c.exit_when_done = cfg::get_bool(*v, "exit_when_done");
   if (c.exit_when_done && c.downloads.empty())

@@ -44,6 +44,10 @@ struct node_config {
   std::vector<std::string> kad_bootstrap;
   /// Kademlia: announce every provided file (key = its SHA-256) once joined.
   bool dht_provide = false;
+  /// No TLS: peer ids are derived from `name` and claimed, never proven
+  /// (measurements against TLS, tests). Default: TLS 1.3 with the key in
+  /// data_dir/node.key.
+  bool plaintext = false;
 };
 
 /// Relative paths (data_dir, provide) are taken relative to `base_dir`.

@@ -31,6 +31,7 @@ const subcommand subcommands[] = {
   {"fuzz", "swarm testing: many runs with drawn seeds and faults, failures shrunk",
    app::fuzz_command},
   {"node", "run one live node from a JSON config", net::node_command},
+  {"id", "print a live node's peer id (creating its key if needed)", net::id_command},
   {"set", "upload, fetch with Merkle proofs, and list replicated file sets", net::set_command},
   {"mirror", "copy a folder to another, injecting truncation, corruption and delay",
    net::mirror_command},

@@ -46,6 +46,14 @@ const app::command_help node_help{
   "Prints one JSON line per event on stdout; stops on SIGINT/SIGTERM.\n"
   "Exit 1 means a download failed."};
 
+const app::command_help id_help{
+  "id",
+  "--config FILE",
+  "Prints the peer id of FILE's node, creating its key (data_dir/node.key) if missing.",
+  {{"config", "FILE", "the node's configuration (required)"}},
+  "Prints {\"name\": ..., \"peer_id\": ...} on stdout, so that other configs can\n"
+  "name the node (a ledger, a bootstrap node) before it first runs."};
+
 // Numbers that are whole print without a fraction ("bytes": 1048576).
 json number(double v) {
   if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9e15)
@@ -118,6 +126,15 @@ public:
       return 2;
     }
     live_options o;
+    if (!cfg_.plaintext) {
+      try {
+        o.identity = node_identity::load_or_create(cfg_.data_dir / "node.key");
+      } catch (const std::exception& e) {
+        log(e.what());
+        return 2;
+      }
+    }
+    self_ = o.identity ? o.identity->id() : peer_id_from_name(cfg_.name);
     if (!open_storage(o))
       return 2;
     add_roles_and_peers(o);
@@ -214,7 +231,7 @@ private:
     for (auto& r : o.roles)
       own_ports_.insert(r->port());
     if (cfg_.api) // the HTTP API's role (account), and a downloader for lookups
-      market_api::install_roles(*cfg_.api, o.roles, peer_id_from_name(cfg_.name));
+      market_api::install_roles(*cfg_.api, o.roles, self_);
     o.on_event = [this](port_t port, const event& e) { on_event(port, e); };
     o.on_peer = [this](peer_id id, const std::string& addr) { on_peer(id, addr); };
     o.on_log = [this](const std::string& m) { log(m); };
@@ -362,6 +379,7 @@ private:
   bool has_kad_ = false;
   std::set<port_t> own_ports_; // ports of the node's own roles (before the API adds its own)
   std::vector<digest> provided_;
+  peer_id self_ = 0; // the node's id: proven by its key, or (plaintext) from its name
 };
 
 int run_node(const std::string& config) {
@@ -379,6 +397,27 @@ int node_command(int argc, char** argv) {
     if (!a.positional().empty())
       throw app::usage_error("unexpected argument \"" + a.positional()[0] + "\"");
     return run_node(a.required("config"));
+  });
+}
+
+int id_command(int argc, char** argv) {
+  return app::run_parsed(id_help, argc, argv, [](const app::args& a) {
+    if (!a.positional().empty())
+      throw app::usage_error("unexpected argument \"" + a.positional()[0] + "\"");
+    node_config cfg = load_node_config(a.required("config"));
+    peer_id id = peer_id_from_name(cfg.name);
+    if (!cfg.plaintext) {
+      std::error_code ec;
+      std::filesystem::create_directories(cfg.data_dir, ec);
+      try {
+        id = node_identity::load_or_create(cfg.data_dir / "node.key")->id();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "[%s] %s\n", cfg.name.c_str(), e.what());
+        return app::exit_code::usage;
+      }
+    }
+    printer{}.line({{"name", cfg.name}, {"peer_id", std::to_string(id)}});
+    return app::exit_code::ok;
   });
 }
 

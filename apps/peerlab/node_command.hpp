@@ -11,5 +11,7 @@ namespace peerlab::net {
 
 /// argv[0] is "node"; then `--config FILE`. Returns the process exit code.
 int node_command(int argc, char** argv);
+/// `peerlab id --config FILE`: the node's peer id (its key is created if missing).
+int id_command(int argc, char** argv);
 
 } // namespace peerlab::net

@@ -218,21 +218,20 @@ TEST_CASE(
         "[::1]:8080");
   auto d = net::parse_api_config(json{{"provide_dirs", {"shared", "/abs/x/../y"}},
                                       {"download_dir", "dl"},
-                                      {"ledger_name", "ledger"},
+                                      {"ledger", 77},
                                       {"ledger_address", "127.0.0.1:4000"}},
                                  "api", base, base);
   CHECK(d.provide_dirs == std::vector<fs::path>{"/srv/node/shared", "/abs/y"});
   CHECK(d.download_dir == fs::path("/srv/node/dl"));
-  CHECK(d.ledger == net::peer_id_from_name("ledger"));
+  CHECK(d.ledger == 77);
   CHECK(d.ledger_address == "127.0.0.1:4000");
   CHECK(
     net::parse_api_config(json{{"ledger", 18446744073709551615ull}}, "api", base, base).ledger ==
     18446744073709551615ull); // half of all live ids are above 2^63
   CHECK_THROWS_WITH(net::parse_api_config(json{{"ledger", 0}}, "api", base, base),
                     Catch::Contains("api.ledger"));
-  CHECK_THROWS_WITH(
-    net::parse_api_config(json{{"ledger", 5}, {"ledger_name", "l"}}, "api", base, base),
-    Catch::Contains("not both"));
+  CHECK_THROWS_WITH(net::parse_api_config(json{{"ledger_name", "l"}}, "api", base, base),
+                    Catch::Contains("api.ledger_name: no longer accepted: give \"ledger\""));
   CHECK_THROWS_WITH(
     net::parse_api_config(json{{"ledger_address", "127.0.0.1:4000"}}, "api", base, base),
     Catch::Contains("needs \"ledger\""));

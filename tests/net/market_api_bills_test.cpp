@@ -48,6 +48,7 @@ struct stranger {
   stranger(peer_id victim, const std::string& victim_address) {
     net::live_options o;
     o.name = "api-bills-stranger";
+    o.identity = net::node_identity::ephemeral(); // a stranger with a key of its own
     o.listen = "127.0.0.1:0";
     o.peers = {victim_address};
     o.roles = {std::make_shared<stranger_biller>(victim)};
@@ -93,10 +94,12 @@ TEST_CASE("market api: a stranger's unsolicited bill does not move a live payer'
   for (bool check : {true, false}) {
     DYNAMIC_SECTION((check ? "a payer that judges bills" : "a naive payer")) {
       std::string name = check ? "api-bills-payer" : "api-bills-naive";
-      api_node payer{
-        name, payer_roles(ledger.id(), ledger.address(), check),
-        json{{"ledger_name", "api-bills-ledger"}, {"ledger_address", ledger.address()}}};
-      REQUIRE(ledger.post("/api/ledger/fund", {{"name", name}, {"amount", funds}}).status == 200);
+      api_node payer{name, payer_roles(ledger.id(), ledger.address(), check),
+                     json{{"ledger", ledger.id()}, {"ledger_address", ledger.address()}}};
+      REQUIRE(
+        ledger
+          .post("/api/ledger/fund", {{"account", std::to_string(payer.id())}, {"amount", funds}})
+          .status == 200);
       REQUIRE(api_node::eventually([&] { return balance(ledger, payer.id()) == funds; }));
       stranger s(payer.id(), payer.address());
       if (check) {

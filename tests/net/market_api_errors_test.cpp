@@ -215,17 +215,19 @@ TEST_CASE("market api: malformed stop, lookup, download, wallet and fund request
   // Fund (ledger nodes only).
   auto& l = w.ledger;
   const std::string fund = "/api/ledger/fund";
-  expect_error(p.post(fund, {{"name", "x"}, {"amount", 5}}), 404, "no ledger role");
-  expect_error(l.post(fund, {{"name", "x"}, {"amount", 0}}), 400, "amount must be positive");
-  expect_error(l.post(fund, {{"name", "x"}, {"amount", -3}}), 400, "amount must not be negative");
-  expect_error(l.post(fund, {{"name", "x"}, {"amount", 2.5}}), 400, "whole number");
-  expect_error(l.call("POST", fund, R"({"name": "x", "amount": 18446744073709551615})"), 400,
+  expect_error(p.post(fund, {{"account", "12"}, {"amount", 5}}), 404, "no ledger role");
+  expect_error(l.post(fund, {{"account", "12"}, {"amount", 0}}), 400, "amount must be positive");
+  expect_error(l.post(fund, {{"account", "12"}, {"amount", -3}}), 400,
+               "amount must not be negative");
+  expect_error(l.post(fund, {{"account", "12"}, {"amount", 2.5}}), 400, "whole number");
+  expect_error(l.call("POST", fund, R"({"account": "12", "amount": 18446744073709551615})"), 400,
                "amount must be at most");
-  expect_error(l.post(fund, {{"name", "x"}}), 400, "missing \"amount\"");
+  expect_error(l.post(fund, {{"account", "12"}}), 400, "missing \"amount\"");
   expect_error(l.post(fund, {{"account", "12x"}, {"amount", 1}}), 400,
                "account must be a decimal peer id");
-  expect_error(l.post(fund, {{"account", "12"}, {"name", "x"}, {"amount", 1}}), 400, "\"account\"");
-  expect_error(l.post(fund, {{"amount", 1}}), 400, "\"account\"");
+  // Names prove nothing: an account is named by its peer id only.
+  expect_error(l.post(fund, {{"name", "x"}, {"amount", 1}}), 400, "unknown field \"name\"");
+  expect_error(l.post(fund, {{"amount", 1}}), 400, "\"account\" (the node's decimal peer id)");
   // Unknown endpoints and methods.
   expect_error(p.get("/api/nope"), 404, "no endpoint GET /api/nope");
   expect_error(p.get("/"), 404, "no endpoint");

@@ -20,11 +20,10 @@ struct market_world {
                     json{{"provide_dirs", json::array({"shared"})},
                          {"ledger", ledger.id()},
                          {"ledger_address", ledger.address()}}};
-  api_node downloader{
-    "api-flow-downloader",
-    market_roles::downloader(ledger.id(), ledger.address()),
-    json{{"ledger_name", "api-flow-ledger"}, {"ledger_address", ledger.address()}},
-    {provider.address()}};
+  api_node downloader{"api-flow-downloader",
+                      market_roles::downloader(ledger.id(), ledger.address()),
+                      json{{"ledger", ledger.id()}, {"ledger_address", ledger.address()}},
+                      {provider.address()}};
 
   std::uint64_t balance(api_node& at, peer_id account) {
     auto r = at.get("/api/wallet/balance?account=" + std::to_string(account));
@@ -53,7 +52,8 @@ TEST_CASE(
     sha256::of(byte_view{reinterpret_cast<const std::uint8_t*>(content.data()), content.size()}));
 
   // Fund the downloader on the ledger node, by name.
-  auto f = m.ledger.post("/api/ledger/fund", {{"name", "api-flow-downloader"}, {"amount", 100000}});
+  auto f = m.ledger.post("/api/ledger/fund",
+                         {{"account", std::to_string(m.downloader.id())}, {"amount", 100000}});
   REQUIRE(f.status == 200);
   CHECK(f.body["account"] == std::to_string(m.downloader.id()));
   CHECK(f.body["amount"] == 100000);

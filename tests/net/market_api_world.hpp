@@ -55,6 +55,8 @@ public:
     cfg_ = net::parse_api_config(api, "api", root_, data);
     net::live_options o;
     o.name = name;
+    // Each node proves its id with a key kept in its data dir (a restart keeps it).
+    o.identity = net::node_identity::load_or_create(data / "node.key");
     o.listen = "127.0.0.1:0";
     o.peers = std::move(peers);
     o.roles = make_roles(roles, "roles", "");
@@ -66,7 +68,7 @@ public:
     o.content = std::move(content);
     net::market_api_node n;
     n.name = name;
-    n.self = net::peer_id_from_name(name);
+    n.self = o.identity->id();
     for (auto& r : o.roles)
       n.ports.insert(r->port());
     net::market_api::install_roles(cfg_, o.roles, n.self);

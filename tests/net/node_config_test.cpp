@@ -70,6 +70,15 @@ TEST_CASE("node_config: defaults bind 127.0.0.1 on a free port", "[net][config]"
   REQUIRE(c.peers.empty());
   REQUIRE_FALSE(c.exit_when_done);
   REQUIRE_FALSE(c.run_for);
+  REQUIRE_FALSE(c.plaintext); // TLS with the node's key unless asked otherwise
+}
+
+TEST_CASE("node_config: plaintext is an explicit boolean opt-out of TLS", "[net][config]") {
+  auto j = good();
+  j["plaintext"] = true;
+  REQUIRE(net::parse_node_config(j, "/b").plaintext);
+  j["plaintext"] = "yes";
+  REQUIRE(error_of(j).rfind("plaintext: expected", 0) == 0);
 }
 
 TEST_CASE("node_config: errors name the JSON path and what was expected", "[net][config]") {

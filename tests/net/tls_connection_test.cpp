@@ -1,6 +1,6 @@
 // The connection is templated on its byte stream: the same framing, hello and
-// queue run over TLS (boost::asio::ssl) with no change above the stream. A
-// self-signed certificate is made in memory for the test.
+// queue run over TLS (boost::asio::ssl) with no change above the stream. Each
+// side proves the id in its hello with its key (net/identity.hpp).
 #include <utility> // before Asio: boost 1.74's awaitable.hpp needs std::exchange
 
 #include "net/connection.hpp"
@@ -31,7 +31,7 @@ struct recorder final : net::connection_owner {
   void on_queue_full(net::connection_base&, std::size_t) override {}
 };
 
-// A server context with a fresh self-signed P-256 certificate.
+// A context with a fresh self-signed P-256 certificate: a key that is no peer id.
 void use_self_signed(ssl::context& ctx) {
   EVP_PKEY* key = EVP_EC_gen("P-256");
   REQUIRE(key);
@@ -60,56 +60,94 @@ void run_until(asio::io_context& io, const std::function<bool()>& done) {
   }
 }
 
+// Two connections over one loopback TCP pair, each side with its own key.
+struct tls_pair {
+  using tls_connection = net::stream_connection<ssl::stream<tcp::socket>>;
+  asio::io_context io;
+  std::shared_ptr<const net::node_identity> ida = net::node_identity::ephemeral(),
+                                            idb = net::node_identity::ephemeral();
+  ssl::context ctx_a = context_of(*ida), ctx_b = context_of(*idb);
+  recorder ra, rb;
+  std::shared_ptr<tls_connection> ca, cb;
+
+  static ssl::context context_of(const net::node_identity& id) {
+    ssl::context ctx(ssl::context::tls);
+    id.configure(ctx.native_handle());
+    return ctx;
+  }
+  tls_pair() {
+    tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    tcp::socket a(io), b(io);
+    a.connect(acc.local_endpoint());
+    acc.accept(b);
+    ca = std::make_shared<tls_connection>(ssl::stream<tcp::socket>(std::move(a), ctx_a), ra);
+    cb = std::make_shared<tls_connection>(ssl::stream<tcp::socket>(std::move(b), ctx_b), rb);
+    ca->outgoing = true; // the dialing side runs the TLS client
+  }
+};
+
 } // namespace
 
 TEST_CASE("connection: frames and hellos run unchanged over TLS", "[net][connection]") {
+  tls_pair p;
+  p.ca->start({p.ida->id(), "127.0.0.1:1"});
+  p.cb->start({p.idb->id(), "127.0.0.1:2"});
+  bytes big(300'000);
+  for (std::size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<std::uint8_t>(i * 31);
+  // Small frames share TLS records, a large one goes on its own: the order holds.
+  REQUIRE(p.ca->send(bytes{250, 1, 2, 3}));
+  REQUIRE(p.ca->send(bytes(big)));
+  REQUIRE(p.ca->send(bytes{250, 4}));
+  REQUIRE(p.cb->send(bytes{250, 9}));
+  run_until(p.io, [&] { return p.rb.frames.size() == 3 && p.ra.frames.size() == 1; });
+  INFO("closed: " << Catch::Detail::stringify(p.ra.closed) << " / "
+                  << Catch::Detail::stringify(p.rb.closed));
+  REQUIRE(p.ra.hellos.size() == 1);
+  REQUIRE(p.ra.hellos[0].id == p.idb->id());
+  REQUIRE(p.rb.hellos[0].id == p.ida->id());
+  CHECK(p.ca->proven == p.idb->id());
+  CHECK(p.cb->proven == p.ida->id());
+  REQUIRE(p.rb.frames[0] == bytes{250, 1, 2, 3});
+  REQUIRE(p.rb.frames[1] == big);
+  REQUIRE(p.rb.frames[2] == bytes{250, 4});
+  REQUIRE(p.ra.frames[0] == bytes{250, 9});
+  p.ca->close("done");
+  p.cb->close("done");
+}
+
+TEST_CASE("connection: a hello whose id the TLS key does not prove closes the connection",
+          "[net][connection]") {
+  tls_pair p;
+  p.ca->start({12345, "127.0.0.1:1"}); // not the id of its key
+  p.cb->start({p.idb->id(), "127.0.0.1:2"});
+  run_until(p.io, [&] { return !p.rb.closed.empty(); });
+  REQUIRE(p.rb.closed.size() == 1);
+  CHECK(p.rb.closed[0] ==
+        "hello claims peer 12345 but its TLS key proves peer " + std::to_string(p.ida->id()));
+  CHECK(p.rb.hellos.empty());
+  p.ca->close("done");
+}
+
+TEST_CASE("connection: a peer whose certificate key is not Ed25519 is refused",
+          "[net][connection]") {
   asio::io_context io;
   tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   tcp::socket a(io), b(io);
   a.connect(acc.local_endpoint());
   acc.accept(b);
-
-  ssl::context client_ctx(ssl::context::tls_client), server_ctx(ssl::context::tls_server);
-  client_ctx.set_verify_mode(ssl::verify_none); // identity comes with the TLS work, not here
-  server_ctx.set_options(ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-  use_self_signed(server_ctx);
-  ssl::stream<tcp::socket> ta(std::move(a), client_ctx), tb(std::move(b), server_ctx);
-  int shaken = 0;
-  boost::system::error_code ea, eb;
-  ta.async_handshake(ssl::stream_base::client, [&](auto ec) {
-    ea = ec;
-    ++shaken;
-  });
-  tb.async_handshake(ssl::stream_base::server, [&](auto ec) {
-    eb = ec;
-    ++shaken;
-  });
-  run_until(io, [&] { return shaken == 2; });
-  REQUIRE_FALSE(ea);
-  REQUIRE_FALSE(eb);
-  REQUIRE(std::string(SSL_get_version(ta.native_handle())) == "TLSv1.3");
-
+  auto id = net::node_identity::ephemeral();
+  ssl::context ctx_a = tls_pair::context_of(*id), ctx_b(ssl::context::tls);
+  use_self_signed(ctx_b);
   using tls_connection = net::stream_connection<ssl::stream<tcp::socket>>;
   recorder ra, rb;
-  auto ca = std::make_shared<tls_connection>(std::move(ta), ra);
-  auto cb = std::make_shared<tls_connection>(std::move(tb), rb);
-  ca->start({1, "127.0.0.1:1"});
-  cb->start({2, "127.0.0.1:2"});
-  bytes big(300'000);
-  for (std::size_t i = 0; i < big.size(); ++i)
-    big[i] = static_cast<std::uint8_t>(i * 31);
-  REQUIRE(ca->send(bytes{250, 1, 2, 3}));
-  REQUIRE(ca->send(bytes(big)));
-  REQUIRE(cb->send(bytes{250, 9}));
-  run_until(io, [&] { return rb.frames.size() == 2 && ra.frames.size() == 1; });
-  INFO("closed: " << Catch::Detail::stringify(ra.closed) << " / "
-                  << Catch::Detail::stringify(rb.closed));
-  REQUIRE(ra.hellos.size() == 1);
-  REQUIRE(ra.hellos[0].id == 2);
-  REQUIRE(rb.hellos[0].id == 1);
-  REQUIRE(rb.frames[0] == bytes{250, 1, 2, 3});
-  REQUIRE(rb.frames[1] == big);
-  REQUIRE(ra.frames[0] == bytes{250, 9});
-  ca->close("done");
-  cb->close("done");
+  auto ca = std::make_shared<tls_connection>(ssl::stream<tcp::socket>(std::move(a), ctx_a), ra);
+  ssl::stream<tcp::socket> tb(std::move(b), ctx_b);
+  ca->outgoing = true;
+  ca->start({id->id(), ""});
+  tb.async_handshake(ssl::stream_base::server, [](auto) {});
+  run_until(io, [&] { return !ra.closed.empty(); });
+  REQUIRE(ra.closed.size() == 1);
+  CHECK(ra.closed[0] == "TLS: the certificate's key is not Ed25519");
+  CHECK(ra.hellos.empty());
 }

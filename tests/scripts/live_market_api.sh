@@ -110,7 +110,7 @@ cat >"$work/provider.json" <<EOF
            {"role": "payment_verifier", "ledger": $id_ledger, "ledger_address": "$addr_ledger",
             "poll_interval": "200ms"}],
  "api": {"listen": "127.0.0.1:0", "provide_dirs": ["provider-shared"], "max_price": 1000000,
-         "ledger_name": "mkt-ledger", "ledger_address": "$addr_ledger"}}
+         "ledger": $id_ledger, "ledger_address": "$addr_ledger"}}
 EOF
 start provider
 
@@ -121,7 +121,7 @@ cat >"$work/downloader.json" <<EOF
             "min_timeout": "2s", "request_timeout": "10s"},
            {"role": "payer", "ledger": $id_ledger, "ledger_address": "$addr_ledger", "resend_interval": "500ms"}],
  "api": {"listen": "127.0.0.1:0", "download_dir": "downloader-dl", "lookup_timeout": "1s",
-         "ledger_name": "mkt-ledger", "ledger_address": "$addr_ledger"}}
+         "ledger": $id_ledger, "ledger_address": "$addr_ledger"}}
 EOF
 start downloader
 
@@ -131,7 +131,7 @@ L="http://$api_ledger" P="http://$api_provider" D="http://$api_downloader"
 [[ $(call GET "$D/api/health") == 200 ]] || fail "health"
 [[ $(jget "$work/resp.json" 'j["peer_id"]') == "$id_downloader" ]] || fail "health: wrong peer id"
 
-[[ $(call POST "$L/api/ledger/fund" '{"name": "mkt-downloader", "amount": 100000}') == 200 ]] || fail "fund"
+[[ $(call POST "$L/api/ledger/fund" "{\"account\": \"$id_downloader\", \"amount\": 100000}") == 200 ]] || fail "fund"
 [[ $(jget "$work/resp.json" 'j["account"]') == "$id_downloader" ]] || fail "fund: wrong account"
 
 [[ $(call POST "$P/api/file/provide-file" "{\"file_path\": \"movie.bin\", \"price\": $price}") == 201 ]] ||
@@ -215,9 +215,9 @@ expect 400 "max_price must not be negative" POST "$D/api/file/download-file" \
   "{\"file_id\": \"$hash\", \"dest_path\": \"y.bin\", \"max_price\": -1}"
 expect 409 "asks more than max_price" POST "$D/api/file/download-file" \
   "{\"file_id\": \"$hash\", \"dest_path\": \"y.bin\", \"max_price\": $((price - 1))}"
-expect 400 "amount must not be negative" POST "$L/api/ledger/fund" '{"name": "mkt-downloader", "amount": -5}'
-expect 400 "whole number" POST "$L/api/ledger/fund" '{"name": "mkt-downloader", "amount": 1e300}'
-expect 404 "no ledger role" POST "$P/api/ledger/fund" '{"name": "mkt-provider", "amount": 5}'
+expect 400 "amount must not be negative" POST "$L/api/ledger/fund" '{"account": "1", "amount": -5}'
+expect 400 "whole number" POST "$L/api/ledger/fund" '{"account": "1", "amount": 1e300}'
+expect 404 "no ledger role" POST "$P/api/ledger/fund" '{"account": "1", "amount": 5}'
 expect 400 "account must be a decimal peer id" GET "$D/api/wallet/balance?account=me"
 expect 404 "no endpoint GET /api/nothing" GET "$P/api/nothing"
 expect 405 "GET is not allowed" GET "$P/api/file/provide-file"
