@@ -3,7 +3,7 @@
 // file market (net/market_api.hpp). Reference: docs/live.md "HTTP API".
 //
 //   "api": {"listen": "127.0.0.1:8080", "provide_dirs": ["shared"],
-//           "download_dir": "downloads", "ledger_name": "ledger",
+//           "download_dir": "downloads", "ledger": LEDGER_PEER_ID,
 //           "ledger_address": "127.0.0.1:4000"}
 #include "protocols/common/types.hpp"
 

@@ -14,7 +14,7 @@
 //   GET  /api/file/get-downloaded-files
 //   GET  /api/wallet/balance[?account=ID]
 //   GET  /api/wallet/payments
-//   POST /api/ledger/fund                  {"account" | "name", "amount"}   (ledger nodes)
+//   POST /api/ledger/fund                  {"account", "amount"}            (ledger nodes)
 //
 // Every request is validated completely before anything changes; a bad one
 // gets {"error": "...", "status": N}. Then it becomes commands to the node's
