@@ -8,6 +8,7 @@
 #include "net/handshake.hpp"
 #include "net/identity.hpp"
 #include "net/net_limits.hpp"
+#include "net/tls_socket.hpp"
 #include "protocols/common/limits.hpp"
 
 #include <boost/asio/buffer.hpp>
@@ -81,6 +82,8 @@ template <class Stream>
 struct is_tls_stream : std::false_type {};
 template <class Next>
 struct is_tls_stream<boost::asio::ssl::stream<Next>> : std::true_type {};
+template <>
+struct is_tls_stream<tls_socket> : std::true_type {};
 
 template <class Stream>
 class stream_connection final : public connection_base,

@@ -225,6 +225,9 @@ void node_identity::configure(SSL_CTX* ctx) const {
     throw std::runtime_error("cannot use the node key for TLS");
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_self_signed);
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET); // every connection proves its key afresh
+  SSL_CTX_set_num_tickets(ctx, 0);
+  // With read-ahead (net/tls_socket.hpp), one recv() takes many records.
+  SSL_CTX_set_default_read_buffer_len(ctx, 256 * 1024);
 }
 
 } // namespace peerlab::net

@@ -30,7 +30,7 @@ namespace peerlab::net {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using plain_connection = stream_connection<tcp::socket>;
-using tls_connection = stream_connection<asio::ssl::stream<tcp::socket>>;
+using tls_connection = stream_connection<tls_socket>;
 
 namespace {
 bool power_of_two(std::uint64_t n) { return n != 0 && (n & (n - 1)) == 0; }
@@ -381,8 +381,8 @@ private:
     connection_timeouts t{opts_.bounds.handshake_timeout, opts_.bounds.idle_timeout};
     std::shared_ptr<connection_base> c;
     if (tls_)
-      c = std::make_shared<tls_connection>(asio::ssl::stream<tcp::socket>(std::move(s), *tls_),
-                                           *this, t, &budget_);
+      c = std::make_shared<tls_connection>(tls_socket(std::move(s), tls_->native_handle()), *this,
+                                           t, &budget_);
     else
       c = std::make_shared<plain_connection>(std::move(s), *this, t, &budget_);
     c->remote_ip = ec ? std::string() : remote.address().to_string();
