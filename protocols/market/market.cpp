@@ -29,7 +29,8 @@ const char* policy_name(policy p) {
 
 const std::vector<std::string>& cheating_strategies() {
   static const std::vector<std::string> names = {"never_pays",   "underpays",     "fake_tx_id",
-                                                 "reuses_tx_id", "double_spends", "pays_late"};
+                                                 "reuses_tx_id", "double_spends", "pays_late",
+                                                 "impersonates"};
   return names;
 }
 
@@ -70,6 +71,8 @@ std::optional<strategy> strategy_from_name(std::string_view n) {
     return strategy::double_spends;
   if (n == "pays_late")
     return strategy::pays_late;
+  if (n == "impersonates")
+    return strategy::impersonates;
   return std::nullopt;
 }
 
@@ -89,6 +92,8 @@ const char* strategy_name(strategy s) {
     return "double_spends";
   case strategy::pays_late:
     return "pays_late";
+  case strategy::impersonates:
+    return "impersonates";
   }
   return "?";
 }

@@ -53,6 +53,8 @@ enum class strategy : std::uint8_t {
   reuses_tx_id,  // pays its first bill, then reports that transaction for every later one
   double_spends, // pays, notifies, then replaces the payment with one to itself (higher fee)
   pays_late,     // pays correctly, but only after `late_delay`
+  impersonates,  // never pays; asks the ledger to move the biller's money to itself, in the
+                 // biller's name (the ledger must check who really sent the transfer)
 };
 std::optional<strategy> strategy_from_name(std::string_view);
 const char* strategy_name(strategy);

@@ -190,6 +190,12 @@ void payer::on_request(context& ctx, peer_id from, const payment_request& r, eff
     fx.count("market.bills_ignored");
     save_row(ctx, r.ref, p, "ignored");
     return;
+  case strategy::impersonates: // the reply (not_owner) matches no transfer of ours
+    fx.send(cfg_.ledger, ledger::encode(ledger::transfer{++req_seq_, ports::payer, from, ctx.self,
+                                                         r.amount, cfg_.fee, p.nonce}));
+    fx.count("market.impersonations_sent");
+    save_row(ctx, r.ref, p, "ignored");
+    return;
   case strategy::underpays:
     p.paying = std::max<std::uint64_t>(r.amount / 2, 1);
     break;
