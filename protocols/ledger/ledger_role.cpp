@@ -97,7 +97,8 @@ void ledger_role::frame(context& ctx, peer_id from, byte_view data, effects& fx)
 void ledger_role::on_transfer(context& ctx, peer_id from, const transfer& t, effects& fx) {
   fx.count("ledger.transfers");
   submit_result r;
-  if (t.from != from) { // `from` is proven by the transport (TLS live, the network in the simulator)
+  if (t.from !=
+      from) { // `from` is proven by the transport (TLS live, the network in the simulator)
     fx.count("ledger.impostor_transfers_rejected");
     r.code = error_code::not_owner;
     r.text = "account " + std::to_string(t.from) + " belongs to another node";

@@ -140,6 +140,7 @@ TEST_CASE(
     {strategy::fake_tx_id, "the ledger knows no such transaction"},
     {strategy::double_spends, "the transaction was replaced by a conflicting one (double spend)"},
     {strategy::pays_late, "not paid within the payment deadline"},
+    {strategy::impersonates, "not paid within the payment deadline"},
   };
   for (auto& c : cases) {
     DYNAMIC_SECTION(strategy_name(c.s)) {
@@ -158,6 +159,12 @@ TEST_CASE(
       if (c.s == strategy::double_spends) {
         CHECK(m.balance(provider_node) == 0);
         CHECK(m.net.counter("ledger.replacements") == 1);
+      }
+      if (c.s == strategy::impersonates) {
+        // The transfer in the provider's name moved nothing: the ledger checks the sender.
+        CHECK(m.net.counter("ledger.impostor_transfers_rejected") == 1);
+        CHECK(m.balance(provider_node) == 0);
+        CHECK(m.balance(30) == 1'000'000); // nor was anything taken from it
       }
       if (c.s == strategy::pays_late) {
         // The late money is recognised in the books and clears the peer.
