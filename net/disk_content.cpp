@@ -335,6 +335,11 @@ std::uint64_t disk_content::open_sink(const digest& hash, std::string_view name,
     ::unlinkat(partial_fd_, part_name.c_str(), 0);
     return 0;
   }
+  return add_sink(std::move(s));
+}
+
+std::uint64_t disk_content::add_sink(sink s) {
+  const auto part_name = s.part.filename().string();
   s.direct_fd =
     ::openat(partial_fd_, part_name.c_str(), O_WRONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
   struct stat a {
@@ -347,6 +352,54 @@ std::uint64_t disk_content::open_sink(const digest& hash, std::string_view name,
   auto id = next_sink_++;
   sinks_.emplace(id, std::move(s));
   return id;
+}
+
+std::uint64_t disk_content::resume_sink(const digest& hash, std::string_view name,
+                                        std::uint64_t size) {
+  std::lock_guard lock(mu_);
+  auto hex = to_hex(hash);
+  if (size > peerlab::limits::file_bytes_max ||
+      sinks_.size() >= peerlab::limits::active_downloads_max)
+    return 0;
+  for (auto& [_, s] : sinks_)
+    if (s.hash == hash)
+      return 0;
+  sink s;
+  s.hash = hash;
+  s.name = sanitise_name(name, hash);
+  s.size = size;
+  s.part = partial_ / (hex + ".part");
+  // Opened, never created, and not through a link: the downloader re-hashes
+  // what it claims before trusting it.
+  s.fd = ::openat(partial_fd_, s.part.filename().c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (s.fd < 0) {
+    if (errno != ENOENT)
+      report("content: cannot reopen " + s.part.string() + ": " + errno_text());
+    return 0;
+  }
+  struct stat st {};
+  if (::fstat(s.fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      static_cast<std::uint64_t>(st.st_size) != size) {
+    report("content: not resuming " + s.part.string() + ": not a regular file of " +
+           std::to_string(size) + " bytes");
+    ::close(s.fd);
+    return 0;
+  }
+  return add_sink(std::move(s));
+}
+
+bool disk_content::flush_sink(std::uint64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = sinks_.find(id);
+  if (it == sinks_.end())
+    return false;
+  auto& s = it->second;
+  std::string err;
+  if ((s.direct_fd >= 0 && !writer_.flush(s.direct_fd, &err)) || !writer_.flush(s.fd, &err)) {
+    report("content: cannot write " + s.part.string() + ": " + err);
+    return false;
+  }
+  return true;
 }
 
 bool disk_content::write(std::uint64_t id, std::uint64_t offset, byte_view data) {

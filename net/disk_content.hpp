@@ -65,6 +65,10 @@ public:
   bool read_sink(std::uint64_t sink, std::uint64_t offset, std::size_t len, bytes& out) override;
   bool commit_sink(std::uint64_t sink) override;
   void discard_sink(std::uint64_t sink) override;
+  /// Reopens downloads/.partial/<hex>.part if it is a regular file of `size` bytes.
+  std::uint64_t resume_sink(const digest& hash, std::string_view name, std::uint64_t size) override;
+  /// Waits until the sink's queued writes reached the file.
+  bool flush_sink(std::uint64_t sink) override;
 
   const std::filesystem::path& downloads_dir() const { return downloads_; }
   /// Where the file with this hash was committed, if it was.
@@ -90,7 +94,8 @@ private:
     int fd = -1;        // buffered: reads, unaligned writes
     int direct_fd = -1; // O_DIRECT for aligned writes; -1 where unsupported (tmpfs)
   };
-  void close_sink(sink& s); // waits for its queued writes
+  void close_sink(sink& s);       // waits for its queued writes
+  std::uint64_t add_sink(sink s); // opens its O_DIRECT descriptor; under mu_
 
   void report(const std::string& msg) const;
   bool place(sink& s, std::filesystem::path& final_path); // link into downloads/, no overwrite

@@ -549,7 +549,7 @@ void simulator::node_down(std::uint32_t n, bool crash) {
     leaving_node_ = -1;
   }
   node.roles.clear();
-  node.content->drop_sinks();
+  node.content->detach_sinks(); // partial downloads survive, as on a disk
   node.online = false;
   ++node.incarnation; // pending timers of the old incarnation are now stale
   for (auto& d : drivers_)

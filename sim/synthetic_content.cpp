@@ -183,6 +183,32 @@ std::vector<served_file> synthetic_content::served_files() const {
   return out;
 }
 
+std::uint64_t synthetic_content::resume_sink(const digest& hash, std::string_view,
+                                             std::uint64_t size) {
+  if (!sinks_)
+    return 0;
+  for (auto& [id, s] : *sinks_)
+    if (s.detached && s.hash == hash && s.data.size() == size) {
+      s.detached = false;
+      return id;
+    }
+  return 0;
+}
+
+void synthetic_content::detach_sinks() {
+  if (!sinks_)
+    return;
+  for (auto it = sinks_->begin(); it != sinks_->end();) {
+    if (it->second.detached) {
+      budget_->used_bytes -= it->second.data.size();
+      it = sinks_->erase(it);
+      continue;
+    }
+    it->second.detached = true;
+    ++it;
+  }
+}
+
 void synthetic_content::drop_sinks() {
   if (!sinks_)
     return;

@@ -65,6 +65,8 @@ public:
   bool read_sink(std::uint64_t sink, std::uint64_t offset, std::size_t len, bytes& out) override;
   bool commit_sink(std::uint64_t sink) override;
   void discard_sink(std::uint64_t sink) override;
+  /// Takes over the sink a crashed incarnation left for this hash and size.
+  std::uint64_t resume_sink(const digest& hash, std::string_view name, std::uint64_t size) override;
 
   /// Synthetic files have no paths: serving one by path is refused.
   serve_result serve_hashed(std::string_view path, const file_info& info,
@@ -73,13 +75,18 @@ public:
   /// The held files (path empty), in hash order; `downloaded` if a commit added them.
   std::vector<served_file> served_files() const override;
 
-  /// Drops unfinished sinks (the node crashed: its partial downloads are gone).
+  /// The node went down: its unfinished sinks stay, like partial files on a
+  /// disk, for the next incarnation to resume; the ones the incarnation before
+  /// left and nobody resumed since are dropped (bounds what crashes leave).
+  void detach_sinks();
+  /// Drops every unfinished sink.
   void drop_sinks();
 
 private:
   struct sink {
     digest hash{};
     bytes data;
+    bool detached = false; // left by an earlier incarnation, not resumed yet
   };
   file_catalog* catalog_;
   sink_budget* budget_;

@@ -33,6 +33,19 @@ digest sha256::finish() {
   return d;
 }
 
+digest sha256::peek() const {
+  digest d{};
+  unsigned int n = 0;
+  EVP_MD_CTX* copy = EVP_MD_CTX_new();
+  if (!copy || EVP_MD_CTX_copy_ex(copy, impl_->ctx) != 1) {
+    EVP_MD_CTX_free(copy);
+    throw std::runtime_error("sha256: EVP copy failed");
+  }
+  EVP_DigestFinal_ex(copy, d.data(), &n);
+  EVP_MD_CTX_free(copy);
+  return d;
+}
+
 digest sha256::of(byte_view data) {
   digest d{};
   unsigned int n = 0;

@@ -24,6 +24,9 @@ public:
   void update(byte_view data);
   /// Finishes and resets, so the object can hash again.
   digest finish();
+  /// The digest of what was hashed so far, leaving the state as it is (a
+  /// checkpoint of a prefix that hashing then continues past).
+  digest peek() const;
 
   static digest of(byte_view data);
 

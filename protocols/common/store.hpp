@@ -81,6 +81,21 @@ public:
   virtual bool commit_sink(std::uint64_t sink) = 0;
   /// Throws away a sink (failed or corrupt download).
   virtual void discard_sink(std::uint64_t sink) = 0;
+  /// Reopens the partial file a sink of this hash and size left behind (the
+  /// node crashed or stopped before committing it), keeping its bytes; 0 if
+  /// there is none. The caller must verify those bytes before trusting them.
+  virtual std::uint64_t resume_sink(const digest& hash, std::string_view name, std::uint64_t size) {
+    (void)hash;
+    (void)name;
+    (void)size;
+    return 0;
+  }
+  /// Makes every write to the sink so far reach the file (a crash of the
+  /// process after this loses none of them). False on a write error.
+  virtual bool flush_sink(std::uint64_t sink) {
+    (void)sink;
+    return true;
+  }
 
   // Serving files by path (the account role). The defaults describe a store
   // that has no files at paths: nothing to stamp, nothing served by path.

@@ -10,10 +10,6 @@ namespace peerlab::filexfer {
 
 namespace {
 
-constexpr std::uint64_t key_bits = 40;
-constexpr std::uint64_t timer_bits = 24;
-constexpr std::uint64_t key_mask = (1ull << key_bits) - 1;
-constexpr std::uint64_t timer_mask = (1ull << timer_bits) - 1;
 constexpr unsigned max_backoff = 16; // 2^16 times any timeout is past every cap
 
 const char* code_name(error_code c) {
@@ -32,7 +28,9 @@ const char* code_name(error_code c) {
 
 } // namespace
 
-std::vector<const table_schema*> downloader::tables() const { return {&download_files_table()}; }
+std::vector<const table_schema*> downloader::tables() const {
+  return {&download_files_table(), &partial_downloads_table()};
+}
 
 downloader::downloader(downloader_config cfg) : cfg_(cfg) {
   // Clamp to the protocol bounds so a config can never produce an invalid frame.
@@ -56,9 +54,10 @@ std::size_t downloader::open_windows() const {
   return n;
 }
 
-void downloader::start(context& ctx, effects&) {
-  // A restart loses every download (sinks stay behind in the store, unused).
-  // Fresh random id bases make replies and timers from before the crash stale.
+void downloader::start(context& ctx, effects& fx) {
+  // A restart loses the in-memory state of every download; the ones in the
+  // PartialDownloads table are resumed below. Fresh random id bases make
+  // replies and timers from before the crash stale.
   downloads_.clear();
   routes_.clear();
   lookups_.clear();
@@ -66,6 +65,7 @@ void downloader::start(context& ctx, effects&) {
   no_payer_ = false;
   next_req_id_ = ctx.random.next() | 1;
   next_key_ = (ctx.random.next() & (key_mask >> 1)) + 1;
+  resume_all(ctx, fx);
 }
 
 std::uint64_t downloader::new_req_id(download& d) {
@@ -127,6 +127,8 @@ void downloader::start_download(context& ctx, const peerlab::command& cmd, const
   d.started = ctx.now;
   d.id = hash_combine(mix64(static_cast<std::uint64_t>(ctx.now)), key);
   d.max_price = req.max_price;
+  d.retry_delay = cfg_.retry_initial;
+  save_partial(ctx, d); // accepted: a crash from now on resumes it
   fx.count("filexfer.downloads_started");
   fx.emit(event{"download_started",
                 cmd.id,
@@ -140,9 +142,9 @@ void downloader::start_download(context& ctx, const peerlab::command& cmd, const
 void downloader::begin_attempt(context& ctx, dl_iter it, effects& fx) {
   download& d = it->second;
   if (d.attempts >= cfg_.max_attempts)
-    return fail(ctx, it,
-                "gave up after " + std::to_string(d.attempts) + " attempts; last: " + d.last_error,
-                fx);
+    return retry_or_fail(
+      ctx, it, "gave up after " + std::to_string(d.attempts) + " attempts; last: " + d.last_error,
+      fx);
   ++d.attempts;
   ++d.idle_tries;
   d.progressed = false;
@@ -212,25 +214,22 @@ void downloader::rerequest_after_timeout(context& ctx, download& d, effects& fx)
   }
 }
 
-void downloader::forget_provider_state(context& ctx, download& d) {
+void downloader::forget_provider_state(context& ctx, download& d, bool keep_content) {
   if (d.meta_req_id != 0)
     routes_.erase(d.meta_req_id);
   for (auto& [req_id, _] : d.windows)
     routes_.erase(req_id);
-  if (d.sink != 0)
-    ctx.content.discard_sink(d.sink);
   d.meta_req_id = 0;
   d.have_meta = false;
-  d.name.clear();
-  d.size = 0;
-  d.sink = 0;
-  d.received.clear();
   d.cursor = 0;
   d.next_seq = 0;
   d.arrivals = 0;
   d.windows.clear();
-  d.hasher.finish(); // resets it
-  d.hashed = 0;
+  if (!keep_content) {
+    forget_verified(ctx, d);
+    d.name.clear();
+    d.size = 0;
+  }
   d.ref = {};
   d.srtt = d.rttvar = 0;
   d.has_rtt = false;
@@ -238,17 +237,22 @@ void downloader::forget_provider_state(context& ctx, download& d) {
   d.timed_out_at = -1;
 }
 
-void downloader::next_provider(context& ctx, dl_iter it, std::string reason, effects& fx) {
+void downloader::next_provider(context& ctx, dl_iter it, std::string reason, effects& fx,
+                               bool keep_content) {
   download& d = it->second;
   d.last_error = "provider " + std::to_string(d.provider()) + ": " + std::move(reason);
-  // Nothing from a failed provider is trusted: start the next one from a clean slate.
-  forget_provider_state(ctx, d);
+  // Nothing from a provider that failed by what it sent (errors, truncation,
+  // a wrong hash) is trusted: the next one starts from a clean slate. One
+  // that only fell silent (crashed, unreachable) leaves its bytes: the next
+  // provider continues, and the whole-file hash still judges every byte.
+  forget_provider_state(ctx, d, keep_content);
   ++d.provider_index;
   d.idle_tries = 0;
   if (d.provider_index >= d.providers.size())
-    return fail(
+    return retry_or_fail(
       ctx, it,
       "all " + std::to_string(d.providers.size()) + " providers failed; last: " + d.last_error, fx);
+  save_partial(ctx, d); // the provider index moved (and the partial may be gone)
   fx.count("filexfer.provider_switches");
   begin_attempt(ctx, it, fx);
 }
@@ -310,6 +314,7 @@ std::uint64_t downloader::rerequest_holes(context& ctx, download& d, std::uint64
 void downloader::fail(context& ctx, dl_iter it, const std::string& reason, effects& fx) {
   download& d = it->second;
   forget_provider_state(ctx, d);
+  erase_partial(ctx, d);
   fx.count("filexfer.downloads_failed");
   fx.emit(event{"download_failed",
                 d.command_id,
@@ -333,6 +338,7 @@ void downloader::finish(context& ctx, dl_iter it, effects& fx) {
   if (!ctx.content.commit_sink(d.sink))
     return fail(ctx, it, "verified file could not be committed to the store", fx);
   d.sink = 0; // committed: not to be discarded
+  erase_partial(ctx, d);
   for (auto& [req_id, _] : d.windows)
     routes_.erase(req_id);
   time_us took = ctx.now - d.started;
@@ -410,6 +416,10 @@ void downloader::timer(context& ctx, std::uint64_t tok, effects& fx) {
     return; // that download is over, or a newer timer replaced this one
   download& d = it->second;
   d.timer_armed = false;
+  if (d.verifying)
+    return verify_step(ctx, it, fx);
+  if (d.waiting)
+    return retry_round(ctx, it, fx);
   time_us idle = ctx.now - d.last_progress;
   if (idle < timeout(d)) {
     arm_timer(ctx, d, fx); // progress since: wait the rest
@@ -426,7 +436,7 @@ void downloader::timer(context& ctx, std::uint64_t tok, effects& fx) {
     fx.count("filexfer.retries");
     return begin_attempt(ctx, it, fx);
   }
-  next_provider(ctx, it, "no progress for " + std::to_string(idle) + " us", fx);
+  next_provider(ctx, it, "no progress for " + std::to_string(idle) + " us", fx, true);
 }
 
 // ---- frames ---------------------------------------------------------------
@@ -513,13 +523,20 @@ void downloader::on_meta_ok(context& ctx, dl_iter it, const meta_ok& m, effects&
     return next_provider(
       ctx, it,
       "price " + std::to_string(m.price) + " above max_price " + std::to_string(d.max_price), fx);
-  d.sink = ctx.content.open_sink(d.hash, m.name, m.size);
+  if (d.sink != 0 && d.size != m.size) {
+    // A resumed partial of another size: the provider's metadata wins.
+    fx.count("filexfer.resume_rejected");
+    forget_verified(ctx, d);
+  }
+  if (d.sink == 0)
+    d.sink = ctx.content.open_sink(d.hash, m.name, m.size);
   if (d.sink == 0)
     return fail(ctx, it, "could not open a sink in the content store", fx);
   d.have_meta = true;
   d.name = m.name;
   d.price = m.price;
   d.size = m.size;
+  save_partial(ctx, d);
   // Restarts the idle clock, but is not "progress" that renews a provider's
   // tries: a provider that only ever answers metadata must run out of them.
   d.last_progress = d.last_heard = ctx.now;
@@ -589,6 +606,7 @@ void downloader::on_chunk(context& ctx, dl_iter it, const content_chunk& c, effe
     return fail(ctx, it, "reading back the sink failed", fx);
   if (d.received.covers(0, d.size))
     return finish(ctx, it, fx);
+  maybe_checkpoint(ctx, d);
   detect_gap(ctx, d, w->second, fx);
   detect_stalled(ctx, d, w->second, fx);
   retire_covered(d); // this window, or an overlapping one the fresh bytes completed

@@ -45,6 +45,12 @@ public:
   void set_lookup_limits(time_us timeout, std::size_t max_peers);
 
 private:
+  // Timer tokens: download key << timer_bits | the download's timer generation.
+  static constexpr std::uint64_t key_bits = 40;
+  static constexpr std::uint64_t timer_bits = 24;
+  static constexpr std::uint64_t key_mask = (1ull << key_bits) - 1;
+  static constexpr std::uint64_t timer_mask = (1ull << timer_bits) - 1;
+
   // One CONTENT_REQ. Windows of one download may overlap: a re-request of a
   // lost range lies inside the window that lost it.
   struct window {
@@ -104,6 +110,14 @@ private:
     sha256 hasher;
     std::uint64_t hashed = 0; // bytes [0, hashed) went into hasher
     payment_ref ref{};
+    // Crash recovery (downloader_resume.cpp).
+    std::uint64_t checkpointed = 0; // verified prefix last written to PartialDownloads
+    bool verifying = false;         // re-hashing a resumed partial before trusting it
+    std::uint64_t verify_target = 0;
+    digest checkpoint_digest{}; // of [0, checkpointed), or of [0, verify_target) while verifying
+    bool waiting = false;       // every provider failed: waiting to try them again
+    std::size_t rounds = 0;     // retry rounds so far
+    time_us retry_delay = 0;    // the next wait (doubles up to retry_max)
     // Round-trip estimate of this provider (RFC 6298 smoothing) and timeout backoff.
     time_us srtt = 0, rttvar = 0;
     bool has_rtt = false;
@@ -117,7 +131,7 @@ private:
 
   void start_download(context&, const peerlab::command&, const download_file&, effects&);
   void begin_attempt(context&, dl_iter, effects&);
-  void next_provider(context&, dl_iter, std::string reason, effects&);
+  void next_provider(context&, dl_iter, std::string reason, effects&, bool keep_content = false);
   void fill_windows(context&, download&, effects&);
   /// Sends one CONTENT_REQ for [b, e) and opens its window.
   void open_window(context&, download&, std::uint64_t b, std::uint64_t e, std::uint8_t generation,
@@ -135,8 +149,29 @@ private:
   /// A chunk requested before the last timeout arrived: that timeout was spurious.
   void on_late_chunk(download&, time_us gap, effects&);
   void retire_covered(download&);
-  void forget_provider_state(context&, download&);
+  void forget_provider_state(context&, download&, bool keep_content = false);
   void fail(context&, dl_iter, const std::string& reason, effects&);
+  /// Every provider failed (or max_attempts ran out): wait and try them all
+  /// again while the retry deadline allows, else fail.
+  void retry_or_fail(context&, dl_iter, const std::string& reason, effects&);
+  void retry_round(context&, dl_iter, effects&);
+
+  // Crash recovery (downloader_resume.cpp).
+  /// Writes the download's PartialDownloads row (what a restart resumes from).
+  void save_partial(context&, const download&);
+  void erase_partial(context&, const download&);
+  /// Writes a checkpoint once the hashed prefix grew by checkpoint_bytes.
+  void maybe_checkpoint(context&, download&);
+  /// Restarts every download of the PartialDownloads table.
+  void resume_all(context&, effects&);
+  void resume_one(context&, const row&, effects&);
+  /// Re-hashes the next step of a resumed partial; trusts it only if the
+  /// prefix hashes to the digest written with it.
+  void verify_step(context&, dl_iter, effects&);
+  /// Drops a resumed partial (its bytes are not trusted): the download starts from zero.
+  void forget_verified(context&, download&);
+  /// Arms the download's one timer for exactly `delay` (verification, retry wait).
+  void arm_fixed(download&, time_us delay, effects&);
   void finish(context&, dl_iter, effects&);
   /// Writes the DownloadFiles row of a verified file.
   void record_history(context&, const download&, time_us took);

@@ -44,6 +44,9 @@ constexpr std::size_t windows_in_flight_max = 64;
 constexpr std::size_t provider_turn_bytes = 1u << 20;
 /// Bytes read back from a sink per step when hashing data that arrived out of order.
 constexpr std::size_t hash_readback_bytes = 1u << 20;
+/// Bytes re-hashed per step when a restarted downloader verifies a partial
+/// file (one zero-delay timer each, so other downloads keep moving).
+constexpr std::size_t resume_verify_step_bytes = 8u << 20;
 /// Content requests one download may have open at once: pipelined windows,
 /// fast re-requests of lost ranges, and windows kept after a timeout for late chunks.
 constexpr std::size_t open_windows_max = 256;
@@ -77,6 +80,15 @@ struct downloader_config {
   std::size_t fast_retries = 2;           // re-requests of a lost range before the timeout path
   std::size_t attempts_per_provider = 2;  // timeouts tolerated per provider
   std::size_t max_attempts = 8;           // whole download gives up after this many
+  // Crash recovery (docs/protocols/filexfer.md "Resume and retry"): the
+  // verified prefix is persisted each time it grew by checkpoint_bytes.
+  std::uint64_t checkpoint_bytes = 1024 * 1024;
+  // A download whose providers all failed waits retry_initial (doubling up to
+  // retry_max) and tries them all again, until retry_deadline after it
+  // started; 0 = fail at once.
+  time_us retry_initial = 1 * us_per_s;
+  time_us retry_max = 30 * us_per_s;
+  time_us retry_deadline = 0;
   // Metadata lookups ("lookup HASH PEER..."): how long one waits for answers,
   // how many run at once, and how many peers one asks.
   time_us lookup_timeout = 2 * us_per_s;

@@ -16,7 +16,8 @@ std::shared_ptr<role> downloader_from_json(const json& p, const std::string& pat
                                            const std::string&) {
   cfg::only_keys(p, path,
                  {"role", "chunk_size", "window", "windows_in_flight", "request_timeout",
-                  "initial_timeout", "min_timeout", "attempts_per_provider", "max_attempts"});
+                  "initial_timeout", "min_timeout", "attempts_per_provider", "max_attempts",
+                  "checkpoint", "retry_initial", "retry_max", "retry_deadline"});
   cfg::fields f(p, path);
   filexfer::downloader_config c;
   if (auto* v = cfg::member(p, "chunk_size")) {
@@ -32,6 +33,18 @@ std::shared_ptr<role> downloader_from_json(const json& p, const std::string& pat
   f.duration("min_timeout", c.min_timeout);
   f.positive("attempts_per_provider", c.attempts_per_provider);
   f.positive("max_attempts", c.max_attempts);
+  // Crash recovery: checkpoint of the verified prefix (0 B: never), and the
+  // retry rounds of a download whose providers all failed (deadline 0: none).
+  std::size_t checkpoint = c.checkpoint_bytes;
+  f.size("checkpoint", checkpoint);
+  c.checkpoint_bytes = checkpoint;
+  f.duration("retry_initial", c.retry_initial);
+  f.duration("retry_max", c.retry_max);
+  f.duration("retry_deadline", c.retry_deadline);
+  if (c.retry_initial <= 0)
+    cfg::fail_msg(cfg::child(path, "retry_initial"), "must be above 0");
+  if (c.retry_max < c.retry_initial)
+    cfg::fail_msg(cfg::child(path, "retry_max"), "must be at least retry_initial");
   if (c.window_bytes < c.chunk_bytes)
     cfg::fail_msg(path, "window must be at least chunk_size");
   return filexfer::make_downloader(c);

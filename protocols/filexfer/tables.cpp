@@ -1,5 +1,7 @@
 #include "protocols/filexfer/tables.hpp"
 
+#include "protocols/common/limits.hpp"
+
 #include <charconv>
 #include <map>
 
@@ -64,6 +66,24 @@ const table_schema& download_files_table() {
     };
     return t;
   }();
+  return s;
+}
+
+const table_schema& partial_downloads_table() {
+  static const table_schema s{"PartialDownloads",
+                              {{"hash", column_type::blob, 32},
+                               integer("download"),
+                               {"providers", column_type::blob},
+                               integer("provider_index"),
+                               integer("max_price"),
+                               {"name", column_type::text},
+                               integer("size"),
+                               integer("price"),
+                               integer("verified"),
+                               {"verified_sha256", column_type::blob}},
+                              1,
+                              1,
+                              limits::active_downloads_max};
   return s;
 }
 

@@ -161,6 +161,9 @@ void driver::on_event(sim_api& api, std::uint32_t node, const event& e) {
   if (e.kind == "download_started") {
     ++d.started;
     d.open[key].push_back(api.now());
+  } else if (e.kind == "download_resumed") {
+    ++d.resumed; // counted as interrupted when its node went down; open again
+    d.open[key].push_back(api.now());
   } else if (e.kind == "download_done") {
     ++d.completed;
     d.bytes += static_cast<std::uint64_t>(e.value("bytes"));

@@ -49,6 +49,7 @@ struct download_record {
 
 struct download_outcomes {
   std::uint64_t started = 0, completed = 0, failed = 0, interrupted = 0;
+  std::uint64_t resumed = 0; // interrupted downloads a restarted node took up again
   std::uint64_t bytes = 0;
   std::uint64_t corrupt_detected = 0;    // reported by downloaders
   std::uint64_t corrupt_accepted = 0;    // the simulator's own re-hash disagreed at commit

@@ -65,9 +65,11 @@ std::vector<std::string> text_lines(const download_outcomes& d) {
   char buf[512];
   std::snprintf(
     buf, sizeof buf,
-    "downloads  %llu started, %llu completed, %llu failed, %llu interrupted by churn",
+    "downloads  %llu started, %llu completed, %llu failed, %llu interrupted by churn "
+    "(%llu resumed)",
     static_cast<unsigned long long>(d.started), static_cast<unsigned long long>(d.completed),
-    static_cast<unsigned long long>(d.failed), static_cast<unsigned long long>(d.interrupted));
+    static_cast<unsigned long long>(d.failed), static_cast<unsigned long long>(d.interrupted),
+    static_cast<unsigned long long>(d.resumed));
   out.emplace_back(buf);
   std::snprintf(buf, sizeof buf, "           %s received; time median %.2f s, p99 %.2f s",
                 c::format_bytes(static_cast<double>(d.bytes)).c_str(),
@@ -127,6 +129,7 @@ json summary(const download_outcomes& d) {
           {"completed", d.completed},
           {"failed", d.failed},
           {"interrupted", d.interrupted},
+          {"resumed", d.resumed},
           {"bytes", d.bytes},
           {"time_median_s", d.duration_us.quantile(0.5) / 1e6},
           {"time_p99_s", d.duration_us.quantile(0.99) / 1e6},
