@@ -73,7 +73,7 @@ const peerlab::module& module() {
     "docs/protocols/filexfer.md",
     {{ports::file_provider, "file_provider"}, {ports::file_downloader, "file_downloader"}},
     {{"downloader", downloader_from_json, {}, R"({"role": "downloader"})"}},
-    {&download_files_table()},
+    {&download_files_table(), &partial_downloads_table()},
   };
   return m;
 }
