@@ -251,3 +251,31 @@ TEST_CASE("disk_content: a downloads folder that is a symbolic link is refused, 
                       Catch::Matchers::Contains((dir.path() / "node" / "downloads").string()) &&
                         Catch::Matchers::Contains("symbolic link"));
 }
+
+TEST_CASE("disk_content: a new store resumes the partial file another left, keeping its bytes",
+          "[net][content]") {
+  test::temp_dir dir("content");
+  auto data = pattern(300000);
+  digest h = sha256::of(data);
+  {
+    net::disk_content c(dir.path(), capture());
+    auto s = c.open_sink(h, "movie.bin", data.size());
+    REQUIRE(s != 0);
+    REQUIRE(c.write(s, 0, byte_view{data.data(), 200000}));
+    REQUIRE(c.flush_sink(s));
+    // The store goes away without commit or discard, as a killed node's would.
+  }
+  net::disk_content c(dir.path(), capture());
+  REQUIRE(c.resume_sink(h, "movie.bin", data.size() + 1) == 0); // another size: not resumed
+  auto s = c.resume_sink(h, "movie.bin", data.size());
+  REQUIRE(s != 0);
+  bytes back;
+  REQUIRE(c.read_sink(s, 0, 200000, back));
+  CHECK(back == bytes(data.begin(), data.begin() + 200000));
+  REQUIRE(c.write(s, 200000, byte_view{data.data() + 200000, data.size() - 200000}));
+  REQUIRE(c.commit_sink(s));
+  CHECK(c.stat(h).has_value());
+  digest other{};
+  other[0] = 1;
+  CHECK(c.resume_sink(other, "x", 10) == 0); // no partial file of that hash
+}
