@@ -63,7 +63,10 @@ std::size_t inclusion_proof_length(std::uint64_t index, std::uint64_t tree_size)
   // Levels below the point where the paths to `index` and to the last leaf
   // part, plus one hash per complete left subtree on the right border above it.
   const auto inner = static_cast<std::size_t>(std::bit_width(index ^ (tree_size - 1)));
-  const auto border = static_cast<std::size_t>(std::popcount(index >> inner));
+  // inner is 64 when the paths part at the top of a tree of more than 2^63
+  // leaves; nothing lies above that (and a shift by 64 is undefined).
+  const auto border =
+    inner >= 64 ? std::size_t{0} : static_cast<std::size_t>(std::popcount(index >> inner));
   return inner + border;
 }
 

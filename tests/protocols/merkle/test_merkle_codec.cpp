@@ -116,3 +116,19 @@ TEST_CASE("merkle proof codec survives random corruption and stays canonical", "
   CHECK(accepted > 1000);
   CHECK(rejected > 1000);
 }
+
+TEST_CASE("merkle proof length where the paths part at the top of a tree over 2^63 leaves",
+          "[merkle][codec]") {
+  // The paths of leaf 2^63 - 1 and the last leaf part at bit 63: 63 levels of
+  // the left subtree plus its right sibling, nothing above (this once shifted
+  // by 64, which x86 reads as 0 and counted 63 more hashes).
+  const std::uint64_t top = std::uint64_t{1} << 63;
+  CHECK(inclusion_proof_length(top - 1, top + 1) == 64);
+  CHECK(inclusion_proof_length(0, top + 1) == 64);
+  CHECK(inclusion_proof_length(top, top + 1) == 1);
+  inclusion_proof p{top - 1, top + 1, std::vector<digest>(64)};
+  std::string err;
+  auto back = decode_inclusion_proof(encode(p), &err);
+  REQUIRE(back);
+  CHECK(*back == p);
+}
