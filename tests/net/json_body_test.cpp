@@ -25,3 +25,12 @@ TEST_CASE("json body: too deep and not JSON are refused with what was wrong", "[
   REQUIRE(j);
   CHECK(j->is_array());
 }
+
+TEST_CASE("json body: a NUL byte is refused, not taken for the end of the body", "[net][json]") {
+  std::string err;
+  using namespace std::string_literals;
+  CHECK_FALSE(parse_json_body("{\"a\": 1}\0{\"b\": [1, 2]}"s, err));
+  CHECK(err == "the body is not valid JSON (NUL byte at offset 8)");
+  CHECK_FALSE(parse_json_body("\"a\0b\""s, err));
+  CHECK(err == "the body is not valid JSON (NUL byte at offset 2)");
+}
