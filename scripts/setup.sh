@@ -8,6 +8,7 @@ BUILD_TYPE=${2:-Release}
 
 PACKAGES=(
   g++ cmake ninja-build pkg-config git ccache clang-format universal-ctags
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev
   libcaf-dev libboost-dev libsqlite3-dev libssl-dev zlib1g-dev libxxhash-dev
   nlohmann-json3-dev libbenchmark-dev catch2
   sqlite3 openssl curl time

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fresh machine to a full test run: install, build (Release and Debug), run
 # every test, execute the notebooks, compare Release and Debug fingerprints,
-# and run the benchmarks briefly (they fail on a crash, never on a time).
+# run the libFuzzer targets of the decoders for a bounded time (clang-14,
+# ASan+UBSan; docs/sanitizers.md), and run the benchmarks briefly (they fail
+# on a crash, never on a time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh build Release
@@ -21,6 +23,9 @@ for s in scenarios/quickstart.json scenarios/churn.json; do
   echo "  $s release $rel debug $dbg"
   [ -n "$rel" ] && [ "$rel" = "$dbg" ] || { echo "FAIL: fingerprints differ between builds"; exit 1; }
 done
+
+echo "[test] libFuzzer targets of the decoders and parsers (clang-14, ASan+UBSan, 10 s each)"
+bash scripts/fuzz_targets.sh "${FUZZ_SECONDS:-10}" build-fuzz
 
 echo "[test] benchmarks (brief)"
 bash scripts/run_benchmarks.sh build brief

@@ -1,0 +1,212 @@
+// Writes the seed corpora of the fuzz targets: real encoded messages of every
+// kind, one file each, so the fuzzers start from valid input and mutate into
+// the corners. Usage: fuzz_corpus DIR (writes DIR/<target>/<name>).
+// tests/scripts/fuzz_targets.sh runs it and checks the result in
+// tests/fuzz/corpus/ is what it writes.
+#include "net/framing.hpp"
+#include "net/handshake.hpp"
+#include "protocols/droplog/codec.hpp"
+#include "protocols/droplog/httpmsg.hpp"
+#include "protocols/fileset/codec.hpp"
+#include "protocols/filexfer/codec.hpp"
+#include "protocols/gossip/codec.hpp"
+#include "protocols/kad/codec.hpp"
+#include "protocols/ledger/codec.hpp"
+#include "protocols/market/codec.hpp"
+#include "protocols/merkle/merkle.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+using namespace peerlab;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path root;
+
+void put(const std::string& target, const std::string& name, const bytes& b,
+         std::initializer_list<std::uint8_t> prefix = {}) {
+  fs::create_directories(root / target);
+  std::ofstream f(root / target / name, std::ios::binary);
+  for (auto p : prefix)
+    f.put(static_cast<char>(p));
+  f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+}
+
+bytes text(std::string_view s) { return bytes(s.begin(), s.end()); }
+
+digest filled(std::uint8_t v) {
+  digest d{};
+  d.fill(v);
+  return d;
+}
+
+void filexfer_seeds() {
+  using namespace filexfer;
+  put("filexfer_codec", "meta_req", encode(meta_req{1, filled(1)}));
+  put("filexfer_codec", "meta_ok", encode(meta_ok{2, "file.bin", 10, 4096}));
+  put("filexfer_codec", "meta_err", encode(meta_err{3, error_code::not_provider, "no"}));
+  put("filexfer_codec", "content_req", encode(content_req{4, filled(2), 0, 4096, 1024}));
+  put("filexfer_codec", "content_chunk", encode(content_chunk{5, 1024, {}, bytes(32, 0x5a)}));
+  put("filexfer_codec", "content_end", encode(content_end{6, 4096}));
+  put("filexfer_codec", "content_err", encode(content_err{7, error_code::busy, "busy"}));
+}
+
+void kad_seeds() {
+  kad::message m;
+  m.request_id = 9;
+  m.sender_id = filled(3);
+  m.sender_address = "127.0.0.1:4000";
+  put("kad_codec", "ping", kad::encode(m));
+  m.type = kad::msg_type::find_node;
+  m.key = filled(4);
+  put("kad_codec", "find_node", kad::encode(m));
+  m.type = kad::msg_type::nodes;
+  m.closer = {kad::make_contact(1, "127.0.0.1:4001"), kad::make_contact(2)};
+  put("kad_codec", "nodes", kad::encode(m));
+  m.type = kad::msg_type::add_provider;
+  m.provider = kad::make_contact(5, "127.0.0.1:4005");
+  put("kad_codec", "add_provider", kad::encode(m));
+  m.type = kad::msg_type::providers;
+  m.providers = {kad::make_contact(6, "h:1")};
+  put("kad_codec", "providers", kad::encode(m));
+  kad::message e;
+  e.type = kad::msg_type::err;
+  e.code = 2;
+  e.text = "key full";
+  put("kad_codec", "err", kad::encode(e));
+}
+
+void ledger_seeds() {
+  using namespace ledger;
+  put("ledger_codec", "transfer", encode(transfer{1, 7, 10, 20, 500, 1, 3}));
+  put("ledger_codec", "tx_status_req", encode(tx_status_req{2, 7, filled(5)}));
+  put("ledger_codec", "balance_req", encode(balance_req{3, 7, 10}));
+  put("ledger_codec", "transfer_ok", encode(transfer_ok{7, 1, filled(6)}));
+  put("ledger_codec", "transfer_err", encode(transfer_err{7, 1, error_code::overdraft, "short"}));
+  tx_status_reply s;
+  s.port = 7;
+  s.id = filled(7);
+  s.status = tx_status::confirmed;
+  s.from = 1;
+  s.to = 2;
+  s.amount = 5;
+  s.height = 3;
+  s.depth = 2;
+  s.tip = 4;
+  put("ledger_codec", "tx_status", encode(s));
+  put("ledger_codec", "balance", encode(balance_reply{7, 3, 10, 1000, 20, 4}));
+}
+
+void market_seeds() {
+  using namespace market;
+  put("market_codec", "payment_request",
+      encode(payment_request{{1}, filled(8), 100, 42, 0, 4096, 5000}));
+  put("market_codec", "payment_notify", encode(payment_notify{{2}, filled(9)}));
+  put("market_codec", "payment_status",
+      encode(payment_status{{3}, filled(10), pay_status::failed, "wrong payee"}));
+}
+
+void gossip_seeds() {
+  using namespace gossip;
+  put("gossip_codec", "subscriptions", encode(subscriptions_msg{{{true, "files"}, {false, "x"}}}));
+  put("gossip_codec", "message", encode(message_msg{"files", 1, text("hello")}));
+  auto id = message_id("files", text("hello"));
+  put("gossip_codec", "ihave", encode(ihave_msg{"files", {id}}));
+  put("gossip_codec", "iwant", encode(iwant_msg{{id, id}}));
+  put("gossip_codec", "graft", encode(graft_msg{"files"}));
+  put("gossip_codec", "prune", encode(prune_msg{"files", 60}));
+}
+
+void fileset_seeds() {
+  using namespace fileset;
+  put("fileset_codec", "file", encode(file_msg{"set-1", 3, 0, text("abc")}), {0});
+  put("fileset_codec", "announce", encode(announce_msg{"set-1", 3, 2, 1000, filled(11), 9}), {0});
+  put("fileset_codec", "list_req", encode(list_req{1, "a"}), {1});
+  put("fileset_codec", "list_resp",
+      encode(list_resp{2, {{"a", 2, filled(12)}, {"b", 1, {}}}, true}), {1});
+  put("fileset_codec", "manifest_req", encode(manifest_req{3, "a"}), {1});
+  put("fileset_codec", "manifest_resp",
+      encode(manifest_resp{4, "a", true, 2, filled(13), {filled(14), filled(15)}}), {1});
+  put("fileset_codec", "fetch_req", encode(fetch_req{5, "a", 1, 0, 1024}), {1});
+  put("fileset_codec", "fetch_resp", encode(fetch_resp{6, "a", 1, true, 3, 0, text("xyz")}), {1});
+}
+
+void merkle_seeds() {
+  merkle::tree t;
+  for (int i = 0; i < 7; ++i)
+    t.append(text("leaf " + std::to_string(i)));
+  for (std::uint64_t i : {0, 3, 6})
+    put("merkle_proof", "proof" + std::to_string(i),
+        merkle::encode(merkle::inclusion_proof{i, 7, t.inclusion_proof(i, 7)}));
+}
+
+void droplog_seeds() {
+  using namespace droplog;
+  direction_keys keys("droplog fuzz key: 32 bytes long!", 0x0a0a, 0x0b0b);
+  control_block c;
+  c.cumulative_ack = 5;
+  c.message_ranges = {{7, 9}};
+  c.nacks = {3};
+  message_frame m;
+  m.seq = 5;
+  m.payload = text("hello over a file drop");
+  for (std::uint8_t flags : {std::uint8_t{0}, packet_flags::encrypted})
+    put("droplog_packet", flags ? "raw_encrypted" : "raw_plain",
+        encode_packet(flags, 0x0a0a, 0x0b0b, 11, c, {&m}, keys), {0});
+  // Built mode: the bytes describe the packet (tests/fuzz/droplog_packet.cpp).
+  put("droplog_packet", "built", text("\x05\x01\x02\x03 some message bytes here"), {1});
+
+  http::request q;
+  q.id = 1;
+  q.timeout_ms = 5000;
+  q.method = "POST";
+  q.target = "/api/x?y=1";
+  q.headers = {{"Host", "example"}, {"Content-Type", "text/plain"}};
+  q.body = text("body");
+  put("droplog_http", "request", http::encode(q));
+  http::response p;
+  p.id = 1;
+  p.reason = "OK";
+  p.headers = {{"Content-Type", "text/plain"}};
+  p.body = text("answer");
+  put("droplog_http", "response", http::encode(p));
+  put("droplog_http", "app_message", http::encode_app_message(text("app")));
+}
+
+void net_seeds() {
+  put("hello", "listen", net::encode_hello({42, "127.0.0.1:4000"}));
+  put("hello", "no_listen", net::encode_hello({7, ""}));
+  bytes stream;
+  net::encode_frame(net::encode_hello({42, "127.0.0.1:4000"}), stream);
+  net::encode_frame(filexfer::encode(filexfer::content_end{6, 4096}), stream);
+  net::encode_frame({}, stream);
+  // Settings bytes first (tests/fuzz/framing.cpp): bound 4 * 40 + 1, no
+  // first-frame bound, staging 17, reads of 5 bytes.
+  put("framing", "three_frames", stream, {40, 0, 16, 4});
+  put("framing", "first_bound", stream, {40, 21, 200, 63});
+  put("json_body", "object", text(R"({"file_path": "a.bin", "price": 10, "name": "x"})"));
+  put("json_body", "nested", text(R"({"a": [1, {"b": [true, null, "s\"]"]}], "c": -1.5e3})"));
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: fuzz_corpus DIR\n");
+    return 2;
+  }
+  root = argv[1];
+  filexfer_seeds();
+  kad_seeds();
+  ledger_seeds();
+  market_seeds();
+  gossip_seeds();
+  fileset_seeds();
+  merkle_seeds();
+  droplog_seeds();
+  net_seeds();
+  return 0;
+}
