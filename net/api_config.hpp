@@ -18,6 +18,9 @@ namespace peerlab::net {
 
 struct api_config {
   std::string listen = "127.0.0.1:0";
+  /// Required on every state-changing route (http_server_options::token);
+  /// `peerlab node` sets it from data_dir/api.token. Empty: none.
+  std::string token = {};
   /// Files offered through the API must lie inside one of these (after
   /// resolving symbolic links). None: the API cannot provide files.
   std::vector<std::filesystem::path> provide_dirs;

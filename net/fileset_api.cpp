@@ -179,6 +179,7 @@ private:
     s.idle_timeout = o.idle_timeout;
     s.reply_timeout = o.reply_timeout;
     s.server_name = "peerlab-fileset";
+    s.token = o.token;
     return s;
   }
 

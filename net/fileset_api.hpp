@@ -34,6 +34,9 @@ struct fileset_api_options {
   std::uint64_t max_file_bytes = 16ull << 20; // the raw body bound; JSON bodies get 2x + 64 KiB
   time_us reply_timeout = 30 * us_per_s;      // waiting for the role's answer
   time_us idle_timeout = 30 * us_per_s;       // reading a request
+  /// Required on uploads (http_server_options::token); `peerlab node` sets
+  /// it from data_dir/api.token. Empty: none (tests of other bounds).
+  std::string token = {};
 };
 
 /// Command ids the API uses (far above the node's own download commands).

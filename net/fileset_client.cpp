@@ -174,6 +174,8 @@ http_reply http_request(const node_url& url, const std::string& method, const st
   http::request<http::string_body> req(http::string_to_verb(method), target, 11);
   req.set(http::field::host, url.host + ":" + std::to_string(url.port));
   req.set(http::field::user_agent, "peerlab-set");
+  if (!url.token.empty())
+    req.set(http::field::authorization, "Bearer " + url.token);
   if (!body.empty() || method == "POST" || method == "PUT") {
     req.set(http::field::content_type, content_type);
     req.body() = body;

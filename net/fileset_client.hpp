@@ -51,6 +51,7 @@ std::filesystem::path default_db_path();
 struct node_url {
   std::string host;
   std::uint16_t port = 0;
+  std::string token = {}; // sent as "Authorization: Bearer" when not empty
 };
 std::optional<node_url> parse_url(const std::string& text, std::string& error);
 

@@ -173,6 +173,25 @@ public:
       return "cross-site request refused (Origin \"" + std::string(origin) + "\")";
     return {};
   }
+  // Why a request may not change state, or empty. Compared in constant time:
+  // the answer's timing says nothing about the token.
+  std::string unauthorized(std::string_view method, std::string_view authorization) const {
+    if (opts_.token.empty() || method == "GET" || method == "HEAD" || method == "OPTIONS")
+      return {};
+    constexpr std::string_view bearer = "Bearer ";
+    std::string_view given = authorization.substr(0, bearer.size()) == bearer
+                               ? authorization.substr(bearer.size())
+                               : std::string_view();
+    unsigned diff = given.size() != opts_.token.size();
+    for (std::size_t i = 0; i < opts_.token.size(); ++i)
+      diff |= static_cast<unsigned char>(opts_.token[i]) ^
+              static_cast<unsigned char>(i < given.size() ? given[i] : 0);
+    if (diff == 0)
+      return {};
+    return std::string(given.empty() ? "this request changes state: send"
+                                     : "wrong API token: send") +
+           " \"Authorization: Bearer TOKEN\" with the token in " + opts_.token_hint;
+  }
   const http_server_options& opts() const { return opts_; }
   asio::io_context& ioc() { return ioc_; }
   bool running() const { return running_; }
@@ -337,6 +356,15 @@ private:
       linger_ = true; // the body, if any, is not read
       srv_.log("refused a request: " + why);
       return send(json_error(403, why));
+    }
+    if (auto why = srv_.unauthorized(
+          std::string_view(req.method_string().data(), req.method_string().size()),
+          header(http::field::authorization));
+        !why.empty()) {
+      keep_alive_ = false;
+      linger_ = true;
+      srv_.log("refused a request: " + why);
+      return send(json_error(401, why));
     }
     std::string_view target(req.target().data(), req.target().size());
     path_ = std::string(target.substr(0, target.find('?')));

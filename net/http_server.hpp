@@ -8,7 +8,8 @@
 // A handler runs on the io thread and answers later, from any thread,
 // through `respond` (exactly once; later calls are ignored). Errors the
 // server produces itself have the body {"error": "...", "status": N}:
-//   400 malformed HTTP, 403 a Host or Origin of another site (same_site_only),
+//   400 malformed HTTP, 401 a state-changing request without the API token,
+//   403 a Host or Origin of another site (same_site_only),
 //   404 no route, 405 method not allowed on the path (with Allow), 413 body
 //   over the route's limit, 431 header over max_header, 503 too many
 //   connections, 504 the handler did not answer in time.
@@ -45,6 +46,13 @@ struct http_server_options {
   /// forgery) nor read it through a rebound DNS name. Off only for a proxy,
   /// whose requests name other sites (the file-drop gateway).
   bool same_site_only = true;
+  /// Non-empty: every request that may change state (any method but GET,
+  /// HEAD and OPTIONS) must carry "Authorization: Bearer <token>"; 401
+  /// otherwise. A local process or a page that gets past the same-site
+  /// check still cannot move money or files without reading the node's folder.
+  std::string token;
+  /// Where the token is kept, named in the 401 answer.
+  std::string token_hint = "the node's data_dir/api.token";
 };
 
 struct http_server_request {

@@ -1,4 +1,5 @@
 #include "net/identity.hpp"
+#include "net/private_file.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -7,13 +8,8 @@
 #include <openssl/x509.h>
 
 #include <array>
-#include <cerrno>
-#include <cstring>
 #include <cstdio>
-#include <fcntl.h>
 #include <stdexcept>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace peerlab::net {
 
@@ -29,36 +25,6 @@ std::string hex_id(peer_id id) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
   return buf;
-}
-
-// Reads the key file without following a link, refusing one that others may
-// read or write: whoever reads it can be this node.
-std::string read_key_file(const std::filesystem::path& file) {
-  int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    fail(file, std::string("cannot open: ") + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    fail(file, "not a regular file");
-  }
-  if ((st.st_mode & 077) != 0) {
-    ::close(fd);
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    fail(file, std::string("mode ") + mode +
-                 " lets others read or change it; `chmod 600` it (or delete it for a new id)");
-  }
-  if (static_cast<std::size_t>(st.st_size) > key_file_bytes_max) {
-    ::close(fd);
-    fail(file, "larger than " + std::to_string(key_file_bytes_max) + " bytes: not a key");
-  }
-  std::string text(static_cast<std::size_t>(st.st_size), '\0');
-  auto n = ::read(fd, text.data(), text.size());
-  ::close(fd);
-  if (n != static_cast<ssize_t>(text.size()))
-    fail(file, "short read");
-  return text;
 }
 
 EVP_PKEY* parse_key(const std::filesystem::path& file, const std::string& pem) {
@@ -85,29 +51,6 @@ std::string to_pem(EVP_PKEY* key) {
   std::string pem(data, static_cast<std::size_t>(n));
   BIO_free(bio);
   return pem;
-}
-
-// Writes the new key under a temporary name (created 0600, never through a
-// link) and renames it into place, then syncs the folder.
-void write_key_file(const std::filesystem::path& file, const std::string& pem) {
-  auto tmp = file;
-  tmp += ".new";
-  ::unlink(tmp.c_str()); // a leftover of a crash between create and rename
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0)
-    fail(tmp, std::string("cannot create: ") + std::strerror(errno));
-  bool ok = ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size());
-  ok = ::fsync(fd) == 0 && ok;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    fail(file, std::string("cannot write: ") + std::strerror(errno));
-  }
-  auto dir = file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path();
-  if (int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
-    ::fsync(d);
-    ::close(d);
-  }
 }
 
 EVP_PKEY* new_key() {
@@ -194,21 +137,16 @@ node_identity::~node_identity() {
 
 std::shared_ptr<const node_identity>
 node_identity::load_or_create(const std::filesystem::path& file) {
-  struct stat st {};
-  if (::lstat(file.c_str(), &st) != 0) {
-    if (errno != ENOENT)
-      fail(file, std::string("cannot inspect: ") + std::strerror(errno));
-    EVP_PKEY* key = new_key();
-    try {
-      write_key_file(file, to_pem(key));
-    } catch (...) {
-      EVP_PKEY_free(key);
-      throw;
-    }
-    return std::shared_ptr<const node_identity>(new node_identity(key));
+  if (auto pem = read_private_file(file, "node key", key_file_bytes_max))
+    return std::shared_ptr<const node_identity>(new node_identity(parse_key(file, *pem)));
+  EVP_PKEY* key = new_key();
+  try {
+    write_private_file(file, "node key", to_pem(key));
+  } catch (...) {
+    EVP_PKEY_free(key);
+    throw;
   }
-  return std::shared_ptr<const node_identity>(
-    new node_identity(parse_key(file, read_key_file(file))));
+  return std::shared_ptr<const node_identity>(new node_identity(key));
 }
 
 std::shared_ptr<const node_identity> node_identity::ephemeral() {

@@ -174,6 +174,7 @@ private:
     o.idle_timeout = c.read_timeout; // as before the server was shared: one bound for both
     o.reply_timeout = c.reply_timeout;
     o.server_name = "peerlab-market-api";
+    o.token = c.token;
     return o;
   }
 

@@ -9,6 +9,7 @@
 #include "net/live_runtime.hpp"
 #include "net/market_api.hpp"
 #include "net/node_config.hpp"
+#include "net/private_file.hpp"
 #include "net/sqlite_store.hpp"
 #include "protocols/client/client.hpp"
 #include "protocols/common/limits.hpp"
@@ -135,6 +136,16 @@ public:
       }
     }
     self_ = o.identity ? o.identity->id() : peer_id_from_name(cfg_.name);
+    if (cfg_.api || cfg_.fileset_http) { // the local APIs' token for state-changing routes
+      try {
+        api_token_ = load_or_create_api_token(token_file());
+      } catch (const std::exception& e) {
+        log(e.what());
+        return 2;
+      }
+      if (cfg_.api)
+        cfg_.api->token = api_token_;
+    }
     if (!open_storage(o))
       return 2;
     add_roles_and_peers(o);
@@ -167,6 +178,7 @@ public:
 
 private:
   void log(const std::string& m) { out_.error(cfg_.name, m); }
+  std::filesystem::path token_file() const { return cfg_.data_dir / "api.token"; }
 
   // The node's rows (SQLite) and files on disk, with the config's files
   // provided; false (logged) if either cannot be opened or a file is unusable.
@@ -241,7 +253,7 @@ private:
     auto logger = [this](const std::string& m) { log(m); };
     if (cfg_.fileset_http) // the file-set REST API answers through the fileset role
       fileset_ = std::make_unique<fileset_api>(
-        fileset_api_options{*cfg_.fileset_http},
+        fileset_api_options{.listen = *cfg_.fileset_http, .token = api_token_},
         [&rt](const command& c) { return rt.command(ports::fileset, c); }, logger);
     if (cfg_.api)
       api_ = std::make_unique<market_api>(
@@ -271,11 +283,15 @@ private:
     try {
       if (fileset_) {
         fileset_->start();
-        out_.line({{"event", "fileset_http"}, {"address", fileset_->address()}});
+        out_.line({{"event", "fileset_http"},
+                   {"address", fileset_->address()},
+                   {"token_file", token_file().string()}});
       }
       if (api_) {
         api_->start();
-        out_.line({{"event", "api_listening"}, {"address", api_->address()}});
+        out_.line({{"event", "api_listening"},
+                   {"address", api_->address()},
+                   {"token_file", token_file().string()}});
       }
     } catch (const std::exception& e) {
       log(e.what());
@@ -379,7 +395,8 @@ private:
   bool has_kad_ = false;
   std::set<port_t> own_ports_; // ports of the node's own roles (before the API adds its own)
   std::vector<digest> provided_;
-  peer_id self_ = 0; // the node's id: proven by its key, or (plaintext) from its name
+  peer_id self_ = 0;      // the node's id: proven by its key, or (plaintext) from its name
+  std::string api_token_; // required by the local APIs' state-changing routes
 };
 
 int run_node(const std::string& config) {

@@ -1,4 +1,5 @@
 #include "apps/peerlab/set_command.hpp"
+#include "net/private_file.hpp"
 
 #include "apps/peerlab/args.hpp"
 
@@ -31,7 +32,7 @@ const app::command_help set_help{
   "The client of replicated file sets: upload, fetch with Merkle proofs, list.",
   {},
   "subcommands (peerlab set SUBCOMMAND --help for each):\n"
-  "  upload  --node URL --set ID [--db FILE] [--raw | --json] FOLDER\n"
+  "  upload  --node URL --set ID --token-file FILE [--db FILE] [--raw | --json] FOLDER\n"
   "  get     --node URL --set ID --index I --out FILE [--db FILE] [--raw]\n"
   "  list    [--db FILE]\n" +
     std::string(url_note) + "\nExit 1 means the node refused or a verification failed."};
@@ -46,6 +47,7 @@ const app::command_help upload_help{
   "Uploads every regular file of FOLDER (sorted by name) and records the Merkle root.",
   {node_option,
    set_option,
+   {"token-file", "FILE", "the node's API token (its data_dir/api.token): uploads need it"},
    db_option,
    {"raw", "", "send every file as raw bytes (default: JSON up to 256 KiB)"},
    {"json", "", "send every file as JSON, as the seed document does"}},
@@ -83,7 +85,7 @@ struct set_failed : std::runtime_error {
 using app::usage_error;
 
 struct options {
-  std::string node, set, out, folder;
+  std::string node, set, out, folder, token;
   std::optional<std::uint64_t> index;
   std::filesystem::path db = default_db_path();
   bool raw = false, json = false;
@@ -107,6 +109,16 @@ options parse(const app::args& a, const std::string& sub) {
   if (!fileset::valid_set_id(o.set))
     throw usage_error("--set must be 1..64 characters of [A-Za-z0-9._-]");
   if (sub == "upload") {
+    if (auto f = a.value("token-file")) {
+      try { // the same checks as the node's own: no link, owner-only
+        auto t = net::read_private_file(*f, "--token-file", 4096);
+        if (!t)
+          throw usage_error("--token-file " + *f + ": no such file");
+        o.token = t->substr(0, t->find_first_of("\r\n"));
+      } catch (const std::runtime_error& e) {
+        throw usage_error(e.what());
+      }
+    }
     if (a.positional().empty())
       throw usage_error("upload needs a FOLDER");
     o.folder = a.positional()[0];
@@ -150,6 +162,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 int upload(const options& o) {
   auto url = url_of(o.node);
+  url.token = o.token;
   std::vector<std::filesystem::path> files;
   std::error_code ec;
   for (auto& e : std::filesystem::directory_iterator(o.folder, ec))

@@ -4,10 +4,12 @@
 // the API's config.
 #include "market_api_world.hpp"
 #include "net/http_server.hpp"
+#include "net/private_file.hpp"
 
 #include "protocols/registry.hpp"
 
 #include <atomic>
+#include <fstream>
 
 using namespace peerlab;
 using namespace peerlab::test;
@@ -336,4 +338,45 @@ TEST_CASE("http server: requests for another site (Host, Origin) get 403 before 
   CHECK(ask("Host: localhost" + port + "\r\nOrigin: http://localhost" + port + "\r\n")
           .rfind("HTTP/1.1 200", 0) == 0);
   CHECK(s.requests == 2);
+}
+
+TEST_CASE("market api server: state-changing requests need the API token, reads do not") {
+  http_api_options o;
+  o.token = std::string(64, 'a');
+  o.token_hint = "/srv/node/api.token";
+  echo_server s(o);
+  CHECK(s.call("/echo").status == 200); // GET reads without a token
+  auto refused = s.call("/echo", "{}"); // POST without one
+  CHECK(refused.status == 401);
+  CHECK(json::parse(refused.body)["error"] ==
+        "this request changes state: send \"Authorization: Bearer TOKEN\" with the token in "
+        "/srv/node/api.token");
+  s.url.token = std::string(64, 'b');
+  auto wrong = s.call("/echo", "{}");
+  CHECK(wrong.status == 401);
+  CHECK(json::parse(wrong.body)["error"].get<std::string>().rfind("wrong API token", 0) == 0);
+  s.url.token = std::string(63, 'a'); // a prefix of the token is not the token
+  CHECK(s.call("/echo", "{}").status == 401);
+  CHECK(s.requests == 1); // no refused request reached a handler
+  s.url.token = o.token;
+  CHECK(s.call("/echo", "{}").status == 200);
+  CHECK(s.requests == 2);
+}
+
+TEST_CASE("api token: created once as 64 hex digits in a 0600 file, refused when others can read "
+          "it") {
+  temp_dir dir("api-token");
+  auto file = dir.path() / "api.token";
+  auto token = net::load_or_create_api_token(file);
+  CHECK(token.size() == 64);
+  CHECK(token.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK((fs::status(file).permissions() & fs::perms::all) ==
+        (fs::perms::owner_read | fs::perms::owner_write));
+  CHECK(net::load_or_create_api_token(file) == token);
+  fs::permissions(file, fs::perms::group_read, fs::perm_options::add);
+  CHECK_THROWS_WITH(net::load_or_create_api_token(file), Catch::Contains("mode 0640"));
+  fs::permissions(file, fs::perms::group_read, fs::perm_options::remove);
+  { std::ofstream(file) << "not a token\n"; }
+  CHECK_THROWS_WITH(net::load_or_create_api_token(file),
+                    Catch::Contains("expected 64 lower-case hex digits"));
 }

@@ -253,9 +253,11 @@ TEST_CASE("market api: oversized, malformed and header-heavy HTTP requests are r
   std::string chunk(70000, ' ');
   char size[32];
   std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
-  auto chunked = raw_exchange(addr, "POST /api/file/provide-file HTTP/1.1\r\nHost: "
-                                    "localhost\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                                      std::string(size) + chunk + "\r\n0\r\n\r\n");
+  auto chunked =
+    raw_exchange(addr, "POST /api/file/provide-file HTTP/1.1\r\nHost: "
+                       "localhost\r\nAuthorization: Bearer " +
+                         w.provider.token() + "\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                         std::string(size) + chunk + "\r\n0\r\n\r\n");
   CHECK(raw_status(chunked) == 413);
   // A header over 8 KiB: 431.
   auto fat = raw_exchange(addr, "GET /api/health HTTP/1.1\r\nHost: localhost\r\nX-Fat: " +

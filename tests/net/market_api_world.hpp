@@ -9,6 +9,7 @@
 #include "net/fileset_client.hpp"
 #include "net/live_runtime.hpp"
 #include "net/market_api.hpp"
+#include "net/private_file.hpp"
 #include "net/sqlite_store.hpp"
 #include "protocols/kad/tables.hpp"
 #include "protocols/ledger/tables.hpp"
@@ -53,6 +54,7 @@ public:
     if (!api.contains("listen"))
       api["listen"] = "127.0.0.1:0";
     cfg_ = net::parse_api_config(api, "api", root_, data);
+    cfg_.token = net::load_or_create_api_token(data / "api.token"); // as `peerlab node` does
     net::live_options o;
     o.name = name;
     // Each node proves its id with a key kept in its data dir (a restart keeps it).
@@ -92,6 +94,7 @@ public:
     api_->start();
     std::string err;
     url_ = *net::setclient::parse_url("http://" + api_->address(), err);
+    url_.token = cfg_.token;
   }
 
   ~api_node() { stop(); }
@@ -162,6 +165,7 @@ public:
   }
 
   peer_id id() const { return rt_->id(); }
+  const std::string& token() const { return cfg_.token; }
   std::string address() const { return rt_->listen_address(); }
   std::string api_address() const { return api_->address(); }
   const fs::path& root() const { return root_; }

@@ -76,7 +76,7 @@ head -c 102400 /dev/urandom >"$work/folder/c-100k"
 head -c 1048576 /dev/urandom >"$work/folder/d-1m"
 head -c 3000 /dev/urandom >"$work/folder/e-3k"
 db="$work/client.db"
-"$bin" set upload --node "http://$api1" --set photos --db "$db" "$work/folder" >"$work/upload.log" 2>&1 ||
+"$bin" set upload --node "http://$api1" --set photos --token-file "$work/n1-data/api.token" --db "$db" "$work/folder" >"$work/upload.log" 2>&1 ||
   fail "upload: $(cat "$work/upload.log")"
 "$bin" set list --db "$db" | grep -q "^photos .* 5 " || fail "set list does not show photos with 5 files"
 
@@ -96,7 +96,21 @@ cmp -s "$work/got" "$work/folder/d-1m" || fail "raw download differs"
 rm -f "$work/got"
 
 # The seed's JSON API through curl, every error with its status.
-status() { curl -s -o "$work/body" -w '%{http_code}' "$@"; }
+# Uploads change state: without n2's API token they are refused (401).
+[[ $(curl -s -o "$work/body" -w '%{http_code}' -X POST "http://$api2/api/sets/seed/files/0" \
+  -d '{"content": "0x66696c6531", "setCount": 2}') == 401 ]] || fail "POST without the token must be 401"
+grep -q 'Authorization: Bearer TOKEN' "$work/body" || fail "401 answer: $(cat "$work/body")"
+token1=$(cat "$work/n1-data/api.token") token2=$(cat "$work/n2-data/api.token")
+token3=$(cat "$work/n3-data/api.token")
+# status CURL_ARGS...: the HTTP status, with the token of the node the URL names.
+status() {
+  local t=$token2 a
+  for a in "$@"; do
+    [[ $a == "http://$api1/"* ]] && t=$token1
+    [[ $a == "http://$api3/"* ]] && t=$token3
+  done
+  curl -s -o "$work/body" -w '%{http_code}' -H "Authorization: Bearer $t" "$@"
+}
 [[ $(status -X POST "http://$api2/api/sets/seed/files/0" -d '{"content": "0x66696c6531", "setCount": 2}') == 200 ]] ||
   fail "POST index 0: $(cat "$work/body")"
 grep -q '"success":true' "$work/body" || fail "POST answer: $(cat "$work/body")"

@@ -21,10 +21,20 @@ live_fail_extra() {
 jget() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 
 # call METHOD URL [BODY]: prints the HTTP status; the answer goes to $work/resp.json.
+# token_for URL: the API token of the node whose API the URL names.
+token_for() {
+  local n av tv
+  for n in ledger provider downloader; do
+    av="api_$n" tv="token_$n"
+    [[ -n "${!av-}" && $1 == "http://${!av}/"* ]] && echo "${!tv}" && return
+  done
+}
+
 call() {
   local method=$1 url=$2 body=${3-}
   local args=(-sS -o "$work/resp.json" -w '%{http_code}' --max-time 15 -X "$method")
   [[ -n "$body" ]] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  args+=(-H "Authorization: Bearer $(token_for "$url")")
   curl "${args[@]}" "$url" || echo "000"
 }
 
@@ -77,6 +87,7 @@ for line in open(sys.argv[1]):
         vals["addr"], vals["id"] = j["address"], j["peer_id"]
     if j.get("event") == "api_listening":
         vals["api"] = j["address"]
+        vals["token"] = open(j["token_file"]).read().strip()
 for k, v in vals.items():
     print(f"{k}_{sys.argv[2]}={v}")
 EOF
@@ -220,11 +231,19 @@ expect 400 "whole number" POST "$L/api/ledger/fund" '{"account": "1", "amount": 
 expect 404 "no ledger role" POST "$P/api/ledger/fund" '{"account": "1", "amount": 5}'
 expect 400 "account must be a decimal peer id" GET "$D/api/wallet/balance?account=me"
 expect 404 "no endpoint GET /api/nothing" GET "$P/api/nothing"
+# State-changing routes need the node's API token (data_dir/api.token, mode 0600).
+[[ $(stat -c %a "$work/ledger-data/api.token") == 600 ]] || fail "api.token is not mode 0600"
+got=$(curl -sS -o "$work/resp.json" -w '%{http_code}' --max-time 15 -X POST \
+  --data-binary "{\"account\": \"$id_downloader\", \"amount\": 5}" "$L/api/ledger/fund" || echo 000)
+[[ "$got" == 401 ]] || fail "fund without the token: HTTP $got, expected 401"
+got=$(curl -sS -o "$work/resp.json" -w '%{http_code}' --max-time 15 -X POST -H "Authorization: Bearer $token_provider" \
+  --data-binary "{\"account\": \"$id_downloader\", \"amount\": 5}" "$L/api/ledger/fund" || echo 000)
+[[ "$got" == 401 ]] || fail "fund with another node's token: HTTP $got, expected 401"
 expect 405 "GET is not allowed" GET "$P/api/file/provide-file"
 expect 405 "DELETE is not allowed" DELETE "$D/api/file/get-downloaded-files"
 head -c 2097152 /dev/zero | tr '\0' 'x' >"$work/big.json"
 got=$(curl -sS -o "$work/resp.json" -w '%{http_code}' --max-time 15 -X POST -H 'Content-Type: application/json' \
-  --data-binary @"$work/big.json" "$P/api/file/provide-file" || echo 000)
+  -H "Authorization: Bearer $token_provider" --data-binary @"$work/big.json" "$P/api/file/provide-file" || echo 000)
 [[ "$got" == 413 ]] || fail "a 2 MiB body: HTTP $got, expected 413"
 rm -f "$work/big.json"
 
