@@ -70,8 +70,9 @@ TEST_CASE("live node: every declared table exists in node.db with its columns", 
       CHECK(db.lines("SELECT version FROM schema_versions WHERE tbl = ?1", t->name) ==
             std::vector<std::string>{std::to_string(t->version)});
     }
-  // kad 1, ledger 3, fileset 3, droplog 2, market 10 (docs/tables.md)
-  CHECK(tables.size() == 19);
+  // kad 1, ledger 3, fileset 3, droplog 2, market 10, filexfer 1 (docs/tables.md)
+  CHECK(tables.size() == 20);
+  CHECK(tables.count("PartialDownloads") == 1);
 }
 
 TEST_CASE("live node: an old node.db's rows migrate into the typed tables on first start",
