@@ -1,5 +1,7 @@
 #include "net/node_config.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include "protocols/common/config_fields.hpp"
 #include "net/address.hpp"
 #include "protocols/common/limits.hpp"
@@ -93,7 +95,7 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
   cfg::only_keys(j, "",
                  {"name", "listen", "peers", "data_dir", "roles", "adversary", "provide", "seed",
                   "downloads", "exit_when_done", "run_for", "provider_wait", "fileset_http",
-                  "kad_bootstrap", "dht_provide", "api", "plaintext"});
+                  "kad_bootstrap", "dht_provide", "api", "plaintext", "fileset_http_allow_remote"});
   node_config c;
   auto required = [&](const char* key) -> const json& {
     auto* v = cfg::member(j, key);
@@ -179,6 +181,19 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
   }
   if (auto* v = cfg::member(j, "fileset_http")) {
     c.fileset_http = get_address(*v, "fileset_http");
+    bool remote = false;
+    if (auto* r = cfg::member(j, "fileset_http_allow_remote"))
+      remote = cfg::get_bool(*r, "fileset_http_allow_remote");
+    boost::system::error_code ec;
+    auto host = c.fileset_http->substr(0, c.fileset_http->rfind(':'));
+    if (host.size() > 2 && host.front() == '[')
+      host = host.substr(1, host.size() - 2);
+    auto ip = boost::asio::ip::make_address(host, ec);
+    if (!remote && (ec || !ip.is_loopback()))
+      cfg::fail("fileset_http",
+                "a loopback address (the API stores files; set \"fileset_http_allow_remote\": "
+                "true to serve it elsewhere)",
+                *v);
     bool has_fileset = false;
     for (auto& r : c.roles)
       has_fileset |= r->port() == ports::fileset;

@@ -157,3 +157,15 @@ TEST_CASE("node_command: a bad config exits 2 before starting anything", "[net][
   char* bad_flag[] = {a0, bogus};
   REQUIRE(net::node_command(2, bad_flag) == 2);
 }
+
+TEST_CASE("node_config: the file-set API binds beyond loopback only when allowed explicitly",
+          "[net][config]") {
+  auto j = json::parse(R"({"name": "n", "data_dir": "d", "roles": ["fileset"],
+                           "fileset_http": "0.0.0.0:8080"})");
+  REQUIRE(error_of(j).rfind("fileset_http: expected a loopback address", 0) == 0);
+  j["fileset_http_allow_remote"] = true;
+  REQUIRE(*net::parse_node_config(j, "/b").fileset_http == "0.0.0.0:8080");
+  j["fileset_http"] = "[::1]:8080";
+  j.erase("fileset_http_allow_remote");
+  REQUIRE(*net::parse_node_config(j, "/b").fileset_http == "[::1]:8080");
+}
