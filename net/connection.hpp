@@ -156,15 +156,8 @@ private:
   // The stream is ready (after the TLS handshake): the hello goes first, then
   // whatever was queued meanwhile.
   void begin(const hello& mine) {
-    auto h = encode_hello(mine);
-    if (out_.empty())
-      last_drained = std::chrono::steady_clock::now();
-    queued_ += frame_header_bytes + h.size();
-    if (budget_)
-      budget_->used += frame_header_bytes + h.size();
-    out_.push_front({frame_header(h.size()), std::move(h)});
     began_ = true;
-    do_write();
+    enqueue(encode_hello(mine), /*first=*/true);
     do_read();
   }
 
@@ -173,13 +166,18 @@ private:
     bytes body;
   };
 
-  void enqueue(bytes&& frame) {
+  // `first`: ahead of everything queued (the hello).
+  void enqueue(bytes&& frame, bool first = false) {
     if (out_.empty())
       last_drained = std::chrono::steady_clock::now();
     queued_ += frame_header_bytes + frame.size();
     if (budget_)
       budget_->used += frame_header_bytes + frame.size();
-    out_.push_back({frame_header(frame.size()), std::move(frame)});
+    out_frame f{frame_header(frame.size()), std::move(frame)};
+    if (first)
+      out_.push_front(std::move(f));
+    else
+      out_.push_back(std::move(f));
     if (!writing_ && began_)
       do_write();
   }
