@@ -2,6 +2,8 @@
 // Parsing a JSON request body from a client that may be hostile: the nesting
 // depth is checked on the text before anything is built, because a body of
 // 32 MiB of "[" would otherwise become 32 million nested values (about 1 GiB).
+#include "protocols/common/json_depth.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <optional>
@@ -13,9 +15,7 @@ namespace peerlab::net {
 /// Nesting depth a request body may have (objects and arrays).
 constexpr int json_body_depth_max = 32;
 
-/// The deepest nesting of objects and arrays in `text` (brackets inside
-/// strings do not count), or `limit + 1` as soon as it goes past `limit`.
-int json_depth(std::string_view text, int limit);
+using peerlab::json_depth; // protocols/common/json_depth.hpp
 
 /// The parsed body, or nullopt with `err` saying what was wrong (not JSON,
 /// nested deeper than the bound).

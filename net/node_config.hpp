@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace peerlab::net {
@@ -53,6 +54,15 @@ struct node_config {
 /// Relative paths (data_dir, provide) are taken relative to `base_dir`.
 /// Throws config_error.
 node_config parse_node_config(const nlohmann::json& j, const std::filesystem::path& base_dir);
+
+/// Nesting depth a config may have (objects and arrays) and its size.
+constexpr int node_config_depth_max = 32;
+constexpr std::size_t node_config_bytes_max = 1u << 20;
+
+/// Parses config text: refuses more than node_config_bytes_max, nesting
+/// deeper than node_config_depth_max and a NUL byte (nlohmann would take it
+/// for the end of the text), then parse_node_config. Throws config_error.
+node_config parse_node_config_text(std::string_view text, const std::filesystem::path& base_dir);
 
 /// Reads and parses a config file; paths are relative to the file's folder.
 /// Throws config_error (the message starts with the file name).

@@ -1,6 +1,7 @@
 #include "sim/scenario.hpp"
 
 #include "protocols/common/config_fields.hpp"
+#include "protocols/common/json_depth.hpp"
 #include "sim/scenario_bounds.hpp"
 #include "sim/fuzz.hpp"
 #include "sim/scenario_sections.hpp"
@@ -13,6 +14,12 @@ namespace peerlab::sim {
 
 using nlohmann::json;
 namespace c = peerlab::cfg;
+
+namespace {
+// Nesting depth a scenario file may have (objects and arrays): a deeper text
+// is refused before it is parsed.
+constexpr int scenario_depth_max = 64;
+} // namespace
 
 std::string checker_names() {
   std::string list = "metric";
@@ -37,6 +44,13 @@ const group_spec* scenario::find_group(const std::string& n) const {
 }
 
 scenario parse_scenario(const std::string& text, const std::string& origin) {
+  if (json_depth(text, scenario_depth_max) > scenario_depth_max)
+    throw config_error(origin + ": nests objects and arrays deeper than " +
+                       std::to_string(scenario_depth_max) + " levels");
+  // nlohmann's lexer takes a NUL byte for the end of the text and would
+  // ignore what follows it; JSON text never holds one.
+  if (auto nul = text.find('\0'); nul != std::string::npos)
+    throw config_error(origin + ": not valid JSON: a NUL byte at offset " + std::to_string(nul));
   json doc;
   try {
     doc = json::parse(text);

@@ -63,6 +63,36 @@ TEST_CASE("node_config: a full config is read", "[net][config]") {
   REQUIRE(c.run_for == 30 * us_per_s);
 }
 
+TEST_CASE("node_config: text with a NUL byte, nested too deep or too large is refused",
+          "[net][config]") {
+  auto error_of_text = [](const std::string& text) {
+    try {
+      net::parse_node_config_text(text, "/base");
+    } catch (const config_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  auto text = good().dump();
+  CHECK(net::parse_node_config_text(text, "/base").name == "alice");
+  CHECK(error_of_text(text + std::string(1, '\0') + "junk") ==
+        "not valid JSON: a NUL byte at offset " + std::to_string(text.size()));
+  CHECK(error_of_text(std::string(1000, '[')) == "nests objects and arrays deeper than 32 levels");
+  CHECK(error_of_text(std::string((1u << 20) + 1, ' ')) == "larger than 1048576 bytes");
+  CHECK(error_of_text("{\"name\": ").starts_with("not valid JSON: "));
+  // load_node_config names the file in front.
+  test::temp_dir dir("node-config");
+  auto file = dir.path() / "node.json";
+  std::ofstream(file, std::ios::binary) << text << '\0';
+  try {
+    net::load_node_config(file);
+    FAIL("no error");
+  } catch (const config_error& e) {
+    CHECK(std::string(e.what()) ==
+          file.string() + ": not valid JSON: a NUL byte at offset " + std::to_string(text.size()));
+  }
+}
+
 TEST_CASE("node_config: defaults bind 127.0.0.1 on a free port", "[net][config]") {
   auto c = net::parse_node_config(
     json::parse(R"({"name": "n", "data_dir": "d", "roles": ["provider"]})"), "/b");

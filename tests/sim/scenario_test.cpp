@@ -136,6 +136,25 @@ TEST_CASE("invalid JSON text is reported with the origin", "[sim][scenario]") {
   }
 }
 
+TEST_CASE("a scenario with a NUL byte or nested too deep is refused before it is parsed",
+          "[sim][scenario]") {
+  // nlohmann would take the NUL for the end of the text and ignore the rest.
+  auto text = test::small_transfer().dump() + std::string(1, '\0') + "{\"ignored\": [";
+  try {
+    sim::parse_scenario(text, "nul.json");
+    FAIL("no error");
+  } catch (const config_error& e) {
+    CHECK(std::string(e.what()) ==
+          "nul.json: not valid JSON: a NUL byte at offset " + std::to_string(text.find('\0')));
+  }
+  try {
+    sim::parse_scenario(std::string(8u << 20, '['), "deep.json");
+    FAIL("no error");
+  } catch (const config_error& e) {
+    CHECK(std::string(e.what()) == "deep.json: nests objects and arrays deeper than 64 levels");
+  }
+}
+
 TEST_CASE("durations, sizes and rates parse with units", "[sim][scenario]") {
   auto j = test::small_transfer();
   j["duration"] = "1.5h";
