@@ -1,6 +1,7 @@
 #include "net/http_server.hpp"
 
 #include "net/address.hpp"
+#include "net/http_route.hpp"
 #include "net/listener.hpp"
 
 #include <utility> // before Asio: its awaitable.hpp uses std::exchange
@@ -33,63 +34,12 @@ http_server_answer json_error(unsigned status, const std::string& message) {
 
 namespace {
 
-std::map<std::string, std::string> parse_query(std::string_view q) {
-  std::map<std::string, std::string> out;
-  while (!q.empty() && out.size() < 32) {
-    auto amp = q.find('&');
-    auto kv = q.substr(0, amp);
-    auto eq = kv.find('=');
-    if (!kv.empty())
-      out[std::string(kv.substr(0, eq))] =
-        eq == std::string_view::npos ? "" : std::string(kv.substr(eq + 1));
-    if (amp == std::string_view::npos)
-      break;
-    q.remove_prefix(amp + 1);
-  }
-  return out;
-}
-
 std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& ch : out)
     if (ch >= 'A' && ch <= 'Z')
       ch = static_cast<char>(ch - 'A' + 'a');
   return out;
-}
-
-std::vector<std::string_view> segments(std::string_view path) {
-  std::vector<std::string_view> out;
-  while (!path.empty() && out.size() < 64) {
-    if (path.front() == '/')
-      path.remove_prefix(1);
-    auto slash = path.find('/');
-    out.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos)
-      break;
-    path.remove_prefix(slash);
-  }
-  return out;
-}
-
-/// Whether `path` matches the route's pattern; the "{}" segments go to params.
-bool matches(const std::string& pattern, std::string_view path, std::vector<std::string>& params) {
-  if (pattern == "*")
-    return true;
-  auto want = segments(pattern), got = segments(path);
-  if (want.size() != got.size() || path.empty() || path.front() != '/')
-    return false;
-  params.clear();
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    if (want[i] == "{}") {
-      if (got[i].empty())
-        return false;
-      params.emplace_back(got[i]);
-    } else if (want[i] != got[i]) {
-      return false;
-    }
-  }
-  // "/a/" and "/a" differ: a trailing slash is an empty last segment.
-  return (pattern.back() == '/') == (path.back() == '/');
 }
 
 } // namespace
@@ -104,10 +54,16 @@ public:
       opts_.max_connections_per_client = opts_.max_connections;
     if (!log_)
       log_ = [](const std::string& m) { std::fprintf(stderr, "http server: %s\n", m.c_str()); };
+    for (auto& r : routes_)
+      patterns_.push_back({r.method, r.path});
+    policy_.same_site_only = opts_.same_site_only;
+    policy_.token = opts_.token;
+    policy_.token_hint = opts_.token_hint;
   }
 
   void start() {
     bound_ = open_listener(ioc_, acceptor_, opts_.listen, opts_.server_name);
+    policy_.bound = bound_;
     running_ = true;
     accept();
     thread_ = std::thread([this] { run(); });
@@ -139,59 +95,11 @@ public:
   const std::string& address() const { return bound_; }
   std::size_t connections() const { return open_.load(); }
 
-  // Whether a Host value (or an Origin's host) names this server: its port,
-  // or none; on loopback, a loopback name (a rebound DNS name is refused).
-  bool names_this_server(std::string_view host) const {
-    auto colon = bound_.rfind(':');
-    auto ip = std::string_view(bound_).substr(0, colon);
-    auto port = std::string_view(bound_).substr(colon + 1);
-    std::string_view name = host;
-    auto close = host.rfind(']');
-    auto sep = host.rfind(':');
-    if (sep != std::string_view::npos && (close == std::string_view::npos || sep > close)) {
-      if (host.substr(sep + 1) != port)
-        return false;
-      name = host.substr(0, sep);
-    }
-    boost::system::error_code ec;
-    auto bound_ip = asio::ip::make_address(std::string(ip), ec);
-    if (ec || !bound_ip.is_loopback())
-      return !name.empty(); // reachable from other hosts by any name
-    return name == ip || name == "127.0.0.1" || name == "[::1]" ||
-           beast::iequals(beast::string_view(name.data(), name.size()), "localhost");
+  /// What the request's line and headers decide (net/http_route.hpp).
+  http_route_match decide(const http_route_input& in) const {
+    return route_request(policy_, patterns_, in);
   }
-
-  // Why a request's Host or Origin is refused, or empty.
-  std::string foreign_site(std::string_view host, std::string_view origin) const {
-    if (!opts_.same_site_only)
-      return {};
-    if (!host.empty() && !names_this_server(host))
-      return "Host \"" + std::string(host) + "\" does not name this server";
-    constexpr std::string_view scheme = "http://";
-    if (!origin.empty() && (origin.substr(0, scheme.size()) != scheme ||
-                            !names_this_server(origin.substr(scheme.size()))))
-      return "cross-site request refused (Origin \"" + std::string(origin) + "\")";
-    return {};
-  }
-  // Why a request may not change state, or empty. Compared in constant time:
-  // the answer's timing says nothing about the token.
-  std::string unauthorized(std::string_view method, std::string_view authorization) const {
-    if (opts_.token.empty() || method == "GET" || method == "HEAD" || method == "OPTIONS")
-      return {};
-    constexpr std::string_view bearer = "Bearer ";
-    std::string_view given = authorization.substr(0, bearer.size()) == bearer
-                               ? authorization.substr(bearer.size())
-                               : std::string_view();
-    unsigned diff = given.size() != opts_.token.size();
-    for (std::size_t i = 0; i < opts_.token.size(); ++i)
-      diff |= static_cast<unsigned char>(opts_.token[i]) ^
-              static_cast<unsigned char>(i < given.size() ? given[i] : 0);
-    if (diff == 0)
-      return {};
-    return std::string(given.empty() ? "this request changes state: send"
-                                     : "wrong API token: send") +
-           " \"Authorization: Bearer TOKEN\" with the token in " + opts_.token_hint;
-  }
+  const route& route_at(std::size_t i) const { return routes_[i]; }
   const http_server_options& opts() const { return opts_; }
   asio::io_context& ioc() { return ioc_; }
   bool running() const { return running_; }
@@ -201,20 +109,6 @@ public:
     for (auto& r : routes_)
       n = std::max(n, r.max_body);
     return n;
-  }
-  /// The route for method and path (params filled), or null; `allowed` lists
-  /// the methods of the routes whose path matched.
-  const route* find(const std::string& method, std::string_view path,
-                    std::vector<std::string>& params, std::string& allowed) const {
-    for (auto& r : routes_) {
-      if (!matches(r.path, path, params))
-        continue;
-      if (r.method == method || r.method == "*")
-        return &r;
-      if (allowed.find(r.method) == std::string::npos)
-        allowed += (allowed.empty() ? "" : ", ") + r.method;
-    }
-    return nullptr;
   }
   void closed(session* s) {
     auto it = sessions_.find(s);
@@ -248,6 +142,8 @@ private:
   };
   http_server_options opts_;
   std::vector<route> routes_;
+  std::vector<http_route_pattern> patterns_; // of routes_
+  http_route_policy policy_;                 // bound once listening
   log_fn log_;
   std::string bound_;
   std::atomic<bool> running_{false};
@@ -350,26 +246,17 @@ private:
       return it == req.end() ? std::string_view()
                              : std::string_view(it->value().data(), it->value().size());
     };
-    if (auto why = srv_.foreign_site(header(http::field::host), header(http::field::origin));
-        !why.empty()) {
+    match_ = srv_.decide({std::string_view(req.method_string().data(), req.method_string().size()),
+                          std::string_view(req.target().data(), req.target().size()),
+                          header(http::field::host), header(http::field::origin),
+                          header(http::field::authorization)});
+    if (match_.status == 403 || match_.status == 401) {
       keep_alive_ = false;
       linger_ = true; // the body, if any, is not read
-      srv_.log("refused a request: " + why);
-      return send(json_error(403, why));
+      srv_.log("refused a request: " + match_.error);
+      return send(json_error(match_.status, match_.error));
     }
-    if (auto why = srv_.unauthorized(
-          std::string_view(req.method_string().data(), req.method_string().size()),
-          header(http::field::authorization));
-        !why.empty()) {
-      keep_alive_ = false;
-      linger_ = true;
-      srv_.log("refused a request: " + why);
-      return send(json_error(401, why));
-    }
-    std::string_view target(req.target().data(), req.target().size());
-    path_ = std::string(target.substr(0, target.find('?')));
-    allowed_.clear();
-    route_ = srv_.find(std::string(req.method_string()), path_, params_, allowed_);
+    route_ = match_.status == 0 ? &srv_.route_at(match_.route) : nullptr;
     body_limit_ = route_ && route_->max_body ? route_->max_body : srv_.opts().max_body;
     parser_->body_limit(body_limit_);
     if (auto n = parser_->content_length(); n && *n > body_limit_) {
@@ -414,20 +301,15 @@ private:
     r.method = std::string(req.method_string());
     std::string_view target(req.target().data(), req.target().size());
     r.target = std::string(target);
-    auto q = target.find('?');
-    r.path = path_;
-    if (q != std::string_view::npos)
-      r.query = parse_query(target.substr(q + 1));
-    if (!route_) {
-      if (allowed_.empty())
-        return send(
-          json_error(404, "no endpoint " + r.method + " " + r.path.substr(0, 200) + " (no route)"));
-      auto a = json_error(405, r.method + " is not allowed on " + r.path.substr(0, 200) +
-                                 " (allowed: " + allowed_ + ")");
-      a.headers.push_back({"Allow", allowed_});
+    r.path = std::move(match_.path);
+    if (!route_) { // 400, 404 or 405, answered once the body is read
+      auto a = json_error(match_.status, match_.error);
+      if (match_.status == 405)
+        a.headers.push_back({"Allow", match_.allowed});
       return send(std::move(a));
     }
-    r.params = std::move(params_);
+    r.query = std::move(match_.query);
+    r.params = std::move(match_.params);
     for (auto& f : req) {
       std::string name(f.name_string()), value(f.value());
       if (r.headers.size() < 64)
@@ -522,8 +404,7 @@ private:
   std::optional<http::request_parser<http::string_body>> parser_;
   asio::steady_timer reply_timer_;
   const route* route_ = nullptr; // of the request being read
-  std::string path_, allowed_;
-  std::vector<std::string> params_;
+  http_route_match match_;       // what its line and headers decided
   std::size_t body_limit_ = 0;
   std::uint64_t served_ = 0; // requests read in full
   unsigned version_ = 11;

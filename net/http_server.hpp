@@ -8,11 +8,10 @@
 // A handler runs on the io thread and answers later, from any thread,
 // through `respond` (exactly once; later calls are ignored). Errors the
 // server produces itself have the body {"error": "...", "status": N}:
-//   400 malformed HTTP, 401 a state-changing request without the API token,
-//   403 a Host or Origin of another site (same_site_only),
-//   404 no route, 405 method not allowed on the path (with Allow), 413 body
-//   over the route's limit, 431 header over max_header, 503 too many
-//   connections, 504 the handler did not answer in time.
+//   400 malformed HTTP or a bad percent-escape (net/http_route.hpp), 401 a state-changing request
+//   without the API token, 403 a Host or Origin of another site (same_site_only), 404 no route, 405
+//   method not allowed on the path (with Allow), 413 body over the route's limit, 431 header over
+//   max_header, 503 too many connections, 504 the handler did not answer in time.
 // The answer to a request whose handler timed out is dropped. When the server
 // answers before it has read a request's body (413, 431), it reads and drops
 // what the client still sends for a bounded time before closing (a lingering
@@ -57,9 +56,9 @@ struct http_server_options {
 
 struct http_server_request {
   std::string method;                         // "GET", "POST", ... as sent
-  std::string path;                           // target without the query
-  std::map<std::string, std::string> query;   // raw values (no percent-decoding)
-  std::vector<std::string> params;            // path segments matched by "{}" in the route
+  std::string path;                           // target without the query, as sent
+  std::map<std::string, std::string> query;   // percent-decoded (as sent for a "*" route)
+  std::vector<std::string> params;            // "{}" segments of the route, percent-decoded
   std::map<std::string, std::string> headers; // names in lower case
   /// Every header as sent (name case and order kept, repeats kept), for
   /// handlers that forward the request, such as the file-drop gateway.
