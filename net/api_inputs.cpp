@@ -1,10 +1,15 @@
 #include "net/api_inputs.hpp"
+#include "net/folder_walk.hpp"
 #include "net/json_body.hpp"
 
 #include "protocols/common/limits.hpp"
 
 #include <algorithm>
 #include <charconv>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
 
 namespace peerlab::net::api_inputs {
 
@@ -153,25 +158,36 @@ fs::path file_to_provide(const std::string& path, const std::vector<fs::path>& r
 fs::path new_file_inside(const std::string& path, const fs::path& root) {
   if (path.size() > 4096)
     throw bad_input(400, "dest_path is longer than 4096 bytes");
+  const auto base = root.lexically_normal();
   fs::path p(path);
   if (p.is_relative())
-    p = root / p;
+    p = base / p;
   p = p.lexically_normal();
   auto name = p.filename();
   if (name.empty() || name == "." || name == "..")
     throw bad_input(400, "dest_path " + quote_text(path) + " does not name a file");
-  if (!inside(p, root.lexically_normal()))
+  if (!inside(p, base))
     throw bad_input(403, "dest_path " + quote_text(path) + " is outside the download folder");
-  std::error_code ec;
-  auto folder = fs::canonical(p.parent_path(), ec);
-  if (ec || !fs::is_directory(folder))
+  // Its folders are opened one by one without following links: a link below
+  // the download folder could be swapped before the file is placed, so none
+  // is accepted (net/folder_walk.hpp places the file the same way).
+  auto rel = p.lexically_relative(base);
+  unique_fd dir;
+  try {
+    dir = open_below(base, rel.parent_path(), false);
+  } catch (const placement_error& e) {
+    if (e.through_link)
+      throw bad_input(403, "dest_path " + quote_text(path) +
+                             " goes through a symbolic link below the download folder (" +
+                             e.what() + ")");
     throw bad_input(400, "dest_path " + quote_text(path) + ": its folder does not exist");
-  if (!inside(folder, real_root(root)))
-    throw bad_input(403, "dest_path " + quote_text(path) + " leads outside the download folder");
-  auto dest = folder / name;
-  if (fs::symlink_status(dest, ec).type() != fs::file_type::not_found)
+  }
+  struct stat st {};
+  if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
     throw bad_input(409, "dest_path " + quote_text(path) + " already exists");
-  return dest;
+  if (errno != ENOENT)
+    throw bad_input(400, "dest_path " + quote_text(path) + ": " + std::strerror(errno));
+  return base / rel;
 }
 
 } // namespace peerlab::net::api_inputs

@@ -46,8 +46,9 @@ std::filesystem::path file_to_provide(const std::string& path,
                                       const std::vector<std::filesystem::path>& roots);
 
 /// A path for a new file inside `root` (relative paths are relative to it):
-/// its folder must exist inside `root`, the name must be free. Returns it
-/// with its folder resolved.
+/// its folder must exist inside `root` with no symbolic link below `root` on
+/// the way (opened one by one with O_NOFOLLOW), the name must be free.
+/// Returns root (lexically normal) / the path below it.
 std::filesystem::path new_file_inside(const std::string& path, const std::filesystem::path& root);
 
 } // namespace peerlab::net::api_inputs

@@ -1,4 +1,5 @@
 #include "net/drop_folder.hpp"
+#include "net/folder_walk.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -57,32 +58,11 @@ std::optional<drop_route> parse_drop_file_name(std::string_view name) {
 }
 
 void write_file_atomically(const fs::path& dir, const std::string& name, byte_view data) {
-  static std::atomic<std::uint64_t> counter{0};
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)
     throw std::runtime_error("cannot create folder " + dir.string() + ": " + ec.message());
-  auto tmp = dir / ("." + name + "." + std::to_string(::getpid()) + "." +
-                    std::to_string(counter++) + ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out)
-      throw std::runtime_error("cannot create " + tmp.string());
-    out.write(reinterpret_cast<const char*>(data.data()),
-              static_cast<std::streamsize>(data.size()));
-    out.flush();
-    if (!out) {
-      out.close();
-      fs::remove(tmp, ec);
-      throw std::runtime_error("cannot write " + tmp.string() + " (disk full?)");
-    }
-  }
-  fs::rename(tmp, dir / name, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw std::runtime_error("cannot rename " + tmp.string() + " into place: " + ec.message());
-  }
+  write_below_atomically(dir, {}, name, data);
 }
 
 std::optional<bytes> read_whole_file(const fs::path& file, std::uint64_t max_bytes) {
@@ -115,7 +95,8 @@ fs::path drop_folder::incoming_dir() const { return in_root_ / hex16(self_); }
 
 fs::path drop_folder::write(peer_id recipient, std::uint64_t packet_id, byte_view data) {
   auto name = drop_file_name({self_, recipient, packet_id});
-  write_file_atomically(outgoing_dir(recipient), name, data);
+  // The recipient's folder is opened below out_root without following a link.
+  write_below_atomically(out_root_, hex16(recipient), name, data);
   ++stats_.written;
   stats_.bytes_written += data.size();
   return outgoing_dir(recipient) / name;

@@ -37,8 +37,10 @@ std::optional<drop_route> parse_drop_file_name(std::string_view name);
 std::string hex16(std::uint64_t v);
 
 /// Writes `data` to dir/name through a temporary name and a rename (atomic on
-/// POSIX within one file system). Creates `dir`. Throws std::runtime_error
-/// naming the path on failure.
+/// POSIX within one file system), relative to `dir` opened once (a link at
+/// `name` is replaced, never written through). Creates `dir`. Throws
+/// std::runtime_error (placement_error) naming the path on failure. A
+/// folder below a root: write_below_atomically (net/folder_walk.hpp).
 void write_file_atomically(const std::filesystem::path& dir, const std::string& name,
                            byte_view data);
 /// Reads a whole file (up to `max_bytes`); nullopt if it vanished, is larger, or cannot be read.

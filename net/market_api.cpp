@@ -3,6 +3,7 @@
 
 #include "net/address.hpp"
 #include "net/api_inputs.hpp"
+#include "net/folder_walk.hpp"
 #include "net/http_server.hpp"
 #include "protocols/filexfer/downloader.hpp"
 #include "protocols/market/market.hpp"
@@ -715,19 +716,16 @@ private:
       d.reason = "the node did not keep the downloaded file";
       return;
     }
-    std::error_code ec;
-    if (fs::equivalent(*committed, d.dest, ec)) {
-      d.status = "done";
-      return;
-    }
-    fs::create_hard_link(*committed, d.dest, ec);
-    if (ec && ec != std::errc::file_exists) {
-      ec.clear();
-      fs::copy_file(*committed, d.dest, fs::copy_options::none, ec);
-    }
-    if (ec) {
-      d.reason =
-        "verified and saved as " + committed->string() + ", but not at dest_path: " + ec.message();
+    // Relative to the download folder opened once, each folder below it
+    // without following links: a folder swapped for a link since the request
+    // was checked cannot move the file elsewhere (net/folder_walk.hpp).
+    const auto root = cfg_.download_dir.lexically_normal();
+    try {
+      place_file_below(*committed, root, d.dest.lexically_relative(root));
+    } catch (const placement_error& e) {
+      d.reason = "verified and saved as " + committed->string() +
+                 ", but not placed at dest_path: " + e.what();
+      log_("download " + d.hash + ": " + d.reason);
       return;
     }
     d.status = "done";

@@ -1,4 +1,5 @@
 #include "net/mirror.hpp"
+#include "net/folder_walk.hpp"
 
 #include "net/drop_folder.hpp"
 
@@ -119,8 +120,9 @@ void mirror::copy(const std::string& rel, const link::copy_fate& fate) {
                                   [&](std::uint64_t b) { return b / 8 < data->size(); });
   auto slash = rel.find('/');
   try {
-    write_file_atomically(o_.dst / rel.substr(0, slash), rel.substr(slash + 1),
-                          {data->data(), data->size()});
+    // The recipient's folder is opened below dst without following a link.
+    write_below_atomically(o_.dst, rel.substr(0, slash), rel.substr(slash + 1),
+                           {data->data(), data->size()});
     ++stats_.copied;
     stats_.bytes_out += data->size();
   } catch (const std::exception&) {
