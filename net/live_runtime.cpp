@@ -1,5 +1,6 @@
 #include "protocols/registry.hpp"
 #include "net/live_runtime.hpp"
+#include "net/log_budget.hpp"
 
 #include "actors/role_actor.hpp"
 #include "net/address.hpp"
@@ -49,6 +50,18 @@ public:
     }
     std::lock_guard lock(log_mu_);
     std::fprintf(stderr, "[%s] %s\n", opts_.name.c_str(), line.c_str());
+  }
+
+  /// A line that any peer can cause by connecting: within the node's budget.
+  void log_peer_caused(const std::string& line) {
+    auto v = peer_log_.take();
+    if (v.suppressed_before > 0) {
+      count("net.log_lines_suppressed", static_cast<double>(v.suppressed_before));
+      log(std::to_string(v.suppressed_before) +
+          " lines about accepted connections were not logged (over the budget per 10 s)");
+    }
+    if (v.allowed)
+      log(line);
   }
 
   void count(const std::string& name, double delta = 1) {
@@ -623,8 +636,9 @@ private:
       }
       cooloff_.erase(c.dialed);
     }
-    log("connected to peer " + std::to_string(h.id) + " at " + (addr.empty() ? c.remote : addr) +
-        (c.outgoing ? " (dialed)" : " (accepted)"));
+    auto line = "connected to peer " + std::to_string(h.id) + " at " +
+                (addr.empty() ? c.remote : addr) + (c.outgoing ? " (dialed)" : " (accepted)");
+    c.outgoing ? log(line) : log_peer_caused(line);
     auto p = pending_.find(h.id);
     if (p != pending_.end()) {
       auto* route = pick(h.id);
@@ -665,13 +679,15 @@ private:
         if (it->second.empty())
           links_.erase(it);
       }
-      log("connection to peer " + std::to_string(c.peer) + " closed: " + why);
+      auto line = "connection to peer " + std::to_string(c.peer) + " closed: " + why;
+      c.outgoing ? log(line) : log_peer_caused(line);
     } else if (c.outgoing) {
       dialing_.erase(c.dialed);
       dial_failed(c.dialed, why);
       return;
     } else {
-      log("connection from " + c.remote + " closed before its hello: " + why);
+      count("net.connections_closed_before_hello");
+      log_peer_caused("connection from " + c.remote + " closed before its hello: " + why);
     }
     if (c.outgoing) {
       if (auto* p = configured(c.dialed); p && !p->is_self) {
@@ -715,6 +731,7 @@ private:
   tcp::acceptor acceptor_{io_};
   asio::steady_timer accept_retry_{io_};
   std::uint64_t accept_failures_ = 0, refused_ = 0;
+  log_budget peer_log_;
   send_budget budget_{0, opts_.bounds.send_budget};
   std::thread io_thread_;
 

@@ -6,6 +6,7 @@
 #include "net/address.hpp"
 #include "net/disk_content.hpp"
 #include "net/fileset_api.hpp"
+#include "net/log_budget.hpp"
 #include "net/live_runtime.hpp"
 #include "net/market_api.hpp"
 #include "net/node_config.hpp"
@@ -374,7 +375,12 @@ private:
   }
 
   void on_peer(peer_id id, const std::string& addr) {
-    out_.line({{"event", "peer"}, {"peer_id", std::to_string(id)}, {"address", addr}});
+    // One event per hello: any peer can cause many, so they share a budget.
+    auto v = peer_events_.take();
+    if (v.suppressed_before > 0)
+      out_.line({{"event", "peer_events_suppressed"}, {"count", v.suppressed_before}});
+    if (v.allowed)
+      out_.line({{"event", "peer"}, {"peer_id", std::to_string(id)}, {"address", addr}});
     if (api_) // asked in metadata lookups
       api_->peer_seen(id, addr);
     if (fileset_ && rt_) // the fileset role gossips with every peer that said hello
@@ -382,6 +388,7 @@ private:
   }
 
   node_config cfg_;
+  net::log_budget peer_events_;
   printer& out_;
   live_runtime* rt_ = nullptr;
   std::unique_ptr<fileset_api> fileset_;
