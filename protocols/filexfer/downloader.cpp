@@ -112,9 +112,16 @@ void downloader::start_download(context& ctx, const peerlab::command& cmd, const
   if (downloads_.size() >= limits::active_downloads_max)
     return refuse("too many active downloads (at most " +
                   std::to_string(limits::active_downloads_max) + ")");
-  for (auto& [_, d] : downloads_)
-    if (d.hash == req.hash)
+  for (auto it = downloads_.begin(); it != downloads_.end(); ++it) {
+    if (it->second.hash != req.hash)
+      continue;
+    if (it->second.command_id != 0)
       return refuse("this file is already being downloaded");
+    return attach(ctx, cmd, it, providers, fx); // resumed at start: nobody asked for it yet
+  }
+  if (auto had = ctx.store.get(download_files_table(), {cell_digest(req.hash)});
+      had && ctx.content.stat(req.hash))
+    return report_had(cmd, *had, fx); // finished, e.g. by a resume before this command came
   const digest* hash = &req.hash;
 
   std::uint64_t key = next_key_++ & key_mask;
@@ -246,7 +253,7 @@ void downloader::next_provider(context& ctx, dl_iter it, std::string reason, eff
   // that only fell silent (crashed, unreachable) leaves its bytes: the next
   // provider continues, and the whole-file hash still judges every byte.
   forget_provider_state(ctx, d, keep_content);
-  ++d.provider_index;
+  d.provider_index = next_unrefused(d, d.provider_index + 1);
   d.idle_tries = 0;
   if (d.provider_index >= d.providers.size())
     return retry_or_fail(
@@ -356,6 +363,25 @@ void downloader::finish(context& ctx, dl_iter it, effects& fx) {
                  {"attempts", static_cast<double>(d.attempts)},
                  {"corrupt_detected", static_cast<double>(d.corrupt_found)}}});
   downloads_.erase(it);
+}
+
+void downloader::report_had(const peerlab::command& cmd, const row& had, effects& fx) {
+  // Nothing is bought again: the answer is the verified file the node holds.
+  std::string hex = to_hex(had.hash(0));
+  fx.count("filexfer.downloads_already_had");
+  fx.emit(
+    event{"download_started", cmd.id, {{"hash", hex}}, {{"providers", 0}, {"already_had", 1}}});
+  fx.emit(event{"download_done",
+                cmd.id,
+                {{"hash", hex},
+                 {"provider", std::to_string(had.u64(4))},
+                 {"name", had.text(1)},
+                 {"payment_ref", to_hex(byte_view{had.blob(5).data(), had.blob(5).size()})}},
+                {{"bytes", static_cast<double>(had.u64(2))},
+                 {"duration_us", 0},
+                 {"attempts", 0},
+                 {"corrupt_detected", 0},
+                 {"already_had", 1}}});
 }
 
 void downloader::record_history(context& ctx, const download& d, time_us took) {
@@ -475,12 +501,16 @@ void downloader::frame(context& ctx, peer_id from, byte_view data, effects& fx) 
         if constexpr (std::is_same_v<M, meta_ok>) {
           on_meta_ok(ctx, it, m, fx);
         } else if constexpr (std::is_same_v<M, meta_err>) {
+          if (m.code == error_code::not_provider)
+            it->second.refused.insert(from);
           next_provider(ctx, it, std::string("META_ERR ") + code_name(m.code) + ": " + m.text, fx);
         } else if constexpr (std::is_same_v<M, content_chunk>) {
           on_chunk(ctx, it, m, fx);
         } else if constexpr (std::is_same_v<M, content_end>) {
           on_end(ctx, it, m, fx);
         } else if constexpr (std::is_same_v<M, content_err>) {
+          if (m.code == error_code::not_provider)
+            it->second.refused.insert(from);
           next_provider(ctx, it, std::string("CONTENT_ERR ") + code_name(m.code) + ": " + m.text,
                         fx);
         }
@@ -519,6 +549,8 @@ void downloader::on_meta_ok(context& ctx, dl_iter it, const meta_ok& m, effects&
   if (m.size > limits::file_bytes_max)
     return next_provider(ctx, it, "metadata size " + std::to_string(m.size) + " exceeds the limit",
                          fx);
+  if (m.size > limits::file_bytes_max || m.price > d.max_price)
+    d.refused.insert(d.provider()); // it will answer the same next round
   if (m.price > d.max_price)
     return next_provider(
       ctx, it,
@@ -542,6 +574,12 @@ void downloader::on_meta_ok(context& ctx, dl_iter it, const meta_ok& m, effects&
   d.last_progress = d.last_heard = ctx.now;
   if (d.price > 0) {
     report_purchase(d, 0, 0, fx);
+    // The payer judges bills against the bytes reported to it: a prefix
+    // that arrived before a crash is reported again, or a bill for the whole
+    // file would wait forever for bytes that are already here.
+    if (d.resumed_unreported > 0)
+      report_purchase(d, 0, d.resumed_unreported, fx);
+    d.resumed_unreported = 0;
     fx.emit(
       event{"purchase_ordered",
             0,

@@ -10,6 +10,7 @@
 #include "protocols/filexfer/range_set.hpp"
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -115,9 +116,16 @@ private:
     bool verifying = false;         // re-hashing a resumed partial before trusting it
     std::uint64_t verify_target = 0;
     digest checkpoint_digest{}; // of [0, checkpointed), or of [0, verify_target) while verifying
-    bool waiting = false;       // every provider failed: waiting to try them again
-    std::size_t rounds = 0;     // retry rounds so far
-    time_us retry_delay = 0;    // the next wait (doubles up to retry_max)
+    // The verified prefix a restart kept, not yet reported to this
+    // incarnation's payer (which only counts bytes reported to it).
+    std::uint64_t resumed_unreported = 0;
+    bool waiting = false;   // every provider failed: waiting to try them again
+    std::size_t rounds = 0; // retry rounds so far
+    // Providers that refused outright (not a provider of the file, a price
+    // above max_price, a size past the limit): retry rounds skip them, unlike
+    // providers that only fell silent or were unreachable.
+    std::set<peer_id> refused;
+    time_us retry_delay = 0; // the next wait (doubles up to retry_max)
     // Round-trip estimate of this provider (RFC 6298 smoothing) and timeout backoff.
     time_us srtt = 0, rttvar = 0;
     bool has_rtt = false;
@@ -155,6 +163,12 @@ private:
   /// again while the retry deadline allows, else fail.
   void retry_or_fail(context&, dl_iter, const std::string& reason, effects&);
   void retry_round(context&, dl_iter, effects&);
+  /// The first provider index from `from` on that did not refuse (providers.size() if none).
+  static std::size_t next_unrefused(const download&, std::size_t from);
+  /// A download command for a file resumed at start: the command takes the
+  /// download over (its events carry the command's id from now on).
+  void attach(context&, const peerlab::command&, dl_iter, const std::vector<peer_id>& providers,
+              effects&);
 
   // Crash recovery (downloader_resume.cpp).
   /// Writes the download's PartialDownloads row (what a restart resumes from).
@@ -173,6 +187,8 @@ private:
   /// Arms the download's one timer for exactly `delay` (verification, retry wait).
   void arm_fixed(download&, time_us delay, effects&);
   void finish(context&, dl_iter, effects&);
+  /// Answers a download of a file the node already downloaded and still holds.
+  void report_had(const peerlab::command&, const row& had, effects&);
   /// Writes the DownloadFiles row of a verified file.
   void record_history(context&, const download&, time_us took);
   bool advance_hash(context&, download&);

@@ -154,6 +154,7 @@ void downloader::verify_step(context& ctx, dl_iter it, effects& fx) {
   } else {
     d.received.add(0, d.hashed);
     d.checkpointed = d.hashed;
+    d.resumed_unreported = d.hashed;
     fx.count("filexfer.resume_verified_bytes", static_cast<double>(d.hashed));
   }
   begin_attempt(ctx, it, fx);
@@ -167,6 +168,7 @@ void downloader::forget_verified(context& ctx, download& d) {
   d.hasher.finish(); // resets it
   d.hashed = 0;
   d.checkpointed = 0;
+  d.resumed_unreported = 0;
   d.verifying = false;
 }
 
@@ -180,6 +182,8 @@ void downloader::arm_fixed(download& d, time_us delay, effects& fx) {
 
 void downloader::retry_or_fail(context& ctx, dl_iter it, const std::string& reason, effects& fx) {
   download& d = it->second;
+  if (next_unrefused(d, 0) >= d.providers.size())
+    return fail(ctx, it, "every provider refused; last: " + d.last_error, fx); // waiting won't help
   if (cfg_.retry_deadline <= 0 || ctx.now + d.retry_delay - d.started > cfg_.retry_deadline) {
     std::string why = reason;
     if (d.rounds > 0)
@@ -205,12 +209,43 @@ void downloader::retry_round(context& ctx, dl_iter it, effects& fx) {
   download& d = it->second;
   d.waiting = false;
   ++d.rounds;
-  d.provider_index = 0;
+  d.provider_index = next_unrefused(d, 0); // retry_or_fail waits only if there is one
   d.idle_tries = 0;
   d.attempts = 0;
   fx.count("filexfer.retry_rounds");
   save_partial(ctx, d);
   begin_attempt(ctx, it, fx);
+}
+
+std::size_t downloader::next_unrefused(const download& d, std::size_t from) {
+  while (from < d.providers.size() && d.refused.count(d.providers[from]) != 0)
+    ++from;
+  return from;
+}
+
+// ---- a command for a resumed download --------------------------------------
+
+void downloader::attach(context& ctx, const peerlab::command& cmd, dl_iter it,
+                        const std::vector<peer_id>& providers, effects& fx) {
+  download& d = it->second;
+  d.command_id = cmd.id;
+  // New providers join at the end; the purchase (id, max_price) stays the
+  // one the payer was told about before the crash.
+  for (auto p : providers)
+    if (d.providers.size() < limits::providers_per_download_max &&
+        std::find(d.providers.begin(), d.providers.end(), p) == d.providers.end())
+      d.providers.push_back(p);
+  save_partial(ctx, d);
+  fx.count("filexfer.downloads_attached");
+  fx.emit(
+    event{"download_started",
+          cmd.id,
+          {{"hash", to_hex(d.hash)}},
+          {{"providers", static_cast<double>(d.providers.size())},
+           {"resumed", 1},
+           {"partial_bytes", static_cast<double>(d.verifying ? d.verify_target : d.hashed)}}});
+  if (d.waiting) // whoever asked wants it now, maybe from a new provider
+    arm_fixed(d, 0, fx);
 }
 
 } // namespace peerlab::filexfer

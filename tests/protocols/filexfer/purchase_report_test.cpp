@@ -94,3 +94,32 @@ TEST_CASE("download: max_price is a decimal amount, and it reaches the payer wit
   REQUIRE_FALSE(sink->reports.empty());
   CHECK(sink->reports.front().max_price == 500);
 }
+
+TEST_CASE("a download resumed after a crash reports its verified prefix to the new payer") {
+  auto cfg = small_config();
+  cfg.checkpoint_bytes = 256 << 10;
+  world w({provider_strategy::honest}, 3 << 20, cfg);
+  auto before = add_sink(w);
+  w.loop.command(client, ports::file_downloader, text_command_of(1, "download", w.args()));
+  w.loop.run_for(5 * us_per_ms); // part of the file arrived
+  REQUIRE(w.loop.events_of("download_done").empty());
+
+  // The payer's memory of arrived bytes is gone with the crash.
+  auto after = std::make_shared<report_sink>();
+  w.loop.restart(client, {make_downloader(cfg), after});
+  w.loop.run_until(run_limit);
+  REQUIRE(w.loop.events_of("download_done").size() == 1);
+  REQUIRE(w.counter("filexfer.resume_verified_bytes") > 0);
+  REQUIRE(after->reports.size() > 2);
+  CHECK(after->reports[0].length == 0); // the order, for the same purchase
+  CHECK(after->reports[0].download == before->reports[0].download);
+  CHECK(after->reports[1].offset == 0);
+  CHECK(after->reports[1].length == w.counter("filexfer.resume_verified_bytes"));
+  // What the new payer heard covers the whole file, so a bill for it is payable.
+  peerlab::filexfer::range_set heard;
+  for (auto& r : after->reports)
+    if (r.length > 0)
+      heard.add(r.offset, r.offset + r.length);
+  CHECK(heard.covers(0, w.file.size()));
+  w.require_verified_copy();
+}
