@@ -16,6 +16,7 @@
 
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -760,11 +761,28 @@ private:
 
 // -- live_runtime -------------------------------------------------------------
 
+std::uint64_t live_runtime::count_start(kv_store& store) {
+  std::uint64_t starts = 0;
+  if (auto v = store.get("node", "starts")) {
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), starts);
+    if (ec != std::errc() || end != v->data() + v->size())
+      starts = 0; // unreadable (edited by hand): counted anew from 1
+  }
+  ++starts;
+  store.put("node", "starts", std::to_string(starts));
+  return starts;
+}
+
 live_runtime::live_runtime(live_options opts) {
   if (!opts.store || !opts.content)
     throw std::invalid_argument("live_runtime needs a kv_store and a content_store");
   id_ = opts.identity ? opts.identity->id() : peer_id_from_name(opts.name);
-  rng_.reseed(opts.seed != 0 ? opts.seed : derive_seed(id_, 0x6c697665 /* "live" */));
+  std::uint64_t seed = opts.seed != 0 ? opts.seed : derive_seed(id_, 0x6c697665 /* "live" */);
+  // A restarted node must not draw again what its last run drew (payment
+  // references, nonces, request ids): after the first start the seed mixes
+  // in the count of starts, kept in the node's store.
+  std::uint64_t starts = count_start(*opts.store);
+  rng_.reseed(starts <= 1 ? seed : derive_seed(seed, 0x7374617274 /* "start" */, starts));
   impl_ = std::make_unique<impl>(*this, std::move(opts));
 }
 

@@ -58,6 +58,10 @@ struct live_options {
 
 class live_runtime final : public runtime {
 public:
+  /// Counts one more start of the node whose rows `store` holds (the row
+  /// node/starts) and returns the count: 1 at the first start.
+  static std::uint64_t count_start(kv_store& store);
+
   explicit live_runtime(live_options opts);
   ~live_runtime() override; // stops if still running
   live_runtime(const live_runtime&) = delete;
