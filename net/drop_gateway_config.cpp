@@ -180,7 +180,7 @@ drop_gateway_config load_drop_gateway_config(const fs::path& file) {
   json j;
   try {
     j = json::parse(in);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) { // parse_error, or out_of_range for a number too large
     throw config_error(file.string() + ": not JSON: " + e.what());
   }
   return parse_drop_gateway_config(j, file.parent_path());

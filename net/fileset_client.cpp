@@ -230,7 +230,7 @@ std::optional<download> parse_json_download(const std::string& body, std::string
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(body);
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) { // also out_of_range: a number too large
     error = "the answer is not JSON";
     return std::nullopt;
   }

@@ -215,7 +215,7 @@ node_config parse_node_config_text(std::string_view text, const std::filesystem:
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) { // parse_error, or out_of_range for a number too large
     throw config_error(std::string("not valid JSON: ") + e.what());
   }
   return parse_node_config(j, base);

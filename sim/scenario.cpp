@@ -54,7 +54,7 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
   json doc;
   try {
     doc = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) { // parse_error, or out_of_range for a number too large
     throw config_error(origin + ": not valid JSON: " + e.what());
   }
   scenario s;

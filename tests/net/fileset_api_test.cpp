@@ -243,6 +243,9 @@ TEST_CASE(
   CHECK_FALSE(parse_json_download(
     "{\"file\": \"0x00\", \"proof\": {\"proof\": [\"0x12\"], \"index\": 0}}", err));
   CHECK_FALSE(parse_json_download("nope", err));
+  // A number too large for a double is nlohmann's out_of_range, not a parse_error.
+  CHECK_FALSE(parse_json_download("{\"file\": \"0x00\", \"index\": 1e999}", err));
+  CHECK(err == "the answer is not JSON");
 }
 
 TEST_CASE("peerlab set: upload, get from honest and lying nodes, a failed file is never written") {

@@ -80,6 +80,10 @@ TEST_CASE("node_config: text with a NUL byte, nested too deep or too large is re
   CHECK(error_of_text(std::string(1000, '[')) == "nests objects and arrays deeper than 32 levels");
   CHECK(error_of_text(std::string((1u << 20) + 1, ' ')) == "larger than 1048576 bytes");
   CHECK(error_of_text("{\"name\": ").starts_with("not valid JSON: "));
+  // nlohmann throws out_of_range, not parse_error, for a number too large:
+  // a config error too, not an escaped exception (found by fuzz_node_config).
+  CHECK(error_of_text(R"({"name": "a", "seed": 66666666e66666})")
+          .starts_with("not valid JSON: [json.exception.out_of_range.406] number overflow"));
   // load_node_config names the file in front.
   test::temp_dir dir("node-config");
   auto file = dir.path() / "node.json";

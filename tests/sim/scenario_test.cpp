@@ -136,7 +136,7 @@ TEST_CASE("invalid JSON text is reported with the origin", "[sim][scenario]") {
   }
 }
 
-TEST_CASE("a scenario with a NUL byte or nested too deep is refused before it is parsed",
+TEST_CASE("a scenario with a NUL byte, a number too large or nested too deep is a config error",
           "[sim][scenario]") {
   // nlohmann would take the NUL for the end of the text and ignore the rest.
   auto text = test::small_transfer().dump() + std::string(1, '\0') + "{\"ignored\": [";
@@ -146,6 +146,14 @@ TEST_CASE("a scenario with a NUL byte or nested too deep is refused before it is
   } catch (const config_error& e) {
     CHECK(std::string(e.what()) ==
           "nul.json: not valid JSON: a NUL byte at offset " + std::to_string(text.find('\0')));
+  }
+  // nlohmann throws out_of_range, not parse_error, for a number too large.
+  try {
+    sim::parse_scenario(R"({"name": "x", "duration": 1e999})", "big.json");
+    FAIL("no error");
+  } catch (const config_error& e) {
+    CHECK(std::string(e.what()).starts_with(
+      "big.json: not valid JSON: [json.exception.out_of_range.406] number overflow"));
   }
   try {
     sim::parse_scenario(std::string(8u << 20, '['), "deep.json");
