@@ -120,20 +120,45 @@ std::optional<std::string> decode_param(std::string_view raw, std::string& err) 
   return std::nullopt;
 }
 
+// A Host value split into name and port: "name", "name:port", "[v6]" or
+// "[v6]:port". False for anything else (brackets inside a name, a bare IPv6
+// address, text after the closing bracket), which names no server.
+bool split_host(std::string_view host, std::string_view& name,
+                std::optional<std::string_view>& port) {
+  port.reset();
+  if (!host.empty() && host.front() == '[') {
+    auto close = host.find(']');
+    if (close == std::string_view::npos)
+      return false;
+    name = host.substr(0, close + 1);
+    auto rest = host.substr(close + 1);
+    if (rest.empty())
+      return true;
+    if (rest.front() != ':')
+      return false;
+    port = rest.substr(1);
+    return true;
+  }
+  if (host.find_first_of("[]") != std::string_view::npos)
+    return false;
+  auto sep = host.find(':');
+  if (sep != host.rfind(':'))
+    return false;
+  name = host.substr(0, sep);
+  if (sep != std::string_view::npos)
+    port = host.substr(sep + 1);
+  return true;
+}
+
 bool names_this_server(std::string_view bound, std::string_view host) {
   auto colon = bound.rfind(':');
   if (colon == std::string_view::npos)
     return false;
   auto ip = bound.substr(0, colon);
-  auto port = bound.substr(colon + 1);
-  std::string_view name = host;
-  auto close = host.rfind(']');
-  auto sep = host.rfind(':');
-  if (sep != std::string_view::npos && (close == std::string_view::npos || sep > close)) {
-    if (host.substr(sep + 1) != port)
-      return false;
-    name = host.substr(0, sep);
-  }
+  std::string_view name;
+  std::optional<std::string_view> port;
+  if (!split_host(host, name, port) || (port && *port != bound.substr(colon + 1)))
+    return false;
   boost::system::error_code ec;
   auto bare = ip.size() > 1 && ip.front() == '[' ? ip.substr(1, ip.size() - 2) : ip;
   auto bound_ip = boost::asio::ip::make_address(std::string(bare), ec);

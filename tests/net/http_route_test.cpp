@@ -107,3 +107,28 @@ TEST_CASE("http route: Host and Origin must name the server; the token guards st
           .error.starts_with("wrong API token"));
   CHECK(with("POST", "localhost:8080", "", "bearer " + p.token).status == 401);
 }
+
+TEST_CASE("http route: a malformed Host names no server, whatever the address bound",
+          "[net][http]") {
+  for (auto bound : {"127.0.0.1:8080", "192.0.2.7:8080"}) {
+    http_route_policy p{bound};
+    auto host = [&](std::string_view h) {
+      return route_request(p, api_routes, {"GET", "/health", h, "", ""}).status;
+    };
+    INFO(bound);
+    // Found by fuzz_http_request: brackets inside a name were taken for a
+    // port-less name and passed on a non-loopback address.
+    CHECK(host("node:8[::2]080") == 403);
+    CHECK(host("[::1]x:8080") == 403);
+    CHECK(host("[::1") == 403);
+    CHECK(host("::1:8080") == 403); // a bare IPv6 address needs brackets
+    CHECK(host("localhost:") == 403);
+    CHECK(host("localhost:8081") == 403);
+    CHECK(host("localhost:8080") == 0);
+    CHECK(host("[::1]:8080") == 0);
+    CHECK(host("localhost") == 0); // no port: the name alone decides
+  }
+  http_route_policy remote{"192.0.2.7:8080"};
+  CHECK(route_request(remote, api_routes, {"GET", "/health", "node.example:8080", "", ""}).status ==
+        0);
+}
