@@ -88,11 +88,11 @@ void mirror::step(time_us now) {
   }
   if (complete) // forget files deleted in SRC, so memory stays bounded
     std::erase_if(known_, [&](const auto& kv) { return !present.count(kv.first); });
-  for (auto& [rel, k] : known_)
-    std::erase_if(k.copies, [&](const pending_copy& p) {
+  for (auto& entry : known_) // not a structured binding: clang 14 cannot capture one
+    std::erase_if(entry.second.copies, [&](const pending_copy& p) {
       if (p.due > now)
         return false;
-      copy(rel, p.fate);
+      copy(entry.first, p.fate);
       return true;
     });
 }
