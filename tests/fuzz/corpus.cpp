@@ -15,6 +15,7 @@
 #include "protocols/market/codec.hpp"
 #include "protocols/merkle/merkle.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -191,6 +192,70 @@ void net_seeds() {
   put("json_body", "nested", text(R"({"a": [1, {"b": [true, null, "s\"]"]}], "c": -1.5e3})"));
 }
 
+// A request as tests/fuzz/http_request.cpp reads it: flags, token length,
+// token, then the raw HTTP request.
+void put_request(const std::string& name, std::uint8_t flags, const std::string& token,
+                 const std::string& request) {
+  bytes b{flags, static_cast<std::uint8_t>(token.size())};
+  b.insert(b.end(), token.begin(), token.end());
+  b.insert(b.end(), request.begin(), request.end());
+  put("http_request", name, b);
+}
+
+void http_seeds() {
+  const std::string token = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  put_request("health", 1, "", "GET /api/health HTTP/1.1\r\nHost: localhost:8080\r\n\r\n");
+  put_request("download", 1, token,
+              "POST /api/file/download-file HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+              "Origin: http://127.0.0.1:8080\r\nAuthorization: Bearer " +
+                token +
+                "\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"
+                "{\"file_id\": \"ab\", \"dest_path\": \"a.bin\"}");
+  put_request(
+    "set_file", 1, "",
+    "GET /api/sets/my%20set/files/3?setCount=2&x=%41 HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n");
+  put_request("raw_put", 3, "tok",
+              "PUT /api/sets/s/raw/0?setCount=1 HTTP/1.1\r\nHost: node:8080\r\n"
+              "Authorization: Bearer tok\r\nContent-Length: 3\r\n\r\nabc");
+  put_request("proxy", 4, "", "GET /a/../b?q=%zz HTTP/1.1\r\nHost: example.org\r\n\r\n");
+  put_request("balance", 1, "",
+              "GET /api/wallet/balance?account=42 HTTP/1.1\r\nHost: localhost:8080\r\n\r\n");
+}
+
+// The scenarios shipped in scenarios/ (the ones CI runs).
+void scenario_seeds() {
+  std::vector<fs::path> files;
+  for (auto& e : fs::directory_iterator(fs::path(PEERLAB_SOURCE_DIR) / "scenarios"))
+    if (e.path().extension() == ".json")
+      files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    std::string t((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    put("scenario", f.filename().string(), text(t));
+  }
+}
+
+// Node configs as docs/live.md shows them.
+void node_config_seeds() {
+  put("node_config", "provider", text(R"({"name": "alice", "listen": "127.0.0.1:4100",
+ "data_dir": "alice-data", "roles": [{"role": "provider", "chunk_size": "1MiB"}],
+ "provide": ["movie.mkv", {"path": "/srv/report.pdf", "name": "report-2024.pdf", "price": 0}]})"));
+  put("node_config", "downloader", text(R"({"name": "bob", "listen": "127.0.0.1:4101",
+ "peers": ["127.0.0.1:4100"], "data_dir": "bob-data",
+ "roles": [{"role": "downloader", "chunk_size": "1MiB", "window": "8MiB"}],
+ "downloads": [{"hash": "2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90",
+                "providers": ["127.0.0.1:4100"]}], "exit_when_done": true, "run_for": "30s"})"));
+  put("node_config", "dht", text(R"({"name": "dht-b", "listen": "127.0.0.1:0", "data_dir": "b",
+ "roles": ["kad", "provider"], "provide": ["shared.bin"], "kad_bootstrap": ["127.0.0.1:4100"],
+ "dht_provide": true})"));
+  put("node_config", "api",
+      text(R"({"name": "shop", "data_dir": "d", "roles": ["provider", "fileset"],
+ "api": {"listen": "127.0.0.1:8101", "provide_dirs": ["shared"], "download_dir": "dl",
+         "ledger": 42, "ledger_address": "127.0.0.1:4000"},
+ "fileset_http": "127.0.0.1:8102", "plaintext": true})"));
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -208,5 +273,8 @@ int main(int argc, char** argv) {
   merkle_seeds();
   droplog_seeds();
   net_seeds();
+  http_seeds();
+  scenario_seeds();
+  node_config_seeds();
   return 0;
 }
