@@ -110,11 +110,14 @@ public:
       n = std::max(n, r.max_body);
     return n;
   }
-  void closed(session* s) {
+  void closed(session* s, bool displaced) {
     auto it = sessions_.find(s);
     if (it == sessions_.end())
       return;
-    if (auto c = per_client_.find(it->second.client); c != per_client_.end() && --c->second == 0)
+    if (displaced) // its client's count went down when it was displaced
+      --displaced_open_;
+    else if (auto c = per_client_.find(it->second.client);
+             c != per_client_.end() && --c->second == 0)
       per_client_.erase(c);
     sessions_.erase(it);
     open_.store(sessions_.size());
@@ -132,6 +135,9 @@ private:
     }
   }
   void accept();
+  /// Closes the connection (of that client, if given) that has waited longest
+  /// for a request header, if at least displace_after; false if none has.
+  bool displace_one(const std::string* of_client);
   void close_all();
 
   // Declared before the io_context: handlers it still holds when it is
@@ -151,17 +157,19 @@ private:
   std::atomic<std::size_t> open_{0};
   std::map<session*, open_session> sessions_;     // io thread only
   std::map<std::string, std::size_t> per_client_; // open connections per client address
+  std::size_t displaced_open_ = 0; // displaced, not yet destroyed (still in sessions_)
   asio::io_context ioc_{1};
   std::optional<tcp::acceptor> acceptor_;
   asio::steady_timer accept_retry_{ioc_};
   std::uint64_t accept_failures_ = 0;
+  std::uint64_t displaced_ = 0;
   std::thread thread_;
 };
 
 class http_server::impl::session : public std::enable_shared_from_this<session> {
 public:
   session(impl& srv, tcp::socket s) : srv_(srv), stream_(std::move(s)), reply_timer_(srv.ioc()) {}
-  ~session() { srv_.closed(this); }
+  ~session() { srv_.closed(this, displaced_); }
 
   void run() { read(); }
 
@@ -172,6 +180,15 @@ public:
                                std::to_string(srv_.opts().max_connections_per_client) + ")")
            : json_error(503, "too many connections (at most " +
                                std::to_string(srv_.opts().max_connections) + ")"));
+  }
+
+  /// Still waiting for a request header, since when (io thread).
+  bool waiting() const { return awaiting_header_ && !displaced_; }
+  std::chrono::steady_clock::time_point waiting_since() const { return waiting_since_; }
+  /// Closed to make room for a new connection.
+  void displace() {
+    displaced_ = true;
+    close();
   }
 
   void close() {
@@ -186,6 +203,8 @@ private:
     if (served_ == 0 || buffer_.size() > 0)
       return read_header();
     // Keep-alive: wait up to idle_timeout for the next request to start.
+    awaiting_header_ = true;
+    waiting_since_ = std::chrono::steady_clock::now();
     stream_.expires_after(std::chrono::microseconds(srv_.opts().idle_timeout));
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
@@ -203,7 +222,12 @@ private:
     // completes: the largest limit of any route, narrowed once the route is known.
     body_limit_ = srv_.largest_body();
     parser_->body_limit(body_limit_);
-    stream_.expires_after(std::chrono::microseconds(srv_.opts().read_timeout));
+    if (!awaiting_header_) { // the first request, or one that follows an answer at once
+      awaiting_header_ = true;
+      waiting_since_ = std::chrono::steady_clock::now();
+    }
+    stream_.expires_after(
+      std::chrono::microseconds(std::min(srv_.opts().header_timeout, srv_.opts().read_timeout)));
     http::async_read_header(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
@@ -233,11 +257,13 @@ private:
   }
 
   void on_header(beast::error_code ec) {
+    awaiting_header_ = false;
     if (ec) {
       if (!limit_error(ec))
         close();
       return;
     }
+    stream_.expires_after(std::chrono::microseconds(srv_.opts().read_timeout)); // the body
     auto& req = parser_->get();
     version_ = req.version();
     keep_alive_ = req.keep_alive();
@@ -409,9 +435,12 @@ private:
   std::uint64_t served_ = 0; // requests read in full
   unsigned version_ = 11;
   bool keep_alive_ = false;
-  std::uint64_t serial_ = 0;  // requests read on this connection
-  std::uint64_t waiting_ = 0; // the request whose answer is awaited, 0 if none
-  bool linger_ = false;       // answered before the request was read in full
+  std::uint64_t serial_ = 0;     // requests read on this connection
+  std::uint64_t waiting_ = 0;    // the request whose answer is awaited, 0 if none
+  bool awaiting_header_ = false; // idle, or reading a request header
+  bool displaced_ = false;
+  std::chrono::steady_clock::time_point waiting_since_{};
+  bool linger_ = false; // answered before the request was read in full
   bool lingering_ = false;
   std::size_t lingered_ = 0;
 };
@@ -436,8 +465,12 @@ void http_server::impl::accept() {
     boost::system::error_code ignored;
     auto client = socket.remote_endpoint(ignored).address().to_string();
     auto s = std::make_shared<session>(*this, std::move(socket));
-    const bool busy = sessions_.size() >= opts_.max_connections;
-    const bool client_busy = per_client_[client] >= opts_.max_connections_per_client;
+    bool busy = sessions_.size() - displaced_open_ >= opts_.max_connections;
+    if (busy && displace_one(nullptr))
+      busy = false;
+    bool client_busy = per_client_[client] >= opts_.max_connections_per_client;
+    if (!busy && client_busy && displace_one(&client))
+      client_busy = false;
     sessions_[s.get()] = {s, client};
     ++per_client_[client];
     open_.store(sessions_.size());
@@ -447,6 +480,34 @@ void http_server::impl::accept() {
       s->run();
     accept();
   });
+}
+
+bool http_server::impl::displace_one(const std::string* of_client) {
+  auto now = std::chrono::steady_clock::now();
+  std::shared_ptr<session> victim;
+  const std::string* victim_client = nullptr;
+  for (auto& [_, o] : sessions_) {
+    auto s = o.s.lock();
+    if (!s || !s->waiting() || (of_client && o.client != *of_client) ||
+        now - s->waiting_since() < std::chrono::microseconds(opts_.displace_after))
+      continue;
+    if (!victim || s->waiting_since() < victim->waiting_since()) {
+      victim = s;
+      victim_client = &o.client;
+    }
+  }
+  if (!victim)
+    return false;
+  // It leaves sessions_ when destroyed, a moment later; from now on it no
+  // longer counts against either bound.
+  if (auto c = per_client_.find(*victim_client); c != per_client_.end() && --c->second == 0)
+    per_client_.erase(c);
+  ++displaced_open_;
+  victim->displace();
+  if (++displaced_ == 1 || (displaced_ & (displaced_ - 1)) == 0)
+    log_("displaced a connection waiting for its request header to make room (" +
+         std::to_string(displaced_) + " so far)");
+  return true;
 }
 
 void http_server::impl::close_all() {

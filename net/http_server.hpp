@@ -33,7 +33,16 @@ struct http_server_options {
   std::size_t max_connections_per_client = 0;
   std::size_t max_body = 64 * 1024; // routes without their own limit
   std::size_t max_header = 8 * 1024;
-  time_us read_timeout = 10 * us_per_s;  // one request's header and body, once it started
+  time_us read_timeout = 10 * us_per_s; // one request's header and body, once it started
+  /// A request's header, counted from the connection's start or the end of
+  /// the previous answer: honest clients send it at once, so this is short
+  /// even where bodies may take long (the file-drop gateway).
+  time_us header_timeout = 10 * us_per_s;
+  /// When every connection is taken, a new one displaces the connection that
+  /// has waited longest for a request header (idle, or still sending it), if
+  /// that has waited at least this long; otherwise the new one gets 503.
+  /// Sockets that send a byte and then nothing cannot lock clients out.
+  time_us displace_after = 1 * us_per_s;
   time_us idle_timeout = 30 * us_per_s;  // a connection waiting for its next request
   time_us reply_timeout = 30 * us_per_s; // the handler's answer
   std::string server_name = "peerlab";

@@ -115,6 +115,37 @@ TEST_CASE("market api server: connections over the bound get 503, idle ones are 
   CHECK(s.requests == 1);
 }
 
+TEST_CASE("http server: sockets that send a byte and then nothing are displaced by a new client "
+          "once they waited, and closed at the header timeout") {
+  http_api_options o;
+  o.max_connections = 2;
+  o.displace_after = 200 * us_per_ms;
+  o.header_timeout = 1500 * us_per_ms;
+  o.read_timeout = 60 * us_per_s; // bodies may take long: not what closes these
+  echo_server s(o);
+  namespace asio = boost::asio;
+  asio::io_context ioc;
+  auto colon = s.server.address().rfind(':');
+  asio::ip::tcp::endpoint ep(
+    asio::ip::make_address("127.0.0.1"),
+    static_cast<std::uint16_t>(std::stoi(s.server.address().substr(colon + 1))));
+  asio::ip::tcp::socket a(ioc), b(ioc);
+  a.connect(ep);
+  b.connect(ep);
+  asio::write(a, asio::buffer("G", 1));
+  asio::write(b, asio::buffer("G", 1));
+  REQUIRE(api_node::eventually([&] { return s.server.connections() == 2; },
+                               std::chrono::milliseconds(2000)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Both slots are held by sockets that waited past displace_after: one makes room.
+  auto honest = raw_exchange(s.server.address(), "GET /echo HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  CHECK(raw_status(honest) == 200);
+  CHECK(s.requests == 1);
+  // The one left is closed by the header timeout, long before the read timeout.
+  REQUIRE(api_node::eventually([&] { return s.server.connections() == 0; },
+                               std::chrono::milliseconds(5000)));
+}
+
 TEST_CASE("http server: the route table matches paths and methods, 404, 405 with Allow, params, "
           "headers and a body limit per route") {
   http_server server(
