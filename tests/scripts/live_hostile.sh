@@ -109,7 +109,7 @@ live_fail_extra() { printf '%s\n' "${rows[@]}" >&2; }
 # ~64 MiB at rest, + 1,024 connections x (TLS state + a frame buffer that starts
 # at 64 KiB and grows only with what arrives) ~ 160 MiB, + outbound queues that
 # share a 128 MiB send budget.
-rss_bound=400
+rss_bound=${HOSTILE_RSS_BOUND_MIB:-400} # sanitized builds raise it (scripts/sanitizers.sh)
 
 # attack NAME SHARE WAIT_S NOFILE -- hostile_peer arguments...
 #   each attack meets a freshly started node (so its RSS peak is its own), with
@@ -192,8 +192,108 @@ flood_cpu=$(echo "${rows[-1]}" | awk -F'|' '{print $8}' | tr -d ' ')
 python3 -c "import sys; sys.exit(0 if $flood_cpu < 0.5 else 1)" ||
   fail "flood: the node used $flood_cpu of a core while it could not accept (spinning)"
 
+# The drop gateway (HTTP over a file-drop channel; here its two sides share
+# folders directly, no mirror): sockets that send one byte and then nothing,
+# and an accept flood past its descriptor limit. An honest GET through it must
+# still be answered during the first and after both.
+mkdir -p "$work/www"
+printf 'small page\n' >"$work/www/page.txt"
+up_port=$(free_port)
+python3 -m http.server "$up_port" --bind 127.0.0.1 --directory "$work/www" \
+  >"$work/upstream.log" 2>&1 &
+pids+=("$!")
+
+# start_gateways [NOFILE]: side b (to the upstream) and side a (listening), a limited if asked.
+start_gateways() {
+  rm -rf "$work/ab" "$work/ba"
+  mkdir -p "$work/ab" "$work/ba"
+  local common='"key": "live hostile test shared key 001", "poll_interval": "5ms",
+    "initial_rtt": "100ms", "max_ack_delay": "10ms"'
+  printf '{"side": "a", "name": "gw-a", "peer": "gw-b", "out_dir": "ab", "in_dir": "ba",
+    "listen": "127.0.0.1:0", "request_timeout": "20s", %s}\n' "$common" >"$work/gw-a.json"
+  printf '{"side": "b", "name": "gw-b", "peer": "gw-a", "out_dir": "ba", "in_dir": "ab",
+    "upstream": "http://127.0.0.1:%s", %s}\n' "$up_port" "$common" >"$work/gw-b.json"
+  "$bin" drop-gateway --config "$work/gw-b.json" >"$work/gw-b.log" 2>&1 &
+  gw_b_pid=$!
+  pids+=("$gw_b_pid")
+  local limit=()
+  [[ -n "${1-}" ]] && limit=(prlimit --nofile="$1:$1")
+  "${limit[@]}" "$bin" drop-gateway --config "$work/gw-a.json" >"$work/gw-a.out" 2>"$work/gw-a.err" &
+  gw_pid=$!
+  pids+=("$gw_pid")
+  gw_port=""
+  for _ in $(seq 1 200); do
+    gw_port=$(event_field "$work/gw-a.out" drop_gateway_listening port)
+    [[ -n "$gw_port" ]] && break
+    kill -0 "$gw_pid" 2>/dev/null || fail "gateway a exited early"
+    sleep 0.05
+  done
+  [[ -n "$gw_port" ]] || fail "gateway a did not start listening"
+}
+
+stop_gateways() {
+  kill "$gw_pid" "$gw_b_pid" 2>/dev/null || true
+  wait "$gw_pid" "$gw_b_pid" 2>/dev/null || true
+}
+
+# honest_get: the time of a GET of page.txt through the gateways, or "failed".
+honest_get() {
+  local out
+  out=$(curl -s --max-time 20 -o "$work/page.got" -w '%{http_code} %{time_total}' \
+    "http://127.0.0.1:$gw_port/page.txt" || true)
+  if [[ ${out%% *} == 200 ]] && cmp -s "$work/page.got" "$work/www/page.txt"; then
+    echo "${out#* } s"
+  else
+    echo failed
+  fi
+}
+
+gw_rows=()
+# gateway_attack NAME NOFILE DURING WAIT_S -- hostile_peer arguments (@GW@: gateway a's address)
+#   DURING: "yes" if the honest GET must also be answered during the attack
+#   WAIT_S: seconds after the attacker is ready before the honest GET
+gateway_attack() {
+  local name=$1 nofile=$2 must_during=$3 wait=$4
+  shift 5
+  [[ $nofile == - ]] && nofile=""
+  start_gateways $nofile
+  local before during after lines result
+  before=$(honest_get)
+  [[ $before != failed ]] || fail "$name: the honest GET failed before the attack"
+  lines=$(($(wc -l <"$work/gw-a.out") + $(wc -l <"$work/gw-a.err")))
+  local args=("${@//@GW@/127.0.0.1:$gw_port}")
+  "$hostile" "${args[@]}" >"$work/$name.attack" 2>"$work/$name.attack.err" &
+  local attacker=$!
+  pids+=("$attacker")
+  for _ in $(seq 1 600); do
+    grep -q '"ready"' "$work/$name.attack" && break
+    sleep 0.05
+  done
+  sleep "$wait"
+  during=$(honest_get)
+  wait "$attacker" || fail "$name: the attacker failed"
+  kill -0 "$gw_pid" 2>/dev/null || fail "$name: gateway a died"
+  after=$(honest_get)
+  lines=$(($(wc -l <"$work/gw-a.out") + $(wc -l <"$work/gw-a.err") - lines))
+  result=$(grep -v '"ready"' "$work/$name.attack" | tail -1)
+  gw_rows+=("| $name | $before | $during | $after | $lines | $result |")
+  stop_gateways
+  [[ $after != failed ]] || fail "$name: the honest GET failed after the attack"
+  [[ $must_during != yes || $during != failed ]] ||
+    fail "$name: the honest GET failed during the attack"
+  ((lines < 100)) || fail "$name: gateway a wrote $lines log lines during the attack"
+}
+
+# A connection that has waited 1 s for its header gives way to a new one.
+gateway_attack gw-bytes - yes 1.5 -- http-bytes @GW@ --count 256 --hold 6
+gateway_attack gw-flood 128 no 0 -- flood @GW@ --count 300 --hold 6
+
 echo "live_hostile: honest download of 64 MiB in MiB/s; cpu = the node's share of a core during the attack"
 echo "| attack    | RSS rest | RSS peak | before | during | after  | cpu  | log lines | attacker's view |"
 echo "|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
+echo "live_hostile: the drop gateway, time of an honest GET through it"
+echo "| attack | before | during | after | log lines | attacker's view |"
+echo "|---|---|---|---|---|---|"
+printf '%s\n' "${gw_rows[@]}"
 echo "live_hostile: OK"

@@ -13,6 +13,7 @@
 //   tiny      one connection asks for --length bytes of --hash in 1-byte chunks, reads it all
 //   flood     N plain TCP connections, as fast as possible (no TLS: for EMFILE)
 //   http-idle N plain TCP connections to an HTTP API that send nothing
+//   http-bytes N plain TCP connections to an HTTP server that send one byte each
 //   http-json one POST to --path with a 32 MiB body of nested arrays
 //
 // Connections come from --sources source addresses 127.0.1.1 ... so the node's
@@ -231,10 +232,13 @@ int socket_attack(const options& o) {
   int refused = 0;
   for (int i = 0; i < o.count; ++i) {
     int fd = dial(o, i);
-    if (fd < 0)
+    if (fd < 0) {
       ++refused;
-    else
-      fds.push_back(fd);
+      continue;
+    }
+    if (o.attack == "http-bytes")
+      ::send(fd, "G", 1, MSG_NOSIGNAL);
+    fds.push_back(fd);
   }
   ready(fds.size());
   hold_for(o.hold);
@@ -283,7 +287,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   if (o.attack == "prefix" || o.attack == "idle" || o.attack == "noread" || o.attack == "tiny")
     return peer_attack(o);
-  if (o.attack == "flood" || o.attack == "http-idle")
+  if (o.attack == "flood" || o.attack == "http-idle" || o.attack == "http-bytes")
     return socket_attack(o);
   if (o.attack == "http-json")
     return json_bomb(o);
