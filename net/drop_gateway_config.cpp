@@ -1,4 +1,5 @@
 #include "net/drop_gateway_config.hpp"
+#include "protocols/common/json_depth.hpp"
 
 #include "protocols/common/config_fields.hpp"
 #include "protocols/droplog/httpmsg.hpp"
@@ -181,7 +182,7 @@ drop_gateway_config load_drop_gateway_config(const fs::path& file) {
   try {
     j = json::parse(in);
   } catch (const json::exception& e) { // parse_error, or out_of_range for a number too large
-    throw config_error(file.string() + ": not JSON: " + e.what());
+    throw config_error(file.string() + ": not JSON: " + json_error_text(e.what()));
   }
   return parse_drop_gateway_config(j, file.parent_path());
 }

@@ -216,7 +216,7 @@ node_config parse_node_config_text(std::string_view text, const std::filesystem:
   try {
     j = json::parse(text);
   } catch (const json::exception& e) { // parse_error, or out_of_range for a number too large
-    throw config_error(std::string("not valid JSON: ") + e.what());
+    throw config_error(std::string("not valid JSON: ") + json_error_text(e.what()));
   }
   return parse_node_config(j, base);
 }

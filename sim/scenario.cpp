@@ -55,7 +55,7 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
   try {
     doc = json::parse(text);
   } catch (const json::exception& e) { // parse_error, or out_of_range for a number too large
-    throw config_error(origin + ": not valid JSON: " + e.what());
+    throw config_error(origin + ": not valid JSON: " + json_error_text(e.what()));
   }
   scenario s;
   s.source_text = text;

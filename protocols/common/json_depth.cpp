@@ -27,4 +27,12 @@ int json_depth(std::string_view text, int limit) {
   return deepest;
 }
 
+std::string json_error_text(std::string_view what) {
+  constexpr std::size_t most = 300;
+  std::string out;
+  for (char c : what.substr(0, most))
+    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  return what.size() > most ? out + "..." : out;
+}
+
 } // namespace peerlab

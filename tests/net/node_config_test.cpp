@@ -82,6 +82,10 @@ TEST_CASE("node_config: text with a NUL byte, nested too deep or too large is re
   CHECK(error_of_text("{\"name\": ").starts_with("not valid JSON: "));
   // nlohmann throws out_of_range, not parse_error, for a number too large:
   // a config error too, not an escaped exception (found by fuzz_node_config).
+  auto long_error = error_of_text("{\"name\": \"" + std::string(10000, 'a') + "\x01");
+  CHECK(long_error.starts_with("not valid JSON: [json.exception.parse_error.101]"));
+  CHECK(long_error.size() < 350); // the message quotes what it read: cut, bytes as '?'
+  CHECK(long_error.find('\x01') == std::string::npos);
   CHECK(error_of_text(R"({"name": "a", "seed": 66666666e66666})")
           .starts_with("not valid JSON: [json.exception.out_of_range.406] number overflow"));
   // load_node_config names the file in front.

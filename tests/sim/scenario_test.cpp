@@ -155,6 +155,17 @@ TEST_CASE("a scenario with a NUL byte, a number too large or nested too deep is 
     CHECK(std::string(e.what()).starts_with(
       "big.json: not valid JSON: [json.exception.out_of_range.406] number overflow"));
   }
+  // nlohmann's message quotes the whole token read so far: a long string
+  // with a bad byte gave an error of kilobytes (found by fuzz_scenario).
+  try {
+    sim::parse_scenario("{\"name\": \"" + std::string(10000, 'a') + "\xff\"}", "long.json");
+    FAIL("no error");
+  } catch (const config_error& e) {
+    std::string what = e.what();
+    CHECK(what.starts_with("long.json: not valid JSON: [json.exception.parse_error.101]"));
+    CHECK(what.size() < 400);
+    CHECK(what.ends_with("..."));
+  }
   try {
     sim::parse_scenario(std::string(8u << 20, '['), "deep.json");
     FAIL("no error");
