@@ -16,6 +16,7 @@
 
 #include <array>
 #include <atomic>
+#include <csignal>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -788,7 +789,16 @@ live_runtime::live_runtime(live_options opts) {
 
 live_runtime::~live_runtime() { stop(); }
 
-void live_runtime::start() { impl_->start(); }
+void live_runtime::start() {
+  // OpenSSL writes to the socket with write(2), not send(MSG_NOSIGNAL): a
+  // write to a connection the peer reset (a peer killed mid-transfer) would
+  // raise SIGPIPE and end the whole node silently. The write fails with
+  // EPIPE instead, which costs that one connection.
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, nullptr);
+  impl_->start();
+}
 void live_runtime::stop() { impl_->stop(); }
 bool live_runtime::command(port_t port, const peerlab::command& cmd) {
   return impl_->command(port, cmd);

@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <vector>
 
 using namespace peerlab;
@@ -55,4 +56,25 @@ TEST_CASE("live node: the start count is a row of the node's store", "[net][rest
   CHECK(*s.get("node", "starts") == "2");
   s.put("node", "starts", "garbage");
   CHECK(live_runtime::count_start(s) == 1); // counted anew
+}
+
+TEST_CASE("live node: a started node ignores SIGPIPE", "[net][restart]") {
+  // A peer killed while this node wrote to it must cost a connection, not the
+  // process (OpenSSL writes with write(2), which raises SIGPIPE on a reset
+  // connection; found by tests/scripts/live_kill9_market.sh).
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGPIPE, &dfl, nullptr);
+  test::temp_dir d("sigpipe");
+  live_options o;
+  o.name = "sigpipe-test";
+  o.store = std::make_unique<sqlite_store>(d.path() / "node.db");
+  o.content = std::make_unique<disk_content>(d.path(), [](const std::string&) {});
+  o.on_log = [](const std::string&) {};
+  live_runtime rt(std::move(o));
+  rt.start();
+  struct sigaction now {};
+  ::sigaction(SIGPIPE, nullptr, &now);
+  CHECK(now.sa_handler == SIG_IGN);
+  rt.stop();
 }

@@ -114,14 +114,16 @@ kill9() {
 }
 declare -A kills=([downloader]=0 [provider]=0 [ledger]=0)
 
-# stacks: the downloader's threads (gdb, if installed), for a download that
-# stalls. Seen a few times after a provider kill: the downloader then logged
-# nothing more, not even the timeouts of the download (under investigation).
-stacks() {
-  command -v gdb >/dev/null || return 0
-  echo "--- downloader threads" >&2
-  timeout 30 gdb -p "${pid[downloader]}" -batch -ex "thread apply all bt 10" 2>/dev/null |
-    grep -E '^(Thread|#)' | cut -c1-200 >&2 || true
+# dead_nodes: names any node that exited by itself, with its status (a node
+# killed by SIGPIPE when a peer reset a connection ended that way once).
+dead_nodes() {
+  local n rc
+  for n in ledger provider downloader; do
+    kill -0 "${pid[$n]}" 2>/dev/null && continue
+    rc=0
+    wait "${pid[$n]}" 2>/dev/null || rc=$?
+    echo "--- the $n (incarnation ${incarnation[$n]}) exited by itself with status $rc" >&2
+  done
 }
 
 id_of() { "$bin" id --config "$work/$1.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["peer_id"])'; }
@@ -307,7 +309,7 @@ for ((r = 1; r < rounds; r++)); do
   kill9 "$victim"
   after_restart "$r" "$victim"
   poll 120 is_done "$r" || {
-    stacks
+    dead_nodes
     fail "round $r: the download never finished after kill -9 of the $victim"
   }
   note=""
@@ -337,8 +339,8 @@ balance_is() { # URL EXPECTED
 }
 # The balances moved by exactly what was verified: the provider got every
 # verified bill, the payer paid those and a fee per transfer. A provider
-# killed mid-transfer may bill less than the price (bytes it served before
-# the crash and had not billed yet are not billed again): never more.
+# killed mid-transfer is sometimes paid less than the price (cause not found
+# yet, docs/live.md): never more.
 got=$(q provider "SELECT COALESCE(SUM(amount), 0) FROM Payments WHERE direction = 'in' AND status IN ('verified', 'late_paid')")
 spent=$(q downloader "SELECT COALESCE(SUM(amount), 0) + $fee * COUNT(*) FROM Payments WHERE direction = 'out' AND status = 'verified'")
 ((got <= rounds * price)) || fail "the provider was paid $got for $rounds files at $price"
