@@ -116,6 +116,7 @@ public:
       caf::anon_send(a, start_atom::value);
 
     log("listening on " + rt_.bound_ + " as peer " + std::to_string(rt_.id_));
+    running_ = true; // before the io thread starts: it reads this
     work_.emplace(io_.get_executor());
     io_thread_ = std::thread([this] { run_io(); });
     asio::post(io_, [this] {
@@ -123,7 +124,6 @@ public:
       for (std::size_t i = 0; i < configured_.size(); ++i)
         dial(configured_[i].address);
     });
-    running_ = true;
   }
 
   void stop() {
@@ -724,7 +724,7 @@ private:
   std::map<std::string, double> counters_;
   std::atomic<std::uint64_t> frames_out_{0}, bytes_out_{0}, frames_in_{0}, bytes_in_{0};
   std::atomic<std::size_t> pending_timers_{0};
-  bool running_ = false;
+  std::atomic<bool> running_{false}; // read by the io and actor threads (found by TSan)
 
   // Asio (declared before the CAF system so that it is destroyed after it).
   asio::io_context io_{1};
