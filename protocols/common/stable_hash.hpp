@@ -30,7 +30,8 @@ inline std::uint64_t stable_hash(const void* data, std::size_t n, std::uint64_t 
     n -= 8;
   }
   std::uint64_t tail = 0;
-  std::memcpy(&tail, p, n);
+  if (n > 0) // memcpy from a null pointer is undefined even for 0 bytes (an empty frame's data())
+    std::memcpy(&tail, p, n);
   return hash_combine(h, tail);
 }
 
