@@ -80,7 +80,7 @@ TEST_CASE("http route: 404 and 405 with the allowed methods", "[net][http]") {
   CHECK(get(deep).status == 404);
 }
 
-TEST_CASE("http route: Host and Origin must name the server; the token guards state changes",
+TEST_CASE("http route: Host and Origin must name the server, the token guards state changes",
           "[net][http]") {
   http_route_policy p{"127.0.0.1:8080", true, std::string(64, 'a'), "api.token"};
   auto with = [&](std::string_view method, std::string_view host, std::string_view origin,
