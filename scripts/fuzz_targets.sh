@@ -8,8 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-10}
 BUILD=${2:-build-fuzz}
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
-  -DPEERLAB_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+# A build already configured for fuzzing (scripts/sanitizers.sh asan makes one
+# with the tests too) is used as it is.
+if ! grep -q '^PEERLAB_FUZZ:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
+    -DPEERLAB_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+fi
 cmake --build "$BUILD" -j "$(nproc)" --target fuzz_all
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Fresh machine to a full test run: install, build (Release and Debug), run
 # every test, execute the notebooks, compare Release and Debug fingerprints,
-# run the libFuzzer targets of the decoders for a bounded time (clang-14,
-# ASan+UBSan; docs/sanitizers.md), and run the benchmarks briefly (they fail
-# on a crash, never on a time).
+# run the protocol test suites under ASan+UBSan and the libFuzzer targets for a
+# bounded time (clang-14), run the live threaded tests under TSan
+# (docs/sanitizers.md), and run the benchmarks briefly (they fail on a crash,
+# never on a time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh build Release
@@ -24,8 +25,14 @@ for s in scenarios/quickstart.json scenarios/churn.json; do
   [ -n "$rel" ] && [ "$rel" = "$dbg" ] || { echo "FAIL: fingerprints differ between builds"; exit 1; }
 done
 
+echo "[test] the protocol test suites under ASan+UBSan (clang-14, in the libFuzzer build)"
+bash scripts/sanitizers.sh asan build-fuzz
+
 echo "[test] libFuzzer targets of the decoders and parsers (clang-14, ASan+UBSan, 10 s each)"
 bash scripts/fuzz_targets.sh "${FUZZ_SECONDS:-10}" build-fuzz
+
+echo "[test] the live tests whose threads meet, under ThreadSanitizer"
+bash scripts/sanitizers.sh tsan build-tsan
 
 echo "[test] benchmarks (brief)"
 bash scripts/run_benchmarks.sh build brief
