@@ -3,8 +3,8 @@
 # recovery), so the test that trips it fails.
 #   scripts/sanitizers.sh asan [build dir]       (CI)
 #       the protocol test suites (every tests/protocols/<name>, one process each)
-#       with clang-14 ASan+UBSan, built in the libFuzzer configuration, so the
-#       same build then serves scripts/fuzz_targets.sh
+#       and test_live with clang-14 ASan+UBSan, built in the libFuzzer
+#       configuration, so the same build then serves scripts/fuzz_targets.sh
 #   scripts/sanitizers.sh asan-all [build dir]   (by hand: a cold build takes long)
 #       everything with ASan+UBSan, and the whole ctest suite, live scripts included
 #   scripts/sanitizers.sh tsan [build dir]       (CI)
@@ -30,6 +30,7 @@ asan)
   for d in tests/protocols/*/; do
     ls "$d"*.cpp >/dev/null 2>&1 && suites+=("test_proto_$(basename "$d")")
   done
+  suites+=(test_live) # peerlab_net is built here anyway (for the config fuzz target)
   cmake --build "$BUILD" -j "$JOBS" --target "${suites[@]}"
   for t in "${suites[@]}"; do
     start=$SECONDS

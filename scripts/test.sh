@@ -25,7 +25,7 @@ for s in scenarios/quickstart.json scenarios/churn.json; do
   [ -n "$rel" ] && [ "$rel" = "$dbg" ] || { echo "FAIL: fingerprints differ between builds"; exit 1; }
 done
 
-echo "[test] the protocol test suites under ASan+UBSan (clang-14, in the libFuzzer build)"
+echo "[test] the protocol test suites and test_live under ASan+UBSan (clang-14, in the libFuzzer build)"
 bash scripts/sanitizers.sh asan build-fuzz
 
 echo "[test] libFuzzer targets of the decoders and parsers (clang-14, ASan+UBSan, 10 s each)"
