@@ -22,6 +22,13 @@ namespace {
 
 /// Answers "/echo" at once, "/later" from another thread, "/never" not at all.
 struct echo_server {
+  /// Where raw sockets of a test connect.
+  boost::asio::ip::tcp::endpoint endpoint() const {
+    auto& a = server.address();
+    return {boost::asio::ip::make_address("127.0.0.1"),
+            static_cast<std::uint16_t>(std::stoi(a.substr(a.rfind(':') + 1)))};
+  }
+
   explicit echo_server(http_api_options o)
       : server(o,
                {{"*", "*",
@@ -96,10 +103,7 @@ TEST_CASE("market api server: connections over the bound get 503, idle ones are 
   echo_server s(o);
   namespace asio = boost::asio;
   asio::io_context ioc;
-  auto colon = s.server.address().rfind(':');
-  asio::ip::tcp::endpoint ep(
-    asio::ip::make_address("127.0.0.1"),
-    static_cast<std::uint16_t>(std::stoi(s.server.address().substr(colon + 1))));
+  auto ep = s.endpoint();
   asio::ip::tcp::socket a(ioc), b(ioc);
   a.connect(ep);
   b.connect(ep);
@@ -125,10 +129,7 @@ TEST_CASE("http server: sockets that send a byte and then nothing are displaced 
   echo_server s(o);
   namespace asio = boost::asio;
   asio::io_context ioc;
-  auto colon = s.server.address().rfind(':');
-  asio::ip::tcp::endpoint ep(
-    asio::ip::make_address("127.0.0.1"),
-    static_cast<std::uint16_t>(std::stoi(s.server.address().substr(colon + 1))));
+  auto ep = s.endpoint();
   asio::ip::tcp::socket a(ioc), b(ioc);
   a.connect(ep);
   b.connect(ep);
@@ -199,10 +200,7 @@ TEST_CASE("http server: connections per client address are bounded, keep-alive c
   echo_server s(o);
   namespace asio = boost::asio;
   asio::io_context ioc;
-  auto colon = s.server.address().rfind(':');
-  asio::ip::tcp::endpoint ep(
-    asio::ip::make_address("127.0.0.1"),
-    static_cast<std::uint16_t>(std::stoi(s.server.address().substr(colon + 1))));
+  auto ep = s.endpoint();
   asio::ip::tcp::socket a(ioc);
   a.connect(ep);
   REQUIRE(api_node::eventually([&] { return s.server.connections() == 1; },
@@ -321,10 +319,8 @@ TEST_CASE("http server: a client still sending a refused body reads the 413 (lin
   echo_server s(o);
   namespace asio = boost::asio;
   asio::io_context ioc;
-  auto colon = s.server.address().rfind(':');
   asio::ip::tcp::socket sock(ioc);
-  sock.connect({asio::ip::make_address("127.0.0.1"),
-                static_cast<std::uint16_t>(std::stoi(s.server.address().substr(colon + 1)))});
+  sock.connect(s.endpoint());
   std::string head = "POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 8388608\r\n\r\n";
   asio::write(sock, asio::buffer(head));
   // Send all 8 MiB as a careless client would, ignoring the early answer.
