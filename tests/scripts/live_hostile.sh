@@ -201,8 +201,14 @@ mkdir -p "$work/www"
 printf 'small page\n' >"$work/www/page.txt"
 up_port=$(free_port)
 python3 -m http.server "$up_port" --bind 127.0.0.1 --directory "$work/www" \
-  >"$work/upstream.log" 2>&1 &
+  >"$work/upstream.out" 2>"$work/upstream.err" &
 pids+=("$!")
+# The honest GETs measure the gateway, so the upstream must answer before the first.
+for _ in $(seq 1 200); do
+  curl -s -o /dev/null "http://127.0.0.1:$up_port/page.txt" && break
+  sleep 0.05
+done
+curl -s -o /dev/null "http://127.0.0.1:$up_port/page.txt" || fail "the upstream did not start"
 
 # start_gateways [NOFILE]: side b (to the upstream) and side a (listening), a limited if asked.
 start_gateways() {
@@ -214,7 +220,7 @@ start_gateways() {
     "listen": "127.0.0.1:0", "request_timeout": "20s", %s}\n' "$common" >"$work/gw-a.json"
   printf '{"side": "b", "name": "gw-b", "peer": "gw-a", "out_dir": "ba", "in_dir": "ab",
     "upstream": "http://127.0.0.1:%s", %s}\n' "$up_port" "$common" >"$work/gw-b.json"
-  "$bin" drop-gateway --config "$work/gw-b.json" >"$work/gw-b.log" 2>&1 &
+  "$bin" drop-gateway --config "$work/gw-b.json" >"$work/gw-b.out" 2>"$work/gw-b.err" &
   gw_b_pid=$!
   pids+=("$gw_b_pid")
   local limit=()
