@@ -14,6 +14,7 @@
 #include "protocols/ledger/codec.hpp"
 #include "protocols/market/codec.hpp"
 #include "protocols/merkle/merkle.hpp"
+#include "protocols/proxy/codec.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -108,6 +109,33 @@ void market_seeds() {
   put("market_codec", "payment_notify", encode(payment_notify{{2}, filled(9)}));
   put("market_codec", "payment_status",
       encode(payment_status{{3}, filled(10), pay_status::failed, "wrong payee"}));
+}
+
+void proxy_seeds() {
+  using namespace proxy;
+  auto tok = auth_token{};
+  tok.fill(7);
+  payment_ref ref{};
+  ref.fill(3);
+  metadata info{"127.0.0.1:3128", 25, 77};
+  put("proxy_codec", "meta_req", encode(meta_req{1}));
+  put("proxy_codec", "connect_req", encode(connect_req{2}));
+  put("proxy_codec", "usage_report", encode(usage_report{5, tok, 3, 1'000'000, 2500}));
+  put("proxy_codec", "payment_notify", encode(payment_notify{5, tok, ref, filled(9)}));
+  put("proxy_codec", "session_end", encode(session_end{5, tok, end_reason::client_closed, "x"}));
+  put("proxy_codec", "data_up", encode(data_up{5, tok, 9, 40'000, bytes(64, 0x41)}));
+  put("proxy_codec", "meta", encode(meta{1, info}));
+  put("proxy_codec", "meta_refused", encode(meta_refused{1, refusal::not_provider, "no"}));
+  put("proxy_codec", "connect_ok", encode(connect_ok{2, 5, tok, info}));
+  put("proxy_codec", "connect_refused", encode(connect_refused{2, refusal::busy, "busy"}));
+  put("proxy_codec", "payment_request",
+      encode(payment_request{5, 3, 1'000'100, 2500, 2500, 77, ref}));
+  put("proxy_codec", "usage_refused",
+      encode(usage_refused{5, 3, refusal::out_of_tolerance, 2'000'000, "band"}));
+  put("proxy_codec", "payment_status",
+      encode(payment_status{5, ref, filled(9), pay_status::failed, "duplicate tx id"}));
+  put("proxy_codec", "session_ended", encode(session_ended{5, end_reason::unpaid, "unpaid"}));
+  put("proxy_codec", "data_down", encode(data_down{5, 9, true, bytes(64, 0x42)}));
 }
 
 void gossip_seeds() {
@@ -268,6 +296,7 @@ int main(int argc, char** argv) {
   kad_seeds();
   ledger_seeds();
   market_seeds();
+  proxy_seeds();
   gossip_seeds();
   fileset_seeds();
   merkle_seeds();
