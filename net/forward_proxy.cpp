@@ -1,0 +1,231 @@
+#include "net/forward_proxy.hpp"
+
+#include "net/address.hpp"
+#include "net/proxy_target.hpp"
+
+#include <stdexcept>
+
+namespace peerlab::net {
+
+using namespace proxy;
+
+namespace {
+std::string_view sv(boost::beast::string_view s) { return {s.data(), s.size()}; }
+} // namespace
+
+class forward_proxy::impl {
+public:
+  class fsession;
+
+  impl(forward_proxy_options o, forward_proxy_callbacks c)
+      : opts_(std::move(o)), cbs_(std::move(c)),
+        meter_(cbs_.metered, opts_.report_bytes, opts_.report_interval),
+        t0_(std::chrono::steady_clock::now()),
+        server_(opts_.listen, "forward proxy", opts_.max_connections, cbs_.log) {}
+
+  time_us now() const {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                 t0_)
+      .count();
+  }
+  bool destination_allowed(const std::string& host, std::uint16_t port,
+                           const tcp::endpoint& ep) const {
+    if (!opts_.allow_internal_destinations && is_internal_address(ep.address()))
+      return false;
+    return !cbs_.allow_destination || cbs_.allow_destination(host, port, ep.address());
+  }
+  // Per-client connection counts (io thread).
+  bool bind(const std::string& id) {
+    auto& n = per_client_[id];
+    if (n >= opts_.max_connections_per_client)
+      return false;
+    ++n;
+    return true;
+  }
+  void unbind(const std::string& id) {
+    if (auto it = per_client_.find(id); it != per_client_.end() && --it->second == 0)
+      per_client_.erase(it);
+    meter_.flush(id);
+  }
+  bool terminated(const std::string& id) const { return terminated_.count(id) > 0; }
+  void terminate_now(const std::string& id);
+
+  forward_proxy_options opts_;
+  forward_proxy_callbacks cbs_;
+  meter meter_;
+  std::chrono::steady_clock::time_point t0_;
+  std::map<std::string, std::size_t> per_client_;
+  std::set<std::string> terminated_; // io thread
+  // Last: sessions its io_context still holds when destroyed use the members above.
+  server server_;
+};
+
+class forward_proxy::impl::fsession : public session {
+public:
+  fsession(impl& p, tcp::socket s) : session(std::move(s), p.opts_.limits), p_(p) {}
+  ~fsession() override {
+    if (bound_)
+      p_.unbind(client_id_);
+  }
+  const std::string& client_id() const { return client_id_; }
+  bool bound() const { return bound_; }
+
+protected:
+  void on_client_bytes(std::size_t up, std::size_t down) override {
+    if (bound_)
+      return p_.meter_.add(client_id_, up, down, p_.now());
+    // Counted from the connection's start once the client is known.
+    pending_.up += up;
+    pending_.down += down;
+  }
+
+  void on_request() override {
+    if (!authorized())
+      return;
+    auto& m = req().get();
+    std::string err;
+    if (m.method() == http::verb::connect) {
+      auto t = parse_connect_target(sv(m.target()), err);
+      if (!t)
+        return fail(400, "bad CONNECT target: " + err);
+      return connect(t->host, t->port, allow(t->host, t->port), [this, t = *t] {
+        write_answer(client(), 200, "", {}, true, shared_from_this(),
+                     [self = shared_from_this()](error_code ec) {
+                       if (ec)
+                         return self->close();
+                       static_cast<fsession&>(*self).start_tunnel();
+                     });
+      });
+    }
+    auto t = parse_absolute_target(sv(m.target()), err);
+    if (!t)
+      return fail(400, "bad request target: " + err);
+    connect(t->host, t->port, allow(t->host, t->port), [this, t = *t] { send(t); });
+  }
+
+private:
+  endpoint_filter allow(const std::string& host, std::uint16_t port) {
+    return [this, host, port](const tcp::endpoint& ep) {
+      return p_.destination_allowed(host, port, ep);
+    };
+  }
+
+  // The bearer token decides; one connection serves one client.
+  bool authorized() {
+    auto& m = req().get();
+    auto h = sv(m[http::field::proxy_authorization]);
+    constexpr std::string_view bearer = "Bearer ";
+    if (h.size() <= bearer.size() || h.substr(0, bearer.size()) != bearer) {
+      fail(407, "Proxy-Authorization: Bearer <token> required",
+           {{"Proxy-Authenticate", "Bearer realm=\"peerlab\""}});
+      return false;
+    }
+    auto verdict = p_.cbs_.authorize(std::string(h.substr(bearer.size())));
+    using v = proxy_authorization::verdict;
+    if (verdict.result == v::unknown) {
+      fail(407, "unknown token", {{"Proxy-Authenticate", "Bearer realm=\"peerlab\""}});
+      return false;
+    }
+    if (verdict.result == v::terminated || p_.terminated(verdict.client_id)) {
+      fail(403, "client terminated");
+      return false;
+    }
+    if (bound_ && verdict.client_id != client_id_) {
+      fail(403, "one connection serves one client");
+      return false;
+    }
+    if (!bound_) {
+      if (!p_.bind(verdict.client_id)) {
+        fail(429, "too many connections for this client (at most " +
+                    std::to_string(p_.opts_.max_connections_per_client) + ")");
+        return false;
+      }
+      bound_ = true;
+      client_id_ = verdict.client_id;
+      p_.meter_.add(client_id_, pending_.up, pending_.down, p_.now());
+      pending_ = {};
+    }
+    return true;
+  }
+
+  // An absolute-form request goes upstream in origin form, without what
+  // concerns this proxy only.
+  void send(const target& t) {
+    auto& m = req().get();
+    m.target(t.path);
+    m.erase(http::field::proxy_authorization);
+    m.erase("Proxy-Connection");
+    m.erase(http::field::upgrade);
+    if (m[http::field::host].empty())
+      m.set(http::field::host, t.port == 80 ? t.host : t.authority());
+    if (beast::iequals(m[http::field::expect], "100-continue")) {
+      // Answered here: the client sends its body now and the origin sees none.
+      m.erase(http::field::expect);
+      auto cont = std::make_shared<std::string>("HTTP/1.1 100 Continue\r\n\r\n");
+      return asio::async_write(client(), asio::buffer(*cont),
+                               [self = shared_from_this(), cont](error_code ec, std::size_t) {
+                                 if (ec)
+                                   return self->close();
+                                 static_cast<fsession&>(*self).forward({});
+                               });
+    }
+    forward({});
+  }
+
+  impl& p_;
+  std::string client_id_;
+  bool bound_ = false;
+  byte_totals pending_;
+};
+
+void forward_proxy::impl::terminate_now(const std::string& id) {
+  terminated_.insert(id);
+  server_.each([&id](session& s) {
+    auto& f = static_cast<fsession&>(s);
+    if (f.bound() && f.client_id() == id)
+      f.close();
+  });
+  meter_.flush(id);
+}
+
+forward_proxy::forward_proxy(forward_proxy_options opts, forward_proxy_callbacks cbs) {
+  std::string err;
+  auto a = parse_address(opts.listen, err);
+  if (!a)
+    throw std::invalid_argument("forward proxy listen address \"" + opts.listen + "\": " + err);
+  boost::system::error_code ec;
+  auto ip = boost::asio::ip::make_address(a->host, ec);
+  if (ec)
+    throw std::invalid_argument("forward proxy listen address \"" + opts.listen +
+                                "\": " + ec.message());
+  if (!ip.is_loopback() && !opts.allow_remote)
+    throw std::invalid_argument("forward proxy listen address \"" + opts.listen +
+                                "\" is not a loopback address: set allow_remote to open it");
+  if (!cbs.authorize)
+    throw std::invalid_argument("forward proxy: an authorize callback is required");
+  impl_ = std::make_shared<impl>(std::move(opts), std::move(cbs));
+}
+
+forward_proxy::~forward_proxy() { stop(); }
+
+void forward_proxy::start() {
+  auto* p = impl_.get();
+  p->server_.every(p->opts_.report_interval / 2 + 1, [p] { p->meter_.flush_due(p->now()); });
+  p->server_.start(
+    [p](tcp::socket s) { return std::make_shared<impl::fsession>(*p, std::move(s)); });
+}
+
+void forward_proxy::stop() { impl_->server_.stop(); }
+const std::string& forward_proxy::address() const { return impl_->server_.address(); }
+std::size_t forward_proxy::connections() const { return impl_->server_.connections(); }
+proxy::byte_totals forward_proxy::totals(const std::string& id) const {
+  return impl_->meter_.totals(id);
+}
+std::uint64_t forward_proxy::reports() const { return impl_->meter_.reports(); }
+
+void forward_proxy::terminate(const std::string& id) {
+  auto* p = impl_.get();
+  p->server_.post([p, id] { p->terminate_now(id); });
+}
+
+} // namespace peerlab::net
