@@ -9,6 +9,7 @@
 #include "protocols/kad/kad.hpp"
 #include "protocols/ledger/ledger.hpp"
 #include "protocols/market/market.hpp"
+#include "protocols/proxy/proxy.hpp"
 #include "protocols/traffic/traffic.hpp"
 
 #include <map>
@@ -21,9 +22,9 @@ namespace {
 // Every module, one line each: adding a protocol means adding its line here.
 std::vector<const module*> all_modules() {
   return {
-    &filexfer::module(), &ledger::module(), &market::module(),
-    &kad::module(),      &gossip::module(), &fileset::module(),
-    &droplog::module(),  &client::module(), &traffic::module(),
+    &filexfer::module(), &ledger::module(),  &market::module(),  &kad::module(),
+    &gossip::module(),   &fileset::module(), &droplog::module(), &client::module(),
+    &traffic::module(),  &proxy::module(),
   };
 }
 

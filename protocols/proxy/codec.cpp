@@ -13,7 +13,7 @@ namespace {
 using wire::reader;
 using wire::writer;
 
-port_t port_of(std::uint8_t type) { return type < 0x80 ? ports::proxy : ports::proxy_client; }
+port_t port_of(std::uint8_t type) { return type < 0x40 ? ports::proxy : ports::proxy_client; }
 
 template <class M>
 constexpr msg_type type_of();

@@ -1,7 +1,8 @@
 #pragma once
 // Wire codec of the paid HTTP proxy. Requests to a provider travel to
-// ports::proxy (types below 0x80), answers and bills to a client's
-// ports::proxy_client (types 0x80 and up), so byte 0 follows from byte 1.
+// ports::proxy (types below 0x40), answers and bills to a client's
+// ports::proxy_client (types 0x40 to 0x7f), so byte 0 follows from byte 1;
+// types from 0x80 up are the ledger's replies, which reach both roles.
 // Layout: docs/protocols/proxy.md. Every frame ends with the 8-byte checksum
 // of protocols/common/frame_checksum.hpp, checked first, so a frame damaged in
 // transit fails with "checksum mismatch (damaged in transit)". Decoding is
@@ -26,15 +27,15 @@ enum class msg_type : std::uint8_t {
   payment_notify = 4,  // client -> provider (phase 2)
   session_end = 5,     // client -> provider
   data_up = 6,         // client -> provider: modelled request bytes (simulator traffic)
-  meta = 0x81,         // provider -> client
-  meta_refused = 0x82, // provider -> client
-  connect_ok = 0x83,
-  connect_refused = 0x84,
-  payment_request = 0x85, // answer to a usage report the provider accepts
-  usage_refused = 0x86,   // answer to a usage report it does not
-  payment_status = 0x87,
-  session_ended = 0x88, // the provider ended the session
-  data_down = 0x89,     // modelled response bytes
+  meta = 0x41,         // provider -> client
+  meta_refused = 0x42, // provider -> client
+  connect_ok = 0x43,
+  connect_refused = 0x44,
+  payment_request = 0x45, // answer to a usage report the provider accepts
+  usage_refused = 0x46,   // answer to a usage report it does not
+  payment_status = 0x47,
+  session_ended = 0x48, // the provider ended the session
+  data_down = 0x49,     // modelled response bytes
 };
 
 /// Why a provider refuses a request. Each answer allows a subset (docs).

@@ -29,7 +29,9 @@ json storing_roles() {
     {"role": "provider", "payment": {"policy": "pay_after"}},
     {"role": "payment_verifier", "ledger": 1, "ledger_address": "127.0.0.1:9"},
     "downloader",
-    {"role": "payer", "ledger": 1, "ledger_address": "127.0.0.1:9"}
+    {"role": "payer", "ledger": 1, "ledger_address": "127.0.0.1:9"},
+    {"role": "proxy_provider", "ledger": 1, "ledger_address": "127.0.0.1:9"},
+    {"role": "proxy_client", "ledger": 1, "ledger_address": "127.0.0.1:9"}
   ])");
 }
 
@@ -70,8 +72,8 @@ TEST_CASE("live node: every declared table exists in node.db with its columns", 
       CHECK(db.lines("SELECT version FROM schema_versions WHERE tbl = ?1", t->name) ==
             std::vector<std::string>{std::to_string(t->version)});
     }
-  // kad 1, ledger 3, fileset 3, droplog 2, market 10, filexfer 1 (docs/tables.md)
-  CHECK(tables.size() == 20);
+  // kad 1, ledger 3, fileset 3, droplog 2, market 10, filexfer 1, proxy 4 (docs/tables.md)
+  CHECK(tables.size() == 24);
   CHECK(tables.count("PartialDownloads") == 1);
 }
 

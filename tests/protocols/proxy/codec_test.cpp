@@ -61,7 +61,8 @@ TEST_CASE("proxy codec: every message type round trips on its port") {
     REQUIRE(d.ok());
     CHECK(d.msg == m);
     CHECK(encode(d.msg) == f);
-    CHECK(f[0] == (f[1] < 0x80 ? ports::proxy : ports::proxy_client));
+    CHECK(f[0] == (f[1] < 0x40 ? ports::proxy : ports::proxy_client));
+    CHECK(f[1] < 0x80); // the ledger's replies keep 0x80 and up
     kinds.insert(m.index());
   }
   CHECK(kinds.size() == std::variant_size_v<message>);
@@ -167,4 +168,35 @@ TEST_CASE("proxy codec: random mutations are rejected, never misread") {
     }
   }
   CHECK(accepted == 0);
+}
+
+#include "protocols/proxy/commands.hpp"
+
+TEST_CASE("proxy commands: text forms parse, bad ones are named") {
+  command_error err;
+  auto p = parse_command("provide_proxy", {"start", "25", "127.0.0.1:3128"}, err);
+  REQUIRE(p);
+  CHECK(std::get<provide_proxy>(*p).fee_per_kb == 25);
+  CHECK(std::get<provide_proxy>(*p).address == "127.0.0.1:3128");
+  CHECK(!std::get<provide_proxy>(*parse_command("provide_proxy", {"stop"}, err)).start);
+  CHECK(std::get<open_session>(*parse_command("proxy_open", {"best"}, err)).provider == 0);
+  CHECK(std::get<open_session>(*parse_command("proxy_open", {"7"}, err)).provider == 7);
+  auto m = parse_command("metered", {"5", "100", "2000"}, err);
+  REQUIRE(m);
+  CHECK(std::get<metered>(*m).down == 2000);
+  auto bad = [&](std::string_view verb, std::vector<std::string> args, std::string_view says) {
+    command_error e;
+    CHECK(!parse_command(verb, args, e));
+    INFO(e.reason);
+    CHECK(e.reason.find(says) != std::string::npos);
+    CHECK(e.code == fail_code::bad_request);
+  };
+  bad("provide_proxy", {"start", "0"}, "positive integer");
+  bad("provide_proxy", {"start", "5", "nohostport"}, "HOST:PORT");
+  bad("proxy_open", {"x"}, "neither best nor a node id");
+  bad("metered", {"5", "-1", "2"}, "decimal integers");
+  bad("proxy_fetch", {"0", "10"}, "REQUEST_BYTES must be 1..65536");
+  bad("proxy_fetch", {"10", "99999999999"}, "RESPONSE_BYTES must be at most");
+  bad("proxy_usage", {"x"}, "takes no arguments");
+  bad("teleport", {}, "the proxy knows");
 }

@@ -1,0 +1,85 @@
+#pragma once
+// The proxy's local commands, as types; their text forms are parsed here
+// only. The provider takes provide_proxy, proxy_usage and metered; the client
+// takes proxy_providers, proxy_open, proxy_close, proxy_usage, metered and
+// proxy_fetch. A role answers an alternative it does not take with 400.
+#include "protocols/common/command.hpp"
+#include "protocols/common/types.hpp"
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace peerlab::proxy {
+
+/// Provider: starts (fee per KB, proxy address) or stops providing. Starting
+/// announces the provider under http_proxy_providers; stopping ends every
+/// session. Replies proxy_providing.
+struct provide_proxy {
+  static constexpr std::string_view verb = "provide_proxy";
+  bool start = true;
+  std::uint64_t fee_per_kb = 0;
+  std::string address;
+  void describe(std::string& out) const;
+};
+
+/// Client: finds providers through the DHT and asks each for its metadata.
+/// Replies proxy_providers (one "peer:fee:rtt_us" per answering provider).
+struct list_providers {
+  static constexpr std::string_view verb = "proxy_providers";
+  void describe(std::string&) const {}
+};
+
+/// Client: opens a session with `provider`, or with the best one found
+/// (lowest fee, then lowest measured round trip) when `provider` is 0.
+/// Replies proxy_opened once connected.
+struct open_session {
+  static constexpr std::string_view verb = "proxy_open";
+  peer_id provider = 0; // 0: best
+  void describe(std::string& out) const;
+};
+
+/// Client: settles what it owes and ends its session. Replies proxy_closed.
+struct close_session {
+  static constexpr std::string_view verb = "proxy_close";
+  void describe(std::string&) const {}
+};
+
+/// Both: the rows of ProxyClients (provider) or ProxySessions (client).
+/// Replies proxy_usage.
+struct usage {
+  static constexpr std::string_view verb = "proxy_usage";
+  void describe(std::string&) const {}
+};
+
+/// Both: the one metering entry point. `client_id` proxied `up` bytes from
+/// the client towards the origin and `down` bytes back. Live, net/'s proxy
+/// reports its counts with it; in the simulator the roles call the same code
+/// for the bytes of their DATA frames. No reply unless it fails.
+struct metered {
+  static constexpr std::string_view verb = "metered";
+  std::uint64_t client_id = 0;
+  std::uint64_t up = 0, down = 0;
+  void describe(std::string& out) const;
+};
+
+/// Client (simulated traffic): one HTTP exchange of `request` bytes up and
+/// `response` bytes down through the session. Replies proxy_fetched or
+/// proxy_fetch_failed.
+struct fetch {
+  static constexpr std::string_view verb = "proxy_fetch";
+  std::uint64_t request = 0, response = 0;
+  void describe(std::string& out) const;
+};
+
+using command =
+  std::variant<provide_proxy, list_providers, open_session, close_session, usage, metered, fetch>;
+
+/// Text forms: provide_proxy start FEE [ADDRESS] | provide_proxy stop;
+/// proxy_providers; proxy_open best|PEER; proxy_close; proxy_usage;
+/// metered CLIENT_ID UP DOWN; proxy_fetch REQUEST_BYTES RESPONSE_BYTES.
+std::optional<command> parse_command(std::string_view verb, const std::vector<std::string>& args,
+                                     command_error& err);
+
+} // namespace peerlab::proxy
