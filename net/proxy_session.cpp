@@ -145,6 +145,13 @@ void session::fail(unsigned status, const std::string& why,
                });
 }
 
+void session::upstream_failed(unsigned status, const std::string& why) {
+  if (closed_ || answered_)
+    return close();
+  on_upstream_failed(status, why);
+  fail(status, why);
+}
+
 void session::linger() {
   error_code ec;
   client_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -177,8 +184,8 @@ void session::connect(const std::string& host, std::uint16_t port, endpoint_filt
     return connected();
   drop_upstream();
   phase(limits_.connect_timeout, [this, key] {
-    fail(504, "connecting to " + key + " took over " +
-                std::to_string(limits_.connect_timeout / us_per_ms) + " ms");
+    upstream_failed(504, "connecting to " + key + " took over " +
+                           std::to_string(limits_.connect_timeout / us_per_ms) + " ms");
   });
   resolver_.async_resolve(
     host, std::to_string(port),
@@ -187,7 +194,7 @@ void session::connect(const std::string& host, std::uint16_t port, endpoint_filt
       if (self->closed_)
         return;
       if (ec)
-        return self->fail(502, "cannot resolve " + key + ": " + ec.message());
+        return self->upstream_failed(502, "cannot resolve " + key + ": " + ec.message());
       std::vector<tcp::endpoint> eps;
       for (auto& r : results)
         if (!allow || allow(r.endpoint()))
@@ -220,7 +227,7 @@ void session::try_connect(std::vector<tcp::endpoint> eps, std::size_t i,
     }
     if (i + 1 < eps.size())
       return self->try_connect(std::move(eps), i + 1, std::move(connected));
-    self->fail(502, "cannot connect to " + self->upstream_key_ + ": " + ec.message());
+    self->upstream_failed(502, "cannot connect to " + self->upstream_key_ + ": " + ec.message());
   });
 }
 
@@ -239,8 +246,8 @@ void session::forward(std::function<void(const http::response_header<>&)> on_ans
   bool head = req_->get().method() == http::verb::head;
   bool keep = req_->get().keep_alive();
   phase(limits_.idle_timeout, [this] {
-    fail(504,
-         "no answer from upstream in " + std::to_string(limits_.idle_timeout / us_per_ms) + " ms");
+    upstream_failed(504, "no answer from upstream in " +
+                           std::to_string(limits_.idle_timeout / us_per_ms) + " ms");
   });
   auto pump = std::make_shared<message_pump<true>>(
     client_, cbuf_, *upstream_, *req_, limits_.buffer_bytes, shared_from_this(),
@@ -267,7 +274,7 @@ void session::read_response(bool head,
       if (self->closed_)
         return;
       if (ec)
-        return self->fail(502, "bad answer from upstream: " + ec.message());
+        return self->upstream_failed(502, "bad answer from upstream: " + ec.message());
       if (on_answer)
         on_answer(self->res_->get().base());
       if (self->closed_)
@@ -298,8 +305,8 @@ void session::read_response_header(std::function<void()> then) {
   res_->header_limit(static_cast<std::uint32_t>(limits_.max_header));
   res_->body_limit(std::numeric_limits<std::uint64_t>::max());
   phase(limits_.idle_timeout, [this] {
-    fail(504,
-         "no answer from upstream in " + std::to_string(limits_.idle_timeout / us_per_ms) + " ms");
+    upstream_failed(504, "no answer from upstream in " +
+                           std::to_string(limits_.idle_timeout / us_per_ms) + " ms");
   });
   http::async_read_header(
     *upstream_, ubuf_, *res_,
@@ -307,7 +314,7 @@ void session::read_response_header(std::function<void()> then) {
       if (self->closed_)
         return;
       if (ec)
-        return self->fail(502, "bad answer from upstream: " + ec.message());
+        return self->upstream_failed(502, "bad answer from upstream: " + ec.message());
       then();
     });
 }

@@ -51,6 +51,13 @@ protected:
   virtual void on_request() = 0;
   /// Bytes moved on the client's socket (metering).
   virtual void on_client_bytes(std::size_t up, std::size_t down) = 0;
+  /// The next hop could not be reached or did not answer (before the 502/504).
+  virtual void on_upstream_failed(unsigned status, const std::string& why) {
+    (void)status;
+    (void)why;
+  }
+  /// fail() after on_upstream_failed(why).
+  void upstream_failed(unsigned status, const std::string& why);
 
   request_parser& req() { return *req_; }
   counted_socket& client() { return client_; }
