@@ -1,0 +1,149 @@
+// The paid proxy's live data plane on loopback (net/local_proxy ->
+// net/forward_proxy -> origin, one process, each proxy with its own io
+// thread): throughput of a CONNECT download through both proxies against the
+// same download straight from the origin, measured in the same run, and the
+// latency a small keep-alive GET gains by going through both proxies.
+//
+// BM_proxy_connect_download/<MiB>: one direct and one proxied download per
+// iteration; counters direct_MiBps, proxied_MiBps and ratio (the goal is at
+// least 0.5). BM_proxy_small_get/<n>: n GETs of 5 bytes each way, on one
+// kept-alive connection; counters p50/p99 in microseconds, direct and
+// proxied, and added_p50_us / added_p99_us. The 1024 MiB case is the figure;
+// CI runs the small cases (bench_proxy.brief).
+#include "net/forward_proxy.hpp"
+#include "net/local_proxy.hpp"
+#include "tests/net/proxy_kit.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+using namespace peerlab;
+using namespace peerlab::test::proxykit;
+
+namespace {
+
+/// PEERLAB_PROXY_BUFFER_KIB: the relay buffer per direction (default: the proxies' own).
+std::size_t buffer_bytes() {
+  auto* e = std::getenv("PEERLAB_PROXY_BUFFER_KIB");
+  return e ? std::stoul(e) * 1024 : net::proxy::session_limits{}.buffer_bytes;
+}
+
+struct chain {
+  chain()
+      : provider(
+          [] {
+            net::forward_proxy_options o;
+            o.allow_internal_destinations = true; // the origin is on 127.0.0.1
+            o.limits.buffer_bytes = buffer_bytes();
+            return o;
+          }(),
+          {[](const std::string& t) {
+             return t == "tok"
+                      ? net::proxy_authorization{net::proxy_authorization::verdict::allowed, "c"}
+                      : net::proxy_authorization{};
+           },
+           {},
+           {},
+           {}}),
+        local(
+          [] {
+            net::local_proxy_options o;
+            o.limits.buffer_bytes = buffer_bytes();
+            return o;
+          }(),
+          {}) {
+    provider.start();
+    local.start();
+    local.set_upstream({"p", provider.address(), "tok"});
+  }
+  net::forward_proxy provider;
+  net::local_proxy local;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+void BM_proxy_connect_download(benchmark::State& state) {
+  const std::uint64_t size = static_cast<std::uint64_t>(state.range(0)) << 20;
+  raw_origin source(raw_origin::mode::source, size);
+  chain ch;
+  double direct_s = 0, proxied_s = 0;
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    {
+      client c(source.port());
+      if (c.drain(600s) != size)
+        state.SkipWithError("direct download incomplete");
+    }
+    direct_s += seconds_since(t0);
+    t0 = std::chrono::steady_clock::now();
+    {
+      client c(ch.local.address());
+      c.send("CONNECT " + source.authority() + " HTTP/1.1\r\nHost: x\r\n\r\n");
+      if (c.connect_answer().status != 200 || c.drain(600s) != size)
+        state.SkipWithError("proxied download incomplete");
+    }
+    proxied_s += seconds_since(t0);
+  }
+  double mib = static_cast<double>(size) / (1 << 20) * static_cast<double>(state.iterations());
+  state.counters["direct_MiBps"] = mib / direct_s;
+  state.counters["proxied_MiBps"] = mib / proxied_s;
+  state.counters["ratio"] = direct_s / proxied_s;
+  state.SetBytesProcessed(static_cast<std::int64_t>(size) * 2 * state.iterations());
+}
+BENCHMARK(BM_proxy_connect_download)
+  ->Arg(64)
+  ->Arg(1024)
+  ->Unit(benchmark::kMillisecond)
+  ->UseRealTime()
+  ->Iterations(1);
+
+double percentile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
+}
+
+std::vector<double> timed_gets(client& c, const std::string& request, std::size_t n) {
+  std::vector<double> us;
+  us.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    c.send(request);
+    if (c.response().body != "hello")
+      throw std::runtime_error("unexpected answer");
+    us.push_back(seconds_since(t0) * 1e6);
+  }
+  return us;
+}
+
+void BM_proxy_small_get(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  http_origin origin;
+  chain ch;
+  std::vector<double> direct, proxied;
+  for (auto _ : state) {
+    client d(origin.authority());
+    auto dr = timed_gets(d, "GET /hello HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n", n);
+    client p(ch.local.address());
+    auto pr = timed_gets(p,
+                         "GET http://" + origin.authority() +
+                           "/hello HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n",
+                         n);
+    direct.insert(direct.end(), dr.begin(), dr.end());
+    proxied.insert(proxied.end(), pr.begin(), pr.end());
+  }
+  state.counters["direct_p50_us"] = percentile(direct, 0.5);
+  state.counters["direct_p99_us"] = percentile(direct, 0.99);
+  state.counters["proxied_p50_us"] = percentile(proxied, 0.5);
+  state.counters["proxied_p99_us"] = percentile(proxied, 0.99);
+  state.counters["added_p50_us"] = percentile(proxied, 0.5) - percentile(direct, 0.5);
+  state.counters["added_p99_us"] = percentile(proxied, 0.99) - percentile(direct, 0.99);
+}
+BENCHMARK(BM_proxy_small_get)->Arg(200)->Arg(5000)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+} // namespace
+
+BENCHMARK_MAIN();
