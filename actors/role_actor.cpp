@@ -31,6 +31,20 @@ void apply(role_actor_state& st) {
   fx.clear();
 }
 
+// Runs one handler of the role and then its effects. The rows it writes land
+// together (table_store::begin_atomic) and before any frame it sends leaves:
+// a node killed at any point never keeps half of a handler's rows, nor has
+// announced what it had not yet stored.
+template <class Handler>
+void dispatch(role_actor_state& st, Handler&& handler) {
+  auto ctx = make_context(st);
+  {
+    atomic_rows batch{ctx.store};
+    handler(ctx);
+  }
+  apply(st);
+}
+
 } // namespace
 
 caf::behavior role_actor(role_actor_t* self, runtime* rt, peer_id id, std::shared_ptr<role> logic) {
@@ -50,45 +64,33 @@ caf::behavior role_actor(role_actor_t* self, runtime* rt, peer_id id, std::share
     // The hot path first: CAF tries handlers in order.
     [self](frame_atom, peer_id from, const bytes& data) {
       auto& s = self->state;
-      auto ctx = make_context(s);
-      s.logic->frame(ctx, from, byte_view{data.data(), data.size()}, s.fx);
-      apply(s);
+      dispatch(s, [&](context& ctx) {
+        s.logic->frame(ctx, from, byte_view{data.data(), data.size()}, s.fx);
+      });
     },
     [self](start_atom) {
       auto& s = self->state;
-      auto ctx = make_context(s);
-      s.logic->start(ctx, s.fx);
-      apply(s);
+      dispatch(s, [&](context& ctx) { s.logic->start(ctx, s.fx); });
     },
     [self](timer_atom, std::uint64_t token) {
       auto& s = self->state;
-      auto ctx = make_context(s);
-      s.logic->timer(ctx, token, s.fx);
-      apply(s);
+      dispatch(s, [&](context& ctx) { s.logic->timer(ctx, token, s.fx); });
     },
     [self](command_atom, const command& cmd) {
       auto& s = self->state;
-      auto ctx = make_context(s);
-      deliver_command(*s.logic, ctx, cmd, s.fx);
-      apply(s);
+      dispatch(s, [&](context& ctx) { deliver_command(*s.logic, ctx, cmd, s.fx); });
     },
     [self](peer_atom, peer_id peer, const std::string& address) {
       auto& s = self->state;
-      auto ctx = make_context(s);
-      s.logic->peer_up(ctx, peer, address, s.fx);
-      apply(s);
+      dispatch(s, [&](context& ctx) { s.logic->peer_up(ctx, peer, address, s.fx); });
     },
     [self](reply_atom, port_t from, const event& e) {
       auto& s = self->state;
-      auto ctx = make_context(s);
-      s.logic->reply(ctx, from, e, s.fx);
-      apply(s);
+      dispatch(s, [&](context& ctx) { s.logic->reply(ctx, from, e, s.fx); });
     },
     [self](leave_atom) {
       auto& s = self->state;
-      auto ctx = make_context(s);
-      s.logic->stop(ctx, s.fx);
-      apply(s);
+      dispatch(s, [&](context& ctx) { s.logic->stop(ctx, s.fx); });
       self->quit();
     },
   };

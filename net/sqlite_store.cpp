@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <cstdio>
+#include <map>
 
 namespace peerlab::net {
 
@@ -25,6 +26,14 @@ struct stmt_reset {
     sqlite3_clear_bindings(s);
   }
 };
+
+// A thread's atomic groups, per store: nesting depth, and whether its
+// transaction has begun (the thread then holds the store's mutex once more).
+struct atomic_group {
+  int depth = 0;
+  bool begun = false;
+};
+thread_local std::map<const sqlite_store*, atomic_group> atomic_groups;
 
 } // namespace
 
@@ -98,11 +107,13 @@ void sqlite_store::report_text(const std::string& msg, bool error) const {
 
 void sqlite_store::declare(const table_schema& s) {
   std::lock_guard lock(mu_);
+  enter_write();
   tables_->declare(s);
 }
 
 bool sqlite_store::put(const table_schema& s, const row& r) {
   std::lock_guard lock(mu_);
+  enter_write();
   return tables_->put(s, r);
 }
 
@@ -113,6 +124,7 @@ std::optional<row> sqlite_store::get(const table_schema& s, const key& k) const 
 
 void sqlite_store::erase(const table_schema& s, const key& k) {
   std::lock_guard lock(mu_);
+  enter_write();
   tables_->erase(s, k);
 }
 
@@ -134,6 +146,7 @@ std::size_t sqlite_store::count(const table_schema& s) const {
 
 void sqlite_store::put(std::string_view table, std::string_view key, std::string_view value) {
   std::lock_guard lock(mu_);
+  enter_write();
   stmt_reset r{put_};
   bind_text(put_, 1, table);
   bind_text(put_, 2, key);
@@ -160,6 +173,7 @@ std::optional<std::string> sqlite_store::get(std::string_view table, std::string
 
 void sqlite_store::erase(std::string_view table, std::string_view key) {
   std::lock_guard lock(mu_);
+  enter_write();
   stmt_reset r{erase_};
   bind_text(erase_, 1, table);
   bind_text(erase_, 2, key);
@@ -189,6 +203,37 @@ void sqlite_store::scan(
   }
   for (auto& [k, v] : rows)
     f(k, v);
+}
+
+void sqlite_store::begin_atomic() { ++atomic_groups[this].depth; }
+
+void sqlite_store::enter_write() {
+  auto it = atomic_groups.find(this);
+  if (it == atomic_groups.end() || it->second.begun)
+    return;
+  mu_.lock(); // held until end_atomic: no other thread's write joins this transaction
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    report("begin");
+    mu_.unlock(); // the writes of this group then commit one by one, as outside a group
+    atomic_groups.erase(it);
+    return;
+  }
+  it->second.begun = true;
+}
+
+void sqlite_store::end_atomic(bool commit) {
+  auto it = atomic_groups.find(this);
+  if (it == atomic_groups.end() || --it->second.depth > 0)
+    return;
+  bool begun = it->second.begun;
+  atomic_groups.erase(it);
+  if (!begun)
+    return;
+  if (sqlite3_exec(db_, commit ? "COMMIT" : "ROLLBACK", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    report(commit ? "commit" : "rollback");
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); // never leave it open
+  }
+  mu_.unlock();
 }
 
 std::uint64_t sqlite_store::errors() const {

@@ -50,9 +50,18 @@ public:
   scan(std::string_view table,
        const std::function<void(std::string_view key, std::string_view value)>&) const override;
 
+  /// Lazily: the transaction begins at the thread's first write in the
+  /// group, so a handler that only reads holds nothing. From then until the
+  /// group ends the thread owns the connection; other threads' calls wait.
+  void begin_atomic() override;
+  void end_atomic(bool commit) override;
+
   std::uint64_t errors() const;
 
 private:
+  /// Called (mu_ held) before every write: begins the transaction of this
+  /// thread's atomic group if it has one and has not begun it yet.
+  void enter_write();
   void report(const char* what) const;
   void report_text(const std::string& msg, bool error) const;
 
@@ -64,7 +73,9 @@ private:
   std::unique_ptr<sqlite_tables> tables_;
   std::string file_;
   log_fn log_;
-  mutable std::mutex mu_; // roles of one node share the store
+  // Roles of one node share the store; recursive because the thread that
+  // owns an open transaction keeps it locked across calls.
+  mutable std::recursive_mutex mu_;
   mutable std::uint64_t errors_ = 0;
 };
 

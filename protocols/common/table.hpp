@@ -8,6 +8,7 @@
 #include "protocols/common/types.hpp"
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <initializer_list>
 #include <optional>
@@ -119,6 +120,30 @@ public:
   virtual std::size_t count(const table_schema&) const = 0;
   /// Rows the table may hold (its max_rows unless the store bounds it lower).
   virtual std::size_t capacity(const table_schema& s) const { return s.max_rows; }
+  /// The writes a thread makes between begin_atomic() and end_atomic() land
+  /// together: a process killed in between keeps all of them or none (a live
+  /// node's SQLite transaction). The role shell brackets every handler, so a
+  /// role that rewrites several rows never leaves half of them after kill -9.
+  /// The simulator crashes nodes only between events: nothing to do there.
+  /// Groups nest; the outermost end_atomic decides (commit false: roll back).
+  virtual void begin_atomic() {}
+  virtual void end_atomic(bool commit) { (void)commit; }
+};
+
+/// One atomic group of writes for a scope (table_store::begin_atomic); rolled
+/// back if the scope is left by an exception.
+class atomic_rows {
+public:
+  explicit atomic_rows(table_store& s) : store_(s), exceptions_(std::uncaught_exceptions()) {
+    store_.begin_atomic();
+  }
+  ~atomic_rows() { store_.end_atomic(std::uncaught_exceptions() == exceptions_); }
+  atomic_rows(const atomic_rows&) = delete;
+  atomic_rows& operator=(const atomic_rows&) = delete;
+
+private:
+  table_store& store_;
+  int exceptions_;
 };
 
 } // namespace peerlab

@@ -27,7 +27,7 @@ rounds=${KILL9_ROUNDS:-12}
 RANDOM=$seed
 echo "live_kill9_market: KILL9_SEED=$seed KILL9_ROUNDS=$rounds (replay: KILL9_SEED=$seed bash $0 ...)"
 live_tail_lines=25
-live_fail_extra() { # KILL9_KEEP=DIR keeps a copy of the nodes' folders and output
+live_fail_extra() { # KILL9_KEEP=DIR keeps a copy of the nodes' folders and output (also on success)
   [[ -n "${KILL9_KEEP-}" ]] && rm -rf "$KILL9_KEEP" && cp -a "$work" "$KILL9_KEEP" && echo "kept in $KILL9_KEEP" >&2
   return 0
 }
@@ -328,22 +328,26 @@ for ((r = 1; r < rounds; r++)); do
 done
 
 # --- the end -------------------------------------------------------------------------
-# Every payment settles: the provider verified a bill per file, balances moved by exactly that.
-all_verified() {
-  [[ $(q provider "SELECT COUNT(DISTINCT hash) FROM Payments WHERE direction = 'in' AND status IN ('verified', 'late_paid')") == "$rounds" ]]
+# Every payment settles: the provider's verified bills add up to the price of
+# every file (a file may have several bills: one for what was sent before the
+# provider was killed, billed when the purchase went idle, and one at its end).
+settled_files() {
+  q provider "SELECT COUNT(*) FROM (SELECT hash FROM Payments WHERE direction = 'in'
+              AND status IN ('verified', 'late_paid') GROUP BY hash HAVING SUM(amount) = $price)"
 }
-poll 60 all_verified ||
-  fail "the provider verified $(q provider "SELECT COUNT(DISTINCT hash) FROM Payments WHERE direction = 'in' AND status IN ('verified', 'late_paid')") of $rounds payments"
+all_settled() { [[ $(settled_files) == "$rounds" ]]; }
+poll 90 all_settled || {
+  q provider "SELECT lower(hex(hash)), amount, status, reason FROM Payments WHERE direction = 'in' ORDER BY hash" >&2
+  fail "the provider was paid the price of $(settled_files) of $rounds files (bills above)"
+}
 balance_is() { # URL EXPECTED
   [[ $(call GET "$1/api/wallet/balance") == 200 ]] && [[ $(jget "$work/resp.json" 'j["balance"]') == "$2" ]]
 }
 # The balances moved by exactly what was verified: the provider got every
-# verified bill, the payer paid those and a fee per transfer. A provider
-# killed mid-transfer is sometimes paid less than the price (cause not found
-# yet, docs/live.md): never more.
+# verified bill, the payer paid those and a fee per transfer.
 got=$(q provider "SELECT COALESCE(SUM(amount), 0) FROM Payments WHERE direction = 'in' AND status IN ('verified', 'late_paid')")
 spent=$(q downloader "SELECT COALESCE(SUM(amount), 0) + $fee * COUNT(*) FROM Payments WHERE direction = 'out' AND status = 'verified'")
-((got <= rounds * price)) || fail "the provider was paid $got for $rounds files at $price"
+((got == rounds * price)) || fail "the provider was paid $got for $rounds files at $price"
 poll 20 balance_is "$P" "$got" || fail "the provider's balance is not the $got its verified bills add up to"
 poll 20 balance_is "$D" "$((fund - spent))" || fail "the downloader's balance is not $fund - $spent (its payments and fees)"
 check_tables "at the end"
@@ -363,6 +367,7 @@ for n in downloader provider ledger; do
   wait "${pid[$n]}" || fail "$n exited with $? after SIGTERM"
 done
 pids=()
+live_fail_extra
 echo "live_kill9_market: OK rounds=$rounds kills: downloader=${kills[downloader]} provider=${kills[provider]}" \
   "ledger=${kills[ledger]}; after $resumed_rounds downloader restarts mid-download: fetched $refetched bytes" \
   "of $resumed_total (files' total) after resume; provider paid $got of $((rounds * price)); seed $seed; ${SECONDS}s"
