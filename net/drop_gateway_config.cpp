@@ -1,4 +1,5 @@
 #include "net/drop_gateway_config.hpp"
+#include "net/config_text.hpp"
 #include "protocols/common/json_depth.hpp"
 
 #include "protocols/common/config_fields.hpp"
@@ -174,17 +175,19 @@ drop_gateway_config parse_drop_gateway_config(const json& j, const fs::path& bas
   return c;
 }
 
+drop_gateway_config parse_drop_gateway_config_text(std::string_view text,
+                                                   const fs::path& base_dir) {
+  return parse_drop_gateway_config(parse_config_text(text), base_dir);
+}
+
 drop_gateway_config load_drop_gateway_config(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in)
-    throw config_error(file.string() + ": cannot read");
-  json j;
+  std::string text = read_config_file(file);
   try {
-    j = json::parse(in);
-  } catch (const json::exception& e) { // parse_error, or out_of_range for a number too large
-    throw config_error(file.string() + ": not JSON: " + json_error_text(e.what()));
+    auto base = file.parent_path();
+    return parse_drop_gateway_config_text(text, base.empty() ? fs::path(".") : base);
+  } catch (const config_error& e) {
+    throw config_error(file.string() + ": " + e.what());
   }
-  return parse_drop_gateway_config(j, file.parent_path());
 }
 
 } // namespace peerlab::net

@@ -37,6 +37,12 @@ struct drop_gateway_config {
 /// (protocols/common/config_fields.hpp) naming the path and the problem.
 drop_gateway_config parse_drop_gateway_config(const nlohmann::json& j,
                                               const std::filesystem::path& base_dir);
+/// Parses config text (net/config_text.hpp: bounded size and nesting, no NUL
+/// byte), then parse_drop_gateway_config. Throws config_error.
+drop_gateway_config parse_drop_gateway_config_text(std::string_view text,
+                                                   const std::filesystem::path& base_dir);
+/// Reads and parses a side's config file; paths are relative to its folder.
+/// Throws config_error (the message starts with the file name).
 drop_gateway_config load_drop_gateway_config(const std::filesystem::path& file);
 
 } // namespace peerlab::net

@@ -1,5 +1,7 @@
 #include "net/node_config.hpp"
 
+#include "net/config_text.hpp"
+
 #include <boost/asio/ip/address.hpp>
 
 #include "protocols/common/config_fields.hpp"
@@ -205,29 +207,11 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
 }
 
 node_config parse_node_config_text(std::string_view text, const std::filesystem::path& base) {
-  if (text.size() > node_config_bytes_max)
-    throw config_error("larger than " + std::to_string(node_config_bytes_max) + " bytes");
-  if (json_depth(text, node_config_depth_max) > node_config_depth_max)
-    throw config_error("nests objects and arrays deeper than " +
-                       std::to_string(node_config_depth_max) + " levels");
-  if (auto nul = text.find('\0'); nul != std::string_view::npos)
-    throw config_error("not valid JSON: a NUL byte at offset " + std::to_string(nul));
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) { // parse_error, or out_of_range for a number too large
-    throw config_error(std::string("not valid JSON: ") + json_error_text(e.what()));
-  }
-  return parse_node_config(j, base);
+  return parse_node_config(parse_config_text(text), base);
 }
 
 node_config load_node_config(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in)
-    throw config_error(file.string() + ": cannot be read");
-  std::string text(node_config_bytes_max + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
+  std::string text = read_config_file(file);
   try {
     auto base = file.parent_path();
     return parse_node_config_text(text, base.empty() ? std::filesystem::path(".") : base);

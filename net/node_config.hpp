@@ -55,13 +55,8 @@ struct node_config {
 /// Throws config_error.
 node_config parse_node_config(const nlohmann::json& j, const std::filesystem::path& base_dir);
 
-/// Nesting depth a config may have (objects and arrays) and its size.
-constexpr int node_config_depth_max = 32;
-constexpr std::size_t node_config_bytes_max = 1u << 20;
-
-/// Parses config text: refuses more than node_config_bytes_max, nesting
-/// deeper than node_config_depth_max and a NUL byte (nlohmann would take it
-/// for the end of the text), then parse_node_config. Throws config_error.
+/// Parses config text (net/config_text.hpp: bounded size and nesting, no NUL
+/// byte), then parse_node_config. Throws config_error.
 node_config parse_node_config_text(std::string_view text, const std::filesystem::path& base_dir);
 
 /// Reads and parses a config file; paths are relative to the file's folder.

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <thread>
 
 using namespace peerlab;
@@ -192,4 +193,33 @@ TEST_CASE("drop gateway config errors name the field", "[net][drop]") {
   bad = j;
   bad["colour"] = "blue";
   CHECK_THROWS_WITH(net::parse_drop_gateway_config(bad, d.path()), Catch::Contains("colour"));
+}
+
+TEST_CASE("drop gateway config text: size, nesting and NUL bytes are refused before parsing",
+          "[net][drop]") {
+  std::string ok = R"({"side": "a", "name": "x", "peer": "y", "key": "0123456789abcdef0123",
+                       "out_dir": "o", "in_dir": "i"})";
+  auto c = net::parse_drop_gateway_config_text(ok, "/base");
+  CHECK(c.out_dir == std::filesystem::path("/base/o"));
+  CHECK_THROWS_WITH(
+    net::parse_drop_gateway_config_text(std::string(40, '[') + std::string(40, ']'), "/base"),
+    Catch::Contains("deeper than 32"));
+  std::string nul = ok;
+  nul.insert(1, 1, '\0');
+  CHECK_THROWS_WITH(net::parse_drop_gateway_config_text(nul, "/base"),
+                    Catch::Contains("NUL byte at offset 1"));
+  CHECK_THROWS_WITH(net::parse_drop_gateway_config_text(std::string(2u << 20, ' '), "/base"),
+                    Catch::Contains("larger than"));
+  CHECK_THROWS_WITH(net::parse_drop_gateway_config_text("{\"side\": ", "/base"),
+                    Catch::Contains("not valid JSON"));
+}
+
+TEST_CASE("drop gateway config file errors start with the file name", "[net][drop]") {
+  test::temp_dir d("dropcfg");
+  auto f = d.path() / "side.json";
+  std::ofstream(f) << "[[[";
+  CHECK_THROWS_WITH(net::load_drop_gateway_config(f),
+                    Catch::StartsWith(f.string() + ": not valid JSON"));
+  CHECK_THROWS_WITH(net::load_drop_gateway_config(d.path() / "missing.json"),
+                    Catch::Contains("missing.json: cannot be read"));
 }
