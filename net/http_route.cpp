@@ -1,5 +1,7 @@
 #include "net/http_route.hpp"
 
+#include "protocols/common/text.hpp"
+
 #include <boost/asio/ip/address.hpp>
 
 namespace peerlab::net {
@@ -24,16 +26,6 @@ std::string shown(std::string_view s) {
   for (char c : s.substr(0, 200))
     out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
   return s.size() > 200 ? out + "..." : out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
 }
 
 // The segments of a path ("/a//b" -> a, "", b; "/a/" -> a: the trailing
@@ -175,8 +167,8 @@ std::optional<std::string> percent_decode(std::string_view text, std::string& er
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '%') {
-      int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-      int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
+      int hi = i + 2 < text.size() ? hex_digit_value(text[i + 1]) : -1;
+      int lo = hi >= 0 ? hex_digit_value(text[i + 2]) : -1;
       if (lo < 0) {
         err = "malformed escape \"" + shown(text.substr(i, 3)) + "\" (want %XX, two hex digits)";
         return std::nullopt;

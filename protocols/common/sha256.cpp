@@ -1,5 +1,7 @@
 #include "protocols/common/sha256.hpp"
 
+#include "protocols/common/text.hpp"
+
 #include <openssl/evp.h>
 
 #include <stdexcept>
@@ -64,16 +66,6 @@ std::string to_hex(byte_view b) {
   return s;
 }
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 std::optional<bytes> bytes_from_hex(std::string_view hex) {
   if (hex.size() >= 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
     hex.remove_prefix(2);
@@ -81,7 +73,7 @@ std::optional<bytes> bytes_from_hex(std::string_view hex) {
     return std::nullopt;
   bytes out(hex.size() / 2);
   for (std::size_t i = 0; i < out.size(); ++i) {
-    int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+    int hi = hex_digit_value(hex[2 * i]), lo = hex_digit_value(hex[2 * i + 1]);
     if (hi < 0 || lo < 0)
       return std::nullopt;
     out[i] = static_cast<std::uint8_t>(hi * 16 + lo);

@@ -11,6 +11,17 @@
 
 namespace peerlab {
 
+/// The value of one hexadecimal digit (either case), or -1.
+constexpr int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 /// A whole decimal unsigned number, or nullopt (empty, sign, junk, overflow).
 inline std::optional<std::uint64_t> parse_u64(std::string_view s) {
   std::uint64_t v = 0;
