@@ -245,17 +245,24 @@ void session::start_tunnel() {
 void session::forward(std::function<void(const http::response_header<>&)> on_answer) {
   bool head = req_->get().method() == http::verb::head;
   bool keep = req_->get().keep_alive();
-  phase(limits_.idle_timeout, [this] {
-    upstream_failed(504, "no answer from upstream in " +
-                           std::to_string(limits_.idle_timeout / us_per_ms) + " ms");
-  });
+  // While the client sends its body a stall is its own: closed, no 504.
+  phase(limits_.idle_timeout, [this] { close(); });
   auto pump = std::make_shared<message_pump<true>>(
     client_, cbuf_, *upstream_, *req_, limits_.buffer_bytes, shared_from_this(),
     [self = shared_from_this(), head, keep, on_answer = std::move(on_answer)](error_code ec) {
       if (self->closed_)
         return;
+      // A body cut short by the client: the upstream must not see a whole
+      // request, so both connections close.
+      if (ec == http::error::partial_message || ec == http::error::end_of_stream ||
+          ec == asio::error::eof || ec == asio::error::connection_reset)
+        return self->close();
       if (ec)
-        return self->fail(502, "relaying the request failed: " + ec.message());
+        return self->upstream_failed(502, "sending the request upstream failed: " + ec.message());
+      self->phase(self->limits_.idle_timeout, [s = self.get()] {
+        s->upstream_failed(504, "no answer from upstream in " +
+                                  std::to_string(s->limits_.idle_timeout / us_per_ms) + " ms");
+      });
       self->read_response(head, on_answer, keep);
     });
   pump->start();

@@ -16,6 +16,8 @@ using peerlab::net::forward_proxy;
 using peerlab::net::forward_proxy_options;
 using peerlab::net::proxy_authorization;
 using verdict = proxy_authorization::verdict;
+using tcp = boost::asio::ip::tcp;
+using error_code = boost::system::error_code;
 
 namespace {
 
@@ -220,6 +222,50 @@ TEST_CASE("forward proxy: 502 when the origin refuses, 504 when it never answers
   client d(w.proxy.address());
   d.send(get(silent.authority(), "/", "t-alice"));
   CHECK(d.response(5s).status == 504);
+}
+
+TEST_CASE("forward proxy: 504 when connecting takes too long", "[proxy]") {
+  // A listener that never accepts, its backlog filled: further SYNs go unanswered.
+  boost::asio::io_context io;
+  tcp::acceptor full(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  full.listen(0);
+  std::vector<std::unique_ptr<tcp::socket>> fillers;
+  for (int i = 0; i < 4; ++i) {
+    auto s = std::make_unique<tcp::socket>(io);
+    s->async_connect(full.local_endpoint(), [](error_code) {});
+    fillers.push_back(std::move(s));
+  }
+  io.run_for(200ms);
+  auto o = proxy_world::tuned();
+  o.limits.connect_timeout = 300 * us_per_ms;
+  proxy_world w(o);
+  client c(w.proxy.address());
+  c.send(get("127.0.0.1:" + std::to_string(full.local_endpoint().port()), "/", "t-alice"));
+  auto a = c.response(5s);
+  CHECK(a.status == 504);
+  CHECK(a.body.find("connecting to") != std::string::npos);
+}
+
+TEST_CASE("forward proxy: truncated bodies are never passed on as whole ones", "[proxy]") {
+  raw_origin echo(raw_origin::mode::echo);
+  raw_origin truncated(raw_origin::mode::truncated);
+  proxy_world w;
+  SECTION("an answer cut by the origin reaches the client cut, then the connection closes") {
+    client c(w.proxy.address());
+    c.send(get(truncated.authority(), "/", "t-alice"));
+    CHECK_THROWS_WITH(c.response(5s), Catch::Contains("partial"));
+  }
+  SECTION("a request body cut by the client closes the upstream connection") {
+    client c(w.proxy.address());
+    c.send("POST http://" + echo.authority() +
+           "/ HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Bearer t-alice\r\n"
+           "Content-Length: 1000\r\n\r\n" +
+           std::string(500, 'p'));
+    REQUIRE(eventually([&] { return echo.received() >= 500; }));
+    c.close();
+    REQUIRE(eventually([&] { return w.proxy.connections() == 0; }));
+    CHECK(echo.received() < 1000);
+  }
 }
 
 TEST_CASE("forward proxy: loopback and private destinations are refused by default", "[proxy]") {

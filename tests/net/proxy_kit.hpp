@@ -23,11 +23,12 @@ using error_code = boost::system::error_code;
 using namespace std::chrono_literals;
 
 /// A raw TCP origin: echo (every byte back), source (N bytes, then close),
-/// silent (accepts, never answers) or chunked (a chunked HTTP answer
-/// "hello world" to every request header).
+/// silent (accepts, never answers), chunked (a chunked HTTP answer
+/// "hello world" to every request header) or truncated (an answer that
+/// announces 100 bytes, sends 50 and closes).
 class raw_origin {
 public:
-  enum class mode { echo, source, silent, chunked };
+  enum class mode { echo, source, silent, chunked, truncated };
   explicit raw_origin(mode m, std::uint64_t bytes = 0)
       : mode_(m), bytes_(bytes), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
     accept();
@@ -88,12 +89,19 @@ private:
       for (auto end = c->pending.find("\r\n\r\n"); end != std::string::npos;
            end = c->pending.find("\r\n\r\n")) {
         c->pending.erase(0, end + 4);
-        *answers += "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+        *answers += mode_ == mode::chunked
+                      ? "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+                      : "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + std::string(50, 't');
       }
       asio::async_write(*c->s, asio::buffer(*answers), [this, c, answers](error_code ec, auto) {
-        if (!ec)
-          read(c);
+        if (ec)
+          return;
+        if (mode_ == mode::truncated && !answers->empty()) {
+          c->s->close(ec);
+          return;
+        }
+        read(c);
       });
     });
   }
