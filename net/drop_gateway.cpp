@@ -12,6 +12,31 @@ namespace asio = boost::asio;
 namespace dh = droplog::http;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+// Side b's requests taken from the log and not yet answered (key: the request
+// id in hex; value: the request message as it came), so a restarted side b
+// performs them again instead of losing what the log already acknowledged.
+constexpr std::string_view unanswered_table = "drop_gateway_unanswered";
+
+std::string id_key(std::uint64_t id) {
+  static const char* digits = "0123456789abcdef";
+  std::string k(16, '0');
+  for (int i = 15; i >= 0; --i, id >>= 4)
+    k[static_cast<std::size_t>(i)] = digits[id & 15];
+  return k;
+}
+
+// RFC 9110 9.2.2: repeating these has the effect of doing them once.
+bool idempotent(std::string_view method) {
+  for (std::string_view m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+    if (method == m)
+      return true;
+  return false;
+}
+
+} // namespace
+
 drop_gateway::drop_gateway(asio::io_context& io, drop_gateway_config cfg, log_fn log,
                            kv_store* store)
     : io_(io), cfg_(std::move(cfg)), log_(std::move(log)),
@@ -75,7 +100,35 @@ void drop_gateway::start() {
   }
   next_metrics_ =
     cfg_.metrics_interval > 0 ? cfg_.metrics_interval : std::numeric_limits<time_us>::max();
+  if (cfg_.side == drop_gateway_config::side_t::b)
+    resume_unanswered();
   schedule_pump(0);
+}
+
+void drop_gateway::resume_unanswered() {
+  if (!store_)
+    return;
+  std::vector<std::string> messages;
+  store_->scan(unanswered_table,
+               [&](std::string_view, std::string_view v) { messages.emplace_back(v); });
+  for (auto& text : messages) {
+    byte_view msg{reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+    dh::decode_error err;
+    auto q = dh::decode_request(msg, cfg_.max_body, err);
+    if (!q) { // written by this program: only a damaged file gets here
+      log_("drop-gateway: dropped an unanswered request row that does not decode: " + err.what);
+      continue;
+    }
+    ++resumed_;
+    if (idempotent(q->method)) {
+      perform(std::move(*q));
+    } else {
+      send_response(error_response(q->id, 502,
+                                   "side b restarted while performing this " + q->method +
+                                     " request; it is not repeated (the method is not "
+                                     "idempotent), so it may or may not have taken effect"));
+    }
+  }
 }
 
 void drop_gateway::stop() {
@@ -203,9 +256,27 @@ void drop_gateway::send_response(dh::response&& p) {
   metrics_.response_body_bytes += p.body.size();
   auto msg = dh::encode(p);
   std::string err;
-  if (!host_->find(peer_)->submit({msg.data(), msg.size()}, &err))
-    log_("drop-gateway: the message log refused a response: " + err);
+  {
+    std::optional<atomic_rows> group; // the answer is in the log, or the request still waits
+    if (store_)
+      group.emplace(*store_);
+    if (!host_->find(peer_)->submit({msg.data(), msg.size()}, &err))
+      log_("drop-gateway: the message log refused a response: " + err);
+    if (store_)
+      store_->erase(unanswered_table, id_key(p.id));
+  }
   schedule_pump(0);
+}
+
+void drop_gateway::remember_request(const droplog::delivered_message& m) {
+  byte_view msg{m.data.data(), m.data.size()};
+  if (!store_ || dh::peek_kind(msg) != dh::kind::request)
+    return;
+  dh::decode_error err;
+  auto q = dh::decode_request(msg, cfg_.max_body, err);
+  if (q) // one that does not decode is answered by nobody: on_message counts it
+    store_->put(unanswered_table, id_key(q->id),
+                std::string_view(reinterpret_cast<const char*>(m.data.data()), m.data.size()));
 }
 
 // -- the folder pump ---------------------------------------------------------------
@@ -232,7 +303,18 @@ void drop_gateway::pump() {
     return;
   time_us t = now();
   for (auto& f : folder_.scan()) {
-    auto in = host_->on_file(t, {f.data.data(), f.data.size()});
+    droplog::host::incoming in;
+    {
+      // The log acknowledges what it delivers: side b stores the requests in
+      // the same transaction, so a kill never loses an acknowledged request.
+      std::optional<atomic_rows> group;
+      if (store_)
+        group.emplace(*store_);
+      in = host_->on_file(t, {f.data.data(), f.data.size()});
+      if (cfg_.side == drop_gateway_config::side_t::b)
+        for (auto& m : in.result.delivered)
+          remember_request(m);
+    }
     bool useless = in.unrouted;
     for (auto& e : in.result.events)
       useless = useless || e.kind == droplog::event_kind::packet_rejected;
@@ -282,6 +364,8 @@ std::string drop_gateway::metrics_json() const {
   j["side"] = cfg_.side == drop_gateway_config::side_t::a ? "a" : "b";
   for (auto& [k, v] : metrics_.values())
     j["http"][k] = v;
+  if (cfg_.side == drop_gateway_config::side_t::b)
+    j["http"]["resumed_after_restart"] = resumed_;
   auto& s = log_stats();
   auto* sess = host_->sessions().at(peer_).get();
   double received = static_cast<double>(s.packets_received);

@@ -57,6 +57,12 @@ private:
   time_us now() const;
   void on_client_request(http_server_request&& r, http_server::respond_fn respond);
   void on_message(peer_id from, droplog::delivered_message& m);
+  /// Side b: stores a request the log delivered until its answer is in the log.
+  void remember_request(const droplog::delivered_message& m);
+  /// Side b at start: performs again the stored requests whose answer never
+  /// went into the log (a kill while performing them), if idempotent; others
+  /// are answered 502 saying so.
+  void resume_unanswered();
   void perform(droplog::http::request&& q);
   void start_upstream(droplog::http::request&& q);
   void send_response(droplog::http::response&& p);
@@ -83,6 +89,7 @@ private:
   // Side a: request id -> how to answer its client.
   std::map<std::uint64_t, http_server::respond_fn> waiting_;
   std::size_t upstream_in_flight_ = 0;
+  std::uint64_t resumed_ = 0; // side b: stored requests taken up again at start
   std::deque<droplog::http::request> upstream_queue_;
 };
 

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <future>
 #include <thread>
 
 using namespace peerlab;
@@ -127,7 +128,19 @@ struct rig {
   memory_store store_a, store_b;
   std::unique_ptr<upstream_server> upstream;
   std::unique_ptr<net::drop_gateway> a, b;
+  // Side b incarnations a test starts itself (run on the io thread; freed
+  // after it has stopped, like a and b).
+  std::vector<std::unique_ptr<net::drop_gateway>> more;
   std::thread thread;
+
+  /// Runs f on the io thread and waits for it.
+  template <class F>
+  auto on_io(F f) {
+    std::packaged_task<decltype(f())()> task(std::move(f));
+    auto done = task.get_future();
+    asio::post(io, [&task] { task(); });
+    return done.get();
+  }
 };
 
 } // namespace
@@ -222,4 +235,51 @@ TEST_CASE("drop gateway config file errors start with the file name", "[net][dro
                     Catch::StartsWith(f.string() + ": not valid JSON"));
   CHECK_THROWS_WITH(net::load_drop_gateway_config(d.path() / "missing.json"),
                     Catch::Contains("missing.json: cannot be read"));
+}
+
+TEST_CASE("drop gateway side b performs again after a restart what it took and never answered",
+          "[net][drop]") {
+  rig r(false); // side a and a working upstream; side b comes and goes below
+  // An upstream that accepts connections (the kernel's backlog) and never answers.
+  tcp::acceptor silent(r.io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto quiet = [](const std::string&) {};
+  auto start_b = [&](std::uint16_t upstream_port) {
+    return r.on_io([&] {
+      r.more.push_back(std::make_unique<net::drop_gateway>(
+        r.io, side_config(false, r.dir.path(), upstream_port), quiet, &r.store_b));
+      r.more.back()->start();
+      return r.more.back().get();
+    });
+  };
+  auto unanswered = [&] {
+    return r.on_io([&] {
+      std::size_t n = 0;
+      r.store_b.scan("drop_gateway_unanswered", [&](std::string_view, std::string_view) { ++n; });
+      return n;
+    });
+  };
+  auto* first = start_b(silent.local_endpoint().port());
+  net::beast_response got, posted;
+  std::thread get([&] { got = r.call(bhttp::verb::get, "/size/100000"); });
+  std::thread post([&] { posted = r.call(bhttp::verb::post, "/order", bytes{'x'}); });
+  for (int i = 0; i < 500 && unanswered() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(unanswered() == 2); // both acknowledged by the log, both stuck upstream
+  // A kill: the first side b stops where it is, nothing more of it runs.
+  r.on_io([&] {
+    first->stop();
+    return 0;
+  });
+  auto* second = start_b(r.upstream->port());
+  get.join();
+  post.join();
+  CHECK(got.result_int() == 200);
+  CHECK(got.body() == droplog::http::simulated_body("/size/100000", 100000));
+  CHECK(posted.result_int() == 502);
+  std::string why(posted.body().begin(), posted.body().end());
+  CHECK(why.find("restarted while performing this POST request; it is not repeated") !=
+        std::string::npos);
+  CHECK(unanswered() == 0);
+  CHECK(r.on_io([&] { return second->metrics_json(); }).find("\"resumed_after_restart\":2") !=
+        std::string::npos);
 }
