@@ -284,6 +284,17 @@ void node_config_seeds() {
  "fileset_http": "127.0.0.1:8102", "plaintext": true})"));
 }
 
+// Gateway sides as docs/live.md shows them.
+void drop_gateway_config_seeds() {
+  put("drop_gateway_config", "side_a", text(R"({"side": "a", "name": "office", "peer": "home",
+ "out_dir": "to-home", "in_dir": "from-home", "state_db": "a.db", "listen": "127.0.0.1:8080",
+ "key": "a shared key of at least 16 bytes", "request_timeout": "30s", "max_body": "64MiB"})"));
+  put("drop_gateway_config", "side_b", text(R"({"side": "b", "name": "home", "peer": "office",
+ "out_dir": "to-office", "in_dir": "from-office", "upstream": "http://127.0.0.1:8000",
+ "key": "a shared key of at least 16 bytes", "poll_interval": "5ms", "initial_rtt": "100ms",
+ "max_ack_delay": "10ms", "upstream_timeout": "60s", "timeouts": "adaptive"})"));
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -305,5 +316,6 @@ int main(int argc, char** argv) {
   http_seeds();
   scenario_seeds();
   node_config_seeds();
+  drop_gateway_config_seeds();
   return 0;
 }
