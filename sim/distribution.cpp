@@ -135,10 +135,15 @@ std::string distribution::describe(bool durations) const {
   return s;
 }
 
-distribution parse_duration_dist(const json& v, const std::string& path) {
+namespace {
+
+// One parser for both kinds of values: `value` reads a duration (µs) or a
+// size (bytes) at a path.
+template <class Value>
+distribution parse_dist(const json& v, const std::string& path, Value&& value) {
   distribution d;
-  if (v.is_string() || v.is_number()) { // shorthand: a constant duration
-    d.a = static_cast<double>(cfg::get_duration(v, path));
+  if (v.is_string() || v.is_number()) { // shorthand: a constant
+    d.a = value(v, path);
     check_tail(d, path);
     return d;
   }
@@ -149,7 +154,7 @@ distribution parse_duration_dist(const json& v, const std::string& path) {
     auto* m = cfg::member(v, key);
     if (!m)
       cfg::fail_msg(path, "distribution " + n + " needs \"" + key + "\"");
-    return static_cast<double>(cfg::get_duration(*m, cfg::child(path, key)));
+    return value(*m, cfg::child(path, key));
   };
   auto num = [&](const char* key) -> double {
     auto* m = cfg::member(v, key);
@@ -202,6 +207,20 @@ distribution parse_duration_dist(const json& v, const std::string& path) {
   }
   check_tail(d, path);
   return d;
+}
+
+} // namespace
+
+distribution parse_duration_dist(const json& v, const std::string& path) {
+  return parse_dist(v, path, [](const json& x, const std::string& p) {
+    return static_cast<double>(cfg::get_duration(x, p));
+  });
+}
+
+distribution parse_size_dist(const json& v, const std::string& path) {
+  return parse_dist(v, path, [](const json& x, const std::string& p) {
+    return static_cast<double>(cfg::get_size(x, p));
+  });
 }
 
 } // namespace peerlab::sim

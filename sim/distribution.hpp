@@ -29,6 +29,9 @@ struct distribution {
 /// Parses a distribution whose parameters are durations (result in µs).
 distribution parse_duration_dist(const nlohmann::json& v, const std::string& path);
 
+/// Parses a distribution whose parameters are sizes ("64KiB" or bytes; result in bytes).
+distribution parse_size_dist(const nlohmann::json& v, const std::string& path);
+
 /// The names accepted in "dist".
 const char* distribution_names();
 

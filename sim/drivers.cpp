@@ -7,6 +7,7 @@
 #include "sim/drivers/fileset_driver.hpp"
 #include "sim/drivers/drop_driver.hpp"
 #include "sim/drivers/filexfer_driver.hpp"
+#include "sim/drivers/proxy_driver.hpp"
 
 namespace peerlab::sim {
 
@@ -17,6 +18,7 @@ const std::map<std::string, driver_kind>& driver_kinds() {
     {"fileset", fileset_sim::fileset_driver_kind()},
     {"droplog", drop::droplog_driver_kind()},
     {"downloads", filexfer_sim::filexfer_driver_kind()},
+    {"proxy", proxy_sim::proxy_driver_kind()},
   };
   return kinds;
 }

@@ -93,6 +93,7 @@ void client::frame(context& ctx, peer_id from, byte_view data, effects& fx) {
     auto d = ledger::decode(data);
     if (!d.ok() || from != cfg_.ledger)
       return fx.count("frames_rejected");
+    note_settle(fx, data.size());
     return on_ledger(ctx, d.msg, fx);
   }
   auto d = decode(data);
@@ -235,6 +236,8 @@ void client::on_connect_ok(context& ctx, peer_id from, const connect_ok& m, effe
   s.started = ctx.now;
   s_ = s;
   report_open_ = false;
+  reported_at_ = 0;
+  payments_made_ = 0;
   pay_.reset();
   notified_.clear();
   set_phase(ctx, phase::active, 0, fx);
@@ -320,6 +323,9 @@ bool client::meter(context& ctx, std::uint64_t id, std::uint64_t up, std::uint64
   s_->down += down;
   fx.count("proxy.client_bytes_metered", static_cast<double>(up + down));
   save(ctx);
+  if (phase_ == phase::active && !report_open_ && !pay_ &&
+      s_->used() - std::min(s_->used(), reported_at_) >= cfg_.pay_every)
+    report(ctx, false, fx);
   return true;
 }
 

@@ -56,7 +56,24 @@ public:
   bool meter(context&, std::uint64_t client_id, std::uint64_t up, std::uint64_t down, effects&);
   const std::optional<session>& current() const { return s_; }
 
+  const client_config& config() const { return cfg_; }
+  /// Settlement traffic this role caused: the frames of the payment loop it
+  /// sent (reports, bills, notifications, statuses, ledger requests) and the
+  /// ledger's answers it received. For the overhead figure of the simulator.
+  std::uint64_t settle_frames() const { return settle_frames_; }
+  std::uint64_t settle_bytes() const { return settle_bytes_; }
+
 private:
+  void settle_send(effects& fx, peer_id to, bytes f) {
+    note_settle(fx, f.size());
+    fx.send(to, std::move(f));
+  }
+  void note_settle(effects& fx, std::size_t n) {
+    ++settle_frames_;
+    settle_bytes_ += n;
+    fx.count("proxy.settle_frames");
+    fx.count("proxy.settle_bytes", static_cast<double>(n));
+  }
   enum class phase : std::uint8_t { idle, looking, probing, connecting, active, closing };
   struct candidate {
     peer_id peer = 0;
@@ -121,12 +138,14 @@ private:
   std::uint64_t report_seq_ = 0;
   bool report_open_ = false;
   std::uint64_t stated_ = 0, stated_owed_ = 0; // the open report's figures
+  std::uint64_t reported_at_ = 0;              // own count when the last report went out
   std::uint32_t report_resends_ = 0;
   time_us report_sent_ = 0;
   std::uint32_t payments_made_ = 0;
   std::optional<payment> pay_;
   std::map<payment_ref, std::uint64_t> notified_; // amount, awaiting the provider's verdict
   std::map<std::uint64_t, pending_fetch> fetches_;
+  std::uint64_t settle_frames_ = 0, settle_bytes_ = 0;
   std::uint64_t req_seq_ = 0, ask_seq_ = 1, fetch_seq_ = 0;
 };
 

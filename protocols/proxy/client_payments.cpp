@@ -56,12 +56,13 @@ void client::report(context& ctx, bool again, effects& fx) {
       return phase_ == phase::closing ? finish_close(ctx, fx) : void();
     ++report_seq_;
     report_resends_ = 0;
+    reported_at_ = s.used();
   }
   report_open_ = true;
   report_sent_ = ctx.now;
   fx.count("proxy.reports_sent");
-  fx.send(s.provider,
-          encode(usage_report{s.client_id, s.token, report_seq_, stated_, stated_owed_}));
+  settle_send(fx, s.provider,
+              encode(usage_report{s.client_id, s.token, report_seq_, stated_, stated_owed_}));
 }
 
 void client::on_request(context& ctx, peer_id from, const payment_request& m, effects& fx) {
@@ -132,16 +133,16 @@ void client::send_transfer(context& ctx, effects& fx) {
   p.req_id = ++req_seq_;
   p.last_sent = ctx.now;
   fx.count("proxy.transfers_sent");
-  fx.send(cfg_.ledger,
-          ledger::encode(ledger::transfer{p.req_id, ports::proxy_client, ctx.self,
-                                          s_->info.recipient, p.amount, cfg_.tx_fee, p.nonce}));
+  settle_send(fx, cfg_.ledger,
+              ledger::encode(ledger::transfer{p.req_id, ports::proxy_client, ctx.self,
+                                              s_->info.recipient, p.amount, cfg_.tx_fee, p.nonce}));
 }
 
 void client::send_notify(context& ctx, effects& fx) {
   auto& p = *pay_;
   p.last_sent = ctx.now;
   fx.count("proxy.notifications_sent");
-  fx.send(s_->provider, encode(payment_notify{s_->client_id, s_->token, p.ref, p.tx}));
+  settle_send(fx, s_->provider, encode(payment_notify{s_->client_id, s_->token, p.ref, p.tx}));
 }
 
 void client::on_ledger(context& ctx, const ledger::message& msg, effects& fx) {

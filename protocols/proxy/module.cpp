@@ -60,14 +60,15 @@ std::shared_ptr<role> provider_from_json(const json& p, const std::string& path,
 std::shared_ptr<role> client_from_json(const json& p, const std::string& path,
                                        const std::string& adversary) {
   cfg::only_keys(p, path,
-                 {"role", "ledger", "ledger_address", "tx_fee", "interval", "tolerance", "slack",
-                  "probe_timeout", "response_timeout", "resend_interval", "probe_max",
-                  "max_switches", "under_factor"});
+                 {"role", "ledger", "ledger_address", "tx_fee", "interval", "pay_every",
+                  "tolerance", "slack", "probe_timeout", "response_timeout", "resend_interval",
+                  "probe_max", "max_switches", "under_factor"});
   cfg::fields f(p, path);
   client_config c;
   ledger_of(p, path, "proxy_client", c.ledger, c.ledger_address);
   f.count("tx_fee", c.tx_fee);
   f.duration("interval", c.interval);
+  f.size("pay_every", c.pay_every);
   band_of(f, c.tolerance);
   f.duration("probe_timeout", c.probe_timeout);
   f.duration("response_timeout", c.response_timeout);

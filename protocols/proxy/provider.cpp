@@ -114,6 +114,7 @@ void provider::frame(context& ctx, peer_id from, byte_view data, effects& fx) {
     auto* st = d.ok() ? std::get_if<ledger::tx_status_reply>(&d.msg) : nullptr;
     if (!st || from != cfg_.ledger)
       return fx.count("frames_rejected");
+    note_settle(fx, data.size());
     return on_tx_status(ctx, *st, fx);
   }
   auto d = decode(data);
@@ -240,6 +241,13 @@ void provider::on_end(context& ctx, peer_id from, const session_end& m, effects&
   auto* c = authorised(from, m.client_id, m.token);
   if (!c || c->status != "active")
     return;
+  // Leaving with a debt (payments being verified count as paid) is a cut-off:
+  // the client is refused from now on, as one that stopped paying would be.
+  const std::uint64_t owed = fee_of(c->used(), c->fee_per_kb);
+  const std::uint64_t paid = c->confirmed + c->unconfirmed;
+  if (owed > paid + 1)
+    return terminate(ctx, m.client_id, *c, end_reason::unpaid,
+                     "left owing " + std::to_string(owed - paid), fx);
   c->status = "closed";
   c->reason = end_reason_name(m.reason);
   save(ctx, m.client_id, *c);

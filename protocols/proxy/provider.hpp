@@ -58,7 +58,24 @@ public:
   bool meter(context&, std::uint64_t client_id, std::uint64_t up, std::uint64_t down, effects&);
   const std::map<std::uint64_t, client>& clients() const { return clients_; }
 
+  const provider_config& config() const { return cfg_; }
+  /// Settlement traffic this role caused: the frames of the payment loop it
+  /// sent (reports, bills, notifications, statuses, ledger requests) and the
+  /// ledger's answers it received. For the overhead figure of the simulator.
+  std::uint64_t settle_frames() const { return settle_frames_; }
+  std::uint64_t settle_bytes() const { return settle_bytes_; }
+
 private:
+  void settle_send(effects& fx, peer_id to, bytes f) {
+    note_settle(fx, f.size());
+    fx.send(to, std::move(f));
+  }
+  void note_settle(effects& fx, std::size_t n) {
+    ++settle_frames_;
+    settle_bytes_ += n;
+    fx.count("proxy.settle_frames");
+    fx.count("proxy.settle_bytes", static_cast<double>(n));
+  }
   struct verifying {
     std::uint64_t client_id = 0;
     std::uint64_t amount = 0;
@@ -99,6 +116,7 @@ private:
   std::map<payment_ref, verifying> verifying_; // notified, not settled
   std::set<tx_id> used_tx_;
   std::map<std::uint64_t, payment_ref> queries_; // ledger request id -> payment
+  std::uint64_t settle_frames_ = 0, settle_bytes_ = 0;
   std::uint64_t req_seq_ = 0, ask_seq_ = 1, tick_token_ = 0;
 };
 

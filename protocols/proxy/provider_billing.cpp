@@ -33,7 +33,7 @@ void provider::on_report(context& ctx, peer_id from, const usage_report& m, effe
   fx.count("proxy.reports_received");
   auto refuse = [&](refusal why, std::uint64_t mine, std::string text) {
     fx.count("proxy.reports_refused");
-    fx.send(from, encode(usage_refused{m.client_id, m.seq, why, mine, std::move(text)}));
+    settle_send(fx, from, encode(usage_refused{m.client_id, m.seq, why, mine, std::move(text)}));
   };
   auto* c = authorised(from, m.client_id, m.token);
   if (!c)
@@ -66,8 +66,9 @@ void provider::bill(context& ctx, std::uint64_t id, client& c, std::uint64_t seq
   if (c.open_ref) {
     auto b = bills_.find(*c.open_ref);
     if (c.open_seq == seq && b != bills_.end()) { // the same report again: the same bill
-      fx.send(c.peer, encode(payment_request{id, seq, claim, b->second.amount, b->second.amount,
-                                             ctx.self, *c.open_ref}));
+      settle_send(fx, c.peer,
+                  encode(payment_request{id, seq, claim, b->second.amount, b->second.amount,
+                                         ctx.self, *c.open_ref}));
       return;
     }
     // A newer report supersedes a bill never notified: it is billed again in full.
@@ -89,7 +90,7 @@ void provider::bill(context& ctx, std::uint64_t id, client& c, std::uint64_t seq
     fx.count("proxy.bills_sent");
   }
   save(ctx, id, c);
-  fx.send(c.peer, encode(payment_request{id, seq, claim, owed, owed, ctx.self, ref}));
+  settle_send(fx, c.peer, encode(payment_request{id, seq, claim, owed, owed, ctx.self, ref}));
 }
 
 void provider::on_notify(context& ctx, peer_id from, const payment_notify& m, effects& fx) {
@@ -97,7 +98,7 @@ void provider::on_notify(context& ctx, peer_id from, const payment_notify& m, ef
   if (!c)
     return fx.count("proxy.unauthorised");
   auto status = [&](pay_status s, std::string reason) {
-    fx.send(from, encode(payment_status{m.client_id, m.ref, m.tx, s, std::move(reason)}));
+    settle_send(fx, from, encode(payment_status{m.client_id, m.ref, m.tx, s, std::move(reason)}));
   };
   if (auto v = verifying_.find(m.ref); v != verifying_.end()) {
     if (v->second.tx == m.tx && v->second.client_id == m.client_id)
@@ -134,7 +135,7 @@ void provider::query(context& ctx, const payment_ref& ref, verifying& v, effects
   auto id = ++req_seq_;
   queries_[id] = ref;
   v.last_query = ctx.now;
-  fx.send(cfg_.ledger, ledger::encode(ledger::tx_status_req{id, ports::proxy, v.tx}));
+  settle_send(fx, cfg_.ledger, ledger::encode(ledger::tx_status_req{id, ports::proxy, v.tx}));
 }
 
 void provider::on_tx_status(context& ctx, const ledger::tx_status_reply& s, effects& fx) {
@@ -180,7 +181,7 @@ void provider::verified(context& ctx, const payment_ref& ref, effects& fx) {
   c.confirmed += v.amount;
   save(ctx, v.client_id, c);
   fx.count("proxy.payments_verified");
-  fx.send(c.peer, encode(payment_status{v.client_id, ref, v.tx, pay_status::verified, ""}));
+  settle_send(fx, c.peer, encode(payment_status{v.client_id, ref, v.tx, pay_status::verified, ""}));
   fx.emit(event{"proxy_payment_verified",
                 0,
                 {{"client", std::to_string(v.client_id)}, {"peer", std::to_string(c.peer)}},
@@ -199,7 +200,8 @@ void provider::fail_payment(context& ctx, const payment_ref& ref, const std::str
     return;
   auto& c = it->second;
   c.unconfirmed -= std::min(c.unconfirmed, v.amount);
-  fx.send(c.peer, encode(payment_status{v.client_id, ref, v.tx, pay_status::failed, reason}));
+  settle_send(fx, c.peer,
+              encode(payment_status{v.client_id, ref, v.tx, pay_status::failed, reason}));
   if (c.status == "active")
     terminate(ctx, v.client_id, c, end_reason::payment_failed, reason, fx);
   else
@@ -213,7 +215,7 @@ void provider::terminate(context& ctx, std::uint64_t id, client& c, end_reason w
   c.reason.resize(std::min(c.reason.size(), bounds::reason_max));
   save(ctx, id, c);
   fx.count("proxy.cut_offs");
-  fx.send(c.peer, encode(session_ended{id, why, text}));
+  settle_send(fx, c.peer, encode(session_ended{id, why, text}));
   const std::uint64_t owed = fee_of(c.used(), c.fee_per_kb);
   fx.emit(event{"proxy_cut_off",
                 0,

@@ -101,6 +101,8 @@ std::string client_config::check() const {
     return "interval, probe_timeout, response_timeout and resend_interval must be positive";
   if (probe_max == 0 || probe_max > bounds::providers_max)
     return "probe_max must be 1.." + std::to_string(bounds::providers_max);
+  if (pay_every == 0)
+    return "pay_every must be positive";
   if (max_switches == 0 || max_switches > 100)
     return "max_switches must be 1..100";
   if (!(under_factor > 0 && under_factor < 1))

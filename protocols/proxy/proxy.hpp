@@ -65,7 +65,7 @@ enum class provider_strategy : std::uint8_t {
 enum class client_strategy : std::uint8_t {
   honest,
   under_reports, // states `under_factor` fewer bytes and pays only for what it stated
-  stops_paying,  // pays its first bill, then never reports nor pays again
+  stops_paying,  // pays its first bill of a session, then never reports nor pays again
 };
 std::optional<provider_strategy> provider_strategy_from_name(std::string_view);
 std::optional<client_strategy> client_strategy_from_name(std::string_view);
@@ -103,6 +103,9 @@ struct client_config {
   std::string ledger_address;
   std::uint64_t tx_fee = 1;        // ledger fee per payment
   time_us interval = 5 * us_per_s; // the ProxyPaymentLoop's period
+  /// Also report (and pay) as soon as this many bytes went unreported, so a
+  /// busy client stays well inside any provider's credit window.
+  std::uint64_t pay_every = 256u << 10;
   band tolerance;
   time_us probe_timeout = 2 * us_per_s;     // lookup and META answers
   time_us response_timeout = 10 * us_per_s; // a request with no answer byte: the provider failed
