@@ -255,7 +255,6 @@ TEST_CASE("proxy: a transaction id pays one reference only") {
   REQUIRE(replayed);
   CHECK(w.net.counter(prov_a, "proxy.duplicate_tx") == 1);
   CHECK(w.row_at(prov_a)->status == "terminated");
-  CHECK(s.client_id == w.row_at(prov_a)->peer * 0 + s.client_id);
 }
 
 TEST_CASE("proxy: a restarted provider keeps its clients, bills and offer") {
@@ -331,4 +330,32 @@ TEST_CASE("proxy: refusals, stray and hostile frames are answered or dropped, ne
   CHECK(w.reply(usage)->rows_schema == &tables::sessions());
   auto bad = w.ask(cli, ports::proxy_client, "proxy_open", {"nobody"});
   CHECK(w.reply(bad)->value("code") == 400);
+}
+
+TEST_CASE("proxy: a restarted client resumes its session from ProxySessions and settles") {
+  world w;
+  w.ask(cli, ports::proxy_client, "proxy_open", {"2"});
+  w.net.run_for(1 * us_per_s);
+  w.browse(10, 500, 20'000, 300 * us_per_ms);
+  w.net.run_for(5 * us_per_s);
+  auto before = *w.cl().current();
+  REQUIRE(before.sent() > 0);
+  w.net.restart(cli, {make_client(w.cc), kad::make_kad_role(fast_kad())});
+  auto& after = w.cl().current();
+  REQUIRE(after);
+  CHECK(after->client_id == before.client_id);
+  CHECK(after->token == before.token);
+  CHECK(after->used() == before.used());
+  CHECK(after->sent() == before.sent());
+  w.browse(10, 500, 20'000, 300 * us_per_ms);
+  w.net.run_for(5 * us_per_s);
+  auto close = w.ask(cli, ports::proxy_client, "proxy_close");
+  w.net.run_for(20 * us_per_s);
+  REQUIRE(w.reply(close));
+  CHECK(w.reply(close)->kind == "proxy_closed");
+  auto* r = w.row_at(prov_a);
+  REQUIRE(r);
+  CHECK(r->status == "closed");
+  CHECK(r->used() == w.cl().current()->used());
+  CHECK(r->confirmed == fee_of(r->used(), fee_a));
 }
