@@ -1,6 +1,8 @@
 #include "protocols/registry.hpp"
 #include "net/market_api.hpp"
 
+#include "protocols/proxy/proxy.hpp"
+
 #include "net/address.hpp"
 #include "net/api_inputs.hpp"
 #include "net/folder_walk.hpp"
@@ -253,11 +255,18 @@ private:
       {"GET", "/api/wallet/balance"},
       {"GET", "/api/wallet/payments"},
       {"POST", "/api/ledger/fund"},
+      {"POST", "/api/proxy/provide"},
+      {"POST", "/api/proxy/stop-providing"},
+      {"GET", "/api/proxy/providers"},
+      {"POST", "/api/proxy/open"},
+      {"POST", "/api/proxy/close"},
+      {"GET", "/api/proxy/usage"},
     };
     const handler fns[] = {
       &impl::health,        &impl::provide_file,  &impl::stop_providing,   &impl::provided_files,
       &impl::get_providers, &impl::download_file, &impl::downloaded_files, &impl::balance,
-      &impl::payments,      &impl::fund};
+      &impl::payments,      &impl::fund,          &impl::proxy_provide,    &impl::proxy_stop,
+      &impl::proxy_list,    &impl::proxy_open,    &impl::proxy_close,      &impl::proxy_usage};
     std::vector<http_server::route> out;
     for (std::size_t i = 0; i < std::size(paths); ++i)
       out.push_back({paths[i].first, paths[i].second,
@@ -324,6 +333,141 @@ private:
         serve(real, name, price, h, std::move(respond));
       });
     });
+  }
+
+  // -- the paid proxy (protocols/proxy): commands to its roles; the node's
+  // live proxies follow the roles' events (net/proxy_shell.hpp) ---------------
+
+  static http_server_answer providing_answer(const event& e) {
+    return answer(200, {{"success", true},
+                        {"active", field(e, "active") == "1"},
+                        {"address", field(e, "address")},
+                        {"fee_per_kb", static_cast<std::uint64_t>(e.value("fee_per_kb"))}});
+  }
+
+  void need(port_t p, const char* role) const {
+    if (!runs(p))
+      throw bad_input(409, std::string("this node runs no ") + role + " role");
+  }
+
+  void proxy_provide(const http_server_request& req, const std::string&, respond_fn& respond) {
+    auto body = api_inputs::object_body(req.body, {"fee_per_kb", "address"});
+    if (!body.contains("fee_per_kb"))
+      throw bad_input(400, "give \"fee_per_kb\" (ledger units per 1000 bytes proxied)");
+    auto fee = api_inputs::amount(body["fee_per_kb"], "fee_per_kb", cfg_.max_price);
+    std::vector<std::string> args{"start", std::to_string(fee)};
+    if (body.contains("address"))
+      args.push_back(api_inputs::text(body["address"], "address", 255));
+    need(ports::proxy, "proxy_provider");
+    ask(ports::proxy, "provide_proxy", args, respond, providing_answer,
+        "the proxy_provider role is not running");
+  }
+
+  void proxy_stop(const http_server_request& req, const std::string&, respond_fn& respond) {
+    no_body(req);
+    need(ports::proxy, "proxy_provider");
+    ask(ports::proxy, "provide_proxy", {"stop"}, respond, providing_answer,
+        "the proxy_provider role is not running");
+  }
+
+  void proxy_list(const http_server_request& req, const std::string&, respond_fn& respond) {
+    no_body(req);
+    need(ports::proxy_client, "proxy_client");
+    ask(
+      ports::proxy_client, "proxy_providers", {}, respond,
+      [](const event& e) {
+        json list = json::array(); // "peer:fee_per_kb:rtt_us,..." cheapest first
+        std::string all = field(e, "providers");
+        for (std::size_t at = 0; at < all.size();) {
+          auto end = std::min(all.find(',', at), all.size());
+          auto item = all.substr(at, end - at);
+          auto c1 = item.find(':'), c2 = item.rfind(':');
+          if (c1 != std::string::npos && c2 > c1)
+            list.push_back({{"peer_id", item.substr(0, c1)},
+                            {"fee_per_kb", std::stoull(item.substr(c1 + 1, c2 - c1 - 1))},
+                            {"rtt_us", std::stoull(item.substr(c2 + 1))}});
+          at = end + 1;
+        }
+        return answer(200, {{"success", true}, {"providers", list}});
+      },
+      "the proxy_client role is not running");
+  }
+
+  void proxy_open(const http_server_request& req, const std::string&, respond_fn& respond) {
+    auto body = api_inputs::object_body(req.body, {"provider"});
+    std::string provider = "best";
+    if (body.contains("provider") && body["provider"] != "best")
+      provider = std::to_string(api_inputs::peer_text(body["provider"], "provider"));
+    need(ports::proxy_client, "proxy_client");
+    ask(
+      ports::proxy_client, "proxy_open", {provider}, respond,
+      [](const event& e) { // the token stays in the node: its local proxy uses it
+        return answer(200, {{"success", true},
+                            {"provider", field(e, "provider")},
+                            {"client_id", field(e, "client")},
+                            {"proxy_address", field(e, "address")},
+                            {"fee_per_kb", static_cast<std::uint64_t>(e.value("fee_per_kb"))}});
+      },
+      "the proxy_client role is not running");
+  }
+
+  void proxy_close(const http_server_request& req, const std::string&, respond_fn& respond) {
+    no_body(req);
+    need(ports::proxy_client, "proxy_client");
+    ask(
+      ports::proxy_client, "proxy_close", {}, respond,
+      [](const event& e) {
+        return answer(200,
+                      {{"success", true}, {"bytes", static_cast<std::uint64_t>(e.value("bytes"))}});
+      },
+      "the proxy_client role is not running");
+  }
+
+  // The rows of ProxyClients (provider) and ProxySessions (client): bytes,
+  // fees requested, sent, confirmed and unconfirmed, status. Auth tokens are
+  // left out.
+  void proxy_usage(const http_server_request& req, const std::string&, respond_fn& respond) {
+    no_body(req);
+    std::vector<std::pair<port_t, const char*>> sides;
+    if (runs(ports::proxy))
+      sides.push_back({ports::proxy, "provider"});
+    if (runs(ports::proxy_client))
+      sides.push_back({ports::proxy_client, "client"});
+    if (sides.empty())
+      throw bad_input(409, "this node runs no proxy_provider or proxy_client role");
+    struct gather {
+      respond_fn respond;
+      json out = {{"success", true}};
+      std::size_t left = 0;
+      bool answered = false;
+    };
+    auto g = std::make_shared<gather>();
+    g->respond = std::move(respond);
+    g->left = sides.size();
+    for (auto [port, side] : sides) {
+      bool sent = submit(port, "proxy_usage", {}, [g, side = std::string(side)](const event& e) {
+        if (g->answered)
+          return true;
+        if (auto refusal = role_refusal(e)) {
+          g->answered = true;
+          g->respond(*refusal);
+          return true;
+        }
+        json rows = parse_list(e);
+        for (auto& r : rows)
+          r.erase("auth_token");
+        g->out[side] = rows;
+        if (--g->left == 0) {
+          g->answered = true;
+          g->respond(answer(200, g->out));
+        }
+        return true;
+      });
+      if (!sent && !g->answered) {
+        g->answered = true;
+        g->respond(json_error(503, "the proxy roles are not running"));
+      }
+    }
   }
 
   struct hashed {

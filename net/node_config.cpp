@@ -1,4 +1,5 @@
 #include "net/node_config.hpp"
+#include "protocols/proxy/proxy.hpp"
 
 #include "net/config_text.hpp"
 
@@ -92,13 +93,47 @@ download_spec get_download(const json& v, const std::string& path) {
   return d;
 }
 
+bool has_role(const node_config& c, port_t port) {
+  for (auto& r : c.roles)
+    if (r->port() == port)
+      return true;
+  return false;
+}
+
+// The live proxies the proxy roles drive (net/proxy_shell.hpp).
+void parse_proxy_fields(const json& j, node_config& c) {
+  if (auto* v = cfg::member(j, "proxy_listen")) {
+    c.proxy_listen = get_address(*v, "proxy_listen");
+    auto host = c.proxy_listen->substr(0, c.proxy_listen->rfind(':'));
+    if (host.size() > 2 && host.front() == '[')
+      host = host.substr(1, host.size() - 2);
+    boost::system::error_code ec;
+    auto ip = boost::asio::ip::make_address(host, ec);
+    if (ec || !ip.is_loopback())
+      cfg::fail("proxy_listen", "a loopback address (the local proxy spends the node's money)", *v);
+    if (!has_role(c, ports::proxy_client))
+      cfg::fail_msg("proxy_listen", "needs the \"proxy_client\" role in roles");
+  }
+  if (auto* v = cfg::member(j, "proxy_allow_internal")) {
+    c.proxy_allow_internal = cfg::get_bool(*v, "proxy_allow_internal");
+    if (!has_role(c, ports::proxy))
+      cfg::fail_msg("proxy_allow_internal", "needs the \"proxy_provider\" role in roles");
+  }
+}
+
 } // namespace
 
 node_config parse_node_config(const json& j, const std::filesystem::path& base) {
-  cfg::only_keys(j, "",
-                 {"name", "listen", "peers", "data_dir", "roles", "adversary", "provide", "seed",
-                  "downloads", "exit_when_done", "run_for", "provider_wait", "fileset_http",
-                  "kad_bootstrap", "dht_provide", "api", "plaintext", "fileset_http_allow_remote"});
+  cfg::only_keys(j, "", {"name",         "listen",
+                         "peers",        "data_dir",
+                         "roles",        "adversary",
+                         "provide",      "seed",
+                         "downloads",    "exit_when_done",
+                         "run_for",      "provider_wait",
+                         "fileset_http", "kad_bootstrap",
+                         "dht_provide",  "api",
+                         "plaintext",    "fileset_http_allow_remote",
+                         "proxy_listen", "proxy_allow_internal"});
   node_config c;
   auto required = [&](const char* key) -> const json& {
     auto* v = cfg::member(j, key);
@@ -203,6 +238,7 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
     if (!has_fileset)
       cfg::fail_msg("fileset_http", "needs the \"fileset\" role in roles");
   }
+  parse_proxy_fields(j, c);
   return c;
 }
 

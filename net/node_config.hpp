@@ -49,6 +49,12 @@ struct node_config {
   /// (measurements against TLS, tests). Default: TLS 1.3 with the key in
   /// data_dir/node.key.
   bool plaintext = false;
+  /// proxy_client role: the loopback "ip:port" of the local proxy the user
+  /// points curl or a browser at (net/proxy_shell.hpp).
+  std::optional<std::string> proxy_listen;
+  /// proxy_provider role: clients may reach loopback and private addresses
+  /// through the forward proxy (tests with local origins only).
+  bool proxy_allow_internal = false;
 };
 
 /// Relative paths (data_dir, provide) are taken relative to `base_dir`.

@@ -11,11 +11,13 @@
 #include "net/market_api.hpp"
 #include "net/node_config.hpp"
 #include "net/private_file.hpp"
+#include "net/proxy_shell.hpp"
 #include "net/sqlite_store.hpp"
 #include "protocols/client/client.hpp"
 #include "protocols/common/limits.hpp"
 #include "protocols/fileset/fileset.hpp"
 #include "protocols/kad/kad.hpp"
+#include "protocols/proxy/proxy.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -159,6 +161,10 @@ public:
     }
     issue_config_commands();
     std::string reason = wait_until_done();
+    if (proxy_client_) // before the roles: the proxies post commands to them
+      proxy_client_->stop();
+    if (proxy_provider_)
+      proxy_provider_->stop();
     if (fileset_)
       fileset_->stop();
     if (api_)
@@ -252,6 +258,7 @@ private:
 
   void make_apis(live_runtime& rt) {
     auto logger = [this](const std::string& m) { log(m); };
+    make_proxies(rt);
     if (cfg_.fileset_http) // the file-set REST API answers through the fileset role
       fileset_ = std::make_unique<fileset_api>(
         fileset_api_options{.listen = *cfg_.fileset_http, .token = api_token_},
@@ -266,6 +273,24 @@ private:
           },
           [&rt] { return rt.listen_address(); }, files_},
         logger);
+  }
+
+  // The live proxies of the proxy roles (net/proxy_shell.hpp): made before
+  // the roles start, which announce what they serve and restored sessions.
+  void make_proxies(live_runtime& rt) {
+    auto logger = [this](const std::string& m) { log(m); };
+    auto submit = [&rt](port_t p, std::uint64_t id, std::string verb,
+                        std::vector<std::string> args) { return rt.command(p, id, verb, args); };
+    if (own_ports_.count(ports::proxy)) {
+      forward_proxy_options o;
+      o.allow_internal_destinations = cfg_.proxy_allow_internal;
+      proxy_provider_ = std::make_unique<proxy_provider_shell>(o, submit, logger);
+    }
+    if (cfg_.proxy_listen) {
+      local_proxy_options o;
+      o.listen = *cfg_.proxy_listen;
+      proxy_client_ = std::make_unique<proxy_client_shell>(o, submit, logger);
+    }
   }
 
   // Starts the node's listener, then the HTTP APIs; false (logged, all
@@ -288,6 +313,10 @@ private:
                    {"address", fileset_->address()},
                    {"token_file", token_file().string()}});
       }
+      if (proxy_client_) {
+        proxy_client_->start();
+        out_.line({{"event", "proxy_listening"}, {"address", proxy_client_->address()}});
+      }
       if (api_) {
         api_->start();
         out_.line({{"event", "api_listening"},
@@ -298,6 +327,10 @@ private:
       log(e.what());
       if (fileset_)
         fileset_->stop();
+      if (proxy_client_)
+        proxy_client_->stop();
+      if (proxy_provider_)
+        proxy_provider_->stop();
       rt.stop();
       fileset_.reset();
       api_.reset();
@@ -353,6 +386,11 @@ private:
   void on_event(port_t port, const event& e) {
     if (fileset_ && port == ports::fileset && fileset_->consume(e))
       return; // an answer to the REST API (may carry a whole file): not printed
+    // The proxies follow the proxy roles' events, whoever's commands they answer.
+    if (proxy_provider_ && port == ports::proxy)
+      proxy_provider_->consume(e);
+    if (proxy_client_ && port == ports::proxy_client)
+      proxy_client_->consume(e);
     if (api_ && api_->consume(port, e))
       return; // an answer to the market API (JSON lists): not printed
     json fields = json::object(), values = json::object();
@@ -393,6 +431,8 @@ private:
   live_runtime* rt_ = nullptr;
   std::unique_ptr<fileset_api> fileset_;
   std::unique_ptr<market_api> api_;
+  std::unique_ptr<proxy_provider_shell> proxy_provider_;
+  std::unique_ptr<proxy_client_shell> proxy_client_;
   disk_content* files_ = nullptr; // the node's content store (owned by the runtime)
   std::mutex mu_;
   std::condition_variable cv_;

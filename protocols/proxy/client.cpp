@@ -1,6 +1,7 @@
 #include "protocols/proxy/client.hpp"
 
 #include "protocols/common/text.hpp"
+#include "protocols/common/sha256.hpp"
 #include "protocols/kad/commands.hpp"
 #include "protocols/kad/ids.hpp"
 #include "protocols/kad/kad.hpp"
@@ -61,12 +62,26 @@ void client::start(context& ctx, effects& fx) {
     if (!s_ || s.started > s_->started)
       s_ = std::move(s);
   });
-  if (s_)
+  if (s_) {
     phase_ = phase::active;
+    fx.emit(opened_event(*s_, 0)); // a live node's local proxy forwards through it again
+  }
   if (!cfg_.ledger_address.empty())
     fx.learn_address(cfg_.ledger, cfg_.ledger_address);
   loop_token_ = ctx.random.next() | 1;
   fx.after(cfg_.interval, loop_token_);
+}
+
+// Where the provider's proxy listens and the bearer token: a live node's
+// local proxy forwards there (net/proxy_shell.hpp).
+event client::opened_event(const session& s, std::uint64_t cmd) {
+  return event{"proxy_opened",
+               cmd,
+               {{"provider", std::to_string(s.provider)},
+                {"client", std::to_string(s.client_id)},
+                {"address", s.info.address},
+                {"token", to_hex(byte_view{s.token.data(), s.token.size()})}},
+               {{"fee_per_kb", static_cast<double>(s.info.fee_per_kb)}}};
 }
 
 void client::save(context& ctx) {
@@ -243,10 +258,7 @@ void client::on_connect_ok(context& ctx, peer_id from, const connect_ok& m, effe
   set_phase(ctx, phase::active, 0, fx);
   save(ctx);
   fx.count("proxy.sessions_opened");
-  fx.emit(event{"proxy_opened",
-                open_cmd_,
-                {{"provider", std::to_string(from)}, {"client", std::to_string(m.client_id)}},
-                {{"fee_per_kb", static_cast<double>(m.info.fee_per_kb)}}});
+  fx.emit(opened_event(s, open_cmd_));
   open_cmd_ = 0;
 }
 

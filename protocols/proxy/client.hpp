@@ -111,6 +111,7 @@ private:
   void fail_fetches(const std::string& reason, effects&);
   void set_phase(context&, phase, time_us timeout, effects&);
   void save(context&);
+  static event opened_event(const session& s, std::uint64_t cmd);
   // The ProxyPaymentLoop (client_payments.cpp).
   void loop(context&, effects&);
   void report(context&, bool again, effects&);

@@ -1,5 +1,6 @@
 #include "protocols/proxy/provider.hpp"
 
+#include "protocols/common/sha256.hpp"
 #include "protocols/kad/commands.hpp"
 #include "protocols/kad/ids.hpp"
 #include "protocols/kad/kad.hpp"
@@ -87,11 +88,31 @@ void provider::start(context& ctx, effects& fx) {
   });
   if (!cfg_.ledger_address.empty())
     fx.learn_address(cfg_.ledger, cfg_.ledger_address);
+  announce_state(fx);
   if (active_ && cfg_.announce)
     fx.ask(ports::kad, peerlab::command(local_command_id(ports::proxy, ask_seq_++),
                                         kad::command{kad::provide{kad::proxy_providers_key()}}));
   tick_token_ = ctx.random.next() | 1;
   fx.after(cfg_.poll_interval, tick_token_);
+}
+
+// A (re)started provider says what it serves and which sessions are open, as
+// the commands that set them up did: a live node's proxy serves them again.
+void provider::announce_state(effects& fx) {
+  if (!active_)
+    return;
+  fx.emit(event{"proxy_providing",
+                0,
+                {{"active", "1"}, {"address", cfg_.address}},
+                {{"fee_per_kb", static_cast<double>(cfg_.fee_per_kb)}}});
+  for (auto& [id, c] : clients_)
+    if (c.status == "active")
+      fx.emit(event{"proxy_client_connected",
+                    0,
+                    {{"client", std::to_string(id)},
+                     {"peer", std::to_string(c.peer)},
+                     {"token", to_hex(byte_view{c.token.data(), c.token.size()})}},
+                    {{"fee_per_kb", static_cast<double>(c.fee_per_kb)}}});
 }
 
 void provider::save(context& ctx, std::uint64_t id, const client& c) {
@@ -180,7 +201,11 @@ void provider::on_connect(context& ctx, peer_id from, const connect_req& m, effe
   fx.count("proxy.clients_connected");
   fx.emit(event{"proxy_client_connected",
                 0,
-                {{"client", std::to_string(id)}, {"peer", std::to_string(from)}},
+                // The token lets a live node's forward proxy recognise the
+                // client's Proxy-Authorization (net/proxy_shell.hpp).
+                {{"client", std::to_string(id)},
+                 {"peer", std::to_string(from)},
+                 {"token", to_hex(byte_view{c.token.data(), c.token.size()})}},
                 {{"fee_per_kb", static_cast<double>(c.fee_per_kb)}}});
   clients_[id] = std::move(c);
 }

@@ -106,6 +106,7 @@ private:
                     const tx_id* tx, time_us at, const std::string& status,
                     const std::string& reason);
   void save_offer(context&);
+  void announce_state(effects&);
   metadata info(const context&) const;
   std::size_t active_clients() const;
 
