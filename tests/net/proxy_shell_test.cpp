@@ -149,7 +149,7 @@ TEST_CASE("proxy shell: an address the provider cannot bind makes the role stop 
   CHECK(cmds[0].args == std::vector<std::string>{"stop"});
 }
 
-TEST_CASE("proxy shell: the client's session sets the local upstream; failures close it",
+TEST_CASE("proxy shell: the client's session sets the local upstream, failures close it",
           "[proxy]") {
   http_origin origin;
   roles provider_roles, client_roles;
