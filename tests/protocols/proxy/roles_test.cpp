@@ -1,6 +1,7 @@
 // The proxy provider and client on the shared lockstep network: discovery
 // through kad, sessions, metering, the ProxyPaymentLoop against a real ledger
 // role, every cheater cut off within its bound, restarts.
+#include "protocols/common/sha256.hpp"
 #include "protocols/kad/commands.hpp"
 #include "protocols/kad/kad.hpp"
 #include "protocols/ledger/ledger.hpp"
@@ -358,4 +359,48 @@ TEST_CASE("proxy: a restarted client resumes its session from ProxySessions and 
   CHECK(r->status == "closed");
   CHECK(r->used() == w.cl().current()->used());
   CHECK(r->confirmed == fee_of(r->used(), fee_a));
+}
+
+// A live node's proxies are set up from these events alone (net/proxy_shell):
+// the provider's and the client's must carry the same token, the client's the
+// proxy address, and restarted roles must announce them again.
+TEST_CASE("proxy: the session events carry token and address, and restarts repeat them") {
+  world w;
+  auto open = w.ask(cli, ports::proxy_client, "proxy_open", {"2"});
+  w.net.run_for(1 * us_per_s);
+  REQUIRE(w.reply(open));
+  auto* opened = w.reply(open);
+  REQUIRE(opened->kind == "proxy_opened");
+  auto token = to_hex(byte_view{w.cl().current()->token.data(), 32});
+  CHECK(*opened->field("token") == token);
+  CHECK(*opened->field("address") == "127.0.0.1:3128");
+  auto client_id = std::to_string(w.cl().current()->client_id);
+  CHECK(*opened->field("client") == client_id);
+  auto connected = [&](std::size_t from) {
+    auto all = w.net.of_kind("proxy_client_connected");
+    return std::vector<event>(all.begin() + static_cast<std::ptrdiff_t>(from), all.end());
+  };
+  auto first = connected(0);
+  REQUIRE(first.size() == 1);
+  CHECK(*first[0].field("token") == token);
+  CHECK(*first[0].field("client") == client_id);
+
+  auto providing_before = w.net.of_kind("proxy_providing").size();
+  auto a = w.pc;
+  a.fee_per_kb = 0; // the offer comes back from ProxyOffer
+  w.net.restart(prov_a, {make_provider(a), kad::make_kad_role(fast_kad())});
+  auto providing = w.net.of_kind("proxy_providing");
+  REQUIRE(providing.size() == providing_before + 1);
+  CHECK(*providing.back().field("address") == "127.0.0.1:3128");
+  CHECK(*providing.back().field("active") == "1");
+  auto again = connected(1);
+  REQUIRE(again.size() == 1);
+  CHECK(*again[0].field("token") == token);
+
+  auto opened_before = w.net.of_kind("proxy_opened").size();
+  w.net.restart(cli, {make_client(w.cc), kad::make_kad_role(fast_kad())});
+  auto reopened = w.net.of_kind("proxy_opened");
+  REQUIRE(reopened.size() == opened_before + 1);
+  CHECK(*reopened.back().field("token") == token);
+  CHECK(reopened.back().command_id == 0);
 }
