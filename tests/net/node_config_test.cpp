@@ -207,3 +207,30 @@ TEST_CASE("node_config: the file-set API binds beyond loopback only when allowed
   j.erase("fileset_http_allow_remote");
   REQUIRE(*net::parse_node_config(j, "/b").fileset_http == "[::1]:8080");
 }
+
+TEST_CASE("node_config: the local proxy port is loopback only and needs the proxy_client role",
+          "[net][config]") {
+  auto j = json::parse(R"({"name": "n", "data_dir": "d",
+                           "roles": [{"role": "proxy_client", "ledger": 1}],
+                           "proxy_listen": "127.0.0.1:3128"})");
+  REQUIRE(*net::parse_node_config(j, "/b").proxy_listen == "127.0.0.1:3128");
+  j["proxy_listen"] = "0.0.0.0:3128";
+  CHECK(error_of(j).rfind("proxy_listen: expected a loopback address", 0) == 0);
+  j["proxy_listen"] = "127.0.0.1:3128";
+  j["roles"] = json::array({"kad"});
+  CHECK(error_of(j) == "proxy_listen: needs the \"proxy_client\" role in roles");
+}
+
+TEST_CASE("node_config: internal proxy destinations are a provider's explicit opt-in",
+          "[net][config]") {
+  auto j = json::parse(R"({"name": "n", "data_dir": "d",
+                           "roles": [{"role": "proxy_provider", "ledger": 1}]})");
+  CHECK_FALSE(net::parse_node_config(j, "/b").proxy_allow_internal);
+  j["proxy_allow_internal"] = true;
+  CHECK(net::parse_node_config(j, "/b").proxy_allow_internal);
+  j["proxy_allow_internal"] = "yes";
+  CHECK(error_of(j).rfind("proxy_allow_internal: expected", 0) == 0);
+  j["proxy_allow_internal"] = true;
+  j["roles"] = json::array({"kad"});
+  CHECK(error_of(j) == "proxy_allow_internal: needs the \"proxy_provider\" role in roles");
+}

@@ -152,6 +152,12 @@ poll 40 settled || fail "no settlement: provider bytes ${p_bytes-?} confirmed ${
 diff=$((p_bytes > c_bytes ? p_bytes - c_bytes : c_bytes - p_bytes))
 ((diff * 20 <= p_bytes || diff <= (1 << 20))) || fail "usage differs: provider $p_bytes, client $c_bytes"
 [[ $(call GET "$H/api/wallet/payments") == 200 ]] || true
+# Closing settles the last report and frees the local port (503 without a session).
+[[ $(call POST "$H/api/proxy/close") == 200 ]] || fail "close: $(cat "$work/resp.json")"
+code=$(curl -s -o /dev/null -w '%{http_code}' -x "http://$local_honest" "http://$origin/body.bin")
+[[ $code == 503 ]] || fail "the local port after close: HTTP $code, expected 503"
+[[ $(call GET "$H/api/proxy/usage") == 200 ]] || fail "client usage"
+[[ $(jget "$work/resp.json" "j['client'][-1]['status']") == closed ]] || fail "session after close: $(cat "$work/resp.json")"
 echo "honest: provider counted $p_bytes B, client $c_bytes B, $p_conf paid and confirmed on both sides"
 
 # The client that stops paying: its requests are refused within the credit window.
@@ -187,4 +193,9 @@ code=$(curl -s -o /dev/null -w '%{http_connect}' -p -x "http://$proxy_provider" 
 # Unpaid use at the cut-off: at most the window plus one metering report (1 MiB).
 unpaid=$((cbytes - cpaid * 1000 / fee))
 ((unpaid <= window + (1 << 20))) || fail "the cheater used $unpaid B unpaid, window $window"
+# Stopping: the role says so and the forward proxy no longer listens.
+[[ $(call POST "$P/api/proxy/stop-providing") == 200 ]] || fail "stop-providing: $(cat "$work/resp.json")"
+[[ $(jget "$work/resp.json" 'j["active"]') == False ]] || fail "stop-providing: $(cat "$work/resp.json")"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://$proxy_provider" "http://$origin/" || true)
+[[ $code == 000 ]] || fail "the forward proxy still answers after stop-providing: HTTP $code"
 echo "live proxy: ok (honest settled; cheater cut off: HTTP $refused at its node, 403 at the provider, after $got B received, $unpaid B unpaid <= window $window + 1 MiB)"
