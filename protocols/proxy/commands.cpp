@@ -1,6 +1,7 @@
 #include "protocols/proxy/commands.hpp"
 
 #include "protocols/common/limits.hpp"
+#include "protocols/common/sha256.hpp"
 #include "protocols/common/text.hpp"
 #include "protocols/proxy/proxy.hpp"
 
@@ -31,6 +32,10 @@ void metered::describe(std::string& out) const {
 void fetch::describe(std::string& out) const {
   describe_arg(out, request);
   describe_arg(out, response);
+}
+
+void authorize::describe(std::string& out) const {
+  describe_arg(out, to_hex(byte_view{token.data(), token.size()}));
 }
 
 std::optional<command> parse_command(std::string_view verb, const std::vector<std::string>& a,
@@ -97,9 +102,18 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
                  std::to_string(bounds::response_bytes_max));
     return fetch{*req, *resp};
   }
-  return bad("the proxy knows provide_proxy, proxy_providers, proxy_open, proxy_close, "
-             "proxy_usage, metered, proxy_fetch; got \"" +
-             quote_arg(verb, 80) + "\"");
+  if (verb == authorize::verb) {
+    std::optional<digest> t;
+    if (a.size() == 1)
+      t = digest_from_hex(a[0]);
+    if (!t)
+      return bad("proxy_authorize needs the 64-hex auth token");
+    return authorize{*t};
+  }
+  return bad(
+    "the proxy knows provide_proxy, proxy_authorize, proxy_providers, proxy_open, proxy_close, "
+    "proxy_usage, metered, proxy_fetch; got \"" +
+    quote_arg(verb, 80) + "\"");
 }
 
 } // namespace peerlab::proxy

@@ -6,6 +6,7 @@
 #include "protocols/common/command.hpp"
 #include "protocols/common/types.hpp"
 
+#include <array>
 #include <optional>
 #include <string>
 #include <variant>
@@ -64,6 +65,16 @@ struct metered {
   void describe(std::string& out) const;
 };
 
+/// Provider: which client a Bearer token authenticates (live: net/'s forward
+/// proxy asks before it serves a request). Replies proxy_authorized with the
+/// client id; 404 for an unknown token (answer 407), 409 for a client that is
+/// not active (answer 403).
+struct authorize {
+  static constexpr std::string_view verb = "proxy_authorize";
+  std::array<std::uint8_t, 32> token{};
+  void describe(std::string& out) const;
+};
+
 /// Client (simulated traffic): one HTTP exchange of `request` bytes up and
 /// `response` bytes down through the session. Replies proxy_fetched or
 /// proxy_fetch_failed.
@@ -73,12 +84,13 @@ struct fetch {
   void describe(std::string& out) const;
 };
 
-using command =
-  std::variant<provide_proxy, list_providers, open_session, close_session, usage, metered, fetch>;
+using command = std::variant<provide_proxy, list_providers, open_session, close_session, usage,
+                             metered, fetch, authorize>;
 
 /// Text forms: provide_proxy start FEE [ADDRESS] | provide_proxy stop;
 /// proxy_providers; proxy_open best|PEER; proxy_close; proxy_usage;
-/// metered CLIENT_ID UP DOWN; proxy_fetch REQUEST_BYTES RESPONSE_BYTES.
+/// metered CLIENT_ID UP DOWN; proxy_fetch REQUEST_BYTES RESPONSE_BYTES;
+/// proxy_authorize TOKEN (64 hex digits).
 std::optional<command> parse_command(std::string_view verb, const std::vector<std::string>& args,
                                      command_error& err);
 

@@ -321,15 +321,31 @@ void provider::command(context& ctx, const peerlab::command& cmd, effects& fx) {
                      "proxy client " + std::to_string(m->client_id) + " is " + it->second.status);
     return;
   }
+  if (auto* a = std::get_if<authorize>(body)) {
+    for (auto& [id, c] : clients_) {
+      if (c.token != a->token)
+        continue;
+      if (c.status != "active")
+        return fx.fail(cmd, fail_code::conflict,
+                       "proxy client " + std::to_string(id) + " is " + c.status + ": " + c.reason);
+      return fx.emit(event{"proxy_authorized",
+                           cmd.id,
+                           {{"client", std::to_string(id)}, {"peer", std::to_string(c.peer)}},
+                           {}});
+    }
+    return fx.fail(cmd, fail_code::not_found, "no proxy client has this token");
+  }
   if (std::holds_alternative<usage>(*body)) {
     event e{"proxy_usage", cmd.id, {}, {{"clients", static_cast<double>(clients_.size())}}};
     e.rows_schema = &tables::clients();
     ctx.store.scan(tables::clients(), {}, [&](const row& r) { e.rows.push_back(r); });
     return fx.emit(std::move(e));
   }
-  fx.fail(cmd, fail_code::bad_request,
-          std::string("the proxy provider takes provide_proxy, proxy_usage and metered, not ") +
-            std::string(cmd.verb()));
+  fx.fail(
+    cmd, fail_code::bad_request,
+    std::string(
+      "the proxy provider takes provide_proxy, proxy_authorize, proxy_usage and metered, not ") +
+      std::string(cmd.verb()));
 }
 
 void provider::reply(context&, port_t from, const event& e, effects& fx) {

@@ -293,11 +293,21 @@ TEST_CASE("proxy: metered is the one entry point, for live counts too") {
   auto bad = w.ask(prov_a, ports::proxy, "metered", {"12345", "1", "1"});
   REQUIRE(w.reply(bad));
   CHECK(w.reply(bad)->value("code") == 404);
+  // The Bearer token names the client (live: 407 for an unknown one, 403 once cut off).
+  auto& tok = w.cl().current()->token;
+  auto auth = w.ask(prov_a, ports::proxy, "proxy_authorize", {to_hex(byte_view{tok.data(), 32})});
+  REQUIRE(w.reply(auth));
+  CHECK(w.reply(auth)->kind == "proxy_authorized");
+  CHECK(*w.reply(auth)->field("client") == id);
+  auto stranger = w.ask(prov_a, ports::proxy, "proxy_authorize", {std::string(64, 'a')});
+  CHECK(w.reply(stranger)->value("code") == 404);
   // Past the credit window without paying: cut off by the metering alone.
   w.ask(prov_a, ports::proxy, "metered", {id, "0", std::to_string(w.pc.credit_window)});
   CHECK(w.row_at(prov_a)->status == "terminated");
   auto late = w.ask(prov_a, ports::proxy, "metered", {id, "1", "1"});
   CHECK(w.reply(late)->value("code") == 409);
+  auto cut = w.ask(prov_a, ports::proxy, "proxy_authorize", {to_hex(byte_view{tok.data(), 32})});
+  CHECK(w.reply(cut)->value("code") == 409);
 }
 
 TEST_CASE("proxy: refusals, stray and hostile frames are answered or dropped, never fatal") {
