@@ -33,12 +33,21 @@ proxy_provider_shell::proxy_provider_shell(forward_proxy_options opts, proxy_sub
 proxy_provider_shell::~proxy_provider_shell() { stop(); }
 
 void proxy_provider_shell::stop() {
+  std::lock_guard lock(proxy_mu_);
+  stopped_ = true;
+  close_proxy();
+}
+
+void proxy_provider_shell::close_proxy() {
   if (proxy_)
     proxy_->stop();
   proxy_.reset();
 }
 
-std::string proxy_provider_shell::address() const { return proxy_ ? proxy_->address() : ""; }
+std::string proxy_provider_shell::address() const {
+  std::lock_guard lock(proxy_mu_);
+  return proxy_ ? proxy_->address() : "";
+}
 
 std::size_t proxy_provider_shell::known_clients() const {
   std::lock_guard lock(mu_);
@@ -62,9 +71,10 @@ void proxy_provider_shell::serve(const std::string& address) {
            "provide_proxy start)");
     return;
   }
-  if (proxy_ && proxy_->address() == address)
+  std::lock_guard lock(proxy_mu_);
+  if (stopped_ || (proxy_ && proxy_->address() == address))
     return;
-  stop();
+  close_proxy();
   auto o = opts_;
   o.listen = address;
   // The role announced this address to the world on purpose.
@@ -114,6 +124,7 @@ void proxy_provider_shell::end_client(const std::string& client) {
       ended_.pop_front();
     }
   }
+  std::lock_guard lock(proxy_mu_);
   if (proxy_)
     proxy_->terminate(client);
 }
@@ -122,8 +133,10 @@ void proxy_provider_shell::consume(const event& e) {
   if (e.kind == "proxy_providing") {
     if (field_or_empty(e, "active") == "1")
       serve(field_or_empty(e, "address"));
-    else
-      stop(); // every client was ended before (proxy_cut_off events)
+    else { // every client was ended before (proxy_cut_off events)
+      std::lock_guard lock(proxy_mu_);
+      close_proxy();
+    }
   } else if (e.kind == "proxy_client_connected") {
     auto client = field_or_empty(e, "client"), token = field_or_empty(e, "token");
     if (client.empty() || token.empty())

@@ -43,6 +43,8 @@ public:
 
   /// An event of the provider role (any thread, one at a time).
   void consume(const event& e);
+  /// Stops the proxy for good: later events start nothing (the node stops
+  /// the shell before its roles, which may still emit).
   void stop();
   /// Where the proxy listens; empty when it does not run.
   std::string address() const;
@@ -60,6 +62,7 @@ private:
   proxy_authorization authorize(const std::string& token) const;
   void serve(const std::string& address);
   void end_client(const std::string& client);
+  void close_proxy(); // with proxy_mu_ held
 
   forward_proxy_options opts_;
   proxy_submit_fn submit_;
@@ -69,7 +72,9 @@ private:
   std::map<std::string, entry> by_token_;       // bearer token (hex) -> client
   std::map<std::string, std::string> token_of_; // client id -> token
   std::deque<std::string> ended_;               // tokens of ended clients, oldest first
-  std::unique_ptr<forward_proxy> proxy_;        // touched only from consume/stop
+  mutable std::mutex proxy_mu_; // guards proxy_ and stopped_ (consume and stop race at shutdown)
+  std::unique_ptr<forward_proxy> proxy_;
+  bool stopped_ = false;
 };
 
 /// Client side: a local_proxy on a loopback port whose upstream is the

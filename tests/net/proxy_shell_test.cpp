@@ -120,6 +120,14 @@ TEST_CASE("proxy shell: the provider's events decide who passes, bytes go back a
   }
   shell.consume(ev("proxy_providing", {{"active", "0"}, {"address", "127.0.0.1:0"}}));
   CHECK(shell.address().empty());
+  shell.consume(ev("proxy_providing", {{"active", "1"}, {"address", "127.0.0.1:0"}}));
+  CHECK_FALSE(shell.address().empty());
+  // Stopped for good (the node stops the shell before its roles): a late
+  // event starts nothing.
+  shell.stop();
+  CHECK(shell.address().empty());
+  shell.consume(ev("proxy_providing", {{"active", "1"}, {"address", "127.0.0.1:0"}}));
+  CHECK(shell.address().empty());
 }
 
 TEST_CASE("proxy shell: a client the provider saw close is refused too", "[proxy]") {
