@@ -63,12 +63,17 @@ pids+=("$!")
 poll 10 curl -sf -o /dev/null "http://$origin/" || fail "the origin did not start"
 
 declare -A pid
+started() { # started NAME OUT: its API listens (fails the script if the node exited)
+  kill -0 "${pid[$1]}" 2>/dev/null || fail "$1 exited early"
+  grep -qs '"event":"api_listening"' "$2"
+}
 start() { # start NAME: runs $work/NAME.json and waits for its API
   local name=$1 out="$work/$1.out"
   "$bin" node --config "$work/$name.json" >"$out" 2>"$work/$name.err" &
   pid[$name]=$!
   pids+=("${pid[$name]}")
-  poll 15 grep -q '"event":"api_listening"' "$out" || fail "$name did not report its API address"
+  # Generous: four nodes start at once on a machine that may be busy building.
+  poll 45 started "$name" "$out" || fail "$name did not report its API address"
 }
 id_of() { "$bin" id --config "$work/$1.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["peer_id"])'; }
 
