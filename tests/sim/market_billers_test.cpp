@@ -60,7 +60,8 @@ TEST_CASE("cheating billers: honest payers pay no provider more than they ordere
 TEST_CASE("cheating billers: the checker fails when payers pay every bill they get") {
   sim::simulator s(test::parse(billers_scenario(false)), sim::sim_options{});
   s.run();
-  auto& v = verdict_of(sim::evaluate_checkers(s), "market_payers_not_overcharged");
+  auto verdicts = sim::evaluate_checkers(s); // verdict_of returns a reference into it
+  auto& v = verdict_of(verdicts, "market_payers_not_overcharged");
   INFO(v.detail);
   CHECK_FALSE(v.passed);
   CHECK(v.detail.find("more than they ordered") != std::string::npos);
