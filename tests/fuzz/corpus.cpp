@@ -218,6 +218,9 @@ void net_seeds() {
   put("framing", "first_bound", stream, {40, 21, 200, 63});
   put("json_body", "object", text(R"({"file_path": "a.bin", "price": 10, "name": "x"})"));
   put("json_body", "nested", text(R"({"a": [1, {"b": [true, null, "s\"]"]}], "c": -1.5e3})"));
+  // Found by the fuzzer: a repeated key drops the deeper first value.
+  put("json_body", "duplicate_key",
+      text(R"({"c": [1, {"b": [true, null, "s\"]"]}], "c": -0.5e6})"));
 }
 
 // A request as tests/fuzz/http_request.cpp reads it: flags, token length,

@@ -35,7 +35,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   fuzz::require(valid, "json_body accepted text nlohmann refuses");
   fuzz::require(depth(*j) <= bound, "json_body built a value deeper than the bound");
-  fuzz::require(net::json_depth(text, bound) == depth(*j),
-                "json_depth of the text differs from the depth of its value");
+  // A repeated key keeps only its last value, so the text may nest deeper than the
+  // value it builds (the bound applies to the text, which is what costs memory).
+  fuzz::require(net::json_depth(text, bound) >= depth(*j),
+                "json_depth of the text is less than the depth of its value");
   return 0;
 }

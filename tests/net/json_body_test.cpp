@@ -34,3 +34,17 @@ TEST_CASE("json body: a NUL byte is refused, not taken for the end of the body",
   CHECK_FALSE(parse_json_body("\"a\0b\""s, err));
   CHECK(err == "the body is not valid JSON (NUL byte at offset 2)");
 }
+
+TEST_CASE("json body: a repeated key keeps its last value and the depth bound still counts the "
+          "text",
+          "[net][json]") {
+  // Found by fuzz_json_body: the dropped first value nests deeper than what is kept.
+  std::string text = R"({"c": [1, {"b": [true, null, "s\"]"]}], "c": -0.5e6})";
+  std::string err;
+  auto j = parse_json_body(text, err);
+  REQUIRE(j);
+  CHECK((*j)["c"] == -0.5e6);
+  CHECK(json_depth(text, 32) == 4);
+  CHECK_FALSE(parse_json_body(text, err, 3));
+  CHECK(err == "the body nests objects and arrays deeper than 3 levels");
+}
