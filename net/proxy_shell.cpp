@@ -191,11 +191,12 @@ void proxy_client_shell::failed(const std::string& client, unsigned status,
       return;
     close_asked_ = true;
   }
+  auto what = std::to_string(status) + " " + why;
   if (log_)
-    log_("proxy: upstream of session " + client + " failed (" + std::to_string(status) + " " + why +
-         "): closing the session");
+    log_("proxy: upstream of session " + client + " failed (" + what + "): telling the role");
   local_->clear_upstream(); // 503 until the role opens another session
-  submit_(ports::proxy_client, next_id_++, "proxy_close", {});
+  // The role ends the session; one opened with "best" moves to the next provider.
+  submit_(ports::proxy_client, next_id_++, "proxy_failed", {client, what.substr(0, 150)});
 }
 
 void proxy_client_shell::consume(const event& e) {
@@ -207,8 +208,9 @@ void proxy_client_shell::consume(const event& e) {
     } catch (const std::exception& ex) { // e.g. a provider that announced no address
       if (log_)
         log_("proxy: session " + u.id + " has no usable proxy address (" + ex.what() +
-             "): closing it");
-      submit_(ports::proxy_client, next_id_++, "proxy_close", {});
+             "): telling the role");
+      submit_(ports::proxy_client, next_id_++, "proxy_failed",
+              {u.id, "the provider announced no usable proxy address"});
       return;
     }
     std::lock_guard lock(mu_);

@@ -3,7 +3,7 @@
 // (net/forward_proxy, net/local_proxy) on a live node: the roles decide, these
 // only carry. Role events come in through consume() (the node's event
 // thread); what the proxies see goes back to the roles as role commands
-// (`metered CLIENT UP DOWN`, `proxy_close`). docs/proxy-live.md "The role
+// (`metered CLIENT UP DOWN`, `proxy_failed CLIENT WHY`). docs/proxy-live.md "The role
 // shell".
 #include "net/forward_proxy.hpp"
 #include "net/local_proxy.hpp"
@@ -81,7 +81,9 @@ private:
 /// session the client role opened (`proxy_opened`: the provider's proxy
 /// address and token), cleared when the session ends; bytes go to the role as
 /// `metered`, and an upstream that fails (unreachable, timeout, 407, 403)
-/// makes the shell ask the role to close the session (`proxy_close`).
+/// is reported to the role once per session (`proxy_failed CLIENT WHY`): the
+/// role ends that session and, when it was opened with "best", switches to
+/// the next provider, whose `proxy_opened` sets the new upstream.
 class proxy_client_shell {
 public:
   proxy_client_shell(local_proxy_options opts, proxy_submit_fn submit, proxy::log_fn log);
@@ -107,7 +109,7 @@ private:
   std::atomic<std::uint64_t> next_id_{proxy_shell_first_command_id};
   mutable std::mutex mu_;
   std::string current_;      // client id of the open session
-  bool close_asked_ = false; // one proxy_close per failed session
+  bool close_asked_ = false; // one proxy_failed per failed session
   std::unique_ptr<local_proxy> local_;
 };
 

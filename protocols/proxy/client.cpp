@@ -427,6 +427,14 @@ void client::command(context& ctx, const peerlab::command& cmd, effects& fx) {
   }
   if (auto* f = std::get_if<fetch>(body))
     return do_fetch(ctx, cmd, *f, fx);
+  if (auto* pf = std::get_if<provider_failed>(body)) {
+    if (!s_ || s_->client_id != pf->client_id || phase_ != phase::active)
+      return fx.fail(cmd, fail_code::not_found,
+                     "no open session with client id " + std::to_string(pf->client_id));
+    fx.count("proxy.data_plane_failures");
+    return end_session(ctx, end_reason::service_failed,
+                       "the data plane failed" + (pf->why.empty() ? "" : ": " + pf->why), true, fx);
+  }
   if (std::holds_alternative<usage>(*body)) {
     event e{"proxy_usage", cmd.id, {}, {}};
     e.rows_schema = &tables::sessions();

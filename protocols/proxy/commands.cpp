@@ -34,6 +34,12 @@ void fetch::describe(std::string& out) const {
   describe_arg(out, response);
 }
 
+void provider_failed::describe(std::string& out) const {
+  describe_arg(out, client_id);
+  if (!why.empty())
+    describe_arg(out, why);
+}
+
 void authorize::describe(std::string& out) const {
   describe_arg(out, to_hex(byte_view{token.data(), token.size()}));
 }
@@ -102,6 +108,19 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
                  std::to_string(bounds::response_bytes_max));
     return fetch{*req, *resp};
   }
+  if (verb == provider_failed::verb) {
+    if (a.empty() || a.size() > 2)
+      return bad("proxy_failed needs CLIENT_ID [WHY]");
+    auto id = parse_u64(a[0]);
+    if (!id)
+      return bad("proxy_failed: CLIENT_ID must be a decimal integer, got \"" + quote_arg(a[0], 40) +
+                 "\"");
+    std::string why = a.size() == 2 ? a[1] : std::string();
+    if (why.size() > bounds::reason_max)
+      return bad("proxy_failed: WHY must be at most " + std::to_string(bounds::reason_max) +
+                 " bytes");
+    return provider_failed{*id, why};
+  }
   if (verb == authorize::verb) {
     std::optional<digest> t;
     if (a.size() == 1)
@@ -112,7 +131,7 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
   }
   return bad(
     "the proxy knows provide_proxy, proxy_authorize, proxy_providers, proxy_open, proxy_close, "
-    "proxy_usage, metered, proxy_fetch; got \"" +
+    "proxy_usage, metered, proxy_fetch, proxy_failed; got \"" +
     quote_arg(verb, 80) + "\"");
 }
 

@@ -75,6 +75,19 @@ struct authorize {
   void describe(std::string& out) const;
 };
 
+/// Client: the data plane saw the open session's provider fail (live: net/'s
+/// local proxy could not reach its forward proxy, timed out, or was refused
+/// with 407 / 403). Ends the session as service_failed, which makes a session
+/// opened with "best" switch to the next provider; the simulated client ends
+/// sessions the same way when its requests go unanswered. No reply unless it
+/// fails (404: `client_id` is not the open session).
+struct provider_failed {
+  static constexpr std::string_view verb = "proxy_failed";
+  std::uint64_t client_id = 0;
+  std::string why;
+  void describe(std::string& out) const;
+};
+
 /// Client (simulated traffic): one HTTP exchange of `request` bytes up and
 /// `response` bytes down through the session. Replies proxy_fetched or
 /// proxy_fetch_failed.
@@ -85,12 +98,12 @@ struct fetch {
 };
 
 using command = std::variant<provide_proxy, list_providers, open_session, close_session, usage,
-                             metered, fetch, authorize>;
+                             metered, fetch, authorize, provider_failed>;
 
 /// Text forms: provide_proxy start FEE [ADDRESS] | provide_proxy stop;
 /// proxy_providers; proxy_open best|PEER; proxy_close; proxy_usage;
 /// metered CLIENT_ID UP DOWN; proxy_fetch REQUEST_BYTES RESPONSE_BYTES;
-/// proxy_authorize TOKEN (64 hex digits).
+/// proxy_authorize TOKEN (64 hex digits); proxy_failed CLIENT_ID [WHY].
 std::optional<command> parse_command(std::string_view verb, const std::vector<std::string>& args,
                                      command_error& err);
 

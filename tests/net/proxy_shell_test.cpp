@@ -195,7 +195,7 @@ TEST_CASE("proxy shell: the client's session sets the local upstream, failures c
   CHECK(provider_roles.metered(ports::proxy, "5").second == read);
 
   // Cut off at the provider: the local proxy passes its 403 on and the shell
-  // asks the client role, once, to close the session.
+  // tells the client role, once, that this session's provider failed.
   provider.consume(ev("proxy_cut_off", {{"client", "5"}, {"reason", "unpaid"}}));
   for (int i = 0; i < 2; ++i) {
     client c(local.address());
@@ -203,11 +203,18 @@ TEST_CASE("proxy shell: the client's session sets the local upstream, failures c
     auto status = c.response().status;
     CHECK((status == 403 || status == 503));
   }
-  REQUIRE(eventually([&] { return client_roles.count(ports::proxy_client, "proxy_close") == 1; }));
+  REQUIRE(eventually([&] { return client_roles.count(ports::proxy_client, "proxy_failed") == 1; }));
+  for (auto& c : client_roles.now())
+    if (c.verb == "proxy_failed") {
+      REQUIRE(c.args.size() == 2);
+      CHECK(c.args[0] == "5");
+      CHECK(c.args[1].rfind("403", 0) == 0);
+    }
   local.consume(ev("proxy_session_ended", {{"provider", "2"}, {"client", "5"}}));
   CHECK(local.current().empty());
   client c(local.address());
   c.send(get("", origin.authority()));
   CHECK(c.response().status == 503);
-  CHECK(client_roles.count(ports::proxy_client, "proxy_close") == 1);
+  CHECK(client_roles.count(ports::proxy_client, "proxy_failed") == 1);
+  CHECK(client_roles.count(ports::proxy_client, "proxy_close") == 0);
 }

@@ -19,29 +19,8 @@ need curl
 need sha256sum
 live_tail_lines=20
 
-jget() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
-
-# call METHOD URL [BODY]: prints the HTTP status; the answer goes to $work/resp.json.
-call() {
-  local method=$1 url=$2 body=${3-} token="" n av
-  for n in ledger provider honest cheat; do
-    av="api_$n"
-    [[ $url == "http://${!av}/"* ]] && token=$(cat "$work/$n-data/api.token")
-  done
-  local args=(-sS -o "$work/resp.json" -w '%{http_code}' --max-time 30 -X "$method")
-  [[ -n "$body" ]] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
-  args+=(-H "Authorization: Bearer $token")
-  curl "${args[@]}" "$url" 2>/dev/null || echo "000"
-}
-
-poll() { # poll SECONDS COMMAND...: retries every 0.2 s until the command succeeds
-  local limit=$((SECONDS + $1))
-  shift
-  while ! "$@"; do
-    ((SECONDS < limit && SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
-}
+source "$(dirname "$0")/lib/live_nodes.sh"
+nodes=(ledger provider honest cheat)
 
 for n in ledger provider honest cheat; do
   eval "addr_$n=127.0.0.1:$(free_port)"
@@ -61,21 +40,6 @@ python3 -m http.server "${origin##*:}" --bind 127.0.0.1 --directory "$work/www" 
   >"$work/origin.out" 2>"$work/origin.err" &
 pids+=("$!")
 poll 10 curl -sf -o /dev/null "http://$origin/" || fail "the origin did not start"
-
-declare -A pid
-started() { # started NAME OUT: its API listens (fails the script if the node exited)
-  kill -0 "${pid[$1]}" 2>/dev/null || fail "$1 exited early"
-  grep -qs '"event":"api_listening"' "$2"
-}
-start() { # start NAME: runs $work/NAME.json and waits for its API
-  local name=$1 out="$work/$1.out"
-  "$bin" node --config "$work/$name.json" >"$out" 2>"$work/$name.err" &
-  pid[$name]=$!
-  pids+=("${pid[$name]}")
-  # Generous: four nodes start at once on a machine that may be busy building.
-  poll 45 started "$name" "$out" || fail "$name did not report its API address"
-}
-id_of() { "$bin" id --config "$work/$1.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["peer_id"])'; }
 
 fee=10                 # ledger units per 1000 bytes
 window=$((4 << 20))    # the provider's credit window

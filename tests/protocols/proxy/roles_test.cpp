@@ -224,6 +224,42 @@ TEST_CASE("proxy: a provider that drops traffic after being paid is detected and
   CHECK(!w.net.of_kind("proxy_fetch_failed").empty());
 }
 
+TEST_CASE("proxy: proxy_failed from the data plane ends the session and a best session switches") {
+  world w;
+  auto open = w.ask(cli, ports::proxy_client, "proxy_open", {"best"});
+  w.net.run_for(5 * us_per_s);
+  REQUIRE(w.reply(open));
+  REQUIRE(*w.reply(open)->field("provider") == "2");
+  auto first = w.cl().current()->client_id;
+  // Not the open session: refused, nothing ends.
+  auto wrong = w.ask(cli, ports::proxy_client, "proxy_failed", {std::to_string(first + 1), "502"});
+  w.net.run_for(1 * us_per_s);
+  REQUIRE(w.reply(wrong));
+  CHECK(w.reply(wrong)->kind == "command_failed");
+  CHECK(w.net.of_kind("proxy_session_ended").empty());
+  auto bad = w.ask(cli, ports::proxy_client, "proxy_failed", {"x"});
+  w.net.run_for(1 * us_per_s);
+  REQUIRE(w.reply(bad));
+  CHECK(w.reply(bad)->kind == "command_failed");
+  // The live local proxy could not reach provider 2's forward proxy.
+  w.ask(cli, ports::proxy_client, "proxy_failed",
+        {std::to_string(first), "502 connection refused"});
+  w.net.run_for(8 * us_per_s);
+  auto ends = w.net.of_kind("proxy_session_ended");
+  REQUIRE(ends.size() == 1);
+  CHECK(*ends[0].field("reason") == "service_failed");
+  CHECK(*ends[0].field("provider") == "2");
+  CHECK(ends[0].field("text")->find("502 connection refused") != std::string::npos);
+  // Provider 2 heard the end; the client went on with provider 3.
+  CHECK(w.prov(prov_a).clients().at(first).status != "active");
+  REQUIRE(w.cl().current());
+  CHECK(w.cl().current()->provider == prov_b);
+  CHECK(w.cl().current()->status == "active");
+  auto opened = w.net.of_kind("proxy_opened");
+  REQUIRE(opened.size() == 2);
+  CHECK(*opened[1].field("provider") == "3");
+}
+
 TEST_CASE("proxy: a transaction id pays one reference only") {
   world w;
   w.ask(cli, ports::proxy_client, "proxy_open", {"2"});
