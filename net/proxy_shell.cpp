@@ -104,6 +104,17 @@ void proxy_provider_shell::serve(const std::string& address) {
   }
 }
 
+void proxy_provider_shell::trim_ended() {
+  while (ended_.size() > ended_kept_max) { // the oldest ended clients get 407 instead of 403
+    auto old = by_token_.find(ended_.front());
+    if (old != by_token_.end() && !old->second.active) {
+      token_of_.erase(old->second.client);
+      by_token_.erase(old);
+    }
+    ended_.pop_front();
+  }
+}
+
 void proxy_provider_shell::end_client(const std::string& client) {
   {
     std::lock_guard lock(mu_);
@@ -115,14 +126,7 @@ void proxy_provider_shell::end_client(const std::string& client) {
       it->second.active = false;
       ended_.push_back(t->second);
     }
-    while (ended_.size() > ended_kept_max) { // the oldest ended clients get 407 instead of 403
-      auto old = by_token_.find(ended_.front());
-      if (old != by_token_.end()) {
-        token_of_.erase(old->second.client);
-        by_token_.erase(old);
-      }
-      ended_.pop_front();
-    }
+    trim_ended();
   }
   std::lock_guard lock(proxy_mu_);
   if (proxy_)
@@ -141,9 +145,16 @@ void proxy_provider_shell::consume(const event& e) {
     auto client = field_or_empty(e, "client"), token = field_or_empty(e, "token");
     if (client.empty() || token.empty())
       return;
+    // A restarted provider also names its ended clients (status closed or
+    // terminated): their tokens get 403, as before the restart.
+    auto status = field_or_empty(e, "status");
     std::lock_guard lock(mu_);
-    by_token_[token] = entry{client, true};
+    by_token_[token] = entry{client, status.empty() || status == "active"};
     token_of_[client] = token;
+    if (!by_token_[token].active) {
+      ended_.push_back(token);
+      trim_ended();
+    }
   } else if (e.kind == "proxy_cut_off" || e.kind == "proxy_client_closed") {
     end_client(field_or_empty(e, "client"));
   }

@@ -31,7 +31,9 @@ constexpr std::uint64_t proxy_shell_first_command_id = 1ull << 52;
 /// Provider side: serves a forward_proxy on the address the provider role
 /// announces (`proxy_providing`), lets through the tokens the role handed out
 /// (`proxy_client_connected`), refuses and disconnects clients the role ended
-/// (`proxy_cut_off`, `proxy_client_closed`: 403 from then on), and posts the
+/// (`proxy_cut_off`, `proxy_client_closed`, or `proxy_client_connected` with
+/// a status other than active, as a restarted role announces them: 403 from
+/// then on), and posts the
 /// bytes it moved to the role as `metered`.
 class proxy_provider_shell {
 public:
@@ -62,6 +64,7 @@ private:
   proxy_authorization authorize(const std::string& token) const;
   void serve(const std::string& address);
   void end_client(const std::string& client);
+  void trim_ended();  // with mu_ held
   void close_proxy(); // with proxy_mu_ held
 
   forward_proxy_options opts_;

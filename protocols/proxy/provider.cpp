@@ -105,14 +105,31 @@ void provider::announce_state(effects& fx) {
                 0,
                 {{"active", "1"}, {"address", cfg_.address}},
                 {{"fee_per_kb", static_cast<double>(cfg_.fee_per_kb)}}});
+  // Ended clients too (status named, newest last, at most ended_announced_max),
+  // so the proxy answers their tokens 403 rather than 407 after a restart.
+  std::vector<std::pair<time_us, std::uint64_t>> ended;
+  for (auto& [id, c] : clients_)
+    if (c.status != "active")
+      ended.emplace_back(c.started, id);
+  std::sort(ended.begin(), ended.end());
+  const auto skip = ended.size() - std::min(ended.size(), bounds::ended_announced_max);
+  for (auto it = ended.begin() + static_cast<std::ptrdiff_t>(skip); it != ended.end(); ++it)
+    emit_connected(it->second, clients_.at(it->second), fx);
   for (auto& [id, c] : clients_)
     if (c.status == "active")
-      fx.emit(event{"proxy_client_connected",
-                    0,
-                    {{"client", std::to_string(id)},
-                     {"peer", std::to_string(c.peer)},
-                     {"token", to_hex(byte_view{c.token.data(), c.token.size()})}},
-                    {{"fee_per_kb", static_cast<double>(c.fee_per_kb)}}});
+      emit_connected(id, c, fx);
+}
+
+void provider::emit_connected(std::uint64_t id, const client& c, effects& fx) {
+  // The token lets a live node's forward proxy recognise the client's
+  // Proxy-Authorization (net/proxy_shell.hpp); the status whether it may pass.
+  fx.emit(event{"proxy_client_connected",
+                0,
+                {{"client", std::to_string(id)},
+                 {"peer", std::to_string(c.peer)},
+                 {"token", to_hex(byte_view{c.token.data(), c.token.size()})},
+                 {"status", c.status}},
+                {{"fee_per_kb", static_cast<double>(c.fee_per_kb)}}});
 }
 
 void provider::save(context& ctx, std::uint64_t id, const client& c) {
@@ -199,14 +216,7 @@ void provider::on_connect(context& ctx, peer_id from, const connect_req& m, effe
   save(ctx, id, c);
   fx.send(from, encode(connect_ok{m.req_id, id, c.token, info(ctx)}));
   fx.count("proxy.clients_connected");
-  fx.emit(event{"proxy_client_connected",
-                0,
-                // The token lets a live node's forward proxy recognise the
-                // client's Proxy-Authorization (net/proxy_shell.hpp).
-                {{"client", std::to_string(id)},
-                 {"peer", std::to_string(from)},
-                 {"token", to_hex(byte_view{c.token.data(), c.token.size()})}},
-                {{"fee_per_kb", static_cast<double>(c.fee_per_kb)}}});
+  emit_connected(id, c, fx);
   clients_[id] = std::move(c);
 }
 

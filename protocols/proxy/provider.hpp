@@ -107,6 +107,7 @@ private:
                     const std::string& reason);
   void save_offer(context&);
   void announce_state(effects&);
+  void emit_connected(std::uint64_t id, const client&, effects&);
   metadata info(const context&) const;
   std::size_t active_clients() const;
 

@@ -35,8 +35,9 @@ constexpr std::size_t clients_max = 100'000;            // ProxyClients rows of 
 constexpr std::size_t sessions_max = 100'000;           // ProxySessions rows of one client
 constexpr std::size_t providers_max = 64;               // providers a client remembers
 constexpr std::size_t open_requests_max = 64;           // a client's modelled requests in flight
-constexpr std::size_t pending_payments_max = 64; // a provider's payments being verified per client
-constexpr std::size_t used_tx_max = 1u << 20;    // transaction ids a provider remembers
+constexpr std::size_t pending_payments_max = 64;  // a provider's payments being verified per client
+constexpr std::size_t used_tx_max = 1u << 20;     // transaction ids a provider remembers
+constexpr std::size_t ended_announced_max = 4096; // ended clients a restart announces (newest)
 } // namespace bounds
 
 /// Fee in ledger units for `bytes` at `fee_per_kb` units per 1000 bytes,

@@ -79,6 +79,7 @@ std::string get(const std::string& proxy_token, const std::string& authority) {
 }
 
 const std::string token_a(64, 'a');
+const std::string token_b(64, 'b');
 
 } // namespace
 
@@ -140,6 +141,28 @@ TEST_CASE("proxy shell: a client the provider saw close is refused too", "[proxy
   client c(shell.address());
   c.send(get(token_a, origin.authority()));
   CHECK(c.response().status == 403);
+}
+
+TEST_CASE("proxy shell: ended clients a restarted provider names are refused with 403, active "
+          "ones pass",
+          "[proxy]") {
+  http_origin origin;
+  roles r;
+  net::proxy_provider_shell shell(provider_options(), r.submit(), [](const std::string&) {});
+  shell.consume(ev("proxy_providing", {{"active", "1"}, {"address", "127.0.0.1:0"}}));
+  shell.consume(
+    ev("proxy_client_connected", {{"client", "9"}, {"token", token_a}, {"status", "terminated"}}));
+  shell.consume(
+    ev("proxy_client_connected", {{"client", "10"}, {"token", token_b}, {"status", "active"}}));
+  CHECK(shell.known_clients() == 2);
+  {
+    client c(shell.address());
+    c.send(get(token_a, origin.authority()));
+    CHECK(c.response().status == 403);
+  }
+  client c(shell.address());
+  c.send(get(token_b, origin.authority()));
+  CHECK(c.response().status == 200);
 }
 
 TEST_CASE("proxy shell: an address the provider cannot bind makes the role stop providing",

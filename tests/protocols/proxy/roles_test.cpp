@@ -442,6 +442,7 @@ TEST_CASE("proxy: the session events carry token and address, and restarts repea
   auto again = connected(1);
   REQUIRE(again.size() == 1);
   CHECK(*again[0].field("token") == token);
+  CHECK(*again[0].field("status") == "active");
 
   auto opened_before = w.net.of_kind("proxy_opened").size();
   w.net.restart(cli, {make_client(w.cc), kad::make_kad_role(fast_kad())});
@@ -449,4 +450,24 @@ TEST_CASE("proxy: the session events carry token and address, and restarts repea
   REQUIRE(reopened.size() == opened_before + 1);
   CHECK(*reopened.back().field("token") == token);
   CHECK(reopened.back().command_id == 0);
+}
+
+TEST_CASE("proxy: a restarted provider names its ended clients too, so their tokens stay refused") {
+  world w;
+  auto open = w.ask(cli, ports::proxy_client, "proxy_open", {"2"});
+  w.net.run_for(1 * us_per_s);
+  REQUIRE(w.reply(open));
+  auto token = to_hex(byte_view{w.cl().current()->token.data(), 32});
+  auto close = w.ask(cli, ports::proxy_client, "proxy_close");
+  w.net.run_for(5 * us_per_s);
+  REQUIRE(w.reply(close));
+  REQUIRE(w.prov(prov_a).clients().begin()->second.status == "closed");
+  auto before = w.net.of_kind("proxy_client_connected").size();
+  auto a = w.pc;
+  a.fee_per_kb = 0;
+  w.net.restart(prov_a, {make_provider(a), kad::make_kad_role(fast_kad())});
+  auto all = w.net.of_kind("proxy_client_connected");
+  REQUIRE(all.size() == before + 1);
+  CHECK(*all.back().field("token") == token);
+  CHECK(*all.back().field("status") == "closed");
 }
