@@ -3,6 +3,8 @@
 #include "net/address.hpp"
 #include "net/proxy_target.hpp"
 
+#include <openssl/ssl.h>
+
 #include <stdexcept>
 
 namespace peerlab::net {
@@ -11,6 +13,18 @@ using namespace proxy;
 
 namespace {
 std::string_view sv(boost::beast::string_view s) { return {s.data(), s.size()}; }
+
+// The node's TLS settings, except that a client without a certificate
+// completes the handshake: it then gets a 407 that says what is missing
+// instead of a failed handshake.
+std::shared_ptr<SSL_CTX> make_server_tls(const node_identity& id) {
+  std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()), SSL_CTX_free);
+  if (!ctx)
+    throw std::runtime_error("forward proxy: cannot create a TLS context");
+  id.configure(ctx.get());
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, SSL_CTX_get_verify_callback(ctx.get()));
+  return ctx;
+}
 } // namespace
 
 class forward_proxy::impl {
@@ -21,7 +35,10 @@ public:
       : opts_(std::move(o)), cbs_(std::move(c)),
         meter_(cbs_.metered, opts_.report_bytes, opts_.report_interval),
         t0_(std::chrono::steady_clock::now()),
-        server_(opts_.listen, "forward proxy", opts_.max_connections, cbs_.log) {}
+        server_(opts_.listen, "forward proxy", opts_.max_connections, cbs_.log) {
+    if (opts_.identity)
+      tls_ = make_server_tls(*opts_.identity);
+  }
 
   time_us now() const {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
@@ -52,6 +69,7 @@ public:
 
   forward_proxy_options opts_;
   forward_proxy_callbacks cbs_;
+  std::shared_ptr<SSL_CTX> tls_; // with an identity
   meter meter_;
   std::chrono::steady_clock::time_point t0_;
   std::map<std::string, std::size_t> per_client_;
@@ -71,6 +89,15 @@ public:
   bool bound() const { return bound_; }
 
 protected:
+  void on_connected() override {
+    if (!p_.tls_)
+      return read_requests();
+    accept_tls(p_.tls_.get(), [this] {
+      proven_ = proven_peer(client().ssl());
+      read_requests();
+    });
+  }
+
   void on_client_bytes(std::size_t up, std::size_t down) override {
     if (bound_)
       return p_.meter_.add(client_id_, up, down, p_.now());
@@ -130,6 +157,8 @@ private:
       fail(403, "client terminated");
       return false;
     }
+    if (p_.tls_ && !peer_matches(verdict.peer))
+      return false;
     if (bound_ && verdict.client_id != client_id_) {
       fail(403, "one connection serves one client");
       return false;
@@ -144,6 +173,23 @@ private:
       client_id_ = verdict.client_id;
       p_.meter_.add(client_id_, pending_.up, pending_.down, p_.now());
       pending_ = {};
+    }
+    return true;
+  }
+
+  // Over TLS the token must come from the node it was issued to.
+  bool peer_matches(peer_id issued_to) {
+    if (auto* why = std::get_if<std::string>(&proven_)) {
+      fail(407,
+           "this token needs the client certificate of the node it was issued to (" + *why + ")",
+           {{"Proxy-Authenticate", "Bearer realm=\"peerlab\""}});
+      return false;
+    }
+    auto proven = std::get<peer_id>(proven_);
+    if (proven != issued_to) {
+      fail(403, "this token was issued to peer " + std::to_string(issued_to) + ", not to peer " +
+                  std::to_string(proven));
+      return false;
     }
     return true;
   }
@@ -173,6 +219,7 @@ private:
   }
 
   impl& p_;
+  std::variant<peer_id, std::string> proven_ = std::string("no TLS");
   std::string client_id_;
   bool bound_ = false;
   byte_totals pending_;

@@ -6,11 +6,17 @@
 // (authorize), learns how many bytes each client moved (metered, at a bounded
 // rate; totals() is exact), and can cut a client off at once (terminate).
 //
-// Answers the proxy makes itself: 400 malformed request or target, 403
-// terminated client or destination not allowed, 407 (with
-// "Proxy-Authenticate: Bearer") token missing or unknown, 429 too many
+// With a node identity the clients connect with TLS 1.3 and their own node
+// certificate; a token presented by another peer than the one it was issued
+// to is refused (403), one presented without a certificate gets 407.
+//
+// Answers the proxy makes itself: 400 malformed request or target, or plain
+// HTTP to a TLS proxy, 403 terminated client, destination not allowed or
+// token of another peer, 407 (with "Proxy-Authenticate: Bearer") token
+// missing or unknown, or no client certificate over TLS, 429 too many
 // connections of one client, 431 header too large, 502 upstream unreachable
 // or broken, 503 too many connections, 504 upstream connect or answer timeout.
+#include "net/identity.hpp"
 #include "net/proxy_meter.hpp"
 #include "net/proxy_session.hpp"
 
@@ -36,12 +42,18 @@ struct forward_proxy_options {
   /// must not reach the provider's own services or its local network. Tests
   /// set it to reach origins on 127.0.0.1.
   bool allow_internal_destinations = false;
+  /// With an identity the proxy accepts TLS 1.3 only, with this node's
+  /// certificate, and asks the client for its own: a token is honoured only
+  /// from the peer it was issued to (proxy_authorization::peer). Without one
+  /// (unit tests) it speaks plain HTTP.
+  std::shared_ptr<const node_identity> identity;
 };
 
 struct proxy_authorization {
   enum class verdict { allowed, unknown, terminated };
   verdict result = verdict::unknown;
   std::string client_id; // when allowed
+  peer_id peer = 0;      // when allowed: the node the token was issued to (checked over TLS)
 };
 
 struct forward_proxy_callbacks {

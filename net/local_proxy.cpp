@@ -3,6 +3,8 @@
 #include "net/address.hpp"
 #include "net/proxy_target.hpp"
 
+#include <openssl/ssl.h>
+
 #include <stdexcept>
 
 namespace peerlab::net {
@@ -21,7 +23,14 @@ public:
       : opts_(std::move(o)), cbs_(std::move(c)),
         meter_(cbs_.metered, opts_.report_bytes, opts_.report_interval),
         t0_(std::chrono::steady_clock::now()),
-        server_(opts_.listen, "local proxy", opts_.max_connections, cbs_.log) {}
+        server_(opts_.listen, "local proxy", opts_.max_connections, cbs_.log) {
+    if (opts_.identity) {
+      tls_.reset(SSL_CTX_new(TLS_method()), SSL_CTX_free);
+      if (!tls_)
+        throw std::runtime_error("local proxy: cannot create a TLS context");
+      opts_.identity->configure(tls_.get());
+    }
+  }
 
   time_us now() const {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
@@ -40,6 +49,7 @@ public:
 
   local_proxy_options opts_;
   local_proxy_callbacks cbs_;
+  std::shared_ptr<SSL_CTX> tls_; // with an identity
   meter meter_;
   std::chrono::steady_clock::time_point t0_;
   mutable std::mutex mu_;
@@ -95,13 +105,32 @@ protected:
       return fail(502, "upstream address: " + addr_err);
     bool tunnel = m.method() == http::verb::connect;
     connect(a->host, a->port, {}, [this, tunnel, t = *t] {
-      if (tunnel)
-        return open_tunnel(t);
-      pass_request();
+      auto go = [this, tunnel, t] {
+        if (tunnel)
+          return open_tunnel(t);
+        pass_request();
+      };
+      if (!p_.tls_)
+        return go();
+      if (upstream().is_secure()) // a kept-alive upstream: its peer is checked again
+        return check_provider(go);
+      secure_upstream(p_.tls_.get(), [this, go] { check_provider(go); });
     });
   }
 
 private:
+  // The token goes only to the provider the role chose, proven by its key.
+  void check_provider(const std::function<void()>& go) {
+    auto proven = proven_peer(upstream().ssl());
+    if (auto* why = std::get_if<std::string>(&proven))
+      return upstream_failed(502, "the upstream proved no peer id: " + *why);
+    if (std::get<peer_id>(proven) != u_.provider)
+      return upstream_failed(502, "the upstream is peer " +
+                                    std::to_string(std::get<peer_id>(proven)) +
+                                    ", not the chosen provider " + std::to_string(u_.provider));
+    go();
+  }
+
   void pass_request() {
     auto& m = req().get();
     m.set(http::field::proxy_authorization, "Bearer " + u_.token);
@@ -187,6 +216,9 @@ void local_proxy::set_upstream(upstream_proxy u) {
     throw std::invalid_argument("upstream proxy token must be non-empty, on one line");
   if (u.id.empty())
     throw std::invalid_argument("upstream proxy id must be non-empty");
+  if (impl_->tls_ && u.provider == 0)
+    throw std::invalid_argument("upstream proxy " + u.id +
+                                ": the provider's peer id is needed to check its TLS identity");
   std::lock_guard g(impl_->mu_);
   impl_->upstream_ = std::move(u);
 }

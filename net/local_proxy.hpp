@@ -10,9 +10,11 @@
 // timeout, 407, 403), so it can choose another provider.
 //
 // Answers it makes itself: 400 malformed request or target, 431 header too
-// large, 502 upstream unreachable, 503 no upstream chosen or too many
+// large, 502 upstream unreachable, TLS handshake failed or another peer than
+// the chosen provider, 503 no upstream chosen or too many
 // connections, 504 upstream timeout; the upstream's own answers (407, 403,
 // its 502...) are passed on.
+#include "net/identity.hpp"
 #include "net/proxy_meter.hpp"
 #include "net/proxy_session.hpp"
 
@@ -27,12 +29,17 @@ struct local_proxy_options {
   proxy::session_limits limits;
   std::uint64_t report_bytes = 1u << 20;
   time_us report_interval = 1 * us_per_s;
+  /// With an identity the upstream leg is TLS 1.3 with this node's
+  /// certificate, and the upstream must prove it is upstream_proxy::provider
+  /// (else 502, an upstream failure). Without one (unit tests) it is plain.
+  std::shared_ptr<const node_identity> identity;
 };
 
 struct upstream_proxy {
-  std::string id;      // the role's name for it (provider or session id), used in callbacks
-  std::string address; // "host:port" of the provider's forward proxy
-  std::string token;   // its bearer token for this client
+  std::string id;       // the role's name for it (provider or session id), used in callbacks
+  std::string address;  // "host:port" of the provider's forward proxy
+  std::string token;    // its bearer token for this client
+  peer_id provider = 0; // the provider node: its TLS certificate must prove this id
 };
 
 struct local_proxy_callbacks {
@@ -57,7 +64,8 @@ public:
   void stop();
   const std::string& address() const;
   /// The upstream for new requests (any thread). Throws std::invalid_argument
-  /// for an address that is not "host:port" or an empty token.
+  /// for an address that is not "host:port", an empty token, or (with an
+  /// identity) no provider id.
   void set_upstream(upstream_proxy u);
   /// No upstream: new requests get 503 (any thread).
   void clear_upstream();

@@ -60,8 +60,55 @@ void session::start() {
       answered_ = true;
     on_client_bytes(up, down);
   });
-  read_header();
+  phase(limits_.header_timeout, [this] { close(); });
   watch();
+  on_connected();
+}
+
+void session::accept_tls(SSL_CTX* ctx, std::function<void()> then) {
+  phase(limits_.header_timeout, [this] { close(); });
+  client_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this(), ctx,
+                                                       then = std::move(then)](error_code ec) {
+    if (self->closed_ || ec)
+      return self->close();
+    // A TLS connection opens with a handshake record (content type 22).
+    unsigned char first = 0;
+    error_code peek_ec;
+    auto n =
+      self->client_.socket().receive(asio::buffer(&first, 1), tcp::socket::message_peek, peek_ec);
+    if (peek_ec || n == 0)
+      return self->close();
+    if (first != 22)
+      return self->fail(400, "this proxy accepts TLS only (the node's identity); use "
+                             "an https:// proxy address");
+    self->client_.secure(ctx);
+    self->client_.async_handshake(asio::ssl::stream_base::server, [self, then](error_code hec) {
+      if (self->closed_)
+        return;
+      if (hec)
+        return self->close();
+      then();
+    });
+  });
+}
+
+void session::secure_upstream(SSL_CTX* ctx, std::function<void()> then) {
+  phase(limits_.connect_timeout, [this] {
+    upstream_failed(504, "TLS handshake with " + upstream_key_ + " took over " +
+                           std::to_string(limits_.connect_timeout / us_per_ms) + " ms");
+  });
+  upstream_->secure(ctx);
+  upstream_->async_handshake(
+    asio::ssl::stream_base::client,
+    [self = shared_from_this(), then = std::move(then)](error_code ec) {
+      if (self->closed_)
+        return;
+      if (ec)
+        return self->upstream_failed(502, "TLS handshake with " + self->upstream_key_ +
+                                            " failed: " + ec.message());
+      self->phase(self->limits_.idle_timeout, [s = self.get()] { s->close(); });
+      then();
+    });
 }
 
 void session::close() {
@@ -153,8 +200,7 @@ void session::upstream_failed(unsigned status, const std::string& why) {
 }
 
 void session::linger() {
-  error_code ec;
-  client_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  client_.shutdown_send();
   phase(linger_time, [this] { close(); });
   auto buf = std::make_shared<std::vector<char>>(linger_buffer);
   struct loop {

@@ -47,6 +47,9 @@ protected:
   using response_parser = http::response_parser<http::buffer_body>;
   using endpoint_filter = std::function<bool(const tcp::endpoint&)>;
 
+  /// The client connected: read its requests (read_requests), or first
+  /// something else (a TLS handshake, accept_tls).
+  virtual void on_connected() { read_requests(); }
   /// A request header is in req(); answer it (fail, tunnel, forward).
   virtual void on_request() = 0;
   /// Bytes moved on the client's socket (metering).
@@ -70,6 +73,15 @@ protected:
   /// read, so the client sees the answer rather than a reset).
   void fail(unsigned status, const std::string& why,
             std::vector<std::pair<std::string, std::string>> headers = {});
+  /// Waits for the client's requests, one after another.
+  void read_requests() { read_header(); }
+  /// The client must open with a TLS handshake (server side, `ctx`), done
+  /// within header_timeout; then `then`. A client that sends anything but a
+  /// TLS record first gets a plain 400 saying so; a failed handshake closes.
+  void accept_tls(SSL_CTX* ctx, std::function<void()> then);
+  /// TLS handshake (client side, `ctx`) on the freshly connected upstream
+  /// within connect_timeout, then `then`; a failure is an upstream failure (502).
+  void secure_upstream(SSL_CTX* ctx, std::function<void()> then);
   /// Connects the upstream socket to host:port, reusing an open connection to
   /// the same place. Endpoints `allow` refuses are skipped (403 when none is
   /// left); 502 when every connect failed, 504 past connect_timeout.

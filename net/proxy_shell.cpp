@@ -4,6 +4,8 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <charconv>
+
 namespace peerlab::net {
 
 namespace {
@@ -11,6 +13,14 @@ namespace {
 std::string field_or_empty(const event& e, std::string_view k) {
   auto* v = e.field(k);
   return v ? *v : std::string();
+}
+
+// A peer id field of a role event; 0 (never a proven id) when absent or bad.
+peer_id peer_field(const event& e, std::string_view k) {
+  auto text = field_or_empty(e, k);
+  peer_id id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  return ec == std::errc() && end == text.data() + text.size() ? id : 0;
 }
 
 bool is_loopback_listen(const std::string& address) {
@@ -61,7 +71,7 @@ proxy_authorization proxy_provider_shell::authorize(const std::string& token) co
     return {proxy_authorization::verdict::unknown, {}};
   if (!it->second.active)
     return {proxy_authorization::verdict::terminated, {}};
-  return {proxy_authorization::verdict::allowed, it->second.client};
+  return {proxy_authorization::verdict::allowed, it->second.client, it->second.peer};
 }
 
 void proxy_provider_shell::serve(const std::string& address) {
@@ -149,7 +159,7 @@ void proxy_provider_shell::consume(const event& e) {
     // terminated): their tokens get 403, as before the restart.
     auto status = field_or_empty(e, "status");
     std::lock_guard lock(mu_);
-    by_token_[token] = entry{client, status.empty() || status == "active"};
+    by_token_[token] = entry{client, peer_field(e, "peer"), status.empty() || status == "active"};
     token_of_[client] = token;
     if (!by_token_[token].active) {
       ended_.push_back(token);
@@ -213,7 +223,7 @@ void proxy_client_shell::failed(const std::string& client, unsigned status,
 void proxy_client_shell::consume(const event& e) {
   if (e.kind == "proxy_opened") {
     upstream_proxy u{field_or_empty(e, "client"), field_or_empty(e, "address"),
-                     field_or_empty(e, "token")};
+                     field_or_empty(e, "token"), peer_field(e, "provider")};
     try {
       local_->set_upstream(u);
     } catch (const std::exception& ex) { // e.g. a provider that announced no address

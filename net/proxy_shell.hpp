@@ -59,6 +59,7 @@ public:
 private:
   struct entry {
     std::string client;
+    peer_id peer = 0; // the client's node: over TLS only it may present the token
     bool active = true;
   };
   proxy_authorization authorize(const std::string& token) const;

@@ -11,8 +11,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "net/tls_socket.hpp"
+
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,8 +27,10 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
-/// A TCP socket that tells `on_bytes(read, written)` after every completed
-/// read and write: the proxies meter and reset idle timers there. Every
+/// A TCP socket, or a TLS stream over one (secure()), that tells
+/// `on_bytes(read, written)` after every completed read and write: the
+/// proxies meter and reset idle timers there. Over TLS the bytes counted are
+/// the stream's (the HTTP bytes), not the records on the wire. Every
 /// operation's handler keeps the owner of the socket alive.
 class counted_socket {
 public:
@@ -33,20 +38,35 @@ public:
   using on_bytes_fn = std::function<void(std::size_t read, std::size_t written)>;
 
   explicit counted_socket(tcp::socket s) : sock_(std::move(s)) {}
-  executor_type get_executor() { return sock_.get_executor(); }
-  tcp::socket& socket() { return sock_; }
+  executor_type get_executor() { return socket().get_executor(); }
+  /// The TCP socket (under the TLS stream when secured).
+  tcp::socket& socket() { return tls_ ? tls_->lowest_layer() : sock_; }
   void on_bytes(on_bytes_fn f) { on_bytes_ = std::move(f); }
+
+  /// From now on reads and writes go through TLS with `ctx`; the handshake
+  /// comes next (async_handshake).
+  void secure(SSL_CTX* ctx) { tls_.emplace(std::move(sock_), ctx); }
+  bool is_secure() const { return tls_.has_value(); }
+  /// The TLS session (secured sockets only).
+  SSL* ssl() { return tls_ ? tls_->native_handle() : nullptr; }
+  template <class Handler>
+  void async_handshake(asio::ssl::stream_base::handshake_type role, Handler h) {
+    tls_->async_handshake(role, std::move(h));
+  }
 
   template <class Buffers, class Token>
   auto async_read_some(const Buffers& b, Token&& token) {
     return asio::async_initiate<Token, void(error_code, std::size_t)>(
       [this](auto handler, const Buffers& buffers) {
-        sock_.async_read_some(buffers,
-                              [this, h = std::move(handler)](error_code ec, std::size_t n) mutable {
-                                if (n && on_bytes_)
-                                  on_bytes_(n, 0);
-                                std::move(h)(ec, n);
-                              });
+        auto done = [this, h = std::move(handler)](error_code ec, std::size_t n) mutable {
+          if (n && on_bytes_)
+            on_bytes_(n, 0);
+          std::move(h)(ec, n);
+        };
+        if (tls_)
+          tls_->async_read_some(buffers, std::move(done));
+        else
+          sock_.async_read_some(buffers, std::move(done));
       },
       token, b);
   }
@@ -55,24 +75,39 @@ public:
   auto async_write_some(const Buffers& b, Token&& token) {
     return asio::async_initiate<Token, void(error_code, std::size_t)>(
       [this](auto handler, const Buffers& buffers) {
-        sock_.async_write_some(
-          buffers, [this, h = std::move(handler)](error_code ec, std::size_t n) mutable {
-            if (n && on_bytes_)
-              on_bytes_(0, n);
-            std::move(h)(ec, n);
-          });
+        auto done = [this, h = std::move(handler)](error_code ec, std::size_t n) mutable {
+          if (n && on_bytes_)
+            on_bytes_(0, n);
+          std::move(h)(ec, n);
+        };
+        if (tls_)
+          tls_->async_write_some(buffers, std::move(done));
+        else
+          sock_.async_write_some(buffers, std::move(done));
       },
       token, b);
   }
 
+  /// Ends this side's sending; the peer reads the end of the stream (over
+  /// TLS a close_notify first, so it is told apart from a cut connection).
+  void shutdown_send() {
+    if (tls_ && !(SSL_get_shutdown(tls_->native_handle()) & SSL_SENT_SHUTDOWN)) {
+      SSL_shutdown(tls_->native_handle()); // best effort: the socket is non-blocking
+      ERR_clear_error();
+    }
+    error_code ec;
+    socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
   void close() {
     error_code ec;
-    sock_.shutdown(tcp::socket::shutdown_both, ec);
-    sock_.close(ec);
+    socket().shutdown(tcp::socket::shutdown_both, ec);
+    socket().close(ec);
   }
 
 private:
-  tcp::socket sock_;
+  tcp::socket sock_; // moved into tls_ by secure()
+  std::optional<tls_socket> tls_;
   on_bytes_fn on_bytes_;
 };
 
@@ -136,8 +171,7 @@ private:
   }
   void ended(direction& d) {
     d.ended = true;
-    error_code ec;
-    d.to.socket().shutdown(tcp::socket::shutdown_send, ec);
+    d.to.shutdown_send();
     if (ab_.ended && ba_.ended)
       finish({});
   }

@@ -139,6 +139,7 @@ public:
       }
     }
     self_ = o.identity ? o.identity->id() : peer_id_from_name(cfg_.name);
+    identity_ = o.identity;
     if (cfg_.api || cfg_.fileset_http) { // the local APIs' token for state-changing routes
       try {
         api_token_ = load_or_create_api_token(token_file());
@@ -284,11 +285,13 @@ private:
     if (own_ports_.count(ports::proxy)) {
       forward_proxy_options o;
       o.allow_internal_destinations = cfg_.proxy_allow_internal;
+      o.identity = identity_; // TLS with the clients' nodes (plaintext nodes: plain)
       proxy_provider_ = std::make_unique<proxy_provider_shell>(o, submit, logger);
     }
     if (cfg_.proxy_listen) {
       local_proxy_options o;
       o.listen = *cfg_.proxy_listen;
+      o.identity = identity_; // TLS to the provider's node, checked against its peer id
       proxy_client_ = std::make_unique<proxy_client_shell>(o, submit, logger);
     }
   }
@@ -442,7 +445,8 @@ private:
   bool has_kad_ = false;
   std::set<port_t> own_ports_; // ports of the node's own roles (before the API adds its own)
   std::vector<digest> provided_;
-  peer_id self_ = 0;      // the node's id: proven by its key, or (plaintext) from its name
+  peer_id self_ = 0; // the node's id: proven by its key, or (plaintext) from its name
+  std::shared_ptr<const node_identity> identity_; // null for a plaintext node
   std::string api_token_; // required by the local APIs' state-changing routes
 };
 

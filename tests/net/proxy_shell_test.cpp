@@ -241,3 +241,58 @@ TEST_CASE("proxy shell: the client's session sets the local upstream, failures c
   CHECK(client_roles.count(ports::proxy_client, "proxy_failed") == 1);
   CHECK(client_roles.count(ports::proxy_client, "proxy_close") == 0);
 }
+
+TEST_CASE("proxy shell: over TLS the events' peer ids decide who the token works for", "[proxy]") {
+  http_origin origin;
+  roles r;
+  auto provider_id = net::node_identity::ephemeral();
+  auto client_id = net::node_identity::ephemeral();
+  auto other_id = net::node_identity::ephemeral();
+  auto popts = provider_options();
+  popts.identity = provider_id;
+  net::proxy_provider_shell provider(popts, r.submit(), [](const std::string&) {});
+  provider.consume(ev("proxy_providing", {{"active", "1"}, {"address", "127.0.0.1:0"}}));
+  REQUIRE_FALSE(provider.address().empty());
+  provider.consume(
+    ev("proxy_client_connected",
+       {{"client", "7"}, {"peer", std::to_string(client_id->id())}, {"token", token_a}}));
+  auto opened = [&](const std::string& client, peer_id chosen) {
+    return ev("proxy_opened", {{"provider", std::to_string(chosen)},
+                               {"client", client},
+                               {"address", provider.address()},
+                               {"token", token_a}});
+  };
+  auto copts = client_options();
+  copts.identity = client_id;
+  net::proxy_client_shell honest(copts, r.submit(), [](const std::string&) {});
+  honest.start();
+  honest.consume(opened("7", provider_id->id()));
+  {
+    client c(honest.address());
+    c.send(get("", origin.authority()));
+    CHECK(c.response().status == 200);
+  }
+  // The same token from another node: 403 at the provider, a failed session.
+  copts.identity = other_id;
+  net::proxy_client_shell thief(copts, r.submit(), [](const std::string&) {});
+  thief.start();
+  thief.consume(opened("8", provider_id->id()));
+  {
+    client c(thief.address());
+    c.send(get("", origin.authority()));
+    CHECK(c.response().status == 403);
+  }
+  // A session whose provider field names another node: 502, a failed session.
+  honest.consume(opened("9", other_id->id()));
+  {
+    client c(honest.address());
+    c.send(get("", origin.authority()));
+    CHECK(c.response().status == 502);
+  }
+  REQUIRE(eventually([&] { return r.count(ports::proxy_client, "proxy_failed") == 2; }));
+  std::vector<std::string> failed;
+  for (auto& c : r.now())
+    if (c.verb == "proxy_failed")
+      failed.push_back(c.args.at(0) + " " + c.args.at(1).substr(0, 3));
+  CHECK(failed == std::vector<std::string>{"8 403", "9 502"});
+}
