@@ -17,6 +17,7 @@ live_init proxy "${1:?repo root}" "${2:?peerlab binary}"
 deadline=$((SECONDS + 150))
 need curl
 need sha256sum
+need openssl
 live_tail_lines=20
 
 source "$(dirname "$0")/lib/live_nodes.sh"
@@ -83,10 +84,14 @@ done
 [[ $(call POST "$P/api/proxy/provide" "{\"fee_per_kb\": $fee, \"address\": \"$proxy_provider\"}") == 200 ]] ||
   fail "provide: $(cat "$work/resp.json")"
 [[ $(jget "$work/resp.json" 'j["active"]') == True ]] || fail "provide: $(cat "$work/resp.json")"
-poll 10 curl -s -o /dev/null -x "http://$proxy_provider" "http://$origin/" ||
+# It speaks TLS with the provider node's identity (curl: an https:// proxy).
+at_provider() { curl -s -x "https://$proxy_provider" --proxy-insecure "$@"; }
+poll 10 at_provider -o /dev/null "http://$origin/" ||
   fail "the provider's forward proxy does not listen on $proxy_provider"
-code=$(curl -s -o /dev/null -w '%{http_code}' -x "http://$proxy_provider" "http://$origin/body.bin")
+code=$(at_provider -o /dev/null -w '%{http_code}' "http://$origin/body.bin")
 [[ $code == 407 ]] || fail "no token at the provider: HTTP $code, expected 407"
+code=$(curl -s -o /dev/null -w '%{http_code}' -x "http://$proxy_provider" "http://$origin/body.bin")
+[[ $code == 400 ]] || fail "plain HTTP at the provider: HTTP $code, expected 400 (TLS only)"
 
 # Found through the DHT.
 found() { [[ $(call GET "$1/api/proxy/providers") == 200 ]] && grep -q "\"$id_provider\"" "$work/resp.json"; }
@@ -102,6 +107,19 @@ code=$(curl -sS -p -x "http://$local_honest" -o "$work/tunnel.bin" -w '%{http_co
   "http://$origin/body.bin") || fail "GET through a CONNECT tunnel failed"
 [[ $code == "200 200" && $(sha256sum "$work/tunnel.bin" | cut -d' ' -f1) == "$want" ]] ||
   fail "CONNECT: $code or body differs"
+# The honest node's token alone is not enough at the provider: without the
+# node's key (its TLS certificate) it gets 407, with another key's 403.
+htoken=$(grep '"event":"proxy_opened"' "$work/honest.out" | tail -1 |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["fields"]["token"])')
+code=$(at_provider -o /dev/null -w '%{http_code}' --proxy-header "Proxy-Authorization: Bearer $htoken" \
+  "http://$origin/body.bin")
+[[ $code == 407 ]] || fail "the honest token without the node's certificate: HTTP $code, expected 407"
+openssl genpkey -algorithm ed25519 -out "$work/other.key" >/dev/null 2>&1 &&
+  openssl req -x509 -new -key "$work/other.key" -subj /CN=other -days 1 -out "$work/other.crt" \
+    >/dev/null 2>&1 || fail "openssl (a throw-away Ed25519 key) failed"
+code=$(at_provider -o /dev/null -w '%{http_code}' --proxy-cert "$work/other.crt" --proxy-key "$work/other.key" \
+  --proxy-header "Proxy-Authorization: Bearer $htoken" "http://$origin/body.bin")
+[[ $code == 403 ]] || fail "the honest token from another key: HTTP $code, expected 403"
 
 # usage SIDE FIELD...: the sum of the fields over the side's rows (last answer).
 usage_of() { # usage_of URL SIDE EXPR
@@ -153,10 +171,10 @@ cpaid=$(jget "$work/resp.json" "[int(r['fees_confirmed'])+int(r['fees_unconfirme
 # Straight at the provider with the cheater's token (its node prints proxy_opened): 403.
 token=$(grep '"event":"proxy_opened"' "$work/cheat.out" | tail -1 |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["fields"]["token"])')
-code=$(curl -s -o /dev/null -w '%{http_code}' -x "http://$proxy_provider" \
+code=$(at_provider -o /dev/null -w '%{http_code}' \
   --proxy-header "Proxy-Authorization: Bearer $token" "http://$origin/body.bin")
 [[ $code == 403 ]] || fail "the cut-off client's token at the provider: HTTP $code, expected 403"
-code=$(curl -s -o /dev/null -w '%{http_connect}' -p -x "http://$proxy_provider" \
+code=$(at_provider -o /dev/null -w '%{http_connect}' -p \
   --proxy-header "Proxy-Authorization: Bearer $token" "http://$origin/body.bin" || true)
 [[ $code == 403 ]] || fail "the cut-off client's CONNECT at the provider: $code, expected 403"
 # Unpaid use at the cut-off: at most the window plus one metering report (1 MiB).
@@ -165,6 +183,6 @@ unpaid=$((cbytes - cpaid * 1000 / fee))
 # Stopping: the role says so and the forward proxy no longer listens.
 [[ $(call POST "$P/api/proxy/stop-providing") == 200 ]] || fail "stop-providing: $(cat "$work/resp.json")"
 [[ $(jget "$work/resp.json" 'j["active"]') == False ]] || fail "stop-providing: $(cat "$work/resp.json")"
-code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://$proxy_provider" "http://$origin/" || true)
+code=$(at_provider -o /dev/null -w '%{http_code}' --max-time 5 "http://$origin/" || true)
 [[ $code == 000 ]] || fail "the forward proxy still answers after stop-providing: HTTP $code"
 echo "live proxy: ok (honest settled; cheater cut off: HTTP $refused at its node, 403 at the provider, after $got B received, $unpaid B unpaid <= window $window + 1 MiB)"

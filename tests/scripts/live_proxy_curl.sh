@@ -4,8 +4,10 @@
 # the real net/local_proxy and net/forward_proxy). A plain HTTP body and an
 # HTTPS body through a CONNECT tunnel must arrive intact (sha256sum); both
 # proxies must count exactly the bytes curl moved; curl straight at the
-# provider needs the bearer token (407 without); after the provider
-# terminates the client, requests get 403.
+# provider needs TLS (plain HTTP gets 400), the bearer token (407 without)
+# and the certificate of the node the token was issued to (407 without one,
+# 403 with another node's); after the provider terminates the client,
+# requests get 403.
 # Usage: live_proxy_curl.sh REPO_ROOT PEERLAB_BINARY [SIZE_BYTES]. Binds 127.0.0.1 only.
 set -euo pipefail
 
@@ -41,7 +43,7 @@ PY
 pids+=("$!")
 
 mkfifo "$work/ctl"
-"$pair" secret-token 300 <"$work/ctl" >"$work/pair.out" 2>"$work/pair.err" &
+"$pair" secret-token 300 "$work/client.key" <"$work/ctl" >"$work/pair.out" 2>"$work/pair.err" &
 pids+=("$!")
 exec 3>"$work/ctl"
 for _ in $(seq 1 200); do [[ -s "$work/pair.out" ]] && break; sleep 0.05; done
@@ -88,12 +90,28 @@ code=$(curl -sS -x "http://$local_addr" --cacert "$work/cert.pem" -o "$work/got_
 t2=$(totals)
 [[ $(field "$t2" local_down) -gt $(($(field "$t" local_down) + size)) ]] || fail "the tunnel was not metered"
 
-# Straight at the provider: the token is required.
-code=$(curl -s -o /dev/null -w '%{http_code}' -x "http://$provider_addr" "http://127.0.0.1:$http_port/")
+# Straight at the provider: TLS, the token and the client node's key are required.
+# Certificates of the client node's key (the pair made it) and of another key.
+openssl req -x509 -new -key "$work/client.key" -subj /CN=client -days 1 -out "$work/client.crt" \
+  >/dev/null 2>&1 || fail "openssl req (client) failed"
+openssl genpkey -algorithm ed25519 -out "$work/other.key" >/dev/null 2>&1 &&
+  openssl req -x509 -new -key "$work/other.key" -subj /CN=other -days 1 -out "$work/other.crt" \
+    >/dev/null 2>&1 || fail "openssl (other key) failed"
+at_provider() { # at_provider CURL_ARGS...: the HTTP code of a GET straight at the provider
+  curl -s -o /dev/null -w '%{http_code}' -x "https://$provider_addr" --proxy-insecure "$@" \
+    "http://127.0.0.1:$http_port/"
+}
+bearer=(--proxy-header "Proxy-Authorization: Bearer secret-token")
+code=$(curl -s -o /dev/null -w '%{http_code}' -x "http://$provider_addr" "${bearer[@]}" "http://127.0.0.1:$http_port/")
+[[ $code == 400 ]] || fail "plain HTTP at the TLS provider: HTTP $code, expected 400"
+code=$(at_provider)
 [[ $code == 407 ]] || fail "no token at the provider: HTTP $code, expected 407"
-code=$(curl -s -o /dev/null -w '%{http_code}' -x "http://$provider_addr" \
-  --proxy-header "Proxy-Authorization: Bearer secret-token" "http://127.0.0.1:$http_port/")
-[[ $code == 200 ]] || fail "with the token at the provider: HTTP $code"
+code=$(at_provider "${bearer[@]}")
+[[ $code == 407 ]] || fail "the token without a client certificate: HTTP $code, expected 407"
+code=$(at_provider "${bearer[@]}" --proxy-cert "$work/other.crt" --proxy-key "$work/other.key")
+[[ $code == 403 ]] || fail "the token from another node's key: HTTP $code, expected 403"
+code=$(at_provider "${bearer[@]}" --proxy-cert "$work/client.crt" --proxy-key "$work/client.key")
+[[ $code == 200 ]] || fail "the token from the client node's key at the provider: HTTP $code"
 
 # Terminated: plain requests and tunnels are refused.
 echo terminate >&3
@@ -104,4 +122,4 @@ code=$(curl -s -o /dev/null -w '%{http_connect}' -x "http://$local_addr" --cacer
   "https://127.0.0.1:$https_port/" || true)
 [[ $code == 403 ]] || fail "CONNECT after termination: $code, expected 403"
 grep -q "403" "$work/pair.err" || fail "the local proxy did not report the 403"
-echo "live proxy with curl: ok ($size bytes plain and through TLS, metering exact, 407/403)"
+echo "live proxy with curl: ok ($size bytes plain and through TLS over the nodes' mutual TLS leg, metering exact, 400/407/403 at the provider)"
