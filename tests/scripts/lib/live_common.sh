@@ -40,8 +40,20 @@ fail() {
   exit 1
 }
 
+# Each port once per run: the kernel can hand out a just-closed port again,
+# and two nodes given the same port made a script fail at random.
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+  local p
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+    if ! grep -qx "$p" "$work/.ports_given" 2>/dev/null; then
+      echo "$p" >>"$work/.ports_given"
+      echo "$p"
+      return 0
+    fi
+  done
+  echo "FAIL: no fresh free port after 10 tries" >&2
+  return 1
 }
 
 need() {
