@@ -4,13 +4,17 @@
 // same download straight from the origin, measured in the same run, and the
 // latency a small keep-alive GET gains by going through both proxies.
 //
-// BM_proxy_connect_download/<MiB>: three direct and three proxied downloads,
-// alternating; counters direct_MiBps, proxied_MiBps (the fastest of each) and
-// ratio (the goal is at least 0.5). BM_proxy_small_get/<n>: n GETs of 5 bytes each way, on one
-// kept-alive connection; counters p50/p99 in microseconds, direct and
-// proxied, and added_p50_us / added_p99_us. The 1024 MiB case is the figure;
-// CI runs the small cases (bench_proxy.brief).
+// BM_proxy_connect_download/<MiB>: three rounds of a direct download, one
+// through both proxies with a plain leg between them and one with the nodes'
+// mutual TLS leg (as live nodes run it), alternating; counters direct_MiBps,
+// proxied_MiBps and tls_MiBps (the fastest of each), ratio (plain leg to
+// direct) and tls_ratio (TLS leg to direct); the goal is at least 0.5.
+// BM_proxy_small_get/<n>/<tls>: n GETs of 5 bytes each way, on one
+// kept-alive connection, through a plain (0) or TLS (1) leg; counters p50/p99
+// in microseconds, direct and proxied, and added_p50_us / added_p99_us. The
+// 1024 MiB case is the figure; CI runs the small cases (bench_proxy.brief).
 #include "net/forward_proxy.hpp"
+#include "net/identity.hpp"
 #include "net/local_proxy.hpp"
 #include "tests/net/proxy_kit.hpp"
 
@@ -30,34 +34,44 @@ std::size_t buffer_bytes() {
   return e ? std::stoul(e) * 1024 : net::proxy::session_limits{}.buffer_bytes;
 }
 
+using identity_ptr = std::shared_ptr<const net::node_identity>;
+
+/// Local proxy -> forward proxy; with `tls` the leg between them is mutual
+/// TLS with two node identities, as between live nodes.
 struct chain {
-  chain()
-      : provider(
-          [] {
+  explicit chain(bool tls = false)
+      : provider_id(tls ? net::node_identity::ephemeral() : nullptr),
+        client_id(tls ? net::node_identity::ephemeral() : nullptr),
+        provider(
+          [this] {
             net::forward_proxy_options o;
             o.allow_internal_destinations = true; // the origin is on 127.0.0.1
             o.limits.buffer_bytes = buffer_bytes();
+            o.identity = provider_id;
             return o;
           }(),
-          {[](const std::string& t) {
+          {[peer = client_id ? client_id->id() : 0](const std::string& t) {
              return t == "tok"
-                      ? net::proxy_authorization{net::proxy_authorization::verdict::allowed, "c"}
+                      ? net::proxy_authorization{net::proxy_authorization::verdict::allowed, "c",
+                                                 peer}
                       : net::proxy_authorization{};
            },
            {},
            {},
            {}}),
         local(
-          [] {
+          [this] {
             net::local_proxy_options o;
             o.limits.buffer_bytes = buffer_bytes();
+            o.identity = client_id;
             return o;
           }(),
           {}) {
     provider.start();
     local.start();
-    local.set_upstream({"p", provider.address(), "tok"});
+    local.set_upstream({"p", provider.address(), "tok", provider_id ? provider_id->id() : 0});
   }
+  identity_ptr provider_id, client_id;
   net::forward_proxy provider;
   net::local_proxy local;
 };
@@ -69,12 +83,20 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 void BM_proxy_connect_download(benchmark::State& state) {
   const std::uint64_t size = static_cast<std::uint64_t>(state.range(0)) << 20;
   raw_origin source(raw_origin::mode::source, size);
-  chain ch;
+  chain plain, tls(true);
+  auto through = [&](chain& ch) {
+    auto t0 = std::chrono::steady_clock::now();
+    client c(ch.local.address());
+    c.send("CONNECT " + source.authority() + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    if (c.connect_answer().status != 200 || c.drain(600s) != size)
+      state.SkipWithError("proxied download incomplete");
+    return seconds_since(t0);
+  };
   // Direct and proxied downloads alternate, `rounds` of each; the fastest of
   // each counts, so that a burst of other load on the machine does not land
   // on one side only.
   constexpr int rounds = 3;
-  double direct_s = 1e9, proxied_s = 1e9;
+  double direct_s = 1e9, proxied_s = 1e9, tls_s = 1e9;
   for (auto _ : state) {
     for (int r = 0; r < rounds; ++r) {
       auto t0 = std::chrono::steady_clock::now();
@@ -84,21 +106,17 @@ void BM_proxy_connect_download(benchmark::State& state) {
           state.SkipWithError("direct download incomplete");
       }
       direct_s = std::min(direct_s, seconds_since(t0));
-      t0 = std::chrono::steady_clock::now();
-      {
-        client c(ch.local.address());
-        c.send("CONNECT " + source.authority() + " HTTP/1.1\r\nHost: x\r\n\r\n");
-        if (c.connect_answer().status != 200 || c.drain(600s) != size)
-          state.SkipWithError("proxied download incomplete");
-      }
-      proxied_s = std::min(proxied_s, seconds_since(t0));
+      proxied_s = std::min(proxied_s, through(plain));
+      tls_s = std::min(tls_s, through(tls));
     }
   }
   double mib = static_cast<double>(size) / (1 << 20);
   state.counters["direct_MiBps"] = mib / direct_s;
   state.counters["proxied_MiBps"] = mib / proxied_s;
+  state.counters["tls_MiBps"] = mib / tls_s;
   state.counters["ratio"] = direct_s / proxied_s;
-  state.SetBytesProcessed(static_cast<std::int64_t>(size) * 2 * rounds * state.iterations());
+  state.counters["tls_ratio"] = direct_s / tls_s;
+  state.SetBytesProcessed(static_cast<std::int64_t>(size) * 3 * rounds * state.iterations());
 }
 BENCHMARK(BM_proxy_connect_download)
   ->Arg(64)
@@ -128,7 +146,7 @@ std::vector<double> timed_gets(client& c, const std::string& request, std::size_
 void BM_proxy_small_get(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   http_origin origin;
-  chain ch;
+  chain ch(state.range(1) != 0); // 1: the TLS leg, as live nodes run it
   std::vector<double> direct, proxied;
   for (auto _ : state) {
     client d(origin.authority());
@@ -148,7 +166,10 @@ void BM_proxy_small_get(benchmark::State& state) {
   state.counters["added_p50_us"] = percentile(proxied, 0.5) - percentile(direct, 0.5);
   state.counters["added_p99_us"] = percentile(proxied, 0.99) - percentile(direct, 0.99);
 }
-BENCHMARK(BM_proxy_small_get)->Arg(200)->Arg(5000)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_proxy_small_get)
+  ->ArgsProduct({{200, 5000}, {0, 1}})
+  ->Unit(benchmark::kMillisecond)
+  ->Iterations(1);
 
 } // namespace
 
