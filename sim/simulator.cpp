@@ -73,6 +73,7 @@ public:
   bool holds(std::uint32_t node, std::uint32_t file) const override {
     return sim_.nodes_[node].content->holds(file);
   }
+  const kv_store& store_of(std::uint32_t node) const override { return sim_.nodes_[node].store; }
   const role* role_of(std::uint32_t node, const std::string& name) const override {
     if (!sim_.nodes_[node].online)
       return nullptr;

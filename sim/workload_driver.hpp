@@ -55,6 +55,9 @@ public:
   /// The role named `name` running on `node`, or nullptr (offline or no such
   /// role). Read-only, between events: for drivers that sample role state.
   virtual const role* role_of(std::uint32_t node, const std::string& name) const = 0;
+  /// The rows `node` keeps across crashes (online or not): what its roles
+  /// would restore. Read-only, between events.
+  virtual const kv_store& store_of(std::uint32_t node) const = 0;
 };
 
 class workload_driver {

@@ -43,6 +43,7 @@ void client::start(context& ctx, effects& fx) {
   s_.reset();
   open_cmd_ = list_cmd_ = close_cmd_ = 0;
   report_open_ = false;
+  leaving_.reset();
   req_seq_ = ctx.random.next() >> 1;
   // Resume the session a crash interrupted: its figures are in ProxySessions.
   ctx.store.scan(tables::sessions(), {}, [&](const row& r) {
@@ -249,6 +250,21 @@ void client::on_connect_ok(context& ctx, peer_id from, const connect_ok& m, effe
   s.token = m.token;
   s.info = m.info;
   s.started = ctx.now;
+  // A provider that never heard our SESSION_END (it was down) gives us the
+  // same client id again, with its count of the bytes so far: continue that
+  // session from our own row, or the two counts would differ by all of it.
+  ctx.store.scan(tables::sessions(), {}, [&](const row& r) {
+    if (r.u64(1) != from || r.u64(2) != m.client_id)
+      return;
+    s.key = r.u64(0);
+    s.started = r.integer(7);
+    s.up = r.u64(9);
+    s.down = r.u64(10);
+    s.unconfirmed = r.u64(11);
+    s.confirmed = r.u64(12);
+  });
+  if (s.started != ctx.now)
+    fx.count("proxy.sessions_continued");
   s_ = s;
   report_open_ = false;
   reported_at_ = 0;
@@ -320,6 +336,7 @@ void client::end_session(context& ctx, end_reason why, const std::string& text, 
   }
   report_open_ = false;
   pay_.reset();
+  leaving_.reset();
   if (why != end_reason::client_closed)
     excluded_.insert(s.provider);
   set_phase(ctx, phase::idle, 0, fx);
@@ -432,8 +449,8 @@ void client::command(context& ctx, const peerlab::command& cmd, effects& fx) {
       return fx.fail(cmd, fail_code::not_found,
                      "no open session with client id " + std::to_string(pf->client_id));
     fx.count("proxy.data_plane_failures");
-    return end_session(ctx, end_reason::service_failed,
-                       "the data plane failed" + (pf->why.empty() ? "" : ": " + pf->why), true, fx);
+    return leave(ctx, end_reason::service_failed,
+                 "the data plane failed" + (pf->why.empty() ? "" : ": " + pf->why), fx);
   }
   if (std::holds_alternative<usage>(*body)) {
     event e{"proxy_usage", cmd.id, {}, {}};

@@ -55,6 +55,10 @@ public:
   /// Meters the session's traffic; false if `client_id` is not the open session.
   bool meter(context&, std::uint64_t client_id, std::uint64_t up, std::uint64_t down, effects&);
   const std::optional<session>& current() const { return s_; }
+  /// Looking up, probing or connecting to a provider (e.g. switching).
+  bool opening() const {
+    return phase_ == phase::looking || phase_ == phase::probing || phase_ == phase::connecting;
+  }
 
   const client_config& config() const { return cfg_; }
   /// Settlement traffic this role caused: the frames of the payment loop it
@@ -122,6 +126,8 @@ private:
   void send_transfer(context&, effects&);
   void send_notify(context&, effects&);
   void finish_close(context&, effects&);
+  /// Settles (as a close does) and then ends the session with `why`.
+  void leave(context&, end_reason why, const std::string& text, effects&);
 
   client_config cfg_;
   phase phase_ = phase::idle;
@@ -144,6 +150,7 @@ private:
   time_us report_sent_ = 0;
   std::uint32_t payments_made_ = 0;
   std::optional<payment> pay_;
+  std::optional<std::pair<end_reason, std::string>> leaving_; // closing to leave, not by the user
   std::map<payment_ref, std::uint64_t> notified_; // amount, awaiting the provider's verdict
   std::map<std::uint64_t, pending_fetch> fetches_;
   std::uint64_t settle_frames_ = 0, settle_bytes_ = 0;

@@ -15,8 +15,8 @@ void client::loop(context& ctx, effects& fx) {
   for (auto& [id, f] : fetches_)
     if (ctx.now - f.last_byte >= cfg_.response_timeout) {
       fx.count("proxy.requests_unanswered");
-      return end_session(ctx, end_reason::service_failed,
-                         "no answer to a request within the response timeout", true, fx);
+      return leave(ctx, end_reason::service_failed,
+                   "no answer to a request within the response timeout", fx);
     }
   if (pay_) {
     if (ctx.now - pay_->last_sent < cfg_.resend_interval)
@@ -205,7 +205,33 @@ void client::on_status(context& ctx, peer_id from, const payment_status& m, effe
 void client::finish_close(context& ctx, effects& fx) {
   if (!s_ || phase_ != phase::closing)
     return;
-  end_session(ctx, end_reason::client_closed, "closed by the user", true, fx);
+  auto [why, text] = leaving_.value_or(std::pair{end_reason::client_closed, "closed by the user"});
+  leaving_.reset();
+  // SESSION_END says "the last settlement went through". One that did not
+  // finish in time (no answer to the report: the provider was down; a bill
+  // still being paid: the ledger was slow) leaves without it: the provider
+  // keeps the session open on its credit window rather than cutting off a
+  // client that left owing, and a later connect to it continues the session
+  // from our row and pays the rest.
+  const bool square = !report_open_ && !pay_;
+  if (!square)
+    fx.count("proxy.left_unsettled");
+  end_session(ctx, why, text, square, fx);
+}
+
+void client::leave(context& ctx, end_reason why, const std::string& text, effects& fx) {
+  if (!s_ || phase_ != phase::active)
+    return;
+  // Pay for what arrived before moving on, as a close does: a provider that
+  // failed to answer may still be there to bill (it restarted, or only its
+  // data plane broke), and an honest client leaves nothing unpaid. The
+  // settlement is bounded by the closing phase's deadline.
+  fail_fetches("the session is ending: " + text, fx);
+  leaving_ = std::pair{why, text};
+  set_phase(ctx, phase::closing, 4 * cfg_.resend_interval, fx);
+  s_->status = "closing";
+  save(ctx);
+  report(ctx, false, fx);
 }
 
 } // namespace peerlab::proxy

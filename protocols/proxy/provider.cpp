@@ -46,20 +46,9 @@ std::size_t provider::active_clients() const {
     clients_.begin(), clients_.end(), [](auto& c) { return c.second.status == "active"; }));
 }
 
-void provider::start(context& ctx, effects& fx) {
-  clients_.clear();
-  bills_.clear();
-  verifying_.clear();
-  used_tx_.clear();
-  queries_.clear();
-  req_seq_ = ctx.random.next() >> 1;
-  active_ = cfg_.fee_per_kb > 0;
-  if (auto o = ctx.store.get(tables::offer(), {std::int64_t{1}})) {
-    active_ = o->integer(1) != 0;
-    cfg_.fee_per_kb = o->u64(2);
-    cfg_.address = o->text(3);
-  }
-  ctx.store.scan(tables::clients(), {}, [&](const row& r) {
+std::map<std::uint64_t, provider::client> provider::load_clients(const table_store& store) {
+  std::map<std::uint64_t, client> out;
+  store.scan(tables::clients(), {}, [&](const row& r) {
     client c;
     c.peer = r.u64(1);
     c.token = array_of<auth_token>(r.blob(2));
@@ -74,8 +63,25 @@ void provider::start(context& ctx, effects& fx) {
     c.strikes = static_cast<std::uint32_t>(r.integer(11));
     c.status = r.text(12);
     c.reason = r.text(13);
-    clients_[r.u64(0)] = std::move(c);
+    out[r.u64(0)] = std::move(c);
   });
+  return out;
+}
+
+void provider::start(context& ctx, effects& fx) {
+  clients_.clear();
+  bills_.clear();
+  verifying_.clear();
+  used_tx_.clear();
+  queries_.clear();
+  req_seq_ = ctx.random.next() >> 1;
+  active_ = cfg_.fee_per_kb > 0;
+  if (auto o = ctx.store.get(tables::offer(), {std::int64_t{1}})) {
+    active_ = o->integer(1) != 0;
+    cfg_.fee_per_kb = o->u64(2);
+    cfg_.address = o->text(3);
+  }
+  clients_ = load_clients(ctx.store);
   ctx.store.scan(tables::payments(), {}, [&](const row& r) {
     auto ref = array_of<payment_ref>(r.blob(0));
     const auto& st = r.text(5);
@@ -84,7 +90,8 @@ void provider::start(context& ctx, effects& fx) {
     if (st == "requested")
       bills_[ref] = billed{r.u64(1), r.u64(2)};
     else if (st == "verifying")
-      verifying_[ref] = verifying{r.u64(1), r.u64(2), array_of<tx_id>(r.blob(3)), r.integer(4), 0};
+      verifying_[ref] =
+        verifying{r.u64(1), r.u64(2), array_of<tx_id>(r.blob(3)), r.integer(4), 0, ctx.now};
   });
   if (!cfg_.ledger_address.empty())
     fx.learn_address(cfg_.ledger, cfg_.ledger_address);
@@ -278,13 +285,22 @@ void provider::on_end(context& ctx, peer_id from, const session_end& m, effects&
     return;
   // Leaving with a debt (payments being verified count as paid) is a cut-off:
   // the client is refused from now on, as one that stopped paying would be.
+  // A shortfall the two counts may honestly differ by (bytes in flight when
+  // either side crashed: within the tolerance band, and at most one credit
+  // window, so a cheater gains no more than its bound) is accepted.
   const std::uint64_t owed = fee_of(c->used(), c->fee_per_kb);
   const std::uint64_t paid = c->confirmed + c->unconfirmed;
-  if (owed > paid + 1)
+  const std::uint64_t forgiven =
+    fee_of(std::min(cfg_.tolerance.margin(c->used()), cfg_.credit_window), c->fee_per_kb);
+  if (owed > paid + 1 + forgiven)
     return terminate(ctx, m.client_id, *c, end_reason::unpaid,
                      "left owing " + std::to_string(owed - paid), fx);
   c->status = "closed";
   c->reason = end_reason_name(m.reason);
+  if (owed > paid + 1) {
+    fx.count("proxy.shortfalls_accepted");
+    c->reason += ": left owing " + std::to_string(owed - paid) + ", within the band";
+  }
   save(ctx, m.client_id, *c);
   fx.emit(event{"proxy_client_closed",
                 0,

@@ -57,6 +57,9 @@ public:
   /// longer) active. The one entry point of metering, simulated and live.
   bool meter(context&, std::uint64_t client_id, std::uint64_t up, std::uint64_t down, effects&);
   const std::map<std::uint64_t, client>& clients() const { return clients_; }
+  /// The ProxyClients rows as a restart restores them (also for a simulated
+  /// provider that is down: its rows survive it).
+  static std::map<std::uint64_t, client> load_clients(const table_store&);
 
   const provider_config& config() const { return cfg_; }
   /// Settlement traffic this role caused: the frames of the payment loop it
@@ -81,6 +84,10 @@ private:
     std::uint64_t amount = 0;
     tx_id tx{};
     time_us notified = 0, last_query = 0;
+    // The confirmation deadline runs from here: the notification, or the
+    // restart that found the payment still unverified (a provider that was
+    // down could not ask the ledger, and the payment may be fine).
+    time_us deadline_from = 0;
   };
   struct billed {
     std::uint64_t client_id = 0, amount = 0;

@@ -123,7 +123,7 @@ void provider::on_notify(context& ctx, peer_id from, const payment_notify& m, ef
     c->open_ref.reset();
   used_tx_.insert(m.tx);
   c->unconfirmed += amount;
-  auto& v = verifying_[m.ref] = verifying{m.client_id, amount, m.tx, ctx.now, 0};
+  auto& v = verifying_[m.ref] = verifying{m.client_id, amount, m.tx, ctx.now, 0, ctx.now};
   save_payment(ctx, m.ref, m.client_id, amount, &m.tx, ctx.now, "verifying", "");
   save(ctx, m.client_id, *c);
   fx.count("proxy.notifications_received");
@@ -161,7 +161,7 @@ void provider::on_tx_status(context& ctx, const ledger::tx_status_reply& s, effe
   case ledger::tx_status::replaced:
     return fail_payment(ctx, ref, "the transaction was replaced (double spend)", fx);
   case ledger::tx_status::unknown:
-    if (ctx.now - v.notified >= cfg_.unknown_grace)
+    if (ctx.now - v.deadline_from >= cfg_.unknown_grace)
       return fail_payment(ctx, ref, "the ledger does not know the transaction", fx);
     return;
   default:
@@ -234,7 +234,7 @@ void provider::timer(context& ctx, std::uint64_t token, effects& fx) {
     return;
   std::vector<payment_ref> late;
   for (auto& [ref, v] : verifying_) {
-    if (ctx.now - v.notified >= cfg_.confirm_deadline)
+    if (ctx.now - v.deadline_from >= cfg_.confirm_deadline)
       late.push_back(ref);
     else if (ctx.now - v.last_query >= cfg_.poll_interval)
       query(ctx, ref, v, fx);

@@ -117,15 +117,20 @@ public:
     case provide: {
       // A provider whose parameters name a fee keeps it; the others draw one.
       auto fee = p_.fee_min + api.workload_rng().below(p_.fee_max - p_.fee_min + 1);
-      if (auto* r = dynamic_cast<const proxy::provider*>(api.role_of(node, "proxy_provider")))
+      if (auto* r = dynamic_cast<const proxy::provider*>(api.role_of(node, "proxy_provider"))) {
+        rep_.provider_config(node, r->config());
         if (r->config().fee_per_kb > 0)
           fee = r->config().fee_per_kb;
+      }
       api.issue_command(node, "proxy_provider", "provide_proxy", {"start", std::to_string(fee)});
       return;
     }
     case open:
-      if (api.now() >= p_.stop || state_[node].session)
+      if (api.now() >= p_.stop || state_[node].session || state_[node].open_cmd != 0)
         return;
+      if (auto* c = dynamic_cast<const proxy::client*>(api.role_of(node, "proxy_client")))
+        if (c->opening()) // switching providers by itself
+          return;
       state_[node].open_cmd = api.issue_command(node, "proxy_client", "proxy_open", {"best"});
       return;
     case fetch:
@@ -187,11 +192,29 @@ public:
     }
     if (k == "proxy_session_ended") {
       st.session = false;
-      rep_.session_ended(node, u64_of(e.field("provider")), e);
+      rep_.session_ended(node, u64_of(e.field("provider")), e, api.now());
+      // A session opened with "best" switches by itself; one the role gave
+      // up on (or resumed after a restart, which forgets "best") is opened
+      // again later. tick(open) skips it if a session came back meanwhile.
+      if (auto r = e.field("reason"); !r || *r != "client_closed")
+        api.schedule(api.now() + 10 * us_per_s, node, arg(open));
       return;
     }
     if (k == "proxy_cut_off")
       rep_.cut_off(node, u64_of(e.field("peer")), e);
+  }
+
+  void on_node_down(sim_api& api, std::uint32_t node, bool) override {
+    rep_.node_down(node, api.now());
+    // The role's requests and session die with it; a restarted client
+    // resumes its session from ProxySessions (proxy_opened) or opens one.
+    auto& st = state_[node];
+    st = node_state{};
+  }
+
+  void on_node_up(sim_api& api, std::uint32_t node) override {
+    if (is_client(api, node))
+      api.schedule(api.now() + 5 * us_per_s, node, arg(open));
   }
 
   bool evaluate(const sim_api& api, const checker_spec& c, verdict& v) const override {
@@ -202,6 +225,12 @@ public:
   }
 
 private:
+  bool is_client(const sim_api& api, std::uint32_t node) const {
+    for (auto& g : p_.clients)
+      if (auto [a, b] = api.group_nodes(g); node >= a && node < b)
+        return true;
+    return false;
+  }
   struct node_state {
     bool session = false, fetch_pending = false;
     std::uint64_t open_cmd = 0, fetch_cmd = 0;

@@ -44,11 +44,29 @@ std::string report::strategy_of(std::uint32_t node, bool provider_side) const {
   return is(names, a) ? a : "honest";
 }
 
-void report::session_ended(std::uint32_t client, std::uint64_t provider, const event& e) {
+void report::session_ended(std::uint32_t client, std::uint64_t provider, const event& e,
+                           time_us at) {
   auto r = e.field("reason");
   ended_[{client, provider}].push_back(ended{static_cast<std::uint64_t>(e.value("bytes")),
                                              static_cast<std::uint64_t>(e.value("sent")),
-                                             r ? *r : std::string()});
+                                             r ? *r : std::string(), at});
+}
+
+bool report::provider_went_down(std::uint32_t provider, time_us at) const {
+  auto it = downs_.find(provider);
+  if (it == downs_.end())
+    return false;
+  for (auto t : it->second)
+    if (t <= at && at - t <= churn_window)
+      return true;
+  return false;
+}
+
+bool report::falsely_cut(const pair_view& p) {
+  std::size_t bad = 0;
+  for (auto& r : p.client_end_reasons)
+    bad += r != "client_closed";
+  return p.status == "terminated" || bad > p.churn_ends;
 }
 
 void report::cut_off(std::uint32_t provider, std::uint64_t client, const event& e) {
@@ -61,10 +79,11 @@ std::vector<report::pair_view> report::pairs(const sim_api& api) const {
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint64_t> rows;
   for (auto& g : p_.providers)
     for (auto [n, e] = api.group_nodes(g); n < e; ++n) {
-      auto* prov = dynamic_cast<const proxy::provider*>(api.role_of(n, "proxy_provider"));
-      if (!prov)
-        continue;
-      for (auto& [id, c] : prov->clients()) {
+      // From the rows, which a provider that is down at the end keeps too.
+      auto cfg = configs_.find(n);
+      if (cfg == configs_.end())
+        continue; // never provided
+      for (auto& [id, c] : proxy::provider::load_clients(api.store_of(n))) {
         auto client = static_cast<std::uint32_t>(c.peer);
         auto& v = out[{n, client}];
         ++rows[{n, client}];
@@ -77,8 +96,8 @@ std::vector<report::pair_view> report::pairs(const sim_api& api) const {
         if (v.status.empty() || c.status == "terminated" ||
             (c.status == "active" && v.status == "closed"))
           v.status = c.status;
-        v.bound += static_cast<double>(
-          proxy::fee_of(prov->config().client_gain_bound_bytes(), c.fee_per_kb));
+        v.bound +=
+          static_cast<double>(proxy::fee_of(cfg->second.client_gain_bound_bytes(), c.fee_per_kb));
       }
     }
   std::vector<pair_view> list;
@@ -90,6 +109,7 @@ std::vector<report::pair_view> report::pairs(const sim_api& api) const {
         v.client_bytes += s.bytes;
         v.client_sent += s.sent;
         v.client_end_reasons.push_back(s.reason);
+        v.churn_ends += s.reason == "service_failed" && provider_went_down(v.provider, s.at);
       }
     auto* cl = dynamic_cast<const proxy::client*>(api.role_of(v.client, "proxy_client"));
     proxy::band tol;
@@ -136,11 +156,27 @@ bool report::evaluate(const sim_api& api, const checker_spec& c, verdict& v) con
     return false;
   };
   if (c.check == "proxy_honest_settle") {
+    std::size_t churned = 0;
     for (auto& p : all) {
       if (!honest(p))
         continue;
       ++n;
       auto due = proxy::fee_of(p.provider_bytes, p.fee_per_kb);
+      const auto paid = p.confirmed + p.unconfirmed;
+      if (downs_.count(p.provider) || downs_.count(p.client)) {
+        // Churn interrupted the pair: what one side counted may never have
+        // reached the other, and a session left behind a crash is not
+        // settled. The client never pays more than the provider's count; the
+        // provider loses at most what its credit window lets any client owe.
+        ++churned;
+        if (paid > due + 1)
+          fail(p, "paid " + std::to_string(paid) + " for a fee of " + std::to_string(due));
+        else if (static_cast<double>(due - std::min(due, paid)) > p.bound)
+          fail(p, "paid " + std::to_string(paid) + " for a fee of " + std::to_string(due) +
+                    ", more unpaid than the credit bound " +
+                    std::to_string(static_cast<std::uint64_t>(p.bound)));
+        continue;
+      }
       if (p.status != "closed" || p.client_open)
         fail(p, "not closed (" + p.status + ")");
       else if (p.provider_bytes != p.client_bytes)
@@ -152,30 +188,46 @@ bool report::evaluate(const sim_api& api, const checker_spec& c, verdict& v) con
                   " unconfirmed) for a fee of " + std::to_string(due));
     }
     v.passed = n > 0 && bad == 0;
-    v.detail = std::to_string(n - bad) + " of " + std::to_string(n) +
-               " honest pairs settled exactly" + (first.empty() ? "" : "; first: " + first);
+    v.detail = std::to_string(n - bad) + " of " + std::to_string(n) + " honest pairs settled " +
+               (churned ? "(exactly, or for the " + std::to_string(churned) +
+                            " that churn interrupted within the credit bound)"
+                        : "exactly") +
+               (first.empty() ? "" : "; first: " + first);
     return true;
   }
   if (c.check == "proxy_no_false_cutoffs") {
+    std::uint64_t churned = 0;
     for (auto& p : all)
       if (honest(p)) {
         ++n;
-        if (p.status == "terminated" || ended_badly(p))
+        if (falsely_cut(p))
           fail(p, p.status == "terminated" ? "cut off: " + cuts_.count({p.provider, p.client})
                                                ? cuts_.at({p.provider, p.client})
                                                : std::string("terminated")
                                            : "the client left it");
+        churned += p.churn_ends;
       }
     v.passed = bad == 0;
-    v.detail = std::to_string(bad) + " false cut-offs among " + std::to_string(n) +
-               " honest pairs" + (first.empty() ? "" : "; first: " + first);
+    v.detail =
+      std::to_string(bad) + " false cut-offs among " + std::to_string(n) + " honest pairs" +
+      (churned ? " (" + std::to_string(churned) + " sessions left a provider that went down)"
+               : "") +
+      (first.empty() ? "" : "; first: " + first);
     return true;
   }
   if (c.check == "proxy_cheaters_cut_off") {
     std::set<std::string> seen;
+    std::size_t interrupted = 0;
     for (auto& p : all) {
       if (p.client_strategy != "honest" && p.provider_strategy == "honest" && p.provider_bytes) {
         ++n;
+        if (p.status != "terminated" && !p.client_open && p.gain <= p.bound) {
+          // The cheater left (or churn parted them) before the credit window
+          // ran out: the provider cannot tell it from an honest client whose
+          // last settlement failed, and its loss stays within the bound.
+          ++interrupted;
+          continue;
+        }
         seen.insert(p.client_strategy);
         if (p.status != "terminated")
           fail(p, "not cut off (" + p.status + ")");
@@ -199,9 +251,13 @@ bool report::evaluate(const sim_api& api, const checker_spec& c, verdict& v) con
       if (!seen.count(w))
         missing += " " + w;
     v.passed = bad == 0 && missing.empty();
-    v.detail = std::to_string(n - bad) + " of " + std::to_string(n) + " cheating pairs cut off" +
-               (missing.empty() ? "" : "; never got to cheat:" + missing) +
-               (first.empty() ? "" : "; first: " + first);
+    v.detail =
+      std::to_string(n - bad - interrupted) + " of " + std::to_string(n) +
+      " cheating pairs cut off" +
+      (interrupted ? " (" + std::to_string(interrupted) + " left owing within the credit window)"
+                   : "") +
+      (missing.empty() ? "" : "; never got to cheat:" + missing) +
+      (first.empty() ? "" : "; first: " + first);
     return true;
   }
   if (c.check == "proxy_gain_bound") {
@@ -237,16 +293,14 @@ nlohmann::json report::figures(const sim_api& api) const {
         }
       }
   nlohmann::json cheaters = nlohmann::json::object();
-  std::uint64_t honest_pairs = 0, false_cuts = 0;
+  std::uint64_t honest_pairs = 0, false_cuts = 0, churn_ends = 0;
   for (auto& p : all) {
     proxied += p.provider_bytes;
     bool honest = p.provider_strategy == "honest" && p.client_strategy == "honest";
     if (honest) {
       ++honest_pairs;
-      bool badly = p.status == "terminated";
-      for (auto& r : p.client_end_reasons)
-        badly = badly || r != "client_closed";
-      false_cuts += badly;
+      false_cuts += falsely_cut(p);
+      churn_ends += p.churn_ends;
       continue;
     }
     auto who = p.client_strategy != "honest" ? p.client_strategy : p.provider_strategy;
@@ -276,6 +330,7 @@ nlohmann::json report::figures(const sim_api& api) const {
           {"open_failures", open_failures_},
           {"honest_pairs", honest_pairs},
           {"honest_false_cutoffs", false_cuts},
+          {"honest_churn_ends", churn_ends},
           {"cheaters", cheaters}};
 }
 

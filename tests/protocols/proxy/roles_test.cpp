@@ -250,8 +250,9 @@ TEST_CASE("proxy: proxy_failed from the data plane ends the session and a best s
   CHECK(*ends[0].field("reason") == "service_failed");
   CHECK(*ends[0].field("provider") == "2");
   CHECK(ends[0].field("text")->find("502 connection refused") != std::string::npos);
-  // Provider 2 heard the end; the client went on with provider 3.
-  CHECK(w.prov(prov_a).clients().at(first).status != "active");
+  // The client settled before leaving, so provider 2 closed the session (not
+  // a cut-off); the client went on with provider 3.
+  CHECK(w.prov(prov_a).clients().at(first).status == "closed");
   REQUIRE(w.cl().current());
   CHECK(w.cl().current()->provider == prov_b);
   CHECK(w.cl().current()->status == "active");
@@ -470,4 +471,72 @@ TEST_CASE("proxy: a restarted provider names its ended clients too, so their tok
   REQUIRE(all.size() == before + 1);
   CHECK(*all.back().field("token") == token);
   CHECK(*all.back().field("status") == "closed");
+}
+
+TEST_CASE("proxy: a client that left a provider while it was down continues the session and "
+          "settles it") {
+  world w;
+  auto open = w.ask(cli, ports::proxy_client, "proxy_open", {"2"});
+  w.net.run_for(2 * us_per_s);
+  REQUIRE(w.reply(open));
+  auto id = w.cl().current()->client_id;
+  w.browse(10, 500, 20'000, 300 * us_per_ms);
+  w.net.run_for(5 * us_per_s);
+  // The provider crashes: requests go unanswered, the client tries to settle
+  // and leaves without SESSION_END (not square), so the provider's row stays
+  // open rather than being cut off.
+  w.net.crash(prov_a);
+  w.browse(3, 500, 20'000, 300 * us_per_ms);
+  w.net.run_for(20 * us_per_s);
+  auto ends = w.net.of_kind("proxy_session_ended");
+  REQUIRE(ends.size() == 1);
+  CHECK(*ends[0].field("reason") == "service_failed");
+  auto a = w.pc;
+  a.fee_per_kb = 0;
+  w.net.restart(prov_a, {make_provider(a), kad::make_kad_role(fast_kad())});
+  REQUIRE(w.prov(prov_a).clients().at(id).status == "active");
+  // Connecting again: the provider gives the same client id and its count;
+  // the client continues from its own row, the counts agree, the rest is paid.
+  auto again = w.ask(cli, ports::proxy_client, "proxy_open", {"2"});
+  w.net.run_for(2 * us_per_s);
+  REQUIRE(w.reply(again));
+  REQUIRE(w.reply(again)->kind == "proxy_opened");
+  REQUIRE(w.cl().current()->client_id == id);
+  CHECK(w.cl().current()->used() > 200'000);
+  w.browse(5, 500, 20'000, 300 * us_per_ms);
+  auto close = w.ask(cli, ports::proxy_client, "proxy_close");
+  w.net.run_for(15 * us_per_s);
+  REQUIRE(w.reply(close));
+  auto& row = w.prov(prov_a).clients().at(id);
+  for (auto& e : w.net.events)
+    if (e.e.kind.rfind("proxy_", 0) == 0 && e.e.kind != "proxy_fetched")
+      UNSCOPED_INFO(e.e.kind << " " << (e.e.field("reason") ? *e.e.field("reason") : "") << " "
+                             << (e.e.field("text") ? *e.e.field("text") : ""));
+  CHECK(row.status == "closed");
+  CHECK(w.net.of_kind("proxy_cut_off").empty());
+  auto due = fee_of(row.used(), fee_a);
+  CHECK(row.confirmed + row.unconfirmed + 1 >= due);
+  CHECK(row.confirmed + row.unconfirmed <= due + 1);
+}
+
+TEST_CASE("proxy: a client that leaves owing within the band is closed, beyond it cut off") {
+  // Within the band: the shortfall two honest counts may differ by.
+  for (bool far : {false, true}) {
+    world w;
+    auto open = w.ask(cli, ports::proxy_client, "proxy_open", {"2"});
+    w.net.run_for(2 * us_per_s);
+    REQUIRE(w.reply(open));
+    auto id = w.cl().current()->client_id;
+    w.browse(10, 500, 20'000, 300 * us_per_ms);
+    w.net.run_for(6 * us_per_s);
+    // The provider counts bytes the client never paid for: a few KB (in
+    // flight at a crash), or several credit windows.
+    w.net.act(prov_a, ports::proxy, [&](context& ctx, effects& fx) {
+      w.prov(prov_a).meter(ctx, id, 0, far ? 4 * w.pc.credit_window : 3000, fx);
+    });
+    auto close = w.ask(cli, ports::proxy_client, "proxy_close");
+    w.net.run_for(15 * us_per_s);
+    REQUIRE(w.reply(close));
+    CHECK(w.prov(prov_a).clients().at(id).status == (far ? "terminated" : "closed"));
+  }
 }
