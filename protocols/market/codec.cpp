@@ -78,18 +78,6 @@ const char* message_name(std::uint8_t t) {
   return "?";
 }
 
-const char* pay_status_name(pay_status s) {
-  switch (s) {
-  case pay_status::received:
-    return "received";
-  case pay_status::verified:
-    return "verified";
-  case pay_status::failed:
-    return "failed";
-  }
-  return "?";
-}
-
 std::string ref_hex(const payment_ref& r) { return to_hex(byte_view{r.data(), r.size()}); }
 
 bytes encode(const message& m) {

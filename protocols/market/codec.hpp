@@ -6,6 +6,7 @@
 // a frame damaged in transit fails with "checksum mismatch (damaged in
 // transit)". Decoding is strict (a frame decodes only if re-encoding gives back
 // the same bytes).
+#include "protocols/common/payment_status.hpp"
 #include "protocols/common/sha256.hpp"
 #include "protocols/filexfer/codec.hpp"
 
@@ -23,11 +24,10 @@ enum class msg_type : std::uint8_t {
   payment_status = 3,  // verifier -> payer
 };
 
-enum class pay_status : std::uint8_t {
-  received = 1, // notification recorded, verification under way
-  verified = 2, // confirmed on the ledger, right payee, amount and payer
-  failed = 3,   // verification failed (reason says why); the peer is blacklisted
-};
+// Verifier answers (protocols/common/payment_status.hpp); a failed market
+// payment also blacklists the payer.
+using peerlab::pay_status;
+using peerlab::pay_status_name;
 
 /// A bill: pay `amount` to account `recipient` for bytes [from, to) of `hash`.
 struct payment_request {
@@ -65,7 +65,6 @@ struct decode_result {
 };
 decode_result decode(byte_view frame);
 const char* message_name(std::uint8_t type);
-const char* pay_status_name(pay_status);
 
 std::string ref_hex(const payment_ref&);
 

@@ -386,18 +386,6 @@ const char* end_reason_name(end_reason r) {
   return "?";
 }
 
-const char* pay_status_name(pay_status s) {
-  switch (s) {
-  case pay_status::received:
-    return "received";
-  case pay_status::verified:
-    return "verified";
-  case pay_status::failed:
-    return "failed";
-  }
-  return "?";
-}
-
 bytes encode(const message& m) {
   bytes out = wire::build([&](writer& w) {
     std::visit(

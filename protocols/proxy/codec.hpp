@@ -7,6 +7,7 @@
 // of protocols/common/frame_checksum.hpp, checked first, so a frame damaged in
 // transit fails with "checksum mismatch (damaged in transit)". Decoding is
 // strict: a frame decodes only if re-encoding it gives back the same bytes.
+#include "protocols/common/payment_status.hpp"
 #include "protocols/common/sha256.hpp"
 #include "protocols/proxy/proxy.hpp"
 
@@ -60,8 +61,8 @@ enum class end_reason : std::uint8_t {
 };
 const char* end_reason_name(end_reason);
 
-enum class pay_status : std::uint8_t { received = 1, verified = 2, failed = 3 };
-const char* pay_status_name(pay_status);
+using peerlab::pay_status;
+using peerlab::pay_status_name;
 
 /// What META and CONNECT_OK describe: where the proxy listens and its price.
 struct metadata {

@@ -200,11 +200,12 @@ bool report::evaluate(const sim_api& api, const checker_spec& c, verdict& v) con
     for (auto& p : all)
       if (honest(p)) {
         ++n;
-        if (falsely_cut(p))
-          fail(p, p.status == "terminated" ? "cut off: " + cuts_.count({p.provider, p.client})
-                                               ? cuts_.at({p.provider, p.client})
-                                               : std::string("terminated")
-                                           : "the client left it");
+        if (falsely_cut(p)) {
+          auto cut = cuts_.find({p.provider, p.client});
+          fail(p, p.status != "terminated" ? std::string("the client left it")
+                  : cut != cuts_.end()     ? "cut off: " + cut->second
+                                           : std::string("cut off (terminated)"));
+        }
         churned += p.churn_ends;
       }
     v.passed = bad == 0;
