@@ -221,7 +221,18 @@ public:
     return rep_.evaluate(api, c, v);
   }
   void summarize(const sim_api& api, json& summary) const override {
-    summary["proxy"] = rep_.figures(api);
+    auto f = rep_.figures(api);
+    // The roles' own settlement tallies start again at a restart; the run's
+    // counters (the same increments) hold the whole run.
+    auto& c = summary["counters"];
+    if (c.is_object() && c.contains("proxy.settle_frames") && c.contains("proxy.settle_bytes")) {
+      f["settle_frames"] = c["proxy.settle_frames"].get<double>();
+      f["settle_bytes"] = c["proxy.settle_bytes"].get<double>();
+      double mb = f["bytes_proxied"].get<double>() / 1e6;
+      f["settle_frames_per_mb"] = mb > 0 ? f["settle_frames"].get<double>() / mb : 0.0;
+      f["settle_bytes_per_mb"] = mb > 0 ? f["settle_bytes"].get<double>() / mb : 0.0;
+    }
+    summary["proxy"] = f;
   }
 
 private:
