@@ -7,7 +7,9 @@
 # to the client role as `proxy_failed`, the role ends that session
 # (service_failed) and opens one with the other provider by itself, and curl
 # through the same local port works again with no call to the API. The client
-# then pays the second provider for what went through it.
+# then pays the second provider for what went through it. Last, the client
+# node is killed with SIGKILL and restarted: it resumes its session, its port
+# works again, and closing settles it in full.
 # Usage: live_proxy_switch.sh REPO_ROOT PEERLAB_BINARY. Binds 127.0.0.1 only.
 set -euo pipefail
 
@@ -129,4 +131,23 @@ paid() {
     (($(jget "$work/resp.json" "sum(int(r['fees_confirmed']) for r in j['provider'])") > 0))
 }
 poll 30 paid || fail "the second provider was never paid: $(cat "$work/resp.json")"
-echo "live proxy switch: ok (provider $id_cheap killed; through $id_dear after ${took} s; answers meanwhile: ${codes:-none})"
+
+# The client node crashes (SIGKILL) and restarts: it resumes its session from
+# ProxySessions, its local port forwards through the same provider again with
+# no call to the API, and closing settles what it used: the provider closes
+# the session (a debt beyond the band would have cut the client off).
+kill -KILL "${pid[client]}"
+wait "${pid[client]}" 2>/dev/null || true
+start client
+poll 30 fetch_ok || fail "no GET through the restarted client's port: HTTP $last_code"
+[[ $(call POST "$C/api/proxy/close") == 200 ]] || fail "close after the restart: $(cat "$work/resp.json")"
+closed() {
+  [[ $(call GET "http://$api_dear/api/proxy/usage") == 200 ]] &&
+    [[ $(jget "$work/resp.json" "[r['status'] for r in j['provider'] if r['client_peer'] == '$id_client'][-1]") == closed ]]
+}
+poll 20 closed || fail "the provider did not close the resumed session: $(cat "$work/resp.json")"
+row=$(jget "$work/resp.json" "[r for r in j['provider'] if r['client_peer'] == '$id_client'][-1]")
+used=$(jget "$work/resp.json" "[int(r['bytes_up'])+int(r['bytes_down']) for r in j['provider'] if r['client_peer'] == '$id_client'][-1]")
+paid=$(jget "$work/resp.json" "[int(r['fees_confirmed'])+int(r['fees_unconfirmed']) for r in j['provider'] if r['client_peer'] == '$id_client'][-1]")
+((used >= 2 * size && paid * 1000 >= used * 20 * 95 / 100)) || fail "after the client's restart: $row"
+echo "live proxy switch: ok (provider $id_cheap killed; through $id_dear after ${took} s; answers meanwhile: ${codes:-none}; client killed and restarted: its session resumed and closed, $used B, $paid paid)"
