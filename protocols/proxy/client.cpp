@@ -33,6 +33,22 @@ std::vector<peer_id> split_peers(const std::string* list) {
 
 std::vector<const table_schema*> client::tables() const { return {&tables::sessions()}; }
 
+// A ProxySessions row as the session it records (status and reason aside).
+client::session client::session_of(const row& r) {
+  session s;
+  s.key = r.u64(0);
+  s.provider = r.u64(1);
+  s.client_id = r.u64(2);
+  std::copy(r.blob(3).begin(), r.blob(3).end(), s.token.begin());
+  s.info = metadata{r.text(4), r.u64(5), r.u64(6)};
+  s.started = r.integer(7);
+  s.up = r.u64(9);
+  s.down = r.u64(10);
+  s.unconfirmed = r.u64(11);
+  s.confirmed = r.u64(12);
+  return s;
+}
+
 void client::start(context& ctx, effects& fx) {
   phase_ = phase::idle;
   cands_.clear();
@@ -49,17 +65,7 @@ void client::start(context& ctx, effects& fx) {
   ctx.store.scan(tables::sessions(), {}, [&](const row& r) {
     if (r.text(13) != "active" && r.text(13) != "closing")
       return;
-    session s;
-    s.key = r.u64(0);
-    s.provider = r.u64(1);
-    s.client_id = r.u64(2);
-    std::copy(r.blob(3).begin(), r.blob(3).end(), s.token.begin());
-    s.info = metadata{r.text(4), r.u64(5), r.u64(6)};
-    s.started = r.integer(7);
-    s.up = r.u64(9);
-    s.down = r.u64(10);
-    s.unconfirmed = r.u64(11);
-    s.confirmed = r.u64(12);
+    auto s = session_of(r);
     if (!s_ || s.started > s_->started)
       s_ = std::move(s);
   });
@@ -256,12 +262,13 @@ void client::on_connect_ok(context& ctx, peer_id from, const connect_ok& m, effe
   ctx.store.scan(tables::sessions(), {}, [&](const row& r) {
     if (r.u64(1) != from || r.u64(2) != m.client_id)
       return;
-    s.key = r.u64(0);
-    s.started = r.integer(7);
-    s.up = r.u64(9);
-    s.down = r.u64(10);
-    s.unconfirmed = r.u64(11);
-    s.confirmed = r.u64(12);
+    auto old = session_of(r);
+    s.key = old.key;
+    s.started = old.started;
+    s.up = old.up;
+    s.down = old.down;
+    s.unconfirmed = old.unconfirmed;
+    s.confirmed = old.confirmed;
   });
   if (s.started != ctx.now)
     fx.count("proxy.sessions_continued");

@@ -116,6 +116,7 @@ private:
   void set_phase(context&, phase, time_us timeout, effects&);
   void save(context&);
   static event opened_event(const session& s, std::uint64_t cmd);
+  static session session_of(const row&);
   // The ProxyPaymentLoop (client_payments.cpp).
   void loop(context&, effects&);
   void report(context&, bool again, effects&);

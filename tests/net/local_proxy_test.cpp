@@ -63,13 +63,6 @@ struct client_node {
   local_proxy proxy;
 };
 
-std::string get(const std::string& authority, const std::string& path) {
-  return "GET http://" + authority + path + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n";
-}
-std::string connect_request(const std::string& authority) {
-  return "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n";
-}
-
 std::uint64_t rss_bytes() {
   std::ifstream in("/proc/self/status");
   std::string line;
@@ -90,11 +83,11 @@ TEST_CASE("local proxy: requests and tunnels reach the origin through the chosen
   n.proxy.set_upstream({"p1", p.proxy.address(), "tok"});
   {
     client c(n.proxy.address());
-    c.send(get(origin.authority(), "/hello"));
+    c.send(proxy_get(origin.authority(), "/hello"));
     auto a = c.response();
     CHECK(a.status == 200);
     CHECK(a.body == "hello");
-    c.send(get(origin.authority(), "/size/200000"));
+    c.send(proxy_get(origin.authority(), "/size/200000"));
     CHECK(c.response().body.size() == 200000);
     c.close();
     REQUIRE(eventually([&] { return n.proxy.connections() == 0; }));
@@ -125,11 +118,11 @@ TEST_CASE("local proxy: a new upstream takes the next request of a kept-alive co
   client_node n;
   n.proxy.set_upstream({"a", a.proxy.address(), "ta"});
   client c(n.proxy.address());
-  c.send(get(origin.authority(), "/hello"));
+  c.send(proxy_get(origin.authority(), "/hello"));
   CHECK(c.response().status == 200);
   auto a_before = a.proxy.totals("me");
   n.proxy.set_upstream({"b", b.proxy.address(), "tb"});
-  c.send(get(origin.authority(), "/hello"));
+  c.send(proxy_get(origin.authority(), "/hello"));
   CHECK(c.response().status == 200);
   CHECK(b.proxy.totals("me").up > 0);
   CHECK(a.proxy.totals("me").up == a_before.up);
@@ -142,13 +135,13 @@ TEST_CASE("local proxy: upstream failures reach the client and the callback", "[
   client_node n;
   SECTION("no upstream chosen: 503") {
     client c(n.proxy.address());
-    c.send(get(origin.authority(), "/hello"));
+    c.send(proxy_get(origin.authority(), "/hello"));
     CHECK(c.response().status == 503);
   }
   SECTION("a wrong token: the provider's 407 is passed on and reported") {
     n.proxy.set_upstream({"p", p.proxy.address(), "wrong"});
     client c(n.proxy.address());
-    c.send(get(origin.authority(), "/hello"));
+    c.send(proxy_get(origin.authority(), "/hello"));
     CHECK(c.response().status == 407);
     client t(n.proxy.address());
     t.send(connect_request(echo.authority()));

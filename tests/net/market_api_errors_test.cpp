@@ -81,15 +81,6 @@ std::string changes(const std::map<std::string, std::string>& before,
   return out;
 }
 
-void expect_error(const api_reply& r, unsigned status, const std::string& words) {
-  INFO(r.status << " " << r.text);
-  CHECK(r.status == status);
-  REQUIRE(r.body.is_object());
-  CHECK(r.body["status"] == status);
-  REQUIRE(r.body["error"].is_string());
-  CHECK(r.body["error"].get<std::string>().find(words) != std::string::npos);
-}
-
 std::string unknown_hash() {
   return to_hex(sha256::of(byte_view{reinterpret_cast<const std::uint8_t*>("nobody"), 6}));
 }

@@ -242,6 +242,17 @@ inline std::string read_file(const fs::path& p) {
 }
 
 /// A ledger and the roles of a provider and a downloader that use it.
+/// A refused request: `status`, and a JSON error {"error", "status"} whose
+/// text contains `words`.
+inline void expect_error(const api_reply& r, unsigned status, const std::string& words) {
+  INFO(r.status << " " << r.text);
+  CHECK(r.status == status);
+  REQUIRE(r.body.is_object());
+  CHECK(r.body["status"] == status);
+  REQUIRE(r.body["error"].is_string());
+  CHECK(r.body["error"].get<std::string>().find(words) != std::string::npos);
+}
+
 struct market_roles {
   static json ledger() {
     return json::array({{{"role", "ledger"}, {"block_interval", "100ms"}, {"confirmations", 1}}});

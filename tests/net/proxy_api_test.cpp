@@ -9,15 +9,6 @@ using namespace peerlab::test;
 
 namespace {
 
-void expect_error(const api_reply& r, unsigned status, const std::string& words) {
-  INFO(r.status << " " << r.text);
-  CHECK(r.status == status);
-  REQUIRE(r.body.is_object());
-  CHECK(r.body["status"] == status);
-  REQUIRE(r.body["error"].is_string());
-  CHECK(r.body["error"].get<std::string>().find(words) != std::string::npos);
-}
-
 json provider_roles(peer_id ledger, const std::string& address) {
   return json::array(
     {{{"role", "proxy_provider"}, {"ledger", ledger}, {"ledger_address", address}}});

@@ -314,4 +314,13 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = 5s) {
   return pred();
 }
 
+/// What a client sends a forward proxy: an absolute-form GET (no token) and a
+/// CONNECT to `authority`.
+inline std::string proxy_get(const std::string& authority, const std::string& path) {
+  return "GET http://" + authority + path + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n";
+}
+inline std::string connect_request(const std::string& authority) {
+  return "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n";
+}
+
 } // namespace peerlab::test::proxykit

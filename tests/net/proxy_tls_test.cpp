@@ -79,13 +79,6 @@ struct client_node {
   local_proxy proxy;
 };
 
-std::string get(const std::string& authority, const std::string& path) {
-  return "GET http://" + authority + path + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n";
-}
-std::string connect_request(const std::string& authority) {
-  return "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n";
-}
-
 /// Speaks TLS to `address` without a client certificate, sends `request`
 /// and returns everything read until the server closes (blocking, with a
 /// receive timeout so a stuck server fails the test).
@@ -129,11 +122,11 @@ TEST_CASE("proxy TLS: requests and tunnels pass between the nodes' identities", 
   n.proxy.set_upstream({"p1", p.proxy.address(), "tok", p.identity->id()});
   {
     client c(n.proxy.address());
-    c.send(get(origin.authority(), "/hello"));
+    c.send(proxy_get(origin.authority(), "/hello"));
     auto a = c.response();
     CHECK(a.status == 200);
     CHECK(a.body == "hello");
-    c.send(get(origin.authority(), "/size/200000")); // the kept-alive TLS upstream again
+    c.send(proxy_get(origin.authority(), "/size/200000")); // the kept-alive TLS upstream again
     CHECK(c.response().body.size() == 200000);
     c.close();
     REQUIRE(eventually([&] { return n.proxy.connections() == 0; }));
@@ -161,7 +154,7 @@ TEST_CASE("proxy TLS: the token goes only to the provider the role chose", "[pro
   auto someone_else = node_identity::ephemeral()->id();
   n.proxy.set_upstream({"p1", p.proxy.address(), "tok", someone_else});
   client c(n.proxy.address());
-  c.send(get(origin.authority(), "/hello"));
+  c.send(proxy_get(origin.authority(), "/hello"));
   auto a = c.response();
   CHECK(a.status == 502);
   CHECK(a.body.find("not the chosen provider " + std::to_string(someone_else)) !=
@@ -178,7 +171,7 @@ TEST_CASE("proxy TLS: a plain provider fails the handshake as an upstream failur
   provider plain(nullptr, n.identity->id());
   n.proxy.set_upstream({"p1", plain.proxy.address(), "tok", 42});
   client c(n.proxy.address());
-  c.send(get(origin.authority(), "/hello"));
+  c.send(proxy_get(origin.authority(), "/hello"));
   CHECK(c.response().status == 502);
   CHECK(any_contains(n.failures_now(), "p1 502 TLS handshake with"));
 }
@@ -191,7 +184,7 @@ TEST_CASE("proxy TLS: a valid token from another peer is refused with 403", "[pr
   provider p(node_identity::ephemeral(), issued_to->id());
   thief.proxy.set_upstream({"p1", p.proxy.address(), "tok", p.identity->id()});
   client c(thief.proxy.address());
-  c.send(get(origin.authority(), "/hello"));
+  c.send(proxy_get(origin.authority(), "/hello"));
   auto a = c.response();
   CHECK(a.status == 403);
   CHECK(a.body.find("issued to peer " + std::to_string(issued_to->id()) + ", not to peer " +

@@ -33,14 +33,7 @@ local_cheat=127.0.0.1:$(free_port)
 
 # The origin: python's http.server with a 1 MiB file.
 size=$((1 << 20))
-mkdir -p "$work/www"
-head -c "$size" /dev/urandom >"$work/www/body.bin"
-want=$(sha256sum "$work/www/body.bin" | cut -d' ' -f1)
-origin=127.0.0.1:$(free_port)
-python3 -m http.server "${origin##*:}" --bind 127.0.0.1 --directory "$work/www" \
-  >"$work/origin.out" 2>"$work/origin.err" &
-pids+=("$!")
-poll 10 curl -sf -o /dev/null "http://$origin/" || fail "the origin did not start"
+start_origin "$size"
 
 fee=10                 # ledger units per 1000 bytes
 window=$((4 << 20))    # the provider's credit window

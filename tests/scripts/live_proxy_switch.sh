@@ -32,14 +32,7 @@ local_port=127.0.0.1:$(free_port)
 
 # The origin: python's http.server with a 256 KiB file.
 size=$((256 << 10))
-mkdir -p "$work/www"
-head -c "$size" /dev/urandom >"$work/www/body.bin"
-want=$(sha256sum "$work/www/body.bin" | cut -d' ' -f1)
-origin=127.0.0.1:$(free_port)
-python3 -m http.server "${origin##*:}" --bind 127.0.0.1 --directory "$work/www" \
-  >"$work/origin.out" 2>"$work/origin.err" &
-pids+=("$!")
-poll 10 curl -sf -o /dev/null "http://$origin/" || fail "the origin did not start"
+start_origin "$size"
 
 # Short kad timeouts: the dead provider's record stays in the DHT, and the
 # lookup after the crash must not wait 10 s for it.

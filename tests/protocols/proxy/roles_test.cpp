@@ -96,6 +96,17 @@ struct world {
     auto it = m.find(s->client_id);
     return it == m.end() ? nullptr : &it->second;
   }
+  /// Opens a session with provider A and browses 10 exchanges of 20 KB;
+  /// returns the session's client id.
+  std::uint64_t open_a_and_browse() {
+    auto open = ask(cli, ports::proxy_client, "proxy_open", {"2"});
+    net.run_for(2 * us_per_s);
+    REQUIRE(reply(open));
+    REQUIRE(reply(open)->kind == "proxy_opened");
+    auto id = cl().current()->client_id;
+    browse(10, 500, 20'000, 300 * us_per_ms);
+    return id;
+  }
   /// Web-like traffic: `n` exchanges, one every `gap`.
   void browse(int n, std::uint64_t req, std::uint64_t resp, time_us gap) {
     for (int i = 0; i < n; ++i) {
@@ -476,11 +487,7 @@ TEST_CASE("proxy: a restarted provider names its ended clients too, so their tok
 TEST_CASE("proxy: a client that left a provider while it was down continues the session and "
           "settles it") {
   world w;
-  auto open = w.ask(cli, ports::proxy_client, "proxy_open", {"2"});
-  w.net.run_for(2 * us_per_s);
-  REQUIRE(w.reply(open));
-  auto id = w.cl().current()->client_id;
-  w.browse(10, 500, 20'000, 300 * us_per_ms);
+  auto id = w.open_a_and_browse();
   w.net.run_for(5 * us_per_s);
   // The provider crashes: requests go unanswered, the client tries to settle
   // and leaves without SESSION_END (not square), so the provider's row stays
@@ -523,11 +530,7 @@ TEST_CASE("proxy: a client that leaves owing within the band is closed, beyond i
   // Within the band: the shortfall two honest counts may differ by.
   for (bool far : {false, true}) {
     world w;
-    auto open = w.ask(cli, ports::proxy_client, "proxy_open", {"2"});
-    w.net.run_for(2 * us_per_s);
-    REQUIRE(w.reply(open));
-    auto id = w.cl().current()->client_id;
-    w.browse(10, 500, 20'000, 300 * us_per_ms);
+    auto id = w.open_a_and_browse();
     w.net.run_for(6 * us_per_s);
     // The provider counts bytes the client never paid for: a few KB (in
     // flight at a crash), or several credit windows.

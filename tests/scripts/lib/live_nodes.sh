@@ -9,6 +9,8 @@
 #   poll SECONDS CMD...    retries CMD every 0.2 s until it succeeds
 #   start NAME             runs the node and waits for its API (fails if it exits)
 #   id_of NAME             its peer id (from its config's key)
+#   start_origin BYTES     python's http.server on 127.0.0.1 serving $work/www/body.bin
+#                          of BYTES random bytes; sets origin (HOST:PORT) and want (its sha256)
 declare -A pid
 
 jget() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
@@ -49,3 +51,14 @@ start() {
 }
 
 id_of() { "$bin" id --config "$work/$1.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["peer_id"])'; }
+
+start_origin() {
+  mkdir -p "$work/www"
+  head -c "$1" /dev/urandom >"$work/www/body.bin"
+  want=$(sha256sum "$work/www/body.bin" | cut -d' ' -f1)
+  origin=127.0.0.1:$(free_port)
+  python3 -m http.server "${origin##*:}" --bind 127.0.0.1 --directory "$work/www" \
+    >"$work/origin.out" 2>"$work/origin.err" &
+  pids+=("$!")
+  poll 10 curl -sf -o /dev/null "http://$origin/" || fail "the origin did not start"
+}
