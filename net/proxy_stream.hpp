@@ -80,11 +80,10 @@ public:
             on_bytes_(0, n);
           std::move(h)(ec, n);
         };
-        if (!tls_)
-          return sock_.async_write_some(buffers, std::move(done));
-        if (stage(buffers))
-          return tls_->async_write_some(asio::buffer(stage_), std::move(done));
-        tls_->async_write_some(buffers, std::move(done));
+        if (tls_)
+          tls_->async_write_some(buffers, std::move(done));
+        else
+          sock_.async_write_some(buffers, std::move(done));
       },
       token, b);
   }
@@ -92,12 +91,10 @@ public:
   /// Ends this side's sending; the peer reads the end of the stream (over
   /// TLS a close_notify first, so it is told apart from a cut connection).
   void shutdown_send() {
-    if (tls_ && !(SSL_get_shutdown(tls_->native_handle()) & SSL_SENT_SHUTDOWN)) {
-      SSL_shutdown(tls_->native_handle()); // best effort: the socket is non-blocking
-      ERR_clear_error();
-    }
+    if (tls_)
+      return tls_->shutdown_send();
     error_code ec;
-    socket().shutdown(tcp::socket::shutdown_send, ec);
+    sock_.shutdown(tcp::socket::shutdown_send, ec);
   }
 
   void close() {
@@ -107,32 +104,7 @@ public:
   }
 
 private:
-  // TLS writes one buffer per call (a record or more each): the pieces of an
-  // HTTP header (status line, fields, CRLF) are copied into one buffer first,
-  // so they go out as one record and the peer parses them after one read.
-  static constexpr std::size_t stage_max = 16 * 1024;
-  template <class Buffers>
-  bool stage(const Buffers& buffers) {
-    std::size_t total = 0, count = 0;
-    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
-         ++it) {
-      asio::const_buffer b = *it;
-      if (b.size() == 0)
-        continue;
-      if (count > 0 && total + b.size() > stage_max)
-        break;
-      total += b.size();
-      ++count;
-    }
-    if (count < 2)
-      return false;
-    stage_.resize(total);
-    asio::buffer_copy(asio::buffer(stage_), buffers, total);
-    return true;
-  }
-
-  tcp::socket sock_;        // moved into tls_ by secure()
-  std::vector<char> stage_; // of the pending TLS write
+  tcp::socket sock_; // moved into tls_ by secure()
   std::optional<tls_socket> tls_;
   on_bytes_fn on_bytes_;
 };
