@@ -18,6 +18,7 @@
 #include "net/sqlite_store.hpp"
 #include "protocols/common/sha256.hpp"
 #include "protocols/filexfer/filexfer.hpp"
+#include "bench/cpu_use.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -92,39 +93,6 @@ source_file& source(std::uint64_t file_size) {
   return *f;
 }
 
-// CPU seconds used by the whole process (both nodes, all threads).
-double process_cpu_seconds() {
-  rusage u{};
-  ::getrusage(RUSAGE_SELF, &u);
-  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; };
-  return sec(u.ru_utime) + sec(u.ru_stime);
-}
-
-// CPU seconds per thread of this process (from /proc/self/task/*/stat).
-std::map<int, double> thread_cpu_seconds() {
-  std::map<int, double> out;
-  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  for (auto& t : fs::directory_iterator("/proc/self/task")) {
-    std::ifstream in(t.path() / "stat");
-    std::string line;
-    std::getline(in, line);
-    auto close = line.rfind(')'); // the name may contain spaces
-    if (close == std::string::npos)
-      continue;
-    std::istringstream rest(line.substr(close + 2));
-    std::string field;
-    std::uint64_t utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) { // fields 14 and 15: utime, stime
-      if (i == 14)
-        utime = std::stoull(field);
-      if (i == 15)
-        stime = std::stoull(field);
-    }
-    out[std::stoi(t.path().filename().string())] = static_cast<double>(utime + stime) / tick;
-  }
-  return out;
-}
-
 class waiter {
 public:
   void add(const event& e) {
@@ -194,18 +162,14 @@ void BM_live_transfer(benchmark::State& state) {
   downloader.learn_address(provider.id(), provider.listen_address());
 
   std::uint64_t id = 0;
-  double cpu = 0;
-  std::map<int, double> per_thread; // CPU seconds in the timed part, by thread id
+  bench::cpu_meter cpu; // of the timed part
   for (auto _ : state) {
-    double cpu0 = process_cpu_seconds();
-    auto threads0 = thread_cpu_seconds();
+    cpu.start();
     downloader.command(
       ports::file_downloader,
       text_command_of(++id, "download", {to_hex(src.hash), std::to_string(provider.id())}));
     event e = w.wait();
-    cpu += process_cpu_seconds() - cpu0;
-    for (auto& [tid, sec] : thread_cpu_seconds())
-      per_thread[tid] += sec - (threads0.count(tid) ? threads0[tid] : 0.0);
+    cpu.stop();
     state.PauseTiming();
     if (e.kind != "download_done" || e.value("bytes") != static_cast<double>(src.size)) {
       state.SkipWithError(
@@ -222,13 +186,10 @@ void BM_live_transfer(benchmark::State& state) {
   // Load-independent cost: CPU seconds (both nodes, all threads) per GiB moved.
   // On 2 idle cores the wall rate cannot beat 2 / cpu_s_per_GiB GiB/s.
   const double gib = static_cast<double>(state.iterations() * src.size) / (1ull << 30);
-  state.counters["cpu_s_per_GiB"] = cpu / gib;
+  state.counters["cpu_s_per_GiB"] = cpu.cpu_seconds() / gib;
   // The busiest thread (the downloader's actor: SHA-256 plus copies) bounds the
   // rate on an idle machine: at most 1 / busiest_thread_s_per_GiB GiB/s.
-  double busiest = 0;
-  for (auto& [_, sec] : per_thread)
-    busiest = std::max(busiest, sec);
-  state.counters["busiest_thread_s_per_GiB"] = busiest / gib;
+  state.counters["busiest_thread_s_per_GiB"] = cpu.busiest_thread_seconds() / gib;
   downloader.stop();
   provider.stop();
   std::error_code ec;

@@ -8,7 +8,12 @@
 // through both proxies with a plain leg between them and one with the nodes'
 // mutual TLS leg (as live nodes run it), alternating; counters direct_MiBps,
 // proxied_MiBps and tls_MiBps (the fastest of each), ratio (plain leg to
-// direct) and tls_ratio (TLS leg to direct); the goal is at least 0.5.
+// direct) and tls_ratio (TLS leg to direct); the goal is at least 0.5. What
+// bounds them, independent of other load: <way>_cpu_s_per_GiB (all threads:
+// on 2 idle cores a rate cannot beat 2 / that) and <way>_busiest_s_per_GiB
+// (the busiest thread: with a core per thread a rate cannot beat 1 / that),
+// for direct, proxied (plain leg) and tls; and the ratios those bounds give,
+// cpu_bound_tls_ratio (2 cores) and core_per_thread_tls_ratio.
 // BM_proxy_small_get/<n>/<tls>: n GETs of 5 bytes each way, on one
 // kept-alive connection, through a plain (0) or TLS (1) leg; counters p50/p99
 // in microseconds, direct and proxied, and added_p50_us / added_p99_us. The
@@ -17,6 +22,7 @@
 #include "net/identity.hpp"
 #include "net/local_proxy.hpp"
 #include "tests/net/proxy_kit.hpp"
+#include "bench/cpu_use.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -84,12 +90,15 @@ void BM_proxy_connect_download(benchmark::State& state) {
   const std::uint64_t size = static_cast<std::uint64_t>(state.range(0)) << 20;
   raw_origin source(raw_origin::mode::source, size);
   chain plain, tls(true);
-  auto through = [&](chain& ch) {
+  bench::cpu_meter direct_cpu, plain_cpu, tls_cpu;
+  auto through = [&](chain& ch, bench::cpu_meter& cpu) {
     auto t0 = std::chrono::steady_clock::now();
+    cpu.start();
     client c(ch.local.address());
     c.send("CONNECT " + source.authority() + " HTTP/1.1\r\nHost: x\r\n\r\n");
     if (c.connect_answer().status != 200 || c.drain(600s) != size)
       state.SkipWithError("proxied download incomplete");
+    cpu.stop();
     return seconds_since(t0);
   };
   // Direct and proxied downloads alternate, `rounds` of each; the fastest of
@@ -100,14 +109,16 @@ void BM_proxy_connect_download(benchmark::State& state) {
   for (auto _ : state) {
     for (int r = 0; r < rounds; ++r) {
       auto t0 = std::chrono::steady_clock::now();
+      direct_cpu.start();
       {
         client c(source.port());
         if (c.drain(600s) != size)
           state.SkipWithError("direct download incomplete");
       }
+      direct_cpu.stop();
       direct_s = std::min(direct_s, seconds_since(t0));
-      proxied_s = std::min(proxied_s, through(plain));
-      tls_s = std::min(tls_s, through(tls));
+      proxied_s = std::min(proxied_s, through(plain, plain_cpu));
+      tls_s = std::min(tls_s, through(tls, tls_cpu));
     }
   }
   double mib = static_cast<double>(size) / (1 << 20);
@@ -116,6 +127,23 @@ void BM_proxy_connect_download(benchmark::State& state) {
   state.counters["tls_MiBps"] = mib / tls_s;
   state.counters["ratio"] = direct_s / proxied_s;
   state.counters["tls_ratio"] = direct_s / tls_s;
+  const double gib = rounds * static_cast<double>(state.iterations() * size) / (1ull << 30);
+  auto cost = [&](const char* way, const bench::cpu_meter& m) {
+    state.counters[std::string(way) + "_cpu_s_per_GiB"] = m.cpu_seconds() / gib;
+    state.counters[std::string(way) + "_busiest_s_per_GiB"] = m.busiest_thread_seconds() / gib;
+  };
+  cost("direct", direct_cpu);
+  cost("proxied", plain_cpu);
+  cost("tls", tls_cpu);
+  if (tls_cpu.cpu_seconds() > 0 && tls_cpu.busiest_thread_seconds() > 0) {
+    // min(2 / cpu, 1 / busiest) for each way on 2 cores; 1 / busiest with a core per thread.
+    auto on_two = [](const bench::cpu_meter& m) {
+      return std::min(2 / m.cpu_seconds(), 1 / m.busiest_thread_seconds());
+    };
+    state.counters["cpu_bound_tls_ratio"] = on_two(tls_cpu) / on_two(direct_cpu);
+    state.counters["core_per_thread_tls_ratio"] =
+      direct_cpu.busiest_thread_seconds() / tls_cpu.busiest_thread_seconds();
+  }
   state.SetBytesProcessed(static_cast<std::int64_t>(size) * 3 * rounds * state.iterations());
 }
 BENCHMARK(BM_proxy_connect_download)
