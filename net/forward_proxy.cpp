@@ -65,6 +65,16 @@ public:
     meter_.flush(id);
   }
   bool terminated(const std::string& id) const { return terminated_.count(id) > 0; }
+  bool over_allowance(const std::string& id) const {
+    if (!cbs_.allowance)
+      return false;
+    auto t = meter_.totals(id);
+    return t.up + t.down > cbs_.allowance(id);
+  }
+  // The client passed what the role allows: its bytes go to the role now (not
+  // at the next report, up to report_bytes later) and its connections close,
+  // so the overshoot is at most one read or write.
+  void stop_client(const std::string& id);
   void terminate_now(const std::string& id);
 
   forward_proxy_options opts_;
@@ -74,6 +84,7 @@ public:
   std::chrono::steady_clock::time_point t0_;
   std::map<std::string, std::size_t> per_client_;
   std::set<std::string> terminated_; // io thread
+  std::set<std::string> stopped_;    // io thread: clients stopped at their allowance (logged once)
   // Last: sessions its io_context still holds when destroyed use the members above.
   server server_;
 };
@@ -99,8 +110,12 @@ protected:
   }
 
   void on_client_bytes(std::size_t up, std::size_t down) override {
-    if (bound_)
-      return p_.meter_.add(client_id_, up, down, p_.now());
+    if (bound_) {
+      p_.meter_.add(client_id_, up, down, p_.now());
+      if (p_.over_allowance(client_id_))
+        p_.stop_client(client_id_);
+      return;
+    }
     // Counted from the connection's start once the client is known.
     pending_.up += up;
     pending_.down += down;
@@ -159,6 +174,10 @@ private:
     }
     if (p_.tls_ && !peer_matches(verdict.peer))
       return false;
+    if (p_.over_allowance(verdict.client_id)) {
+      fail(402, "this client used the bytes its payments allow: pay to continue");
+      return false;
+    }
     if (bound_ && verdict.client_id != client_id_) {
       fail(403, "one connection serves one client");
       return false;
@@ -233,6 +252,20 @@ void forward_proxy::impl::terminate_now(const std::string& id) {
       f.close();
   });
   meter_.flush(id);
+}
+
+void forward_proxy::impl::stop_client(const std::string& id) {
+  meter_.flush(id);
+  server_.post([this, id] {
+    server_.each([&id](session& s) {
+      auto& f = static_cast<fsession&>(s);
+      if (f.bound() && f.client_id() == id)
+        f.close();
+    });
+  });
+  if (cbs_.log && stopped_.insert(id).second)
+    cbs_.log("forward proxy: client " + id + " passed the bytes its payments allow (" +
+             std::to_string(cbs_.allowance(id)) + "): its connections are closed");
 }
 
 forward_proxy::forward_proxy(forward_proxy_options opts, forward_proxy_callbacks cbs) {

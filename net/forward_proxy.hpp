@@ -11,7 +11,8 @@
 // to is refused (403), one presented without a certificate gets 407.
 //
 // Answers the proxy makes itself: 400 malformed request or target, or plain
-// HTTP to a TLS proxy, 403 terminated client, destination not allowed or
+// HTTP to a TLS proxy, 402 client past the bytes the role allows it (its
+// credit window), 403 terminated client, destination not allowed or
 // token of another peer, 407 (with "Proxy-Authenticate: Bearer") token
 // missing or unknown, or no client certificate over TLS, 429 too many
 // connections of one client, 431 header too large, 502 upstream unreachable
@@ -68,6 +69,11 @@ struct forward_proxy_callbacks {
                      const boost::asio::ip::address& resolved)>
     allow_destination;
   proxy::log_fn log;
+  /// The most bytes (up + down) the client may move; a client past it has its
+  /// connections closed and its bytes reported at once, and further requests
+  /// get 402 (the role then cuts it off). Io thread, must not block; empty:
+  /// no limit.
+  std::function<std::uint64_t(const std::string& client_id)> allowance;
 };
 
 class forward_proxy {

@@ -74,6 +74,15 @@ proxy_authorization proxy_provider_shell::authorize(const std::string& token) co
   return {proxy_authorization::verdict::allowed, it->second.client, it->second.peer};
 }
 
+std::uint64_t proxy_provider_shell::allowance(const std::string& client) const {
+  std::lock_guard lock(mu_);
+  auto t = token_of_.find(client);
+  if (t == token_of_.end())
+    return UINT64_MAX;
+  auto it = by_token_.find(t->second);
+  return it == by_token_.end() ? UINT64_MAX : it->second.allowance;
+}
+
 void proxy_provider_shell::serve(const std::string& address) {
   if (address.empty()) {
     if (log_)
@@ -91,6 +100,7 @@ void proxy_provider_shell::serve(const std::string& address) {
   o.allow_remote = !is_loopback_listen(address);
   forward_proxy_callbacks cbs;
   cbs.authorize = [this](const std::string& token) { return authorize(token); };
+  cbs.allowance = [this](const std::string& client) { return allowance(client); };
   cbs.metered = [this](const std::string& client, std::uint64_t up, std::uint64_t down) {
     auto err = submit_(ports::proxy, next_id_++, "metered",
                        {client, std::to_string(up), std::to_string(down)});
@@ -159,12 +169,23 @@ void proxy_provider_shell::consume(const event& e) {
     // terminated): their tokens get 403, as before the restart.
     auto status = field_or_empty(e, "status");
     std::lock_guard lock(mu_);
-    by_token_[token] = entry{client, peer_field(e, "peer"), status.empty() || status == "active"};
+    by_token_[token] =
+      entry{client, peer_field(e, "peer"), status.empty() || status == "active", UINT64_MAX};
     token_of_[client] = token;
     if (!by_token_[token].active) {
       ended_.push_back(token);
       trim_ended();
     }
+  } else if (e.kind == "proxy_allowance") {
+    auto client = field_or_empty(e, "client");
+    double bytes = e.value("bytes");
+    std::lock_guard lock(mu_);
+    auto t = token_of_.find(client);
+    if (t == token_of_.end() || !(bytes >= 0))
+      return;
+    if (auto it = by_token_.find(t->second); it != by_token_.end())
+      it->second.allowance =
+        bytes >= 18446744073709551615.0 ? UINT64_MAX : static_cast<std::uint64_t>(bytes);
   } else if (e.kind == "proxy_cut_off" || e.kind == "proxy_client_closed") {
     end_client(field_or_empty(e, "client"));
   }

@@ -30,7 +30,8 @@ constexpr std::uint64_t proxy_shell_first_command_id = 1ull << 52;
 
 /// Provider side: serves a forward_proxy on the address the provider role
 /// announces (`proxy_providing`), lets through the tokens the role handed out
-/// (`proxy_client_connected`), refuses and disconnects clients the role ended
+/// (`proxy_client_connected`), stops a client's traffic at the bytes the role
+/// allows it (`proxy_allowance`), refuses and disconnects clients the role ended
 /// (`proxy_cut_off`, `proxy_client_closed`, or `proxy_client_connected` with
 /// a status other than active, as a restarted role announces them: 403 from
 /// then on), and posts the
@@ -61,8 +62,10 @@ private:
     std::string client;
     peer_id peer = 0; // the client's node: over TLS only it may present the token
     bool active = true;
+    std::uint64_t allowance = UINT64_MAX; // bytes (up + down), from proxy_allowance
   };
   proxy_authorization authorize(const std::string& token) const;
+  std::uint64_t allowance(const std::string& client) const;
   void serve(const std::string& address);
   void end_client(const std::string& client);
   void trim_ended();  // with mu_ held

@@ -137,6 +137,28 @@ void provider::emit_connected(std::uint64_t id, const client& c, effects& fx) {
                  {"token", to_hex(byte_view{c.token.data(), c.token.size()})},
                  {"status", c.status}},
                 {{"fee_per_kb", static_cast<double>(c.fee_per_kb)}}});
+  if (c.status == "active")
+    emit_allowance(id, c, fx);
+}
+
+std::uint64_t provider::allowance(const client& c) const {
+  if (c.fee_per_kb == 0)
+    return UINT64_MAX;
+  // Cut off when fee_of(used) > paid + fee_of(window): the largest used with
+  // floor(used * fee / 1000) <= limit is floor((1000 * (limit + 1) - 1) / fee).
+  using u128 = unsigned __int128;
+  u128 limit = u128{c.confirmed} + c.unconfirmed + fee_of(cfg_.credit_window, c.fee_per_kb);
+  u128 most = (1000 * (limit + 1) - 1) / c.fee_per_kb;
+  return most > UINT64_MAX ? UINT64_MAX : static_cast<std::uint64_t>(most);
+}
+
+void provider::emit_allowance(std::uint64_t id, const client& c, effects& fx) {
+  // A live node's forward proxy stops the client's traffic once its bytes
+  // pass this, without waiting for its next metering report.
+  fx.emit(event{"proxy_allowance",
+                0,
+                {{"client", std::to_string(id)}, {"peer", std::to_string(c.peer)}},
+                {{"bytes", static_cast<double>(allowance(c))}}});
 }
 
 void provider::save(context& ctx, std::uint64_t id, const client& c) {
@@ -243,9 +265,9 @@ bool provider::meter(context& ctx, std::uint64_t id, std::uint64_t up, std::uint
   c.up += up;
   c.down += down;
   fx.count("proxy.bytes_metered", static_cast<double>(up + down));
-  const std::uint64_t paid = c.confirmed + c.unconfirmed;
-  const std::uint64_t owed = fee_of(c.used(), c.fee_per_kb);
-  if (owed > paid && owed - paid > fee_of(cfg_.credit_window, c.fee_per_kb)) {
+  if (c.used() > allowance(c)) {
+    const std::uint64_t paid = c.confirmed + c.unconfirmed;
+    const std::uint64_t owed = fee_of(c.used(), c.fee_per_kb);
     terminate(ctx, id, c, end_reason::unpaid,
               "owes " + std::to_string(owed - paid) + " past the credit window of " +
                 std::to_string(cfg_.credit_window) + " B",

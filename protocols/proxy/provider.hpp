@@ -115,6 +115,10 @@ private:
   void save_offer(context&);
   void announce_state(effects&);
   void emit_connected(std::uint64_t id, const client&, effects&);
+  /// The most bytes (up + down) the client may have used before it is cut
+  /// off: what it paid (confirmed or being verified) plus the credit window.
+  std::uint64_t allowance(const client&) const;
+  void emit_allowance(std::uint64_t id, const client&, effects&);
   metadata info(const context&) const;
   std::size_t active_clients() const;
 

@@ -126,6 +126,7 @@ void provider::on_notify(context& ctx, peer_id from, const payment_notify& m, ef
   auto& v = verifying_[m.ref] = verifying{m.client_id, amount, m.tx, ctx.now, 0, ctx.now};
   save_payment(ctx, m.ref, m.client_id, amount, &m.tx, ctx.now, "verifying", "");
   save(ctx, m.client_id, *c);
+  emit_allowance(m.client_id, *c, fx);
   fx.count("proxy.notifications_received");
   status(pay_status::received, "");
   query(ctx, m.ref, v, fx);

@@ -1,6 +1,6 @@
 // The provider's forward proxy (net/forward_proxy.hpp) on 127.0.0.1 with
 // origins in the test: absolute-form requests and CONNECT tunnels, bearer
-// tokens (407/403), termination mid-tunnel, exact metering in both
+// tokens (407/403), termination mid-tunnel, the role's allowance (402), exact metering in both
 // directions, the destination policy, and hostile clients.
 #include "net/forward_proxy.hpp"
 #include "net/proxy_target.hpp"
@@ -40,8 +40,17 @@ struct proxy_world {
                     reported[id].down += down;
                   },
                   {},
-                  [](const std::string&) {}}) {
+                  [](const std::string&) {},
+                  [this](const std::string& id) {
+                    std::lock_guard g(mu);
+                    auto it = allowed.find(id);
+                    return it == allowed.end() ? UINT64_MAX : it->second;
+                  }}) {
     proxy.start();
+  }
+  void allow(const std::string& id, std::uint64_t bytes) {
+    std::lock_guard g(mu);
+    allowed[id] = bytes;
   }
   static forward_proxy_options tuned() {
     forward_proxy_options o;
@@ -56,6 +65,7 @@ struct proxy_world {
   }
   std::mutex mu;
   std::map<std::string, net::proxy::byte_totals> reported;
+  std::map<std::string, std::uint64_t> allowed; // bytes the role allows a client (none: no limit)
   forward_proxy proxy;
 };
 
@@ -184,6 +194,45 @@ TEST_CASE("forward proxy: terminate closes a tunnel at once and refuses the clie
   CHECK(again.response().status == 403);
   other.send("pong");
   CHECK(other.read_exact(4) == "pong");
+}
+
+TEST_CASE("forward proxy: a client past the bytes its payments allow is stopped within a read",
+          "[proxy]") {
+  raw_origin source(raw_origin::mode::source, 64 << 20);
+  raw_origin echo(raw_origin::mode::echo);
+  proxy_world w;
+  const std::uint64_t allowed = 3 << 20;
+  const std::uint64_t relay = net::proxy::session_limits{}.buffer_bytes;
+  w.allow("alice", allowed);
+  client other(w.proxy.address()); // bob has no limit: his tunnel stays up
+  other.send(connect_request(echo.authority(), "t-bob"));
+  REQUIRE(other.connect_answer().status == 200);
+
+  client c(w.proxy.address());
+  c.send(connect_request(source.authority(), "t-alice"));
+  REQUIRE(c.connect_answer().status == 200);
+  auto got = c.drain(); // the proxy closes the tunnel long before 64 MiB
+  REQUIRE(eventually([&] { return w.proxy.connections() == 1; }));
+  auto t = w.proxy.totals("alice");
+  CHECK(t.up + t.down > allowed);
+  // At most the read and the write in progress when the limit was crossed.
+  CHECK(t.up + t.down <= allowed + 2 * relay);
+  CHECK(got <= allowed + 2 * relay);
+  auto r = w.reported_of("alice"); // the role heard every byte
+  CHECK(r.up + r.down == t.up + t.down);
+
+  // Further requests are refused with 402 until the allowance grows.
+  client again(w.proxy.address());
+  again.send(get(echo.authority(), "/", "t-alice"));
+  CHECK(again.response().status == 402);
+  other.send("pong");
+  CHECK(other.read_exact(4) == "pong");
+  w.allow("alice", allowed + (8 << 20));
+  client paid(w.proxy.address());
+  paid.send(connect_request(echo.authority(), "t-alice"));
+  REQUIRE(paid.connect_answer().status == 200);
+  paid.send("ping");
+  CHECK(paid.read_exact(4) == "ping");
 }
 
 TEST_CASE("forward proxy: malformed requests and targets get 400", "[proxy]") {

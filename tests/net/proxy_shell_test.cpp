@@ -131,6 +131,43 @@ TEST_CASE("proxy shell: the provider's events decide who passes, bytes go back a
   CHECK(shell.address().empty());
 }
 
+TEST_CASE("proxy shell: the provider's allowance stops a client's traffic, 402 until it grows",
+          "[proxy]") {
+  http_origin origin;
+  roles r;
+  net::proxy_provider_shell shell(provider_options(), r.submit(), [](const std::string&) {});
+  shell.consume(ev("proxy_providing", {{"active", "1"}, {"address", "127.0.0.1:0"}}));
+  shell.consume(ev("proxy_client_connected", {{"client", "7"}, {"peer", "1"}, {"token", token_a}}));
+  auto allowance = [](double bytes) {
+    return event{"proxy_allowance", 0, {{"client", "7"}, {"peer", "1"}}, {{"bytes", bytes}}};
+  };
+  std::uint64_t exchange = 0; // bytes of one GET and its answer
+  {
+    client c(shell.address());
+    c.send(get(token_a, origin.authority()));
+    REQUIRE(c.response().status == 200);
+    exchange = c.bytes_written() + c.bytes_read();
+  }
+  shell.consume(allowance(static_cast<double>(exchange + exchange / 2)));
+  {
+    client c(shell.address());
+    c.send(get(token_a, origin.authority()));
+    try { // crossing the allowance closes the connection, maybe mid-answer
+      c.response();
+    } catch (const std::exception&) {
+    }
+  }
+  {
+    client c(shell.address());
+    c.send(get(token_a, origin.authority()));
+    CHECK(c.response().status == 402);
+  }
+  shell.consume(allowance(1e6)); // a payment arrived
+  client c(shell.address());
+  c.send(get(token_a, origin.authority()));
+  CHECK(c.response().status == 200);
+}
+
 TEST_CASE("proxy shell: a client the provider saw close is refused too", "[proxy]") {
   http_origin origin;
   roles r;

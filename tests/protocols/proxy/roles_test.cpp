@@ -358,6 +358,40 @@ TEST_CASE("proxy: metered is the one entry point, for live counts too") {
   CHECK(w.reply(cut)->value("code") == 409);
 }
 
+TEST_CASE("proxy: the allowance a provider announces is exactly where metering cuts off") {
+  world w;
+  w.ask(cli, ports::proxy_client, "proxy_open", {"2"});
+  w.net.run_for(1 * us_per_s);
+  auto id = std::to_string(w.cl().current()->client_id);
+  auto latest = [&] {
+    double bytes = -1;
+    for (auto& e : w.net.of_kind("proxy_allowance"))
+      if (e.field("client") && *e.field("client") == id)
+        bytes = e.value("bytes");
+    return bytes;
+  };
+  // Nothing paid yet: the credit window, rounded to what its fee allows.
+  auto first = static_cast<std::uint64_t>(latest());
+  REQUIRE(first >= w.pc.credit_window);
+  CHECK(fee_of(first, fee_a) == fee_of(w.pc.credit_window, fee_a));
+  CHECK(fee_of(first + 1, fee_a) > fee_of(w.pc.credit_window, fee_a));
+  // Traffic that the client pays for raises it.
+  w.browse(10, 500, 20'000, 300 * us_per_ms);
+  w.net.run_for(6 * us_per_s);
+  auto paid = w.row_at(prov_a)->confirmed + w.row_at(prov_a)->unconfirmed;
+  REQUIRE(paid > 0);
+  auto now = static_cast<std::uint64_t>(latest());
+  CHECK(now > first);
+  CHECK(fee_of(now, fee_a) == paid + fee_of(w.pc.credit_window, fee_a));
+  // Metering up to it passes; one byte more is a cut-off.
+  auto used = w.row_at(prov_a)->used();
+  REQUIRE(used < now);
+  w.ask(prov_a, ports::proxy, "metered", {id, "0", std::to_string(now - used)});
+  CHECK(w.row_at(prov_a)->status == "active");
+  w.ask(prov_a, ports::proxy, "metered", {id, "0", "1"});
+  CHECK(w.row_at(prov_a)->status == "terminated");
+}
+
 TEST_CASE("proxy: refusals, stray and hostile frames are answered or dropped, never fatal") {
   world w;
   // A node that does not provide: META and CONNECT are refused with their type.
