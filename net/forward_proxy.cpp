@@ -71,10 +71,37 @@ public:
     auto t = meter_.totals(id);
     return t.up + t.down > cbs_.allowance(id);
   }
-  // The client passed what the role allows: its bytes go to the role now (not
-  // at the next report, up to report_bytes later) and its connections close,
-  // so the overshoot is at most one read or write.
+  // The client passed what the role allows (it was lowered: a payment
+  // failed): its bytes go to the role now (not at the next report, up to
+  // report_bytes later) and its connections close.
   void stop_client(const std::string& id);
+  // Bytes the client may still move, 0 when its reads must wait: its
+  // allowance minus what it moved, what was read for it and not yet written
+  // to it, and a reserve for the answer headers and chunk framing the proxy
+  // writes on top of what it read.
+  std::size_t budget(const std::string& id) const {
+    if (!cbs_.allowance)
+      return SIZE_MAX;
+    auto allow = cbs_.allowance(id);
+    if (allow == UINT64_MAX)
+      return SIZE_MAX;
+    auto t = meter_.totals(id);
+    auto f = in_flight_.find(id);
+    std::uint64_t used = t.up + t.down + (f == in_flight_.end() ? 0 : f->second);
+    std::uint64_t reserve = opts_.limits.max_header + 4096;
+    if (used + reserve >= allow)
+      return 0;
+    return static_cast<std::size_t>(std::min<std::uint64_t>(allow - reserve - used, SIZE_MAX));
+  }
+  // A read of the client waits for its allowance: the role hears it once per pause.
+  void waiting(const std::string& id) {
+    waiting_.insert(id);
+    if (paused_.insert(id).second && cbs_.stalled)
+      cbs_.stalled(id);
+  }
+  // Its budget may have grown (bytes written, a payment): waiting reads try again.
+  void wake(const std::string& id);
+  std::map<std::string, std::uint64_t> in_flight_; // io thread: read for a client, not written yet
   void terminate_now(const std::string& id);
 
   forward_proxy_options opts_;
@@ -85,6 +112,8 @@ public:
   std::map<std::string, std::size_t> per_client_;
   std::set<std::string> terminated_; // io thread
   std::set<std::string> stopped_;    // io thread: clients stopped at their allowance (logged once)
+  std::set<std::string> waiting_;    // io thread: clients with a read waiting for its budget
+  std::set<std::string> paused_;     // io thread: told the role, not woken by a payment since
   // Last: sessions its io_context still holds when destroyed use the members above.
   server server_;
 };
@@ -93,11 +122,18 @@ class forward_proxy::impl::fsession : public session {
 public:
   fsession(impl& p, tcp::socket s) : session(std::move(s), p.opts_.limits), p_(p) {}
   ~fsession() override {
-    if (bound_)
-      p_.unbind(client_id_);
+    if (!bound_)
+      return;
+    take_in_flight(in_flight_);
+    p_.unbind(client_id_);
   }
   const std::string& client_id() const { return client_id_; }
   bool bound() const { return bound_; }
+  void resume_reads() {
+    client().resume();
+    if (has_upstream())
+      upstream().resume();
+  }
 
 protected:
   void on_connected() override {
@@ -112,13 +148,26 @@ protected:
   void on_client_bytes(std::size_t up, std::size_t down) override {
     if (bound_) {
       p_.meter_.add(client_id_, up, down, p_.now());
+      take_in_flight(down);
       if (p_.over_allowance(client_id_))
         p_.stop_client(client_id_);
+      else if (down && p_.waiting_.count(client_id_))
+        p_.wake(client_id_);
       return;
     }
     // Counted from the connection's start once the client is known.
     pending_.up += up;
     pending_.down += down;
+  }
+
+  // Reads from the upstream are bytes for the client: they count against
+  // its budget until they are written to it.
+  void on_upstream_socket(counted_socket& s) override { gate(s); }
+  void on_upstream_bytes(std::size_t read, std::size_t) override {
+    if (bound_ && read) {
+      in_flight_ += read;
+      p_.in_flight_[client_id_] += read;
+    }
   }
 
   void on_request() override {
@@ -174,8 +223,9 @@ private:
     }
     if (p_.tls_ && !peer_matches(verdict.peer))
       return false;
-    if (p_.over_allowance(verdict.client_id)) {
-      fail(402, "this client used the bytes its payments allow: pay to continue");
+    if (p_.over_allowance(verdict.client_id) || p_.budget(verdict.client_id) == 0) {
+      fail(402, "this client used the bytes its payments allow: the provider waits for its "
+                "payment");
       return false;
     }
     if (bound_ && verdict.client_id != client_id_) {
@@ -192,8 +242,29 @@ private:
       client_id_ = verdict.client_id;
       p_.meter_.add(client_id_, pending_.up, pending_.down, p_.now());
       pending_ = {};
+      gate(client());
+      if (has_upstream())
+        gate(upstream());
     }
     return true;
+  }
+
+  // Reads of a bound client's sockets take at most its budget and wait at 0.
+  void gate(counted_socket& s) {
+    if (!bound_ || !p_.cbs_.allowance)
+      return;
+    s.budget([this] { return p_.budget(client_id_); }, [this] { p_.waiting(client_id_); });
+  }
+
+  void take_in_flight(std::uint64_t n) {
+    n = std::min(n, in_flight_);
+    in_flight_ -= n;
+    auto it = p_.in_flight_.find(client_id_);
+    if (it == p_.in_flight_.end())
+      return;
+    it->second -= std::min(it->second, n);
+    if (it->second == 0)
+      p_.in_flight_.erase(it);
   }
 
   // Over TLS the token must come from the node it was issued to.
@@ -238,6 +309,7 @@ private:
   }
 
   impl& p_;
+  std::uint64_t in_flight_ = 0; // read from upstream, not yet written to the client
   std::variant<peer_id, std::string> proven_ = std::string("no TLS");
   std::string client_id_;
   bool bound_ = false;
@@ -252,6 +324,15 @@ void forward_proxy::impl::terminate_now(const std::string& id) {
       f.close();
   });
   meter_.flush(id);
+}
+
+void forward_proxy::impl::wake(const std::string& id) {
+  waiting_.erase(id);
+  server_.each([&id](session& s) {
+    auto& f = static_cast<fsession&>(s);
+    if (f.bound() && f.client_id() == id)
+      f.resume_reads();
+  });
 }
 
 void forward_proxy::impl::stop_client(const std::string& id) {
@@ -302,6 +383,17 @@ proxy::byte_totals forward_proxy::totals(const std::string& id) const {
   return impl_->meter_.totals(id);
 }
 std::uint64_t forward_proxy::reports() const { return impl_->meter_.reports(); }
+
+void forward_proxy::allowance_changed(const std::string& id) {
+  auto* p = impl_.get();
+  p->server_.post([p, id] {
+    p->paused_.erase(id); // a new pause is told to the role again
+    if (p->over_allowance(id))
+      p->stop_client(id);
+    else
+      p->wake(id);
+  });
+}
 
 void forward_proxy::terminate(const std::string& id) {
   auto* p = impl_.get();

@@ -69,11 +69,14 @@ struct forward_proxy_callbacks {
                      const boost::asio::ip::address& resolved)>
     allow_destination;
   proxy::log_fn log;
-  /// The most bytes (up + down) the client may move; a client past it has its
-  /// connections closed and its bytes reported at once, and further requests
-  /// get 402 (the role then cuts it off). Io thread, must not block; empty:
-  /// no limit.
+  /// The most bytes (up + down) the client may move. Its reads wait (its
+  /// traffic pauses) before it would pass it, and new requests get 402,
+  /// until allowance_changed() raises it; a client already past it (the
+  /// allowance fell) has its connections closed and its bytes reported at
+  /// once. Io thread, must not block; empty: no limit.
   std::function<std::uint64_t(const std::string& client_id)> allowance;
+  /// A client's traffic paused at its allowance (once per pause; io thread).
+  std::function<void(const std::string& client_id)> stalled;
 };
 
 class forward_proxy {
@@ -89,6 +92,8 @@ public:
   void start();
   void stop();
   const std::string& address() const;
+  /// The client's allowance changed: paused reads try again (any thread).
+  void allowance_changed(const std::string& client_id);
   /// Refuses the client's further requests (403) and closes its open
   /// connections and tunnels now; any thread.
   void terminate(const std::string& client_id);

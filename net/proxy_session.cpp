@@ -256,10 +256,13 @@ void session::try_connect(std::vector<tcp::endpoint> eps, std::size_t i,
                           std::function<void()> connected) {
   upstream_.emplace(tcp::socket(client_.socket().get_executor()));
   std::weak_ptr<session> weak = shared_from_this();
-  upstream_->on_bytes([this, weak](std::size_t, std::size_t) {
-    if (!weak.expired())
-      touch();
+  upstream_->on_bytes([this, weak](std::size_t read, std::size_t written) {
+    if (weak.expired())
+      return;
+    touch();
+    on_upstream_bytes(read, written);
   });
+  on_upstream_socket(*upstream_);
   auto ep = eps[i];
   upstream_->socket().async_connect(ep, [self = shared_from_this(), eps = std::move(eps), i,
                                          connected = std::move(connected)](error_code ec) mutable {

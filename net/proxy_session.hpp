@@ -54,6 +54,12 @@ protected:
   virtual void on_request() = 0;
   /// Bytes moved on the client's socket (metering).
   virtual void on_client_bytes(std::size_t up, std::size_t down) = 0;
+  /// A new upstream socket (not connected yet), and bytes moved on it.
+  virtual void on_upstream_socket(counted_socket&) {}
+  virtual void on_upstream_bytes(std::size_t read, std::size_t written) {
+    (void)read;
+    (void)written;
+  }
   /// The next hop could not be reached or did not answer (before the 502/504).
   virtual void on_upstream_failed(unsigned status, const std::string& why) {
     (void)status;
@@ -65,6 +71,7 @@ protected:
   request_parser& req() { return *req_; }
   counted_socket& client() { return client_; }
   counted_socket& upstream() { return *upstream_; }
+  bool has_upstream() const { return upstream_.has_value(); }
   beast::flat_buffer& client_buffer() { return cbuf_; }
   beast::flat_buffer& upstream_buffer() { return ubuf_; }
   const session_limits& limits() const { return limits_; }

@@ -101,6 +101,11 @@ void proxy_provider_shell::serve(const std::string& address) {
   forward_proxy_callbacks cbs;
   cbs.authorize = [this](const std::string& token) { return authorize(token); };
   cbs.allowance = [this](const std::string& client) { return allowance(client); };
+  cbs.stalled = [this](const std::string& client) {
+    auto err = submit_(ports::proxy, next_id_++, "proxy_stalled", {client});
+    if (err && log_)
+      log_("proxy: proxy_stalled " + client + " refused: " + err->reason);
+  };
   cbs.metered = [this](const std::string& client, std::uint64_t up, std::uint64_t down) {
     auto err = submit_(ports::proxy, next_id_++, "metered",
                        {client, std::to_string(up), std::to_string(down)});
@@ -179,13 +184,18 @@ void proxy_provider_shell::consume(const event& e) {
   } else if (e.kind == "proxy_allowance") {
     auto client = field_or_empty(e, "client");
     double bytes = e.value("bytes");
-    std::lock_guard lock(mu_);
-    auto t = token_of_.find(client);
-    if (t == token_of_.end() || !(bytes >= 0))
-      return;
-    if (auto it = by_token_.find(t->second); it != by_token_.end())
-      it->second.allowance =
-        bytes >= 18446744073709551615.0 ? UINT64_MAX : static_cast<std::uint64_t>(bytes);
+    {
+      std::lock_guard lock(mu_);
+      auto t = token_of_.find(client);
+      if (t == token_of_.end() || !(bytes >= 0))
+        return;
+      if (auto it = by_token_.find(t->second); it != by_token_.end())
+        it->second.allowance =
+          bytes >= 18446744073709551615.0 ? UINT64_MAX : static_cast<std::uint64_t>(bytes);
+    }
+    std::lock_guard lock(proxy_mu_);
+    if (proxy_) // paused reads go on (or a client past a lowered allowance stops)
+      proxy_->allowance_changed(client);
   } else if (e.kind == "proxy_cut_off" || e.kind == "proxy_client_closed") {
     end_client(field_or_empty(e, "client"));
   }

@@ -30,8 +30,9 @@ constexpr std::uint64_t proxy_shell_first_command_id = 1ull << 52;
 
 /// Provider side: serves a forward_proxy on the address the provider role
 /// announces (`proxy_providing`), lets through the tokens the role handed out
-/// (`proxy_client_connected`), stops a client's traffic at the bytes the role
-/// allows it (`proxy_allowance`), refuses and disconnects clients the role ended
+/// (`proxy_client_connected`), pauses a client's traffic at the bytes the role
+/// allows it (`proxy_allowance`; the pause goes to the role as `proxy_stalled`)
+/// until a payment raises them, refuses and disconnects clients the role ended
 /// (`proxy_cut_off`, `proxy_client_closed`, or `proxy_client_connected` with
 /// a status other than active, as a restarted role announces them: 403 from
 /// then on), and posts the

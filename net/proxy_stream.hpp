@@ -54,21 +54,24 @@ public:
     tls_->async_handshake(role, std::move(h));
   }
 
+  /// Reads take at most `budget()` bytes; while it is 0 a read waits (and
+  /// `on_wait` runs) until resume(). Without a budget reads are not limited.
+  void budget(std::function<std::size_t()> budget, std::function<void()> on_wait) {
+    budget_ = std::move(budget);
+    on_wait_ = std::move(on_wait);
+  }
+  /// Tries a waiting read again (its budget may have grown). Io thread.
+  void resume() {
+    if (auto w = std::exchange(waiting_, {}); w.retry)
+      w.retry();
+  }
+  bool waiting() const { return bool(waiting_.retry); }
+
   template <class Buffers, class Token>
   auto async_read_some(const Buffers& b, Token&& token) {
     return asio::async_initiate<Token, void(error_code, std::size_t)>(
-      [this](auto handler, const Buffers& buffers) {
-        auto done = [this, h = std::move(handler)](error_code ec, std::size_t n) mutable {
-          if (n && on_bytes_)
-            on_bytes_(n, 0);
-          std::move(h)(ec, n);
-        };
-        if (tls_)
-          tls_->async_read_some(buffers, std::move(done));
-        else
-          sock_.async_read_some(buffers, std::move(done));
-      },
-      token, b);
+      [this](auto handler, const Buffers& buffers) { read(buffers, std::move(handler)); }, token,
+      b);
   }
 
   template <class Buffers, class Token>
@@ -101,12 +104,48 @@ public:
     error_code ec;
     socket().shutdown(tcp::socket::shutdown_both, ec);
     socket().close(ec);
+    if (auto w = std::exchange(waiting_, {}); w.abort) // its handler holds the owner
+      w.abort();
   }
 
 private:
+  template <class Buffers, class Handler>
+  void read(const Buffers& buffers, Handler handler) {
+    std::size_t allowed = budget_ ? budget_() : SIZE_MAX;
+    if (allowed == 0) {
+      // std::function copies: the handler (move-only) is shared by retry and abort.
+      auto held = std::make_shared<Handler>(std::move(handler));
+      waiting_.retry = [this, buffers, held] { read(buffers, std::move(*held)); };
+      waiting_.abort = [this, held] {
+        asio::post(get_executor(),
+                   [held] { std::move (*held)(asio::error::operation_aborted, 0); });
+      };
+      if (on_wait_)
+        on_wait_();
+      return;
+    }
+    asio::mutable_buffer first = *asio::buffer_sequence_begin(buffers);
+    auto limited = asio::buffer(first, allowed);
+    auto done = [this, h = std::move(handler)](error_code ec, std::size_t n) mutable {
+      if (n && on_bytes_)
+        on_bytes_(n, 0);
+      std::move(h)(ec, n);
+    };
+    if (tls_)
+      tls_->async_read_some(limited, std::move(done));
+    else
+      sock_.async_read_some(limited, std::move(done));
+  }
+
+  struct waiting_read {
+    std::function<void()> retry, abort;
+  };
   tcp::socket sock_; // moved into tls_ by secure()
   std::optional<tls_socket> tls_;
   on_bytes_fn on_bytes_;
+  std::function<std::size_t()> budget_;
+  std::function<void()> on_wait_;
+  waiting_read waiting_;
 };
 
 /// Relays bytes between `a` and `b` both ways, `buffer` bytes in flight per

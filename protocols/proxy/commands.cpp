@@ -29,6 +29,8 @@ void metered::describe(std::string& out) const {
   describe_arg(out, down);
 }
 
+void stalled::describe(std::string& out) const { describe_arg(out, client_id); }
+
 void fetch::describe(std::string& out) const {
   describe_arg(out, request);
   describe_arg(out, response);
@@ -96,6 +98,12 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
       return bad("metered: CLIENT_ID, UP_BYTES and DOWN_BYTES must be decimal integers");
     return metered{*id, *up, *down};
   }
+  if (verb == stalled::verb) {
+    auto id = a.size() == 1 ? parse_u64(a[0]) : std::nullopt;
+    if (!id)
+      return bad("proxy_stalled needs CLIENT_ID (a decimal integer)");
+    return stalled{*id};
+  }
   if (verb == fetch::verb) {
     if (a.size() != 2)
       return bad("proxy_fetch needs REQUEST_BYTES RESPONSE_BYTES");
@@ -131,7 +139,7 @@ std::optional<command> parse_command(std::string_view verb, const std::vector<st
   }
   return bad(
     "the proxy knows provide_proxy, proxy_authorize, proxy_providers, proxy_open, proxy_close, "
-    "proxy_usage, metered, proxy_fetch, proxy_failed; got \"" +
+    "proxy_usage, metered, proxy_stalled, proxy_fetch, proxy_failed; got \"" +
     quote_arg(verb, 80) + "\"");
 }
 

@@ -97,13 +97,24 @@ struct fetch {
   void describe(std::string& out) const;
 };
 
+/// Provider: the data plane paused the client at its allowance (live: the
+/// forward proxy stopped reading for it until a payment raises the
+/// allowance). A client that stays paused without paying for stall_deadline
+/// is cut off. No reply unless it fails (404 unknown client, 409 not active).
+struct stalled {
+  static constexpr std::string_view verb = "proxy_stalled";
+  std::uint64_t client_id = 0;
+  void describe(std::string& out) const;
+};
+
 using command = std::variant<provide_proxy, list_providers, open_session, close_session, usage,
-                             metered, fetch, authorize, provider_failed>;
+                             metered, fetch, authorize, provider_failed, stalled>;
 
 /// Text forms: provide_proxy start FEE [ADDRESS] | provide_proxy stop;
 /// proxy_providers; proxy_open best|PEER; proxy_close; proxy_usage;
 /// metered CLIENT_ID UP DOWN; proxy_fetch REQUEST_BYTES RESPONSE_BYTES;
-/// proxy_authorize TOKEN (64 hex digits); proxy_failed CLIENT_ID [WHY].
+/// proxy_authorize TOKEN (64 hex digits); proxy_failed CLIENT_ID [WHY];
+/// proxy_stalled CLIENT_ID.
 std::optional<command> parse_command(std::string_view verb, const std::vector<std::string>& args,
                                      command_error& err);
 

@@ -34,8 +34,9 @@ std::shared_ptr<role> provider_from_json(const json& p, const std::string& path,
                                          const std::string& adversary) {
   cfg::only_keys(p, path,
                  {"role", "ledger", "ledger_address", "fee_per_kb", "address", "announce",
-                  "tolerance", "slack", "credit_window", "strikes_max", "max_clients",
-                  "poll_interval", "confirm_deadline", "unknown_grace", "over_factor"});
+                  "tolerance", "slack", "credit_window", "stall_deadline", "strikes_max",
+                  "max_clients", "poll_interval", "confirm_deadline", "unknown_grace",
+                  "over_factor"});
   cfg::fields f(p, path);
   provider_config c;
   ledger_of(p, path, "proxy_provider", c.ledger, c.ledger_address);
@@ -44,6 +45,7 @@ std::shared_ptr<role> provider_from_json(const json& p, const std::string& path,
   f.flag("announce", c.announce);
   band_of(f, c.tolerance);
   f.size("credit_window", c.credit_window);
+  f.duration("stall_deadline", c.stall_deadline);
   f.positive("strikes_max", c.strikes_max);
   f.positive("max_clients", c.max_clients);
   f.duration("poll_interval", c.poll_interval);

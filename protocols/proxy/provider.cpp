@@ -369,6 +369,20 @@ void provider::command(context& ctx, const peerlab::command& cmd, effects& fx) {
                      "proxy client " + std::to_string(m->client_id) + " is " + it->second.status);
     return;
   }
+  if (auto* st = std::get_if<stalled>(body)) {
+    auto it = clients_.find(st->client_id);
+    if (it == clients_.end())
+      return fx.fail(cmd, fail_code::not_found, "no proxy client " + std::to_string(st->client_id));
+    if (it->second.status != "active")
+      return fx.fail(cmd, fail_code::conflict,
+                     "proxy client " + std::to_string(st->client_id) + " is " + it->second.status);
+    if (!it->second.stalled_since) {
+      it->second.stalled_since = ctx.now;
+      stalled_.insert(st->client_id);
+      fx.count("proxy.clients_stalled");
+    }
+    return;
+  }
   if (auto* a = std::get_if<authorize>(body)) {
     for (auto& [id, c] : clients_) {
       if (c.token != a->token)

@@ -50,6 +50,7 @@ public:
     std::string status = "active", reason;
     std::optional<payment_ref> open_ref; // billed, not notified yet
     std::uint64_t open_seq = 0;
+    std::optional<time_us> stalled_since; // paused at its allowance, no payment since
     std::uint64_t used() const { return up + down; }
   };
   /// Meters `up` and `down` bytes of `client_id` and cuts it off if it now
@@ -119,12 +120,14 @@ private:
   /// off: what it paid (confirmed or being verified) plus the credit window.
   std::uint64_t allowance(const client&) const;
   void emit_allowance(std::uint64_t id, const client&, effects&);
+  void cut_stalled(context&, effects&);
   metadata info(const context&) const;
   std::size_t active_clients() const;
 
   provider_config cfg_;
   bool active_ = false;
   std::map<std::uint64_t, client> clients_;
+  std::set<std::uint64_t> stalled_;            // clients with stalled_since set
   std::map<payment_ref, billed> bills_;        // requested, not notified
   std::map<payment_ref, verifying> verifying_; // notified, not settled
   std::set<tx_id> used_tx_;

@@ -123,6 +123,7 @@ void provider::on_notify(context& ctx, peer_id from, const payment_notify& m, ef
     c->open_ref.reset();
   used_tx_.insert(m.tx);
   c->unconfirmed += amount;
+  c->stalled_since.reset(); // the data plane goes on; a new pause reports again
   auto& v = verifying_[m.ref] = verifying{m.client_id, amount, m.tx, ctx.now, 0, ctx.now};
   save_payment(ctx, m.ref, m.client_id, amount, &m.tx, ctx.now, "verifying", "");
   save(ctx, m.client_id, *c);
@@ -230,6 +231,28 @@ void provider::terminate(context& ctx, std::uint64_t id, client& c, end_reason w
                  {"unconfirmed", static_cast<double>(c.unconfirmed)}}});
 }
 
+// Clients paused at their allowance that paid nothing since, for stall_deadline.
+void provider::cut_stalled(context& ctx, effects& fx) {
+  for (auto it = stalled_.begin(); it != stalled_.end();) {
+    auto c = clients_.find(*it);
+    if (c == clients_.end() || c->second.status != "active" || !c->second.stalled_since) {
+      it = stalled_.erase(it);
+      continue;
+    }
+    auto& cl = c->second;
+    if (ctx.now - *cl.stalled_since >= cfg_.stall_deadline) {
+      auto id = *it;
+      it = stalled_.erase(it);
+      terminate(ctx, id, cl, end_reason::unpaid,
+                "paused at its credit window of " + std::to_string(cfg_.credit_window) + " B for " +
+                  std::to_string((ctx.now - *cl.stalled_since) / us_per_s) + " s without paying",
+                fx);
+      continue;
+    }
+    ++it;
+  }
+}
+
 void provider::timer(context& ctx, std::uint64_t token, effects& fx) {
   if (token != tick_token_)
     return;
@@ -242,6 +265,7 @@ void provider::timer(context& ctx, std::uint64_t token, effects& fx) {
   }
   for (auto& ref : late)
     fail_payment(ctx, ref, "not confirmed within the deadline", fx);
+  cut_stalled(ctx, fx);
   // Forget status queries whose answers were lost (a later poll asks again).
   while (queries_.size() > 4 * verifying_.size() + 16)
     queries_.erase(queries_.begin());

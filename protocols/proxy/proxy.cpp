@@ -77,6 +77,8 @@ std::string provider_config::check() const {
     return e;
   if (credit_window == 0)
     return "credit_window must be positive";
+  if (stall_deadline <= 0)
+    return "stall_deadline must be positive";
   if (strikes_max == 0)
     return "strikes_max must be positive";
   if (max_clients == 0 || max_clients > bounds::clients_max)

@@ -85,6 +85,9 @@ struct provider_config {
   /// Bytes a client may use beyond what it paid (confirmed or being verified)
   /// before it is cut off.
   std::uint64_t credit_window = 2u << 20;
+  /// A client the data plane paused at its allowance (proxy_stalled) and that
+  /// pays nothing for this long is cut off as unpaid.
+  time_us stall_deadline = 20 * us_per_s;
   std::uint32_t strikes_max = 2; // consecutive out-of-band reports before a cut-off
   std::size_t max_clients = 10'000;
   time_us poll_interval = 1 * us_per_s;     // ledger status queries of notified payments

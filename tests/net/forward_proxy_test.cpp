@@ -45,8 +45,16 @@ struct proxy_world {
                     std::lock_guard g(mu);
                     auto it = allowed.find(id);
                     return it == allowed.end() ? UINT64_MAX : it->second;
+                  },
+                  [this](const std::string& id) {
+                    std::lock_guard g(mu);
+                    ++stalls[id];
                   }}) {
     proxy.start();
+  }
+  int stalls_of(const std::string& id) {
+    std::lock_guard g(mu);
+    return stalls[id];
   }
   void allow(const std::string& id, std::uint64_t bytes) {
     std::lock_guard g(mu);
@@ -66,6 +74,7 @@ struct proxy_world {
   std::mutex mu;
   std::map<std::string, net::proxy::byte_totals> reported;
   std::map<std::string, std::uint64_t> allowed; // bytes the role allows a client (none: no limit)
+  std::map<std::string, int> stalls;            // pauses told to the role, by client
   forward_proxy proxy;
 };
 
@@ -196,13 +205,13 @@ TEST_CASE("forward proxy: terminate closes a tunnel at once and refuses the clie
   CHECK(other.read_exact(4) == "pong");
 }
 
-TEST_CASE("forward proxy: a client past the bytes its payments allow is stopped within a read",
+TEST_CASE("forward proxy: a client's traffic pauses at its allowance and goes on when it grows",
           "[proxy]") {
-  raw_origin source(raw_origin::mode::source, 64 << 20);
+  const std::uint64_t size = 64 << 20;
+  raw_origin source(raw_origin::mode::source, size);
   raw_origin echo(raw_origin::mode::echo);
   proxy_world w;
   const std::uint64_t allowed = 3 << 20;
-  const std::uint64_t relay = net::proxy::session_limits{}.buffer_bytes;
   w.allow("alice", allowed);
   client other(w.proxy.address()); // bob has no limit: his tunnel stays up
   other.send(connect_request(echo.authority(), "t-bob"));
@@ -211,28 +220,59 @@ TEST_CASE("forward proxy: a client past the bytes its payments allow is stopped 
   client c(w.proxy.address());
   c.send(connect_request(source.authority(), "t-alice"));
   REQUIRE(c.connect_answer().status == 200);
-  auto got = c.drain(); // the proxy closes the tunnel long before 64 MiB
-  REQUIRE(eventually([&] { return w.proxy.connections() == 1; }));
+  auto got = c.read_while_flowing(300ms);
   auto t = w.proxy.totals("alice");
-  CHECK(t.up + t.down > allowed);
-  // At most the read and the write in progress when the limit was crossed.
-  CHECK(t.up + t.down <= allowed + 2 * relay);
-  CHECK(got <= allowed + 2 * relay);
+  // Paused before the allowance, within the reserve for answer headers.
+  CHECK(t.up + t.down <= allowed);
+  CHECK(t.up + t.down + 64 * 1024 >= allowed);
+  CHECK(got < allowed);
+  CHECK(w.stalls_of("alice") == 1); // the role hears of the pause, once
+  CHECK(w.proxy.connections() == 2);
+  // A new request while paused: 402. Bob's tunnel is untouched.
+  {
+    client again(w.proxy.address());
+    again.send(get(echo.authority(), "/", "t-alice"));
+    CHECK(again.response().status == 402);
+  }
+  other.send("pong");
+  CHECK(other.read_exact(4) == "pong");
+
+  // A payment raises the allowance: the same tunnel goes on, and pauses again.
+  w.allow("alice", allowed + (5 << 20));
+  w.proxy.allowance_changed("alice");
+  got += c.read_while_flowing(300ms);
+  t = w.proxy.totals("alice");
+  CHECK(t.up + t.down <= allowed + (5 << 20));
+  CHECK(t.up + t.down + 64 * 1024 >= allowed + (5 << 20));
+  CHECK(w.stalls_of("alice") == 2);
+  // No limit: the rest of the 64 MiB arrives, every byte.
+  w.allow("alice", UINT64_MAX);
+  w.proxy.allowance_changed("alice");
+  got += c.drain();
+  CHECK(got == size);
+}
+
+TEST_CASE("forward proxy: a client past a lowered allowance is stopped and reported at once",
+          "[proxy]") {
+  raw_origin echo(raw_origin::mode::echo);
+  proxy_world w;
+  client c(w.proxy.address());
+  c.send(connect_request(echo.authority(), "t-alice"));
+  REQUIRE(c.connect_answer().status == 200);
+  std::string data(256 * 1024, 'd');
+  c.send(data);
+  CHECK(c.read_exact(data.size()) == data);
+  // Its payment failed: the allowance falls below what it already used.
+  w.allow("alice", 1000);
+  w.proxy.allowance_changed("alice");
+  CHECK(c.closed_within(2s));
+  REQUIRE(eventually([&] { return w.proxy.connections() == 0; }));
+  auto t = w.proxy.totals("alice");
   auto r = w.reported_of("alice"); // the role heard every byte
   CHECK(r.up + r.down == t.up + t.down);
-
-  // Further requests are refused with 402 until the allowance grows.
   client again(w.proxy.address());
   again.send(get(echo.authority(), "/", "t-alice"));
   CHECK(again.response().status == 402);
-  other.send("pong");
-  CHECK(other.read_exact(4) == "pong");
-  w.allow("alice", allowed + (8 << 20));
-  client paid(w.proxy.address());
-  paid.send(connect_request(echo.authority(), "t-alice"));
-  REQUIRE(paid.connect_answer().status == 200);
-  paid.send("ping");
-  CHECK(paid.read_exact(4) == "ping");
 }
 
 TEST_CASE("forward proxy: malformed requests and targets get 400", "[proxy]") {

@@ -262,6 +262,39 @@ public:
       throw std::runtime_error("drain: the peer did not close in time");
     return n;
   }
+  /// Reads until nothing arrives for `quiet` or the peer closes; returns the
+  /// bytes read. The connection stays usable.
+  std::uint64_t read_while_flowing(std::chrono::milliseconds quiet,
+                                   std::chrono::milliseconds limit = 30s) {
+    std::uint64_t n = take_buffer(buf_.size()).size();
+    std::vector<char> tmp(256 * 1024);
+    asio::steady_timer idle(io_);
+    bool quiet_now = false;
+    auto arm = [&] {
+      idle.expires_after(quiet);
+      idle.async_wait([&](error_code ec) {
+        if (ec)
+          return; // re-armed or done
+        quiet_now = true;
+        sock_.socket().cancel();
+      });
+    };
+    std::function<void()> loop = [&] {
+      sock_.async_read_some(asio::buffer(tmp), [&](error_code ec, std::size_t k) {
+        n += k;
+        if (ec || quiet_now) {
+          idle.cancel();
+          return;
+        }
+        arm();
+        loop();
+      });
+    };
+    arm();
+    loop();
+    run(limit);
+    return n;
+  }
   /// True when the peer closed (or reset) within `limit`.
   bool closed_within(std::chrono::milliseconds limit) {
     try {

@@ -7,8 +7,11 @@
 # body through a CONNECT tunnel from a python origin (sha256 checked). Both
 # sides' counts of the traffic agree within the tolerance band, and a payment
 # settles (confirmed on both sides, on the ledger). The second client stops
-# paying after its first bill (adversary stops_paying): it is cut off (its
-# requests refused) having used at most the credit window past what it paid.
+# paying after its first bill (adversary stops_paying): the provider pauses it
+# at its credit window and cuts it off (its requests refused) once it stays
+# paused without paying, having used at most the window past what it paid.
+# A download of three credit windows through the honest client completes:
+# paused whenever its payments lag, never cut off.
 # Usage: live_proxy.sh REPO_ROOT PEERLAB_BINARY. Binds 127.0.0.1 only.
 set -euo pipefail
 
@@ -46,7 +49,7 @@ id_ledger=$(id_of ledger)
 cat >"$work/provider.json" <<EOF
 {"name": "px-provider", "listen": "$addr_provider", "data_dir": "provider-data",
  "roles": ["kad", {"role": "proxy_provider", "ledger": $id_ledger, "ledger_address": "$addr_ledger",
-                   "credit_window": $window, "poll_interval": "200ms"}],
+                   "credit_window": $window, "poll_interval": "200ms", "stall_deadline": "3s"}],
  "kad_bootstrap": ["$addr_ledger"], "proxy_allow_internal": true,
  "api": {"listen": "$api_provider", "max_price": 1000000}}
 EOF
@@ -100,6 +103,17 @@ code=$(curl -sS -p -x "http://$local_honest" -o "$work/tunnel.bin" -w '%{http_co
   "http://$origin/body.bin") || fail "GET through a CONNECT tunnel failed"
 [[ $code == "200 200" && $(sha256sum "$work/tunnel.bin" | cut -d' ' -f1) == "$want" ]] ||
   fail "CONNECT: $code or body differs"
+# A download of three credit windows: the provider pauses it whenever the
+# honest client's payments lag behind, and it completes as they arrive.
+big=$((3 * window))
+head -c "$big" /dev/urandom >"$work/www/big.bin"
+want_big=$(sha256sum "$work/www/big.bin" | cut -d' ' -f1)
+t0=$SECONDS
+code=$(curl -sS -p --max-time 120 -x "http://$local_honest" -o "$work/big.bin" -w '%{http_code}' \
+  "http://$origin/big.bin") || fail "a download of 3 credit windows through the client node failed ($code)"
+[[ $code == 200 && $(sha256sum "$work/big.bin" | cut -d' ' -f1) == "$want_big" ]] ||
+  fail "a download of 3 credit windows: HTTP $code or body differs"
+echo "honest: $big B (3 credit windows) through the paid session in $((SECONDS - t0)) s"
 # The honest node's token alone is not enough at the provider: without the
 # node's key (its TLS certificate) it gets 407, with another key's 403.
 htoken=$(grep '"event":"proxy_opened"' "$work/honest.out" | tail -1 |
@@ -145,7 +159,8 @@ poll 30 found "$C" || fail "the cheater did not find the provider"
 [[ $(call POST "$C/api/proxy/open" '{"provider": "best"}') == 200 ]] || fail "cheater open: $(cat "$work/resp.json")"
 got=0 refused=""
 for i in $(seq 1 40); do
-  code=$(curl -s -x "http://$local_cheat" -o "$work/cheat.bin" -w '%{http_code}' "http://$origin/body.bin" || true)
+  code=$(curl -s --max-time 30 -x "http://$local_cheat" -o "$work/cheat.bin" -w '%{http_code}' \
+    "http://$origin/body.bin" || true)
   if [[ $code == 200 ]]; then
     got=$((got + $(stat -c %s "$work/cheat.bin")))
   elif [[ $code == 402 || $code == 403 || $code == 407 || $code == 503 ]]; then
@@ -170,15 +185,14 @@ code=$(at_provider -o /dev/null -w '%{http_code}' \
 code=$(at_provider -o /dev/null -w '%{http_connect}' -p \
   --proxy-header "Proxy-Authorization: Bearer $token" "http://$origin/body.bin" || true)
 [[ $code == 403 ]] || fail "the cut-off client's CONNECT at the provider: $code, expected 403"
-# Unpaid use at the cut-off: at most the window plus what was in flight when
-# the forward proxy saw the client pass its allowance (a read and a write of
-# its 64 KiB relay buffer) and a fee unit's rounding.
+# Unpaid use at the cut-off: the forward proxy paused it before its allowance
+# (what it paid plus the window), so at most the window and a fee unit's
+# rounding; the role cut it off once it stayed paused for stall_deadline.
 unpaid=$((cbytes - cpaid * 1000 / fee))
-((unpaid <= window + 2 * 65536 + 1000)) ||
-  fail "the cheater used $unpaid B unpaid, window $window + 128 KiB in flight"
+((unpaid <= window + 1000)) || fail "the cheater used $unpaid B unpaid, window $window"
 # Stopping: the role says so and the forward proxy no longer listens.
 [[ $(call POST "$P/api/proxy/stop-providing") == 200 ]] || fail "stop-providing: $(cat "$work/resp.json")"
 [[ $(jget "$work/resp.json" 'j["active"]') == False ]] || fail "stop-providing: $(cat "$work/resp.json")"
 code=$(at_provider -o /dev/null -w '%{http_code}' --max-time 5 "http://$origin/" || true)
 [[ $code == 000 ]] || fail "the forward proxy still answers after stop-providing: HTTP $code"
-echo "live proxy: ok (honest settled; cheater cut off: HTTP $refused at its node, 403 at the provider, after $got B received, $unpaid B unpaid <= window $window + 128 KiB)"
+echo "live proxy: ok (honest settled; cheater cut off: HTTP $refused at its node, 403 at the provider, after $got B received, $unpaid B unpaid <= window $window)"

@@ -392,6 +392,27 @@ TEST_CASE("proxy: the allowance a provider announces is exactly where metering c
   CHECK(w.row_at(prov_a)->status == "terminated");
 }
 
+TEST_CASE("proxy: a client paused at its allowance is cut off only if it pays nothing") {
+  world w;
+  auto id = std::to_string(w.open_a_and_browse());
+  // Paused, then its payments go on (an honest client that outran them): no cut-off.
+  w.ask(prov_a, ports::proxy, "proxy_stalled", {id});
+  w.browse(10, 500, 20'000, 300 * us_per_ms);
+  w.net.run_for(w.pc.stall_deadline + 5 * us_per_s);
+  CHECK(w.row_at(prov_a)->status == "active");
+  // Paused and nothing paid for stall_deadline: cut off as unpaid.
+  w.ask(prov_a, ports::proxy, "proxy_stalled", {id});
+  w.net.run_for(w.pc.stall_deadline - 2 * us_per_s);
+  CHECK(w.row_at(prov_a)->status == "active");
+  w.net.run_for(3 * us_per_s);
+  REQUIRE(w.row_at(prov_a)->status == "terminated");
+  CHECK(w.row_at(prov_a)->reason.find("paused at its credit window") != std::string::npos);
+  auto late = w.ask(prov_a, ports::proxy, "proxy_stalled", {id});
+  CHECK(w.reply(late)->value("code") == 409);
+  auto unknown = w.ask(prov_a, ports::proxy, "proxy_stalled", {"4242"});
+  CHECK(w.reply(unknown)->value("code") == 404);
+}
+
 TEST_CASE("proxy: refusals, stray and hostile frames are answered or dropped, never fatal") {
   world w;
   // A node that does not provide: META and CONNECT are refused with their type.
