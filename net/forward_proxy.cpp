@@ -318,6 +318,9 @@ private:
 
 void forward_proxy::impl::terminate_now(const std::string& id) {
   terminated_.insert(id);
+  waiting_.erase(id);
+  paused_.erase(id);
+  stopped_.erase(id);
   server_.each([&id](session& s) {
     auto& f = static_cast<fsession&>(s);
     if (f.bound() && f.client_id() == id)
