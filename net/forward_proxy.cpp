@@ -223,9 +223,10 @@ private:
     }
     if (p_.tls_ && !peer_matches(verdict.peer))
       return false;
-    if (p_.over_allowance(verdict.client_id) || p_.budget(verdict.client_id) == 0) {
-      fail(402, "this client used the bytes its payments allow: the provider waits for its "
-                "payment");
+    // A paused client's new request waits with the others (its reads are
+    // gated once bound); one already past its allowance is refused.
+    if (p_.over_allowance(verdict.client_id)) {
+      fail(402, "this client used more than its payments allow");
       return false;
     }
     if (bound_ && verdict.client_id != client_id_) {

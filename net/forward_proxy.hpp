@@ -12,7 +12,7 @@
 //
 // Answers the proxy makes itself: 400 malformed request or target, or plain
 // HTTP to a TLS proxy, 402 client past the bytes the role allows it (its
-// credit window), 403 terminated client, destination not allowed or
+// allowance fell: a payment failed), 403 terminated client, destination not allowed or
 // token of another peer, 407 (with "Proxy-Authenticate: Bearer") token
 // missing or unknown, or no client certificate over TLS, 429 too many
 // connections of one client, 431 header too large, 502 upstream unreachable
@@ -70,10 +70,10 @@ struct forward_proxy_callbacks {
     allow_destination;
   proxy::log_fn log;
   /// The most bytes (up + down) the client may move. Its reads wait (its
-  /// traffic pauses) before it would pass it, and new requests get 402,
-  /// until allowance_changed() raises it; a client already past it (the
-  /// allowance fell) has its connections closed and its bytes reported at
-  /// once. Io thread, must not block; empty: no limit.
+  /// traffic pauses, new requests too) before it would pass it, until
+  /// allowance_changed() raises it; a client already past it (the allowance
+  /// fell) has its connections closed, its bytes reported at once and its
+  /// new requests answered 402. Io thread, must not block; empty: no limit.
   std::function<std::uint64_t(const std::string& client_id)> allowance;
   /// A client's traffic paused at its allowance (once per pause; io thread).
   std::function<void(const std::string& client_id)> stalled;

@@ -1,7 +1,7 @@
 // The provider's forward proxy (net/forward_proxy.hpp) on 127.0.0.1 with
 // origins in the test: absolute-form requests and CONNECT tunnels, bearer
-// tokens (407/403), termination mid-tunnel, the role's allowance (402), exact metering in both
-// directions, the destination policy, and hostile clients.
+// tokens (407/403), termination mid-tunnel, the role's allowance (pauses, 402), exact metering in
+// both directions, the destination policy, and hostile clients.
 #include "net/forward_proxy.hpp"
 #include "net/proxy_target.hpp"
 #include "proxy_kit.hpp"
@@ -228,18 +228,19 @@ TEST_CASE("forward proxy: a client's traffic pauses at its allowance and goes on
   CHECK(got < allowed);
   CHECK(w.stalls_of("alice") == 1); // the role hears of the pause, once
   CHECK(w.proxy.connections() == 2);
-  // A new request while paused: 402. Bob's tunnel is untouched.
-  {
-    client again(w.proxy.address());
-    again.send(get(echo.authority(), "/", "t-alice"));
-    CHECK(again.response().status == 402);
-  }
+  // A new request while paused waits for the payment too. Bob's tunnel is untouched.
+  client waiting(w.proxy.address());
+  waiting.send(connect_request(echo.authority(), "t-alice"));
+  REQUIRE(waiting.connect_answer().status == 200);
+  waiting.send("ping");
+  CHECK(waiting.read_while_flowing(300ms) == 0); // not even read from it while paused
   other.send("pong");
   CHECK(other.read_exact(4) == "pong");
 
-  // A payment raises the allowance: the same tunnel goes on, and pauses again.
+  // A payment raises the allowance: both go on; the download pauses again.
   w.allow("alice", allowed + (5 << 20));
   w.proxy.allowance_changed("alice");
+  CHECK(waiting.read_exact(4) == "ping");
   got += c.read_while_flowing(300ms);
   t = w.proxy.totals("alice");
   CHECK(t.up + t.down <= allowed + (5 << 20));

@@ -40,6 +40,12 @@ start_origin "$size"
 
 fee=10                 # ledger units per 1000 bytes
 window=$((4 << 20))    # the provider's credit window
+# Both sides' tolerance band: its slack covers the bytes in flight between the
+# two counts when a report is made. A download paced by payments has up to a
+# credit window in flight (socket buffers on loopback hold that much), so the
+# slack is the window; with the default 1 MiB the two counts of a fast
+# download drift apart by more and the provider cuts the client off as
+# out_of_tolerance.
 cat >"$work/ledger.json" <<EOF
 {"name": "px-ledger", "listen": "$addr_ledger", "data_dir": "ledger-data",
  "roles": ["kad", {"role": "ledger", "block_interval": "200ms", "confirmations": 1}],
@@ -49,7 +55,8 @@ id_ledger=$(id_of ledger)
 cat >"$work/provider.json" <<EOF
 {"name": "px-provider", "listen": "$addr_provider", "data_dir": "provider-data",
  "roles": ["kad", {"role": "proxy_provider", "ledger": $id_ledger, "ledger_address": "$addr_ledger",
-                   "credit_window": $window, "poll_interval": "200ms", "stall_deadline": "3s"}],
+                   "credit_window": $window, "slack": $window, "poll_interval": "200ms",
+                   "stall_deadline": "3s"}],
  "kad_bootstrap": ["$addr_ledger"], "proxy_allow_internal": true,
  "api": {"listen": "$api_provider", "max_price": 1000000}}
 EOF
@@ -60,7 +67,7 @@ for n in honest cheat; do
   cat >"$work/$n.json" <<EOF
 {"name": "px-$n", "listen": "$(eval echo \$addr_$n)", "data_dir": "$n-data", $adversary
  "roles": ["kad", {"role": "proxy_client", "ledger": $id_ledger, "ledger_address": "$addr_ledger",
-                   "interval": "300ms", "resend_interval": "500ms"}],
+                   "interval": "300ms", "resend_interval": "500ms", "slack": $window}],
  "kad_bootstrap": ["$addr_ledger"], "proxy_listen": "${!local_var}",
  "api": {"listen": "$(eval echo \$api_$n)"}}
 EOF
