@@ -40,6 +40,9 @@ start_origin "$size"
 
 fee=10                 # ledger units per 1000 bytes
 window=$((4 << 20))    # the provider's credit window
+# A client paused at its window with nothing paid for stall_deadline (8 s
+# here) is cut off: an honest client's next payment takes a report interval
+# and a ledger round, about 1 s here, more on a loaded machine.
 # Both sides' tolerance band: its slack covers the bytes in flight between the
 # two counts when a report is made. A download paced by payments has up to a
 # credit window in flight (socket buffers on loopback hold that much), so the
@@ -56,7 +59,7 @@ cat >"$work/provider.json" <<EOF
 {"name": "px-provider", "listen": "$addr_provider", "data_dir": "provider-data",
  "roles": ["kad", {"role": "proxy_provider", "ledger": $id_ledger, "ledger_address": "$addr_ledger",
                    "credit_window": $window, "slack": $window, "poll_interval": "200ms",
-                   "stall_deadline": "3s"}],
+                   "stall_deadline": "8s"}],
  "kad_bootstrap": ["$addr_ledger"], "proxy_allow_internal": true,
  "api": {"listen": "$api_provider", "max_price": 1000000}}
 EOF
