@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing (Debian 12 packages only) and builds peerlab.
+# Installs what is missing (Debian 12 packages only), the pinned npm packages of
+# web/ (web/package-lock.json) and builds peerlab.
 # Usage: scripts/setup.sh [build-dir] [build-type]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,16 @@ PACKAGES=(
   sqlite3 openssl curl time
   python3 python3-pandas python3-matplotlib python3-nbformat python3-nbconvert
   python3-ipykernel jupyter-nbconvert jupyter-client
+  emscripten chromium
 )
+# Roles in WebAssembly (docs/wasm.md) need node and npm. A node already on PATH
+# (e.g. a newer one from another source) is kept; otherwise Debian's, which
+# needs the two modules its own build leaves out.
+if ! command -v node >/dev/null; then
+  PACKAGES+=(nodejs npm node-cjs-module-lexer node-undici)
+elif ! command -v npm >/dev/null; then
+  PACKAGES+=(npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -26,6 +36,13 @@ if ((${#missing[@]})); then
   if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# web/node_modules from the lockfile, when missing or older than the lockfile.
+if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; then
+  echo "[setup] npm ci in web/"
+  npm ci --prefix web --no-audit --no-fund --loglevel=error >/dev/null
+  touch web/node_modules
 fi
 
 JOBS=$(nproc 2>/dev/null || echo 2)
