@@ -1,5 +1,6 @@
 #include "protocols/registry.hpp"
 
+#include "protocols/cdn/cdn.hpp"
 #include "protocols/client/client.hpp"
 #include "protocols/common/invariant.hpp"
 #include "protocols/droplog/drop_role.hpp"
@@ -24,7 +25,7 @@ std::vector<const module*> all_modules() {
   return {
     &filexfer::module(), &ledger::module(),  &market::module(),  &kad::module(),
     &gossip::module(),   &fileset::module(), &droplog::module(), &client::module(),
-    &traffic::module(),  &proxy::module(),
+    &traffic::module(),  &proxy::module(),   &cdn::module(),
   };
 }
 
