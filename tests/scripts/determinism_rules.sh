@@ -2,6 +2,8 @@
 # The determinism rules of docs/architecture.md, enforced by grep:
 # protocols/, actors/ and sim/ never read a clock, sleep, use a global or
 # non-portable RNG, or std::hash; protocols/ includes nothing of CAF or Boost.
+# web/wasm/ (the WebAssembly role host) gets time and seeds from JavaScript:
+# it reads no clock and no random device either.
 # sim/ reads a wall clock in one file only, sim/wall_clock.cpp, for the
 # progress line and speed figures; nothing it returns reaches a run.
 set -uo pipefail
@@ -19,9 +21,9 @@ check() {
     fail=1
   fi
 }
-check "wall or steady clock" '(steady_clock|system_clock|high_resolution_clock)::now|\btime\(nullptr\)|gettimeofday|clock_gettime' protocols actors sim
-check "sleeping" 'sleep_for|sleep_until|\busleep\(|\bsleep\(' protocols actors sim
-check "non-deterministic RNG" 'random_device|\brand\(\)|srand\(|std::mt19937|default_random_engine' protocols actors sim
+check "wall or steady clock" '(steady_clock|system_clock|high_resolution_clock)::now|\btime\(nullptr\)|gettimeofday|clock_gettime' protocols actors sim web/wasm
+check "sleeping" 'sleep_for|sleep_until|\busleep\(|\bsleep\(' protocols actors sim web/wasm
+check "non-deterministic RNG" 'random_device|\brand\(\)|srand\(|std::mt19937|default_random_engine' protocols actors sim web/wasm
 check "library-dependent distributions" 'std::(uniform_int|uniform_real|normal|exponential|bernoulli|poisson|lognormal|weibull)_distribution' protocols actors sim
 check "std::hash" 'std::hash<' protocols actors sim
 check "CAF or Boost in protocols/" '#include <(caf|boost)/' protocols
