@@ -2,6 +2,7 @@
 // names its kind and points at its validate/make functions and checkers.
 #include "sim/workload_driver.hpp"
 
+#include "sim/drivers/cdn_driver.hpp"
 #include "sim/drivers/dht_driver.hpp"
 #include "sim/drivers/market_driver.hpp"
 #include "sim/drivers/fileset_driver.hpp"
@@ -19,6 +20,7 @@ const std::map<std::string, driver_kind>& driver_kinds() {
     {"droplog", drop::droplog_driver_kind()},
     {"downloads", filexfer_sim::filexfer_driver_kind()},
     {"proxy", proxy_sim::proxy_driver_kind()},
+    {"cdn", cdn_sim::cdn_driver_kind()},
   };
   return kinds;
 }

@@ -7,6 +7,8 @@
 #include "protocols/common/link_rules.hpp"
 #include "sim/scenario.hpp"
 
+#include <optional>
+#include <utility>
 #include <vector>
 
 namespace peerlab::sim {
@@ -37,6 +39,13 @@ public:
   /// flight arrives.
   bool partitioned(std::uint32_t from_group, std::uint32_t to_group, time_us now) const {
     return partitions_.cuts(from_group, to_group, now);
+  }
+
+  /// A node's place (x, y in km) in the geographic model; nullopt otherwise.
+  std::optional<std::pair<double, double>> point(std::uint32_t node) const {
+    if (x_.empty())
+      return std::nullopt;
+    return std::pair<double, double>{x_[node], y_[node]};
   }
 
   /// Bytes per second; 0 = unlimited.

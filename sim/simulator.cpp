@@ -74,6 +74,12 @@ public:
     return sim_.nodes_[node].content->holds(file);
   }
   const kv_store& store_of(std::uint32_t node) const override { return sim_.nodes_[node].store; }
+  std::optional<std::pair<double, double>> node_point(std::uint32_t node) const override {
+    return sim_.net_->point(node);
+  }
+  time_us base_rtt(std::uint32_t a, std::uint32_t b) const override {
+    return 2 * sim_.net_->base_latency(a, b);
+  }
   const role* role_of(std::uint32_t node, const std::string& name) const override {
     if (!sim_.nodes_[node].online)
       return nullptr;

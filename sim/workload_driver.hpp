@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,19 @@ public:
   /// The rows `node` keeps across crashes (online or not): what its roles
   /// would restore. Read-only, between events.
   virtual const kv_store& store_of(std::uint32_t node) const = 0;
+  /// Where `node` is (x, y in km) when the latency model is geographic;
+  /// nullopt otherwise. For workloads that tell roles their location.
+  virtual std::optional<std::pair<double, double>> node_point(std::uint32_t node) const {
+    (void)node;
+    return std::nullopt;
+  }
+  /// The propagation part of the round trip between two nodes (twice the
+  /// link's base latency: no jitter, no queueing), for reports.
+  virtual time_us base_rtt(std::uint32_t a, std::uint32_t b) const {
+    (void)a;
+    (void)b;
+    return 0;
+  }
 };
 
 class workload_driver {

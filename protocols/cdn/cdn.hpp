@@ -57,10 +57,10 @@ struct ip_location {
 
 struct signal_config {
   enum pairing pairing = pairing::proximity;
-  std::uint32_t max_peers = 6;         // pairs one client may be part of
-  std::uint32_t scan_max = 2048;       // open clients a pairing looks at
-  double asn_penalty_km = 500;         // a peer in another ASN counts as this much farther
-  double unknown_km = 20'000;          // distance assumed when either side has no location
+  std::uint32_t max_peers = 12;  // pairs one client may be part of (room to choose: see cdn.md)
+  std::uint32_t scan_max = 2048; // open clients a pairing looks at
+  double asn_penalty_km = 500;   // a peer in another ASN counts as this much farther
+  double unknown_km = 20'000;    // distance assumed when either side has no location
   time_us client_timeout = 30'000'000; // a silent client is dropped
   time_us pair_timeout = 15'000'000;   // a pair not linked by then is dissolved
   std::uint32_t rate = 20;             // messages per second per client (token bucket)

@@ -111,11 +111,20 @@ void client::on_server(context& ctx, const signal_msg& m, effects& fx) {
 // --- links ---
 
 void client::on_paired(context& ctx, peer_id peer, bool initiator, effects& fx) {
-  if (peer == ctx.self || evicted_.contains(peer) || links_.contains(peer) ||
-      links_.size() >= static_cast<std::size_t>(cfg_.want) + 2) {
+  if (auto it = links_.find(peer); it != links_.end()) {
+    // A server that restarted pairs us again with a peer we are still linked
+    // with: keep the link and tell it so (refusing would make it pair us again).
+    if (it->second.state == link_state::linked) {
+      signal_msg m{msg::linked};
+      m.peer = peer;
+      to_server(m, fx);
+    }
+    return;
+  }
+  if (peer == ctx.self || evicted_.contains(peer) || links_.size() >= bounds::want_max * 4) {
     signal_msg u{msg::unpair};
     u.peer = peer;
-    u.block = evicted_.contains(peer);
+    u.block = true;
     to_server(u, fx);
     return;
   }

@@ -1,15 +1,10 @@
 #include "protocols/cdn/hash.hpp"
 
-#include <openssl/evp.h>
+#include "protocols/common/sha224.hpp"
 
 namespace peerlab::cdn {
 
-hash224 sha224_of(byte_view data) {
-  hash224 h{};
-  unsigned int n = 0;
-  EVP_Digest(data.data(), data.size(), h.data(), &n, EVP_sha224(), nullptr);
-  return h;
-}
+hash224 sha224_of(byte_view data) { return sha224::of(data); }
 
 std::string hex(const hash224& h) {
   static constexpr char digits[] = "0123456789abcdef";

@@ -109,7 +109,9 @@ void signal_server::handle(context& ctx, peer_id from, const signal_msg& m, effe
     break;
   }
   case msg::unpair: {
-    if (m.block && c.blocked.size() < bounds::blocked_max) {
+    // Every unpair blocks the two for this server's lifetime, so a refused
+    // pairing is never offered again (an evicted peer, a link that failed).
+    if (c.blocked.size() < bounds::blocked_max) {
       c.blocked.insert(m.peer);
       if (auto o = clients_.find(m.peer);
           o != clients_.end() && o->second.blocked.size() < bounds::blocked_max)
