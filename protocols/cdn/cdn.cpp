@@ -54,6 +54,10 @@ std::string client_config::validate() const {
   if (peer_deadline <= 0 || stall_timeout <= 0 || fetch_timeout <= 0 || link_timeout <= 0 ||
       heartbeat <= 0 || join_timeout <= 0 || backoff_base <= 0 || backoff_cap < backoff_base)
     return "every duration must be positive, and backoff_cap at least backoff_base";
+  if (!load.empty() && (load.front() != '/' || load.size() > bounds::url_max))
+    return "load must be a page path starting with /";
+  if (server_address.size() > 64 || origin_address.size() > 64)
+    return "server_address and origin_address are \"ip:port\" texts";
   if (max_fetches == 0 || max_fetches > bounds::fetches_max)
     return "max_fetches must be 1.." + std::to_string(bounds::fetches_max);
   return {};

@@ -85,6 +85,9 @@ struct origin_config {
 struct client_config {
   peer_id server = 0;                     // the signalling server
   peer_id origin = 0;                     // the origin
+  std::string server_address;             // live: the server is the peer met at this "ip:port"
+  std::string origin_address;             // live: likewise the origin (default: server_address)
+  std::string load;                       // a page to load once joined (live nodes); "" for none
   bool join_at_start = true;              // false: joins on the first command (after `locate`)
   std::uint32_t want = 3;                 // peers to keep
   std::uint32_t fanout = 2;               // peers asked at once for a resource

@@ -21,7 +21,20 @@ std::size_t client::linked_peers() const {
 
 void client::start(context& ctx, effects& fx) {
   fx.after(maintenance_every, token(maintenance, 0));
-  if (cfg_.join_at_start)
+  if (cfg_.join_at_start && server_known())
+    join(ctx, fx);
+}
+
+void client::peer_up(context& ctx, peer_id peer, std::string_view address, effects& fx) {
+  // Live nodes name the server and the origin by address; the transport's
+  // verified hello tells which peer id is there.
+  if (!cfg_.origin_address.empty() && address == cfg_.origin_address)
+    cfg_.origin = peer;
+  if (cfg_.server_address.empty() || address != cfg_.server_address || server_met_)
+    return;
+  cfg_.server = peer;
+  server_met_ = true;
+  if (cfg_.join_at_start && conn_ == conn::idle)
     join(ctx, fx);
 }
 
@@ -41,6 +54,7 @@ void client::join(context& ctx, effects& fx) {
   conn_ = conn::joining;
   signal_msg j{msg::join};
   j.count = cfg_.want;
+  j.link = cfg_.external_links ? "webrtc" : "peerlab";
   j.lat = lat_;
   j.lon = lon_;
   j.asn = asn_;
@@ -80,8 +94,16 @@ void client::on_server(context& ctx, const signal_msg& m, effects& fx) {
     attempt_ = 0;
     fx.emit(event{"cdn_joined", 0, {{"id", std::to_string(m.peer)}}, {}});
     fx.after(cfg_.heartbeat, token(heartbeat, epoch_));
+    if (!cfg_.load.empty() && !page_loaded_) { // a live node's configured page
+      page_loaded_ = true;
+      auto id = next_load_++;
+      loads_[id] = page_load{0, cfg_.load, 1, 0, 0};
+      enqueue(ctx, queued{0, id, cfg_.load, {}, true}, fx);
+    }
     break;
   case msg::paired:
+    if (!cfg_.external_links && !m.address.empty())
+      fx.learn_address(m.peer, m.address); // live: where the peer's node listens
     on_paired(ctx, m.peer, m.initiator, fx);
     break;
   case msg::signal:
@@ -204,6 +226,7 @@ void client::on_hello(context& ctx, peer_id from, const hello& h, effects& fx) {
                 {{"peer", std::to_string(from)}},
                 {{"rtt_us", static_cast<double>(l.rtt)},
                  {"setup_us", static_cast<double>(ctx.now - l.since)}}});
+  link_ready(ctx, fx);
 }
 
 void client::drop_link(context& ctx, peer_id peer, bool tell_server, effects& fx) {
@@ -332,7 +355,10 @@ void client::timer(context& ctx, std::uint64_t tok, effects& fx) {
   if (it == jobs_.end() || (it->second.gen & 0xffffff) != gen)
     return;
   auto& j = it->second;
-  if (k == 5 && !j.streaming) { // the peers did not answer in time: the origin
+  if (k == 5 && j.waiting_link) { // no link came up in time: race decides (the origin)
+    j.waiting_link = false;
+    race(ctx, id, j, fx);
+  } else if (k == 5 && !j.streaming) { // the peers did not answer in time: the origin
     fx.count("cdn_peer_deadlines");
     for (auto& [req, p] : j.racing)
       reqs_.erase(req);

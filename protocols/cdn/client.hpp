@@ -34,10 +34,13 @@ public:
     return typed_command_of(id, cdn::parse_command(verb, args, err));
   }
   void stop(context& ctx, effects& fx) override;
+  void peer_up(context& ctx, peer_id peer, std::string_view address, effects& fx) override;
 
   // Read-only views for tests, the simulator's samples and the wasm host.
   std::size_t linked_peers() const;
   bool joined() const { return conn_ == conn::joined; }
+  /// Whether the server's peer id is known (configured, or met at server_address).
+  bool server_known() const { return cfg_.server_address.empty() || server_met_; }
   const lru_cache& cache() const { return cache_; }
 
 private:
@@ -89,9 +92,10 @@ private:
     std::uint64_t window_end = 0;
     std::uint32_t gen = 0; // invalidates old deadline and stall timers
     std::uint32_t origin_tries = 0;
+    bool waiting_link = false, waited_link = false; // for a pairing in progress to link
     std::set<peer_id> tried;
     std::vector<part> parts;
-    std::uint64_t peer_bytes = 0, origin_bytes = 0;
+    std::uint64_t peer_bytes = 0, origin_bytes = 0, discarded_bytes = 0;
     bytes suspect; // bytes that failed verification, kept to find the liar
     std::vector<part> suspect_parts;
   };
@@ -121,6 +125,7 @@ private:
   void child_ended(context& ctx, std::uint32_t load, bool ok, effects& fx);
   void arm(context& ctx, std::uint32_t id, job& j, std::uint8_t kind, time_us delay, effects& fx);
   void jobs_using(context& ctx, peer_id peer, effects& fx);
+  void link_ready(context& ctx, effects& fx);
 
   // --- serving (client_fetch.cpp) ---
   void on_request(context& ctx, peer_id from, const request& r, effects& fx);
@@ -130,6 +135,8 @@ private:
   lru_cache cache_;
   std::optional<double> lat_, lon_;
   std::uint32_t asn_ = 0;
+  bool server_met_ = false;
+  bool page_loaded_ = false; // cfg_.load issued
 
   conn conn_ = conn::idle;
   std::uint32_t attempt_ = 0;

@@ -71,6 +71,16 @@ void client::start_job(context& ctx, queued q, effects& fx) {
 void client::race(context& ctx, std::uint32_t id, job& j, effects& fx) {
   auto peers = sources(j.tried);
   if (peers.empty()) {
+    // A page loaded right after joining: its pairings are still linking. Wait
+    // for them (up to peer_deadline, once) rather than go to the origin.
+    const bool pending = std::any_of(links_.begin(), links_.end(),
+                                     [](auto& l) { return l.second.state != link_state::linked; });
+    if (pending && !j.waited_link && j.have == 0) {
+      j.waited_link = j.waiting_link = true;
+      ++j.gen;
+      arm(ctx, id, j, deadline_kind, cfg_.peer_deadline, fx);
+      return;
+    }
     use_origin(ctx, id, j, fx);
     return;
   }
@@ -257,6 +267,8 @@ void client::finish(context& ctx, std::uint32_t id, effects& fx) {
   // Some bytes came from peers: fetch it all from the origin, then find the liar.
   j.suspect = std::move(j.buf);
   j.suspect_parts = std::move(j.parts);
+  j.discarded_bytes += j.peer_bytes + j.origin_bytes; // the report counts bytes used
+  j.peer_bytes = j.origin_bytes = 0;
   j.buf.assign(j.total, 0);
   j.parts.clear();
   j.have = 0;
@@ -285,6 +297,7 @@ void client::end_job(context& ctx, std::uint32_t id, bool ok, const std::string&
                     {{"bytes", static_cast<double>(j.total)},
                      {"peer_bytes", static_cast<double>(j.peer_bytes)},
                      {"origin_bytes", static_cast<double>(j.origin_bytes)},
+                     {"discarded_bytes", static_cast<double>(j.discarded_bytes)},
                      {"ttfb_us", static_cast<double>(j.first_byte - j.started)},
                      {"duration_us", static_cast<double>(ctx.now - j.started)}}});
     } else {
@@ -372,6 +385,18 @@ void client::jobs_using(context& ctx, peer_id peer, effects& fx) {
       }
     if (j.racing.empty())
       race(ctx, id, j, fx);
+  }
+}
+
+void client::link_ready(context& ctx, effects& fx) {
+  std::vector<std::uint32_t> ids;
+  for (auto& [id, j] : jobs_)
+    if (j.waiting_link)
+      ids.push_back(id);
+  for (auto id : ids) {
+    auto& j = jobs_.at(id);
+    j.waiting_link = false;
+    race(ctx, id, j, fx);
   }
 }
 

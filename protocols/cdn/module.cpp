@@ -101,17 +101,22 @@ std::shared_ptr<role> origin_from_json(const json& p, const std::string& path, c
 
 std::shared_ptr<role> client_from_json(const json& p, const std::string& path,
                                        const std::string& adversary) {
-  cfg::only_keys(p, path, {"role",          "server",        "origin",        "join_at_start",
-                           "want",          "fanout",        "first_window",  "window",
-                           "peer_deadline", "stall_timeout", "fetch_timeout", "link_timeout",
-                           "heartbeat",     "join_timeout",  "backoff_base",  "backoff_cap",
-                           "jitter",        "cache_entries", "cache_bytes",   "max_fetches",
-                           "external_links"});
+  cfg::only_keys(p, path, {"role",           "server",        "origin",        "server_address",
+                           "origin_address", "load",          "join_at_start", "want",
+                           "fanout",         "first_window",  "window",        "peer_deadline",
+                           "stall_timeout",  "fetch_timeout", "link_timeout",  "heartbeat",
+                           "join_timeout",   "backoff_base",  "backoff_cap",   "jitter",
+                           "cache_entries",  "cache_bytes",   "max_fetches",   "external_links"});
   client_config c;
   cfg::fields f(p, path);
   f.count("server", c.server);
   c.origin = c.server;
   f.count("origin", c.origin);
+  f.text("server_address", c.server_address);
+  f.text("origin_address", c.origin_address);
+  if (c.origin_address.empty())
+    c.origin_address = c.server_address;
+  f.text("load", c.load);
   f.flag("join_at_start", c.join_at_start);
   f.positive("want", c.want);
   f.positive("fanout", c.fanout);

@@ -56,6 +56,7 @@ std::string to_json(const signal_msg& m) {
     if (m.asn)
       j["asn"] = m.asn;
     j["want"] = m.count;
+    j["link"] = m.link;
     if (!m.peers.empty()) {
       auto& a = j["peers"] = json::array();
       for (auto p : m.peers)
@@ -86,6 +87,8 @@ std::string to_json(const signal_msg& m) {
   case msg::paired:
     j["peer"] = id_text(m.peer);
     j["initiator"] = m.initiator;
+    if (!m.address.empty())
+      j["address"] = m.address;
     break;
   case msg::bye:
   case msg::error:
@@ -180,6 +183,11 @@ std::optional<signal_msg> parse_signal(std::string_view text, std::string& err) 
     }
     if (!count("want", bounds::want_max))
       return fail("\"want\" must be 0.." + std::to_string(bounds::want_max));
+    if (auto l = j.find("link"); l != j.end()) {
+      if (!l->is_string() || (*l != "webrtc" && *l != "peerlab"))
+        return fail("\"link\" must be \"webrtc\" or \"peerlab\"");
+      m.link = l->get<std::string>();
+    }
     if (auto a = j.find("peers"); a != j.end()) {
       if (!a->is_array() || a->size() > bounds::want_max * 4)
         return fail("\"peers\" must be an array of at most " +
@@ -231,6 +239,11 @@ std::optional<signal_msg> parse_signal(std::string_view text, std::string& err) 
     if (in == j.end() || !in->is_boolean())
       return fail("paired needs \"initiator\" (true or false)");
     m.initiator = in->get<bool>();
+    if (auto a = j.find("address"); a != j.end()) {
+      if (!a->is_string() || a->get<std::string>().size() > 64)
+        return fail("\"address\" must be an \"ip:port\" text");
+      m.address = a->get<std::string>();
+    }
     break;
   }
   case msg::bye:

@@ -44,6 +44,8 @@ struct signal_msg {
   std::vector<peer_id> peers;
   std::string data; // JSON text of the relayed value
   std::string reason;
+  std::string link = "webrtc"; // join: how the client links to peers ("webrtc" or "peerlab")
+  std::string address;         // paired: the peer's "ip:port" on peerlab's transport, if known
 };
 
 const char* msg_name(msg m);

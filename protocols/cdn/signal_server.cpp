@@ -155,6 +155,7 @@ void signal_server::join(context& ctx, peer_id from, const signal_msg& m, effect
   c.lat = m.lat;
   c.lon = m.lon;
   c.asn = m.asn;
+  c.peerlab_links = m.link == "peerlab";
   if (!c.lat) {
     // No coordinates from the client: the configured IP table, if it knows the address.
     auto a = addresses_.find(from);
@@ -214,8 +215,8 @@ void signal_server::try_pair(context& ctx, peer_id id, effects& fx) {
     if (other == id || c.pairs.contains(other) || c.blocked.contains(other))
       continue;
     auto& o = clients_.at(other);
-    if (o.blocked.contains(id))
-      continue;
+    if (o.blocked.contains(id) || o.peerlab_links != c.peerlab_links)
+      continue; // a browser cannot link to a native node, nor the reverse
     ranked.push_back({score(c, o), seq});
     if (cfg_.pairing == pairing::first_come && ranked.size() == need)
       break;
@@ -227,9 +228,11 @@ void signal_server::try_pair(context& ctx, peer_id id, effects& fx) {
     signal_msg p{msg::paired};
     p.peer = other;
     p.initiator = true; // the asking client creates the offer (the original's alice)
+    p.address = address_for(other);
     send(id, p, fx);
     p.peer = id;
     p.initiator = false;
+    p.address = address_for(id);
     send(other, p, fx);
     fx.count("cdn_signal_pairs");
   }
@@ -287,6 +290,16 @@ void signal_server::remove_client(context& ctx, peer_id id, effects& fx) {
   addresses_.erase(id);
   for (auto p : partners)
     try_pair(ctx, p, fx); // a client whose peer vanished gets another
+}
+
+std::string signal_server::address_for(peer_id id) const {
+  // Only native nodes learn each other's listen address (a browser's is of no
+  // use to its peers, and WebRTC finds its own).
+  auto c = clients_.find(id);
+  auto a = addresses_.find(id);
+  if (c == clients_.end() || !c->second.peerlab_links || a == addresses_.end())
+    return {};
+  return a->second;
 }
 
 void signal_server::update_open(peer_id id) {

@@ -32,6 +32,7 @@ private:
     std::optional<double> lat, lon;
     std::uint32_t asn = 0;
     std::uint32_t want = 0;
+    bool peerlab_links = false; // links over peerlab's transport, not WebRTC
     time_us last_heard = 0;
     double tokens = 0;
     time_us refill_at = 0;
@@ -56,6 +57,7 @@ private:
   void drop_pair(peer_id a, peer_id b, bool notify_a, bool notify_b, effects& fx);
   void remove_client(context& ctx, peer_id id, effects& fx);
   void update_open(peer_id id);
+  std::string address_for(peer_id id) const;
   void send(peer_id to, const signal_msg& m, effects& fx);
   void error(peer_id to, std::string reason, effects& fx);
 

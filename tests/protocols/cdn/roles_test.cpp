@@ -377,3 +377,45 @@ TEST_CASE("every fetch ends even when the origin is gone", "[cdn]") {
   REQUIRE(failed.size() == 1);
   CHECK(*failed[0].e.field("reason") == "the origin did not answer");
 }
+
+TEST_CASE("browsers and native nodes share a server but are only paired with their own kind",
+          "[cdn]") {
+  swarm w;
+  client_config browser = w.ccfg;
+  browser.external_links = true;
+  w.add_client(1);
+  w.add_client(2);
+  w.net.add(3, {make_client(browser)});
+  w.net.add(4, {make_client(browser)});
+  w.net.start_all();
+  w.net.run_for(2 * s);
+  CHECK(w.server().paired(1, 2));
+  CHECK(w.server().paired(3, 4));
+  for (peer_id native : {1, 2})
+    for (peer_id web : {3, 4})
+      CHECK_FALSE(w.server().paired(native, web));
+}
+
+TEST_CASE("a live client finds the server by address, learns its peers' and loads its page",
+          "[cdn]") {
+  swarm w;
+  client_config cc = w.ccfg;
+  cc.server = cc.origin = 999; // unknown until the transport meets the address
+  cc.server_address = cc.origin_address = "10.0.0.1:7000";
+  cc.load = "/index";
+  w.net.add(1, {make_client(cc)});
+  w.net.add(2, {make_client(cc)});
+  w.net.start_all();
+  w.net.run_for(1 * s);
+  CHECK(w.server().clients() == 0); // nobody joined a server it has not met
+  for (peer_id id : {1, 2}) {
+    w.net.peer_up(0, id, "10.0.0." + std::to_string(10 + id) + ":7000"); // the server meets them
+    w.net.peer_up(id, 0, "10.0.0.1:7000");
+  }
+  w.net.run_for(5 * s);
+  CHECK(w.server().clients() == 2);
+  CHECK(w.server().paired(1, 2));
+  CHECK(w.net.addresses.at(2) == "10.0.0.12:7000"); // node 1 learned where node 2 listens
+  CHECK(w.of(1, "load_done").size() == 1);
+  CHECK(w.of(2, "load_done").size() == 1);
+}
