@@ -58,6 +58,8 @@ std::string client_config::validate() const {
     return "load must be a page path starting with /";
   if (server_address.size() > 64 || origin_address.size() > 64)
     return "server_address and origin_address are \"ip:port\" texts";
+  if (serve_rate == 0 || serve_burst < bounds::chunk_max)
+    return "serve_rate must be positive and serve_burst at least 16 KiB";
   if (max_fetches == 0 || max_fetches > bounds::fetches_max)
     return "max_fetches must be 1.." + std::to_string(bounds::fetches_max);
   return {};

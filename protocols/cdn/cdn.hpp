@@ -104,8 +104,10 @@ struct client_config {
   bool jitter = true;                     // full jitter: uniform in [0, min(cap, base * 2^n)]
   std::uint32_t cache_entries = 100;      // LRU entries (the original's QuickLRU size)
   std::uint64_t cache_bytes = 64u << 20;
-  std::uint32_t max_fetches = 8; // fetches running at once (others wait)
-  bool external_links = false;   // links set up by the host (browsers): docs/protocols/cdn.md
+  std::uint32_t max_fetches = 8;        // fetches running at once (others wait)
+  std::uint64_t serve_rate = 16u << 20; // bytes/s one peer may ask of us (token bucket)
+  std::uint64_t serve_burst = 4u << 20; // its bucket
+  bool external_links = false; // links set up by the host (browsers): docs/protocols/cdn.md
   std::string validate() const;
 };
 

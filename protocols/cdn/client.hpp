@@ -60,6 +60,8 @@ private:
     std::uint64_t nonce = 0;
     time_us hello_sent = -1;
     time_us rtt = -1;
+    double serve_tokens = -1; // bytes this peer may still ask for (-1: a full bucket)
+    time_us serve_refill = 0;
   };
   void on_paired(context& ctx, peer_id peer, bool initiator, effects& fx);
   void on_signal(context& ctx, peer_id peer, const std::string& data, effects& fx);

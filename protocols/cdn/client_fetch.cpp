@@ -401,7 +401,6 @@ void client::link_ready(context& ctx, effects& fx) {
 }
 
 void client::on_request(context& ctx, peer_id from, const request& r, effects& fx) {
-  (void)ctx;
   auto l = links_.find(from);
   if (l == links_.end() || l->second.state == link_state::pairing) {
     fx.send(from, encode_reject(r.req, reject_reason::not_linked));
@@ -423,6 +422,23 @@ void client::on_request(context& ctx, peer_id from, const request& r, effects& f
     return;
   }
   const std::uint64_t end = std::min<std::uint64_t>(size, r.offset + r.length);
+  // Each peer's asks are bounded by a byte bucket: a peer that asks for
+  // windows as fast as it can send requests gets REJECT busy, not our uplink.
+  auto& lk = l->second;
+  const double burst = static_cast<double>(cfg_.serve_burst);
+  lk.serve_tokens =
+    lk.serve_tokens < 0
+      ? burst
+      : std::min(burst, lk.serve_tokens + static_cast<double>(ctx.now - lk.serve_refill) *
+                                            static_cast<double>(cfg_.serve_rate) / 1e6);
+  lk.serve_refill = ctx.now;
+  const auto want = static_cast<double>(end - r.offset);
+  if (want > lk.serve_tokens) {
+    fx.count("cdn_serve_refused");
+    fx.send(from, encode_reject(r.req, reject_reason::busy));
+    return;
+  }
+  lk.serve_tokens -= want;
   std::uint64_t at = r.offset;
   do {
     const std::uint64_t n = std::min<std::uint64_t>(bounds::chunk_max, end - at);

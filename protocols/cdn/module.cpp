@@ -106,7 +106,8 @@ std::shared_ptr<role> client_from_json(const json& p, const std::string& path,
                            "fanout",         "first_window",  "window",        "peer_deadline",
                            "stall_timeout",  "fetch_timeout", "link_timeout",  "heartbeat",
                            "join_timeout",   "backoff_base",  "backoff_cap",   "jitter",
-                           "cache_entries",  "cache_bytes",   "max_fetches",   "external_links"});
+                           "cache_entries",  "cache_bytes",   "max_fetches",   "serve_rate",
+                           "serve_burst",    "external_links"});
   client_config c;
   cfg::fields f(p, path);
   f.count("server", c.server);
@@ -134,6 +135,8 @@ std::shared_ptr<role> client_from_json(const json& p, const std::string& path,
   f.count("cache_entries", c.cache_entries);
   f.size("cache_bytes", c.cache_bytes);
   f.positive("max_fetches", c.max_fetches);
+  f.size("serve_rate", c.serve_rate);
+  f.size("serve_burst", c.serve_burst);
   f.flag("external_links", c.external_links);
   check(c.validate(), path);
   auto s = client_strategy::honest;

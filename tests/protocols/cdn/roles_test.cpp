@@ -419,3 +419,24 @@ TEST_CASE("a live client finds the server by address, learns its peers' and load
   CHECK(w.of(1, "load_done").size() == 1);
   CHECK(w.of(2, "load_done").size() == 1);
 }
+
+TEST_CASE("a peer asking for more than its byte bucket gets REJECT busy", "[cdn]") {
+  client_config cc;
+  cc.serve_burst = 1 << 20;
+  cc.serve_rate = 1 << 20;
+  swarm w({}, cc);
+  w.add_client(1);
+  w.add_client(2);
+  w.net.start_all();
+  w.net.run_for(2 * s);
+  w.cmd(1, load{"/index"});
+  w.net.run_for(5 * s);
+  // Client 2 floods 100 requests for the whole of app.js (100,000 bytes) at once.
+  auto sha = *hash_from_hex(listed_hex("/app.js"));
+  for (std::uint32_t i = 0; i < 100; ++i)
+    w.net.deliver_now(
+      2, 1, encode_request(ports::cdn_client, request{9000 + i, "/app.js", sha, 0, 100'000}));
+  w.net.run_for(100 * ms);
+  CHECK(w.net.counter(1, "cdn_serve_refused") >= 89); // a 1 MiB bucket holds 10 of them
+  CHECK(w.net.counter(1, "cdn_serve_refused") <= 90);
+}
