@@ -1,6 +1,7 @@
 #include "protocols/cdn/cdn.hpp"
 #include "protocols/cdn/client.hpp"
 #include "protocols/cdn/commands.hpp"
+#include "protocols/cdn/geo.hpp"
 #include "protocols/cdn/signal_msg.hpp"
 #include "protocols/cdn/signal_server.hpp"
 #include "protocols/cdn/site.hpp"
@@ -439,4 +440,34 @@ TEST_CASE("a peer asking for more than its byte bucket gets REJECT busy", "[cdn]
   w.net.run_for(100 * ms);
   CHECK(w.net.counter(1, "cdn_serve_refused") >= 89); // a 1 MiB bucket holds 10 of them
   CHECK(w.net.counter(1, "cdn_serve_refused") <= 90);
+}
+
+TEST_CASE("clients without coordinates are placed by the server's IP table", "[cdn]") {
+  signal_config sc;
+  auto tokyo = *parse_prefix("10.1.0.0/16");
+  tokyo.lat = 35.68;
+  tokyo.lon = 139.69;
+  auto paris = *parse_prefix("10.2.0.0/16");
+  paris.lat = 48.85;
+  paris.lon = 2.35;
+  sc.locations = {tokyo, paris};
+  client_config cc;
+  cc.want = 1;
+  cc.join_at_start = false;
+  swarm w(sc, cc);
+  for (peer_id id = 1; id <= 3; ++id)
+    w.add_client(id);
+  w.net.start_all();
+  w.net.peer_up(0, 1, "10.1.0.5:5000"); // Tokyo
+  w.net.peer_up(0, 2, "10.2.0.5:5000"); // Paris
+  w.net.peer_up(0, 3, "10.2.7.9:5000"); // Paris
+  w.cmd(1, load{"/index"});             // joins without coordinates
+  w.net.run_for(100 * ms);
+  w.cmd(2, load{"/index"}); // pairs with 1, the only one there
+  w.net.run_for(100 * ms);
+  w.cmd(3, load{"/index"}); // 1 and 2 are open: the table puts 2 next door
+  w.net.run_for(2 * s);
+  CHECK(w.server().paired(1, 2));
+  CHECK(w.server().paired(3, 2));
+  CHECK_FALSE(w.server().paired(3, 1));
 }
