@@ -13,8 +13,9 @@ OUT=${1:?usage: scripts/build_wasm.sh OUTDIR}
 # The protocols this build hosts: their folders are compiled and their
 # modules (protocols/<x>/<x>.hpp: <x>::module()) registered. One word each;
 # a protocol another builds on is listed too. PEERLAB_WASM_PROTOCOLS replaces
-# the list (tests/scripts/wasm_role_host.sh adds gossip for its timers).
-read -r -a PROTOCOLS <<<"${PEERLAB_WASM_PROTOCOLS:-traffic}"
+# the list (tests/scripts/wasm_role_host.sh adds gossip for its timers;
+# scripts/build_cdn_bundle.sh builds cdn alone).
+read -r -a PROTOCOLS <<<"${PEERLAB_WASM_PROTOCOLS:-traffic cdn}"
 
 if ! command -v emcc >/dev/null; then
   echo "build_wasm: emcc not found (scripts/setup.sh installs Debian's emscripten)" >&2
@@ -54,6 +55,8 @@ done
 for p in "${PROTOCOLS[@]}"; do
   [ -d "$ROOT/protocols/$p" ] || { echo "build_wasm: no folder protocols/$p" >&2; exit 1; }
   sources+=("$ROOT"/protocols/"$p"/*.cpp)
+  # Exports a protocol's page shim needs (web/wasm/cdn/: the client's cache).
+  if [ -d "$ROOT/web/wasm/$p" ]; then sources+=("$ROOT"/web/wasm/"$p"/*.cpp); fi
 done
 sources+=("$ROOT"/web/wasm/*.cpp "$OBJ/modules.cpp")
 

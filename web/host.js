@@ -71,6 +71,14 @@
       this.info = null;
     }
 
+    /**
+     * Copies byte arrays into the host's input buffer; returns their
+     * addresses (for calls of a protocol's own exports, like web/cdn/).
+     */
+    input(...parts) { return this._input(...parts); }
+    /** Decodes the last call's result ({frames, timers, events, ...}); throws on status 1. */
+    result(status) { return this._result(status); }
+
     /** Copies byte arrays into the host's input buffer; returns their addresses. */
     _input(...parts) {
       let total = 0;
@@ -257,6 +265,11 @@
       }
     }
 
+    /**
+     * Runs fn(nowUs), a call into the host that returns its effects (e.g. a
+     * protocol's own export, web/wasm/<protocol>/), and applies them.
+     */
+    run(fn) { return this._call(fn); }
     start() { return this._call((now) => this.host.start(now)); }
     frame(from, data) { return this._call((now) => this.host.frame(now, from, data)); }
     command(verb, args) { return this._call((now) => this.host.command(now, verb, args)); }

@@ -411,6 +411,11 @@ void client::command(context& ctx, const peerlab::command& c, effects& fx) {
           fx.fail(c, fail_code::not_found, "no pairing with " + std::to_string(x.peer));
           return;
         }
+        // The peer's HELLO may come over the new channel before the host's
+        // own open event: then the exchange already ran (or runs), and an
+        // up link must not go back to connecting.
+        if (it->second.state == link_state::linked)
+          return;
         it->second.state = link_state::connecting;
         send_hello(ctx, x.peer, it->second, fx);
       } else if constexpr (std::is_same_v<T, link_down>) {

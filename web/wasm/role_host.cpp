@@ -3,6 +3,7 @@
 // runtime: it owns the node's rows (memory_store), file bytes (memory_content)
 // and seeded generator, and hands the role's effects back in one buffer after
 // every call. Time and seeds come from JS: nothing here reads a clock.
+#include "web/wasm/role_host.hpp"
 #include "web/wasm/effects_buffer.hpp"
 #include "web/wasm/modules.hpp"
 
@@ -124,6 +125,23 @@ const role_entry* find_entry(const std::string& name, std::string& known) {
 }
 
 } // namespace
+
+role* wasm::hosted_role() { return g_host && g_host->failed.empty() ? g_host->r.get() : nullptr; }
+
+int wasm::run_typed_command(double now_us, const std::function<command(std::uint64_t)>& make) {
+  if (!g_host)
+    return fail("no role: call host_create first (or it failed)");
+  auto id = g_host->next_command++;
+  auto cmd = make(id);
+  return run(now_us, id, [&](role& r, context& c, effects& fx) { deliver_command(r, c, cmd, fx); });
+}
+
+int wasm::set_result(std::string_view json_text) {
+  wasm::encode_result(json_text, g_out);
+  return 0;
+}
+
+int wasm::set_error(std::string_view why) { return fail(why); }
 
 extern "C" {
 

@@ -339,6 +339,13 @@ TEST_CASE("external links: the host carries the set-up and reports the link", "[
   w.net.run_for(1 * s);
   CHECK(w.at(1).linked_peers() == 1);
   CHECK(w.at(2).linked_peers() == 1);
+  REQUIRE(w.of(1, "cdn_linked").size() == 1);
+  // A browser may report its channel open after the peer's HELLO came over
+  // it and the link is up: nothing changes.
+  w.net.command(1, ports::cdn_client, peerlab::command(54, cdn::command{link_up{2}}));
+  w.net.run_for(1 * s);
+  CHECK(w.at(1).linked_peers() == 1);
+  CHECK(w.of(1, "cdn_linked").size() == 1);
   w.net.command(1, ports::cdn_client, peerlab::command(53, cdn::command{link_down{2}}));
   w.net.run_for(1 * s);
   CHECK(w.at(1).linked_peers() == 0);
