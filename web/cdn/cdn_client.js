@@ -126,6 +126,8 @@
       });
       st.timings.instantiateMs = performance.now() - t0;
       this.runner.start();
+      // A page going away leaves (the server re-pairs its peers at once, not after its timeout).
+      if (typeof addEventListener === 'function') addEventListener('pagehide', () => this.stop());
       await this.restore();
       if (this.o.lat !== undefined && this.o.lon !== undefined)
         this.runner.command('locate', [String(this.o.lat), String(this.o.lon)]); // joins
@@ -180,7 +182,8 @@
       if (!p.connected) {
         // The peer's first frames (its HELLO) can arrive before our side's
         // connect event: the answers wait for it.
-        (this.early.get(to) || this.early.set(to, []).get(to)).push(data);
+        const q = this.early.get(to) || this.early.set(to, []).get(to);
+        if (q.length < 64) q.push(data); // a HELLO and its ACK, a few REJECTs: more is not expected
         return;
       }
       if (data[1] === 4) this.state.servedBytes[to] = (this.state.servedBytes[to] || 0) + data.length - 22;
