@@ -36,6 +36,9 @@ asan)
   for d in actors sim net apps; do
     ls tests/$d/*.cpp >/dev/null 2>&1 && targets+=("test_$d")
   done
+  # The two binaries outside those folders' pattern (tests/CMakeLists.txt):
+  # the wasm build's SHA classes and the wasm role host, both built natively.
+  targets+=(test_portable_sha test_wasm_host)
   cmake --build "$BUILD" -j "$JOBS" --target "${targets[@]}"
   # The script tests (live processes, scenario runs, repository checks) stay
   # in the plain build: several compare speeds or memory against bounds that
