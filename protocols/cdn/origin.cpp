@@ -4,20 +4,14 @@ namespace peerlab::cdn {
 
 void origin::start(context&, effects& fx) {
   resources_.clear();
-  std::vector<listed> items;
-  for (auto& r : cfg_.resources) {
-    held h;
-    h.data = synthetic_resource(r.url, r.size);
-    h.size = r.size;
-    h.sha = sha224_of(h.data);
-    items.push_back(listed{r.url, h.size, h.sha});
-    resources_[r.url] = std::move(h);
-  }
-  listing_ = listing_text(items);
+  auto site = build_site(cfg_.resources);
+  for (auto& r : site.resources)
+    resources_[r.entry.url] = held{r.entry.sha, std::move(r.data), r.entry.size};
+  listing_ = std::move(site.listing);
   fx.emit(event{"cdn_origin_ready",
                 0,
                 {{"page", cfg_.page}},
-                {{"resources", static_cast<double>(items.size())}}});
+                {{"resources", static_cast<double>(cfg_.resources.size())}}});
 }
 
 void origin::frame(context& ctx, peer_id from, byte_view frame, effects& fx) {

@@ -19,6 +19,8 @@ public:
   void frame(context& ctx, peer_id from, byte_view data, effects& fx) override;
 
   const std::string& listing() const { return listing_; }
+  /// What it serves (a live node's HTTP site builds the same site from it).
+  const origin_config& config() const { return cfg_; }
 
 private:
   struct held {

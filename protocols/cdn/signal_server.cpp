@@ -75,6 +75,8 @@ void signal_server::handle(context& ctx, peer_id from, const signal_msg& m, effe
     join(ctx, from, m, fx);
     return;
   }
+  if (m.type == msg::leave) // a closed WebSocket says leave even if it never joined
+    addresses_.erase(from);
   auto it = clients_.find(from);
   if (it == clients_.end()) {
     if (m.type != msg::leave)
@@ -286,8 +288,7 @@ void signal_server::remove_client(context& ctx, peer_id id, effects& fx) {
     drop_pair(id, p, false, true, fx);
   open_.erase(it->second.seq);
   needy_.erase(id);
-  clients_.erase(it);
-  addresses_.erase(id);
+  clients_.erase(it); // its address stays until it leaves: a silent client may join again
   for (auto p : partners)
     try_pair(ctx, p, fx); // a client whose peer vanished gets another
 }

@@ -24,6 +24,7 @@ public:
   // Read-only views for tests and the simulator's samples.
   std::size_t clients() const { return clients_.size(); }
   std::size_t pairs() const { return pairs_.size(); }
+  std::size_t addresses() const { return addresses_.size(); }
   bool paired(peer_id a, peer_id b) const { return pairs_.contains(key(a, b)); }
 
 private:

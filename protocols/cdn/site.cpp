@@ -71,4 +71,18 @@ bytes synthetic_resource(std::string_view url, std::uint64_t size) {
   return out;
 }
 
+built_site build_site(const std::vector<resource_spec>& resources) {
+  built_site site;
+  std::vector<listed> items;
+  for (auto& r : resources) {
+    built_resource b;
+    b.data = synthetic_resource(r.url, r.size);
+    b.entry = listed{r.url, r.size, sha224_of(b.data)};
+    items.push_back(b.entry);
+    site.resources.push_back(std::move(b));
+  }
+  site.listing = listing_text(items);
+  return site;
+}
+
 } // namespace peerlab::cdn

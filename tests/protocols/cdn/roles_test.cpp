@@ -278,6 +278,27 @@ TEST_CASE("a crashed client is dropped after the client timeout", "[cdn]") {
   CHECK(w.at(1).linked_peers() == 0); // peer_left dropped the link
 }
 
+TEST_CASE("the server forgets an address when its peer leaves, joined or not", "[cdn]") {
+  swarm w;
+  w.add_client(1);
+  w.net.start(0);
+  // A WebSocket that opens and closes without joining: peer_up, then leave.
+  w.net.peer_up(0, 77, "10.0.0.7:5000");
+  CHECK(w.server().addresses() == 1);
+  w.net.deliver_now(77, 0, encode_signal(ports::cdn_signal, signal_msg(msg::leave)));
+  w.net.run_for(10 * ms);
+  CHECK(w.server().addresses() == 0);
+  // A client dropped for silence keeps its address: its socket may still be open.
+  w.net.peer_up(0, 1, "10.0.0.1:5000");
+  w.net.start(1);
+  w.net.run_for(1 * s);
+  REQUIRE(w.server().clients() == 1);
+  w.net.crash(1);
+  w.net.run_for(35 * s);
+  CHECK(w.server().clients() == 0);
+  CHECK(w.server().addresses() == 1);
+}
+
 TEST_CASE("the server rate-limits a flooding client and refuses joins when full", "[cdn]") {
   signal_config sc;
   sc.max_clients = 1;
