@@ -171,7 +171,13 @@ public:
         await_down(std::chrono::steady_clock::now() + std::chrono::seconds(10));
       }
     }
-    // 5. Destroy the system (no handle may outlive it).
+    // 5. Destroy the system (no handle may outlive it). Local endpoints
+    // reach by_port_ only through the local table: closed first.
+    {
+      std::lock_guard lock(local_mu_);
+      local_closed_ = true;
+      local_.clear();
+    }
     by_port_ = {};
     actors_.clear();
     sys_.reset();
@@ -193,6 +199,16 @@ public:
     }
     if (to == rt_.id_) { // to ourselves: no socket needed
       deliver(to, std::move(frame));
+      return;
+    }
+    if (local_peers::contains(to)) { // a browser on a local endpoint: no socket of ours
+      std::lock_guard lock(local_mu_);
+      auto it = local_.find(to);
+      if (it == local_.end()) {
+        count("net.local_frames_unroutable");
+        return;
+      }
+      it->second.sink(std::move(frame)); // under the lock: none after close_local_peer
       return;
     }
     asio::post(io_, [this, to, f = std::move(frame)]() mutable { route_out(to, std::move(f)); });
@@ -227,6 +243,42 @@ public:
       return false;
     caf::anon_send(by_port_[port], command_atom::value, cmd);
     return true;
+  }
+
+  peer_id open_local(port_t port, const std::string& addr, local_sink sink) {
+    peer_id id = 0;
+    {
+      std::lock_guard lock(local_mu_);
+      if (!running_ || local_closed_ || !by_port_[port] || local_.size() >= local_peers::open_max) {
+        count("net.local_peers_refused");
+        return 0;
+      }
+      do // the counter wraps after 2^32 peers: skip ids still open
+        id = local_peers::tag | ++local_next_;
+      while (local_.contains(id) || id == local_peers::tag);
+      local_[id] = local_peer{port, std::move(sink)};
+      // In the lock: stop() clears by_port_ only after closing this table.
+      caf::anon_send(by_port_[port], peer_atom::value, id, addr);
+    }
+    count("net.local_peers_opened");
+    return id;
+  }
+
+  void local_in(peer_id from, bytes&& frame) {
+    std::lock_guard lock(local_mu_);
+    auto it = local_.find(from);
+    if (it == local_.end() || frame.empty() || frame[0] != it->second.port) {
+      count("net.local_frames_dropped");
+      return;
+    }
+    frames_in_.fetch_add(1, std::memory_order_relaxed);
+    bytes_in_.fetch_add(frame.size(), std::memory_order_relaxed);
+    caf::anon_send(by_port_[it->second.port], frame_atom::value, from, std::move(frame));
+  }
+
+  void close_local(peer_id id) {
+    std::lock_guard lock(local_mu_);
+    local_.erase(id);
   }
 
   const role* role_on(port_t port) const {
@@ -620,6 +672,14 @@ private:
   void on_hello(connection_base& c, const hello& h) override {
     if (c.outgoing)
       dialing_.erase(c.dialed);
+    if (local_peers::contains(h.id)) { // would pose as a browser of a local endpoint
+      count("net.hellos_refused_local_id");
+      log_peer_caused("refused peer " + std::to_string(h.id) + " at " +
+                      (c.outgoing ? c.dialed : c.remote) +
+                      ": its id lies in the range reserved for local peers");
+      c.close("peer id in the range reserved for local peers");
+      return;
+    }
     if (h.id == rt_.id_) {
       if (auto* p = configured(c.dialed))
         p->is_self = true;
@@ -758,6 +818,16 @@ private:
   std::vector<configured_peer> configured_;
   std::uint64_t unroutable_ = 0, queue_full_drops_ = 0;
   std::atomic<std::uint64_t> unknown_port_drops_{0}; // also counted for frames to ourselves
+
+  // Local peers (net/local_peers.hpp): any thread, under local_mu_.
+  struct local_peer {
+    port_t port = 0;
+    local_sink sink;
+  };
+  std::mutex local_mu_;
+  std::map<peer_id, local_peer> local_;
+  std::uint32_t local_next_ = 0;
+  bool local_closed_ = false;
 };
 
 // -- live_runtime -------------------------------------------------------------
@@ -778,6 +848,11 @@ live_runtime::live_runtime(live_options opts) {
   if (!opts.store || !opts.content)
     throw std::invalid_argument("live_runtime needs a kv_store and a content_store");
   id_ = opts.identity ? opts.identity->id() : peer_id_from_name(opts.name);
+  if (local_peers::contains(id_))
+    throw std::runtime_error(
+      "this node's peer id " + std::to_string(id_) +
+      " lies in the range reserved for local peers (net/local_peers.hpp): " +
+      (opts.identity ? "move data_dir/node.key away to make a new key" : "choose another name"));
   std::uint64_t seed = opts.seed != 0 ? opts.seed : derive_seed(id_, 0x6c697665 /* "live" */);
   // A restarted node must not draw again what its last run drew (payment
   // references, nonces, request ids): after the first start the seed mixes
@@ -825,6 +900,13 @@ void live_runtime::local_command(peer_id, port_t to, peerlab::command c) {
   fx.fail(c, fail_code::unavailable, std::string("this node runs no ") + port_name(to) + " role");
   impl_->emit(to, std::move(fx.events.back()));
 }
+peer_id live_runtime::open_local_peer(port_t port, const std::string& address, local_sink sink) {
+  return impl_->open_local(port, address, std::move(sink));
+}
+void live_runtime::local_frame(peer_id from, bytes frame) {
+  impl_->local_in(from, std::move(frame));
+}
+void live_runtime::close_local_peer(peer_id id) { impl_->close_local(id); }
 std::map<std::string, double> live_runtime::counters() const { return impl_->counters(); }
 std::size_t live_runtime::outbound_bytes() const { return impl_->outbound_bytes(); }
 

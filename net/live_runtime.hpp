@@ -10,6 +10,7 @@
 // boost::asio::post (CAF -> Asio) and caf::anon_send (Asio -> CAF).
 #include "actors/runtime/runtime.hpp"
 #include "net/identity.hpp"
+#include "net/local_peers.hpp"
 #include "net/net_limits.hpp"
 #include "protocols/common/rng.hpp"
 
@@ -56,7 +57,7 @@ struct live_options {
   std::function<void(const std::string&)> on_log;
 };
 
-class live_runtime final : public runtime {
+class live_runtime final : public runtime, public local_peer_host {
 public:
   /// Counts one more start of the node whose rows `store` holds (the row
   /// node/starts) and returns the count: 1 at the first start.
@@ -91,6 +92,11 @@ public:
   std::size_t outbound_bytes() const;
   /// Role metrics and transport counters, by name.
   std::map<std::string, double> counters() const;
+
+  // -- local peers (net/local_peers.hpp), from any thread -------------------
+  peer_id open_local_peer(port_t port, const std::string& address, local_sink sink) override;
+  void local_frame(peer_id from, bytes frame) override;
+  void close_local_peer(peer_id id) override;
 
   // -- runtime seam -------------------------------------------------------
   time_us now() const override;

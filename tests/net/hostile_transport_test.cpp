@@ -250,3 +250,18 @@ TEST_CASE("hostile: peers that ask for much and never read hold at most the node
   CHECK(honest_ping(dir.path(), "honest", node));
   node.stop();
 }
+
+TEST_CASE("hostile: a hello claiming an id of the local peers' range is refused",
+          "[net][live][hostile]") {
+  // Plaintext ids are claimed: one from the range of the node's WebSocket
+  // clients (net/local_peers.hpp) would pose as a browser.
+  test::temp_dir dir("hostile-local-id");
+  net::live_runtime node(echo_node("node", dir.path() / "node", nullptr));
+  node.start();
+  raw_peer impostor(node.listen_address());
+  impostor.send_hello(net::local_peers::tag | 7);
+  CHECK(impostor.closed_within(std::chrono::seconds(2)));
+  CHECK(node.counters()["net.hellos_refused_local_id"] == 1);
+  CHECK(honest_ping(dir.path(), "honest", node));
+  node.stop();
+}
