@@ -2,6 +2,7 @@
 
 #include "net/address.hpp"
 #include "net/http_route.hpp"
+#include "net/http_upgrade.hpp"
 #include "net/listener.hpp"
 
 #include <utility> // before Asio: its awaitable.hpp uses std::exchange
@@ -9,6 +10,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -192,6 +194,8 @@ public:
   }
 
   void close() {
+    if (handed_over_) // the socket belongs to an upgrade's taker now
+      return;
     boost::system::error_code ec;
     reply_timer_.cancel();
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
@@ -342,6 +346,15 @@ private:
         r.headers[lower(name)] = value;
       r.header_list.emplace_back(std::move(name), std::move(value)); // bounded by max_header
     }
+    boost::system::error_code rec;
+    r.client = stream_.socket().remote_endpoint(rec).address().to_string();
+    if (route_->upgrade && beast::websocket::is_upgrade(req))
+      return upgrade(std::move(r));
+    if (!route_->handler) {
+      auto a = json_error(426, "this path takes WebSocket connections only");
+      a.headers.push_back({"Upgrade", "websocket"});
+      return send(std::move(a));
+    }
     r.body = std::move(req.body());
     const auto serial = ++serial_;
     waiting_ = serial;
@@ -369,6 +382,26 @@ private:
         self->send(std::move(a));
       });
     });
+  }
+
+  // The route decides; a taker gets the socket and this session ends (the
+  // server's counts drop as it goes: the taker bounds what it took).
+  void upgrade(http_server_request r) {
+    auto verdict = route_->upgrade(r);
+    if (auto* refusal = std::get_if<http_server_answer>(&verdict)) {
+      keep_alive_ = false;
+      return send(std::move(*refusal));
+    }
+    boost::system::error_code ec;
+    auto remote = stream_.socket().remote_endpoint(ec);
+    handed_over_ = true;
+    http_upgrade u{std::move(stream_), parser_->release(), {}, {}};
+    if (!ec) {
+      u.client = remote.address().to_string();
+      u.remote = to_string(net::address{u.client, remote.port()});
+    }
+    u.stream.expires_never();
+    std::get<take_fn>(verdict)(std::move(u));
   }
 
   void send(http_server_answer a) {
@@ -439,6 +472,7 @@ private:
   std::uint64_t waiting_ = 0;    // the request whose answer is awaited, 0 if none
   bool awaiting_header_ = false; // idle, or reading a request header
   bool displaced_ = false;
+  bool handed_over_ = false; // stream_ was moved to an upgrade's taker
   std::chrono::steady_clock::time_point waiting_since_{};
   bool linger_ = false; // answered before the request was read in full
   bool lingering_ = false;

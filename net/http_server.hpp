@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace peerlab::net {
@@ -74,6 +75,7 @@ struct http_server_request {
   std::vector<std::pair<std::string, std::string>> header_list;
   std::string target; // as sent, query included
   std::string body;
+  std::string client = {}; // the remote address (IP)
 };
 
 struct http_server_answer {
@@ -88,6 +90,8 @@ struct http_server_answer {
   bool passthrough = false;
 };
 
+struct http_upgrade; // net/http_upgrade.hpp (Beast types)
+
 /// {"error": message, "status": status} with that status.
 http_server_answer json_error(unsigned status, const std::string& message);
 
@@ -96,6 +100,14 @@ public:
   using respond_fn = std::function<void(http_server_answer)>;
   using handler_fn = std::function<void(http_server_request, respond_fn)>;
   using log_fn = std::function<void(const std::string&)>;
+  /// Takes over an upgraded connection (io thread, right after `upgrade_fn`).
+  using take_fn = std::function<void(http_upgrade&&)>;
+  /// A route's answer to a WebSocket upgrade request, on the io thread: the
+  /// HTTP answer to send instead (a refusal: 503 when full), or the function
+  /// that takes the connection. Deciding and taking happen in one io step,
+  /// so a taker may count the connection when it decides.
+  using upgrade_fn =
+    std::function<std::variant<http_server_answer, take_fn>(const http_server_request&)>;
 
   /// One entry of the route table. `path` is matched segment by segment; a
   /// segment "{}" matches any one non-empty segment (it lands in params), a
@@ -106,6 +118,10 @@ public:
     std::string path;
     handler_fn handler;
     std::size_t max_body = 0; // 0: options.max_body
+    /// Set: a request with "Upgrade: websocket" (and the rest of RFC 6455's
+    /// handshake headers) goes here instead of to `handler`; without those
+    /// headers `handler` answers, or 426 if there is none.
+    upgrade_fn upgrade = {};
   };
 
   http_server(http_server_options opts, std::vector<route> routes, log_fn log = {});
