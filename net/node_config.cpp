@@ -8,6 +8,8 @@
 #include "protocols/common/config_fields.hpp"
 #include "protocols/common/json_depth.hpp"
 #include "net/address.hpp"
+#include "net/cdn_site.hpp"
+#include "protocols/cdn/origin.hpp"
 #include "protocols/common/limits.hpp"
 #include "protocols/fileset/fileset.hpp"
 #include "protocols/filexfer/filexfer.hpp"
@@ -121,6 +123,28 @@ void parse_proxy_fields(const json& j, node_config& c) {
   }
 }
 
+// The CDN site serves what the node's cdn_origin role serves.
+void parse_cdn_site(const json& j, const std::filesystem::path& base, node_config& c) {
+  auto* v = cfg::member(j, "cdn_site");
+  if (!v)
+    return;
+  c.cdn_site = parse_cdn_site_config(*v, "cdn_site", base);
+  const cdn::origin* origin = nullptr;
+  for (auto& r : c.roles)
+    if (auto* o = dynamic_cast<const cdn::origin*>(r.get()))
+      origin = o;
+  if (!origin)
+    cfg::fail_msg("cdn_site", "needs the \"cdn_origin\" role in roles (the site serves its "
+                              "listing and resources)");
+  auto check = [&](const std::string& url) {
+    if (auto why = cdn_site_url_conflict(url); !why.empty())
+      cfg::fail_msg("cdn_site", "the cdn_origin role's " + why + ": rename it");
+  };
+  check(origin->config().page);
+  for (auto& r : origin->config().resources)
+    check(r.url);
+}
+
 } // namespace
 
 node_config parse_node_config(const json& j, const std::filesystem::path& base) {
@@ -133,7 +157,8 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
                          "fileset_http", "kad_bootstrap",
                          "dht_provide",  "api",
                          "plaintext",    "fileset_http_allow_remote",
-                         "proxy_listen", "proxy_allow_internal"});
+                         "proxy_listen", "proxy_allow_internal",
+                         "cdn_site"});
   node_config c;
   auto required = [&](const char* key) -> const json& {
     auto* v = cfg::member(j, key);
@@ -239,6 +264,7 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
       cfg::fail_msg("fileset_http", "needs the \"fileset\" role in roles");
   }
   parse_proxy_fields(j, c);
+  parse_cdn_site(j, base, c);
   return c;
 }
 

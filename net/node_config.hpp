@@ -4,6 +4,7 @@
 // expected; unknown keys are rejected.
 #include "protocols/registry.hpp" // config_error
 #include "net/api_config.hpp"
+#include "net/cdn_site_config.hpp"
 #include "net/disk_content.hpp" // provide_spec
 #include "protocols/common/role.hpp"
 #include "protocols/common/sha256.hpp"
@@ -55,6 +56,9 @@ struct node_config {
   /// proxy_provider role: clients may reach loopback and private addresses
   /// through the forward proxy (tests with local origins only).
   bool proxy_allow_internal = false;
+  /// The CDN's demo site and live signalling server (net/cdn_site.hpp):
+  /// needs the cdn_origin role; its WebSocket needs cdn_signal.
+  std::optional<cdn_site_config> cdn_site;
 };
 
 /// Relative paths (data_dir, provide) are taken relative to `base_dir`.

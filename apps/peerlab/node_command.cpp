@@ -4,6 +4,7 @@
 #include "apps/peerlab/args.hpp"
 
 #include "net/address.hpp"
+#include "net/cdn_site.hpp"
 #include "net/disk_content.hpp"
 #include "net/fileset_api.hpp"
 #include "net/log_budget.hpp"
@@ -13,6 +14,7 @@
 #include "net/private_file.hpp"
 #include "net/proxy_shell.hpp"
 #include "net/sqlite_store.hpp"
+#include "protocols/cdn/origin.hpp"
 #include "protocols/client/client.hpp"
 #include "protocols/common/limits.hpp"
 #include "protocols/fileset/fileset.hpp"
@@ -170,8 +172,14 @@ public:
       fileset_->stop();
     if (api_)
       api_->stop();
-    rt.stop();
+    rt.stop(); // the signal role's goodbyes still reach the site's WebSockets
     json counters = json::object();
+    if (cdn_site_) {
+      cdn_site_->stop();
+      for (auto& [k, v] : cdn_site_->counters())
+        counters[k] = number(v);
+      cdn_site_.reset(); // it reaches the runtime: gone before the runtime
+    }
     for (auto& [k, v] : rt.counters())
       counters[k] = number(v);
     bool failed = false;
@@ -260,6 +268,15 @@ private:
   void make_apis(live_runtime& rt) {
     auto logger = [this](const std::string& m) { log(m); };
     make_proxies(rt);
+    if (cfg_.cdn_site) { // the CDN's site serves what the cdn_origin role serves
+      const cdn::origin* origin = nullptr;
+      for (auto& r : cfg_.roles)
+        if (auto* o = dynamic_cast<const cdn::origin*>(r.get()))
+          origin = o;
+      cdn_site_ =
+        std::make_unique<cdn_site>(*cfg_.cdn_site, origin->config(),
+                                   own_ports_.count(ports::cdn_signal) ? &rt : nullptr, logger);
+    }
     if (cfg_.fileset_http) // the file-set REST API answers through the fileset role
       fileset_ = std::make_unique<fileset_api>(
         fileset_api_options{.listen = *cfg_.fileset_http, .token = api_token_},
@@ -326,8 +343,16 @@ private:
                    {"address", api_->address()},
                    {"token_file", token_file().string()}});
       }
+      if (cdn_site_) {
+        cdn_site_->start();
+        out_.line({{"event", "cdn_site_listening"},
+                   {"address", cdn_site_->address()},
+                   {"signal", own_ports_.count(ports::cdn_signal) > 0}});
+      }
     } catch (const std::exception& e) {
       log(e.what());
+      if (cdn_site_)
+        cdn_site_->stop();
       if (fileset_)
         fileset_->stop();
       if (proxy_client_)
@@ -337,6 +362,7 @@ private:
       rt.stop();
       fileset_.reset();
       api_.reset();
+      cdn_site_.reset();
       return false;
     }
     return true;
@@ -436,7 +462,8 @@ private:
   std::unique_ptr<market_api> api_;
   std::unique_ptr<proxy_provider_shell> proxy_provider_;
   std::unique_ptr<proxy_client_shell> proxy_client_;
-  disk_content* files_ = nullptr; // the node's content store (owned by the runtime)
+  std::unique_ptr<cdn_site> cdn_site_; // the CDN's demo site and signalling WebSocket
+  disk_content* files_ = nullptr;      // the node's content store (owned by the runtime)
   std::mutex mu_;
   std::condition_variable cv_;
   int stop_signal_ = 0;
