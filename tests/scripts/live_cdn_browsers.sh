@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The browser CDN end to end (docs/protocols/cdn.md "In browsers"): builds the
+# bundle (scripts/build_cdn_bundle.sh: the cdn_client role in WebAssembly and
+# the page shim), starts `peerlab node` with cdn_signal + cdn_origin and its
+# site on 127.0.0.1, and drives headless Chromium pages
+# (tests/scripts/lib/live_cdn_browsers.js): origin first, then peers over
+# WebRTC, IndexedDB after a reload (a tampered entry refused), a serving page
+# closed mid-transfer, a lying page detected and evicted, the server's demo
+# page starting the shim by itself; prints the figures.
+# As root it runs in a fresh network, PID and mount namespace with only lo up
+# (Chromium can reach nothing else, and every process dies with it); a hard
+# timeout bounds it all. emcc, node, chromium and web/node_modules are set-up
+# requirements (scripts/setup.sh): missing is a failure, not a skip.
+# Usage: live_cdn_browsers.sh REPO_ROOT PEERLAB_BINARY
+set -euo pipefail
+ROOT=$(cd "${1:?repo root}" && pwd)
+BIN=$(cd "$(dirname "${2:?peerlab binary}")" && pwd)/$(basename "$2")
+
+if [[ $(id -u) == 0 && -z ${PEERLAB_CDN_NS:-} ]]; then
+  exec timeout -k 10 900 unshare --net --pid --fork --mount-proc --kill-child \
+    env PEERLAB_CDN_NS=1 bash "$0" "$ROOT" "$BIN"
+fi
+if [[ -n ${PEERLAB_CDN_NS:-} ]]; then
+  ip link set lo up
+elif [[ -z ${PEERLAB_CDN_TIMED:-} ]]; then # not root: plain, but still bounded
+  exec timeout -k 10 900 env PEERLAB_CDN_TIMED=1 bash "$0" "$ROOT" "$BIN"
+fi
+
+source "$ROOT/tests/scripts/lib/live_common.sh"
+live_init cdn-browsers "$ROOT" "$BIN"
+live_tail_lines=30
+BUILD=${PEERLAB_BUILD_DIR:-$(cd "$(dirname "$BIN")/../.." && pwd)}
+for tool in emcc node /usr/bin/chromium; do
+  command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/setup.sh installs it)"
+done
+[[ -d "$ROOT/web/node_modules/playwright-core" ]] ||
+  fail "web/node_modules is missing (npm ci --prefix web, or scripts/setup.sh)"
+
+start=$(date +%s%N)
+PEERLAB_WASM_OBJ="$BUILD/wasm-cdn-obj" "$ROOT/scripts/build_cdn_bundle.sh" "$work/bundle" \
+  >"$work/bundle.out" 2>&1 || fail "scripts/build_cdn_bundle.sh"
+echo "bundle: $((($(date +%s%N) - start) / 1000000)) ms; wasm $(stat -c %s "$work/bundle/peerlab_role.wasm") B ($(gzip -9c "$work/bundle/peerlab_role.wasm" | wc -c) gzipped)"
+
+# Three resources: two small, one of 8 MiB (throughput, and time to close its
+# serving page mid-transfer).
+cat >"$work/cdn.json" <<EOF
+{
+  "name": "cdn-browsers",
+  "listen": "127.0.0.1:0",
+  "data_dir": "cdn-data",
+  "roles": [
+    {"role": "cdn_signal"},
+    {"role": "cdn_origin", "resources": [
+      {"url": "/img/logo.png", "size": "40KiB"},
+      {"url": "/js/app.js", "size": "300KiB"},
+      {"url": "/video/intro.bin", "size": "8MiB"}]}
+  ],
+  "cdn_site": {"listen": "127.0.0.1:0", "bundle": "bundle"}
+}
+EOF
+(cd "$work" && exec "$BIN" node --config cdn.json >node.out 2>node.err) &
+pids+=("$!")
+site=""
+for _ in $(seq 1 300); do
+  site=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    try:
+        j = json.loads(line)
+    except ValueError:
+        continue
+    if j.get("event") == "cdn_site_listening":
+        print(j["address"])
+' "$work/node.out" 2>/dev/null || true)
+  [[ -n "$site" ]] && break
+  kill -0 "${pids[0]}" 2>/dev/null || fail "the node exited early"
+  sleep 0.1
+done
+[[ "$site" == 127.0.0.1:* ]] || fail "the site did not report a 127.0.0.1 address ($site)"
+
+if ! timeout -k 5 300 node "$ROOT/tests/scripts/lib/live_cdn_browsers.js" "$ROOT" "http://$site" \
+  >"$work/driver.out" 2>"$work/driver.err"; then
+  cat "$work/driver.out"
+  fail "the browser checks"
+fi
+cat "$work/driver.out"
+echo "live cdn browsers: $(grep -c '^ok - ' "$work/driver.out") checks passed"
