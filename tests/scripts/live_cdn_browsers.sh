@@ -6,7 +6,8 @@
 # (tests/scripts/lib/live_cdn_browsers.js): origin first, then peers over
 # WebRTC, IndexedDB after a reload (a tampered entry refused), a serving page
 # closed mid-transfer, a lying page detected and evicted, the server's demo
-# page starting the shim by itself; prints the figures.
+# page starting the shim by itself, native nodes sharing the server (a mixed
+# swarm); prints the figures.
 # As root it runs in a fresh network, PID and mount namespace with only lo up
 # (Chromium can reach nothing else, and every process dies with it); a hard
 # timeout bounds it all. emcc, node, chromium and web/node_modules are set-up
@@ -78,10 +79,51 @@ for line in open(sys.argv[1]):
 done
 [[ "$site" == 127.0.0.1:* ]] || fail "the site did not report a 127.0.0.1 address ($site)"
 
+# A mixed swarm: native nodes join the same server over peerlab's TLS
+# transport while the browsers run. The server pairs each kind only with its
+# own: the second native node loads from the first, never from a browser.
+event_field() { # FILE EVENT KEY
+  python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    try:
+        j = json.loads(line)
+    except ValueError:
+        continue
+    if j.get("event") == sys.argv[2]:
+        print(j.get(sys.argv[3], "")); break
+' "$@" 2>/dev/null || true
+}
+tls=$(event_field "$work/node.out" listening address)
+[[ "$tls" == 127.0.0.1:* ]] || fail "the node did not report its peer address ($tls)"
+start_native() { # NAME
+  printf '%s\n' "{\"name\": \"$1\", \"listen\": \"127.0.0.1:0\", \"data_dir\": \"$1-data\"," \
+    " \"peers\": [\"$tls\"], \"run_for\": \"280s\"," \
+    " \"roles\": [{\"role\": \"cdn_client\", \"server_address\": \"$tls\", \"load\": \"/index\"}]}" \
+    >"$work/$1.json"
+  (cd "$work" && exec "$BIN" node --config "$1.json" >"$1.out" 2>"$1.err") &
+  pids+=("$!")
+  for _ in $(seq 1 300); do
+    grep -q '"event":"load_done"' "$work/$1.out" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  fail "native node $1 did not load the page within 30 s"
+}
+start_native native1
+
 if ! timeout -k 5 300 node "$ROOT/tests/scripts/lib/live_cdn_browsers.js" "$ROOT" "http://$site" \
   >"$work/driver.out" 2>"$work/driver.err"; then
   cat "$work/driver.out"
   fail "the browser checks"
 fi
 cat "$work/driver.out"
-echo "live cdn browsers: $(grep -c '^ok - ' "$work/driver.out") checks passed"
+
+start_native native2
+natives="$(event_field "$work/native1.out" listening peer_id) $(event_field "$work/native2.out" listening peer_id)"
+grep -q '"source":"peer"' "$work/native2.out" || fail "native2 loaded nothing from a peer"
+for p in $(grep -ho '"event":"cdn_linked","fields":{"peer":"[0-9]*"' "$work"/native*.out |
+  grep -o '[0-9]*"$' | tr -d '"' | sort -u); do
+  [[ " $natives " == *" $p "* ]] || fail "a native node linked with $p, which is not a native node"
+done
+echo "ok - mixed swarm: native2 loaded from native1 over TLS, native nodes linked only with each other"
+echo "live cdn browsers: $(($(grep -c '^ok - ' "$work/driver.out") + 1)) checks passed"
