@@ -63,16 +63,7 @@ EOF
 pids+=("$!")
 site=""
 for _ in $(seq 1 300); do
-  site=$(python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    try:
-        j = json.loads(line)
-    except ValueError:
-        continue
-    if j.get("event") == "cdn_site_listening":
-        print(j["address"])
-' "$work/node.out" 2>/dev/null || true)
+  site=$(event_field "$work/node.out" cdn_site_listening address)
   [[ -n "$site" ]] && break
   kill -0 "${pids[0]}" 2>/dev/null || fail "the node exited early"
   sleep 0.1
@@ -82,18 +73,6 @@ done
 # A mixed swarm: native nodes join the same server over peerlab's TLS
 # transport while the browsers run. The server pairs each kind only with its
 # own: the second native node loads from the first, never from a browser.
-event_field() { # FILE EVENT KEY
-  python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    try:
-        j = json.loads(line)
-    except ValueError:
-        continue
-    if j.get("event") == sys.argv[2]:
-        print(j.get(sys.argv[3], "")); break
-' "$@" 2>/dev/null || true
-}
 tls=$(event_field "$work/node.out" listening address)
 [[ "$tls" == 127.0.0.1:* ]] || fail "the node did not report its peer address ($tls)"
 start_native() { # NAME

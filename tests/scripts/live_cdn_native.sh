@@ -19,19 +19,6 @@ EOF
 "$bin" node --config "$work/server.json" >"$work/server.out" 2>"$work/server.err" &
 pids+=($!)
 
-# field_of FILE EVENT KEY: KEY of the first line of FILE whose event is EVENT.
-field_of() {
-  python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    try:
-        j = json.loads(line)
-    except ValueError:
-        continue
-    if j.get("event") == sys.argv[2]:
-        print(j.get(sys.argv[3], "")); break
-' "$@" 2>/dev/null || true
-}
 wait_for() { # FILE EVENT: waits up to 30 s for the event
   for _ in $(seq 1 300); do
     grep -q "\"event\":\"$2\"" "$1" 2>/dev/null && return 0
@@ -41,7 +28,7 @@ wait_for() { # FILE EVENT: waits up to 30 s for the event
 }
 
 wait_for "$work/server.out" listening
-server=$(field_of "$work/server.out" listening address)
+server=$(event_field "$work/server.out" listening address)
 [[ "$server" == 127.0.0.1:* ]] || fail "the server listens on '$server'"
 
 declare -A pid_of
@@ -87,7 +74,7 @@ done
 # newcomer e gets them, detects the mismatch and evicts d.
 start_client d corrupt_content
 wait_for "$work/d.out" load_done
-d_id=$(field_of "$work/d.out" listening peer_id)
+d_id=$(event_field "$work/d.out" listening peer_id)
 for n in a b c; do
   kill -TERM "${pid_of[$n]}"
   wait "${pid_of[$n]}" || fail "$n did not stop cleanly on SIGTERM"

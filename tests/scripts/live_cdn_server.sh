@@ -36,17 +36,7 @@ pids+=("$pid")
 
 site=""
 for _ in $(seq 1 200); do
-  site=$(python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    try:
-        j = json.loads(line)
-    except ValueError:
-        continue
-    if j.get("event") == "cdn_site_listening":
-        print(j["address"])
-        break
-' "$work/node.out" 2>/dev/null || true)
+  site=$(event_field "$work/node.out" cdn_site_listening address)
   [[ -n "$site" ]] && break
   kill -0 "$pid" 2>/dev/null || fail "the node exited early"
   sleep 0.05

@@ -7,6 +7,7 @@
 #                             (live_tail_lines lines, default 15), exits 1
 #   free_port                 a free TCP port on 127.0.0.1
 #   need COMMAND              fails unless COMMAND is installed
+#   event_field FILE EVENT KEY  a field of the first JSON line with that event
 
 live_init() {
   local name=$1
@@ -58,4 +59,20 @@ free_port() {
 
 need() {
   command -v "$1" >/dev/null || { echo "FAIL: $1 is needed" >&2; exit 1; }
+}
+
+# event_field FILE EVENT KEY: KEY of the first JSON line of FILE whose "event"
+# is EVENT (a node's stdout); empty if there is none yet.
+event_field() {
+  python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    try:
+        j = json.loads(line)
+    except ValueError:
+        continue
+    if j.get("event") == sys.argv[2]:
+        print(j.get(sys.argv[3], ""))
+        break
+' "$@" 2>/dev/null || true
 }
