@@ -1,4 +1,6 @@
 #include "net/node_config.hpp"
+
+#include <charconv>
 #include "protocols/proxy/proxy.hpp"
 
 #include "net/config_text.hpp"
@@ -158,7 +160,8 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
                          "dht_provide",  "api",
                          "plaintext",    "fileset_http_allow_remote",
                          "proxy_listen", "proxy_allow_internal",
-                         "cdn_site"});
+                         "cdn_site",     "control",
+                         "address_book"});
   node_config c;
   auto required = [&](const char* key) -> const json& {
     auto* v = cfg::member(j, key);
@@ -265,6 +268,23 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
   }
   parse_proxy_fields(j, c);
   parse_cdn_site(j, base, c);
+  if (auto* v = cfg::member(j, "control")) {
+    if (!v->is_string() || v->get<std::string>() != "stdin")
+      cfg::fail("control", "\"stdin\" (commands as JSON lines on standard input)", *v);
+    c.control_stdin = true;
+  }
+  if (auto* v = cfg::member(j, "address_book")) {
+    if (!v->is_object())
+      cfg::fail("address_book", "an object {\"<peer id>\": \"ip:port\", ...}", *v);
+    for (auto& [k, addr] : v->items()) {
+      auto p = cfg::child("address_book", k);
+      std::uint64_t id = 0;
+      auto [end, ec] = std::from_chars(k.data(), k.data() + k.size(), id);
+      if (k.empty() || ec != std::errc() || end != k.data() + k.size())
+        cfg::fail_msg(p, "the key must be a peer id (a decimal integer)");
+      c.address_book.emplace_back(id, get_address(addr, p));
+    }
+  }
   return c;
 }
 

@@ -59,6 +59,12 @@ struct node_config {
   /// The CDN's demo site and live signalling server (net/cdn_site.hpp):
   /// needs the cdn_origin role; its WebSocket needs cdn_signal.
   std::optional<cdn_site_config> cdn_site;
+  /// "control": "stdin": role commands arrive as JSON lines on stdin, and
+  /// the end of stdin stops the node (apps/peerlab/node_control.hpp).
+  bool control_stdin = false;
+  /// Peers whose addresses are known before they are met (peerlab testbed):
+  /// learned at start, dialed only when a role sends to them.
+  std::vector<std::pair<peer_id, std::string>> address_book;
 };
 
 /// Relative paths (data_dir, provide) are taken relative to `base_dir`.

@@ -14,7 +14,7 @@ std::string num(double v) {
   return buf;
 }
 
-double metric_value(const simulator& sim, const std::string& name, const std::string& group) {
+double metric_value(const run_view& sim, const std::string& name, const std::string& group) {
   int g = -1;
   for (std::uint32_t i = 0; i < sim.spec().groups.size(); ++i)
     if (sim.spec().groups[i].name == group)
@@ -39,7 +39,7 @@ double metric_value(const simulator& sim, const std::string& name, const std::st
   return s.counter(name, g);
 }
 
-verdict metric_check(const simulator& sim, const checker_spec& c) {
+verdict metric_check(const run_view& sim, const checker_spec& c) {
   double value = metric_value(sim, c.metric, c.group);
   verdict v{"metric " + c.metric + (c.group.empty() ? "" : " (" + c.group + ")"), true, ""};
   v.passed = (!c.has_min || value >= c.min) && (!c.has_max || value <= c.max);
@@ -53,7 +53,7 @@ verdict metric_check(const simulator& sim, const checker_spec& c) {
 
 } // namespace
 
-std::vector<verdict> evaluate_checkers(const simulator& sim) {
+std::vector<verdict> evaluate_checkers(const run_view& sim) {
   std::vector<verdict> out;
   for (auto& c : sim.spec().checkers) {
     if (c.check == "metric")

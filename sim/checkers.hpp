@@ -14,6 +14,6 @@ struct verdict {
   std::string detail;
 };
 
-std::vector<verdict> evaluate_checkers(const simulator& sim);
+std::vector<verdict> evaluate_checkers(const run_view& sim);
 
 } // namespace peerlab::sim

@@ -13,7 +13,7 @@ namespace {
 
 const char* schema = R"sql(
 CREATE TABLE IF NOT EXISTS peerlab_meta(key TEXT PRIMARY KEY, value TEXT);
-INSERT OR IGNORE INTO peerlab_meta VALUES('schema_version', '2');
+INSERT OR IGNORE INTO peerlab_meta VALUES('schema_version', '3');
 CREATE TABLE IF NOT EXISTS runs(
   run_id INTEGER PRIMARY KEY AUTOINCREMENT,
   scenario_name TEXT NOT NULL,
@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS runs(
   verdicts TEXT NOT NULL,
   summary TEXT NOT NULL,
   status TEXT NOT NULL DEFAULT 'ok',
-  status_message TEXT);
+  status_message TEXT,
+  world TEXT NOT NULL DEFAULT 'sim');
 CREATE TABLE IF NOT EXISTS metrics(
   run_id INTEGER NOT NULL REFERENCES runs(run_id),
   t_us INTEGER NOT NULL,
@@ -96,6 +97,13 @@ ALTER TABLE runs ADD COLUMN status TEXT NOT NULL DEFAULT 'ok';
 ALTER TABLE runs ADD COLUMN status_message TEXT;
 UPDATE runs SET status = 'checker_failed' WHERE passed = 0;
 UPDATE peerlab_meta SET value = '2' WHERE key = 'schema_version';
+)sql";
+
+// Schema 3 says which world produced a run: the simulator or live nodes
+// (peerlab testbed). Every earlier run was simulated.
+const char* migrate_2_to_3 = R"sql(
+ALTER TABLE runs ADD COLUMN world TEXT NOT NULL DEFAULT 'sim';
+UPDATE peerlab_meta SET value = '3' WHERE key = 'schema_version';
 )sql";
 
 bool has_column(sqlite3* db, const char* table, const char* column) {
@@ -168,6 +176,16 @@ results_db::results_db(const std::string& path) : path_(path) {
       throw;
     }
   }
+  if (!has_column(db_, "runs", "world")) {
+    exec("BEGIN IMMEDIATE");
+    try {
+      exec(migrate_2_to_3);
+      exec("COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
 }
 
 results_db::~results_db() {
@@ -184,7 +202,7 @@ void results_db::exec(const char* sql) {
   }
 }
 
-std::int64_t results_db::append(const simulator& sim, const run_info& info) {
+std::int64_t results_db::append(const run_view& sim, const run_info& info) {
   auto& spec = sim.spec();
   nlohmann::json verdicts = nlohmann::json::array();
   auto status = run_status(info);
@@ -201,14 +219,14 @@ std::int64_t results_db::append(const simulator& sim, const run_info& info) {
   try {
     stmt run(db_, "INSERT INTO runs(scenario_name, scenario_text, seed, git_commit, parameters, "
                   "fingerprint, events, virtual_seconds, wall_seconds, passed, verdicts, summary, "
-                  "status, status_message) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                  "status, status_message, world) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     run.text(1, spec.name)
       .text(2, spec.source_text)
       .i64(3, static_cast<std::int64_t>(sim.seed()))
       .text(4, info.git_commit)
       .text(5, dump(params))
-      .text(6, sim.chain().hex())
-      .i64(7, static_cast<std::int64_t>(sim.chain().events()))
+      .text(6, sim.fingerprint_hex())
+      .i64(7, static_cast<std::int64_t>(sim.event_count()))
       .real(8, static_cast<double>(sim.now_time()) / 1e6)
       .real(9, info.wall_seconds)
       .i64(10, passed ? 1 : 0)
@@ -217,6 +235,7 @@ std::int64_t results_db::append(const simulator& sim, const run_info& info) {
       .text(13, status);
     if (!info.message.empty())
       run.text(14, printable(info.message));
+    run.text(15, sim.world());
     run.step(db_);
     auto run_id = sqlite3_last_insert_rowid(db_);
 

@@ -37,7 +37,7 @@ public:
   results_db& operator=(const results_db&) = delete;
 
   /// Appends the run in one transaction; returns its run_id.
-  std::int64_t append(const simulator& sim, const run_info& info);
+  std::int64_t append(const run_view& sim, const run_info& info);
 
 private:
   void exec(const char* sql);

@@ -4,6 +4,7 @@
 #include "protocols/registry.hpp"
 #include "protocols/common/invariant.hpp"
 #include "protocols/common/limits.hpp"
+#include "sim/file_placement.hpp"
 #include "sim/seed_streams.hpp"
 #include "protocols/common/printable.hpp"
 #include "sim/sim_time.hpp"
@@ -250,31 +251,10 @@ void simulator::schedule_control(time_us t, std::uint32_t node, std::uint64_t ac
 // -- workload ---------------------------------------------------------------
 
 void simulator::place_files() {
-  auto files = stream_rng(seed_, seed_stream::files);
-  for (std::uint32_t si = 0; si < spec_.file_sets.size(); ++si) {
-    auto& fs = spec_.file_sets[si];
-    std::vector<std::uint32_t> eligible;
-    for (auto& gname : fs.providers) {
-      auto g = static_cast<std::uint32_t>(spec_.find_group(gname) - spec_.groups.data());
-      for (auto n = group_first_[g]; n < group_first_[g + 1]; ++n)
-        eligible.push_back(n);
-    }
-    for (std::uint64_t i = 0; i < fs.count; ++i) {
-      auto idx = catalog_.add(fs.name + "-" + std::to_string(i) + ".bin", fs.size, fs.price,
-                              files.next(), si);
-      std::vector<std::uint32_t> holders = eligible;
-      if (fs.replicas > 0 && fs.replicas < holders.size()) {
-        // Partial Fisher-Yates: the first `replicas` entries are a random choice.
-        for (std::size_t k = 0; k < fs.replicas; ++k)
-          std::swap(holders[k], holders[k + files.below(holders.size() - k)]);
-        holders.resize(fs.replicas);
-        std::sort(holders.begin(), holders.end());
-      }
-      for (auto h : holders)
-        nodes_[h].content->hold(idx);
-      catalog_.at(idx).holders = std::move(holders);
-    }
-  }
+  sim::place_files(spec_, seed_, group_first_, catalog_);
+  for (std::uint32_t f = 0; f < catalog_.size(); ++f)
+    for (auto h : catalog_.at(f).holders)
+      nodes_[h].content->hold(f);
 }
 
 void simulator::queue_scenario_commands() {

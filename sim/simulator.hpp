@@ -14,6 +14,7 @@
 #include "protocols/common/memory_store.hpp"
 #include "sim/network_model.hpp"
 #include "sim/run_stats.hpp"
+#include "sim/run_view.hpp"
 #include "sim/scenario.hpp"
 #include "sim/serial_link.hpp"
 #include "sim/synthetic_content.hpp"
@@ -57,7 +58,7 @@ struct watchdog_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-class simulator final : public runtime {
+class simulator final : public runtime, public run_view {
 public:
   simulator(const scenario& s, sim_options opts);
   ~simulator() override;
@@ -69,43 +70,32 @@ public:
   /// failure); the state reached so far stays readable.
   void run();
 
-  std::uint64_t seed() const { return seed_; }
+  const char* world() const override { return "sim"; }
+  std::uint64_t seed() const override { return seed_; }
   const fingerprint& chain() const { return fp_; }
-  const run_stats& stats() const { return stats_; }
-  const scenario& spec() const { return spec_; }
+  std::string fingerprint_hex() const override { return fp_.hex(); }
+  std::uint64_t event_count() const override { return fp_.events(); }
+  const run_stats& stats() const override { return stats_; }
+  const scenario& spec() const override { return spec_; }
   const file_catalog& catalog() const { return catalog_; }
-  std::size_t node_count() const { return nodes_.size(); }
-  std::uint32_t group_of(std::uint32_t node) const { return node_group_[node]; }
+  std::size_t node_count() const override { return nodes_.size(); }
+  std::uint32_t group_of(std::uint32_t node) const override { return node_group_[node]; }
   bool online(std::uint32_t node) const { return nodes_[node].online; }
-  time_us end_time() const { return end_; }
+  time_us end_time() const override { return end_; }
   /// Virtual time reached: the end, or the event a failed run stopped at.
-  time_us now_time() const { return now_; }
+  time_us now_time() const override { return now_; }
   /// The watchdog's bound in effect for this run.
   std::uint64_t max_events_per_instant() const { return watchdog_bound_; }
-  /// Per-group metric snapshots taken every metrics.interval: (time, group, name, value).
-  struct metric_row {
-    time_us t;
-    std::uint32_t group;
-    std::string name;
-    double value;
-  };
-  const std::vector<metric_row>& metric_series() const { return series_; }
-  /// Role events, when the scenario records them (bounded).
-  struct event_row {
-    time_us t;
-    std::uint32_t node;
-    std::string kind;
-    std::string detail; // JSON of fields and values
-  };
-  const std::vector<event_row>& recorded_events() const { return recorded_; }
-  bool events_truncated() const { return events_truncated_; }
+  const std::vector<metric_row>& metric_series() const override { return series_; }
+  const std::vector<event_row>& recorded_events() const override { return recorded_; }
+  bool events_truncated() const override { return events_truncated_; }
   /// True if the metric series reached limits::metric_rows_max and sampling stopped.
-  bool metrics_truncated() const { return metrics_truncated_; }
+  bool metrics_truncated() const override { return metrics_truncated_; }
 
   /// Protocol workload drivers and the api each one uses.
-  std::size_t driver_count() const { return drivers_.size(); }
-  const workload_driver& driver(std::size_t i) const { return *drivers_[i].driver; }
-  const sim_api& driver_api(std::size_t i) const { return *drivers_[i].api; }
+  std::size_t driver_count() const override { return drivers_.size(); }
+  const workload_driver& driver(std::size_t i) const override { return *drivers_[i].driver; }
+  const sim_api& driver_api(std::size_t i) const override { return *drivers_[i].api; }
 
   // -- runtime seam --------------------------------------------------------
   time_us now() const override { return now_; }

@@ -9,12 +9,12 @@ namespace peerlab::sim {
 
 using nlohmann::json;
 
-json summarize(const simulator& sim, double wall_seconds) {
+json summarize(const run_view& sim, double wall_seconds) {
   auto& s = sim.stats();
   json j;
   j["seed"] = sim.seed();
-  j["fingerprint"] = sim.chain().hex();
-  j["events"] = sim.chain().events();
+  j["fingerprint"] = sim.fingerprint_hex();
+  j["events"] = sim.event_count();
   j["nodes"] = sim.node_count();
   j["virtual_seconds"] = static_cast<double>(sim.end_time()) / 1e6;
   j["wall_seconds"] = wall_seconds;
@@ -54,7 +54,7 @@ json summarize(const simulator& sim, double wall_seconds) {
   return j;
 }
 
-std::string render_summary(const simulator& sim, const json& j,
+std::string render_summary(const run_view& sim, const json& j,
                            const std::vector<verdict>& verdicts) {
   std::ostringstream o;
   char buf[512];

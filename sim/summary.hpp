@@ -10,8 +10,8 @@
 
 namespace peerlab::sim {
 
-nlohmann::json summarize(const simulator& sim, double wall_seconds);
-std::string render_summary(const simulator& sim, const nlohmann::json& summary,
+nlohmann::json summarize(const run_view& sim, double wall_seconds);
+std::string render_summary(const run_view& sim, const nlohmann::json& summary,
                            const std::vector<verdict>& verdicts);
 
 } // namespace peerlab::sim

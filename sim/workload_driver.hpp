@@ -65,6 +65,24 @@ public:
     (void)node;
     return std::nullopt;
   }
+  /// How commands name `node` as a peer: its peer id in decimal. In the
+  /// simulator a node's peer id is its index; live (peerlab testbed) it is the
+  /// id its key proves, so drivers never write node indices into arguments.
+  virtual std::string peer_arg(std::uint32_t node) const { return std::to_string(node); }
+  /// The node whose peer id is `text` (a field of a role event), or nullopt.
+  virtual std::optional<std::uint32_t> node_of_peer(const std::string& text) const {
+    std::uint64_t v = 0;
+    if (text.empty() || text.size() > 19)
+      return std::nullopt;
+    for (char ch : text) {
+      if (ch < '0' || ch > '9')
+        return std::nullopt;
+      v = v * 10 + static_cast<std::uint64_t>(ch - '0');
+    }
+    if (v >= node_count())
+      return std::nullopt;
+    return static_cast<std::uint32_t>(v);
+  }
   /// The propagation part of the round trip between two nodes (twice the
   /// link's base latency: no jitter, no queueing), for reports.
   virtual time_us base_rtt(std::uint32_t a, std::uint32_t b) const {

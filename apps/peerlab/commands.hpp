@@ -8,6 +8,7 @@ int run_command(int argc, char** argv);
 int check_command(int argc, char** argv);
 int sweep_command(int argc, char** argv);
 int validate_command(int argc, char** argv);
-int fuzz_command(int argc, char** argv); // apps/peerlab/fuzz_command.cpp
+int fuzz_command(int argc, char** argv);    // apps/peerlab/fuzz_command.cpp
+int testbed_command(int argc, char** argv); // apps/peerlab/testbed_command.cpp
 
 } // namespace peerlab::app

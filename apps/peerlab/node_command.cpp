@@ -2,6 +2,7 @@
 #include "apps/peerlab/node_command.hpp"
 
 #include "apps/peerlab/args.hpp"
+#include "apps/peerlab/node_control.hpp"
 
 #include "net/address.hpp"
 #include "net/cdn_site.hpp"
@@ -162,8 +163,19 @@ public:
       rt_ = nullptr;
       return app::exit_code::runtime; // cannot listen
     }
+    for (auto& [id, addr] : cfg_.address_book)
+      rt.learn_address(id, addr);
     issue_config_commands();
+    std::unique_ptr<app::control_reader> control;
+    if (cfg_.control_stdin)
+      control = std::make_unique<app::control_reader>(
+        0, [this](const app::control_line& c) { on_control(c); },
+        [this](std::uint64_t line, const std::string& error) {
+          out_.line({{"event", "control_error"}, {"line", line}, {"error", error}});
+        },
+        [this] { stop(control_closed); });
     std::string reason = wait_until_done();
+    control.reset();
     if (proxy_client_) // before the roles: the proxies post commands to them
       proxy_client_->stop();
     if (proxy_provider_)
@@ -256,8 +268,10 @@ private:
       cc.wait = cfg_.provider_wait;
       o.roles.push_back(client::make_client(cc));
     }
-    for (auto& r : o.roles)
+    for (auto& r : o.roles) {
       own_ports_.insert(r->port());
+      role_ports_[r->name()] = r->port();
+    }
     if (cfg_.api) // the HTTP API's role (account), and a downloader for lookups
       market_api::install_roles(*cfg_.api, o.roles, self_);
     o.on_event = [this](port_t port, const event& e) { on_event(port, e); };
@@ -398,6 +412,8 @@ private:
     } else {
       cv_.wait(lock, done);
     }
+    if (stop_signal_ == control_closed)
+      return "control closed";
     if (stop_signal_ != 0)
       return stop_signal_ == SIGINT ? "SIGINT" : "SIGTERM";
     return "downloads ended";
@@ -412,6 +428,26 @@ public:
   }
 
 private:
+  static constexpr int control_closed = -1; // stop_signal_ when stdin ended
+
+  // A command from the control channel, to the role it names; refusals are
+  // the same command_failed event a role gives.
+  void on_control(const app::control_line& c) {
+    auto fail = [&](const std::string& why, int code) {
+      out_.line({{"event", "command_failed"},
+                 {"role", c.role},
+                 {"t_us", rt_->now()},
+                 {"command_id", c.id},
+                 {"fields", {{"verb", c.verb}, {"reason", why}}},
+                 {"values", {{"code", code}}}});
+    };
+    auto it = role_ports_.find(c.role);
+    if (it == role_ports_.end())
+      return fail("this node has no role \"" + c.role + "\"", 503);
+    if (auto err = rt_->command(it->second, c.id, c.verb, c.args))
+      fail(err->reason, static_cast<int>(err->code));
+  }
+
   void on_event(port_t port, const event& e) {
     if (fileset_ && port == ports::fileset && fileset_->consume(e))
       return; // an answer to the REST API (may carry a whole file): not printed
@@ -470,6 +506,7 @@ private:
   std::set<std::uint64_t> fetches_; // config fetches not ended yet
   std::size_t fetches_failed_ = 0;
   bool has_kad_ = false;
+  std::map<std::string, port_t> role_ports_; // role name -> port, for the control channel
   std::set<port_t> own_ports_; // ports of the node's own roles (before the API adds its own)
   std::vector<digest> provided_;
   peer_id self_ = 0; // the node's id: proven by its key, or (plaintext) from its name

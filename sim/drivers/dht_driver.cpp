@@ -156,7 +156,7 @@ void driver::tick(sim_api& api, std::uint32_t node, std::uint64_t a) {
     std::vector<std::string> args;
     for (std::size_t i = 0; i < want; ++i) {
       std::swap(pool[i], pool[i + api.workload_rng().below(pool.size() - i)]);
-      args.push_back(std::to_string(pool[i]));
+      args.push_back(api.peer_arg(pool[i]));
     }
     if (api.issue_command(node, "kad", "bootstrap", std::move(args)) != 0) {
       ++bootstraps_;

@@ -153,7 +153,7 @@ public:
       return; // stale or already in progress
     auto body = message_body(idx, dr.sizes[idx], body_seed_[kind]);
     auto cmd =
-      api.issue_command(dr.from, "droplog", "send", {std::to_string(dr.to), as_string(body)});
+      api.issue_command(dr.from, "droplog", "send", {api.peer_arg(dr.to), as_string(body)});
     if (cmd == 0) { // offline: try again later
       api.schedule(api.now() + p_.interval, dr.from, arg);
       return;
@@ -350,7 +350,7 @@ private:
     auto from = field(e, "from");
     int d = -1;
     for (int k = 0; k < 2; ++k)
-      if (dir_[k].to == node && std::to_string(dir_[k].from) == from)
+      if (dir_[k].to == node && api.peer_arg(dir_[k].from) == from)
         d = k;
     if (d < 0)
       return violation(content_violations_, "node " + std::to_string(node) +
@@ -388,9 +388,8 @@ private:
       if (idx % 2)
         q.body = message_body(idx, p_.http_body, body_seed_[http_call]);
       auto expected = http::simulated_upstream(q, http::limits::body_bytes_max);
-      auto cmd =
-        api.issue_command(node_a_, "droplog", "http",
-                          {std::to_string(node_b_), q.method, q.target, as_string(q.body)});
+      auto cmd = api.issue_command(node_a_, "droplog", "http",
+                                   {api.peer_arg(node_b_), q.method, q.target, as_string(q.body)});
       if (cmd == 0) {
         api.schedule(api.now() + p_.http_interval, node_a_,
                      (static_cast<std::uint64_t>(http_call) << 32) | idx);

@@ -206,7 +206,7 @@ public:
       return;
     std::vector<std::string> args;
     for (auto p : peers)
-      args.push_back(std::to_string(p));
+      args.push_back(api.peer_arg(p));
     api.issue_command(node, "fileset", "connect", std::move(args));
   }
 

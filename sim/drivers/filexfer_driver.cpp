@@ -134,7 +134,7 @@ private:
       providers.resize(limits::providers_per_download_max);
     std::vector<std::string> args{to_hex(file.hash)};
     for (auto p : providers)
-      args.push_back(std::to_string(p));
+      args.push_back(api.peer_arg(p));
     api.issue_command(node, "downloader", "download", std::move(args));
     return true;
   }
@@ -212,7 +212,7 @@ driver_kind filexfer_driver_kind() {
   return k;
 }
 
-const download_outcomes& outcomes_of(const simulator& sim) {
+const download_outcomes& outcomes_of(const run_view& sim) {
   for (std::size_t i = 0; i < sim.driver_count(); ++i)
     if (auto* d = dynamic_cast<const driver*>(&sim.driver(i)))
       return d->outcomes();

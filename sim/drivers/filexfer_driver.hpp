@@ -29,6 +29,8 @@
 
 namespace peerlab::sim {
 
+class run_view;
+
 struct download_spec {
   std::string group;
   std::string files;
@@ -68,7 +70,7 @@ driver_kind filexfer_driver_kind();
 
 /// The download outcomes of a run (empty when the scenario has no
 /// file-transfer driver): for the results file and tests.
-const download_outcomes& outcomes_of(const simulator& sim);
+const download_outcomes& outcomes_of(const run_view& sim);
 
 } // namespace filexfer_sim
 

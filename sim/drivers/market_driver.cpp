@@ -61,6 +61,12 @@ std::uint64_t parse_u64(const std::string* s) {
   return v;
 }
 
+// The node a peer-id field names; node_count() (no node) if none.
+std::uint32_t node_field(const sim_api& api, const std::string* s) {
+  auto n = s ? api.node_of_peer(*s) : std::nullopt;
+  return n ? *n : static_cast<std::uint32_t>(api.node_count());
+}
+
 class driver final : public workload_driver {
 public:
   driver(params p, const scenario& s) : p_(std::move(p)), rep_(s) {
@@ -100,7 +106,7 @@ public:
     }
     for (std::uint32_t n = 0; n < api.node_count(); ++n)
       if (group_payer_[api.group_of(n)])
-        api.issue_command(node, "ledger", "fund", {std::to_string(n), std::to_string(p_.fund)});
+        api.issue_command(node, "ledger", "fund", {api.peer_arg(n), std::to_string(p_.fund)});
   }
 
   void on_node_down(sim_api& api, std::uint32_t node, bool) override {
@@ -121,7 +127,7 @@ public:
       open_.erase(key);
       std::string policy = "none";
       if (auto* pr = e.field("provider"); pr && k == "download_done") {
-        auto prov = static_cast<std::uint32_t>(parse_u64(pr));
+        auto prov = node_field(api, pr);
         if (prov < api.node_count())
           policy = group_policy_[api.group_of(prov)];
       }
@@ -129,31 +135,30 @@ public:
                           e.value("duration_us"), api.now() >= api.end_time() - p_.grace,
                           e.field("reason") ? *e.field("reason") : "");
     } else if (k == "market_served") {
-      auto peer = static_cast<std::uint32_t>(parse_u64(e.field("peer")));
+      auto peer = node_field(api, e.field("peer"));
       auto& a = pair(node, peer, g);
       a.billable += static_cast<std::uint64_t>(e.value("bytes"));
       a.bound = std::max<std::uint64_t>(a.bound, static_cast<std::uint64_t>(e.value("bound")));
       a.max_exposure = std::max(a.max_exposure, a.exposure());
     } else if (k == "payment_verified" || k == "payment_late_paid") {
-      auto peer = static_cast<std::uint32_t>(parse_u64(e.field("peer")));
+      auto peer = node_field(api, e.field("peer"));
       pair(node, peer, g).paid += static_cast<std::uint64_t>(e.value("bytes"));
       if (peer < api.node_count() && group_strategy_[api.group_of(peer)] == "honest" &&
           k == "payment_verified")
         rep_.honest_settled(group_policy_[g], e.value("latency_us"), e.value("confirm_us"));
     } else if (k == "payment_failed") {
-      auto peer = static_cast<std::uint32_t>(parse_u64(e.field("peer")));
+      auto peer = node_field(api, e.field("peer"));
       auto& a = pair(node, peer, g);
       ++a.failed;
       if (peer < api.node_count())
         rep_.payment_failed(group_strategy_[api.group_of(peer)],
                             e.field("reason") ? *e.field("reason") : "");
     } else if (k == "peer_blacklisted" || k == "peer_cleared") { // cleared: it paid late
-      pair(node, static_cast<std::uint32_t>(parse_u64(e.field("peer"))), g).blacklisted =
-        k == "peer_blacklisted";
+      pair(node, node_field(api, e.field("peer")), g).blacklisted = k == "peer_blacklisted";
     } else if (k == "payment_requested") {
-      ++pair(node, static_cast<std::uint32_t>(parse_u64(e.field("peer"))), g).bills;
+      ++pair(node, node_field(api, e.field("peer")), g).bills;
     } else if (k == "payment_sent" && group_strategy_[g] == "honest") {
-      auto prov = static_cast<std::uint32_t>(parse_u64(e.field("provider")));
+      auto prov = node_field(api, e.field("provider"));
       sent_[{node, e.field("ref") ? *e.field("ref") : ""}] = {api.now(), prov};
     } else if (k == "payment_recognised") {
       recognised_.insert({node, e.field("ref") ? *e.field("ref") : ""});

@@ -108,11 +108,11 @@ public:
     case fund:
       for (auto& g : p_.clients)
         for (auto [c, e] = api.group_nodes(g); c < e; ++c)
-          api.issue_command(node, "ledger", "fund", {std::to_string(c), std::to_string(p_.fund)});
+          api.issue_command(node, "ledger", "fund", {api.peer_arg(c), std::to_string(p_.fund)});
       return;
     case join:
       if (node != boot_)
-        api.issue_command(node, "kad", "bootstrap", {std::to_string(boot_)});
+        api.issue_command(node, "kad", "bootstrap", {api.peer_arg(boot_)});
       return;
     case provide: {
       // A provider whose parameters name a fee keeps it; the others draw one.

@@ -78,7 +78,9 @@ TEST_CASE("runs store ok, checker_failed and runtime_error with its message", "[
   CHECK(sql_column(path, "SELECT status_message FROM runs ORDER BY run_id") ==
         std::vector<std::string>{"NULL", "NULL", "watchdog: \\x1b[31m livelock"});
   CHECK(sql_column(path, "SELECT value FROM peerlab_meta WHERE key = 'schema_version'") ==
-        std::vector<std::string>{"2"});
+        std::vector<std::string>{"3"});
+  CHECK(sql_column(path, "SELECT world FROM runs ORDER BY run_id") ==
+        std::vector<std::string>{"sim", "sim", "sim"});
   std::filesystem::remove(path);
 }
 
@@ -107,7 +109,9 @@ INSERT INTO runs VALUES(NULL, 'old', '{}', 2, 'x', '{}', 'f2', 1, 1, 1, 0, '[]',
         std::vector<std::string>{"ok", "checker_failed", "ok"});
   CHECK(sql_column(path, "SELECT fingerprint FROM runs ORDER BY run_id").size() == 3);
   CHECK(sql_column(path, "SELECT value FROM peerlab_meta WHERE key = 'schema_version'") ==
-        std::vector<std::string>{"2"});
+        std::vector<std::string>{"3"});
+  CHECK(sql_column(path, "SELECT world FROM runs ORDER BY run_id") ==
+        std::vector<std::string>{"sim", "sim", "sim"});
   // Opening it again changes nothing.
   { sim::results_db again(path); }
   CHECK(sql_column(path, "SELECT COUNT(*) FROM runs") == std::vector<std::string>{"3"});

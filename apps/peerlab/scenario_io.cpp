@@ -1,0 +1,40 @@
+#include "apps/peerlab/scenario_io.hpp"
+
+#include "protocols/registry.hpp" // config_error
+
+#include <cstdio>
+
+namespace peerlab::app {
+
+sim::scenario load_scenario_or_fail(const std::string& path) {
+  try {
+    return sim::load_scenario(path);
+  } catch (const config_error& e) {
+    std::string msg = e.what();
+    if (msg.rfind(path, 0) != 0)
+      msg = path + ": " + msg;
+    throw config_error(msg);
+  }
+}
+
+std::string git_commit() {
+#ifdef PEERLAB_SOURCE_DIR
+  std::string cmd =
+    std::string("git -C '") + PEERLAB_SOURCE_DIR + "' rev-parse --short=12 HEAD 2>/dev/null";
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[64] = {0};
+    bool ok = std::fgets(buf, sizeof buf, p) != nullptr;
+    pclose(p);
+    if (ok) {
+      std::string s = buf;
+      while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
+        s.pop_back();
+      if (!s.empty())
+        return s;
+    }
+  }
+#endif
+  return "unknown";
+}
+
+} // namespace peerlab::app

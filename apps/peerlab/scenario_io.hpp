@@ -1,0 +1,14 @@
+#pragma once
+// Shared by the subcommands that read scenarios and write results.
+#include "sim/scenario.hpp"
+
+#include <string>
+
+namespace peerlab::app {
+
+/// Loads a scenario; a config_error names the file.
+sim::scenario load_scenario_or_fail(const std::string& path);
+/// The source tree's commit (short), or "unknown".
+std::string git_commit();
+
+} // namespace peerlab::app
