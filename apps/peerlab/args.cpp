@@ -20,7 +20,9 @@ std::string usage_text(const command_help& c) {
   if (!c.options.empty()) {
     s += "options:\n";
     for (auto& o : c.options) {
-      std::string left = "  --" + o.name + (o.value.empty() ? "" : " " + o.value);
+      std::string left =
+        std::string(o.short_name ? "  -" + std::string(1, o.short_name) + ", --" : "  --") +
+        o.name + (o.value.empty() ? "" : " " + o.value);
       if (left.size() < 24)
         left.resize(24, ' ');
       else
@@ -56,22 +58,29 @@ args::args(const command_help& c, int argc, char** argv, int first) : c_(c) {
       inline_value = name.substr(eq + 1);
       name.resize(eq);
     }
-    auto* o = a.rfind("--", 0) == 0 ? find(name) : nullptr;
+    const option_help* o = nullptr;
+    if (a.rfind("--", 0) == 0)
+      o = find(name);
+    else if (a.size() == 2)
+      for (auto& opt : c_.options)
+        o = opt.short_name == a[1] ? &opt : o;
     if (!o)
       throw usage_error("unknown option " + (inline_value ? a.substr(0, a.find('=')) : a));
-    if (values_.count(o->name))
+    if (values_.count(o->name) && !o->repeatable)
       throw usage_error("option --" + o->name + " given twice");
+    std::string v;
     if (o->value.empty()) {
       if (inline_value)
         throw usage_error("option --" + o->name + " takes no value");
-      values_[o->name] = "";
     } else if (inline_value) {
-      values_[o->name] = *inline_value;
+      v = *inline_value;
     } else if (i + 1 < argc) {
-      values_[o->name] = argv[++i];
+      v = argv[++i];
     } else {
       throw usage_error("option --" + o->name + " needs a value (" + o->value + ")");
     }
+    values_[o->name] = v;
+    repeated_[o->name].push_back(v);
   }
 }
 
@@ -94,6 +103,11 @@ std::optional<std::string> args::value(std::string_view name) const {
 std::string args::value_or(std::string_view name, const std::string& fallback) const {
   auto v = value(name);
   return v ? *v : fallback;
+}
+
+std::vector<std::string> args::values(std::string_view name) const {
+  auto it = repeated_.find(name);
+  return it == repeated_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::string args::required(std::string_view name) const {

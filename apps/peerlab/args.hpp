@@ -37,9 +37,11 @@ struct usage_error : std::runtime_error {
 };
 
 struct option_help {
-  std::string name;  // without the leading "--"
-  std::string value; // placeholder in the usage ("N", "FILE", "D"); empty for a flag
-  std::string help;  // one line
+  std::string name;        // without the leading "--"
+  std::string value;       // placeholder in the usage ("N", "FILE", "D"); empty for a flag
+  std::string help;        // one line
+  bool repeatable = false; // may be given more than once (args::values)
+  char short_name = 0;     // e.g. 'j' for -j; 0 = none
 };
 
 struct command_help {
@@ -66,6 +68,8 @@ public:
   /// The value of an option, nullopt if it was not given.
   std::optional<std::string> value(std::string_view name) const;
   std::string value_or(std::string_view name, const std::string& fallback) const;
+  /// Every value of a repeatable option, in the order given.
+  std::vector<std::string> values(std::string_view name) const;
   /// The value of an option that must be given (usage_error otherwise).
   std::string required(std::string_view name) const;
 
@@ -82,6 +86,7 @@ private:
   bool help_ = false;
   std::vector<std::string> positional_;
   std::map<std::string, std::string, std::less<>> values_;
+  std::map<std::string, std::vector<std::string>, std::less<>> repeated_;
 };
 
 /// A non-negative decimal integer ("7"), nullopt otherwise.

@@ -1,7 +1,8 @@
-// run, check, sweep, validate: the simulator side of the CLI.
+// run, check, validate: the simulator side of the CLI (sweep: sweep_command.cpp).
 #include "apps/peerlab/commands.hpp"
 
 #include "apps/peerlab/args.hpp"
+#include "apps/peerlab/sim_run.hpp"
 
 #include "protocols/common/config_fields.hpp"
 #include "protocols/registry.hpp"
@@ -25,145 +26,6 @@ namespace peerlab::app {
 
 namespace {
 
-std::uint64_t parse_seed(const std::string& s, const char* option = "--seed") {
-  auto v = parse_count(s);
-  if (!v)
-    throw usage_error(std::string(option) + ": expected a non-negative integer, got \"" + s + "\"");
-  return *v;
-}
-
-sim::engine parse_engine(const args& a, const char* key = "engine") {
-  auto e = a.value(key);
-  if (!e || *e == "actors")
-    return sim::engine::actors;
-  if (*e == "direct")
-    return sim::engine::direct;
-  throw usage_error(std::string("--") + key + ": expected actors or direct, got \"" + *e + "\"");
-}
-
-std::string git_commit() {
-#ifdef PEERLAB_SOURCE_DIR
-  std::string cmd =
-    std::string("git -C '") + PEERLAB_SOURCE_DIR + "' rev-parse --short=12 HEAD 2>/dev/null";
-  if (FILE* p = popen(cmd.c_str(), "r")) {
-    char buf[64] = {0};
-    bool ok = std::fgets(buf, sizeof buf, p) != nullptr;
-    pclose(p);
-    if (ok) {
-      std::string s = buf;
-      while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
-        s.pop_back();
-      if (!s.empty())
-        return s;
-    }
-  }
-#endif
-  return "unknown";
-}
-
-sim::scenario load_or_fail(const std::string& path) {
-  try {
-    return sim::load_scenario(path);
-  } catch (const config_error& e) {
-    std::string msg = e.what();
-    if (msg.rfind(path, 0) != 0)
-      msg = path + ": " + msg;
-    throw config_error(msg);
-  }
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-std::string repro_command(const std::string& path, std::uint64_t seed, sim::engine eng) {
-  return "peerlab run " + path + " --seed " + std::to_string(seed) +
-         (eng == sim::engine::direct ? " --engine direct" : "");
-}
-
-// The livelock watchdog's bound (0 = the default).
-std::uint64_t watchdog_bound(const args& a) {
-  auto n = a.count("max-events-per-instant");
-  if (n && *n == 0)
-    throw usage_error("--max-events-per-instant: expected a positive integer, got \"0\"");
-  return n.value_or(0);
-}
-
-const option_help watchdog_option{"max-events-per-instant", "N",
-                                  "stop a run after N events at one virtual time (a livelock)"};
-
-std::string failure_line(const sim::simulator& sim, const std::string& what,
-                         const std::string& path, sim::engine eng) {
-  return "runtime failure at virtual " + cfg::format_duration(sim.now_time()) + " (" +
-         std::to_string(sim.now_time()) + " us): " + what + "\nreproduce with:\n  " +
-         repro_command(path, sim.seed(), eng);
-}
-
-// Runs one seed. A runtime failure (invariant, watchdog, a role threw) ends
-// the run where it happened; it is still appended to the results file.
-struct one_run {
-  bool passed = true;
-  std::string failure; // non-empty: the runtime failure
-  nlohmann::json summary;
-  std::string fingerprint;
-  std::vector<sim::verdict> verdicts;
-};
-
-one_run run_once(const sim::scenario& s, const std::string& path, std::optional<std::uint64_t> seed,
-                 sim::engine eng, sim::results_db* db, bool print, bool progress,
-                 std::uint64_t max_events_per_instant) {
-  sim::sim_options o;
-  o.eng = eng;
-  o.progress = progress;
-  o.max_events_per_instant = max_events_per_instant;
-  if (seed) {
-    o.has_seed_override = true;
-    o.seed_override = *seed;
-  }
-  auto t0 = std::chrono::steady_clock::now();
-  sim::simulator sim(s, o);
-  if (print) {
-    auto params = s.resolved();
-    params["seed"] = sim.seed();
-    std::printf("peerlab run %s  seed %llu\nparameters %s\n", path.c_str(),
-                static_cast<unsigned long long>(sim.seed()), params.dump().c_str());
-    std::fflush(stdout);
-  }
-  one_run r;
-  try {
-    sim.run();
-  } catch (const config_error&) {
-    throw;
-  } catch (const std::exception& e) {
-    r.failure = printable(e.what());
-    r.passed = false;
-  }
-  double wall = seconds_since(t0);
-  if (r.failure.empty())
-    r.verdicts = sim::evaluate_checkers(sim);
-  r.summary = sim::summarize(sim, wall);
-  r.fingerprint = sim.chain().hex();
-  for (auto& v : r.verdicts)
-    r.passed = r.passed && v.passed;
-  if (db) {
-    sim::run_info info{git_commit(), wall, r.summary, r.verdicts};
-    if (!r.failure.empty()) {
-      info.status = "runtime_error";
-      info.message = r.failure;
-    }
-    db->append(sim, info);
-  }
-  if (!r.failure.empty()) {
-    std::fprintf(stderr, "peerlab run: %s\n", failure_line(sim, r.failure, path, eng).c_str());
-  } else if (print) {
-    std::printf("%s", sim::render_summary(sim, r.summary, r.verdicts).c_str());
-    if (!r.passed)
-      std::printf("a checker failed; reproduce with:\n  %s\n",
-                  repro_command(path, sim.seed(), eng).c_str());
-  }
-  return r;
-}
-
 const command_help run_help{"run",
                             "SCENARIO [options]",
                             "Simulates SCENARIO once and appends the run to a results file.",
@@ -185,16 +47,6 @@ const command_help check_help{
    {"against", "E", "engine of the second run (default: the same as --engine)"},
    watchdog_option},
   "Exit 1 means the two runs differ."};
-
-const command_help sweep_help{
-  "sweep",
-  "SCENARIO --seeds A..B [options]",
-  "Runs SCENARIO once per seed from A to B and appends every run to a results file.",
-  {{"seeds", "A..B", "the seeds, inclusive (at most 100000)"},
-   {"out", "FILE", "results file to append to (default results.db)"},
-   {"engine", "E", "actors (default) or direct"},
-   watchdog_option},
-  "Exit 1 means a checker failed for at least one seed, 3 that a run failed at runtime."};
 
 const command_help validate_help{
   "validate",
@@ -255,61 +107,6 @@ int validate_command(int argc, char** argv) {
       }
     }
     return rc;
-  });
-}
-
-int sweep_command(int argc, char** argv) {
-  return run_parsed(sweep_help, argc, argv, [&](const args& a) {
-    if (a.positional().size() != 1)
-      throw usage_error("sweep needs exactly one scenario file");
-    auto seeds = a.value("seeds");
-    if (!seeds)
-      throw usage_error("sweep needs --seeds A..B");
-    auto dots = seeds->find("..");
-    if (dots == std::string::npos)
-      throw usage_error("--seeds: expected A..B, got \"" + *seeds + "\"");
-    auto lo = parse_seed(seeds->substr(0, dots), "--seeds"),
-         hi = parse_seed(seeds->substr(dots + 2), "--seeds");
-    if (hi < lo || hi - lo > 100000)
-      throw usage_error("--seeds: expected A..B with A <= B and at most 100000 seeds");
-    auto& path = a.positional()[0];
-    auto s = load_or_fail(path);
-    auto eng = parse_engine(a);
-    std::string out = a.value_or("out", "results.db");
-    std::unique_ptr<sim::results_db> db;
-    try {
-      db = std::make_unique<sim::results_db>(out);
-    } catch (const std::runtime_error& e) {
-      throw usage_error(e.what());
-    }
-    std::printf("%-8s %-18s %-7s %10s %10s %10s %10s %12s\n", "seed", "fingerprint", "checks",
-                "completed", "failed", "median_s", "p99_s", "events");
-    int failures = 0, runtime_failures = 0;
-    auto bound = watchdog_bound(a);
-    for (auto seed = lo; seed <= hi; ++seed) {
-      auto r = run_once(s, path, seed, eng, db.get(), false, false, bound);
-      auto& d = r.summary["downloads"];
-      std::printf("%-8llu %-18s %-7s %10llu %10llu %10.3f %10.3f %12llu\n",
-                  static_cast<unsigned long long>(seed), r.fingerprint.c_str(),
-                  !r.failure.empty() ? "ERROR"
-                  : r.passed         ? "ok"
-                                     : "FAIL",
-                  static_cast<unsigned long long>(d["completed"].get<std::uint64_t>()),
-                  static_cast<unsigned long long>(d["failed"].get<std::uint64_t>()),
-                  d["time_median_s"].get<double>(), d["time_p99_s"].get<double>(),
-                  static_cast<unsigned long long>(r.summary["events"].get<std::uint64_t>()));
-      std::fflush(stdout);
-      if (!r.passed) {
-        ++(r.failure.empty() ? failures : runtime_failures);
-        std::printf("         reproduce with: %s\n", repro_command(path, seed, eng).c_str());
-      }
-    }
-    std::printf("%llu runs appended to %s; %d with failing checkers, %d runtime failures\n",
-                static_cast<unsigned long long>(hi - lo + 1), out.c_str(), failures,
-                runtime_failures);
-    if (runtime_failures)
-      return exit_code::runtime;
-    return failures ? exit_code::failed : exit_code::ok;
   });
 }
 
