@@ -31,8 +31,7 @@ namespace fs = std::filesystem;
 const command_help sweep_help{
   "sweep",
   "SCENARIO --seeds A..B [options]",
-  "Runs SCENARIO once per seed and configuration, appends every run to a results file and prints "
-  "the key outcomes per configuration (mean, 95 % confidence interval).",
+  "Runs SCENARIO per seed and configuration into a results file; prints outcomes with 95 % CIs.",
   {{"seeds", "A..B", "the seeds, inclusive (at most 100000)"},
    {"param", "PTR=V1,V2,...",
     "a grid axis: set the field at JSON pointer PTR to each value (repeatable)", true},
