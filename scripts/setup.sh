@@ -16,6 +16,7 @@ PACKAGES=(
   python3 python3-pandas python3-matplotlib python3-nbformat python3-nbconvert
   python3-ipykernel jupyter-nbconvert jupyter-client
   emscripten chromium
+  slurmctld slurmd slurm-client munge
 )
 # Roles in WebAssembly (docs/wasm.md) need node and npm. A node already on PATH
 # (e.g. a newer one from another source) is kept; otherwise Debian's, which

@@ -13,7 +13,7 @@ namespace {
 
 const command_help merge_help{
   "merge",
-  "OUT SHARD... [options]",
+  "OUT SHARD...",
   "Copies every run of the SHARD results files into OUT (created if missing) under new run_ids.",
   {},
   "Every table and column is copied by name. A run OUT already holds (same scenario_name,\n"

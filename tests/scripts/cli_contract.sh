@@ -87,6 +87,15 @@ for c in $subs "set upload" "set get" "set list"; do
     { bad "peerlab $c --no-such-option exit $rc"; cat "$work/out"; }
   grep -q "^## \`peerlab $c" "$ROOT/docs/cli.md" && ok || bad "docs/cli.md has no section for $c"
 done
+# The usage blocks of these sections are the --help text itself (up to the
+# shared exit-code lines): docs and binary cannot drift apart.
+for c in sweep merge; do
+  "$PEERLAB" $c --help | sed '/^exit codes:/,$d' >"$work/help_$c"
+  awk -v h="## \`peerlab $c\`" '$0 == h {s = 1; next} s && /^```/ {if (in_block) exit; in_block = 1; next} in_block' \
+    "$ROOT/docs/cli.md" >"$work/doc_$c"
+  diff -u "$work/doc_$c" "$work/help_$c" >"$work/diff_$c" && ok ||
+    { bad "docs/cli.md \`peerlab $c\` differs from --help"; cat "$work/diff_$c"; }
+done
 "$PEERLAB" help frobnicate >/dev/null 2>&1; rc=$?; [ $rc = 2 ] && ok || bad "help of an unknown command exit $rc"
 "$PEERLAB" >/dev/null 2>&1; rc=$?; [ $rc = 2 ] && ok || bad "no subcommand exit $rc"
 "$PEERLAB" run "$ROOT/scenarios/quickstart.json" --seed >"$work/out" 2>&1; rc=$?
