@@ -120,6 +120,11 @@ std::vector<stored_run> read_runs(const std::string& path, const std::string& sc
   if (!std::filesystem::exists(path))
     return out;
   auto db = open_read_only(path);
+  {
+    query any(db.get(), "SELECT COUNT(*) FROM sqlite_master");
+    if (any.row() && any.i64(0) == 0)
+      return out; // an empty SQLite file: results_db would take it as a new results file
+  }
   require_ours(db.get(), "main", path);
   query q(db.get(), "SELECT run_id, seed, parameters, status, fingerprint, summary FROM runs "
                     "WHERE scenario_name = ? ORDER BY run_id");

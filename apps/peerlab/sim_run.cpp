@@ -79,9 +79,6 @@ std::uint64_t watchdog_bound(const args& a) {
   return n.value_or(0);
 }
 
-const option_help watchdog_option{"max-events-per-instant", "N",
-                                  "stop a run after N events at one virtual time (a livelock)"};
-
 std::string failure_line(const sim::simulator& sim, const std::string& what,
                          const std::string& path, sim::engine eng) {
   return "runtime failure at virtual " + cfg::format_duration(sim.now_time()) + " (" +

@@ -32,7 +32,10 @@ double seconds_since(std::chrono::steady_clock::time_point t0);
 std::string repro_command(const std::string& path, std::uint64_t seed, sim::engine eng);
 /// The livelock watchdog's bound (0 = the default).
 std::uint64_t watchdog_bound(const args& a);
-extern const option_help watchdog_option;
+// Inline, so that it is initialized before the command_help tables that copy
+// it in other files (an extern constant is not).
+inline const option_help watchdog_option{
+  "max-events-per-instant", "N", "stop a run after N events at one virtual time (a livelock)"};
 std::string failure_line(const sim::simulator& sim, const std::string& what,
                          const std::string& path, sim::engine eng);
 

@@ -178,8 +178,8 @@ int sweep_command(int argc, char** argv) {
     std::string out = a.value_or("out", "results.db");
     std::vector<std::optional<sim::stored_run>> before;
     try {
-      if (!fs::exists(out))
-        sim::results_db create(out); // a file that cannot be written fails here, before any run
+      // Creates or migrates the file; one that cannot be written fails here, before any run.
+      sim::results_db create(out);
       before = stored_matches(p, out);
     } catch (const std::runtime_error& e) {
       throw usage_error(e.what());

@@ -18,7 +18,9 @@ const command_help demo{"demo",
                          {"delay", "D", "a duration"},
                          {"limit", "SIZE", "a size"},
                          {"loss", "P", "a probability"},
-                         {"quiet", "", "a flag"}},
+                         {"quiet", "", "a flag"},
+                         {"param", "X", "repeatable", true},
+                         {"jobs", "N", "with a short name", false, 'j'}},
                         "Notes line."};
 
 args parse(std::vector<std::string> v) {
@@ -106,4 +108,18 @@ TEST_CASE("args: run_parsed maps help, usage errors and failures to exit codes",
   CHECK(run({"demo", "--seed", "x"}, 0) == exit_code::usage);
   CHECK(run({"demo"}, 1) == exit_code::failed);
   CHECK(run({"demo"}, -1) == exit_code::runtime);
+}
+
+TEST_CASE("args: repeatable options keep every value, short names work like long ones",
+          "[apps][args]") {
+  auto a = parse({"demo", "--param", "a=1", "-j", "4", "--param=b=2,3", "f"});
+  CHECK(a.values("param") == std::vector<std::string>{"a=1", "b=2,3"});
+  CHECK(a.count("jobs") == 4u);
+  CHECK(a.values("seed").empty());
+  CHECK(parse({"demo", "--jobs", "2"}).count("jobs") == 2u);
+  CHECK(error_of({"demo", "-j", "1", "--jobs", "2"}) == "option --jobs given twice");
+  CHECK(error_of({"demo", "-x"}) == "unknown option -x");
+  CHECK(error_of({"demo", "-j"}) == "option --jobs needs a value (N)");
+  auto usage = usage_text(demo);
+  CHECK(usage.find("  -j, --jobs N          with a short name\n") != std::string::npos);
 }
