@@ -111,7 +111,16 @@ void require_ours(sqlite3* db, const std::string& schema, const std::string& pat
                              ": not a peerlab results file (no peerlab_meta and runs tables)");
 }
 
-using run_key = std::tuple<std::string, std::string, std::int64_t, std::string>;
+using run_key = std::tuple<std::string, std::string, std::int64_t, std::string, std::string>;
+
+// The world column where the file has it; files before schema 3 hold only simulated runs.
+std::string world_expr(sqlite3* db, const std::string& schema) {
+  query c(db, "PRAGMA " + schema + ".table_info(runs)");
+  while (c.row())
+    if (c.text(1) == "world")
+      return "world";
+  return "'sim'";
+}
 
 } // namespace
 
@@ -126,8 +135,9 @@ std::vector<stored_run> read_runs(const std::string& path, const std::string& sc
       return out; // an empty SQLite file: results_db would take it as a new results file
   }
   require_ours(db.get(), "main", path);
-  query q(db.get(), "SELECT run_id, seed, parameters, status, fingerprint, summary FROM runs "
-                    "WHERE scenario_name = ? ORDER BY run_id");
+  query q(db.get(), "SELECT run_id, seed, parameters, status, fingerprint, summary, " +
+                      world_expr(db.get(), "main") +
+                      " FROM runs WHERE scenario_name = ? ORDER BY run_id");
   q.bind(1, scenario_name);
   while (q.row()) {
     stored_run r;
@@ -137,6 +147,7 @@ std::vector<stored_run> read_runs(const std::string& path, const std::string& sc
     r.status = q.text(3);
     r.fingerprint = q.text(4);
     r.summary = nlohmann::json::parse(q.text(5), nullptr, false);
+    r.world = q.text(6);
     out.push_back(std::move(r));
   }
   return out;
@@ -166,9 +177,10 @@ merge_report merge_results(const std::string& out, const std::vector<std::string
 
   std::set<run_key> have;
   {
-    query q(raw, "SELECT scenario_name, parameters, seed, fingerprint FROM main.runs");
+    query q(raw, "SELECT scenario_name, parameters, seed, fingerprint, " + world_expr(raw, "main") +
+                   " FROM main.runs");
     while (q.row())
-      have.emplace(q.text(0), q.text(1), q.i64(2), q.text(3));
+      have.emplace(q.text(0), q.text(1), q.i64(2), q.text(3), q.text(4));
   }
   merge_report rep;
   for (auto& s : shards) {
@@ -207,13 +219,13 @@ merge_report merge_results(const std::string& out, const std::vector<std::string
         for (auto& c : src_tables["runs"])
           if (c != "run_id")
             run_cols += (run_cols.empty() ? "" : ", ") + sql_name(c);
-        query runs(raw, "SELECT run_id, scenario_name, parameters, seed, fingerprint FROM src.runs "
-                        "ORDER BY run_id");
+        query runs(raw, "SELECT run_id, scenario_name, parameters, seed, fingerprint, " +
+                          world_expr(raw, "src") + " FROM src.runs ORDER BY run_id");
         query copy(raw, "INSERT INTO main.runs(" + run_cols + ") SELECT " + run_cols +
                           " FROM src.runs WHERE run_id = ?");
         query map(raw, "INSERT INTO temp.idmap VALUES(?, ?)");
         while (runs.row()) {
-          run_key k{runs.text(1), runs.text(2), runs.i64(3), runs.text(4)};
+          run_key k{runs.text(1), runs.text(2), runs.i64(3), runs.text(4), runs.text(5)};
           if (!have.insert(k).second) {
             ++rep.duplicates;
             continue;

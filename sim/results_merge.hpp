@@ -17,6 +17,7 @@ struct stored_run {
   nlohmann::json parameters; // runs.parameters, parsed
   std::string status;        // ok, checker_failed, runtime_error
   std::string fingerprint;
+  std::string world; // sim or live ("sim" in files older than schema 3)
   nlohmann::json summary;
 };
 
@@ -32,7 +33,7 @@ struct merge_report {
 
 /// Copies every run of every shard, with the rows of every table that refers
 /// to it, into `out` (created if missing) under new run_ids. A run whose
-/// (scenario_name, parameters, seed, fingerprint) the output already holds is
+/// (scenario_name, parameters, seed, fingerprint, world) the output already holds is
 /// skipped, so merging a shard twice adds nothing. One transaction per shard.
 /// Throws std::runtime_error naming the file that is not a peerlab results
 /// file, or has a table or column the output lacks.

@@ -17,8 +17,8 @@ const command_help merge_help{
   "Copies every run of the SHARD results files into OUT (created if missing) under new run_ids.",
   {},
   "Every table and column is copied by name. A run OUT already holds (same scenario_name,\n"
-  "parameters, seed and fingerprint) is not copied again, so merging a shard twice adds\n"
-  "nothing. A file that is not a peerlab results file is refused before OUT is touched."};
+  "parameters, seed, fingerprint and world) is not copied again, so merging a shard twice\n"
+  "adds nothing. A file that is not a peerlab results file is refused before OUT is touched."};
 
 } // namespace
 

@@ -2,6 +2,7 @@
 #include "apps/peerlab/commands.hpp"
 
 #include "apps/peerlab/args.hpp"
+#include "apps/peerlab/scenario_io.hpp"
 #include "apps/peerlab/sim_run.hpp"
 
 #include "protocols/common/config_fields.hpp"
@@ -62,7 +63,7 @@ int run_command(int argc, char** argv) {
     if (a.positional().size() != 1)
       throw usage_error("run needs exactly one scenario file");
     auto& path = a.positional()[0];
-    auto s = load_or_fail(path); // invalid scenario: error, nothing written
+    auto s = load_scenario_or_fail(path); // invalid scenario: error, nothing written
     std::optional<std::uint64_t> seed;
     if (auto sd = a.value("seed"))
       seed = parse_seed(*sd);
@@ -96,7 +97,7 @@ int validate_command(int argc, char** argv) {
     int rc = 0;
     for (auto& path : a.positional()) {
       try {
-        auto s = load_or_fail(path);
+        auto s = load_scenario_or_fail(path);
         std::printf("ok  %s: \"%s\", %llu nodes in %zu groups, %s virtual, seed %llu\n",
                     path.c_str(), s.name.c_str(), static_cast<unsigned long long>(s.node_count()),
                     s.groups.size(), cfg::format_duration(s.duration).c_str(),
@@ -115,7 +116,7 @@ int check_command(int argc, char** argv) {
     if (a.positional().size() != 1)
       throw usage_error("check needs exactly one scenario file");
     auto& path = a.positional()[0];
-    auto s = load_or_fail(path);
+    auto s = load_scenario_or_fail(path);
     auto first = parse_engine(a);
     auto second = a.value("against") ? parse_engine(a, "against") : first;
     sim::sim_options base;

@@ -1,6 +1,8 @@
 // The simulator runs shared by run, sweep and check: one run into a results
-// file, scenario loading with the file named in errors, seeds and engines.
+// file, seeds and engines, the reproduce line.
 #include "apps/peerlab/sim_run.hpp"
+
+#include "apps/peerlab/scenario_io.hpp"
 
 #include "sim/checkers.hpp"
 #include "sim/simulator.hpp"
@@ -29,37 +31,6 @@ sim::engine parse_engine(const args& a, const char* key) {
   if (*e == "direct")
     return sim::engine::direct;
   throw usage_error(std::string("--") + key + ": expected actors or direct, got \"" + *e + "\"");
-}
-
-std::string git_commit() {
-#ifdef PEERLAB_SOURCE_DIR
-  std::string cmd =
-    std::string("git -C '") + PEERLAB_SOURCE_DIR + "' rev-parse --short=12 HEAD 2>/dev/null";
-  if (FILE* p = popen(cmd.c_str(), "r")) {
-    char buf[64] = {0};
-    bool ok = std::fgets(buf, sizeof buf, p) != nullptr;
-    pclose(p);
-    if (ok) {
-      std::string s = buf;
-      while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
-        s.pop_back();
-      if (!s.empty())
-        return s;
-    }
-  }
-#endif
-  return "unknown";
-}
-
-sim::scenario load_or_fail(const std::string& path) {
-  try {
-    return sim::load_scenario(path);
-  } catch (const config_error& e) {
-    std::string msg = e.what();
-    if (msg.rfind(path, 0) != 0)
-      msg = path + ": " + msg;
-    throw config_error(msg);
-  }
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {

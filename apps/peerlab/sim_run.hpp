@@ -1,6 +1,6 @@
 #pragma once
 // What run, sweep and check share: one simulated run appended to a results
-// file, scenario loading that names the file in errors, seed and engine
+// file, seed and engine
 // options, the reproduce line (apps/peerlab/sim_run.cpp).
 #include "apps/peerlab/args.hpp"
 
@@ -24,10 +24,6 @@ namespace peerlab::app {
 
 std::uint64_t parse_seed(const std::string& s, const char* option = "--seed");
 sim::engine parse_engine(const args& a, const char* key = "engine");
-/// The source tree's commit (short), or "unknown".
-std::string git_commit();
-/// Loads and validates; a config_error names the file.
-sim::scenario load_or_fail(const std::string& path);
 double seconds_since(std::chrono::steady_clock::time_point t0);
 std::string repro_command(const std::string& path, std::uint64_t seed, sim::engine eng);
 /// The livelock watchdog's bound (0 = the default).

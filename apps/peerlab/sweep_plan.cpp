@@ -118,11 +118,12 @@ std::vector<std::optional<sim::stored_run>> stored_matches(const sweep_plan& p,
   std::set<std::string> names;
   for (auto& c : p.grid)
     names.insert(c.spec.name);
-  // Newest non-runtime_error run per (scenario name, parameters); seed is in the parameters.
+  // Newest simulated, non-runtime_error run per (scenario name, parameters); the seed is in
+  // the parameters. Live runs (peerlab testbed) of the same scenario are not sweep runs.
   std::map<std::pair<std::string, std::string>, sim::stored_run> have;
   for (auto& n : names)
     for (auto& r : sim::read_runs(out, n))
-      if (r.status != "runtime_error" && r.parameters.is_object())
+      if (r.status != "runtime_error" && r.world == "sim" && r.parameters.is_object())
         have[{n, r.parameters.dump()}] = std::move(r);
   std::vector<std::optional<sim::stored_run>> m(p.runs());
   for (std::size_t i = 0; i < p.runs(); ++i) {

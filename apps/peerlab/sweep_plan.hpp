@@ -43,7 +43,7 @@ struct sweep_plan {
 };
 
 /// For every run of the plan, the newest matching run stored in `out` (same
-/// scenario name, parameters and seed) whose status is not runtime_error;
+/// scenario name, parameters and seed, world sim) whose status is not runtime_error;
 /// nullopt where there is none.
 std::vector<std::optional<sim::stored_run>> stored_matches(const sweep_plan& p,
                                                            const std::string& out);

@@ -211,25 +211,34 @@ TEST_CASE("merge renumbers runs, keeps their rows together and adds a run once",
 }
 
 TEST_CASE("merge copies runs columns by name, including ones added later", "[sweep]") {
-  auto shard = temp_path("world-shard.db"), out = temp_path("world-out.db"),
-       old_out = temp_path("world-old.db");
+  auto shard = temp_path("later-shard.db"), out = temp_path("later-out.db"),
+       old_out = temp_path("later-old.db");
   append(shard, tiny(), 1);
-  // A later schema's column, as another peerlab version might add it.
-  exec(shard, "ALTER TABLE runs ADD COLUMN world TEXT NOT NULL DEFAULT 'sim'; "
-              "UPDATE runs SET world = 'live'");
+  // A column a later schema might add, and a live run (world is copied by name too).
+  exec(shard, "ALTER TABLE runs ADD COLUMN later TEXT NOT NULL DEFAULT 'x'; "
+              "UPDATE runs SET later = 'from shard', world = 'live'");
   { sim::results_db create(out); }
-  exec(out, "ALTER TABLE runs ADD COLUMN world TEXT NOT NULL DEFAULT 'sim'");
+  exec(out, "ALTER TABLE runs ADD COLUMN later TEXT NOT NULL DEFAULT 'x'");
   CHECK(sim::merge_results(out, {shard}).added == 1);
-  CHECK(sql_text(out, "SELECT world FROM runs") == "live");
+  CHECK(sql_text(out, "SELECT later || '/' || world FROM runs") == "from shard/live");
   // An output without the column refuses the shard rather than drop it.
   CHECK_THROWS_WITH(sim::merge_results(old_out, {shard}),
-                    Catch::Contains("has column runs.world that"));
+                    Catch::Contains("has column runs.later that"));
   CHECK(sql_text(old_out, "SELECT COUNT(*) FROM runs") == "0");
-  // A shard without a column the output has gets its default.
-  auto plain = temp_path("world-plain.db");
-  append(plain, tiny(), 2);
-  CHECK(sim::merge_results(out, {plain}).added == 1);
-  CHECK(sql_text(out, "SELECT world FROM runs ORDER BY run_id") == "live,sim");
+  // A shard without columns the output has (schema 2: no world) gets their defaults; the
+  // same run as simulated is not a duplicate of its live twin.
+  auto plain = temp_path("later-plain.db");
+  append(plain, tiny(), 1);
+  exec(plain, "ALTER TABLE runs DROP COLUMN world");
+  auto rep = sim::merge_results(out, {plain});
+  CHECK(rep.added == 1);
+  CHECK(sql_text(out, "SELECT later || '/' || world FROM runs ORDER BY run_id") ==
+        "from shard/live,x/sim");
+  CHECK(sql_text(out, "SELECT COUNT(DISTINCT fingerprint) FROM runs") == "1");
+  auto runs = sim::read_runs(out, "tiny");
+  REQUIRE(runs.size() == 2);
+  CHECK(runs[0].world == "live");
+  CHECK(runs[1].world == "sim");
 }
 
 TEST_CASE("merge refuses files that are not peerlab results files before touching the output",
