@@ -6,10 +6,9 @@ namespace peerlab::app {
 
 int run_command(int argc, char** argv);
 int check_command(int argc, char** argv);
-int sweep_command(int argc, char** argv); // apps/peerlab/sweep_command.cpp
+int sweep_command(int argc, char** argv);
 int validate_command(int argc, char** argv);
 int fuzz_command(int argc, char** argv);    // apps/peerlab/fuzz_command.cpp
 int testbed_command(int argc, char** argv); // apps/peerlab/testbed_command.cpp
-int merge_command(int argc, char** argv);   // apps/peerlab/merge_command.cpp
 
 } // namespace peerlab::app

@@ -2,6 +2,7 @@
 #include "apps/peerlab/args.hpp"
 #include "apps/peerlab/commands.hpp"
 #include "apps/peerlab/drop_gateway_command.hpp"
+#include "apps/peerlab/merge_command.hpp"
 #include "apps/peerlab/mirror_command.hpp"
 #include "apps/peerlab/node_command.hpp"
 #include "apps/peerlab/set_command.hpp"

@@ -1,6 +1,6 @@
 // peerlab merge OUT SHARD...: the shard files of a parallel or Slurm sweep
 // (or any results files) into one (sim/results_merge.hpp).
-#include "apps/peerlab/commands.hpp"
+#include "apps/peerlab/merge_command.hpp"
 
 #include "apps/peerlab/args.hpp"
 #include "sim/results_merge.hpp"
