@@ -1,4 +1,5 @@
 #include "sim/scenario.hpp"
+#include "sim/parity.hpp"
 
 #include "protocols/common/config_fields.hpp"
 #include "protocols/common/json_depth.hpp"
@@ -61,7 +62,7 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
   s.source_text = text;
   c::only_keys(doc, "",
                {"name", "description", "seed", "duration", "groups", "network", "churn", "workload",
-                "checkers", "metrics", "record_events", "fuzz"});
+                "checkers", "metrics", "record_events", "fuzz", "parity"});
   auto need = [&](const char* key) -> const json& {
     auto* m = c::member(doc, key);
     if (!m)
@@ -101,6 +102,10 @@ scenario parse_scenario(const std::string& text, const std::string& origin) {
   if (auto* f = c::member(doc, "fuzz")) {
     validate_fuzz(*f, "fuzz", s);
     s.fuzz = *f;
+  }
+  if (auto* p = c::member(doc, "parity")) {
+    parse_parity(*p, "parity"); // validated now; peerlab parity reads it
+    s.parity = *p;
   }
   return s;
 }

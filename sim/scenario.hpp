@@ -122,6 +122,8 @@ struct scenario {
   bool record_events = false;
   /// The optional "fuzz" section as written; sim/fuzz.hpp reads it.
   nlohmann::json fuzz;
+  /// The optional "parity" section as written (sim/parity.hpp).
+  nlohmann::json parity;
 
   std::uint64_t node_count() const;
   const group_spec* find_group(const std::string& n) const;

@@ -10,5 +10,6 @@ int sweep_command(int argc, char** argv);
 int validate_command(int argc, char** argv);
 int fuzz_command(int argc, char** argv);    // apps/peerlab/fuzz_command.cpp
 int testbed_command(int argc, char** argv); // apps/peerlab/testbed_command.cpp
+int parity_command(int argc, char** argv);  // apps/peerlab/parity_command.cpp
 
 } // namespace peerlab::app

@@ -34,6 +34,7 @@ const subcommand subcommands[] = {
   {"fuzz", "swarm testing: many runs with drawn seeds and faults, failures shrunk",
    app::fuzz_command},
   {"testbed", "run a scenario as live node processes on real sockets", app::testbed_command},
+  {"parity", "run a scenario simulated and live, compare key outcomes", app::parity_command},
   {"node", "run one live node from a JSON config", net::node_command},
   {"id", "print a live node's peer id (creating its key if needed)", net::id_command},
   {"set", "upload, fetch with Merkle proofs, and list replicated file sets", net::set_command},

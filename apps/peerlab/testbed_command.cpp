@@ -123,7 +123,7 @@ int testbed_command(int argc, char** argv) {
       try {
         w->run();
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "peerlab testbed: %s\n", e.what());
+        std::fprintf(stderr, "\npeerlab testbed: %s\n", e.what());
         return exit_code::runtime;
       }
     }

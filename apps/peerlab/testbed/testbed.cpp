@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <stdexcept>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace peerlab::app::testbed {
@@ -217,8 +218,8 @@ void live_world::plan() {
       throw std::runtime_error("testbed: two nodes drew the same peer id");
   }
   write_files();
-  for (std::uint32_t n = 0; n < nodes_.size(); ++n)
-    write_config(n);
+  // The scenario as parsed, for the nodes' shaping (the same network section).
+  std::ofstream(dir_ / "scenario.json") << spec_.source_text;
   churn_of_group_.assign(spec_.groups.size(), -1);
   for (std::size_t i = 0; i < spec_.churn.size(); ++i)
     for (std::uint32_t g = 0; g < spec_.groups.size(); ++g)
@@ -274,6 +275,17 @@ void live_world::write_config(std::uint32_t n) {
     if (m != n)
       book[std::to_string(nodes_[m].id)] = nodes_[m].address;
   c["address_book"] = book;
+  // The scenario's network on this node's outgoing frames (docs/live.md,
+  // "Shaping live traffic"), on the testbed's clock.
+  json peers = json::array();
+  for (auto& m : nodes_)
+    peers.push_back(std::to_string(m.id));
+  c["shaping"] = {{"scenario", (dir_ / "scenario.json").string()},
+                  {"seed", seed_},
+                  {"node", n},
+                  {"peers", peers},
+                  {"start_unix_us", start_unix_us_},
+                  {"time_scale", opt_.time_scale}};
   nd.config = nd.dir / "node.json";
   std::ofstream(nd.config) << c.dump(1) << "\n";
 }
@@ -334,6 +346,18 @@ void live_world::on_exit(std::uint32_t n) {
   auto& nd = nodes_[n];
   if (nd.proc)
     nd.proc->wait();
+  // Exit 2 (bad config) or 3 (cannot bind) is the testbed's failure, not churn.
+  if (nd.proc && !nd.stopping && WIFEXITED(nd.proc->status()) &&
+      (WEXITSTATUS(nd.proc->status()) == 2 || WEXITSTATUS(nd.proc->status()) == 3)) {
+    std::string last, before; // the error and the usage hint after it
+    std::ifstream log(nd.dir / "stderr.log");
+    for (std::string l; std::getline(log, l);)
+      before = std::exchange(last, l);
+    if (last.find("--help") != std::string::npos)
+      last = before;
+    throw std::runtime_error("node " + std::to_string(n) + " could not start (exit " +
+                             std::to_string(WEXITSTATUS(nd.proc->status())) + "): " + last);
+  }
   if (nd.online) { // it died by itself: a crash nobody asked for
     nd.online = false;
     ++stats_.crashes;
@@ -527,6 +551,11 @@ void live_world::run() {
   }
   push(spec_.duration, run_end, 0);
   t0_us_ = steady_us();
+  start_unix_us_ = std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  for (std::uint32_t n = 0; n < nodes_.size(); ++n)
+    write_config(n);
   for (auto& d : drivers_)
     d.d->start(*d.api);
 

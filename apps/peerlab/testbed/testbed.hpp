@@ -133,7 +133,8 @@ private:
   bool events_truncated_ = false;
   std::uint64_t events_ = 0;
   time_us reached_ = 0;
-  std::int64_t t0_us_ = 0; // steady clock at scenario time 0
+  std::int64_t t0_us_ = 0;         // steady clock at scenario time 0
+  std::int64_t start_unix_us_ = 0; // the same instant as Unix time (the nodes' shaping)
   double setup_s_ = 0, teardown_s_ = 0;
   std::atomic<bool> interrupted_{false};
   bool ended_ = false;
