@@ -19,6 +19,7 @@ enum class seed_stream : std::uint64_t {
   dht_samples = 10,    // which keys and nodes the dht driver samples
   message_bodies = 11, // bytes of the droplog driver's messages; sub = direction
   links = 12,          // each link's base latency: a keyed draw per pair (network_model)
+  live_shaping = 13,   // a live node's shaper (sim/live_shaper): per-frame faults; sub = node
   // Node generators use the streams from 100 on (100 + incarnation, sub = node).
 };
 
