@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <deque>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -319,7 +320,7 @@ public:
     std::promise<std::size_t> p;
     auto f = p.get_future();
     asio::post(io_, [this, &p] {
-      std::size_t q = pending_total_;
+      std::size_t q = pending_total_ + held_total_;
       for (auto& [_, c] : conns_)
         q += c->queued_bytes();
       p.set_value(q);
@@ -598,6 +599,96 @@ private:
   }
 
   void route_out(peer_id to, bytes&& f) {
+    if (opts_.shaper)
+      return shape_out(to, std::move(f));
+    route_now(to, std::move(f));
+  }
+
+  // -- shaping (io thread): the shaper's copies are written when their
+  // release time comes; until then they wait in one queue ordered by release
+  // time (equal times keep their order, so a FIFO link stays FIFO).
+
+  time_us scenario_now() const { return opts_.scenario_now ? opts_.scenario_now() : now(); }
+
+  void shape_out(peer_id to, bytes&& f) {
+    auto t = now();
+    shaped_.clear();
+    auto o = opts_.shaper->shape(to, t, scenario_now(), std::move(f), shaped_);
+    if (o.dropped)
+      count("net.shaped_dropped");
+    if (o.duplicated)
+      count("net.shaped_duplicated");
+    if (o.truncated > 0)
+      count("net.shaped_truncated", o.truncated);
+    if (o.corrupted > 0)
+      count("net.shaped_corrupted", o.corrupted);
+    if (o.reordered > 0)
+      count("net.shaped_reordered", o.reordered);
+    for (auto& c : shaped_) {
+      if (c.release_at <= t) { // due now: no timer (frames due before it go first)
+        release_due(t);
+        route_now(to, std::move(c.frame));
+      } else {
+        hold(to, c.release_at, std::move(c.frame));
+      }
+    }
+  }
+
+  void hold(peer_id to, time_us release, bytes&& f) {
+    auto& mine = held_bytes_[to];
+    if (mine + f.size() > live_limits::shaped_hold_peer_bytes_max ||
+        held_total_ + f.size() > live_limits::shaped_hold_bytes_max) {
+      if (mine == 0)
+        held_bytes_.erase(to);
+      auto n = ++hold_full_drops_;
+      count("net.shaped_hold_full");
+      if (power_of_two(n))
+        log("shaping: dropped a frame of " + std::to_string(f.size()) + " bytes to peer " +
+            std::to_string(to) + ": " + std::to_string(mine) + " bytes already held for it, " +
+            std::to_string(held_total_) + " for the node (" + std::to_string(n) + " so far)");
+      return;
+    }
+    count("net.shaped_delayed");
+    mine += f.size();
+    held_total_ += f.size();
+    held_.emplace(release, held_frame{to, std::move(f)});
+    if (release < hold_armed_at_)
+      arm_hold(release);
+  }
+
+  void arm_hold(time_us release) {
+    hold_armed_at_ = release;
+    hold_timer_.expires_at(t0_ + std::chrono::microseconds(release)); // cancels an earlier wait
+    hold_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping_)
+        return; // re-armed (or stopping): another wait is pending
+      hold_armed_at_ = std::numeric_limits<time_us>::max();
+      release_due(now());
+      if (!held_.empty())
+        arm_hold(held_.begin()->first);
+    });
+  }
+
+  // Writes every held copy whose time has come; one on a link a partition
+  // cuts now is dropped, as a frame in flight in the simulator.
+  void release_due(time_us t) {
+    while (!held_.empty() && held_.begin()->first <= t) {
+      auto node = held_.extract(held_.begin());
+      auto& h = node.mapped();
+      auto it = held_bytes_.find(h.to);
+      it->second -= h.frame.size();
+      if (it->second == 0)
+        held_bytes_.erase(it);
+      held_total_ -= h.frame.size();
+      if (opts_.shaper->cut(h.to, scenario_now())) {
+        count("net.shaped_dropped");
+        continue;
+      }
+      route_now(h.to, std::move(h.frame));
+    }
+  }
+
+  void route_now(peer_id to, bytes&& f) {
     if (auto* c = pick(to)) {
       send_on(*c, std::move(f));
       return;
@@ -774,6 +865,10 @@ private:
     links_.clear();
     pending_.clear();
     pending_total_ = 0;
+    hold_timer_.cancel();
+    held_.clear();
+    held_bytes_.clear();
+    held_total_ = 0;
   }
 
   live_runtime& rt_;
@@ -792,6 +887,7 @@ private:
   std::optional<asio::ssl::context> tls_; // set when the node has an identity
   tcp::acceptor acceptor_{io_};
   asio::steady_timer accept_retry_{io_};
+  asio::steady_timer hold_timer_{io_}; // releases shaped frames held back
   std::uint64_t accept_failures_ = 0, refused_ = 0;
   log_budget peer_log_;
   send_budget budget_{0, opts_.bounds.send_budget};
@@ -816,7 +912,17 @@ private:
   std::map<peer_id, pending_frames> pending_;
   std::size_t pending_total_ = 0;
   std::vector<configured_peer> configured_;
-  std::uint64_t unroutable_ = 0, queue_full_drops_ = 0;
+  std::uint64_t unroutable_ = 0, queue_full_drops_ = 0, hold_full_drops_ = 0;
+  // Shaping: copies held until their release time (node clock), by time.
+  struct held_frame {
+    peer_id to;
+    bytes frame;
+  };
+  std::multimap<time_us, held_frame> held_;
+  std::map<peer_id, std::size_t> held_bytes_;
+  std::size_t held_total_ = 0;
+  time_us hold_armed_at_ = std::numeric_limits<time_us>::max(); // the pending wait's time
+  std::vector<shaped_copy> shaped_;                             // reused for each frame
   std::atomic<std::uint64_t> unknown_port_drops_{0}; // also counted for frames to ourselves
 
   // Local peers (net/local_peers.hpp): any thread, under local_mu_.

@@ -8,6 +8,7 @@
 // Threads: role actors call send/after/metric/emit from the CAF worker; the io
 // thread owns every socket and connection table; the two meet through
 // boost::asio::post (CAF -> Asio) and caf::anon_send (Asio -> CAF).
+#include "actors/runtime/frame_shaper.hpp"
 #include "actors/runtime/runtime.hpp"
 #include "net/identity.hpp"
 #include "net/local_peers.hpp"
@@ -47,6 +48,12 @@ struct live_options {
   std::unique_ptr<kv_store> store;
   std::unique_ptr<content_store> content;
   connection_bounds bounds;
+  /// Shapes outgoing frames (latency, faults, upload rate, partitions) on the
+  /// io thread before they are queued on a connection; null: unshaped.
+  std::shared_ptr<frame_shaper> shaper;
+  /// Scenario time for the shaper's partition windows (any thread); null: the
+  /// node's own clock, now().
+  std::function<time_us()> scenario_now;
 
   /// A role event (called on the CAF worker thread).
   std::function<void(port_t, const event&)> on_event;

@@ -46,6 +46,11 @@ constexpr time_us redial_cooloff = 1 * us_per_s;
 /// Back-off for configured peers: first retry, doubling up to the maximum.
 constexpr time_us peer_retry_min = 100 * us_per_ms;
 constexpr time_us peer_retry_max = 5 * us_per_s;
+/// Bytes a frame shaper (live_options::shaper) holds back for their release
+/// time, per peer and for the whole node; past them a frame is dropped and
+/// counted (net.shaped_hold_full).
+constexpr std::size_t shaped_hold_peer_bytes_max = 64u << 20;
+constexpr std::size_t shaped_hold_bytes_max = 128u << 20;
 /// On shutdown, time given to the roles' goodbyes and to the outbound queues.
 constexpr time_us shutdown_grace = 2 * us_per_s;
 

@@ -13,12 +13,15 @@
 #include "net/cdn_site.hpp"
 #include "protocols/cdn/origin.hpp"
 #include "protocols/common/limits.hpp"
+#include "protocols/common/text.hpp"
 #include "protocols/fileset/fileset.hpp"
 #include "protocols/filexfer/filexfer.hpp"
 #include "protocols/kad/kad.hpp"
 #include "protocols/market/market.hpp"
 
 #include <fstream>
+#include <limits>
+#include <set>
 #include <sstream>
 
 namespace peerlab::net {
@@ -147,6 +150,53 @@ void parse_cdn_site(const json& j, const std::filesystem::path& base, node_confi
     check(r.url);
 }
 
+shaping_config parse_shaping(const json& v, const std::string& path,
+                             const std::filesystem::path& base) {
+  cfg::only_keys(v, path, {"scenario", "seed", "node", "peers", "start_unix_us", "time_scale"});
+  shaping_config s;
+  auto sp = cfg::child(path, "scenario");
+  auto file = cfg::get_string(cfg::required(v, path, "scenario"), sp);
+  if (file.empty())
+    cfg::fail(sp, "a scenario file path", v["scenario"]);
+  s.scenario = resolve(base, file);
+  if (auto* m = cfg::member(v, "seed"))
+    s.seed = cfg::get_count(*m, cfg::child(path, "seed"));
+  const auto& peers = cfg::required(v, path, "peers");
+  auto pp = cfg::child(path, "peers");
+  cfg::require_array(peers, pp);
+  if (peers.empty())
+    cfg::fail(pp, "the peer id of every node, in scenario order", peers);
+  constexpr std::size_t peers_max = 2'000'000; // a scenario's bound on nodes
+  if (peers.size() > peers_max)
+    cfg::fail(pp, "at most " + std::to_string(peers_max) + " peers", peers);
+  std::set<peer_id> seen;
+  for (std::size_t i = 0; i < peers.size(); ++i) {
+    auto ip = cfg::index(pp, i);
+    auto id = peers[i].is_string() ? parse_u64(peers[i].get<std::string>()) : std::nullopt;
+    if (!id)
+      cfg::fail(ip, "a peer id as a decimal string", peers[i]);
+    if (!seen.insert(*id).second)
+      cfg::fail(ip, "a peer id not listed before", peers[i]);
+    s.peers.push_back(*id);
+  }
+  auto np = cfg::child(path, "node");
+  auto node = cfg::get_count(cfg::required(v, path, "node"), np);
+  if (node >= s.peers.size())
+    cfg::fail(np, "an index into peers (below " + std::to_string(s.peers.size()) + ")", v["node"]);
+  s.node = static_cast<std::uint32_t>(node);
+  auto tp = cfg::child(path, "start_unix_us");
+  s.start_unix_us = static_cast<std::int64_t>(
+    std::min<std::uint64_t>(cfg::get_count(cfg::required(v, path, "start_unix_us"), tp),
+                            static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())));
+  if (auto* m = cfg::member(v, "time_scale")) {
+    auto xp = cfg::child(path, "time_scale");
+    s.time_scale = cfg::get_number(*m, xp);
+    if (!(s.time_scale >= 1e-3 && s.time_scale <= 1e6))
+      cfg::fail(xp, "a number from 0.001 to 1000000 (wall seconds per scenario second)", *m);
+  }
+  return s;
+}
+
 } // namespace
 
 node_config parse_node_config(const json& j, const std::filesystem::path& base) {
@@ -161,7 +211,7 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
                          "plaintext",    "fileset_http_allow_remote",
                          "proxy_listen", "proxy_allow_internal",
                          "cdn_site",     "control",
-                         "address_book"});
+                         "address_book", "shaping"});
   node_config c;
   auto required = [&](const char* key) -> const json& {
     auto* v = cfg::member(j, key);
@@ -285,6 +335,8 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
       c.address_book.emplace_back(id, get_address(addr, p));
     }
   }
+  if (auto* v = cfg::member(j, "shaping"))
+    c.shaping = parse_shaping(*v, "shaping", base);
   return c;
 }
 

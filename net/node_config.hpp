@@ -25,6 +25,17 @@ struct download_spec {
   std::vector<std::string> providers; // normalised "host:port"; empty: found through the DHT
 };
 
+/// Faults on real sockets: a scenario's network applied to this node's
+/// outgoing frames (sim/live_shaper.hpp, docs/live.md "Shaping live traffic").
+struct shaping_config {
+  std::filesystem::path scenario;    // a scenario file; its network section applies
+  std::optional<std::uint64_t> seed; // the run seed; default: the scenario's
+  std::uint32_t node = 0;            // this node's index in `peers`
+  std::vector<peer_id> peers;        // node index -> peer id, in scenario order
+  std::int64_t start_unix_us = 0;    // scenario time 0, as Unix time (µs)
+  double time_scale = 1;             // wall seconds per scenario second
+};
+
 struct node_config {
   std::string name;
   std::string listen = "127.0.0.1:0";
@@ -65,6 +76,8 @@ struct node_config {
   /// Peers whose addresses are known before they are met (peerlab testbed):
   /// learned at start, dialed only when a role sends to them.
   std::vector<std::pair<peer_id, std::string>> address_book;
+  /// Shaping of outgoing frames by a scenario's network (testbeds).
+  std::optional<shaping_config> shaping;
 };
 
 /// Relative paths (data_dir, provide) are taken relative to `base_dir`.

@@ -3,6 +3,7 @@
 
 #include "apps/peerlab/args.hpp"
 #include "apps/peerlab/node_control.hpp"
+#include "apps/peerlab/node_shaping.hpp"
 
 #include "net/address.hpp"
 #include "net/cdn_site.hpp"
@@ -143,6 +144,11 @@ public:
     }
     self_ = o.identity ? o.identity->id() : peer_id_from_name(cfg_.name);
     identity_ = o.identity;
+    if (cfg_.shaping) // a scenario's network on this node's outgoing frames
+      if (auto err = install_shaping(*cfg_.shaping, self_, o); !err.empty()) {
+        log(err);
+        return 2;
+      }
     if (cfg_.api || cfg_.fileset_http) { // the local APIs' token for state-changing routes
       try {
         api_token_ = load_or_create_api_token(token_file());
