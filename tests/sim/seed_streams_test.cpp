@@ -12,7 +12,8 @@ namespace {
 const seed_stream all_streams[] = {seed_stream::network,     seed_stream::churn,
                                    seed_stream::workload,    seed_stream::placement,
                                    seed_stream::files,       seed_stream::samples,
-                                   seed_stream::dht_samples, seed_stream::message_bodies};
+                                   seed_stream::dht_samples, seed_stream::message_bodies,
+                                   seed_stream::links,       seed_stream::live_shaping};
 
 } // namespace
 
