@@ -191,8 +191,8 @@ shaping_config parse_shaping(const json& v, const std::string& path,
   if (auto* m = cfg::member(v, "time_scale")) {
     auto xp = cfg::child(path, "time_scale");
     s.time_scale = cfg::get_number(*m, xp);
-    if (!(s.time_scale >= 1e-3 && s.time_scale <= 1e6))
-      cfg::fail(xp, "a number from 0.001 to 1000000 (wall seconds per scenario second)", *m);
+    if (!(s.time_scale > 0 && s.time_scale <= 1e6))
+      cfg::fail(xp, "a positive number up to 1000000 (wall seconds per scenario second)", *m);
   }
   return s;
 }

@@ -3,6 +3,7 @@
 #include "protocols/common/config_fields.hpp"
 #include "sim/live_shaper.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -10,8 +11,10 @@
 namespace peerlab::net {
 
 time_us scenario_time(std::int64_t unix_us, std::int64_t start_unix_us, double time_scale) {
-  return static_cast<time_us>(
-    std::floor(static_cast<double>(unix_us - start_unix_us) / time_scale));
+  // Saturates: a tiny time scale or a start far away must not overflow.
+  constexpr double bound = 4e18;
+  double t = std::floor(static_cast<double>(unix_us - start_unix_us) / time_scale);
+  return static_cast<time_us>(std::clamp(t, -bound, bound));
 }
 
 std::string install_shaping(const shaping_config& s, peer_id self, live_options& o) {

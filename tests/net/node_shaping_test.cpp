@@ -82,7 +82,8 @@ TEST_CASE("node_config: shaping errors name the key", "[net][config][shaping]") 
         0);
   CHECK(bad("node", 2) == "shaping.node: expected an index into peers (below 2), got 2");
   CHECK(bad("start_unix_us", nullptr) == "shaping: missing \"start_unix_us\"");
-  CHECK(bad("time_scale", 0).rfind("shaping.time_scale: expected a number from 0.001", 0) == 0);
+  CHECK(bad("time_scale", 0).rfind("shaping.time_scale: expected a positive number", 0) == 0);
+  CHECK(bad("time_scale", 2e6).rfind("shaping.time_scale: expected a positive number", 0) == 0);
   CHECK(bad("colour", "red").rfind("shaping.colour: unknown field", 0) == 0);
 }
 
@@ -92,6 +93,8 @@ TEST_CASE("node shaping: scenario time is Unix time since the start over the tim
   CHECK(net::scenario_time(11'000'000, 1'000'000, 1) == 10'000'000);
   CHECK(net::scenario_time(11'000'000, 1'000'000, 10) == 1'000'000); // 10 wall s per scenario s
   CHECK(net::scenario_time(1'000'000, 2'000'000, 2) == -500'000);    // before the start
+  CHECK(net::scenario_time(1'800'000'000'000'000, 0, 1e-9) ==
+        4'000'000'000'000'000'000); // saturates
 }
 
 TEST_CASE("node shaping: the shaper is installed for this node, or the error names why",
