@@ -1,6 +1,10 @@
 #include "apps/peerlab/node_control.hpp"
 
+#include "protocols/common/sha256.hpp" // bytes_from_hex
+
 #include <nlohmann/json.hpp>
+
+#include <optional>
 
 #include <cerrno>
 #include <fcntl.h>
@@ -45,11 +49,20 @@ bool parse_control_line(const std::string& text, control_line& out, std::string&
       return false;
     }
     for (std::size_t i = 0; i < a->size(); ++i) {
-      if (!(*a)[i].is_string()) {
-        error = "args[" + std::to_string(i) + "]: expected a string";
+      auto& v = (*a)[i];
+      if (v.is_string()) {
+        out.args.push_back(v.get<std::string>());
+        continue;
+      }
+      // Bytes that are not UTF-8 (a message body) travel as {"hex": "..."}.
+      std::optional<bytes> raw;
+      if (v.is_object() && v.size() == 1 && v.contains("hex") && v["hex"].is_string())
+        raw = bytes_from_hex(v["hex"].get<std::string>());
+      if (!raw) {
+        error = "args[" + std::to_string(i) + "]: expected a string or {\"hex\": \"...\"}";
         return false;
       }
-      out.args.push_back((*a)[i].get<std::string>());
+      out.args.emplace_back(raw->begin(), raw->end());
     }
   }
   return true;

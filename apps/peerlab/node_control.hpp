@@ -5,6 +5,7 @@
 //
 //   {"id": 7, "role": "downloader", "verb": "download", "args": ["<hash>", "<peer id>"]}
 //
+// An argument that is not UTF-8 text (a message body) is written {"hex": "..."}.
 // The answer is the role's own event line on stdout, with "command_id": 7.
 // End of input stops the node like SIGTERM, so a node never outlives the
 // process that drives it. A line that is not such an object gets one

@@ -127,7 +127,8 @@ int parity_command(int argc, char** argv) {
       w.run();
       double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       live_summary = sim::summarize(w, wall);
-      live_summary["testbed"] = {{"setup_seconds", w.setup_seconds()},
+      live_summary["testbed"] = {{"network", w.network()},
+                                 {"setup_seconds", w.setup_seconds()},
                                  {"stop_seconds", w.teardown_seconds()},
                                  {"time_scale", o.time_scale}};
       auto v = sim::evaluate_checkers(w);

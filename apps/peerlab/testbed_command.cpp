@@ -29,6 +29,7 @@ const command_help testbed_help{
    {"time-scale", "F", "wall seconds per scenario second (default 1)"},
    {"dir", "DIR", "work folder for configs, data and logs (default: a new temp folder)"},
    {"keep", "", "keep the work folder after the run"},
+   {"network", "M", "auto (default), netns (each node in its own network namespace) or loopback"},
    {"quiet", "", "print only \"passed|FAILED live\""}},
   "Each node's roles, files, adversary and churn come from the scenario; the workload\n"
   "drivers issue the same role commands as in the simulator (docs/testbed.md).\n"
@@ -95,6 +96,9 @@ int testbed_command(int argc, char** argv) {
     }
     o.work_dir = a.value_or("dir", "");
     o.keep = a.flag("keep");
+    o.network = a.value_or("network", "auto");
+    if (o.network != "auto" && o.network != "netns" && o.network != "loopback")
+      throw usage_error("--network: expected auto, netns or loopback, got \"" + o.network + "\"");
     o.progress = !a.flag("quiet");
     o.exe = self_exe();
     std::string out = a.value_or("out", "results.db");
@@ -116,8 +120,10 @@ int testbed_command(int argc, char** argv) {
     {
       interrupt_waiter stop([&w] { w->interrupt(); });
       if (!a.flag("quiet"))
-        std::printf("peerlab testbed %s  seed %llu  %zu nodes  work folder %s\n", path.c_str(),
-                    static_cast<unsigned long long>(w->seed()), w->node_count(),
+        std::printf("peerlab testbed %s  seed %llu  %zu nodes  network %s%s  work folder %s\n",
+                    path.c_str(), static_cast<unsigned long long>(w->seed()), w->node_count(),
+                    w->network().c_str(),
+                    w->network_note().empty() ? "" : (" (" + w->network_note() + ")").c_str(),
                     w->work_dir().c_str());
       std::fflush(stdout);
       try {
@@ -129,7 +135,8 @@ int testbed_command(int argc, char** argv) {
     }
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     auto summary = sim::summarize(*w, wall);
-    summary["testbed"] = {{"setup_seconds", w->setup_seconds()},
+    summary["testbed"] = {{"network", w->network()},
+                          {"setup_seconds", w->setup_seconds()},
                           {"stop_seconds", w->teardown_seconds()},
                           {"time_scale", o.time_scale}};
     auto verdicts = sim::evaluate_checkers(*w);

@@ -61,6 +61,8 @@ std::uint64_t parse_u64(const std::string* s) {
   return v;
 }
 
+std::uint64_t parse_u64_text(const std::string& s) { return parse_u64(&s); }
+
 // The node a peer-id field names; node_count() (no node) if none.
 std::uint32_t node_field(const sim_api& api, const std::string* s) {
   auto n = s ? api.node_of_peer(*s) : std::nullopt;
@@ -166,7 +168,9 @@ public:
       transfer(ledger::treasury, parse_u64(e.field("account")),
                static_cast<std::uint64_t>(e.value("amount")), 0);
     } else if (k == "purchase_ordered") {
-      audit_.ordered(node, parse_u64(e.field("provider")), e.field("hash") ? *e.field("hash") : "",
+      // The books are kept by account (peer id): the payer's is its peer id.
+      audit_.ordered(parse_u64_text(api.peer_arg(node)), parse_u64(e.field("provider")),
+                     e.field("hash") ? *e.field("hash") : "",
                      e.field("download") ? *e.field("download") : "",
                      static_cast<std::uint64_t>(e.value("price")));
     } else if (k == "ledger_tx_included") {
@@ -212,10 +216,11 @@ public:
     }
     if (c.check == "market_payers_not_overcharged") {
       // Honest payers only: the cheating ones choose what they pay.
-      auto r = audit_.check([&](std::uint64_t n) {
-        if (n >= api.node_count())
+      auto r = audit_.check([&](std::uint64_t account) {
+        auto n = api.node_of_peer(std::to_string(account));
+        if (!n)
           return false;
-        auto g = api.group_of(static_cast<std::uint32_t>(n));
+        auto g = api.group_of(*n);
         return group_payer_[g] && group_strategy_[g] == "honest";
       });
       v.passed = r.passed;

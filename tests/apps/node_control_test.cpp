@@ -22,6 +22,9 @@ TEST_CASE("a control line is one command object", "[control]") {
   CHECK(c.args == std::vector<std::string>{"ab", "12"});
   REQUIRE(parse_control_line(R"({"id": 1, "role": "kad", "verb": "bootstrap"})", c, err));
   CHECK(c.args.empty());
+  REQUIRE(parse_control_line(
+    R"({"id": 2, "role": "droplog", "verb": "send", "args": ["9", {"hex": "ff00"}]})", c, err));
+  CHECK(c.args == std::vector<std::string>{"9", std::string("\xff\x00", 2)});
 }
 
 TEST_CASE("a bad control line is refused with the field named", "[control]") {
@@ -43,6 +46,8 @@ TEST_CASE("a bad control line is refused with the field named", "[control]") {
   refused(R"({"id": 1, "role": "kad"})", "verb");
   refused(R"({"id": 1, "role": "kad", "verb": "x", "args": "a"})", "args");
   refused(R"({"id": 1, "role": "kad", "verb": "x", "args": [1]})", "args[0]");
+  refused(R"({"id": 1, "role": "kad", "verb": "x", "args": [{"hex": "zz"}]})", "args[0]");
+  refused(R"({"id": 1, "role": "kad", "verb": "x", "args": [{"hex": "00", "b": 1}]})", "args[0]");
   refused(R"({"id": 1, "role": "kad", "verb": "x", "extra": 1})", "unknown key \"extra\"");
 }
 

@@ -33,6 +33,10 @@ assert d["completed"] >= 10 and d["failed"] == 0 and d["corrupt_accepted"] == 0,
 assert s["frames"]["sent"] > 0 and s["frames"]["delivered"] > 0, s["frames"]
 assert s["churn"]["starts"] == 11, s["churn"]
 assert s["testbed"]["setup_seconds"] > 0, s["testbed"]
+import os
+# As root every node runs in its own network namespace (docs/testbed.md, Network).
+want = "netns" if os.geteuid() == 0 else "loopback"
+assert s["testbed"]["network"] == want, s["testbed"]
 print("live run stored:", d["completed"], "downloads,", s["frames"]["sent"], "frames")
 PY
 
@@ -54,7 +58,7 @@ cat >"$work/churn.json" <<'EOF'
   "checkers": [{"check": "no_corrupt_accepted"}]
 }
 EOF
-"$bin" testbed "$work/churn.json" --out "$work/r.db" --dir "$work/tb2" --quiet \
+"$bin" testbed "$work/churn.json" --out "$work/r.db" --dir "$work/tb2" --quiet --network loopback \
   >"$work/run2.out" 2>"$work/run2.err" || fail "the churn testbed run failed"
 [[ -z "$(procs_in "$work/tb2")" ]] || fail "node processes outlived the churn run"
 python3 - "$work/r.db" <<'PY' || fail "churn did not kill and restart nodes"
@@ -64,6 +68,7 @@ s = json.loads(db.execute("select summary from runs where scenario_name='testbed
 c = s["churn"]
 assert c["crashes"] + c["leaves"] >= 3, c
 assert c["starts"] > 7, c  # restarted incarnations said "listening" again
+assert s["testbed"]["network"] == "loopback", s["testbed"]
 print("churn:", c)
 PY
 
@@ -94,7 +99,7 @@ p = subprocess.Popen([sys.argv[1], "node", "--config", sys.argv[2]], stdin=subpr
                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 lines = ['not json', '{"id": 5, "role": "nosuch", "verb": "x"}',
          '{"id": 6, "role": "kad", "verb": "frobnicate"}',
-         '{"id": 7, "role": "kad", "verb": "find_node", "args": ["1"]}']
+         '{"id": 7, "role": "kad", "verb": "find_node", "args": ["' + "ab" * 32 + '"]}']
 out, _ = p.communicate("\n".join(lines) + "\n", timeout=20)
 assert p.returncode == 0, p.returncode
 ev = [json.loads(l) for l in out.splitlines() if l.startswith("{")]

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <stdexcept>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +15,72 @@ namespace peerlab::app::testbed {
 
 namespace {
 constexpr std::size_t line_bytes_max = 4u << 20; // a node's event line; longer ones are cut
+
+const char* ip_binary() {
+  for (auto* p : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"})
+    if (access(p, X_OK) == 0)
+      return p;
+  return "ip";
+}
+
+// fork + exec + wait, usable in the child between fork and exec (no threads there).
+int spawn_wait(const std::vector<std::string>& args, int err_fd) {
+  pid_t p = fork();
+  if (p == 0) {
+    if (err_fd >= 0) {
+      dup2(err_fd, 1);
+      dup2(err_fd, 2);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  if (p < 0)
+    return -1;
+  int st = 0;
+  while (waitpid(p, &st, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+} // namespace
+
+void run_ip(const std::vector<std::string>& args) {
+  std::vector<std::string> cmd{ip_binary()};
+  cmd.insert(cmd.end(), args.begin(), args.end());
+  int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  int rc = spawn_wait(cmd, null);
+  if (null >= 0)
+    close(null);
+  if (rc != 0) {
+    std::string text = "ip";
+    for (auto& a : args)
+      text += " " + a;
+    throw std::runtime_error("testbed: `" + text + "` failed (exit " + std::to_string(rc) + ")");
+  }
+}
+
+bool enter_private_network(const std::string& bridge, std::string& why) {
+  if (geteuid() != 0) {
+    why = "not root";
+    return false;
+  }
+  if (unshare(CLONE_NEWNET) != 0) {
+    why = std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
+    return false;
+  }
+  try {
+    run_ip({"link", "set", "lo", "up"});
+    run_ip({"link", "add", bridge, "type", "bridge"});
+    run_ip({"link", "set", bridge, "up"});
+  } catch (const std::exception& e) {
+    why = e.what();
+    return false;
+  }
+  return true;
 }
 
 void inbox::push(inbox_entry e) {
@@ -41,7 +108,10 @@ std::deque<inbox_entry> inbox::wait_for(std::int64_t timeout_us) {
 }
 
 node_process::node_process(std::uint32_t node, const std::string& exe, const std::string& config,
-                           const std::string& log, inbox& in) {
+                           const std::string& log, inbox& in, const netns_plan* netns) {
+  int ready[2] = {-1, -1}, go[2] = {-1, -1}; // netns hand-shake: child unshared / veth is in
+  if (netns && (pipe2(ready, O_CLOEXEC) != 0 || pipe2(go, O_CLOEXEC) != 0))
+    throw std::runtime_error("testbed: pipe: " + std::string(std::strerror(errno)));
   int to_child[2], from_child[2];
   if (pipe2(to_child, O_CLOEXEC) != 0)
     throw std::runtime_error("testbed: pipe: " + std::string(std::strerror(errno)));
@@ -65,6 +135,17 @@ node_process::node_process(std::uint32_t node, const std::string& exe, const std
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (netns) {
+      char b = 1;
+      if (unshare(CLONE_NEWNET) != 0 || write(ready[1], &b, 1) != 1 || read(go[0], &b, 1) != 1 ||
+          b != 1)
+        _exit(126);
+      std::string ip = ip_binary();
+      if (spawn_wait({ip, "link", "set", "lo", "up"}, 2) != 0 ||
+          spawn_wait({ip, "addr", "add", netns->cidr, "dev", "eth0"}, 2) != 0 ||
+          spawn_wait({ip, "link", "set", "eth0", "up"}, 2) != 0)
+        _exit(126);
+    }
     execl(exe.c_str(), exe.c_str(), "node", "--config", config.c_str(),
           static_cast<char*>(nullptr));
     _exit(127);
@@ -81,6 +162,36 @@ node_process::node_process(std::uint32_t node, const std::string& exe, const std
   }
   in_fd_ = to_child[1];
   out_fd_ = from_child[0];
+  if (netns) { // the child is in its own namespace: give it its end of a veth
+    close(ready[1]);
+    close(go[0]);
+    char b = 0;
+    bool ok = read(ready[0], &b, 1) == 1;
+    std::string error;
+    if (ok) {
+      try {
+        run_ip({"link", "add", netns->veth, "type", "veth", "peer", "name", "eth0", "netns",
+                std::to_string(pid_)});
+        run_ip({"link", "set", netns->veth, "master", netns->bridge, "up"});
+      } catch (const std::exception& e) {
+        ok = false;
+        error = e.what();
+      }
+    }
+    b = ok ? 1 : 0;
+    [[maybe_unused]] auto w = write(go[1], &b, 1);
+    close(ready[0]);
+    close(go[1]);
+    if (!ok) {
+      kill(pid_, SIGKILL);
+      wait();
+      close(in_fd_);
+      close(out_fd_);
+      throw std::runtime_error(error.empty() ? "testbed: node " + std::to_string(node) +
+                                                 " could not enter its network namespace"
+                                             : error);
+    }
+  }
   reader_ = std::thread([this, node, &in, fd = out_fd_] {
     std::string line;
     char buf[65536];

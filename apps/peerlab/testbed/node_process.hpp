@@ -37,12 +37,23 @@ private:
   bool woken_ = false;
 };
 
+/// A node in its own network namespace (docs/testbed.md, "Network"): the
+/// child unshares a fresh one; the testbed adds a veth pair whose one end
+/// (`veth`) joins the bridge `bridge` of the testbed's namespace and whose
+/// other end becomes the child's eth0 with `cidr`. The namespace dies with
+/// the process.
+struct netns_plan {
+  std::string veth;   // the bridge-side name, unique per incarnation
+  std::string bridge; // in the testbed's own network namespace
+  std::string cidr;   // "10.77.0.5/16"
+};
+
 class node_process {
 public:
   /// Starts `exe node --config CONFIG`; stderr appends to `log`. Throws
   /// std::runtime_error if the process cannot be started.
   node_process(std::uint32_t node, const std::string& exe, const std::string& config,
-               const std::string& log, inbox& in);
+               const std::string& log, inbox& in, const netns_plan* netns = nullptr);
   ~node_process(); // kills the process if it still runs, joins the reader
   node_process(const node_process&) = delete;
   node_process& operator=(const node_process&) = delete;
@@ -68,5 +79,13 @@ private:
   int status_ = 0;
   std::thread reader_;
 };
+
+/// Runs `ip ARGS...` and waits; the error names the command if it failed.
+void run_ip(const std::vector<std::string>& args);
+
+/// Moves the calling process into a fresh network namespace with a bridge
+/// `name` (up) and loopback; false (with `why`) when the machine does not
+/// allow it (not root, or no network namespaces).
+bool enter_private_network(const std::string& bridge, std::string& why);
 
 } // namespace peerlab::app::testbed

@@ -40,6 +40,13 @@ enum timer_kind : int {
 };
 
 constexpr std::size_t recorded_events_max = 1'000'000;
+constexpr const char* bridge_name = "plbr0";
+constexpr std::uint16_t netns_port = 4000; // every node has its own address
+
+// Node n's address in its namespace: 10.77.0.1, ... (250 per /24 of a /16).
+std::string node_ip(std::uint32_t n) {
+  return "10.77." + std::to_string(n / 250) + "." + std::to_string(n % 250 + 1);
+}
 constexpr std::int64_t stop_grace_us = 10'000'000; // then SIGKILL
 
 std::int64_t steady_us() {
@@ -187,6 +194,15 @@ live_world::live_world(const sim::scenario& s, options o)
       throw std::runtime_error("testbed: " + dir_.string() + ": must be a new or empty folder");
   }
   made_dir_ = true;
+  if (opt_.network != "loopback") {
+    std::string why;
+    if (enter_private_network(bridge_name, why))
+      network_ = "netns";
+    else if (opt_.network == "netns")
+      throw std::runtime_error("testbed: --network netns: " + why);
+    else
+      network_note_ = why;
+  }
   sim::place_files(spec_, seed_, group_first_, catalog_);
   plan();
   setup_s_ = static_cast<double>(steady_us() - t0) / 1e6;
@@ -207,13 +223,16 @@ const char* live_world::intern(const std::string& s) { return names_.insert(s).f
 
 // Keys, ports, files and configs of every node.
 void live_world::plan() {
-  auto ports = reserve_ports(nodes_.size());
+  std::vector<std::uint16_t> ports;
+  if (network_ == "loopback")
+    ports = reserve_ports(nodes_.size());
   for (std::uint32_t n = 0; n < nodes_.size(); ++n) {
     auto& nd = nodes_[n];
     nd.dir = dir_ / ("n" + std::to_string(n));
     fs::create_directories(nd.dir / "data");
     nd.id = net::node_identity::load_or_create(nd.dir / "data" / "node.key")->id();
-    nd.address = "127.0.0.1:" + std::to_string(ports[n]);
+    nd.address = network_ == "netns" ? node_ip(n) + ":" + std::to_string(netns_port)
+                                     : "127.0.0.1:" + std::to_string(ports[n]);
     if (!by_peer_.emplace(nd.id, n).second)
       throw std::runtime_error("testbed: two nodes drew the same peer id");
   }
@@ -249,6 +268,29 @@ void live_world::write_files() {
   }
 }
 
+// Role parameters that name another node (by its index in the scenario, which
+// is its peer id in the simulator) name its live peer id instead.
+static json live_roles(const json& roles, const std::vector<peer_id>& ids) {
+  static const char* node_fields[] = {"ledger", "impersonate", "server", "origin"};
+  json out = roles;
+  auto id_of = [&](const json& v) -> json {
+    if (v.is_number_unsigned() && v.get<std::uint64_t>() < ids.size())
+      return ids[v.get<std::uint64_t>()];
+    return v; // out of range: the node's own validation names it
+  };
+  for (auto& r : out) {
+    if (!r.is_object())
+      continue;
+    for (auto* f : node_fields)
+      if (r.contains(f))
+        r[f] = id_of(r[f]);
+    if (r.value("role", "") == "droplog" && r.contains("peers") && r["peers"].is_array())
+      for (auto& p : r["peers"])
+        p = id_of(p);
+  }
+  return out;
+}
+
 void live_world::write_config(std::uint32_t n) {
   auto& nd = nodes_[n];
   auto& g = spec_.groups[node_group_[n]];
@@ -256,7 +298,10 @@ void live_world::write_config(std::uint32_t n) {
   c["name"] = g.name + "-" + std::to_string(n - group_first_[node_group_[n]]);
   c["listen"] = nd.address;
   c["data_dir"] = "data";
-  c["roles"] = g.roles;
+  std::vector<peer_id> ids;
+  for (auto& m : nodes_)
+    ids.push_back(m.id);
+  c["roles"] = live_roles(g.roles, ids);
   if (!g.adversary.empty())
     c["adversary"] = g.adversary;
   c["seed"] = sim::node_seed(seed_, n, 1);
@@ -305,7 +350,17 @@ std::uint64_t live_world::issue(std::uint32_t n, const std::string& role, const 
   if (!nd.online || !nd.proc)
     return 0;
   auto id = next_command_id_++;
-  json line = {{"id", id}, {"role", role}, {"verb", verb}, {"args", args}};
+  json list = json::array();
+  for (auto& a : args) {
+    try {
+      list.push_back(a);
+      (void)list.back().dump(); // throws if the argument is not UTF-8
+    } catch (const json::exception&) {
+      list.back() = {
+        {"hex", to_hex(byte_view{reinterpret_cast<const std::uint8_t*>(a.data()), a.size()})}};
+    }
+  }
+  json line = {{"id", id}, {"role", role}, {"verb", verb}, {"args", list}};
   if (!nd.proc->send_line(line.dump()))
     return 0;
   return id;
@@ -318,8 +373,12 @@ void live_world::start_node(std::uint32_t n) {
     nd.proc.reset();
   }
   nd.stopping = false;
+  ++nd.launches;
+  netns_plan plan{"v" + std::to_string(n) + "i" + std::to_string(nd.launches), bridge_name,
+                  node_ip(n) + "/16"};
   nd.proc = std::make_unique<node_process>(n, opt_.exe, nd.config.string(),
-                                           (nd.dir / "stderr.log").string(), inbox_);
+                                           (nd.dir / "stderr.log").string(), inbox_,
+                                           network_ == "netns" ? &plan : nullptr);
 }
 
 void live_world::stop_node(std::uint32_t n, bool crash) {
@@ -358,7 +417,7 @@ void live_world::on_exit(std::uint32_t n) {
     throw std::runtime_error("node " + std::to_string(n) + " could not start (exit " +
                              std::to_string(WEXITSTATUS(nd.proc->status())) + "): " + last);
   }
-  if (nd.online) { // it died by itself: a crash nobody asked for
+  if (nd.online && !nd.stopping) { // it died by itself: a crash nobody asked for
     nd.online = false;
     ++stats_.crashes;
     if (opt_.progress)
@@ -370,6 +429,12 @@ void live_world::on_exit(std::uint32_t n) {
 }
 
 void live_world::on_line(std::uint32_t n, const std::string& line) {
+  if (opt_.keep) { // the node's own output, kept with its folder
+    auto& nd = nodes_[n];
+    if (!nd.stdout_log)
+      nd.stdout_log = std::make_unique<std::ofstream>(nd.dir / "stdout.log", std::ios::app);
+    *nd.stdout_log << line << '\n';
+  }
   auto j = json::parse(line, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("event") || !j["event"].is_string())
     return;
@@ -610,7 +675,8 @@ void live_world::interrupt() {
 void live_world::stop_all() {
   ended_ = true;
   for (auto& nd : nodes_) {
-    nd.online = false; // the end of the run, not churn: drivers are not told
+    // The end of the run, not churn: drivers are not told, and checkers see
+    // who was online at the end, as in the simulator.
     nd.stopping = true;
     if (nd.proc && !nd.proc->exited())
       nd.proc->close_control();
@@ -641,8 +707,6 @@ void live_world::stop_all() {
   for (auto& e : inbox_.wait_for(0))
     if (!e.closed)
       on_line(e.node, e.line);
-  for (auto& nd : nodes_)
-    nd.online = false;
 }
 
 } // namespace peerlab::app::testbed

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -31,6 +32,9 @@ struct options {
   std::filesystem::path work_dir; // empty: a fresh folder under the temp dir
   bool keep = false;              // keep the work folder (configs, data, logs)
   bool progress = false;          // a progress line on stderr
+  /// "auto": each node in its own network namespace when the machine allows
+  /// it (root), else loopback ports; "netns": namespaces or fail; "loopback".
+  std::string network = "auto";
 };
 
 class live_world final : public sim::run_view {
@@ -47,6 +51,9 @@ public:
   double setup_seconds() const { return setup_s_; }
   double teardown_seconds() const { return teardown_s_; }
   const std::filesystem::path& work_dir() const { return dir_; }
+  /// "netns" or "loopback": what the run uses; why namespaces were not used.
+  const std::string& network() const { return network_; }
+  const std::string& network_note() const { return network_note_; }
 
   // -- run_view ------------------------------------------------------------
   const char* world() const override { return "live"; }
@@ -77,7 +84,9 @@ private:
     bool online = false;   // said "listening" and not stopped since
     bool stopping = false; // we stopped it (churn or the end)
     std::uint32_t incarnation = 0;
+    std::uint32_t launches = 0;   // processes started (names its veth)
     std::set<std::uint32_t> held; // catalog files it holds, verified on disk
+    std::unique_ptr<std::ofstream> stdout_log; // with --keep: its stdout lines
   };
   struct timer {
     time_us t;
@@ -114,6 +123,7 @@ private:
   std::uint64_t seed_;
   std::filesystem::path dir_;
   bool made_dir_ = false;
+  std::string network_ = "loopback", network_note_;
   std::vector<std::uint32_t> node_group_, group_first_;
   std::vector<node> nodes_;
   std::map<peer_id, std::uint32_t> by_peer_;
