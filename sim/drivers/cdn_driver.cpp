@@ -3,6 +3,7 @@
 #include "protocols/cdn/origin.hpp"
 #include "protocols/cdn/site.hpp"
 #include "protocols/common/config_fields.hpp"
+#include "protocols/registry.hpp"
 #include "sim/checkers.hpp"
 
 #include <algorithm>
@@ -316,15 +317,20 @@ private:
     api.issue_command(node, "cdn_client", "locate", {a, b});
   }
 
-  // The listing as the origin serves it, read once from the origin role.
+  // The listing as the origin serves it, from an origin role built from the
+  // server group's own config (its bytes are a function of the config): the
+  // same in the simulator and on the live testbed, where the running role is
+  // in another process.
   void check_hash(sim_api& api, const std::string& url, const std::string& sha) {
     if (listing_.empty()) {
-      auto* o = dynamic_cast<const cdn::origin*>(api.role_of(server_, "cdn_origin"));
-      std::string err;
-      if (o)
-        if (auto items = cdn::parse_listing(o->listing(), err))
-          for (auto& i : *items)
-            listing_[i.url] = cdn::hex(i.sha);
+      auto& g = api.spec().groups[api.group_of(server_)];
+      for (auto& r : make_roles(g.roles, "groups." + g.name + ".roles", g.adversary))
+        if (auto* o = dynamic_cast<const cdn::origin*>(r.get())) {
+          std::string err;
+          if (auto items = cdn::parse_listing(cdn::build_site(o->config().resources).listing, err))
+            for (auto& i : *items)
+              listing_[i.url] = cdn::hex(i.sha);
+        }
     }
     auto it = listing_.find(url);
     ++hashes_checked_;
