@@ -52,14 +52,6 @@ std::string tolerance_text(const sim::tolerance& t) {
   return b;
 }
 
-std::string self_exe() {
-  char buf[4096];
-  auto n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0)
-    throw std::runtime_error("parity: cannot find the peerlab binary (/proc/self/exe)");
-  return std::string(buf, static_cast<std::size_t>(n));
-}
-
 } // namespace
 
 int parity_command(int argc, char** argv) {
@@ -79,12 +71,8 @@ int parity_command(int argc, char** argv) {
         throw usage_error("--seed: expected a non-negative integer, got \"" + *sd + "\"");
       o.seed = *v;
     }
-    if (auto ts = a.value("time-scale")) {
-      char* end = nullptr;
-      o.time_scale = std::strtod(ts->c_str(), &end);
-      if (end == ts->c_str() || *end != '\0' || !(o.time_scale > 0) || o.time_scale > 1000)
-        throw usage_error("--time-scale: expected a number in (0, 1000], got \"" + *ts + "\"");
-    }
+    if (auto ts = a.value("time-scale"))
+      o.time_scale = parse_time_scale(*ts);
     o.keep = a.flag("keep");
     o.exe = self_exe();
     std::string out = a.value_or("out", "results.db");
@@ -129,6 +117,7 @@ int parity_command(int argc, char** argv) {
       live_summary = sim::summarize(w, wall);
       live_summary["testbed"] = {{"network", w.network()},
                                  {"setup_seconds", w.setup_seconds()},
+                                 {"all_up_seconds", w.all_up_seconds()},
                                  {"stop_seconds", w.teardown_seconds()},
                                  {"time_scale", o.time_scale}};
       auto v = sim::evaluate_checkers(w);

@@ -1,6 +1,11 @@
 #include "apps/peerlab/scenario_io.hpp"
 
+#include "apps/peerlab/args.hpp"
 #include "protocols/registry.hpp" // config_error
+
+#include <cstdlib>
+#include <stdexcept>
+#include <unistd.h>
 
 #include <cstdio>
 
@@ -35,6 +40,22 @@ std::string git_commit() {
   }
 #endif
   return "unknown";
+}
+
+std::string self_exe() {
+  char buf[4096];
+  auto n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0)
+    throw std::runtime_error("cannot find the peerlab binary (/proc/self/exe)");
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+double parse_time_scale(const std::string& text) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0' || !(v > 0) || v > 1000)
+    throw usage_error("--time-scale: expected a number in (0, 1000], got \"" + text + "\"");
+  return v;
 }
 
 } // namespace peerlab::app

@@ -65,14 +65,6 @@ private:
   std::thread thread_;
 };
 
-std::string self_exe() {
-  char buf[4096];
-  auto n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0)
-    throw std::runtime_error("testbed: cannot find the peerlab binary (/proc/self/exe)");
-  return std::string(buf, static_cast<std::size_t>(n));
-}
-
 } // namespace
 
 int testbed_command(int argc, char** argv) {
@@ -88,12 +80,8 @@ int testbed_command(int argc, char** argv) {
         throw usage_error("--seed: expected a non-negative integer, got \"" + *sd + "\"");
       o.seed = *v;
     }
-    if (auto ts = a.value("time-scale")) {
-      char* end = nullptr;
-      o.time_scale = std::strtod(ts->c_str(), &end);
-      if (end == ts->c_str() || *end != '\0' || !(o.time_scale > 0) || o.time_scale > 1000)
-        throw usage_error("--time-scale: expected a number in (0, 1000], got \"" + *ts + "\"");
-    }
+    if (auto ts = a.value("time-scale"))
+      o.time_scale = parse_time_scale(*ts);
     o.work_dir = a.value_or("dir", "");
     o.keep = a.flag("keep");
     o.network = a.value_or("network", "auto");
@@ -137,6 +125,7 @@ int testbed_command(int argc, char** argv) {
     auto summary = sim::summarize(*w, wall);
     summary["testbed"] = {{"network", w->network()},
                           {"setup_seconds", w->setup_seconds()},
+                          {"all_up_seconds", w->all_up_seconds()},
                           {"stop_seconds", w->teardown_seconds()},
                           {"time_scale", o.time_scale}};
     auto verdicts = sim::evaluate_checkers(*w);
@@ -149,8 +138,10 @@ int testbed_command(int argc, char** argv) {
       std::printf("%s live\n", passed ? "passed" : "FAILED");
     else {
       std::printf("%s", sim::render_summary(*w, summary, verdicts).c_str());
-      std::printf("testbed: set up %.2f s, stopped %.2f s; results appended to %s\n",
-                  w->setup_seconds(), w->teardown_seconds(), out.c_str());
+      std::printf("testbed: set up %.2f s, all %zu nodes up after %.2f s, stopped %.2f s; results "
+                  "appended to %s\n",
+                  w->setup_seconds(), w->node_count(), w->all_up_seconds(), w->teardown_seconds(),
+                  out.c_str());
     }
     return passed ? exit_code::ok : exit_code::failed;
   });

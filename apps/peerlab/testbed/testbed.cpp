@@ -444,6 +444,8 @@ void live_world::on_line(std::uint32_t n, const std::string& line) {
     if (nd.stopping || nd.online)
       return;
     nd.online = true;
+    if (nd.incarnation == 0 && ++first_up_ == nodes_.size())
+      all_up_s_ = static_cast<double>(steady_us() - t0_us_) / 1e6;
     ++nd.incarnation;
     ++stats_.node_starts;
     for (auto& d : drivers_)

@@ -49,6 +49,9 @@ public:
   void interrupt();
 
   double setup_seconds() const { return setup_s_; }
+  /// Wall seconds from the start until every node had said "listening" once
+  /// (0 if some never did).
+  double all_up_seconds() const { return all_up_s_; }
   double teardown_seconds() const { return teardown_s_; }
   const std::filesystem::path& work_dir() const { return dir_; }
   /// "netns" or "loopback": what the run uses; why namespaces were not used.
@@ -84,8 +87,8 @@ private:
     bool online = false;   // said "listening" and not stopped since
     bool stopping = false; // we stopped it (churn or the end)
     std::uint32_t incarnation = 0;
-    std::uint32_t launches = 0;   // processes started (names its veth)
-    std::set<std::uint32_t> held; // catalog files it holds, verified on disk
+    std::uint32_t launches = 0;                // processes started (names its veth)
+    std::set<std::uint32_t> held;              // catalog files it holds, verified on disk
     std::unique_ptr<std::ofstream> stdout_log; // with --keep: its stdout lines
   };
   struct timer {
@@ -145,7 +148,8 @@ private:
   time_us reached_ = 0;
   std::int64_t t0_us_ = 0;         // steady clock at scenario time 0
   std::int64_t start_unix_us_ = 0; // the same instant as Unix time (the nodes' shaping)
-  double setup_s_ = 0, teardown_s_ = 0;
+  double setup_s_ = 0, teardown_s_ = 0, all_up_s_ = 0;
+  std::size_t first_up_ = 0; // nodes that have been online at least once
   std::atomic<bool> interrupted_{false};
   bool ended_ = false;
 };
