@@ -287,6 +287,17 @@ void node_config_seeds() {
  "fileset_http": "127.0.0.1:8102", "plaintext": true})"));
 }
 
+// Control-channel lines as the testbed writes them (apps/peerlab/node_control.hpp).
+void control_line_seeds() {
+  put(
+    "control_line", "download",
+    text(
+      R"({"id":7,"role":"downloader","verb":"download","args":["2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90","1823294464641830164"]})"));
+  put("control_line", "bootstrap", text(R"({"id":1,"role":"kad","verb":"bootstrap"})"));
+  put("control_line", "hex_arg",
+      text(R"({"id":9,"role":"droplog","verb":"send","args":["42",{"hex":"ff00a1"}]})"));
+}
+
 // Gateway sides as docs/live.md shows them.
 void drop_gateway_config_seeds() {
   put("drop_gateway_config", "side_a", text(R"({"side": "a", "name": "office", "peer": "home",
@@ -320,5 +331,6 @@ int main(int argc, char** argv) {
   scenario_seeds();
   node_config_seeds();
   drop_gateway_config_seeds();
+  control_line_seeds();
   return 0;
 }
