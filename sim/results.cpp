@@ -50,6 +50,12 @@ CREATE TABLE IF NOT EXISTS events(
   grp TEXT NOT NULL,
   kind TEXT NOT NULL,
   detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS node_rows(
+  run_id INTEGER NOT NULL REFERENCES runs(run_id),
+  node INTEGER NOT NULL,
+  grp TEXT NOT NULL,
+  tbl TEXT NOT NULL,
+  row TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS filexfer_downloads(
   run_id INTEGER NOT NULL REFERENCES runs(run_id),
   t_end_us INTEGER NOT NULL,
@@ -286,6 +292,14 @@ std::int64_t results_db::append(const run_view& sim, const run_info& info) {
         .real(7, r.bytes)
         .real(8, r.attempts)
         .text(9, r.reason)
+        .step(db_);
+    stmt nr(db_, "INSERT INTO node_rows VALUES(?,?,?,?,?)");
+    for (auto& r : sim.node_rows())
+      nr.i64(1, run_id)
+        .i64(2, r.node)
+        .text(3, group_name(sim.group_of(r.node)))
+        .text(4, r.table)
+        .text(5, r.row)
         .step(db_);
     exec("COMMIT");
     return run_id;

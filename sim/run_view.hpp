@@ -31,6 +31,14 @@ public:
     std::string detail; // JSON of fields and values
   };
 
+  /// A row a node kept in one of its tables (live runs: read from each
+  /// node's node.db after it stopped), as JSON {column: value}.
+  struct node_row {
+    std::uint32_t node;
+    std::string table;
+    std::string row;
+  };
+
   /// "sim" or "live": the world that produced the run (results column `world`).
   virtual const char* world() const = 0;
   virtual const scenario& spec() const = 0;
@@ -52,6 +60,11 @@ public:
   virtual std::size_t driver_count() const = 0;
   virtual const workload_driver& driver(std::size_t i) const = 0;
   virtual const sim_api& driver_api(std::size_t i) const = 0;
+  /// The nodes' own table rows, where the world collects them (live); none here.
+  virtual const std::vector<node_row>& node_rows() const {
+    static const std::vector<node_row> none;
+    return none;
+  }
 };
 
 } // namespace peerlab::sim

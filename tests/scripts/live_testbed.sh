@@ -37,7 +37,10 @@ import os
 # As root every node runs in its own network namespace (docs/testbed.md, Network).
 want = "netns" if os.geteuid() == 0 else "loopback"
 assert s["testbed"]["network"] == want, s["testbed"]
-print("live run stored:", d["completed"], "downloads,", s["frames"]["sent"], "frames")
+# Each node's own SQLite rows are collected too (node_rows).
+tables = dict(db.execute("select tbl, count(*) from node_rows group by tbl").fetchall())
+assert tables.get("DownloadFiles", 0) == d["completed"], tables
+print("live run stored:", d["completed"], "downloads,", s["frames"]["sent"], "frames,", sum(tables.values()), "node rows")
 PY
 
 # 2. Churn: crashes (SIGKILL) and graceful leaves, restarts on the same folder.

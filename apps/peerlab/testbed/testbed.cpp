@@ -9,6 +9,7 @@
 #include "sim/sim_time.hpp"
 
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include <arpa/inet.h>
 #include <chrono>
@@ -40,6 +41,7 @@ enum timer_kind : int {
 };
 
 constexpr std::size_t recorded_events_max = 1'000'000;
+constexpr std::size_t node_rows_max = 1'000'000; // rows collected from all nodes' tables
 constexpr const char* bridge_name = "plbr0";
 constexpr std::uint16_t netns_port = 4000; // every node has its own address
 
@@ -665,6 +667,62 @@ void live_world::run() {
   auto t0 = steady_us();
   stop_all();
   teardown_s_ = static_cast<double>(steady_us() - t0) / 1e6;
+  collect_rows();
+}
+
+// Every node's table rows (its node.db, written by net/sqlite_tables), read
+// after it stopped, into the results file's node_rows table. Bounded.
+void live_world::collect_rows() {
+  for (std::uint32_t n = 0; n < nodes_.size(); ++n) {
+    sqlite3* db = nullptr;
+    auto path = (nodes_[n].dir / "data" / "node.db").string();
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      sqlite3_close(db);
+      continue;
+    }
+    std::vector<std::string> tables;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE "
+                           "'sqlite_%' ORDER BY name",
+                           -1, &st, nullptr) == SQLITE_OK)
+      while (sqlite3_step(st) == SQLITE_ROW)
+        tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    sqlite3_finalize(st);
+    for (auto& t : tables) {
+      std::string sql = "SELECT * FROM \"" + t + "\"";
+      if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
+        continue;
+      while (sqlite3_step(st) == SQLITE_ROW && node_rows_.size() < node_rows_max) {
+        json row = json::object();
+        for (int c = 0; c < sqlite3_column_count(st); ++c) {
+          std::string col = sqlite3_column_name(st, c);
+          switch (sqlite3_column_type(st, c)) {
+          case SQLITE_INTEGER:
+            row[col] = sqlite3_column_int64(st, c);
+            break;
+          case SQLITE_FLOAT:
+            row[col] = sqlite3_column_double(st, c);
+            break;
+          case SQLITE_TEXT:
+            row[col] = std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, c)),
+                                   static_cast<std::size_t>(sqlite3_column_bytes(st, c)));
+            break;
+          case SQLITE_BLOB: {
+            auto* b = static_cast<const std::uint8_t*>(sqlite3_column_blob(st, c));
+            row[col] = to_hex(byte_view{b, static_cast<std::size_t>(sqlite3_column_bytes(st, c))});
+            break;
+          }
+          default:
+            row[col] = nullptr;
+          }
+        }
+        node_rows_.push_back({n, t, row.dump(-1, ' ', false, json::error_handler_t::replace)});
+      }
+      sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+  }
 }
 
 void live_world::interrupt() {

@@ -76,6 +76,7 @@ public:
   std::size_t driver_count() const override { return drivers_.size(); }
   const sim::workload_driver& driver(std::size_t i) const override { return *drivers_[i].d; }
   const sim::sim_api& driver_api(std::size_t i) const override { return *drivers_[i].api; }
+  const std::vector<node_row>& node_rows() const override { return node_rows_; }
 
 private:
   class api;
@@ -117,6 +118,7 @@ private:
   void add_counter(std::uint32_t n, const std::string& name, double v);
   void fire(const timer& t);
   void stop_all();
+  void collect_rows();
   std::uint64_t issue(std::uint32_t n, const std::string& role, const std::string& verb,
                       const std::vector<std::string>& args);
   const char* intern(const std::string& s);
@@ -143,6 +145,7 @@ private:
   std::set<std::string> names_; // interned counter names (run_stats keys by pointer)
   std::vector<metric_row> series_;
   std::vector<event_row> recorded_;
+  std::vector<node_row> node_rows_;
   bool events_truncated_ = false;
   std::uint64_t events_ = 0;
   time_us reached_ = 0;
