@@ -1,5 +1,7 @@
 #include "sim/drivers/proxy_driver.hpp"
 
+#include "protocols/registry.hpp"
+
 #include "protocols/common/config_fields.hpp"
 #include "protocols/proxy/client.hpp"
 #include "protocols/proxy/provider.hpp"
@@ -72,11 +74,11 @@ enum tick_kind : std::uint64_t { fund = 1, join = 2, provide = 3, open = 4, fetc
 
 std::uint64_t arg(tick_kind k) { return static_cast<std::uint64_t>(k); }
 
-std::uint64_t u64_of(const std::string* s) {
-  std::uint64_t v = 0;
-  if (s)
-    std::from_chars(s->data(), s->data() + s->size(), v);
-  return v;
+// The node a peer-id field names (its peer id is its index in the
+// simulator, not on the live testbed); node_count() if none.
+std::uint64_t node_of_field(const sim_api& api, const std::string* s) {
+  auto n = s ? api.node_of_peer(*s) : std::nullopt;
+  return n ? *n : api.node_count();
 }
 
 class driver final : public workload_driver {
@@ -117,11 +119,15 @@ public:
     case provide: {
       // A provider whose parameters name a fee keeps it; the others draw one.
       auto fee = p_.fee_min + api.workload_rng().below(p_.fee_max - p_.fee_min + 1);
-      if (auto* r = dynamic_cast<const proxy::provider*>(api.role_of(node, "proxy_provider"))) {
-        rep_.provider_config(node, r->config());
-        if (r->config().fee_per_kb > 0)
-          fee = r->config().fee_per_kb;
-      }
+      // The provider's config from its group's own role parameters (the
+      // running role may be in another process: the live testbed).
+      auto& g = api.spec().groups[api.group_of(node)];
+      for (auto& r : make_roles(g.roles, "groups." + g.name + ".roles", g.adversary))
+        if (auto* p = dynamic_cast<const proxy::provider*>(r.get())) {
+          rep_.provider_config(node, p->config());
+          if (p->config().fee_per_kb > 0)
+            fee = p->config().fee_per_kb;
+        }
       api.issue_command(node, "proxy_provider", "provide_proxy", {"start", std::to_string(fee)});
       return;
     }
@@ -192,7 +198,7 @@ public:
     }
     if (k == "proxy_session_ended") {
       st.session = false;
-      rep_.session_ended(node, u64_of(e.field("provider")), e, api.now());
+      rep_.session_ended(node, node_of_field(api, e.field("provider")), e, api.now());
       // A session opened with "best" switches by itself; one the role gave
       // up on (or resumed after a restart, which forgets "best") is opened
       // again later. tick(open) skips it if a session came back meanwhile.
@@ -201,7 +207,7 @@ public:
       return;
     }
     if (k == "proxy_cut_off")
-      rep_.cut_off(node, u64_of(e.field("peer")), e);
+      rep_.cut_off(node, node_of_field(api, e.field("peer")), e);
   }
 
   void on_node_down(sim_api& api, std::uint32_t node, bool) override {

@@ -84,7 +84,10 @@ std::vector<report::pair_view> report::pairs(const sim_api& api) const {
       if (cfg == configs_.end())
         continue; // never provided
       for (auto& [id, c] : proxy::provider::load_clients(api.store_of(n))) {
-        auto client = static_cast<std::uint32_t>(c.peer);
+        auto known = api.node_of_peer(std::to_string(c.peer)); // rows name peers by id
+        if (!known)
+          continue;
+        auto client = *known;
         auto& v = out[{n, client}];
         ++rows[{n, client}];
         v.provider = n;

@@ -19,7 +19,7 @@ for s in "$root"/scenarios/parity/*.json; do
   grep -q " agree$" "$work/$name.out" || fail "$name: no outcome was judged"
   n=$((n + 1))
 done
-[[ $n -ge 6 ]] || fail "expected a parity case per protocol family, found $n"
+[[ $n -ge 7 ]] || fail "expected a parity case per protocol family (7), found $n"
 python3 - "$work/r.db" "$n" <<'PY' || fail "the results file does not hold both worlds of every case"
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])

@@ -1,6 +1,7 @@
 #include "apps/peerlab/testbed/testbed.hpp"
 
 #include "net/identity.hpp"
+#include "net/sqlite_store.hpp"
 #include "protocols/common/memory_store.hpp"
 #include "protocols/common/sha256.hpp"
 #include "protocols/registry.hpp"
@@ -142,7 +143,21 @@ public:
   // A live node's roles and rows are in another process: drivers that sample
   // them report nothing for those figures (docs/testbed.md).
   const role* role_of(std::uint32_t, const std::string&) const override { return nullptr; }
-  const kv_store& store_of(std::uint32_t) const override { return empty_; }
+  // A node's rows: its node.db, opened once the run has ended (reports read
+  // rows only then); before that, or if it cannot be opened, none.
+  const kv_store& store_of(std::uint32_t n) const override {
+    if (!w_.ended_)
+      return empty_;
+    auto& slot = stores_[n];
+    if (!slot) {
+      try {
+        slot = std::make_unique<net::sqlite_store>(w_.nodes_[n].dir / "data" / "node.db");
+      } catch (const std::exception&) {
+        return empty_;
+      }
+    }
+    return *slot;
+  }
   std::string peer_arg(std::uint32_t n) const override { return std::to_string(w_.nodes_[n].id); }
   std::optional<std::uint32_t> node_of_peer(const std::string& text) const override {
     std::uint64_t v = 0;
@@ -163,6 +178,7 @@ private:
   live_world& w_;
   std::uint32_t index_;
   memory_store empty_;
+  mutable std::map<std::uint32_t, std::unique_ptr<kv_store>> stores_;
 };
 
 live_world::live_world(const sim::scenario& s, options o)
@@ -388,10 +404,9 @@ void live_world::stop_node(std::uint32_t n, bool crash) {
   if (!nd.proc || nd.stopping)
     return;
   nd.stopping = true;
-  if (crash)
-    nd.proc->signal(SIGKILL);
-  else
-    nd.proc->close_control(); // a graceful stop: the roles' goodbyes go out
+  // SIGKILL for a crash; SIGTERM for a leave: the node stops gracefully and
+  // its roles' goodbyes go out.
+  nd.proc->signal(crash ? SIGKILL : SIGTERM);
   if (nd.online) {
     nd.online = false;
     if (crash)
