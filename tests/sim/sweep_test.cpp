@@ -97,7 +97,7 @@ TEST_CASE("mean and 95 % interval over seeds", "[sweep]") {
   CHECK(sim::mean_ci95({}).n == 0);
 }
 
-TEST_CASE("--param values: JSON where it parses, strings otherwise, commas inside brackets kept",
+TEST_CASE("param values: JSON where it parses, strings otherwise, commas inside brackets kept",
           "[sweep]") {
   auto a = sim::parse_param("/network/faults/loss=0,0.01");
   CHECK(a.pointer == "/network/faults/loss");
