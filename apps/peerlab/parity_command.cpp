@@ -65,12 +65,8 @@ int parity_command(int argc, char** argv) {
       spec = sim::parse_parity(s.parity, "parity");
     testbed::options o;
     o.seed = s.seed;
-    if (auto sd = a.value("seed")) {
-      auto v = parse_count(*sd);
-      if (!v)
-        throw usage_error("--seed: expected a non-negative integer, got \"" + *sd + "\"");
-      o.seed = *v;
-    }
+    if (auto sd = seed_option(a))
+      o.seed = *sd;
     if (auto ts = a.value("time-scale"))
       o.time_scale = parse_time_scale(*ts);
     o.keep = a.flag("keep");
@@ -114,16 +110,9 @@ int parity_command(int argc, char** argv) {
       testbed::live_world w(s, o);
       w.run();
       double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      live_summary = sim::summarize(w, wall);
-      live_summary["testbed"] = {{"network", w.network()},
-                                 {"setup_seconds", w.setup_seconds()},
-                                 {"all_up_seconds", w.all_up_seconds()},
-                                 {"stop_seconds", w.teardown_seconds()},
-                                 {"time_scale", o.time_scale}};
-      auto v = sim::evaluate_checkers(w);
-      for (auto& x : v)
-        live_passed = live_passed && x.passed;
-      db->append(w, {commit, wall, live_summary, v});
+      auto r = testbed::record_run(w, wall, *db, commit);
+      live_summary = std::move(r.summary);
+      live_passed = r.passed;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "peerlab parity: the live run failed: %s\n", e.what());
       return exit_code::runtime;

@@ -50,6 +50,16 @@ std::string self_exe() {
   return std::string(buf, static_cast<std::size_t>(n));
 }
 
+std::optional<std::uint64_t> seed_option(const args& a) {
+  auto sd = a.value("seed");
+  if (!sd)
+    return std::nullopt;
+  auto v = parse_count(*sd);
+  if (!v)
+    throw usage_error("--seed: expected a non-negative integer, got \"" + *sd + "\"");
+  return *v;
+}
+
 double parse_time_scale(const std::string& text) {
   char* end = nullptr;
   double v = std::strtod(text.c_str(), &end);

@@ -74,12 +74,8 @@ int testbed_command(int argc, char** argv) {
     auto& path = a.positional()[0];
     auto s = load_scenario_or_fail(path);
     testbed::options o;
-    if (auto sd = a.value("seed")) {
-      auto v = parse_count(*sd);
-      if (!v)
-        throw usage_error("--seed: expected a non-negative integer, got \"" + *sd + "\"");
-      o.seed = *v;
-    }
+    if (auto sd = seed_option(a))
+      o.seed = *sd;
     if (auto ts = a.value("time-scale"))
       o.time_scale = parse_time_scale(*ts);
     o.work_dir = a.value_or("dir", "");
@@ -122,28 +118,17 @@ int testbed_command(int argc, char** argv) {
       }
     }
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    auto summary = sim::summarize(*w, wall);
-    summary["testbed"] = {{"network", w->network()},
-                          {"setup_seconds", w->setup_seconds()},
-                          {"all_up_seconds", w->all_up_seconds()},
-                          {"stop_seconds", w->teardown_seconds()},
-                          {"time_scale", o.time_scale}};
-    auto verdicts = sim::evaluate_checkers(*w);
-    sim::run_info info{git_commit(), wall, summary, verdicts};
-    db->append(*w, info);
-    bool passed = true;
-    for (auto& v : verdicts)
-      passed = passed && v.passed;
+    auto r = testbed::record_run(*w, wall, *db, git_commit());
     if (a.flag("quiet"))
-      std::printf("%s live\n", passed ? "passed" : "FAILED");
+      std::printf("%s live\n", r.passed ? "passed" : "FAILED");
     else {
-      std::printf("%s", sim::render_summary(*w, summary, verdicts).c_str());
+      std::printf("%s", sim::render_summary(*w, r.summary, r.verdicts).c_str());
       std::printf("testbed: set up %.2f s, all %zu nodes up after %.2f s, stopped %.2f s; results "
                   "appended to %s\n",
                   w->setup_seconds(), w->node_count(), w->all_up_seconds(), w->teardown_seconds(),
                   out.c_str());
     }
-    return passed ? exit_code::ok : exit_code::failed;
+    return r.passed ? exit_code::ok : exit_code::failed;
   });
 }
 

@@ -8,6 +8,7 @@
 #include "sim/file_placement.hpp"
 #include "sim/seed_streams.hpp"
 #include "sim/sim_time.hpp"
+#include "sim/summary.hpp"
 
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
@@ -782,6 +783,22 @@ void live_world::stop_all() {
   for (auto& e : inbox_.wait_for(0))
     if (!e.closed)
       on_line(e.node, e.line);
+}
+
+recorded_run record_run(const live_world& w, double wall_seconds, sim::results_db& db,
+                        const std::string& commit) {
+  recorded_run r;
+  r.summary = sim::summarize(w, wall_seconds);
+  r.summary["testbed"] = {{"network", w.network()},
+                          {"setup_seconds", w.setup_seconds()},
+                          {"all_up_seconds", w.all_up_seconds()},
+                          {"stop_seconds", w.teardown_seconds()},
+                          {"time_scale", w.time_scale()}};
+  r.verdicts = sim::evaluate_checkers(w);
+  for (auto& v : r.verdicts)
+    r.passed = r.passed && v.passed;
+  db.append(w, {commit, wall_seconds, r.summary, r.verdicts});
+  return r;
 }
 
 } // namespace peerlab::app::testbed

@@ -7,6 +7,8 @@
 // so checkers, summary and results file read it as they read a simulation.
 // docs/testbed.md.
 #include "apps/peerlab/testbed/node_process.hpp"
+#include "sim/checkers.hpp"
+#include "sim/results.hpp"
 #include "sim/run_view.hpp"
 #include "sim/synthetic_content.hpp"
 
@@ -49,6 +51,7 @@ public:
   void interrupt();
 
   double setup_seconds() const { return setup_s_; }
+  double time_scale() const { return opt_.time_scale; }
   /// Wall seconds from the start until every node had said "listening" once
   /// (0 if some never did).
   double all_up_seconds() const { return all_up_s_; }
@@ -156,5 +159,17 @@ private:
   std::atomic<bool> interrupted_{false};
   bool ended_ = false;
 };
+
+/// A finished live run as stored: its summary (with the testbed's own
+/// section), its checkers' verdicts, and whether all passed.
+struct recorded_run {
+  nlohmann::json summary;
+  std::vector<sim::verdict> verdicts;
+  bool passed = true;
+};
+
+/// Summarises a finished live run, evaluates its checkers and appends it to `db`.
+recorded_run record_run(const live_world& w, double wall_seconds, sim::results_db& db,
+                        const std::string& commit);
 
 } // namespace peerlab::app::testbed
