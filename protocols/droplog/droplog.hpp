@@ -96,6 +96,20 @@ struct session_config {
   /// (0: send at once). Files have a high fixed cost, so batching pays.
   time_us batch_delay = 0;
 
+  // Erasure coding (docs/protocols/droplog.md, "Erasure coding"). Entries are
+  // grouped into blocks of at most `coding_block_entries`; Reed-Solomon
+  // parity symbols of a block ride in the same and later files, so any k of a
+  // block's symbols rebuild it, and a symbol lost to truncation is replaced by
+  // a fresh parity symbol instead of a copy of what was lost.
+  bool erasure_coding = false;
+  std::uint32_t coding_block_entries = 32; // k at most; k + parity <= 255
+  /// Extra symbols sent beyond k / P(symbol survives): safety against variance.
+  double coding_margin = 0.25;
+  /// Messages up to this size go out `small_copies` times in separate files at
+  /// once (on top of coding), so one round trip usually suffices.
+  std::uint32_t small_message_bytes = 2048;
+  std::uint32_t small_copies_max = 4;
+
   // Bounds of this session.
   std::uint64_t max_outbox_bytes = 1ull << 30; // unacknowledged fragment bytes
   std::size_t max_outbox_entries = 1u << 16;
