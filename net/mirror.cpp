@@ -16,8 +16,12 @@ std::string validate(const mirror_options& o) {
   if (o.src.empty() || o.dst.empty())
     return "SRC and DST are needed";
   std::error_code ec;
-  if (!fs::is_directory(o.src, ec))
+  // A missing SRC or DST is created (the mirror may start before the sides
+  // that write and read them); only something that is not a folder is refused.
+  if (fs::exists(o.src, ec) && !fs::is_directory(o.src, ec))
     return "SRC " + o.src.string() + " is not a folder";
+  if (fs::exists(o.dst, ec) && !fs::is_directory(o.dst, ec))
+    return "DST " + o.dst.string() + " is not a folder";
   if (fs::exists(o.dst, ec) && fs::equivalent(o.src, o.dst, ec))
     return "SRC and DST are the same folder";
   if (!(o.loss >= 0 && o.loss <= 1))
@@ -40,11 +44,14 @@ mirror::mirror(mirror_options o) : o_(std::move(o)), rng_(derive_seed(o_.seed, 0
   if (o_.delay > 0)
     rules_.add(link::delay(1, o_.delay));
   rules_.add(link::truncate(o_.truncate)).add(link::bit_rot(o_.corrupt));
-  std::error_code ec;
-  fs::create_directories(o_.dst, ec);
-  if (ec)
-    throw std::invalid_argument("mirror: cannot create DST " + o_.dst.string() + ": " +
-                                ec.message());
+  for (auto* d : {&o_.src, &o_.dst}) {
+    std::error_code ec;
+    fs::create_directories(*d, ec);
+    if (ec)
+      throw std::invalid_argument(std::string("mirror: cannot create ") +
+                                  (d == &o_.src ? "SRC " : "DST ") + d->string() + ": " +
+                                  ec.message());
+  }
 }
 
 void mirror::step(time_us now) {

@@ -23,7 +23,8 @@ extern "C" void on_mirror_signal(int) { mirror_stop = 1; }
 const app::command_help mirror_help{
   "mirror",
   "SRC DST [options]",
-  "Copies every file that appears in folder SRC to folder DST, with faults.",
+  "Copies every file that appears in folder SRC to folder DST, with faults (both are created\nif "
+  "missing, so the mirror and the gateways start in any order).",
   {{"truncate", "P", "probability a copy is cut at a random byte (default 0)"},
    {"corrupt", "P", "probability per byte of one flipped bit (default 0)"},
    {"delay", "D", "each file is copied after a uniform delay in [0, D] (default 0)"},

@@ -189,6 +189,17 @@ TEST_CASE("mirror copies late, once, atomically, and truncates or flips bits as 
     o.dst = src;
     CHECK_THROWS_WITH(net::mirror(o), Catch::Contains("same folder"));
   }
+  SECTION("missing folders are created, a file in their place is refused") {
+    auto fresh = o;
+    fresh.src = t.path() / "later_src";
+    fresh.dst = t.path() / "later_dst";
+    net::mirror m(fresh);
+    CHECK(fs::is_directory(fresh.src));
+    CHECK(fs::is_directory(fresh.dst));
+    write_raw(t.path() / "plain", "a file");
+    fresh.src = t.path() / "plain";
+    CHECK_THROWS_WITH(net::mirror(fresh), Catch::Contains("is not a folder"));
+  }
 }
 
 namespace {
