@@ -25,7 +25,9 @@ std::vector<link::window> windows_of(const scenario& s,
 
 // The rule chain of one pair of groups, in the order the faults hit a frame:
 // a partition or loss drops it before anything else, a duplicate is then
-// truncated, corrupted and delayed independently of the original.
+// truncated (uniform, then by size), corrupted (per frame, then per byte) and
+// delayed independently of the original. A fault at rate 0 adds no rule and
+// draws nothing, so scenarios without the newer faults keep their runs.
 link::chain chain_for(std::uint32_t from, std::uint32_t to, const std::vector<link::window>& all,
                       const fault_rates& f) {
   std::vector<link::window> mine;
@@ -38,7 +40,9 @@ link::chain chain_for(std::uint32_t from, std::uint32_t to, const std::vector<li
   c.add(link::loss(f.loss));
   c.add(link::duplicate(f.duplicate));
   c.add(link::truncate(f.truncate));
+  c.add(link::truncate_by_size(f.truncate_scale));
   c.add(link::corrupt(f.corrupt));
+  c.add(link::bit_rot(f.corrupt_per_byte));
   c.add(link::delay(f.reorder, f.reorder_delay)); // a delayed frame may overtake others
   return c;
 }

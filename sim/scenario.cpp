@@ -148,6 +148,11 @@ nlohmann::json scenario::resolved() const {
   net["faults"] = {{"loss", faults.loss},         {"duplicate", faults.duplicate},
                    {"reorder", faults.reorder},   {"reorder_delay_us", faults.reorder_delay},
                    {"truncate", faults.truncate}, {"corrupt", faults.corrupt}};
+  // Only when set: summaries of scenarios without them stay as they were.
+  if (faults.truncate_scale > 0)
+    net["faults"]["truncate_scale_bytes"] = faults.truncate_scale;
+  if (faults.corrupt_per_byte > 0)
+    net["faults"]["corrupt_per_byte"] = faults.corrupt_per_byte;
   net["links"] = links.size();
   net["partitions"] = partitions.size();
   j["network"] = net;

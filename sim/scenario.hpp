@@ -18,8 +18,12 @@ struct fault_rates {
   double duplicate = 0;
   double reorder = 0;
   time_us reorder_delay = 50 * us_per_ms;
-  double truncate = 0;
-  double corrupt = 0;
+  double truncate = 0; // per frame, cut at a uniformly random byte
+  double corrupt = 0;  // per frame, one bit flipped
+  // Size-dependent truncation: each byte ends the frame with hazard
+  // 1/truncate_scale, so P(cut | size) = 1 - exp(-size / truncate_scale).
+  std::uint64_t truncate_scale = 0; // bytes; 0 = off
+  double corrupt_per_byte = 0;      // each byte gets one bit flipped with this probability
 };
 
 struct region {

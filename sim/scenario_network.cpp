@@ -10,7 +10,9 @@ namespace c = peerlab::cfg;
 namespace {
 
 fault_rates parse_faults(const json& v, const std::string& path, fault_rates base) {
-  c::only_keys(v, path, {"loss", "duplicate", "reorder", "reorder_delay", "truncate", "corrupt"});
+  c::only_keys(v, path,
+               {"loss", "duplicate", "reorder", "reorder_delay", "truncate", "corrupt",
+                "truncate_scale", "corrupt_per_byte"});
   if (auto* m = c::member(v, "loss"))
     base.loss = c::get_probability(*m, c::child(path, "loss"));
   if (auto* m = c::member(v, "duplicate"))
@@ -23,6 +25,18 @@ fault_rates parse_faults(const json& v, const std::string& path, fault_rates bas
     base.truncate = c::get_probability(*m, c::child(path, "truncate"));
   if (auto* m = c::member(v, "corrupt"))
     base.corrupt = c::get_probability(*m, c::child(path, "corrupt"));
+  if (auto* m = c::member(v, "truncate_scale")) {
+    base.truncate_scale = c::get_size(*m, c::child(path, "truncate_scale"));
+    // Below a byte every frame is cut at length 0: a typo, not a model.
+    if (base.truncate_scale > 0 && base.truncate_scale < 16)
+      c::fail(c::child(path, "truncate_scale"), "0 (off) or a size of at least 16 bytes", *m);
+  }
+  if (auto* m = c::member(v, "corrupt_per_byte")) {
+    base.corrupt_per_byte = c::get_probability(*m, c::child(path, "corrupt_per_byte"));
+    // One flip per byte on average past 0.5 is noise, not bit rot.
+    if (base.corrupt_per_byte > 0.5)
+      c::fail(c::child(path, "corrupt_per_byte"), "a probability of at most 0.5", *m);
+  }
   return base;
 }
 

@@ -21,6 +21,8 @@ const char* name(rule_kind k) {
     return "corrupt";
   case rule_kind::bit_rot:
     return "bit_rot";
+  case rule_kind::truncate_by_size:
+    return "truncate_by_size";
   }
   return "?";
 }
@@ -98,7 +100,40 @@ private:
   double lg_; // log(1 - p): gaps between rotten bytes are geometric
 };
 
+class size_truncate_rule final : public rule {
+public:
+  explicit size_truncate_rule(double scale) : scale_(scale) {}
+  rule_kind kind() const override { return rule_kind::truncate_by_size; }
+  verdict judge(const frame_info& f, rng& r) const override {
+    if (f.size == 0)
+      return {}; // nothing to cut: no draw
+    auto at = size_cut(f.size, scale_, r);
+    if (at >= f.size)
+      return {};
+    auto v = of(vk::truncate);
+    v.at = at;
+    return v;
+  }
+
+private:
+  double scale_;
+};
+
 } // namespace
+
+std::size_t size_cut(std::size_t size, double scale_bytes, rng& r) {
+  // The first byte at which the frame breaks is exponential with mean scale.
+  const double at = std::floor(r.exponential(scale_bytes));
+  return at < static_cast<double>(size) ? static_cast<std::size_t>(at) : size;
+}
+
+double scale_for(double p, double size) { return -size / std::log1p(-p); }
+
+std::unique_ptr<rule> truncate_by_size(std::uint64_t scale_bytes) {
+  if (scale_bytes == 0)
+    return nullptr;
+  return std::make_unique<size_truncate_rule>(static_cast<double>(scale_bytes));
+}
 
 std::unique_ptr<rule> loss(double p) {
   return make<rule_kind::loss>(p, [](const frame_info&, rng&) { return of(vk::drop); });

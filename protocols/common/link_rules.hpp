@@ -35,7 +35,8 @@ enum class rule_kind : std::uint8_t {
   delay,
   truncate,
   corrupt,
-  bit_rot
+  bit_rot,
+  truncate_by_size
 };
 const char* name(rule_kind k);
 
@@ -78,6 +79,19 @@ std::unique_ptr<rule> duplicate(double p);
 std::unique_ptr<rule> delay(double p, time_us max);
 /// With probability p, cut at a uniformly random byte (an empty frame passes).
 std::unique_ptr<rule> truncate(double p);
+/// Size-dependent truncation: every byte ends the frame early with the same
+/// hazard 1/scale, so a frame of `size` bytes is cut with probability
+/// 1 - exp(-size / scale) (large files are cut more often), at an
+/// exponentially distributed length. scale 0: no rule.
+std::unique_ptr<rule> truncate_by_size(std::uint64_t scale_bytes);
+/// The cut of truncate_by_size as a function (one draw): the new length if
+/// the frame is cut, else `size`.
+std::size_t size_cut(std::size_t size, double scale_bytes, rng& r);
+/// The scale at which a frame of `size` bytes is cut with probability `p`
+/// (0 < p < 1): what makes truncate_by_size comparable to truncate(p) at
+/// that size.
+double scale_for(double p, double size);
+
 /// With probability p, one uniformly random bit flipped.
 std::unique_ptr<rule> corrupt(double p);
 /// Each byte independently gets one bit flipped with probability p (geometric

@@ -93,6 +93,23 @@ TEST_CASE("drop channel side a crashing mid-transfer still delivers every messag
     CHECK(v.passed);
 }
 
+TEST_CASE("drop channel scenario passes every checker under size-dependent truncation and "
+          "per-byte bit rot",
+          "[sim][droplog]") {
+  auto j = adaptive_scenario();
+  // 75 % of 4 KiB files cut (scale = 4096 / ln 4), 1e-4 bit rot per byte.
+  j["network"]["faults"] = {{"truncate_scale", 2955}, {"corrupt_per_byte", 1e-4}};
+  auto r = run_drop(j);
+  INFO(failures(r.verdicts));
+  REQUIRE(r.verdicts.size() == 3);
+  for (auto& v : r.verdicts)
+    CHECK(v.passed);
+  CHECK(r.summary["droplog"]["messages_delivered"].get<std::uint64_t>() == 600);
+  auto& f = r.summary["frames"];
+  CHECK(f["truncated"].get<double>() > 0.2 * f["sent"].get<double>());
+  CHECK(f["corrupted"].get<double>() > 0);
+}
+
 TEST_CASE("drop channel checker fails when the shared keys differ", "[sim][droplog]") {
   auto j = adaptive_scenario();
   j["groups"][1]["roles"][0]["key"] = "a different key, 32 bytes long!!";

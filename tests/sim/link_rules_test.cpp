@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <bit>
+#include <cmath>
 
 using namespace peerlab;
 
@@ -116,6 +117,47 @@ TEST_CASE("bit rot flips about p per byte and at most its bound", "[link]") {
   link::chain all;
   all.add(link::bit_rot(1));
   CHECK(all.run(frame(100000), r).copy[0].bits.size() == link::bounds::flips_per_frame_max);
+}
+
+TEST_CASE("truncation by size cuts large frames more often, at 1 - exp(-size / scale)", "[link]") {
+  const std::uint64_t scale = 4096;
+  link::chain c;
+  c.add(link::truncate_by_size(scale));
+  auto share_cut = [&](std::size_t size) {
+    rng r(21);
+    int cut = 0;
+    for (int i = 0; i < 20000; ++i) {
+      auto f = c.run(frame(size), r);
+      if (f.copy[0].truncated) {
+        ++cut;
+        CHECK(f.copy[0].size < size);
+      }
+    }
+    return cut / 20000.0;
+  };
+  for (std::size_t size : {256, 4096, 16384}) {
+    INFO("size " << size);
+    CHECK(share_cut(size) ==
+          Approx(1 - std::exp(-static_cast<double>(size) / scale)).margin(0.015));
+  }
+  // scale_for matches the uniform rule at a size: half of the 4 KiB frames.
+  CHECK(1 - std::exp(-4096 / link::scale_for(0.5, 4096)) == Approx(0.5));
+  CHECK(link::truncate_by_size(0) == nullptr);
+  // A cut frame keeps an exponential prefix: short prefixes are the most common.
+  rng r(3);
+  std::size_t below_quarter = 0, cuts = 0;
+  for (int i = 0; i < 5000; ++i) {
+    auto at = link::size_cut(1 << 20, scale, r);
+    REQUIRE(at <= (1u << 20));
+    cuts += at < (1u << 20);
+    below_quarter += at < scale / 4;
+  }
+  CHECK(cuts == 5000); // 1 MiB against a 4 KiB scale: always cut
+  CHECK(below_quarter / 5000.0 == Approx(1 - std::exp(-0.25)).margin(0.03));
+  // An empty frame passes without a draw.
+  rng a(5), untouched(5);
+  CHECK_FALSE(c.run(frame(0), a).copy[0].truncated);
+  CHECK(a.next() == untouched.next());
 }
 
 TEST_CASE("the same generator state gives the same fate", "[link]") {

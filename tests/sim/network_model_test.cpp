@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 using namespace peerlab;
 
@@ -219,4 +220,46 @@ TEST_CASE("a leaving node's goodbyes are delivered after its queued uploads are 
   CHECK(traffic_after == 0);
   CHECK(goodbyes == 1);
   CHECK(s.stats().net.lost_sender_down > 0);
+}
+
+TEST_CASE("size-dependent truncation and per-byte bit rot reach the link chain from the scenario",
+          "[sim][net][faults]") {
+  auto j = one_way(1);
+  std::vector<std::uint32_t> group = {0, 1};
+  {
+    // Neither field: the chain is what it was (no rule, no draw).
+    j["network"]["faults"] = {{"truncate", 0.1}, {"corrupt", 0.1}};
+    auto s = test::parse(j);
+    rng placement(1);
+    sim::network_model net(s, group, placement, 5);
+    CHECK(net.rules(0, 1).size() == 2);
+    CHECK_FALSE(s.resolved()["network"]["faults"].contains("truncate_scale_bytes"));
+    CHECK_FALSE(s.resolved()["network"]["faults"].contains("corrupt_per_byte"));
+  }
+  j["network"]["faults"] = {{"truncate_scale", "4KiB"}, {"corrupt_per_byte", 0.001}};
+  auto s = test::parse(j);
+  CHECK(s.faults.truncate_scale == 4096);
+  CHECK(s.faults.corrupt_per_byte == 0.001);
+  CHECK(s.resolved()["network"]["faults"]["truncate_scale_bytes"] == 4096);
+  rng placement(1);
+  sim::network_model net(s, group, placement, 5);
+  auto& chain = net.rules(0, 1);
+  REQUIRE(chain.size() == 2);
+  rng r(8);
+  auto share_cut = [&](std::size_t size) {
+    int cut = 0;
+    for (int i = 0; i < 10000; ++i)
+      cut += chain.run({0, 1, 0, size}, r).copy[0].truncated;
+    return cut / 10000.0;
+  };
+  CHECK(share_cut(1024) == Approx(1 - std::exp(-0.25)).margin(0.02));
+  CHECK(share_cut(16384) == Approx(1 - std::exp(-4.0)).margin(0.02));
+  // Bit rot per byte: about 1 flip per 1000 bytes of what survived the cut.
+  std::uint64_t flips = 0, kept = 0;
+  for (int i = 0; i < 2000; ++i) {
+    auto f = chain.run({0, 1, 0, 2000}, r);
+    flips += f.copy[0].bits.size();
+    kept += f.copy[0].size;
+  }
+  CHECK(static_cast<double>(flips) / static_cast<double>(kept) == Approx(0.001).epsilon(0.15));
 }

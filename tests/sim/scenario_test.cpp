@@ -42,6 +42,24 @@ TEST_CASE("scenario errors name the JSON path and what was expected", "[sim][sce
   CHECK(error_of(j) == "network.faults.loss: expected a probability between 0 and 1, got 1.5");
 
   j = base;
+  j["network"]["faults"]["truncate_scale"] = "big";
+  CHECK(error_of(j) == "network.faults.truncate_scale: expected a size like \"64KiB\", "
+                       "\"1MiB\", \"2GB\", got \"big\"");
+  j["network"]["faults"]["truncate_scale"] = 8;
+  CHECK(error_of(j) == "network.faults.truncate_scale: expected 0 (off) or a size of at least "
+                       "16 bytes, got 8");
+  j = base;
+  j["network"]["faults"]["corrupt_per_byte"] = 0.9;
+  CHECK(error_of(j) ==
+        "network.faults.corrupt_per_byte: expected a probability of at most 0.5, got 0.9");
+  j["network"]["faults"]["corrupt_per_byte"] = -1;
+  CHECK(error_of(j) ==
+        "network.faults.corrupt_per_byte: expected a probability between 0 and 1, got -1");
+  j = base;
+  j["network"]["links"] = {{{"from", "*"}, {"to", "*"}, {"faults", {{"truncate_scale", "1x"}}}}};
+  CHECK(error_of(j).rfind("network.links[0].faults.truncate_scale: expected a size", 0) == 0);
+
+  j = base;
   j["network"]["latency"] = {{"model", "gaussian"}};
   CHECK(error_of(j).rfind("network.latency.model: expected one of constant, uniform", 0) == 0);
 
