@@ -13,19 +13,13 @@ using namespace droplog_test;
 
 namespace {
 
-session_config adaptive(peer_id l, peer_id r) { return small_config(l, r); }
+using peerlab::droplog::testing::design_config;
+
+session_config adaptive(peer_id l, peer_id r) { return design_config("adaptive", l, r); }
 
 /// The original Python design in the same codec: fixed 5 s timeout, no
 /// backoff, no packet/time-threshold loss detection, fixed packet size, NACKs x5.
-session_config baseline(peer_id l, peer_id r) {
-  auto c = small_config(l, r);
-  c.timeouts = timeout_mode::fixed;
-  c.fixed_timeout = 5 * us_per_s;
-  c.adaptive_packet_size = false;
-  c.nack_repeat = 5;
-  c.adaptive_repeat = false;
-  return c;
-}
+session_config baseline(peer_id l, peer_id r) { return design_config("fixed5s", l, r); }
 
 void require_clean(channel_run& run) {
   INFO(run.first_violation());
@@ -199,53 +193,15 @@ TEST_CASE("droplog rtt estimator follows RFC 6298 and backs off exponentially", 
 }
 
 TEST_CASE("droplog figures goodput and latency by truncation rate", "[.figures][droplog]") {
-  // Same channel, workload and seed for every design; only the protocol differs.
-  struct design {
-    const char* name;
-    session_config (*make)(peer_id, peer_id);
-  };
-  const design designs[] = {
-    {"adaptive", [](peer_id l, peer_id r) { return adaptive(l, r); }},
-    {"adapt-fixsize",
-     [](peer_id l, peer_id r) {
-       auto c = adaptive(l, r);
-       c.adaptive_packet_size = false;
-       return c;
-     }},
-    {"fixed5s", [](peer_id l, peer_id r) { return baseline(l, r); }},
-  };
-  std::printf("\nchannel: delay U[0.5 s, 1.5 s], bit rot 1e-4/byte; 1000 messages each way, "
-              "16..600 B (2 %% of 5000 B), one per 20 ms; batch_delay 200 ms\n");
-  std::printf("%-14s %8s %8s %10s %10s %9s %7s %7s %9s\n", "design", "truncate", "goodput",
-              "lat_mean_s", "lat_p95_s", "finish_s", "files", "retx", "chan_KiB");
-  for (double trunc : {0.0, 0.10, 0.50, 0.75}) {
-    for (auto& d : designs) {
-      channel_params ch;
-      ch.truncate = trunc;
-      ch.bitrot_per_byte = 1e-4;
-      workload w;
-      w.messages = 1000;
-      auto ca = d.make(side_a, side_b), cb = d.make(side_b, side_a);
-      ca.batch_delay = cb.batch_delay = 200 * us_per_ms;
-      channel_run run(ca, cb, ch, w, 2026);
-      REQUIRE(run.run(24 * 3600 * us_per_s));
-      require_clean(run);
-      auto lat = run.latencies();
-      std::sort(lat.begin(), lat.end());
-      double mean = 0;
-      for (auto l : lat)
-        mean += static_cast<double>(l) / us_per_s;
-      mean /= static_cast<double>(lat.size());
-      double p95 = static_cast<double>(lat[lat.size() * 95 / 100]) / us_per_s;
-      auto retx =
-        run.side(0).stats().entries_retransmitted + run.side(1).stats().entries_retransmitted;
-      std::printf("%-14s %8.2f %8.3f %10.2f %10.2f %9.1f %7llu %7llu %9.1f\n", d.name, trunc,
-                  run.goodput(), mean, p95, static_cast<double>(run.now()) / us_per_s,
-                  static_cast<unsigned long long>(run.files()),
-                  static_cast<unsigned long long>(retx),
-                  static_cast<double>(run.channel_bytes()) / 1024);
-      CHECK(run.goodput() > 0);
-    }
+  // The table of docs/protocols/droplog.md; `peerlab droplog-table --update`
+  // writes it there. Same channel, workload and seed for every design.
+  auto t = peerlab::droplog::testing::run_figure_table(2026, 1000);
+  std::printf("\nreference file %.0f B (median file of adaptive, lossless uniform channel)\n%s",
+              t.reference_bytes, peerlab::droplog::testing::markdown(t).c_str());
+  for (auto& r : t.rows) {
+    INFO(r.design << " " << r.channel << " " << r.truncate << ": " << r.first_problem);
+    CHECK(r.complete);
+    CHECK(r.goodput > 0);
   }
 }
 
