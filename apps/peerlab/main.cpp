@@ -2,6 +2,7 @@
 #include "apps/peerlab/args.hpp"
 #include "apps/peerlab/commands.hpp"
 #include "apps/peerlab/drop_gateway_command.hpp"
+#include "apps/peerlab/droplog_table_command.hpp"
 #include "apps/peerlab/merge_command.hpp"
 #include "apps/peerlab/mirror_command.hpp"
 #include "apps/peerlab/node_command.hpp"
@@ -41,6 +42,8 @@ const subcommand subcommands[] = {
   {"mirror", "copy a folder to another, injecting truncation, corruption and delay",
    net::mirror_command},
   {"drop-gateway", "one side of the HTTP-over-file-drop gateway", net::drop_gateway_command},
+  {"droplog-table", "the droplog goodput table over the simulated file-drop channel",
+   app::droplog_table_command},
   {"help", "print this list, or the usage of one subcommand", help_command},
 };
 
