@@ -7,6 +7,7 @@
 #include "net/connection.hpp"
 #include "net/net_limits.hpp"
 #include "protocols/common/limits.hpp"
+#include "protocols/droplog/droplog.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -116,11 +117,26 @@ public:
     for (auto& a : actors_)
       caf::anon_send(a, start_atom::value);
 
+    if (opts_.drop_folders) { // packet files for the droplog role, not TCP frames
+      drop_ = std::make_unique<drop_transport>(
+        io_, *opts_.drop_folders, rt_.id_,
+        [this](peer_id from, bytes frame) {
+          frames_in_.fetch_add(1, std::memory_order_relaxed);
+          bytes_in_.fetch_add(frame.size(), std::memory_order_relaxed);
+          deliver(from, std::move(frame));
+        },
+        [this](const std::string& m) { log(m); },
+        [this](const std::string& name, double d) { count(name, d); });
+      log("packet files: writing below " + opts_.drop_folders->out_dir.string() + ", reading " +
+          drop_->incoming_dir());
+    }
     log("listening on " + rt_.bound_ + " as peer " + std::to_string(rt_.id_));
     running_ = true; // before the io thread starts: it reads this
     work_.emplace(io_.get_executor());
     io_thread_ = std::thread([this] { run_io(); });
     asio::post(io_, [this] {
+      if (drop_)
+        drop_->start();
       do_accept();
       for (std::size_t i = 0; i < configured_.size(); ++i)
         dial(configured_[i].address);
@@ -191,6 +207,22 @@ public:
   void post_frame(peer_id to, bytes&& frame) {
     frames_out_.fetch_add(1, std::memory_order_relaxed);
     bytes_out_.fetch_add(frame.size(), std::memory_order_relaxed);
+    // Neither a local peer (in this process) nor a packet file crosses a TCP
+    // connection: the frame bound does not apply to them.
+    if (local_peers::contains(to)) { // a browser or an upstream client of a local endpoint
+      std::lock_guard lock(local_mu_);
+      auto it = local_.find(to);
+      if (it == local_.end()) {
+        count("net.local_frames_unroutable");
+        return;
+      }
+      it->second.sink(std::move(frame)); // under the lock: none after close_local_peer
+      return;
+    }
+    if (drop_ && !frame.empty() && frame[0] == ports::droplog && to != rt_.id_) {
+      drop_->send(to, std::move(frame));
+      return;
+    }
     if (frame.size() > peerlab::limits::frame_bytes_max) {
       count("net.frames_dropped_oversize");
       log("dropped an outgoing frame of " + std::to_string(frame.size()) +
@@ -200,16 +232,6 @@ public:
     }
     if (to == rt_.id_) { // to ourselves: no socket needed
       deliver(to, std::move(frame));
-      return;
-    }
-    if (local_peers::contains(to)) { // a browser on a local endpoint: no socket of ours
-      std::lock_guard lock(local_mu_);
-      auto it = local_.find(to);
-      if (it == local_.end()) {
-        count("net.local_frames_unroutable");
-        return;
-      }
-      it->second.sink(std::move(frame)); // under the lock: none after close_local_peer
       return;
     }
     asio::post(io_, [this, to, f = std::move(frame)]() mutable { route_out(to, std::move(f)); });
@@ -298,6 +320,11 @@ public:
   }
 
   void emit(port_t port, event&& e) {
+    if (drop_ && port == ports::droplog && e.kind == "droplog_deletable") {
+      if (auto* files = e.field("files")) // the role's housekeeping: for the transport only
+        drop_->remove(*files);
+      return;
+    }
     if (auto to = issuer_port(e.command_id); to != 0 && running_ && by_port_[to])
       caf::anon_send(by_port_[to], reply_atom::value, port, e); // to the role that asked
     if (opts_.on_event)
@@ -854,6 +881,8 @@ private:
 
   void close_everything() {
     stopping_ = true;
+    if (drop_)
+      drop_->stop();
     boost::system::error_code ec;
     acceptor_.close(ec);
     accept_retry_.cancel();
@@ -892,6 +921,7 @@ private:
   log_budget peer_log_;
   send_budget budget_{0, opts_.bounds.send_budget};
   std::thread io_thread_;
+  std::unique_ptr<drop_transport> drop_; // packet files of the droplog role (io thread)
 
   // CAF; by_port_ is written before the io thread starts and read-only after.
   std::unique_ptr<caf::actor_system_config> cfg_;

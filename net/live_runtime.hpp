@@ -10,6 +10,7 @@
 // boost::asio::post (CAF -> Asio) and caf::anon_send (Asio -> CAF).
 #include "actors/runtime/frame_shaper.hpp"
 #include "actors/runtime/runtime.hpp"
+#include "net/drop_transport.hpp"
 #include "net/identity.hpp"
 #include "net/local_peers.hpp"
 #include "net/net_limits.hpp"
@@ -17,6 +18,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,6 +53,9 @@ struct live_options {
   /// Shapes outgoing frames (latency, faults, upload rate, partitions) on the
   /// io thread before they are queued on a connection; null: unshaped.
   std::shared_ptr<frame_shaper> shaper;
+  /// The folder transport: frames for port ports::droplog become packet files
+  /// (net/drop_transport.hpp) instead of TCP frames. None: TCP like any port.
+  std::optional<drop_folders_config> drop_folders;
   /// Scenario time for the shaper's partition windows (any thread); null: the
   /// node's own clock, now().
   std::function<time_us()> scenario_now;

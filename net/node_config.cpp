@@ -211,7 +211,8 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
                          "plaintext",    "fileset_http_allow_remote",
                          "proxy_listen", "proxy_allow_internal",
                          "cdn_site",     "control",
-                         "address_book", "shaping"});
+                         "address_book", "shaping",
+                         "drop_folders", "drop_http"});
   node_config c;
   auto required = [&](const char* key) -> const json& {
     auto* v = cfg::member(j, key);
@@ -233,7 +234,9 @@ node_config parse_node_config(const json& j, const std::filesystem::path& base) 
   std::string adversary;
   if (auto* v = cfg::member(j, "adversary"))
     adversary = cfg::get_string(*v, "adversary");
-  c.roles = make_roles(required("roles"), "roles", adversary);
+  json roles = required("roles"); // the file-drop sections imply droplog parameters
+  parse_drop_sections(j, roles, base, c.drop_folders, c.drop_http);
+  c.roles = make_roles(roles, "roles", adversary);
   if (auto* v = cfg::member(j, "provide")) {
     cfg::require_array(*v, "provide");
     for (std::size_t i = 0; i < v->size(); ++i)

@@ -6,6 +6,7 @@
 #include "net/api_config.hpp"
 #include "net/cdn_site_config.hpp"
 #include "net/disk_content.hpp" // provide_spec
+#include "net/drop_node_config.hpp"
 #include "protocols/common/role.hpp"
 #include "protocols/common/sha256.hpp"
 
@@ -78,6 +79,13 @@ struct node_config {
   std::vector<std::pair<peer_id, std::string>> address_book;
   /// Shaping of outgoing frames by a scenario's network (testbeds).
   std::optional<shaping_config> shaping;
+  /// The droplog role's frames as packet files in folders (net/drop_transport.hpp).
+  std::optional<drop_folders_config> drop_folders;
+  /// An HTTP gateway over the droplog role (side a listener or side b upstream).
+  std::optional<drop_http_config> drop_http;
+  /// The node's SQLite file instead of data_dir/node.db (set by
+  /// `peerlab drop-gateway` from its state_db; not a JSON key).
+  std::optional<std::filesystem::path> db_file;
 };
 
 /// Relative paths (data_dir, provide) are taken relative to `base_dir`.

@@ -8,6 +8,8 @@
 #include "net/address.hpp"
 #include "net/cdn_site.hpp"
 #include "net/disk_content.hpp"
+#include "net/drop_listener.hpp"
+#include "net/drop_upstream.hpp"
 #include "net/fileset_api.hpp"
 #include "net/log_budget.hpp"
 #include "net/live_runtime.hpp"
@@ -18,6 +20,7 @@
 #include "net/sqlite_store.hpp"
 #include "protocols/cdn/origin.hpp"
 #include "protocols/client/client.hpp"
+#include "protocols/droplog/droplog.hpp"
 #include "protocols/common/limits.hpp"
 #include "protocols/fileset/fileset.hpp"
 #include "protocols/kad/kad.hpp"
@@ -182,6 +185,12 @@ public:
         [this] { stop(control_closed); });
     std::string reason = wait_until_done();
     control.reset();
+    if (drop_listener_) // before the roles: it posts commands to them
+      drop_listener_->stop();
+    if (drop_upstream_)
+      drop_upstream_->stop();
+    if (cfg_.drop_http)
+      print_drop_metrics();
     if (proxy_client_) // before the roles: the proxies post commands to them
       proxy_client_->stop();
     if (proxy_provider_)
@@ -219,7 +228,8 @@ private:
   bool open_storage(live_options& o) {
     auto logger = [this](const std::string& m) { log(m); };
     try {
-      o.store = std::make_unique<sqlite_store>(cfg_.data_dir / "node.db", logger);
+      o.store =
+        std::make_unique<sqlite_store>(cfg_.db_file.value_or(cfg_.data_dir / "node.db"), logger);
       auto content = std::make_unique<disk_content>(cfg_.data_dir, logger);
       for (std::size_t i = 0; i < cfg_.provide.size(); ++i) {
         file_info f;
@@ -262,6 +272,7 @@ private:
       dial(p);
     o.seed = cfg_.seed;
     o.roles = cfg_.roles;
+    o.drop_folders = cfg_.drop_folders;
     bool has_client = false;
     for (auto& r : cfg_.roles) {
       has_kad_ |= r->port() == ports::kad;
@@ -296,6 +307,19 @@ private:
       cdn_site_ =
         std::make_unique<cdn_site>(*cfg_.cdn_site, origin->config(),
                                    own_ports_.count(ports::cdn_signal) ? &rt : nullptr, logger);
+    }
+    if (cfg_.drop_http && cfg_.drop_http->side_a) { // HTTP requests become `http` commands
+      auto& d = *cfg_.drop_http;
+      drop_listener_ = std::make_unique<drop_listener>(
+        drop_listener_options{d.listen, d.peer, d.request_timeout, d.max_body, d.max_connections},
+        [&rt](const command& c) { return rt.command(ports::droplog, c); }, logger);
+    } else if (cfg_.drop_http) { // the droplog role's upstream, a local peer of it
+      auto& d = *cfg_.drop_http;
+      drop_upstream_ = std::make_unique<drop_upstream>(
+        rt,
+        drop_upstream_options{d.upstream, d.upstream_timeout, d.max_body, d.max_in_flight,
+                              d.max_queue},
+        logger);
     }
     if (cfg_.fileset_http) // the file-set REST API answers through the fileset role
       fileset_ = std::make_unique<fileset_api>(
@@ -347,6 +371,12 @@ private:
                {"peer_id", std::to_string(rt.id())},
                {"address", rt.listen_address()}});
     try {
+      if (drop_upstream_)
+        drop_upstream_->start();
+      if (drop_listener_) {
+        drop_listener_->start();
+        out_.line({{"event", "drop_gateway_listening"}, {"port", drop_listener_->port()}});
+      }
       if (fileset_) {
         fileset_->start();
         out_.line({{"event", "fileset_http"},
@@ -371,6 +401,10 @@ private:
       }
     } catch (const std::exception& e) {
       log(e.what());
+      if (drop_listener_)
+        drop_listener_->stop();
+      if (drop_upstream_)
+        drop_upstream_->stop();
       if (cdn_site_)
         cdn_site_->stop();
       if (fileset_)
@@ -411,12 +445,26 @@ private:
   std::string wait_until_done() {
     std::unique_lock lock(mu_);
     auto done = [&] { return stop_signal_ != 0 || (cfg_.exit_when_done && fetches_.empty()); };
-    if (cfg_.run_for) {
-      auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(*cfg_.run_for);
-      if (!cv_.wait_until(lock, until, done))
+    using clock = std::chrono::steady_clock;
+    auto until = cfg_.run_for ? clock::now() + std::chrono::microseconds(*cfg_.run_for)
+                              : clock::time_point::max();
+    // A gateway prints its metrics line every metrics_interval meanwhile.
+    const time_us every = cfg_.drop_http ? cfg_.drop_http->metrics_interval : 0;
+    while (!done()) {
+      auto wake = until;
+      if (every > 0)
+        wake = std::min(wake, clock::now() + std::chrono::microseconds(every));
+      if (wake == clock::time_point::max()) {
+        cv_.wait(lock, done);
+        break;
+      }
+      if (cv_.wait_until(lock, wake, done))
+        break;
+      if (clock::now() >= until)
         return "run_for elapsed";
-    } else {
-      cv_.wait(lock, done);
+      lock.unlock();
+      print_drop_metrics();
+      lock.lock();
     }
     if (stop_signal_ == control_closed)
       return "control closed";
@@ -454,7 +502,37 @@ private:
       fail(err->reason, static_cast<int>(err->code));
   }
 
+  // One drop_gateway_metrics line: the gateway's HTTP counts and the droplog
+  // role's and folder transport's counters.
+  void print_drop_metrics() {
+    if (!rt_)
+      return;
+    json http = json::object(), counters = json::object();
+    if (drop_listener_) {
+      auto st = drop_listener_->stats();
+      http = {{"requests", st.requests},
+              {"answered", st.answered},
+              {"refused", st.refused},
+              {"timeouts", st.timeouts}};
+    }
+    if (drop_upstream_) {
+      auto st = drop_upstream_->stats();
+      http = {
+        {"upstream_calls", st.calls}, {"answered", st.answered}, {"refused_busy", st.refused_busy}};
+    }
+    for (auto& [k, v] : rt_->counters())
+      if (k.starts_with("droplog_") || k.starts_with("http_") || k.starts_with("drop."))
+        counters[k] = number(v);
+    out_.line({{"event", "drop_gateway_metrics"},
+               {"side", cfg_.drop_http->side_a ? "a" : "b"},
+               {"t_us", rt_->now()},
+               {"http", http},
+               {"counters", counters}});
+  }
+
   void on_event(port_t port, const event& e) {
+    if (drop_listener_ && port == ports::droplog && drop_listener_->consume(e))
+      return; // an answer to an HTTP client (carries the response): not printed
     if (fileset_ && port == ports::fileset && fileset_->consume(e))
       return; // an answer to the REST API (may carry a whole file): not printed
     // The proxies follow the proxy roles' events, whoever's commands they answer.
@@ -504,8 +582,10 @@ private:
   std::unique_ptr<market_api> api_;
   std::unique_ptr<proxy_provider_shell> proxy_provider_;
   std::unique_ptr<proxy_client_shell> proxy_client_;
-  std::unique_ptr<cdn_site> cdn_site_; // the CDN's demo site and signalling WebSocket
-  disk_content* files_ = nullptr;      // the node's content store (owned by the runtime)
+  std::unique_ptr<cdn_site> cdn_site_;           // the CDN's demo site and signalling WebSocket
+  std::unique_ptr<drop_listener> drop_listener_; // file-drop gateway, side a
+  std::unique_ptr<drop_upstream> drop_upstream_; // file-drop gateway, side b
+  disk_content* files_ = nullptr;                // the node's content store (owned by the runtime)
   std::mutex mu_;
   std::condition_variable cv_;
   int stop_signal_ = 0;
@@ -521,14 +601,17 @@ private:
 };
 
 int run_node(const std::string& config) {
-  node_config cfg = load_node_config(config); // config_error: exit 2, nothing started
+  return run_node_config(load_node_config(config)); // config_error: exit 2, nothing started
+}
+
+} // namespace
+
+int run_node_config(node_config cfg) {
   printer out;
   session s(std::move(cfg), out);
   signal_waiter signals([&s](int sig) { s.stop(sig); });
   return s.run();
 }
-
-} // namespace
 
 int node_command(int argc, char** argv) {
   return app::run_parsed(node_help, argc, argv, [](const app::args& a) {

@@ -9,6 +9,12 @@
 
 namespace peerlab::net {
 
+struct node_config;
+
+/// Runs a node from a parsed config (what `peerlab node` does after reading
+/// its file; `peerlab drop-gateway` builds one). Returns the exit code.
+int run_node_config(node_config cfg);
+
 /// argv[0] is "node"; then `--config FILE`. Returns the process exit code.
 int node_command(int argc, char** argv);
 /// `peerlab id --config FILE`: the node's peer id (its key is created if missing).

@@ -17,6 +17,12 @@ void http_request::describe(std::string& out) const {
   describe_arg(out, target);
   describe_arg(out, to_hex(byte_view{body.data(), body.size()}));
   describe_arg(out, timeout_ms);
+  // Only the live gateway sets these: the simulator's canonical text (and so
+  // its fingerprints) stays as it was.
+  for (auto& h : headers)
+    describe_arg(out, h.name + ": " + h.value);
+  if (want_message)
+    describe_arg(out, "want_message");
 }
 
 std::optional<command> parse_command(std::string_view verb, const std::vector<std::string>& args,

@@ -2,6 +2,7 @@
 // The droplog role's local commands, as types; text forms parsed here only.
 #include "protocols/common/command.hpp"
 #include "protocols/common/types.hpp"
+#include "protocols/droplog/httpmsg.hpp"
 
 #include <optional>
 #include <string>
@@ -28,6 +29,13 @@ struct http_request {
   std::string target;
   bytes body;
   std::uint64_t timeout_ms = 0;
+  /// Request headers to carry (the live gateway passes its client's); the
+  /// text form has none.
+  std::vector<http::header_field> headers{};
+  /// The http_response event also carries the whole layer-2 response message
+  /// in its field "message" (status, reason, headers, body), so a live HTTP
+  /// listener can answer its client from the event (net/drop_listener.hpp).
+  bool want_message = false;
   void describe(std::string& out) const;
 };
 

@@ -1,6 +1,7 @@
 #include "protocols/droplog/drop_role.hpp"
 
 #include "protocols/common/sha256.hpp"
+#include "protocols/droplog/codec.hpp"
 #include "protocols/droplog/droplog.hpp"
 
 #include <algorithm>
@@ -11,6 +12,7 @@ namespace {
 
 constexpr std::uint64_t forge_token = 1ull << 63; // wake-up tokens are times (< 2^63)
 constexpr std::size_t max_armed_timers = 64;
+constexpr std::size_t max_rejected_files = 4096; // named per pump at most
 
 byte_view as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
@@ -50,6 +52,28 @@ const char* metric_of(event_kind k) {
   return "droplog_other_events";
 }
 
+// A local peer of the node (net/local_peers.hpp: ids with the top 32 bits
+// set, which the transport refuses from the network) that opened as the
+// upstream: only it may answer requests.
+bool is_local_upstream(peer_id peer, std::string_view address) {
+  return (peer >> 32) == 0xFFFF'FFFFull && address.starts_with(upstream_peer_address);
+}
+
+http::response gateway_error(std::uint64_t id, std::uint16_t status, const std::string& text) {
+  http::response p;
+  p.id = id;
+  p.status = status;
+  p.reason = http::reason_phrase(status);
+  p.headers = {{"Content-Type", "text/plain; charset=utf-8"}, {"X-Droplog-Gateway", "b"}};
+  p.body.assign(text.begin(), text.end());
+  p.body.push_back('\n');
+  return p;
+}
+
+std::string file_token(char side, peer_id peer, std::uint64_t packet_id) {
+  return std::string(1, side) + ":" + std::to_string(peer) + ":" + std::to_string(packet_id);
+}
+
 } // namespace
 
 std::string validate(const role_config& c) {
@@ -61,6 +85,8 @@ std::string validate(const role_config& c) {
     return "http_timeout and forge_interval must be positive";
   if (c.max_pending_http == 0)
     return "max_pending_http must be positive";
+  if (c.external_upstream && !c.serve_http)
+    return "an external upstream needs serve_http";
   auto s = c.session;
   s.local = 1;
   s.remote = 2;
@@ -71,6 +97,9 @@ drop_role::drop_role(role_config c) : cfg_(std::move(c)), pending_(cfg_.max_pend
 
 void drop_role::start(context& ctx, effects& fx) {
   timers_.clear();
+  upstream_ = 0;
+  relayed_.clear();
+  held_.clear();
   if (cfg_.forge) {
     fx.after(cfg_.forge_interval, forge_token);
     return;
@@ -79,16 +108,25 @@ void drop_role::start(context& ctx, effects& fx) {
   pump(ctx, fx);
 }
 
-void drop_role::frame(context& ctx, peer_id, byte_view data, effects& fx) {
+void drop_role::frame(context& ctx, peer_id from, byte_view data, effects& fx) {
   if (data.empty() || data[0] != ports::droplog) {
     fx.count("frames_rejected");
     return;
   }
   if (!host_) // the forger ignores what it gets
     return;
+  if (upstream_ != 0 && from == upstream_) {
+    on_upstream_answer(ctx, data.subspan(1), fx);
+    return pump(ctx, fx);
+  }
   auto in = host_->on_file(ctx.now, data.subspan(1));
   fx.count("droplog_files_received");
   fx.count("droplog_bytes_received", static_cast<double>(data.size() - 1));
+  bool useless = in.unrouted;
+  for (auto& e : in.result.events)
+    useless = useless || e.kind == event_kind::packet_rejected;
+  if (useless) // forged, another pair's, or unreadable: nobody will ever need it
+    reject_file(data.subspan(1));
   if (in.unrouted) {
     fx.count("droplog_packets_unrouted");
     fx.emit({"droplog_rejected", 0, {{"detail", in.unrouted_reason}}, {}});
@@ -147,6 +185,8 @@ void drop_role::on_request(context& ctx, peer_id from, byte_view msg, effects& f
   }
   ++metrics_.requests;
   metrics_.request_body_bytes += q->body.size();
+  if (cfg_.serve_http && cfg_.external_upstream)
+    return relay(ctx, from, *q, msg, fx);
   http::response p;
   if (cfg_.serve_http) {
     p = http::simulated_upstream(*q, cfg_.max_http_body);
@@ -185,6 +225,7 @@ void drop_role::on_response(context& ctx, byte_view msg, effects& fx) {
     return;
   }
   auto e = pending_.complete(p->id);
+  const bool with_message = want_message_.erase(p->id) > 0;
   if (!e) {
     ++metrics_.late_responses;
     fx.count("http_late_responses");
@@ -195,12 +236,16 @@ void drop_role::on_response(context& ctx, byte_view msg, effects& fx) {
   metrics_.add_latency(ctx.now - e->started);
   fx.count("http_responses");
   fx.observe("http_latency_s", static_cast<double>(ctx.now - e->started) / us_per_s);
-  fx.emit({"http_response",
+  event ev{"http_response",
            e->tag,
            {{"sha256", hex_digest({p->body.data(), p->body.size()})}},
            {{"status", static_cast<double>(p->status)},
             {"size", static_cast<double>(p->body.size())},
-            {"latency_us", static_cast<double>(ctx.now - e->started)}}});
+            {"latency_us", static_cast<double>(ctx.now - e->started)}}};
+  if (with_message) // the live listener answers its client from these bytes
+    ev.fields.emplace_back("message",
+                           std::string(reinterpret_cast<const char*>(msg.data()), msg.size()));
+  fx.emit(std::move(ev));
 }
 
 void drop_role::refuse(const peerlab::command& c, peerlab::fail_code code, std::string why,
@@ -234,6 +279,7 @@ void drop_role::command(context& ctx, const peerlab::command& c, effects& fx) {
     http::request q;
     q.method = r.method;
     q.target = r.target;
+    q.headers = r.headers;
     q.body = r.body;
     time_us timeout = cfg_.http_timeout;
     if (r.timeout_ms != 0) {
@@ -255,9 +301,12 @@ void drop_role::command(context& ctx, const peerlab::command& c, effects& fx) {
       return refuse(c, fail_code::unavailable, "too many requests waiting for a response", fx);
     }
     q.id = *id;
+    if (r.want_message)
+      want_message_.insert(*id);
     auto msg = http::encode(q);
     if (!s->submit({msg.data(), msg.size()}, &why)) {
       pending_.complete(*id);
+      want_message_.erase(*id);
       ++metrics_.rejected;
       return refuse(c, fail_code::unavailable, why, fx);
     }
@@ -281,6 +330,7 @@ void drop_role::timer(context& ctx, std::uint64_t token, effects& fx) {
 
 void drop_role::pump(context& ctx, effects& fx) {
   for (auto& [id, e] : pending_.expire(ctx.now)) {
+    want_message_.erase(id);
     ++metrics_.gateway_timeouts;
     metrics_.count_status(504);
     metrics_.add_latency(ctx.now - e.started);
@@ -311,10 +361,24 @@ void drop_role::pump(context& ctx, effects& fx) {
               {"bytes", static_cast<double>(bytes_out)},
               {"data_files", static_cast<double>(data_files)}}});
   }
-  // No folders in the simulator: what could be deleted is only counted.
+  // No folders in the simulator: what could be deleted is only counted. Live,
+  // the folder transport deletes what the event names.
   auto gone = host_->take_deletable();
   if (!gone.empty())
     fx.count("droplog_files_deletable", static_cast<double>(gone.size()));
+  if (cfg_.delete_files && (!gone.empty() || !rejected_files_.empty())) {
+    std::string files;
+    for (auto& [peer, d] : gone) {
+      files += files.empty() ? "" : " ";
+      files += file_token(d.side == folder_side::outgoing ? 'o' : 'i', peer, d.packet_id);
+    }
+    for (auto& t : rejected_files_) {
+      files += files.empty() ? "" : " ";
+      files += t;
+    }
+    rejected_files_.clear();
+    fx.emit({"droplog_deletable", 0, {{"files", std::move(files)}}, {}});
+  }
   arm(ctx, std::min(r.next_wake, pending_.next_deadline()), fx);
 }
 
@@ -355,6 +419,122 @@ void drop_role::send_forgery(context& ctx, effects& fx) {
              {{"variant", static_cast<double>(variant)}}});
     ++forged_;
   }
+}
+
+void drop_role::reject_file(byte_view file) {
+  if (!cfg_.delete_files || rejected_files_.size() >= max_rejected_files)
+    return;
+  if (auto r = peek_route(file)) // the transport checked it matches the file's name
+    rejected_files_.push_back(file_token('i', r->sender, r->packet_id));
+}
+
+void drop_role::peer_up(context& ctx, peer_id peer, std::string_view address, effects& fx) {
+  if (!cfg_.external_upstream || !host_ || !is_local_upstream(peer, address))
+    return;
+  upstream_ = peer;
+  fx.count("http_upstream_attached");
+  // Requests taken while no upstream was up go now; those of an earlier
+  // incarnation (a kill before their response was in the log) go again if
+  // repeating them is harmless, else they are answered 502.
+  for (auto& u : unanswered_requests(ctx.store)) {
+    if (relayed_.count(u.request_id))
+      continue;
+    if (held_.erase(u.request_id)) {
+      to_upstream({u.message.data(), u.message.size()}, fx);
+      relayed_.insert(u.request_id);
+      continue;
+    }
+    http::decode_error err;
+    auto q = http::decode_request({u.message.data(), u.message.size()}, cfg_.max_http_body, err);
+    fx.count("http_resumed_after_restart");
+    if (q && idempotent(q->method)) {
+      to_upstream({u.message.data(), u.message.size()}, fx);
+      relayed_.insert(u.request_id);
+      continue;
+    }
+    auto p = gateway_error(u.request_id, 502,
+                           q ? "side b restarted while performing this " + q->method +
+                                 " request; it is not repeated (the method is not idempotent), "
+                                 "so it may or may not have taken effect"
+                             : "side b restarted and its stored copy of this request is "
+                               "unreadable: " +
+                                 err.what);
+    take_request(ctx.store, u.request_id);
+    auto bytes_out = http::encode(p);
+    answer(u.from, p, {bytes_out.data(), bytes_out.size()}, fx);
+  }
+  pump(ctx, fx);
+}
+
+void drop_role::relay(context& ctx, peer_id from, const http::request& q, byte_view msg,
+                      effects& fx) {
+  // Stored in this handler, with the log's acknowledgement of the request.
+  if (!remember_request(ctx.store, {q.id, from, bytes(msg.begin(), msg.end())})) {
+    auto p = gateway_error(q.id, 503, "too many requests waiting for the upstream server");
+    auto bytes_out = http::encode(p);
+    return answer(from, p, {bytes_out.data(), bytes_out.size()}, fx);
+  }
+  fx.count("http_relayed");
+  if (upstream_ == 0) { // sent when the upstream peer comes up
+    held_.insert(q.id);
+    return;
+  }
+  to_upstream(msg, fx);
+  relayed_.insert(q.id);
+}
+
+void drop_role::to_upstream(byte_view msg, effects& fx) {
+  bytes f;
+  f.reserve(msg.size() + 1);
+  f.push_back(ports::droplog);
+  f.insert(f.end(), msg.begin(), msg.end());
+  fx.send(upstream_, std::move(f));
+}
+
+void drop_role::on_upstream_answer(context& ctx, byte_view msg, effects& fx) {
+  http::decode_error err;
+  auto p = http::decode_response(msg, cfg_.max_http_body, err);
+  if (!p) { // made by this node's own upstream client: a bug, not an attack
+    fx.count("droplog_bad_messages");
+    fx.emit({"droplog_bad_message", 0, {{"detail", "from the upstream: " + err.what}}, {}});
+    return;
+  }
+  relayed_.erase(p->id);
+  // Erased in the handler that puts the response into the log.
+  auto u = take_request(ctx.store, p->id);
+  if (!u) {
+    fx.count("http_upstream_late");
+    return;
+  }
+  for (auto& h : p->headers)
+    if (h.name == "X-Droplog-Gateway") {
+      if (p->status == 502)
+        ++metrics_.upstream_errors;
+      if (p->status == 504)
+        ++metrics_.gateway_timeouts;
+    }
+  answer(u->from, *p, msg, fx);
+}
+
+void drop_role::answer(peer_id to, const http::response& p, byte_view msg, effects& fx) {
+  metrics_.count_status(p.status);
+  metrics_.response_body_bytes += p.body.size();
+  std::string why;
+  auto* s = host_->find(to);
+  if (!s || !s->submit(msg, &why)) {
+    fx.count("http_responses_dropped");
+    fx.emit({"droplog_refused",
+             0,
+             {{"to", std::to_string(to)}, {"reason", s ? why : "no session with that peer"}},
+             {}});
+    return;
+  }
+  fx.count("http_served");
+  fx.emit(
+    {"http_served",
+     0,
+     {{"from", std::to_string(to)}},
+     {{"status", static_cast<double>(p.status)}, {"size", static_cast<double>(p.body.size())}}});
 }
 
 std::shared_ptr<role> make_drop_role(role_config c) {

@@ -1,6 +1,7 @@
 #include "protocols/common/config_fields.hpp"
 #include "protocols/common/module.hpp"
 #include "protocols/droplog/drop_role.hpp"
+#include "protocols/droplog/relay_rows.hpp"
 #include "protocols/droplog/state_store.hpp"
 
 namespace peerlab::droplog {
@@ -37,6 +38,8 @@ std::shared_ptr<role> droplog_from_json(const json& p, const std::string& path,
                   "max_http_body",
                   "http_timeout",
                   "max_pending_http",
+                  "delete_files",
+                  "upstream",
                   "impersonate",
                   "forge_interval"});
   cfg::fields f(p, path);
@@ -81,6 +84,13 @@ std::shared_ptr<role> droplog_from_json(const json& p, const std::string& path,
   f.size("max_http_body", c.max_http_body);
   f.duration("http_timeout", c.http_timeout);
   f.positive("max_pending_http", c.max_pending_http);
+  f.flag("delete_files", c.delete_files);
+  if (auto* v = cfg::member(p, "upstream")) {
+    auto m = cfg::get_string(*v, cfg::child(path, "upstream"));
+    if (m != "simulated" && m != "external")
+      cfg::fail(cfg::child(path, "upstream"), "\"simulated\" or \"external\"", *v);
+    c.external_upstream = m == "external";
+  }
   f.count("impersonate", c.impersonate);
   f.duration("forge_interval", c.forge_interval);
   if (adversary == "forge_packets") {
@@ -105,7 +115,7 @@ const peerlab::module& module() {
       droplog_from_json,
       {"forge_packets"},
       R"({"role": "droplog", "peers": [1], "key": "0123456789abcdef", "impersonate": 1})"}},
-    {&sessions_table(), &entries_table()},
+    {&sessions_table(), &entries_table(), &unanswered_table()},
   };
   return m;
 }

@@ -1,9 +1,18 @@
-// Layer 2 live: the two gateway sides in one process on 127.0.0.1, a shared
-// drop folder between them, a tiny upstream HTTP server, and a Beast client.
+// Layer 2 live: the two gateway sides as live nodes in one process on
+// 127.0.0.1 (the droplog role behind the runtime seam, its folder transport),
+// a shared drop folder between them, a tiny upstream HTTP server, and a Beast
+// client.
 #include "protocols/common/config_fields.hpp"
-#include "net/drop_gateway.hpp"
+#include "net/disk_content.hpp"
+#include "net/drop_gateway_config.hpp"
+#include "net/drop_http.hpp"
+#include "net/drop_listener.hpp"
+#include "net/drop_upstream.hpp"
+#include "net/live_runtime.hpp"
+#include "net/sqlite_store.hpp"
+#include "protocols/droplog/drop_role.hpp"
 #include "protocols/droplog/http_gateway.hpp"
-#include "protocols/common/memory_store.hpp"
+#include "protocols/droplog/relay_rows.hpp"
 #include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -78,37 +87,93 @@ net::drop_gateway_config side_config(bool a, const std::filesystem::path& dir,
   return net::parse_drop_gateway_config(j, dir);
 }
 
-/// Gateways (and upstream) on an io thread; requests from the test thread.
+/// One gateway side as `peerlab drop-gateway` runs it: a live node with the
+/// droplog role, its folder transport, and side a's listener or side b's
+/// upstream (apps/peerlab/drop_gateway_command.cpp builds the same parts).
+struct side {
+  side(const net::drop_gateway_config& g, const std::filesystem::path& db) {
+    const bool a = g.side == net::drop_gateway_config::side_t::a;
+    droplog::role_config rc;
+    rc.session = g.session;
+    rc.peers = {g.session.remote};
+    rc.delete_files = true;
+    rc.serve_http = rc.external_upstream = !a;
+    rc.max_http_body = g.max_body;
+    rc.http_timeout = g.request_timeout;
+    rc.max_pending_http = g.max_connections;
+    net::live_options o;
+    o.name = g.name; // plaintext: the id is the name's, as the folder names expect
+    o.roles = {droplog::make_drop_role(rc)};
+    o.store = std::make_unique<net::sqlite_store>(db);
+    o.content = std::make_unique<net::disk_content>(db.parent_path() / (g.name + ".data"));
+    o.drop_folders = net::drop_folders_config{g.out_dir, g.in_dir};
+    o.on_event = [this](port_t port, const event& e) {
+      if (listener && port == ports::droplog)
+        listener->consume(e);
+    };
+    o.on_log = [](const std::string&) {};
+    rt = std::make_unique<net::live_runtime>(std::move(o));
+    auto quiet = [](const std::string&) {};
+    if (a)
+      listener = std::make_unique<net::drop_listener>(
+        net::drop_listener_options{g.listen, g.session.remote, g.request_timeout, g.max_body,
+                                   g.max_connections},
+        [this](const command& c) { return rt->command(ports::droplog, c); }, quiet);
+    else
+      upstream = std::make_unique<net::drop_upstream>(
+        *rt, net::drop_upstream_options{g.upstream, g.upstream_timeout, g.max_body, 4, 16}, quiet);
+    rt->start();
+    if (listener)
+      listener->start();
+    if (upstream)
+      upstream->start();
+  }
+  ~side() { stop(); }
+  void stop() {
+    if (listener)
+      listener->stop();
+    if (upstream)
+      upstream->stop();
+    rt->stop();
+  }
+  double counter(const std::string& name) const {
+    auto c = rt->counters();
+    auto it = c.find(name);
+    return it == c.end() ? 0 : it->second;
+  }
+  std::unique_ptr<net::live_runtime> rt;
+  std::unique_ptr<net::drop_listener> listener;
+  std::unique_ptr<net::drop_upstream> upstream;
+};
+
+/// Both sides on one shared folder, the upstream on an io thread; requests
+/// from the test thread.
 struct rig {
   explicit rig(bool with_b = true, bool with_upstream = true, std::string request_timeout = "20s")
       : dir("dropgw"), upstream(with_upstream ? std::make_unique<upstream_server>(io) : nullptr) {
     auto ca = side_config(true, dir.path(), 0);
     ca.request_timeout = *cfg::parse_duration(request_timeout);
     // A port nobody listens on, for the upstream-down case.
-    std::uint16_t up = upstream ? upstream->port() : 1;
-    auto quiet = [](const std::string&) {};
-    a = std::make_unique<net::drop_gateway>(io, ca, quiet, &store_a);
-    if (with_b)
-      b = std::make_unique<net::drop_gateway>(io, side_config(false, dir.path(), up), quiet,
-                                              &store_b);
-    a->start();
-    if (b)
-      b->start();
+    up = upstream ? upstream->port() : 1;
     thread = std::thread([this] { io.run(); });
+    a = std::make_unique<side>(ca, dir.path() / "a.db");
+    if (with_b)
+      b = start_b(up);
   }
   ~rig() {
-    asio::post(io, [this] {
-      a->stop();
-      if (b)
-        b->stop();
-      io.stop();
-    });
+    a.reset();
+    b.reset();
+    io.stop();
     thread.join();
+  }
+  std::unique_ptr<side> start_b(std::uint16_t upstream_port) {
+    return std::make_unique<side>(side_config(false, dir.path(), upstream_port),
+                                  dir.path() / "b.db");
   }
   net::beast_response call(bhttp::verb method, const std::string& target, bytes body = {}) {
     asio::io_context cio;
     boost::beast::tcp_stream s(cio);
-    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), a->port()));
+    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), a->listener->port()));
     net::beast_request req(method, target, 11);
     req.set(bhttp::field::host, "127.0.0.1");
     req.set("X-Test", "binary-safe");
@@ -124,23 +189,12 @@ struct rig {
   }
 
   asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{io.get_executor()};
   test::temp_dir dir;
-  memory_store store_a, store_b;
   std::unique_ptr<upstream_server> upstream;
-  std::unique_ptr<net::drop_gateway> a, b;
-  // Side b incarnations a test starts itself (run on the io thread; freed
-  // after it has stopped, like a and b).
-  std::vector<std::unique_ptr<net::drop_gateway>> more;
+  std::uint16_t up = 1;
   std::thread thread;
-
-  /// Runs f on the io thread and waits for it.
-  template <class F>
-  auto on_io(F f) {
-    std::packaged_task<decltype(f())()> task(std::move(f));
-    auto done = task.get_future();
-    asio::post(io, [&task] { task(); });
-    return done.get();
-  }
+  std::unique_ptr<side> a, b;
 };
 
 } // namespace
@@ -158,9 +212,10 @@ TEST_CASE("drop gateway carries a GET and a binary POST through the folder and b
   CHECK(echo.result_int() == 201);
   CHECK(echo["X-Method"] == "PUT");
   CHECK(echo.body() == body);
-  CHECK(r.a->metrics().status_2xx == 2);
-  CHECK(r.b->metrics().requests == 2);
-  CHECK(r.a->log_stats().messages_delivered == 2);
+  CHECK(r.a->listener->stats().answered == 2);
+  CHECK(r.b->upstream->stats().calls == 2);
+  CHECK(r.a->counter("http_responses") == 2);
+  CHECK(r.b->counter("http_served") == 2);
 }
 
 TEST_CASE("drop gateway answers 502 when the upstream server is down", "[net][drop]") {
@@ -175,7 +230,8 @@ TEST_CASE("drop gateway answers 504 when no answer comes back in time", "[net][d
   rig r(false, true, "300ms"); // no side b: nothing ever answers
   auto res = r.call(bhttp::verb::get, "/size/10");
   CHECK(res.result_int() == 504);
-  CHECK(r.a->metrics().gateway_timeouts == 1);
+  CHECK(r.a->listener->stats().timeouts == 1);
+  CHECK(r.a->counter("http_gateway_timeouts") == 1);
 }
 
 TEST_CASE("drop gateway refuses bodies above max_body with 413", "[net][drop]") {
@@ -242,35 +298,21 @@ TEST_CASE("drop gateway side b performs again after a restart what it took and n
   rig r(false); // side a and a working upstream; side b comes and goes below
   // An upstream that accepts connections (the kernel's backlog) and never answers.
   tcp::acceptor silent(r.io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  auto quiet = [](const std::string&) {};
-  auto start_b = [&](std::uint16_t upstream_port) {
-    return r.on_io([&] {
-      r.more.push_back(std::make_unique<net::drop_gateway>(
-        r.io, side_config(false, r.dir.path(), upstream_port), quiet, &r.store_b));
-      r.more.back()->start();
-      return r.more.back().get();
-    });
-  };
-  auto unanswered = [&] {
-    return r.on_io([&] {
-      std::size_t n = 0;
-      r.store_b.scan("drop_gateway_unanswered", [&](std::string_view, std::string_view) { ++n; });
-      return n;
-    });
-  };
-  auto* first = start_b(silent.local_endpoint().port());
+  auto first = r.start_b(silent.local_endpoint().port());
   net::beast_response got, posted;
   std::thread get([&] { got = r.call(bhttp::verb::get, "/size/100000"); });
   std::thread post([&] { posted = r.call(bhttp::verb::post, "/order", bytes{'x'}); });
-  for (int i = 0; i < 500 && unanswered() < 2; ++i)
+  for (int i = 0; i < 500 && first->counter("http_relayed") < 2; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  REQUIRE(unanswered() == 2); // both acknowledged by the log, both stuck upstream
-  // A kill: the first side b stops where it is, nothing more of it runs.
-  r.on_io([&] {
-    first->stop();
-    return 0;
-  });
-  auto* second = start_b(r.upstream->port());
+  // Both acknowledged by the log, both rows of DropLogUnanswered, both stuck upstream.
+  REQUIRE(first->counter("http_relayed") == 2);
+  first.reset(); // side b ends where it is: the requests stay rows
+  {
+    net::sqlite_store rows(r.dir.path() / "b.db");
+    rows.declare(droplog::unanswered_table());
+    CHECK(rows.count(droplog::unanswered_table()) == 2);
+  }
+  auto second = r.start_b(r.upstream->port());
   get.join();
   post.join();
   CHECK(got.result_int() == 200);
@@ -279,7 +321,9 @@ TEST_CASE("drop gateway side b performs again after a restart what it took and n
   std::string why(posted.body().begin(), posted.body().end());
   CHECK(why.find("restarted while performing this POST request; it is not repeated") !=
         std::string::npos);
-  CHECK(unanswered() == 0);
-  CHECK(r.on_io([&] { return second->metrics_json(); }).find("\"resumed_after_restart\":2") !=
-        std::string::npos);
+  CHECK(second->counter("http_resumed_after_restart") == 2);
+  second.reset();
+  net::sqlite_store rows(r.dir.path() / "b.db");
+  rows.declare(droplog::unanswered_table());
+  CHECK(rows.count(droplog::unanswered_table()) == 0);
 }

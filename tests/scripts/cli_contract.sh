@@ -89,7 +89,7 @@ for c in $subs "set upload" "set get" "set list"; do
 done
 # The usage blocks of these sections are the --help text itself (up to the
 # shared exit-code lines): docs and binary cannot drift apart.
-for c in sweep merge droplog-table; do
+for c in sweep merge droplog-table mirror drop-gateway; do
   "$PEERLAB" $c --help | sed '/^exit codes:/,$d' >"$work/help_$c"
   awk -v h="## \`peerlab $c\`" '$0 == h {s = 1; next} s && /^```/ {if (in_block) exit; in_block = 1; next} in_block' \
     "$ROOT/docs/cli.md" >"$work/doc_$c"

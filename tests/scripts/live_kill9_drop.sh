@@ -117,7 +117,7 @@ for s in a b; do check_db "$s" "at the end"; done
 # Every request b took up got its answer into the log.
 left=""
 for _ in $(seq 1 100); do
-  left=$(sqlite3 -readonly "$work/b.db" "SELECT COUNT(*) FROM rows WHERE tbl = 'drop_gateway_unanswered'")
+  left=$(sqlite3 -readonly "$work/b.db" "SELECT COUNT(*) FROM DropLogUnanswered")
   [[ $left == 0 ]] && break
   sleep 0.1
 done
