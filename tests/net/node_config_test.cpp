@@ -234,3 +234,51 @@ TEST_CASE("node_config: internal proxy destinations are a provider's explicit op
   j["roles"] = json::array({"kad"});
   CHECK(error_of(j) == "proxy_allow_internal: needs the \"proxy_provider\" role in roles");
 }
+
+TEST_CASE("node_config: the file-drop sections set the droplog role's parameters they imply",
+          "[net][config][drop]") {
+  auto j = json::parse(R"({"name": "gw", "data_dir": "d", "plaintext": true,
+    "roles": [{"role": "droplog", "peers": [7], "key": "0123456789abcdef"}],
+    "drop_folders": {"out_dir": "o", "in_dir": "/abs/i", "rescan": "500ms"},
+    "drop_http": {"side": "a", "listen": "127.0.0.1:0", "request_timeout": "3s"}})");
+  auto c = net::parse_node_config(j, "/base");
+  REQUIRE(c.drop_folders);
+  CHECK(c.drop_folders->out_dir == std::filesystem::path("/base/o"));
+  CHECK(c.drop_folders->in_dir == std::filesystem::path("/abs/i"));
+  CHECK(c.drop_folders->rescan_interval == 500 * us_per_ms);
+  REQUIRE(c.drop_http);
+  CHECK(c.drop_http->side_a);
+  CHECK(c.drop_http->peer == 7); // the role's only peer
+  CHECK(c.drop_http->request_timeout == 3 * us_per_s);
+
+  auto err = [&](auto edit) {
+    auto bad = j;
+    edit(bad);
+    return error_of(bad);
+  };
+  CHECK_THAT(err([](json& b) { b["roles"] = json::array({"provider"}); }),
+             Catch::Contains("drop_folders: needs the \"droplog\" role"));
+  CHECK_THAT(err([](json& b) { b["drop_http"]["listen"] = "0.0.0.0:80"; }),
+             Catch::Contains("drop_http.listen"));
+  CHECK_THAT(err([](json& b) { b["drop_http"]["upstream"] = "127.0.0.1:1"; }),
+             Catch::Contains("drop_http.upstream: only side b takes this"));
+  CHECK_THAT(err([](json& b) {
+               b["drop_http"] = {{"side", "b"}};
+             }),
+             Catch::Contains("drop_http: missing \"upstream\""));
+  CHECK_THAT(err([](json& b) { b["drop_folders"].erase("in_dir"); }),
+             Catch::Contains("drop_folders: missing \"in_dir\""));
+  CHECK_THAT(err([](json& b) { b["drop_folders"]["colour"] = 1; }), Catch::Contains("colour"));
+  CHECK_THAT(err([](json& b) {
+               b["roles"][0]["peers"] = json::array({7, 8});
+             }),
+             Catch::Contains("drop_http.peer"));
+  // The role refuses an external upstream without serve_http.
+  CHECK_THAT(err([](json& b) { b["roles"][0]["upstream"] = "external"; }),
+             Catch::Contains("an external upstream needs serve_http"));
+  auto b = j;
+  b["drop_http"] = {{"side", "b"}, {"upstream", "http://127.0.0.1:8000/"}};
+  auto cb = net::parse_node_config(b, "/base");
+  CHECK_FALSE(cb.drop_http->side_a);
+  CHECK(cb.drop_http->upstream.port == 8000);
+}
