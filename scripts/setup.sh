@@ -10,7 +10,7 @@ BUILD_TYPE=${2:-Release}
 PACKAGES=(
   g++ cmake ninja-build pkg-config git ccache clang-format universal-ctags
   clang-14 libclang-rt-14-dev libfuzzer-14-dev
-  libcaf-dev libboost-dev libsqlite3-dev libssl-dev zlib1g-dev libxxhash-dev
+  libcaf-dev libboost-dev libsqlite3-dev libssl-dev zlib1g-dev libxxhash-dev libisal-dev
   nlohmann-json3-dev libbenchmark-dev catch2
   sqlite3 openssl curl time
   python3 python3-pandas python3-matplotlib python3-nbformat python3-nbconvert

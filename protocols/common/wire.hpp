@@ -115,6 +115,12 @@ public:
     return r;
   }
   std::size_t remaining() const { return in_.size() - pos_; }
+  bool skip(std::size_t n) {
+    if (remaining() < n)
+      return false;
+    pos_ += n;
+    return true;
+  }
   bool at_end() const { return pos_ == in_.size(); }
 
 private:

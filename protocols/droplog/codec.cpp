@@ -3,6 +3,7 @@
 #include "protocols/common/wire.hpp"
 #include "protocols/droplog/compress.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace peerlab::droplog {
@@ -22,7 +23,8 @@ bool get_range(wire::reader& r, id_range& x) {
 
 std::size_t control_body_size(const control_block& c) {
   return control_fixed_bytes + 16 * (c.message_ranges.size() + c.packet_ranges.size()) +
-         8 * c.nacks.size();
+         nack_wire_bytes * c.nacks.size() + block_report_wire_bytes * c.blocks.size() +
+         16 * c.rebuilt.size();
 }
 
 bytes control_bytes(const control_block& c) {
@@ -35,7 +37,15 @@ bytes control_bytes(const control_block& c) {
   w.u64(c.ack_delay_us);
   w.list8(c.message_ranges, put_range);
   w.list8(c.packet_ranges, put_range);
-  w.list8(c.nacks, [](wire::writer& w, std::uint64_t id) { w.u64(id); });
+  w.list8(c.nacks, [](wire::writer& w, const nack_entry& n) {
+    w.u64(n.id);
+    w.u32(n.bytes_read);
+  });
+  w.list8(c.blocks, [](wire::writer& w, const block_report& b) {
+    w.u64(b.block);
+    w.u8(b.have);
+  });
+  w.list8(c.rebuilt, put_range);
   return out;
 }
 
@@ -46,13 +56,17 @@ bool parse_control(byte_view b, control_block& c) {
     return false;
   return r.list8(c.message_ranges, limits::ack_ranges_max, get_range) &&
          r.list8(c.packet_ranges, limits::ack_ranges_max, get_range) &&
-         r.list8(c.nacks, limits::nacks_max,
-                 [](wire::reader& r, std::uint64_t& id) { return r.u64(id); }) &&
-         r.at_end();
+         r.list8(
+           c.nacks, limits::nacks_max,
+           [](wire::reader& r, nack_entry& n) { return r.u64(n.id) && r.u32(n.bytes_read); }) &&
+         r.list8(c.blocks, limits::block_reports_max,
+                 [](wire::reader& r, block_report& b) { return r.u64(b.block) && r.u8(b.have); }) &&
+         r.list8(c.rebuilt, limits::ack_ranges_max, get_range) && r.at_end();
 }
 
 constexpr std::size_t max_control_bytes =
-  control_fixed_bytes + 2 * limits::ack_ranges_max * 16 + limits::nacks_max * 8;
+  control_fixed_bytes + 2 * limits::ack_ranges_max * 16 + limits::nacks_max * nack_wire_bytes +
+  limits::block_reports_max * block_report_wire_bytes + limits::ack_ranges_max * 16;
 
 } // namespace
 
@@ -204,6 +218,7 @@ decode_result decode_packet(byte_view data, const direction_keys& keys, const de
 
   auto& p = res.packet;
   const bool truncated = data.size() < h.total_length;
+  p.usable_bytes = header_bytes;
   auto stop = [&](tail_state s, std::string why) {
     p.tail = truncated ? tail_state::truncated : s;
     p.tail_detail = std::move(why);
@@ -219,6 +234,7 @@ decode_result decode_packet(byte_view data, const direction_keys& keys, const de
   if (!parse_control(ctl, c))
     return stop(tail_state::damaged, "control block malformed");
   p.control = std::move(c);
+  p.usable_bytes = header_bytes + h.control_length + tag_bytes;
 
   const bool encrypt = h.flags & packet_flags::encrypted;
   std::size_t pos = header_bytes + h.control_length + tag_bytes;
@@ -234,7 +250,7 @@ decode_result decode_packet(byte_view data, const direction_keys& keys, const de
     std::memcpy(&m.fragment_count, fh + 12, 4);
     std::memcpy(&len, fh + 16, 4);
     m.flags = fh[20];
-    if (len > lim.max_fragment_bytes + 64u)
+    if (len > std::max(lim.max_fragment_bytes + 64u, lim.max_symbol_bytes))
       return stop(tail_state::damaged, where + " length " + std::to_string(len));
     if (data.size() - pos - frame_header_bytes < std::size_t{len} + tag_bytes)
       return stop(tail_state::damaged, where + " cut");
@@ -256,11 +272,17 @@ decode_result decode_packet(byte_view data, const direction_keys& keys, const de
         return stop(tail_state::damaged, where + " tag mismatch");
       m.payload.assign(body.begin(), body.end());
     }
-    if ((m.flags & ~message_flags::compressed) || m.fragment_count == 0 ||
-        m.fragment_count > limits::fragments_per_message_max ||
-        m.fragment_index >= m.fragment_count)
+    if (m.flags == message_flags::coded) {
+      // A symbol: index below erasure::max_symbols, k in [1, 255]; the
+      // block decoder checks the rest.
+      if (m.fragment_count == 0 || m.fragment_count >= 256 || m.fragment_index >= 255 ||
+          m.payload.size() > lim.max_symbol_bytes)
+        return stop(tail_state::damaged, where + " bad symbol fields");
+    } else if ((m.flags & ~message_flags::compressed) || m.fragment_count == 0 ||
+               m.fragment_count > limits::fragments_per_message_max ||
+               m.fragment_index >= m.fragment_count) {
       return stop(tail_state::damaged, where + " bad fragment fields");
-    if (m.flags & message_flags::compressed) {
+    } else if (m.flags & message_flags::compressed) {
       auto plain = decompress_fragment(m.payload, lim.max_fragment_bytes);
       if (!plain)
         return stop(tail_state::damaged, where + " does not decompress");
@@ -271,6 +293,7 @@ decode_result decode_packet(byte_view data, const direction_keys& keys, const de
     }
     p.messages.push_back(std::move(m));
     pos += frame_size(len);
+    p.usable_bytes = pos;
   }
   if (pos != data.size())
     return stop(tail_state::damaged, "trailing bytes");

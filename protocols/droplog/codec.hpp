@@ -26,10 +26,12 @@
 namespace peerlab::droplog {
 
 constexpr std::uint32_t packet_magic = 0x474f4c44; // "DLOG" in file byte order
-constexpr std::uint8_t packet_version = 1;
+constexpr std::uint8_t packet_version = 2;         // 2: NACKs carry bytes read; block reports
 constexpr std::size_t header_field_bytes = 48;
 constexpr std::size_t header_bytes = header_field_bytes + tag_bytes;
-constexpr std::size_t control_fixed_bytes = 4 * 8 + 3;
+constexpr std::size_t control_fixed_bytes = 4 * 8 + 5;
+constexpr std::size_t nack_wire_bytes = 8 + 4;
+constexpr std::size_t block_report_wire_bytes = 8 + 1;
 constexpr std::size_t frame_header_bytes = 8 + 4 + 4 + 4 + 1;
 constexpr std::size_t frame_overhead = frame_header_bytes + tag_bytes;
 
@@ -41,6 +43,9 @@ constexpr std::uint8_t known = ack_eliciting | encrypted;
 
 namespace message_flags {
 constexpr std::uint8_t compressed = 1;
+/// An erasure-coded symbol, not a log entry: seq = block id, fragment index =
+/// symbol index, fragment count = k (docs/protocols/droplog.md, "Erasure coding").
+constexpr std::uint8_t coded = 2;
 } // namespace message_flags
 
 struct packet_header {
@@ -53,6 +58,22 @@ struct packet_header {
   std::uint32_t message_count = 0;
 };
 
+/// A packet the receiver could not read whole, and how many of its bytes it
+/// could use (header, control and whole messages): the sender learns where
+/// files get cut.
+struct nack_entry {
+  std::uint64_t id = 0;
+  std::uint32_t bytes_read = 0;
+  bool operator==(const nack_entry&) const = default;
+};
+
+/// A coded block the receiver holds some, but fewer than k, symbols of.
+struct block_report {
+  std::uint64_t block = 0;
+  std::uint8_t have = 0;
+  bool operator==(const block_report&) const = default;
+};
+
 struct control_block {
   std::uint64_t cumulative_ack = 0;     // every seq below this is received
   std::uint64_t ack_of_ack = 0;         // the peer's cumulative ack this side has seen
@@ -60,7 +81,9 @@ struct control_block {
   std::uint64_t ack_delay_us = 0;       // time since that packet arrived
   std::vector<id_range> message_ranges; // received seqs above the cumulative ack
   std::vector<id_range> packet_ranges;  // intact packet ids received, highest first
-  std::vector<std::uint64_t> nacks;     // truncated or damaged packet ids
+  std::vector<nack_entry> nacks;        // truncated or damaged packets
+  std::vector<block_report> blocks;     // coded blocks not yet rebuilt, lowest first
+  std::vector<id_range> rebuilt;        // coded blocks rebuilt, lowest ranges first
   bool operator==(const control_block&) const = default;
 };
 
@@ -117,6 +140,7 @@ enum class tail_state : std::uint8_t {
 struct decode_limits {
   std::uint64_t max_packet_bytes = limits::packet_bytes_max;
   std::uint32_t max_fragment_bytes = limits::fragment_bytes_max; // plaintext fragment
+  std::uint32_t max_symbol_bytes = limits::fragment_bytes_max;   // erasure-coded symbol
 };
 
 struct decoded_packet {
@@ -124,7 +148,8 @@ struct decoded_packet {
   std::optional<control_block> control; // present if whole and verified
   std::vector<message_frame> messages;  // verified leading messages, decrypted and decompressed
   tail_state tail = tail_state::intact;
-  std::string tail_detail; // which part failed, for events
+  std::uint64_t usable_bytes = 0; // prefix used: header, control, whole messages
+  std::string tail_detail;        // which part failed, for events
 };
 
 struct decode_result {

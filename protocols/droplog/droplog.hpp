@@ -3,6 +3,7 @@
 // Wire format and policy choices: docs/protocols/droplog.md.
 #include "protocols/common/types.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -36,6 +37,7 @@ constexpr std::uint32_t messages_per_packet_max = 1u << 20;
 /// Ranges in each ack list and NACKed ids per packet (u8 counts on the wire).
 constexpr std::size_t ack_ranges_max = 64;
 constexpr std::size_t nacks_max = 64;
+constexpr std::size_t block_reports_max = 64;
 /// Shared key length bounds.
 constexpr std::size_t key_bytes_min = 16;
 constexpr std::size_t key_bytes_max = 1024;
@@ -103,8 +105,13 @@ struct session_config {
   // a fresh parity symbol instead of a copy of what was lost.
   bool erasure_coding = false;
   std::uint32_t coding_block_entries = 32; // k at most; k + parity <= 255
-  /// Extra symbols sent beyond k / P(symbol survives): safety against variance.
-  double coding_margin = 0.25;
+  /// Repairs aim at expected arrivals covering the missing symbols plus this
+  /// many standard deviations. 0 measured best (docs: a cut takes the tail of
+  /// a file at once, so arrivals vary a lot and every surplus is wasted).
+  double coding_margin = 0;
+  /// Share of the expected loss sent as parity before any feedback (0: the
+  /// data symbols only, repairs once NACKs and reports say what is missing).
+  double coding_proactive = 0;
   /// Messages up to this size go out `small_copies` times in separate files at
   /// once (on top of coding), so one round trip usually suffices.
   std::uint32_t small_message_bytes = 2048;
@@ -123,6 +130,12 @@ struct session_config {
   std::size_t ack_ranges = 16;            // ranges per ack list written (<= limits)
   std::size_t nacks_per_packet = 16;      // NACK ids written per packet (<= limits)
 };
+
+/// Largest erasure-coded symbol a session writes or accepts: the fragment
+/// size, or 256 KiB if larger (symbols are sized to the packet, not the message).
+inline std::uint32_t max_symbol_bytes(const session_config& c) {
+  return std::max<std::uint32_t>(c.fragment_bytes, 256u << 10);
+}
 
 /// Returns an empty string if the configuration is usable, else what is wrong.
 std::string validate(const session_config& cfg);

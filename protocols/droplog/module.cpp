@@ -34,6 +34,10 @@ std::shared_ptr<role> droplog_from_json(const json& p, const std::string& path,
                   "window",
                   "nack_repeat",
                   "adaptive_repeat",
+                  "erasure_coding",
+                  "coding_block",
+                  "small_message",
+                  "small_copies",
                   "serve_http",
                   "max_http_body",
                   "http_timeout",
@@ -80,6 +84,10 @@ std::shared_ptr<role> droplog_from_json(const json& p, const std::string& path,
   f.positive("window", s.window_entries);
   f.positive("nack_repeat", s.nack_repeat);
   f.flag("adaptive_repeat", s.adaptive_repeat);
+  f.flag("erasure_coding", s.erasure_coding);
+  f.positive("coding_block", s.coding_block_entries);
+  f.size("small_message", s.small_message_bytes);
+  f.positive("small_copies", s.small_copies_max);
   f.flag("serve_http", c.serve_http);
   f.size("max_http_body", c.max_http_body);
   f.duration("http_timeout", c.http_timeout);

@@ -7,8 +7,10 @@
 namespace peerlab::droplog {
 
 receiver::receiver(const session_config& cfg, state_store& store, session_stats& stats)
-    : cfg_(cfg), store_(store), stats_(stats), seen_(cfg.max_seen_ranges),
-      nacked_(cfg.max_seen_ranges) {}
+    : cfg_(cfg), store_(store), stats_(stats),
+      blocks_(cfg.fragment_bytes, max_symbol_bytes(cfg), cfg.max_inflight_bytes,
+              cfg.max_tracked_packets),
+      seen_(cfg.max_seen_ranges), nacked_(cfg.max_seen_ranges) {}
 
 void receiver::restore(const persisted_meta& meta, std::map<std::uint64_t, message_frame> entries) {
   next_expected_ = meta.next_expected;
@@ -50,6 +52,25 @@ bool receiver::accept(std::vector<message_frame>& entries, std::vector<delivered
   }
   drain(out, events);
   return all_kept;
+}
+
+void receiver::add_symbols(std::vector<message_frame>& symbols, std::vector<message_frame>& entries,
+                           std::vector<session_event>& events) {
+  for (auto& s : symbols) {
+    const auto id = s.seq;
+    std::string why;
+    switch (blocks_.add(std::move(s), entries, &why)) {
+    case block_decoder::outcome::rebuilt:
+      ++stats_.blocks_rebuilt;
+      break;
+    case block_decoder::outcome::malformed:
+      events.push_back({event_kind::protocol_error, id, why});
+      break;
+    case block_decoder::outcome::kept:
+    case block_decoder::outcome::ignored:
+      break;
+    }
+  }
 }
 
 void receiver::drop_partial() {
@@ -145,13 +166,15 @@ void receiver::on_duplicate(std::uint64_t id, time_us now, bool ack_eliciting) {
     deletable_.push_back({folder_side::incoming, id});
 }
 
-void receiver::on_incomplete(std::uint64_t id, time_us now, bool ack_eliciting) {
+void receiver::on_incomplete(std::uint64_t id, time_us now, bool ack_eliciting,
+                             std::uint64_t bytes_read) {
   damage_rate_ += (1.0 - damage_rate_) / 16;
   deletable_.push_back({folder_side::incoming, id});
   if (!ack_eliciting || nacked_.contains(id) || seen_.contains(id))
     return; // never NACK a packet that carries no messages (no NACK of a NACK)
   nacked_.insert(id);
-  nacks_.push_back({id, copies(true)});
+  nacks_.push_back({id, static_cast<std::uint32_t>(std::min<std::uint64_t>(bytes_read, UINT32_MAX)),
+                    copies(true)});
   while (nacks_.size() > limits::nacks_max * 4)
     nacks_.pop_front();
   if (!fresh_nack_)
@@ -212,8 +235,10 @@ control_block receiver::build_control(time_us now, std::uint64_t ack_of_ack) con
   for (auto& n : nacks_) {
     if (c.nacks.size() == std::min(cfg_.nacks_per_packet, limits::nacks_max))
       break;
-    c.nacks.push_back(n.id);
+    c.nacks.push_back({n.id, n.bytes_read});
   }
+  c.blocks = blocks_.reports(std::min(cfg_.ack_ranges, limits::block_reports_max));
+  c.rebuilt = blocks_.rebuilt_ranges(nranges);
   return c;
 }
 

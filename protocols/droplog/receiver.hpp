@@ -3,6 +3,7 @@
 // buffer (out-of-order entries and fragments of a message being reassembled),
 // exactly-once in-order delivery, and the acknowledgement state written into
 // every outgoing packet (cumulative ack, SACK ranges, packet ranges, NACKs).
+#include "protocols/droplog/block_decoder.hpp"
 #include "protocols/droplog/events.hpp"
 #include "protocols/droplog/codec.hpp"
 #include "protocols/droplog/state_store.hpp"
@@ -24,11 +25,17 @@ public:
   bool accept(std::vector<message_frame>& entries, std::vector<delivered_message>& out,
               std::vector<session_event>& events);
 
+  /// Coded symbols of one packet: entries of every block they complete are
+  /// appended to `entries` (then passed to accept()).
+  void add_symbols(std::vector<message_frame>& symbols, std::vector<message_frame>& entries,
+                   std::vector<session_event>& events);
+
   /// A whole packet was read. `seq_end` is one past its highest entry.
   void on_intact(std::uint64_t id, time_us now, bool ack_eliciting, std::uint64_t seq_end);
   void on_duplicate(std::uint64_t id, time_us now, bool ack_eliciting);
   /// A truncated or damaged packet with an authentic header.
-  void on_incomplete(std::uint64_t id, time_us now, bool ack_eliciting);
+  /// `bytes_read`: the prefix that could be used (reported in the NACK).
+  void on_incomplete(std::uint64_t id, time_us now, bool ack_eliciting, std::uint64_t bytes_read);
   void on_peer_ack_of_ack(std::uint64_t v);
 
   /// When an ack-only packet should be written (`never` if none is needed).
@@ -57,6 +64,7 @@ private:
 
   std::uint64_t next_expected_ = 0;
   std::map<std::uint64_t, message_frame> buffer_;
+  block_decoder blocks_;
   std::vector<std::uint64_t> partial_; // seqs of the message being reassembled
   std::uint64_t partial_bytes_ = 0;
   range_set seen_;   // intact packets (replay window, packet acks)
@@ -68,6 +76,7 @@ private:
   time_us ack_at_ = 0;
   struct pending_nack {
     std::uint64_t id;
+    std::uint32_t bytes_read;
     std::uint32_t remaining;
   };
   std::deque<pending_nack> nacks_;

@@ -1,8 +1,10 @@
 #include "protocols/droplog/sender.hpp"
 
+#include "protocols/droplog/block_stream.hpp"
 #include "protocols/droplog/compress.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace peerlab::droplog {
@@ -12,7 +14,7 @@ constexpr std::uint64_t packet_id_block = 1024; // ids reserved per meta write
 } // namespace
 
 sender::sender(const session_config& cfg, state_store& store, session_stats& stats)
-    : cfg_(cfg), store_(store), stats_(stats), rtt_(cfg), sizer_(cfg),
+    : cfg_(cfg), store_(store), stats_(stats), rtt_(cfg), sizer_(cfg), coder_(cfg_),
       packet_threshold_(cfg.packet_threshold) {}
 
 void sender::restore(const persisted_meta& meta, std::map<std::uint64_t, message_frame> entries) {
@@ -95,6 +97,7 @@ void sender::leave_flight(sent_packet& p, bool requeue) {
   p.in_flight = false;
   bytes_in_flight_ -= p.size;
   --packets_in_flight_;
+  coder_.left_flight(p.symbols);
   for (auto seq : p.seqs) {
     auto it = outbox_.find(seq);
     if (it == outbox_.end())
@@ -164,6 +167,10 @@ void sender::on_control(time_us now, const control_block& c, std::vector<session
         sizer_.on_intact(p.size);
       }
       if (p.in_flight) {
+        on_survival(1.0);
+        model_.observe(p.size, p.size, true);
+      }
+      if (p.in_flight) {
         // Packet ids are never reused, so every sample is unambiguous (no
         // Karn's rule needed). Sampling every newly acked packet, not only the
         // largest, matters here: files are reordered so much that the largest
@@ -185,18 +192,40 @@ void sender::on_control(time_us now, const control_block& c, std::vector<session
   if (progress)
     rtt_.on_progress();
 
-  for (auto id : c.nacks) {
+  for (auto& n : c.nacks) {
+    const auto id = n.id;
     auto it = sent_.find(id);
     if (it == sent_.end() || !it->second.in_flight)
       continue; // already handled: NACKs are repeated on purpose
     ++stats_.nacks_received;
+    on_survival(std::min(1.0, static_cast<double>(n.bytes_read) /
+                                static_cast<double>(std::max<std::uint64_t>(1, it->second.size))));
+    model_.observe(it->second.size, n.bytes_read, false);
     sizer_.on_truncated(it->second.sent_at, now);
     declare_lost(it->second, loss_reason::nack);
     events.push_back({event_kind::nack_received, id, "peer could not read the whole packet"});
   }
   if (cfg_.timeouts == timeout_mode::adaptive)
     detect_losses(now, events);
+  if (cfg_.erasure_coding && c.largest_packet >= reports_largest_) {
+    // Reports are a snapshot: only one at least as fresh as the last is used.
+    reports_largest_ = c.largest_packet;
+    coder_.on_reports(c.blocks, c.rebuilt);
+  }
+  after_coded_feedback();
   retire_packets();
+}
+
+void sender::on_survival(double share) { survival_ += (share - survival_) / 16; }
+
+void sender::after_coded_feedback() {
+  if (!cfg_.erasure_coding)
+    return;
+  coder_.retire([&](std::uint64_t seq) { return outbox_.count(seq) > 0; });
+  // A block out of parity indices: its entries start over in new blocks.
+  for (auto seq : coder_.take_exhausted())
+    if (outbox_.count(seq))
+      send_queue_.insert(seq);
 }
 
 void sender::detect_losses(time_us now, std::vector<session_event>& events) {
@@ -204,7 +233,10 @@ void sender::detect_losses(time_us now, std::vector<session_event>& events) {
   std::uint64_t lost = 0;
   for (auto it = sent_.begin(); it != sent_.end() && it->first < largest_acked_; ++it) {
     auto& p = it->second;
-    if (!p.in_flight)
+    // Coded packets wait for their ack, NACK or timeout: files overtake each
+    // other all the time, and a repair sent for one that is merely late is
+    // wasted, while one that was cut is NACKed at once.
+    if (!p.in_flight || p.coded)
       continue;
     if (largest_acked_ >= it->first + packet_threshold_) {
       declare_lost(p, loss_reason::packet_threshold);
@@ -238,6 +270,7 @@ void sender::on_timers(time_us now, std::vector<session_event>& events) {
     events.push_back({event_kind::timeout, 0,
                       std::to_string(lost) + " packets after " + std::to_string(timeout) + " us"});
   }
+  after_coded_feedback();
   retire_packets();
 }
 
@@ -250,7 +283,7 @@ time_us sender::next_timer() const {
     if (!p.in_flight)
       continue;
     t = std::min(t, p.sent_at + timeout);
-    if (adaptive && id < largest_acked_)
+    if (adaptive && id < largest_acked_ && !p.coded)
       t = std::min(t, p.sent_at + delay);
   }
   return t;
@@ -259,6 +292,20 @@ time_us sender::next_timer() const {
 void sender::retire_packets() {
   for (auto it = sent_.begin(); it != sent_.end();) {
     auto& p = it->second;
+    if (p.coded) {
+      // Done once read whole, or once no block it carries is still open.
+      const bool open = std::any_of(p.symbols.begin(), p.symbols.end(),
+                                    [&](const symbol_ref& r) { return coder_.is_open(r.block); });
+      if (!open)
+        leave_flight(p, false);
+      if (p.acked || !open) {
+        deletable_.push_back({folder_side::outgoing, it->first});
+        it = sent_.erase(it);
+      } else {
+        ++it;
+      }
+      continue;
+    }
     bool all_acked = std::none_of(p.seqs.begin(), p.seqs.end(),
                                   [&](std::uint64_t s) { return outbox_.count(s) > 0; });
     if (p.in_flight && all_acked && !p.seqs.empty())
@@ -286,9 +333,9 @@ void sender::retire_packets() {
 }
 
 bool sender::can_send() const {
-  if (send_queue_.empty())
-    return false;
-  if (*send_queue_.begin() >= peer_cum_ack_ + cfg_.window_entries)
+  const bool entries =
+    !send_queue_.empty() && *send_queue_.begin() < peer_cum_ack_ + cfg_.window_entries;
+  if (!entries && !coder_.has_work())
     return false;
   if (packets_in_flight_ >= cfg_.max_inflight_packets ||
       bytes_in_flight_ >= cfg_.max_inflight_bytes)
@@ -297,7 +344,7 @@ bool sender::can_send() const {
 }
 
 std::uint64_t sender::sendable_bytes(std::uint64_t limit) const {
-  std::uint64_t sum = 0;
+  std::uint64_t sum = cfg_.erasure_coding ? coder_.wanted_bytes(model_, packet_target()) : 0;
   const std::uint64_t window_end = peer_cum_ack_ + cfg_.window_entries;
   for (auto it = send_queue_.begin(); it != send_queue_.end() && *it < window_end && sum < limit;
        ++it)
@@ -305,7 +352,97 @@ std::uint64_t sender::sendable_bytes(std::uint64_t limit) const {
   return sum;
 }
 
-std::vector<const message_frame*> sender::take_batch(std::uint64_t budget) {
+std::vector<const message_frame*> sender::take_coded(std::uint64_t budget, std::uint64_t fixed) {
+  staged_refs_.clear();
+  coder_.begin_packet();
+  const std::uint64_t size = fixed + budget;
+  auto out = coder_.take(fixed, size, budget, model_, staged_refs_);
+  std::uint64_t used = 0;
+  for (auto* f : out)
+    used += frame_size(f->payload.size());
+  const std::uint64_t left = budget > used ? budget - used : 0;
+  if (coder_.has_work() || left < frame_overhead + 64 || send_queue_.empty()) {
+    finish_coded(out, fixed);
+    return out;
+  }
+  // A new block of the oldest entries: as many as fit into what is left of
+  // this packet once the parity for the expected loss is added.
+  const std::uint64_t window_end = peer_cum_ack_ + cfg_.window_entries;
+  const double share = std::max(0.05, model_.mean_share(size));
+  const auto cap = std::min<std::uint64_t>(
+    std::max<std::uint64_t>(
+      static_cast<std::uint64_t>(static_cast<double>(left) *
+                                 std::max(share, 1.0 - cfg_.coding_proactive * (1.0 - share))),
+      1),
+    std::uint64_t{cfg_.coding_block_entries} * cfg_.fragment_bytes);
+  std::vector<const message_frame*> entries;
+  std::uint64_t stream = 4;
+  for (auto it = send_queue_.begin(); it != send_queue_.end() && *it < window_end;) {
+    auto& e = outbox_.at(*it);
+    const std::uint64_t bytes = block_entry_size(e.frame);
+    if (!entries.empty() && stream + bytes > cap)
+      break;
+    entries.push_back(&e.frame);
+    stream += bytes;
+    if (e.times_sent++ > 0)
+      ++stats_.entries_retransmitted;
+    it = send_queue_.erase(it);
+  }
+  if (entries.empty()) {
+    finish_coded(out, fixed);
+    return out;
+  }
+  stats_.entries_sent += entries.size();
+  ++stats_.blocks_opened;
+  std::uint32_t copies = 1;
+  // Small and alone (no other block open whose traffic could carry repairs
+  // soon): a request waiting for its answer, so latency is what counts.
+  // Whole copies in separate files until one arrives with 99 %.
+  if (stream <= cfg_.small_message_bytes && coder_.open_blocks() == 0) {
+    const std::uint64_t small = fixed + frame_size(stream) + frame_overhead;
+    const double miss = std::clamp(1.0 - model_.survive(small, small), 0.0, 0.99);
+    if (miss > 0.01)
+      copies = static_cast<std::uint32_t>(std::ceil(std::log(0.01) / std::log(miss)));
+  }
+  copies = std::clamp<std::uint32_t>(copies, 1, std::max<std::uint32_t>(1, cfg_.small_copies_max));
+  coder_.open(next_packet_id_, entries, size, copies);
+  auto more = coder_.take(fixed + used, size, left, model_, staged_refs_);
+  out.insert(out.end(), more.begin(), more.end());
+  finish_coded(out, fixed);
+  return out;
+}
+
+void sender::finish_coded(const std::vector<const message_frame*>& frames, std::uint64_t fixed) {
+  std::uint64_t size = fixed;
+  for (auto* f : frames)
+    size += frame_size(f->payload.size());
+  coder_.finish_packet(size, model_, staged_refs_);
+}
+
+std::uint64_t sender::packet_target() const {
+  if (!cfg_.erasure_coding || !cfg_.adaptive_packet_size)
+    return sizer_.target();
+  // The size with the most expected payload per byte written: what arrives
+  // of it, less the header and a typical control block every file carries.
+  constexpr double per_file = header_bytes + 256;
+  std::uint64_t best = cfg_.max_packet_bytes;
+  double best_value = -1;
+  for (std::uint64_t s = cfg_.min_packet_bytes;; s = std::min(s * 2, cfg_.max_packet_bytes)) {
+    const double value =
+      model_.mean_share(s) * std::max(0.0, 1.0 - per_file / static_cast<double>(s));
+    if (value > best_value + 1e-9) {
+      best_value = value;
+      best = s;
+    }
+    if (s >= cfg_.max_packet_bytes)
+      break;
+  }
+  return best;
+}
+
+std::vector<const message_frame*> sender::take_batch(std::uint64_t budget, std::uint64_t fixed) {
+  if (cfg_.erasure_coding)
+    return take_coded(budget, fixed);
   std::vector<const message_frame*> out;
   const std::uint64_t window_end = peer_cum_ack_ + cfg_.window_entries;
   for (auto it = send_queue_.begin(); it != send_queue_.end() && *it < window_end;) {
@@ -335,6 +472,17 @@ void sender::on_sent(std::uint64_t id, time_us now, std::uint64_t size,
   p.sent_at = now;
   p.size = size;
   p.in_flight = !frames.empty();
+  if (cfg_.erasure_coding && !frames.empty()) {
+    p.coded = true;
+    p.symbols = std::move(staged_refs_);
+    staged_refs_.clear();
+    stats_.symbols_sent += frames.size();
+    stats_.parity_symbols_sent = coder_.parity_sent();
+    bytes_in_flight_ += size;
+    ++packets_in_flight_;
+    sent_.emplace(id, std::move(p));
+    return;
+  }
   for (auto* f : frames) {
     p.seqs.push_back(f->seq);
     auto& e = outbox_.at(f->seq);

@@ -3,6 +3,7 @@
 // acknowledgement processing, loss detection (RFC 9002 packet and time
 // thresholds, NACKs, retransmission timeout with backoff), packet sizing and
 // housekeeping of our own packet files.
+#include "protocols/droplog/block_encoder.hpp"
 #include "protocols/droplog/events.hpp"
 #include "protocols/droplog/codec.hpp"
 #include "protocols/droplog/packet_sizer.hpp"
@@ -35,8 +36,13 @@ public:
   bool can_send() const;
   /// Frame bytes of sendable entries, counted up to `limit`.
   std::uint64_t sendable_bytes(std::uint64_t limit) const;
-  /// Oldest sendable entries whose frames fit into `budget` bytes (at least one).
-  std::vector<const message_frame*> take_batch(std::uint64_t budget);
+  /// Oldest sendable entries whose frames fit into `budget` bytes (at least
+  /// one); with erasure coding, the symbols of queued and new blocks instead.
+  /// `fixed`: bytes of header and control block before the frames.
+  std::vector<const message_frame*> take_batch(std::uint64_t budget, std::uint64_t fixed = 0);
+  /// Size to aim a packet at: AIMD, or with erasure coding the size the
+  /// survival model expects to deliver the most payload per byte written.
+  std::uint64_t packet_target() const;
   std::uint64_t allocate_packet_id();
   void on_sent(std::uint64_t id, time_us now, std::uint64_t size,
                const std::vector<const message_frame*>& frames);
@@ -53,6 +59,11 @@ public:
   std::uint64_t bytes_in_flight() const { return bytes_in_flight_; }
   const rtt_estimator& rtt() const { return rtt_; }
   const packet_sizer& sizer() const { return sizer_; }
+  /// Share of a data packet's bytes that reach the peer (EWMA, 1/16; NACKs
+  /// say how much of a cut file was read).
+  double survival() const { return survival_; }
+  const block_encoder& coder() const { return coder_; }
+  const survival_model& model() const { return model_; }
   std::uint64_t packet_threshold() const { return packet_threshold_; }
   unsigned reorder_steps() const { return reorder_steps_; }
   bool meta_dirty() const { return meta_dirty_; }
@@ -73,6 +84,8 @@ private:
     bool acked = false;
     loss_reason lost = loss_reason::none;
     std::uint64_t lost_at_largest = 0; // largest acked id when declared lost
+    bool coded = false;                // carries symbols, not entries
+    std::vector<symbol_ref> symbols;
   };
 
   void ack_entry(std::uint64_t seq);
@@ -83,12 +96,21 @@ private:
   void detect_losses(time_us now, std::vector<session_event>& events);
   void retire_packets();
   void add_entry(message_frame f);
+  std::vector<const message_frame*> take_coded(std::uint64_t budget, std::uint64_t fixed);
+  void on_survival(double share);
+  void finish_coded(const std::vector<const message_frame*>& frames, std::uint64_t fixed);
+  void after_coded_feedback();
 
   session_config cfg_;
   state_store& store_;
   session_stats& stats_;
   rtt_estimator rtt_;
   packet_sizer sizer_;
+  block_encoder coder_;
+  survival_model model_;
+  std::vector<symbol_ref> staged_refs_; // symbols of the packet being written
+  double survival_ = 1.0;
+  std::uint64_t reports_largest_ = 0; // freshest control block whose block reports were used
 
   std::uint64_t next_seq_ = 0;
   std::uint64_t next_packet_id_ = 1, reserved_ = 1;

@@ -48,7 +48,8 @@ session::receive_result session::on_packet(time_us now, byte_view data) {
   if (auto r = peek_route(data); r && (r->sender != cfg_.remote || r->recipient != cfg_.local))
     return reject(r->packet_id, "wrong_pair: addressed from " + std::to_string(r->sender) + " to " +
                                   std::to_string(r->recipient));
-  auto dec = decode_packet(data, rx_keys_, {cfg_.max_packet_bytes, cfg_.fragment_bytes});
+  auto dec = decode_packet(data, rx_keys_,
+                           {cfg_.max_packet_bytes, cfg_.fragment_bytes, max_symbol_bytes(cfg_)});
   if (dec.error != packet_error::none)
     return reject(0, std::string(to_string(dec.error)) + ": " + dec.detail);
   auto& p = dec.packet;
@@ -69,10 +70,16 @@ session::receive_result session::on_packet(time_us now, byte_view data) {
     tx_.on_control(now, *p.control, res.events);
     rx_.on_peer_ack_of_ack(p.control->ack_of_ack);
   }
-  std::uint64_t seq_end = 0;
+  // Coded symbols go to their blocks; rebuilt blocks join the plain entries.
+  std::vector<message_frame> entries, symbols;
   for (auto& m : p.messages)
+    (m.flags == message_flags::coded ? symbols : entries).push_back(std::move(m));
+  if (!symbols.empty())
+    rx_.add_symbols(symbols, entries, res.events);
+  std::uint64_t seq_end = 0;
+  for (auto& m : entries)
     seq_end = std::max(seq_end, m.seq + 1);
-  const bool kept = rx_.accept(p.messages, res.delivered, res.events);
+  const bool kept = rx_.accept(entries, res.delivered, res.events);
   if (p.tail == tail_state::intact) {
     if (kept)
       rx_.on_intact(id, now, eliciting, seq_end);
@@ -82,7 +89,7 @@ session::receive_result session::on_packet(time_us now, byte_view data) {
     res.events.push_back({cut ? event_kind::packet_truncated : event_kind::packet_damaged, id,
                           p.tail_detail + "; " + std::to_string(p.messages.size()) + " of " +
                             std::to_string(p.header.message_count) + " messages used"});
-    rx_.on_incomplete(id, now, eliciting);
+    rx_.on_incomplete(id, now, eliciting, p.usable_bytes);
   }
   save_meta();
   return res;
@@ -112,7 +119,7 @@ session::poll_result session::poll(time_us now) {
   while (res.packets.size() < cfg_.max_packets_per_poll && tx_.can_send()) {
     control_block c = rx_.build_control(now, tx_.peer_cumulative_ack());
     const std::uint64_t fixed = header_bytes + control_size(c);
-    const std::uint64_t target = tx_.sizer().target();
+    const std::uint64_t target = tx_.packet_target();
     const std::uint64_t budget = target > fixed ? target - fixed : 0;
     if (cfg_.batch_delay > 0 && tx_.sendable_bytes(budget) < budget && rx_.ack_deadline() > now) {
       // Not a full packet yet: wait a little for more entries (an ack that is
@@ -124,7 +131,16 @@ session::poll_result session::poll(time_us now) {
         break;
       }
     }
-    auto frames = tx_.take_batch(budget);
+    if (cfg_.erasure_coding && !res.packets.empty() && cfg_.batch_delay > 0 &&
+        tx_.sendable_bytes(budget) < budget / 2) {
+      // Symbols still wanted after a file went out: unless they fill half a
+      // file they ride in the next one rather than pay for a file of their own.
+      if (batch_since_ == never)
+        batch_since_ = now;
+      holding = true;
+      break;
+    }
+    auto frames = tx_.take_batch(budget, fixed);
     if (frames.empty())
       break;
     batch_since_ = never;

@@ -56,8 +56,11 @@ public:
   const session_config& config() const { return cfg_; }
   const session_stats& stats() const { return stats_; }
   const rtt_estimator& rtt() const { return tx_.rtt(); }
-  std::uint64_t packet_size_target() const { return tx_.sizer().target(); }
+  std::uint64_t packet_size_target() const { return tx_.packet_target(); }
   double truncation_rate() const { return tx_.sizer().truncation_rate(); }
+  /// Share of data packet bytes that reach the peer (erasure coding sizes parity by it).
+  double survival() const { return tx_.survival(); }
+  const survival_model& model() const { return tx_.model(); }
   std::uint64_t outbox_entries() const { return tx_.outbox_entries(); }
   std::uint64_t next_expected() const { return rx_.next_expected(); }
   std::uint64_t peer_cumulative_ack() const { return tx_.peer_cumulative_ack(); }

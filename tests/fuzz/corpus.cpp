@@ -178,13 +178,22 @@ void droplog_seeds() {
   control_block c;
   c.cumulative_ack = 5;
   c.message_ranges = {{7, 9}};
-  c.nacks = {3};
+  c.nacks = {{3, 120}};
+  c.blocks = {{4, 2}};
+  c.rebuilt = {{1, 3}};
   message_frame m;
   m.seq = 5;
   m.payload = text("hello over a file drop");
   for (std::uint8_t flags : {std::uint8_t{0}, packet_flags::encrypted})
     put("droplog_packet", flags ? "raw_encrypted" : "raw_plain",
         encode_packet(flags, 0x0a0a, 0x0b0b, 11, c, {&m}, keys), {0});
+  message_frame sym; // an erasure-coded symbol: block 4, index 5 of k = 3
+  sym.seq = 4;
+  sym.fragment_index = 5;
+  sym.fragment_count = 3;
+  sym.flags = message_flags::coded;
+  sym.payload = text("parity symbol bytes.");
+  put("droplog_packet", "raw_symbol", encode_packet(0, 0x0a0a, 0x0b0b, 12, c, {&sym}, keys), {0});
   // Built mode: the bytes describe the packet (tests/fuzz/droplog_packet.cpp).
   put("droplog_packet", "built", text("\x05\x01\x02\x03 some message bytes here"), {1});
 

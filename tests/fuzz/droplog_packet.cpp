@@ -27,6 +27,7 @@ decode_limits small_limits() {
   decode_limits lim;
   lim.max_packet_bytes = 1u << 20;
   lim.max_fragment_bytes = 4096;
+  lim.max_symbol_bytes = 8192;
   return lim;
 }
 
@@ -36,6 +37,13 @@ void check_result(const decode_result& r, const decode_limits& lim) {
   const auto& p = r.packet;
   fuzz::require(p.messages.size() <= p.header.message_count, "droplog more messages than declared");
   for (auto& m : p.messages) {
+    if (m.flags == message_flags::coded) {
+      // An erasure-coded symbol: index and k within one GF(2^8) block.
+      fuzz::require(m.payload.size() <= lim.max_symbol_bytes, "droplog symbol over its bound");
+      fuzz::require(m.fragment_index < 255 && m.fragment_count > 0 && m.fragment_count < 256,
+                    "droplog symbol index or k out of range");
+      continue;
+    }
     fuzz::require(m.payload.size() <= lim.max_fragment_bytes, "droplog fragment over its bound");
     fuzz::require(m.fragment_index < m.fragment_count, "droplog fragment index not below count");
   }
@@ -74,7 +82,10 @@ void built(FuzzedDataProvider& fdp) {
   c.packet_ranges = ranges(fdp);
   c.nacks.resize(fdp.ConsumeIntegralInRange<std::size_t>(0, 4));
   for (auto& n : c.nacks)
-    n = fdp.ConsumeIntegral<std::uint64_t>();
+    n = {fdp.ConsumeIntegral<std::uint64_t>(), fdp.ConsumeIntegral<std::uint32_t>()};
+  c.blocks.resize(fdp.ConsumeIntegralInRange<std::size_t>(0, 4));
+  for (auto& b : c.blocks)
+    b = {fdp.ConsumeIntegral<std::uint64_t>(), fdp.ConsumeIntegral<std::uint8_t>()};
   std::vector<message_frame> ms(fdp.ConsumeIntegralInRange<std::size_t>(0, 4));
   for (auto& m : ms) {
     m.seq = fdp.ConsumeIntegral<std::uint64_t>();

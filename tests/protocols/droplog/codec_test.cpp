@@ -19,7 +19,8 @@ control_block sample_control() {
   c.ack_delay_us = 1234;
   c.message_ranges = {{19, 20}, {25, 30}};
   c.packet_ranges = {{40, 41}, {33, 37}, {1, 30}};
-  c.nacks = {38, 39};
+  c.nacks = {{38, 700}, {39, 0}};
+  c.blocks = {{12, 3}, {20, 1}};
   return c;
 }
 
