@@ -64,7 +64,11 @@ drop_gateway_config parse_drop_gateway_config(const json& j, const fs::path& bas
                   "fragment",
                   "batch_delay",
                   "max_ack_delay",
-                  "initial_rtt"});
+                  "initial_rtt",
+                  "erasure_coding",
+                  "coding_block",
+                  "small_message",
+                  "small_copies"});
   drop_gateway_config c;
   auto need = [&](const char* k) -> const json& { return cfg::required(j, "config", k); };
   auto side = cfg::get_string(need("side"), "config.side");
@@ -148,6 +152,7 @@ drop_gateway_config parse_drop_gateway_config(const json& j, const fs::path& bas
   flag("encrypt", s.encrypt);
   flag("compress", s.compress);
   flag("adaptive_packet_size", s.adaptive_packet_size);
+  flag("erasure_coding", s.erasure_coding);
   if (auto* v = cfg::member(j, "timeouts")) {
     auto m = cfg::get_string(*v, "config.timeouts");
     if (m != "adaptive" && m != "fixed")
@@ -163,6 +168,13 @@ drop_gateway_config parse_drop_gateway_config(const json& j, const fs::path& bas
   size("max_packet", s.max_packet_bytes);
   size("initial_packet", s.initial_packet_bytes);
   size("fragment", s.fragment_bytes);
+  size("small_message", s.small_message_bytes);
+  if (auto* v = cfg::member(j, "coding_block"))
+    s.coding_block_entries = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(cfg::get_positive(*v, "config.coding_block"), 1u << 20));
+  if (auto* v = cfg::member(j, "small_copies"))
+    s.small_copies_max = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(cfg::get_positive(*v, "config.small_copies"), 1u << 20));
   duration("batch_delay", s.batch_delay);
   duration("max_ack_delay", s.max_ack_delay);
   duration("initial_rtt", s.initial_rtt);

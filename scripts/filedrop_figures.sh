@@ -4,8 +4,9 @@
 # drop-gateway b -> python3's http.server, and back.
 #   1. N sequential small GETs (a 31-byte page): p50 and max latency;
 #   2. one response of SIZE bytes: time and MB/s (sha256 checked).
-# Usage: filedrop_figures.sh REPO_ROOT PEERLAB_BINARY [GETS [SIZE_BYTES [TRUNCATE [DELAY]]]]
-# Defaults: 100 GETs, 100 MiB, --truncate 0.75, --delay 50ms (the recorded figures).
+# Usage: filedrop_figures.sh REPO_ROOT PEERLAB_BINARY [GETS [SIZE_BYTES [TRUNCATE [DELAY [CODING]]]]]
+# Defaults: 100 GETs, 100 MiB, --truncate 0.75, --delay 50ms, CODING off (the
+# recorded figures); CODING "on" sets the gateways' "erasure_coding": true.
 # Prints one JSON line {"event":"filedrop_figures",...} last. Binds 127.0.0.1 only;
 # every process it starts is stopped on exit (tests/scripts/lib/live_common.sh).
 set -euo pipefail
@@ -16,6 +17,8 @@ gets=${3:-100}
 size=${4:-104857600}
 truncate=${5:-0.75}
 delay=${6:-50ms}
+coding=${7:-off}
+[[ $coding == on || $coding == off ]] || { echo "CODING must be on or off" >&2; exit 2; }
 need curl
 need python3
 live_tail_lines=8
@@ -37,6 +40,7 @@ key="file-drop figures shared key 0001"
 common='"metrics_interval": "10s", "min_packet": "4MiB", "initial_packet": "8MiB",
   "max_packet": "32MiB", "fragment": "256KiB", "max_body": "128MiB", "max_ack_delay": "20ms",
   "initial_rtt": "300ms"'
+[[ $coding == on ]] && common="$common, \"erasure_coding\": true"
 cat >"$work/a.json" <<JSON
 {"side": "a", "name": "drop-a", "peer": "drop-b", "key": "$key", "out_dir": "a_out", "in_dir": "a_in",
  "state_db": "a.db", "listen": "127.0.0.1:0", "request_timeout": "240s", $common}
@@ -86,13 +90,13 @@ end=$(date +%s.%N)
 [[ "$status" == 200 ]] || fail "big.bin: status $status"
 [[ $(sha256sum "$work/got.bin" | cut -d' ' -f1) == "$want" ]] || fail "big.bin arrived changed"
 
-python3 - "$work/latencies" "$start" "$end" "$size" "$gets" "$truncate" "$delay" <<'PY'
+python3 - "$work/latencies" "$start" "$end" "$size" "$gets" "$truncate" "$delay" "$coding" <<'PY'
 import json, statistics, sys
 lat = sorted(float(x) * 1000 for x in open(sys.argv[1]) if x.strip())
 start, end, size = float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 secs = end - start
 fig = {"event": "filedrop_figures", "gets": int(sys.argv[5]), "truncate": float(sys.argv[6]),
-       "delay": sys.argv[7], "get_p50_ms": round(statistics.median(lat), 1),
+       "delay": sys.argv[7], "coding": sys.argv[8], "get_p50_ms": round(statistics.median(lat), 1),
        "get_p90_ms": round(lat[int(0.9 * (len(lat) - 1))], 1), "get_max_ms": round(lat[-1], 1),
        "large_bytes": size, "large_s": round(secs, 2), "large_MB_per_s": round(size / 1e6 / secs, 2)}
 print(f"{fig['gets']} GETs: p50 {fig['get_p50_ms']} ms, p90 {fig['get_p90_ms']} ms, "

@@ -266,6 +266,15 @@ TEST_CASE("drop gateway config errors name the field", "[net][drop]") {
   bad = j;
   bad["side"] = "b";
   CHECK_THROWS_WITH(net::parse_drop_gateway_config(bad, d.path()), Catch::Contains("upstream"));
+  auto coded = j;
+  coded["erasure_coding"] = true;
+  coded["small_copies"] = 2;
+  auto c = net::parse_drop_gateway_config(coded, d.path());
+  CHECK(c.session.erasure_coding);
+  CHECK(c.session.small_copies_max == 2);
+  bad = j;
+  bad["coding_block"] = 200; // k plus parity must stay below 255 symbols
+  CHECK_THROWS_WITH(net::parse_drop_gateway_config(bad, d.path()), Catch::Contains("coding_block"));
   bad = j;
   bad["colour"] = "blue";
   CHECK_THROWS_WITH(net::parse_drop_gateway_config(bad, d.path()), Catch::Contains("colour"));
