@@ -97,6 +97,20 @@ public:
       throw std::runtime_error("cannot listen on " + opts_.listen + ": " + e.code().message());
     }
     mine_ = hello{rt_.id_, rt_.bound_};
+    // Before any role runs: a folder that cannot be made stops the start here.
+    if (opts_.drop_folders) { // packet files for the droplog role, not TCP frames
+      drop_ = std::make_unique<drop_transport>(
+        io_, *opts_.drop_folders, rt_.id_,
+        [this](peer_id from, bytes frame) {
+          frames_in_.fetch_add(1, std::memory_order_relaxed);
+          bytes_in_.fetch_add(frame.size(), std::memory_order_relaxed);
+          deliver(from, std::move(frame));
+        },
+        [this](const std::string& m) { log(m); },
+        [this](const std::string& name, double d) { count(name, d); });
+      log("packet files: writing below " + opts_.drop_folders->out_dir.string() + ", reading " +
+          drop_->incoming_dir());
+    }
     if (opts_.identity) {
       tls_.emplace(asio::ssl::context::tls);
       opts_.identity->configure(tls_->native_handle());
@@ -117,19 +131,6 @@ public:
     for (auto& a : actors_)
       caf::anon_send(a, start_atom::value);
 
-    if (opts_.drop_folders) { // packet files for the droplog role, not TCP frames
-      drop_ = std::make_unique<drop_transport>(
-        io_, *opts_.drop_folders, rt_.id_,
-        [this](peer_id from, bytes frame) {
-          frames_in_.fetch_add(1, std::memory_order_relaxed);
-          bytes_in_.fetch_add(frame.size(), std::memory_order_relaxed);
-          deliver(from, std::move(frame));
-        },
-        [this](const std::string& m) { log(m); },
-        [this](const std::string& name, double d) { count(name, d); });
-      log("packet files: writing below " + opts_.drop_folders->out_dir.string() + ", reading " +
-          drop_->incoming_dir());
-    }
     log("listening on " + rt_.bound_ + " as peer " + std::to_string(rt_.id_));
     running_ = true; // before the io thread starts: it reads this
     work_.emplace(io_.get_executor());

@@ -162,3 +162,13 @@ TEST_CASE("drop transport writes the role's frames as packet files within its qu
   CHECK(r.counts["drop.frames_dropped_queue_full"] == 1);
   CHECK(r.counts["drop.frames_dropped_malformed"] == 1);
 }
+
+TEST_CASE("drop transport refuses to start on a folder it cannot make", "[net][drop]") {
+  test::temp_dir t("droptransport");
+  net::write_file_atomically(t.path(), "plain", bytes{'x'});
+  boost::asio::io_context io;
+  auto nothing = [](auto&&...) {};
+  CHECK_THROWS_WITH(net::drop_transport(io, {t.path() / "plain" / "out", t.path() / "in"}, id_b,
+                                        nothing, nothing, nothing),
+                    Catch::Contains("cannot create folder"));
+}
