@@ -111,6 +111,13 @@ block_encoder::take(std::uint64_t offset, std::uint64_t packet_bytes, std::uint6
         break;
       }
       const double p = model.survive(offset + need, std::max(packet_bytes, offset + need));
+      // Where a symbol would hardly ever arrive, the file ends: the rest goes
+      // first in the next one. Symbols placed there would be wasted, and
+      // each block has only 255 symbol indices.
+      if (p < min_useful_survival && staged_.size() > first_new) {
+        close_file = true;
+        break;
+      }
       staged_.push_back(make_symbol(id, b));
       placed_.push_back({id, offset + need, p});
       b.expected += p;

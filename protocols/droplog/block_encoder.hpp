@@ -97,6 +97,7 @@ private:
   bool wants(const block& b) const;
   message_frame make_symbol(std::uint64_t id, block& b);
 
+  static constexpr double min_useful_survival = 0.1;
   const session_config& cfg_;
   std::map<std::uint64_t, block> blocks_;
   std::deque<message_frame> staged_;

@@ -293,12 +293,14 @@ void sender::retire_packets() {
   for (auto it = sent_.begin(); it != sent_.end();) {
     auto& p = it->second;
     if (p.coded) {
-      // Done once read whole, or once no block it carries is still open.
+      // In flight until read, cut or lost, or until no block it carries is open.
       const bool open = std::any_of(p.symbols.begin(), p.symbols.end(),
                                     [&](const symbol_ref& r) { return coder_.is_open(r.block); });
       if (!open)
         leave_flight(p, false);
-      if (p.acked || !open) {
+      // Read, cut or lost, its symbols are accounted for (a lost one's by
+      // repairs): the record would only count against max_tracked_packets.
+      if (p.acked || !p.in_flight) {
         deletable_.push_back({folder_side::outgoing, it->first});
         it = sent_.erase(it);
       } else {

@@ -61,6 +61,7 @@ public:
   /// Share of data packet bytes that reach the peer (erasure coding sizes parity by it).
   double survival() const { return tx_.survival(); }
   const survival_model& model() const { return tx_.model(); }
+  const block_encoder& coder() const { return tx_.coder(); }
   std::uint64_t outbox_entries() const { return tx_.outbox_entries(); }
   std::uint64_t next_expected() const { return rx_.next_expected(); }
   std::uint64_t peer_cumulative_ack() const { return tx_.peer_cumulative_ack(); }
