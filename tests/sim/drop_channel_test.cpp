@@ -16,6 +16,10 @@ const nlohmann::json& adaptive_scenario() {
   static const auto j = load_json("scenarios/filedrop_truncation.json");
   return j;
 }
+const nlohmann::json& coded_scenario() {
+  static const auto j = load_json("scenarios/filedrop_coded.json");
+  return j;
+}
 const nlohmann::json& fixed_scenario() {
   static const auto j = load_json("scenarios/filedrop_fixed_timeout.json");
   return j;
@@ -38,6 +42,25 @@ TEST_CASE("drop channel scenario passes every checker under 75 percent truncatio
   auto& f = r.summary["frames"];
   CHECK(f["truncated"].get<double>() > 0.6 * f["sent"].get<double>());
   CHECK(f["corrupted"].get<double>() > 0);
+}
+
+TEST_CASE("drop channel with erasure coding passes every checker and answers HTTP sooner",
+          "[sim][droplog]") {
+  auto r = run_drop(coded_scenario());
+  INFO(failures(r.verdicts));
+  REQUIRE(r.verdicts.size() == 3);
+  for (auto& v : r.verdicts)
+    CHECK(v.passed);
+  auto& d = r.summary["droplog"];
+  CHECK(d["messages_delivered"].get<std::uint64_t>() == 600);
+  CHECK(d["http_ok"].get<std::uint64_t>() == 30);
+  CHECK(d["forged_sent"].get<std::uint64_t>() > 0);
+  auto plain = run_drop(adaptive_scenario());
+  INFO("HTTP p50 " << d.dump() << " vs " << plain.summary["droplog"].dump());
+  CHECK(d["http_latency_p50_s"].get<double>() <
+        plain.summary["droplog"]["http_latency_p50_s"].get<double>());
+  auto again = run_drop(coded_scenario());
+  CHECK(again.fingerprint == r.fingerprint);
 }
 
 TEST_CASE("drop channel baseline with the original fixed 5 s timeout also delivers everything",
