@@ -28,6 +28,14 @@ public:
   void u32(std::uint32_t v) { put(&v, 4); }
   void u64(std::uint64_t v) { put(&v, 8); }
   void raw(byte_view v) { put(v.data(), v.size()); }
+  /// LEB128: 7 bits per byte, low bits first; 1 byte below 128, 10 at most.
+  void varint(std::uint64_t v) {
+    while (v >= 0x80) {
+      u8(static_cast<std::uint8_t>(v | 0x80));
+      v >>= 7;
+    }
+    u8(static_cast<std::uint8_t>(v));
+  }
   template <std::size_t N>
   void fixed(const std::array<std::uint8_t, N>& a) {
     raw(byte_view{a.data(), N});
@@ -75,6 +83,22 @@ public:
   bool u16(std::uint16_t& v) { return get(&v, 2); }
   bool u32(std::uint32_t& v) { return get(&v, 4); }
   bool u64(std::uint64_t& v) { return get(&v, 8); }
+  /// LEB128 as written by writer::varint; false if cut, longer than 10
+  /// bytes or beyond 64 bits.
+  bool varint(std::uint64_t& v) {
+    v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+      std::uint8_t b = 0;
+      if (!u8(b))
+        return false;
+      if (shift == 63 && b > 1)
+        return false;
+      v |= std::uint64_t{b & 0x7fu} << shift;
+      if (!(b & 0x80))
+        return true;
+    }
+    return false;
+  }
   template <std::size_t N>
   bool fixed(std::array<std::uint8_t, N>& a) {
     return get(a.data(), N);

@@ -79,7 +79,7 @@ block_decoder::outcome block_decoder::add(message_frame&& s, std::vector<message
 std::vector<id_range> block_decoder::rebuilt_ranges(std::size_t n) const {
   auto all = done_.all();
   if (all.size() > n)
-    all.resize(n);
+    all.erase(all.begin(), all.end() - static_cast<std::ptrdiff_t>(n));
   return all;
 }
 

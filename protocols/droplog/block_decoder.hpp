@@ -31,8 +31,10 @@ public:
   /// unfinished ones. `have` is the symbols held, or rebuilt_mark if rebuilt.
   std::vector<block_report> reports(std::size_t n) const;
   static constexpr std::uint8_t rebuilt_mark = 255;
-  /// Up to `n` ranges of rebuilt block ids, lowest first: the sender's
-  /// unfinished blocks are its oldest, so the bottom of the set is what it needs.
+  /// Up to `n` ranges of rebuilt block ids, the highest: block ids are
+  /// sparse packet ids, so each rebuilt block is a range of its own, and the
+  /// lowest ones are long retired at the sender (their entries were acked);
+  /// the newest are those it may still be sending parity for.
   std::vector<id_range> rebuilt_ranges(std::size_t n) const;
   std::size_t open_blocks() const { return open_.size(); }
   std::uint64_t buffered_bytes() const { return bytes_; }

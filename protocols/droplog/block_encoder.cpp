@@ -46,10 +46,11 @@ bool block_encoder::wants(const block& b) const {
   if (b.copies_left > 0)
     return true;
   // Before any feedback, parity for `coding_proactive` of the expected loss;
-  // afterwards enough to cover the whole deficit with a margin.
+  // afterwards `coding_repair_share` of the deficit, with a margin.
   const double need = b.k - b.have;
   const double target =
-    b.feedback ? need + cfg_.coding_margin * std::sqrt(b.variance) : cfg_.coding_proactive * need;
+    b.feedback ? cfg_.coding_repair_share * need + cfg_.coding_margin * std::sqrt(b.variance)
+               : cfg_.coding_proactive * need;
   return b.expected + 1e-9 < target && b.expected < need * 8;
 }
 
@@ -126,6 +127,7 @@ block_encoder::take(std::uint64_t offset, std::uint64_t packet_bytes, std::uint6
         refs.push_back({id, 0, 0, 0});
       auto& r = refs.back();
       ++r.count;
+      r.ends.push_back(static_cast<std::uint32_t>(offset + need));
       r.expected += p;
       r.variance += p * (1 - p);
       offset += need;
@@ -164,7 +166,7 @@ void block_encoder::finish_packet(std::uint64_t size, const survival_model& mode
   }
 }
 
-void block_encoder::left_flight(const std::vector<symbol_ref>& refs) {
+void block_encoder::left_flight(const std::vector<symbol_ref>& refs, std::uint64_t bytes_read) {
   for (auto& r : refs) {
     auto it = blocks_.find(r.block);
     if (it == blocks_.end())
@@ -173,7 +175,25 @@ void block_encoder::left_flight(const std::vector<symbol_ref>& refs) {
     b.expected = std::max(0.0, b.expected - r.expected);
     b.variance = std::max(0.0, b.variance - r.variance);
     b.feedback = true;
+    const bool reported =
+      std::any_of(reported_.begin(), reported_.end(),
+                  [&](const block_report& x) { return x.block == r.block; }) ||
+      std::any_of(reported_rebuilt_.begin(), reported_rebuilt_.end(),
+                  [&](const id_range& x) { return x.first <= r.block && r.block <= x.last; });
+    if (reported)
+      continue;
+    const auto arrived = static_cast<std::uint32_t>(std::count_if(
+      r.ends.begin(), r.ends.end(), [&](std::uint32_t e) { return e <= bytes_read; }));
+    // At most k - 1: a symbol skipped for bit rot is not told apart here,
+    // so only the receiver's report says a block is rebuilt.
+    b.have = std::min(b.have + arrived, std::max<std::uint32_t>(b.k, 1) - 1);
   }
+}
+
+void block_encoder::set_reported(const std::vector<block_report>& reports,
+                                 const std::vector<id_range>& rebuilt) {
+  reported_ = reports;
+  reported_rebuilt_ = rebuilt;
 }
 
 void block_encoder::on_reports(const std::vector<block_report>& reports,

@@ -24,8 +24,9 @@ namespace peerlab::droplog {
 struct symbol_ref {
   std::uint64_t block = 0;
   std::uint32_t count = 0;
-  double expected = 0; // sum of P(arrives)
-  double variance = 0; // sum of p (1 - p)
+  double expected = 0;             // sum of P(arrives)
+  double variance = 0;             // sum of p (1 - p)
+  std::vector<std::uint32_t> ends; // offset just past each symbol in the packet
 };
 
 class block_encoder {
@@ -64,7 +65,14 @@ public:
                      std::vector<symbol_ref>& refs);
 
   /// A packet carrying `refs` is no longer in flight (read, cut or lost).
-  void left_flight(const std::vector<symbol_ref>& refs);
+  /// `bytes_read`: how much of it the receiver read (its size when acked,
+  /// what the NACK says when cut, 0 when lost unseen). For blocks the
+  /// control block being handled does not report, the symbols within it
+  /// count as held: the sender's view stays current between reports.
+  void left_flight(const std::vector<symbol_ref>& refs, std::uint64_t bytes_read);
+  /// The blocks the control block now being handled reports on (empty when
+  /// its reports are stale): their counts come from the report instead.
+  void set_reported(const std::vector<block_report>& reports, const std::vector<id_range>& rebuilt);
   /// The receiver's reports from a control block at least as recent as any
   /// before: symbols held per unfinished block, and rebuilt block ranges. A
   /// block it does not list keeps its last count.
@@ -108,6 +116,8 @@ private:
   };
   std::vector<placement> placed_; // parallel to staged_
   std::vector<std::uint64_t> exhausted_;
+  std::vector<block_report> reported_;
+  std::vector<id_range> reported_rebuilt_;
   std::uint64_t parity_sent_ = 0;
 };
 

@@ -6,71 +6,119 @@
 #include <algorithm>
 #include <cstring>
 
+#include <zlib.h>
+
 namespace peerlab::droplog {
 
 namespace {
 
 byte_view view(const tag& t) { return {t.data(), t.size()}; }
 
-void put_range(wire::writer& w, const id_range& r) {
-  w.u64(r.first);
-  w.u64(r.last);
+std::uint32_t frame_check(const std::uint8_t* fields) {
+  return static_cast<std::uint32_t>(
+    crc32(crc32(0L, Z_NULL, 0), fields, static_cast<uInt>(frame_fields_bytes)));
 }
 
-bool get_range(wire::reader& r, id_range& x) {
-  return r.u64(x.first) && r.u64(x.last) && x.last >= x.first;
+// Ids are written as differences from the previous one, zigzag LEB128: the
+// nearby ids of an ack list take one or two bytes each instead of eight.
+void put_delta(wire::writer& w, std::uint64_t v, std::uint64_t& prev) {
+  const std::uint64_t d = v - prev; // two's complement difference
+  w.varint((d << 1) ^ (0 - (d >> 63)));
+  prev = v;
 }
 
-std::size_t control_body_size(const control_block& c) {
-  return control_fixed_bytes + 16 * (c.message_ranges.size() + c.packet_ranges.size()) +
-         nack_wire_bytes * c.nacks.size() + block_report_wire_bytes * c.blocks.size() +
-         16 * c.rebuilt.size();
+bool get_delta(wire::reader& r, std::uint64_t& v, std::uint64_t& prev) {
+  std::uint64_t z = 0;
+  if (!r.varint(z))
+    return false;
+  v = prev + ((z >> 1) ^ (0 - (z & 1)));
+  prev = v;
+  return true;
+}
+
+auto range_writer(std::uint64_t& prev) {
+  return [&prev](wire::writer& w, const id_range& r) {
+    put_delta(w, r.first, prev);
+    w.varint(r.last - r.first);
+    prev = r.last;
+  };
+}
+
+auto range_reader(std::uint64_t& prev) {
+  return [&prev](wire::reader& r, id_range& x) {
+    std::uint64_t len = 0;
+    if (!get_delta(r, x.first, prev) || !r.varint(len) || len > UINT64_MAX - x.first)
+      return false;
+    x.last = x.first + len;
+    prev = x.last;
+    return true;
+  };
 }
 
 bytes control_bytes(const control_block& c) {
   bytes out;
-  out.reserve(control_body_size(c)); // also spares GCC 12 a false -Wstringop-overflow
+  out.reserve(64 + 4 * (c.message_ranges.size() + c.packet_ranges.size() + c.nacks.size() +
+                        c.blocks.size() + c.rebuilt.size()));
   wire::writer w(out);
-  w.u64(c.cumulative_ack);
-  w.u64(c.ack_of_ack);
-  w.u64(c.largest_packet);
-  w.u64(c.ack_delay_us);
-  w.list8(c.message_ranges, put_range);
-  w.list8(c.packet_ranges, put_range);
-  w.list8(c.nacks, [](wire::writer& w, const nack_entry& n) {
-    w.u64(n.id);
-    w.u32(n.bytes_read);
+  w.varint(c.cumulative_ack);
+  w.varint(c.ack_of_ack);
+  w.varint(c.largest_packet);
+  w.varint(c.ack_delay_us);
+  std::uint64_t prev = c.cumulative_ack;
+  w.list8(c.message_ranges, range_writer(prev));
+  prev = c.largest_packet;
+  w.list8(c.packet_ranges, range_writer(prev));
+  prev = c.largest_packet;
+  w.list8(c.nacks, [&](wire::writer& w, const nack_entry& n) {
+    put_delta(w, n.id, prev);
+    w.varint(n.bytes_read);
   });
-  w.list8(c.blocks, [](wire::writer& w, const block_report& b) {
-    w.u64(b.block);
+  prev = c.largest_packet;
+  w.list8(c.blocks, [&](wire::writer& w, const block_report& b) {
+    put_delta(w, b.block, prev);
     w.u8(b.have);
   });
-  w.list8(c.rebuilt, put_range);
+  prev = c.largest_packet;
+  w.list8(c.rebuilt, range_writer(prev));
   return out;
 }
 
 bool parse_control(byte_view b, control_block& c) {
   wire::reader r(b);
-  if (!r.u64(c.cumulative_ack) || !r.u64(c.ack_of_ack) || !r.u64(c.largest_packet) ||
-      !r.u64(c.ack_delay_us))
+  if (!r.varint(c.cumulative_ack) || !r.varint(c.ack_of_ack) || !r.varint(c.largest_packet) ||
+      !r.varint(c.ack_delay_us))
     return false;
-  return r.list8(c.message_ranges, limits::ack_ranges_max, get_range) &&
-         r.list8(c.packet_ranges, limits::ack_ranges_max, get_range) &&
-         r.list8(
-           c.nacks, limits::nacks_max,
-           [](wire::reader& r, nack_entry& n) { return r.u64(n.id) && r.u32(n.bytes_read); }) &&
-         r.list8(c.blocks, limits::block_reports_max,
-                 [](wire::reader& r, block_report& b) { return r.u64(b.block) && r.u8(b.have); }) &&
-         r.list8(c.rebuilt, limits::ack_ranges_max, get_range) && r.at_end();
+  std::uint64_t prev = c.cumulative_ack;
+  if (!r.list8(c.message_ranges, limits::ack_ranges_max, range_reader(prev)))
+    return false;
+  prev = c.largest_packet;
+  if (!r.list8(c.packet_ranges, limits::ack_ranges_max, range_reader(prev)))
+    return false;
+  prev = c.largest_packet;
+  if (!r.list8(c.nacks, limits::nacks_max, [&](wire::reader& r, nack_entry& n) {
+        std::uint64_t read = 0;
+        if (!get_delta(r, n.id, prev) || !r.varint(read) || read > UINT32_MAX)
+          return false;
+        n.bytes_read = static_cast<std::uint32_t>(read);
+        return true;
+      }))
+    return false;
+  prev = c.largest_packet;
+  if (!r.list8(c.blocks, limits::block_reports_max, [&](wire::reader& r, block_report& b) {
+        return get_delta(r, b.block, prev) && r.u8(b.have);
+      }))
+    return false;
+  prev = c.largest_packet;
+  return r.list8(c.rebuilt, limits::ack_ranges_max, range_reader(prev)) && r.at_end();
 }
 
-constexpr std::size_t max_control_bytes =
-  control_fixed_bytes + 2 * limits::ack_ranges_max * 16 + limits::nacks_max * nack_wire_bytes +
-  limits::block_reports_max * block_report_wire_bytes + limits::ack_ranges_max * 16;
+// Largest possible encoding: every varint at its 10 bytes.
+constexpr std::size_t max_control_bytes = 4 * 10 + 5 + 3 * limits::ack_ranges_max * 20 +
+                                          limits::nacks_max * 15 + limits::block_reports_max * 11;
 
 } // namespace
 
-std::size_t control_size(const control_block& c) { return control_body_size(c) + tag_bytes; }
+std::size_t control_size(const control_block& c) { return control_bytes(c).size() + tag_bytes; }
 
 bytes encode_packet(std::uint8_t flags, peer_id sender, peer_id recipient, std::uint64_t packet_id,
                     const control_block& control, const std::vector<const message_frame*>& messages,
@@ -111,6 +159,8 @@ bytes encode_packet(std::uint8_t flags, peer_id sender, peer_id recipient, std::
     std::memcpy(fh + 12, &m->fragment_count, 4);
     std::memcpy(fh + 16, &len, 4);
     fh[20] = m->flags;
+    const std::uint32_t check = frame_check(fh);
+    std::memcpy(fh + frame_fields_bytes, &check, 4);
     std::uint8_t idx[4];
     std::memcpy(idx, &index, 4);
     w.raw({fh, frame_header_bytes});
@@ -211,7 +261,7 @@ decode_result decode_packet(byte_view data, const direction_keys& keys, const de
     return fail(packet_error::oversize, "declared " + std::to_string(h.total_length) + " bytes");
   if (data.size() > h.total_length)
     return fail(packet_error::too_long, "more bytes than declared");
-  if (h.control_length < control_fixed_bytes || h.control_length > max_control_bytes ||
+  if (h.control_length < control_min_bytes || h.control_length > max_control_bytes ||
       h.message_count > limits::messages_per_packet_max ||
       ((h.flags & packet_flags::ack_eliciting) != 0) != (h.message_count > 0))
     return fail(packet_error::bad_control_length, "inconsistent header fields");
@@ -221,7 +271,7 @@ decode_result decode_packet(byte_view data, const direction_keys& keys, const de
   p.usable_bytes = header_bytes;
   auto stop = [&](tail_state s, std::string why) {
     p.tail = truncated ? tail_state::truncated : s;
-    p.tail_detail = std::move(why);
+    p.tail_detail = p.damaged_frames ? p.tail_detail + "; then " + why : std::move(why);
     return std::move(res);
   };
   if (r.remaining() < h.control_length + tag_bytes)
@@ -238,11 +288,22 @@ decode_result decode_packet(byte_view data, const direction_keys& keys, const de
 
   const bool encrypt = h.flags & packet_flags::encrypted;
   std::size_t pos = header_bytes + h.control_length + tag_bytes;
+  // A frame whose header check holds but whose payload fails is skipped:
+  // bit rot costs that frame, not the rest of the file. A header that fails
+  // its check ends the file: its length cannot be trusted.
+  auto skip = [&](std::string why) {
+    if (p.damaged_frames++ == 0)
+      p.tail_detail = std::move(why);
+  };
   for (std::uint32_t index = 0; index < h.message_count; ++index) {
     const std::string where = "message " + std::to_string(index);
     if (data.size() - pos < frame_header_bytes)
       return stop(tail_state::damaged, where + " header cut");
     const std::uint8_t* fh = data.data() + pos;
+    std::uint32_t check = 0;
+    std::memcpy(&check, fh + frame_fields_bytes, 4);
+    if (check != frame_check(fh))
+      return stop(tail_state::damaged, where + " header check failed");
     message_frame m;
     std::uint32_t len = 0;
     std::memcpy(&m.seq, fh, 8);
@@ -256,6 +317,8 @@ decode_result decode_packet(byte_view data, const direction_keys& keys, const de
       return stop(tail_state::damaged, where + " cut");
     byte_view body = data.subspan(pos + frame_header_bytes, len);
     const std::uint8_t* mtag = body.data() + len;
+    pos += frame_size(len);
+    p.usable_bytes = pos;
     std::uint8_t idx[4];
     std::memcpy(idx, &index, 4);
     if (encrypt) {
@@ -263,42 +326,52 @@ decode_result decode_packet(byte_view data, const direction_keys& keys, const de
       aad.insert(aad.end(), idx, idx + 4);
       aad.insert(aad.end(), fh, fh + frame_header_bytes);
       m.payload.resize(len);
-      if (!gcm_open(keys.cipher, h.packet_id, index, aad, body, mtag, m.payload.data()))
-        return stop(tail_state::damaged, where + " authentication failed");
+      if (!gcm_open(keys.cipher, h.packet_id, index, aad, body, mtag, m.payload.data())) {
+        skip(where + " authentication failed");
+        continue;
+      }
     } else {
       tag t = keys.message.compute(
         {{htag.data(), htag.size()}, {idx, 4}, {fh, frame_header_bytes}, body});
-      if (!tags_equal(t, mtag))
-        return stop(tail_state::damaged, where + " tag mismatch");
+      if (!tags_equal(t, mtag)) {
+        skip(where + " tag mismatch");
+        continue;
+      }
       m.payload.assign(body.begin(), body.end());
     }
     if (m.flags == message_flags::coded) {
       // A symbol: index below erasure::max_symbols, k in [1, 255]; the
       // block decoder checks the rest.
       if (m.fragment_count == 0 || m.fragment_count >= 256 || m.fragment_index >= 255 ||
-          m.payload.size() > lim.max_symbol_bytes)
-        return stop(tail_state::damaged, where + " bad symbol fields");
+          m.payload.size() > lim.max_symbol_bytes) {
+        skip(where + " bad symbol fields");
+        continue;
+      }
     } else if ((m.flags & ~message_flags::compressed) || m.fragment_count == 0 ||
                m.fragment_count > limits::fragments_per_message_max ||
                m.fragment_index >= m.fragment_count) {
-      return stop(tail_state::damaged, where + " bad fragment fields");
+      skip(where + " bad fragment fields");
+      continue;
     } else if (m.flags & message_flags::compressed) {
       auto plain = decompress_fragment(m.payload, lim.max_fragment_bytes);
-      if (!plain)
-        return stop(tail_state::damaged, where + " does not decompress");
+      if (!plain) {
+        skip(where + " does not decompress");
+        continue;
+      }
       m.payload = std::move(*plain);
       m.flags = 0;
     } else if (m.payload.size() > lim.max_fragment_bytes) {
-      return stop(tail_state::damaged, where + " fragment too large");
+      skip(where + " fragment too large");
+      continue;
     }
     p.messages.push_back(std::move(m));
-    pos += frame_size(len);
-    p.usable_bytes = pos;
   }
   if (pos != data.size())
     return stop(tail_state::damaged, "trailing bytes");
   if (truncated)
     return stop(tail_state::truncated, "fewer bytes than declared");
+  if (p.damaged_frames > 0)
+    p.tail = tail_state::damaged;
   return res;
 }
 

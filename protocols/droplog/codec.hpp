@@ -26,13 +26,24 @@
 namespace peerlab::droplog {
 
 constexpr std::uint32_t packet_magic = 0x474f4c44; // "DLOG" in file byte order
-constexpr std::uint8_t packet_version = 2;         // 2: NACKs carry bytes read; block reports
+constexpr std::uint8_t packet_version = 3;         // 2: NACKs carry bytes read, block reports;
+                                                   // 3: frame header check, varint control block
 constexpr std::size_t header_field_bytes = 48;
 constexpr std::size_t header_bytes = header_field_bytes + tag_bytes;
+// The control block's numbers are LEB128 varints, its ids differences from
+// the previous one (wire version 3). The sizes below bound each part for ids
+// below 2^49 (a million files a second for 17 years); the receiver trims its
+// lists to stay within them, so a full control block always fits the packet
+// sizes validate() accepts.
+constexpr std::size_t control_min_bytes = 4 + 5;
 constexpr std::size_t control_fixed_bytes = 4 * 8 + 5;
-constexpr std::size_t nack_wire_bytes = 8 + 4;
+constexpr std::size_t range_wire_bytes = 16;
+constexpr std::size_t nack_wire_bytes = 8 + 5;
 constexpr std::size_t block_report_wire_bytes = 8 + 1;
-constexpr std::size_t frame_header_bytes = 8 + 4 + 4 + 4 + 1;
+// seq, fragment index, count, length, flags, then a CRC-32 of those 21 bytes:
+// a frame whose payload rotted is skipped, and the frames after it still count.
+constexpr std::size_t frame_fields_bytes = 8 + 4 + 4 + 4 + 1;
+constexpr std::size_t frame_header_bytes = frame_fields_bytes + 4;
 constexpr std::size_t frame_overhead = frame_header_bytes + tag_bytes;
 
 namespace packet_flags {
@@ -134,7 +145,7 @@ const char* to_string(packet_error e);
 enum class tail_state : std::uint8_t {
   intact,    // every part present and verified
   truncated, // file shorter than declared: prefix used
-  damaged,   // a tag failed or a field is inconsistent: prefix before it used
+  damaged,   // a tag failed or a field is inconsistent: frames around it used
 };
 
 struct decode_limits {
@@ -148,8 +159,9 @@ struct decoded_packet {
   std::optional<control_block> control; // present if whole and verified
   std::vector<message_frame> messages;  // verified leading messages, decrypted and decompressed
   tail_state tail = tail_state::intact;
-  std::uint64_t usable_bytes = 0; // prefix used: header, control, whole messages
-  std::string tail_detail;        // which part failed, for events
+  std::uint64_t usable_bytes = 0;   // prefix read: header, control, whole frames (used or skipped)
+  std::uint32_t damaged_frames = 0; // frames skipped: framing intact, payload failed
+  std::string tail_detail;          // which part failed first, for events
 };
 
 struct decode_result {

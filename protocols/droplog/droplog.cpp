@@ -4,6 +4,16 @@
 
 namespace peerlab::droplog {
 
+std::uint64_t control_bytes_bound(const session_config& c) {
+  const std::uint64_t block_reports =
+    c.erasure_coding
+      ? (block_report_wire_bytes * std::min(c.ack_ranges, limits::block_reports_max) +
+         range_wire_bytes * c.ack_ranges)
+      : 0;
+  return control_fixed_bytes + 2 * range_wire_bytes * c.ack_ranges +
+         nack_wire_bytes * c.nacks_per_packet + block_reports;
+}
+
 std::string validate(const session_config& c) {
   auto n = [](auto v) { return std::to_string(v); };
   if (c.local == c.remote)
@@ -17,14 +27,7 @@ std::string validate(const session_config& c) {
     return "ack_ranges must be 1.." + n(limits::ack_ranges_max);
   if (c.nacks_per_packet == 0 || c.nacks_per_packet > limits::nacks_max)
     return "nacks_per_packet must be 1.." + n(limits::nacks_max);
-  const std::uint64_t block_reports =
-    c.erasure_coding
-      ? (block_report_wire_bytes * std::min(c.ack_ranges, limits::block_reports_max) +
-         16 * c.ack_ranges)
-      : 0;
-  const std::uint64_t worst_control = control_fixed_bytes + 2 * 16 * c.ack_ranges +
-                                      nack_wire_bytes * c.nacks_per_packet + block_reports +
-                                      tag_bytes;
+  const std::uint64_t worst_control = control_bytes_bound(c) + tag_bytes;
   const std::uint64_t smallest = header_bytes + worst_control + frame_size(c.fragment_bytes);
   if (c.min_packet_bytes < smallest)
     return "min_packet_bytes " + n(c.min_packet_bytes) + " cannot hold one fragment of " +
@@ -58,6 +61,8 @@ std::string validate(const session_config& c) {
     return "coding_block_entries must be 1..127 (k plus parity stay below 255 symbols)";
   if (!(c.coding_margin >= 0 && c.coding_margin <= 10))
     return "coding_margin must be 0..10 standard deviations";
+  if (!(c.coding_repair_share > 0 && c.coding_repair_share <= 1))
+    return "coding_repair_share must be in (0, 1]";
   if (!(c.coding_proactive >= 0 && c.coding_proactive <= 4))
     return "coding_proactive must be 0..4";
   if (c.small_copies_max == 0 || c.small_copies_max > 16)

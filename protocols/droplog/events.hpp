@@ -53,6 +53,8 @@ struct session_stats {
   std::uint64_t packets_lost = 0, spurious_losses = 0, timeouts = 0, rtt_samples = 0;
   std::uint64_t entries_duplicate = 0, window_drops = 0;
   std::uint64_t symbols_sent = 0, parity_symbols_sent = 0, blocks_opened = 0, blocks_rebuilt = 0;
+  // Symbols read intact, and those of them a block no longer needed.
+  std::uint64_t symbols_received = 0, symbols_surplus = 0;
 };
 
 } // namespace peerlab::droplog

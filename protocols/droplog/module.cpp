@@ -36,6 +36,7 @@ std::shared_ptr<role> droplog_from_json(const json& p, const std::string& path,
                   "adaptive_repeat",
                   "erasure_coding",
                   "coding_block",
+                  "repair_share",
                   "small_message",
                   "small_copies",
                   "serve_http",
@@ -86,6 +87,7 @@ std::shared_ptr<role> droplog_from_json(const json& p, const std::string& path,
   f.flag("adaptive_repeat", s.adaptive_repeat);
   f.flag("erasure_coding", s.erasure_coding);
   f.positive("coding_block", s.coding_block_entries);
+  f.probability("repair_share", s.coding_repair_share);
   f.size("small_message", s.small_message_bytes);
   f.positive("small_copies", s.small_copies_max);
   f.flag("serve_http", c.serve_http);

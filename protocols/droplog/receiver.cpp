@@ -59,6 +59,7 @@ void receiver::add_symbols(std::vector<message_frame>& symbols, std::vector<mess
   for (auto& s : symbols) {
     const auto id = s.seq;
     std::string why;
+    ++stats_.symbols_received;
     switch (blocks_.add(std::move(s), entries, &why)) {
     case block_decoder::outcome::rebuilt:
       ++stats_.blocks_rebuilt;
@@ -66,8 +67,10 @@ void receiver::add_symbols(std::vector<message_frame>& symbols, std::vector<mess
     case block_decoder::outcome::malformed:
       events.push_back({event_kind::protocol_error, id, why});
       break;
-    case block_decoder::outcome::kept:
     case block_decoder::outcome::ignored:
+      ++stats_.symbols_surplus;
+      break;
+    case block_decoder::outcome::kept:
       break;
     }
   }
@@ -239,6 +242,26 @@ control_block receiver::build_control(time_us now, std::uint64_t ack_of_ack) con
   }
   c.blocks = blocks_.reports(std::min(cfg_.ack_ranges, limits::block_reports_max));
   c.rebuilt = blocks_.rebuilt_ranges(nranges);
+  // Ids beyond 2^49 could make the varints outgrow what validate() allowed
+  // for: shed reports, then ranges, until it fits.
+  const auto bound = control_bytes_bound(cfg_) + tag_bytes;
+  auto shed = [&] {
+    for (auto* v : {&c.rebuilt, &c.packet_ranges, &c.message_ranges})
+      if (!v->empty()) {
+        v->pop_back();
+        return true;
+      }
+    if (!c.blocks.empty()) {
+      c.blocks.pop_back();
+      return true;
+    }
+    if (c.nacks.empty())
+      return false;
+    c.nacks.pop_back();
+    return true;
+  };
+  while (control_size(c) > bound && shed()) {
+  }
   return c;
 }
 

@@ -91,13 +91,13 @@ void sender::ack_entry(std::uint64_t seq) {
   store_.erase_entry(true, seq);
 }
 
-void sender::leave_flight(sent_packet& p, bool requeue) {
+void sender::leave_flight(sent_packet& p, bool requeue, std::uint64_t bytes_read) {
   if (!p.in_flight)
     return;
   p.in_flight = false;
   bytes_in_flight_ -= p.size;
   --packets_in_flight_;
-  coder_.left_flight(p.symbols);
+  coder_.left_flight(p.symbols, bytes_read);
   for (auto seq : p.seqs) {
     auto it = outbox_.find(seq);
     if (it == outbox_.end())
@@ -113,15 +113,15 @@ void sender::ack_packet(std::uint64_t, sent_packet& p) {
   p.acked = true;
   if (p.in_flight) {
     sizer_.on_intact(p.size);
-    leave_flight(p, false);
+    leave_flight(p, false, p.size);
   }
   // An intact packet means every entry in it reached the receiver's log.
   for (auto seq : p.seqs)
     ack_entry(seq);
 }
 
-void sender::declare_lost(sent_packet& p, loss_reason why) {
-  leave_flight(p, true);
+void sender::declare_lost(sent_packet& p, loss_reason why, std::uint64_t bytes_read) {
+  leave_flight(p, true, bytes_read);
   p.lost = why;
   p.lost_at_largest = largest_acked_;
   ++stats_.packets_lost;
@@ -139,6 +139,9 @@ void sender::on_spurious_loss(std::uint64_t id, const sent_packet& p) {
 
 void sender::on_control(time_us now, const control_block& c, std::vector<session_event>& events) {
   bool progress = false;
+  const bool fresh_reports = cfg_.erasure_coding && c.largest_packet >= reports_largest_;
+  if (fresh_reports)
+    coder_.set_reported(c.blocks, c.rebuilt);
   // Never believe acks for seqs we have not assigned yet.
   const std::uint64_t cum = std::min(c.cumulative_ack, next_seq_);
   if (cum > peer_cum_ack_) {
@@ -200,9 +203,10 @@ void sender::on_control(time_us now, const control_block& c, std::vector<session
     ++stats_.nacks_received;
     on_survival(std::min(1.0, static_cast<double>(n.bytes_read) /
                                 static_cast<double>(std::max<std::uint64_t>(1, it->second.size))));
-    model_.observe(it->second.size, n.bytes_read, false);
+    // Read to the end with frames skipped for rot: not a cut.
+    model_.observe(it->second.size, n.bytes_read, n.bytes_read >= it->second.size);
     sizer_.on_truncated(it->second.sent_at, now);
-    declare_lost(it->second, loss_reason::nack);
+    declare_lost(it->second, loss_reason::nack, n.bytes_read);
     events.push_back({event_kind::nack_received, id, "peer could not read the whole packet"});
   }
   if (cfg_.timeouts == timeout_mode::adaptive)
@@ -212,6 +216,8 @@ void sender::on_control(time_us now, const control_block& c, std::vector<session
     reports_largest_ = c.largest_packet;
     coder_.on_reports(c.blocks, c.rebuilt);
   }
+  if (fresh_reports)
+    coder_.set_reported({}, {});
   after_coded_feedback();
   retire_packets();
 }

@@ -90,8 +90,9 @@ private:
 
   void ack_entry(std::uint64_t seq);
   void ack_packet(std::uint64_t id, sent_packet& p);
-  void leave_flight(sent_packet& p, bool requeue);
-  void declare_lost(sent_packet& p, loss_reason why);
+  /// `bytes_read`: how much of the packet the receiver read, if known.
+  void leave_flight(sent_packet& p, bool requeue, std::uint64_t bytes_read = 0);
+  void declare_lost(sent_packet& p, loss_reason why, std::uint64_t bytes_read = 0);
   void on_spurious_loss(std::uint64_t id, const sent_packet& p);
   void detect_losses(time_us now, std::vector<session_event>& events);
   void retire_packets();

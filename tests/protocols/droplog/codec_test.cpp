@@ -169,31 +169,100 @@ TEST_CASE("droplog codec truncation at every byte offset keeps exactly the whole
   }
 }
 
-TEST_CASE("droplog codec bit rot at every byte offset rejects the damaged part and what follows",
+TEST_CASE("droplog codec bit rot at every byte offset costs only the frame it hits",
           "[droplog][codec][corruption]") {
-  auto c = sample_control();
-  auto ms = sample_messages();
-  bytes p = encode_packet(0, side_a, side_b, 5, c, ptrs(ms), keys_ab());
-  for (std::size_t at = 0; at < p.size(); ++at) {
-    INFO("flipped byte " << at);
-    bytes q = p;
-    q[at] ^= 0x10;
-    auto d = decode_packet(view(q), keys_ab(), {});
-    if (at < header_bytes) {
-      // Any change to the header (fields or tag) rejects the whole file.
-      CHECK(d.error != packet_error::none);
-      continue;
-    }
-    REQUIRE(d.error == packet_error::none);
-    CHECK(d.packet.tail == tail_state::damaged);
+  for (bool encrypt : {false, true}) {
+    auto c = sample_control();
+    auto ms = sample_messages();
+    bytes p = encode_packet(encrypt ? packet_flags::encrypted : 0, side_a, side_b, 5, c, ptrs(ms),
+                            keys_ab());
     const std::size_t ctl_end = header_bytes + control_size(c);
-    CHECK(d.packet.control.has_value() == (at >= ctl_end));
-    std::size_t expect = 0;
-    while (expect < ms.size() && message_end(c, ms, expect) <= at)
-      ++expect;
-    REQUIRE(d.packet.messages.size() == expect);
-    for (std::size_t i = 0; i < expect; ++i)
-      CHECK(d.packet.messages[i] == ms[i]);
+    for (std::size_t at = 0; at < p.size(); ++at) {
+      INFO("flipped byte " << at << (encrypt ? " encrypted" : ""));
+      bytes q = p;
+      q[at] ^= 0x10;
+      auto d = decode_packet(view(q), keys_ab(), {});
+      if (at < header_bytes) {
+        // Any change to the header (fields or tag) rejects the whole file.
+        CHECK(d.error != packet_error::none);
+        continue;
+      }
+      REQUIRE(d.error == packet_error::none);
+      CHECK(d.packet.tail == tail_state::damaged);
+      CHECK(d.packet.control.has_value() == (at >= ctl_end));
+      std::vector<message_frame> expect;
+      if (at >= ctl_end) {
+        // The frame holding the flip: in its header (fields or check) the
+        // length cannot be trusted and the file ends; in its payload or tag
+        // that frame alone is skipped.
+        std::size_t hit = 0;
+        while (message_end(c, ms, hit) <= at)
+          ++hit;
+        const std::size_t start = message_end(c, ms, hit) - frame_size(ms[hit].payload.size());
+        const bool in_header = at < start + frame_header_bytes;
+        for (std::size_t i = 0; i < ms.size(); ++i)
+          if (i < hit || (i > hit && !in_header))
+            expect.push_back(ms[i]);
+        CHECK(d.packet.damaged_frames == (in_header ? 0u : 1u));
+      }
+      REQUIRE(d.packet.messages.size() == expect.size());
+      for (std::size_t i = 0; i < expect.size(); ++i)
+        CHECK(d.packet.messages[i] == expect[i]);
+    }
+  }
+}
+
+TEST_CASE("droplog codec control block varints round-trip extreme ids and refuse bad ones",
+          "[droplog][codec]") {
+  // Ids far apart, below and above the bases they are written against, and
+  // at both ends of the 64-bit range.
+  control_block c;
+  c.cumulative_ack = UINT64_MAX - 3;
+  c.ack_of_ack = 0;
+  c.largest_packet = 5;
+  c.ack_delay_us = UINT64_MAX;
+  c.message_ranges = {{UINT64_MAX - 1, UINT64_MAX}, {0, 0}};
+  c.packet_ranges = {{1ull << 63, (1ull << 63) + 9}, {2, 4}, {0, UINT64_MAX}};
+  c.nacks = {{UINT64_MAX, UINT32_MAX}, {0, 0}, {7, 12}};
+  c.blocks = {{UINT64_MAX, 255}, {3, 0}};
+  c.rebuilt = {{1, 1}, {UINT64_MAX, UINT64_MAX}};
+  auto p = encode_packet(0, side_a, side_b, 9, c, {}, keys_ab());
+  auto d = decode_packet(view(p), keys_ab(), {});
+  REQUIRE(d.error == packet_error::none);
+  REQUIRE(d.packet.control.has_value());
+  CHECK(*d.packet.control == c);
+  CHECK(control_size(c) == p.size() - header_bytes);
+
+  // Nearby ids cost a byte or two each: the sample control block is far
+  // below the fixed-width layout it replaced (37 + 16 per range + 12 per
+  // NACK + 9 per block report).
+  auto s = sample_control();
+  const std::size_t fixed_width = 37 + 16 * 5 + 12 * 2 + 9 * 2;
+  CHECK(control_size(s) - tag_bytes < fixed_width / 2);
+
+  // A varint longer than 10 bytes, or one beyond 64 bits, is malformed: the
+  // control block is dropped and the packet counts as damaged.
+  for (bytes bad :
+       {bytes(11, 0x80), bytes{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}}) {
+    bad.resize(bad.size() + 3 + 5, 0); // three more varints and five empty lists
+    // A packet whose control bytes are `bad`, signed as a sender would.
+    auto packet = encode_packet(0, side_a, side_b, 9, sample_control(), {}, keys_ab());
+    bytes q(packet.begin(), packet.begin() + header_field_bytes);
+    const std::uint32_t len = static_cast<std::uint32_t>(bad.size());
+    std::memcpy(q.data() + header_field_bytes - 8, &len, 4);
+    const std::uint64_t total = header_bytes + bad.size() + tag_bytes;
+    std::memcpy(q.data() + header_field_bytes - 16, &total, 8);
+    const auto& keys = keys_ab();
+    const tag htag = keys.header.compute({byte_view{q.data(), header_field_bytes}});
+    q.insert(q.end(), htag.begin(), htag.end());
+    q.insert(q.end(), bad.begin(), bad.end());
+    const tag ctag = keys.header.compute({byte_view{htag.data(), htag.size()}, view(bad)});
+    q.insert(q.end(), ctag.begin(), ctag.end());
+    auto r = decode_packet(view(q), keys, {});
+    REQUIRE(r.error == packet_error::none);
+    CHECK(r.packet.tail == tail_state::damaged);
+    CHECK(r.packet.tail_detail == "control block malformed");
+    CHECK_FALSE(r.packet.control.has_value());
   }
 }
 

@@ -162,6 +162,7 @@ TEST_CASE("droplog block decoder rebuilds, reports and stays within its bounds",
 TEST_CASE("droplog block encoder repairs exactly what the receiver reports missing",
           "[droplog][coding]") {
   auto cfg = coded(side_a, side_b);
+  cfg.coding_repair_share = 1; // aim at the whole deficit (below: a share of it)
   block_encoder enc(cfg);
   survival_model model; // nothing seen: every symbol counts as arriving
   std::vector<message_frame> entries;
@@ -180,10 +181,15 @@ TEST_CASE("droplog block encoder repairs exactly what the receiver reports missi
   CHECK(first.front()->fragment_count == k);
   CHECK(first.back()->fragment_index == k - 1); // data symbols only: no loss expected
   CHECK_FALSE(enc.has_work());
-  // The packet was cut: the receiver holds 1 symbol. Exactly k - 1 fresh
-  // parity symbols follow (every symbol is expected to arrive).
-  enc.left_flight(refs);
+  // The packet was cut after its first symbol and the NACK's control block
+  // reports the block: the receiver holds 1. Exactly k - 1 fresh parity
+  // symbols follow (every symbol is expected to arrive).
+  REQUIRE(refs.size() == 1);
+  REQUIRE(refs[0].ends.size() == k);
+  enc.set_reported({{1, 1}}, {});
+  enc.left_flight(refs, refs[0].ends[0]);
   enc.on_reports({{1, 1}}, {});
+  enc.set_reported({}, {});
   REQUIRE(enc.has_work());
   std::vector<symbol_ref> refs2;
   enc.begin_packet();
@@ -194,11 +200,80 @@ TEST_CASE("droplog block encoder repairs exactly what the receiver reports missi
   CHECK(enc.parity_sent() == k - 1);
   // The receiver says it rebuilt the block: nothing more is sent, and the
   // block closes once its entries are acknowledged.
-  enc.left_flight(refs2);
+  enc.left_flight(refs2, 16384);
   enc.on_reports({{1, block_decoder::rebuilt_mark}}, {});
   CHECK_FALSE(enc.has_work());
   enc.retire([](std::uint64_t) { return false; });
   CHECK(enc.open_blocks() == 0);
+
+  // Aiming at half the deficit: a round sends half the missing symbols,
+  // rounded up, and the next round the half of what is still missing.
+  auto half_cfg = cfg;
+  half_cfg.coding_repair_share = 0.5;
+  block_encoder half(half_cfg);
+  half.open(1, ptrs, 16384, 1);
+  std::vector<symbol_ref> r1, r2, r3;
+  half.begin_packet();
+  REQUIRE(half.take(200, 16384, 16000, model, r1).size() == k);
+  half.set_reported({{1, 1}}, {});
+  half.left_flight(r1, r1[0].ends[0]);
+  half.on_reports({{1, 1}}, {});
+  half.set_reported({}, {});
+  half.begin_packet();
+  const auto first_round = half.take(200, 16384, 16000, model, r2).size();
+  CHECK(first_round == (k - 1 + 1) / 2);
+  half.left_flight(r2, 0); // that file was lost unseen
+  half.begin_packet();
+  CHECK(half.take(200, 16384, 16000, model, r3).size() == first_round);
+}
+
+TEST_CASE("droplog block encoder counts what a NACK says arrived when no report names the block",
+          "[droplog][coding]") {
+  auto cfg = coded(side_a, side_b);
+  cfg.coding_repair_share = 1;
+  survival_model model;
+  std::vector<message_frame> entries;
+  for (std::uint64_t s = 0; s < 8; ++s)
+    entries.push_back(entry(s, 200));
+  std::vector<const message_frame*> ptrs;
+  for (auto& e : entries)
+    ptrs.push_back(&e);
+  auto first_packet = [&](block_encoder& enc, std::vector<symbol_ref>& refs) {
+    enc.open(1, ptrs, 16384, 1);
+    enc.begin_packet();
+    return static_cast<std::uint32_t>(enc.take(200, 16384, 16000, model, refs).size());
+  };
+  auto repair_size = [&](block_encoder& enc) {
+    std::vector<symbol_ref> refs;
+    enc.begin_packet();
+    return enc.take(200, 16384, 16000, model, refs).size();
+  };
+
+  // Cut after two symbols, no report: the sender counts the two as held.
+  block_encoder enc(cfg);
+  std::vector<symbol_ref> refs;
+  const auto k = first_packet(enc, refs);
+  REQUIRE(k >= 4);
+  enc.left_flight(refs, refs[0].ends[1]);
+  CHECK(repair_size(enc) == k - 2);
+
+  // Read whole (or with a frame lost to bit rot, which looks the same from
+  // here): still one symbol is sent until the receiver says it rebuilt.
+  block_encoder whole(cfg);
+  std::vector<symbol_ref> refs2;
+  first_packet(whole, refs2);
+  whole.left_flight(refs2, 16384);
+  CHECK(repair_size(whole) == 1);
+
+  // A report in the same control block wins over the estimate.
+  block_encoder reported(cfg);
+  std::vector<symbol_ref> refs3;
+  first_packet(reported, refs3);
+  reported.set_reported({{1, 1}}, {});
+  reported.left_flight(refs3, refs3[0].ends[2]);
+  reported.on_reports({{1, 1}}, {});
+  reported.set_reported({}, {});
+  CHECK(repair_size(reported) == k - 1);
 }
 
 TEST_CASE("droplog block encoder hands entries back when a block runs out of parity",
@@ -214,7 +289,7 @@ TEST_CASE("droplog block encoder hands entries back when a block runs out of par
     enc.begin_packet();
     refs.clear();
     sent += enc.take(100, 4096, 4000, model, refs).size();
-    enc.left_flight(refs);
+    enc.left_flight(refs, 0);
     enc.on_reports({{5, 0}}, {}); // never anything arrives
   }
   CHECK(sent == erasure::max_symbols);

@@ -404,6 +404,12 @@ TEST_CASE("droplog session bounds the outbox and refuses bad configurations",
   bad = small_config(side_a, side_b);
   bad.fragment_bytes = 4096;
   CHECK_THROWS_WITH(session(bad), Catch::Contains("min_packet_bytes"));
+  for (double share : {0.0, -0.5, 1.5}) {
+    bad = small_config(side_a, side_b);
+    bad.erasure_coding = true;
+    bad.coding_repair_share = share;
+    CHECK_THROWS_WITH(session(bad), Catch::Contains("coding_repair_share"));
+  }
 }
 
 TEST_CASE("droplog session several pairs share one store without crosstalk",
