@@ -71,6 +71,18 @@ bool channel_run::run(time_us deadline) {
   return finished();
 }
 
+int channel_run::run_restarting(time_us every, int max_restarts, time_us deadline) {
+  time_us t = now_;
+  int restarts = 0;
+  while (!finished() && t < deadline) {
+    t += every;
+    run(t);
+    if (!done() && restarts < max_restarts)
+      restart(restarts++ % 2);
+  }
+  return restarts;
+}
+
 void channel_run::restart(int s) {
   side_[s].reset();
   side_[s] = std::make_unique<session>(cfg_[s], &kv_[s]);

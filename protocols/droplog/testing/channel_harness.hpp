@@ -58,6 +58,10 @@ public:
 
   /// Crash and restart a side: in-memory state is lost, its kv_store survives.
   void restart(int s);
+  /// Runs until finished or `deadline`, crashing side 0 and side 1 in turn
+  /// every `every` while messages are undelivered, at most `max_restarts`
+  /// times. Returns how many restarts happened.
+  int run_restarting(time_us every, int max_restarts, time_us deadline);
 
   bool done() const {
     return delivered_[0].size() == w_.messages && delivered_[1].size() == w_.messages;

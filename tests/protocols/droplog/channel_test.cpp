@@ -96,19 +96,8 @@ TEST_CASE("droplog channel a side restarted mid-transfer loses nothing acknowled
   workload w;
   w.messages = 800;
   channel_run run(adaptive(side_a, side_b), adaptive(side_b, side_a), ch, w, 11);
-  time_us t = 0;
-  int restarts = 0;
   // Crash each side in turn every 2.5 simulated seconds while traffic flows.
-  while (!run.finished() && t < 4 * 3600 * us_per_s) {
-    t += 2500 * us_per_ms;
-    run.run(t);
-    if (!run.done() && restarts < 6) {
-      INFO("restart at " << run.now() << " with " << run.delivered(0) << "/" << run.delivered(1));
-      CHECK(run.delivered(0) + run.delivered(1) < 1600);
-      run.restart(restarts % 2);
-      ++restarts;
-    }
-  }
+  const int restarts = run.run_restarting(2500 * us_per_ms, 6, 4 * 3600 * us_per_s);
   CHECK(restarts >= 4);
   require_clean(run);
 }

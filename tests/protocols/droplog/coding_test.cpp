@@ -331,16 +331,7 @@ TEST_CASE("droplog coded sessions lose nothing acknowledged across restarts",
   workload w;
   w.messages = 500;
   channel_run run(coded(side_a, side_b), coded(side_b, side_a), ch, w, 5);
-  time_us t = 0;
-  int restarts = 0;
-  while (!run.finished() && t < 4 * 3600 * us_per_s) {
-    t += 2 * us_per_s;
-    run.run(t);
-    if (!run.done() && restarts < 6) {
-      run.restart(restarts % 2);
-      ++restarts;
-    }
-  }
+  const int restarts = run.run_restarting(2 * us_per_s, 6, 4 * 3600 * us_per_s);
   CHECK(restarts >= 4);
   INFO(run.first_violation());
   CHECK(run.violations() == 0);
