@@ -445,6 +445,11 @@ std::uint64_t sender::packet_target() const {
     if (s >= cfg_.max_packet_bytes)
       break;
   }
+  // Every eighth file tries twice the best size: a larger class is judged
+  // by the smaller ones until it has samples of its own, so without trying
+  // it the chooser would never learn that larger files do as well.
+  if (next_packet_id_ % explore_every == 0)
+    best = std::min(best * 2, cfg_.max_packet_bytes);
   return best;
 }
 

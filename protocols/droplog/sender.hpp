@@ -114,6 +114,7 @@ private:
   std::uint64_t reports_largest_ = 0; // freshest control block whose block reports were used
 
   std::uint64_t next_seq_ = 0;
+  static constexpr std::uint64_t explore_every = 8; // packet ids: one file in 8 tries a larger size
   std::uint64_t next_packet_id_ = 1, reserved_ = 1;
   std::map<std::uint64_t, tx_entry> outbox_;
   std::uint64_t outbox_bytes_ = 0;

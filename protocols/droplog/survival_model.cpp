@@ -51,14 +51,29 @@ double survival_model::cut_before(const stats& s, double f) {
   return below / s.n;
 }
 
+double survival_model::cut_in_class(std::size_t c, double f) const {
+  // A class with few samples leans on the next smaller class that has any,
+  // down to the estimate pooled over all sizes: a larger file is never
+  // judged better than the sizes below it until it has been tried. (Leaning
+  // on the pooled estimate alone let a class that was never completed, as
+  // files aimed at it were closed early, look better than every tried one.)
+  double cut = 0, weight = 1;
+  for (std::size_t k = c + 1; k-- > 0 && weight > 1e-3;) {
+    const auto& s = by_size_[k];
+    if (s.n <= 0)
+      continue;
+    const double w = s.n / (s.n + prior_weight);
+    cut += weight * w * cut_before(s, f);
+    weight *= 1 - w;
+  }
+  return cut + weight * cut_before(pooled_, f);
+}
+
 double survival_model::survive(std::uint64_t end, std::uint64_t size) const {
   if (size == 0)
     return 1;
   const double f = static_cast<double>(end) / static_cast<double>(size);
-  const auto& c = by_size_[class_of(size)];
-  const double w = c.n / (c.n + prior_weight);
-  const double cut = w * cut_before(c, f) + (1 - w) * cut_before(pooled_, f);
-  return std::clamp(1.0 - cut, 0.0, 1.0);
+  return std::clamp(1.0 - cut_in_class(class_of(size), f), 0.0, 1.0);
 }
 
 double survival_model::mean_share(std::uint64_t size) const {

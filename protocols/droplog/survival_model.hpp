@@ -4,8 +4,8 @@
 // (powers of two), the share of files cut and where the cuts fall (16 bins
 // of the fraction read). Every data packet the peer acknowledges whole or
 // NACKs with the bytes it could read is one sample. Classes with few samples
-// lean on the estimate pooled over all sizes, so an unseen size is judged
-// like the sizes already seen until it has been tried.
+// lean on the next smaller classes, then on the estimate pooled over all
+// sizes, so an unseen size is judged like the sizes below it until tried.
 #include "protocols/common/types.hpp"
 
 #include <array>
@@ -38,6 +38,8 @@ private:
   void add(stats& s, bool intact, std::size_t bin);
   /// P(cut before fraction f) for class stats `s`.
   static double cut_before(const stats& s, double f);
+  /// P(cut before fraction f) for class `c`, leaning on smaller classes.
+  double cut_in_class(std::size_t c, double f) const;
 
   std::array<stats, classes> by_size_{};
   stats pooled_{};

@@ -276,6 +276,27 @@ TEST_CASE("droplog block encoder counts what a NACK says arrived when no report 
   CHECK(repair_size(reported) == k - 1);
 }
 
+TEST_CASE("droplog survival model judges an untried size by the sizes below it",
+          "[droplog][coding][model]") {
+  survival_model m;
+  // Small files arrive whole; 8 KB files are cut after a tenth.
+  for (int i = 0; i < 100; ++i) {
+    m.observe(1000, 1000, true);
+    m.observe(8000, 800, false);
+  }
+  // (A class with n samples still gives 8 / (n + 8) weight to its prior.)
+  CHECK(m.survive(1000, 1000) > 0.9);
+  CHECK(m.survive(4000, 8000) < 0.1);
+  // 16 KB files were never sent: judged like the 8 KB ones below them, not
+  // like the pool of all sizes (which half arrive whole).
+  CHECK(m.samples(16000) == 0);
+  CHECK(m.survive(8000, 16000) < 0.1);
+  CHECK(m.mean_share(16000) < 0.2);
+  // 300 B files: nothing that small was tried, so the pool decides.
+  CHECK(m.survive(300, 300) > 0.4);
+  CHECK(m.survive(300, 300) < 0.6);
+}
+
 TEST_CASE("droplog block encoder hands entries back when a block runs out of parity",
           "[droplog][coding]") {
   auto cfg = coded(side_a, side_b);
