@@ -9,16 +9,20 @@
 namespace peerlab::droplog {
 
 std::uint32_t block_encoder::symbol_size(std::uint64_t stream_bytes, std::uint64_t) const {
-  // Per block, k symbols cost k frame overheads o, and padding the last one
-  // costs half a symbol on average (as does a file cut inside a symbol):
-  // o k + S / 2 with S = stream / k is smallest at S = sqrt(2 o stream).
-  const double balanced = std::sqrt(2.0 * frame_overhead * static_cast<double>(stream_bytes));
-  const std::uint32_t kmax = std::max<std::uint32_t>(1, cfg_.coding_block_entries);
-  const std::uint64_t by_k = (stream_bytes + kmax - 1) / kmax;
-  std::uint64_t s = std::max<std::uint64_t>(by_k, static_cast<std::uint64_t>(balanced));
-  s = std::clamp<std::uint64_t>(s, 64, max_symbol_bytes(cfg_));
-  return static_cast<std::uint32_t>(
-    std::min<std::uint64_t>(s, std::max<std::uint64_t>(stream_bytes, 1)));
+  // Per block, k symbols cost k frame overheads o, and a file cut inside a
+  // symbol loses half a symbol on average: o k + S / 2 with S = stream / k
+  // is smallest at S = sqrt(2 o stream). k is rounded to a whole number
+  // first and S then set to divide the stream evenly, so padding the last
+  // symbol costs under k bytes instead of up to a symbol.
+  const double stream = static_cast<double>(std::max<std::uint64_t>(stream_bytes, 1));
+  const double balanced = std::sqrt(2.0 * frame_overhead * stream);
+  const std::uint64_t kmax = std::max<std::uint32_t>(1, cfg_.coding_block_entries);
+  const std::uint64_t max_sym = max_symbol_bytes(cfg_);
+  std::uint64_t k = std::clamp<std::uint64_t>(
+    static_cast<std::uint64_t>(std::llround(stream / std::max(balanced, 64.0))), 1, kmax);
+  k = std::max<std::uint64_t>(k, (static_cast<std::uint64_t>(stream) + max_sym - 1) / max_sym);
+  const auto s = (static_cast<std::uint64_t>(stream) + k - 1) / k;
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(s, max_sym));
 }
 
 void block_encoder::open(std::uint64_t id, const std::vector<const message_frame*>& entries,

@@ -12,13 +12,15 @@ bytes serialize_block(const std::vector<const message_frame*>& entries) {
     total += block_entry_size(*f);
   out.reserve(total);
   wire::writer w(out);
-  w.u32(static_cast<std::uint32_t>(entries.size()));
+  w.varint(entries.size());
+  std::uint64_t prev = 0;
   for (auto* f : entries) {
-    w.u64(f->seq);
-    w.u32(f->fragment_index);
-    w.u32(f->fragment_count);
+    w.varint(f->seq - prev); // entries of a block are in seq order
+    prev = f->seq;
+    w.varint(f->fragment_index);
+    w.varint(f->fragment_count);
     w.u8(f->flags);
-    w.u32(static_cast<std::uint32_t>(f->payload.size()));
+    w.varint(f->payload.size());
     w.raw(f->payload);
   }
   return out;
@@ -32,20 +34,27 @@ parse_block(byte_view stream, std::uint32_t max_fragment_bytes, std::string* why
     return std::nullopt;
   };
   wire::reader r(stream);
-  std::uint32_t count = 0;
-  if (!r.u32(count) || count > limits::messages_per_packet_max)
+  std::uint64_t count = 0;
+  if (!r.varint(count) || count > limits::messages_per_packet_max)
     return fail("block entry count missing or too large");
   std::vector<message_frame> out;
+  std::uint64_t prev = 0;
   for (std::uint32_t i = 0; i < count; ++i) {
     message_frame f;
-    std::uint32_t len = 0;
-    if (!r.u64(f.seq) || !r.u32(f.fragment_index) || !r.u32(f.fragment_count) || !r.u8(f.flags) ||
-        !r.u32(len))
+    std::uint64_t gap = 0, index = 0, frags = 0, len = 0;
+    if (!r.varint(gap) || !r.varint(index) || !r.varint(frags) || !r.u8(f.flags) || !r.varint(len))
       return fail("block entry " + std::to_string(i) + " header cut");
+    if (gap > UINT64_MAX - prev || (i > 0 && gap == 0))
+      return fail("block entry " + std::to_string(i) + " seq not increasing");
+    f.seq = prev += gap;
+    if (index > UINT32_MAX || frags > UINT32_MAX)
+      return fail("block entry " + std::to_string(i) + " bad fragment fields");
+    f.fragment_index = static_cast<std::uint32_t>(index);
+    f.fragment_count = static_cast<std::uint32_t>(frags);
     if (f.fragment_count == 0 || f.fragment_count > limits::fragments_per_message_max ||
         f.fragment_index >= f.fragment_count || (f.flags & ~message_flags::compressed))
       return fail("block entry " + std::to_string(i) + " bad fragment fields");
-    if (len > max_fragment_bytes + 64u || r.remaining() < len)
+    if (len > max_fragment_bytes + 64ull || r.remaining() < len)
       return fail("block entry " + std::to_string(i) + " length " + std::to_string(len));
     byte_view body = stream.subspan(stream.size() - r.remaining(), len);
     r.skip(len);

@@ -1,7 +1,8 @@
 #pragma once
 // The bytes a coded block protects: its log entries one after another,
-//   u32 entry count | count x (seq u64 | fragment index u32 | fragment count u32 |
-//                              flags u8 | length u32 | payload [length])
+//   entry count | count x (seq - previous seq | fragment index | fragment count |
+//                          flags u8 | length | payload [length])
+// (LEB128 varints but the flags; seqs increase, the first counts from 0),
 // then zeros up to k x symbol size. Entries keep their wire payload
 // (compressed if the flag says so); parse() decompresses like the codec.
 #include "protocols/droplog/codec.hpp"
@@ -12,7 +13,8 @@
 
 namespace peerlab::droplog {
 
-constexpr std::size_t block_entry_header_bytes = 8 + 4 + 4 + 1 + 4;
+// At most (varints of a u64, two u32, the flags and a u32): a bound for sizing.
+constexpr std::size_t block_entry_header_bytes = 10 + 5 + 5 + 1 + 5;
 
 inline std::size_t block_entry_size(const message_frame& f) {
   return block_entry_header_bytes + f.payload.size();

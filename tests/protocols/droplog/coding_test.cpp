@@ -101,9 +101,14 @@ TEST_CASE("droplog block stream round trip and malformed streams", "[droplog][co
   CHECK_FALSE(parse_block(stream, 1024, &why)); // entry 2 above the fragment bound
   CHECK(why.find("entry 2") != std::string::npos);
   bytes bad = stream;
-  bad[4 + 8] = 9; // entry 0: fragment index 9 of 1
+  bad[2] = 9; // count, entry 0's seq, then its fragment index: 9 of 1
   CHECK_FALSE(parse_block(bad, 8192, &why));
   CHECK(why.find("fragment fields") != std::string::npos);
+  bytes twice = serialize_block({&a, &a});
+  CHECK_FALSE(parse_block(twice, 8192, &why));
+  CHECK(why.find("entry 1 seq not increasing") != std::string::npos);
+  // Varint headers: a 300-byte entry costs a few bytes more, not 21.
+  CHECK(serialize_block({&a}).size() < 300 + 10);
 }
 
 TEST_CASE("droplog block decoder rebuilds, reports and stays within its bounds",
@@ -274,6 +279,21 @@ TEST_CASE("droplog block encoder counts what a NACK says arrived when no report 
   reported.on_reports({{1, 1}}, {});
   reported.set_reported({}, {});
   CHECK(repair_size(reported) == k - 1);
+}
+
+TEST_CASE("droplog block encoder sizes symbols so padding costs under k bytes",
+          "[droplog][coding]") {
+  auto cfg = coded(side_a, side_b);
+  block_encoder enc(cfg);
+  for (std::uint64_t stream : {1ull, 63ull, 700ull, 3001ull, 40000ull, 1000003ull}) {
+    INFO("stream " << stream);
+    const std::uint64_t s = enc.symbol_size(stream, 0);
+    const std::uint64_t k = (stream + s - 1) / s;
+    CHECK(k >= 1);
+    CHECK(k <= cfg.coding_block_entries);
+    CHECK(s <= max_symbol_bytes(cfg));
+    CHECK(k * s - stream < k); // padding of the last symbol
+  }
 }
 
 TEST_CASE("droplog survival model judges an untried size by the sizes below it",
