@@ -49,13 +49,16 @@ bool block_encoder::wants(const block& b) const {
     return false;
   if (b.copies_left > 0)
     return true;
+  const double need = b.k - b.have;
+  return b.expected + 1e-9 < parity_target(b) && b.expected < need * 8;
+}
+
+double block_encoder::parity_target(const block& b) const {
   // Before any feedback, parity for `coding_proactive` of the expected loss;
   // afterwards `coding_repair_share` of the deficit, with a margin.
   const double need = b.k - b.have;
-  const double target =
-    b.feedback ? cfg_.coding_repair_share * need + cfg_.coding_margin * std::sqrt(b.variance)
-               : cfg_.coding_proactive * need;
-  return b.expected + 1e-9 < target && b.expected < need * 8;
+  return b.feedback ? cfg_.coding_repair_share * need + cfg_.coding_margin * std::sqrt(b.variance)
+                    : cfg_.coding_proactive * need;
 }
 
 bool block_encoder::has_work() const {
@@ -87,9 +90,20 @@ message_frame block_encoder::make_symbol(std::uint64_t id, block& b) {
     f.payload = b.data[b.next_data++];
     return f;
   }
+  if (b.parity.empty()) {
+    // As many rows as the block still wants (at least one, at most a batch):
+    // each symbol placed adds less than one expected arrival, so this rarely
+    // makes rows that are never sent.
+    const double wanted = b.copies_left > 0 ? b.k : std::ceil(parity_target(b) - b.expected);
+    const auto rows = static_cast<std::uint32_t>(std::clamp<double>(
+      wanted, 1, std::min(parity_batch_max, erasure::max_symbols - b.next_parity)));
+    std::vector<byte_view> src(b.data.begin(), b.data.end());
+    for (auto& p : erasure::encode(src, b.next_parity, rows))
+      b.parity.push_back(std::move(p));
+  }
   f.fragment_index = b.next_parity++;
-  std::vector<byte_view> src(b.data.begin(), b.data.end());
-  f.payload = std::move(erasure::encode(src, f.fragment_index, 1).front());
+  f.payload = std::move(b.parity.front());
+  b.parity.pop_front();
   ++parity_sent_;
   return f;
 }

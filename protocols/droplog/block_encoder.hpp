@@ -94,6 +94,7 @@ private:
     std::vector<std::uint64_t> seqs;
     std::uint32_t next_data = 0;   // data symbols not yet sent start here
     std::uint32_t next_parity = 0; // next fresh parity index
+    std::deque<bytes> parity;      // made ahead: indices next_parity, next_parity + 1, ...
     std::uint32_t have = 0;        // symbols the receiver last reported holding
     double expected = 0;           // expected arrivals of symbols in flight
     double variance = 0;
@@ -103,9 +104,14 @@ private:
     bool rebuilt = false; // the receiver says so: its entries' acks will follow
   };
   bool wants(const block& b) const;
+  double parity_target(const block& b) const; // expected arrivals wanted in flight
   message_frame make_symbol(std::uint64_t id, block& b);
 
   static constexpr double min_useful_survival = 0.1;
+  /// Parity rows made in one pass over a block's data (ISA-L reads the k data
+  /// symbols once for all of them): one row per pass cost a full read of
+  /// the block per parity symbol.
+  static constexpr std::uint32_t parity_batch_max = 8;
   const session_config& cfg_;
   std::map<std::uint64_t, block> blocks_;
   std::deque<message_frame> staged_;
