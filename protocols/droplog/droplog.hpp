@@ -94,6 +94,12 @@ struct session_config {
   /// time threshold, up to these caps.
   std::uint32_t max_packet_threshold = 256;
   std::uint32_t max_reorder_steps = 7; // time threshold up to 1 + 8 x (time_threshold - 1)
+  /// Round trip fitted as a + b x packet size (rtt_size_model) for each
+  /// packet's timeout and loss delay: a file takes longer to deliver the
+  /// larger it is. false: one srtt for every size.
+  bool size_aware_rtt = true;
+  /// Samples the size fit remembers: weights decay by 1 - 1/window per sample.
+  double rtt_fit_window = 32;
   /// A packet that would not be full waits up to this long for more entries
   /// (0: send at once). Files have a high fixed cost, so batching pays.
   time_us batch_delay = 0;

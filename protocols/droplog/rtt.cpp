@@ -11,7 +11,7 @@ rtt_estimator::rtt_estimator(const session_config& cfg)
 void rtt_estimator::sample(time_us latest, time_us ack_delay) {
   if (latest <= 0)
     latest = 1;
-  latest_ = latest;
+  latest_ = adjusted_ = latest;
   if (samples_ == 0) {
     min_rtt_ = latest;
     srtt_ = latest;
@@ -24,15 +24,16 @@ void rtt_estimator::sample(time_us latest, time_us ack_delay) {
   time_us adjusted = latest;
   if (ack_delay > 0 && latest >= min_rtt_ + ack_delay)
     adjusted = latest - ack_delay;
+  adjusted_ = adjusted;
   rttvar_ = (3 * rttvar_ + std::llabs(srtt_ - adjusted)) / 4;
   srtt_ = (7 * srtt_ + adjusted) / 8;
   ++samples_;
 }
 
-time_us rtt_estimator::timeout() const {
+time_us rtt_estimator::timeout_around(time_us rtt, time_us deviation) const {
   if (cfg_.timeouts == timeout_mode::fixed)
     return cfg_.fixed_timeout;
-  time_us base = srtt_ + std::max(4 * rttvar_, cfg_.granularity) + cfg_.max_ack_delay;
+  time_us base = rtt + std::max(4 * deviation, cfg_.granularity) + cfg_.max_ack_delay;
   base = std::clamp(base, cfg_.min_rto, cfg_.max_rto);
   for (unsigned i = 0; i < std::min<unsigned>(backoff_, cfg_.max_backoff) && base < cfg_.max_rto;
        ++i)
@@ -40,9 +41,9 @@ time_us rtt_estimator::timeout() const {
   return std::min(base, cfg_.max_rto);
 }
 
-time_us rtt_estimator::loss_delay(unsigned reorder_steps) const {
+time_us rtt_estimator::loss_delay_around(time_us rtt, unsigned reorder_steps) const {
   const double factor = 1 + (cfg_.time_threshold - 1) * (1 + reorder_steps);
-  auto d = static_cast<time_us>(factor * static_cast<double>(std::max(srtt_, latest_)));
+  auto d = static_cast<time_us>(factor * static_cast<double>(rtt));
   return std::max(d, cfg_.granularity);
 }
 

@@ -14,8 +14,8 @@ constexpr std::uint64_t packet_id_block = 1024; // ids reserved per meta write
 } // namespace
 
 sender::sender(const session_config& cfg, state_store& store, session_stats& stats)
-    : cfg_(cfg), store_(store), stats_(stats), rtt_(cfg), sizer_(cfg), coder_(cfg_),
-      packet_threshold_(cfg.packet_threshold) {}
+    : cfg_(cfg), store_(store), stats_(stats), rtt_(cfg), size_rtt_(cfg.rtt_fit_window),
+      sizer_(cfg), coder_(cfg_), packet_threshold_(cfg.packet_threshold) {}
 
 void sender::restore(const persisted_meta& meta, std::map<std::uint64_t, message_frame> entries) {
   next_seq_ = meta.next_seq;
@@ -173,6 +173,9 @@ void sender::on_control(time_us now, const control_block& c, std::vector<session
         on_survival(1.0);
         model_.observe(p.size, p.size, true);
       }
+      const bool largest = it->first == c.largest_packet;
+      const time_us hold =
+        largest ? static_cast<time_us>(std::min<std::uint64_t>(c.ack_delay_us, 1ull << 40)) : 0;
       if (p.in_flight) {
         // Packet ids are never reused, so every sample is unambiguous (no
         // Karn's rule needed). Sampling every newly acked packet, not only the
@@ -180,11 +183,17 @@ void sender::on_control(time_us now, const control_block& c, std::vector<session
         // id received is biased towards the fastest deliveries. The peer's
         // hold time is known only for the largest; for the others it stays in
         // the sample (at most about max_ack_delay, an overestimate).
-        const bool largest = it->first == c.largest_packet;
-        rtt_.sample(
-          now - p.sent_at,
-          largest ? static_cast<time_us>(std::min<std::uint64_t>(c.ack_delay_us, 1ull << 40)) : 0);
+        rtt_.sample(now - p.sent_at, hold);
         ++stats_.rtt_samples;
+      }
+      // The size fit also takes data packets acked after they were declared
+      // lost: without them it would see only the faster files of each size,
+      // and large slow files would keep timing out.
+      if (p.in_flight) {
+        size_rtt_.sample(p.size, rtt_.latest_adjusted());
+      } else if (p.lost != loss_reason::none && p.lost != loss_reason::nack) {
+        const time_us rtt = now - p.sent_at;
+        size_rtt_.sample(p.size, rtt >= rtt_.min_rtt() + hold ? rtt - hold : rtt);
       }
       ack_packet(it->first, p);
       progress = true;
@@ -234,8 +243,28 @@ void sender::after_coded_feedback() {
       send_queue_.insert(seq);
 }
 
+time_us sender::timeout_for(std::uint64_t size) const {
+  if (cfg_.size_aware_rtt && size_rtt_.fitted())
+    return rtt_.timeout_around(size_rtt_.predict(size), size_rtt_.deviation());
+  return rtt_.timeout();
+}
+
+time_us sender::loss_delay_for(std::uint64_t size) const {
+  // max(srtt, latest) of RFC 9002 along the fitted line: the latest sample's
+  // excess over the fit counts at every size.
+  if (cfg_.size_aware_rtt && size_rtt_.fitted())
+    return rtt_.loss_delay_around(
+      size_rtt_.predict(size) + std::max<time_us>(0, size_rtt_.latest_excess()), reorder_steps_);
+  return rtt_.loss_delay(reorder_steps_);
+}
+
+time_us sender::round_trip_end(time_us sent_at, std::uint64_t size) const {
+  if (!cfg_.size_aware_rtt || !size_rtt_.fitted())
+    return sent_at;
+  return sent_at + size_rtt_.predict(size);
+}
+
 void sender::detect_losses(time_us now, std::vector<session_event>& events) {
-  const time_us delay = rtt_.loss_delay(reorder_steps_);
   std::uint64_t lost = 0;
   for (auto it = sent_.begin(); it != sent_.end() && it->first < largest_acked_; ++it) {
     auto& p = it->second;
@@ -244,10 +273,13 @@ void sender::detect_losses(time_us now, std::vector<session_event>& events) {
     // wasted, while one that was cut is NACKed at once.
     if (!p.in_flight || p.coded)
       continue;
-    if (largest_acked_ >= it->first + packet_threshold_) {
+    // On a drop channel later small files overtake a large one as a rule:
+    // the packet threshold counts only once its size's round trip is over.
+    if (largest_acked_ >= it->first + packet_threshold_ &&
+        round_trip_end(p.sent_at, p.size) <= now) {
       declare_lost(p, loss_reason::packet_threshold);
       ++lost;
-    } else if (p.sent_at + delay <= now) {
+    } else if (p.sent_at + loss_delay_for(p.size) <= now) {
       declare_lost(p, loss_reason::time_threshold);
       ++lost;
     }
@@ -260,21 +292,26 @@ void sender::detect_losses(time_us now, std::vector<session_event>& events) {
 void sender::on_timers(time_us now, std::vector<session_event>& events) {
   if (cfg_.timeouts == timeout_mode::adaptive)
     detect_losses(now, events);
-  const time_us timeout = rtt_.timeout();
-  bool expired = false;
+  // Each packet's own timeout (its size's), all with the same backoff.
+  time_us shortest = never, longest = 0;
   std::uint64_t lost = 0;
   for (auto& [id, p] : sent_) {
-    if (p.in_flight && p.sent_at + timeout <= now) {
-      expired = true;
+    if (!p.in_flight)
+      continue;
+    const time_us timeout = timeout_for(p.size);
+    if (p.sent_at + timeout <= now) {
+      shortest = std::min(shortest, timeout);
+      longest = std::max(longest, timeout);
       declare_lost(p, loss_reason::timeout);
       ++lost;
     }
   }
-  if (expired) {
+  if (lost) {
     ++stats_.timeouts;
     rtt_.on_timeout();
     events.push_back({event_kind::timeout, 0,
-                      std::to_string(lost) + " packets after " + std::to_string(timeout) + " us"});
+                      std::to_string(lost) + " packets after " + std::to_string(shortest) +
+                        (longest > shortest ? ".." + std::to_string(longest) : "") + " us"});
   }
   after_coded_feedback();
   retire_packets();
@@ -282,15 +319,17 @@ void sender::on_timers(time_us now, std::vector<session_event>& events) {
 
 time_us sender::next_timer() const {
   time_us t = never;
-  const time_us timeout = rtt_.timeout();
-  const time_us delay = rtt_.loss_delay(reorder_steps_);
   const bool adaptive = cfg_.timeouts == timeout_mode::adaptive;
   for (auto& [id, p] : sent_) {
     if (!p.in_flight)
       continue;
-    t = std::min(t, p.sent_at + timeout);
-    if (adaptive && id < largest_acked_ && !p.coded)
-      t = std::min(t, p.sent_at + delay);
+    t = std::min(t, p.sent_at + timeout_for(p.size));
+    if (adaptive && id < largest_acked_ && !p.coded) {
+      t = std::min(t, p.sent_at + loss_delay_for(p.size));
+      // A packet the packet threshold waits for (without a fit it is lost already).
+      if (largest_acked_ >= id + packet_threshold_ && round_trip_end(p.sent_at, p.size) > p.sent_at)
+        t = std::min(t, round_trip_end(p.sent_at, p.size));
+    }
   }
   return t;
 }

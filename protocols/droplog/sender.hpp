@@ -8,6 +8,7 @@
 #include "protocols/droplog/codec.hpp"
 #include "protocols/droplog/packet_sizer.hpp"
 #include "protocols/droplog/rtt.hpp"
+#include "protocols/droplog/rtt_size_model.hpp"
 #include "protocols/droplog/state_store.hpp"
 
 #include <limits>
@@ -58,6 +59,11 @@ public:
   std::uint64_t outbox_bytes() const { return outbox_bytes_; }
   std::uint64_t bytes_in_flight() const { return bytes_in_flight_; }
   const rtt_estimator& rtt() const { return rtt_; }
+  const rtt_size_model& size_rtt() const { return size_rtt_; }
+  /// Timeout and time-threshold loss delay of a packet of `size` bytes: from
+  /// the size fit when it is usable, else the size-blind srtt rules.
+  time_us timeout_for(std::uint64_t size) const;
+  time_us loss_delay_for(std::uint64_t size) const;
   const packet_sizer& sizer() const { return sizer_; }
   /// Share of a data packet's bytes that reach the peer (EWMA, 1/16; NACKs
   /// say how much of a cut file was read).
@@ -95,6 +101,9 @@ private:
   void declare_lost(sent_packet& p, loss_reason why, std::uint64_t bytes_read = 0);
   void on_spurious_loss(std::uint64_t id, const sent_packet& p);
   void detect_losses(time_us now, std::vector<session_event>& events);
+  /// When a packet of `size` sent at `sent_at` should have been acked by the
+  /// size fit (`sent_at` itself without a usable fit).
+  time_us round_trip_end(time_us sent_at, std::uint64_t size) const;
   void retire_packets();
   void add_entry(message_frame f);
   std::vector<const message_frame*> take_coded(std::uint64_t budget, std::uint64_t fixed);
@@ -106,6 +115,7 @@ private:
   state_store& store_;
   session_stats& stats_;
   rtt_estimator rtt_;
+  rtt_size_model size_rtt_;
   packet_sizer sizer_;
   block_encoder coder_;
   survival_model model_;

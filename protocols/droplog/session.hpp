@@ -56,6 +56,8 @@ public:
   const session_config& config() const { return cfg_; }
   const session_stats& stats() const { return stats_; }
   const rtt_estimator& rtt() const { return tx_.rtt(); }
+  /// The sending half: its size fit and per-packet timeouts.
+  const sender& sender_side() const { return tx_; }
   std::uint64_t packet_size_target() const { return tx_.packet_target(); }
   double truncation_rate() const { return tx_.sizer().truncation_rate(); }
   /// Share of data packet bytes that reach the peer (erasure coding sizes parity by it).

@@ -193,6 +193,8 @@ void channel_run::transmit(int to, bytes data) {
     }
     time_us delay = ch_.delay_min + static_cast<time_us>(net_rng_.below(static_cast<std::uint64_t>(
                                       ch_.delay_max - ch_.delay_min + 1)));
+    // By the size written, not what survives a cut: writing takes that long.
+    delay += static_cast<time_us>(ch_.delay_per_byte_us * static_cast<double>(data.size()));
     push(now_ + delay, to, event_type::deliver, std::move(f));
   }
 }

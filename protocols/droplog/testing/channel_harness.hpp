@@ -29,6 +29,9 @@ bytes message_body(std::uint64_t index, std::size_t size, std::uint64_t salt = 0
 struct channel_params {
   time_us delay_min = 500 * us_per_ms;
   time_us delay_max = 1500 * us_per_ms;
+  /// Delay added per byte of the file written (a drop channel delivers a
+  /// file later the larger it is); 0 = size-blind delay, as before.
+  double delay_per_byte_us = 0;
   double loss = 0;
   double truncate = 0; // probability a file is cut at a uniformly random byte
   /// Size-dependent truncation (link::truncate_by_size): each byte ends the
