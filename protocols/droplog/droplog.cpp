@@ -47,8 +47,8 @@ std::string validate(const session_config& c) {
   if (c.packet_threshold == 0 || c.time_threshold < 1 ||
       c.max_packet_threshold < c.packet_threshold)
     return "need 1 <= packet_threshold <= max_packet_threshold and time_threshold >= 1";
-  if (!(c.rtt_fit_window >= 2 && c.rtt_fit_window <= 1e6))
-    return "rtt_fit_window must be 2..1e6 samples";
+  if (!(c.rtt_fit_window >= 16 && c.rtt_fit_window <= 1e6))
+    return "rtt_fit_window must be 16..1e6 samples (the size fit needs 8 samples' weight)";
   if (c.nack_interval <= 0 || c.batch_delay < 0)
     return "nack_interval must be positive and batch_delay not negative";
   if (c.window_entries == 0 || c.max_outbox_entries == 0 || c.max_outbox_bytes == 0)

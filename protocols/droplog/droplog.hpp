@@ -98,7 +98,8 @@ struct session_config {
   /// packet's timeout and loss delay: a file takes longer to deliver the
   /// larger it is. false: one srtt for every size.
   bool size_aware_rtt = true;
-  /// Samples the size fit remembers: weights decay by 1 - 1/window per sample.
+  /// Samples the size fit remembers: weights decay by 1 - 1/window per
+  /// sample (16..1e6; the fit is used from 8 samples' weight on).
   double rtt_fit_window = 32;
   /// A packet that would not be full waits up to this long for more entries
   /// (0: send at once). Files have a high fixed cost, so batching pays.

@@ -8,9 +8,10 @@ namespace peerlab::droplog {
 
 rtt_size_model::rtt_size_model(double window, double min_samples, double min_spread)
     : decay_(1 - 1 / window), min_samples_(min_samples), min_spread_(min_spread) {
-  if (!(window >= 2) || !(min_samples >= 2) || !(min_spread > 0))
-    throw std::invalid_argument("rtt_size_model: need window >= 2, min_samples >= 2 and "
-                                "min_spread > 0");
+  // The decayed weight tends to `window`: a smaller one would never reach min_samples.
+  if (!(min_samples >= 2) || !(window >= 2 * min_samples) || !(min_spread > 0))
+    throw std::invalid_argument("rtt_size_model: need min_samples >= 2, window >= 2 x "
+                                "min_samples and min_spread > 0");
 }
 
 void rtt_size_model::sample(std::uint64_t size, time_us rtt) {

@@ -18,8 +18,8 @@ class rtt_size_model {
 public:
   /// `window`: each sample's weight decays by 1 - 1/window per later sample,
   /// so about the last `window` samples count. `min_samples`: effective weight
-  /// needed before the fit is used. `min_spread`: weighted standard deviation
-  /// of the sizes, relative to their mean, below which the slope is noise.
+  /// needed before the fit is used (at most window / 2; else it throws). `min_spread`: weighted
+  /// standard deviation of the sizes, relative to their mean, below which the slope is noise.
   explicit rtt_size_model(double window = 32, double min_samples = 8, double min_spread = 0.1);
 
   /// One sample: a packet of `size` bytes acknowledged `rtt` after it was sent.

@@ -97,10 +97,19 @@ TEST_CASE("droplog rtt size fit forgets an old regime", "[droplog][rtt][size]") 
   CHECK(slow_to_forget.slope() * kib > 30);
 }
 
-TEST_CASE("droplog rtt size model refuses a window below two samples", "[droplog][rtt][size]") {
-  CHECK_THROWS_AS(rtt_size_model(1), std::invalid_argument);
+TEST_CASE("droplog rtt size model refuses a window its fit could never use",
+          "[droplog][rtt][size]") {
+  // The decayed weight tends to the window: below 2 x min_samples it would
+  // never (or only just) reach the weight the fit needs.
+  CHECK_THROWS_AS(rtt_size_model(8), std::invalid_argument);
+  CHECK_THROWS_AS(rtt_size_model(32, 1), std::invalid_argument);
+  CHECK_THROWS_AS(rtt_size_model(32, 8, 0), std::invalid_argument);
+  CHECK_NOTHROW(rtt_size_model(16));
   auto c = small_config(side_a, side_b);
-  c.rtt_fit_window = 1;
+  CHECK(validate(c).empty());
+  c.rtt_fit_window = 8;
+  CHECK(validate(c).find("rtt_fit_window") != std::string::npos);
+  c.rtt_fit_window = 1e7;
   CHECK(validate(c).find("rtt_fit_window") != std::string::npos);
 }
 
