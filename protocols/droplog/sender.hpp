@@ -101,15 +101,15 @@ private:
   void declare_lost(sent_packet& p, loss_reason why, std::uint64_t bytes_read = 0);
   void on_spurious_loss(std::uint64_t id, const sent_packet& p);
   void detect_losses(time_us now, std::vector<session_event>& events);
-  /// When a packet of `size` sent at `sent_at` should have been acked by the
-  /// size fit (`sent_at` itself without a usable fit).
-  time_us round_trip_end(time_us sent_at, std::uint64_t size) const;
   void retire_packets();
   void add_entry(message_frame f);
   std::vector<const message_frame*> take_coded(std::uint64_t budget, std::uint64_t fixed);
   void on_survival(double share);
   void finish_coded(const std::vector<const message_frame*>& frames, std::uint64_t fixed);
   void after_coded_feedback();
+  /// When a packet of `size` sent at `sent_at` should have been acked by the
+  /// size fit (`sent_at` itself without a usable fit).
+  time_us round_trip_end(time_us sent_at, std::uint64_t size) const;
 
   session_config cfg_;
   state_store& store_;
