@@ -36,8 +36,13 @@ void rtt_size_model::sample(std::uint64_t size, time_us rtt) {
 bool rtt_size_model::fitted() const {
   if (w_ < min_samples_ || mx_ <= 0)
     return false;
-  const double spread = min_spread_ * mx_;
-  return cxx_ / w_ >= spread * spread;
+  const double var = cxx_ / w_, spread = min_spread_ * mx_;
+  if (var < spread * spread)
+    return false;
+  // Size must explain more than noise: the slope over one standard deviation
+  // of the sizes at least the deviation of the samples. Where delay does not
+  // grow with size the slope found is a small artefact, and srtt does better.
+  return cxy_ / cxx_ * std::sqrt(var) >= dev_;
 }
 
 rtt_size_model::line_t rtt_size_model::line() const {

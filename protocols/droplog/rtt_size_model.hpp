@@ -5,9 +5,9 @@
 // Exponentially decayed weighted least squares over (size, rtt) samples kept
 // as running weighted means and co-moments (West's update, stable when sizes
 // barely vary), so the state is a handful of numbers. The slope is clamped at
-// 0; with too few samples or sizes that hardly varied the fit is not used and
-// the caller falls back to its plain srtt. A deviation of the residuals, as
-// rttvar is of srtt, gives a per-size timeout a + b x size + 4 dev.
+// 0; with too few samples, sizes that hardly varied, or a size effect below
+// the noise the fit is not used and the caller falls back to its plain srtt. A deviation of the
+// residuals, as rttvar is of srtt, gives a per-size timeout a + b x size + 4 dev.
 #include "protocols/common/types.hpp"
 
 #include <cstdint>
@@ -25,7 +25,9 @@ public:
   /// One sample: a packet of `size` bytes acknowledged `rtt` after it was sent.
   void sample(std::uint64_t size, time_us rtt);
 
-  /// Whether the fit is usable (enough samples, sizes varied enough).
+  /// Whether the fit is usable: enough samples, sizes varied enough, and the
+  /// slope over one standard deviation of the sizes at least the deviation
+  /// (size explains more than noise; a falling slope never qualifies).
   bool fitted() const;
   /// Intercept (us) and slope (us per byte, >= 0) of the current fit; without
   /// a usable fit, the weighted mean rtt and 0.
