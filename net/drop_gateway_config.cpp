@@ -67,6 +67,7 @@ drop_gateway_config parse_drop_gateway_config(const json& j, const fs::path& bas
                   "initial_rtt",
                   "erasure_coding",
                   "coding_block",
+                  "repair_share",
                   "small_message",
                   "small_copies"});
   drop_gateway_config c;
@@ -172,6 +173,8 @@ drop_gateway_config parse_drop_gateway_config(const json& j, const fs::path& bas
   if (auto* v = cfg::member(j, "coding_block"))
     s.coding_block_entries = static_cast<std::uint32_t>(
       std::min<std::uint64_t>(cfg::get_positive(*v, "config.coding_block"), 1u << 20));
+  if (auto* v = cfg::member(j, "repair_share"))
+    s.coding_repair_share = cfg::get_probability(*v, "config.repair_share");
   if (auto* v = cfg::member(j, "small_copies"))
     s.small_copies_max = static_cast<std::uint32_t>(
       std::min<std::uint64_t>(cfg::get_positive(*v, "config.small_copies"), 1u << 20));

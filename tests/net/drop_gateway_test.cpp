@@ -269,9 +269,15 @@ TEST_CASE("drop gateway config errors name the field", "[net][drop]") {
   auto coded = j;
   coded["erasure_coding"] = true;
   coded["small_copies"] = 2;
+  coded["repair_share"] = 0.8;
   auto c = net::parse_drop_gateway_config(coded, d.path());
   CHECK(c.session.erasure_coding);
   CHECK(c.session.small_copies_max == 2);
+  CHECK(c.session.coding_repair_share == 0.8);
+  bad = coded;
+  bad["repair_share"] = 0; // a repair must aim at something
+  CHECK_THROWS_WITH(net::parse_drop_gateway_config(bad, d.path()),
+                    Catch::Contains("coding_repair_share"));
   bad = j;
   bad["coding_block"] = 200; // k plus parity must stay below 255 symbols
   CHECK_THROWS_WITH(net::parse_drop_gateway_config(bad, d.path()), Catch::Contains("coding_block"));
