@@ -343,7 +343,7 @@ TEST_CASE("droplog block encoder parity made in batches is the code's rows in or
   std::uint32_t next = k;
   for (std::uint32_t have : {0u, 1u}) {
     enc.left_flight(refs, 0); // lost unseen: the report says what is held
-    enc.on_reports({{3, have}}, {});
+    enc.on_reports({{3, static_cast<std::uint8_t>(have)}}, {});
     refs.clear();
     enc.begin_packet();
     auto repair = enc.take(200, 16384, 16000, model, refs);
