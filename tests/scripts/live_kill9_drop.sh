@@ -35,7 +35,8 @@ done
 up_port=$(free_port)
 python3 -m http.server "$up_port" --bind 127.0.0.1 --directory "$work/www" \
   >"$work/upstream.out" 2>"$work/upstream.err" &
-pids+=("$!")
+upstream=$!
+pids+=("$upstream")
 for _ in $(seq 1 200); do
   curl -s -o /dev/null "http://127.0.0.1:$up_port/r0.bin" && break
   sleep 0.05
@@ -127,6 +128,6 @@ for s in a b; do
   kill -TERM "${pid[$s]}"
   wait "${pid[$s]}" || fail "side $s exited with $? after SIGTERM"
 done
-pids=()
+pids=("$upstream") # the gateways are stopped; the EXIT trap stops the upstream
 echo "live_kill9_drop: OK rounds=$rounds kills: a=${kills[a]} b=${kills[b]}; upstream GETs: $performed" \
   "(a request b had taken when killed is performed again); seed $seed; ${SECONDS}s"

@@ -76,7 +76,8 @@ rate=$((48 << 20))
 addr_relay=127.0.0.1:$(port)
 python3 "$(dirname "$0")/lib/pace_relay.py" "${addr_relay##*:}" "${addr_provider##*:}" "$rate" 200 \
   >"$work/relay.out" 2>"$work/relay.err" &
-pids+=($!)
+relay=$!
+pids+=("$relay")
 for _ in $(seq 1 100); do
   grep -q ready "$work/relay.out" 2>/dev/null && break
   sleep 0.05
@@ -366,7 +367,7 @@ for n in downloader provider ledger; do
   timeout 15 tail --pid="${pid[$n]}" -f /dev/null || fail "$n did not stop within 15 s of SIGTERM"
   wait "${pid[$n]}" || fail "$n exited with $? after SIGTERM"
 done
-pids=()
+pids=("$relay") # the nodes are stopped; the EXIT trap stops the relay
 live_fail_extra
 echo "live_kill9_market: OK rounds=$rounds kills: downloader=${kills[downloader]} provider=${kills[provider]}" \
   "ledger=${kills[ledger]}; after $resumed_rounds downloader restarts mid-download: fetched $refetched bytes" \
