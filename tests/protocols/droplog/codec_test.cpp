@@ -37,13 +37,6 @@ std::vector<message_frame> sample_messages() {
   return ms;
 }
 
-std::vector<const message_frame*> ptrs(const std::vector<message_frame>& ms) {
-  std::vector<const message_frame*> out;
-  for (auto& m : ms)
-    out.push_back(&m);
-  return out;
-}
-
 const direction_keys& keys_ab() {
   static direction_keys k(test_key, side_a, side_b);
   return k;

@@ -45,6 +45,14 @@ message_frame entry(std::uint64_t seq, std::size_t size, std::uint32_t index = 0
   return f;
 }
 
+/// `n` entries of `size` bytes, seqs from 0.
+std::vector<message_frame> entries_of(std::uint64_t n, std::size_t size) {
+  std::vector<message_frame> out;
+  for (std::uint64_t s = 0; s < n; ++s)
+    out.push_back(entry(s, size));
+  return out;
+}
+
 double mean_latency_s(const channel_run& run) {
   const auto& l = run.latencies();
   return std::accumulate(l.begin(), l.end(), 0.0) / static_cast<double>(l.size()) / us_per_s;
@@ -170,12 +178,8 @@ TEST_CASE("droplog block encoder repairs exactly what the receiver reports missi
   cfg.coding_repair_share = 1; // aim at the whole deficit (below: a share of it)
   block_encoder enc(cfg);
   survival_model model; // nothing seen: every symbol counts as arriving
-  std::vector<message_frame> entries;
-  for (std::uint64_t s = 0; s < 8; ++s)
-    entries.push_back(entry(s, 200));
-  std::vector<const message_frame*> ptrs;
-  for (auto& e : entries)
-    ptrs.push_back(&e);
+  const auto entries = entries_of(8, 200);
+  const auto ptrs = droplog_test::ptrs(entries);
   enc.open(1, ptrs, 16384, 1);
   REQUIRE(enc.has_work());
   std::vector<symbol_ref> refs;
@@ -237,12 +241,8 @@ TEST_CASE("droplog block encoder counts what a NACK says arrived when no report 
   auto cfg = coded(side_a, side_b);
   cfg.coding_repair_share = 1;
   survival_model model;
-  std::vector<message_frame> entries;
-  for (std::uint64_t s = 0; s < 8; ++s)
-    entries.push_back(entry(s, 200));
-  std::vector<const message_frame*> ptrs;
-  for (auto& e : entries)
-    ptrs.push_back(&e);
+  const auto entries = entries_of(8, 200);
+  const auto ptrs = droplog_test::ptrs(entries);
   auto first_packet = [&](block_encoder& enc, std::vector<symbol_ref>& refs) {
     enc.open(1, ptrs, 16384, 1);
     enc.begin_packet();
@@ -323,12 +323,8 @@ TEST_CASE("droplog block encoder parity made in batches is the code's rows in or
   cfg.coding_repair_share = 1; // the whole deficit: k - have symbols per round
   block_encoder enc(cfg);
   survival_model model;
-  std::vector<message_frame> entries;
-  for (std::uint64_t s = 0; s < 8; ++s)
-    entries.push_back(entry(s, 300));
-  std::vector<const message_frame*> ptrs;
-  for (auto& e : entries)
-    ptrs.push_back(&e);
+  const auto entries = entries_of(8, 300);
+  const auto ptrs = droplog_test::ptrs(entries);
   enc.open(3, ptrs, 16384, 1);
   std::vector<symbol_ref> refs;
   enc.begin_packet();

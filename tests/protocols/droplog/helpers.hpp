@@ -27,4 +27,12 @@ using peerlab::droplog::testing::small_config;
 
 inline byte_view view(const bytes& b) { return {b.data(), b.size()}; }
 
+/// Pointers to `ms`, as encode_packet and block_encoder::open take them.
+inline std::vector<const message_frame*> ptrs(const std::vector<message_frame>& ms) {
+  std::vector<const message_frame*> out;
+  for (auto& m : ms)
+    out.push_back(&m);
+  return out;
+}
+
 } // namespace droplog_test
