@@ -13,6 +13,12 @@ std::optional<std::string> validate(const config& c) {
     return "alpha must be 1.." + std::to_string(limits::alpha_max);
   if (c.request_timeout <= 0)
     return std::string("request_timeout must be positive");
+  if (c.min_request_timeout <= 0)
+    return std::string("min_request_timeout must be positive");
+  if (c.min_stall_time <= 0)
+    return std::string("min_stall_time must be positive");
+  if (c.rtt_peers > limits::rtt_peers_max)
+    return "rtt_peers must be at most " + std::to_string(limits::rtt_peers_max);
   if (c.query_timeout <= 0)
     return std::string("query_timeout must be positive");
   if (c.provider_ttl <= 0)

@@ -47,12 +47,21 @@ constexpr std::size_t wanted_providers_max = 4096;
 /// Upper bounds for the record-store configuration.
 constexpr std::size_t store_records_max = 1u << 22;
 constexpr std::size_t replacement_cache_max = 64;
+/// Largest per-peer round-trip-time table.
+constexpr std::size_t rtt_peers_max = 4096;
 } // namespace limits
 
 struct config {
-  std::size_t k = 20;                            // bucket size and replication factor
-  std::size_t alpha = 3;                         // parallel requests per lookup
-  time_us request_timeout = 10 * us_per_s;       // per request
+  std::size_t k = 20;                      // bucket size and replication factor
+  std::size_t alpha = 3;                   // parallel requests per lookup
+  time_us request_timeout = 10 * us_per_s; // per request, the most it waits
+  // Adaptive timeouts (docs/protocols/kad.md "Round-trip times"): a request to a
+  // peer times out after clamp(srtt + 4 rttvar, min_request_timeout,
+  // request_timeout) and stops holding back its lookup (stalls) after
+  // clamp(srtt + 4 rttvar, min_stall_time, its timeout).
+  time_us min_request_timeout = 1 * us_per_s;    // >= request_timeout: fixed timeouts
+  time_us min_stall_time = 100 * us_per_ms;      // >= request_timeout: no stalling
+  std::size_t rtt_peers = 128;                   // peers with an RTT estimate of their own
   time_us query_timeout = 60 * us_per_s;         // whole lookup (and the store phase of a put)
   time_us provider_ttl = 48ll * 3600 * us_per_s; // expiry of a stored provider record
   time_us republish_interval = 22ll * 3600 * us_per_s; // provider re-announces its keys

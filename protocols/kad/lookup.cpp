@@ -15,7 +15,8 @@ void lookup::add(const contact& c, std::uint32_t hop) {
     return;
   kad_id d = distance(target_, c.id);
   if (by_distance_.size() >= max_candidates_) {
-    // Full: keep the new one only if it is closer than the farthest droppable.
+    // Full: keep the new one only if it is closer than the farthest droppable
+    // (anything but in flight; a dropped stalled peer's late answer is ignored).
     auto far = by_distance_.end();
     for (auto it = by_distance_.rbegin(); it != by_distance_.rend(); ++it)
       if (it->second.st != state::waiting) {
@@ -24,6 +25,8 @@ void lookup::add(const contact& c, std::uint32_t hop) {
       }
     if (far == by_distance_.end() || !(d < far->first))
       return;
+    if (far->second.st == state::stalled)
+      --stalled_;
     by_distance_.erase(far);
   }
   known_.emplace(c.peer, d);
@@ -36,7 +39,7 @@ std::vector<contact> lookup::next() {
   for (auto& [d, cand] : by_distance_) {
     if (live >= k_ || in_flight_ >= alpha_)
       break;
-    if (cand.st == state::failed)
+    if (cand.st == state::failed || cand.st == state::stalled)
       continue;
     ++live;
     if (cand.st == state::fresh) {
@@ -48,47 +51,58 @@ std::vector<contact> lookup::next() {
   return out;
 }
 
-bool lookup::succeeded(peer_id p, const std::vector<contact>& closer) {
+lookup::candidate* lookup::find(peer_id p) {
   auto k = known_.find(p);
   if (k == known_.end())
-    return false;
+    return nullptr;
   auto it = by_distance_.find(k->second);
-  if (it == by_distance_.end())
-    return false; // dropped as too far
-  candidate& cand = it->second;
-  if (cand.st != state::waiting)
+  return it == by_distance_.end() ? nullptr : &it->second; // null: dropped as too far
+}
+
+bool lookup::succeeded(peer_id p, const std::vector<contact>& closer) {
+  candidate* cand = find(p);
+  if (!cand || (cand->st != state::waiting && cand->st != state::stalled))
     return false; // duplicate, unasked or after a timeout: a failure is final
-  --in_flight_;
-  cand.st = state::succeeded;
-  std::uint32_t hop = cand.hop + 1;
+  --(cand->st == state::waiting ? in_flight_ : stalled_);
+  cand->st = state::succeeded;
+  std::uint32_t hop = cand->hop + 1;
   for (auto& c : closer)
     add(c, hop);
   return true;
 }
 
 void lookup::failed(peer_id p) {
-  auto k = known_.find(p);
-  if (k == known_.end())
+  candidate* cand = find(p);
+  if (!cand || (cand->st != state::waiting && cand->st != state::stalled))
     return;
-  auto it = by_distance_.find(k->second);
-  if (it == by_distance_.end() || it->second.st != state::waiting)
-    return;
+  --(cand->st == state::waiting ? in_flight_ : stalled_);
+  cand->st = state::failed;
+}
+
+bool lookup::stalled(peer_id p) {
+  candidate* cand = find(p);
+  if (!cand || cand->st != state::waiting)
+    return false;
   --in_flight_;
-  it->second.st = state::failed;
+  ++stalled_;
+  cand->st = state::stalled;
+  return true;
 }
 
 bool lookup::done() const {
   std::size_t live = 0;
   for (auto& [d, cand] : by_distance_) {
     if (live >= k_)
-      break;
-    if (cand.st == state::failed)
+      return true; // k answered: stalled peers no longer matter
+    if (cand.st == state::failed || cand.st == state::stalled)
       continue;
     ++live;
     if (cand.st != state::succeeded)
       return false;
   }
-  return true;
+  // Fewer than k answered and nobody left to ask: a stalled peer may still
+  // answer (with closer contacts), so it holds the lookup until it times out.
+  return live >= k_ || stalled_ == 0;
 }
 
 std::uint32_t lookup::hop_of(peer_id p) const {

@@ -2,9 +2,15 @@
 // One iterative lookup toward a target id, as a pure state machine (no timers,
 // no messages: the node drives it). Candidates are kept sorted by distance.
 // At most alpha requests are in flight, always to the closest not yet
-// contacted candidates among the k closest that have not failed. The lookup is
-// done when those k closest have all answered (failed ones drop out and the
-// next closest move up), or when no candidate is left to ask.
+// contacted candidates among the k closest that have not failed or stalled. A
+// request the node declares stalled (slow, not yet timed out) stops counting
+// against alpha and drops out of the k closest like a failed one, so the next
+// candidate is asked (rust-libp2p's "unresponsive" peers); its late answer is
+// still taken and puts it back. The lookup is done when those k closest have
+// all answered (failed and stalled ones drop out and the next closest move
+// up), or when no candidate is left to ask and no stalled request is left
+// (with fewer than k answers a stalled peer holds the lookup until it answers
+// or times out).
 #include "protocols/kad/contact.hpp"
 
 #include <cstdint>
@@ -15,7 +21,7 @@ namespace peerlab::kad {
 
 class lookup {
 public:
-  enum class state : std::uint8_t { fresh, waiting, succeeded, failed };
+  enum class state : std::uint8_t { fresh, waiting, stalled, succeeded, failed };
   struct candidate {
     contact c;
     state st = state::fresh;
@@ -35,13 +41,18 @@ public:
   std::vector<contact> next();
 
   /// `p` answered with `closer` contacts. Returns false (and changes nothing)
-  /// unless a request to `p` is in flight: a timeout is final.
+  /// unless a request to `p` is in flight or stalled: a timeout is final.
   bool succeeded(peer_id p, const std::vector<contact>& closer);
   /// A request to `p` failed or timed out.
   void failed(peer_id p);
+  /// The request to `p` is slow: it no longer counts against alpha nor among
+  /// the k closest. Returns false unless it was in flight.
+  bool stalled(peer_id p);
 
   bool done() const;
+  /// Requests counting against alpha (stalled ones do not).
   std::size_t in_flight() const { return in_flight_; }
+  std::size_t stalled_count() const { return stalled_; }
   const kad_id& target() const { return target_; }
   /// Hop of candidate `p` (0 if unknown).
   std::uint32_t hop_of(peer_id p) const;
@@ -56,8 +67,10 @@ private:
   peer_id self_;
   std::size_t k_, alpha_, max_candidates_;
   std::size_t in_flight_ = 0;
+  std::size_t stalled_ = 0;
   std::map<kad_id, candidate> by_distance_; // key: XOR distance to target
   std::map<peer_id, kad_id> known_;         // every peer ever added -> distance
+  candidate* find(peer_id p);
 };
 
 } // namespace peerlab::kad

@@ -5,6 +5,7 @@
 #include "protocols/kad/tables.hpp"
 #include "protocols/kad/timers.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace peerlab::kad {
@@ -12,7 +13,8 @@ namespace peerlab::kad {
 std::vector<const table_schema*> node::tables() const { return {&provided_keys_table()}; }
 
 node::node(const config& c)
-    : cfg_(c), records_({c.max_providers_per_key, c.max_records_per_peer, c.max_records_total}) {
+    : cfg_(c), records_({c.max_providers_per_key, c.max_records_per_peer, c.max_records_total}),
+      rtt_(c.rtt_peers) {
   if (auto e = validate(c))
     throw std::invalid_argument("kad config: " + *e);
 }
@@ -24,6 +26,7 @@ void node::start(context& ctx, effects& fx) {
     next_request_ = (ctx.random.next() >> 16) | 1;
   table_ = std::make_unique<routing_table>(id_of(ctx.self), cfg_.k, cfg_.replacement_cache);
   records_.clear();
+  rtt_.clear();
   queries_.clear();
   pending_.clear();
   provided_.clear();
@@ -157,6 +160,7 @@ void node::handle_response(context& ctx, peer_id from, const message& m, effects
     return;
   }
   std::uint64_t qid = it->second.query;
+  rtt_.sample(from, ctx.now - it->second.sent);
   pending_.erase(it);
   if (qid == 0)
     return; // a liveness ping: observe() above already refreshed the entry
@@ -165,7 +169,22 @@ void node::handle_response(context& ctx, peer_id from, const message& m, effects
     answered(ctx, q->second, from, m, fx);
 }
 
-bool node::send_request(context&, const contact& to, message m, std::uint64_t query_id,
+time_us node::request_timeout_for(peer_id p) const {
+  // Without any sample yet (a node's first requests) wait the full timeout.
+  auto rto = rtt_.rto(p);
+  if (!rto)
+    return cfg_.request_timeout;
+  return std::clamp(*rto, std::min(cfg_.min_request_timeout, cfg_.request_timeout),
+                    cfg_.request_timeout);
+}
+
+time_us node::stall_time_for(peer_id p) const {
+  time_us timeout = request_timeout_for(p);
+  time_us rto = rtt_.rto(p).value_or(cfg_.min_request_timeout);
+  return std::clamp(rto, std::min(cfg_.min_stall_time, timeout), timeout);
+}
+
+bool node::send_request(context& ctx, const contact& to, message m, std::uint64_t query_id,
                         effects& fx) {
   if (pending_.size() >= limits::pending_requests_max) {
     fx.count("kad.requests_refused_local");
@@ -173,11 +192,16 @@ bool node::send_request(context&, const contact& to, message m, std::uint64_t qu
   }
   std::uint64_t rid = next_request_++ & timers::id_mask;
   m.request_id = rid;
-  pending_.emplace(rid, pending{to, m.type, query_id});
+  pending_.emplace(rid, pending{to, m.type, query_id, ctx.now});
   if (!to.address.empty())
     fx.learn_address(to.peer, to.address);
   fx.send(to.peer, encode(m));
-  fx.after(cfg_.request_timeout, timers::token(timers::request, rid));
+  time_us timeout = request_timeout_for(to.peer);
+  fx.after(timeout, timers::token(timers::request, rid));
+  // Only lookup requests stall: a put's store phase and pings wait for the answer.
+  time_us stall = stall_time_for(to.peer);
+  if (query_id != 0 && m.type != msg_type::add_provider && stall < timeout)
+    fx.after(stall, timers::token(timers::stall, rid));
   fx.count("kad.requests_sent");
   if (query_id != 0)
     if (auto q = queries_.find(query_id); q != queries_.end())
@@ -201,6 +225,17 @@ void node::request_failed(context& ctx, std::uint64_t request_id, effects& fx) {
       unanswered(ctx, q->second, p.to.peer, p.type, fx);
 }
 
+void node::request_stalled(context& ctx, std::uint64_t request_id, effects& fx) {
+  auto it = pending_.find(request_id);
+  if (it == pending_.end() || it->second.query == 0)
+    return; // answered or timed out already
+  auto q = queries_.find(it->second.query);
+  if (q == queries_.end() || q->second.storing || !q->second.walk.stalled(it->second.to.peer))
+    return;
+  fx.count("kad.requests_stalled");
+  drive(ctx, q->second, fx);
+}
+
 void node::timer(context& ctx, std::uint64_t token, effects& fx) {
   if (!table_)
     return;
@@ -208,6 +243,9 @@ void node::timer(context& ctx, std::uint64_t token, effects& fx) {
   switch (timers::kind_of(token)) {
   case timers::request:
     request_failed(ctx, id, fx);
+    return;
+  case timers::stall:
+    request_stalled(ctx, id, fx);
     return;
   case timers::query:
     if (auto q = queries_.find(id); q != queries_.end() && !q->second.storing) {

@@ -8,6 +8,7 @@
 #include "protocols/kad/codec.hpp"
 #include "protocols/kad/provider_store.hpp"
 #include "protocols/kad/routing_table.hpp"
+#include "protocols/kad/rtt.hpp"
 
 #include <map>
 #include <memory>
@@ -40,6 +41,10 @@ public:
   std::size_t active_queries() const { return queries_.size(); }
   std::size_t pending_requests() const { return pending_.size(); }
   bool provides(const kad_id& key) const { return provided_.count(key) != 0; }
+  const rtt_estimator& rtts() const { return rtt_; }
+  /// Timeout and stall time of a request sent to `p` now (docs: "Round-trip times").
+  time_us request_timeout_for(peer_id p) const;
+  time_us stall_time_for(peer_id p) const;
 
 private:
   enum class query_kind : std::uint8_t { find_node, get_providers, put, refresh, bootstrap };
@@ -71,12 +76,14 @@ private:
     contact to;
     msg_type type;
     std::uint64_t query = 0; // 0: a liveness ping of the routing table
+    time_us sent = 0;
   };
 
   // node.cpp: server side and plumbing
   void handle_request(context&, peer_id from, const message& m, effects&);
   void handle_response(context&, peer_id from, const message& m, effects&);
   void request_failed(context&, std::uint64_t request_id, effects&);
+  void request_stalled(context&, std::uint64_t request_id, effects&);
   bool send_request(context&, const contact& to, message m, std::uint64_t query_id, effects&);
   message header(context&, msg_type t, std::uint64_t request_id) const;
 
@@ -105,6 +112,7 @@ private:
   config cfg_;
   std::unique_ptr<routing_table> table_;
   provider_store records_;
+  rtt_estimator rtt_;
   std::map<std::uint64_t, query> queries_;
   std::map<std::uint64_t, pending> pending_;
   std::map<kad_id, std::uint64_t> provided_;          // key -> current republish serial

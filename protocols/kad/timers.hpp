@@ -10,6 +10,7 @@ enum kind : std::uint64_t {
   query = 2,     // id: query id (whole-lookup timeout)
   republish = 3, // id: republish serial of a provided key
   refresh = 4,   // id: epoch (periodic bucket refresh)
+  stall = 5,     // id: request id (the request stops holding back its lookup)
 };
 
 constexpr int shift = 56;

@@ -117,3 +117,84 @@ TEST_CASE("candidates are bounded and the farthest are dropped", "[kad][lookup]"
     CHECK(l.hop_of(sorted[i].peer) == 1);
   CHECK(l.hop_of(sorted[8].peer) == 0); // dropped
 }
+
+TEST_CASE("a stalled request stops counting against alpha and its late answer is taken",
+          "[kad][lookup]") {
+  kad_id target = id_of(5000);
+  auto sorted = by_distance(target, 10);
+  lookup l(target, 999, 4, 2, 32);
+  for (auto& c : sorted)
+    l.add(c, 1);
+  REQUIRE(peers(l.next()) == std::vector<peer_id>{sorted[0].peer, sorted[1].peer});
+  CHECK(l.next().empty()); // alpha = 2 in flight
+  CHECK(l.stalled(sorted[0].peer));
+  CHECK_FALSE(l.stalled(sorted[0].peer)); // once
+  CHECK_FALSE(l.stalled(sorted[5].peer)); // never asked
+  CHECK(l.in_flight() == 1);
+  CHECK(l.stalled_count() == 1);
+  // The stalled peer no longer holds a slot: the next candidate is asked.
+  CHECK(peers(l.next()) == std::vector<peer_id>{sorted[2].peer});
+  // Its late answer still counts, with its contacts (hop 2).
+  contact far = make_contact(4242);
+  CHECK(l.succeeded(sorted[0].peer, {far}));
+  CHECK(l.stalled_count() == 0);
+  CHECK(l.in_flight() == 2);
+  CHECK(l.hop_of(far.peer) == 2);
+  CHECK_FALSE(l.succeeded(sorted[0].peer, {})); // duplicate
+}
+
+TEST_CASE("stalled peers do not hold a lookup once k others have answered", "[kad][lookup]") {
+  kad_id target = id_of(5000);
+  auto sorted = by_distance(target, 10);
+  lookup l(target, 999, 3, 3, 32);
+  for (auto& c : sorted)
+    l.add(c, 1);
+  REQUIRE(l.next().size() == 3);
+  // The closest is slow; the 2nd and 3rd answer, the 4th is asked and answers.
+  CHECK(l.stalled(sorted[0].peer));
+  CHECK(l.succeeded(sorted[1].peer, {}));
+  CHECK(l.succeeded(sorted[2].peer, {}));
+  CHECK(peers(l.next()) == std::vector<peer_id>{sorted[3].peer});
+  CHECK_FALSE(l.done());
+  CHECK(l.succeeded(sorted[3].peer, {}));
+  CHECK(l.done()); // without waiting for the stalled closest
+  std::vector<peer_id> got;
+  for (auto* c : l.closest_succeeded(3))
+    got.push_back(c->c.peer);
+  CHECK(got == std::vector<peer_id>{sorted[1].peer, sorted[2].peer, sorted[3].peer});
+  // It answers after all: it is the closest again and the lookup stays done.
+  CHECK(l.succeeded(sorted[0].peer, {}));
+  CHECK(l.closest_succeeded(1).front()->c.peer == sorted[0].peer);
+  CHECK(l.done());
+}
+
+TEST_CASE("with fewer than k answers a stalled peer holds the lookup until it times out",
+          "[kad][lookup]") {
+  kad_id target = id_of(5000);
+  auto sorted = by_distance(target, 2);
+  lookup l(target, 999, 20, 3, 160);
+  for (auto& c : sorted)
+    l.add(c, 1);
+  REQUIRE(l.next().size() == 2);
+  CHECK(l.stalled(sorted[0].peer));
+  CHECK(l.succeeded(sorted[1].peer, {}));
+  CHECK(l.next().empty());
+  CHECK_FALSE(l.done());    // it may still answer with closer contacts
+  l.failed(sorted[0].peer); // its timeout
+  CHECK(l.stalled_count() == 0);
+  CHECK(l.done());
+  CHECK_FALSE(l.succeeded(sorted[0].peer, {})); // a timeout is final
+}
+
+TEST_CASE("a stalled candidate may be dropped as too far", "[kad][lookup]") {
+  kad_id target = id_of(5000);
+  auto sorted = by_distance(target, 20);
+  lookup l(target, 999, 2, 1, 2);
+  l.add(sorted[19], 1);
+  REQUIRE(peers(l.next()) == std::vector<peer_id>{sorted[19].peer});
+  CHECK(l.stalled(sorted[19].peer));
+  l.add(sorted[0], 1);
+  l.add(sorted[1], 1); // full (2): the stalled farthest makes room
+  CHECK(l.stalled_count() == 0);
+  CHECK_FALSE(l.succeeded(sorted[19].peer, {}));
+}

@@ -301,6 +301,9 @@ TEST_CASE("configurations outside the limits are refused with the field named", 
   CHECK(error_of([](config& c) { c.alpha = 0; }).find("alpha must be") == 0);
   CHECK(error_of([](config& c) { c.request_timeout = 0; }).find("request_timeout") == 0);
   CHECK(error_of([](config& c) { c.provider_ttl = -1; }).find("provider_ttl") == 0);
+  CHECK(error_of([](config& c) { c.min_request_timeout = 0; }).find("min_request_timeout") == 0);
+  CHECK(error_of([](config& c) { c.min_stall_time = -1; }).find("min_stall_time") == 0);
+  CHECK(error_of([](config& c) { c.rtt_peers = 4097; }).find("rtt_peers") == 0);
   CHECK(error_of([](config& c) { c.max_providers_per_key = 65; }).find("max_providers_per_key") ==
         0);
   CHECK(error_of([](config& c) {
