@@ -165,6 +165,7 @@ void sender::on_control(time_us now, const control_block& c, std::vector<session
       auto& p = it->second;
       if (p.acked)
         continue;
+      answered_sent_at_ = std::max(answered_sent_at_, p.sent_at);
       if (p.lost != loss_reason::none && p.lost != loss_reason::nack) {
         on_spurious_loss(it->first, p);
         sizer_.on_intact(p.size);
@@ -190,13 +191,17 @@ void sender::on_control(time_us now, const control_block& c, std::vector<session
       // lost: without them it would see only the faster files of each size,
       // and large slow files would keep timing out.
       if (p.in_flight) {
-        size_rtt_.sample(p.size, rtt_.latest_adjusted());
-      } else if (p.lost != loss_reason::none && p.lost != loss_reason::nack) {
-        const time_us rtt = now - p.sent_at;
-        size_rtt_.sample(p.size, rtt >= rtt_.min_rtt() + hold ? rtt - hold : rtt);
+        sample_fit(p.size, rtt_.latest_adjusted());
+      } else if (p.lost != loss_reason::none && p.lost != loss_reason::nack && !p.late_sampled) {
+        sample_late(now, p.sent_at, p.size, hold);
       }
       ack_packet(it->first, p);
       progress = true;
+    }
+    for (auto it = timed_out_.lower_bound(r.first);
+         it != timed_out_.end() && it->first <= r.last;) {
+      sample_late(now, it->second.sent_at, it->second.size, 0);
+      it = timed_out_.erase(it);
     }
     if (r.last < next_packet_id_)
       largest_acked_ = std::max(largest_acked_, r.last);
@@ -207,8 +212,28 @@ void sender::on_control(time_us now, const control_block& c, std::vector<session
   for (auto& n : c.nacks) {
     const auto id = n.id;
     auto it = sent_.find(id);
-    if (it == sent_.end() || !it->second.in_flight)
+    // A NACK is a round trip for the size fit: most large files are cut, and
+    // without their samples the fit never sees large sizes.
+    if (it == sent_.end()) {
+      if (auto late = timed_out_.find(id); late != timed_out_.end()) {
+        sample_late(now, late->second.sent_at, late->second.size, 0);
+        timed_out_.erase(late);
+      }
+      continue;
+    }
+    auto& p = it->second;
+    if (!p.in_flight) {
+      if (p.lost != loss_reason::none && p.lost != loss_reason::nack && !p.late_sampled) {
+        sample_late(now, p.sent_at, p.size, 0);
+        p.late_sampled = true;
+      }
       continue; // already handled: NACKs are repeated on purpose
+    }
+    answered_sent_at_ = std::max(answered_sent_at_, p.sent_at);
+    // Only for the size fit: the first copy of a NACK to arrive may be a
+    // repeat sent nack_interval after the first, so in srtt and rttvar it
+    // would stretch every small packet's timeout.
+    sample_fit(p.size, now - p.sent_at);
     ++stats_.nacks_received;
     on_survival(std::min(1.0, static_cast<double>(n.bytes_read) /
                                 static_cast<double>(std::max<std::uint64_t>(1, it->second.size))));
@@ -229,6 +254,27 @@ void sender::on_control(time_us now, const control_block& c, std::vector<session
     coder_.set_reported({}, {});
   after_coded_feedback();
   retire_packets();
+}
+
+void sender::sample_late(time_us now, time_us sent_at, std::uint64_t size, time_us hold) {
+  const time_us rtt = now - sent_at;
+  sample_fit(size, rtt >= rtt_.min_rtt() + hold ? rtt - hold : rtt);
+}
+
+void sender::sample_fit(std::uint64_t size, time_us rtt) {
+  size_rtt_.sample(size, rtt);
+  largest_sampled_ = std::max(largest_sampled_, size);
+}
+
+void sender::forget_packet(std::uint64_t id, const sent_packet& p) {
+  deletable_.push_back({folder_side::outgoing, id});
+  // Coded packets only: an uncoded one stays in sent_ until answered.
+  if (!p.coded || p.acked || p.lost == loss_reason::none || p.lost == loss_reason::nack ||
+      p.late_sampled)
+    return;
+  timed_out_[id] = {p.sent_at, p.size};
+  if (timed_out_.size() > timed_out_max)
+    timed_out_.erase(timed_out_.begin());
 }
 
 void sender::on_survival(double share) { survival_ += (share - survival_) / 16; }
@@ -295,17 +341,32 @@ void sender::on_timers(time_us now, std::vector<session_event>& events) {
   // Each packet's own timeout (its size's), all with the same backoff.
   time_us shortest = never, longest = 0;
   std::uint64_t lost = 0;
+  bool waited = false;
+  const bool adaptive = cfg_.timeouts == timeout_mode::adaptive;
   for (auto& [id, p] : sent_) {
     if (!p.in_flight)
       continue;
     const time_us timeout = timeout_for(p.size);
     if (p.sent_at + timeout <= now) {
+      // A coded file larger than any
+      // whose round trip we have seen, and than the smallest packet size,
+      // may simply be slow, and declaring it
+      // lost makes a repair of all it carries. It is lost to the timer once
+      // a later packet was answered, or when the timer is fully backed off
+      // (the peer's answers may all be lost).
+      if (p.coded && adaptive && p.size > std::max(largest_sampled_, cfg_.min_packet_bytes) &&
+          p.sent_at >= answered_sent_at_ && rtt_.backoff() < cfg_.max_backoff) {
+        waited = true;
+        continue;
+      }
       shortest = std::min(shortest, timeout);
       longest = std::max(longest, timeout);
       declare_lost(p, loss_reason::timeout);
       ++lost;
     }
   }
+  if (waited && !lost)
+    rtt_.on_timeout(); // back off and wait
   if (lost) {
     ++stats_.timeouts;
     rtt_.on_timeout();
@@ -346,7 +407,7 @@ void sender::retire_packets() {
       // Read, cut or lost, its symbols are accounted for (a lost one's by
       // repairs): the record would only count against max_tracked_packets.
       if (p.acked || !p.in_flight) {
-        deletable_.push_back({folder_side::outgoing, it->first});
+        forget_packet(it->first, p);
         it = sent_.erase(it);
       } else {
         ++it;
@@ -362,7 +423,7 @@ void sender::retire_packets() {
     bool done = p.acked || (!p.in_flight && !p.seqs.empty() && all_acked) ||
                 (p.seqs.empty() && it->first < largest_acked_);
     if (done) {
-      deletable_.push_back({folder_side::outgoing, it->first});
+      forget_packet(it->first, p);
       it = sent_.erase(it);
     } else {
       ++it;
@@ -374,7 +435,7 @@ void sender::retire_packets() {
       ++it;
       continue;
     }
-    deletable_.push_back({folder_side::outgoing, it->first});
+    forget_packet(it->first, it->second);
     it = sent_.erase(it);
   }
 }

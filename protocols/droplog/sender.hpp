@@ -91,10 +91,25 @@ private:
     loss_reason lost = loss_reason::none;
     std::uint64_t lost_at_largest = 0; // largest acked id when declared lost
     bool coded = false;                // carries symbols, not entries
+    bool late_sampled = false;         // a NACK after its loss gave the size fit a sample
     std::vector<symbol_ref> symbols;
   };
+  /// A packet lost to a timer whose record was retired (coded packets are,
+  /// at once): its late ack or NACK is still a round trip for the size fit.
+  struct timed_out {
+    time_us sent_at = 0;
+    std::uint64_t size = 0;
+  };
+  static constexpr std::size_t timed_out_max = 256;
 
   void ack_entry(std::uint64_t seq);
+  /// Drops the record of packet `id` (its file may be deleted), keeping what
+  /// a late answer needs to be a round-trip sample.
+  void forget_packet(std::uint64_t id, const sent_packet& p);
+  /// One sample for the size fit.
+  void sample_fit(std::uint64_t size, time_us rtt);
+  /// A late ack or NACK of a packet lost to a timer: a sample for the size fit.
+  void sample_late(time_us now, time_us sent_at, std::uint64_t size, time_us hold);
   void ack_packet(std::uint64_t id, sent_packet& p);
   /// `bytes_read`: how much of the packet the receiver read, if known.
   void leave_flight(sent_packet& p, bool requeue, std::uint64_t bytes_read = 0);
@@ -119,7 +134,10 @@ private:
   packet_sizer sizer_;
   block_encoder coder_;
   survival_model model_;
-  std::vector<symbol_ref> staged_refs_; // symbols of the packet being written
+  std::map<std::uint64_t, timed_out> timed_out_; // bounded by timed_out_max
+  time_us answered_sent_at_ = -1;                // latest send time of a packet acked or NACKed
+  std::uint64_t largest_sampled_ = 0;            // largest size with a sample in the size fit
+  std::vector<symbol_ref> staged_refs_;          // symbols of the packet being written
   double survival_ = 1.0;
   std::uint64_t reports_largest_ = 0; // freshest control block whose block reports were used
 
