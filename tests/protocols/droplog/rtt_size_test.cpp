@@ -131,19 +131,36 @@ TEST_CASE("droplog rtt size model refuses a window its fit could never use",
   CHECK(validate(c).find("rtt_fit_window") != std::string::npos);
 }
 
+namespace {
+
+/// 100..300 ms per file plus 200 us per byte: a 16 KiB file takes 3.3 s
+/// longer than an empty one.
+channel_params growing_delay_channel() {
+  channel_params ch;
+  ch.delay_min = 100 * us_per_ms;
+  ch.delay_max = 300 * us_per_ms;
+  ch.delay_per_byte_us = 200;
+  return ch;
+}
+
+/// 300 messages each way, a tenth of them large enough to fill the largest packets.
+workload large_file_workload() {
+  workload w;
+  w.messages = 300;
+  w.large_share = 0.1;
+  w.large_size = 12000;
+  return w;
+}
+
+} // namespace
+
 TEST_CASE("droplog rtt size channel whose delay grows with size does not time out large files",
           "[droplog][rtt][size][channel]") {
   // 100..300 ms per file plus 200 us per byte: a 16 KiB file takes 3.3 s
   // longer than an empty one. Nothing is lost, cut or rotten, so every packet
   // declared lost is a spurious loss and its entries are resent for nothing.
-  channel_params ch;
-  ch.delay_min = 100 * us_per_ms;
-  ch.delay_max = 300 * us_per_ms;
-  ch.delay_per_byte_us = 200;
-  workload w;
-  w.messages = 300;
-  w.large_share = 0.1;
-  w.large_size = 12000; // fills the largest packets
+  const auto ch = growing_delay_channel();
+  const auto w = large_file_workload();
   struct outcome {
     std::uint64_t lost = 0, timeouts = 0, retransmitted = 0;
     time_us large_timeout = 0, blind_timeout = 0;
@@ -195,15 +212,9 @@ TEST_CASE("droplog rtt coded session learns the size fit from NACKs",
   // ack, and coded packets a timer declared lost (their records are retired
   // at once) still give one when their late answer comes. Before, one side's
   // fit never qualified here (176 samples, slope 0).
-  channel_params ch;
-  ch.delay_min = 100 * us_per_ms;
-  ch.delay_max = 300 * us_per_ms;
-  ch.delay_per_byte_us = 200;
+  auto ch = growing_delay_channel();
   ch.truncate = 0.5;
-  workload w;
-  w.messages = 300;
-  w.large_share = 0.1;
-  w.large_size = 12000;
+  const auto w = large_file_workload();
   auto a = small_config(side_a, side_b);
   auto b = small_config(side_b, side_a);
   a.erasure_coding = b.erasure_coding = true;
