@@ -26,6 +26,12 @@ std::vector<contact> by_distance(const kad_id& target, peer_id n) {
   return all;
 }
 
+/// Adds every contact of `cs` as a seed (hop 1).
+void add_all(lookup& l, const std::vector<contact>& cs) {
+  for (auto& c : cs)
+    l.add(c, 1);
+}
+
 } // namespace
 
 TEST_CASE("a lookup asks the alpha closest first and never more than alpha at once",
@@ -48,8 +54,7 @@ TEST_CASE("a lookup ends when the k closest not failed have answered", "[kad][lo
   kad_id target = id_of(5000);
   auto sorted = by_distance(target, 10);
   lookup l(target, 999, 3, 3, 32);
-  for (auto& c : sorted)
-    l.add(c, 1);
+  add_all(l, sorted);
   // The closest fails; the lookup must then wait for the 4th closest.
   auto ask = l.next();
   REQUIRE(ask.size() == 3);
@@ -123,8 +128,7 @@ TEST_CASE("a stalled request stops counting against alpha and its late answer is
   kad_id target = id_of(5000);
   auto sorted = by_distance(target, 10);
   lookup l(target, 999, 4, 2, 32);
-  for (auto& c : sorted)
-    l.add(c, 1);
+  add_all(l, sorted);
   REQUIRE(peers(l.next()) == std::vector<peer_id>{sorted[0].peer, sorted[1].peer});
   CHECK(l.next().empty()); // alpha = 2 in flight
   CHECK(l.stalled(sorted[0].peer));
@@ -147,8 +151,7 @@ TEST_CASE("stalled peers do not hold a lookup once k others have answered", "[ka
   kad_id target = id_of(5000);
   auto sorted = by_distance(target, 10);
   lookup l(target, 999, 3, 3, 32);
-  for (auto& c : sorted)
-    l.add(c, 1);
+  add_all(l, sorted);
   REQUIRE(l.next().size() == 3);
   // The closest is slow; the 2nd and 3rd answer, the 4th is asked and answers.
   CHECK(l.stalled(sorted[0].peer));
@@ -173,8 +176,7 @@ TEST_CASE("with fewer than k answers a stalled peer holds the lookup until it ti
   kad_id target = id_of(5000);
   auto sorted = by_distance(target, 2);
   lookup l(target, 999, 20, 3, 160);
-  for (auto& c : sorted)
-    l.add(c, 1);
+  add_all(l, sorted);
   REQUIRE(l.next().size() == 2);
   CHECK(l.stalled(sorted[0].peer));
   CHECK(l.succeeded(sorted[1].peer, {}));
