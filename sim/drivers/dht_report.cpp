@@ -119,6 +119,22 @@ bool driver::evaluate(const sim_api& api, const checker_spec& c, verdict& v) con
     v.detail = "hops at quantile " + num(q) + " of " + std::to_string(n) + " " +
                (verb.empty() ? std::string("lookups") : verb) + ": " + num(h) + " (max " +
                num(max) + ")";
+  } else if (c.check == "dht_latency") {
+    // Latency of the lookups that ended (failed ones too: a slow failure is slow).
+    double q = cfg::member(c.raw, "quantile") ? cfg::member(c.raw, "quantile")->get<double>() : 0.5;
+    time_us max = cfg::get_duration(*cfg::member(c.raw, "max"), "max");
+    std::vector<const samples*> sets;
+    std::uint64_t n = 0;
+    for (auto* s : {&providers_, &nodes_})
+      if (verb.empty() || s == &stats_for(verb)) {
+        sets.push_back(&s->latency_ms);
+        n += s->latency_ms.count();
+      }
+    double ms = quantile(sets, q);
+    v.passed = n > 0 && ms * us_per_ms <= static_cast<double>(max);
+    v.detail = "latency at quantile " + num(q) + " of " + std::to_string(n) + " " +
+               (verb.empty() ? std::string("lookups") : verb) + ": " + num(ms) + " ms (max " +
+               cfg::format_duration(max) + ")";
   } else if (c.check == "dht_replication") {
     double lowest = 0;
     for (std::size_t i = 0; i < replication_.size(); ++i)

@@ -238,8 +238,9 @@ spec parse_spec(const json& w, const std::string& p, const scenario& s) {
 }
 
 const std::vector<std::string>& checker_names() {
-  static const std::vector<std::string> names = {
-    "dht_lookups_end", "dht_findable", "dht_lookup_success", "dht_hops", "dht_replication"};
+  static const std::vector<std::string> names = {"dht_lookups_end",    "dht_findable",
+                                                 "dht_lookup_success", "dht_hops",
+                                                 "dht_latency",        "dht_replication"};
   return names;
 }
 
@@ -278,6 +279,16 @@ void validate_checker(const checker_spec& cs, const std::string& p) {
     if (!m)
       c::fail_msg(p, "dht_hops needs \"max\"");
     c::get_number(*m, c::child(p, "max"));
+    if (auto* q = c::member(j, "quantile"))
+      c::get_probability(*q, c::child(p, "quantile"));
+    verb();
+  } else if (cs.check == "dht_latency") {
+    c::only_keys(j, p, {"check", "max", "quantile", "verb"});
+    auto* m = c::member(j, "max");
+    if (!m)
+      c::fail_msg(p, "dht_latency needs \"max\" (a duration)");
+    if (c::get_duration(*m, c::child(p, "max")) <= 0)
+      c::fail(c::child(p, "max"), "a positive duration", *m);
     if (auto* q = c::member(j, "quantile"))
       c::get_probability(*q, c::child(p, "quantile"));
     verb();

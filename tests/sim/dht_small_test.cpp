@@ -72,6 +72,47 @@ TEST_CASE("dht: scenario errors name the path", "[sim][dht]") {
   CHECK_THROWS_WITH(test::run_dht(j), Catch::Contains("checkers[3].max"));
 }
 
+TEST_CASE("dht: the latency checker holds a quantile of lookup latency under a bound",
+          "[sim][dht]") {
+  // Links of 10-60 ms one way: no lookup answers within 1 ms, every one within 10 s.
+  auto j = test::small_dht(30, 3, 10);
+  j["checkers"] = {
+    {{"check", "dht_latency"}, {"verb", "find_node"}, {"max", "10s"}},
+    {{"check", "dht_latency"}, {"verb", "find_providers"}, {"quantile", 0.9}, {"max", "1ms"}},
+    {{"check", "dht_latency"}, {"max", "1ms"}}};
+  auto r = test::run_dht(j);
+  REQUIRE(r.verdicts.size() == 3);
+  CHECK(r.verdicts[0].passed);
+  CHECK_THAT(r.verdicts[0].detail, Catch::Contains("latency at quantile 0.5 of 10 find_node"));
+  CHECK_THAT(r.verdicts[0].detail, Catch::Contains("(max 10.00s)"));
+  CHECK_FALSE(r.verdicts[1].passed);
+  CHECK_THAT(r.verdicts[1].detail, Catch::Contains("quantile 0.9 of 10 find_providers"));
+  CHECK_FALSE(r.verdicts[2].passed); // both verbs, the median
+  CHECK_THAT(r.verdicts[2].detail, Catch::Contains("of 20 lookups"));
+
+  auto refused = [](nlohmann::json checker) {
+    auto s = test::small_dht(10, 2, 2);
+    s["checkers"] = {checker};
+    try {
+      test::run_dht(s);
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK_THAT(refused({{"check", "dht_latency"}}), Catch::Contains("dht_latency needs \"max\""));
+  CHECK_THAT(refused({{"check", "dht_latency"}, {"max", "0s"}}),
+             Catch::Contains("checkers[0].max"));
+  CHECK_THAT(refused({{"check", "dht_latency"}, {"max", "soon"}}),
+             Catch::Contains("checkers[0].max"));
+  CHECK_THAT(refused({{"check", "dht_latency"}, {"max", "1s"}, {"quantile", 2}}),
+             Catch::Contains("checkers[0].quantile"));
+  CHECK_THAT(refused({{"check", "dht_latency"}, {"max", "1s"}, {"verb", "put"}}),
+             Catch::Contains("checkers[0].verb"));
+  CHECK_THAT(refused({{"check", "dht_latency"}, {"max", "1s"}, {"min", 1}}),
+             Catch::Contains("min"));
+}
+
 TEST_CASE("dht: the large scenarios parse", "[sim][dht]") {
   for (auto* name : {"dht_churn_10k.json", "dht_100k.json"}) {
     INFO(name);
